@@ -1,0 +1,132 @@
+//! Who is acting, and what they may do.
+
+use crate::{ApiTokenId, ContactId, Role, UserId, WorkspaceId};
+
+/// A permission key from the service-desk model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum Permission {
+    /// `service-desk.view`: read tickets, queues, dashboard.
+    View,
+    /// `service-desk.manage`: write tickets, replies, attachments, assignments.
+    Manage,
+    /// `service-desk.reassign`: take a ticket from one assignee and give it to another (supervisors).
+    Reassign,
+    /// `service-desk.admin`: configure queues, help topics, canned responses, settings, tokens.
+    Admin,
+}
+
+impl Permission {
+    /// Every permission key.
+    pub const ALL: &'static [Permission] =
+        &[Permission::View, Permission::Manage, Permission::Reassign, Permission::Admin];
+
+    /// The permission key as the service-desk model spells it.
+    pub fn key(self) -> &'static str {
+        match self {
+            Permission::View => "service-desk.view",
+            Permission::Manage => "service-desk.manage",
+            Permission::Reassign => "service-desk.reassign",
+            Permission::Admin => "service-desk.admin",
+        }
+    }
+
+    /// Parses a permission key.
+    pub fn from_key(key: &str) -> Option<Permission> {
+        Self::ALL.iter().copied().find(|p| p.key() == key)
+    }
+
+    /// The keys a staff role grants.
+    pub fn for_role(role: Role) -> &'static [Permission] {
+        match role {
+            Role::Agent => &[Permission::View, Permission::Manage],
+            Role::Supervisor => &[Permission::View, Permission::Manage, Permission::Reassign],
+            Role::Admin => Self::ALL,
+        }
+    }
+}
+
+/// The identity behind a call, with everything needed to authorize it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    /// The workspace every query of this actor is scoped to.
+    pub workspace_id: WorkspaceId,
+    /// Who it is.
+    pub kind: ActorKind,
+}
+
+/// The kinds of identity that can act.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ActorKind {
+    /// A signed-in staff member.
+    User { id: UserId, role: Role },
+    /// An external customer: sees only tickets where they are the requester.
+    Contact { id: ContactId },
+    /// An integrator's API token, limited to its scopes.
+    ApiToken { id: ApiTokenId, scopes: Vec<Permission> },
+    /// The system itself (jobs, channel ingest): all staff permissions, attributed to no one.
+    System,
+}
+
+impl Actor {
+    /// True when this actor holds `perm`. Contacts hold none: their surface is checked by ownership.
+    pub fn can(&self, perm: Permission) -> bool {
+        match &self.kind {
+            ActorKind::User { role, .. } => Permission::for_role(*role).contains(&perm),
+            ActorKind::ApiToken { scopes, .. } => scopes.contains(&perm),
+            ActorKind::Contact { .. } => false,
+            ActorKind::System => true,
+        }
+    }
+
+    /// The staff user, when the actor is one.
+    pub fn user_id(&self) -> Option<UserId> {
+        match self.kind {
+            ActorKind::User { id, .. } => Some(id),
+            _ => None,
+        }
+    }
+
+    /// The contact, when the actor is an external customer.
+    pub fn contact_id(&self) -> Option<ContactId> {
+        match self.kind {
+            ActorKind::Contact { id } => Some(id),
+            _ => None,
+        }
+    }
+
+    /// True for staff users, API tokens and the system: anyone working on the desk side.
+    pub fn is_staff_side(&self) -> bool {
+        !matches!(self.kind, ActorKind::Contact { .. })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(role: Role) -> Actor {
+        Actor { workspace_id: WorkspaceId(1), kind: ActorKind::User { id: UserId(1), role } }
+    }
+
+    #[test]
+    fn roles_grant_the_service_desk_keys() {
+        assert!(user(Role::Agent).can(Permission::Manage));
+        assert!(!user(Role::Agent).can(Permission::Reassign));
+        assert!(!user(Role::Agent).can(Permission::Admin));
+        assert!(user(Role::Supervisor).can(Permission::Reassign));
+        assert!(!user(Role::Supervisor).can(Permission::Admin));
+        assert!(user(Role::Admin).can(Permission::Admin));
+    }
+
+    #[test]
+    fn contacts_and_scoped_tokens() {
+        let c = Actor { workspace_id: WorkspaceId(1), kind: ActorKind::Contact { id: ContactId(3) } };
+        assert!(Permission::ALL.iter().all(|p| !c.can(*p)));
+        let t = Actor {
+            workspace_id: WorkspaceId(1),
+            kind: ActorKind::ApiToken { id: ApiTokenId(1), scopes: vec![Permission::View] },
+        };
+        assert!(t.can(Permission::View) && !t.can(Permission::Manage));
+        assert_eq!(Permission::from_key("service-desk.admin"), Some(Permission::Admin));
+    }
+}

@@ -1,0 +1,46 @@
+//! Typed row identifiers, so a queue id can never be passed where a ticket id is expected.
+
+macro_rules! ids {
+    ($($(#[$doc:meta])* $name:ident),* $(,)?) => {$(
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+        #[serde(transparent)]
+        #[cfg_attr(feature = "sqlx", derive(sqlx::Type), sqlx(transparent))]
+        pub struct $name(pub i64);
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+
+        impl From<i64> for $name {
+            fn from(v: i64) -> Self {
+                Self(v)
+            }
+        }
+    )*};
+}
+
+ids! {
+    /// A tenant: a company, a Discord server, a team.
+    WorkspaceId,
+    /// A staff member (agent, supervisor, admin).
+    UserId,
+    /// A requester: someone who asks for help through any channel.
+    ContactId,
+    /// A ticket.
+    TicketId,
+    /// A thread entry (reply, internal note or system event) on a ticket.
+    EntryId,
+    /// A queue of tickets worked by its members.
+    QueueId,
+    /// A help topic that classifies tickets and supplies defaults.
+    HelpTopicId,
+    /// A reusable reply template.
+    CannedResponseId,
+    /// An integrator's API token.
+    ApiTokenId,
+    /// A stored file attached to an entry.
+    AttachmentId,
+}

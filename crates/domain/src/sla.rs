@@ -1,0 +1,94 @@
+//! The SLA views of the ticket list, computed in the workspace's time zone.
+
+use chrono::{Datelike, Duration, NaiveTime, TimeZone, Utc};
+use chrono_tz::Tz;
+
+use crate::{Millis, ValidationError};
+
+/// The SLA filter of the ticket list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SlaFilter {
+    /// The next SLA target falls on today's date in the workspace's time zone.
+    DueToday,
+    /// The next SLA target falls in this Monday-to-Sunday week in the workspace's time zone.
+    DueThisWeek,
+    /// The next SLA target has passed.
+    Overdue,
+    /// Not yet overdue, but less than `share` of the target's time is left.
+    AtRisk,
+}
+
+/// A filter on `sla_due_at` (the ticket's next pending SLA target) that storage can apply.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum SlaWindow {
+    /// `from <= sla_due_at < to`.
+    Between { from: Millis, to: Millis },
+    /// `sla_due_at < now`.
+    Before { now: Millis },
+    /// `now <= sla_due_at` and `sla_due_at - now <= share * (sla_due_at - sla_started_at)`.
+    AtRisk { now: Millis, share: f64 },
+}
+
+/// Parses an IANA time zone name such as `Europe/Berlin`.
+pub fn parse_time_zone(field: &str, name: &str) -> Result<Tz, ValidationError> {
+    name.parse::<Tz>().map_err(|_| ValidationError::new(field, format!("{name:?} is not an IANA time zone")))
+}
+
+fn local_midnight(tz: Tz, date: chrono::NaiveDate) -> Millis {
+    // A day can start inside a DST gap in a few zones; take the first instant that exists.
+    let mut t = date.and_time(NaiveTime::MIN);
+    loop {
+        if let Some(dt) = tz.from_local_datetime(&t).earliest() {
+            return dt.with_timezone(&Utc).timestamp_millis();
+        }
+        t += Duration::minutes(15);
+    }
+}
+
+/// Turns an SLA filter into bounds on `sla_due_at` for `now` in the zone `tz`.
+pub fn sla_window(filter: SlaFilter, now: Millis, tz: Tz, at_risk_share: f64) -> SlaWindow {
+    let today = Utc.timestamp_millis_opt(now).single().unwrap_or_default().with_timezone(&tz).date_naive();
+    match filter {
+        SlaFilter::Overdue => SlaWindow::Before { now },
+        SlaFilter::AtRisk => SlaWindow::AtRisk { now, share: at_risk_share },
+        SlaFilter::DueToday => SlaWindow::Between {
+            from: local_midnight(tz, today),
+            to: local_midnight(tz, today + Duration::days(1)),
+        },
+        SlaFilter::DueThisWeek => {
+            let monday = today - Duration::days(i64::from(today.weekday().num_days_from_monday()));
+            SlaWindow::Between { from: local_midnight(tz, monday), to: local_midnight(tz, monday + Duration::days(7)) }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(s: &str) -> Millis {
+        chrono::DateTime::parse_from_rfc3339(s).unwrap().timestamp_millis()
+    }
+
+    #[test]
+    fn due_today_is_the_local_day() {
+        let tz: Tz = "America/New_York".parse().unwrap();
+        // 02:00 UTC on the 10th is still the 9th in New York.
+        let w = sla_window(SlaFilter::DueToday, ms("2026-03-10T02:00:00Z"), tz, 0.25);
+        assert_eq!(w, SlaWindow::Between { from: ms("2026-03-09T04:00:00Z"), to: ms("2026-03-10T04:00:00Z") });
+    }
+
+    #[test]
+    fn week_spans_a_dst_change() {
+        let tz: Tz = "Europe/Berlin".parse().unwrap();
+        // Wednesday 25 March 2026; clocks go forward on Sunday the 29th.
+        let w = sla_window(SlaFilter::DueThisWeek, ms("2026-03-25T12:00:00Z"), tz, 0.25);
+        assert_eq!(w, SlaWindow::Between { from: ms("2026-03-22T23:00:00Z"), to: ms("2026-03-29T22:00:00Z") });
+    }
+
+    #[test]
+    fn zone_names_are_validated() {
+        assert!(parse_time_zone("timeZone", "Europe/Berlin").is_ok());
+        assert_eq!(parse_time_zone("timeZone", "Mars/Olympus").unwrap_err().field, "timeZone");
+    }
+}

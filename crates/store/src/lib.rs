@@ -1,0 +1,276 @@
+//! Storage: the only crate with SQL. SQLite (the embedded default) and PostgreSQL sit behind one
+//! interface, [`Store`] and its transaction [`Tx`].
+//!
+//! The queries live in `queries.rs`, which is compiled twice: once against `sqlx::Sqlite` and once
+//! against `sqlx::Postgres`. That keeps one copy of every statement while each is checked against
+//! a concrete driver, which sqlx's `Any` driver cannot offer. [`Tx`] dispatches to the right copy.
+
+pub mod records;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::pool::PoolOptions;
+use sqlx::postgres::{PgConnectOptions, PgPool};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqliteSynchronous};
+use switchboard_domain::*;
+
+pub use records::*;
+
+/// Which SQL dialect a query copy is compiled for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+#[allow(clippy::too_many_arguments)]
+mod sqlite {
+    type Db = sqlx::Sqlite;
+    const DIALECT: crate::Dialect = crate::Dialect::Sqlite;
+    include!("queries.rs");
+}
+
+#[allow(clippy::too_many_arguments)]
+mod postgres {
+    type Db = sqlx::Postgres;
+    const DIALECT: crate::Dialect = crate::Dialect::Postgres;
+    include!("queries.rs");
+}
+
+/// What can go wrong in storage.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The row does not exist (in this workspace).
+    #[error("not found")]
+    NotFound,
+    /// A unique constraint refused the write; holds the constraint or index name when known.
+    #[error("conflict on {0}")]
+    Conflict(String),
+    /// The `DATABASE_URL` is not one we can use.
+    #[error("{0}")]
+    Config(String),
+    /// Anything else from the driver.
+    #[error(transparent)]
+    Database(sqlx::Error),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        match e {
+            sqlx::Error::RowNotFound => StoreError::NotFound,
+            sqlx::Error::Database(ref d) if d.is_unique_violation() => {
+                StoreError::Conflict(d.constraint().map(str::to_string).unwrap_or_else(|| d.message().to_string()))
+            }
+            other => StoreError::Database(other),
+        }
+    }
+}
+
+impl From<sqlx::migrate::MigrateError> for StoreError {
+    fn from(e: sqlx::migrate::MigrateError) -> Self {
+        StoreError::Database(sqlx::Error::Migrate(Box::new(e)))
+    }
+}
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
+
+/// A connection pool to one of the two databases.
+#[derive(Debug, Clone)]
+pub enum Store {
+    /// SQLite: one writer connection (SQLite runs one write at a time anyway; a single writer
+    /// avoids SQLITE_BUSY on lock upgrades) and a pool of readers that WAL lets run alongside it.
+    Sqlite { writer: SqlitePool, readers: SqlitePool },
+    /// PostgreSQL: one pool for both.
+    Postgres(PgPool),
+}
+
+impl Store {
+    /// Connects to `url`, chosen by its scheme: `sqlite:` or `postgres:`/`postgresql:`.
+    pub async fn connect(url: &str) -> Result<Store, StoreError> {
+        if url.starts_with("sqlite:") {
+            let opts = SqliteConnectOptions::from_str(url)
+                .map_err(|e| StoreError::Config(format!("bad SQLite URL: {e}")))?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(10))
+                .pragma("cache_size", "-16000");
+            let writer = PoolOptions::new().max_connections(1).connect_with(opts.clone()).await?;
+            let readers = PoolOptions::new()
+                .max_connections(4)
+                .connect_with(opts.read_only(false))
+                .await?;
+            Ok(Store::Sqlite { writer, readers })
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            let opts = PgConnectOptions::from_str(url).map_err(|e| StoreError::Config(format!("bad PostgreSQL URL: {e}")))?;
+            let pool = PoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(10)).connect_with(opts).await?;
+            Ok(Store::Postgres(pool))
+        } else {
+            let scheme = url.split(':').next().unwrap_or_default();
+            Err(StoreError::Config(format!(
+                "DATABASE_URL scheme {scheme:?} is not supported; use sqlite://PATH or postgres://USER@HOST/DB"
+            )))
+        }
+    }
+
+    /// Which database this is.
+    pub fn dialect(&self) -> Dialect {
+        match self {
+            Store::Sqlite { .. } => Dialect::Sqlite,
+            Store::Postgres(_) => Dialect::Postgres,
+        }
+    }
+
+    /// Applies pending migrations.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        match self {
+            Store::Sqlite { writer, .. } => SQLITE_MIGRATIONS.run(writer).await?,
+            Store::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
+        }
+        Ok(())
+    }
+
+    /// True when the database answers and every migration this binary knows is applied.
+    pub async fn ready(&self) -> Result<bool, StoreError> {
+        let sql = "SELECT COUNT(*) FROM _sqlx_migrations WHERE success";
+        let (applied, known): (i64, usize) = match self {
+            Store::Sqlite { readers, .. } => (sqlx::query_scalar(sql).fetch_one(readers).await?, SQLITE_MIGRATIONS.iter().count()),
+            Store::Postgres(pool) => (sqlx::query_scalar(sql).fetch_one(pool).await?, POSTGRES_MIGRATIONS.iter().count()),
+        };
+        Ok(usize::try_from(applied).unwrap_or(0) >= known)
+    }
+
+    /// Starts a transaction for a change.
+    pub async fn write(&self) -> Result<Tx, StoreError> {
+        Ok(match self {
+            Store::Sqlite { writer, .. } => Tx::Sqlite(writer.begin().await?),
+            Store::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+        })
+    }
+
+    /// Starts a read-only snapshot, so a page and its total agree.
+    pub async fn read(&self) -> Result<Tx, StoreError> {
+        Ok(match self {
+            Store::Sqlite { readers, .. } => Tx::Sqlite(readers.begin().await?),
+            Store::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+        })
+    }
+
+    /// Closes the pools.
+    pub async fn close(&self) {
+        match self {
+            Store::Sqlite { writer, readers } => {
+                readers.close().await;
+                writer.close().await;
+            }
+            Store::Postgres(pool) => pool.close().await,
+        }
+    }
+}
+
+/// An open transaction on either database.
+#[derive(Debug)]
+pub enum Tx {
+    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+}
+
+impl Tx {
+    /// Commits the transaction.
+    pub async fn commit(self) -> Result<(), StoreError> {
+        match self {
+            Tx::Sqlite(t) => t.commit().await?,
+            Tx::Postgres(t) => t.commit().await?,
+        }
+        Ok(())
+    }
+}
+
+/// Generates a `Tx` method per query that calls the copy compiled for the open database.
+macro_rules! tx_methods {
+    ($( $(#[$doc:meta])* fn $name:ident($($arg:ident: $ty:ty),*) -> $ret:ty; )*) => {
+        #[allow(clippy::too_many_arguments, missing_docs)]
+        impl Tx {
+            $(
+                $(#[$doc])*
+                pub async fn $name(&mut self, $($arg: $ty),*) -> Result<$ret, StoreError> {
+                    match self {
+                        Tx::Sqlite(t) => sqlite::$name(&mut **t, $($arg),*).await,
+                        Tx::Postgres(t) => postgres::$name(&mut **t, $($arg),*).await,
+                    }
+                }
+            )*
+        }
+    };
+}
+
+tx_methods! {
+    fn insert_workspace(slug: &str, name: &str, prefix: &str, tz: &str, now: Millis) -> WorkspaceRecord;
+    fn workspace_by_slug(slug: &str) -> Option<WorkspaceRecord>;
+    fn workspace_by_id(id: WorkspaceId) -> WorkspaceRecord;
+    fn take_ticket_number(ws: WorkspaceId) -> i64;
+    fn insert_user(ws: WorkspaceId, email: &str, name: &str, role: Role, password_hash: Option<&str>, now: Millis) -> UserRecord;
+    fn update_user(ws: WorkspaceId, id: UserId, name: &str, role: Role, active: bool) -> UserRecord;
+    fn set_user_password(ws: WorkspaceId, id: UserId, hash: &str) -> ();
+    fn users_by_email(email: &str) -> Vec<(UserRecord, String)>;
+    fn user_by_id(ws: WorkspaceId, id: UserId) -> Option<UserRecord>;
+    fn user_by_email(ws: WorkspaceId, email: &str) -> Option<UserRecord>;
+    fn list_users(ws: WorkspaceId) -> Vec<UserRecord>;
+    fn insert_contact(ws: WorkspaceId, n: &NewContact, now: Millis) -> ContactRecord;
+    fn contact_by_id(ws: WorkspaceId, id: ContactId) -> Option<ContactRecord>;
+    fn contact_by_identity(ws: WorkspaceId, kind: IdentityKind, value: &str) -> Option<ContactRecord>;
+    fn contacts_by_email(email: &str) -> Vec<(ContactRecord, String)>;
+    fn list_contacts(ws: WorkspaceId, search: Option<&str>, limit: i64) -> Vec<ContactRecord>;
+    fn set_contact_password(ws: WorkspaceId, id: ContactId, hash: &str) -> ();
+    fn insert_queue(ws: WorkspaceId, name: &str, is_default: bool, mode: AssignmentMode, now: Millis) -> QueueRecord;
+    fn update_queue(ws: WorkspaceId, id: QueueId, name: &str, mode: AssignmentMode) -> QueueRecord;
+    fn set_default_queue(ws: WorkspaceId, id: QueueId) -> ();
+    fn delete_queue(ws: WorkspaceId, id: QueueId) -> ();
+    fn queue_ticket_count(ws: WorkspaceId, id: QueueId) -> i64;
+    fn list_queues(ws: WorkspaceId) -> Vec<QueueRecord>;
+    fn queue_by_id(ws: WorkspaceId, id: QueueId) -> Option<QueueRecord>;
+    fn default_queue(ws: WorkspaceId) -> Option<QueueRecord>;
+    fn upsert_queue_member(ws: WorkspaceId, queue: QueueId, user: UserId, role: MemberRole, weight: i64, on_break: bool) -> ();
+    fn remove_queue_member(ws: WorkspaceId, queue: QueueId, user: UserId) -> bool;
+    fn list_queue_members(ws: WorkspaceId, queue: QueueId) -> Vec<QueueMemberRecord>;
+    fn upsert_help_topic(ws: WorkspaceId, id: Option<HelpTopicId>, name: &str, priority: Option<Priority>, queue: Option<QueueId>, assignee: Option<UserId>, due_offset: Option<i64>, active: bool, now: Millis) -> HelpTopicRecord;
+    fn help_topic_by_id(ws: WorkspaceId, id: HelpTopicId) -> Option<HelpTopicRecord>;
+    fn list_help_topics(ws: WorkspaceId) -> Vec<HelpTopicRecord>;
+    fn upsert_canned_response(ws: WorkspaceId, id: Option<CannedResponseId>, title: &str, shortcut: Option<&str>, body: &str, topic: Option<HelpTopicId>, now: Millis) -> CannedResponseRecord;
+    fn canned_response_by_id(ws: WorkspaceId, id: CannedResponseId) -> Option<CannedResponseRecord>;
+    fn list_canned_responses(ws: WorkspaceId) -> Vec<CannedResponseRecord>;
+    fn delete_canned_response(ws: WorkspaceId, id: CannedResponseId) -> bool;
+    fn insert_ticket(t: &NewTicket) -> TicketId;
+    fn save_ticket(t: &TicketRecord) -> ();
+    fn replace_ticket_tags(ws: WorkspaceId, ticket: TicketId, tags: &[String]) -> ();
+    fn ticket_by_id(ws: WorkspaceId, id: TicketId) -> Option<TicketRecord>;
+    fn ticket_by_number(ws: WorkspaceId, number: i64) -> Option<TicketRecord>;
+    fn ticket_id_by_thread_key(ws: WorkspaceId, key: &str) -> Option<TicketId>;
+    fn list_tickets(f: &TicketQuery) -> Vec<TicketRecord>;
+    fn count_tickets(f: &TicketQuery) -> i64;
+    fn count_tickets_by_status(f: &TicketQuery) -> Vec<(String, i64)>;
+    fn insert_entry(e: &NewEntry) -> EntryId;
+    fn entry_by_id(ws: WorkspaceId, id: EntryId) -> Option<EntryRecord>;
+    fn entry_by_external_id(ws: WorkspaceId, channel: Channel, external_id: &str) -> Option<EntryRecord>;
+    fn list_entries(ws: WorkspaceId, ticket: TicketId, public_only: bool) -> Vec<EntryRecord>;
+    fn has_staff_reply(ticket: TicketId) -> bool;
+    fn insert_mentions(ws: WorkspaceId, entry: EntryId, users: &[UserId]) -> ();
+    fn mentions_of_entries(ws: WorkspaceId, ticket: TicketId) -> Vec<(EntryId, UserId)>;
+    fn insert_attachment(ws: WorkspaceId, ticket: TicketId, entry: EntryId, file_name: &str, content_type: &str, size: i64, sha256: &str, now: Millis) -> AttachmentId;
+    fn list_attachments(ws: WorkspaceId, ticket: TicketId) -> Vec<AttachmentRecord>;
+    fn attachment_by_id(ws: WorkspaceId, id: AttachmentId) -> Option<AttachmentRecord>;
+    fn insert_history(ws: WorkspaceId, ticket: TicketId, actor_user: Option<UserId>, actor_contact: Option<ContactId>, actor_label: &str, changes: &[NewHistory], now: Millis) -> ();
+    fn list_history(ws: WorkspaceId, ticket: TicketId) -> Vec<HistoryRecord>;
+    fn insert_event(ws: WorkspaceId, ticket: Option<TicketId>, kind: &str, payload: &serde_json::Value, now: Millis) -> i64;
+    fn list_events(ws: WorkspaceId, ticket: TicketId) -> Vec<(String, String)>;
+    fn insert_outbox(ws: WorkspaceId, ticket: TicketId, entry: EntryId, channel: Channel, now: Millis) -> i64;
+    fn pending_outbox_count(ws: WorkspaceId, ticket: TicketId) -> i64;
+    fn insert_api_token(ws: WorkspaceId, name: &str, hash: &str, prefix: &str, scopes: &str, created_by: Option<UserId>, now: Millis) -> ApiTokenRecord;
+    fn api_token_by_hash(hash: &str) -> Option<ApiTokenRecord>;
+    fn list_api_tokens(ws: WorkspaceId) -> Vec<ApiTokenRecord>;
+    fn revoke_api_token(ws: WorkspaceId, id: ApiTokenId, now: Millis) -> bool;
+    fn touch_api_token(id: ApiTokenId, now: Millis) -> ();
+}

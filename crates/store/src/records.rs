@@ -1,0 +1,340 @@
+//! Rows as storage returns them, and the inputs storage writes.
+
+use switchboard_domain::*;
+
+/// A workspace (tenant).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct WorkspaceRecord {
+    pub id: WorkspaceId,
+    pub slug: String,
+    pub name: String,
+    pub ticket_prefix: String,
+    pub time_zone: String,
+    pub created_at: Millis,
+}
+
+/// A staff member.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct UserRecord {
+    pub id: UserId,
+    pub workspace_id: WorkspaceId,
+    pub email: String,
+    pub name: String,
+    #[sqlx(try_from = "String")]
+    pub role: Role,
+    pub password_hash: Option<String>,
+    pub active: bool,
+    pub created_at: Millis,
+}
+
+/// A requester and their channel identities.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ContactRecord {
+    pub id: ContactId,
+    pub workspace_id: WorkspaceId,
+    pub name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub whatsapp_id: Option<String>,
+    pub discord_user_id: Option<String>,
+    #[sqlx(try_from = "String")]
+    pub requester_type: RequesterType,
+    pub business_partner_ref: Option<String>,
+    pub password_hash: Option<String>,
+    pub created_at: Millis,
+}
+
+/// What a new contact is created with.
+#[derive(Debug, Clone, Default)]
+pub struct NewContact {
+    pub name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub whatsapp_id: Option<String>,
+    pub discord_user_id: Option<String>,
+    pub requester_type: Option<RequesterType>,
+    pub business_partner_ref: Option<String>,
+    pub password_hash: Option<String>,
+}
+
+/// Which typed identity to look a contact up by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdentityKind {
+    Email,
+    Phone,
+    Whatsapp,
+    Discord,
+}
+
+impl IdentityKind {
+    pub(crate) fn column(self) -> &'static str {
+        match self {
+            IdentityKind::Email => "email",
+            IdentityKind::Phone => "phone",
+            IdentityKind::Whatsapp => "whatsapp_id",
+            IdentityKind::Discord => "discord_user_id",
+        }
+    }
+}
+
+/// A queue with its open-ticket count.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct QueueRecord {
+    pub id: QueueId,
+    pub workspace_id: WorkspaceId,
+    pub name: String,
+    pub is_default: bool,
+    #[sqlx(try_from = "String")]
+    pub assignment_mode: AssignmentMode,
+    pub created_at: Millis,
+}
+
+/// A member of a queue.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct QueueMemberRecord {
+    pub queue_id: QueueId,
+    pub user_id: UserId,
+    pub user_name: String,
+    pub user_email: String,
+    #[sqlx(try_from = "String")]
+    pub role: MemberRole,
+    pub weight: i64,
+    pub on_break: bool,
+}
+
+/// A help topic and the defaults it gives new tickets.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct HelpTopicRecord {
+    pub id: HelpTopicId,
+    pub workspace_id: WorkspaceId,
+    pub name: String,
+    pub default_priority: Option<String>,
+    pub default_queue_id: Option<QueueId>,
+    pub default_assignee_id: Option<UserId>,
+    pub due_offset_minutes: Option<i64>,
+    pub active: bool,
+    pub created_at: Millis,
+}
+
+/// A canned response (reply template).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct CannedResponseRecord {
+    pub id: CannedResponseId,
+    pub workspace_id: WorkspaceId,
+    pub title: String,
+    pub shortcut: Option<String>,
+    pub body: String,
+    pub help_topic_id: Option<HelpTopicId>,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+}
+
+/// A ticket with the display names of what it points at.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct TicketRecord {
+    pub id: TicketId,
+    pub workspace_id: WorkspaceId,
+    pub number: i64,
+    pub ticket_prefix: String,
+    pub subject: String,
+    #[sqlx(try_from = "String")]
+    pub status: TicketStatus,
+    #[sqlx(try_from = "String")]
+    pub priority: Priority,
+    #[sqlx(try_from = "String")]
+    pub source: Source,
+    pub queue_id: QueueId,
+    pub queue_name: String,
+    pub help_topic_id: Option<HelpTopicId>,
+    pub help_topic_name: Option<String>,
+    pub requester_id: ContactId,
+    pub requester_name: String,
+    pub requester_email: Option<String>,
+    pub assignee_id: Option<UserId>,
+    pub assignee_name: Option<String>,
+    pub tags: String,
+    pub escalated: bool,
+    pub chat_originated: bool,
+    pub thread_key: Option<String>,
+    pub first_response_due_at: Option<Millis>,
+    pub resolution_due_at: Option<Millis>,
+    pub sla_due_at: Option<Millis>,
+    pub sla_started_at: Option<Millis>,
+    pub first_responded_at: Option<Millis>,
+    pub resolved_at: Option<Millis>,
+    pub closed_at: Option<Millis>,
+    pub close_reason: Option<String>,
+    pub close_note: Option<String>,
+    pub csat_rating: Option<i64>,
+    pub csat_comment: Option<String>,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+}
+
+impl TicketRecord {
+    /// The ticket number as people see it, e.g. `SD-00012`.
+    pub fn display_number(&self) -> String {
+        TicketNumber { prefix: self.ticket_prefix.clone(), seq: self.number }.to_string()
+    }
+
+    /// The tags as a list.
+    pub fn tag_list(&self) -> Vec<String> {
+        self.tags.split(',').filter(|t| !t.is_empty()).map(str::to_string).collect()
+    }
+}
+
+/// What a new ticket row is created with.
+#[derive(Debug, Clone)]
+pub struct NewTicket {
+    pub workspace_id: WorkspaceId,
+    pub number: i64,
+    pub subject: String,
+    pub status: TicketStatus,
+    pub priority: Priority,
+    pub source: Source,
+    pub queue_id: QueueId,
+    pub help_topic_id: Option<HelpTopicId>,
+    pub requester_id: ContactId,
+    pub assignee_id: Option<UserId>,
+    pub escalated: bool,
+    pub chat_originated: bool,
+    pub thread_key: Option<String>,
+    pub resolution_due_at: Option<Millis>,
+    pub created_at: Millis,
+}
+
+/// A thread entry with its author's display name.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct EntryRecord {
+    pub id: EntryId,
+    pub ticket_id: TicketId,
+    #[sqlx(try_from = "String")]
+    pub kind: EntryKind,
+    pub author_user_id: Option<UserId>,
+    pub author_contact_id: Option<ContactId>,
+    pub author_name: Option<String>,
+    #[sqlx(try_from = "String")]
+    pub channel: Channel,
+    pub external_message_id: Option<String>,
+    pub body: String,
+    pub delivery_status: Option<String>,
+    pub delivery_error: Option<String>,
+    pub created_at: Millis,
+}
+
+/// What a new entry is created with.
+#[derive(Debug, Clone)]
+pub struct NewEntry {
+    pub workspace_id: WorkspaceId,
+    pub ticket_id: TicketId,
+    pub kind: EntryKind,
+    pub author_user_id: Option<UserId>,
+    pub author_contact_id: Option<ContactId>,
+    pub channel: Channel,
+    pub external_message_id: Option<String>,
+    pub body: String,
+    pub delivery_status: Option<DeliveryStatus>,
+    pub created_at: Millis,
+}
+
+/// A stored file's metadata; the bytes live in the blob store under `sha256`.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AttachmentRecord {
+    pub id: AttachmentId,
+    pub workspace_id: WorkspaceId,
+    pub ticket_id: TicketId,
+    pub entry_id: EntryId,
+    pub file_name: String,
+    pub content_type: String,
+    pub size_bytes: i64,
+    pub sha256: String,
+    pub created_at: Millis,
+}
+
+/// One recorded change to a ticket.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct HistoryRecord {
+    pub id: i64,
+    pub ticket_id: TicketId,
+    pub actor_user_id: Option<UserId>,
+    pub actor_contact_id: Option<ContactId>,
+    pub actor_label: String,
+    pub field: String,
+    pub old_value: Option<String>,
+    pub new_value: Option<String>,
+    pub created_at: Millis,
+}
+
+/// A change to record in a ticket's history.
+#[derive(Debug, Clone)]
+pub struct NewHistory {
+    pub field: &'static str,
+    pub old_value: Option<String>,
+    pub new_value: Option<String>,
+}
+
+/// An integrator's API token (never the token itself).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ApiTokenRecord {
+    pub id: ApiTokenId,
+    pub workspace_id: WorkspaceId,
+    pub name: String,
+    pub token_prefix: String,
+    pub scopes: String,
+    pub created_by: Option<UserId>,
+    pub created_at: Millis,
+    pub last_used_at: Option<Millis>,
+    pub revoked_at: Option<Millis>,
+}
+
+/// Who a ticket's assignee filter selects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AssigneeFilter {
+    #[default]
+    Any,
+    Unassigned,
+    User(UserId),
+}
+
+/// The ticket list's filters, as storage applies them (every field narrows).
+#[derive(Debug, Clone)]
+pub struct TicketQuery {
+    pub workspace_id: WorkspaceId,
+    pub statuses: Vec<TicketStatus>,
+    pub priorities: Vec<Priority>,
+    pub assignee: AssigneeFilter,
+    pub queue_id: Option<QueueId>,
+    pub help_topic_id: Option<HelpTopicId>,
+    pub requester_id: Option<ContactId>,
+    pub tag: Option<String>,
+    pub escalated: Option<bool>,
+    pub sla: Option<SlaWindow>,
+    /// Matches subjects containing this text, or the ticket whose number is `number`.
+    pub text: Option<String>,
+    pub number: Option<i64>,
+    /// Keyset cursor: only tickets older than this (created_at, id).
+    pub before: Option<(Millis, TicketId)>,
+    pub limit: i64,
+}
+
+impl TicketQuery {
+    /// Every ticket of the workspace, newest first, `limit` at a time.
+    pub fn new(workspace_id: WorkspaceId, limit: i64) -> Self {
+        Self {
+            workspace_id,
+            statuses: Vec::new(),
+            priorities: Vec::new(),
+            assignee: AssigneeFilter::Any,
+            queue_id: None,
+            help_topic_id: None,
+            requester_id: None,
+            tag: None,
+            escalated: None,
+            sla: None,
+            text: None,
+            number: None,
+            before: None,
+            limit,
+        }
+    }
+}
