@@ -1,1 +1,130 @@
-//! placeholder
+//! The desk: every helpdesk use case, as one operation each.
+//!
+//! GraphQL resolvers, channel adapters and jobs all come through here with an [`Actor`]. Each
+//! operation checks the actor's permissions, runs in one transaction, and writes the ticket's
+//! history rows, domain events and outbox rows in that same transaction. Live subscribers are
+//! told after the commit.
+
+mod admin;
+mod auth;
+mod blobs;
+mod error;
+mod live;
+mod tickets;
+
+use std::sync::Arc;
+
+pub use admin::*;
+pub use auth::{AuthConfig, LoginResult, hash_password};
+pub use blobs::BlobStore;
+pub use error::DeskError;
+pub use live::LiveEvent;
+pub use switchboard_domain as domain;
+pub use switchboard_store as store;
+pub use tickets::*;
+
+use switchboard_domain::{Actor, Millis, Permission};
+use switchboard_store::Store;
+use tokio::sync::broadcast;
+
+/// Where time comes from; tests inject their own so they move time instead of sleeping.
+pub trait Clock: Send + Sync + std::fmt::Debug {
+    /// Now, in milliseconds since the Unix epoch.
+    fn now(&self) -> Millis;
+}
+
+/// The wall clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Millis {
+        chrono::Utc::now().timestamp_millis()
+    }
+}
+
+/// The application layer: cheap to clone, shared by every transport.
+#[derive(Clone, Debug)]
+pub struct Desk {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    store: Store,
+    clock: Arc<dyn Clock>,
+    blobs: BlobStore,
+    auth: AuthConfig,
+    live: broadcast::Sender<LiveEvent>,
+}
+
+impl Desk {
+    /// Wires the desk to its storage, clock, blob store and token keys.
+    pub fn new(store: Store, clock: Arc<dyn Clock>, blobs: BlobStore, auth: AuthConfig) -> Desk {
+        let (live, _) = broadcast::channel(1024);
+        Desk { inner: Arc::new(Inner { store, clock, blobs, auth, live }) }
+    }
+
+    /// The underlying store (for readiness checks and maintenance commands).
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    /// The same desk (store, blobs, keys) reading time from `clock` instead.
+    pub fn with_clock(&self, clock: Arc<dyn Clock>) -> Desk {
+        Desk::new(self.inner.store.clone(), clock, self.inner.blobs.clone(), self.inner.auth.clone())
+    }
+
+    /// The blob store holding attachment bytes.
+    pub fn blobs(&self) -> &BlobStore {
+        &self.inner.blobs
+    }
+
+    /// Now, from the injected clock.
+    pub fn now(&self) -> Millis {
+        self.inner.clock.now()
+    }
+
+    /// Subscribes to changes committed from now on, across workspaces; callers filter by theirs.
+    pub fn subscribe(&self) -> broadcast::Receiver<LiveEvent> {
+        self.inner.live.subscribe()
+    }
+
+    fn publish(&self, events: Vec<LiveEvent>) {
+        for e in events {
+            // No subscribers is fine: nobody is watching.
+            let _ = self.inner.live.send(e);
+        }
+    }
+}
+
+/// Refuses the call unless the actor holds `perm`.
+pub(crate) fn require(actor: &Actor, perm: Permission) -> Result<(), DeskError> {
+    if actor.can(perm) {
+        Ok(())
+    } else {
+        Err(DeskError::Forbidden(format!("this needs the {} permission", perm.key())))
+    }
+}
+
+/// A clock that only moves when told to: for tests, and for loading historical demo data.
+#[derive(Debug, Default)]
+pub struct ManualClock(std::sync::atomic::AtomicI64);
+
+impl ManualClock {
+    /// A clock standing at `now`.
+    pub fn at(now: Millis) -> ManualClock {
+        ManualClock(std::sync::atomic::AtomicI64::new(now))
+    }
+
+    /// Moves the clock to `now`.
+    pub fn set(&self, now: Millis) {
+        self.0.store(now, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> Millis {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}

@@ -52,6 +52,8 @@ pub struct Actor {
     pub workspace_id: WorkspaceId,
     /// Who it is.
     pub kind: ActorKind,
+    /// How history and the thread name this actor, e.g. "Alex Agent" or "API token: CRM sync".
+    pub label: String,
 }
 
 /// The kinds of identity that can act.
@@ -94,6 +96,11 @@ impl Actor {
         }
     }
 
+    /// The system actor of a workspace, for channel ingest and jobs.
+    pub fn system(workspace_id: WorkspaceId) -> Actor {
+        Actor { workspace_id, kind: ActorKind::System, label: "System".into() }
+    }
+
     /// True for staff users, API tokens and the system: anyone working on the desk side.
     pub fn is_staff_side(&self) -> bool {
         !matches!(self.kind, ActorKind::Contact { .. })
@@ -105,7 +112,7 @@ mod tests {
     use super::*;
 
     fn user(role: Role) -> Actor {
-        Actor { workspace_id: WorkspaceId(1), kind: ActorKind::User { id: UserId(1), role } }
+        Actor { workspace_id: WorkspaceId(1), kind: ActorKind::User { id: UserId(1), role }, label: "u".into() }
     }
 
     #[test]
@@ -120,11 +127,12 @@ mod tests {
 
     #[test]
     fn contacts_and_scoped_tokens() {
-        let c = Actor { workspace_id: WorkspaceId(1), kind: ActorKind::Contact { id: ContactId(3) } };
+        let c = Actor { workspace_id: WorkspaceId(1), kind: ActorKind::Contact { id: ContactId(3) }, label: "c".into() };
         assert!(Permission::ALL.iter().all(|p| !c.can(*p)));
         let t = Actor {
             workspace_id: WorkspaceId(1),
             kind: ActorKind::ApiToken { id: ApiTokenId(1), scopes: vec![Permission::View] },
+            label: "t".into(),
         };
         assert!(t.can(Permission::View) && !t.can(Permission::Manage));
         assert_eq!(Permission::from_key("service-desk.admin"), Some(Permission::Admin));

@@ -16,7 +16,7 @@ pub use actor::{Actor, ActorKind, Permission};
 pub use enums::*;
 pub use error::ValidationError;
 pub use ids::*;
-pub use sla::{SlaFilter, SlaWindow, parse_time_zone, sla_window};
+pub use sla::{SlaFilter, SlaWindow, next_sla_due, parse_time_zone, sla_window};
 pub use chrono_tz::Tz;
 pub use text::{
     EmailAddress, MAX_BODY_CHARS, MAX_CLOSE_NOTE_CHARS, MAX_SUBJECT_CHARS, MAX_TAG_CHARS,

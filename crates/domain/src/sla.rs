@@ -62,6 +62,25 @@ pub fn sla_window(filter: SlaFilter, now: Millis, tz: Tz, at_risk_share: f64) ->
     }
 }
 
+/// The next SLA target still pending on a ticket, which `sla_due_at` stores: the first-response
+/// target until someone on staff has replied, then the resolution target; none once the ticket
+/// no longer needs work.
+pub fn next_sla_due(
+    status: crate::TicketStatus,
+    first_response_due_at: Option<Millis>,
+    first_responded_at: Option<Millis>,
+    resolution_due_at: Option<Millis>,
+) -> Option<Millis> {
+    if !status.is_active() {
+        return None;
+    }
+    let first = first_response_due_at.filter(|_| first_responded_at.is_none());
+    match (first, resolution_due_at) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -84,6 +103,16 @@ mod tests {
         // Wednesday 25 March 2026; clocks go forward on Sunday the 29th.
         let w = sla_window(SlaFilter::DueThisWeek, ms("2026-03-25T12:00:00Z"), tz, 0.25);
         assert_eq!(w, SlaWindow::Between { from: ms("2026-03-22T23:00:00Z"), to: ms("2026-03-29T22:00:00Z") });
+    }
+
+    #[test]
+    fn next_due_is_the_earliest_pending_target() {
+        use crate::TicketStatus::*;
+        assert_eq!(next_sla_due(Open, Some(10), None, Some(50)), Some(10));
+        assert_eq!(next_sla_due(Open, Some(10), Some(5), Some(50)), Some(50));
+        assert_eq!(next_sla_due(Waiting, None, None, Some(50)), Some(50));
+        assert_eq!(next_sla_due(Resolved, Some(10), None, Some(50)), None);
+        assert_eq!(next_sla_due(Open, None, None, None), None);
     }
 
     #[test]

@@ -1,1 +1,226 @@
-fn main() {}
+//! `switchboard`: the one binary. Serves the helpdesk, runs migrations, loads demo data,
+//! and manages workspaces, staff and API tokens from the command line.
+
+mod app;
+mod config;
+mod seed;
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use secrecy::ExposeSecret;
+use switchboard_desk::domain::{Actor, Role};
+use switchboard_desk::store::Store;
+use switchboard_desk::{AuthConfig, BlobStore, Desk, SystemClock};
+
+#[derive(Parser)]
+#[command(name = "switchboard", version, about = "A self-hosted, multi-channel helpdesk")]
+struct Cli {
+    #[command(flatten)]
+    global: config::GlobalArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serves the GraphQL API (and, later, the web UI and workers) until interrupted.
+    Serve {
+        /// Address and port to listen on [default: 127.0.0.1:8080].
+        #[arg(long, env = "SWITCHBOARD_LISTEN")]
+        listen: Option<String>,
+        /// Loads the demo workspace into an empty database, turns on GraphiQL, prints the logins.
+        #[arg(long)]
+        demo: bool,
+        /// Serves GraphiQL at GET /graphql.
+        #[arg(long, env = "SWITCHBOARD_GRAPHIQL")]
+        graphiql: bool,
+    },
+    /// Applies pending database migrations and exits.
+    Migrate,
+    /// Loads a seed file (the built-in demo workspace by default) into the database.
+    Seed {
+        /// A seed file in the format of seed/demo.json.
+        #[arg(long)]
+        file: Option<std::path::PathBuf>,
+    },
+    /// Manages workspaces.
+    #[command(subcommand)]
+    Workspace(WorkspaceCommand),
+    /// Manages staff accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manages integrator API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Prints the GraphQL schema (SDL).
+    Schema,
+}
+
+#[derive(Subcommand)]
+enum WorkspaceCommand {
+    /// Creates a workspace with a default queue.
+    Create {
+        #[arg(long)]
+        slug: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value = "SD")]
+        ticket_prefix: String,
+        #[arg(long, default_value = "UTC")]
+        time_zone: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Creates a staff account. The password comes from SWITCHBOARD_PASSWORD (not the command
+    /// line, where other users could read it from the process list).
+    Create {
+        #[arg(long)]
+        workspace: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+        #[arg(long, env = "SWITCHBOARD_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Creates an API token and prints it once.
+    Create {
+        #[arg(long)]
+        workspace: String,
+        #[arg(long)]
+        name: String,
+        /// Comma-separated permission keys, e.g. service-desk.view,service-desk.manage.
+        #[arg(long, value_delimiter = ',', default_value = "service-desk.view,service-desk.manage")]
+        scopes: Vec<String>,
+    },
+}
+
+fn parse_role(s: &str) -> Result<Role, String> {
+    Role::parse(s, "role").map_err(|e| e.message)
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("SWITCHBOARD_LOG").unwrap_or_else(|_| "info,sqlx=warn,tower_http=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    if let Command::Schema = cli.command {
+        print!("{}", switchboard_graphql::sdl());
+        return Ok(());
+    }
+    let file = config::file_values(&cli.global)?;
+    let settings = config::resolve(&cli.global, &file)?;
+    let store = Store::connect(&settings.database_url).await.context("connecting to the database")?;
+    store.migrate().await.context("applying migrations")?;
+    let desk = Desk::new(
+        store.clone(),
+        Arc::new(SystemClock),
+        BlobStore::new(settings.data_dir.join("attachments")),
+        AuthConfig { jwt_secret: settings.jwt_secret.expose_secret().as_bytes().to_vec(), token_ttl_secs: settings.token_ttl_secs },
+    );
+    let result = run(cli.command, desk, &file).await;
+    store.close().await;
+    result
+}
+
+async fn system_of(desk: &Desk, slug: &str) -> anyhow::Result<Actor> {
+    let ws = desk.workspace_by_slug(slug).await.with_context(|| format!("no workspace {slug:?}"))?;
+    Ok(Actor::system(ws.id))
+}
+
+fn print_seeded(s: &seed::Seeded, url: &str) {
+    println!("Demo workspace {:?}: {} tickets", s.workspace, s.tickets);
+    for u in &s.users {
+        println!("  {:<10} {} / {}", u.role.as_str(), u.email, u.password);
+    }
+    for (email, password) in &s.customers {
+        println!("  {:<10} {} / {}  (customer portal)", "customer", email, password);
+    }
+    println!("GraphQL: {url}/graphql");
+}
+
+async fn run(command: Command, desk: Desk, file: &std::collections::HashMap<String, String>) -> anyhow::Result<()> {
+    match command {
+        Command::Migrate => {
+            println!("migrations applied");
+        }
+        // Printed in main, before any database connection.
+        Command::Schema => {}
+        Command::Seed { file: path } => {
+            let json = match path {
+                Some(p) => std::fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))?,
+                None => seed::DEMO.to_string(),
+            };
+            let s = seed::load(&desk, &json).await?;
+            print_seeded(&s, "http://127.0.0.1:8080");
+        }
+        Command::Workspace(WorkspaceCommand::Create { slug, name, ticket_prefix, time_zone }) => {
+            let ws = desk.create_workspace(&slug, &name, &ticket_prefix, &time_zone, "General").await?;
+            println!("workspace {} created (id {})", ws.slug, ws.id);
+        }
+        Command::User(UserCommand::Create { workspace, email, name, role, password }) => {
+            let system = system_of(&desk, &workspace).await?;
+            let u = desk.create_user(&system, &email, &name, role, password.as_deref()).await?;
+            println!("user {} created (id {}, role {})", u.email, u.id, u.role);
+        }
+        Command::Token(TokenCommand::Create { workspace, name, scopes }) => {
+            let system = system_of(&desk, &workspace).await?;
+            let (token, rec) = desk.create_api_token(&system, &name, &scopes).await?;
+            eprintln!("API token {:?} (id {}) with scopes {}; it is shown only this once:", rec.name, rec.id, rec.scopes);
+            println!("{token}");
+        }
+        Command::Serve { listen, demo, graphiql } => {
+            let serve = config::resolve_serve(listen, graphiql || demo, file)?;
+            let listener = tokio::net::TcpListener::bind(serve.listen).await.with_context(|| format!("binding {}", serve.listen))?;
+            let addr = listener.local_addr()?;
+            let url = format!("http://{addr}");
+            if demo {
+                match desk.workspace_by_slug("demo").await {
+                    Ok(_) => println!("Demo workspace already loaded; logins are in the README."),
+                    Err(_) => print_seeded(&seed::load(&desk, seed::DEMO).await?, &url),
+                }
+            }
+            let schema = switchboard_graphql::build_schema(desk.clone());
+            let state = app::AppState { desk: desk.clone(), schema, graphiql: serve.graphiql };
+            let router = app::router(state, serve.max_body_bytes);
+            // Tests and scripts read this line to find the port when listening on port 0.
+            println!("Switchboard listening on {url}");
+            axum::serve(listener, router).with_graceful_shutdown(shutdown_signal()).await?;
+            println!("Switchboard stopped");
+        }
+    }
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+

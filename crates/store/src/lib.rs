@@ -248,6 +248,7 @@ tx_methods! {
     fn replace_ticket_tags(ws: WorkspaceId, ticket: TicketId, tags: &[String]) -> ();
     fn ticket_by_id(ws: WorkspaceId, id: TicketId) -> Option<TicketRecord>;
     fn ticket_by_number(ws: WorkspaceId, number: i64) -> Option<TicketRecord>;
+    fn clear_thread_key(ws: WorkspaceId, id: TicketId) -> ();
     fn ticket_id_by_thread_key(ws: WorkspaceId, key: &str) -> Option<TicketId>;
     fn list_tickets(f: &TicketQuery) -> Vec<TicketRecord>;
     fn count_tickets(f: &TicketQuery) -> i64;

@@ -367,6 +367,11 @@ pub async fn ticket_id_by_thread_key(c: &mut Conn, ws: WorkspaceId, key: &str) -
         .bind(ws).bind(key).fetch_optional(&mut *c).await?)
 }
 
+pub async fn clear_thread_key(c: &mut Conn, ws: WorkspaceId, id: TicketId) -> Result<()> {
+    sqlx::query("UPDATE tickets SET thread_key = NULL WHERE workspace_id = $1 AND id = $2").bind(ws).bind(id).execute(&mut *c).await?;
+    Ok(())
+}
+
 fn like_pattern(text: &str) -> String {
     let escaped = text.trim().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
     format!("%{escaped}%")

@@ -1,0 +1,226 @@
+//! Sign-in and credentials: argon2 password hashes, JWT access tokens, hashed API tokens.
+
+use argon2::password_hash::rand_core::OsRng;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use base64::Engine;
+use jsonwebtoken::{DecodingKey, EncodingKey, Header, Validation};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use switchboard_domain::*;
+use switchboard_store::{ApiTokenRecord, ContactRecord, UserRecord};
+
+use crate::{Desk, DeskError, require};
+
+/// Keys and lifetimes for access tokens.
+#[derive(Clone)]
+pub struct AuthConfig {
+    /// HMAC key for JWT access tokens; every replica must share it.
+    pub jwt_secret: Vec<u8>,
+    /// How long an access token stays valid, in seconds.
+    pub token_ttl_secs: i64,
+}
+
+impl std::fmt::Debug for AuthConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthConfig").field("jwt_secret", &"<redacted>").field("token_ttl_secs", &self.token_ttl_secs).finish()
+    }
+}
+
+/// What a successful sign-in returns.
+#[derive(Debug, Clone)]
+pub struct LoginResult {
+    /// The bearer token to send as `Authorization: Bearer ...`.
+    pub token: String,
+    /// When it stops working.
+    pub expires_at: Millis,
+    /// The actor the token stands for.
+    pub actor: Actor,
+}
+
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct Claims {
+    /// `user:ID` or `contact:ID`.
+    sub: String,
+    ws: i64,
+    iat: i64,
+    exp: i64,
+}
+
+const API_TOKEN_PREFIX: &str = "sbt_";
+const MIN_PASSWORD_CHARS: usize = 8;
+
+/// Hashes a password with argon2id and a random salt.
+pub fn hash_password(field: &str, password: &str) -> Result<String, DeskError> {
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(DeskError::invalid(field, format!("must be at least {MIN_PASSWORD_CHARS} characters")));
+    }
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| DeskError::Internal(format!("password hash: {e}")))
+}
+
+fn verify_password(hash: Option<&str>, password: &str) -> bool {
+    // With no account, still spend the time of a verification so timing does not reveal which
+    // emails exist. The dummy is a hash of a random string, computed once.
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let dummy = DUMMY.get_or_init(|| {
+        let salt = SaltString::generate(&mut OsRng);
+        Argon2::default().hash_password(b"no account here", &salt).map(|h| h.to_string()).unwrap_or_default()
+    });
+    let (hash, real) = match hash {
+        Some(h) => (h, true),
+        None => (dummy.as_str(), false),
+    };
+    let ok = PasswordHash::new(hash).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok());
+    ok && real
+}
+
+fn sha256_hex(s: &str) -> String {
+    hex::encode(Sha256::digest(s.as_bytes()))
+}
+
+fn bad_login() -> DeskError {
+    DeskError::Unauthenticated("invalid email or password".into())
+}
+
+fn pick_workspace<T>(found: Vec<(T, String)>, workspace: Option<&str>) -> Result<Option<T>, DeskError> {
+    let mut matching: Vec<T> =
+        found.into_iter().filter(|(_, slug)| workspace.is_none_or(|w| w == slug)).map(|(r, _)| r).collect();
+    match matching.len() {
+        0 => Ok(None),
+        1 => Ok(matching.pop()),
+        _ => Err(DeskError::invalid("workspace", "this email belongs to several workspaces; name the workspace")),
+    }
+}
+
+pub(crate) fn user_actor(u: &UserRecord) -> Actor {
+    Actor { workspace_id: u.workspace_id, kind: ActorKind::User { id: u.id, role: u.role }, label: u.name.clone() }
+}
+
+pub(crate) fn contact_actor(c: &ContactRecord) -> Actor {
+    Actor { workspace_id: c.workspace_id, kind: ActorKind::Contact { id: c.id }, label: c.name.clone() }
+}
+
+fn token_actor(t: &ApiTokenRecord) -> Actor {
+    let scopes = t.scopes.split(',').filter_map(Permission::from_key).collect();
+    Actor { workspace_id: t.workspace_id, kind: ActorKind::ApiToken { id: t.id, scopes }, label: format!("API token: {}", t.name) }
+}
+
+impl Desk {
+    fn issue_token(&self, subject: String, ws: WorkspaceId) -> Result<(String, Millis), DeskError> {
+        let now = self.now();
+        let exp = now / 1000 + self.inner.auth.token_ttl_secs;
+        let claims = Claims { sub: subject, ws: ws.0, iat: now / 1000, exp };
+        let token = jsonwebtoken::encode(&Header::default(), &claims, &EncodingKey::from_secret(&self.inner.auth.jwt_secret))
+            .map_err(|e| DeskError::Internal(format!("jwt encode: {e}")))?;
+        Ok((token, exp * 1000))
+    }
+
+    /// Signs a staff member in by email and password. `workspace` (a slug) is needed only when
+    /// the email has accounts in several workspaces.
+    pub async fn login_staff(&self, email: &str, password: &str, workspace: Option<&str>) -> Result<LoginResult, DeskError> {
+        let email = EmailAddress::parse("email", email).map_err(|_| bad_login())?;
+        let found = self.store().read().await?.users_by_email(email.as_str()).await?;
+        let user = pick_workspace(found, workspace)?.filter(|u| u.active);
+        if !verify_password(user.as_ref().and_then(|u| u.password_hash.as_deref()), password) {
+            return Err(bad_login());
+        }
+        let user = user.ok_or_else(bad_login)?;
+        let (token, expires_at) = self.issue_token(format!("user:{}", user.id), user.workspace_id)?;
+        Ok(LoginResult { token, expires_at, actor: user_actor(&user) })
+    }
+
+    /// Signs an external customer in to the portal by email and password.
+    pub async fn login_customer(&self, email: &str, password: &str, workspace: Option<&str>) -> Result<LoginResult, DeskError> {
+        let email = EmailAddress::parse("email", email).map_err(|_| bad_login())?;
+        let found = self.store().read().await?.contacts_by_email(email.as_str()).await?;
+        let contact = pick_workspace(found, workspace)?;
+        if !verify_password(contact.as_ref().and_then(|c| c.password_hash.as_deref()), password) {
+            return Err(bad_login());
+        }
+        let contact = contact.ok_or_else(bad_login)?;
+        let (token, expires_at) = self.issue_token(format!("contact:{}", contact.id), contact.workspace_id)?;
+        Ok(LoginResult { token, expires_at, actor: contact_actor(&contact) })
+    }
+
+    /// Turns a bearer token (a JWT access token or an API token) into the actor it stands for.
+    pub async fn authenticate(&self, bearer: &str) -> Result<Actor, DeskError> {
+        let invalid = || DeskError::Unauthenticated("invalid or expired token".into());
+        let mut tx = self.store().read().await?;
+        if bearer.starts_with(API_TOKEN_PREFIX) {
+            let token = tx.api_token_by_hash(&sha256_hex(bearer)).await?.filter(|t| t.revoked_at.is_none()).ok_or_else(invalid)?;
+            drop(tx);
+            let mut w = self.store().write().await?;
+            w.touch_api_token(token.id, self.now()).await?;
+            w.commit().await?;
+            return Ok(token_actor(&token));
+        }
+        let mut validation = Validation::default();
+        validation.leeway = 5;
+        let data = jsonwebtoken::decode::<Claims>(bearer, &DecodingKey::from_secret(&self.inner.auth.jwt_secret), &validation)
+            .map_err(|_| invalid())?;
+        let ws = WorkspaceId(data.claims.ws);
+        let (kind, id) = data.claims.sub.split_once(':').ok_or_else(invalid)?;
+        let id: i64 = id.parse().map_err(|_| invalid())?;
+        match kind {
+            "user" => {
+                let u = tx.user_by_id(ws, UserId(id)).await?.filter(|u| u.active).ok_or_else(invalid)?;
+                Ok(user_actor(&u))
+            }
+            "contact" => {
+                let c = tx.contact_by_id(ws, ContactId(id)).await?.ok_or_else(invalid)?;
+                Ok(contact_actor(&c))
+            }
+            _ => Err(invalid()),
+        }
+    }
+
+    /// Creates an integrator API token with `scopes` (permission keys); the token is returned
+    /// once and only its SHA-256 is kept.
+    pub async fn create_api_token(&self, actor: &Actor, name: &str, scopes: &[String]) -> Result<(String, ApiTokenRecord), DeskError> {
+        require(actor, Permission::Admin)?;
+        let name = validate_name("name", name)?;
+        let mut perms = Vec::new();
+        for (i, key) in scopes.iter().enumerate() {
+            let p = Permission::from_key(key).ok_or_else(|| {
+                DeskError::invalid(&format!("scopes[{i}]"), format!("unknown permission key {key:?}"))
+            })?;
+            if !perms.contains(&p) {
+                perms.push(p);
+            }
+        }
+        if perms.is_empty() {
+            return Err(DeskError::invalid("scopes", "name at least one permission key"));
+        }
+        let mut raw = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut raw);
+        let token = format!("{API_TOKEN_PREFIX}{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw));
+        let scopes = perms.iter().map(|p| p.key()).collect::<Vec<_>>().join(",");
+        let mut tx = self.store().write().await?;
+        let rec = tx
+            .insert_api_token(actor.workspace_id, &name, &sha256_hex(&token), &token[..12], &scopes, actor.user_id(), self.now())
+            .await?;
+        tx.commit().await?;
+        Ok((token, rec))
+    }
+
+    /// The workspace's API tokens (never the tokens themselves).
+    pub async fn list_api_tokens(&self, actor: &Actor) -> Result<Vec<ApiTokenRecord>, DeskError> {
+        require(actor, Permission::Admin)?;
+        Ok(self.store().read().await?.list_api_tokens(actor.workspace_id).await?)
+    }
+
+    /// Revokes an API token; it stops working at once.
+    pub async fn revoke_api_token(&self, actor: &Actor, id: ApiTokenId) -> Result<(), DeskError> {
+        require(actor, Permission::Admin)?;
+        let mut tx = self.store().write().await?;
+        if !tx.revoke_api_token(actor.workspace_id, id, self.now()).await? {
+            return Err(DeskError::NotFound("API token"));
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,48 @@
+use std::path::PathBuf;
+
+use sha2::{Digest, Sha256};
+
+use crate::DeskError;
+
+/// Attachment bytes on local disk, addressed by their SHA-256, so the same file stored twice
+/// takes the space once. Metadata lives in the database.
+#[derive(Debug, Clone)]
+pub struct BlobStore {
+    root: PathBuf,
+}
+
+impl BlobStore {
+    /// A blob store rooted at `root` (created on first write).
+    pub fn new(root: impl Into<PathBuf>) -> BlobStore {
+        BlobStore { root: root.into() }
+    }
+
+    fn path(&self, sha256: &str) -> Result<PathBuf, DeskError> {
+        if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(DeskError::NotFound("attachment"));
+        }
+        Ok(self.root.join(&sha256[..2]).join(sha256))
+    }
+
+    /// Stores `bytes` and returns their SHA-256 (hex).
+    pub async fn put(&self, bytes: &[u8]) -> Result<String, DeskError> {
+        let sha = hex::encode(Sha256::digest(bytes));
+        let path = self.path(&sha)?;
+        if tokio::fs::try_exists(&path).await.unwrap_or(false) {
+            return Ok(sha);
+        }
+        let io = |e: std::io::Error| DeskError::Internal(format!("blob store: {e}"));
+        let dir = path.parent().ok_or_else(|| DeskError::Internal("blob path has no parent".into()))?;
+        tokio::fs::create_dir_all(dir).await.map_err(io)?;
+        // Write aside and rename, so a crash never leaves a truncated file under the final name.
+        let tmp = dir.join(format!(".{sha}.{}", rand::random::<u64>()));
+        tokio::fs::write(&tmp, bytes).await.map_err(io)?;
+        tokio::fs::rename(&tmp, &path).await.map_err(io)?;
+        Ok(sha)
+    }
+
+    /// Reads the bytes stored under `sha256`.
+    pub async fn get(&self, sha256: &str) -> Result<Vec<u8>, DeskError> {
+        tokio::fs::read(self.path(sha256)?).await.map_err(|_| DeskError::NotFound("attachment"))
+    }
+}

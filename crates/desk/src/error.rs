@@ -1,0 +1,45 @@
+use switchboard_domain::ValidationError;
+use switchboard_store::StoreError;
+
+/// Why a desk operation refused or failed. Transports map each variant to a stable code.
+#[derive(Debug, thiserror::Error)]
+pub enum DeskError {
+    /// No valid credentials.
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// Authenticated, but not allowed to do this.
+    #[error("{0}")]
+    Forbidden(String),
+    /// Does not exist, or not visible to this actor (the two are never told apart).
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// An input was rejected; the error names the field.
+    #[error(transparent)]
+    Validation(#[from] ValidationError),
+    /// The change collides with the current state (a duplicate name, a ticket claimed by someone else).
+    #[error("{0}")]
+    Conflict(String),
+    /// Something broke on our side; the cause is logged, never shown.
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl DeskError {
+    /// A validation error on `field`.
+    pub fn invalid(field: &str, message: impl Into<String>) -> DeskError {
+        DeskError::Validation(ValidationError::new(field, message))
+    }
+}
+
+impl From<StoreError> for DeskError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => DeskError::NotFound("record"),
+            StoreError::Conflict(what) => DeskError::Conflict(format!("already exists ({what})")),
+            other => {
+                tracing::error!(error = %other, "storage failure");
+                DeskError::Internal(other.to_string())
+            }
+        }
+    }
+}

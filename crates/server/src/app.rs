@@ -1,0 +1,143 @@
+//! The HTTP surface: GraphQL (queries, mutations, uploads), subscriptions over WebSocket,
+//! attachment downloads, and the health probes.
+
+use std::time::Duration;
+
+use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource};
+use async_graphql_axum::{GraphQLProtocol, GraphQLRequest, GraphQLResponse, GraphQLWebSocket};
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, Path, State, WebSocketUpgrade};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use switchboard_desk::domain::{Actor, AttachmentId};
+use switchboard_desk::{Desk, DeskError};
+use switchboard_graphql::SwitchboardSchema;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::TraceLayer;
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    pub desk: Desk,
+    pub schema: SwitchboardSchema,
+    pub graphiql: bool,
+}
+
+/// Builds the router.
+pub fn router(state: AppState, max_body_bytes: usize) -> Router {
+    Router::new()
+        .route("/graphql", get(graphiql).post(graphql))
+        .route("/graphql/ws", get(graphql_ws))
+        .route("/attachments/{id}", get(attachment))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .layer(CatchPanicLayer::custom(|_| {
+            // A bug must never take the process down or leak a stack to the caller.
+            tracing::error!("a request handler panicked");
+            error_json(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", "internal error; it has been logged")
+        }))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+fn error_json(status: StatusCode, code: &str, message: &str) -> Response {
+    let body = serde_json::json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
+    (status, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = v.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
+}
+
+/// The caller behind the request's bearer token: `Ok(None)` without one, an error for a bad one.
+async fn caller(desk: &Desk, headers: &HeaderMap) -> Result<Option<Actor>, DeskError> {
+    match bearer(headers) {
+        None => Ok(None),
+        Some(token) => desk.authenticate(token).await.map(Some),
+    }
+}
+
+async fn graphql(State(s): State<AppState>, headers: HeaderMap, req: GraphQLRequest) -> Response {
+    let mut req = req.into_inner();
+    match caller(&s.desk, &headers).await {
+        Ok(Some(actor)) => req = req.data(actor),
+        Ok(None) => {}
+        Err(DeskError::Unauthenticated(m)) => return error_json(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", &m),
+        Err(e) => {
+            tracing::error!(error = %e, "authentication failed");
+            return error_json(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", "internal error; it has been logged");
+        }
+    }
+    GraphQLResponse::from(s.schema.execute(req).await).into_response()
+}
+
+async fn graphiql(State(s): State<AppState>) -> Response {
+    if !s.graphiql {
+        return (StatusCode::NOT_FOUND, "GraphiQL is off; set SWITCHBOARD_GRAPHIQL=true or run serve --demo").into_response();
+    }
+    Html(GraphiQLSource::build().endpoint("/graphql").subscription_endpoint("/graphql/ws").finish()).into_response()
+}
+
+async fn graphql_ws(State(s): State<AppState>, protocol: GraphQLProtocol, upgrade: WebSocketUpgrade) -> Response {
+    let desk = s.desk.clone();
+    upgrade
+        .protocols(ALL_WEBSOCKET_PROTOCOLS)
+        .on_upgrade(move |stream| {
+            GraphQLWebSocket::new(stream, s.schema.clone(), protocol)
+                .on_connection_init(move |payload| async move {
+                    // Browsers cannot set headers on a WebSocket, so the token comes in the init payload.
+                    let token = payload.get("token").or_else(|| payload.get("Authorization")).and_then(|v| v.as_str()).unwrap_or_default();
+                    let token = token.strip_prefix("Bearer ").unwrap_or(token);
+                    let actor = desk.authenticate(token).await.map_err(|e| async_graphql::Error::new(e.to_string()))?;
+                    let mut data = async_graphql::Data::default();
+                    data.insert(actor);
+                    Ok(data)
+                })
+                .serve()
+        })
+        .into_response()
+}
+
+async fn attachment(State(s): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    let actor = match caller(&s.desk, &headers).await {
+        Ok(Some(a)) => a,
+        Ok(None) | Err(DeskError::Unauthenticated(_)) => return error_json(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", "sign in first"),
+        Err(_) => return error_json(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", "internal error; it has been logged"),
+    };
+    let Some(id) = id.parse::<i64>().ok().filter(|n| *n > 0) else {
+        return error_json(StatusCode::NOT_FOUND, "NOT_FOUND", "attachment not found");
+    };
+    match s.desk.attachment(&actor, AttachmentId(id)).await {
+        Ok((a, bytes)) => {
+            let mut resp = Response::new(Body::from(bytes));
+            let h = resp.headers_mut();
+            h.insert(header::CONTENT_TYPE, HeaderValue::from_str(&a.content_type).unwrap_or(HeaderValue::from_static("application/octet-stream")));
+            // Always a download, never rendered inline: uploaded HTML must not run on our origin.
+            let name: String = a.file_name.chars().filter(|c| c.is_ascii_graphic() && *c != '"' && *c != '\\' || *c == ' ').collect();
+            if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
+                h.insert(header::CONTENT_DISPOSITION, v);
+            }
+            h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+            resp
+        }
+        Err(DeskError::NotFound(_)) | Err(DeskError::Forbidden(_)) => error_json(StatusCode::NOT_FOUND, "NOT_FOUND", "attachment not found"),
+        Err(_) => error_json(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", "internal error; it has been logged"),
+    }
+}
+
+async fn readyz(State(s): State<AppState>) -> Response {
+    match tokio::time::timeout(Duration::from_secs(3), s.desk.store().ready()).await {
+        Ok(Ok(true)) => (StatusCode::OK, "ready").into_response(),
+        Ok(Ok(false)) => (StatusCode::SERVICE_UNAVAILABLE, "migrations pending").into_response(),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "readiness check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unreachable").into_response()
+        }
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "database timed out").into_response(),
+    }
+}

@@ -1,0 +1,168 @@
+//! Settings: command-line flags, then environment variables, then an optional config file of
+//! `KEY=VALUE` lines (the same names as the environment), then the embedded defaults.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use secrecy::SecretString;
+
+/// Options shared by every subcommand; each also reads the environment variable it names.
+#[derive(Debug, Clone, clap::Args)]
+pub struct GlobalArgs {
+    /// A file of KEY=VALUE lines with any of the settings below.
+    #[arg(long, env = "SWITCHBOARD_CONFIG", global = true)]
+    pub config: Option<PathBuf>,
+    /// Where the SQLite file, attachments and keys live [default: ./data].
+    #[arg(long, env = "SWITCHBOARD_DATA_DIR", global = true)]
+    pub data_dir: Option<PathBuf>,
+    /// `sqlite://PATH` or `postgres://USER@HOST/DB`; overrides the data dir's SQLite file.
+    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// HMAC key for access tokens [default: generated once and kept in the data dir].
+    #[arg(long, env = "SWITCHBOARD_JWT_SECRET", global = true, hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+}
+
+/// Fully resolved settings.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub jwt_secret: SecretString,
+    /// Access tokens live this long, in seconds.
+    pub token_ttl_secs: i64,
+}
+
+/// Server-only settings.
+#[derive(Debug, Clone)]
+pub struct ServeSettings {
+    pub listen: SocketAddr,
+    /// Serves GraphiQL at GET /graphql.
+    pub graphiql: bool,
+    /// Largest request body, in bytes (uploads included).
+    pub max_body_bytes: usize,
+}
+
+/// Reads a KEY=VALUE file; blank lines and `#` comments are skipped, values may be quoted.
+pub fn read_config_file(path: &Path) -> anyhow::Result<HashMap<String, String>> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading config file {}", path.display()))?;
+    let mut out = HashMap::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let Some((k, v)) = line.split_once('=') else {
+            bail!("{}:{}: expected KEY=VALUE", path.display(), n + 1);
+        };
+        let v = v.trim();
+        let v = v.strip_prefix('"').and_then(|v| v.strip_suffix('"')).unwrap_or(v);
+        out.insert(k.trim().to_string(), v.to_string());
+    }
+    Ok(out)
+}
+
+/// The config file's values (empty without one).
+pub fn file_values(args: &GlobalArgs) -> anyhow::Result<HashMap<String, String>> {
+    match &args.config {
+        Some(p) => read_config_file(p),
+        None => Ok(HashMap::new()),
+    }
+}
+
+fn random_secret() -> String {
+    hex::encode(rand::random::<[u8; 32]>())
+}
+
+/// Resolves the shared settings, creating the data dir (and the JWT secret) when needed.
+pub fn resolve(args: &GlobalArgs, file: &HashMap<String, String>) -> anyhow::Result<Settings> {
+    let data_dir = args
+        .data_dir
+        .clone()
+        .or_else(|| file.get("SWITCHBOARD_DATA_DIR").map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from("data"));
+    std::fs::create_dir_all(&data_dir).with_context(|| format!("creating data dir {}", data_dir.display()))?;
+    let database_url = args
+        .database_url
+        .clone()
+        .or_else(|| file.get("DATABASE_URL").cloned())
+        .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("switchboard.db").display()));
+    let jwt_secret = match args.jwt_secret.clone().or_else(|| file.get("SWITCHBOARD_JWT_SECRET").cloned()) {
+        Some(s) if s.len() >= 32 => s,
+        Some(_) => bail!("SWITCHBOARD_JWT_SECRET must be at least 32 characters"),
+        None => {
+            let path = data_dir.join("jwt-secret");
+            match std::fs::read_to_string(&path) {
+                Ok(s) if s.trim().len() >= 32 => s.trim().to_string(),
+                _ => {
+                    let s = random_secret();
+                    write_private(&path, &s)?;
+                    s
+                }
+            }
+        }
+    };
+    let token_ttl_secs = match file.get("SWITCHBOARD_TOKEN_TTL_SECS").cloned().or_else(|| std::env::var("SWITCHBOARD_TOKEN_TTL_SECS").ok()) {
+        Some(v) => v.parse().context("SWITCHBOARD_TOKEN_TTL_SECS must be a number of seconds")?,
+        None => 12 * 3600,
+    };
+    Ok(Settings { data_dir, database_url, jwt_secret: SecretString::from(jwt_secret), token_ttl_secs })
+}
+
+fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    #[cfg(unix)]
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    opts.mode(0o600);
+    let mut f = opts.open(path).with_context(|| format!("writing {}", path.display()))?;
+    f.write_all(contents.as_bytes())?;
+    Ok(())
+}
+
+/// Resolves the server's own settings.
+pub fn resolve_serve(listen: Option<String>, graphiql: bool, file: &HashMap<String, String>) -> anyhow::Result<ServeSettings> {
+    let listen = listen.or_else(|| file.get("SWITCHBOARD_LISTEN").cloned()).unwrap_or_else(|| "127.0.0.1:8080".into());
+    let listen = listen.parse().with_context(|| format!("SWITCHBOARD_LISTEN {listen:?} is not an address:port"))?;
+    let graphiql = graphiql || file.get("SWITCHBOARD_GRAPHIQL").is_some_and(|v| v == "true" || v == "1");
+    let max_body_bytes = match file.get("SWITCHBOARD_MAX_BODY_BYTES").cloned().or_else(|| std::env::var("SWITCHBOARD_MAX_BODY_BYTES").ok()) {
+        Some(v) => v.parse().context("SWITCHBOARD_MAX_BODY_BYTES must be a number of bytes")?,
+        None => 30 * 1024 * 1024,
+    };
+    Ok(ServeSettings { listen, graphiql, max_body_bytes })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_file_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("switchboard.env");
+        std::fs::write(&p, "# comment\n\nSWITCHBOARD_LISTEN = \"0.0.0.0:9000\"\nDATABASE_URL=postgres://x@y/z\n").unwrap();
+        let m = read_config_file(&p).unwrap();
+        assert_eq!(m["SWITCHBOARD_LISTEN"], "0.0.0.0:9000");
+        assert_eq!(m["DATABASE_URL"], "postgres://x@y/z");
+        std::fs::write(&p, "nonsense\n").unwrap();
+        assert!(read_config_file(&p).unwrap_err().to_string().contains(":1: expected KEY=VALUE"));
+    }
+
+    #[test]
+    fn defaults_need_no_configuration() {
+        let dir = tempfile::tempdir().unwrap();
+        let args = GlobalArgs { config: None, data_dir: Some(dir.path().join("d")), database_url: None, jwt_secret: None };
+        let s = resolve(&args, &HashMap::new()).unwrap();
+        assert!(s.database_url.starts_with("sqlite://") && s.database_url.ends_with("switchboard.db"));
+        // The generated secret is kept, so tokens survive a restart.
+        let again = resolve(&args, &HashMap::new()).unwrap();
+        use secrecy::ExposeSecret;
+        assert_eq!(s.jwt_secret.expose_secret(), again.jwt_secret.expose_secret());
+        let serve = resolve_serve(None, false, &HashMap::new()).unwrap();
+        assert_eq!(serve.listen.to_string(), "127.0.0.1:8080");
+    }
+}

@@ -1,0 +1,331 @@
+use std::io::Read;
+
+use async_graphql::{Context, ID, MaybeUndefined, Object, Upload};
+use switchboard_desk::domain::{self as d, Actor};
+use switchboard_desk::store::IdentityKind;
+use switchboard_desk::{self as desk_api, DeskError, InboundMessage, NewAttachment, OpenTicket, RequesterRef, TicketPatch};
+
+use crate::types::*;
+use crate::{actor, desk, parse_id};
+
+/// Every change the API offers.
+#[derive(Debug, Default)]
+pub struct Mutation;
+
+fn read_uploads(ctx: &Context<'_>, uploads: Option<Vec<Upload>>) -> Result<Vec<NewAttachment>, DeskError> {
+    let mut out = Vec::new();
+    for (i, u) in uploads.unwrap_or_default().iter().enumerate() {
+        let field = format!("attachments[{i}]");
+        let v = u.value(ctx).map_err(|_| DeskError::invalid(&field, "could not be read"))?;
+        let size = v.size().map_err(|_| DeskError::invalid(&field, "could not be read"))?;
+        if size > desk_api::MAX_ATTACHMENT_BYTES as u64 {
+            return Err(DeskError::invalid(&field, format!("is larger than {} MiB", desk_api::MAX_ATTACHMENT_BYTES >> 20)));
+        }
+        let mut bytes = Vec::with_capacity(size as usize);
+        let (file_name, content_type) = (v.filename.clone(), v.content_type.clone().unwrap_or_default());
+        v.into_read().read_to_end(&mut bytes).map_err(|_| DeskError::invalid(&field, "could not be read"))?;
+        out.push(NewAttachment { file_name, content_type, bytes });
+    }
+    Ok(out)
+}
+
+fn opt_id<T: From<i64>>(id: &Option<ID>, field: &str) -> Result<Option<T>, DeskError> {
+    id.as_ref().map(|i| parse_id(i, field)).transpose()
+}
+
+fn maybe_id<T: From<i64>>(id: &MaybeUndefined<ID>, field: &str) -> Result<Option<Option<T>>, DeskError> {
+    Ok(match id {
+        MaybeUndefined::Undefined => None,
+        MaybeUndefined::Null => Some(None),
+        MaybeUndefined::Value(v) => Some(Some(parse_id(v, field)?)),
+    })
+}
+
+fn to_patch(p: TicketPatchInput) -> Result<TicketPatch, DeskError> {
+    Ok(TicketPatch {
+        subject: p.subject,
+        status: p.status.map(Into::into),
+        priority: p.priority.map(Into::into),
+        assignee_id: maybe_id(&p.assignee_id, "input.assigneeId")?,
+        queue_id: opt_id(&p.queue_id, "input.queueId")?,
+        help_topic_id: maybe_id(&p.help_topic_id, "input.helpTopicId")?,
+        tags: p.tags,
+        escalated: p.escalated,
+        resolution_due_at: match p.resolution_due_at {
+            MaybeUndefined::Undefined => None,
+            MaybeUndefined::Null => Some(None),
+            MaybeUndefined::Value(t) => Some(Some(t.timestamp_millis())),
+        },
+    })
+}
+
+fn staff<'a>(ctx: &Context<'a>) -> Result<&'a Actor, DeskError> {
+    let a = actor(ctx)?;
+    if a.contact_id().is_some() {
+        return Err(DeskError::Forbidden("this is a staff operation".into()));
+    }
+    Ok(a)
+}
+
+#[Object]
+impl Mutation {
+    /// Signs a staff member in; `workspace` (slug) only when the email is in several workspaces.
+    async fn login(&self, ctx: &Context<'_>, email: String, password: String, workspace: Option<String>) -> Result<LoginPayload, DeskError> {
+        let r = desk(ctx).login_staff(&email, &password, workspace.as_deref()).await?;
+        let user = desk(ctx).user(&r.actor, r.actor.user_id().ok_or(DeskError::NotFound("user"))?).await?;
+        Ok(LoginPayload { token: r.token, expires_at: time(r.expires_at), user: User(user) })
+    }
+
+    /// Signs a customer in to the My Tickets portal.
+    async fn customer_login(&self, ctx: &Context<'_>, email: String, password: String, workspace: Option<String>) -> Result<CustomerLoginPayload, DeskError> {
+        let r = desk(ctx).login_customer(&email, &password, workspace.as_deref()).await?;
+        let contact = desk(ctx).contact(&r.actor, r.actor.contact_id().ok_or(DeskError::NotFound("contact"))?).await?;
+        Ok(CustomerLoginPayload { token: r.token, expires_at: time(r.expires_at), contact: Contact(contact) })
+    }
+
+    /// Opens a ticket for a requester.
+    async fn open_ticket(&self, ctx: &Context<'_>, input: OpenTicketInput, attachments: Option<Vec<Upload>>) -> Result<Ticket, DeskError> {
+        let a = staff(ctx)?;
+        let requester = match (&input.requester.contact_id, &input.requester.email) {
+            (Some(id), None) => RequesterRef::Contact(parse_id(id, "input.requester.contactId")?),
+            (None, Some(email)) => RequesterRef::Email { email: email.clone(), name: input.requester.name.clone() },
+            _ => return Err(DeskError::invalid("input.requester", "give exactly one of contactId or email")),
+        };
+        let open = OpenTicket {
+            subject: input.subject,
+            description: input.description,
+            requester,
+            priority: input.priority.map(Into::into),
+            source: input.source.map(Into::into),
+            queue_id: opt_id(&input.queue_id, "input.queueId")?,
+            help_topic_id: opt_id(&input.help_topic_id, "input.helpTopicId")?,
+            assignee_id: opt_id(&input.assignee_id, "input.assigneeId")?,
+            tags: input.tags,
+            resolution_due_at: input.resolution_due_at.map(|t| t.timestamp_millis()),
+            attachments: read_uploads(ctx, attachments)?,
+        };
+        Ok(Ticket(desk(ctx).open_ticket(a, open).await?))
+    }
+
+    /// Ingests a message from an integrator's own channel; idempotent on `externalMessageId`.
+    async fn ingest_message(&self, ctx: &Context<'_>, input: IngestMessageInput) -> Result<IngestResult, DeskError> {
+        let a = staff(ctx)?;
+        let msg = InboundMessage {
+            channel: d::Channel::Api,
+            thread_key: input.thread_key,
+            ticket_id: None,
+            external_message_id: input.external_message_id,
+            sender_kind: IdentityKind::Email,
+            sender_value: input.sender_email,
+            sender_name: input.sender_name,
+            subject: input.subject,
+            text: input.text,
+            attachments: Vec::new(),
+        };
+        let out = desk(ctx).ingest(a, msg).await?;
+        let ticket = desk(ctx).ticket(a, out.ticket_id).await?;
+        Ok(IngestResult { ticket: Ticket(ticket), entry_id: ID(out.entry_id.to_string()), opened: out.opened, duplicate: out.duplicate })
+    }
+
+    /// Posts a public reply to the requester; optionally moves the ticket to `status`.
+    async fn reply(&self, ctx: &Context<'_>, ticket_id: ID, body: String, status: Option<TicketStatus>, attachments: Option<Vec<Upload>>) -> Result<Entry, DeskError> {
+        let a = staff(ctx)?;
+        let files = read_uploads(ctx, attachments)?;
+        let e = desk(ctx).reply(a, parse_id(&ticket_id, "ticketId")?, &body, files, status.map(Into::into)).await?;
+        Ok(Entry(desk_api::ThreadEntry { entry: e, attachments: Vec::new(), mentions: Vec::new() }))
+    }
+
+    /// Adds an internal note; `@handle` mentions staff by the local part of their email.
+    async fn add_note(&self, ctx: &Context<'_>, ticket_id: ID, body: String) -> Result<Entry, DeskError> {
+        let a = staff(ctx)?;
+        Ok(Entry(desk(ctx).add_note(a, parse_id(&ticket_id, "ticketId")?, &body).await?))
+    }
+
+    /// Changes a ticket's fields.
+    async fn update_ticket(&self, ctx: &Context<'_>, ticket_id: ID, input: TicketPatchInput) -> Result<Ticket, DeskError> {
+        let a = staff(ctx)?;
+        Ok(Ticket(desk(ctx).update_ticket(a, parse_id(&ticket_id, "ticketId")?, to_patch(input)?).await?))
+    }
+
+    /// Applies one change to several tickets; each succeeds or fails on its own.
+    async fn bulk_update_tickets(&self, ctx: &Context<'_>, ticket_ids: Vec<ID>, input: TicketPatchInput) -> Result<Vec<BulkUpdateResult>, DeskError> {
+        let a = staff(ctx)?;
+        let ids = ticket_ids.iter().enumerate().map(|(i, id)| parse_id(id, &format!("ticketIds[{i}]"))).collect::<Result<Vec<_>, _>>()?;
+        let results = desk(ctx).bulk_update(a, &ids, to_patch(input)?).await?;
+        Ok(results
+            .into_iter()
+            .map(|r| {
+                let (ticket, error) = match r.result {
+                    Ok(t) => (Some(Ticket(t)), None),
+                    Err(e) => (None, Some(UserError::from(e))),
+                };
+                BulkUpdateResult { ticket_id: ID(r.ticket_id.to_string()), ticket, error }
+            })
+            .collect())
+    }
+
+    /// Assigns the ticket to yourself and starts work on it.
+    async fn claim_ticket(&self, ctx: &Context<'_>, ticket_id: ID) -> Result<Ticket, DeskError> {
+        Ok(Ticket(desk(ctx).claim(staff(ctx)?, parse_id(&ticket_id, "ticketId")?).await?))
+    }
+
+    /// Releases a claimed ticket back to its queue.
+    async fn unclaim_ticket(&self, ctx: &Context<'_>, ticket_id: ID) -> Result<Ticket, DeskError> {
+        Ok(Ticket(desk(ctx).unclaim(staff(ctx)?, parse_id(&ticket_id, "ticketId")?).await?))
+    }
+
+    /// Closes a ticket with a reason and an optional note (at most 500 characters).
+    async fn close_ticket(&self, ctx: &Context<'_>, ticket_id: ID, reason: CloseReason, note: Option<String>) -> Result<Ticket, DeskError> {
+        Ok(Ticket(desk(ctx).close(staff(ctx)?, parse_id(&ticket_id, "ticketId")?, reason.into(), note.as_deref()).await?))
+    }
+
+    /// Reopens a resolved or closed ticket.
+    async fn reopen_ticket(&self, ctx: &Context<'_>, ticket_id: ID) -> Result<Ticket, DeskError> {
+        Ok(Ticket(desk(ctx).reopen(staff(ctx)?, parse_id(&ticket_id, "ticketId")?).await?))
+    }
+
+    /// Opens a ticket as the signed-in customer.
+    async fn create_my_ticket(&self, ctx: &Context<'_>, subject: String, description: String, help_topic_id: Option<ID>, attachments: Option<Vec<Upload>>) -> Result<MyTicket, DeskError> {
+        let a = actor(ctx)?;
+        let files = read_uploads(ctx, attachments)?;
+        Ok(MyTicket(desk(ctx).open_my_ticket(a, &subject, &description, opt_id(&help_topic_id, "helpTopicId")?, files).await?))
+    }
+
+    /// Replies on one of the signed-in customer's tickets.
+    async fn reply_to_my_ticket(&self, ctx: &Context<'_>, ticket_id: ID, body: String, attachments: Option<Vec<Upload>>) -> Result<PublicEntry, DeskError> {
+        let a = actor(ctx)?;
+        if a.contact_id().is_none() {
+            return Err(DeskError::Forbidden("staff reply with reply".into()));
+        }
+        let files = read_uploads(ctx, attachments)?;
+        let e = desk(ctx).reply(a, parse_id(&ticket_id, "ticketId")?, &body, files, None).await?;
+        Ok(PublicEntry { entry: desk_api::ThreadEntry { entry: e, attachments: Vec::new(), mentions: Vec::new() }, from_me: true })
+    }
+
+    /// Rates a resolved or closed ticket (1-5) as its requester.
+    async fn rate_my_ticket(&self, ctx: &Context<'_>, ticket_id: ID, rating: i64, comment: Option<String>) -> Result<MyTicket, DeskError> {
+        Ok(MyTicket(desk(ctx).rate_ticket(actor(ctx)?, parse_id(&ticket_id, "ticketId")?, rating, comment.as_deref()).await?))
+    }
+
+    /// Creates an integrator API token with the given permission keys; the token is shown once.
+    async fn create_api_token(&self, ctx: &Context<'_>, name: String, scopes: Vec<String>) -> Result<CreatedApiToken, DeskError> {
+        let (token, rec) = desk(ctx).create_api_token(actor(ctx)?, &name, &scopes).await?;
+        Ok(CreatedApiToken { token, api_token: ApiToken(rec) })
+    }
+
+    /// Revokes an API token at once.
+    async fn revoke_api_token(&self, ctx: &Context<'_>, id: ID) -> Result<bool, DeskError> {
+        desk(ctx).revoke_api_token(actor(ctx)?, parse_id(&id, "id")?).await?;
+        Ok(true)
+    }
+
+    /// Adds a staff member (admins).
+    async fn create_user(&self, ctx: &Context<'_>, input: UserInput) -> Result<User, DeskError> {
+        let u = desk(ctx).create_user(actor(ctx)?, &input.email, &input.name, input.role.into(), input.password.as_deref()).await?;
+        Ok(User(u))
+    }
+
+    /// Changes a staff member (admins).
+    async fn update_user(&self, ctx: &Context<'_>, id: ID, input: UserPatchInput) -> Result<User, DeskError> {
+        let a = actor(ctx)?;
+        let id = parse_id(&id, "id")?;
+        if let Some(p) = &input.password {
+            desk(ctx).set_user_password(a, id, p).await?;
+        }
+        Ok(User(desk(ctx).update_user(a, id, input.name.as_deref(), input.role.map(Into::into), input.active).await?))
+    }
+
+    /// Adds a requester.
+    async fn create_contact(&self, ctx: &Context<'_>, input: ContactInput) -> Result<Contact, DeskError> {
+        let c = desk(ctx)
+            .create_contact(
+                actor(ctx)?,
+                desk_api::ContactInput {
+                    name: input.name,
+                    email: input.email,
+                    phone: input.phone,
+                    requester_type: input.requester_type.map(Into::into),
+                    business_partner_ref: input.business_partner_ref,
+                    portal_password: input.portal_password,
+                },
+            )
+            .await?;
+        Ok(Contact(c))
+    }
+
+    /// Creates a queue, or updates one when `id` is given (admins).
+    async fn save_queue(&self, ctx: &Context<'_>, id: Option<ID>, input: QueueInput) -> Result<Queue, DeskError> {
+        let q = desk(ctx).save_queue(actor(ctx)?, opt_id(&id, "id")?, &input.name, input.assignment_mode.into(), input.is_default).await?;
+        Ok(Queue(q))
+    }
+
+    /// Deletes an empty queue that is not the default (admins).
+    async fn delete_queue(&self, ctx: &Context<'_>, id: ID) -> Result<bool, DeskError> {
+        desk(ctx).delete_queue(actor(ctx)?, parse_id(&id, "id")?).await?;
+        Ok(true)
+    }
+
+    /// Adds a member to a queue or changes their role, weight or break (admins).
+    async fn set_queue_member(&self, ctx: &Context<'_>, queue_id: ID, user_id: ID, role: Option<MemberRole>, weight: Option<i64>, on_break: Option<bool>) -> Result<Vec<QueueMember>, DeskError> {
+        let members = desk(ctx)
+            .set_queue_member(
+                actor(ctx)?,
+                parse_id(&queue_id, "queueId")?,
+                parse_id(&user_id, "userId")?,
+                role.map_or(d::MemberRole::Member, Into::into),
+                weight.unwrap_or(1),
+                on_break.unwrap_or(false),
+            )
+            .await?;
+        Ok(members.into_iter().map(QueueMember).collect())
+    }
+
+    /// Removes a member from a queue (admins).
+    async fn remove_queue_member(&self, ctx: &Context<'_>, queue_id: ID, user_id: ID) -> Result<Vec<QueueMember>, DeskError> {
+        let members = desk(ctx).remove_queue_member(actor(ctx)?, parse_id(&queue_id, "queueId")?, parse_id(&user_id, "userId")?).await?;
+        Ok(members.into_iter().map(QueueMember).collect())
+    }
+
+    /// Creates a help topic, or updates one when `id` is given (admins).
+    async fn save_help_topic(&self, ctx: &Context<'_>, id: Option<ID>, input: HelpTopicInput) -> Result<HelpTopic, DeskError> {
+        let t = desk(ctx)
+            .save_help_topic(
+                actor(ctx)?,
+                opt_id(&id, "id")?,
+                desk_api::HelpTopicInput {
+                    name: input.name,
+                    default_priority: input.default_priority.map(Into::into),
+                    default_queue_id: opt_id(&input.default_queue_id, "input.defaultQueueId")?,
+                    default_assignee_id: opt_id(&input.default_assignee_id, "input.defaultAssigneeId")?,
+                    due_offset_minutes: input.due_offset_minutes,
+                    active: input.active,
+                },
+            )
+            .await?;
+        Ok(HelpTopic(t))
+    }
+
+    /// Creates a canned response, or updates one when `id` is given (admins).
+    async fn save_canned_response(&self, ctx: &Context<'_>, id: Option<ID>, input: CannedResponseInput) -> Result<CannedResponse, DeskError> {
+        let r = desk(ctx)
+            .save_canned_response(
+                actor(ctx)?,
+                opt_id(&id, "id")?,
+                desk_api::CannedResponseInput {
+                    title: input.title,
+                    shortcut: input.shortcut,
+                    body: input.body,
+                    help_topic_id: opt_id(&input.help_topic_id, "input.helpTopicId")?,
+                },
+            )
+            .await?;
+        Ok(CannedResponse(r))
+    }
+
+    /// Deletes a canned response (admins).
+    async fn delete_canned_response(&self, ctx: &Context<'_>, id: ID) -> Result<bool, DeskError> {
+        desk(ctx).delete_canned_response(actor(ctx)?, parse_id(&id, "id")?).await?;
+        Ok(true)
+    }
+}
+

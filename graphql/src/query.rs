@@ -1,0 +1,144 @@
+use async_graphql::{Context, ID, Object};
+use switchboard_desk::domain::{ActorKind, Permission, TicketId, UserId};
+use switchboard_desk::{AssigneeChoice, DeskError, TicketFilter, TicketPage};
+
+use crate::types::*;
+use crate::{actor, desk, parse_id};
+
+/// Every read of the API.
+#[derive(Debug, Default)]
+pub struct Query;
+
+pub(crate) fn to_filter(f: Option<TicketFilterInput>) -> Result<TicketFilter, DeskError> {
+    let f = f.unwrap_or_default();
+    let assignee = match f.assignee.as_deref().map(str::trim) {
+        None | Some("") => AssigneeChoice::Anyone,
+        Some("me") => AssigneeChoice::Me,
+        Some("unassigned") => AssigneeChoice::Unassigned,
+        Some(other) => AssigneeChoice::User(parse_id::<UserId>(&ID(other.to_string()), "filter.assignee")?),
+    };
+    Ok(TicketFilter {
+        statuses: f.status.unwrap_or_default().into_iter().map(Into::into).collect(),
+        priorities: f.priority.unwrap_or_default().into_iter().map(Into::into).collect(),
+        assignee,
+        queue_id: f.queue_id.as_ref().map(|q| parse_id(q, "filter.queueId")).transpose()?,
+        help_topic_id: f.help_topic_id.as_ref().map(|h| parse_id(h, "filter.helpTopicId")).transpose()?,
+        tag: f.tag,
+        escalated: f.escalated,
+        sla: f.sla.map(Into::into),
+        text: f.search,
+    })
+}
+
+fn page_info(p: &TicketPage) -> PageInfo {
+    PageInfo { end_cursor: p.next_cursor.clone(), has_next_page: p.next_cursor.is_some() }
+}
+
+#[Object]
+impl Query {
+    /// Who is calling, with their permissions and workspace.
+    async fn me(&self, ctx: &Context<'_>) -> Result<Viewer, DeskError> {
+        let a = actor(ctx)?;
+        let kind = match a.kind {
+            ActorKind::User { .. } => "user",
+            ActorKind::Contact { .. } => "contact",
+            ActorKind::ApiToken { .. } => "api_token",
+            ActorKind::System => "system",
+        };
+        Ok(Viewer {
+            kind: kind.into(),
+            name: a.label.clone(),
+            permissions: Permission::ALL.iter().filter(|p| a.can(**p)).map(|p| p.key().to_string()).collect(),
+            user_id: a.user_id().map(|u| ID(u.to_string())),
+            contact_id: a.contact_id().map(|c| ID(c.to_string())),
+        })
+    }
+
+    /// Tickets, newest first, filtered; `first` up to 100, `after` from `pageInfo.endCursor`.
+    #[graphql(complexity = "first.unwrap_or(25).clamp(1, 100) as usize * child_complexity")]
+    async fn tickets(&self, ctx: &Context<'_>, filter: Option<TicketFilterInput>, first: Option<i64>, after: Option<String>) -> Result<TicketConnection, DeskError> {
+        let a = actor(ctx)?;
+        if a.contact_id().is_some() {
+            return Err(DeskError::Forbidden("customers use myTickets".into()));
+        }
+        let page = desk(ctx).list_tickets(a, &to_filter(filter)?, first.unwrap_or(25), after.as_deref()).await?;
+        Ok(TicketConnection { page_info: page_info(&page), total_count: page.total, nodes: page.tickets.into_iter().map(Ticket).collect() })
+    }
+
+    /// Ticket counts per status under the same filters (status ignored), for the stats tiles.
+    async fn ticket_counts(&self, ctx: &Context<'_>, filter: Option<TicketFilterInput>) -> Result<Vec<StatusCount>, DeskError> {
+        let counts = desk(ctx).ticket_counts(actor(ctx)?, &to_filter(filter)?).await?;
+        Ok(counts.into_iter().map(|(status, count)| StatusCount { status: status.into(), count }).collect())
+    }
+
+    /// One ticket, by `id` or by `number` (`SD-00012`).
+    async fn ticket(&self, ctx: &Context<'_>, id: Option<ID>, number: Option<String>) -> Result<Ticket, DeskError> {
+        let a = actor(ctx)?;
+        if a.contact_id().is_some() {
+            return Err(DeskError::Forbidden("customers use myTicket".into()));
+        }
+        let t = match (id, number) {
+            (Some(id), None) => desk(ctx).ticket(a, parse_id::<TicketId>(&id, "id")?).await?,
+            (None, Some(n)) => desk(ctx).ticket_by_number(a, &n).await?,
+            _ => return Err(DeskError::invalid("id", "give exactly one of id or number")),
+        };
+        Ok(Ticket(t))
+    }
+
+    /// The workspace's queues, default first.
+    async fn queues(&self, ctx: &Context<'_>) -> Result<Vec<Queue>, DeskError> {
+        Ok(desk(ctx).queues(actor(ctx)?).await?.into_iter().map(Queue).collect())
+    }
+
+    /// Help topics (customers see the active ones, for the new-ticket form).
+    async fn help_topics(&self, ctx: &Context<'_>) -> Result<Vec<HelpTopic>, DeskError> {
+        Ok(desk(ctx).help_topics(actor(ctx)?).await?.into_iter().map(HelpTopic).collect())
+    }
+
+    /// Reply templates.
+    async fn canned_responses(&self, ctx: &Context<'_>) -> Result<Vec<CannedResponse>, DeskError> {
+        Ok(desk(ctx).canned_responses(actor(ctx)?).await?.into_iter().map(CannedResponse).collect())
+    }
+
+    /// The workspace's staff.
+    async fn users(&self, ctx: &Context<'_>) -> Result<Vec<User>, DeskError> {
+        Ok(desk(ctx).users(actor(ctx)?).await?.into_iter().map(User).collect())
+    }
+
+    /// Requesters matching a name or email fragment.
+    async fn contacts(&self, ctx: &Context<'_>, search: Option<String>, first: Option<i64>) -> Result<Vec<Contact>, DeskError> {
+        Ok(desk(ctx).contacts(actor(ctx)?, search.as_deref(), first.unwrap_or(25)).await?.into_iter().map(Contact).collect())
+    }
+
+    /// Integrator API tokens (admins).
+    async fn api_tokens(&self, ctx: &Context<'_>) -> Result<Vec<ApiToken>, DeskError> {
+        Ok(desk(ctx).list_api_tokens(actor(ctx)?).await?.into_iter().map(ApiToken).collect())
+    }
+
+    /// The signed-in customer's own tickets, newest first.
+    #[graphql(complexity = "first.unwrap_or(25).clamp(1, 100) as usize * child_complexity")]
+    async fn my_tickets(&self, ctx: &Context<'_>, status: Option<Vec<TicketStatus>>, first: Option<i64>, after: Option<String>) -> Result<MyTicketConnection, DeskError> {
+        let a = actor(ctx)?;
+        if a.contact_id().is_none() {
+            return Err(DeskError::Forbidden("myTickets is the customer portal's view; staff use tickets".into()));
+        }
+        let filter = TicketFilter { statuses: status.unwrap_or_default().into_iter().map(Into::into).collect(), ..Default::default() };
+        let page = desk(ctx).list_tickets(a, &filter, first.unwrap_or(25), after.as_deref()).await?;
+        Ok(MyTicketConnection { page_info: page_info(&page), total_count: page.total, nodes: page.tickets.into_iter().map(MyTicket).collect() })
+    }
+
+    /// One of the signed-in customer's tickets, by `id` or `number`.
+    async fn my_ticket(&self, ctx: &Context<'_>, id: Option<ID>, number: Option<String>) -> Result<MyTicket, DeskError> {
+        let a = actor(ctx)?;
+        if a.contact_id().is_none() {
+            return Err(DeskError::Forbidden("myTicket is the customer portal's view; staff use ticket".into()));
+        }
+        let t = match (id, number) {
+            (Some(id), None) => desk(ctx).ticket(a, parse_id::<TicketId>(&id, "id")?).await?,
+            (None, Some(n)) => desk(ctx).ticket_by_number(a, &n).await?,
+            _ => return Err(DeskError::invalid("id", "give exactly one of id or number")),
+        };
+        Ok(MyTicket(t))
+    }
+}
+
