@@ -46,9 +46,9 @@ fn to_patch(p: TicketPatchInput) -> Result<TicketPatch, DeskError> {
         subject: p.subject,
         status: p.status.map(Into::into),
         priority: p.priority.map(Into::into),
-        assignee_id: maybe_id(&p.assignee_id, "input.assigneeId")?,
-        queue_id: opt_id(&p.queue_id, "input.queueId")?,
-        help_topic_id: maybe_id(&p.help_topic_id, "input.helpTopicId")?,
+        assignee_id: maybe_id(&p.assignee_id, "assigneeId")?,
+        queue_id: opt_id(&p.queue_id, "queueId")?,
+        help_topic_id: maybe_id(&p.help_topic_id, "helpTopicId")?,
         tags: p.tags,
         escalated: p.escalated,
         resolution_due_at: match p.resolution_due_at {
@@ -87,9 +87,9 @@ impl Mutation {
     async fn open_ticket(&self, ctx: &Context<'_>, input: OpenTicketInput, attachments: Option<Vec<Upload>>) -> Result<Ticket, DeskError> {
         let a = staff(ctx)?;
         let requester = match (&input.requester.contact_id, &input.requester.email) {
-            (Some(id), None) => RequesterRef::Contact(parse_id(id, "input.requester.contactId")?),
+            (Some(id), None) => RequesterRef::Contact(parse_id(id, "requester.contactId")?),
             (None, Some(email)) => RequesterRef::Email { email: email.clone(), name: input.requester.name.clone() },
-            _ => return Err(DeskError::invalid("input.requester", "give exactly one of contactId or email")),
+            _ => return Err(DeskError::invalid("requester", "give exactly one of contactId or email")),
         };
         let open = OpenTicket {
             subject: input.subject,
@@ -97,9 +97,9 @@ impl Mutation {
             requester,
             priority: input.priority.map(Into::into),
             source: input.source.map(Into::into),
-            queue_id: opt_id(&input.queue_id, "input.queueId")?,
-            help_topic_id: opt_id(&input.help_topic_id, "input.helpTopicId")?,
-            assignee_id: opt_id(&input.assignee_id, "input.assigneeId")?,
+            queue_id: opt_id(&input.queue_id, "queueId")?,
+            help_topic_id: opt_id(&input.help_topic_id, "helpTopicId")?,
+            assignee_id: opt_id(&input.assignee_id, "assigneeId")?,
             tags: input.tags,
             resolution_due_at: input.resolution_due_at.map(|t| t.timestamp_millis()),
             attachments: read_uploads(ctx, attachments)?,
@@ -295,8 +295,8 @@ impl Mutation {
                 desk_api::HelpTopicInput {
                     name: input.name,
                     default_priority: input.default_priority.map(Into::into),
-                    default_queue_id: opt_id(&input.default_queue_id, "input.defaultQueueId")?,
-                    default_assignee_id: opt_id(&input.default_assignee_id, "input.defaultAssigneeId")?,
+                    default_queue_id: opt_id(&input.default_queue_id, "defaultQueueId")?,
+                    default_assignee_id: opt_id(&input.default_assignee_id, "defaultAssigneeId")?,
                     due_offset_minutes: input.due_offset_minutes,
                     active: input.active,
                 },
@@ -315,7 +315,7 @@ impl Mutation {
                     title: input.title,
                     shortcut: input.shortcut,
                     body: input.body,
-                    help_topic_id: opt_id(&input.help_topic_id, "input.helpTopicId")?,
+                    help_topic_id: opt_id(&input.help_topic_id, "helpTopicId")?,
                 },
             )
             .await?;

@@ -287,10 +287,12 @@ impl Ticket {
         time(self.0.updated_at)
     }
     /// The conversation, oldest first: public replies, internal notes and system entries.
+    #[graphql(complexity = "20 * child_complexity")]
     async fn entries(&self, ctx: &Context<'_>) -> Result<Vec<Entry>, DeskError> {
         Ok(desk(ctx).thread(actor(ctx)?, self.0.id).await?.into_iter().map(Entry).collect())
     }
     /// Every change to the ticket: who, when, which field, from what to what.
+    #[graphql(complexity = "20 * child_complexity")]
     async fn history(&self, ctx: &Context<'_>) -> Result<Vec<HistoryItem>, DeskError> {
         Ok(desk(ctx).history(actor(ctx)?, self.0.id).await?.into_iter().map(HistoryItem).collect())
     }
@@ -596,6 +598,7 @@ impl MyTicket {
         self.0.csat_rating
     }
     /// The public conversation, oldest first.
+    #[graphql(complexity = "20 * child_complexity")]
     async fn entries(&self, ctx: &Context<'_>) -> Result<Vec<PublicEntry>, DeskError> {
         let a = actor(ctx)?;
         let me = a.contact_id();

@@ -1,1 +1,13 @@
+//! End-to-end tests: the real `switchboard` binary over HTTP, on SQLite by default and on
+//! PostgreSQL when TEST_DATABASE_URL is set (`.ci/run` runs both).
 
+mod support;
+
+mod authorization;
+mod http;
+mod ingest;
+mod lifecycle;
+mod live;
+mod portal;
+mod tokens;
+mod validation;

@@ -6,7 +6,7 @@ use std::time::Duration;
 use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource};
 use async_graphql_axum::{GraphQLProtocol, GraphQLRequest, GraphQLResponse, GraphQLWebSocket};
 use axum::body::Body;
-use axum::extract::{DefaultBodyLimit, Path, State, WebSocketUpgrade};
+use axum::extract::{Path, State, WebSocketUpgrade};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
@@ -15,6 +15,7 @@ use switchboard_desk::domain::{Actor, AttachmentId};
 use switchboard_desk::{Desk, DeskError};
 use switchboard_graphql::SwitchboardSchema;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 
 /// What every handler shares.
@@ -33,7 +34,9 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         .route("/attachments/{id}", get(attachment))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
-        .layer(DefaultBodyLimit::max(max_body_bytes))
+        // At the transport, not per extractor: the GraphQL extractor streams the body itself
+        // and would otherwise read any size.
+        .layer(RequestBodyLimitLayer::new(max_body_bytes))
         .layer(CatchPanicLayer::custom(|_| {
             // A bug must never take the process down or leak a stack to the caller.
             tracing::error!("a request handler panicked");

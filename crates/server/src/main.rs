@@ -36,6 +36,10 @@ enum Command {
         /// Serves GraphiQL at GET /graphql.
         #[arg(long, env = "SWITCHBOARD_GRAPHIQL")]
         graphiql: bool,
+        /// Stops when standard input closes, so a supervising process (a test harness) that
+        /// dies never leaves a server behind.
+        #[arg(long, hide = true)]
+        stop_on_stdin_eof: bool,
     },
     /// Applies pending database migrations and exits.
     Migrate,
@@ -183,7 +187,7 @@ async fn run(command: Command, desk: Desk, file: &std::collections::HashMap<Stri
             eprintln!("API token {:?} (id {}) with scopes {}; it is shown only this once:", rec.name, rec.id, rec.scopes);
             println!("{token}");
         }
-        Command::Serve { listen, demo, graphiql } => {
+        Command::Serve { listen, demo, graphiql, stop_on_stdin_eof } => {
             let serve = config::resolve_serve(listen, graphiql || demo, file)?;
             let listener = tokio::net::TcpListener::bind(serve.listen).await.with_context(|| format!("binding {}", serve.listen))?;
             let addr = listener.local_addr()?;
@@ -199,14 +203,23 @@ async fn run(command: Command, desk: Desk, file: &std::collections::HashMap<Stri
             let router = app::router(state, serve.max_body_bytes);
             // Tests and scripts read this line to find the port when listening on port 0.
             println!("Switchboard listening on {url}");
-            axum::serve(listener, router).with_graceful_shutdown(shutdown_signal()).await?;
-            println!("Switchboard stopped");
+            axum::serve(listener, router).with_graceful_shutdown(shutdown_signal(stop_on_stdin_eof)).await?;
+            // stderr: whoever read the start-up line on stdout may be gone by now.
+            tracing::info!("Switchboard stopped");
         }
     }
     Ok(())
 }
 
-async fn shutdown_signal() {
+async fn shutdown_signal(stop_on_stdin_eof: bool) {
+    let stdin_closed = async {
+        if stop_on_stdin_eof {
+            let mut sink = tokio::io::sink();
+            let _ = tokio::io::copy(&mut tokio::io::stdin(), &mut sink).await;
+        } else {
+            std::future::pending::<()>().await;
+        }
+    };
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };
@@ -221,6 +234,6 @@ async fn shutdown_signal() {
     };
     #[cfg(not(unix))]
     let term = std::future::pending::<()>();
-    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tokio::select! { _ = ctrl_c => {}, _ = term => {}, _ = stdin_closed => {} }
 }
 

@@ -146,7 +146,10 @@ impl Store {
     /// Starts a transaction for a change.
     pub async fn write(&self) -> Result<Tx, StoreError> {
         Ok(match self {
-            Store::Sqlite { writer, .. } => Tx::Sqlite(writer.begin().await?),
+            // IMMEDIATE takes the write lock up front, where the busy timeout applies. A deferred
+            // transaction that reads first and then writes fails at once with SQLITE_BUSY when
+            // another process (a CLI command, a second server) committed in between.
+            Store::Sqlite { writer, .. } => Tx::Sqlite(writer.begin_with("BEGIN IMMEDIATE").await?),
             Store::Postgres(pool) => Tx::Postgres(pool.begin().await?),
         })
     }

@@ -1,0 +1,213 @@
+//! The test harness: one real `switchboard serve` per test binary, on SQLite by default or on
+//! PostgreSQL when `TEST_DATABASE_URL` names a (fresh) database. Tests never share data: each
+//! seeds its own workspace through the real `switchboard seed --file` command.
+
+use std::process::Stdio;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+/// The running server and how to reach it.
+pub struct Server {
+    pub url: String,
+    data_dir: std::path::PathBuf,
+    database_url: Option<String>,
+    // Held so the server's stdin stays open; the server stops when this process exits.
+    _child: std::process::Child,
+    _tmp: tempfile::TempDir,
+}
+
+static SERVER: OnceLock<Server> = OnceLock::new();
+static NEXT: AtomicUsize = AtomicUsize::new(1);
+
+pub const PASSWORD: &str = "correct horse battery";
+
+fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_switchboard")
+}
+
+/// The shared server, started on first use.
+pub fn server() -> &'static Server {
+    SERVER.get_or_init(|| {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let data_dir = tmp.path().join("data");
+        let database_url = std::env::var("TEST_DATABASE_URL").ok().filter(|u| !u.is_empty());
+        let mut cmd = std::process::Command::new(bin());
+        cmd.args(["--data-dir", data_dir.to_str().expect("utf-8 path"), "serve", "--listen", "127.0.0.1:0", "--stop-on-stdin-eof"])
+            .env_remove("DATABASE_URL")
+            .env("SWITCHBOARD_LOG", "warn")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        if let Some(u) = &database_url {
+            cmd.env("DATABASE_URL", u);
+        }
+        let mut child = cmd.spawn().expect("start switchboard");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(url) = line.strip_prefix("Switchboard listening on ") {
+                    let _ = tx.send(url.to_string());
+                }
+            }
+        });
+        let url = rx.recv_timeout(Duration::from_secs(60)).expect("switchboard did not start within 60 s");
+        Server { url, data_dir, database_url, _child: child, _tmp: tmp }
+    })
+}
+
+/// Runs the real binary against the shared server's database and returns its stdout.
+pub fn cli(args: &[&str], envs: &[(&str, &str)]) -> String {
+    let s = server();
+    let mut cmd = std::process::Command::new(bin());
+    cmd.args(["--data-dir", s.data_dir.to_str().expect("utf-8 path")]).args(args).env_remove("DATABASE_URL").env("SWITCHBOARD_LOG", "warn");
+    if let Some(u) = &s.database_url {
+        cmd.env("DATABASE_URL", u);
+    }
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("run switchboard");
+    assert!(out.status.success(), "switchboard {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A workspace of a test's own, with staff and two portal customers.
+pub struct Workspace {
+    pub slug: String,
+    pub admin: String,
+    pub supervisor: String,
+    pub agent: String,
+    pub agent2: String,
+    pub customer: String,
+    pub other_customer: String,
+}
+
+impl Workspace {
+    /// The email of a role's account in this workspace (`admin`, `agent`, `customer`, ...).
+    pub fn email(&self, who: &str) -> String {
+        format!("{who}@{}.test", self.slug)
+    }
+}
+
+/// Seeds a new workspace through `switchboard seed --file` and signs everyone in.
+pub async fn workspace() -> Workspace {
+    let n = NEXT.fetch_add(1, Ordering::SeqCst);
+    // No slug is a prefix of another, so one test can search responses for another workspace's slug.
+    let slug = format!("w{n}-{}", std::process::id());
+    let user = |who: &str, role: &str, name: &str| json!({ "email": format!("{who}@{slug}.test"), "name": name, "role": role, "password": PASSWORD });
+    let contact = |who: &str, name: &str| json!({ "name": name, "email": format!("{who}@{slug}.test"), "phone": null, "requester_type": "account", "portal_password": PASSWORD });
+    let seed = json!({
+        "workspace": { "slug": slug, "name": format!("Workspace {n}"), "ticket_prefix": "SD", "time_zone": "Europe/Berlin" },
+        "users": [
+            user("admin", "admin", "Ada Admin"), user("supervisor", "supervisor", "Sam Supervisor"),
+            user("agent", "agent", "Alex Agent"), user("agent2", "agent", "Bea Agent"),
+        ],
+        "queues": [
+            { "name": "General", "is_default": true, "members": [{ "email": format!("agent@{slug}.test"), "role": "member", "weight": 1, "on_break": false }] },
+            { "name": "Billing", "is_default": false, "members": [] },
+        ],
+        "help_topics": [{ "name": "Billing question", "default_priority": "high", "default_queue": "Billing", "default_assignee": null, "due_offset_minutes": 1440 }],
+        "canned_responses": [{ "title": "Thanks", "shortcut": "thanks", "body": "Thanks {{requester.name}}!", "help_topic": null }],
+        "contacts": [contact("customer", "Carla Customer"), contact("other", "Oscar Other")],
+        "tickets": [],
+    });
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("seed.json");
+    std::fs::write(&file, seed.to_string()).expect("write seed");
+    cli(&["seed", "--file", file.to_str().expect("utf-8 path")], &[]);
+    let email = |who: &str| format!("{who}@{slug}.test");
+    Workspace {
+        admin: login(&email("admin")).await,
+        supervisor: login(&email("supervisor")).await,
+        agent: login(&email("agent")).await,
+        agent2: login(&email("agent2")).await,
+        customer: customer_login(&email("customer")).await,
+        other_customer: customer_login(&email("other")).await,
+        slug,
+    }
+}
+
+/// A client for one request. Each test has its own tokio runtime, and a pooled connection dies
+/// with the runtime that opened it, so clients are never shared between tests.
+fn client() -> reqwest::Client {
+    reqwest::Client::new()
+}
+
+/// POSTs a GraphQL request (with a bearer token when given) and returns the JSON body.
+pub async fn gql(token: Option<&str>, query: &str, variables: Value) -> Value {
+    let (status, body) = gql_status(token, query, variables).await;
+    assert!(status == 200 || status == 401, "unexpected HTTP status {status}: {body}");
+    body
+}
+
+/// Like [`gql`], with the HTTP status.
+pub async fn gql_status(token: Option<&str>, query: &str, variables: Value) -> (u16, Value) {
+    let mut req = client().post(format!("{}/graphql", server().url)).json(&json!({ "query": query, "variables": variables }));
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let resp = req.send().await.expect("request");
+    let status = resp.status().as_u16();
+    let text = resp.text().await.expect("body");
+    (status, serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}")))
+}
+
+/// The `data` of a response that must have succeeded.
+pub async fn ok(token: &str, query: &str, variables: Value) -> Value {
+    let body = gql(Some(token), query, variables).await;
+    assert!(body.get("errors").is_none(), "unexpected errors: {body}");
+    body["data"].clone()
+}
+
+/// The first error's code, field and message.
+pub fn error_of(body: &Value) -> (String, Option<String>, String) {
+    let e = &body["errors"][0];
+    assert!(!e.is_null(), "expected an error, got {body}");
+    (
+        e["extensions"]["code"].as_str().unwrap_or_default().to_string(),
+        e["extensions"]["field"].as_str().map(str::to_string),
+        e["message"].as_str().unwrap_or_default().to_string(),
+    )
+}
+
+/// Asserts the response failed with `code` (and, when given, on `field`).
+pub fn assert_error(body: &Value, code: &str, field: Option<&str>) {
+    let (c, f, m) = error_of(body);
+    assert_eq!(c, code, "wrong code ({m}) in {body}");
+    if let Some(field) = field {
+        assert_eq!(f.as_deref(), Some(field), "wrong field ({m}) in {body}");
+    }
+}
+
+pub async fn login(email: &str) -> String {
+    let d = gql(None, "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }", json!({ "e": email, "p": PASSWORD })).await;
+    d["data"]["login"]["token"].as_str().unwrap_or_else(|| panic!("login {email}: {d}")).to_string()
+}
+
+pub async fn customer_login(email: &str) -> String {
+    let d = gql(None, "mutation($e: String!, $p: String!) { customerLogin(email: $e, password: $p) { token } }", json!({ "e": email, "p": PASSWORD })).await;
+    d["data"]["customerLogin"]["token"].as_str().unwrap_or_else(|| panic!("customer login {email}: {d}")).to_string()
+}
+
+pub const TICKET_FIELDS: &str = "id number subject status priority escalated tags updatedAt closeReason closeNote \
+    assignee { id name } queue { id name } requester { id name email } helpTopic { id name }";
+
+/// Opens a ticket for the workspace's customer as its agent, returning the ticket.
+pub async fn open_ticket(ws: &Workspace, subject: &str) -> Value {
+    let q = format!("mutation($i: OpenTicketInput!) {{ openTicket(input: $i) {{ {TICKET_FIELDS} }} }}");
+    let input = json!({ "subject": subject, "description": format!("{subject}: please help"), "requester": { "email": ws.email("customer") }, "source": "PORTAL" });
+    ok(&ws.agent, &q, json!({ "i": input })).await["openTicket"].clone()
+}
+
+/// A ticket with its thread and history, as staff see it.
+pub async fn ticket(token: &str, id: &str) -> Value {
+    let q = format!(
+        "query($id: ID!) {{ ticket(id: $id) {{ {TICKET_FIELDS} entries {{ id kind internal body authorName mentions }} history {{ actor field oldValue newValue createdAt }} }} }}"
+    );
+    ok(token, &q, json!({ "id": id })).await["ticket"].clone()
+}

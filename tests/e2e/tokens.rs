@@ -1,0 +1,77 @@
+//! Integrator API tokens and attachments.
+
+use serde_json::json;
+
+use crate::support::*;
+
+#[tokio::test]
+async fn api_tokens_act_within_their_scopes_until_revoked() {
+    let ws = workspace().await;
+    let read_only = cli(&["token", "create", "--workspace", &ws.slug, "--name", "reporting", "--scopes", "service-desk.view"], &[]).trim().to_string();
+    let writer = cli(&["token", "create", "--workspace", &ws.slug, "--name", "crm sync"], &[]).trim().to_string();
+    assert!(read_only.starts_with("sbt_") && read_only != writer);
+
+    let t = open_ticket(&ws, "Token test").await;
+    let id = t["id"].as_str().unwrap();
+    assert_eq!(ok(&read_only, "{ tickets { totalCount } }", json!({})).await["tickets"]["totalCount"], 1);
+    let reply = "mutation($t: ID!) { reply(ticketId: $t, body: \"from the CRM\") { authorName channel } }";
+    assert_error(&gql(Some(&read_only), reply, json!({ "t": id })).await, "FORBIDDEN", None);
+    ok(&writer, reply, json!({ "t": id })).await;
+    let upd = "mutation($t: ID!) { updateTicket(ticketId: $t, input: { priority: HIGH }) { priority } }";
+    ok(&writer, upd, json!({ "t": id })).await;
+    let h = ticket(&ws.agent, id).await["history"].clone();
+    assert_eq!(h.as_array().unwrap().last().unwrap()["actor"], "API token: crm sync");
+
+    // Listed without the secret; revoked, it stops working at once.
+    let tokens = ok(&ws.admin, "{ apiTokens { id name prefix scopes lastUsedAt } }", json!({})).await;
+    assert!(!tokens.to_string().contains(&writer));
+    let crm = tokens["apiTokens"].as_array().unwrap().iter().find(|t| t["name"] == "crm sync").unwrap().clone();
+    assert!(writer.starts_with(crm["prefix"].as_str().unwrap()));
+    assert!(crm["lastUsedAt"].is_string());
+    ok(&ws.admin, "mutation($id: ID!) { revokeApiToken(id: $id) }", json!({ "id": crm["id"] })).await;
+    let (status, body) = gql_status(Some(&writer), "{ tickets { totalCount } }", json!({})).await;
+    assert_eq!(status, 401);
+    assert_error(&body, "UNAUTHENTICATED", None);
+
+    // Scopes are validated by name.
+    let bad = gql(Some(&ws.admin), "mutation { createApiToken(name: \"x\", scopes: [\"service-desk.view\", \"root\"]) { token } }", json!({})).await;
+    assert_error(&bad, "VALIDATION", Some("scopes[1]"));
+}
+
+#[tokio::test]
+async fn attachments_upload_and_download_for_those_who_may_see_them() {
+    let ws = workspace().await;
+    let t = open_ticket(&ws, "Attachment test").await;
+    let id = t["id"].as_str().unwrap();
+    let ops = json!({ "query": "mutation($t: ID!, $f: [Upload!]) { reply(ticketId: $t, body: \"See the log\", attachments: $f) { id } }",
+                      "variables": { "t": id, "f": [null] } });
+    let form = reqwest::multipart::Form::new()
+        .text("operations", ops.to_string())
+        .text("map", json!({ "0": ["variables.f.0"] }).to_string())
+        .part("0", reqwest::multipart::Part::bytes(b"line 1\nline 2\n".to_vec()).file_name("server.log").mime_str("text/plain").unwrap());
+    let client = reqwest::Client::new();
+    let resp = client.post(format!("{}/graphql", server().url)).bearer_auth(&ws.agent).multipart(form).send().await.unwrap();
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert!(body.get("errors").is_none(), "{body}");
+
+    let q = "query($id: ID!) { myTicket(id: $id) { entries { attachments { fileName sizeBytes url contentType } } } }";
+    let detail = ok(&ws.customer, q, json!({ "id": id })).await;
+    let a = detail["myTicket"]["entries"][1]["attachments"][0].clone();
+    assert_eq!((a["fileName"].clone(), a["sizeBytes"].clone(), a["contentType"].clone()), (json!("server.log"), json!(14), json!("text/plain")));
+    let url = format!("{}{}", server().url, a["url"].as_str().unwrap());
+    let get = |token: Option<String>| {
+        let mut r = client.get(&url);
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        r.send()
+    };
+    let dl = get(Some(ws.customer.clone())).await.unwrap();
+    assert_eq!(dl.status(), 200);
+    assert_eq!(dl.headers()["content-disposition"], "attachment; filename=\"server.log\"");
+    assert_eq!(dl.bytes().await.unwrap().as_ref(), b"line 1\nline 2\n");
+    assert_eq!(get(Some(ws.other_customer.clone())).await.unwrap().status(), 404);
+    assert_eq!(get(None).await.unwrap().status(), 401);
+    let outsider = workspace().await;
+    assert_eq!(get(Some(outsider.admin.clone())).await.unwrap().status(), 404);
+}
