@@ -47,7 +47,8 @@ pub(crate) fn desk<'a>(ctx: &Context<'a>) -> &'a Desk {
 
 /// The caller, or UNAUTHENTICATED.
 pub(crate) fn actor<'a>(ctx: &Context<'a>) -> Result<&'a Actor, DeskError> {
-    ctx.data_opt::<Actor>().ok_or_else(|| DeskError::Unauthenticated("sign in first: send Authorization: Bearer <token>".into()))
+    ctx.data_opt::<Actor>()
+        .ok_or_else(|| DeskError::Unauthenticated("sign in first: send Authorization: Bearer <token>".into()))
 }
 
 /// Parses a GraphQL ID into a typed row id; anything but a positive integer is a validation

@@ -3,7 +3,9 @@ use std::io::Read;
 use async_graphql::{Context, ID, MaybeUndefined, Object, Upload};
 use switchboard_desk::domain::{self as d, Actor};
 use switchboard_desk::store::IdentityKind;
-use switchboard_desk::{self as desk_api, DeskError, InboundMessage, NewAttachment, OpenTicket, RequesterRef, TicketPatch};
+use switchboard_desk::{
+    self as desk_api, DeskError, InboundMessage, NewAttachment, OpenTicket, RequesterRef, TicketPatch,
+};
 
 use crate::types::*;
 use crate::{actor, desk, parse_id};
@@ -19,7 +21,10 @@ fn read_uploads(ctx: &Context<'_>, uploads: Option<Vec<Upload>>) -> Result<Vec<N
         let v = u.value(ctx).map_err(|_| DeskError::invalid(&field, "could not be read"))?;
         let size = v.size().map_err(|_| DeskError::invalid(&field, "could not be read"))?;
         if size > desk_api::MAX_ATTACHMENT_BYTES as u64 {
-            return Err(DeskError::invalid(&field, format!("is larger than {} MiB", desk_api::MAX_ATTACHMENT_BYTES >> 20)));
+            return Err(DeskError::invalid(
+                &field,
+                format!("is larger than {} MiB", desk_api::MAX_ATTACHMENT_BYTES >> 20),
+            ));
         }
         let mut bytes = Vec::with_capacity(size as usize);
         let (file_name, content_type) = (v.filename.clone(), v.content_type.clone().unwrap_or_default());
@@ -70,21 +75,38 @@ fn staff<'a>(ctx: &Context<'a>) -> Result<&'a Actor, DeskError> {
 #[Object]
 impl Mutation {
     /// Signs a staff member in; `workspace` (slug) only when the email is in several workspaces.
-    async fn login(&self, ctx: &Context<'_>, email: String, password: String, workspace: Option<String>) -> Result<LoginPayload, DeskError> {
+    async fn login(
+        &self,
+        ctx: &Context<'_>,
+        email: String,
+        password: String,
+        workspace: Option<String>,
+    ) -> Result<LoginPayload, DeskError> {
         let r = desk(ctx).login_staff(&email, &password, workspace.as_deref()).await?;
         let user = desk(ctx).user(&r.actor, r.actor.user_id().ok_or(DeskError::NotFound("user"))?).await?;
         Ok(LoginPayload { token: r.token, expires_at: time(r.expires_at), user: User(user) })
     }
 
     /// Signs a customer in to the My Tickets portal.
-    async fn customer_login(&self, ctx: &Context<'_>, email: String, password: String, workspace: Option<String>) -> Result<CustomerLoginPayload, DeskError> {
+    async fn customer_login(
+        &self,
+        ctx: &Context<'_>,
+        email: String,
+        password: String,
+        workspace: Option<String>,
+    ) -> Result<CustomerLoginPayload, DeskError> {
         let r = desk(ctx).login_customer(&email, &password, workspace.as_deref()).await?;
         let contact = desk(ctx).contact(&r.actor, r.actor.contact_id().ok_or(DeskError::NotFound("contact"))?).await?;
         Ok(CustomerLoginPayload { token: r.token, expires_at: time(r.expires_at), contact: Contact(contact) })
     }
 
     /// Opens a ticket for a requester.
-    async fn open_ticket(&self, ctx: &Context<'_>, input: OpenTicketInput, attachments: Option<Vec<Upload>>) -> Result<Ticket, DeskError> {
+    async fn open_ticket(
+        &self,
+        ctx: &Context<'_>,
+        input: OpenTicketInput,
+        attachments: Option<Vec<Upload>>,
+    ) -> Result<Ticket, DeskError> {
         let a = staff(ctx)?;
         let requester = match (&input.requester.contact_id, &input.requester.email) {
             (Some(id), None) => RequesterRef::Contact(parse_id(id, "requester.contactId")?),
@@ -124,11 +146,23 @@ impl Mutation {
         };
         let out = desk(ctx).ingest(a, msg).await?;
         let ticket = desk(ctx).ticket(a, out.ticket_id).await?;
-        Ok(IngestResult { ticket: Ticket(ticket), entry_id: ID(out.entry_id.to_string()), opened: out.opened, duplicate: out.duplicate })
+        Ok(IngestResult {
+            ticket: Ticket(ticket),
+            entry_id: ID(out.entry_id.to_string()),
+            opened: out.opened,
+            duplicate: out.duplicate,
+        })
     }
 
     /// Posts a public reply to the requester; optionally moves the ticket to `status`.
-    async fn reply(&self, ctx: &Context<'_>, ticket_id: ID, body: String, status: Option<TicketStatus>, attachments: Option<Vec<Upload>>) -> Result<Entry, DeskError> {
+    async fn reply(
+        &self,
+        ctx: &Context<'_>,
+        ticket_id: ID,
+        body: String,
+        status: Option<TicketStatus>,
+        attachments: Option<Vec<Upload>>,
+    ) -> Result<Entry, DeskError> {
         let a = staff(ctx)?;
         let files = read_uploads(ctx, attachments)?;
         let e = desk(ctx).reply(a, parse_id(&ticket_id, "ticketId")?, &body, files, status.map(Into::into)).await?;
@@ -142,15 +176,29 @@ impl Mutation {
     }
 
     /// Changes a ticket's fields.
-    async fn update_ticket(&self, ctx: &Context<'_>, ticket_id: ID, input: TicketPatchInput) -> Result<Ticket, DeskError> {
+    async fn update_ticket(
+        &self,
+        ctx: &Context<'_>,
+        ticket_id: ID,
+        input: TicketPatchInput,
+    ) -> Result<Ticket, DeskError> {
         let a = staff(ctx)?;
         Ok(Ticket(desk(ctx).update_ticket(a, parse_id(&ticket_id, "ticketId")?, to_patch(input)?).await?))
     }
 
     /// Applies one change to several tickets; each succeeds or fails on its own.
-    async fn bulk_update_tickets(&self, ctx: &Context<'_>, ticket_ids: Vec<ID>, input: TicketPatchInput) -> Result<Vec<BulkUpdateResult>, DeskError> {
+    async fn bulk_update_tickets(
+        &self,
+        ctx: &Context<'_>,
+        ticket_ids: Vec<ID>,
+        input: TicketPatchInput,
+    ) -> Result<Vec<BulkUpdateResult>, DeskError> {
         let a = staff(ctx)?;
-        let ids = ticket_ids.iter().enumerate().map(|(i, id)| parse_id(id, &format!("ticketIds[{i}]"))).collect::<Result<Vec<_>, _>>()?;
+        let ids = ticket_ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| parse_id(id, &format!("ticketIds[{i}]")))
+            .collect::<Result<Vec<_>, _>>()?;
         let results = desk(ctx).bulk_update(a, &ids, to_patch(input)?).await?;
         Ok(results
             .into_iter()
@@ -175,8 +223,16 @@ impl Mutation {
     }
 
     /// Closes a ticket with a reason and an optional note (at most 500 characters).
-    async fn close_ticket(&self, ctx: &Context<'_>, ticket_id: ID, reason: CloseReason, note: Option<String>) -> Result<Ticket, DeskError> {
-        Ok(Ticket(desk(ctx).close(staff(ctx)?, parse_id(&ticket_id, "ticketId")?, reason.into(), note.as_deref()).await?))
+    async fn close_ticket(
+        &self,
+        ctx: &Context<'_>,
+        ticket_id: ID,
+        reason: CloseReason,
+        note: Option<String>,
+    ) -> Result<Ticket, DeskError> {
+        Ok(Ticket(
+            desk(ctx).close(staff(ctx)?, parse_id(&ticket_id, "ticketId")?, reason.into(), note.as_deref()).await?,
+        ))
     }
 
     /// Reopens a resolved or closed ticket.
@@ -185,30 +241,61 @@ impl Mutation {
     }
 
     /// Opens a ticket as the signed-in customer.
-    async fn create_my_ticket(&self, ctx: &Context<'_>, subject: String, description: String, help_topic_id: Option<ID>, attachments: Option<Vec<Upload>>) -> Result<MyTicket, DeskError> {
+    async fn create_my_ticket(
+        &self,
+        ctx: &Context<'_>,
+        subject: String,
+        description: String,
+        help_topic_id: Option<ID>,
+        attachments: Option<Vec<Upload>>,
+    ) -> Result<MyTicket, DeskError> {
         let a = actor(ctx)?;
         let files = read_uploads(ctx, attachments)?;
-        Ok(MyTicket(desk(ctx).open_my_ticket(a, &subject, &description, opt_id(&help_topic_id, "helpTopicId")?, files).await?))
+        Ok(MyTicket(
+            desk(ctx).open_my_ticket(a, &subject, &description, opt_id(&help_topic_id, "helpTopicId")?, files).await?,
+        ))
     }
 
     /// Replies on one of the signed-in customer's tickets.
-    async fn reply_to_my_ticket(&self, ctx: &Context<'_>, ticket_id: ID, body: String, attachments: Option<Vec<Upload>>) -> Result<PublicEntry, DeskError> {
+    async fn reply_to_my_ticket(
+        &self,
+        ctx: &Context<'_>,
+        ticket_id: ID,
+        body: String,
+        attachments: Option<Vec<Upload>>,
+    ) -> Result<PublicEntry, DeskError> {
         let a = actor(ctx)?;
         if a.contact_id().is_none() {
             return Err(DeskError::Forbidden("staff reply with reply".into()));
         }
         let files = read_uploads(ctx, attachments)?;
         let e = desk(ctx).reply(a, parse_id(&ticket_id, "ticketId")?, &body, files, None).await?;
-        Ok(PublicEntry { entry: desk_api::ThreadEntry { entry: e, attachments: Vec::new(), mentions: Vec::new() }, from_me: true })
+        Ok(PublicEntry {
+            entry: desk_api::ThreadEntry { entry: e, attachments: Vec::new(), mentions: Vec::new() },
+            from_me: true,
+        })
     }
 
     /// Rates a resolved or closed ticket (1-5) as its requester.
-    async fn rate_my_ticket(&self, ctx: &Context<'_>, ticket_id: ID, rating: i64, comment: Option<String>) -> Result<MyTicket, DeskError> {
-        Ok(MyTicket(desk(ctx).rate_ticket(actor(ctx)?, parse_id(&ticket_id, "ticketId")?, rating, comment.as_deref()).await?))
+    async fn rate_my_ticket(
+        &self,
+        ctx: &Context<'_>,
+        ticket_id: ID,
+        rating: i64,
+        comment: Option<String>,
+    ) -> Result<MyTicket, DeskError> {
+        Ok(MyTicket(
+            desk(ctx).rate_ticket(actor(ctx)?, parse_id(&ticket_id, "ticketId")?, rating, comment.as_deref()).await?,
+        ))
     }
 
     /// Creates an integrator API token with the given permission keys; the token is shown once.
-    async fn create_api_token(&self, ctx: &Context<'_>, name: String, scopes: Vec<String>) -> Result<CreatedApiToken, DeskError> {
+    async fn create_api_token(
+        &self,
+        ctx: &Context<'_>,
+        name: String,
+        scopes: Vec<String>,
+    ) -> Result<CreatedApiToken, DeskError> {
         let (token, rec) = desk(ctx).create_api_token(actor(ctx)?, &name, &scopes).await?;
         Ok(CreatedApiToken { token, api_token: ApiToken(rec) })
     }
@@ -221,7 +308,9 @@ impl Mutation {
 
     /// Adds a staff member (admins).
     async fn create_user(&self, ctx: &Context<'_>, input: UserInput) -> Result<User, DeskError> {
-        let u = desk(ctx).create_user(actor(ctx)?, &input.email, &input.name, input.role.into(), input.password.as_deref()).await?;
+        let u = desk(ctx)
+            .create_user(actor(ctx)?, &input.email, &input.name, input.role.into(), input.password.as_deref())
+            .await?;
         Ok(User(u))
     }
 
@@ -255,7 +344,9 @@ impl Mutation {
 
     /// Creates a queue, or updates one when `id` is given (admins).
     async fn save_queue(&self, ctx: &Context<'_>, id: Option<ID>, input: QueueInput) -> Result<Queue, DeskError> {
-        let q = desk(ctx).save_queue(actor(ctx)?, opt_id(&id, "id")?, &input.name, input.assignment_mode.into(), input.is_default).await?;
+        let q = desk(ctx)
+            .save_queue(actor(ctx)?, opt_id(&id, "id")?, &input.name, input.assignment_mode.into(), input.is_default)
+            .await?;
         Ok(Queue(q))
     }
 
@@ -266,7 +357,15 @@ impl Mutation {
     }
 
     /// Adds a member to a queue or changes their role, weight or break (admins).
-    async fn set_queue_member(&self, ctx: &Context<'_>, queue_id: ID, user_id: ID, role: Option<MemberRole>, weight: Option<i64>, on_break: Option<bool>) -> Result<Vec<QueueMember>, DeskError> {
+    async fn set_queue_member(
+        &self,
+        ctx: &Context<'_>,
+        queue_id: ID,
+        user_id: ID,
+        role: Option<MemberRole>,
+        weight: Option<i64>,
+        on_break: Option<bool>,
+    ) -> Result<Vec<QueueMember>, DeskError> {
         let members = desk(ctx)
             .set_queue_member(
                 actor(ctx)?,
@@ -281,13 +380,25 @@ impl Mutation {
     }
 
     /// Removes a member from a queue (admins).
-    async fn remove_queue_member(&self, ctx: &Context<'_>, queue_id: ID, user_id: ID) -> Result<Vec<QueueMember>, DeskError> {
-        let members = desk(ctx).remove_queue_member(actor(ctx)?, parse_id(&queue_id, "queueId")?, parse_id(&user_id, "userId")?).await?;
+    async fn remove_queue_member(
+        &self,
+        ctx: &Context<'_>,
+        queue_id: ID,
+        user_id: ID,
+    ) -> Result<Vec<QueueMember>, DeskError> {
+        let members = desk(ctx)
+            .remove_queue_member(actor(ctx)?, parse_id(&queue_id, "queueId")?, parse_id(&user_id, "userId")?)
+            .await?;
         Ok(members.into_iter().map(QueueMember).collect())
     }
 
     /// Creates a help topic, or updates one when `id` is given (admins).
-    async fn save_help_topic(&self, ctx: &Context<'_>, id: Option<ID>, input: HelpTopicInput) -> Result<HelpTopic, DeskError> {
+    async fn save_help_topic(
+        &self,
+        ctx: &Context<'_>,
+        id: Option<ID>,
+        input: HelpTopicInput,
+    ) -> Result<HelpTopic, DeskError> {
         let t = desk(ctx)
             .save_help_topic(
                 actor(ctx)?,
@@ -306,7 +417,12 @@ impl Mutation {
     }
 
     /// Creates a canned response, or updates one when `id` is given (admins).
-    async fn save_canned_response(&self, ctx: &Context<'_>, id: Option<ID>, input: CannedResponseInput) -> Result<CannedResponse, DeskError> {
+    async fn save_canned_response(
+        &self,
+        ctx: &Context<'_>,
+        id: Option<ID>,
+        input: CannedResponseInput,
+    ) -> Result<CannedResponse, DeskError> {
         let r = desk(ctx)
             .save_canned_response(
                 actor(ctx)?,
@@ -328,4 +444,3 @@ impl Mutation {
         Ok(true)
     }
 }
-

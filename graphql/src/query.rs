@@ -56,17 +56,31 @@ impl Query {
 
     /// Tickets, newest first, filtered; `first` up to 100, `after` from `pageInfo.endCursor`.
     #[graphql(complexity = "first.unwrap_or(25).clamp(1, 100) as usize * child_complexity")]
-    async fn tickets(&self, ctx: &Context<'_>, filter: Option<TicketFilterInput>, first: Option<i64>, after: Option<String>) -> Result<TicketConnection, DeskError> {
+    async fn tickets(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<TicketFilterInput>,
+        first: Option<i64>,
+        after: Option<String>,
+    ) -> Result<TicketConnection, DeskError> {
         let a = actor(ctx)?;
         if a.contact_id().is_some() {
             return Err(DeskError::Forbidden("customers use myTickets".into()));
         }
         let page = desk(ctx).list_tickets(a, &to_filter(filter)?, first.unwrap_or(25), after.as_deref()).await?;
-        Ok(TicketConnection { page_info: page_info(&page), total_count: page.total, nodes: page.tickets.into_iter().map(Ticket).collect() })
+        Ok(TicketConnection {
+            page_info: page_info(&page),
+            total_count: page.total,
+            nodes: page.tickets.into_iter().map(Ticket).collect(),
+        })
     }
 
     /// Ticket counts per status under the same filters (status ignored), for the stats tiles.
-    async fn ticket_counts(&self, ctx: &Context<'_>, filter: Option<TicketFilterInput>) -> Result<Vec<StatusCount>, DeskError> {
+    async fn ticket_counts(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<TicketFilterInput>,
+    ) -> Result<Vec<StatusCount>, DeskError> {
         let counts = desk(ctx).ticket_counts(actor(ctx)?, &to_filter(filter)?).await?;
         Ok(counts.into_iter().map(|(status, count)| StatusCount { status: status.into(), count }).collect())
     }
@@ -106,8 +120,18 @@ impl Query {
     }
 
     /// Requesters matching a name or email fragment.
-    async fn contacts(&self, ctx: &Context<'_>, search: Option<String>, first: Option<i64>) -> Result<Vec<Contact>, DeskError> {
-        Ok(desk(ctx).contacts(actor(ctx)?, search.as_deref(), first.unwrap_or(25)).await?.into_iter().map(Contact).collect())
+    async fn contacts(
+        &self,
+        ctx: &Context<'_>,
+        search: Option<String>,
+        first: Option<i64>,
+    ) -> Result<Vec<Contact>, DeskError> {
+        Ok(desk(ctx)
+            .contacts(actor(ctx)?, search.as_deref(), first.unwrap_or(25))
+            .await?
+            .into_iter()
+            .map(Contact)
+            .collect())
     }
 
     /// Integrator API tokens (admins).
@@ -117,18 +141,36 @@ impl Query {
 
     /// The signed-in customer's own tickets, newest first.
     #[graphql(complexity = "first.unwrap_or(25).clamp(1, 100) as usize * child_complexity")]
-    async fn my_tickets(&self, ctx: &Context<'_>, status: Option<Vec<TicketStatus>>, first: Option<i64>, after: Option<String>) -> Result<MyTicketConnection, DeskError> {
+    async fn my_tickets(
+        &self,
+        ctx: &Context<'_>,
+        status: Option<Vec<TicketStatus>>,
+        first: Option<i64>,
+        after: Option<String>,
+    ) -> Result<MyTicketConnection, DeskError> {
         let a = actor(ctx)?;
         if a.contact_id().is_none() {
             return Err(DeskError::Forbidden("myTickets is the customer portal's view; staff use tickets".into()));
         }
-        let filter = TicketFilter { statuses: status.unwrap_or_default().into_iter().map(Into::into).collect(), ..Default::default() };
+        let filter = TicketFilter {
+            statuses: status.unwrap_or_default().into_iter().map(Into::into).collect(),
+            ..Default::default()
+        };
         let page = desk(ctx).list_tickets(a, &filter, first.unwrap_or(25), after.as_deref()).await?;
-        Ok(MyTicketConnection { page_info: page_info(&page), total_count: page.total, nodes: page.tickets.into_iter().map(MyTicket).collect() })
+        Ok(MyTicketConnection {
+            page_info: page_info(&page),
+            total_count: page.total,
+            nodes: page.tickets.into_iter().map(MyTicket).collect(),
+        })
     }
 
     /// One of the signed-in customer's tickets, by `id` or `number`.
-    async fn my_ticket(&self, ctx: &Context<'_>, id: Option<ID>, number: Option<String>) -> Result<MyTicket, DeskError> {
+    async fn my_ticket(
+        &self,
+        ctx: &Context<'_>,
+        id: Option<ID>,
+        number: Option<String>,
+    ) -> Result<MyTicket, DeskError> {
         let a = actor(ctx)?;
         if a.contact_id().is_none() {
             return Err(DeskError::Forbidden("myTicket is the customer portal's view; staff use ticket".into()));
@@ -141,4 +183,3 @@ impl Query {
         Ok(MyTicket(t))
     }
 }
-

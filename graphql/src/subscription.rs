@@ -36,8 +36,8 @@ impl Subscription {
         Ok(BroadcastStream::new(rx).filter_map(move |e| {
             // A lagging subscriber skips what it missed rather than failing the stream.
             let e = e.ok()?;
-            let visible = e.workspace_id == a.workspace_id
-                && (staff || (Some(e.requester_id) == a.contact_id() && !e.internal));
+            let visible =
+                e.workspace_id == a.workspace_id && (staff || (Some(e.requester_id) == a.contact_id() && !e.internal));
             visible.then(|| TicketEvent {
                 kind: e.kind.to_string(),
                 ticket_id: ID(e.ticket_id.to_string()),

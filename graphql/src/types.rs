@@ -231,10 +231,16 @@ impl Ticket {
         QueueRef { id: id(self.0.queue_id.0), name: self.0.queue_name.clone() }
     }
     async fn help_topic(&self) -> Option<HelpTopicRef> {
-        self.0.help_topic_id.map(|h| HelpTopicRef { id: id(h.0), name: self.0.help_topic_name.clone().unwrap_or_default() })
+        self.0
+            .help_topic_id
+            .map(|h| HelpTopicRef { id: id(h.0), name: self.0.help_topic_name.clone().unwrap_or_default() })
     }
     async fn requester(&self) -> ContactRef {
-        ContactRef { id: id(self.0.requester_id.0), name: self.0.requester_name.clone(), email: self.0.requester_email.clone() }
+        ContactRef {
+            id: id(self.0.requester_id.0),
+            name: self.0.requester_name.clone(),
+            email: self.0.requester_email.clone(),
+        }
     }
     async fn assignee(&self) -> Option<UserRef> {
         self.0.assignee_id.map(|a| UserRef { id: id(a.0), name: self.0.assignee_name.clone().unwrap_or_default() })

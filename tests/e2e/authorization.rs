@@ -29,8 +29,16 @@ struct Targets {
 fn ops(t: &Targets, marker: &str) -> Vec<Op> {
     let op = |name, doc, vars| Op { name, doc, vars };
     vec![
-        op("login", "mutation($e: String!) { login(email: $e, password: \"wrong password\") { token } }", json!({ "e": format!("agent@{marker}.test") })),
-        op("customerLogin", "mutation($e: String!) { customerLogin(email: $e, password: \"wrong password\") { token } }", json!({ "e": format!("customer@{marker}.test") })),
+        op(
+            "login",
+            "mutation($e: String!) { login(email: $e, password: \"wrong password\") { token } }",
+            json!({ "e": format!("agent@{marker}.test") }),
+        ),
+        op(
+            "customerLogin",
+            "mutation($e: String!) { customerLogin(email: $e, password: \"wrong password\") { token } }",
+            json!({ "e": format!("customer@{marker}.test") }),
+        ),
         op("me", "{ me { kind name permissions } }", json!({})),
         op("tickets", "{ tickets { totalCount nodes { subject requester { email } } } }", json!({})),
         op("ticketCounts", "{ ticketCounts { status count } }", json!({})),
@@ -43,30 +51,98 @@ fn ops(t: &Targets, marker: &str) -> Vec<Op> {
         op("apiTokens", "{ apiTokens { name } }", json!({})),
         op("myTickets", "{ myTickets { totalCount nodes { subject } } }", json!({})),
         op("myTicket", "query($id: ID!) { myTicket(id: $id) { subject entries { body } } }", json!({ "id": t.ticket })),
-        op("openTicket", "mutation($c: ID!) { openTicket(input: { subject: \"x\", requester: { contactId: $c } }) { id } }", json!({ "c": t.contact })),
-        op("ingestMessage", "mutation { ingestMessage(input: { externalMessageId: \"m-1\", senderEmail: \"someone@example.com\", text: \"hello\" }) { opened } }", json!({})),
+        op(
+            "openTicket",
+            "mutation($c: ID!) { openTicket(input: { subject: \"x\", requester: { contactId: $c } }) { id } }",
+            json!({ "c": t.contact }),
+        ),
+        op(
+            "ingestMessage",
+            "mutation { ingestMessage(input: { externalMessageId: \"m-1\", senderEmail: \"someone@example.com\", text: \"hello\" }) { opened } }",
+            json!({}),
+        ),
         op("reply", "mutation($t: ID!) { reply(ticketId: $t, body: \"hi\") { id } }", json!({ "t": t.ticket })),
         op("addNote", "mutation($t: ID!) { addNote(ticketId: $t, body: \"hi\") { id } }", json!({ "t": t.ticket })),
-        op("updateTicket", "mutation($t: ID!) { updateTicket(ticketId: $t, input: { priority: LOW }) { id } }", json!({ "t": t.ticket })),
-        op("bulkUpdateTickets", "mutation($t: ID!) { bulkUpdateTickets(ticketIds: [$t], input: { priority: LOW }) { ticket { subject } error { code message } } }", json!({ "t": t.ticket })),
+        op(
+            "updateTicket",
+            "mutation($t: ID!) { updateTicket(ticketId: $t, input: { priority: LOW }) { id } }",
+            json!({ "t": t.ticket }),
+        ),
+        op(
+            "bulkUpdateTickets",
+            "mutation($t: ID!) { bulkUpdateTickets(ticketIds: [$t], input: { priority: LOW }) { ticket { subject } error { code message } } }",
+            json!({ "t": t.ticket }),
+        ),
         op("claimTicket", "mutation($t: ID!) { claimTicket(ticketId: $t) { id } }", json!({ "t": t.ticket })),
         op("unclaimTicket", "mutation($t: ID!) { unclaimTicket(ticketId: $t) { id } }", json!({ "t": t.ticket })),
-        op("closeTicket", "mutation($t: ID!) { closeTicket(ticketId: $t, reason: SPAM) { id } }", json!({ "t": t.ticket })),
+        op(
+            "closeTicket",
+            "mutation($t: ID!) { closeTicket(ticketId: $t, reason: SPAM) { id } }",
+            json!({ "t": t.ticket }),
+        ),
         op("reopenTicket", "mutation($t: ID!) { reopenTicket(ticketId: $t) { id } }", json!({ "t": t.ticket })),
-        op("createMyTicket", "mutation { createMyTicket(subject: \"mine\", description: \"my own problem\") { id } }", json!({})),
-        op("replyToMyTicket", "mutation($t: ID!) { replyToMyTicket(ticketId: $t, body: \"hi\") { id } }", json!({ "t": t.ticket })),
-        op("rateMyTicket", "mutation($t: ID!) { rateMyTicket(ticketId: $t, rating: 1) { id } }", json!({ "t": t.ticket })),
-        op("createApiToken", "mutation { createApiToken(name: \"mine\", scopes: [\"service-desk.view\"]) { apiToken { name } } }", json!({})),
+        op(
+            "createMyTicket",
+            "mutation { createMyTicket(subject: \"mine\", description: \"my own problem\") { id } }",
+            json!({}),
+        ),
+        op(
+            "replyToMyTicket",
+            "mutation($t: ID!) { replyToMyTicket(ticketId: $t, body: \"hi\") { id } }",
+            json!({ "t": t.ticket }),
+        ),
+        op(
+            "rateMyTicket",
+            "mutation($t: ID!) { rateMyTicket(ticketId: $t, rating: 1) { id } }",
+            json!({ "t": t.ticket }),
+        ),
+        op(
+            "createApiToken",
+            "mutation { createApiToken(name: \"mine\", scopes: [\"service-desk.view\"]) { apiToken { name } } }",
+            json!({}),
+        ),
         op("revokeApiToken", "mutation($id: ID!) { revokeApiToken(id: $id) }", json!({ "id": t.token })),
-        op("createUser", "mutation { createUser(input: { email: \"new-agent@example.com\", name: \"New\", role: AGENT }) { id } }", json!({})),
-        op("updateUser", "mutation($id: ID!) { updateUser(id: $id, input: { active: false }) { id } }", json!({ "id": t.user })),
-        op("createContact", "mutation { createContact(input: { name: \"New\", email: \"new-contact@example.com\" }) { id } }", json!({})),
-        op("saveQueue", "mutation($id: ID) { saveQueue(id: $id, input: { name: \"Renamed\" }) { id } }", json!({ "id": t.queue })),
+        op(
+            "createUser",
+            "mutation { createUser(input: { email: \"new-agent@example.com\", name: \"New\", role: AGENT }) { id } }",
+            json!({}),
+        ),
+        op(
+            "updateUser",
+            "mutation($id: ID!) { updateUser(id: $id, input: { active: false }) { id } }",
+            json!({ "id": t.user }),
+        ),
+        op(
+            "createContact",
+            "mutation { createContact(input: { name: \"New\", email: \"new-contact@example.com\" }) { id } }",
+            json!({}),
+        ),
+        op(
+            "saveQueue",
+            "mutation($id: ID) { saveQueue(id: $id, input: { name: \"Renamed\" }) { id } }",
+            json!({ "id": t.queue }),
+        ),
         op("deleteQueue", "mutation($id: ID!) { deleteQueue(id: $id) }", json!({ "id": t.queue })),
-        op("setQueueMember", "mutation($q: ID!, $u: ID!) { setQueueMember(queueId: $q, userId: $u, onBreak: true) { email } }", json!({ "q": t.queue, "u": t.user })),
-        op("removeQueueMember", "mutation($q: ID!, $u: ID!) { removeQueueMember(queueId: $q, userId: $u) { email } }", json!({ "q": t.queue, "u": t.user })),
-        op("saveHelpTopic", "mutation($id: ID) { saveHelpTopic(id: $id, input: { name: \"Renamed\" }) { id } }", json!({ "id": t.topic })),
-        op("saveCannedResponse", "mutation($id: ID) { saveCannedResponse(id: $id, input: { title: \"Renamed\", body: \"x\" }) { id } }", json!({ "id": t.canned })),
+        op(
+            "setQueueMember",
+            "mutation($q: ID!, $u: ID!) { setQueueMember(queueId: $q, userId: $u, onBreak: true) { email } }",
+            json!({ "q": t.queue, "u": t.user }),
+        ),
+        op(
+            "removeQueueMember",
+            "mutation($q: ID!, $u: ID!) { removeQueueMember(queueId: $q, userId: $u) { email } }",
+            json!({ "q": t.queue, "u": t.user }),
+        ),
+        op(
+            "saveHelpTopic",
+            "mutation($id: ID) { saveHelpTopic(id: $id, input: { name: \"Renamed\" }) { id } }",
+            json!({ "id": t.topic }),
+        ),
+        op(
+            "saveCannedResponse",
+            "mutation($id: ID) { saveCannedResponse(id: $id, input: { title: \"Renamed\", body: \"x\" }) { id } }",
+            json!({ "id": t.canned }),
+        ),
         op("deleteCannedResponse", "mutation($id: ID!) { deleteCannedResponse(id: $id) }", json!({ "id": t.canned })),
     ]
 }
@@ -83,8 +159,21 @@ const PUBLIC: &[&str] = &["login", "customerLogin"];
 const CUSTOMER_OWN: &[&str] = &["me", "myTickets", "helpTopics", "createMyTicket"];
 const CUSTOMER_ON_TICKET: &[&str] = &["myTicket", "replyToMyTicket", "rateMyTicket"];
 /// Reads and creations that act on the caller's own workspace.
-const WORKSPACE_OWN: &[&str] =
-    &["me", "tickets", "ticketCounts", "queues", "helpTopics", "cannedResponses", "users", "contacts", "apiTokens", "ingestMessage", "createApiToken", "createUser", "createContact"];
+const WORKSPACE_OWN: &[&str] = &[
+    "me",
+    "tickets",
+    "ticketCounts",
+    "queues",
+    "helpTopics",
+    "cannedResponses",
+    "users",
+    "contacts",
+    "apiTokens",
+    "ingestMessage",
+    "createApiToken",
+    "createUser",
+    "createContact",
+];
 
 fn expect_anonymous(name: &str) -> Expect {
     let _ = name;
@@ -129,15 +218,33 @@ async fn every_operation_is_refused_or_scoped_for_outsiders() {
     let secret = format!("Secret payroll export {marker}");
     let t = open_ticket(&a, &secret).await;
     let ticket_id = t["id"].as_str().unwrap().to_string();
-    ok(&a.agent, "mutation($t: ID!) { addNote(ticketId: $t, body: \"internal: customer owes 12k\") { id } }", json!({ "t": ticket_id })).await;
-    let cfg = ok(&a.admin, "{ queues { id } helpTopics { id } cannedResponses { id } users { id email } contacts { id email } }", json!({})).await;
-    let token = ok(&a.admin, "mutation { createApiToken(name: \"crm\", scopes: [\"service-desk.view\"]) { apiToken { id } } }", json!({})).await;
+    ok(
+        &a.agent,
+        "mutation($t: ID!) { addNote(ticketId: $t, body: \"internal: customer owes 12k\") { id } }",
+        json!({ "t": ticket_id }),
+    )
+    .await;
+    let cfg = ok(
+        &a.admin,
+        "{ queues { id } helpTopics { id } cannedResponses { id } users { id email } contacts { id email } }",
+        json!({}),
+    )
+    .await;
+    let token = ok(
+        &a.admin,
+        "mutation { createApiToken(name: \"crm\", scopes: [\"service-desk.view\"]) { apiToken { id } } }",
+        json!({}),
+    )
+    .await;
     let targets = Targets {
         ticket: ticket_id.clone(),
         queue: cfg["queues"][0]["id"].as_str().unwrap().into(),
         topic: cfg["helpTopics"][0]["id"].as_str().unwrap().into(),
         canned: cfg["cannedResponses"][0]["id"].as_str().unwrap().into(),
-        user: cfg["users"].as_array().unwrap().iter().find(|u| u["email"] == a.email("agent")).unwrap()["id"].as_str().unwrap().into(),
+        user: cfg["users"].as_array().unwrap().iter().find(|u| u["email"] == a.email("agent")).unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .into(),
         contact: cfg["contacts"][0]["id"].as_str().unwrap().into(),
         token: token["createApiToken"]["apiToken"]["id"].as_str().unwrap().into(),
     };
@@ -145,7 +252,8 @@ async fn every_operation_is_refused_or_scoped_for_outsiders() {
     let operations = ops(&targets, &marker);
 
     // The matrix covers the whole schema: a new root field without an entry fails here.
-    let schema = gql(None, "{ __schema { queryType { fields { name } } mutationType { fields { name } } } }", json!({})).await;
+    let schema =
+        gql(None, "{ __schema { queryType { fields { name } } mutationType { fields { name } } } }", json!({})).await;
     let mut fields = BTreeSet::new();
     for root in ["queryType", "mutationType"] {
         for f in schema["data"]["__schema"][root]["fields"].as_array().unwrap() {
@@ -155,8 +263,12 @@ async fn every_operation_is_refused_or_scoped_for_outsiders() {
     let covered: BTreeSet<String> = operations.iter().map(|o| o.name.to_string()).collect();
     assert_eq!(covered, fields, "every query and mutation has a row in the matrix");
 
-    let callers: [(&str, Option<&str>, fn(&str) -> Expect); 3] =
-        [("anonymous", None, expect_anonymous), ("other customer", Some(&a.other_customer), expect_other_customer), ("admin of another workspace", Some(&b.admin), expect_foreign_admin)];
+    type Caller<'a> = (&'a str, Option<&'a str>, fn(&str) -> Expect);
+    let callers: [Caller; 3] = [
+        ("anonymous", None, expect_anonymous),
+        ("other customer", Some(&a.other_customer), expect_other_customer),
+        ("admin of another workspace", Some(&b.admin), expect_foreign_admin),
+    ];
     for (who, token, expect) in callers {
         for op in &operations {
             if PUBLIC.contains(&op.name) && token.is_some() {
@@ -164,16 +276,37 @@ async fn every_operation_is_refused_or_scoped_for_outsiders() {
             }
             let body = gql(token, op.doc, op.vars.clone()).await;
             let text = body.to_string();
-            assert!(!text.contains(&marker) && !text.contains("12k"), "{who} / {}: workspace A leaked: {text}", op.name);
+            assert!(
+                !text.contains(&marker) && !text.contains("12k"),
+                "{who} / {}: workspace A leaked: {text}",
+                op.name
+            );
             match expect(op.name) {
                 Expect::Refused(codes) => {
                     let (code, _, _) = error_of(&body);
-                    assert!(codes.contains(&code.as_str()), "{who} / {}: expected one of {codes:?}, got {text}", op.name);
-                    assert!(body["data"].is_null() || body["data"].as_object().is_some_and(|d| d.values().all(Value::is_null)), "{who} / {}: data with a refusal: {text}", op.name);
-                    assert!(!text.contains("panicked") && !text.contains("src/"), "{who} / {}: internals in the error: {text}", op.name);
+                    assert!(
+                        codes.contains(&code.as_str()),
+                        "{who} / {}: expected one of {codes:?}, got {text}",
+                        op.name
+                    );
+                    assert!(
+                        body["data"].is_null()
+                            || body["data"].as_object().is_some_and(|d| d.values().all(Value::is_null)),
+                        "{who} / {}: data with a refusal: {text}",
+                        op.name
+                    );
+                    assert!(
+                        !text.contains("panicked") && !text.contains("src/"),
+                        "{who} / {}: internals in the error: {text}",
+                        op.name
+                    );
                 }
                 Expect::OwnDataOnly => {
-                    assert!(body.get("errors").is_none() || op.name == "bulkUpdateTickets", "{who} / {}: refused its own data: {text}", op.name);
+                    assert!(
+                        body.get("errors").is_none() || op.name == "bulkUpdateTickets",
+                        "{who} / {}: refused its own data: {text}",
+                        op.name
+                    );
                     if op.name == "bulkUpdateTickets" {
                         assert_eq!(body["data"]["bulkUpdateTickets"][0]["error"]["code"], "NOT_FOUND", "{text}");
                     }
@@ -182,7 +315,12 @@ async fn every_operation_is_refused_or_scoped_for_outsiders() {
         }
     }
     // Wrong password and unknown account read the same.
-    let unknown = gql(None, "mutation { login(email: \"nobody@example.com\", password: \"wrong password\") { token } }", json!({})).await;
+    let unknown = gql(
+        None,
+        "mutation { login(email: \"nobody@example.com\", password: \"wrong password\") { token } }",
+        json!({}),
+    )
+    .await;
     let known = gql(None, operations[0].doc, operations[0].vars.clone()).await;
     assert_eq!(error_of(&unknown).2, error_of(&known).2);
 

@@ -23,10 +23,18 @@ async fn the_same_message_twice_leaves_one_entry() {
 
     // A follow-up on the same conversation threads onto the ticket; a waiting ticket wakes up.
     let id = first["ticket"]["id"].as_str().unwrap();
-    ok(&ws.agent, "mutation($t: ID!) { reply(ticketId: $t, body: \"Which address?\", status: WAITING) { id } }", json!({ "t": id })).await;
+    ok(
+        &ws.agent,
+        "mutation($t: ID!) { reply(ticketId: $t, body: \"Which address?\", status: WAITING) { id } }",
+        json!({ "t": id }),
+    )
+    .await;
     let follow = json!({ "externalMessageId": "crm-4712", "threadKey": "conv-1", "senderEmail": "walter@example.com", "text": "308 Negra Arroyo Lane" });
     let r = ok(&ws.agent, INGEST, json!({ "i": follow })).await["ingestMessage"].clone();
-    assert_eq!((r["opened"].clone(), r["ticket"]["id"].clone(), r["ticket"]["status"].clone()), (json!(false), json!(id), json!("OPEN")));
+    assert_eq!(
+        (r["opened"].clone(), r["ticket"]["id"].clone(), r["ticket"]["status"].clone()),
+        (json!(false), json!(id), json!("OPEN"))
+    );
     ok(&ws.agent, INGEST, json!({ "i": follow })).await;
 
     let t = ticket(&ws.agent, id).await;
@@ -58,6 +66,9 @@ async fn a_message_on_a_closed_conversation_opens_a_new_ticket() {
     assert_eq!(second["ingestMessage"]["opened"], true);
     assert_ne!(second["ingestMessage"]["ticket"]["id"], json!(id));
     let third = ok(&ws.agent, INGEST, json!({ "i": { "externalMessageId": "c-3", "threadKey": "k", "senderEmail": "a@example.com", "text": "more" } })).await;
-    assert_eq!(third["ingestMessage"]["ticket"]["id"], second["ingestMessage"]["ticket"]["id"], "the key now belongs to the new ticket");
+    assert_eq!(
+        third["ingestMessage"]["ticket"]["id"], second["ingestMessage"]["ticket"]["id"],
+        "the key now belongs to the new ticket"
+    );
     assert_eq!(ticket(&ws.agent, &id).await["status"], "CLOSED");
 }

@@ -23,17 +23,28 @@ async fn agent_works_a_ticket_from_open_to_reopen() {
     assert_eq!(note["addNote"]["internal"], true);
     assert_eq!(note["addNote"]["mentions"].as_array().unwrap().len(), 1, "the supervisor is mentioned");
 
-    let claimed = ok(&ws.agent, "mutation($t: ID!) { claimTicket(ticketId: $t) { assignee { name } status } }", json!({ "t": id })).await;
+    let claimed = ok(
+        &ws.agent,
+        "mutation($t: ID!) { claimTicket(ticketId: $t) { assignee { name } status } }",
+        json!({ "t": id }),
+    )
+    .await;
     assert_eq!(claimed["claimTicket"]["assignee"]["name"], "Alex Agent");
 
     let q = "mutation($t: ID!, $i: TicketPatchInput!) { updateTicket(ticketId: $t, input: $i) { priority tags } }";
-    let upd = ok(&ws.agent, q, json!({ "t": id, "i": { "priority": "URGENT", "tags": ["Hardware", "floor 3"] } })).await;
+    let upd =
+        ok(&ws.agent, q, json!({ "t": id, "i": { "priority": "URGENT", "tags": ["Hardware", "floor 3"] } })).await;
     assert_eq!(upd["updateTicket"], json!({ "priority": "URGENT", "tags": ["hardware", "floor-3"] }));
 
     let closed = ok(&ws.agent, "mutation($t: ID!) { closeTicket(ticketId: $t, reason: RESOLVED, note: \"Replaced the fuser\") { status closeReason closeNote } }", json!({ "t": id })).await;
-    assert_eq!(closed["closeTicket"], json!({ "status": "CLOSED", "closeReason": "RESOLVED", "closeNote": "Replaced the fuser" }));
+    assert_eq!(
+        closed["closeTicket"],
+        json!({ "status": "CLOSED", "closeReason": "RESOLVED", "closeNote": "Replaced the fuser" })
+    );
 
-    let reopened = ok(&ws.agent, "mutation($t: ID!) { reopenTicket(ticketId: $t) { status closeReason } }", json!({ "t": id })).await;
+    let reopened =
+        ok(&ws.agent, "mutation($t: ID!) { reopenTicket(ticketId: $t) { status closeReason } }", json!({ "t": id }))
+            .await;
     assert_eq!(reopened["reopenTicket"], json!({ "status": "OPEN", "closeReason": null }));
 
     let t = ticket(&ws.agent, &id).await;
@@ -81,23 +92,32 @@ async fn first_staff_reply_stamps_first_response_and_claims_conflict() {
     let q = "query($id: ID!) { ticket(id: $id) { firstRespondedAt } }";
     assert_eq!(ok(&ws.agent, q, json!({ "id": id })).await["ticket"]["firstRespondedAt"], json!(null));
     // An internal note is not a response to the customer.
-    ok(&ws.agent, "mutation($t: ID!) { addNote(ticketId: $t, body: \"checking Stripe\") { id } }", json!({ "t": id })).await;
+    ok(&ws.agent, "mutation($t: ID!) { addNote(ticketId: $t, body: \"checking Stripe\") { id } }", json!({ "t": id }))
+        .await;
     assert_eq!(ok(&ws.agent, q, json!({ "id": id })).await["ticket"]["firstRespondedAt"], json!(null));
-    ok(&ws.agent, "mutation($t: ID!) { reply(ticketId: $t, body: \"Refund issued\") { id } }", json!({ "t": id })).await;
+    ok(&ws.agent, "mutation($t: ID!) { reply(ticketId: $t, body: \"Refund issued\") { id } }", json!({ "t": id }))
+        .await;
     assert!(ok(&ws.agent, q, json!({ "id": id })).await["ticket"]["firstRespondedAt"].is_string());
 
     // Claimed by one agent: another agent cannot claim it, nor reassign it; a supervisor can.
     ok(&ws.agent, "mutation($t: ID!) { claimTicket(ticketId: $t) { id } }", json!({ "t": id })).await;
-    let other = gql(Some(&ws.agent2), "mutation($t: ID!) { claimTicket(ticketId: $t) { id } }", json!({ "t": id })).await;
+    let other =
+        gql(Some(&ws.agent2), "mutation($t: ID!) { claimTicket(ticketId: $t) { id } }", json!({ "t": id })).await;
     assert_error(&other, "CONFLICT", None);
     assert!(error_of(&other).2.contains("Alex Agent"), "names who holds it: {other}");
     let me = ok(&ws.agent2, "{ me { userId } }", json!({})).await["me"]["userId"].clone();
-    let reassign = "mutation($t: ID!, $u: ID) { updateTicket(ticketId: $t, input: { assigneeId: $u }) { assignee { name } } }";
+    let reassign =
+        "mutation($t: ID!, $u: ID) { updateTicket(ticketId: $t, input: { assigneeId: $u }) { assignee { name } } }";
     assert_error(&gql(Some(&ws.agent2), reassign, json!({ "t": id, "u": me })).await, "FORBIDDEN", None);
     let done = ok(&ws.supervisor, reassign, json!({ "t": id, "u": me })).await;
     assert_eq!(done["updateTicket"]["assignee"]["name"], "Bea Agent");
     // The new assignee releases it; it goes back to the queue.
-    let released = ok(&ws.agent2, "mutation($t: ID!) { unclaimTicket(ticketId: $t) { assignee { id } status } }", json!({ "t": id })).await;
+    let released = ok(
+        &ws.agent2,
+        "mutation($t: ID!) { unclaimTicket(ticketId: $t) { assignee { id } status } }",
+        json!({ "t": id }),
+    )
+    .await;
     assert_eq!(released["unclaimTicket"]["assignee"], json!(null));
 }
 
@@ -106,7 +126,9 @@ async fn help_topic_defaults_apply_unless_set() {
     let ws = workspace().await;
     let topics = ok(&ws.agent, "{ helpTopics { id name } }", json!({})).await;
     let topic = topics["helpTopics"][0]["id"].clone();
-    let q = format!("mutation($i: OpenTicketInput!) {{ openTicket(input: $i) {{ {TICKET_FIELDS} resolutionDueAt createdAt }} }}");
+    let q = format!(
+        "mutation($i: OpenTicketInput!) {{ openTicket(input: $i) {{ {TICKET_FIELDS} resolutionDueAt createdAt }} }}"
+    );
     let t = ok(&ws.agent, &q, json!({ "i": { "subject": "Wrong VAT", "requester": { "email": ws.email("customer") }, "helpTopicId": topic } })).await["openTicket"].clone();
     assert_eq!(t["priority"], "HIGH");
     assert_eq!(t["queue"]["name"], "Billing");
@@ -126,7 +148,8 @@ async fn list_filters_pagination_and_counts() {
     }
     open_ticket(&ws, "Unrelated printer question").await;
     ok(&ws.agent, "mutation($t: ID!) { claimTicket(ticketId: $t) { id } }", json!({ "t": ids[0] })).await;
-    ok(&ws.agent, "mutation($t: ID!) { closeTicket(ticketId: $t, reason: DUPLICATE) { id } }", json!({ "t": ids[1] })).await;
+    ok(&ws.agent, "mutation($t: ID!) { closeTicket(ticketId: $t, reason: DUPLICATE) { id } }", json!({ "t": ids[1] }))
+        .await;
 
     let list = "query($f: TicketFilterInput, $after: String) { tickets(filter: $f, first: 3, after: $after) { totalCount pageInfo { endCursor hasNextPage } nodes { id subject } } }";
     let f = json!({ "search": "scanner" });
@@ -147,13 +170,17 @@ async fn list_filters_pagination_and_counts() {
 
     let mine = ok(&ws.agent, list, json!({ "f": { "assignee": "me" } })).await;
     assert_eq!(mine["tickets"]["nodes"].as_array().unwrap().len(), 1);
-    let unassigned_open = ok(&ws.agent, list, json!({ "f": { "assignee": "unassigned", "status": ["OPEN", "IN_PROGRESS", "WAITING"] } })).await;
+    let unassigned_open =
+        ok(&ws.agent, list, json!({ "f": { "assignee": "unassigned", "status": ["OPEN", "IN_PROGRESS", "WAITING"] } }))
+            .await;
     assert_eq!(unassigned_open["tickets"]["totalCount"], 6);
     let t = ok(&ws.agent, "query($id: ID!) { ticket(id: $id) { number } }", json!({ "id": ids[3] })).await;
     let by_number = ok(&ws.agent, list, json!({ "f": { "search": t["ticket"]["number"] } })).await;
     assert_eq!(by_number["tickets"]["nodes"][0]["id"], ids[3]);
 
     let counts = ok(&ws.agent, "{ ticketCounts { status count } }", json!({})).await;
-    let count = |s: &str| counts["ticketCounts"].as_array().unwrap().iter().find(|c| c["status"] == s).unwrap()["count"].as_i64().unwrap();
+    let count = |s: &str| {
+        counts["ticketCounts"].as_array().unwrap().iter().find(|c| c["status"] == s).unwrap()["count"].as_i64().unwrap()
+    };
     assert_eq!((count("OPEN"), count("IN_PROGRESS"), count("CLOSED"), count("RESOLVED")), (6, 1, 1, 0));
 }

@@ -16,7 +16,9 @@ async fn subscribe(token: &str) -> Ws {
     let mut req = url.into_client_request().unwrap();
     req.headers_mut().insert("sec-websocket-protocol", "graphql-transport-ws".parse().unwrap());
     let (mut ws, _) = tokio_tungstenite::connect_async(req).await.expect("websocket");
-    ws.send(Message::text(json!({ "type": "connection_init", "payload": { "token": token } }).to_string())).await.unwrap();
+    ws.send(Message::text(json!({ "type": "connection_init", "payload": { "token": token } }).to_string()))
+        .await
+        .unwrap();
     assert_eq!(next_json(&mut ws).await.unwrap()["type"], "connection_ack");
     let sub = json!({ "id": "1", "type": "subscribe", "payload": { "query": "subscription { ticketEvents { kind ticketId ticketNumber entryId } }" } });
     ws.send(Message::text(sub.to_string())).await.unwrap();
@@ -57,15 +59,25 @@ async fn staff_see_changes_live_and_customers_only_their_public_ones() {
 
     let t = open_ticket(&ws, "Live: VPN drops").await;
     let id = t["id"].as_str().unwrap();
-    ok(&ws.agent, "mutation($t: ID!) { addNote(ticketId: $t, body: \"secret note\") { id } }", json!({ "t": id })).await;
-    ok(&ws.agent, "mutation($t: ID!) { reply(ticketId: $t, body: \"Try the new client\") { id } }", json!({ "t": id })).await;
+    ok(&ws.agent, "mutation($t: ID!) { addNote(ticketId: $t, body: \"secret note\") { id } }", json!({ "t": id }))
+        .await;
+    ok(&ws.agent, "mutation($t: ID!) { reply(ticketId: $t, body: \"Try the new client\") { id } }", json!({ "t": id }))
+        .await;
 
     let kinds = |events: &[Value]| events.iter().map(|e| e["kind"].as_str().unwrap().to_string()).collect::<Vec<_>>();
     let agent_events = drain(&mut agent).await;
-    assert_eq!(kinds(&agent_events), ["ticket.opened", "entry.created", "entry.created", "ticket.updated"], "{agent_events:?}");
+    assert_eq!(
+        kinds(&agent_events),
+        ["ticket.opened", "entry.created", "entry.created", "ticket.updated"],
+        "{agent_events:?}"
+    );
     assert!(agent_events.iter().all(|e| e["ticketId"] == id));
     let customer_events = drain(&mut customer).await;
-    assert_eq!(kinds(&customer_events), ["ticket.opened", "entry.created", "ticket.updated"], "no internal note: {customer_events:?}");
+    assert_eq!(
+        kinds(&customer_events),
+        ["ticket.opened", "entry.created", "ticket.updated"],
+        "no internal note: {customer_events:?}"
+    );
     assert!(drain(&mut other).await.is_empty(), "another workspace hears nothing");
 }
 
@@ -75,11 +87,15 @@ async fn a_bad_token_cannot_subscribe() {
     let mut req = url.into_client_request().unwrap();
     req.headers_mut().insert("sec-websocket-protocol", "graphql-transport-ws".parse().unwrap());
     let (mut ws, _) = tokio_tungstenite::connect_async(req).await.expect("websocket");
-    ws.send(Message::text(json!({ "type": "connection_init", "payload": { "token": "forged" } }).to_string())).await.unwrap();
+    ws.send(Message::text(json!({ "type": "connection_init", "payload": { "token": "forged" } }).to_string()))
+        .await
+        .unwrap();
     // Never acknowledged; the server closes the socket, saying why.
     let reply = tokio::time::timeout(Duration::from_secs(5), ws.next()).await.expect("an answer");
     match reply {
-        Some(Ok(Message::Close(Some(frame)))) => assert!(frame.reason.contains("invalid or expired token"), "{frame:?}"),
+        Some(Ok(Message::Close(Some(frame)))) => {
+            assert!(frame.reason.contains("invalid or expired token"), "{frame:?}")
+        }
         other => panic!("expected the socket to close, got {other:?}"),
     }
 }

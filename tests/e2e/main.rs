@@ -1,6 +1,8 @@
 //! End-to-end tests: the real `switchboard` binary over HTTP, on SQLite by default and on
 //! PostgreSQL when TEST_DATABASE_URL is set (`.ci/run` runs both).
 
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 mod authorization;

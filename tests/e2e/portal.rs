@@ -9,8 +9,18 @@ async fn customer_sees_own_tickets_and_public_thread_only() {
     let ws = workspace().await;
     let t = open_ticket(&ws, "Portal: refund status").await;
     let id = t["id"].as_str().unwrap().to_string();
-    ok(&ws.agent, "mutation($t: ID!) { addNote(ticketId: $t, body: \"INTERNAL: fraud check pending\") { id } }", json!({ "t": id })).await;
-    ok(&ws.agent, "mutation($t: ID!) { reply(ticketId: $t, body: \"We are on it.\", status: WAITING) { id } }", json!({ "t": id })).await;
+    ok(
+        &ws.agent,
+        "mutation($t: ID!) { addNote(ticketId: $t, body: \"INTERNAL: fraud check pending\") { id } }",
+        json!({ "t": id }),
+    )
+    .await;
+    ok(
+        &ws.agent,
+        "mutation($t: ID!) { reply(ticketId: $t, body: \"We are on it.\", status: WAITING) { id } }",
+        json!({ "t": id }),
+    )
+    .await;
 
     // The other customer's own ticket, which Carla must never see.
     let other = ok(&ws.other_customer, "mutation { createMyTicket(subject: \"Oscar's private matter\", description: \"details\") { id number status } }", json!({})).await;
@@ -30,22 +40,37 @@ async fn customer_sees_own_tickets_and_public_thread_only() {
     assert_eq!(entries[1], json!({ "body": "We are on it.", "fromMe": false, "authorName": "Alex Agent" }));
 
     // Replying wakes the ticket up for staff.
-    ok(&ws.customer, "mutation($t: ID!) { replyToMyTicket(ticketId: $t, body: \"Any news?\") { id fromMe } }", json!({ "t": id })).await;
+    ok(
+        &ws.customer,
+        "mutation($t: ID!) { replyToMyTicket(ticketId: $t, body: \"Any news?\") { id fromMe } }",
+        json!({ "t": id }),
+    )
+    .await;
     assert_eq!(ticket(&ws.agent, &id).await["status"], "OPEN");
 
     // Oscar's ticket is "not found" for Carla, by id and by number.
     let oscar_id = other["createMyTicket"]["id"].as_str().unwrap();
     assert_error(&gql(Some(&ws.customer), q, json!({ "id": oscar_id })).await, "NOT_FOUND", None);
     let by_number = "query($n: String!) { myTicket(number: $n) { subject } }";
-    assert_error(&gql(Some(&ws.customer), by_number, json!({ "n": other["createMyTicket"]["number"] })).await, "NOT_FOUND", None);
+    assert_error(
+        &gql(Some(&ws.customer), by_number, json!({ "n": other["createMyTicket"]["number"] })).await,
+        "NOT_FOUND",
+        None,
+    );
 
     // Customers rate only finished tickets; a low rating is recorded as negative feedback.
-    let rate = "mutation($t: ID!, $r: Int!) { rateMyTicket(ticketId: $t, rating: $r, comment: \"slow\") { csatRating } }";
+    let rate =
+        "mutation($t: ID!, $r: Int!) { rateMyTicket(ticketId: $t, rating: $r, comment: \"slow\") { csatRating } }";
     assert_error(&gql(Some(&ws.customer), rate, json!({ "t": id, "r": 2 })).await, "VALIDATION", Some("ticketId"));
     ok(&ws.agent, "mutation($t: ID!) { closeTicket(ticketId: $t, reason: RESOLVED) { id } }", json!({ "t": id })).await;
     assert_error(&gql(Some(&ws.customer), rate, json!({ "t": id, "r": 9 })).await, "VALIDATION", Some("rating"));
     assert_eq!(ok(&ws.customer, rate, json!({ "t": id, "r": 2 })).await["rateMyTicket"]["csatRating"], 2);
     // A closed ticket takes no more replies from the customer.
-    let r = gql(Some(&ws.customer), "mutation($t: ID!) { replyToMyTicket(ticketId: $t, body: \"hello?\") { id } }", json!({ "t": id })).await;
+    let r = gql(
+        Some(&ws.customer),
+        "mutation($t: ID!) { replyToMyTicket(ticketId: $t, body: \"hello?\") { id } }",
+        json!({ "t": id }),
+    )
+    .await;
     assert_error(&r, "VALIDATION", Some("ticketId"));
 }

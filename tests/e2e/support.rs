@@ -35,12 +35,19 @@ pub fn server() -> &'static Server {
         let data_dir = tmp.path().join("data");
         let database_url = std::env::var("TEST_DATABASE_URL").ok().filter(|u| !u.is_empty());
         let mut cmd = std::process::Command::new(bin());
-        cmd.args(["--data-dir", data_dir.to_str().expect("utf-8 path"), "serve", "--listen", "127.0.0.1:0", "--stop-on-stdin-eof"])
-            .env_remove("DATABASE_URL")
-            .env("SWITCHBOARD_LOG", "warn")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
+        cmd.args([
+            "--data-dir",
+            data_dir.to_str().expect("utf-8 path"),
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--stop-on-stdin-eof",
+        ])
+        .env_remove("DATABASE_URL")
+        .env("SWITCHBOARD_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
         if let Some(u) = &database_url {
             cmd.env("DATABASE_URL", u);
         }
@@ -64,7 +71,10 @@ pub fn server() -> &'static Server {
 pub fn cli(args: &[&str], envs: &[(&str, &str)]) -> String {
     let s = server();
     let mut cmd = std::process::Command::new(bin());
-    cmd.args(["--data-dir", s.data_dir.to_str().expect("utf-8 path")]).args(args).env_remove("DATABASE_URL").env("SWITCHBOARD_LOG", "warn");
+    cmd.args(["--data-dir", s.data_dir.to_str().expect("utf-8 path")])
+        .args(args)
+        .env_remove("DATABASE_URL")
+        .env("SWITCHBOARD_LOG", "warn");
     if let Some(u) = &s.database_url {
         cmd.env("DATABASE_URL", u);
     }
@@ -147,7 +157,8 @@ pub async fn gql(token: Option<&str>, query: &str, variables: Value) -> Value {
 
 /// Like [`gql`], with the HTTP status.
 pub async fn gql_status(token: Option<&str>, query: &str, variables: Value) -> (u16, Value) {
-    let mut req = client().post(format!("{}/graphql", server().url)).json(&json!({ "query": query, "variables": variables }));
+    let mut req =
+        client().post(format!("{}/graphql", server().url)).json(&json!({ "query": query, "variables": variables }));
     if let Some(t) = token {
         req = req.bearer_auth(t);
     }
@@ -185,12 +196,22 @@ pub fn assert_error(body: &Value, code: &str, field: Option<&str>) {
 }
 
 pub async fn login(email: &str) -> String {
-    let d = gql(None, "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }", json!({ "e": email, "p": PASSWORD })).await;
+    let d = gql(
+        None,
+        "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }",
+        json!({ "e": email, "p": PASSWORD }),
+    )
+    .await;
     d["data"]["login"]["token"].as_str().unwrap_or_else(|| panic!("login {email}: {d}")).to_string()
 }
 
 pub async fn customer_login(email: &str) -> String {
-    let d = gql(None, "mutation($e: String!, $p: String!) { customerLogin(email: $e, password: $p) { token } }", json!({ "e": email, "p": PASSWORD })).await;
+    let d = gql(
+        None,
+        "mutation($e: String!, $p: String!) { customerLogin(email: $e, password: $p) { token } }",
+        json!({ "e": email, "p": PASSWORD }),
+    )
+    .await;
     d["data"]["customerLogin"]["token"].as_str().unwrap_or_else(|| panic!("customer login {email}: {d}")).to_string()
 }
 

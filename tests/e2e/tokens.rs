@@ -7,7 +7,10 @@ use crate::support::*;
 #[tokio::test]
 async fn api_tokens_act_within_their_scopes_until_revoked() {
     let ws = workspace().await;
-    let read_only = cli(&["token", "create", "--workspace", &ws.slug, "--name", "reporting", "--scopes", "service-desk.view"], &[]).trim().to_string();
+    let read_only =
+        cli(&["token", "create", "--workspace", &ws.slug, "--name", "reporting", "--scopes", "service-desk.view"], &[])
+            .trim()
+            .to_string();
     let writer = cli(&["token", "create", "--workspace", &ws.slug, "--name", "crm sync"], &[]).trim().to_string();
     assert!(read_only.starts_with("sbt_") && read_only != writer);
 
@@ -34,7 +37,12 @@ async fn api_tokens_act_within_their_scopes_until_revoked() {
     assert_error(&body, "UNAUTHENTICATED", None);
 
     // Scopes are validated by name.
-    let bad = gql(Some(&ws.admin), "mutation { createApiToken(name: \"x\", scopes: [\"service-desk.view\", \"root\"]) { token } }", json!({})).await;
+    let bad = gql(
+        Some(&ws.admin),
+        "mutation { createApiToken(name: \"x\", scopes: [\"service-desk.view\", \"root\"]) { token } }",
+        json!({}),
+    )
+    .await;
     assert_error(&bad, "VALIDATION", Some("scopes[1]"));
 }
 
@@ -48,16 +56,26 @@ async fn attachments_upload_and_download_for_those_who_may_see_them() {
     let form = reqwest::multipart::Form::new()
         .text("operations", ops.to_string())
         .text("map", json!({ "0": ["variables.f.0"] }).to_string())
-        .part("0", reqwest::multipart::Part::bytes(b"line 1\nline 2\n".to_vec()).file_name("server.log").mime_str("text/plain").unwrap());
+        .part(
+            "0",
+            reqwest::multipart::Part::bytes(b"line 1\nline 2\n".to_vec())
+                .file_name("server.log")
+                .mime_str("text/plain")
+                .unwrap(),
+        );
     let client = reqwest::Client::new();
-    let resp = client.post(format!("{}/graphql", server().url)).bearer_auth(&ws.agent).multipart(form).send().await.unwrap();
+    let resp =
+        client.post(format!("{}/graphql", server().url)).bearer_auth(&ws.agent).multipart(form).send().await.unwrap();
     let body: serde_json::Value = resp.json().await.unwrap();
     assert!(body.get("errors").is_none(), "{body}");
 
     let q = "query($id: ID!) { myTicket(id: $id) { entries { attachments { fileName sizeBytes url contentType } } } }";
     let detail = ok(&ws.customer, q, json!({ "id": id })).await;
     let a = detail["myTicket"]["entries"][1]["attachments"][0].clone();
-    assert_eq!((a["fileName"].clone(), a["sizeBytes"].clone(), a["contentType"].clone()), (json!("server.log"), json!(14), json!("text/plain")));
+    assert_eq!(
+        (a["fileName"].clone(), a["sizeBytes"].clone(), a["contentType"].clone()),
+        (json!("server.log"), json!(14), json!("text/plain"))
+    );
     let url = format!("{}{}", server().url, a["url"].as_str().unwrap());
     let get = |token: Option<String>| {
         let mut r = client.get(&url);

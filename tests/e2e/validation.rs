@@ -18,32 +18,60 @@ async fn invalid_input_names_the_field_and_changes_nothing() {
 
     // A closed ticket only comes back through reopen.
     let upd = "mutation($t: ID!, $i: TicketPatchInput!) { updateTicket(ticketId: $t, input: $i) { id } }";
-    assert_error(&gql(Some(&ws.agent), upd, json!({ "t": id, "i": { "status": "IN_PROGRESS" } })).await, "VALIDATION", Some("status"));
+    assert_error(
+        &gql(Some(&ws.agent), upd, json!({ "t": id, "i": { "status": "IN_PROGRESS" } })).await,
+        "VALIDATION",
+        Some("status"),
+    );
     // Closing needs the close operation and its reason.
     let open2 = open_ticket(&ws, "Second").await;
     let id2 = open2["id"].as_str().unwrap();
-    assert_error(&gql(Some(&ws.agent), upd, json!({ "t": id2, "i": { "status": "CLOSED" } })).await, "VALIDATION", Some("status"));
+    assert_error(
+        &gql(Some(&ws.agent), upd, json!({ "t": id2, "i": { "status": "CLOSED" } })).await,
+        "VALIDATION",
+        Some("status"),
+    );
     // A blank subject, on open and on update.
     let open = "mutation($i: OpenTicketInput!) { openTicket(input: $i) { id } }";
     let blank = json!({ "i": { "subject": "   ", "requester": { "email": ws.email("customer") } } });
     assert_error(&gql(Some(&ws.agent), open, blank).await, "VALIDATION", Some("subject"));
-    assert_error(&gql(Some(&ws.agent), upd, json!({ "t": id, "i": { "subject": "" } })).await, "VALIDATION", Some("subject"));
+    assert_error(
+        &gql(Some(&ws.agent), upd, json!({ "t": id, "i": { "subject": "" } })).await,
+        "VALIDATION",
+        Some("subject"),
+    );
     // A close note over 500 characters; a note body over 20,000.
     let close = "mutation($t: ID!, $n: String) { closeTicket(ticketId: $t, reason: OTHER, note: $n) { id } }";
-    assert_error(&gql(Some(&ws.agent), close, json!({ "t": id2, "n": "x".repeat(501) })).await, "VALIDATION", Some("note"));
+    assert_error(
+        &gql(Some(&ws.agent), close, json!({ "t": id2, "n": "x".repeat(501) })).await,
+        "VALIDATION",
+        Some("note"),
+    );
     let note = "mutation($t: ID!, $b: String!) { addNote(ticketId: $t, body: $b) { id } }";
-    assert_error(&gql(Some(&ws.agent), note, json!({ "t": id, "b": "y".repeat(20_001) })).await, "VALIDATION", Some("body"));
+    assert_error(
+        &gql(Some(&ws.agent), note, json!({ "t": id, "b": "y".repeat(20_001) })).await,
+        "VALIDATION",
+        Some("body"),
+    );
     // Malformed ids, wherever they appear.
     for bad in ["abc", "-1", "0", "1.5", "99999999999999999999"] {
         assert_error(&gql(Some(&ws.agent), note, json!({ "t": bad, "b": "hi" })).await, "VALIDATION", Some("ticketId"));
     }
-    assert_error(&gql(Some(&ws.agent), upd, json!({ "t": id, "i": { "queueId": "queue-1" } })).await, "VALIDATION", Some("queueId"));
+    assert_error(
+        &gql(Some(&ws.agent), upd, json!({ "t": id, "i": { "queueId": "queue-1" } })).await,
+        "VALIDATION",
+        Some("queueId"),
+    );
     let bulk = "mutation($ids: [ID!]!) { bulkUpdateTickets(ticketIds: $ids, input: { priority: HIGH }) { ticketId } }";
     assert_error(&gql(Some(&ws.agent), bulk, json!({ "ids": [id2, "x"] })).await, "VALIDATION", Some("ticketIds[1]"));
     // Bad email for a requester; unknown queue.
     let bad_email = json!({ "i": { "subject": "Hello", "requester": { "email": "not-an-address" } } });
     assert_error(&gql(Some(&ws.agent), open, bad_email).await, "VALIDATION", Some("requester.email"));
-    assert_error(&gql(Some(&ws.agent), upd, json!({ "t": id2, "i": { "queueId": "987654" } })).await, "VALIDATION", Some("queueId"));
+    assert_error(
+        &gql(Some(&ws.agent), upd, json!({ "t": id2, "i": { "queueId": "987654" } })).await,
+        "VALIDATION",
+        Some("queueId"),
+    );
     // A value the schema does not know is refused before anything runs.
     let (code, _, _) = error_of(&gql(Some(&ws.agent), upd, json!({ "t": id2, "i": { "priority": "CRITICAL" } })).await);
     assert_eq!(code, "BAD_REQUEST");

@@ -64,7 +64,14 @@ fn validate_phone(field: &str, s: &str) -> Result<String, DeskError> {
 
 impl Desk {
     /// Creates a workspace with its default queue (operators, from the command line).
-    pub async fn create_workspace(&self, slug: &str, name: &str, prefix: &str, time_zone: &str, default_queue: &str) -> Result<WorkspaceRecord, DeskError> {
+    pub async fn create_workspace(
+        &self,
+        slug: &str,
+        name: &str,
+        prefix: &str,
+        time_zone: &str,
+        default_queue: &str,
+    ) -> Result<WorkspaceRecord, DeskError> {
         let slug = slug.trim().to_lowercase();
         if !(2..=40).contains(&slug.len()) || !slug.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
             return Err(DeskError::invalid("slug", "use 2-40 lowercase letters, digits or '-'"));
@@ -75,7 +82,10 @@ impl Desk {
         let default_queue = validate_name("defaultQueue", default_queue)?;
         let mut tx = self.store().write().await?;
         let now = self.now();
-        let ws = tx.insert_workspace(&slug, &name, prefix, time_zone, now).await.map_err(conflict_as_field("slug", "this slug"))?;
+        let ws = tx
+            .insert_workspace(&slug, &name, prefix, time_zone, now)
+            .await
+            .map_err(conflict_as_field("slug", "this slug"))?;
         tx.insert_queue(ws.id, &default_queue, true, AssignmentMode::Manual, now).await?;
         tx.commit().await?;
         Ok(ws)
@@ -92,7 +102,14 @@ impl Desk {
     }
 
     /// Adds a staff member (admins; the command line acts as the system).
-    pub async fn create_user(&self, actor: &Actor, email: &str, name: &str, role: Role, password: Option<&str>) -> Result<UserRecord, DeskError> {
+    pub async fn create_user(
+        &self,
+        actor: &Actor,
+        email: &str,
+        name: &str,
+        role: Role,
+        password: Option<&str>,
+    ) -> Result<UserRecord, DeskError> {
         require(actor, Permission::Admin)?;
         let email = EmailAddress::parse("email", email)?;
         let name = validate_name("name", name)?;
@@ -107,7 +124,14 @@ impl Desk {
     }
 
     /// Changes a staff member's name, role or active flag (admins).
-    pub async fn update_user(&self, actor: &Actor, id: UserId, name: Option<&str>, role: Option<Role>, active: Option<bool>) -> Result<UserRecord, DeskError> {
+    pub async fn update_user(
+        &self,
+        actor: &Actor,
+        id: UserId,
+        name: Option<&str>,
+        role: Option<Role>,
+        active: Option<bool>,
+    ) -> Result<UserRecord, DeskError> {
         require(actor, Permission::Admin)?;
         let mut tx = self.store().write().await?;
         let u = tx.user_by_id(actor.workspace_id, id).await?.ok_or(DeskError::NotFound("user"))?;
@@ -115,7 +139,8 @@ impl Desk {
             return Err(DeskError::invalid("role", "you cannot demote or deactivate yourself"));
         }
         let name = name.map(|n| validate_name("name", n)).transpose()?.unwrap_or(u.name);
-        let u = tx.update_user(actor.workspace_id, id, &name, role.unwrap_or(u.role), active.unwrap_or(u.active)).await?;
+        let u =
+            tx.update_user(actor.workspace_id, id, &name, role.unwrap_or(u.role), active.unwrap_or(u.active)).await?;
         tx.commit().await?;
         Ok(u)
     }
@@ -154,7 +179,12 @@ impl Desk {
     }
 
     /// Contacts matching a name or email fragment.
-    pub async fn contacts(&self, actor: &Actor, search: Option<&str>, first: i64) -> Result<Vec<ContactRecord>, DeskError> {
+    pub async fn contacts(
+        &self,
+        actor: &Actor,
+        search: Option<&str>,
+        first: i64,
+    ) -> Result<Vec<ContactRecord>, DeskError> {
         require(actor, Permission::View)?;
         Ok(self.store().read().await?.list_contacts(actor.workspace_id, search, first.clamp(1, 100)).await?)
     }
@@ -164,8 +194,18 @@ impl Desk {
         require(actor, Permission::Manage)?;
         let new = NewContact {
             name: validate_name("name", &input.name)?,
-            email: input.email.as_deref().filter(|e| !e.trim().is_empty()).map(|e| EmailAddress::parse("email", e).map(|e| e.as_str().to_string())).transpose()?,
-            phone: input.phone.as_deref().filter(|p| !p.trim().is_empty()).map(|p| validate_phone("phone", p)).transpose()?,
+            email: input
+                .email
+                .as_deref()
+                .filter(|e| !e.trim().is_empty())
+                .map(|e| EmailAddress::parse("email", e).map(|e| e.as_str().to_string()))
+                .transpose()?,
+            phone: input
+                .phone
+                .as_deref()
+                .filter(|p| !p.trim().is_empty())
+                .map(|p| validate_phone("phone", p))
+                .transpose()?,
             whatsapp_id: None,
             discord_user_id: None,
             requester_type: input.requester_type,
@@ -173,10 +213,16 @@ impl Desk {
             password_hash: input.portal_password.as_deref().map(|p| hash_password("portalPassword", p)).transpose()?,
         };
         if new.requester_type == Some(RequesterType::BusinessPartner) && new.business_partner_ref.is_none() {
-            return Err(DeskError::invalid("businessPartnerRef", "a business-partner requester needs the partner reference"));
+            return Err(DeskError::invalid(
+                "businessPartnerRef",
+                "a business-partner requester needs the partner reference",
+            ));
         }
         let mut tx = self.store().write().await?;
-        let c = tx.insert_contact(actor.workspace_id, &new, self.now()).await.map_err(conflict_as_field("email", "this email or phone"))?;
+        let c = tx
+            .insert_contact(actor.workspace_id, &new, self.now())
+            .await
+            .map_err(conflict_as_field("email", "this email or phone"))?;
         tx.commit().await?;
         Ok(c)
     }
@@ -196,13 +242,23 @@ impl Desk {
     }
 
     /// Creates or renames a queue and sets its assignment mode; `is_default` moves the default here.
-    pub async fn save_queue(&self, actor: &Actor, id: Option<QueueId>, name: &str, mode: AssignmentMode, is_default: bool) -> Result<QueueRecord, DeskError> {
+    pub async fn save_queue(
+        &self,
+        actor: &Actor,
+        id: Option<QueueId>,
+        name: &str,
+        mode: AssignmentMode,
+        is_default: bool,
+    ) -> Result<QueueRecord, DeskError> {
         require(actor, Permission::Admin)?;
         let name = validate_name("name", name)?;
         let ws = actor.workspace_id;
         let mut tx = self.store().write().await?;
         let q = match id {
-            None => tx.insert_queue(ws, &name, false, mode, self.now()).await.map_err(conflict_as_field("name", "this queue name"))?,
+            None => tx
+                .insert_queue(ws, &name, false, mode, self.now())
+                .await
+                .map_err(conflict_as_field("name", "this queue name"))?,
             Some(id) => {
                 let cur = tx.queue_by_id(ws, id).await?.ok_or(DeskError::NotFound("queue"))?;
                 if cur.is_default && !is_default {
@@ -237,7 +293,15 @@ impl Desk {
     }
 
     /// Adds a staff member to a queue, or changes their role, weight or break flag.
-    pub async fn set_queue_member(&self, actor: &Actor, queue: QueueId, user: UserId, role: MemberRole, weight: i64, on_break: bool) -> Result<Vec<QueueMemberRecord>, DeskError> {
+    pub async fn set_queue_member(
+        &self,
+        actor: &Actor,
+        queue: QueueId,
+        user: UserId,
+        role: MemberRole,
+        weight: i64,
+        on_break: bool,
+    ) -> Result<Vec<QueueMemberRecord>, DeskError> {
         require(actor, Permission::Admin)?;
         if !(1..=100).contains(&weight) {
             return Err(DeskError::invalid("weight", "must be between 1 and 100"));
@@ -253,7 +317,12 @@ impl Desk {
     }
 
     /// Removes a staff member from a queue.
-    pub async fn remove_queue_member(&self, actor: &Actor, queue: QueueId, user: UserId) -> Result<Vec<QueueMemberRecord>, DeskError> {
+    pub async fn remove_queue_member(
+        &self,
+        actor: &Actor,
+        queue: QueueId,
+        user: UserId,
+    ) -> Result<Vec<QueueMemberRecord>, DeskError> {
         require(actor, Permission::Admin)?;
         let ws = actor.workspace_id;
         let mut tx = self.store().write().await?;
@@ -266,7 +335,9 @@ impl Desk {
     }
 
     async fn check_user(&self, tx: &mut Tx, ws: WorkspaceId, user: UserId) -> Result<UserRecord, DeskError> {
-        tx.user_by_id(ws, user).await?.ok_or_else(|| DeskError::invalid("userId", "no staff member with this id in the workspace"))
+        tx.user_by_id(ws, user)
+            .await?
+            .ok_or_else(|| DeskError::invalid("userId", "no staff member with this id in the workspace"))
     }
 
     // ---- help topics ----
@@ -282,27 +353,46 @@ impl Desk {
     }
 
     /// Creates or updates a help topic.
-    pub async fn save_help_topic(&self, actor: &Actor, id: Option<HelpTopicId>, input: HelpTopicInput) -> Result<HelpTopicRecord, DeskError> {
+    pub async fn save_help_topic(
+        &self,
+        actor: &Actor,
+        id: Option<HelpTopicId>,
+        input: HelpTopicInput,
+    ) -> Result<HelpTopicRecord, DeskError> {
         require(actor, Permission::Admin)?;
         let ws = actor.workspace_id;
         let name = validate_name("name", &input.name)?;
-        if let Some(m) = input.due_offset_minutes {
-            if !(5..=525_600).contains(&m) {
-                return Err(DeskError::invalid("dueOffsetMinutes", "must be between 5 minutes and one year"));
-            }
+        if let Some(m) = input.due_offset_minutes
+            && !(5..=525_600).contains(&m)
+        {
+            return Err(DeskError::invalid("dueOffsetMinutes", "must be between 5 minutes and one year"));
         }
         let mut tx = self.store().write().await?;
         if let Some(q) = input.default_queue_id {
-            tx.queue_by_id(ws, q).await?.ok_or_else(|| DeskError::invalid("defaultQueueId", "no queue with this id in the workspace"))?;
+            tx.queue_by_id(ws, q)
+                .await?
+                .ok_or_else(|| DeskError::invalid("defaultQueueId", "no queue with this id in the workspace"))?;
         }
         if let Some(u) = input.default_assignee_id {
-            tx.user_by_id(ws, u).await?.ok_or_else(|| DeskError::invalid("defaultAssigneeId", "no staff member with this id in the workspace"))?;
+            tx.user_by_id(ws, u).await?.ok_or_else(|| {
+                DeskError::invalid("defaultAssigneeId", "no staff member with this id in the workspace")
+            })?;
         }
         if let Some(id) = id {
             tx.help_topic_by_id(ws, id).await?.ok_or(DeskError::NotFound("help topic"))?;
         }
         let t = tx
-            .upsert_help_topic(ws, id, &name, input.default_priority, input.default_queue_id, input.default_assignee_id, input.due_offset_minutes, input.active, self.now())
+            .upsert_help_topic(
+                ws,
+                id,
+                &name,
+                input.default_priority,
+                input.default_queue_id,
+                input.default_assignee_id,
+                input.due_offset_minutes,
+                input.active,
+                self.now(),
+            )
             .await
             .map_err(conflict_as_field("name", "this help topic name"))?;
         tx.commit().await?;
@@ -318,7 +408,12 @@ impl Desk {
     }
 
     /// Creates or updates a canned response.
-    pub async fn save_canned_response(&self, actor: &Actor, id: Option<CannedResponseId>, input: CannedResponseInput) -> Result<CannedResponseRecord, DeskError> {
+    pub async fn save_canned_response(
+        &self,
+        actor: &Actor,
+        id: Option<CannedResponseId>,
+        input: CannedResponseInput,
+    ) -> Result<CannedResponseRecord, DeskError> {
         require(actor, Permission::Admin)?;
         let ws = actor.workspace_id;
         let title = validate_name("title", &input.title)?;
@@ -326,7 +421,9 @@ impl Desk {
         let shortcut = input.shortcut.as_deref().filter(|s| !s.trim().is_empty()).map(validate_shortcut).transpose()?;
         let mut tx = self.store().write().await?;
         if let Some(h) = input.help_topic_id {
-            tx.help_topic_by_id(ws, h).await?.ok_or_else(|| DeskError::invalid("helpTopicId", "no help topic with this id in the workspace"))?;
+            tx.help_topic_by_id(ws, h)
+                .await?
+                .ok_or_else(|| DeskError::invalid("helpTopicId", "no help topic with this id in the workspace"))?;
         }
         if let Some(id) = id {
             tx.canned_response_by_id(ws, id).await?.ok_or(DeskError::NotFound("canned response"))?;

@@ -1,8 +1,8 @@
 //! Sign-in and credentials: argon2 password hashes, JWT access tokens, hashed API tokens.
 
+use argon2::Argon2;
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::Argon2;
 use base64::Engine;
 use jsonwebtoken::{DecodingKey, EncodingKey, Header, Validation};
 use rand::RngCore;
@@ -23,7 +23,10 @@ pub struct AuthConfig {
 
 impl std::fmt::Debug for AuthConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AuthConfig").field("jwt_secret", &"<redacted>").field("token_ttl_secs", &self.token_ttl_secs).finish()
+        f.debug_struct("AuthConfig")
+            .field("jwt_secret", &"<redacted>")
+            .field("token_ttl_secs", &self.token_ttl_secs)
+            .finish()
     }
 }
 
@@ -106,7 +109,11 @@ pub(crate) fn contact_actor(c: &ContactRecord) -> Actor {
 
 fn token_actor(t: &ApiTokenRecord) -> Actor {
     let scopes = t.scopes.split(',').filter_map(Permission::from_key).collect();
-    Actor { workspace_id: t.workspace_id, kind: ActorKind::ApiToken { id: t.id, scopes }, label: format!("API token: {}", t.name) }
+    Actor {
+        workspace_id: t.workspace_id,
+        kind: ActorKind::ApiToken { id: t.id, scopes },
+        label: format!("API token: {}", t.name),
+    }
 }
 
 impl Desk {
@@ -114,14 +121,20 @@ impl Desk {
         let now = self.now();
         let exp = now / 1000 + self.inner.auth.token_ttl_secs;
         let claims = Claims { sub: subject, ws: ws.0, iat: now / 1000, exp };
-        let token = jsonwebtoken::encode(&Header::default(), &claims, &EncodingKey::from_secret(&self.inner.auth.jwt_secret))
-            .map_err(|e| DeskError::Internal(format!("jwt encode: {e}")))?;
+        let token =
+            jsonwebtoken::encode(&Header::default(), &claims, &EncodingKey::from_secret(&self.inner.auth.jwt_secret))
+                .map_err(|e| DeskError::Internal(format!("jwt encode: {e}")))?;
         Ok((token, exp * 1000))
     }
 
     /// Signs a staff member in by email and password. `workspace` (a slug) is needed only when
     /// the email has accounts in several workspaces.
-    pub async fn login_staff(&self, email: &str, password: &str, workspace: Option<&str>) -> Result<LoginResult, DeskError> {
+    pub async fn login_staff(
+        &self,
+        email: &str,
+        password: &str,
+        workspace: Option<&str>,
+    ) -> Result<LoginResult, DeskError> {
         let email = EmailAddress::parse("email", email).map_err(|_| bad_login())?;
         let found = self.store().read().await?.users_by_email(email.as_str()).await?;
         let user = pick_workspace(found, workspace)?.filter(|u| u.active);
@@ -134,7 +147,12 @@ impl Desk {
     }
 
     /// Signs an external customer in to the portal by email and password.
-    pub async fn login_customer(&self, email: &str, password: &str, workspace: Option<&str>) -> Result<LoginResult, DeskError> {
+    pub async fn login_customer(
+        &self,
+        email: &str,
+        password: &str,
+        workspace: Option<&str>,
+    ) -> Result<LoginResult, DeskError> {
         let email = EmailAddress::parse("email", email).map_err(|_| bad_login())?;
         let found = self.store().read().await?.contacts_by_email(email.as_str()).await?;
         let contact = pick_workspace(found, workspace)?;
@@ -151,7 +169,11 @@ impl Desk {
         let invalid = || DeskError::Unauthenticated("invalid or expired token".into());
         let mut tx = self.store().read().await?;
         if bearer.starts_with(API_TOKEN_PREFIX) {
-            let token = tx.api_token_by_hash(&sha256_hex(bearer)).await?.filter(|t| t.revoked_at.is_none()).ok_or_else(invalid)?;
+            let token = tx
+                .api_token_by_hash(&sha256_hex(bearer))
+                .await?
+                .filter(|t| t.revoked_at.is_none())
+                .ok_or_else(invalid)?;
             drop(tx);
             let mut w = self.store().write().await?;
             w.touch_api_token(token.id, self.now()).await?;
@@ -160,8 +182,9 @@ impl Desk {
         }
         let mut validation = Validation::default();
         validation.leeway = 5;
-        let data = jsonwebtoken::decode::<Claims>(bearer, &DecodingKey::from_secret(&self.inner.auth.jwt_secret), &validation)
-            .map_err(|_| invalid())?;
+        let data =
+            jsonwebtoken::decode::<Claims>(bearer, &DecodingKey::from_secret(&self.inner.auth.jwt_secret), &validation)
+                .map_err(|_| invalid())?;
         let ws = WorkspaceId(data.claims.ws);
         let (kind, id) = data.claims.sub.split_once(':').ok_or_else(invalid)?;
         let id: i64 = id.parse().map_err(|_| invalid())?;
@@ -180,7 +203,12 @@ impl Desk {
 
     /// Creates an integrator API token with `scopes` (permission keys); the token is returned
     /// once and only its SHA-256 is kept.
-    pub async fn create_api_token(&self, actor: &Actor, name: &str, scopes: &[String]) -> Result<(String, ApiTokenRecord), DeskError> {
+    pub async fn create_api_token(
+        &self,
+        actor: &Actor,
+        name: &str,
+        scopes: &[String],
+    ) -> Result<(String, ApiTokenRecord), DeskError> {
         require(actor, Permission::Admin)?;
         let name = validate_name("name", name)?;
         let mut perms = Vec::new();
@@ -201,7 +229,15 @@ impl Desk {
         let scopes = perms.iter().map(|p| p.key()).collect::<Vec<_>>().join(",");
         let mut tx = self.store().write().await?;
         let rec = tx
-            .insert_api_token(actor.workspace_id, &name, &sha256_hex(&token), &token[..12], &scopes, actor.user_id(), self.now())
+            .insert_api_token(
+                actor.workspace_id,
+                &name,
+                &sha256_hex(&token),
+                &token[..12],
+                &scopes,
+                actor.user_id(),
+                self.now(),
+            )
             .await?;
         tx.commit().await?;
         Ok((token, rec))

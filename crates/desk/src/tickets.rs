@@ -225,49 +225,98 @@ impl Desk {
         }
     }
 
-    async fn write_history(&self, tx: &mut Tx, actor: &Actor, t: &TicketRecord, changes: &[NewHistory]) -> Result<(), DeskError> {
+    async fn write_history(
+        &self,
+        tx: &mut Tx,
+        actor: &Actor,
+        t: &TicketRecord,
+        changes: &[NewHistory],
+    ) -> Result<(), DeskError> {
         if changes.is_empty() {
             return Ok(());
         }
-        tx.insert_history(t.workspace_id, t.id, actor.user_id(), actor.contact_id(), &actor.label, changes, self.now()).await?;
+        tx.insert_history(t.workspace_id, t.id, actor.user_id(), actor.contact_id(), &actor.label, changes, self.now())
+            .await?;
         Ok(())
     }
 
-    async fn emit(&self, tx: &mut Tx, actor: &Actor, t: &TicketRecord, kind: &str, extra: serde_json::Value) -> Result<(), DeskError> {
+    async fn emit(
+        &self,
+        tx: &mut Tx,
+        actor: &Actor,
+        t: &TicketRecord,
+        kind: &str,
+        extra: serde_json::Value,
+    ) -> Result<(), DeskError> {
         tx.insert_event(t.workspace_id, Some(t.id), kind, &event_payload(t, actor, extra), self.now()).await?;
         Ok(())
     }
 
-    async fn check_assignee(&self, tx: &mut Tx, ws: WorkspaceId, id: UserId, field: &str) -> Result<UserRecord, DeskError> {
+    async fn check_assignee(
+        &self,
+        tx: &mut Tx,
+        ws: WorkspaceId,
+        id: UserId,
+        field: &str,
+    ) -> Result<UserRecord, DeskError> {
         tx.user_by_id(ws, id)
             .await?
             .filter(|u| u.active)
             .ok_or_else(|| DeskError::invalid(field, "no active staff member with this id in the workspace"))
     }
 
-    async fn check_queue(&self, tx: &mut Tx, ws: WorkspaceId, id: QueueId, field: &str) -> Result<QueueRecord, DeskError> {
+    async fn check_queue(
+        &self,
+        tx: &mut Tx,
+        ws: WorkspaceId,
+        id: QueueId,
+        field: &str,
+    ) -> Result<QueueRecord, DeskError> {
         tx.queue_by_id(ws, id).await?.ok_or_else(|| DeskError::invalid(field, "no queue with this id in the workspace"))
     }
 
-    async fn check_help_topic(&self, tx: &mut Tx, ws: WorkspaceId, id: HelpTopicId, field: &str) -> Result<HelpTopicRecord, DeskError> {
-        tx.help_topic_by_id(ws, id).await?.ok_or_else(|| DeskError::invalid(field, "no help topic with this id in the workspace"))
+    async fn check_help_topic(
+        &self,
+        tx: &mut Tx,
+        ws: WorkspaceId,
+        id: HelpTopicId,
+        field: &str,
+    ) -> Result<HelpTopicRecord, DeskError> {
+        tx.help_topic_by_id(ws, id)
+            .await?
+            .ok_or_else(|| DeskError::invalid(field, "no help topic with this id in the workspace"))
     }
 
-    async fn store_attachments(&self, tx: &mut Tx, t: &TicketRecord, entry: EntryId, files: &[NewAttachment]) -> Result<(), DeskError> {
+    async fn store_attachments(
+        &self,
+        tx: &mut Tx,
+        t: &TicketRecord,
+        entry: EntryId,
+        files: &[NewAttachment],
+    ) -> Result<(), DeskError> {
         for (i, f) in files.iter().enumerate() {
             let field = format!("attachments[{i}]");
             if f.bytes.len() > MAX_ATTACHMENT_BYTES {
-                return Err(DeskError::invalid(&field, format!("is larger than {} MiB", MAX_ATTACHMENT_BYTES / (1024 * 1024))));
+                return Err(DeskError::invalid(
+                    &field,
+                    format!("is larger than {} MiB", MAX_ATTACHMENT_BYTES / (1024 * 1024)),
+                ));
             }
             let name = validate_name(&field, &f.file_name)?;
             let sha = self.blobs().put(&f.bytes).await?;
             let ct = if f.content_type.trim().is_empty() { "application/octet-stream" } else { f.content_type.trim() };
-            tx.insert_attachment(t.workspace_id, t.id, entry, &name, ct, f.bytes.len() as i64, &sha, self.now()).await?;
+            tx.insert_attachment(t.workspace_id, t.id, entry, &name, ct, f.bytes.len() as i64, &sha, self.now())
+                .await?;
         }
         Ok(())
     }
 
-    async fn resolve_requester(&self, tx: &mut Tx, ws: WorkspaceId, r: &RequesterRef) -> Result<ContactRecord, DeskError> {
+    async fn resolve_requester(
+        &self,
+        tx: &mut Tx,
+        ws: WorkspaceId,
+        r: &RequesterRef,
+    ) -> Result<ContactRecord, DeskError> {
         match r {
             RequesterRef::Contact(id) => tx
                 .contact_by_id(ws, *id)
@@ -320,7 +369,10 @@ impl Desk {
         };
         let queue = match input.queue_id.or(topic.as_ref().and_then(|t| t.default_queue_id)) {
             Some(id) => self.check_queue(tx, ws, id, "queueId").await?,
-            None => tx.default_queue(ws).await?.ok_or_else(|| DeskError::invalid("queueId", "the workspace has no default queue"))?,
+            None => tx
+                .default_queue(ws)
+                .await?
+                .ok_or_else(|| DeskError::invalid("queueId", "the workspace has no default queue"))?,
         };
         let assignee = match input.assignee_id.or(topic.as_ref().and_then(|t| t.default_assignee_id)) {
             Some(id) => Some(self.check_assignee(tx, ws, id, "assigneeId").await?.id),
@@ -334,9 +386,8 @@ impl Desk {
             },
         };
         let now = self.now();
-        let due = input
-            .resolution_due_at
-            .or(topic.as_ref().and_then(|t| t.due_offset_minutes).map(|m| now + m * 60_000));
+        let due =
+            input.resolution_due_at.or(topic.as_ref().and_then(|t| t.due_offset_minutes).map(|m| now + m * 60_000));
         let source = input.source.unwrap_or(Source::Api);
         let number = tx.take_ticket_number(ws).await?;
         let id = tx
@@ -393,19 +444,30 @@ impl Desk {
     /// Opens a ticket on behalf of a requester (staff with manage permission, or an integrator).
     pub async fn open_ticket(&self, actor: &Actor, input: OpenTicket) -> Result<TicketRecord, DeskError> {
         require(actor, Permission::Manage)?;
-        let mut tx = self.store().write().await?;
-        let requester = self.resolve_requester(&mut tx, actor.workspace_id, &input.requester).await?;
-        let channel = Channel::for_source(input.source.unwrap_or(Source::Api));
-        let (t, entry) = self.insert_ticket(&mut tx, actor, &requester, &input, channel, None, None).await?;
-        tx.commit().await?;
-        self.publish(vec![live(&t, "ticket.opened", Some(entry), false)]);
-        Ok(t)
+        retry_on_conflict(|| async {
+            let mut tx = self.store().write().await?;
+            let requester = self.resolve_requester(&mut tx, actor.workspace_id, &input.requester).await?;
+            let channel = Channel::for_source(input.source.unwrap_or(Source::Api));
+            let (t, entry) = self.insert_ticket(&mut tx, actor, &requester, &input, channel, None, None).await?;
+            tx.commit().await?;
+            self.publish(vec![live(&t, "ticket.opened", Some(entry), false)]);
+            Ok(t)
+        })
+        .await
     }
 
     /// Opens a ticket from the customer portal: the requester is the signed-in customer, and
     /// routing fields are left to the desk.
-    pub async fn open_my_ticket(&self, actor: &Actor, subject: &str, description: &str, help_topic_id: Option<HelpTopicId>, attachments: Vec<NewAttachment>) -> Result<TicketRecord, DeskError> {
-        let contact = actor.contact_id().ok_or_else(|| DeskError::Forbidden("only customers open tickets here".into()))?;
+    pub async fn open_my_ticket(
+        &self,
+        actor: &Actor,
+        subject: &str,
+        description: &str,
+        help_topic_id: Option<HelpTopicId>,
+        attachments: Vec<NewAttachment>,
+    ) -> Result<TicketRecord, DeskError> {
+        let contact =
+            actor.contact_id().ok_or_else(|| DeskError::Forbidden("only customers open tickets here".into()))?;
         let mut tx = self.store().write().await?;
         let requester = tx.contact_by_id(actor.workspace_id, contact).await?.ok_or(DeskError::NotFound("contact"))?;
         let input = OpenTicket {
@@ -432,6 +494,10 @@ impl Desk {
     /// Idempotent on (channel, external message id): a redelivered message changes nothing.
     pub async fn ingest(&self, actor: &Actor, msg: InboundMessage) -> Result<IngestOutcome, DeskError> {
         require(actor, Permission::Manage)?;
+        retry_on_conflict(|| self.ingest_once(actor, &msg)).await
+    }
+
+    async fn ingest_once(&self, actor: &Actor, msg: &InboundMessage) -> Result<IngestOutcome, DeskError> {
         let ws = actor.workspace_id;
         let ext = msg.external_message_id.trim();
         if ext.is_empty() || ext.len() > 500 {
@@ -449,7 +515,8 @@ impl Desk {
         let contact = match tx.contact_by_identity(ws, msg.sender_kind, &sender_value).await? {
             Some(c) => c,
             None => {
-                let name = msg.sender_name.clone().filter(|n| !n.trim().is_empty()).unwrap_or_else(|| sender_value.clone());
+                let name =
+                    msg.sender_name.clone().filter(|n| !n.trim().is_empty()).unwrap_or_else(|| sender_value.clone());
                 let mut new = NewContact { name: validate_name("senderName", &name)?, ..Default::default() };
                 let slot = match msg.sender_kind {
                     IdentityKind::Email => &mut new.email,
@@ -497,27 +564,27 @@ impl Desk {
                         created_at: self.now(),
                     })
                     .await;
-                let entry = match entry {
-                    Ok(e) => e,
-                    // Lost a race with a concurrent delivery of the same message: that one won.
-                    Err(StoreError::Conflict(_)) => return self.ingest_duplicate(ws, msg.channel, ext).await,
-                    Err(e) => return Err(e.into()),
-                };
+                let entry = entry?;
                 self.store_attachments(&mut tx, &t, entry, &msg.attachments).await?;
                 let mut events = vec![live(&t, "entry.created", Some(entry), false)];
                 if t.requester_id == contact.id && matches!(t.status, TicketStatus::Waiting | TicketStatus::Resolved) {
                     self.customer_replied(&mut tx, actor, &mut t).await?;
                     events.push(live(&t, "ticket.updated", None, false));
                 }
-                self.emit(&mut tx, actor, &t, "entry.created", serde_json::json!({ "entryId": entry.0, "channel": msg.channel.as_str() })).await?;
+                self.emit(
+                    &mut tx,
+                    actor,
+                    &t,
+                    "entry.created",
+                    serde_json::json!({ "entryId": entry.0, "channel": msg.channel.as_str() }),
+                )
+                .await?;
                 (IngestOutcome { ticket_id: t.id, entry_id: entry, opened: false, duplicate: false }, events)
             }
             None => {
-                let subject = msg
-                    .subject
-                    .clone()
-                    .filter(|s| !s.trim().is_empty())
-                    .unwrap_or_else(|| text.lines().next().unwrap_or_default().chars().take(MAX_SUBJECT_CHARS).collect());
+                let subject = msg.subject.clone().filter(|s| !s.trim().is_empty()).unwrap_or_else(|| {
+                    text.lines().next().unwrap_or_default().chars().take(MAX_SUBJECT_CHARS).collect()
+                });
                 let input = OpenTicket {
                     subject,
                     description: Some(text),
@@ -531,29 +598,18 @@ impl Desk {
                     resolution_due_at: None,
                     attachments: msg.attachments.clone(),
                 };
-                let opened = self.insert_ticket(&mut tx, actor, &contact, &input, msg.channel, thread_key, Some(ext.to_string())).await;
-                let (t, entry) = match opened {
-                    Ok(v) => v,
-                    Err(DeskError::Conflict(_)) => return self.ingest_duplicate(ws, msg.channel, ext).await,
-                    Err(e) => return Err(e),
-                };
-                (IngestOutcome { ticket_id: t.id, entry_id: entry, opened: true, duplicate: false }, vec![live(&t, "ticket.opened", Some(entry), false)])
+                let (t, entry) = self
+                    .insert_ticket(&mut tx, actor, &contact, &input, msg.channel, thread_key, Some(ext.to_string()))
+                    .await?;
+                (
+                    IngestOutcome { ticket_id: t.id, entry_id: entry, opened: true, duplicate: false },
+                    vec![live(&t, "ticket.opened", Some(entry), false)],
+                )
             }
         };
         tx.commit().await?;
         self.publish(events);
         Ok(outcome)
-    }
-
-    async fn ingest_duplicate(&self, ws: WorkspaceId, channel: Channel, ext: &str) -> Result<IngestOutcome, DeskError> {
-        let e = self
-            .store()
-            .read()
-            .await?
-            .entry_by_external_id(ws, channel, ext)
-            .await?
-            .ok_or_else(|| DeskError::Conflict("the ticket for this message changed concurrently; retry".into()))?;
-        Ok(IngestOutcome { ticket_id: e.ticket_id, entry_id: e.id, opened: false, duplicate: true })
     }
 
     /// The requester wrote back: a ticket waiting on them (or resolved) needs staff again.
@@ -567,7 +623,13 @@ impl Desk {
         t.updated_at = self.now();
         refresh_sla(t);
         tx.save_ticket(t).await?;
-        self.write_history(tx, actor, t, &[NewHistory { field: "status", old_value: Some(old.to_string()), new_value: Some("open".into()) }]).await?;
+        self.write_history(
+            tx,
+            actor,
+            t,
+            &[NewHistory { field: "status", old_value: Some(old.to_string()), new_value: Some("open".into()) }],
+        )
+        .await?;
         let kind = if change == StatusChange::Reopen { "ticket.reopened" } else { "ticket.updated" };
         self.emit(tx, actor, t, kind, serde_json::json!({})).await
     }
@@ -575,7 +637,14 @@ impl Desk {
     /// Posts a public reply. Staff replies go to the requester through the ticket's channel (an
     /// outbox row in the same transaction) and the first one stamps the first response; a
     /// customer's reply puts a waiting or resolved ticket back in front of staff.
-    pub async fn reply(&self, actor: &Actor, ticket: TicketId, body: &str, attachments: Vec<NewAttachment>, then_status: Option<TicketStatus>) -> Result<EntryRecord, DeskError> {
+    pub async fn reply(
+        &self,
+        actor: &Actor,
+        ticket: TicketId,
+        body: &str,
+        attachments: Vec<NewAttachment>,
+        then_status: Option<TicketStatus>,
+    ) -> Result<EntryRecord, DeskError> {
         let body = validate_body("body", body)?;
         let mut tx = self.store().write().await?;
         let mut t = self.visible_ticket(&mut tx, actor, ticket).await?;
@@ -640,7 +709,8 @@ impl Desk {
             t.updated_at = now;
             tx.save_ticket(&t).await?;
         }
-        self.emit(&mut tx, actor, &t, "entry.created", serde_json::json!({ "entryId": entry_id.0, "public": true })).await?;
+        self.emit(&mut tx, actor, &t, "entry.created", serde_json::json!({ "entryId": entry_id.0, "public": true }))
+            .await?;
         let entry = tx.entry_by_id(t.workspace_id, entry_id).await?.ok_or(DeskError::NotFound("entry"))?;
         tx.commit().await?;
         self.publish(events);
@@ -661,7 +731,11 @@ impl Desk {
             tx.list_users(t.workspace_id)
                 .await?
                 .into_iter()
-                .filter(|u| u.active && EmailAddress::parse("email", &u.email).is_ok_and(|e| handles.iter().any(|h| h == e.local_part())))
+                .filter(|u| {
+                    u.active
+                        && EmailAddress::parse("email", &u.email)
+                            .is_ok_and(|e| handles.iter().any(|h| h == e.local_part()))
+                })
                 .map(|u| u.id)
                 .collect()
         };
@@ -681,7 +755,14 @@ impl Desk {
             .await?;
         tx.insert_mentions(t.workspace_id, entry_id, &mentioned).await?;
         let mention_ids: Vec<i64> = mentioned.iter().map(|u| u.0).collect();
-        self.emit(&mut tx, actor, &t, "entry.created", serde_json::json!({ "entryId": entry_id.0, "public": false, "mentions": mention_ids })).await?;
+        self.emit(
+            &mut tx,
+            actor,
+            &t,
+            "entry.created",
+            serde_json::json!({ "entryId": entry_id.0, "public": false, "mentions": mention_ids }),
+        )
+        .await?;
         let entry = tx.entry_by_id(t.workspace_id, entry_id).await?.ok_or(DeskError::NotFound("entry"))?;
         tx.commit().await?;
         self.publish(vec![live(&t, "entry.created", Some(entry_id), true)]);
@@ -689,7 +770,12 @@ impl Desk {
     }
 
     /// Changes a ticket's fields, recording each change in its history.
-    pub async fn update_ticket(&self, actor: &Actor, ticket: TicketId, patch: TicketPatch) -> Result<TicketRecord, DeskError> {
+    pub async fn update_ticket(
+        &self,
+        actor: &Actor,
+        ticket: TicketId,
+        patch: TicketPatch,
+    ) -> Result<TicketRecord, DeskError> {
         require(actor, Permission::Manage)?;
         let mut tx = self.store().write().await?;
         let t = self.patch_ticket(&mut tx, actor, ticket, patch).await?;
@@ -698,7 +784,13 @@ impl Desk {
         Ok(t)
     }
 
-    async fn patch_ticket(&self, tx: &mut Tx, actor: &Actor, ticket: TicketId, p: TicketPatch) -> Result<TicketRecord, DeskError> {
+    async fn patch_ticket(
+        &self,
+        tx: &mut Tx,
+        actor: &Actor,
+        ticket: TicketId,
+        p: TicketPatch,
+    ) -> Result<TicketRecord, DeskError> {
         let ws = actor.workspace_id;
         let mut t = self.visible_ticket(tx, actor, ticket).await?;
         let now = self.now();
@@ -717,19 +809,19 @@ impl Desk {
             ch.record("priority", Some(t.priority.to_string()), Some(pr.to_string()));
             t.priority = pr;
         }
-        if let Some(a) = p.assignee_id {
-            if a != t.assignee_id {
-                // Taking a ticket away from someone else is a supervisor's call.
-                if t.assignee_id.is_some_and(|cur| Some(cur) != actor.user_id()) {
-                    require(actor, Permission::Reassign)?;
-                }
-                let new_name = match a {
-                    Some(u) => Some(self.check_assignee(tx, ws, u, "assigneeId").await?.name),
-                    None => None,
-                };
-                ch.record("assignee", t.assignee_name.clone(), new_name);
-                t.assignee_id = a;
+        if let Some(a) = p.assignee_id
+            && a != t.assignee_id
+        {
+            // Taking a ticket away from someone else is a supervisor's call.
+            if t.assignee_id.is_some_and(|cur| Some(cur) != actor.user_id()) {
+                require(actor, Permission::Reassign)?;
             }
+            let new_name = match a {
+                Some(u) => Some(self.check_assignee(tx, ws, u, "assigneeId").await?.name),
+                None => None,
+            };
+            ch.record("assignee", t.assignee_name.clone(), new_name);
+            t.assignee_id = a;
         }
         if let Some(q) = p.queue_id {
             let queue = self.check_queue(tx, ws, q, "queueId").await?;
@@ -779,13 +871,25 @@ impl Desk {
         let changed: Vec<&str> = ch.0.iter().map(|c| c.field).collect();
         self.emit(tx, actor, &t, "ticket.updated", serde_json::json!({ "changed": changed })).await?;
         if escalated_now {
-            self.emit(tx, actor, &t, "ticket.escalated", serde_json::json!({ "reason": format!("escalated by {}", actor.label) })).await?;
+            self.emit(
+                tx,
+                actor,
+                &t,
+                "ticket.escalated",
+                serde_json::json!({ "reason": format!("escalated by {}", actor.label) }),
+            )
+            .await?;
         }
         self.load_ticket(tx, ws, t.id).await
     }
 
     /// Applies one patch to many tickets, each in its own transaction; the outcome is per ticket.
-    pub async fn bulk_update(&self, actor: &Actor, tickets: &[TicketId], patch: TicketPatch) -> Result<Vec<BulkResult>, DeskError> {
+    pub async fn bulk_update(
+        &self,
+        actor: &Actor,
+        tickets: &[TicketId],
+        patch: TicketPatch,
+    ) -> Result<Vec<BulkResult>, DeskError> {
         require(actor, Permission::Manage)?;
         if tickets.is_empty() || tickets.len() > MAX_PAGE as usize {
             return Err(DeskError::invalid("ticketIds", format!("name between 1 and {MAX_PAGE} tickets")));
@@ -803,13 +907,16 @@ impl Desk {
         let me = actor.user_id().ok_or_else(|| DeskError::Forbidden("only staff members can claim tickets".into()))?;
         let mut tx = self.store().write().await?;
         let t = self.visible_ticket(&mut tx, actor, ticket).await?;
-        if let (Some(cur), Some(name)) = (t.assignee_id, &t.assignee_name) {
-            if cur != me {
-                return Err(DeskError::Conflict(format!("already claimed by {name}")));
-            }
+        if let (Some(cur), Some(name)) = (t.assignee_id, &t.assignee_name)
+            && cur != me
+        {
+            return Err(DeskError::Conflict(format!("already claimed by {name}")));
         }
         if !t.status.is_active() {
-            return Err(DeskError::invalid("ticketId", format!("a {} ticket cannot be claimed; reopen it first", t.status)));
+            return Err(DeskError::invalid(
+                "ticketId",
+                format!("a {} ticket cannot be claimed; reopen it first", t.status),
+            ));
         }
         let patch = TicketPatch {
             assignee_id: Some(Some(me)),
@@ -842,7 +949,13 @@ impl Desk {
     }
 
     /// Closes a ticket with a reason and an optional note of at most 500 characters.
-    pub async fn close(&self, actor: &Actor, ticket: TicketId, reason: CloseReason, note: Option<&str>) -> Result<TicketRecord, DeskError> {
+    pub async fn close(
+        &self,
+        actor: &Actor,
+        ticket: TicketId,
+        reason: CloseReason,
+        note: Option<&str>,
+    ) -> Result<TicketRecord, DeskError> {
         require(actor, Permission::Manage)?;
         let note = validate_close_note("note", note)?;
         let mut tx = self.store().write().await?;
@@ -860,7 +973,14 @@ impl Desk {
         refresh_sla(&mut t);
         tx.save_ticket(&t).await?;
         self.write_history(&mut tx, actor, &t, &ch.0).await?;
-        self.emit(&mut tx, actor, &t, "ticket.closed", serde_json::json!({ "reason": reason.as_str(), "note": t.close_note })).await?;
+        self.emit(
+            &mut tx,
+            actor,
+            &t,
+            "ticket.closed",
+            serde_json::json!({ "reason": reason.as_str(), "note": t.close_note }),
+        )
+        .await?;
         tx.commit().await?;
         self.publish(vec![live(&t, "ticket.closed", None, false)]);
         Ok(t)
@@ -874,7 +994,14 @@ impl Desk {
         if t.status.is_active() {
             return Err(DeskError::invalid("status", format!("the ticket is {}, not resolved or closed", t.status)));
         }
-        let t = self.patch_ticket(&mut tx, actor, ticket, TicketPatch { status: Some(TicketStatus::Open), ..Default::default() }).await?;
+        let t = self
+            .patch_ticket(
+                &mut tx,
+                actor,
+                ticket,
+                TicketPatch { status: Some(TicketStatus::Open), ..Default::default() },
+            )
+            .await?;
         self.emit(&mut tx, actor, &t, "ticket.reopened", serde_json::json!({})).await?;
         tx.commit().await?;
         self.publish(vec![live(&t, "ticket.reopened", None, false)]);
@@ -882,7 +1009,13 @@ impl Desk {
     }
 
     /// Records the requester's satisfaction rating (1-5) on a resolved or closed ticket.
-    pub async fn rate_ticket(&self, actor: &Actor, ticket: TicketId, rating: i64, comment: Option<&str>) -> Result<TicketRecord, DeskError> {
+    pub async fn rate_ticket(
+        &self,
+        actor: &Actor,
+        ticket: TicketId,
+        rating: i64,
+        comment: Option<&str>,
+    ) -> Result<TicketRecord, DeskError> {
         if actor.contact_id().is_none() {
             return Err(DeskError::Forbidden("only the requester rates a ticket".into()));
         }
@@ -921,7 +1054,9 @@ impl Desk {
             AssigneeChoice::Unassigned => AssigneeFilter::Unassigned,
             AssigneeChoice::User(u) => AssigneeFilter::User(u),
             AssigneeChoice::Me => AssigneeFilter::User(
-                actor.user_id().ok_or_else(|| DeskError::invalid("filter.assignee", "\"me\" needs a signed-in staff member"))?,
+                actor
+                    .user_id()
+                    .ok_or_else(|| DeskError::invalid("filter.assignee", "\"me\" needs a signed-in staff member"))?,
             ),
         };
         q.queue_id = f.queue_id;
@@ -944,7 +1079,13 @@ impl Desk {
     }
 
     /// One page of the workspace's tickets, newest first, with the total. Customers get their own.
-    pub async fn list_tickets(&self, actor: &Actor, filter: &TicketFilter, first: i64, after: Option<&str>) -> Result<TicketPage, DeskError> {
+    pub async fn list_tickets(
+        &self,
+        actor: &Actor,
+        filter: &TicketFilter,
+        first: i64,
+        after: Option<&str>,
+    ) -> Result<TicketPage, DeskError> {
         if !(1..=MAX_PAGE).contains(&first) {
             return Err(DeskError::invalid("first", format!("must be between 1 and {MAX_PAGE}")));
         }
@@ -971,7 +1112,11 @@ impl Desk {
     }
 
     /// Ticket counts per status for the stats tiles, under every filter but status.
-    pub async fn ticket_counts(&self, actor: &Actor, filter: &TicketFilter) -> Result<Vec<(TicketStatus, i64)>, DeskError> {
+    pub async fn ticket_counts(
+        &self,
+        actor: &Actor,
+        filter: &TicketFilter,
+    ) -> Result<Vec<(TicketStatus, i64)>, DeskError> {
         require(actor, Permission::View)?;
         let mut tx = self.store().read().await?;
         let tz = self.workspace_tz(&mut tx, actor.workspace_id).await?;
@@ -997,7 +1142,8 @@ impl Desk {
     pub async fn ticket_by_number(&self, actor: &Actor, number: &str) -> Result<TicketRecord, DeskError> {
         let mut tx = self.store().read().await?;
         let prefix = tx.workspace_by_id(actor.workspace_id).await?.ticket_prefix;
-        let seq = TicketNumber::parse_seq(number, &prefix).ok_or_else(|| DeskError::invalid("number", format!("is not a ticket number like {prefix}-00012")))?;
+        let seq = TicketNumber::parse_seq(number, &prefix)
+            .ok_or_else(|| DeskError::invalid("number", format!("is not a ticket number like {prefix}-00012")))?;
         let t = tx.ticket_by_number(actor.workspace_id, seq).await?.ok_or(DeskError::NotFound("ticket"))?;
         self.visible_ticket(&mut tx, actor, t.id).await
     }
@@ -1042,6 +1188,24 @@ impl Desk {
         drop(tx);
         let bytes = self.blobs().get(&a.sha256).await?;
         Ok((a, bytes))
+    }
+}
+
+/// Runs `op` again when it lost a race on a unique index (two first messages from the same new
+/// sender, two deliveries of one message). The loser's transaction is void (PostgreSQL aborts
+/// it), so the whole operation reruns and then finds the winner's contact, ticket or entry.
+async fn retry_on_conflict<T, F, Fut>(op: F) -> Result<T, DeskError>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<T, DeskError>>,
+{
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match op().await {
+            Err(DeskError::Conflict(_)) if attempt < 4 => continue,
+            other => return other,
+        }
     }
 }
 

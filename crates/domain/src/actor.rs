@@ -127,7 +127,8 @@ mod tests {
 
     #[test]
     fn contacts_and_scoped_tokens() {
-        let c = Actor { workspace_id: WorkspaceId(1), kind: ActorKind::Contact { id: ContactId(3) }, label: "c".into() };
+        let c =
+            Actor { workspace_id: WorkspaceId(1), kind: ActorKind::Contact { id: ContactId(3) }, label: "c".into() };
         assert!(Permission::ALL.iter().all(|p| !c.can(*p)));
         let t = Actor {
             workspace_id: WorkspaceId(1),

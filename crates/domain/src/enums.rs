@@ -62,8 +62,7 @@ string_enum!(
 
 impl TicketStatus {
     /// Statuses that still need work (the queue views' "open" set).
-    pub const ACTIVE: &'static [TicketStatus] =
-        &[TicketStatus::Open, TicketStatus::InProgress, TicketStatus::Waiting];
+    pub const ACTIVE: &'static [TicketStatus] = &[TicketStatus::Open, TicketStatus::InProgress, TicketStatus::Waiting];
 
     /// True while the ticket still needs work.
     pub fn is_active(self) -> bool {

@@ -13,14 +13,14 @@ mod text;
 mod ticket;
 
 pub use actor::{Actor, ActorKind, Permission};
+pub use chrono_tz::Tz;
 pub use enums::*;
 pub use error::ValidationError;
 pub use ids::*;
 pub use sla::{SlaFilter, SlaWindow, next_sla_due, parse_time_zone, sla_window};
-pub use chrono_tz::Tz;
 pub use text::{
-    EmailAddress, MAX_BODY_CHARS, MAX_CLOSE_NOTE_CHARS, MAX_SUBJECT_CHARS, MAX_TAG_CHARS,
-    mentions, normalize_tag, validate_body, validate_close_note, validate_name, validate_subject,
+    EmailAddress, MAX_BODY_CHARS, MAX_CLOSE_NOTE_CHARS, MAX_SUBJECT_CHARS, MAX_TAG_CHARS, mentions, normalize_tag,
+    validate_body, validate_close_note, validate_name, validate_subject,
 };
 pub use ticket::{StatusChange, TicketNumber, check_transition};
 

@@ -51,10 +51,9 @@ pub fn sla_window(filter: SlaFilter, now: Millis, tz: Tz, at_risk_share: f64) ->
     match filter {
         SlaFilter::Overdue => SlaWindow::Before { now },
         SlaFilter::AtRisk => SlaWindow::AtRisk { now, share: at_risk_share },
-        SlaFilter::DueToday => SlaWindow::Between {
-            from: local_midnight(tz, today),
-            to: local_midnight(tz, today + Duration::days(1)),
-        },
+        SlaFilter::DueToday => {
+            SlaWindow::Between { from: local_midnight(tz, today), to: local_midnight(tz, today + Duration::days(1)) }
+        }
         SlaFilter::DueThisWeek => {
             let monday = today - Duration::days(i64::from(today.weekday().num_days_from_monday()));
             SlaWindow::Between { from: local_midnight(tz, monday), to: local_midnight(tz, monday + Duration::days(7)) }

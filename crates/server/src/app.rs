@@ -5,12 +5,12 @@ use std::time::Duration;
 
 use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource};
 use async_graphql_axum::{GraphQLProtocol, GraphQLRequest, GraphQLResponse, GraphQLWebSocket};
+use axum::Router;
 use axum::body::Body;
 use axum::extract::{Path, State, WebSocketUpgrade};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 use switchboard_desk::domain::{Actor, AttachmentId};
 use switchboard_desk::{Desk, DeskError};
 use switchboard_graphql::SwitchboardSchema;
@@ -81,7 +81,8 @@ async fn graphql(State(s): State<AppState>, headers: HeaderMap, req: GraphQLRequ
 
 async fn graphiql(State(s): State<AppState>) -> Response {
     if !s.graphiql {
-        return (StatusCode::NOT_FOUND, "GraphiQL is off; set SWITCHBOARD_GRAPHIQL=true or run serve --demo").into_response();
+        return (StatusCode::NOT_FOUND, "GraphiQL is off; set SWITCHBOARD_GRAPHIQL=true or run serve --demo")
+            .into_response();
     }
     Html(GraphiQLSource::build().endpoint("/graphql").subscription_endpoint("/graphql/ws").finish()).into_response()
 }
@@ -94,7 +95,11 @@ async fn graphql_ws(State(s): State<AppState>, protocol: GraphQLProtocol, upgrad
             GraphQLWebSocket::new(stream, s.schema.clone(), protocol)
                 .on_connection_init(move |payload| async move {
                     // Browsers cannot set headers on a WebSocket, so the token comes in the init payload.
-                    let token = payload.get("token").or_else(|| payload.get("Authorization")).and_then(|v| v.as_str()).unwrap_or_default();
+                    let token = payload
+                        .get("token")
+                        .or_else(|| payload.get("Authorization"))
+                        .and_then(|v| v.as_str())
+                        .unwrap_or_default();
                     let token = token.strip_prefix("Bearer ").unwrap_or(token);
                     let actor = desk.authenticate(token).await.map_err(|e| async_graphql::Error::new(e.to_string()))?;
                     let mut data = async_graphql::Data::default();
@@ -109,8 +114,12 @@ async fn graphql_ws(State(s): State<AppState>, protocol: GraphQLProtocol, upgrad
 async fn attachment(State(s): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> Response {
     let actor = match caller(&s.desk, &headers).await {
         Ok(Some(a)) => a,
-        Ok(None) | Err(DeskError::Unauthenticated(_)) => return error_json(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", "sign in first"),
-        Err(_) => return error_json(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", "internal error; it has been logged"),
+        Ok(None) | Err(DeskError::Unauthenticated(_)) => {
+            return error_json(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", "sign in first");
+        }
+        Err(_) => {
+            return error_json(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", "internal error; it has been logged");
+        }
     };
     let Some(id) = id.parse::<i64>().ok().filter(|n| *n > 0) else {
         return error_json(StatusCode::NOT_FOUND, "NOT_FOUND", "attachment not found");
@@ -119,16 +128,22 @@ async fn attachment(State(s): State<AppState>, headers: HeaderMap, Path(id): Pat
         Ok((a, bytes)) => {
             let mut resp = Response::new(Body::from(bytes));
             let h = resp.headers_mut();
-            h.insert(header::CONTENT_TYPE, HeaderValue::from_str(&a.content_type).unwrap_or(HeaderValue::from_static("application/octet-stream")));
+            h.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_str(&a.content_type).unwrap_or(HeaderValue::from_static("application/octet-stream")),
+            );
             // Always a download, never rendered inline: uploaded HTML must not run on our origin.
-            let name: String = a.file_name.chars().filter(|c| c.is_ascii_graphic() && *c != '"' && *c != '\\' || *c == ' ').collect();
+            let name: String =
+                a.file_name.chars().filter(|c| c.is_ascii_graphic() && *c != '"' && *c != '\\' || *c == ' ').collect();
             if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
                 h.insert(header::CONTENT_DISPOSITION, v);
             }
             h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
             resp
         }
-        Err(DeskError::NotFound(_)) | Err(DeskError::Forbidden(_)) => error_json(StatusCode::NOT_FOUND, "NOT_FOUND", "attachment not found"),
+        Err(DeskError::NotFound(_)) | Err(DeskError::Forbidden(_)) => {
+            error_json(StatusCode::NOT_FOUND, "NOT_FOUND", "attachment not found")
+        }
         Err(_) => error_json(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", "internal error; it has been logged"),
     }
 }

@@ -72,6 +72,11 @@ pub fn file_values(args: &GlobalArgs) -> anyhow::Result<HashMap<String, String>>
     }
 }
 
+/// A setting without a flag: the environment first, then the file.
+fn env_or_file(key: &str, file: &HashMap<String, String>) -> Option<String> {
+    std::env::var(key).ok().filter(|v| !v.is_empty()).or_else(|| file.get(key).cloned())
+}
+
 fn random_secret() -> String {
     hex::encode(rand::random::<[u8; 32]>())
 }
@@ -104,7 +109,7 @@ pub fn resolve(args: &GlobalArgs, file: &HashMap<String, String>) -> anyhow::Res
             }
         }
     };
-    let token_ttl_secs = match file.get("SWITCHBOARD_TOKEN_TTL_SECS").cloned().or_else(|| std::env::var("SWITCHBOARD_TOKEN_TTL_SECS").ok()) {
+    let token_ttl_secs = match env_or_file("SWITCHBOARD_TOKEN_TTL_SECS", file) {
         Some(v) => v.parse().context("SWITCHBOARD_TOKEN_TTL_SECS must be a number of seconds")?,
         None => 12 * 3600,
     };
@@ -125,11 +130,15 @@ fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
 }
 
 /// Resolves the server's own settings.
-pub fn resolve_serve(listen: Option<String>, graphiql: bool, file: &HashMap<String, String>) -> anyhow::Result<ServeSettings> {
+pub fn resolve_serve(
+    listen: Option<String>,
+    graphiql: bool,
+    file: &HashMap<String, String>,
+) -> anyhow::Result<ServeSettings> {
     let listen = listen.or_else(|| file.get("SWITCHBOARD_LISTEN").cloned()).unwrap_or_else(|| "127.0.0.1:8080".into());
     let listen = listen.parse().with_context(|| format!("SWITCHBOARD_LISTEN {listen:?} is not an address:port"))?;
     let graphiql = graphiql || file.get("SWITCHBOARD_GRAPHIQL").is_some_and(|v| v == "true" || v == "1");
-    let max_body_bytes = match file.get("SWITCHBOARD_MAX_BODY_BYTES").cloned().or_else(|| std::env::var("SWITCHBOARD_MAX_BODY_BYTES").ok()) {
+    let max_body_bytes = match env_or_file("SWITCHBOARD_MAX_BODY_BYTES", file) {
         Some(v) => v.parse().context("SWITCHBOARD_MAX_BODY_BYTES must be a number of bytes")?,
         None => 30 * 1024 * 1024,
     };
@@ -144,7 +153,8 @@ mod tests {
     fn config_file_lines() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("switchboard.env");
-        std::fs::write(&p, "# comment\n\nSWITCHBOARD_LISTEN = \"0.0.0.0:9000\"\nDATABASE_URL=postgres://x@y/z\n").unwrap();
+        std::fs::write(&p, "# comment\n\nSWITCHBOARD_LISTEN = \"0.0.0.0:9000\"\nDATABASE_URL=postgres://x@y/z\n")
+            .unwrap();
         let m = read_config_file(&p).unwrap();
         assert_eq!(m["SWITCHBOARD_LISTEN"], "0.0.0.0:9000");
         assert_eq!(m["DATABASE_URL"], "postgres://x@y/z");
@@ -155,7 +165,8 @@ mod tests {
     #[test]
     fn defaults_need_no_configuration() {
         let dir = tempfile::tempdir().unwrap();
-        let args = GlobalArgs { config: None, data_dir: Some(dir.path().join("d")), database_url: None, jwt_secret: None };
+        let args =
+            GlobalArgs { config: None, data_dir: Some(dir.path().join("d")), database_url: None, jwt_secret: None };
         let s = resolve(&args, &HashMap::new()).unwrap();
         assert!(s.database_url.starts_with("sqlite://") && s.database_url.ends_with("switchboard.db"));
         // The generated secret is kept, so tokens survive a restart.

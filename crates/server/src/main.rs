@@ -117,7 +117,8 @@ fn parse_role(s: &str) -> Result<Role, String> {
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("SWITCHBOARD_LOG").unwrap_or_else(|_| "info,sqlx=warn,tower_http=warn".into()),
+            tracing_subscriber::EnvFilter::try_from_env("SWITCHBOARD_LOG")
+                .unwrap_or_else(|_| "info,sqlx=warn,tower_http=warn".into()),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -134,7 +135,10 @@ async fn main() -> anyhow::Result<()> {
         store.clone(),
         Arc::new(SystemClock),
         BlobStore::new(settings.data_dir.join("attachments")),
-        AuthConfig { jwt_secret: settings.jwt_secret.expose_secret().as_bytes().to_vec(), token_ttl_secs: settings.token_ttl_secs },
+        AuthConfig {
+            jwt_secret: settings.jwt_secret.expose_secret().as_bytes().to_vec(),
+            token_ttl_secs: settings.token_ttl_secs,
+        },
     );
     let result = run(cli.command, desk, &file).await;
     store.close().await;
@@ -184,12 +188,17 @@ async fn run(command: Command, desk: Desk, file: &std::collections::HashMap<Stri
         Command::Token(TokenCommand::Create { workspace, name, scopes }) => {
             let system = system_of(&desk, &workspace).await?;
             let (token, rec) = desk.create_api_token(&system, &name, &scopes).await?;
-            eprintln!("API token {:?} (id {}) with scopes {}; it is shown only this once:", rec.name, rec.id, rec.scopes);
+            eprintln!(
+                "API token {:?} (id {}) with scopes {}; it is shown only this once:",
+                rec.name, rec.id, rec.scopes
+            );
             println!("{token}");
         }
         Command::Serve { listen, demo, graphiql, stop_on_stdin_eof } => {
             let serve = config::resolve_serve(listen, graphiql || demo, file)?;
-            let listener = tokio::net::TcpListener::bind(serve.listen).await.with_context(|| format!("binding {}", serve.listen))?;
+            let listener = tokio::net::TcpListener::bind(serve.listen)
+                .await
+                .with_context(|| format!("binding {}", serve.listen))?;
             let addr = listener.local_addr()?;
             let url = format!("http://{addr}");
             if demo {
@@ -236,4 +245,3 @@ async fn shutdown_signal(stop_on_stdin_eof: bool) {
     let term = std::future::pending::<()>();
     tokio::select! { _ = ctrl_c => {}, _ = term => {}, _ = stdin_closed => {} }
 }
-

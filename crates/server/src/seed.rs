@@ -8,7 +8,9 @@ use std::sync::Arc;
 use anyhow::{Context, anyhow};
 use serde::Deserialize;
 use switchboard_desk::domain::*;
-use switchboard_desk::{ContactInput, Desk, HelpTopicInput, CannedResponseInput, ManualClock, OpenTicket, RequesterRef, TicketPatch};
+use switchboard_desk::{
+    CannedResponseInput, ContactInput, Desk, HelpTopicInput, ManualClock, OpenTicket, RequesterRef, TicketPatch,
+};
 
 /// The demo workspace shipped with the binary.
 pub const DEMO: &str = include_str!("../../../seed/demo.json");
@@ -172,7 +174,11 @@ pub async fn load(desk: &Desk, json: &str) -> anyhow::Result<Seeded> {
             name: t.name.clone(),
             default_priority: t.default_priority,
             default_queue_id: t.default_queue.as_deref().map(|q| lookup(&queues, q, "queue").copied()).transpose()?,
-            default_assignee_id: t.default_assignee.as_deref().map(|u| lookup(&users, u, "user").map(|u| u.id)).transpose()?,
+            default_assignee_id: t
+                .default_assignee
+                .as_deref()
+                .map(|u| lookup(&users, u, "user").map(|u| u.id))
+                .transpose()?,
             due_offset_minutes: t.due_offset_minutes,
             active: true,
         };
@@ -195,7 +201,8 @@ pub async fn load(desk: &Desk, json: &str) -> anyhow::Result<Seeded> {
             email: c.email.clone(),
             phone: c.phone.clone(),
             requester_type: Some(c.requester_type),
-            business_partner_ref: (c.requester_type == RequesterType::BusinessPartner).then(|| format!("BP-{:05}", 1001 + i)),
+            business_partner_ref: (c.requester_type == RequesterType::BusinessPartner)
+                .then(|| format!("BP-{:05}", 1001 + i)),
             portal_password: c.portal_password.clone(),
         };
         let rec = d.create_contact(&system, input).await?;
@@ -213,7 +220,8 @@ pub async fn load(desk: &Desk, json: &str) -> anyhow::Result<Seeded> {
     tickets.sort_by(|a, b| b.created_hours_ago.total_cmp(&a.created_hours_ago));
     for t in tickets {
         let requester = lookup(&contacts, &t.requester, "contact")?;
-        let customer = Actor { workspace_id: ws.id, kind: ActorKind::Contact { id: requester.id }, label: requester.name.clone() };
+        let customer =
+            Actor { workspace_id: ws.id, kind: ActorKind::Contact { id: requester.id }, label: requester.name.clone() };
         let staff = |email: &str| -> anyhow::Result<Actor> {
             let u = lookup(&users, email, "user")?;
             Ok(Actor { workspace_id: ws.id, kind: ActorKind::User { id: u.id, role: u.role }, label: u.name.clone() })
@@ -230,7 +238,11 @@ pub async fn load(desk: &Desk, json: &str) -> anyhow::Result<Seeded> {
                     priority: Some(t.priority),
                     source: Some(t.source),
                     queue_id: Some(*lookup(&queues, &t.queue, "queue")?),
-                    help_topic_id: t.help_topic.as_deref().map(|h| lookup(&topics, h, "help topic").copied()).transpose()?,
+                    help_topic_id: t
+                        .help_topic
+                        .as_deref()
+                        .map(|h| lookup(&topics, h, "help topic").copied())
+                        .transpose()?,
                     assignee_id: t.assignee.as_deref().map(|a| lookup(&users, a, "user").map(|u| u.id)).transpose()?,
                     tags: t.tags.clone(),
                     resolution_due_at: None,

@@ -99,14 +99,16 @@ impl Store {
                 .busy_timeout(Duration::from_secs(10))
                 .pragma("cache_size", "-16000");
             let writer = PoolOptions::new().max_connections(1).connect_with(opts.clone()).await?;
-            let readers = PoolOptions::new()
-                .max_connections(4)
-                .connect_with(opts.read_only(false))
-                .await?;
+            let readers = PoolOptions::new().max_connections(4).connect_with(opts.read_only(false)).await?;
             Ok(Store::Sqlite { writer, readers })
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-            let opts = PgConnectOptions::from_str(url).map_err(|e| StoreError::Config(format!("bad PostgreSQL URL: {e}")))?;
-            let pool = PoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(10)).connect_with(opts).await?;
+            let opts =
+                PgConnectOptions::from_str(url).map_err(|e| StoreError::Config(format!("bad PostgreSQL URL: {e}")))?;
+            let pool = PoolOptions::new()
+                .max_connections(16)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(opts)
+                .await?;
             Ok(Store::Postgres(pool))
         } else {
             let scheme = url.split(':').next().unwrap_or_default();
@@ -137,8 +139,12 @@ impl Store {
     pub async fn ready(&self) -> Result<bool, StoreError> {
         let sql = "SELECT COUNT(*) FROM _sqlx_migrations WHERE success";
         let (applied, known): (i64, usize) = match self {
-            Store::Sqlite { readers, .. } => (sqlx::query_scalar(sql).fetch_one(readers).await?, SQLITE_MIGRATIONS.iter().count()),
-            Store::Postgres(pool) => (sqlx::query_scalar(sql).fetch_one(pool).await?, POSTGRES_MIGRATIONS.iter().count()),
+            Store::Sqlite { readers, .. } => {
+                (sqlx::query_scalar(sql).fetch_one(readers).await?, SQLITE_MIGRATIONS.iter().count())
+            }
+            Store::Postgres(pool) => {
+                (sqlx::query_scalar(sql).fetch_one(pool).await?, POSTGRES_MIGRATIONS.iter().count())
+            }
         };
         Ok(usize::try_from(applied).unwrap_or(0) >= known)
     }
