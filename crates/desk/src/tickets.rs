@@ -1073,9 +1073,20 @@ impl Desk {
         Ok(q)
     }
 
-    async fn workspace_tz(&self, tx: &mut Tx, ws: WorkspaceId) -> Result<Tz, DeskError> {
-        let w = tx.workspace_by_id(ws).await?;
-        Ok(parse_time_zone("timeZone", &w.time_zone).unwrap_or(Tz::UTC))
+    /// The storage query for a caller's filter, in their workspace's time zone and number form.
+    async fn workspace_query(
+        &self,
+        tx: &mut Tx,
+        actor: &Actor,
+        filter: &TicketFilter,
+    ) -> Result<TicketQuery, DeskError> {
+        let w = tx.workspace_by_id(actor.workspace_id).await?;
+        let tz = parse_time_zone("timeZone", &w.time_zone).unwrap_or(Tz::UTC);
+        let mut q = self.query_for(actor, filter, tz)?;
+        if let Some(text) = &q.text {
+            q.number = TicketNumber::parse_seq(text, &w.ticket_prefix);
+        }
+        Ok(q)
     }
 
     /// One page of the workspace's tickets, newest first, with the total. Customers get their own.
@@ -1091,15 +1102,10 @@ impl Desk {
         }
         let before = after.map(decode_cursor).transpose()?;
         let mut tx = self.store().read().await?;
-        let tz = self.workspace_tz(&mut tx, actor.workspace_id).await?;
-        let mut q = self.query_for(actor, filter, tz)?;
+        let mut q = self.workspace_query(&mut tx, actor, filter).await?;
         match actor.contact_id() {
             Some(c) => q.requester_id = Some(c),
             None => require(actor, Permission::View)?,
-        }
-        if let Some(text) = &q.text {
-            let prefix = tx.workspace_by_id(actor.workspace_id).await?.ticket_prefix;
-            q.number = TicketNumber::parse_seq(text, &prefix);
         }
         let total = tx.count_tickets(&q).await?;
         q.before = before;
@@ -1119,12 +1125,7 @@ impl Desk {
     ) -> Result<Vec<(TicketStatus, i64)>, DeskError> {
         require(actor, Permission::View)?;
         let mut tx = self.store().read().await?;
-        let tz = self.workspace_tz(&mut tx, actor.workspace_id).await?;
-        let mut q = self.query_for(actor, filter, tz)?;
-        if let Some(text) = &q.text {
-            let prefix = tx.workspace_by_id(actor.workspace_id).await?.ticket_prefix;
-            q.number = TicketNumber::parse_seq(text, &prefix);
-        }
+        let q = self.workspace_query(&mut tx, actor, filter).await?;
         let rows = tx.count_tickets_by_status(&q).await?;
         Ok(TicketStatus::ALL
             .iter()

@@ -99,7 +99,7 @@ impl Store {
                 .busy_timeout(Duration::from_secs(10))
                 .pragma("cache_size", "-16000");
             let writer = PoolOptions::new().max_connections(1).connect_with(opts.clone()).await?;
-            let readers = PoolOptions::new().max_connections(4).connect_with(opts.read_only(false)).await?;
+            let readers = PoolOptions::new().max_connections(4).connect_with(opts).await?;
             Ok(Store::Sqlite { writer, readers })
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let opts =
@@ -283,4 +283,6 @@ tx_methods! {
     fn list_api_tokens(ws: WorkspaceId) -> Vec<ApiTokenRecord>;
     fn revoke_api_token(ws: WorkspaceId, id: ApiTokenId, now: Millis) -> bool;
     fn touch_api_token(id: ApiTokenId, now: Millis) -> ();
+    fn import_contacts(ws: WorkspaceId, emails: &[String], now: Millis) -> Vec<(String, ContactId)>;
+    fn import_tickets(ws: WorkspaceId, tickets: &[ImportedTicket]) -> ();
 }
