@@ -1,0 +1,350 @@
+//! The helpdesk benchmark. Starts a real `switchboard serve` on a fresh database, seeds the
+//! fixed workload through the store, drives it over GraphQL from this separate process with a
+//! fixed number of concurrent clients on 127.0.0.1, and writes `latest.json` and `latest.md`.
+//!
+//! The workload is fixed (see `workload.rs`) so results compare across runs and helpdesks.
+
+mod load;
+mod machine;
+mod workload;
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use clap::Parser;
+use serde_json::{Value, json};
+
+use load::{Phase, Target};
+
+#[derive(Parser)]
+#[command(about = "Benchmarks switchboard at 100k or 1M tickets")]
+struct Args {
+    /// How many tickets to seed (the workload defines 100000 and 1000000).
+    #[arg(long, default_value_t = 100_000)]
+    tickets: usize,
+    /// A PostgreSQL URL whose server gets a fresh benchmark database; SQLite when absent.
+    #[arg(long)]
+    postgres: Option<String>,
+    /// Where latest.json and latest.md go.
+    #[arg(long, default_value = "bench/results")]
+    out: PathBuf,
+    /// The switchboard binary [default: next to this one].
+    #[arg(long)]
+    server: Option<PathBuf>,
+    /// Requests per phase (each phase also stops after --seconds).
+    #[arg(long, default_value_t = 4000)]
+    requests: usize,
+    /// Time limit per phase, in seconds.
+    #[arg(long, default_value_t = 20)]
+    seconds: u64,
+}
+
+/// The server under test.
+struct Server {
+    child: std::process::Child,
+    pid: u32,
+    url: String,
+    data_dir: PathBuf,
+    database_url: Option<String>,
+    bin: PathBuf,
+}
+
+impl Server {
+    fn start(bin: &Path, data_dir: &Path, database_url: Option<&str>) -> anyhow::Result<Server> {
+        let mut cmd = std::process::Command::new(bin);
+        cmd.args([
+            "--data-dir",
+            &data_dir.display().to_string(),
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--stop-on-stdin-eof",
+        ])
+        .env_remove("DATABASE_URL")
+        .env("SWITCHBOARD_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+        if let Some(u) = database_url {
+            cmd.env("DATABASE_URL", u);
+        }
+        let mut child = cmd.spawn().with_context(|| format!("starting {}", bin.display()))?;
+        let stdout = child.stdout.take().context("server stdout")?;
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(url) = line.strip_prefix("Switchboard listening on ") {
+                    let _ = tx.send(url.to_string());
+                }
+            }
+        });
+        let url = rx.recv_timeout(Duration::from_secs(120)).context("the server did not start")?;
+        Ok(Server {
+            pid: child.id(),
+            child,
+            url,
+            data_dir: data_dir.to_path_buf(),
+            database_url: database_url.map(str::to_string),
+            bin: bin.to_path_buf(),
+        })
+    }
+
+    fn cli(&self, args: &[&str], envs: &[(&str, &str)]) -> anyhow::Result<String> {
+        let mut cmd = std::process::Command::new(&self.bin);
+        cmd.args(["--data-dir", &self.data_dir.display().to_string()]).args(args).env_remove("DATABASE_URL");
+        if let Some(u) = &self.database_url {
+            cmd.env("DATABASE_URL", u);
+        }
+        for (k, v) in envs {
+            cmd.env(k, v);
+        }
+        let out = cmd.output()?;
+        if !out.status.success() {
+            bail!("switchboard {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    fn database_url(&self) -> String {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("switchboard.db").display()))
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        // Closing stdin asks it to stop; wait so the end-of-run memory figure is taken first.
+        drop(self.child.stdin.take());
+        let _ = self.child.wait();
+    }
+}
+
+async fn gql(client: &reqwest::Client, url: &str, token: &str, query: &str, vars: Value) -> anyhow::Result<Value> {
+    let body: Value = client
+        .post(format!("{url}/graphql"))
+        .bearer_auth(token)
+        .json(&json!({ "query": query, "variables": vars }))
+        .send()
+        .await?
+        .json()
+        .await?;
+    if let Some(e) = body.get("errors") {
+        bail!("GraphQL error: {e}");
+    }
+    Ok(body["data"].clone())
+}
+
+const LIST: &str = "query($f: TicketFilterInput) { tickets(filter: $f, first: 25) { totalCount nodes { id number subject status priority assignee { name } queue { name } slaDueAt createdAt } } }";
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let bin = match &args.server {
+        Some(p) => p.clone(),
+        None => std::env::current_exe()?.with_file_name("switchboard"),
+    };
+    if !bin.exists() {
+        bail!("{} not found: build it first with `cargo build --release --bin switchboard`", bin.display());
+    }
+    let tmp = tempfile::tempdir()?;
+    let data_dir = tmp.path().join("data");
+    let pg = match &args.postgres {
+        Some(url) => Some(machine::fresh_postgres(url, "switchboard_bench").await?),
+        None => None,
+    };
+    let started = Instant::now();
+    let server = Server::start(&bin, &data_dir, pg.as_deref())?;
+    let target = Target::new(server.pid);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let mut memory = serde_json::Map::new();
+    memory.insert("idle_after_start".into(), json!(target.rss_mib()));
+
+    // A workspace, five queues, an agent.
+    server.cli(&["workspace", "create", "--slug", "bench", "--name", "Benchmark"], &[])?;
+    server.cli(
+        &[
+            "user",
+            "create",
+            "--workspace",
+            "bench",
+            "--email",
+            "agent@bench.test",
+            "--name",
+            "Bench Agent",
+            "--role",
+            "admin",
+        ],
+        &[("SWITCHBOARD_PASSWORD", "benchmark-password")],
+    )?;
+    let client = reqwest::Client::builder().pool_max_idle_per_host(64).build()?;
+    let login = gql(
+        &client,
+        &server.url,
+        "",
+        "mutation { login(email: \"agent@bench.test\", password: \"benchmark-password\") { token } }",
+        json!({}),
+    )
+    .await?;
+    let token = login["login"]["token"].as_str().context("login token")?.to_string();
+    let queues = gql(&client, &server.url, &token, "{ queues { id } }", json!({})).await?;
+    let mut queue_ids = vec![queues["queues"][0]["id"].as_str().context("default queue")?.to_string()];
+    gql(
+        &client,
+        &server.url,
+        &token,
+        "mutation($id: ID) { saveQueue(id: $id, input: { name: \"Queue 1\", isDefault: true }) { id } }",
+        json!({ "id": queue_ids[0] }),
+    )
+    .await?;
+    for n in 2..=5 {
+        let q = gql(
+            &client,
+            &server.url,
+            &token,
+            "mutation($n: String!) { saveQueue(input: { name: $n }) { id } }",
+            json!({ "n": format!("Queue {n}") }),
+        )
+        .await?;
+        queue_ids.push(q["saveQueue"]["id"].as_str().context("queue id")?.to_string());
+    }
+
+    let mut phases: Vec<Phase> = Vec::new();
+    let limit = Duration::from_secs(args.seconds);
+
+    // 1. Create tickets through GraphQL, on the near-empty database.
+    for clients in [4, 16] {
+        let (c, url, tok) = (client.clone(), server.url.clone(), token.clone());
+        let phase = load::run(&format!("create_ticket_c{clients}"), clients, args.requests, limit, &target, move |i| {
+            let (c, url, tok) = (c.clone(), url.clone(), tok.clone());
+            async move {
+                let input = json!({ "subject": format!("Created ticket {i}"), "description": "Printer on floor 2 shows error 41.",
+                                    "requester": { "email": format!("new{}@example.org", i % 500) }, "priority": "NORMAL", "source": "API" });
+                gql(&c, &url, &tok, "mutation($i: OpenTicketInput!) { openTicket(input: $i) { id } }", json!({ "i": input })).await.is_ok()
+            }
+        })
+        .await;
+        phases.push(phase);
+    }
+
+    // The fixed workload, straight through the store.
+    let seed_started = Instant::now();
+    let counts = workload::seed(&server.database_url(), args.tickets, &queue_ids).await?;
+    let seed_secs = seed_started.elapsed().as_secs_f64();
+    println!("seeded {} tickets in {seed_secs:.1} s: {counts}", args.tickets);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    memory.insert("after_seeding".into(), json!(target.rss_mib()));
+
+    // 2-4. The agent-facing reads.
+    let open = json!(["OPEN", "IN_PROGRESS", "WAITING"]);
+    let reads = [
+        ("queue1_open_newest25", json!({ "f": { "queueId": queue_ids[0], "status": open } }), [1, 4]),
+        ("all_open_newest25", json!({ "f": { "status": open } }), [1, 4]),
+        ("search_zebracorn", json!({ "f": { "search": "zebracorn" } }), [1, 4]),
+        ("search_printer", json!({ "f": { "search": "printer" } }), [1, 4]),
+    ];
+    let mut totals = serde_json::Map::new();
+    for (name, vars, client_counts) in reads {
+        let first = gql(&client, &server.url, &token, LIST, vars.clone()).await?;
+        totals.insert(name.into(), first["tickets"]["totalCount"].clone());
+        for clients in client_counts {
+            let (c, url, tok, v) = (client.clone(), server.url.clone(), token.clone(), vars.clone());
+            let phase = load::run(&format!("{name}_c{clients}"), clients, args.requests, limit, &target, move |_| {
+                let (c, url, tok, v) = (c.clone(), url.clone(), tok.clone(), v.clone());
+                async move { gql(&c, &url, &tok, LIST, v).await.is_ok() }
+            })
+            .await;
+            phases.push(phase);
+        }
+    }
+
+    // 5. Inbound messages into existing tickets (by their thread key), and staff replies.
+    let n = args.tickets;
+    {
+        let (c, url, tok) = (client.clone(), server.url.clone(), token.clone());
+        let phase = load::run("inbound_message_c4", 4, args.requests, limit, &target, move |i| {
+            let (c, url, tok) = (c.clone(), url.clone(), tok.clone());
+            async move {
+                let k = (i * 7919) % n;
+                let input = json!({ "externalMessageId": format!("bench-in-{i}"), "threadKey": format!("bench-{k}"),
+                                    "senderEmail": format!("user{}@example.com", k % 5000), "text": "Any update on this?" });
+                gql(&c, &url, &tok, "mutation($i: IngestMessageInput!) { ingestMessage(input: $i) { duplicate } }", json!({ "i": input })).await.is_ok()
+            }
+        })
+        .await;
+        phases.push(phase);
+        let ids = gql(
+            &client,
+            &server.url,
+            &token,
+            "query($f: TicketFilterInput) { tickets(filter: $f, first: 100) { nodes { id } } }",
+            json!({ "f": { "status": ["OPEN"] } }),
+        )
+        .await?;
+        let ids: Vec<String> = ids["tickets"]["nodes"]
+            .as_array()
+            .context("ids")?
+            .iter()
+            .filter_map(|t| t["id"].as_str().map(str::to_string))
+            .collect();
+        let (c, url, tok) = (client.clone(), server.url.clone(), token.clone());
+        let phase = load::run("reply_c4", 4, args.requests, limit, &target, move |i| {
+            let (c, url, tok, id) = (c.clone(), url.clone(), tok.clone(), ids[i % ids.len()].clone());
+            async move {
+                gql(
+                    &c,
+                    &url,
+                    &tok,
+                    "mutation($t: ID!) { reply(ticketId: $t, body: \"We are looking into it.\") { id } }",
+                    json!({ "t": id }),
+                )
+                .await
+                .is_ok()
+            }
+        })
+        .await;
+        phases.push(phase);
+    }
+
+    memory.insert("peak_under_load".into(), json!(target.peak_rss_mib()));
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    memory.insert("idle_at_end".into(), json!(target.rss_mib()));
+    let server_cpu_total = target.cpu_seconds();
+    drop(server);
+
+    // The floor: the same rows with plain SQL, one transaction per ticket.
+    let mut floor = workload::floor(pg.as_deref(), tmp.path(), 2000).await?;
+    // Our per-ticket cost against the database's own, at the best create throughput measured.
+    let best_create =
+        phases.iter().filter(|p| p.name.starts_with("create_ticket")).map(|p| p.throughput_per_s).fold(0.0, f64::max);
+    if let Some(floor_tps) = floor["tickets_per_s"].as_f64().filter(|_| best_create > 0.0) {
+        floor["create_cost_multiple_of_floor"] = json!((floor_tps / best_create * 100.0).round() / 100.0);
+    }
+
+    let results = json!({
+        "date": chrono::Utc::now().to_rfc3339(),
+        "git_commit": machine::git_commit(),
+        "machine": machine::describe(),
+        "database": if pg.is_some() { "postgresql" } else { "sqlite" },
+        "tickets": args.tickets,
+        "seed": { "seconds": seed_secs, "counts": counts, "list_totals": totals },
+        "phases": phases,
+        "memory_mib": memory,
+        "server_cpu_seconds_total": server_cpu_total,
+        "floor": floor,
+        "wall_seconds": started.elapsed().as_secs_f64(),
+        "not_measured": ["sla_breach_scan: the SLA breach job is not built yet (support-operations issue)"],
+    });
+    std::fs::create_dir_all(&args.out)?;
+    std::fs::write(args.out.join("latest.json"), serde_json::to_string_pretty(&results)?)?;
+    let md = load::markdown(&results, &phases);
+    std::fs::write(args.out.join("latest.md"), &md)?;
+    println!("{md}");
+    if let Some(url) = &args.postgres {
+        machine::drop_postgres(url, pg.as_deref()).await?;
+    }
+    Ok(())
+}
