@@ -8,13 +8,13 @@ mod load;
 mod machine;
 mod workload;
 
-use std::path::{Path, PathBuf};
-use std::process::Stdio;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use clap::Parser;
 use serde_json::{Value, json};
+use switchboard_testkit::ServerProcess;
 
 use load::{Phase, Target};
 
@@ -39,88 +39,6 @@ struct Args {
     /// Time limit per phase, in seconds.
     #[arg(long, default_value_t = 20)]
     seconds: u64,
-}
-
-/// The server under test.
-struct Server {
-    child: std::process::Child,
-    pid: u32,
-    url: String,
-    data_dir: PathBuf,
-    database_url: Option<String>,
-    bin: PathBuf,
-}
-
-impl Server {
-    fn start(bin: &Path, data_dir: &Path, database_url: Option<&str>) -> anyhow::Result<Server> {
-        let mut cmd = std::process::Command::new(bin);
-        cmd.args([
-            "--data-dir",
-            &data_dir.display().to_string(),
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--stop-on-stdin-eof",
-        ])
-        .env_remove("DATABASE_URL")
-        .env("SWITCHBOARD_LOG", "warn")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit());
-        if let Some(u) = database_url {
-            cmd.env("DATABASE_URL", u);
-        }
-        let mut child = cmd.spawn().with_context(|| format!("starting {}", bin.display()))?;
-        let stdout = child.stdout.take().context("server stdout")?;
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            use std::io::BufRead;
-            for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(url) = line.strip_prefix("Switchboard listening on ") {
-                    let _ = tx.send(url.to_string());
-                }
-            }
-        });
-        let url = rx.recv_timeout(Duration::from_secs(120)).context("the server did not start")?;
-        Ok(Server {
-            pid: child.id(),
-            child,
-            url,
-            data_dir: data_dir.to_path_buf(),
-            database_url: database_url.map(str::to_string),
-            bin: bin.to_path_buf(),
-        })
-    }
-
-    fn cli(&self, args: &[&str], envs: &[(&str, &str)]) -> anyhow::Result<String> {
-        let mut cmd = std::process::Command::new(&self.bin);
-        cmd.args(["--data-dir", &self.data_dir.display().to_string()]).args(args).env_remove("DATABASE_URL");
-        if let Some(u) = &self.database_url {
-            cmd.env("DATABASE_URL", u);
-        }
-        for (k, v) in envs {
-            cmd.env(k, v);
-        }
-        let out = cmd.output()?;
-        if !out.status.success() {
-            bail!("switchboard {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-        }
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-    }
-
-    fn database_url(&self) -> String {
-        self.database_url
-            .clone()
-            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("switchboard.db").display()))
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        // Closing stdin asks it to stop; wait so the end-of-run memory figure is taken first.
-        drop(self.child.stdin.take());
-        let _ = self.child.wait();
-    }
 }
 
 async fn gql(client: &reqwest::Client, url: &str, token: &str, query: &str, vars: Value) -> anyhow::Result<Value> {
@@ -157,7 +75,7 @@ async fn main() -> anyhow::Result<()> {
         None => None,
     };
     let started = Instant::now();
-    let server = Server::start(&bin, &data_dir, pg.as_deref())?;
+    let server = ServerProcess::start(&bin, &data_dir, pg.as_deref())?;
     let target = Target::new(server.pid);
     tokio::time::sleep(Duration::from_secs(1)).await;
     let mut memory = serde_json::Map::new();

@@ -190,53 +190,44 @@ pub async fn floor(postgres: Option<&str>, dir: &Path, n: usize) -> anyhow::Resu
                       thread_key, created_at, updated_at) VALUES (1, $1, $2, $3, $4, $5, 1, 1, $6, $7, $7) RETURNING id";
     let entry_sql = "INSERT INTO entries (workspace_id, ticket_id, kind, author_contact_id, channel, body, created_at) \
                      VALUES (1, $1, 'reply', 1, 'email', $2, $3)";
-    let started;
-    if fresh_pg {
-        let mut c = sqlx::PgConnection::connect_with(&sqlx::postgres::PgConnectOptions::from_str(&url)?).await?;
-        for s in setup {
-            sqlx::query(s).execute(&mut c).await?;
-        }
-        started = Instant::now();
-        for t in &rows {
-            let mut tx = c.begin().await?;
-            let id: i64 = sqlx::query_scalar(ticket_sql)
-                .bind(t.number)
-                .bind(&t.subject)
-                .bind(t.status.as_str())
-                .bind(t.priority.as_str())
-                .bind(t.source.as_str())
-                .bind(&t.thread_key)
-                .bind(t.created_at)
-                .fetch_one(&mut *tx)
-                .await?;
-            sqlx::query(entry_sql).bind(id).bind(&t.description).bind(t.created_at).execute(&mut *tx).await?;
-            tx.commit().await?;
-        }
+    // The same statements on either driver; only the connection and how a write begins differ.
+    macro_rules! insert_one_per_transaction {
+        ($conn:expr, $begin:expr) => {{
+            let mut c = $conn;
+            for s in setup {
+                sqlx::query(s).execute(&mut c).await?;
+            }
+            let started = Instant::now();
+            for t in &rows {
+                let mut tx = c.begin_with($begin).await?;
+                let id: i64 = sqlx::query_scalar(ticket_sql)
+                    .bind(t.number)
+                    .bind(&t.subject)
+                    .bind(t.status.as_str())
+                    .bind(t.priority.as_str())
+                    .bind(t.source.as_str())
+                    .bind(&t.thread_key)
+                    .bind(t.created_at)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                sqlx::query(entry_sql).bind(id).bind(&t.description).bind(t.created_at).execute(&mut *tx).await?;
+                tx.commit().await?;
+            }
+            started
+        }};
+    }
+    let started = if fresh_pg {
+        insert_one_per_transaction!(
+            sqlx::PgConnection::connect_with(&sqlx::postgres::PgConnectOptions::from_str(&url)?).await?,
+            "BEGIN"
+        )
     } else {
         let opts = sqlx::sqlite::SqliteConnectOptions::from_str(&url)?
             .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
             .synchronous(sqlx::sqlite::SqliteSynchronous::Normal);
-        let mut c = sqlx::SqliteConnection::connect_with(&opts).await?;
-        for s in setup {
-            sqlx::query(s).execute(&mut c).await?;
-        }
-        started = Instant::now();
-        for t in &rows {
-            let mut tx = c.begin_with("BEGIN IMMEDIATE").await?;
-            let id: i64 = sqlx::query_scalar(ticket_sql)
-                .bind(t.number)
-                .bind(&t.subject)
-                .bind(t.status.as_str())
-                .bind(t.priority.as_str())
-                .bind(t.source.as_str())
-                .bind(&t.thread_key)
-                .bind(t.created_at)
-                .fetch_one(&mut *tx)
-                .await?;
-            sqlx::query(entry_sql).bind(id).bind(&t.description).bind(t.created_at).execute(&mut *tx).await?;
-            tx.commit().await?;
-        }
-    }
+        // The same write transaction the server uses.
+        insert_one_per_transaction!(sqlx::SqliteConnection::connect_with(&opts).await?, "BEGIN IMMEDIATE")
+    };
     let secs = started.elapsed().as_secs_f64();
     if let (true, Some(pg)) = (fresh_pg, postgres) {
         crate::machine::drop_postgres(pg, Some(&url)).await?;

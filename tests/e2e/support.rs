@@ -2,20 +2,16 @@
 //! PostgreSQL when `TEST_DATABASE_URL` names a (fresh) database. Tests never share data: each
 //! seeds its own workspace through the real `switchboard seed --file` command.
 
-use std::process::Stdio;
+use std::path::Path;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
 
 use serde_json::{Value, json};
 
-/// The running server and how to reach it.
+/// The shared server, with the temporary directory holding its data.
 pub struct Server {
+    process: switchboard_testkit::ServerProcess,
     pub url: String,
-    data_dir: std::path::PathBuf,
-    database_url: Option<String>,
-    // Held so the server's stdin stays open; the server stops when this process exits.
-    _child: std::process::Child,
     _tmp: tempfile::TempDir,
 }
 
@@ -24,66 +20,25 @@ static NEXT: AtomicUsize = AtomicUsize::new(1);
 
 pub const PASSWORD: &str = "correct horse battery";
 
-fn bin() -> &'static str {
-    env!("CARGO_BIN_EXE_switchboard")
-}
-
-/// The shared server, started on first use.
+/// The shared server, started on first use. It is never dropped: it stops when the test
+/// process exits and its stdin closes.
 pub fn server() -> &'static Server {
     SERVER.get_or_init(|| {
         let tmp = tempfile::tempdir().expect("tempdir");
-        let data_dir = tmp.path().join("data");
         let database_url = std::env::var("TEST_DATABASE_URL").ok().filter(|u| !u.is_empty());
-        let mut cmd = std::process::Command::new(bin());
-        cmd.args([
-            "--data-dir",
-            data_dir.to_str().expect("utf-8 path"),
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--stop-on-stdin-eof",
-        ])
-        .env_remove("DATABASE_URL")
-        .env("SWITCHBOARD_LOG", "warn")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit());
-        if let Some(u) = &database_url {
-            cmd.env("DATABASE_URL", u);
-        }
-        let mut child = cmd.spawn().expect("start switchboard");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            use std::io::BufRead;
-            for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(url) = line.strip_prefix("Switchboard listening on ") {
-                    let _ = tx.send(url.to_string());
-                }
-            }
-        });
-        let url = rx.recv_timeout(Duration::from_secs(60)).expect("switchboard did not start within 60 s");
-        Server { url, data_dir, database_url, _child: child, _tmp: tmp }
+        let process = switchboard_testkit::ServerProcess::start(
+            Path::new(env!("CARGO_BIN_EXE_switchboard")),
+            &tmp.path().join("data"),
+            database_url.as_deref(),
+        )
+        .expect("start switchboard");
+        Server { url: process.url.clone(), process, _tmp: tmp }
     })
 }
 
 /// Runs the real binary against the shared server's database and returns its stdout.
 pub fn cli(args: &[&str], envs: &[(&str, &str)]) -> String {
-    let s = server();
-    let mut cmd = std::process::Command::new(bin());
-    cmd.args(["--data-dir", s.data_dir.to_str().expect("utf-8 path")])
-        .args(args)
-        .env_remove("DATABASE_URL")
-        .env("SWITCHBOARD_LOG", "warn");
-    if let Some(u) = &s.database_url {
-        cmd.env("DATABASE_URL", u);
-    }
-    for (k, v) in envs {
-        cmd.env(k, v);
-    }
-    let out = cmd.output().expect("run switchboard");
-    assert!(out.status.success(), "switchboard {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    server().process.cli(args, envs).unwrap_or_else(|e| panic!("{e:#}"))
 }
 
 /// A workspace of a test's own, with staff and two portal customers.

@@ -1,0 +1,91 @@
+//! Runs the real `switchboard` binary: `serve` on a free port with a fresh data dir (and a
+//! database URL when given), and one-off CLI commands against the same database. Shared by the
+//! end-to-end tests and the benchmark so both exercise exactly what operators run.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+
+/// A running `switchboard serve`. It stops when this is dropped, or when the process holding it
+/// dies (its stdin closes).
+#[derive(Debug)]
+pub struct ServerProcess {
+    child: Child,
+    /// The server's process id, for reading its CPU and memory from /proc.
+    pub pid: u32,
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    bin: PathBuf,
+    data_dir: PathBuf,
+    database_url: Option<String>,
+}
+
+impl ServerProcess {
+    /// Starts `bin serve` on 127.0.0.1:0 and waits for its "listening" line.
+    pub fn start(bin: &Path, data_dir: &Path, database_url: Option<&str>) -> anyhow::Result<ServerProcess> {
+        let mut cmd = Command::new(bin);
+        cmd.arg("--data-dir")
+            .arg(data_dir)
+            .args(["serve", "--listen", "127.0.0.1:0", "--stop-on-stdin-eof"])
+            .env_remove("DATABASE_URL")
+            .env("SWITCHBOARD_LOG", "warn")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        if let Some(u) = database_url {
+            cmd.env("DATABASE_URL", u);
+        }
+        let mut child = cmd.spawn().with_context(|| format!("starting {}", bin.display()))?;
+        let stdout = child.stdout.take().context("server stdout")?;
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(url) = line.strip_prefix("Switchboard listening on ") {
+                    let _ = tx.send(url.to_string());
+                }
+            }
+        });
+        let url = rx.recv_timeout(Duration::from_secs(120)).context("switchboard did not start within 120 s")?;
+        Ok(ServerProcess {
+            pid: child.id(),
+            child,
+            url,
+            bin: bin.to_path_buf(),
+            data_dir: data_dir.to_path_buf(),
+            database_url: database_url.map(str::to_string),
+        })
+    }
+
+    /// Runs `bin ARGS` against the server's database and returns its stdout.
+    pub fn cli(&self, args: &[&str], envs: &[(&str, &str)]) -> anyhow::Result<String> {
+        let mut cmd = Command::new(&self.bin);
+        cmd.arg("--data-dir").arg(&self.data_dir).args(args).env_remove("DATABASE_URL").env("SWITCHBOARD_LOG", "warn");
+        if let Some(u) = &self.database_url {
+            cmd.env("DATABASE_URL", u);
+        }
+        cmd.envs(envs.iter().copied());
+        let out = cmd.output().context("running switchboard")?;
+        if !out.status.success() {
+            bail!("switchboard {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    /// The database the server uses.
+    pub fn database_url(&self) -> String {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("switchboard.db").display()))
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        // Closing stdin asks the server to stop; wait so it is gone when this returns.
+        drop(self.child.stdin.take());
+        let _ = self.child.wait();
+    }
+}
