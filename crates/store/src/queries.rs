@@ -447,7 +447,17 @@ fn push_ticket_filters(q: &mut QueryBuilder<Db>, f: &TicketQuery, with_status: b
         }
     }
     if let Some(text) = f.text.as_deref().filter(|t| !t.trim().is_empty()) {
-        q.push(format!(" AND (t.subject {LIKE} ")).push_bind(like_pattern(text)).push(" ESCAPE '\\'");
+        let text = text.trim();
+        // SQLite reads the trigram index only through its own table and only for plain text of
+        // three or more characters; anything else falls back to LIKE on the subject itself.
+        // PostgreSQL's trigram index serves ILIKE on the column directly.
+        let trigram = DIALECT == Dialect::Sqlite && text.chars().count() >= 3 && !text.contains(['%', '_', '\\']);
+        if trigram {
+            q.push(" AND (t.id IN (SELECT rowid FROM tickets_subject_search WHERE subject LIKE ").push_bind(format!("%{text}%"));
+            q.push(")");
+        } else {
+            q.push(format!(" AND (t.subject {LIKE} ")).push_bind(like_pattern(text)).push(" ESCAPE '\\'");
+        }
         if let Some(n) = f.number {
             q.push(" OR t.number = ").push_bind(n);
         }
@@ -467,8 +477,41 @@ pub async fn list_tickets(c: &mut Conn, f: &TicketQuery) -> Result<Vec<TicketRec
     Ok(q.build_query_as().fetch_all(&mut *c).await?)
 }
 
+/// True when only the workspace, queue and status narrow the query: what the counters hold.
+fn counters_answer(f: &TicketQuery) -> bool {
+    DIALECT == Dialect::Sqlite
+        && f.priorities.is_empty()
+        && f.assignee == AssigneeFilter::Any
+        && f.help_topic_id.is_none()
+        && f.requester_id.is_none()
+        && f.tag.is_none()
+        && f.escalated.is_none()
+        && f.sla.is_none()
+        && f.text.as_deref().is_none_or(|t| t.trim().is_empty())
+}
+
+fn push_counter_filters(q: &mut QueryBuilder<Db>, f: &TicketQuery, with_status: bool) {
+    q.push(" WHERE workspace_id = ").push_bind(f.workspace_id);
+    if let Some(queue) = f.queue_id {
+        q.push(" AND queue_id = ").push_bind(queue);
+    }
+    if with_status && !f.statuses.is_empty() {
+        q.push(" AND status IN (");
+        let mut sep = q.separated(", ");
+        for s in &f.statuses {
+            sep.push_bind(s.as_str());
+        }
+        q.push(")");
+    }
+}
+
 /// How many tickets match (ignoring the cursor and limit).
 pub async fn count_tickets(c: &mut Conn, f: &TicketQuery) -> Result<i64> {
+    if counters_answer(f) {
+        let mut q = QueryBuilder::<Db>::new("SELECT COALESCE(SUM(tickets), 0) FROM ticket_counters");
+        push_counter_filters(&mut q, f, true);
+        return Ok(q.build_query_scalar().fetch_one(&mut *c).await?);
+    }
     let mut q = QueryBuilder::<Db>::new("SELECT COUNT(*) FROM tickets t");
     push_ticket_filters(&mut q, f, true);
     Ok(q.build_query_scalar().fetch_one(&mut *c).await?)
@@ -476,6 +519,12 @@ pub async fn count_tickets(c: &mut Conn, f: &TicketQuery) -> Result<i64> {
 
 /// Counts per status of the tickets matching every filter but status (the stats tiles).
 pub async fn count_tickets_by_status(c: &mut Conn, f: &TicketQuery) -> Result<Vec<(String, i64)>> {
+    if counters_answer(f) {
+        let mut q = QueryBuilder::<Db>::new("SELECT status, COALESCE(SUM(tickets), 0) FROM ticket_counters");
+        push_counter_filters(&mut q, f, false);
+        q.push(" GROUP BY status");
+        return Ok(q.build_query_as().fetch_all(&mut *c).await?);
+    }
     let mut q = QueryBuilder::<Db>::new("SELECT t.status, COUNT(*) FROM tickets t");
     push_ticket_filters(&mut q, f, false);
     q.push(" GROUP BY t.status");
