@@ -39,6 +39,9 @@ struct Args {
     /// Time limit per phase, in seconds.
     #[arg(long, default_value_t = 20)]
     seconds: u64,
+    /// Keep the server's data here (to inspect the database afterwards) instead of a temp dir.
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
 }
 
 async fn gql(client: &reqwest::Client, url: &str, token: &str, query: &str, vars: Value) -> anyhow::Result<Value> {
@@ -69,7 +72,7 @@ async fn main() -> anyhow::Result<()> {
         bail!("{} not found: build it first with `cargo build --release --bin switchboard`", bin.display());
     }
     let tmp = tempfile::tempdir()?;
-    let data_dir = tmp.path().join("data");
+    let data_dir = args.data_dir.clone().unwrap_or_else(|| tmp.path().join("data"));
     let pg = match &args.postgres {
         Some(url) => Some(machine::fresh_postgres(url, "switchboard_bench").await?),
         None => None,

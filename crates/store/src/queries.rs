@@ -383,8 +383,21 @@ const LIKE: &str = match DIALECT {
     Dialect::Postgres => "ILIKE",
 };
 
-fn push_ticket_filters(q: &mut QueryBuilder<Db>, f: &TicketQuery, with_status: bool) {
-    q.push(" WHERE t.workspace_id = ").push_bind(f.workspace_id);
+/// Whether SQLite's trigram index can answer the text filter: plain text of three or more
+/// characters (the index is read only through its own table, and only for such patterns).
+fn trigram_search(f: &TicketQuery) -> bool {
+    DIALECT == Dialect::Sqlite
+        && f.text.as_deref().map(str::trim).is_some_and(|t| t.chars().count() >= 3 && !t.contains(['%', '_', '\\']))
+}
+
+/// `counting`: the query reads every match (a total), not the newest few.
+fn push_ticket_filters(q: &mut QueryBuilder<Db>, f: &TicketQuery, with_status: bool, counting: bool) {
+    // A total over a text search should start from the trigram matches. Without statistics
+    // (a fresh database) SQLite's planner would rather walk the workspace's whole index and
+    // probe each row against the matches; the unary + takes that index out of the running.
+    // A page of the newest matches is better served by that walk, so pages keep it.
+    let ws = if counting && trigram_search(f) { " WHERE +t.workspace_id = " } else { " WHERE t.workspace_id = " };
+    q.push(ws).push_bind(f.workspace_id);
     if let Some(queue) = f.queue_id {
         q.push(" AND t.queue_id = ").push_bind(queue);
     }
@@ -448,11 +461,9 @@ fn push_ticket_filters(q: &mut QueryBuilder<Db>, f: &TicketQuery, with_status: b
     }
     if let Some(text) = f.text.as_deref().filter(|t| !t.trim().is_empty()) {
         let text = text.trim();
-        // SQLite reads the trigram index only through its own table and only for plain text of
-        // three or more characters; anything else falls back to LIKE on the subject itself.
-        // PostgreSQL's trigram index serves ILIKE on the column directly.
-        let trigram = DIALECT == Dialect::Sqlite && text.chars().count() >= 3 && !text.contains(['%', '_', '\\']);
-        if trigram {
+        // PostgreSQL's trigram index serves ILIKE on the column directly; SQLite's is a table
+        // of its own, and anything it cannot answer falls back to LIKE on the subject.
+        if trigram_search(f) {
             q.push(" AND (t.id IN (SELECT rowid FROM tickets_subject_search WHERE subject LIKE ").push_bind(format!("%{text}%"));
             q.push(")");
         } else {
@@ -468,7 +479,7 @@ fn push_ticket_filters(q: &mut QueryBuilder<Db>, f: &TicketQuery, with_status: b
 /// One page of tickets, newest first.
 pub async fn list_tickets(c: &mut Conn, f: &TicketQuery) -> Result<Vec<TicketRecord>> {
     let mut q = QueryBuilder::<Db>::new(TICKET_SELECT);
-    push_ticket_filters(&mut q, f, true);
+    push_ticket_filters(&mut q, f, true, false);
     if let Some((at, id)) = f.before {
         q.push(" AND (t.created_at < ").push_bind(at).push(" OR (t.created_at = ").push_bind(at);
         q.push(" AND t.id < ").push_bind(id).push("))");
@@ -513,7 +524,7 @@ pub async fn count_tickets(c: &mut Conn, f: &TicketQuery) -> Result<i64> {
         return Ok(q.build_query_scalar().fetch_one(&mut *c).await?);
     }
     let mut q = QueryBuilder::<Db>::new("SELECT COUNT(*) FROM tickets t");
-    push_ticket_filters(&mut q, f, true);
+    push_ticket_filters(&mut q, f, true, true);
     Ok(q.build_query_scalar().fetch_one(&mut *c).await?)
 }
 
@@ -526,7 +537,7 @@ pub async fn count_tickets_by_status(c: &mut Conn, f: &TicketQuery) -> Result<Ve
         return Ok(q.build_query_as().fetch_all(&mut *c).await?);
     }
     let mut q = QueryBuilder::<Db>::new("SELECT t.status, COUNT(*) FROM tickets t");
-    push_ticket_filters(&mut q, f, false);
+    push_ticket_filters(&mut q, f, false, true);
     q.push(" GROUP BY t.status");
     Ok(q.build_query_as().fetch_all(&mut *c).await?)
 }
