@@ -168,6 +168,22 @@ impl Store {
         })
     }
 
+    /// Refreshes planner statistics (and, on PostgreSQL, the visibility map that index-only
+    /// counts rely on) after a bulk import; the databases' own background upkeep gets there
+    /// eventually, this gets there now.
+    pub async fn optimize(&self) -> Result<(), StoreError> {
+        match self {
+            Store::Sqlite { writer, .. } => {
+                sqlx::query("ANALYZE").execute(writer).await?;
+            }
+            Store::Postgres(pool) => {
+                // VACUUM cannot run inside a transaction, so this goes to the pool directly.
+                sqlx::query("VACUUM (ANALYZE) tickets, entries, contacts, ticket_tags").execute(pool).await?;
+            }
+        }
+        Ok(())
+    }
+
     /// Closes the pools.
     pub async fn close(&self) {
         match self {
