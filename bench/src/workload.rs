@@ -162,7 +162,7 @@ pub async fn seed(database_url: &str, n: usize, queue_ids: &[String]) -> anyhow:
             batch.clear();
         }
     }
-    // What any bulk import ends with: fresh statistics, so plans fit the data just loaded.
+    // What a bulk import ends with (on PostgreSQL: fresh statistics and visibility map).
     store.optimize().await?;
     store.close().await;
     Ok(json!({ "open_queue1": open_q1, "open_all": open, "zebracorn": zebracorn, "printer_in_subject": printer }))

@@ -168,14 +168,13 @@ impl Store {
         })
     }
 
-    /// Refreshes planner statistics (and, on PostgreSQL, the visibility map that index-only
-    /// counts rely on) after a bulk import; the databases' own background upkeep gets there
-    /// eventually, this gets there now.
+    /// After a bulk import, refreshes PostgreSQL's planner statistics and the visibility map
+    /// its index-only counts rely on; autovacuum gets there eventually, this gets there now.
     pub async fn optimize(&self) -> Result<(), StoreError> {
         match self {
-            Store::Sqlite { writer, .. } => {
-                sqlx::query("ANALYZE").execute(writer).await?;
-            }
+            // Not ANALYZE: the queries here are shaped to be planned well without statistics,
+            // and with them SQLite once traded the newest-first index for sorting a whole queue.
+            Store::Sqlite { .. } => {}
             Store::Postgres(pool) => {
                 // VACUUM cannot run inside a transaction, so this goes to the pool directly.
                 sqlx::query("VACUUM (ANALYZE) tickets, entries, contacts, ticket_tags").execute(pool).await?;
