@@ -89,14 +89,24 @@ fn bad_login() -> DeskError {
     DeskError::Unauthenticated("invalid email or password".into())
 }
 
-fn pick_workspace<T>(found: Vec<(T, String)>, workspace: Option<&str>) -> Result<Option<T>, DeskError> {
+/// The one account among `found` (account, workspace slug) in `workspace` whose password this
+/// is. Unknown accounts and wrong passwords fail alike, in the same time.
+fn check_password<T>(
+    found: Vec<(T, String)>,
+    workspace: Option<&str>,
+    password: &str,
+    hash: impl Fn(&T) -> Option<&str>,
+) -> Result<T, DeskError> {
     let mut matching: Vec<T> =
         found.into_iter().filter(|(_, slug)| workspace.is_none_or(|w| w == slug)).map(|(r, _)| r).collect();
-    match matching.len() {
-        0 => Ok(None),
-        1 => Ok(matching.pop()),
-        _ => Err(DeskError::invalid("workspace", "this email belongs to several workspaces; name the workspace")),
+    if matching.len() > 1 {
+        return Err(DeskError::invalid("workspace", "this email belongs to several workspaces; name the workspace"));
     }
+    let account = matching.pop();
+    if !verify_password(account.as_ref().and_then(&hash), password) {
+        return Err(bad_login());
+    }
+    account.ok_or_else(bad_login)
 }
 
 pub(crate) fn user_actor(u: &UserRecord) -> Actor {
@@ -137,11 +147,8 @@ impl Desk {
     ) -> Result<LoginResult, DeskError> {
         let email = EmailAddress::parse("email", email).map_err(|_| bad_login())?;
         let found = self.store().read().await?.users_by_email(email.as_str()).await?;
-        let user = pick_workspace(found, workspace)?.filter(|u| u.active);
-        if !verify_password(user.as_ref().and_then(|u| u.password_hash.as_deref()), password) {
-            return Err(bad_login());
-        }
-        let user = user.ok_or_else(bad_login)?;
+        let found = found.into_iter().filter(|(u, _)| u.active).collect();
+        let user = check_password(found, workspace, password, |u| u.password_hash.as_deref())?;
         let (token, expires_at) = self.issue_token(format!("user:{}", user.id), user.workspace_id)?;
         Ok(LoginResult { token, expires_at, actor: user_actor(&user) })
     }
@@ -155,11 +162,7 @@ impl Desk {
     ) -> Result<LoginResult, DeskError> {
         let email = EmailAddress::parse("email", email).map_err(|_| bad_login())?;
         let found = self.store().read().await?.contacts_by_email(email.as_str()).await?;
-        let contact = pick_workspace(found, workspace)?;
-        if !verify_password(contact.as_ref().and_then(|c| c.password_hash.as_deref()), password) {
-            return Err(bad_login());
-        }
-        let contact = contact.ok_or_else(bad_login)?;
+        let contact = check_password(found, workspace, password, |c| c.password_hash.as_deref())?;
         let (token, expires_at) = self.issue_token(format!("contact:{}", contact.id), contact.workspace_id)?;
         Ok(LoginResult { token, expires_at, actor: contact_actor(&contact) })
     }
