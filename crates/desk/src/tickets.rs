@@ -202,6 +202,19 @@ fn event_payload(t: &TicketRecord, actor: &Actor, extra: serde_json::Value) -> s
     v
 }
 
+/// Staff with view permission see their workspace's tickets (every load is scoped to it), a
+/// customer only tickets they requested. Anything else is "not found".
+fn check_visible(actor: &Actor, t: TicketRecord) -> Result<TicketRecord, DeskError> {
+    match actor.contact_id() {
+        Some(c) if t.requester_id == c => Ok(t),
+        Some(_) => Err(DeskError::NotFound("ticket")),
+        None => {
+            require(actor, Permission::View)?;
+            Ok(t)
+        }
+    }
+}
+
 fn refresh_sla(t: &mut TicketRecord) {
     t.sla_due_at = next_sla_due(t.status, t.first_response_due_at, t.first_responded_at, t.resolution_due_at);
 }
@@ -211,18 +224,9 @@ impl Desk {
         tx.ticket_by_id(ws, id).await?.ok_or(DeskError::NotFound("ticket"))
     }
 
-    /// Loads a ticket the actor may see: staff with view permission see their workspace's
-    /// tickets, a customer only tickets they requested. Anything else is "not found".
+    /// Loads a ticket the actor may see (see [`check_visible`]).
     async fn visible_ticket(&self, tx: &mut Tx, actor: &Actor, id: TicketId) -> Result<TicketRecord, DeskError> {
-        let t = self.load_ticket(tx, actor.workspace_id, id).await?;
-        match actor.contact_id() {
-            Some(c) if t.requester_id == c => Ok(t),
-            Some(_) => Err(DeskError::NotFound("ticket")),
-            None => {
-                require(actor, Permission::View)?;
-                Ok(t)
-            }
-        }
+        check_visible(actor, self.load_ticket(tx, actor.workspace_id, id).await?)
     }
 
     async fn write_history(
@@ -407,16 +411,13 @@ impl Desk {
                 thread_key,
                 resolution_due_at: due,
                 created_at: now,
+                tags: tags.clone(),
             })
             .await?;
         if !tags.is_empty() {
             tx.replace_ticket_tags(ws, id, &tags).await?;
         }
-        let mut t = self.load_ticket(tx, ws, id).await?;
-        if !tags.is_empty() {
-            t.tags = tags.join(",");
-            tx.save_ticket(&t).await?;
-        }
+        let t = self.load_ticket(tx, ws, id).await?;
         let entry = tx
             .insert_entry(&NewEntry {
                 workspace_id: ws,
@@ -778,21 +779,23 @@ impl Desk {
     ) -> Result<TicketRecord, DeskError> {
         require(actor, Permission::Manage)?;
         let mut tx = self.store().write().await?;
-        let t = self.patch_ticket(&mut tx, actor, ticket, patch).await?;
+        let t = self.visible_ticket(&mut tx, actor, ticket).await?;
+        let t = self.patch_ticket(&mut tx, actor, t, patch).await?;
         tx.commit().await?;
         self.publish(vec![live(&t, "ticket.updated", None, false)]);
         Ok(t)
     }
 
+    /// Applies `p` to `t`, which the caller loaded and checked in this transaction, and returns
+    /// the ticket as saved.
     async fn patch_ticket(
         &self,
         tx: &mut Tx,
         actor: &Actor,
-        ticket: TicketId,
+        mut t: TicketRecord,
         p: TicketPatch,
     ) -> Result<TicketRecord, DeskError> {
         let ws = actor.workspace_id;
-        let mut t = self.visible_ticket(tx, actor, ticket).await?;
         let now = self.now();
         let mut ch = Changes(Vec::new());
         if let Some(s) = &p.subject {
@@ -820,21 +823,24 @@ impl Desk {
                 Some(u) => Some(self.check_assignee(tx, ws, u, "assigneeId").await?.name),
                 None => None,
             };
-            ch.record("assignee", t.assignee_name.clone(), new_name);
+            ch.record("assignee", t.assignee_name.clone(), new_name.clone());
             t.assignee_id = a;
+            t.assignee_name = new_name;
         }
         if let Some(q) = p.queue_id {
             let queue = self.check_queue(tx, ws, q, "queueId").await?;
-            ch.record("queue", Some(t.queue_name.clone()), Some(queue.name));
+            ch.record("queue", Some(t.queue_name.clone()), Some(queue.name.clone()));
             t.queue_id = q;
+            t.queue_name = queue.name;
         }
         if let Some(h) = p.help_topic_id {
             let new_name = match h {
                 Some(h) => Some(self.check_help_topic(tx, ws, h, "helpTopicId").await?.name),
                 None => None,
             };
-            ch.record("help_topic", t.help_topic_name.clone(), new_name);
+            ch.record("help_topic", t.help_topic_name.clone(), new_name.clone());
             t.help_topic_id = h;
+            t.help_topic_name = new_name;
         }
         if let Some(tags) = &p.tags {
             let mut norm = Vec::new();
@@ -880,7 +886,7 @@ impl Desk {
             )
             .await?;
         }
-        self.load_ticket(tx, ws, t.id).await
+        Ok(t)
     }
 
     /// Applies one patch to many tickets, each in its own transaction; the outcome is per ticket.
@@ -923,7 +929,7 @@ impl Desk {
             status: (t.status == TicketStatus::Open).then_some(TicketStatus::InProgress),
             ..Default::default()
         };
-        let t = self.patch_ticket(&mut tx, actor, ticket, patch).await?;
+        let t = self.patch_ticket(&mut tx, actor, t, patch).await?;
         tx.commit().await?;
         self.publish(vec![live(&t, "ticket.updated", None, false)]);
         Ok(t)
@@ -942,7 +948,7 @@ impl Desk {
             status: (t.status == TicketStatus::InProgress).then_some(TicketStatus::Open),
             ..Default::default()
         };
-        let t = self.patch_ticket(&mut tx, actor, ticket, patch).await?;
+        let t = self.patch_ticket(&mut tx, actor, t, patch).await?;
         tx.commit().await?;
         self.publish(vec![live(&t, "ticket.updated", None, false)]);
         Ok(t)
@@ -995,12 +1001,7 @@ impl Desk {
             return Err(DeskError::invalid("status", format!("the ticket is {}, not resolved or closed", t.status)));
         }
         let t = self
-            .patch_ticket(
-                &mut tx,
-                actor,
-                ticket,
-                TicketPatch { status: Some(TicketStatus::Open), ..Default::default() },
-            )
+            .patch_ticket(&mut tx, actor, t, TicketPatch { status: Some(TicketStatus::Open), ..Default::default() })
             .await?;
         self.emit(&mut tx, actor, &t, "ticket.reopened", serde_json::json!({})).await?;
         tx.commit().await?;
@@ -1145,8 +1146,7 @@ impl Desk {
         let prefix = tx.workspace_by_id(actor.workspace_id).await?.ticket_prefix;
         let seq = TicketNumber::parse_seq(number, &prefix)
             .ok_or_else(|| DeskError::invalid("number", format!("is not a ticket number like {prefix}-00012")))?;
-        let t = tx.ticket_by_number(actor.workspace_id, seq).await?.ok_or(DeskError::NotFound("ticket"))?;
-        self.visible_ticket(&mut tx, actor, t.id).await
+        check_visible(actor, tx.ticket_by_number(actor.workspace_id, seq).await?.ok_or(DeskError::NotFound("ticket"))?)
     }
 
     /// The ticket's thread, oldest first. Customers see public replies only.

@@ -321,11 +321,13 @@ pub async fn insert_ticket(c: &mut Conn, t: &NewTicket) -> Result<TicketId> {
     Ok(sqlx::query_scalar(
         "INSERT INTO tickets (workspace_id, number, subject, status, priority, source, queue_id, help_topic_id, \
          requester_id, assignee_id, escalated, chat_originated, thread_key, resolution_due_at, sla_due_at, sla_started_at, \
-         created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15, $15, $15) RETURNING id",
+         created_at, updated_at, tags) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15, $15, $15, $16) \
+         RETURNING id",
     )
     .bind(t.workspace_id).bind(t.number).bind(&t.subject).bind(t.status.as_str()).bind(t.priority.as_str())
     .bind(t.source.as_str()).bind(t.queue_id).bind(t.help_topic_id).bind(t.requester_id).bind(t.assignee_id)
     .bind(t.escalated).bind(t.chat_originated).bind(&t.thread_key).bind(t.resolution_due_at).bind(t.created_at)
+    .bind(t.tags.join(","))
     .fetch_one(&mut *c).await?)
 }
 

@@ -201,6 +201,8 @@ pub struct NewTicket {
     pub thread_key: Option<String>,
     pub resolution_due_at: Option<Millis>,
     pub created_at: Millis,
+    /// Normalized tags; also written to ticket_tags by the caller.
+    pub tags: Vec<String>,
 }
 
 /// A thread entry with its author's display name.
