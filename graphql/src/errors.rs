@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextRequest};
-use async_graphql::{Response, ServerError, Value};
+use async_graphql::{Response, Value};
 use switchboard_desk::DeskError;
 
 /// The error-code extension; installed by `build_schema`.
@@ -22,22 +22,30 @@ impl ExtensionFactory for ErrorCodes {
 
 struct ErrorCodesExtension;
 
-/// The stable code and public message for an error.
-fn classify(err: &ServerError) -> (&'static str, Option<String>, Option<String>) {
-    match err.source::<DeskError>() {
-        Some(DeskError::Unauthenticated(_)) => ("UNAUTHENTICATED", None, None),
-        Some(DeskError::Forbidden(_)) => ("FORBIDDEN", None, None),
-        Some(DeskError::NotFound(_)) => ("NOT_FOUND", None, None),
-        Some(DeskError::Validation(v)) => ("VALIDATION", Some(v.field.clone()), None),
-        Some(DeskError::Conflict(_)) => ("CONFLICT", None, None),
-        Some(DeskError::Internal(cause)) => {
+/// How a desk error reads to API callers.
+pub(crate) struct Coded {
+    pub code: &'static str,
+    /// The input at fault, for VALIDATION.
+    pub field: Option<String>,
+    /// What the caller is told; internal causes are logged here and replaced.
+    pub message: String,
+}
+
+/// The one table from desk errors to stable codes, used for top-level errors and for the
+/// per-ticket errors inside bulk results alike.
+pub(crate) fn coded(e: &DeskError) -> Coded {
+    let (code, field) = match e {
+        DeskError::Unauthenticated(_) => ("UNAUTHENTICATED", None),
+        DeskError::Forbidden(_) => ("FORBIDDEN", None),
+        DeskError::NotFound(_) => ("NOT_FOUND", None),
+        DeskError::Validation(v) => ("VALIDATION", Some(v.field.clone())),
+        DeskError::Conflict(_) => ("CONFLICT", None),
+        DeskError::Internal(cause) => {
             tracing::error!(%cause, "internal error in a GraphQL request");
-            ("INTERNAL", None, Some("internal error; it has been logged".into()))
+            return Coded { code: "INTERNAL", field: None, message: "internal error; it has been logged".into() };
         }
-        // Errors from async-graphql itself: a malformed document, an unknown field, a value
-        // that does not fit the declared type, a depth or complexity limit.
-        None => ("BAD_REQUEST", None, None),
-    }
+    };
+    Coded { code, field, message: e.to_string() }
 }
 
 #[async_trait::async_trait]
@@ -45,15 +53,18 @@ impl Extension for ErrorCodesExtension {
     async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
         let mut resp = next.run(ctx).await;
         for err in &mut resp.errors {
-            let (code, field, message) = classify(err);
-            if let Some(m) = message {
-                err.message = m;
-            }
+            // No desk error inside: async-graphql's own (a malformed document, an unknown field,
+            // a value that does not fit its type, a depth or complexity limit).
+            let c = match err.source::<DeskError>() {
+                Some(e) => coded(e),
+                None => Coded { code: "BAD_REQUEST", field: None, message: err.message.clone() },
+            };
+            err.message = c.message;
             let ext = err.extensions.get_or_insert_with(Default::default);
             if ext.get("code").is_none() {
-                ext.set("code", Value::from(code));
+                ext.set("code", Value::from(c.code));
             }
-            if let Some(f) = field {
+            if let Some(f) = c.field {
                 ext.set("field", Value::from(f));
             }
         }

@@ -774,16 +774,8 @@ pub struct UserError {
 
 impl From<DeskError> for UserError {
     fn from(e: DeskError) -> Self {
-        let (code, field) = match &e {
-            DeskError::Unauthenticated(_) => ("UNAUTHENTICATED", None),
-            DeskError::Forbidden(_) => ("FORBIDDEN", None),
-            DeskError::NotFound(_) => ("NOT_FOUND", None),
-            DeskError::Validation(v) => ("VALIDATION", Some(v.field.clone())),
-            DeskError::Conflict(_) => ("CONFLICT", None),
-            DeskError::Internal(_) => ("INTERNAL", None),
-        };
-        let message = if matches!(e, DeskError::Internal(_)) { "internal error".to_string() } else { e.to_string() };
-        UserError { code: code.into(), message, field }
+        let c = crate::errors::coded(&e);
+        UserError { code: c.code.into(), message: c.message, field: c.field }
     }
 }
 
