@@ -165,8 +165,7 @@ impl Mutation {
     ) -> Result<Entry, DeskError> {
         let a = staff(ctx)?;
         let files = read_uploads(ctx, attachments)?;
-        let e = desk(ctx).reply(a, parse_id(&ticket_id, "ticketId")?, &body, files, status.map(Into::into)).await?;
-        Ok(Entry(desk_api::ThreadEntry { entry: e, attachments: Vec::new(), mentions: Vec::new() }))
+        Ok(Entry(desk(ctx).reply(a, parse_id(&ticket_id, "ticketId")?, &body, files, status.map(Into::into)).await?))
     }
 
     /// Adds an internal note; `@handle` mentions staff by the local part of their email.
@@ -269,11 +268,8 @@ impl Mutation {
             return Err(DeskError::Forbidden("staff reply with reply".into()));
         }
         let files = read_uploads(ctx, attachments)?;
-        let e = desk(ctx).reply(a, parse_id(&ticket_id, "ticketId")?, &body, files, None).await?;
-        Ok(PublicEntry {
-            entry: desk_api::ThreadEntry { entry: e, attachments: Vec::new(), mentions: Vec::new() },
-            from_me: true,
-        })
+        let entry = desk(ctx).reply(a, parse_id(&ticket_id, "ticketId")?, &body, files, None).await?;
+        Ok(PublicEntry { entry, from_me: true })
     }
 
     /// Rates a resolved or closed ticket (1-5) as its requester.

@@ -297,7 +297,8 @@ impl Desk {
         t: &TicketRecord,
         entry: EntryId,
         files: &[NewAttachment],
-    ) -> Result<(), DeskError> {
+    ) -> Result<Vec<AttachmentRecord>, DeskError> {
+        let mut stored = Vec::with_capacity(files.len());
         for (i, f) in files.iter().enumerate() {
             let field = format!("attachments[{i}]");
             if f.bytes.len() > MAX_ATTACHMENT_BYTES {
@@ -309,10 +310,21 @@ impl Desk {
             let name = validate_name(&field, &f.file_name)?;
             let sha = self.blobs().put(&f.bytes).await?;
             let ct = if f.content_type.trim().is_empty() { "application/octet-stream" } else { f.content_type.trim() };
-            tx.insert_attachment(t.workspace_id, t.id, entry, &name, ct, f.bytes.len() as i64, &sha, self.now())
-                .await?;
+            let (size, now) = (f.bytes.len() as i64, self.now());
+            let id = tx.insert_attachment(t.workspace_id, t.id, entry, &name, ct, size, &sha, now).await?;
+            stored.push(AttachmentRecord {
+                id,
+                workspace_id: t.workspace_id,
+                ticket_id: t.id,
+                entry_id: entry,
+                file_name: name,
+                content_type: ct.to_string(),
+                size_bytes: size,
+                sha256: sha,
+                created_at: now,
+            });
         }
-        Ok(())
+        Ok(stored)
     }
 
     async fn resolve_requester(
@@ -645,7 +657,7 @@ impl Desk {
         body: &str,
         attachments: Vec<NewAttachment>,
         then_status: Option<TicketStatus>,
-    ) -> Result<EntryRecord, DeskError> {
+    ) -> Result<ThreadEntry, DeskError> {
         let body = validate_body("body", body)?;
         let mut tx = self.store().write().await?;
         let mut t = self.visible_ticket(&mut tx, actor, ticket).await?;
@@ -680,7 +692,7 @@ impl Desk {
                 created_at: now,
             })
             .await?;
-        self.store_attachments(&mut tx, &t, entry_id, &attachments).await?;
+        let attachments = self.store_attachments(&mut tx, &t, entry_id, &attachments).await?;
         if delivers {
             tx.insert_outbox(t.workspace_id, t.id, entry_id, ticket_channel, now).await?;
         }
@@ -715,7 +727,7 @@ impl Desk {
         let entry = tx.entry_by_id(t.workspace_id, entry_id).await?.ok_or(DeskError::NotFound("entry"))?;
         tx.commit().await?;
         self.publish(events);
-        Ok(entry)
+        Ok(ThreadEntry { entry, attachments, mentions: Vec::new() })
     }
 
     /// Adds an internal note, never shown to the requester. `@handle` mentions of staff (the
