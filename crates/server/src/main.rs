@@ -12,7 +12,7 @@ use clap::{Parser, Subcommand};
 use secrecy::ExposeSecret;
 use switchboard_desk::domain::{Actor, Role};
 use switchboard_desk::store::Store;
-use switchboard_desk::{AuthConfig, BlobStore, Desk, SystemClock};
+use switchboard_desk::{AuthConfig, BlobStore, Desk, DeskError, SystemClock};
 
 #[derive(Parser)]
 #[command(name = "switchboard", version, about = "A self-hosted, multi-channel helpdesk")]
@@ -150,7 +150,7 @@ async fn system_of(desk: &Desk, slug: &str) -> anyhow::Result<Actor> {
     Ok(Actor::system(ws.id))
 }
 
-fn print_seeded(s: &seed::Seeded, url: &str) {
+fn print_seeded(s: &seed::Seeded, url: Option<&str>) {
     println!("Demo workspace {:?}: {} tickets", s.workspace, s.tickets);
     for u in &s.users {
         println!("  {:<10} {} / {}", u.role.as_str(), u.email, u.password);
@@ -158,7 +158,9 @@ fn print_seeded(s: &seed::Seeded, url: &str) {
     for (email, password) in &s.customers {
         println!("  {:<10} {} / {}  (customer portal)", "customer", email, password);
     }
-    println!("GraphQL: {url}/graphql");
+    if let Some(url) = url {
+        println!("GraphQL: {url}/graphql");
+    }
 }
 
 async fn run(command: Command, desk: Desk, file: &std::collections::HashMap<String, String>) -> anyhow::Result<()> {
@@ -174,7 +176,7 @@ async fn run(command: Command, desk: Desk, file: &std::collections::HashMap<Stri
                 None => seed::DEMO.to_string(),
             };
             let s = seed::load(&desk, &json).await?;
-            print_seeded(&s, "http://127.0.0.1:8080");
+            print_seeded(&s, None);
         }
         Command::Workspace(WorkspaceCommand::Create { slug, name, ticket_prefix, time_zone }) => {
             let ws = desk.create_workspace(&slug, &name, &ticket_prefix, &time_zone, "General").await?;
@@ -204,7 +206,8 @@ async fn run(command: Command, desk: Desk, file: &std::collections::HashMap<Stri
             if demo {
                 match desk.workspace_by_slug("demo").await {
                     Ok(_) => println!("Demo workspace already loaded; logins are in the README."),
-                    Err(_) => print_seeded(&seed::load(&desk, seed::DEMO).await?, &url),
+                    Err(DeskError::NotFound(_)) => print_seeded(&seed::load(&desk, seed::DEMO).await?, Some(&url)),
+                    Err(e) => return Err(e).context("looking for the demo workspace"),
                 }
             }
             let schema = switchboard_graphql::build_schema(desk.clone());
