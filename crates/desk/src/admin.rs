@@ -38,7 +38,7 @@ pub struct ContactInput {
     pub portal_password: Option<String>,
 }
 
-fn conflict_as_field(field: &str, what: &str) -> impl FnOnce(StoreError) -> DeskError {
+pub(crate) fn conflict_as_field(field: &str, what: &str) -> impl FnOnce(StoreError) -> DeskError {
     let (field, what) = (field.to_string(), what.to_string());
     move |e| match e {
         StoreError::Conflict(_) => DeskError::invalid(&field, format!("{what} is already taken")),
@@ -418,6 +418,7 @@ impl Desk {
         let ws = actor.workspace_id;
         let title = validate_name("title", &input.title)?;
         let body = validate_body("body", &input.body)?;
+        validate_template("body", &body)?;
         let shortcut = input.shortcut.as_deref().filter(|s| !s.trim().is_empty()).map(validate_shortcut).transpose()?;
         let mut tx = self.store().write().await?;
         if let Some(h) = input.help_topic_id {

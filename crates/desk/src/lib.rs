@@ -10,6 +10,8 @@ mod auth;
 mod blobs;
 mod error;
 mod live;
+mod ops;
+mod support;
 mod tickets;
 
 use std::sync::Arc;
@@ -19,6 +21,7 @@ pub use auth::{AuthConfig, LoginResult, hash_password};
 pub use blobs::BlobStore;
 pub use error::DeskError;
 pub use live::LiveEvent;
+pub use support::*;
 pub use switchboard_domain as domain;
 pub use switchboard_store as store;
 pub use tickets::*;
@@ -56,13 +59,40 @@ struct Inner {
     blobs: BlobStore,
     auth: AuthConfig,
     live: broadcast::Sender<LiveEvent>,
+    /// Lets webhooks reach loopback and private addresses: an operator's development setting.
+    allow_private_webhooks: bool,
 }
 
 impl Desk {
     /// Wires the desk to its storage, clock, blob store and token keys.
     pub fn new(store: Store, clock: Arc<dyn Clock>, blobs: BlobStore, auth: AuthConfig) -> Desk {
         let (live, _) = broadcast::channel(1024);
-        Desk { inner: Arc::new(Inner { store, clock, blobs, auth, live }) }
+        Desk { inner: Arc::new(Inner { store, clock, blobs, auth, live, allow_private_webhooks: false }) }
+    }
+
+    /// The same desk, with webhooks to private and loopback addresses allowed or not.
+    pub fn with_private_webhooks(&self, allow: bool) -> Desk {
+        let i = &self.inner;
+        let (live, _) = broadcast::channel(1024);
+        Desk {
+            inner: Arc::new(Inner {
+                store: i.store.clone(),
+                clock: i.clock.clone(),
+                blobs: i.blobs.clone(),
+                auth: i.auth.clone(),
+                live,
+                allow_private_webhooks: allow,
+            }),
+        }
+    }
+
+    /// True when the operator allowed webhooks to private and loopback addresses.
+    pub fn allow_private_webhooks(&self) -> bool {
+        self.inner.allow_private_webhooks
+    }
+
+    pub(crate) fn jwt_secret(&self) -> &[u8] {
+        &self.inner.auth.jwt_secret
     }
 
     /// The underlying store (for readiness checks and maintenance commands).
@@ -73,6 +103,7 @@ impl Desk {
     /// The same desk (store, blobs, keys) reading time from `clock` instead.
     pub fn with_clock(&self, clock: Arc<dyn Clock>) -> Desk {
         Desk::new(self.inner.store.clone(), clock, self.inner.blobs.clone(), self.inner.auth.clone())
+            .with_private_webhooks(self.inner.allow_private_webhooks)
     }
 
     /// The blob store holding attachment bytes.

@@ -3,6 +3,7 @@
 use switchboard_domain::*;
 use switchboard_store::*;
 
+use crate::ops::SlaInputs;
 use crate::{Desk, DeskError, LiveEvent, require};
 
 /// Largest attachment accepted, in bytes.
@@ -215,10 +216,6 @@ fn check_visible(actor: &Actor, t: TicketRecord) -> Result<TicketRecord, DeskErr
     }
 }
 
-fn refresh_sla(t: &mut TicketRecord) {
-    t.sla_due_at = next_sla_due(t.status, t.first_response_due_at, t.first_responded_at, t.resolution_due_at);
-}
-
 impl Desk {
     async fn load_ticket(&self, tx: &mut Tx, ws: WorkspaceId, id: TicketId) -> Result<TicketRecord, DeskError> {
         tx.ticket_by_id(ws, id).await?.ok_or(DeskError::NotFound("ticket"))
@@ -244,7 +241,7 @@ impl Desk {
         Ok(())
     }
 
-    async fn emit(
+    pub(crate) async fn emit(
         &self,
         tx: &mut Tx,
         actor: &Actor,
@@ -256,7 +253,7 @@ impl Desk {
         Ok(())
     }
 
-    async fn check_assignee(
+    pub(crate) async fn check_assignee(
         &self,
         tx: &mut Tx,
         ws: WorkspaceId,
@@ -269,7 +266,7 @@ impl Desk {
             .ok_or_else(|| DeskError::invalid(field, "no active staff member with this id in the workspace"))
     }
 
-    async fn check_queue(
+    pub(crate) async fn check_queue(
         &self,
         tx: &mut Tx,
         ws: WorkspaceId,
@@ -279,7 +276,7 @@ impl Desk {
         tx.queue_by_id(ws, id).await?.ok_or_else(|| DeskError::invalid(field, "no queue with this id in the workspace"))
     }
 
-    async fn check_help_topic(
+    pub(crate) async fn check_help_topic(
         &self,
         tx: &mut Tx,
         ws: WorkspaceId,
@@ -372,6 +369,7 @@ impl Desk {
             Some(d) => validate_body("description", d)?,
             None => subject.clone(),
         };
+        let description_text = format!("{subject}\n{description}");
         let mut tags = Vec::new();
         for (i, tag) in input.tags.iter().enumerate() {
             let tag = normalize_tag(&format!("tags[{i}]"), tag)?;
@@ -390,11 +388,12 @@ impl Desk {
                 .await?
                 .ok_or_else(|| DeskError::invalid("queueId", "the workspace has no default queue"))?,
         };
-        let assignee = match input.assignee_id.or(topic.as_ref().and_then(|t| t.default_assignee_id)) {
+        let mut queue = queue;
+        let mut assignee = match input.assignee_id.or(topic.as_ref().and_then(|t| t.default_assignee_id)) {
             Some(id) => Some(self.check_assignee(tx, ws, id, "assigneeId").await?.id),
             None => None,
         };
-        let priority = match input.priority {
+        let mut priority = match input.priority {
             Some(p) => p,
             None => match topic.as_ref().and_then(|t| t.default_priority.clone()) {
                 Some(p) => Priority::parse(&p, "helpTopic.defaultPriority")?,
@@ -402,9 +401,67 @@ impl Desk {
             },
         };
         let now = self.now();
-        let due =
-            input.resolution_due_at.or(topic.as_ref().and_then(|t| t.due_offset_minutes).map(|m| now + m * 60_000));
         let source = input.source.unwrap_or(Source::Api);
+        // Routing reads the ticket as the caller and the help topic shaped it.
+        let facts = TicketFacts {
+            priority,
+            source,
+            channel,
+            requester_type: requester.requester_type,
+            help_topic_id: topic.as_ref().map(|t| t.id),
+            tags: tags.clone(),
+            text: description_text.clone(),
+        };
+        let rules = self.routing_rules(tx, ws).await?;
+        let mut escalated = false;
+        let routed_by = match first_matching_rule(&rules, &facts) {
+            Some(rule) => {
+                let o = rule.outcome();
+                if let Some(q) = o.queue_id {
+                    match tx.queue_by_id(ws, q).await? {
+                        Some(q) => {
+                            queue = q;
+                            if o.drop_assignee {
+                                assignee = None;
+                            }
+                        }
+                        None => tracing::warn!(rule = %rule.name, queue = q.0, "routing rule names a deleted queue"),
+                    }
+                }
+                if let Some(u) = o.assignee_id {
+                    match tx.user_by_id(ws, u).await?.filter(|u| u.active) {
+                        Some(u) => assignee = Some(u.id),
+                        None => tracing::warn!(rule = %rule.name, user = u.0, "routing rule names an inactive user"),
+                    }
+                }
+                priority = o.priority.unwrap_or(priority);
+                escalated = o.escalate;
+                for tag in o.add_tags {
+                    if !tags.contains(&tag) {
+                        tags.push(tag);
+                    }
+                }
+                Some(rule.name.clone())
+            }
+            None => None,
+        };
+        if assignee.is_none() {
+            assignee = self.auto_assignee(tx, ws, &queue, false).await?.map(|u| u.id);
+        }
+        // Targets: an explicit due time wins, then the SLA policy, then the help topic's offset.
+        let topic_due = topic.as_ref().and_then(|t| t.due_offset_minutes).map(|m| now + m * 60_000);
+        let (first_response_due_at, policy_due, sla_policy_id) = match tx
+            .sla_policy_for(ws, priority, topic.as_ref().map(|t| t.id))
+            .await?
+        {
+            Some(p) => {
+                let calendar = self.calendar_for(tx, ws, p.calendar_id).await?;
+                let clock = SlaClock::start(now);
+                (clock.due(&calendar, p.first_response_minutes), clock.due(&calendar, p.resolution_minutes), Some(p.id))
+            }
+            None => (None, None, None),
+        };
+        let due = input.resolution_due_at.or(policy_due).or(topic_due);
         let number = tx.take_ticket_number(ws).await?;
         let id = tx
             .insert_ticket(&NewTicket {
@@ -418,10 +475,13 @@ impl Desk {
                 help_topic_id: topic.as_ref().map(|t| t.id),
                 requester_id: requester.id,
                 assignee_id: assignee,
-                escalated: false,
+                escalated,
                 chat_originated: source == Source::Chat,
                 thread_key,
+                first_response_due_at,
                 resolution_due_at: due,
+                sla_due_at: next_sla_due(TicketStatus::Open, first_response_due_at, None, due),
+                sla_policy_id,
                 created_at: now,
                 tags: tags.clone(),
             })
@@ -449,8 +509,18 @@ impl Desk {
         if let Some(name) = &t.assignee_name {
             opened.push(NewHistory { field: "assignee", old_value: None, new_value: Some(name.clone()) });
         }
+        if let Some(rule) = &routed_by {
+            opened.push(NewHistory { field: "routing_rule", old_value: None, new_value: Some(rule.clone()) });
+        }
         self.write_history(tx, actor, &t, &opened).await?;
         self.emit(tx, actor, &t, "ticket.opened", serde_json::json!({ "source": source.as_str() })).await?;
+        let mut events = vec![AutomationEvent::TicketOpened, AutomationEvent::Message(description_text)];
+        if escalated {
+            let reason = format!("routing rule {}", routed_by.as_deref().unwrap_or_default());
+            self.escalated(tx, actor, &t, &reason).await?;
+            events.push(AutomationEvent::TicketEscalated);
+        }
+        let t = self.run_automation(tx, t, &events).await?;
         Ok((t, entry))
     }
 
@@ -572,7 +642,7 @@ impl Desk {
                         author_contact_id: Some(contact.id),
                         channel: msg.channel,
                         external_message_id: Some(ext.to_string()),
-                        body: text,
+                        body: text.clone(),
                         delivery_status: None,
                         created_at: self.now(),
                     })
@@ -592,7 +662,9 @@ impl Desk {
                     serde_json::json!({ "entryId": entry.0, "channel": msg.channel.as_str() }),
                 )
                 .await?;
-                (IngestOutcome { ticket_id: t.id, entry_id: entry, opened: false, duplicate: false }, events)
+                let ticket_id = t.id;
+                self.run_automation(&mut tx, t, &[AutomationEvent::Message(text)]).await?;
+                (IngestOutcome { ticket_id, entry_id: entry, opened: false, duplicate: false }, events)
             }
             None => {
                 let subject = msg.subject.clone().filter(|s| !s.trim().is_empty()).unwrap_or_else(|| {
@@ -628,13 +700,14 @@ impl Desk {
     /// The requester wrote back: a ticket waiting on them (or resolved) needs staff again.
     async fn customer_replied(&self, tx: &mut Tx, actor: &Actor, t: &mut TicketRecord) -> Result<(), DeskError> {
         let old = t.status;
+        let before = SlaInputs::of(t);
         let change = check_transition(old, TicketStatus::Open, None)?;
         t.status = TicketStatus::Open;
         if change == StatusChange::Reopen {
             t.resolved_at = None;
         }
         t.updated_at = self.now();
-        refresh_sla(t);
+        self.sync_sla(tx, t, before).await?;
         tx.save_ticket(t).await?;
         self.write_history(
             tx,
@@ -661,6 +734,7 @@ impl Desk {
         let body = validate_body("body", body)?;
         let mut tx = self.store().write().await?;
         let mut t = self.visible_ticket(&mut tx, actor, ticket).await?;
+        let ws = t.workspace_id;
         let staff = actor.is_staff_side();
         if staff {
             require(actor, Permission::Manage)?;
@@ -678,6 +752,7 @@ impl Desk {
             _ => Channel::Web,
         };
         let delivers = staff && ticket_channel.delivers_replies();
+        let message = AutomationEvent::Message(body.clone());
         let entry_id = tx
             .insert_entry(&NewEntry {
                 workspace_id: t.workspace_id,
@@ -698,6 +773,7 @@ impl Desk {
         }
         let mut events = vec![live(&t, "entry.created", Some(entry_id), false)];
         let mut changes = Changes(Vec::new());
+        let before = SlaInputs::of(&t);
         if staff {
             if t.first_responded_at.is_none() && actor.user_id().is_some() {
                 t.first_responded_at = Some(now);
@@ -709,7 +785,7 @@ impl Desk {
                 apply_status(&mut t, to, change, now);
             }
             t.updated_at = now;
-            refresh_sla(&mut t);
+            self.sync_sla(&mut tx, &mut t, before).await?;
             tx.save_ticket(&t).await?;
             self.write_history(&mut tx, actor, &t, &changes.0).await?;
             if !changes.0.is_empty() {
@@ -724,7 +800,8 @@ impl Desk {
         }
         self.emit(&mut tx, actor, &t, "entry.created", serde_json::json!({ "entryId": entry_id.0, "public": true }))
             .await?;
-        let entry = tx.entry_by_id(t.workspace_id, entry_id).await?.ok_or(DeskError::NotFound("entry"))?;
+        self.run_automation(&mut tx, t, &[message]).await?;
+        let entry = tx.entry_by_id(ws, entry_id).await?.ok_or(DeskError::NotFound("entry"))?;
         tx.commit().await?;
         self.publish(events);
         Ok(ThreadEntry { entry, attachments, mentions: Vec::new() })
@@ -798,9 +875,34 @@ impl Desk {
         Ok(t)
     }
 
-    /// Applies `p` to `t`, which the caller loaded and checked in this transaction, and returns
-    /// the ticket as saved.
+    /// Applies `p` to `t`, which the caller loaded and checked in this transaction, then lets
+    /// routing rules react to changed routed fields and automation to an escalation. Returns the
+    /// ticket as saved.
     async fn patch_ticket(
+        &self,
+        tx: &mut Tx,
+        actor: &Actor,
+        t: TicketRecord,
+        p: TicketPatch,
+    ) -> Result<TicketRecord, DeskError> {
+        let before = (t.priority, t.tags.clone(), t.help_topic_id, t.escalated);
+        let mut t = self.patch_ticket_quietly(tx, actor, t, p).await?;
+        if before != (t.priority, t.tags.clone(), t.help_topic_id, t.escalated) && t.status.is_active() {
+            let requester = tx.contact_by_id(t.workspace_id, t.requester_id).await?;
+            let requester_type = requester.map(|c| c.requester_type).unwrap_or(RequesterType::Manual);
+            if let Some((rule, patch)) = self.route_patch(tx, &t, requester_type).await? {
+                t = self.apply_route(tx, t, &rule, patch).await?;
+            }
+        }
+        if !before.3 && t.escalated {
+            t = self.run_automation(tx, t, &[AutomationEvent::TicketEscalated]).await?;
+        }
+        Ok(t)
+    }
+
+    /// Applies `p` to `t` and saves it with its history and events, without routing or
+    /// automation: what rules themselves use, so their edits cannot set each other off.
+    pub(crate) async fn patch_ticket_quietly(
         &self,
         tx: &mut Tx,
         actor: &Actor,
@@ -809,6 +911,7 @@ impl Desk {
     ) -> Result<TicketRecord, DeskError> {
         let ws = actor.workspace_id;
         let now = self.now();
+        let sla_before = SlaInputs::of(&t);
         let mut ch = Changes(Vec::new());
         if let Some(s) = &p.subject {
             let s = validate_subject("subject", s)?;
@@ -883,22 +986,28 @@ impl Desk {
             return Ok(t);
         }
         t.updated_at = now;
-        refresh_sla(&mut t);
+        self.sync_sla(tx, &mut t, sla_before).await?;
         tx.save_ticket(&t).await?;
         self.write_history(tx, actor, &t, &ch.0).await?;
         let changed: Vec<&str> = ch.0.iter().map(|c| c.field).collect();
         self.emit(tx, actor, &t, "ticket.updated", serde_json::json!({ "changed": changed })).await?;
         if escalated_now {
-            self.emit(
-                tx,
-                actor,
-                &t,
-                "ticket.escalated",
-                serde_json::json!({ "reason": format!("escalated by {}", actor.label) }),
-            )
-            .await?;
+            self.escalated(tx, actor, &t, &format!("escalated by {}", actor.label)).await?;
         }
         Ok(t)
+    }
+
+    /// Records an escalation: the `ticket.escalated` event with its reason, and a quality flag
+    /// so someone reviews why the ticket needed it.
+    pub(crate) async fn escalated(
+        &self,
+        tx: &mut Tx,
+        actor: &Actor,
+        t: &TicketRecord,
+        reason: &str,
+    ) -> Result<(), DeskError> {
+        tx.insert_quality_flag(t.workspace_id, t.id, QualityFlagKind::Escalated, reason, self.now()).await?;
+        self.emit(tx, actor, t, "ticket.escalated", serde_json::json!({ "reason": reason })).await
     }
 
     /// Applies one patch to many tickets, each in its own transaction; the outcome is per ticket.
@@ -979,6 +1088,7 @@ impl Desk {
         let mut tx = self.store().write().await?;
         let mut t = self.visible_ticket(&mut tx, actor, ticket).await?;
         let change = check_transition(t.status, TicketStatus::Closed, Some(reason))?;
+        let before = SlaInputs::of(&t);
         let now = self.now();
         let mut ch = Changes(Vec::new());
         ch.record("status", Some(t.status.to_string()), Some("closed".into()));
@@ -988,7 +1098,7 @@ impl Desk {
         t.close_reason = Some(reason.to_string());
         t.close_note = note;
         t.updated_at = now;
-        refresh_sla(&mut t);
+        self.sync_sla(&mut tx, &mut t, before).await?;
         tx.save_ticket(&t).await?;
         self.write_history(&mut tx, actor, &t, &ch.0).await?;
         self.emit(
@@ -1050,6 +1160,9 @@ impl Desk {
         self.write_history(&mut tx, actor, &t, &ch.0).await?;
         if rating <= 2 {
             self.emit(&mut tx, actor, &t, "csat.negative", serde_json::json!({ "rating": rating })).await?;
+            let reason = format!("rated {rating} of 5");
+            tx.insert_quality_flag(t.workspace_id, t.id, QualityFlagKind::NegativeCsat, &reason, self.now()).await?;
+            t = self.run_automation(&mut tx, t, &[AutomationEvent::CsatNegative]).await?;
         }
         tx.commit().await?;
         self.publish(vec![live(&t, "ticket.updated", None, false)]);

@@ -153,6 +153,54 @@ string_enum!(
     DeliveryStatus { Pending = "pending", Sent = "sent", Delivered = "delivered", Read = "read", Failed = "failed" }
 );
 
+string_enum!(
+    /// The ticket fact a routing clause reads.
+    ClauseField {
+        Priority = "priority", Source = "source", Tag = "tag", RequesterType = "requester_type",
+        HelpTopic = "help_topic", Channel = "channel", Text = "text",
+    }
+);
+
+string_enum!(
+    /// How a routing clause compares its field with its value.
+    ClauseOp { Is = "is", IsNot = "is_not", Contains = "contains", NotContains = "not_contains" }
+);
+
+string_enum!(
+    /// How a routing rule joins its clauses.
+    RuleJoin {
+        /// Every clause must match.
+        And = "and",
+        /// Any one clause is enough.
+        Or = "or",
+    }
+);
+
+string_enum!(
+    /// When an automation rule is evaluated.
+    AutomationTrigger {
+        TicketOpened = "ticket_opened", TicketEscalated = "ticket_escalated", MessageContains = "message_contains",
+        CsatNegative = "csat_negative", SlaBreach = "sla_breach",
+    }
+);
+
+string_enum!(
+    /// Which SLA target a breach missed.
+    SlaTarget { FirstResponse = "first_response", Resolution = "resolution" }
+);
+
+string_enum!(
+    /// Why a ticket is in the quality review list.
+    QualityFlagKind {
+        /// Reached staff without a confident answer.
+        Escalated = "escalated",
+        /// The requester rated the ticket badly.
+        NegativeCsat = "negative_csat",
+        /// An automatic answer went out with weak support.
+        LowConfidence = "low_confidence",
+    }
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -43,4 +43,18 @@ ids! {
     ApiTokenId,
     /// A stored file attached to an entry.
     AttachmentId,
+    /// A business-hours calendar.
+    CalendarId,
+    /// An SLA policy: targets for a priority (and help topic).
+    SlaPolicyId,
+    /// A routing rule.
+    RoutingRuleId,
+    /// A webhook endpoint.
+    WebhookId,
+    /// One event's delivery to one webhook endpoint.
+    WebhookDeliveryId,
+    /// A ticket in the quality review list.
+    QualityFlagId,
+    /// A message to managers.
+    NotificationId,
 }

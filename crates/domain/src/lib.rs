@@ -5,24 +5,46 @@
 //! written once and unit-tested without a database.
 
 mod actor;
+mod automation;
+mod calendar;
 mod enums;
 mod error;
 mod ids;
+mod routing;
 mod sla;
+mod template;
 mod text;
 mod ticket;
+mod webhook;
 
 pub use actor::{Actor, ActorKind, Permission};
+pub use automation::{
+    AutomationAction, AutomationEvent, AutomationRule, MAX_AUTOMATION_RULES, ParsedRules, PlannedAction, RuleReport,
+    parse_automation_rules, plan_automation,
+};
+pub use calendar::{BusinessCalendar, CalendarSpec, DayHours, SlaClock};
 pub use chrono_tz::Tz;
 pub use enums::*;
 pub use error::ValidationError;
 pub use ids::*;
+pub use routing::{
+    AssignmentCandidate, RoutingAction, RoutingClause, RoutingOutcome, RoutingRule, TicketFacts,
+    contains_ignoring_case, first_matching_rule, pick_assignee,
+};
 pub use sla::{SlaFilter, SlaWindow, next_sla_due, parse_time_zone, sla_window};
+pub use template::{
+    ActorVars, MAX_TEMPLATE_CHARS, RequesterVars, TEMPLATE_VARIABLES, TemplateContext, TicketVars, WorkspaceVars,
+    render_template, validate_template,
+};
 pub use text::{
     EmailAddress, MAX_BODY_CHARS, MAX_CLOSE_NOTE_CHARS, MAX_SUBJECT_CHARS, MAX_TAG_CHARS, mentions, normalize_tag,
     validate_body, validate_close_note, validate_name, validate_subject,
 };
 pub use ticket::{StatusChange, TicketNumber, check_transition};
+pub use webhook::{
+    MAX_DELIVERY_ATTEMPTS, MAX_WEBHOOK_URL_CHARS, WebhookEvent, WebhookUrl, check_webhook_url, is_forbidden_address,
+    retry_delay_ms, signature_header, verify_signature,
+};
 
 /// Milliseconds since the Unix epoch, UTC: the one time representation stored everywhere.
 pub type Millis = i64;

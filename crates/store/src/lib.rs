@@ -29,6 +29,7 @@ mod sqlite {
     type Db = sqlx::Sqlite;
     const DIALECT: crate::Dialect = crate::Dialect::Sqlite;
     include!("queries.rs");
+    include!("ops_queries.rs");
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -36,6 +37,7 @@ mod postgres {
     type Db = sqlx::Postgres;
     const DIALECT: crate::Dialect = crate::Dialect::Postgres;
     include!("queries.rs");
+    include!("ops_queries.rs");
 }
 
 /// What can go wrong in storage.
@@ -300,4 +302,46 @@ tx_methods! {
     fn touch_api_token(id: ApiTokenId, now: Millis) -> ();
     fn import_contacts(ws: WorkspaceId, emails: &[String], now: Millis) -> Vec<(String, ContactId)>;
     fn import_tickets(ws: WorkspaceId, tickets: &[ImportedTicket]) -> ();
+}
+
+tx_methods! {
+    fn workspace_settings(ws: WorkspaceId) -> WorkspaceSettingsRecord;
+    fn save_workspace_settings(ws: WorkspaceId, s: &WorkspaceSettingsRecord, now: Millis) -> ();
+    fn upsert_calendar(ws: WorkspaceId, id: Option<CalendarId>, name: &str, spec: &str, now: Millis) -> CalendarRecord;
+    fn list_calendars(ws: WorkspaceId) -> Vec<CalendarRecord>;
+    fn calendar_by_id(ws: WorkspaceId, id: CalendarId) -> Option<CalendarRecord>;
+    fn upsert_sla_policy(ws: WorkspaceId, id: Option<SlaPolicyId>, p: &SlaPolicyInput, now: Millis) -> SlaPolicyRecord;
+    fn list_sla_policies(ws: WorkspaceId) -> Vec<SlaPolicyRecord>;
+    fn sla_policy_for(ws: WorkspaceId, priority: Priority, topic: Option<HelpTopicId>) -> Option<SlaPolicyRecord>;
+    fn sla_policy_by_id(ws: WorkspaceId, id: SlaPolicyId) -> Option<SlaPolicyRecord>;
+    fn delete_sla_policy(ws: WorkspaceId, id: SlaPolicyId) -> bool;
+    fn overdue_tickets(now: Millis, after: Option<(Millis, TicketId)>, limit: i64) -> Vec<OverdueTicket>;
+    fn insert_sla_breach(ws: WorkspaceId, ticket: TicketId, target: SlaTarget, due_at: Millis, now: Millis) -> bool;
+    fn list_sla_breaches(ws: WorkspaceId, ticket: TicketId) -> Vec<SlaBreachRecord>;
+    fn breached_targets(tickets: &[TicketId]) -> Vec<(TicketId, String)>;
+    fn list_routing_rules(ws: WorkspaceId) -> Vec<RoutingRuleRecord>;
+    fn upsert_routing_rule(ws: WorkspaceId, id: Option<RoutingRuleId>, name: &str, position: i64, enabled: bool, definition: &str, now: Millis) -> RoutingRuleRecord;
+    fn set_routing_rule_position(ws: WorkspaceId, id: RoutingRuleId, position: i64) -> bool;
+    fn delete_routing_rule(ws: WorkspaceId, id: RoutingRuleId) -> bool;
+    fn queue_member_loads(ws: WorkspaceId, queue: QueueId) -> Vec<MemberLoad>;
+    fn round_robin_cursor(ws: WorkspaceId, queue: QueueId) -> Option<UserId>;
+    fn set_round_robin_cursor(ws: WorkspaceId, queue: QueueId, user: UserId) -> ();
+    fn upsert_webhook(ws: WorkspaceId, id: Option<WebhookId>, name: &str, url: &str, enabled: bool, events: &str, secret_enc: Option<&str>, now: Millis) -> WebhookRecord;
+    fn list_webhooks(ws: WorkspaceId) -> Vec<WebhookRecord>;
+    fn webhook_by_id(ws: WorkspaceId, id: WebhookId) -> Option<WebhookRecord>;
+    fn delete_webhook(ws: WorkspaceId, id: WebhookId) -> bool;
+    fn webhooks_for_event(ws: WorkspaceId, event: &str) -> Vec<WebhookRecord>;
+    fn insert_webhook_delivery(ws: WorkspaceId, hook: WebhookId, event: &str, payload: &str, now: Millis) -> WebhookDeliveryId;
+    fn webhook_delivery(id: WebhookDeliveryId) -> Option<WebhookDeliveryRecord>;
+    fn due_webhook_deliveries(now: Millis, limit: i64) -> Vec<WebhookDeliveryId>;
+    fn record_delivery_attempt(id: WebhookDeliveryId, a: &DeliveryAttempt) -> ();
+    fn list_webhook_deliveries(ws: WorkspaceId, hook: WebhookId, limit: i64) -> Vec<WebhookDeliveryRecord>;
+    fn events_after(after: i64, limit: i64) -> Vec<EventRecord>;
+    fn stream_cursor(name: &str) -> i64;
+    fn set_stream_cursor(name: &str, position: i64) -> ();
+    fn insert_notification(ws: WorkspaceId, kind: &str, ticket: Option<TicketId>, message: &str, now: Millis) -> ();
+    fn list_notifications(ws: WorkspaceId, limit: i64) -> Vec<NotificationRecord>;
+    fn insert_quality_flag(ws: WorkspaceId, ticket: TicketId, kind: QualityFlagKind, reason: &str, now: Millis) -> bool;
+    fn list_quality_flags(ws: WorkspaceId, include_resolved: bool, limit: i64) -> Vec<QualityFlagRecord>;
+    fn resolve_quality_flag(ws: WorkspaceId, id: QualityFlagId, by: Option<UserId>, now: Millis) -> Option<QualityFlagRecord>;
 }

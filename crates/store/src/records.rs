@@ -167,6 +167,11 @@ pub struct TicketRecord {
     pub close_note: Option<String>,
     pub csat_rating: Option<i64>,
     pub csat_comment: Option<String>,
+    pub sla_policy_id: Option<SlaPolicyId>,
+    /// Set while the SLA clock is paused (the ticket waits on the customer).
+    pub sla_paused_at: Option<Millis>,
+    /// Business minutes the clock has spent paused so far.
+    pub sla_paused_minutes: i64,
     pub created_at: Millis,
     pub updated_at: Millis,
 }
@@ -199,7 +204,11 @@ pub struct NewTicket {
     pub escalated: bool,
     pub chat_originated: bool,
     pub thread_key: Option<String>,
+    pub first_response_due_at: Option<Millis>,
     pub resolution_due_at: Option<Millis>,
+    /// The earliest pending target (see `next_sla_due`).
+    pub sla_due_at: Option<Millis>,
+    pub sla_policy_id: Option<SlaPolicyId>,
     pub created_at: Millis,
     /// Normalized tags; also written to ticket_tags by the caller.
     pub tags: Vec<String>,
@@ -355,4 +364,182 @@ pub struct ImportedTicket {
     pub thread_key: Option<String>,
     pub sla_due_at: Option<Millis>,
     pub created_at: Millis,
+}
+
+/// A business-hours calendar; `spec` is the JSON the API accepts (see `CalendarSpec`).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct CalendarRecord {
+    pub id: CalendarId,
+    pub workspace_id: WorkspaceId,
+    pub name: String,
+    pub spec: String,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+}
+
+/// The workspace's support-ops settings (defaults when never saved).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct WorkspaceSettingsRecord {
+    /// A ticket is "at risk" when less than this share of its SLA target is left.
+    pub at_risk_percent: i64,
+    /// The saved automation rule array (JSON, already validated).
+    pub automation_rules: String,
+    /// Notify managers when an SLA target is missed.
+    pub alert_sla_breach: bool,
+}
+
+impl Default for WorkspaceSettingsRecord {
+    fn default() -> Self {
+        Self { at_risk_percent: 25, automation_rules: "[]".into(), alert_sla_breach: true }
+    }
+}
+
+/// First-response and resolution targets for a priority, optionally one help topic.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SlaPolicyRecord {
+    pub id: SlaPolicyId,
+    pub workspace_id: WorkspaceId,
+    pub name: String,
+    #[sqlx(try_from = "String")]
+    pub priority: Priority,
+    pub help_topic_id: Option<HelpTopicId>,
+    pub first_response_minutes: i64,
+    pub resolution_minutes: i64,
+    pub calendar_id: Option<CalendarId>,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+}
+
+/// What an SLA policy is saved with.
+#[derive(Debug, Clone)]
+pub struct SlaPolicyInput {
+    pub name: String,
+    pub priority: Priority,
+    pub help_topic_id: Option<HelpTopicId>,
+    pub first_response_minutes: i64,
+    pub resolution_minutes: i64,
+    pub calendar_id: Option<CalendarId>,
+}
+
+/// A routing rule; `definition` holds its join, clauses and actions as JSON.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct RoutingRuleRecord {
+    pub id: RoutingRuleId,
+    pub workspace_id: WorkspaceId,
+    pub name: String,
+    pub position: i64,
+    pub enabled: bool,
+    pub definition: String,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+}
+
+/// A webhook endpoint; the secret stays encrypted here.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct WebhookRecord {
+    pub id: WebhookId,
+    pub workspace_id: WorkspaceId,
+    pub name: String,
+    pub url: String,
+    pub enabled: bool,
+    /// Comma-joined event names.
+    pub events: String,
+    pub secret_enc: String,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+}
+
+/// One event's delivery to one endpoint, with its outcome so far.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct WebhookDeliveryRecord {
+    pub id: WebhookDeliveryId,
+    pub workspace_id: WorkspaceId,
+    pub webhook_id: WebhookId,
+    pub event: String,
+    pub payload: String,
+    pub status: String,
+    pub attempts: i64,
+    pub next_attempt_at: Millis,
+    pub response_status: Option<i64>,
+    pub latency_ms: Option<i64>,
+    pub last_error: Option<String>,
+    pub created_at: Millis,
+    pub delivered_at: Option<Millis>,
+}
+
+/// The result of one delivery attempt.
+#[derive(Debug, Clone)]
+pub struct DeliveryAttempt {
+    pub status: &'static str,
+    pub next_attempt_at: Millis,
+    pub response_status: Option<i64>,
+    pub latency_ms: i64,
+    pub error: Option<String>,
+    pub now: Millis,
+}
+
+/// A domain event as the dispatcher reads it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct EventRecord {
+    pub id: i64,
+    pub workspace_id: WorkspaceId,
+    pub ticket_id: Option<TicketId>,
+    pub kind: String,
+    pub payload: String,
+    pub created_at: Millis,
+}
+
+/// A ticket with a pending SLA target that has passed, as the breach scan reads it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OverdueTicket {
+    pub workspace_id: WorkspaceId,
+    pub id: TicketId,
+    pub sla_due_at: Millis,
+    pub first_response_due_at: Option<Millis>,
+    pub first_responded_at: Option<Millis>,
+    pub resolution_due_at: Option<Millis>,
+}
+
+/// A missed SLA target.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SlaBreachRecord {
+    pub ticket_id: TicketId,
+    #[sqlx(try_from = "String")]
+    pub target: SlaTarget,
+    pub due_at: Millis,
+    pub detected_at: Millis,
+}
+
+/// A message for the workspace's managers.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct NotificationRecord {
+    pub id: NotificationId,
+    pub workspace_id: WorkspaceId,
+    pub kind: String,
+    pub ticket_id: Option<TicketId>,
+    pub message: String,
+    pub created_at: Millis,
+}
+
+/// A ticket in the quality review list.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct QualityFlagRecord {
+    pub id: QualityFlagId,
+    pub workspace_id: WorkspaceId,
+    pub ticket_id: TicketId,
+    #[sqlx(try_from = "String")]
+    pub kind: QualityFlagKind,
+    pub reason: String,
+    pub created_at: Millis,
+    pub resolved_at: Option<Millis>,
+    pub resolved_by: Option<UserId>,
+}
+
+/// A queue member with their current load, as auto-assignment reads it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct MemberLoad {
+    pub user_id: UserId,
+    pub on_break: bool,
+    pub weight: i64,
+    pub open_assigned: i64,
 }

@@ -1,0 +1,758 @@
+//! Support-ops configuration and the work time and events drive: business-hours calendars, SLA
+//! policies and breaches, routing rules, automation rules, webhooks and their deliveries,
+//! quality flags, manager notifications, canned response previews.
+
+use chacha20poly1305::aead::{Aead, KeyInit};
+use chacha20poly1305::{ChaCha20Poly1305, Nonce};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use switchboard_domain::*;
+use switchboard_store::*;
+
+use crate::ops::routing_rule_of;
+use crate::{Desk, DeskError, require};
+
+/// Most rows a log or list returns.
+const MAX_LIST: i64 = 200;
+/// Overdue tickets the breach scan handles per transaction.
+const BREACH_BATCH: i64 = 200;
+
+/// An SLA policy as an admin writes it.
+#[derive(Debug, Clone)]
+pub struct SlaPolicyChange {
+    pub name: String,
+    pub priority: Priority,
+    pub help_topic_id: Option<HelpTopicId>,
+    pub first_response_minutes: i64,
+    pub resolution_minutes: i64,
+    pub calendar_id: Option<CalendarId>,
+}
+
+/// A routing rule as an admin writes it.
+#[derive(Debug, Clone)]
+pub struct RoutingRuleChange {
+    pub name: String,
+    pub enabled: bool,
+    /// Where it goes in the order; the end when absent.
+    pub position: Option<i64>,
+    pub join: RuleJoin,
+    pub clauses: Vec<RoutingClause>,
+    pub actions: Vec<RoutingAction>,
+}
+
+/// A routing rule as the API shows it.
+#[derive(Debug, Clone)]
+pub struct RoutingRuleView {
+    pub id: RoutingRuleId,
+    pub rule: RoutingRule,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+}
+
+/// The outcome of saving the automation rule array.
+#[derive(Debug, Clone)]
+pub struct AutomationSave {
+    /// The rules now in force.
+    pub rules: Vec<AutomationRule>,
+    /// One report per submitted rule.
+    pub reports: Vec<RuleReport>,
+    /// False when nothing was saved because a rule was invalid (and invalid rules were not to be dropped).
+    pub saved: bool,
+}
+
+/// A webhook endpoint as an admin writes it.
+#[derive(Debug, Clone)]
+pub struct WebhookChange {
+    pub name: String,
+    pub url: String,
+    pub enabled: bool,
+    pub events: Vec<WebhookEvent>,
+    /// A signing secret to use; one is generated for a new endpoint when absent.
+    pub secret: Option<String>,
+}
+
+/// A saved endpoint, and its signing secret when it was just generated (shown once).
+#[derive(Debug, Clone)]
+pub struct SavedWebhook {
+    pub webhook: WebhookRecord,
+    pub new_secret: Option<String>,
+}
+
+/// A delivery ready to send: where, what, and the secret to sign it with.
+#[derive(Debug, Clone)]
+pub struct OutgoingDelivery {
+    pub id: WebhookDeliveryId,
+    pub url: String,
+    pub event: String,
+    pub body: String,
+    pub secret: Vec<u8>,
+    pub attempts: i64,
+}
+
+/// What one delivery attempt came to.
+#[derive(Debug, Clone)]
+pub struct AttemptOutcome {
+    pub response_status: Option<u16>,
+    pub latency_ms: i64,
+    /// Why it failed; `None` for a 2xx answer.
+    pub error: Option<String>,
+}
+
+/// The SLA settings of a workspace.
+#[derive(Debug, Clone)]
+pub struct SlaSettings {
+    pub at_risk_percent: i64,
+    pub alert_on_breach: bool,
+}
+
+fn webhook_cipher(jwt_secret: &[u8]) -> ChaCha20Poly1305 {
+    // A key of its own, derived so that one configured secret serves both purposes.
+    let key = Sha256::new().chain_update(b"switchboard webhook secrets v1").chain_update(jwt_secret).finalize();
+    ChaCha20Poly1305::new(&key)
+}
+
+fn validate_minutes(field: &str, v: i64) -> Result<i64, DeskError> {
+    if (5..=525_600).contains(&v) {
+        Ok(v)
+    } else {
+        Err(DeskError::invalid(field, "must be between 5 and 525600 minutes"))
+    }
+}
+
+impl Desk {
+    fn encrypt_secret(&self, secret: &str) -> Result<String, DeskError> {
+        let mut nonce = [0u8; 12];
+        rand::thread_rng().fill_bytes(&mut nonce);
+        let sealed = webhook_cipher(self.jwt_secret())
+            .encrypt(&Nonce::from(nonce), secret.as_bytes())
+            .map_err(|_| DeskError::Internal("encrypting a webhook secret failed".into()))?;
+        Ok(format!("{}.{}", hex::encode(nonce), hex::encode(sealed)))
+    }
+
+    fn decrypt_secret(&self, stored: &str) -> Result<Vec<u8>, DeskError> {
+        let bad =
+            || DeskError::Internal("a webhook secret cannot be decrypted (was the server secret changed?)".into());
+        let (nonce, sealed) = stored.split_once('.').ok_or_else(bad)?;
+        let nonce = hex::decode(nonce).map_err(|_| bad())?;
+        let sealed = hex::decode(sealed).map_err(|_| bad())?;
+        let nonce: [u8; 12] = nonce.try_into().map_err(|_| bad())?;
+        webhook_cipher(self.jwt_secret()).decrypt(&Nonce::from(nonce), sealed.as_slice()).map_err(|_| bad())
+    }
+
+    // ---- calendars and SLA policies ----
+
+    /// The workspace's business-hours calendars.
+    pub async fn calendars(&self, actor: &Actor) -> Result<Vec<CalendarRecord>, DeskError> {
+        require(actor, Permission::View)?;
+        Ok(self.store().read().await?.list_calendars(actor.workspace_id).await?)
+    }
+
+    /// Creates or updates a business-hours calendar.
+    pub async fn save_calendar(
+        &self,
+        actor: &Actor,
+        id: Option<CalendarId>,
+        name: &str,
+        spec: &CalendarSpec,
+    ) -> Result<CalendarRecord, DeskError> {
+        require(actor, Permission::Admin)?;
+        let name = validate_name("name", name)?;
+        let calendar = spec.validate()?;
+        let json = serde_json::to_string(&calendar.to_spec()).map_err(|e| DeskError::Internal(e.to_string()))?;
+        let mut tx = self.store().write().await?;
+        if let Some(id) = id {
+            tx.calendar_by_id(actor.workspace_id, id).await?.ok_or(DeskError::NotFound("calendar"))?;
+        }
+        let r = tx
+            .upsert_calendar(actor.workspace_id, id, &name, &json, self.now())
+            .await
+            .map_err(crate::admin::conflict_as_field("name", "this name"))?;
+        tx.commit().await?;
+        Ok(r)
+    }
+
+    /// The workspace's SLA policies.
+    pub async fn sla_policies(&self, actor: &Actor) -> Result<Vec<SlaPolicyRecord>, DeskError> {
+        require(actor, Permission::View)?;
+        Ok(self.store().read().await?.list_sla_policies(actor.workspace_id).await?)
+    }
+
+    /// Creates or updates an SLA policy. Targets apply to tickets opened (or re-prioritized) after.
+    pub async fn save_sla_policy(
+        &self,
+        actor: &Actor,
+        id: Option<SlaPolicyId>,
+        input: SlaPolicyChange,
+    ) -> Result<SlaPolicyRecord, DeskError> {
+        require(actor, Permission::Admin)?;
+        let ws = actor.workspace_id;
+        let p = SlaPolicyInput {
+            name: validate_name("name", &input.name)?,
+            priority: input.priority,
+            help_topic_id: input.help_topic_id,
+            first_response_minutes: validate_minutes("firstResponseMinutes", input.first_response_minutes)?,
+            resolution_minutes: validate_minutes("resolutionMinutes", input.resolution_minutes)?,
+            calendar_id: input.calendar_id,
+        };
+        let mut tx = self.store().write().await?;
+        if let Some(h) = p.help_topic_id {
+            tx.help_topic_by_id(ws, h)
+                .await?
+                .ok_or_else(|| DeskError::invalid("helpTopicId", "no help topic with this id in the workspace"))?;
+        }
+        if let Some(c) = p.calendar_id {
+            tx.calendar_by_id(ws, c)
+                .await?
+                .ok_or_else(|| DeskError::invalid("calendarId", "no calendar with this id in the workspace"))?;
+        }
+        if let Some(id) = id {
+            tx.sla_policy_by_id(ws, id).await?.ok_or(DeskError::NotFound("SLA policy"))?;
+        }
+        let r = tx.upsert_sla_policy(ws, id, &p, self.now()).await.map_err(|e| match e {
+            StoreError::Conflict(c) if c.contains("scope") || c.contains("priority") => {
+                DeskError::invalid("priority", "another policy already covers this priority and help topic")
+            }
+            StoreError::Conflict(_) => DeskError::invalid("name", "this name is already taken"),
+            other => other.into(),
+        })?;
+        tx.commit().await?;
+        Ok(r)
+    }
+
+    /// Deletes an SLA policy; tickets keep the targets it gave them.
+    pub async fn delete_sla_policy(&self, actor: &Actor, id: SlaPolicyId) -> Result<(), DeskError> {
+        require(actor, Permission::Admin)?;
+        let mut tx = self.store().write().await?;
+        if !tx.delete_sla_policy(actor.workspace_id, id).await? {
+            return Err(DeskError::NotFound("SLA policy"));
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The workspace's SLA settings.
+    pub async fn sla_settings(&self, actor: &Actor) -> Result<SlaSettings, DeskError> {
+        require(actor, Permission::View)?;
+        let s = self.store().read().await?.workspace_settings(actor.workspace_id).await?;
+        Ok(SlaSettings { at_risk_percent: s.at_risk_percent, alert_on_breach: s.alert_sla_breach })
+    }
+
+    /// Changes the share of a target left at which a ticket counts as at risk, and whether
+    /// managers are notified of breaches.
+    pub async fn save_sla_settings(&self, actor: &Actor, input: SlaSettings) -> Result<SlaSettings, DeskError> {
+        require(actor, Permission::Admin)?;
+        if !(1..=99).contains(&input.at_risk_percent) {
+            return Err(DeskError::invalid("atRiskPercent", "must be between 1 and 99"));
+        }
+        let mut tx = self.store().write().await?;
+        let mut s = tx.workspace_settings(actor.workspace_id).await?;
+        s.at_risk_percent = input.at_risk_percent;
+        s.alert_sla_breach = input.alert_on_breach;
+        tx.save_workspace_settings(actor.workspace_id, &s, self.now()).await?;
+        tx.commit().await?;
+        Ok(input)
+    }
+
+    /// The SLA breaches recorded on a ticket.
+    pub async fn sla_breaches(&self, actor: &Actor, ticket: TicketId) -> Result<Vec<SlaBreachRecord>, DeskError> {
+        require(actor, Permission::View)?;
+        let mut tx = self.store().read().await?;
+        tx.ticket_by_id(actor.workspace_id, ticket).await?.ok_or(DeskError::NotFound("ticket"))?;
+        Ok(tx.list_sla_breaches(actor.workspace_id, ticket).await?)
+    }
+
+    /// Records every SLA target missed by now, once per target per ticket: a breach row, the
+    /// `sla.breach` event, a manager notification when the workspace wants one, and the
+    /// `sla_breach` automation rules. Returns how many breaches were recorded. Reads only open
+    /// tickets with a passed target (a partial index), so its cost follows those, not all tickets.
+    pub async fn check_sla_breaches(&self) -> Result<usize, DeskError> {
+        let now = self.now();
+        let mut recorded = 0;
+        let mut after: Option<(Millis, TicketId)> = None;
+        loop {
+            let mut tx = self.store().write().await?;
+            let overdue = tx.overdue_tickets(now, after, BREACH_BATCH).await?;
+            let Some(last) = overdue.last() else { break };
+            after = Some((last.sla_due_at, last.id));
+            let ids: Vec<TicketId> = overdue.iter().map(|t| t.id).collect();
+            let known = tx.breached_targets(&ids).await?;
+            for o in &overdue {
+                let mut missed = Vec::new();
+                if let Some(due) = o.first_response_due_at.filter(|d| *d <= now && o.first_responded_at.is_none()) {
+                    missed.push((SlaTarget::FirstResponse, due));
+                }
+                if let Some(due) = o.resolution_due_at.filter(|d| *d <= now) {
+                    missed.push((SlaTarget::Resolution, due));
+                }
+                missed.retain(|(target, _)| !known.iter().any(|(id, k)| *id == o.id && k == target.as_str()));
+                if missed.is_empty() {
+                    continue;
+                }
+                let actor = Actor::system(o.workspace_id);
+                let Some(mut t) = tx.ticket_by_id(o.workspace_id, o.id).await? else { continue };
+                let settings = tx.workspace_settings(o.workspace_id).await?;
+                for (target, due) in missed {
+                    if !tx.insert_sla_breach(o.workspace_id, o.id, target, due, now).await? {
+                        continue;
+                    }
+                    recorded += 1;
+                    let extra = serde_json::json!({ "target": target.as_str(), "dueAt": due });
+                    self.emit(&mut tx, &actor, &t, "sla.breach", extra).await?;
+                    if settings.alert_sla_breach {
+                        let what = match target {
+                            SlaTarget::FirstResponse => "first response",
+                            SlaTarget::Resolution => "resolution",
+                        };
+                        let msg = format!("{} missed its {what} target: {}", t.display_number(), t.subject);
+                        tx.insert_notification(o.workspace_id, "sla.breach", Some(t.id), &msg, now).await?;
+                    }
+                    t = self.run_automation(&mut tx, t, &[AutomationEvent::SlaBreach]).await?;
+                }
+            }
+            tx.commit().await?;
+            if (overdue.len() as i64) < BREACH_BATCH {
+                break;
+            }
+        }
+        Ok(recorded)
+    }
+
+    // ---- routing rules ----
+
+    /// The workspace's routing rules in the order they are tried.
+    pub async fn routing_rule_list(&self, actor: &Actor) -> Result<Vec<RoutingRuleView>, DeskError> {
+        require(actor, Permission::View)?;
+        let rows = self.store().read().await?.list_routing_rules(actor.workspace_id).await?;
+        Ok(rows
+            .iter()
+            .filter_map(|r| {
+                routing_rule_of(r).map(|rule| RoutingRuleView {
+                    id: r.id,
+                    rule,
+                    created_at: r.created_at,
+                    updated_at: r.updated_at,
+                })
+            })
+            .collect())
+    }
+
+    /// Creates or updates a routing rule; validation errors name the clause or action.
+    pub async fn save_routing_rule(
+        &self,
+        actor: &Actor,
+        id: Option<RoutingRuleId>,
+        input: RoutingRuleChange,
+    ) -> Result<RoutingRuleView, DeskError> {
+        require(actor, Permission::Admin)?;
+        let ws = actor.workspace_id;
+        let rule = RoutingRule {
+            name: input.name,
+            enabled: input.enabled,
+            position: input.position.unwrap_or(0),
+            join: input.join,
+            clauses: input.clauses,
+            actions: input.actions,
+        }
+        .validate()?;
+        let mut tx = self.store().write().await?;
+        let (queues, users) = rule.references();
+        for (field, q) in queues {
+            self.check_queue(&mut tx, ws, q, &field).await?;
+        }
+        for (field, u) in users {
+            self.check_assignee(&mut tx, ws, u, &field).await?;
+        }
+        for (i, c) in rule.clauses.iter().enumerate() {
+            if c.field == ClauseField::HelpTopic {
+                let id = HelpTopicId(c.value.parse().unwrap_or_default());
+                self.check_help_topic(&mut tx, ws, id, &format!("clauses[{i}].value")).await?;
+            }
+        }
+        let existing = tx.list_routing_rules(ws).await?;
+        if let Some(id) = id
+            && !existing.iter().any(|r| r.id == id)
+        {
+            return Err(DeskError::NotFound("routing rule"));
+        }
+        let position = match input.position {
+            Some(p) => p,
+            None => match id.and_then(|id| existing.iter().find(|r| r.id == id)) {
+                Some(r) => r.position,
+                None => existing.iter().map(|r| r.position).max().unwrap_or(0) + 10,
+            },
+        };
+        let definition = serde_json::json!({ "join": rule.join, "clauses": rule.clauses, "actions": rule.actions });
+        let saved = tx
+            .upsert_routing_rule(ws, id, &rule.name, position, rule.enabled, &definition.to_string(), self.now())
+            .await?;
+        tx.commit().await?;
+        Ok(RoutingRuleView {
+            id: saved.id,
+            rule: RoutingRule { position, ..rule },
+            created_at: saved.created_at,
+            updated_at: saved.updated_at,
+        })
+    }
+
+    /// Puts the workspace's routing rules in the given order (every rule named exactly once).
+    pub async fn reorder_routing_rules(
+        &self,
+        actor: &Actor,
+        order: &[RoutingRuleId],
+    ) -> Result<Vec<RoutingRuleView>, DeskError> {
+        require(actor, Permission::Admin)?;
+        let ws = actor.workspace_id;
+        let mut tx = self.store().write().await?;
+        let existing = tx.list_routing_rules(ws).await?;
+        let mut sorted: Vec<i64> = order.iter().map(|r| r.0).collect();
+        sorted.sort_unstable();
+        let mut have: Vec<i64> = existing.iter().map(|r| r.id.0).collect();
+        have.sort_unstable();
+        if sorted != have {
+            return Err(DeskError::invalid("ruleIds", "name every routing rule of the workspace exactly once"));
+        }
+        for (i, id) in order.iter().enumerate() {
+            tx.set_routing_rule_position(ws, *id, (i as i64 + 1) * 10).await?;
+        }
+        tx.commit().await?;
+        self.routing_rule_list(actor).await
+    }
+
+    /// Deletes a routing rule.
+    pub async fn delete_routing_rule(&self, actor: &Actor, id: RoutingRuleId) -> Result<(), DeskError> {
+        require(actor, Permission::Admin)?;
+        let mut tx = self.store().write().await?;
+        if !tx.delete_routing_rule(actor.workspace_id, id).await? {
+            return Err(DeskError::NotFound("routing rule"));
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    // ---- automation rules ----
+
+    /// The automation rules in force.
+    pub async fn automation_rules(&self, actor: &Actor) -> Result<Vec<AutomationRule>, DeskError> {
+        require(actor, Permission::View)?;
+        let s = self.store().read().await?.workspace_settings(actor.workspace_id).await?;
+        serde_json::from_str(&s.automation_rules).map_err(|e| DeskError::Internal(e.to_string()))
+    }
+
+    /// Saves the automation rule array (the seed's JSON format) and reports on every rule. With
+    /// `drop_invalid` the valid rules are saved and the invalid ones left out, as the seed does;
+    /// without it an invalid rule saves nothing, so no rule is lost unnoticed.
+    pub async fn save_automation_rules(
+        &self,
+        actor: &Actor,
+        json: &str,
+        drop_invalid: bool,
+    ) -> Result<AutomationSave, DeskError> {
+        require(actor, Permission::Admin)?;
+        let ws = actor.workspace_id;
+        let mut parsed = parse_automation_rules(json)?;
+        let mut tx = self.store().write().await?;
+        let topics = tx.list_help_topics(ws).await?;
+        // A rule scoped to a help topic that does not exist would never fire: say so.
+        for report in parsed.reports.iter_mut().filter(|r| r.errors.is_empty()) {
+            let Some(rule) = parsed.rules.iter().find(|r| Some(&r.id) == report.id.as_ref()) else { continue };
+            if let Some(t) = &rule.ticket_type_id
+                && !topics.iter().any(|h| h.id.0.to_string() == *t)
+            {
+                let field = format!("rules[{}].ticketTypeId", report.index);
+                report.errors.push(ValidationError::new(field, "no help topic with this id in the workspace"));
+            }
+        }
+        let valid: Vec<AutomationRule> = parsed
+            .rules
+            .into_iter()
+            .filter(|r| parsed.reports.iter().any(|p| p.id.as_ref() == Some(&r.id) && p.errors.is_empty()))
+            .collect();
+        let all_valid = parsed.reports.iter().all(|r| r.errors.is_empty());
+        if !all_valid && !drop_invalid {
+            let current = tx.workspace_settings(ws).await?;
+            let rules = serde_json::from_str(&current.automation_rules).unwrap_or_default();
+            return Ok(AutomationSave { rules, reports: parsed.reports, saved: false });
+        }
+        let mut settings = tx.workspace_settings(ws).await?;
+        settings.automation_rules = serde_json::to_string(&valid).map_err(|e| DeskError::Internal(e.to_string()))?;
+        tx.save_workspace_settings(ws, &settings, self.now()).await?;
+        tx.commit().await?;
+        Ok(AutomationSave { rules: valid, reports: parsed.reports, saved: true })
+    }
+
+    // ---- webhooks ----
+
+    /// The workspace's webhook endpoints.
+    pub async fn webhooks(&self, actor: &Actor) -> Result<Vec<WebhookRecord>, DeskError> {
+        require(actor, Permission::Admin)?;
+        Ok(self.store().read().await?.list_webhooks(actor.workspace_id).await?)
+    }
+
+    /// Creates or updates a webhook endpoint. The URL must pass the SSRF rules unless the
+    /// operator allowed private addresses.
+    pub async fn save_webhook(
+        &self,
+        actor: &Actor,
+        id: Option<WebhookId>,
+        input: WebhookChange,
+    ) -> Result<SavedWebhook, DeskError> {
+        require(actor, Permission::Admin)?;
+        let ws = actor.workspace_id;
+        let name = validate_name("name", &input.name)?;
+        let url = check_webhook_url("url", &input.url, self.allow_private_webhooks())?;
+        if input.events.is_empty() {
+            return Err(DeskError::invalid("events", "choose at least one event"));
+        }
+        let mut events: Vec<&str> = input.events.iter().map(|e| e.as_str()).collect();
+        events.sort_unstable();
+        events.dedup();
+        let new_secret = match (&input.secret, id) {
+            (Some(s), _) if s.trim().len() < 16 || s.len() > 200 => {
+                return Err(DeskError::invalid("secret", "must be 16-200 characters"));
+            }
+            (Some(_), _) => None,
+            (None, None) => {
+                let mut raw = [0u8; 24];
+                rand::thread_rng().fill_bytes(&mut raw);
+                Some(format!("whsec_{}", hex::encode(raw)))
+            }
+            (None, Some(_)) => None,
+        };
+        let secret_enc = match input.secret.as_deref().map(str::trim).or(new_secret.as_deref()) {
+            Some(s) => Some(self.encrypt_secret(s)?),
+            None => None,
+        };
+        let mut tx = self.store().write().await?;
+        if let Some(id) = id {
+            tx.webhook_by_id(ws, id).await?.ok_or(DeskError::NotFound("webhook"))?;
+        }
+        let webhook = tx
+            .upsert_webhook(
+                ws,
+                id,
+                &name,
+                url.as_str(),
+                input.enabled,
+                &events.join(","),
+                secret_enc.as_deref(),
+                self.now(),
+            )
+            .await
+            .map_err(crate::admin::conflict_as_field("name", "this name"))?;
+        tx.commit().await?;
+        Ok(SavedWebhook { webhook, new_secret })
+    }
+
+    /// Deletes a webhook endpoint and its delivery log.
+    pub async fn delete_webhook(&self, actor: &Actor, id: WebhookId) -> Result<(), DeskError> {
+        require(actor, Permission::Admin)?;
+        let mut tx = self.store().write().await?;
+        if !tx.delete_webhook(actor.workspace_id, id).await? {
+            return Err(DeskError::NotFound("webhook"));
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The newest deliveries of an endpoint.
+    pub async fn webhook_deliveries(
+        &self,
+        actor: &Actor,
+        id: WebhookId,
+        limit: i64,
+    ) -> Result<Vec<WebhookDeliveryRecord>, DeskError> {
+        require(actor, Permission::Admin)?;
+        let mut tx = self.store().read().await?;
+        tx.webhook_by_id(actor.workspace_id, id).await?.ok_or(DeskError::NotFound("webhook"))?;
+        Ok(tx.list_webhook_deliveries(actor.workspace_id, id, limit.clamp(1, MAX_LIST)).await?)
+    }
+
+    /// Queues a `webhook.test` event for one endpoint, whatever its event selection.
+    pub async fn send_test_webhook(&self, actor: &Actor, id: WebhookId) -> Result<WebhookDeliveryId, DeskError> {
+        require(actor, Permission::Admin)?;
+        let mut tx = self.store().write().await?;
+        let hook = tx.webhook_by_id(actor.workspace_id, id).await?.ok_or(DeskError::NotFound("webhook"))?;
+        let now = self.now();
+        let test_id = format!("evt_test_{}_{now}", hook.id);
+        let body = webhook_body(
+            &test_id,
+            "webhook.test",
+            now,
+            &serde_json::json!({ "webhook": hook.name, "actor": actor.label }),
+        );
+        let delivery = tx.insert_webhook_delivery(actor.workspace_id, id, "webhook.test", &body, now).await?;
+        tx.commit().await?;
+        Ok(delivery)
+    }
+
+    /// Turns new domain events into webhook deliveries for the endpoints subscribed to them,
+    /// reading the event stream from where it stopped last time. Returns the new deliveries.
+    pub async fn dispatch_events(&self) -> Result<Vec<WebhookDeliveryId>, DeskError> {
+        const CURSOR: &str = "webhooks";
+        let mut created = Vec::new();
+        loop {
+            let mut tx = self.store().write().await?;
+            let after = tx.stream_cursor(CURSOR).await?;
+            let events = tx.events_after(after, 500).await?;
+            let Some(last) = events.last().map(|e| e.id) else { break };
+            for e in &events {
+                if WebhookEvent::parse("event", &e.kind).is_err() {
+                    continue;
+                }
+                let hooks = tx.webhooks_for_event(e.workspace_id, &e.kind).await?;
+                if hooks.is_empty() {
+                    continue;
+                }
+                let data: serde_json::Value = serde_json::from_str(&e.payload).unwrap_or_default();
+                let body = webhook_body(&format!("evt_{}", e.id), &e.kind, e.created_at, &data);
+                for h in hooks {
+                    created.push(tx.insert_webhook_delivery(e.workspace_id, h.id, &e.kind, &body, self.now()).await?);
+                }
+            }
+            tx.set_stream_cursor(CURSOR, last).await?;
+            tx.commit().await?;
+            if events.len() < 500 {
+                break;
+            }
+        }
+        Ok(created)
+    }
+
+    /// Pending deliveries whose next attempt is due.
+    pub async fn due_deliveries(&self) -> Result<Vec<WebhookDeliveryId>, DeskError> {
+        Ok(self.store().read().await?.due_webhook_deliveries(self.now(), 500).await?)
+    }
+
+    /// A pending delivery with what is needed to send it; `None` when it is no longer pending
+    /// (delivered meanwhile, given up, or its endpoint was deleted or disabled).
+    pub async fn delivery_to_send(&self, id: WebhookDeliveryId) -> Result<Option<OutgoingDelivery>, DeskError> {
+        let mut tx = self.store().read().await?;
+        let Some(d) = tx.webhook_delivery(id).await?.filter(|d| d.status == "pending") else { return Ok(None) };
+        let Some(hook) = tx.webhook_by_id(d.workspace_id, d.webhook_id).await?.filter(|h| h.enabled) else {
+            return Ok(None);
+        };
+        Ok(Some(OutgoingDelivery {
+            id,
+            url: hook.url,
+            event: d.event,
+            body: d.payload,
+            secret: self.decrypt_secret(&hook.secret_enc)?,
+            attempts: d.attempts,
+        }))
+    }
+
+    /// Records an attempt: delivered on a 2xx, else retried after a backoff of `retry_base_ms`
+    /// times 3^(attempt-1) until the attempts run out. Returns when to try again, if at all.
+    pub async fn record_attempt(
+        &self,
+        d: &OutgoingDelivery,
+        outcome: AttemptOutcome,
+        retry_base_ms: i64,
+    ) -> Result<Option<Millis>, DeskError> {
+        let now = self.now();
+        let attempt = d.attempts + 1;
+        let (status, next) = match &outcome.error {
+            None => ("delivered", None),
+            Some(_) => match retry_delay_ms(attempt, retry_base_ms) {
+                Some(delay) => ("pending", Some(now + delay)),
+                None => ("failed", None),
+            },
+        };
+        let mut tx = self.store().write().await?;
+        tx.record_delivery_attempt(
+            d.id,
+            &DeliveryAttempt {
+                status,
+                next_attempt_at: next.unwrap_or(now),
+                response_status: outcome.response_status.map(i64::from),
+                latency_ms: outcome.latency_ms,
+                error: outcome.error,
+                now,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(next)
+    }
+
+    // ---- quality flags and notifications ----
+
+    /// Tickets flagged for review, open ones only unless `include_resolved`.
+    pub async fn quality_flags(
+        &self,
+        actor: &Actor,
+        include_resolved: bool,
+    ) -> Result<Vec<QualityFlagRecord>, DeskError> {
+        require(actor, Permission::View)?;
+        Ok(self.store().read().await?.list_quality_flags(actor.workspace_id, include_resolved, MAX_LIST).await?)
+    }
+
+    /// Marks a flag reviewed.
+    pub async fn resolve_quality_flag(&self, actor: &Actor, id: QualityFlagId) -> Result<QualityFlagRecord, DeskError> {
+        require(actor, Permission::Manage)?;
+        let mut tx = self.store().write().await?;
+        let flag = tx
+            .resolve_quality_flag(actor.workspace_id, id, actor.user_id(), self.now())
+            .await?
+            .ok_or(DeskError::NotFound("open quality flag"))?;
+        tx.commit().await?;
+        Ok(flag)
+    }
+
+    /// The newest notifications for the workspace's managers.
+    pub async fn notifications(&self, actor: &Actor, limit: i64) -> Result<Vec<NotificationRecord>, DeskError> {
+        require(actor, Permission::Reassign)?;
+        Ok(self.store().read().await?.list_notifications(actor.workspace_id, limit.clamp(1, MAX_LIST)).await?)
+    }
+
+    // ---- canned responses ----
+
+    /// Renders a canned response against a ticket as the acting staff member would send it.
+    pub async fn preview_canned_response(
+        &self,
+        actor: &Actor,
+        id: CannedResponseId,
+        ticket: TicketId,
+    ) -> Result<String, DeskError> {
+        require(actor, Permission::View)?;
+        let ws = actor.workspace_id;
+        let mut tx = self.store().read().await?;
+        let r = tx.canned_response_by_id(ws, id).await?.ok_or(DeskError::NotFound("canned response"))?;
+        let t = tx.ticket_by_id(ws, ticket).await?.ok_or(DeskError::NotFound("ticket"))?;
+        let workspace = tx.workspace_by_id(ws).await?;
+        let (actor_name, actor_email) = match actor.user_id() {
+            Some(u) => match tx.user_by_id(ws, u).await? {
+                Some(u) => (u.name, Some(u.email)),
+                None => (actor.label.clone(), None),
+            },
+            None => (actor.label.clone(), None),
+        };
+        let ctx = TemplateContext {
+            actor: ActorVars { name: actor_name, email: actor_email },
+            ticket: TicketVars {
+                number: t.display_number(),
+                subject: t.subject.clone(),
+                status: t.status.to_string(),
+                priority: t.priority.to_string(),
+                queue: t.queue_name.clone(),
+                help_topic: t.help_topic_name.clone().unwrap_or_default(),
+            },
+            requester: RequesterVars { name: t.requester_name.clone(), email: t.requester_email.clone() },
+            workspace: WorkspaceVars { name: workspace.name },
+        };
+        Ok(render_template(&r.body, &ctx)?)
+    }
+}
+
+/// The JSON body of a webhook delivery: fixed when queued, so every retry sends the same bytes
+/// and receivers can deduplicate on `id`.
+fn webhook_body(id: &str, kind: &str, at: Millis, data: &serde_json::Value) -> String {
+    let created = chrono::DateTime::from_timestamp_millis(at).unwrap_or_default();
+    serde_json::json!({
+        "id": id,
+        "type": kind,
+        "createdAt": created.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        "data": data,
+    })
+    .to_string()
+}

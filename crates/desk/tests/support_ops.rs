@@ -1,0 +1,463 @@
+//! Support operations through the desk on a real SQLite database, with the clock moved by hand:
+//! routing, assignment, the SLA clock and breaches, automation rules, canned responses.
+
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+
+use switchboard_desk::domain::*;
+use switchboard_desk::store::{QueueRecord, Store, TicketRecord, UserRecord};
+use switchboard_desk::*;
+
+struct Env {
+    desk: Desk,
+    clock: Arc<ManualClock>,
+    admin: Actor,
+    store: Store,
+    _dir: tempfile::TempDir,
+}
+
+fn ms(s: &str) -> Millis {
+    chrono::DateTime::parse_from_rfc3339(s).unwrap().timestamp_millis()
+}
+
+async fn env(time_zone: &str, now: &str) -> Env {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::connect(&format!("sqlite://{}/desk.db", dir.path().display())).await.unwrap();
+    store.migrate().await.unwrap();
+    let clock = Arc::new(ManualClock::at(ms(now)));
+    let auth = AuthConfig { jwt_secret: b"test secret for the desk".to_vec(), token_ttl_secs: 3600 };
+    let desk = Desk::new(store.clone(), clock.clone(), BlobStore::new(dir.path().join("blobs")), auth);
+    let ws = desk.create_workspace("acme", "Acme", "SD", time_zone, "General").await.unwrap();
+    Env { desk, clock, admin: Actor::system(ws.id), store, _dir: dir }
+}
+
+impl Env {
+    async fn user(&self, name: &str) -> UserRecord {
+        let email = format!("{}@acme.test", name.to_lowercase());
+        self.desk.create_user(&self.admin, &email, name, Role::Agent, None).await.unwrap()
+    }
+
+    async fn agent(&self, name: &str) -> Actor {
+        let u = self.user(name).await;
+        Actor { workspace_id: u.workspace_id, kind: ActorKind::User { id: u.id, role: Role::Agent }, label: u.name }
+    }
+
+    async fn queue(&self, name: &str, mode: AssignmentMode) -> QueueRecord {
+        self.desk.save_queue(&self.admin, None, name, mode, false).await.unwrap()
+    }
+
+    async fn open(&self, subject: &str, priority: Priority, tags: &[&str]) -> TicketRecord {
+        self.open_with(subject, priority, tags, None).await
+    }
+
+    async fn open_with(
+        &self,
+        subject: &str,
+        priority: Priority,
+        tags: &[&str],
+        queue: Option<QueueId>,
+    ) -> TicketRecord {
+        let input = OpenTicket {
+            subject: subject.into(),
+            description: Some(format!("About: {subject}")),
+            requester: RequesterRef::Email { email: "pat@customer.test".into(), name: Some("Pat".into()) },
+            priority: Some(priority),
+            source: Some(Source::Portal),
+            queue_id: queue,
+            help_topic_id: None,
+            assignee_id: None,
+            tags: tags.iter().map(|t| t.to_string()).collect(),
+            resolution_due_at: None,
+            attachments: Vec::new(),
+        };
+        self.desk.open_ticket(&self.admin, input).await.unwrap()
+    }
+
+    async fn events(&self, t: &TicketRecord) -> Vec<(String, serde_json::Value)> {
+        let mut tx = self.store.read().await.unwrap();
+        tx.list_events(t.workspace_id, t.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|(k, p)| (k, serde_json::from_str(&p).unwrap()))
+            .collect()
+    }
+
+    async fn reload(&self, t: &TicketRecord) -> TicketRecord {
+        self.desk.ticket(&self.admin, t.id).await.unwrap()
+    }
+}
+
+fn clause(field: ClauseField, op: ClauseOp, value: &str) -> RoutingClause {
+    RoutingClause { field, op, value: value.into() }
+}
+
+fn rule(
+    name: &str,
+    position: i64,
+    join: RuleJoin,
+    clauses: Vec<RoutingClause>,
+    actions: Vec<RoutingAction>,
+) -> RoutingRuleChange {
+    RoutingRuleChange { name: name.into(), enabled: true, position: Some(position), join, clauses, actions }
+}
+
+#[tokio::test]
+async fn routing_rules_place_new_tickets_and_react_to_changes() {
+    let e = env("UTC", "2026-03-02T10:00:00Z").await;
+    let (vip, billing, spam) = (
+        e.queue("VIP", AssignmentMode::Manual).await,
+        e.queue("Billing", AssignmentMode::Manual).await,
+        e.queue("Spam", AssignmentMode::Manual).await,
+    );
+    let urgent_vip = rule(
+        "Urgent VIPs",
+        10,
+        RuleJoin::And,
+        vec![clause(ClauseField::Priority, ClauseOp::Is, "urgent"), clause(ClauseField::Tag, ClauseOp::Is, "vip")],
+        vec![RoutingAction::AssignToQueue { queue_id: vip.id }, RoutingAction::Escalate],
+    );
+    let money = rule(
+        "Money talk",
+        20,
+        RuleJoin::Or,
+        vec![
+            clause(ClauseField::Text, ClauseOp::Contains, "REFUND"),
+            clause(ClauseField::Source, ClauseOp::Is, "email"),
+        ],
+        vec![RoutingAction::AssignToQueue { queue_id: billing.id }, RoutingAction::AddTag { tag: "billing".into() }],
+    );
+    let mut off = rule(
+        "Disabled catch-all",
+        1,
+        RuleJoin::Or,
+        vec![
+            clause(ClauseField::Priority, ClauseOp::IsNot, "urgent"),
+            clause(ClauseField::Priority, ClauseOp::Is, "urgent"),
+        ],
+        vec![RoutingAction::AssignToQueue { queue_id: spam.id }],
+    );
+    off.enabled = false;
+    for r in [urgent_vip, money, off] {
+        e.desk.save_routing_rule(&e.admin, None, r).await.unwrap();
+    }
+
+    // OR: one clause is enough; the disabled rule at position 1 is skipped.
+    let t = e.open("Please refund my order", Priority::Normal, &[]).await;
+    assert_eq!((t.queue_id, t.tags.as_str()), (billing.id, "billing"));
+    let history = e.desk.history(&e.admin, t.id).await.unwrap();
+    assert!(history.iter().any(|h| h.field == "routing_rule" && h.new_value.as_deref() == Some("Money talk")));
+
+    // AND: both clauses must hold; first match by position wins over "Money talk".
+    let t = e.open("Refund for a VIP", Priority::Urgent, &["vip"]).await;
+    assert_eq!(t.queue_id, vip.id);
+    assert!(t.escalated);
+    let escalation = e.events(&t).await.into_iter().find(|(k, _)| k == "ticket.escalated").unwrap();
+    assert!(escalation.1["reason"].as_str().unwrap().contains("Urgent VIPs"));
+
+    // Neither rule: stays in the default queue.
+    let t = e.open("Login trouble", Priority::Urgent, &[]).await;
+    assert_ne!(t.queue_id, vip.id);
+
+    // A change to a routed field re-runs routing: adding the vip tag now matches the AND rule.
+    let patch = TicketPatch { tags: Some(vec!["vip".into()]), ..Default::default() };
+    let t = e.desk.update_ticket(&e.admin, t.id, patch).await.unwrap();
+    assert_eq!(t.queue_id, vip.id);
+    assert!(t.escalated);
+
+    // Validation names the clause.
+    let bad = rule(
+        "Broken",
+        5,
+        RuleJoin::And,
+        vec![clause(ClauseField::Tag, ClauseOp::Is, "ok"), clause(ClauseField::Priority, ClauseOp::Is, "critical")],
+        vec![RoutingAction::Escalate],
+    );
+    match e.desk.save_routing_rule(&e.admin, None, bad).await {
+        Err(DeskError::Validation(v)) => assert_eq!(v.field, "clauses[1].value"),
+        other => panic!("expected a validation error, got {other:?}"),
+    }
+    let missing_queue = rule(
+        "Nowhere",
+        5,
+        RuleJoin::And,
+        vec![clause(ClauseField::Tag, ClauseOp::Is, "ok")],
+        vec![RoutingAction::AssignToQueue { queue_id: QueueId(9999) }],
+    );
+    match e.desk.save_routing_rule(&e.admin, None, missing_queue).await {
+        Err(DeskError::Validation(v)) => assert_eq!(v.field, "actions[0].queueId"),
+        other => panic!("expected a validation error, got {other:?}"),
+    }
+
+    // Reordering changes which rule wins.
+    let rules = e.desk.routing_rule_list(&e.admin).await.unwrap();
+    let mut order: Vec<RoutingRuleId> = rules.iter().map(|r| r.id).collect();
+    order.reverse();
+    let reordered = e.desk.reorder_routing_rules(&e.admin, &order).await.unwrap();
+    assert_eq!(reordered.iter().map(|r| r.id).collect::<Vec<_>>(), order);
+}
+
+#[tokio::test]
+async fn round_robin_skips_members_on_break_and_survives_a_restart() {
+    let e = env("UTC", "2026-03-02T10:00:00Z").await;
+    let q = e.queue("Support", AssignmentMode::RoundRobin).await;
+    let (ann, bob, cat) = (e.user("Ann").await, e.user("Bob").await, e.user("Cat").await);
+    for (u, on_break) in [(&ann, false), (&bob, true), (&cat, false)] {
+        e.desk.set_queue_member(&e.admin, q.id, u.id, MemberRole::Member, 1, on_break).await.unwrap();
+    }
+    let mut picks = Vec::new();
+    for i in 0..3 {
+        picks.push(e.open_with(&format!("Ticket {i}"), Priority::Normal, &[], Some(q.id)).await.assignee_id);
+    }
+    assert_eq!(picks, vec![Some(ann.id), Some(cat.id), Some(ann.id)]);
+
+    // A new desk on the same database (a restart) continues where the rotation stopped; Bob is back.
+    e.desk.set_queue_member(&e.admin, q.id, bob.id, MemberRole::Member, 1, false).await.unwrap();
+    let restarted = e.desk.with_clock(e.clock.clone());
+    let t = restarted
+        .open_ticket(
+            &e.admin,
+            OpenTicket {
+                subject: "After restart".into(),
+                description: None,
+                requester: RequesterRef::Email { email: "pat@customer.test".into(), name: None },
+                priority: None,
+                source: None,
+                queue_id: Some(q.id),
+                help_topic_id: None,
+                assignee_id: None,
+                tags: Vec::new(),
+                resolution_due_at: None,
+                attachments: Vec::new(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(t.assignee_id, Some(bob.id));
+}
+
+#[tokio::test]
+async fn load_balancing_follows_reassignments() {
+    let e = env("UTC", "2026-03-02T10:00:00Z").await;
+    let q = e.queue("Support", AssignmentMode::LoadBalanced).await;
+    let (ann, bob) = (e.user("Ann").await, e.user("Bob").await);
+    for u in [&ann, &bob] {
+        e.desk.set_queue_member(&e.admin, q.id, u.id, MemberRole::Member, 1, false).await.unwrap();
+    }
+    let t1 = e.open_with("one", Priority::Normal, &[], Some(q.id)).await;
+    let t2 = e.open_with("two", Priority::Normal, &[], Some(q.id)).await;
+    assert_ne!(t1.assignee_id, t2.assignee_id, "equal load alternates");
+    // Move Bob's ticket to Ann: Ann has 2, Bob 0, so the next goes to Bob, then Bob again.
+    let bobs = if t1.assignee_id == Some(bob.id) { &t1 } else { &t2 };
+    let patch = TicketPatch { assignee_id: Some(Some(ann.id)), ..Default::default() };
+    e.desk.update_ticket(&e.admin, bobs.id, patch).await.unwrap();
+    assert_eq!(e.open_with("three", Priority::Normal, &[], Some(q.id)).await.assignee_id, Some(bob.id));
+    assert_eq!(e.open_with("four", Priority::Normal, &[], Some(q.id)).await.assignee_id, Some(bob.id));
+    // A closed ticket no longer counts as load.
+    e.desk.close(&e.admin, t1.id, CloseReason::Resolved, None).await.unwrap();
+    e.desk.close(&e.admin, t2.id, CloseReason::Resolved, None).await.unwrap();
+    assert_eq!(e.open_with("five", Priority::Normal, &[], Some(q.id)).await.assignee_id, Some(ann.id));
+}
+
+fn office_hours(tz: &str, holidays: &[&str]) -> CalendarSpec {
+    let schedule = ["mon", "tue", "wed", "thu", "fri"]
+        .iter()
+        .map(|d| DayHours { weekday: d.to_string(), opens: "09:00".into(), closes: "17:00".into() })
+        .collect();
+    CalendarSpec { time_zone: tz.into(), schedule, holidays: holidays.iter().map(|h| h.to_string()).collect() }
+}
+
+#[tokio::test]
+async fn sla_targets_count_business_hours_pause_while_waiting_and_breach_once() {
+    // Friday 16:00 in Berlin (15:00 UTC). Monday 6 April 2026 is Easter Monday, a holiday.
+    let e = env("Europe/Berlin", "2026-04-03T14:00:00Z").await;
+    let cal =
+        e.desk.save_calendar(&e.admin, None, "Berlin office", &office_hours("Europe/Berlin", &["2026-04-06"])).await;
+    let cal = cal.unwrap();
+    let policy = SlaPolicyChange {
+        name: "High".into(),
+        priority: Priority::High,
+        help_topic_id: None,
+        first_response_minutes: 120,
+        resolution_minutes: 600,
+        calendar_id: Some(cal.id),
+    };
+    e.desk.save_sla_policy(&e.admin, None, policy).await.unwrap();
+    let automation = r#"[{"id":"late","name":"Tag late tickets","trigger":"sla_breach","actions":[{"type":"add_tag","tag":"late"}]}]"#;
+    assert!(e.desk.save_automation_rules(&e.admin, automation, false).await.unwrap().saved);
+
+    let t = e.open("Printer on fire", Priority::High, &[]).await;
+    // One business hour left on Friday, then the weekend and the holiday: Tuesday 10:00 Berlin.
+    assert_eq!(t.first_response_due_at, Some(ms("2026-04-07T08:00:00Z")));
+    // 600 minutes: 60 on Friday, 480 on Tuesday, 60 on Wednesday.
+    assert_eq!(t.resolution_due_at, Some(ms("2026-04-08T08:00:00Z")));
+
+    // Staff answer on Tuesday 09:30 and wait on the customer until Wednesday 09:30.
+    e.clock.set(ms("2026-04-07T07:30:00Z"));
+    let waiting = Some(TicketStatus::Waiting);
+    let agent = e.agent("Ann").await;
+    e.desk.reply(&agent, t.id, "Could you send a photo?", Vec::new(), waiting).await.unwrap();
+    let paused = e.reload(&t).await;
+    assert_eq!(paused.first_responded_at, Some(ms("2026-04-07T07:30:00Z")));
+    assert_eq!(paused.sla_due_at, None, "a paused clock has no pending target");
+    e.clock.set(ms("2026-04-08T07:30:00Z"));
+    let customer = e.desk.contacts(&e.admin, None, 10).await.unwrap().into_iter().next().unwrap();
+    let msg = InboundMessage {
+        channel: Channel::Email,
+        thread_key: None,
+        ticket_id: Some(t.id),
+        external_message_id: "m-1".into(),
+        sender_kind: store::IdentityKind::Email,
+        sender_value: customer.email.clone().unwrap(),
+        sender_name: None,
+        subject: None,
+        text: "Here it is".into(),
+        attachments: Vec::new(),
+    };
+    e.desk.ingest(&e.admin, msg).await.unwrap();
+    let resumed = e.reload(&t).await;
+    assert_eq!(resumed.status, TicketStatus::Open);
+    // Paused for one business day (480 minutes): the resolution target moves by exactly that.
+    assert_eq!(resumed.resolution_due_at, Some(ms("2026-04-09T08:00:00Z")));
+    assert_eq!(resumed.sla_due_at, resumed.resolution_due_at);
+
+    // Not yet due: nothing to record.
+    assert_eq!(e.desk.check_sla_breaches().await.unwrap(), 0);
+    e.clock.set(ms("2026-04-09T08:01:00Z"));
+    assert_eq!(e.desk.check_sla_breaches().await.unwrap(), 1);
+    assert_eq!(e.desk.check_sla_breaches().await.unwrap(), 0, "a breach is recorded once");
+    let breaches = e.desk.sla_breaches(&e.admin, t.id).await.unwrap();
+    assert_eq!(breaches.len(), 1);
+    assert_eq!(breaches[0].target, SlaTarget::Resolution);
+    let events = e.events(&t).await;
+    assert_eq!(events.iter().filter(|(k, _)| k == "sla.breach").count(), 1);
+    assert!(e.reload(&t).await.tags.contains("late"), "the sla_breach automation rule ran");
+    let notes = e.desk.notifications(&e.admin, 10).await.unwrap();
+    assert!(notes.iter().any(|n| n.kind == "sla.breach" && n.ticket_id == Some(t.id)));
+
+    // The at-risk, overdue and due-today filters read the stored due time in the workspace zone.
+    let overdue = TicketFilter { sla: Some(SlaFilter::Overdue), ..Default::default() };
+    let page = e.desk.list_tickets(&e.admin, &overdue, 25, None).await.unwrap();
+    assert_eq!(page.tickets.iter().map(|t| t.id).collect::<Vec<_>>(), vec![t.id]);
+}
+
+#[tokio::test]
+async fn first_response_breach_is_separate_from_resolution_and_notes_do_not_count() {
+    let e = env("UTC", "2026-03-02T10:00:00Z").await;
+    let policy = SlaPolicyChange {
+        name: "Urgent".into(),
+        priority: Priority::Urgent,
+        help_topic_id: None,
+        first_response_minutes: 30,
+        resolution_minutes: 240,
+        calendar_id: None,
+    };
+    e.desk.save_sla_policy(&e.admin, None, policy).await.unwrap();
+    let t = e.open("Site down", Priority::Urgent, &[]).await;
+    assert_eq!(t.first_response_due_at, Some(ms("2026-03-02T10:30:00Z")));
+    e.desk.add_note(&e.admin, t.id, "looking").await.unwrap();
+    assert_eq!(e.reload(&t).await.first_responded_at, None, "an internal note is no first response");
+    e.clock.set(ms("2026-03-02T10:31:00Z"));
+    assert_eq!(e.desk.check_sla_breaches().await.unwrap(), 1);
+    e.clock.set(ms("2026-03-02T14:01:00Z"));
+    assert_eq!(e.desk.check_sla_breaches().await.unwrap(), 1);
+    let targets: Vec<SlaTarget> = e.desk.sla_breaches(&e.admin, t.id).await.unwrap().iter().map(|b| b.target).collect();
+    assert_eq!(targets, vec![SlaTarget::FirstResponse, SlaTarget::Resolution]);
+    // Raising the priority picks the policy again; lowering it to one without a policy drops targets.
+    let patch = TicketPatch { priority: Some(Priority::Low), ..Default::default() };
+    let t = e.desk.update_ticket(&e.admin, t.id, patch).await.unwrap();
+    assert_eq!((t.first_response_due_at, t.resolution_due_at, t.sla_due_at), (None, None, None));
+}
+
+#[tokio::test]
+async fn automation_rules_fire_on_their_triggers_and_report_invalid_rules() {
+    let e = env("UTC", "2026-03-02T10:00:00Z").await;
+    let q = e.queue("Support", AssignmentMode::Manual).await;
+    let ann = e.user("Ann").await;
+    e.desk.set_queue_member(&e.admin, q.id, ann.id, MemberRole::Member, 1, false).await.unwrap();
+    let rules = r#"[
+      {"id":"refunds","name":"Escalate refunds","trigger":"message_contains","match":"refund",
+       "actions":[{"type":"add_tag","tag":"refund"},{"type":"escalate"}]},
+      {"id":"on-escalation","trigger":"ticket_escalated","actions":[{"type":"set_priority","priority":"high"},{"type":"escalate"}]},
+      {"id":"assign","trigger":"ticket_opened","actions":[{"type":"assign_round_robin"}]},
+      {"id":"unhappy","trigger":"csat_negative","actions":[{"type":"notify","message":"Someone is unhappy"}]},
+      {"trigger":"ticket_opened","actions":[{"type":"add_tag","tag":"this tag is far too long to be accepted as a tag"}]}
+    ]"#;
+    // Strict save refuses the whole array and says which rule failed and why.
+    let refused = e.desk.save_automation_rules(&e.admin, rules, false).await.unwrap();
+    assert!(!refused.saved);
+    let bad: Vec<_> = refused.reports.iter().filter(|r| !r.errors.is_empty()).collect();
+    assert_eq!(bad.len(), 1);
+    assert_eq!(bad[0].errors[0].field, "rules[4].actions[0].tag");
+    assert!(e.desk.automation_rules(&e.admin).await.unwrap().is_empty());
+    // Dropping invalid rules, as the seed does, saves the other four.
+    let saved = e.desk.save_automation_rules(&e.admin, rules, true).await.unwrap();
+    assert!(saved.saved);
+    assert_eq!(saved.rules.len(), 4);
+
+    let t = e.open_with("Hello", Priority::Normal, &[], Some(q.id)).await;
+    assert_eq!(t.assignee_id, Some(ann.id), "assign_round_robin on ticket_opened");
+    assert!(!t.escalated);
+
+    let reply = e.desk.reply(&e.admin, t.id, "About that REFUND you asked for", Vec::new(), None).await;
+    reply.unwrap();
+    let t = e.reload(&t).await;
+    assert!(t.escalated);
+    assert!(t.tags.split(',').any(|x| x == "refund"));
+    assert_eq!(t.priority, Priority::High, "ticket_escalated rule ran once after the escalation");
+    let escalations: Vec<_> = e.events(&t).await.into_iter().filter(|(k, _)| k == "ticket.escalated").collect();
+    assert_eq!(escalations.len(), 1, "no loop: the escalated rule's own escalate is no new escalation");
+    assert!(escalations[0].1["reason"].as_str().unwrap().contains("Escalate refunds"));
+    let flags = e.desk.quality_flags(&e.admin, false).await.unwrap();
+    assert!(flags.iter().any(|f| f.ticket_id == t.id && f.kind == QualityFlagKind::Escalated));
+
+    // csat_negative: the requester rates a closed ticket badly.
+    e.desk.close(&e.admin, t.id, CloseReason::Resolved, None).await.unwrap();
+    let requester =
+        Actor { workspace_id: t.workspace_id, kind: ActorKind::Contact { id: t.requester_id }, label: "Pat".into() };
+    e.desk.rate_ticket(&requester, t.id, 1, Some("slow")).await.unwrap();
+    let notes = e.desk.notifications(&e.admin, 10).await.unwrap();
+    assert!(notes.iter().any(|n| n.message == "Someone is unhappy"));
+    let flag = e
+        .desk
+        .quality_flags(&e.admin, false)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|f| f.kind == QualityFlagKind::NegativeCsat);
+    let flag = flag.expect("a negative rating flags the ticket");
+    e.desk.resolve_quality_flag(&e.admin, flag.id).await.unwrap();
+    assert!(!e.desk.quality_flags(&e.admin, false).await.unwrap().iter().any(|f| f.id == flag.id));
+}
+
+#[tokio::test]
+async fn canned_responses_are_checked_at_save_and_render_against_a_ticket() {
+    let e = env("UTC", "2026-03-02T10:00:00Z").await;
+    let bad = CannedResponseInput {
+        title: "Refund policy".into(),
+        shortcut: Some("refund-policy".into()),
+        body: "Hi {{requester.name}}, see {{ticket.refundLink}}".into(),
+        help_topic_id: None,
+    };
+    match e.desk.save_canned_response(&e.admin, None, bad).await {
+        Err(DeskError::Validation(v)) => {
+            assert_eq!(v.field, "body");
+            assert!(v.message.contains("ticket.refundLink"));
+        }
+        other => panic!("expected a validation error, got {other:?}"),
+    }
+    let good = CannedResponseInput {
+        title: "Refund policy".into(),
+        shortcut: Some("refund-policy".into()),
+        body:
+            "Hi {{requester.name}}, about {{ticket.number}} ({{ticket.subject}}): refunds take 5 days. {{actor.name}}"
+                .into(),
+        help_topic_id: None,
+    };
+    let r = e.desk.save_canned_response(&e.admin, None, good).await.unwrap();
+    let t = e.open("Refund & returns", Priority::Normal, &[]).await;
+    let agent = e.agent("Ann").await;
+    let text = e.desk.preview_canned_response(&agent, r.id, t.id).await.unwrap();
+    assert_eq!(text, format!("Hi Pat, about {} (Refund & returns): refunds take 5 days. Ann", t.display_number()));
+}

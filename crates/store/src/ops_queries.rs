@@ -1,0 +1,348 @@
+// Support-ops queries, included next to queries.rs in both dialect modules (see lib.rs).
+
+const CALENDAR_COLUMNS: &str = "id, workspace_id, name, spec, created_at, updated_at";
+const SLA_POLICY_COLUMNS: &str = "id, workspace_id, name, priority, help_topic_id, first_response_minutes, \
+     resolution_minutes, calendar_id, created_at, updated_at";
+const ROUTING_COLUMNS: &str = "id, workspace_id, name, position, enabled, definition, created_at, updated_at";
+const WEBHOOK_COLUMNS: &str = "id, workspace_id, name, url, enabled, events, secret_enc, created_at, updated_at";
+const DELIVERY_COLUMNS: &str = "id, workspace_id, webhook_id, event, payload, status, attempts, next_attempt_at, \
+     response_status, latency_ms, last_error, created_at, delivered_at";
+const FLAG_COLUMNS: &str = "id, workspace_id, ticket_id, kind, reason, created_at, resolved_at, resolved_by";
+
+// ---- settings and calendars ----
+
+pub async fn workspace_settings(c: &mut Conn, ws: WorkspaceId) -> Result<WorkspaceSettingsRecord> {
+    let row: Option<WorkspaceSettingsRecord> = sqlx::query_as(
+        "SELECT at_risk_percent, automation_rules, alert_sla_breach FROM workspace_settings WHERE workspace_id = $1",
+    )
+    .bind(ws).fetch_optional(&mut *c).await?;
+    Ok(row.unwrap_or_default())
+}
+
+pub async fn save_workspace_settings(c: &mut Conn, ws: WorkspaceId, s: &WorkspaceSettingsRecord, now: Millis) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO workspace_settings (workspace_id, at_risk_percent, automation_rules, alert_sla_breach, updated_at) \
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (workspace_id) DO UPDATE SET at_risk_percent = excluded.at_risk_percent, \
+         automation_rules = excluded.automation_rules, alert_sla_breach = excluded.alert_sla_breach, updated_at = excluded.updated_at",
+    )
+    .bind(ws).bind(s.at_risk_percent).bind(&s.automation_rules).bind(s.alert_sla_breach).bind(now)
+    .execute(&mut *c).await?;
+    Ok(())
+}
+
+pub async fn upsert_calendar(c: &mut Conn, ws: WorkspaceId, id: Option<CalendarId>, name: &str, spec: &str, now: Millis) -> Result<CalendarRecord> {
+    let query = match id {
+        Some(id) => sqlx::query_as(sqlf!(
+            "UPDATE business_calendars SET name = $3, spec = $4, updated_at = $5 WHERE workspace_id = $1 AND id = $2 \
+             RETURNING {CALENDAR_COLUMNS}"
+        ))
+        .bind(ws).bind(id),
+        None => sqlx::query_as(sqlf!(
+            "INSERT INTO business_calendars (workspace_id, name, spec, created_at, updated_at) VALUES ($1, $2, $3, $4, $4) \
+             RETURNING {CALENDAR_COLUMNS}"
+        ))
+        .bind(ws),
+    };
+    Ok(query.bind(name).bind(spec).bind(now).fetch_one(&mut *c).await?)
+}
+
+pub async fn list_calendars(c: &mut Conn, ws: WorkspaceId) -> Result<Vec<CalendarRecord>> {
+    Ok(sqlx::query_as(sqlf!("SELECT {CALENDAR_COLUMNS} FROM business_calendars WHERE workspace_id = $1 ORDER BY name"))
+        .bind(ws).fetch_all(&mut *c).await?)
+}
+
+pub async fn calendar_by_id(c: &mut Conn, ws: WorkspaceId, id: CalendarId) -> Result<Option<CalendarRecord>> {
+    Ok(sqlx::query_as(sqlf!("SELECT {CALENDAR_COLUMNS} FROM business_calendars WHERE workspace_id = $1 AND id = $2"))
+        .bind(ws).bind(id).fetch_optional(&mut *c).await?)
+}
+
+// ---- SLA policies and breaches ----
+
+pub async fn upsert_sla_policy(c: &mut Conn, ws: WorkspaceId, id: Option<SlaPolicyId>, p: &SlaPolicyInput, now: Millis) -> Result<SlaPolicyRecord> {
+    let query = match id {
+        Some(id) => sqlx::query_as(sqlf!(
+            "UPDATE sla_policies SET name = $3, priority = $4, help_topic_id = $5, first_response_minutes = $6, \
+             resolution_minutes = $7, calendar_id = $8, updated_at = $9 WHERE workspace_id = $1 AND id = $2 \
+             RETURNING {SLA_POLICY_COLUMNS}"
+        ))
+        .bind(ws).bind(id),
+        None => sqlx::query_as(sqlf!(
+            "INSERT INTO sla_policies (workspace_id, name, priority, help_topic_id, first_response_minutes, \
+             resolution_minutes, calendar_id, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) \
+             RETURNING {SLA_POLICY_COLUMNS}"
+        ))
+        .bind(ws),
+    };
+    Ok(query
+        .bind(&p.name).bind(p.priority.as_str()).bind(p.help_topic_id).bind(p.first_response_minutes)
+        .bind(p.resolution_minutes).bind(p.calendar_id).bind(now)
+        .fetch_one(&mut *c).await?)
+}
+
+pub async fn list_sla_policies(c: &mut Conn, ws: WorkspaceId) -> Result<Vec<SlaPolicyRecord>> {
+    Ok(sqlx::query_as(sqlf!("SELECT {SLA_POLICY_COLUMNS} FROM sla_policies WHERE workspace_id = $1 ORDER BY priority, name"))
+        .bind(ws).fetch_all(&mut *c).await?)
+}
+
+/// The policy for a priority: the one narrowed to `topic` if there is one, else the general one.
+pub async fn sla_policy_for(c: &mut Conn, ws: WorkspaceId, priority: Priority, topic: Option<HelpTopicId>) -> Result<Option<SlaPolicyRecord>> {
+    Ok(sqlx::query_as(sqlf!(
+        "SELECT {SLA_POLICY_COLUMNS} FROM sla_policies WHERE workspace_id = $1 AND priority = $2 \
+         AND (help_topic_id IS NULL OR help_topic_id = $3) ORDER BY help_topic_id IS NULL LIMIT 1"
+    ))
+    .bind(ws).bind(priority.as_str()).bind(topic).fetch_optional(&mut *c).await?)
+}
+
+pub async fn sla_policy_by_id(c: &mut Conn, ws: WorkspaceId, id: SlaPolicyId) -> Result<Option<SlaPolicyRecord>> {
+    Ok(sqlx::query_as(sqlf!("SELECT {SLA_POLICY_COLUMNS} FROM sla_policies WHERE workspace_id = $1 AND id = $2"))
+        .bind(ws).bind(id).fetch_optional(&mut *c).await?)
+}
+
+pub async fn delete_sla_policy(c: &mut Conn, ws: WorkspaceId, id: SlaPolicyId) -> Result<bool> {
+    let r = sqlx::query("DELETE FROM sla_policies WHERE workspace_id = $1 AND id = $2").bind(ws).bind(id).execute(&mut *c).await?;
+    Ok(r.rows_affected() > 0)
+}
+
+/// Open tickets whose next SLA target has passed, across workspaces, oldest due first. Reads the
+/// partial index on `sla_due_at`, which holds only tickets that still need work and are not paused.
+pub async fn overdue_tickets(c: &mut Conn, now: Millis, after: Option<(Millis, TicketId)>, limit: i64) -> Result<Vec<OverdueTicket>> {
+    let (after_due, after_id) = after.unwrap_or((i64::MIN, TicketId(0)));
+    Ok(sqlx::query_as(
+        "SELECT workspace_id, id, sla_due_at, first_response_due_at, first_responded_at, resolution_due_at FROM tickets \
+         WHERE sla_due_at IS NOT NULL AND sla_due_at <= $1 AND (sla_due_at > $2 OR (sla_due_at = $2 AND id > $3)) \
+         ORDER BY sla_due_at, id LIMIT $4",
+    )
+    .bind(now).bind(after_due).bind(after_id).bind(limit).fetch_all(&mut *c).await?)
+}
+
+/// Records a breach; false when this target of this ticket was already recorded.
+pub async fn insert_sla_breach(c: &mut Conn, ws: WorkspaceId, ticket: TicketId, target: SlaTarget, due_at: Millis, now: Millis) -> Result<bool> {
+    let r = sqlx::query(
+        "INSERT INTO sla_breaches (workspace_id, ticket_id, target, due_at, detected_at) VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (ticket_id, target) DO NOTHING",
+    )
+    .bind(ws).bind(ticket).bind(target.as_str()).bind(due_at).bind(now).execute(&mut *c).await?;
+    Ok(r.rows_affected() > 0)
+}
+
+pub async fn list_sla_breaches(c: &mut Conn, ws: WorkspaceId, ticket: TicketId) -> Result<Vec<SlaBreachRecord>> {
+    Ok(sqlx::query_as(
+        "SELECT ticket_id, target, due_at, detected_at FROM sla_breaches WHERE workspace_id = $1 AND ticket_id = $2 ORDER BY detected_at",
+    )
+    .bind(ws).bind(ticket).fetch_all(&mut *c).await?)
+}
+
+/// The targets of these tickets already recorded as breached.
+pub async fn breached_targets(c: &mut Conn, tickets: &[TicketId]) -> Result<Vec<(TicketId, String)>> {
+    if tickets.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut q = QueryBuilder::<Db>::new("SELECT ticket_id, target FROM sla_breaches WHERE ticket_id IN (");
+    let mut sep = q.separated(", ");
+    for t in tickets {
+        sep.push_bind(*t);
+    }
+    q.push(")");
+    Ok(q.build_query_as().fetch_all(&mut *c).await?)
+}
+
+// ---- routing and assignment ----
+
+pub async fn list_routing_rules(c: &mut Conn, ws: WorkspaceId) -> Result<Vec<RoutingRuleRecord>> {
+    Ok(sqlx::query_as(sqlf!("SELECT {ROUTING_COLUMNS} FROM routing_rules WHERE workspace_id = $1 ORDER BY position, id"))
+        .bind(ws).fetch_all(&mut *c).await?)
+}
+
+pub async fn upsert_routing_rule(c: &mut Conn, ws: WorkspaceId, id: Option<RoutingRuleId>, name: &str, position: i64, enabled: bool, definition: &str, now: Millis) -> Result<RoutingRuleRecord> {
+    let query = match id {
+        Some(id) => sqlx::query_as(sqlf!(
+            "UPDATE routing_rules SET name = $3, position = $4, enabled = $5, definition = $6, updated_at = $7 \
+             WHERE workspace_id = $1 AND id = $2 RETURNING {ROUTING_COLUMNS}"
+        ))
+        .bind(ws).bind(id),
+        None => sqlx::query_as(sqlf!(
+            "INSERT INTO routing_rules (workspace_id, name, position, enabled, definition, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING {ROUTING_COLUMNS}"
+        ))
+        .bind(ws),
+    };
+    Ok(query.bind(name).bind(position).bind(enabled).bind(definition).bind(now).fetch_one(&mut *c).await?)
+}
+
+pub async fn set_routing_rule_position(c: &mut Conn, ws: WorkspaceId, id: RoutingRuleId, position: i64) -> Result<bool> {
+    let r = sqlx::query("UPDATE routing_rules SET position = $3 WHERE workspace_id = $1 AND id = $2")
+        .bind(ws).bind(id).bind(position).execute(&mut *c).await?;
+    Ok(r.rows_affected() > 0)
+}
+
+pub async fn delete_routing_rule(c: &mut Conn, ws: WorkspaceId, id: RoutingRuleId) -> Result<bool> {
+    let r = sqlx::query("DELETE FROM routing_rules WHERE workspace_id = $1 AND id = $2").bind(ws).bind(id).execute(&mut *c).await?;
+    Ok(r.rows_affected() > 0)
+}
+
+/// A queue's members with how many tickets that still need work each has assigned.
+pub async fn queue_member_loads(c: &mut Conn, ws: WorkspaceId, queue: QueueId) -> Result<Vec<MemberLoad>> {
+    Ok(sqlx::query_as(
+        "SELECT m.user_id, m.on_break, m.weight, \
+         (SELECT COUNT(*) FROM tickets t WHERE t.workspace_id = m.workspace_id AND t.assignee_id = m.user_id AND t.active) \
+         AS open_assigned FROM queue_members m JOIN users u ON u.id = m.user_id \
+         WHERE m.workspace_id = $1 AND m.queue_id = $2 AND u.active ORDER BY m.user_id",
+    )
+    .bind(ws).bind(queue).fetch_all(&mut *c).await?)
+}
+
+pub async fn round_robin_cursor(c: &mut Conn, ws: WorkspaceId, queue: QueueId) -> Result<Option<UserId>> {
+    Ok(sqlx::query_scalar("SELECT round_robin_cursor FROM queues WHERE workspace_id = $1 AND id = $2")
+        .bind(ws).bind(queue).fetch_one(&mut *c).await?)
+}
+
+pub async fn set_round_robin_cursor(c: &mut Conn, ws: WorkspaceId, queue: QueueId, user: UserId) -> Result<()> {
+    sqlx::query("UPDATE queues SET round_robin_cursor = $3 WHERE workspace_id = $1 AND id = $2")
+        .bind(ws).bind(queue).bind(user).execute(&mut *c).await?;
+    Ok(())
+}
+
+// ---- webhooks ----
+
+pub async fn upsert_webhook(c: &mut Conn, ws: WorkspaceId, id: Option<WebhookId>, name: &str, url: &str, enabled: bool, events: &str, secret_enc: Option<&str>, now: Millis) -> Result<WebhookRecord> {
+    let query = match id {
+        Some(id) => sqlx::query_as(sqlf!(
+            "UPDATE webhooks SET name = $3, url = $4, enabled = $5, events = $6, secret_enc = COALESCE($7, secret_enc), \
+             updated_at = $8 WHERE workspace_id = $1 AND id = $2 RETURNING {WEBHOOK_COLUMNS}"
+        ))
+        .bind(ws).bind(id),
+        None => sqlx::query_as(sqlf!(
+            "INSERT INTO webhooks (workspace_id, name, url, enabled, events, secret_enc, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING {WEBHOOK_COLUMNS}"
+        ))
+        .bind(ws),
+    };
+    Ok(query.bind(name).bind(url).bind(enabled).bind(events).bind(secret_enc).bind(now).fetch_one(&mut *c).await?)
+}
+
+pub async fn list_webhooks(c: &mut Conn, ws: WorkspaceId) -> Result<Vec<WebhookRecord>> {
+    Ok(sqlx::query_as(sqlf!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE workspace_id = $1 ORDER BY name"))
+        .bind(ws).fetch_all(&mut *c).await?)
+}
+
+pub async fn webhook_by_id(c: &mut Conn, ws: WorkspaceId, id: WebhookId) -> Result<Option<WebhookRecord>> {
+    Ok(sqlx::query_as(sqlf!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE workspace_id = $1 AND id = $2"))
+        .bind(ws).bind(id).fetch_optional(&mut *c).await?)
+}
+
+pub async fn delete_webhook(c: &mut Conn, ws: WorkspaceId, id: WebhookId) -> Result<bool> {
+    let r = sqlx::query("DELETE FROM webhooks WHERE workspace_id = $1 AND id = $2").bind(ws).bind(id).execute(&mut *c).await?;
+    Ok(r.rows_affected() > 0)
+}
+
+/// Enabled endpoints of a workspace subscribed to `event`.
+pub async fn webhooks_for_event(c: &mut Conn, ws: WorkspaceId, event: &str) -> Result<Vec<WebhookRecord>> {
+    let hooks: Vec<WebhookRecord> =
+        sqlx::query_as(sqlf!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE workspace_id = $1 AND enabled ORDER BY id"))
+            .bind(ws).fetch_all(&mut *c).await?;
+    Ok(hooks.into_iter().filter(|h| h.events.split(',').any(|e| e == event)).collect())
+}
+
+pub async fn insert_webhook_delivery(c: &mut Conn, ws: WorkspaceId, hook: WebhookId, event: &str, payload: &str, now: Millis) -> Result<WebhookDeliveryId> {
+    Ok(sqlx::query_scalar(
+        "INSERT INTO webhook_deliveries (workspace_id, webhook_id, event, payload, next_attempt_at, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $5) RETURNING id",
+    )
+    .bind(ws).bind(hook).bind(event).bind(payload).bind(now).fetch_one(&mut *c).await?)
+}
+
+pub async fn webhook_delivery(c: &mut Conn, id: WebhookDeliveryId) -> Result<Option<WebhookDeliveryRecord>> {
+    Ok(sqlx::query_as(sqlf!("SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE id = $1"))
+        .bind(id).fetch_optional(&mut *c).await?)
+}
+
+/// Pending deliveries whose next attempt is due, oldest first.
+pub async fn due_webhook_deliveries(c: &mut Conn, now: Millis, limit: i64) -> Result<Vec<WebhookDeliveryId>> {
+    Ok(sqlx::query_scalar(
+        "SELECT id FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= $1 ORDER BY next_attempt_at, id LIMIT $2",
+    )
+    .bind(now).bind(limit).fetch_all(&mut *c).await?)
+}
+
+pub async fn record_delivery_attempt(c: &mut Conn, id: WebhookDeliveryId, a: &DeliveryAttempt) -> Result<()> {
+    sqlx::query(
+        "UPDATE webhook_deliveries SET status = $2, attempts = attempts + 1, next_attempt_at = $3, response_status = $4, \
+         latency_ms = $5, last_error = $6, delivered_at = CASE WHEN $2 = 'delivered' THEN $7 ELSE delivered_at END \
+         WHERE id = $1 AND status = 'pending'",
+    )
+    .bind(id).bind(a.status).bind(a.next_attempt_at).bind(a.response_status).bind(a.latency_ms).bind(&a.error).bind(a.now)
+    .execute(&mut *c).await?;
+    Ok(())
+}
+
+pub async fn list_webhook_deliveries(c: &mut Conn, ws: WorkspaceId, hook: WebhookId, limit: i64) -> Result<Vec<WebhookDeliveryRecord>> {
+    Ok(sqlx::query_as(sqlf!(
+        "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE workspace_id = $1 AND webhook_id = $2 ORDER BY id DESC LIMIT $3"
+    ))
+    .bind(ws).bind(hook).bind(limit).fetch_all(&mut *c).await?)
+}
+
+// ---- the event stream ----
+
+pub async fn events_after(c: &mut Conn, after: i64, limit: i64) -> Result<Vec<EventRecord>> {
+    Ok(sqlx::query_as(
+        "SELECT id, workspace_id, ticket_id, kind, payload, created_at FROM events WHERE id > $1 ORDER BY id LIMIT $2",
+    )
+    .bind(after).bind(limit).fetch_all(&mut *c).await?)
+}
+
+/// A named position in the event stream; 0 when never stored.
+pub async fn stream_cursor(c: &mut Conn, name: &str) -> Result<i64> {
+    let v: Option<i64> = sqlx::query_scalar("SELECT position FROM stream_cursors WHERE name = $1")
+        .bind(name).fetch_optional(&mut *c).await?;
+    Ok(v.unwrap_or(0))
+}
+
+pub async fn set_stream_cursor(c: &mut Conn, name: &str, position: i64) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO stream_cursors (name, position) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET position = excluded.position",
+    )
+    .bind(name).bind(position).execute(&mut *c).await?;
+    Ok(())
+}
+
+// ---- notifications and quality flags ----
+
+pub async fn insert_notification(c: &mut Conn, ws: WorkspaceId, kind: &str, ticket: Option<TicketId>, message: &str, now: Millis) -> Result<()> {
+    sqlx::query("INSERT INTO notifications (workspace_id, kind, ticket_id, message, created_at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(ws).bind(kind).bind(ticket).bind(message).bind(now).execute(&mut *c).await?;
+    Ok(())
+}
+
+pub async fn list_notifications(c: &mut Conn, ws: WorkspaceId, limit: i64) -> Result<Vec<NotificationRecord>> {
+    Ok(sqlx::query_as(
+        "SELECT id, workspace_id, kind, ticket_id, message, created_at FROM notifications WHERE workspace_id = $1 \
+         ORDER BY id DESC LIMIT $2",
+    )
+    .bind(ws).bind(limit).fetch_all(&mut *c).await?)
+}
+
+/// Flags a ticket for review; a flag of the same kind still open is kept as it is.
+pub async fn insert_quality_flag(c: &mut Conn, ws: WorkspaceId, ticket: TicketId, kind: QualityFlagKind, reason: &str, now: Millis) -> Result<bool> {
+    let r = sqlx::query(
+        "INSERT INTO quality_flags (workspace_id, ticket_id, kind, reason, created_at) VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (ticket_id, kind) WHERE resolved_at IS NULL DO NOTHING",
+    )
+    .bind(ws).bind(ticket).bind(kind.as_str()).bind(reason).bind(now).execute(&mut *c).await?;
+    Ok(r.rows_affected() > 0)
+}
+
+pub async fn list_quality_flags(c: &mut Conn, ws: WorkspaceId, include_resolved: bool, limit: i64) -> Result<Vec<QualityFlagRecord>> {
+    Ok(sqlx::query_as(sqlf!(
+        "SELECT {FLAG_COLUMNS} FROM quality_flags WHERE workspace_id = $1 AND ($2 OR resolved_at IS NULL) ORDER BY id DESC LIMIT $3"
+    ))
+    .bind(ws).bind(include_resolved).bind(limit).fetch_all(&mut *c).await?)
+}
+
+pub async fn resolve_quality_flag(c: &mut Conn, ws: WorkspaceId, id: QualityFlagId, by: Option<UserId>, now: Millis) -> Result<Option<QualityFlagRecord>> {
+    Ok(sqlx::query_as(sqlf!(
+        "UPDATE quality_flags SET resolved_at = $3, resolved_by = $4 WHERE workspace_id = $1 AND id = $2 AND resolved_at IS NULL \
+         RETURNING {FLAG_COLUMNS}"
+    ))
+    .bind(ws).bind(id).bind(now).bind(by).fetch_optional(&mut *c).await?)
+}
