@@ -19,6 +19,15 @@ CREATE TABLE workspace_settings (
     -- The seed's automation rule array, validated and normalized.
     automation_rules TEXT NOT NULL DEFAULT '[]',
     alert_sla_breach BOOLEAN NOT NULL DEFAULT TRUE,
+    -- Proactive follow-up: an open ticket without messages for this long gets stale_message once.
+    stale_after_hours        INTEGER,
+    stale_message            TEXT,
+    -- Inactivity auto-close (NULL: off), with a warning this many days before, a longer period
+    -- for escalated tickets, and optionally only the customer's messages counting as activity.
+    auto_close_days          INTEGER,
+    auto_close_warning_days  INTEGER,
+    auto_close_escalated_days INTEGER,
+    auto_close_customer_only BOOLEAN NOT NULL DEFAULT FALSE,
     updated_at       INTEGER NOT NULL
 );
 
@@ -56,6 +65,12 @@ CREATE INDEX routing_rules_position ON routing_rules(workspace_id, position);
 ALTER TABLE tickets ADD COLUMN sla_policy_id INTEGER REFERENCES sla_policies(id) ON DELETE SET NULL;
 ALTER TABLE tickets ADD COLUMN sla_paused_at INTEGER;
 ALTER TABLE tickets ADD COLUMN sla_paused_minutes INTEGER NOT NULL DEFAULT 0;
+-- Message times for follow-ups and auto-close (automatic messages do not count), and when the
+-- ticket was last nudged or warned, so each happens once per quiet spell.
+ALTER TABLE tickets ADD COLUMN last_message_at INTEGER;
+ALTER TABLE tickets ADD COLUMN last_customer_message_at INTEGER;
+ALTER TABLE tickets ADD COLUMN stale_nudged_at INTEGER;
+ALTER TABLE tickets ADD COLUMN auto_close_warned_at INTEGER;
 
 -- A missed target, recorded once per target per ticket.
 CREATE TABLE sla_breaches (

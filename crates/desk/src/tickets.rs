@@ -650,9 +650,15 @@ impl Desk {
                 let entry = entry?;
                 self.store_attachments(&mut tx, &t, entry, &msg.attachments).await?;
                 let mut events = vec![live(&t, "entry.created", Some(entry), false)];
+                let now = self.now();
+                t.last_message_at = Some(now);
+                t.last_customer_message_at = Some(now);
                 if t.requester_id == contact.id && matches!(t.status, TicketStatus::Waiting | TicketStatus::Resolved) {
                     self.customer_replied(&mut tx, actor, &mut t).await?;
                     events.push(live(&t, "ticket.updated", None, false));
+                } else {
+                    t.updated_at = now;
+                    tx.save_ticket(&t).await?;
                 }
                 self.emit(
                     &mut tx,
@@ -768,6 +774,13 @@ impl Desk {
             })
             .await?;
         let attachments = self.store_attachments(&mut tx, &t, entry_id, &attachments).await?;
+        // Automatic messages (the system's follow-ups and warnings) are no activity.
+        if !matches!(actor.kind, ActorKind::System) {
+            t.last_message_at = Some(now);
+            if !staff {
+                t.last_customer_message_at = Some(now);
+            }
+        }
         if delivers {
             tx.insert_outbox(t.workspace_id, t.id, entry_id, ticket_channel, now).await?;
         }

@@ -461,3 +461,65 @@ async fn canned_responses_are_checked_at_save_and_render_against_a_ticket() {
     let text = e.desk.preview_canned_response(&agent, r.id, t.id).await.unwrap();
     assert_eq!(text, format!("Hi Pat, about {} (Refund & returns): refunds take 5 days. Ann", t.display_number()));
 }
+
+#[tokio::test]
+async fn quiet_tickets_get_one_follow_up_a_warning_and_then_close() {
+    const HOUR: Millis = 3_600_000;
+    let e = env("UTC", "2026-03-02T10:00:00Z").await;
+    let start = e.desk.now();
+    let settings = InactivitySettings {
+        stale_after_hours: Some(24),
+        stale_message: Some("Still there?".into()),
+        auto_close_days: Some(7),
+        auto_close_warning_days: Some(2),
+        auto_close_escalated_days: Some(14),
+        auto_close_customer_only: false,
+    };
+    e.desk.save_inactivity_settings(&e.admin, settings.clone()).await.unwrap();
+    let bad = InactivitySettings { auto_close_warning_days: Some(9), ..settings };
+    match e.desk.save_inactivity_settings(&e.admin, bad).await {
+        Err(DeskError::Validation(v)) => assert_eq!(v.field, "autoCloseWarningDays"),
+        other => panic!("expected a validation error, got {other:?}"),
+    }
+    let quiet = e.open("Quiet one", Priority::Normal, &[]).await;
+    let hot = e.open("Escalated one", Priority::Normal, &[]).await;
+    e.desk.update_ticket(&e.admin, hot.id, TicketPatch { escalated: Some(true), ..Default::default() }).await.unwrap();
+
+    e.clock.set(start + 23 * HOUR);
+    assert_eq!(e.desk.follow_up_quiet_tickets().await.unwrap(), FollowUpReport::default());
+    e.clock.set(start + 25 * HOUR);
+    assert_eq!(e.desk.follow_up_quiet_tickets().await.unwrap().nudged, 2);
+    assert_eq!(e.desk.follow_up_quiet_tickets().await.unwrap().nudged, 0, "one follow-up per quiet spell");
+    let thread = e.desk.thread(&e.admin, quiet.id).await.unwrap();
+    assert_eq!(thread.last().unwrap().entry.body, "Still there?");
+    assert_eq!(e.reload(&quiet).await.first_responded_at, None, "an automatic message is no first response");
+
+    e.clock.set(start + 5 * 24 * HOUR + HOUR);
+    let r = e.desk.follow_up_quiet_tickets().await.unwrap();
+    assert_eq!((r.warned, r.closed), (1, 0), "the escalated ticket has longer");
+    e.clock.set(start + 7 * 24 * HOUR + HOUR);
+    let r = e.desk.follow_up_quiet_tickets().await.unwrap();
+    assert_eq!((r.warned, r.closed), (0, 1));
+    let closed = e.reload(&quiet).await;
+    assert_eq!((closed.status, closed.close_reason.as_deref()), (TicketStatus::Closed, Some("user_unresponsive")));
+    assert_eq!(e.reload(&hot).await.status, TicketStatus::Open);
+    e.clock.set(start + 14 * 24 * HOUR + HOUR);
+    assert_eq!(e.desk.follow_up_quiet_tickets().await.unwrap().closed, 1);
+}
+
+#[tokio::test]
+async fn in_customer_only_mode_staff_replies_do_not_keep_a_ticket_open() {
+    const DAY: Millis = 24 * 3_600_000;
+    let e = env("UTC", "2026-03-02T10:00:00Z").await;
+    let start = e.desk.now();
+    let settings =
+        InactivitySettings { auto_close_days: Some(3), auto_close_customer_only: true, ..Default::default() };
+    e.desk.save_inactivity_settings(&e.admin, settings).await.unwrap();
+    let t = e.open("Waiting for the customer", Priority::Normal, &[]).await;
+    let agent = e.agent("Ann").await;
+    e.clock.set(start + 2 * DAY);
+    e.desk.reply(&agent, t.id, "Any news?", Vec::new(), None).await.unwrap();
+    e.clock.set(start + 3 * DAY + 1);
+    assert_eq!(e.desk.follow_up_quiet_tickets().await.unwrap().closed, 1);
+    assert_eq!(e.reload(&t).await.status, TicketStatus::Closed);
+}

@@ -10,6 +10,7 @@ mod calendar;
 mod enums;
 mod error;
 mod ids;
+mod inactivity;
 mod routing;
 mod sla;
 mod template;
@@ -27,6 +28,7 @@ pub use chrono_tz::Tz;
 pub use enums::*;
 pub use error::ValidationError;
 pub use ids::*;
+pub use inactivity::{InactivityPolicy, InactivityStep, is_stale};
 pub use routing::{
     AssignmentCandidate, RoutingAction, RoutingClause, RoutingOutcome, RoutingRule, TicketFacts,
     contains_ignoring_case, first_matching_rule, pick_assignee,

@@ -33,6 +33,8 @@ pub struct Settings {
     pub jwt_secret: SecretString,
     /// Access tokens live this long, in seconds.
     pub token_ttl_secs: i64,
+    /// Lets webhooks reach loopback and private addresses (development only).
+    pub allow_private_webhooks: bool,
 }
 
 /// Server-only settings.
@@ -43,6 +45,8 @@ pub struct ServeSettings {
     pub graphiql: bool,
     /// Largest request body, in bytes (uploads included).
     pub max_body_bytes: usize,
+    /// Runs the job runner in this process; `None` leaves jobs to another process.
+    pub jobs: Option<switchboard_jobs::JobsConfig>,
 }
 
 /// Reads a KEY=VALUE file; blank lines and `#` comments are skipped, values may be quoted.
@@ -113,7 +117,30 @@ pub fn resolve(args: &GlobalArgs, file: &HashMap<String, String>) -> anyhow::Res
         Some(v) => v.parse().context("SWITCHBOARD_TOKEN_TTL_SECS must be a number of seconds")?,
         None => 12 * 3600,
     };
-    Ok(Settings { data_dir, database_url, jwt_secret: SecretString::from(jwt_secret), token_ttl_secs })
+    let allow_private_webhooks = flag("SWITCHBOARD_ALLOW_PRIVATE_WEBHOOKS", file)?.unwrap_or(false);
+    Ok(Settings {
+        data_dir,
+        database_url,
+        jwt_secret: SecretString::from(jwt_secret),
+        token_ttl_secs,
+        allow_private_webhooks,
+    })
+}
+
+fn flag(key: &str, file: &HashMap<String, String>) -> anyhow::Result<Option<bool>> {
+    match env_or_file(key, file).as_deref() {
+        None => Ok(None),
+        Some("1" | "true" | "yes" | "on") => Ok(Some(true)),
+        Some("0" | "false" | "no" | "off") => Ok(Some(false)),
+        Some(v) => bail!("{key} must be true or false, not {v:?}"),
+    }
+}
+
+fn number<T: std::str::FromStr>(key: &str, file: &HashMap<String, String>, default: T) -> anyhow::Result<T> {
+    match env_or_file(key, file) {
+        Some(v) => v.parse().map_err(|_| anyhow::anyhow!("{key} must be a number, not {v:?}")),
+        None => Ok(default),
+    }
 }
 
 fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
@@ -142,7 +169,23 @@ pub fn resolve_serve(
         Some(v) => v.parse().context("SWITCHBOARD_MAX_BODY_BYTES must be a number of bytes")?,
         None => 30 * 1024 * 1024,
     };
-    Ok(ServeSettings { listen, graphiql, max_body_bytes })
+    let jobs = if flag("SWITCHBOARD_JOBS", file)?.unwrap_or(true) {
+        let d = switchboard_jobs::JobsConfig::default();
+        Some(switchboard_jobs::JobsConfig {
+            tick_secs: number("SWITCHBOARD_JOB_TICK_SECS", file, d.tick_secs)?,
+            sla_every: number("SWITCHBOARD_SLA_CHECK_EVERY_TICKS", file, d.sla_every)?,
+            retry_base_ms: number("SWITCHBOARD_WEBHOOK_RETRY_BASE_MS", file, d.retry_base_ms)?,
+            request_timeout: std::time::Duration::from_secs(number(
+                "SWITCHBOARD_WEBHOOK_TIMEOUT_SECS",
+                file,
+                d.request_timeout.as_secs(),
+            )?),
+            poll_interval: d.poll_interval,
+        })
+    } else {
+        None
+    };
+    Ok(ServeSettings { listen, graphiql, max_body_bytes, jobs })
 }
 
 #[cfg(test)]

@@ -139,8 +139,9 @@ async fn main() -> anyhow::Result<()> {
             jwt_secret: settings.jwt_secret.expose_secret().as_bytes().to_vec(),
             token_ttl_secs: settings.token_ttl_secs,
         },
-    );
-    let result = run(cli.command, desk, &file).await;
+    )
+    .with_private_webhooks(settings.allow_private_webhooks);
+    let result = run(cli.command, desk, &settings, &file).await;
     store.close().await;
     result
 }
@@ -163,7 +164,12 @@ fn print_seeded(s: &seed::Seeded, url: Option<&str>) {
     }
 }
 
-async fn run(command: Command, desk: Desk, file: &std::collections::HashMap<String, String>) -> anyhow::Result<()> {
+async fn run(
+    command: Command,
+    desk: Desk,
+    settings: &config::Settings,
+    file: &std::collections::HashMap<String, String>,
+) -> anyhow::Result<()> {
     match command {
         Command::Migrate => {
             println!("migrations applied");
@@ -210,12 +216,23 @@ async fn run(command: Command, desk: Desk, file: &std::collections::HashMap<Stri
                     Err(e) => return Err(e).context("looking for the demo workspace"),
                 }
             }
+            let jobs = match serve.jobs {
+                Some(cfg) => Some(
+                    switchboard_jobs::start(desk.clone(), &settings.database_url, cfg)
+                        .await
+                        .context("starting the job runner")?,
+                ),
+                None => None,
+            };
             let schema = switchboard_graphql::build_schema(desk.clone());
             let state = app::AppState { desk: desk.clone(), schema, graphiql: serve.graphiql };
             let router = app::router(state, serve.max_body_bytes);
             // Tests and scripts read this line to find the port when listening on port 0.
             println!("Switchboard listening on {url}");
             axum::serve(listener, router).with_graceful_shutdown(shutdown_signal(stop_on_stdin_eof)).await?;
+            if let Some(jobs) = jobs {
+                jobs.shutdown().await;
+            }
             // stderr: whoever read the start-up line on stdout may be gone by now.
             tracing::info!("Switchboard stopped");
         }

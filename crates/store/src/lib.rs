@@ -307,6 +307,8 @@ tx_methods! {
 tx_methods! {
     fn workspace_settings(ws: WorkspaceId) -> WorkspaceSettingsRecord;
     fn save_workspace_settings(ws: WorkspaceId, s: &WorkspaceSettingsRecord, now: Millis) -> ();
+    fn inactivity_workspaces() -> Vec<(WorkspaceId, WorkspaceSettingsRecord)>;
+    fn quiet_tickets(ws: WorkspaceId, before: Millis, customer_only: bool, after: TicketId, limit: i64) -> Vec<TicketId>;
     fn upsert_calendar(ws: WorkspaceId, id: Option<CalendarId>, name: &str, spec: &str, now: Millis) -> CalendarRecord;
     fn list_calendars(ws: WorkspaceId) -> Vec<CalendarRecord>;
     fn calendar_by_id(ws: WorkspaceId, id: CalendarId) -> Option<CalendarRecord>;
@@ -333,7 +335,7 @@ tx_methods! {
     fn webhooks_for_event(ws: WorkspaceId, event: &str) -> Vec<WebhookRecord>;
     fn insert_webhook_delivery(ws: WorkspaceId, hook: WebhookId, event: &str, payload: &str, now: Millis) -> WebhookDeliveryId;
     fn webhook_delivery(id: WebhookDeliveryId) -> Option<WebhookDeliveryRecord>;
-    fn due_webhook_deliveries(now: Millis, limit: i64) -> Vec<WebhookDeliveryId>;
+    fn due_webhook_deliveries(now: Millis, limit: i64) -> Vec<(WebhookDeliveryId, i64)>;
     fn record_delivery_attempt(id: WebhookDeliveryId, a: &DeliveryAttempt) -> ();
     fn list_webhook_deliveries(ws: WorkspaceId, hook: WebhookId, limit: i64) -> Vec<WebhookDeliveryRecord>;
     fn events_after(after: i64, limit: i64) -> Vec<EventRecord>;

@@ -11,23 +11,57 @@ const FLAG_COLUMNS: &str = "id, workspace_id, ticket_id, kind, reason, created_a
 
 // ---- settings and calendars ----
 
+const SETTINGS_COLUMNS: &str = "at_risk_percent, automation_rules, alert_sla_breach, stale_after_hours, stale_message, \
+     auto_close_days, auto_close_warning_days, auto_close_escalated_days, auto_close_customer_only";
+
 pub async fn workspace_settings(c: &mut Conn, ws: WorkspaceId) -> Result<WorkspaceSettingsRecord> {
-    let row: Option<WorkspaceSettingsRecord> = sqlx::query_as(
-        "SELECT at_risk_percent, automation_rules, alert_sla_breach FROM workspace_settings WHERE workspace_id = $1",
-    )
-    .bind(ws).fetch_optional(&mut *c).await?;
+    let row: Option<WorkspaceSettingsRecord> =
+        sqlx::query_as(sqlf!("SELECT {SETTINGS_COLUMNS} FROM workspace_settings WHERE workspace_id = $1"))
+            .bind(ws).fetch_optional(&mut *c).await?;
     Ok(row.unwrap_or_default())
 }
 
 pub async fn save_workspace_settings(c: &mut Conn, ws: WorkspaceId, s: &WorkspaceSettingsRecord, now: Millis) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO workspace_settings (workspace_id, at_risk_percent, automation_rules, alert_sla_breach, updated_at) \
-         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (workspace_id) DO UPDATE SET at_risk_percent = excluded.at_risk_percent, \
-         automation_rules = excluded.automation_rules, alert_sla_breach = excluded.alert_sla_breach, updated_at = excluded.updated_at",
-    )
-    .bind(ws).bind(s.at_risk_percent).bind(&s.automation_rules).bind(s.alert_sla_breach).bind(now)
+    sqlx::query(sqlf!(
+        "INSERT INTO workspace_settings (workspace_id, {SETTINGS_COLUMNS}, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (workspace_id) DO UPDATE SET \
+         at_risk_percent = excluded.at_risk_percent, automation_rules = excluded.automation_rules, \
+         alert_sla_breach = excluded.alert_sla_breach, stale_after_hours = excluded.stale_after_hours, \
+         stale_message = excluded.stale_message, auto_close_days = excluded.auto_close_days, \
+         auto_close_warning_days = excluded.auto_close_warning_days, \
+         auto_close_escalated_days = excluded.auto_close_escalated_days, \
+         auto_close_customer_only = excluded.auto_close_customer_only, updated_at = excluded.updated_at"
+    ))
+    .bind(ws).bind(s.at_risk_percent).bind(&s.automation_rules).bind(s.alert_sla_breach).bind(s.stale_after_hours)
+    .bind(&s.stale_message).bind(s.auto_close_days).bind(s.auto_close_warning_days).bind(s.auto_close_escalated_days)
+    .bind(s.auto_close_customer_only).bind(now)
     .execute(&mut *c).await?;
     Ok(())
+}
+
+/// Workspaces with proactive follow-ups or auto-close switched on.
+pub async fn inactivity_workspaces(c: &mut Conn) -> Result<Vec<(WorkspaceId, WorkspaceSettingsRecord)>> {
+    let rows = sqlx::query(sqlf!(
+        "SELECT workspace_id, {SETTINGS_COLUMNS} FROM workspace_settings \
+         WHERE stale_after_hours IS NOT NULL OR auto_close_days IS NOT NULL ORDER BY workspace_id"
+    ))
+    .fetch_all(&mut *c).await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        out.push((row.try_get("workspace_id")?, <WorkspaceSettingsRecord as sqlx::FromRow<_>>::from_row(&row)?));
+    }
+    Ok(out)
+}
+
+/// Tickets still needing work with no activity since `before` (the requester's messages only
+/// when `customer_only`), after `after` in id order: a page of candidates for follow-ups.
+pub async fn quiet_tickets(c: &mut Conn, ws: WorkspaceId, before: Millis, customer_only: bool, after: TicketId, limit: i64) -> Result<Vec<TicketId>> {
+    Ok(sqlx::query_scalar(
+        "SELECT id FROM tickets WHERE workspace_id = $1 AND active AND id > $4 \
+         AND COALESCE(CASE WHEN $3 THEN last_customer_message_at ELSE last_message_at END, created_at) < $2 \
+         ORDER BY id LIMIT $5",
+    )
+    .bind(ws).bind(before).bind(customer_only).bind(after).bind(limit).fetch_all(&mut *c).await?)
 }
 
 pub async fn upsert_calendar(c: &mut Conn, ws: WorkspaceId, id: Option<CalendarId>, name: &str, spec: &str, now: Millis) -> Result<CalendarRecord> {
@@ -257,9 +291,9 @@ pub async fn webhook_delivery(c: &mut Conn, id: WebhookDeliveryId) -> Result<Opt
 }
 
 /// Pending deliveries whose next attempt is due, oldest first.
-pub async fn due_webhook_deliveries(c: &mut Conn, now: Millis, limit: i64) -> Result<Vec<WebhookDeliveryId>> {
-    Ok(sqlx::query_scalar(
-        "SELECT id FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= $1 ORDER BY next_attempt_at, id LIMIT $2",
+pub async fn due_webhook_deliveries(c: &mut Conn, now: Millis, limit: i64) -> Result<Vec<(WebhookDeliveryId, i64)>> {
+    Ok(sqlx::query_as(
+        "SELECT id, attempts FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= $1 ORDER BY next_attempt_at, id LIMIT $2",
     )
     .bind(now).bind(limit).fetch_all(&mut *c).await?)
 }

@@ -22,7 +22,8 @@ const TICKET_COLUMNS: &str = "SELECT t.id, t.workspace_id, t.number, w.ticket_pr
      c.name AS requester_name, c.email AS requester_email, t.assignee_id, u.name AS assignee_name, t.tags, \
      t.escalated, t.chat_originated, t.thread_key, t.first_response_due_at, t.resolution_due_at, t.sla_due_at, \
      t.sla_started_at, t.first_responded_at, t.resolved_at, t.closed_at, t.close_reason, t.close_note, \
-     t.csat_rating, t.csat_comment, t.sla_policy_id, t.sla_paused_at, t.sla_paused_minutes, t.created_at, t.updated_at";
+     t.csat_rating, t.csat_comment, t.sla_policy_id, t.sla_paused_at, t.sla_paused_minutes, t.last_message_at, t.last_customer_message_at, \
+     t.stale_nudged_at, t.auto_close_warned_at, t.created_at, t.updated_at";
 
 /// The joins that give a ticket row its display names; `t` may be the table or a page of it.
 const TICKET_JOINS: &str = " JOIN workspaces w ON w.id = t.workspace_id JOIN queues q ON q.id = t.queue_id \
@@ -321,8 +322,9 @@ pub async fn insert_ticket(c: &mut Conn, t: &NewTicket) -> Result<TicketId> {
     Ok(sqlx::query_scalar(
         "INSERT INTO tickets (workspace_id, number, subject, status, priority, source, queue_id, help_topic_id, \
          requester_id, assignee_id, escalated, chat_originated, thread_key, resolution_due_at, sla_due_at, sla_started_at, \
-         created_at, updated_at, tags, first_response_due_at, sla_policy_id) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $17, $15, $15, $15, $16, $18, $19) RETURNING id",
+         created_at, updated_at, tags, first_response_due_at, sla_policy_id, last_message_at, last_customer_message_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $17, $15, $15, $15, $16, $18, $19, $15, $15) \
+         RETURNING id",
     )
     .bind(t.workspace_id).bind(t.number).bind(&t.subject).bind(t.status.as_str()).bind(t.priority.as_str())
     .bind(t.source.as_str()).bind(t.queue_id).bind(t.help_topic_id).bind(t.requester_id).bind(t.assignee_id)
@@ -338,13 +340,15 @@ pub async fn save_ticket(c: &mut Conn, t: &TicketRecord) -> Result<()> {
          tags = $9, escalated = $10, first_response_due_at = $11, resolution_due_at = $12, sla_due_at = $13, \
          sla_started_at = $14, first_responded_at = $15, resolved_at = $16, closed_at = $17, close_reason = $18, \
          close_note = $19, csat_rating = $20, csat_comment = $21, updated_at = $22, sla_policy_id = $23, \
-         sla_paused_at = $24, sla_paused_minutes = $25 WHERE workspace_id = $1 AND id = $2",
+         sla_paused_at = $24, sla_paused_minutes = $25, last_message_at = $26, last_customer_message_at = $27, \
+         stale_nudged_at = $28, auto_close_warned_at = $29 WHERE workspace_id = $1 AND id = $2",
     )
     .bind(t.workspace_id).bind(t.id).bind(&t.subject).bind(t.status.as_str()).bind(t.priority.as_str()).bind(t.queue_id)
     .bind(t.help_topic_id).bind(t.assignee_id).bind(&t.tags).bind(t.escalated).bind(t.first_response_due_at)
     .bind(t.resolution_due_at).bind(t.sla_due_at).bind(t.sla_started_at).bind(t.first_responded_at).bind(t.resolved_at)
     .bind(t.closed_at).bind(&t.close_reason).bind(&t.close_note).bind(t.csat_rating).bind(&t.csat_comment).bind(t.updated_at)
-    .bind(t.sla_policy_id).bind(t.sla_paused_at).bind(t.sla_paused_minutes)
+    .bind(t.sla_policy_id).bind(t.sla_paused_at).bind(t.sla_paused_minutes).bind(t.last_message_at)
+    .bind(t.last_customer_message_at).bind(t.stale_nudged_at).bind(t.auto_close_warned_at)
     .execute(&mut *c).await?;
     Ok(())
 }

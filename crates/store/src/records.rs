@@ -172,6 +172,14 @@ pub struct TicketRecord {
     pub sla_paused_at: Option<Millis>,
     /// Business minutes the clock has spent paused so far.
     pub sla_paused_minutes: i64,
+    /// The last message from the requester or staff (automatic messages do not count).
+    pub last_message_at: Option<Millis>,
+    /// The requester's last message.
+    pub last_customer_message_at: Option<Millis>,
+    /// When the proactive follow-up last went out.
+    pub stale_nudged_at: Option<Millis>,
+    /// When the auto-close warning last went out.
+    pub auto_close_warned_at: Option<Millis>,
     pub created_at: Millis,
     pub updated_at: Millis,
 }
@@ -386,11 +394,33 @@ pub struct WorkspaceSettingsRecord {
     pub automation_rules: String,
     /// Notify managers when an SLA target is missed.
     pub alert_sla_breach: bool,
+    /// Follow up on open tickets quiet for this many hours (off when `None`).
+    pub stale_after_hours: Option<i64>,
+    /// The follow-up message; a default when `None`.
+    pub stale_message: Option<String>,
+    /// Close tickets quiet for this many days (off when `None`).
+    pub auto_close_days: Option<i64>,
+    /// Warn this many days before an auto-close.
+    pub auto_close_warning_days: Option<i64>,
+    /// Escalated tickets close after this many days instead.
+    pub auto_close_escalated_days: Option<i64>,
+    /// Only the requester's messages count as activity.
+    pub auto_close_customer_only: bool,
 }
 
 impl Default for WorkspaceSettingsRecord {
     fn default() -> Self {
-        Self { at_risk_percent: 25, automation_rules: "[]".into(), alert_sla_breach: true }
+        Self {
+            at_risk_percent: 25,
+            automation_rules: "[]".into(),
+            alert_sla_breach: true,
+            stale_after_hours: None,
+            stale_message: None,
+            auto_close_days: None,
+            auto_close_warning_days: None,
+            auto_close_escalated_days: None,
+            auto_close_customer_only: false,
+        }
     }
 }
 

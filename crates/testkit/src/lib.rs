@@ -25,6 +25,16 @@ pub struct ServerProcess {
 impl ServerProcess {
     /// Starts `bin serve` on 127.0.0.1:0 and waits for its "listening" line.
     pub fn start(bin: &Path, data_dir: &Path, database_url: Option<&str>) -> anyhow::Result<ServerProcess> {
+        Self::start_with(bin, data_dir, database_url, &[])
+    }
+
+    /// Like [`ServerProcess::start`], with extra environment variables (settings) for the server.
+    pub fn start_with(
+        bin: &Path,
+        data_dir: &Path,
+        database_url: Option<&str>,
+        envs: &[(&str, &str)],
+    ) -> anyhow::Result<ServerProcess> {
         let mut cmd = Command::new(bin);
         cmd.arg("--data-dir")
             .arg(data_dir)
@@ -37,6 +47,7 @@ impl ServerProcess {
         if let Some(u) = database_url {
             cmd.env("DATABASE_URL", u);
         }
+        cmd.envs(envs.iter().copied());
         let mut child = cmd.spawn().with_context(|| format!("starting {}", bin.display()))?;
         let stdout = child.stdout.take().context("server stdout")?;
         let (tx, rx) = std::sync::mpsc::channel();
@@ -72,6 +83,12 @@ impl ServerProcess {
             bail!("switchboard {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
         }
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    /// Kills the server at once (SIGKILL), as a crash or power cut would, and waits for it.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 
     /// The database the server uses.

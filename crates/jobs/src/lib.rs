@@ -1,0 +1,334 @@
+//! The durable job runner: everything that happens because time passed or an event was written.
+//!
+//! Jobs live in apalis storage in the same database as the helpdesk (SQLite by default,
+//! PostgreSQL in production), so queued and scheduled jobs survive a restart. Two queues:
+//!
+//! - `switchboard.tick`: a self-rescheduling job, one per slot of `tick` seconds, deduplicated by
+//!   an idempotency key so several replicas still run each slot once. Each tick turns new domain
+//!   events into webhook deliveries and queues the deliveries that are due; every `sla_every`
+//!   ticks it also checks SLA breaches and follows up on quiet tickets (nudge, auto-close
+//!   warning, auto-close).
+//! - `switchboard.webhook`: one job per delivery attempt, keyed by delivery and attempt number.
+//!   The delivery row (status, attempts, next attempt) is the source of truth, so a crash between
+//!   an attempt and its bookkeeping costs at most a repeated attempt, never a lost event.
+
+mod http;
+
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use apalis::prelude::*;
+use apalis_postgres::{Config as PgConfig, PostgresStorage};
+use apalis_sqlite::{Config as SqliteConfig, SqliteStorage};
+use serde::{Deserialize, Serialize};
+use sqlx::postgres::PgPoolOptions;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgPool, SqlitePool};
+use switchboard_desk::Desk;
+use switchboard_desk::domain::WebhookDeliveryId;
+
+pub use http::{DeliveryClient, send_delivery};
+
+/// How the runner behaves; the defaults suit production.
+#[derive(Debug, Clone)]
+pub struct JobsConfig {
+    /// Seconds between ticks (webhook dispatch latency); at least 1.
+    pub tick_secs: u64,
+    /// Check SLA breaches every this many ticks.
+    pub sla_every: u64,
+    /// First retry delay of a failed webhook delivery, in milliseconds (then ×3 per attempt).
+    pub retry_base_ms: i64,
+    /// Time limit of one webhook request.
+    pub request_timeout: Duration,
+    /// How often idle workers look for new jobs.
+    pub poll_interval: Duration,
+}
+
+impl Default for JobsConfig {
+    fn default() -> Self {
+        Self {
+            tick_secs: 1,
+            sla_every: 30,
+            retry_base_ms: 10_000,
+            request_timeout: Duration::from_secs(10),
+            poll_interval: Duration::from_millis(250),
+        }
+    }
+}
+
+/// One slot of the periodic work, identified by its start in Unix seconds.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Tick {
+    pub slot: u64,
+}
+
+/// One attempt at delivering one webhook event.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Deliver {
+    pub delivery_id: i64,
+    pub attempt: i64,
+}
+
+const TICK_QUEUE: &str = "switchboard.tick";
+const WEBHOOK_QUEUE: &str = "switchboard.webhook";
+// apalis keeps its migration history apart from ours: both use sqlx's migrator, and one table
+// would make each side see the other's versions as unknown.
+const SQLITE_MIGRATIONS_TABLE: &str = "_apalis_migrations";
+
+fn now_secs() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default()
+}
+
+fn next_slot(after: u64, every: u64) -> u64 {
+    (now_secs().max(after) / every + 1) * every
+}
+
+/// A unique worker name per process: apalis refuses a name it saw alive moments ago.
+fn worker_name(base: &str) -> String {
+    format!("{base}-{}-{:08x}", std::process::id(), rand::random::<u32>())
+}
+
+/// The two queues on one database.
+#[derive(Clone)]
+enum Queues {
+    Sqlite { ticks: SqliteStorage<Tick>, deliveries: SqliteStorage<Deliver>, pool: SqlitePool },
+    Postgres { ticks: PostgresStorage<Tick>, deliveries: PostgresStorage<Deliver>, pool: PgPool },
+}
+
+/// PostgreSQL reports a repeated idempotency key as an error where SQLite ignores it: either
+/// way the job is already queued.
+fn already_queued(e: &dyn std::fmt::Display) -> bool {
+    e.to_string().contains("idempotency_key")
+}
+
+impl Queues {
+    async fn push_tick(&self, slot: u64) -> anyhow::Result<()> {
+        let task = TaskBuilder::new(Tick { slot }).run_at_timestamp(slot).idempotency_key(format!("tick-{slot}"));
+        let task = task.max_attempts(1).build();
+        let result = match self {
+            Queues::Sqlite { ticks, .. } => ticks.clone().push_task(task).await.map_err(|e| e.to_string()),
+            Queues::Postgres { ticks, .. } => ticks.clone().push_task(task).await.map_err(|e| e.to_string()),
+        };
+        match result {
+            Err(e) if !already_queued(&e) => Err(anyhow::anyhow!("queueing tick {slot}: {e}")),
+            _ => Ok(()),
+        }
+    }
+
+    async fn push_delivery(&self, id: WebhookDeliveryId, attempt: i64) -> anyhow::Result<()> {
+        let job = Deliver { delivery_id: id.0, attempt };
+        let task = TaskBuilder::new(job).idempotency_key(format!("webhook-{}-{attempt}", id.0)).max_attempts(3).build();
+        let result = match self {
+            Queues::Sqlite { deliveries, .. } => deliveries.clone().push_task(task).await.map_err(|e| e.to_string()),
+            Queues::Postgres { deliveries, .. } => deliveries.clone().push_task(task).await.map_err(|e| e.to_string()),
+        };
+        match result {
+            Err(e) if !already_queued(&e) => Err(anyhow::anyhow!("queueing delivery {}: {e}", id.0)),
+            _ => Ok(()),
+        }
+    }
+
+    /// Finished jobs are history apalis keeps forever; an hour of it is plenty.
+    async fn prune(&self) -> anyhow::Result<()> {
+        let cutoff = now_secs().saturating_sub(3600) as i64;
+        match self {
+            Queues::Sqlite { pool, .. } => {
+                sqlx::query("DELETE FROM Jobs WHERE status = 'Done' AND done_at < $1")
+                    .bind(cutoff)
+                    .execute(pool)
+                    .await?;
+            }
+            Queues::Postgres { pool, .. } => {
+                sqlx::query("DELETE FROM apalis.jobs WHERE status = 'Done' AND done_at < to_timestamp($1)")
+                    .bind(cutoff as f64)
+                    .execute(pool)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What every handler needs.
+struct Context {
+    desk: Desk,
+    queues: Queues,
+    config: JobsConfig,
+    client: DeliveryClient,
+}
+
+async fn run_tick(job: Tick, ctx: Data<Arc<Context>>) -> Result<(), BoxDynError> {
+    // Schedule the next slot first: a failure below must not stop the clock.
+    if let Err(e) = ctx.queues.push_tick(next_slot(job.slot, ctx.config.tick_secs)).await {
+        tracing::error!(error = %e, "scheduling the next tick failed");
+    }
+    if job.slot % (ctx.config.tick_secs * ctx.config.sla_every.max(1)) < ctx.config.tick_secs {
+        match ctx.desk.check_sla_breaches().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(breaches = n, "recorded SLA breaches"),
+            Err(e) => tracing::error!(error = %e, "SLA breach check failed"),
+        }
+        match ctx.desk.follow_up_quiet_tickets().await {
+            Ok(r) if r == Default::default() => {}
+            Ok(r) => {
+                tracing::info!(nudged = r.nudged, warned = r.warned, closed = r.closed, "followed up quiet tickets")
+            }
+            Err(e) => tracing::error!(error = %e, "following up quiet tickets failed"),
+        }
+        if let Err(e) = ctx.queues.prune().await {
+            tracing::warn!(error = %e, "pruning finished jobs failed");
+        }
+    }
+    if let Err(e) = ctx.desk.dispatch_events().await {
+        tracing::error!(error = %e, "webhook dispatch failed");
+    }
+    match ctx.desk.due_deliveries().await {
+        Ok(due) => {
+            for (id, attempts) in due {
+                if let Err(e) = ctx.queues.push_delivery(id, attempts).await {
+                    tracing::error!(error = %e, "queueing a webhook delivery failed");
+                }
+            }
+        }
+        Err(e) => tracing::error!(error = %e, "reading due webhook deliveries failed"),
+    }
+    Ok(())
+}
+
+async fn run_delivery(job: Deliver, ctx: Data<Arc<Context>>) -> Result<(), BoxDynError> {
+    let Some(d) = ctx.desk.delivery_to_send(WebhookDeliveryId(job.delivery_id)).await? else { return Ok(()) };
+    if d.attempts != job.attempt {
+        // Another worker already made this attempt.
+        return Ok(());
+    }
+    let outcome = send_delivery(&ctx.client, &d).await;
+    match &outcome.error {
+        None => tracing::info!(delivery = d.id.0, event = %d.event, "webhook delivered"),
+        Some(e) => tracing::warn!(delivery = d.id.0, attempt = d.attempts + 1, error = %e, "webhook attempt failed"),
+    }
+    ctx.desk.record_attempt(&d, outcome, ctx.config.retry_base_ms).await?;
+    Ok(())
+}
+
+/// A running job runner.
+pub struct Jobs {
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl std::fmt::Debug for Jobs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Jobs").finish_non_exhaustive()
+    }
+}
+
+impl Jobs {
+    /// Stops taking jobs, lets the running ones finish (up to ten seconds) and returns.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let _ = (&mut self.task).await;
+    }
+}
+
+/// Sets up apalis' tables in the database at `database_url` and starts the workers in the
+/// background.
+pub async fn start(desk: Desk, database_url: &str, config: JobsConfig) -> anyhow::Result<Jobs> {
+    let config = JobsConfig { tick_secs: config.tick_secs.max(1), ..config };
+    let queues = if database_url.starts_with("sqlite:") {
+        // A pool of its own: the desk's single writer connection stays free for requests, and
+        // the busy timeout covers the moments both write.
+        let opts = SqliteConnectOptions::from_str(database_url)?
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new().max_connections(2).connect_with(opts).await?;
+        let mut migrations = SqliteStorage::<()>::migrations();
+        migrations.dangerous_set_table_name(SQLITE_MIGRATIONS_TABLE);
+        migrations.run(&pool).await?;
+        let cfg = |queue: &str| {
+            SqliteConfig::default().queue(queue).heartbeat_interval(Duration::from_secs(10)).batch_size(10)
+        };
+        Queues::Sqlite {
+            ticks: SqliteStorage::new(&pool).with_config(cfg(TICK_QUEUE)),
+            deliveries: SqliteStorage::new(&pool).with_config(cfg(WEBHOOK_QUEUE)),
+            pool,
+        }
+    } else {
+        let pool = PgPoolOptions::new().max_connections(4).connect(database_url).await?;
+        PostgresStorage::<()>::setup(&pool).await?;
+        let cfg = |queue: &str| {
+            PgConfig::default()
+                .queue(queue)
+                .heartbeat_interval(Duration::from_secs(10))
+                .missed_heartbeats(3)
+                .batch_size(10)
+        };
+        Queues::Postgres {
+            ticks: PostgresStorage::new(&pool).with_config(cfg(TICK_QUEUE)),
+            deliveries: PostgresStorage::new(&pool).with_config(cfg(WEBHOOK_QUEUE)),
+            pool,
+        }
+    };
+    queues.push_tick(next_slot(0, config.tick_secs)).await?;
+    let client = DeliveryClient::new(config.request_timeout, desk.allow_private_webhooks())?;
+    let poll = config.poll_interval;
+    let ctx = Arc::new(Context { desk, queues: queues.clone(), config, client });
+    let monitor = Monitor::new()
+        .should_restart(|w, e| {
+            tracing::error!(worker = %w.name(), error = %e, "job worker stopped");
+            false
+        })
+        .shutdown_timeout(Duration::from_secs(10));
+    let monitor = match queues {
+        Queues::Sqlite { ticks, deliveries, .. } => {
+            let c = ctx.clone();
+            let d = ctx.clone();
+            monitor
+                .register(move |_| {
+                    WorkerBuilder::new(worker_name("tick"))
+                        .backend(ticks.clone().poll_with_interval(poll))
+                        .data(c.clone())
+                        .build(run_tick)
+                })
+                .register(move |_| {
+                    WorkerBuilder::new(worker_name("webhook"))
+                        .backend(deliveries.clone().poll_with_interval(poll))
+                        .data(d.clone())
+                        .concurrency(4)
+                        .build(run_delivery)
+                })
+        }
+        Queues::Postgres { ticks, deliveries, .. } => {
+            let c = ctx.clone();
+            let d = ctx.clone();
+            monitor
+                .register(move |_| {
+                    WorkerBuilder::new(worker_name("tick"))
+                        .backend(ticks.clone().poll_with_interval(poll))
+                        .data(c.clone())
+                        .build(run_tick)
+                })
+                .register(move |_| {
+                    WorkerBuilder::new(worker_name("webhook"))
+                        .backend(deliveries.clone().with_pubsub().poll_with_interval(poll))
+                        .data(d.clone())
+                        .concurrency(4)
+                        .build(run_delivery)
+                })
+        }
+    };
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        let signal = async move {
+            let _ = stopped.await;
+            Ok(())
+        };
+        if let Err(e) = monitor.run_with_signal(signal).await {
+            tracing::error!(error = %e, "job runner stopped");
+        }
+    });
+    Ok(Jobs { stop: Some(stop), task })
+}
