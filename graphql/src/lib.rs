@@ -1,10 +1,13 @@
 //! The GraphQL API: an async-graphql schema over the desk. The server mounts it; this crate
 //! knows nothing of HTTP. `schema.graphql` beside this crate is the checked-in SDL.
 
+#[cfg(test)]
+mod api_tests;
 mod errors;
 mod mutation;
 mod query;
 mod subscription;
+mod support;
 mod types;
 
 use async_graphql::{Context, ID, Schema};

@@ -7,6 +7,7 @@ use switchboard_desk::{
     self as desk_api, DeskError, InboundMessage, NewAttachment, OpenTicket, RequesterRef, TicketPatch,
 };
 
+use crate::support::*;
 use crate::types::*;
 use crate::{actor, desk, parse_id};
 
@@ -438,5 +439,118 @@ impl Mutation {
     async fn delete_canned_response(&self, ctx: &Context<'_>, id: ID) -> Result<bool, DeskError> {
         desk(ctx).delete_canned_response(actor(ctx)?, parse_id(&id, "id")?).await?;
         Ok(true)
+    }
+
+    /// Creates a business-hours calendar, or updates one when `id` is given (admins).
+    async fn save_calendar(
+        &self,
+        ctx: &Context<'_>,
+        id: Option<ID>,
+        input: CalendarInput,
+    ) -> Result<Calendar, DeskError> {
+        let a = actor(ctx)?;
+        Calendar::new(desk(ctx).save_calendar(a, opt_id(&id, "id")?, &input.name, &input.spec()).await?)
+    }
+
+    /// Creates an SLA policy, or updates one when `id` is given (admins).
+    async fn save_sla_policy(
+        &self,
+        ctx: &Context<'_>,
+        id: Option<ID>,
+        input: SlaPolicyInput,
+    ) -> Result<SlaPolicy, DeskError> {
+        let a = actor(ctx)?;
+        Ok(SlaPolicy(desk(ctx).save_sla_policy(a, opt_id(&id, "id")?, input.change()?).await?))
+    }
+
+    /// Deletes an SLA policy; tickets keep the targets it gave them (admins).
+    async fn delete_sla_policy(&self, ctx: &Context<'_>, id: ID) -> Result<bool, DeskError> {
+        desk(ctx).delete_sla_policy(actor(ctx)?, parse_id(&id, "id")?).await?;
+        Ok(true)
+    }
+
+    /// Changes the SLA settings (admins).
+    async fn save_sla_settings(&self, ctx: &Context<'_>, input: SlaSettingsInput) -> Result<SlaSettings, DeskError> {
+        Ok(desk(ctx).save_sla_settings(actor(ctx)?, input.into()).await?.into())
+    }
+
+    /// Changes the proactive follow-up and auto-close settings (admins).
+    async fn save_inactivity_settings(
+        &self,
+        ctx: &Context<'_>,
+        input: InactivitySettings,
+    ) -> Result<InactivitySettings, DeskError> {
+        Ok(desk(ctx).save_inactivity_settings(actor(ctx)?, input.into()).await?.into())
+    }
+
+    /// Creates a routing rule, or updates one when `id` is given (admins).
+    async fn save_routing_rule(
+        &self,
+        ctx: &Context<'_>,
+        id: Option<ID>,
+        input: RoutingRuleInput,
+    ) -> Result<RoutingRule, DeskError> {
+        let a = actor(ctx)?;
+        Ok(RoutingRule(desk(ctx).save_routing_rule(a, opt_id(&id, "id")?, input.change()?).await?))
+    }
+
+    /// Puts the routing rules in this order, naming every rule exactly once (admins).
+    async fn reorder_routing_rules(&self, ctx: &Context<'_>, rule_ids: Vec<ID>) -> Result<Vec<RoutingRule>, DeskError> {
+        let a = actor(ctx)?;
+        let ids = rule_ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| parse_id(id, &format!("ruleIds[{i}]")))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(desk(ctx).reorder_routing_rules(a, &ids).await?.into_iter().map(RoutingRule).collect())
+    }
+
+    /// Deletes a routing rule (admins).
+    async fn delete_routing_rule(&self, ctx: &Context<'_>, id: ID) -> Result<bool, DeskError> {
+        desk(ctx).delete_routing_rule(actor(ctx)?, parse_id(&id, "id")?).await?;
+        Ok(true)
+    }
+
+    /// Replaces the automation rules with a JSON array in the seed's format, reporting on every
+    /// rule. An invalid rule saves nothing unless `dropInvalid`, which saves the valid ones (admins).
+    async fn save_automation_rules(
+        &self,
+        ctx: &Context<'_>,
+        rules: String,
+        #[graphql(default_with = "Some(false)")] drop_invalid: Option<bool>,
+    ) -> Result<SaveAutomationRulesPayload, DeskError> {
+        let a = actor(ctx)?;
+        SaveAutomationRulesPayload::new(
+            desk(ctx).save_automation_rules(a, &rules, drop_invalid.unwrap_or(false)).await?,
+        )
+    }
+
+    /// Creates a webhook endpoint, or updates one when `id` is given (admins).
+    async fn save_webhook(
+        &self,
+        ctx: &Context<'_>,
+        id: Option<ID>,
+        input: WebhookInput,
+    ) -> Result<SavedWebhook, DeskError> {
+        let a = actor(ctx)?;
+        let saved = desk(ctx).save_webhook(a, opt_id(&id, "id")?, input.into()).await?;
+        Ok(SavedWebhook { webhook: Webhook(saved.webhook), secret: saved.new_secret })
+    }
+
+    /// Deletes a webhook endpoint and its delivery log (admins).
+    async fn delete_webhook(&self, ctx: &Context<'_>, id: ID) -> Result<bool, DeskError> {
+        desk(ctx).delete_webhook(actor(ctx)?, parse_id(&id, "id")?).await?;
+        Ok(true)
+    }
+
+    /// Queues a `webhook.test` delivery to an endpoint, whatever its events; returns the delivery's id (admins).
+    async fn send_test_webhook(&self, ctx: &Context<'_>, id: ID) -> Result<ID, DeskError> {
+        let delivery = desk(ctx).send_test_webhook(actor(ctx)?, parse_id(&id, "id")?).await?;
+        Ok(ID(delivery.to_string()))
+    }
+
+    /// Marks a quality flag reviewed.
+    async fn resolve_quality_flag(&self, ctx: &Context<'_>, id: ID) -> Result<QualityFlag, DeskError> {
+        Ok(QualityFlag(desk(ctx).resolve_quality_flag(actor(ctx)?, parse_id(&id, "id")?).await?))
     }
 }

@@ -1,7 +1,8 @@
 use async_graphql::{Context, ID, Object};
-use switchboard_desk::domain::{ActorKind, Permission, TicketId, UserId};
+use switchboard_desk::domain::{self as d, ActorKind, Permission, TicketId, UserId};
 use switchboard_desk::{AssigneeChoice, DeskError, TicketFilter, TicketPage};
 
+use crate::support::*;
 use crate::types::*;
 use crate::{actor, desk, parse_id};
 
@@ -137,6 +138,83 @@ impl Query {
     /// Integrator API tokens (admins).
     async fn api_tokens(&self, ctx: &Context<'_>) -> Result<Vec<ApiToken>, DeskError> {
         Ok(desk(ctx).list_api_tokens(actor(ctx)?).await?.into_iter().map(ApiToken).collect())
+    }
+
+    /// Renders a canned response against a ticket as the caller would send it.
+    async fn preview_canned_response(&self, ctx: &Context<'_>, id: ID, ticket_id: ID) -> Result<String, DeskError> {
+        let a = actor(ctx)?;
+        desk(ctx).preview_canned_response(a, parse_id(&id, "id")?, parse_id(&ticket_id, "ticketId")?).await
+    }
+
+    /// The variables canned responses may use, e.g. `ticket.number` (write `{{ticket.number}}`).
+    async fn canned_response_variables(&self, ctx: &Context<'_>) -> Result<Vec<&'static str>, DeskError> {
+        if !actor(ctx)?.can(Permission::View) {
+            return Err(DeskError::Forbidden(format!("this needs the {} permission", Permission::View.key())));
+        }
+        Ok(d::TEMPLATE_VARIABLES.to_vec())
+    }
+
+    /// Business-hours calendars.
+    async fn calendars(&self, ctx: &Context<'_>) -> Result<Vec<Calendar>, DeskError> {
+        desk(ctx).calendars(actor(ctx)?).await?.into_iter().map(Calendar::new).collect()
+    }
+
+    /// SLA policies.
+    async fn sla_policies(&self, ctx: &Context<'_>) -> Result<Vec<SlaPolicy>, DeskError> {
+        Ok(desk(ctx).sla_policies(actor(ctx)?).await?.into_iter().map(SlaPolicy).collect())
+    }
+
+    /// The workspace's SLA settings.
+    async fn sla_settings(&self, ctx: &Context<'_>) -> Result<SlaSettings, DeskError> {
+        Ok(desk(ctx).sla_settings(actor(ctx)?).await?.into())
+    }
+
+    /// The workspace's proactive follow-up and auto-close settings.
+    async fn inactivity_settings(&self, ctx: &Context<'_>) -> Result<InactivitySettings, DeskError> {
+        Ok(desk(ctx).inactivity_settings(actor(ctx)?).await?.into())
+    }
+
+    /// Routing rules, in the order they are tried.
+    async fn routing_rules(&self, ctx: &Context<'_>) -> Result<Vec<RoutingRule>, DeskError> {
+        Ok(desk(ctx).routing_rule_list(actor(ctx)?).await?.into_iter().map(RoutingRule).collect())
+    }
+
+    /// The automation rules in force, as the JSON array `saveAutomationRules` takes.
+    async fn automation_rules(&self, ctx: &Context<'_>) -> Result<String, DeskError> {
+        rules_json(&desk(ctx).automation_rules(actor(ctx)?).await?)
+    }
+
+    /// The automation rules in force, typed.
+    async fn automation_rule_list(&self, ctx: &Context<'_>) -> Result<Vec<AutomationRule>, DeskError> {
+        Ok(desk(ctx).automation_rules(actor(ctx)?).await?.into_iter().map(AutomationRule).collect())
+    }
+
+    /// Webhook endpoints (admins).
+    async fn webhooks(&self, ctx: &Context<'_>) -> Result<Vec<Webhook>, DeskError> {
+        Ok(desk(ctx).webhooks(actor(ctx)?).await?.into_iter().map(Webhook).collect())
+    }
+
+    /// Tickets flagged for quality review (up to 200), newest first; open flags only unless
+    /// `includeResolved`.
+    #[graphql(complexity = "200 * child_complexity")]
+    async fn quality_flags(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default_with = "Some(false)")] include_resolved: Option<bool>,
+    ) -> Result<Vec<QualityFlag>, DeskError> {
+        let flags = desk(ctx).quality_flags(actor(ctx)?, include_resolved.unwrap_or(false)).await?;
+        Ok(flags.into_iter().map(QualityFlag).collect())
+    }
+
+    /// The newest notifications for managers (supervisors and admins); `first` up to 200.
+    #[graphql(complexity = "first.unwrap_or(50).clamp(1, 200) as usize * child_complexity")]
+    async fn notifications(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default_with = "Some(50)")] first: Option<i64>,
+    ) -> Result<Vec<Notification>, DeskError> {
+        let list = desk(ctx).notifications(actor(ctx)?, first.unwrap_or(50)).await?;
+        Ok(list.into_iter().map(Notification).collect())
     }
 
     /// The signed-in customer's own tickets, newest first.

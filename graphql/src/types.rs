@@ -7,6 +7,7 @@ use switchboard_desk::domain::{self as d, Millis, Permission};
 use switchboard_desk::store::*;
 use switchboard_desk::{DeskError, ThreadEntry};
 
+use crate::support::SlaBreach;
 use crate::{actor, desk};
 
 /// Turns stored milliseconds into a GraphQL DateTime.
@@ -18,7 +19,7 @@ pub(crate) fn time_opt(ms: Option<Millis>) -> Option<DateTime<Utc>> {
     ms.map(time)
 }
 
-fn id(n: i64) -> ID {
+pub(crate) fn id(n: i64) -> ID {
     ID(n.to_string())
 }
 
@@ -30,6 +31,7 @@ macro_rules! remote_enum {
         pub enum $name { $($variant),+ }
     };
 }
+pub(crate) use remote_enum;
 
 remote_enum!(
     /// Where a ticket is in its life.
@@ -301,6 +303,19 @@ impl Ticket {
     #[graphql(complexity = "20 * child_complexity")]
     async fn history(&self, ctx: &Context<'_>) -> Result<Vec<HistoryItem>, DeskError> {
         Ok(desk(ctx).history(actor(ctx)?, self.0.id).await?.into_iter().map(HistoryItem).collect())
+    }
+    /// The SLA targets this ticket missed (at most one per target).
+    #[graphql(complexity = "2 * child_complexity")]
+    async fn sla_breaches(&self, ctx: &Context<'_>) -> Result<Vec<SlaBreach>, DeskError> {
+        Ok(desk(ctx).sla_breaches(actor(ctx)?, self.0.id).await?.into_iter().map(SlaBreach).collect())
+    }
+    /// True while the SLA clock stands still (the ticket waits on the customer).
+    async fn sla_paused(&self) -> bool {
+        self.0.sla_paused_at.is_some()
+    }
+    /// The SLA policy that set the ticket's targets.
+    async fn sla_policy_id(&self) -> Option<ID> {
+        self.0.sla_policy_id.map(|p| id(p.0))
     }
 }
 

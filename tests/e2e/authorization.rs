@@ -24,6 +24,11 @@ struct Targets {
     user: String,
     contact: String,
     token: String,
+    calendar: String,
+    sla_policy: String,
+    routing_rule: String,
+    webhook: String,
+    quality_flag: String,
 }
 
 fn ops(t: &Targets, marker: &str) -> Vec<Op> {
@@ -144,6 +149,67 @@ fn ops(t: &Targets, marker: &str) -> Vec<Op> {
             json!({ "id": t.canned }),
         ),
         op("deleteCannedResponse", "mutation($id: ID!) { deleteCannedResponse(id: $id) }", json!({ "id": t.canned })),
+        op(
+            "previewCannedResponse",
+            "query($id: ID!, $t: ID!) { previewCannedResponse(id: $id, ticketId: $t) }",
+            json!({ "id": t.canned, "t": t.ticket }),
+        ),
+        op("cannedResponseVariables", "{ cannedResponseVariables }", json!({})),
+        op("calendars", "{ calendars { id name timeZone schedule { weekday opens closes } holidays } }", json!({})),
+        op(
+            "saveCalendar",
+            "mutation($id: ID) { saveCalendar(id: $id, input: { name: \"Renamed\", timeZone: \"UTC\", schedule: [{ weekday: MONDAY, opens: \"09:00\", closes: \"17:00\" }] }) { id } }",
+            json!({ "id": t.calendar }),
+        ),
+        op("slaPolicies", "{ slaPolicies { id name calendarId } }", json!({})),
+        op(
+            "saveSlaPolicy",
+            "mutation($id: ID) { saveSlaPolicy(id: $id, input: { name: \"Renamed\", priority: LOW, firstResponseMinutes: 60, resolutionMinutes: 600 }) { id } }",
+            json!({ "id": t.sla_policy }),
+        ),
+        op("deleteSlaPolicy", "mutation($id: ID!) { deleteSlaPolicy(id: $id) }", json!({ "id": t.sla_policy })),
+        op("slaSettings", "{ slaSettings { atRiskPercent alertOnBreach } }", json!({})),
+        op(
+            "saveSlaSettings",
+            "mutation { saveSlaSettings(input: { atRiskPercent: 30, alertOnBreach: false }) { atRiskPercent } }",
+            json!({}),
+        ),
+        op("inactivitySettings", "{ inactivitySettings { autoCloseDays staleAfterHours } }", json!({})),
+        op(
+            "saveInactivitySettings",
+            "mutation { saveInactivitySettings(input: { autoCloseDays: 5, autoCloseCustomerOnly: true }) { autoCloseDays } }",
+            json!({}),
+        ),
+        op("routingRules", "{ routingRules { id name clauses { value } actions { type } } }", json!({})),
+        op(
+            "saveRoutingRule",
+            "mutation($id: ID) { saveRoutingRule(id: $id, input: { name: \"Renamed\", clauses: [{ field: TAG, op: IS, value: \"vip\" }], actions: [{ type: ESCALATE }] }) { id } }",
+            json!({ "id": t.routing_rule }),
+        ),
+        op(
+            "reorderRoutingRules",
+            "mutation($id: ID!) { reorderRoutingRules(ruleIds: [$id]) { id } }",
+            json!({ "id": t.routing_rule }),
+        ),
+        op("deleteRoutingRule", "mutation($id: ID!) { deleteRoutingRule(id: $id) }", json!({ "id": t.routing_rule })),
+        op("automationRules", "{ automationRules }", json!({})),
+        op("automationRuleList", "{ automationRuleList { id name } }", json!({})),
+        op("saveAutomationRules", "mutation { saveAutomationRules(rules: \"[]\") { saved rules } }", json!({})),
+        op("webhooks", "{ webhooks { id name url deliveries { event } } }", json!({})),
+        op(
+            "saveWebhook",
+            "mutation($id: ID) { saveWebhook(id: $id, input: { name: \"Renamed\", url: \"https://hooks.example.com/in\", events: [CSAT_NEGATIVE] }) { webhook { id } secret } }",
+            json!({ "id": t.webhook }),
+        ),
+        op("deleteWebhook", "mutation($id: ID!) { deleteWebhook(id: $id) }", json!({ "id": t.webhook })),
+        op("sendTestWebhook", "mutation($id: ID!) { sendTestWebhook(id: $id) }", json!({ "id": t.webhook })),
+        op("qualityFlags", "{ qualityFlags(includeResolved: true) { id reason ticket { subject } } }", json!({})),
+        op(
+            "resolveQualityFlag",
+            "mutation($id: ID!) { resolveQualityFlag(id: $id) { id } }",
+            json!({ "id": t.quality_flag }),
+        ),
+        op("notifications", "{ notifications { message } }", json!({})),
     ]
 }
 
@@ -173,6 +239,20 @@ const WORKSPACE_OWN: &[&str] = &[
     "createApiToken",
     "createUser",
     "createContact",
+    "cannedResponseVariables",
+    "calendars",
+    "slaPolicies",
+    "slaSettings",
+    "saveSlaSettings",
+    "inactivitySettings",
+    "saveInactivitySettings",
+    "routingRules",
+    "automationRules",
+    "automationRuleList",
+    "saveAutomationRules",
+    "webhooks",
+    "qualityFlags",
+    "notifications",
 ];
 
 fn expect_anonymous(name: &str) -> Expect {
@@ -206,7 +286,11 @@ fn expect_foreign_admin(name: &str) -> Expect {
 async fn snapshot(admin: &str, ticket_id: &str) -> Value {
     let q = "query($id: ID!) { ticket(id: $id) { subject status priority assignee { id } updatedAt entries { body } history { field } }
         queues { id name isDefault members { email onBreak } } helpTopics { id name } cannedResponses { id title }
-        users { id active } apiTokens { id revokedAt } }";
+        users { id active } apiTokens { id revokedAt }
+        calendars { id name } slaPolicies { id name } slaSettings { atRiskPercent alertOnBreach }
+        inactivitySettings { autoCloseDays autoCloseCustomerOnly staleAfterHours }
+        routingRules { id name position } automationRules webhooks { id name enabled deliveries { id } }
+        qualityFlags(includeResolved: true) { id resolvedAt } }";
     ok(admin, q, json!({ "id": ticket_id })).await
 }
 
@@ -247,6 +331,40 @@ async fn every_operation_is_refused_or_scoped_for_outsiders() {
             .into(),
         contact: cfg["contacts"][0]["id"].as_str().unwrap().into(),
         token: token["createApiToken"]["apiToken"]["id"].as_str().unwrap().into(),
+        calendar: String::new(),
+        sla_policy: String::new(),
+        routing_rule: String::new(),
+        webhook: String::new(),
+        quality_flag: String::new(),
+    };
+    let support = ok(
+        &a.admin,
+        "mutation { saveCalendar(input: { name: \"Office\", timeZone: \"UTC\", schedule: [{ weekday: MONDAY, opens: \"09:00\", closes: \"17:00\" }] }) { id }
+            saveRoutingRule(input: { name: \"VIP\", clauses: [{ field: TAG, op: IS, value: \"vip\" }], actions: [{ type: ESCALATE }] }) { id }
+            saveWebhook(input: { name: \"CRM\", url: \"https://hooks.example.com/in\", events: [CSAT_NEGATIVE] }) { webhook { id } } }",
+        json!({}),
+    )
+    .await;
+    let policy = ok(
+        &a.admin,
+        "mutation($c: ID) { saveSlaPolicy(input: { name: \"Urgent\", priority: URGENT, firstResponseMinutes: 30, resolutionMinutes: 240, calendarId: $c }) { id } }",
+        json!({ "c": support["saveCalendar"]["id"] }),
+    )
+    .await;
+    ok(
+        &a.agent,
+        "mutation($t: ID!) { updateTicket(ticketId: $t, input: { escalated: true }) { id } }",
+        json!({ "t": ticket_id }),
+    )
+    .await;
+    let flags = ok(&a.admin, "{ qualityFlags { id } }", json!({})).await;
+    let targets = Targets {
+        calendar: support["saveCalendar"]["id"].as_str().unwrap().into(),
+        sla_policy: policy["saveSlaPolicy"]["id"].as_str().unwrap().into(),
+        routing_rule: support["saveRoutingRule"]["id"].as_str().unwrap().into(),
+        webhook: support["saveWebhook"]["webhook"]["id"].as_str().unwrap().into(),
+        quality_flag: flags["qualityFlags"][0]["id"].as_str().unwrap().into(),
+        ..targets
     };
     let before = snapshot(&a.admin, &ticket_id).await;
     let operations = ops(&targets, &marker);

@@ -13,3 +13,4 @@ mod live;
 mod portal;
 mod tokens;
 mod validation;
+mod webhooks;

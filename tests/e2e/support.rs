@@ -20,16 +20,22 @@ static NEXT: AtomicUsize = AtomicUsize::new(1);
 
 pub const PASSWORD: &str = "correct horse battery";
 
+/// The shared server's settings: webhooks may reach the tests' receivers on 127.0.0.1, and failed
+/// deliveries are retried within a second rather than ten.
+pub const SERVER_SETTINGS: &[(&str, &str)] =
+    &[("SWITCHBOARD_ALLOW_PRIVATE_WEBHOOKS", "true"), ("SWITCHBOARD_WEBHOOK_RETRY_BASE_MS", "300")];
+
 /// The shared server, started on first use. It is never dropped: it stops when the test
 /// process exits and its stdin closes.
 pub fn server() -> &'static Server {
     SERVER.get_or_init(|| {
         let tmp = tempfile::tempdir().expect("tempdir");
         let database_url = std::env::var("TEST_DATABASE_URL").ok().filter(|u| !u.is_empty());
-        let process = switchboard_testkit::ServerProcess::start(
+        let process = switchboard_testkit::ServerProcess::start_with(
             Path::new(env!("CARGO_BIN_EXE_switchboard")),
             &tmp.path().join("data"),
             database_url.as_deref(),
+            SERVER_SETTINGS,
         )
         .expect("start switchboard");
         Server { url: process.url.clone(), process, _tmp: tmp }
@@ -64,6 +70,24 @@ pub async fn workspace() -> Workspace {
     let n = NEXT.fetch_add(1, Ordering::SeqCst);
     // No slug is a prefix of another, so one test can search responses for another workspace's slug.
     let slug = format!("w{n}-{}", std::process::id());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = write_seed(dir.path(), &slug, n);
+    cli(&["seed", "--file", file.to_str().expect("utf-8 path")], &[]);
+    let email = |who: &str| format!("{who}@{slug}.test");
+    Workspace {
+        admin: login(&email("admin")).await,
+        supervisor: login(&email("supervisor")).await,
+        agent: login(&email("agent")).await,
+        agent2: login(&email("agent2")).await,
+        customer: customer_login(&email("customer")).await,
+        other_customer: customer_login(&email("other")).await,
+        slug,
+    }
+}
+
+/// Writes the seed file of a test workspace (staff, two queues, a help topic, a canned response,
+/// two portal customers) into `dir` and returns its path.
+pub fn write_seed(dir: &Path, slug: &str, n: usize) -> std::path::PathBuf {
     let user = |who: &str, role: &str, name: &str| json!({ "email": format!("{who}@{slug}.test"), "name": name, "role": role, "password": PASSWORD });
     let contact = |who: &str, name: &str| json!({ "name": name, "email": format!("{who}@{slug}.test"), "phone": null, "requester_type": "account", "portal_password": PASSWORD });
     let seed = json!({
@@ -81,20 +105,9 @@ pub async fn workspace() -> Workspace {
         "contacts": [contact("customer", "Carla Customer"), contact("other", "Oscar Other")],
         "tickets": [],
     });
-    let dir = tempfile::tempdir().expect("tempdir");
-    let file = dir.path().join("seed.json");
+    let file = dir.join("seed.json");
     std::fs::write(&file, seed.to_string()).expect("write seed");
-    cli(&["seed", "--file", file.to_str().expect("utf-8 path")], &[]);
-    let email = |who: &str| format!("{who}@{slug}.test");
-    Workspace {
-        admin: login(&email("admin")).await,
-        supervisor: login(&email("supervisor")).await,
-        agent: login(&email("agent")).await,
-        agent2: login(&email("agent2")).await,
-        customer: customer_login(&email("customer")).await,
-        other_customer: customer_login(&email("other")).await,
-        slug,
-    }
+    file
 }
 
 /// A client for one request. Each test has its own tokio runtime, and a pooled connection dies
@@ -105,15 +118,23 @@ fn client() -> reqwest::Client {
 
 /// POSTs a GraphQL request (with a bearer token when given) and returns the JSON body.
 pub async fn gql(token: Option<&str>, query: &str, variables: Value) -> Value {
-    let (status, body) = gql_status(token, query, variables).await;
+    gql_at(&server().url, token, query, variables).await
+}
+
+/// Like [`gql`], to the server at `url`.
+pub async fn gql_at(url: &str, token: Option<&str>, query: &str, variables: Value) -> Value {
+    let (status, body) = gql_status_at(url, token, query, variables).await;
     assert!(status == 200 || status == 401, "unexpected HTTP status {status}: {body}");
     body
 }
 
 /// Like [`gql`], with the HTTP status.
 pub async fn gql_status(token: Option<&str>, query: &str, variables: Value) -> (u16, Value) {
-    let mut req =
-        client().post(format!("{}/graphql", server().url)).json(&json!({ "query": query, "variables": variables }));
+    gql_status_at(&server().url, token, query, variables).await
+}
+
+async fn gql_status_at(url: &str, token: Option<&str>, query: &str, variables: Value) -> (u16, Value) {
+    let mut req = client().post(format!("{url}/graphql")).json(&json!({ "query": query, "variables": variables }));
     if let Some(t) = token {
         req = req.bearer_auth(t);
     }
