@@ -282,42 +282,31 @@ pub async fn start(desk: Desk, database_url: &str, config: JobsConfig) -> anyhow
             false
         })
         .shutdown_timeout(Duration::from_secs(10));
+    // The same two workers on either backend; only the storage types (and PostgreSQL's
+    // LISTEN/NOTIFY wake-up for deliveries) differ, hence a macro rather than a generic function.
+    macro_rules! workers {
+        ($ticks:expr, $deliveries:expr) => {{
+            let (c, d) = (ctx.clone(), ctx.clone());
+            let (ticks, deliveries) = ($ticks, $deliveries);
+            monitor
+                .register(move |_| {
+                    WorkerBuilder::new(worker_name("tick")).backend(ticks.clone()).data(c.clone()).build(run_tick)
+                })
+                .register(move |_| {
+                    WorkerBuilder::new(worker_name("webhook"))
+                        .backend(deliveries.clone())
+                        .data(d.clone())
+                        .concurrency(4)
+                        .build(run_delivery)
+                })
+        }};
+    }
     let monitor = match queues {
         Queues::Sqlite { ticks, deliveries, .. } => {
-            let c = ctx.clone();
-            let d = ctx.clone();
-            monitor
-                .register(move |_| {
-                    WorkerBuilder::new(worker_name("tick"))
-                        .backend(ticks.clone().poll_with_interval(poll))
-                        .data(c.clone())
-                        .build(run_tick)
-                })
-                .register(move |_| {
-                    WorkerBuilder::new(worker_name("webhook"))
-                        .backend(deliveries.clone().poll_with_interval(poll))
-                        .data(d.clone())
-                        .concurrency(4)
-                        .build(run_delivery)
-                })
+            workers!(ticks.poll_with_interval(poll), deliveries.poll_with_interval(poll))
         }
         Queues::Postgres { ticks, deliveries, .. } => {
-            let c = ctx.clone();
-            let d = ctx.clone();
-            monitor
-                .register(move |_| {
-                    WorkerBuilder::new(worker_name("tick"))
-                        .backend(ticks.clone().poll_with_interval(poll))
-                        .data(c.clone())
-                        .build(run_tick)
-                })
-                .register(move |_| {
-                    WorkerBuilder::new(worker_name("webhook"))
-                        .backend(deliveries.clone().with_pubsub().poll_with_interval(poll))
-                        .data(d.clone())
-                        .concurrency(4)
-                        .build(run_delivery)
-                })
+            workers!(ticks.poll_with_interval(poll), deliveries.with_pubsub().poll_with_interval(poll))
         }
     };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
