@@ -141,9 +141,6 @@ pub struct BulkResult {
     pub result: Result<TicketRecord, DeskError>,
 }
 
-/// Share of an SLA target left when a ticket counts as "at risk".
-pub const AT_RISK_SHARE: f64 = 0.25;
-
 fn encode_cursor(t: &TicketRecord) -> String {
     format!("{}.{}", t.created_at, t.id.0)
 }
@@ -898,16 +895,17 @@ impl Desk {
         t: TicketRecord,
         p: TicketPatch,
     ) -> Result<TicketRecord, DeskError> {
-        let before = (t.priority, t.tags.clone(), t.help_topic_id, t.escalated);
+        let routed = (t.priority, t.tags.clone(), t.help_topic_id);
+        let was_escalated = t.escalated;
         let mut t = self.patch_ticket_quietly(tx, actor, t, p).await?;
-        if before != (t.priority, t.tags.clone(), t.help_topic_id, t.escalated) && t.status.is_active() {
+        if routed != (t.priority, t.tags.clone(), t.help_topic_id) && t.status.is_active() {
             let requester = tx.contact_by_id(t.workspace_id, t.requester_id).await?;
             let requester_type = requester.map(|c| c.requester_type).unwrap_or(RequesterType::Manual);
             if let Some((rule, patch)) = self.route_patch(tx, &t, requester_type).await? {
                 t = self.apply_route(tx, t, &rule, patch).await?;
             }
         }
-        if !before.3 && t.escalated {
+        if !was_escalated && t.escalated {
             t = self.run_automation(tx, t, &[AutomationEvent::TicketEscalated]).await?;
         }
         Ok(t)
@@ -1184,7 +1182,7 @@ impl Desk {
 
     // ---- reads ----
 
-    fn query_for(&self, actor: &Actor, f: &TicketFilter, tz: Tz) -> Result<TicketQuery, DeskError> {
+    fn query_for(&self, actor: &Actor, f: &TicketFilter, tz: Tz, at_risk_share: f64) -> Result<TicketQuery, DeskError> {
         let mut q = TicketQuery::new(actor.workspace_id, 25);
         q.statuses = f.statuses.clone();
         q.priorities = f.priorities.clone();
@@ -1202,7 +1200,7 @@ impl Desk {
         q.help_topic_id = f.help_topic_id;
         q.tag = f.tag.as_deref().map(|t| normalize_tag("filter.tag", t)).transpose()?;
         q.escalated = f.escalated;
-        q.sla = f.sla.map(|s| sla_window(s, self.now(), tz, AT_RISK_SHARE));
+        q.sla = f.sla.map(|s| sla_window(s, self.now(), tz, at_risk_share));
         if let Some(text) = f.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
             if text.chars().count() > 200 {
                 return Err(DeskError::invalid("filter.text", "at most 200 characters"));
@@ -1221,7 +1219,12 @@ impl Desk {
     ) -> Result<TicketQuery, DeskError> {
         let w = tx.workspace_by_id(actor.workspace_id).await?;
         let tz = parse_time_zone("timeZone", &w.time_zone).unwrap_or(Tz::UTC);
-        let mut q = self.query_for(actor, filter, tz)?;
+        // The workspace's at-risk share, read only when the filter needs it.
+        let at_risk_percent = match filter.sla {
+            Some(SlaFilter::AtRisk) => tx.workspace_settings(actor.workspace_id).await?.at_risk_percent,
+            _ => WorkspaceSettingsRecord::default().at_risk_percent,
+        };
+        let mut q = self.query_for(actor, filter, tz, at_risk_percent as f64 / 100.0)?;
         if let Some(text) = &q.text {
             q.number = TicketNumber::parse_seq(text, &w.ticket_prefix);
         }

@@ -541,3 +541,31 @@ async fn in_customer_only_mode_staff_replies_do_not_keep_a_ticket_open() {
     assert_eq!(e.desk.follow_up_quiet_tickets().await.unwrap().closed, 1);
     assert_eq!(e.reload(&t).await.status, TicketStatus::Closed);
 }
+
+#[tokio::test]
+async fn the_at_risk_share_is_the_workspaces_setting() {
+    let e = env("UTC", "2026-03-02T10:00:00Z").await;
+    let policy = SlaPolicyChange {
+        name: "Normal".into(),
+        priority: Priority::Normal,
+        help_topic_id: None,
+        first_response_minutes: 100,
+        resolution_minutes: 1000,
+        calendar_id: None,
+    };
+    e.desk.save_sla_policy(&e.admin, None, policy).await.unwrap();
+    let t = e.open("Soon due", Priority::Normal, &[]).await;
+    let at_risk = TicketFilter { sla: Some(SlaFilter::AtRisk), ..Default::default() };
+    let count = || async { e.desk.list_tickets(&e.admin, &at_risk, 25, None).await.unwrap().total };
+    // 60 of 100 minutes gone: 40% left, not at risk at the default 25%...
+    e.clock.set(ms("2026-03-02T11:00:00Z"));
+    assert_eq!(count().await, 0);
+    // ...but at risk once the workspace says 50%.
+    e.desk.save_sla_settings(&e.admin, SlaSettings { at_risk_percent: 50, alert_on_breach: true }).await.unwrap();
+    assert_eq!(count().await, 1);
+    assert_eq!(e.desk.list_tickets(&e.admin, &at_risk, 25, None).await.unwrap().tickets[0].id, t.id);
+    match e.desk.save_sla_settings(&e.admin, SlaSettings { at_risk_percent: 0, alert_on_breach: true }).await {
+        Err(DeskError::Validation(v)) => assert_eq!(v.field, "atRiskPercent"),
+        other => panic!("expected a validation error, got {other:?}"),
+    }
+}
