@@ -356,6 +356,8 @@ pub struct InactivitySettings {
     pub auto_close_escalated_days: Option<i64>,
     /// Only the requester's messages count as activity.
     pub auto_close_customer_only: bool,
+    /// Delete closed tickets' transcripts (messages and attachments) this many days after close.
+    pub transcript_retention_days: Option<i64>,
 }
 
 impl From<desk_api::InactivitySettings> for InactivitySettings {
@@ -367,6 +369,7 @@ impl From<desk_api::InactivitySettings> for InactivitySettings {
             auto_close_warning_days: s.auto_close_warning_days,
             auto_close_escalated_days: s.auto_close_escalated_days,
             auto_close_customer_only: s.auto_close_customer_only,
+            transcript_retention_days: s.transcript_retention_days,
         }
     }
 }
@@ -380,6 +383,7 @@ impl From<InactivitySettings> for desk_api::InactivitySettings {
             auto_close_warning_days: s.auto_close_warning_days,
             auto_close_escalated_days: s.auto_close_escalated_days,
             auto_close_customer_only: s.auto_close_customer_only,
+            transcript_retention_days: s.transcript_retention_days,
         }
     }
 }

@@ -28,6 +28,8 @@ CREATE TABLE workspace_settings (
     auto_close_warning_days  INTEGER,
     auto_close_escalated_days INTEGER,
     auto_close_customer_only BOOLEAN NOT NULL DEFAULT FALSE,
+    -- Closed tickets' transcripts (entries and attachments) are deleted this many days after close.
+    transcript_retention_days INTEGER,
     updated_at       INTEGER NOT NULL
 );
 
@@ -71,6 +73,12 @@ ALTER TABLE tickets ADD COLUMN last_message_at INTEGER;
 ALTER TABLE tickets ADD COLUMN last_customer_message_at INTEGER;
 ALTER TABLE tickets ADD COLUMN stale_nudged_at INTEGER;
 ALTER TABLE tickets ADD COLUMN auto_close_warned_at INTEGER;
+ALTER TABLE tickets ADD COLUMN transcript_purged_at INTEGER;
+-- The retention purge reads closed tickets by close time.
+CREATE INDEX tickets_closed ON tickets(workspace_id, closed_at) WHERE closed_at IS NOT NULL;
+-- A purge deletes a ticket's attachments and asks whether anything else still holds their bytes.
+CREATE INDEX attachments_ticket ON attachments(ticket_id);
+CREATE INDEX attachments_sha256 ON attachments(sha256);
 
 -- A missed target, recorded once per target per ticket.
 CREATE TABLE sla_breaches (

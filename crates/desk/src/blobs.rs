@@ -29,6 +29,12 @@ impl BlobStore {
         let sha = hex::encode(Sha256::digest(bytes));
         let path = self.path(&sha)?;
         if tokio::fs::try_exists(&path).await.unwrap_or(false) {
+            // Freshly written again: the retention purge leaves recently touched bytes alone, so a
+            // purge racing this upload cannot delete what its attachment row is about to name.
+            let _ = std::fs::File::options()
+                .write(true)
+                .open(&path)
+                .and_then(|f| f.set_modified(std::time::SystemTime::now()));
             return Ok(sha);
         }
         let io = |e: std::io::Error| DeskError::Internal(format!("blob store: {e}"));
@@ -39,6 +45,18 @@ impl BlobStore {
         tokio::fs::write(&tmp, bytes).await.map_err(io)?;
         tokio::fs::rename(&tmp, &path).await.map_err(io)?;
         Ok(sha)
+    }
+
+    /// Deletes the bytes under `sha256` unless they were written in the last `grace`; the caller
+    /// has checked that no attachment names them.
+    pub async fn delete_unless_recent(&self, sha256: &str, grace: std::time::Duration) -> Result<bool, DeskError> {
+        let path = self.path(sha256)?;
+        let Ok(meta) = tokio::fs::metadata(&path).await else { return Ok(false) };
+        if meta.modified().ok().and_then(|m| m.elapsed().ok()).is_none_or(|age| age < grace) {
+            return Ok(false);
+        }
+        tokio::fs::remove_file(&path).await.map_err(|e| DeskError::Internal(format!("blob store: {e}")))?;
+        Ok(true)
     }
 
     /// Reads the bytes stored under `sha256`.

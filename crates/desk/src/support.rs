@@ -772,6 +772,8 @@ pub struct InactivitySettings {
     pub auto_close_escalated_days: Option<i64>,
     /// Only the requester's messages count as activity.
     pub auto_close_customer_only: bool,
+    /// Delete closed tickets' transcripts (messages and attachments) this many days after close.
+    pub transcript_retention_days: Option<i64>,
 }
 
 /// What one follow-up sweep did.
@@ -780,6 +782,8 @@ pub struct FollowUpReport {
     pub nudged: usize,
     pub warned: usize,
     pub closed: usize,
+    /// Closed tickets whose transcript was deleted.
+    pub purged: usize,
 }
 
 const DEFAULT_STALE_MESSAGE: &str = "We have not heard from you in a while. Is there anything else we can help with? Just reply to keep this ticket open.";
@@ -803,10 +807,11 @@ impl Desk {
             auto_close_warning_days: s.auto_close_warning_days,
             auto_close_escalated_days: s.auto_close_escalated_days,
             auto_close_customer_only: s.auto_close_customer_only,
+            transcript_retention_days: s.transcript_retention_days,
         })
     }
 
-    /// Saves the follow-up and auto-close settings.
+    /// Saves the follow-up, auto-close and transcript retention settings.
     pub async fn save_inactivity_settings(
         &self,
         actor: &Actor,
@@ -817,6 +822,7 @@ impl Desk {
         let auto_close_days = days_between("autoCloseDays", input.auto_close_days, 365)?;
         let warning = days_between("autoCloseWarningDays", input.auto_close_warning_days, 365)?;
         let escalated = days_between("autoCloseEscalatedDays", input.auto_close_escalated_days, 365)?;
+        let retention = days_between("transcriptRetentionDays", input.transcript_retention_days, 3650)?;
         if let (Some(w), Some(d)) = (warning, auto_close_days)
             && w >= d
         {
@@ -839,6 +845,7 @@ impl Desk {
         s.auto_close_warning_days = warning;
         s.auto_close_escalated_days = escalated;
         s.auto_close_customer_only = input.auto_close_customer_only;
+        s.transcript_retention_days = retention;
         tx.save_workspace_settings(actor.workspace_id, &s, self.now()).await?;
         tx.commit().await?;
         Ok(InactivitySettings {
@@ -848,6 +855,7 @@ impl Desk {
             auto_close_warning_days: warning,
             auto_close_escalated_days: escalated,
             auto_close_customer_only: input.auto_close_customer_only,
+            transcript_retention_days: retention,
         })
     }
 
@@ -862,6 +870,9 @@ impl Desk {
         for (ws, s) in workspaces {
             let system = Actor::system(ws);
             let now = self.now();
+            if let Some(days) = s.transcript_retention_days {
+                report.purged += self.purge_transcripts(ws, now - days * DAY).await?;
+            }
             if let Some(hours) = s.stale_after_hours {
                 let message = s.stale_message.clone().unwrap_or_else(|| DEFAULT_STALE_MESSAGE.to_string());
                 for id in self.quiet(ws, now - hours * 3_600_000, false).await? {
@@ -916,6 +927,34 @@ impl Desk {
             }
         }
         Ok(report)
+    }
+
+    /// Deletes the transcripts of tickets closed before `closed_before`: their messages,
+    /// attachment rows and, when nothing else holds them, the attachment bytes. The ticket row,
+    /// its history and its events stay for reporting.
+    async fn purge_transcripts(&self, ws: WorkspaceId, closed_before: Millis) -> Result<usize, DeskError> {
+        let mut purged = 0;
+        loop {
+            let due = self.store().read().await?.purgeable_tickets(ws, closed_before, 100).await?;
+            if due.is_empty() {
+                return Ok(purged);
+            }
+            for id in due {
+                let mut tx = self.store().write().await?;
+                let shas = tx.purge_transcript(ws, id, self.now()).await?;
+                let mut unused = Vec::new();
+                for sha in shas {
+                    if !tx.blob_in_use(&sha).await? {
+                        unused.push(sha);
+                    }
+                }
+                tx.commit().await?;
+                for sha in unused {
+                    self.blobs().delete_unless_recent(&sha, std::time::Duration::from_secs(3600)).await?;
+                }
+                purged += 1;
+            }
+        }
     }
 
     /// Every quiet ticket of a workspace, read page by page so none is starved.

@@ -492,6 +492,7 @@ async fn quiet_tickets_get_one_follow_up_a_warning_and_then_close() {
         auto_close_warning_days: Some(2),
         auto_close_escalated_days: Some(14),
         auto_close_customer_only: false,
+        transcript_retention_days: None,
     };
     e.desk.save_inactivity_settings(&e.admin, settings.clone()).await.unwrap();
     let bad = InactivitySettings { auto_close_warning_days: Some(9), ..settings };
@@ -568,4 +569,36 @@ async fn the_at_risk_share_is_the_workspaces_setting() {
         Err(DeskError::Validation(v)) => assert_eq!(v.field, "atRiskPercent"),
         other => panic!("expected a validation error, got {other:?}"),
     }
+}
+
+#[tokio::test]
+async fn closed_transcripts_are_deleted_after_the_retention_period() {
+    const DAY: Millis = 24 * 3_600_000;
+    let e = env("UTC", "2026-03-02T10:00:00Z").await;
+    let start = e.desk.now();
+    let settings = InactivitySettings { transcript_retention_days: Some(30), ..Default::default() };
+    e.desk.save_inactivity_settings(&e.admin, settings).await.unwrap();
+    let file = NewAttachment {
+        file_name: "invoice.pdf".into(),
+        content_type: "application/pdf".into(),
+        bytes: b"%PDF secret".to_vec(),
+    };
+    let old = e.open("Old and closed", Priority::Normal, &[]).await;
+    let agent = e.agent("Ann").await;
+    let entry = e.desk.reply(&agent, old.id, "Here is your invoice", vec![file], None).await.unwrap();
+    let attachment = entry.attachments[0].id;
+    e.desk.close(&e.admin, old.id, CloseReason::Resolved, None).await.unwrap();
+    let open = e.open("Still open", Priority::Normal, &[]).await;
+
+    e.clock.set(start + 29 * DAY);
+    assert_eq!(e.desk.follow_up_quiet_tickets().await.unwrap().purged, 0);
+    e.clock.set(start + 31 * DAY);
+    assert_eq!(e.desk.follow_up_quiet_tickets().await.unwrap().purged, 1);
+    assert_eq!(e.desk.follow_up_quiet_tickets().await.unwrap().purged, 0, "purged once");
+    assert!(e.desk.thread(&e.admin, old.id).await.unwrap().is_empty());
+    assert!(matches!(e.desk.attachment(&e.admin, attachment).await, Err(DeskError::NotFound(_))));
+    // The ticket itself and its history stay for reporting; open tickets keep their thread.
+    assert_eq!(e.reload(&old).await.status, TicketStatus::Closed);
+    assert!(!e.desk.history(&e.admin, old.id).await.unwrap().is_empty());
+    assert_eq!(e.desk.thread(&e.admin, open.id).await.unwrap().len(), 1);
 }

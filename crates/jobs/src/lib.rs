@@ -172,7 +172,13 @@ async fn run_tick(job: Tick, ctx: Data<Arc<Context>>) -> Result<(), BoxDynError>
         match ctx.desk.follow_up_quiet_tickets().await {
             Ok(r) if r == Default::default() => {}
             Ok(r) => {
-                tracing::info!(nudged = r.nudged, warned = r.warned, closed = r.closed, "followed up quiet tickets")
+                tracing::info!(
+                    nudged = r.nudged,
+                    warned = r.warned,
+                    closed = r.closed,
+                    purged = r.purged,
+                    "followed up quiet tickets"
+                )
             }
             Err(e) => tracing::error!(error = %e, "following up quiet tickets failed"),
         }

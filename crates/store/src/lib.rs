@@ -308,6 +308,9 @@ tx_methods! {
     fn workspace_settings(ws: WorkspaceId) -> WorkspaceSettingsRecord;
     fn save_workspace_settings(ws: WorkspaceId, s: &WorkspaceSettingsRecord, now: Millis) -> ();
     fn inactivity_workspaces() -> Vec<(WorkspaceId, WorkspaceSettingsRecord)>;
+    fn purgeable_tickets(ws: WorkspaceId, closed_before: Millis, limit: i64) -> Vec<TicketId>;
+    fn purge_transcript(ws: WorkspaceId, ticket: TicketId, now: Millis) -> Vec<String>;
+    fn blob_in_use(sha256: &str) -> bool;
     fn quiet_tickets(ws: WorkspaceId, before: Millis, customer_only: bool, after: TicketId, limit: i64) -> Vec<TicketId>;
     fn upsert_calendar(ws: WorkspaceId, id: Option<CalendarId>, name: &str, spec: &str, now: Millis) -> CalendarRecord;
     fn list_calendars(ws: WorkspaceId) -> Vec<CalendarRecord>;

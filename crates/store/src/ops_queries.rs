@@ -12,7 +12,8 @@ const FLAG_COLUMNS: &str = "id, workspace_id, ticket_id, kind, reason, created_a
 // ---- settings and calendars ----
 
 const SETTINGS_COLUMNS: &str = "at_risk_percent, automation_rules, alert_sla_breach, stale_after_hours, stale_message, \
-     auto_close_days, auto_close_warning_days, auto_close_escalated_days, auto_close_customer_only";
+     auto_close_days, auto_close_warning_days, auto_close_escalated_days, auto_close_customer_only, \
+     transcript_retention_days";
 
 pub async fn workspace_settings(c: &mut Conn, ws: WorkspaceId) -> Result<WorkspaceSettingsRecord> {
     let row: Option<WorkspaceSettingsRecord> =
@@ -24,17 +25,18 @@ pub async fn workspace_settings(c: &mut Conn, ws: WorkspaceId) -> Result<Workspa
 pub async fn save_workspace_settings(c: &mut Conn, ws: WorkspaceId, s: &WorkspaceSettingsRecord, now: Millis) -> Result<()> {
     sqlx::query(sqlf!(
         "INSERT INTO workspace_settings (workspace_id, {SETTINGS_COLUMNS}, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (workspace_id) DO UPDATE SET \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (workspace_id) DO UPDATE SET \
          at_risk_percent = excluded.at_risk_percent, automation_rules = excluded.automation_rules, \
          alert_sla_breach = excluded.alert_sla_breach, stale_after_hours = excluded.stale_after_hours, \
          stale_message = excluded.stale_message, auto_close_days = excluded.auto_close_days, \
          auto_close_warning_days = excluded.auto_close_warning_days, \
          auto_close_escalated_days = excluded.auto_close_escalated_days, \
-         auto_close_customer_only = excluded.auto_close_customer_only, updated_at = excluded.updated_at"
+         auto_close_customer_only = excluded.auto_close_customer_only, \
+         transcript_retention_days = excluded.transcript_retention_days, updated_at = excluded.updated_at"
     ))
     .bind(ws).bind(s.at_risk_percent).bind(&s.automation_rules).bind(s.alert_sla_breach).bind(s.stale_after_hours)
     .bind(&s.stale_message).bind(s.auto_close_days).bind(s.auto_close_warning_days).bind(s.auto_close_escalated_days)
-    .bind(s.auto_close_customer_only).bind(now)
+    .bind(s.auto_close_customer_only).bind(s.transcript_retention_days).bind(now)
     .execute(&mut *c).await?;
     Ok(())
 }
@@ -43,7 +45,8 @@ pub async fn save_workspace_settings(c: &mut Conn, ws: WorkspaceId, s: &Workspac
 pub async fn inactivity_workspaces(c: &mut Conn) -> Result<Vec<(WorkspaceId, WorkspaceSettingsRecord)>> {
     let rows = sqlx::query(sqlf!(
         "SELECT workspace_id, {SETTINGS_COLUMNS} FROM workspace_settings \
-         WHERE stale_after_hours IS NOT NULL OR auto_close_days IS NOT NULL ORDER BY workspace_id"
+         WHERE stale_after_hours IS NOT NULL OR auto_close_days IS NOT NULL OR transcript_retention_days IS NOT NULL \
+         ORDER BY workspace_id"
     ))
     .fetch_all(&mut *c).await?;
     let mut out = Vec::with_capacity(rows.len());
@@ -379,4 +382,34 @@ pub async fn resolve_quality_flag(c: &mut Conn, ws: WorkspaceId, id: QualityFlag
          RETURNING {FLAG_COLUMNS}"
     ))
     .bind(ws).bind(id).bind(now).bind(by).fetch_optional(&mut *c).await?)
+}
+
+// ---- transcript retention ----
+
+/// Closed tickets whose transcript is due for deletion (closed before `closed_before`).
+pub async fn purgeable_tickets(c: &mut Conn, ws: WorkspaceId, closed_before: Millis, limit: i64) -> Result<Vec<TicketId>> {
+    Ok(sqlx::query_scalar(
+        "SELECT id FROM tickets WHERE workspace_id = $1 AND closed_at IS NOT NULL AND closed_at < $2 \
+         AND status = 'closed' AND transcript_purged_at IS NULL ORDER BY closed_at LIMIT $3",
+    )
+    .bind(ws).bind(closed_before).bind(limit).fetch_all(&mut *c).await?)
+}
+
+/// Deletes a ticket's entries and attachment rows (the ticket, its history and events stay) and
+/// returns the SHA-256 of the attachments it held.
+pub async fn purge_transcript(c: &mut Conn, ws: WorkspaceId, ticket: TicketId, now: Millis) -> Result<Vec<String>> {
+    let shas: Vec<String> = sqlx::query_scalar("SELECT DISTINCT sha256 FROM attachments WHERE workspace_id = $1 AND ticket_id = $2")
+        .bind(ws).bind(ticket).fetch_all(&mut *c).await?;
+    sqlx::query("DELETE FROM attachments WHERE workspace_id = $1 AND ticket_id = $2").bind(ws).bind(ticket).execute(&mut *c).await?;
+    sqlx::query("DELETE FROM outbox WHERE workspace_id = $1 AND ticket_id = $2").bind(ws).bind(ticket).execute(&mut *c).await?;
+    sqlx::query("DELETE FROM entries WHERE workspace_id = $1 AND ticket_id = $2").bind(ws).bind(ticket).execute(&mut *c).await?;
+    sqlx::query("UPDATE tickets SET transcript_purged_at = $3 WHERE workspace_id = $1 AND id = $2")
+        .bind(ws).bind(ticket).bind(now).execute(&mut *c).await?;
+    Ok(shas)
+}
+
+/// True while any attachment (of any workspace) still points at these bytes.
+pub async fn blob_in_use(c: &mut Conn, sha256: &str) -> Result<bool> {
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM attachments WHERE sha256 = $1").bind(sha256).fetch_one(&mut *c).await?;
+    Ok(n > 0)
 }

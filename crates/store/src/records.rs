@@ -406,6 +406,8 @@ pub struct WorkspaceSettingsRecord {
     pub auto_close_escalated_days: Option<i64>,
     /// Only the requester's messages count as activity.
     pub auto_close_customer_only: bool,
+    /// Delete closed tickets' transcripts this many days after close (kept forever when `None`).
+    pub transcript_retention_days: Option<i64>,
 }
 
 impl Default for WorkspaceSettingsRecord {
@@ -420,6 +422,7 @@ impl Default for WorkspaceSettingsRecord {
             auto_close_warning_days: None,
             auto_close_escalated_days: None,
             auto_close_customer_only: false,
+            transcript_retention_days: None,
         }
     }
 }
