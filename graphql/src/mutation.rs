@@ -553,4 +553,22 @@ impl Mutation {
     async fn resolve_quality_flag(&self, ctx: &Context<'_>, id: ID) -> Result<QualityFlag, DeskError> {
         Ok(QualityFlag(desk(ctx).resolve_quality_flag(actor(ctx)?, parse_id(&id, "id")?).await?))
     }
+
+    /// Turns a suggested macro into a canned response with a title and shortcut (admins).
+    async fn accept_macro_suggestion(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        title: String,
+        shortcut: String,
+    ) -> Result<CannedResponse, DeskError> {
+        let id = parse_id(&id, "id")?;
+        Ok(CannedResponse(desk(ctx).accept_macro_suggestion(actor(ctx)?, id, &title, &shortcut).await?))
+    }
+
+    /// Hides a suggested macro for good (admins).
+    async fn dismiss_macro_suggestion(&self, ctx: &Context<'_>, id: ID) -> Result<bool, DeskError> {
+        desk(ctx).dismiss_macro_suggestion(actor(ctx)?, parse_id(&id, "id")?).await?;
+        Ok(true)
+    }
 }

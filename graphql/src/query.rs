@@ -206,6 +206,11 @@ impl Query {
         Ok(flags.into_iter().map(QualityFlag).collect())
     }
 
+    /// Suggested macros waiting for an admin's decision, most repeated first (admins).
+    async fn macro_suggestions(&self, ctx: &Context<'_>) -> Result<Vec<MacroSuggestion>, DeskError> {
+        Ok(desk(ctx).macro_suggestions(actor(ctx)?).await?.into_iter().map(MacroSuggestion).collect())
+    }
+
     /// The newest notifications for managers (supervisors and admins); `first` up to 200.
     #[graphql(complexity = "first.unwrap_or(50).clamp(1, 200) as usize * child_complexity")]
     async fn notifications(

@@ -6,8 +6,8 @@ use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use switchboard_desk::domain as d;
 use switchboard_desk::store::{
-    CalendarRecord, NotificationRecord, QualityFlagRecord, SlaBreachRecord, SlaPolicyRecord, WebhookDeliveryRecord,
-    WebhookRecord,
+    CalendarRecord, MacroSuggestionRecord, NotificationRecord, QualityFlagRecord, SlaBreachRecord, SlaPolicyRecord,
+    WebhookDeliveryRecord, WebhookRecord,
 };
 use switchboard_desk::{self as desk_api, DeskError};
 
@@ -900,6 +900,33 @@ impl Notification {
     }
     async fn message(&self) -> &str {
         &self.0.message
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        time(self.0.created_at)
+    }
+}
+
+// ---- suggested macros ----
+
+/// A staff reply repeated across closed tickets, offered as a canned response.
+pub struct MacroSuggestion(pub MacroSuggestionRecord);
+
+#[Object]
+impl MacroSuggestion {
+    async fn id(&self) -> ID {
+        id(self.0.id.0)
+    }
+    /// The reply text, as the canned response would hold it.
+    async fn body(&self) -> &str {
+        &self.0.body
+    }
+    /// Messages with this text.
+    async fn occurrences(&self) -> i64 {
+        self.0.occurrences
+    }
+    /// Distinct tickets those messages were on.
+    async fn ticket_count(&self) -> i64 {
+        self.0.ticket_count
     }
     async fn created_at(&self) -> DateTime<Utc> {
         time(self.0.created_at)

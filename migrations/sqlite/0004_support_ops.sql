@@ -157,3 +157,19 @@ CREATE TABLE stream_cursors (
     name     TEXT PRIMARY KEY,
     position INTEGER NOT NULL
 );
+
+-- Staff replies that repeat across closed tickets, offered as canned responses; never turned
+-- into one without an admin accepting it. A dismissed text is not offered again.
+CREATE TABLE macro_suggestions (
+    id                 INTEGER PRIMARY KEY,
+    workspace_id       INTEGER NOT NULL REFERENCES workspaces(id),
+    fingerprint        TEXT NOT NULL,
+    body               TEXT NOT NULL,
+    occurrences        INTEGER NOT NULL,
+    ticket_count       INTEGER NOT NULL,
+    status             TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'accepted', 'dismissed')),
+    canned_response_id INTEGER REFERENCES canned_responses(id) ON DELETE SET NULL,
+    created_at         INTEGER NOT NULL,
+    decided_at         INTEGER,
+    UNIQUE (workspace_id, fingerprint)
+);

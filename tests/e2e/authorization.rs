@@ -210,6 +210,17 @@ fn ops(t: &Targets, marker: &str) -> Vec<Op> {
             json!({ "id": t.quality_flag }),
         ),
         op("notifications", "{ notifications { message } }", json!({})),
+        op("macroSuggestions", "{ macroSuggestions { id body occurrences } }", json!({})),
+        op(
+            "acceptMacroSuggestion",
+            "mutation($id: ID!) { acceptMacroSuggestion(id: $id, title: \"Stolen\", shortcut: \"stolen\") { id } }",
+            json!({ "id": "999999" }),
+        ),
+        op(
+            "dismissMacroSuggestion",
+            "mutation($id: ID!) { dismissMacroSuggestion(id: $id) }",
+            json!({ "id": "999999" }),
+        ),
     ]
 }
 
@@ -253,6 +264,7 @@ const WORKSPACE_OWN: &[&str] = &[
     "webhooks",
     "qualityFlags",
     "notifications",
+    "macroSuggestions",
 ];
 
 fn expect_anonymous(name: &str) -> Expect {

@@ -602,3 +602,54 @@ async fn closed_transcripts_are_deleted_after_the_retention_period() {
     assert!(!e.desk.history(&e.admin, old.id).await.unwrap().is_empty());
     assert_eq!(e.desk.thread(&e.admin, open.id).await.unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn repeated_staff_replies_are_offered_as_macros_and_need_approval() {
+    let e = env("UTC", "2026-03-02T10:00:00Z").await;
+    let agent = e.agent("Ann").await;
+    let text = "Please restart the router and try again.";
+    let (a, b, c) = (
+        e.open("One", Priority::Normal, &[]).await,
+        e.open("Two", Priority::Normal, &[]).await,
+        e.open("Three", Priority::Normal, &[]).await,
+    );
+    for (t, body) in [(&a, text), (&a, "please restart the router  and try again"), (&b, text), (&c, text)] {
+        e.desk.reply(&agent, t.id, body, Vec::new(), None).await.unwrap();
+    }
+    // Only closed tickets count: with just `a` closed, the text spans one ticket.
+    e.desk.close(&e.admin, a.id, CloseReason::Resolved, None).await.unwrap();
+    assert_eq!(e.desk.scan_macro_suggestions().await.unwrap(), 0);
+    e.desk.close(&e.admin, b.id, CloseReason::Resolved, None).await.unwrap();
+    assert_eq!(e.desk.scan_macro_suggestions().await.unwrap(), 1);
+    let offered = e.desk.macro_suggestions(&e.admin).await.unwrap();
+    assert_eq!((offered.len(), offered[0].occurrences, offered[0].ticket_count), (1, 3, 2));
+    assert!(e.desk.canned_responses(&e.admin).await.unwrap().is_empty(), "nothing is created without approval");
+
+    let canned =
+        e.desk.accept_macro_suggestion(&e.admin, offered[0].id, "Router restart", "restart-router").await.unwrap();
+    assert_eq!((canned.body.as_str(), canned.shortcut.as_deref()), (text, Some("restart-router")));
+    assert!(e.desk.macro_suggestions(&e.admin).await.unwrap().is_empty());
+    // A later scan neither offers it again nor duplicates the macro.
+    e.desk.close(&e.admin, c.id, CloseReason::Resolved, None).await.unwrap();
+    e.desk.scan_macro_suggestions().await.unwrap();
+    assert!(e.desk.macro_suggestions(&e.admin).await.unwrap().is_empty());
+    assert_eq!(e.desk.canned_responses(&e.admin).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_dismissed_suggestion_stays_dismissed() {
+    let e = env("UTC", "2026-03-02T10:00:00Z").await;
+    let agent = e.agent("Ann").await;
+    let text = "Your refund is on its way and takes five working days.";
+    for i in 0..3 {
+        let t = e.open(&format!("Refund {i}"), Priority::Normal, &[]).await;
+        e.desk.reply(&agent, t.id, text, Vec::new(), None).await.unwrap();
+        e.desk.close(&e.admin, t.id, CloseReason::Resolved, None).await.unwrap();
+    }
+    e.desk.scan_macro_suggestions().await.unwrap();
+    let offered = e.desk.macro_suggestions(&e.admin).await.unwrap();
+    e.desk.dismiss_macro_suggestion(&e.admin, offered[0].id).await.unwrap();
+    e.desk.scan_macro_suggestions().await.unwrap();
+    assert!(e.desk.macro_suggestions(&e.admin).await.unwrap().is_empty());
+    assert!(matches!(e.desk.dismiss_macro_suggestion(&e.admin, offered[0].id).await, Err(DeskError::NotFound(_))));
+}

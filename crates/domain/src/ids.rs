@@ -57,4 +57,6 @@ ids! {
     QualityFlagId,
     /// A message to managers.
     NotificationId,
+    /// A suggested macro awaiting an admin's decision.
+    MacroSuggestionId,
 }

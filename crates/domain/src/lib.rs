@@ -13,6 +13,7 @@ mod ids;
 mod inactivity;
 mod routing;
 mod sla;
+mod suggestions;
 mod template;
 mod text;
 mod ticket;
@@ -34,6 +35,7 @@ pub use routing::{
     contains_ignoring_case, first_matching_rule, pick_assignee,
 };
 pub use sla::{SlaFilter, SlaWindow, next_sla_due, parse_time_zone, sla_window};
+pub use suggestions::{MIN_REPEATS, MIN_TICKETS, RepeatedReply, normalize_reply, repeated_replies};
 pub use template::{
     ActorVars, MAX_TEMPLATE_CHARS, RequesterVars, TEMPLATE_VARIABLES, TemplateContext, TicketVars, WorkspaceVars,
     render_template, validate_template,

@@ -7,7 +7,7 @@
 //!   an idempotency key so several replicas still run each slot once. Each tick turns new domain
 //!   events into webhook deliveries and queues the deliveries that are due; every `sla_every`
 //!   ticks it also checks SLA breaches and follows up on quiet tickets (nudge, auto-close
-//!   warning, auto-close).
+//!   warning, auto-close, transcript retention); once a day it scans for suggested macros.
 //! - `switchboard.webhook`: one job per delivery attempt, keyed by delivery and attempt number.
 //!   The delivery row (status, attempts, next attempt) is the source of truth, so a crash between
 //!   an attempt and its bookkeeping costs at most a repeated attempt, never a lost event.
@@ -184,6 +184,13 @@ async fn run_tick(job: Tick, ctx: Data<Arc<Context>>) -> Result<(), BoxDynError>
         }
         if let Err(e) = ctx.queues.prune().await {
             tracing::warn!(error = %e, "pruning finished jobs failed");
+        }
+    }
+    // Once a day, at midnight UTC.
+    if job.slot % 86_400 < ctx.config.tick_secs {
+        match ctx.desk.scan_macro_suggestions().await {
+            Ok(n) => tracing::info!(offered = n, "scanned for suggested macros"),
+            Err(e) => tracing::error!(error = %e, "the suggested-macros scan failed"),
         }
     }
     if let Err(e) = ctx.desk.dispatch_events().await {

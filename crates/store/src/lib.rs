@@ -311,6 +311,12 @@ tx_methods! {
     fn purgeable_tickets(ws: WorkspaceId, closed_before: Millis, limit: i64) -> Vec<TicketId>;
     fn purge_transcript(ws: WorkspaceId, ticket: TicketId, now: Millis) -> Vec<String>;
     fn blob_in_use(sha256: &str) -> bool;
+    fn workspace_ids() -> Vec<WorkspaceId>;
+    fn staff_replies_on_closed(ws: WorkspaceId, closed_since: Millis, limit: i64) -> Vec<(TicketId, String)>;
+    fn upsert_macro_suggestion(ws: WorkspaceId, fingerprint: &str, body: &str, occurrences: i64, tickets: i64, now: Millis) -> ();
+    fn pending_macro_suggestions(ws: WorkspaceId) -> Vec<MacroSuggestionRecord>;
+    fn decide_macro_suggestion(ws: WorkspaceId, id: MacroSuggestionId, status: &str, canned: Option<CannedResponseId>, now: Millis) -> Option<MacroSuggestionRecord>;
+    fn macro_suggestion(ws: WorkspaceId, id: MacroSuggestionId) -> Option<MacroSuggestionRecord>;
     fn quiet_tickets(ws: WorkspaceId, before: Millis, customer_only: bool, after: TicketId, limit: i64) -> Vec<TicketId>;
     fn upsert_calendar(ws: WorkspaceId, id: Option<CalendarId>, name: &str, spec: &str, now: Millis) -> CalendarRecord;
     fn list_calendars(ws: WorkspaceId) -> Vec<CalendarRecord>;

@@ -576,3 +576,17 @@ pub struct MemberLoad {
     pub weight: i64,
     pub open_assigned: i64,
 }
+
+/// A suggested macro: a staff reply that repeats across closed tickets.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct MacroSuggestionRecord {
+    pub id: MacroSuggestionId,
+    pub workspace_id: WorkspaceId,
+    pub body: String,
+    pub occurrences: i64,
+    pub ticket_count: i64,
+    pub status: String,
+    pub canned_response_id: Option<CannedResponseId>,
+    pub created_at: Millis,
+    pub decided_at: Option<Millis>,
+}
