@@ -163,7 +163,7 @@ async fn events_are_signed_retried_after_failures_and_delivered_once() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    let events: Vec<String> = rx.got.lock().unwrap().iter().skip(3).map(|r| r.event.clone()).collect();
+    let events: Vec<String> = rx.got.lock().unwrap()[3..].iter().map(|r| r.event.clone()).collect();
     assert_eq!(events, vec!["webhook.test".to_string()]);
 }
 

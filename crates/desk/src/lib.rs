@@ -66,24 +66,18 @@ struct Inner {
 impl Desk {
     /// Wires the desk to its storage, clock, blob store and token keys.
     pub fn new(store: Store, clock: Arc<dyn Clock>, blobs: BlobStore, auth: AuthConfig) -> Desk {
+        Self::build(store, clock, blobs, auth, false)
+    }
+
+    fn build(store: Store, clock: Arc<dyn Clock>, blobs: BlobStore, auth: AuthConfig, allow_private: bool) -> Desk {
         let (live, _) = broadcast::channel(1024);
-        Desk { inner: Arc::new(Inner { store, clock, blobs, auth, live, allow_private_webhooks: false }) }
+        Desk { inner: Arc::new(Inner { store, clock, blobs, auth, live, allow_private_webhooks: allow_private }) }
     }
 
     /// The same desk, with webhooks to private and loopback addresses allowed or not.
     pub fn with_private_webhooks(&self, allow: bool) -> Desk {
         let i = &self.inner;
-        let (live, _) = broadcast::channel(1024);
-        Desk {
-            inner: Arc::new(Inner {
-                store: i.store.clone(),
-                clock: i.clock.clone(),
-                blobs: i.blobs.clone(),
-                auth: i.auth.clone(),
-                live,
-                allow_private_webhooks: allow,
-            }),
-        }
+        Self::build(i.store.clone(), i.clock.clone(), i.blobs.clone(), i.auth.clone(), allow)
     }
 
     /// True when the operator allowed webhooks to private and loopback addresses.
@@ -102,8 +96,8 @@ impl Desk {
 
     /// The same desk (store, blobs, keys) reading time from `clock` instead.
     pub fn with_clock(&self, clock: Arc<dyn Clock>) -> Desk {
-        Desk::new(self.inner.store.clone(), clock, self.inner.blobs.clone(), self.inner.auth.clone())
-            .with_private_webhooks(self.inner.allow_private_webhooks)
+        let i = &self.inner;
+        Self::build(i.store.clone(), clock, i.blobs.clone(), i.auth.clone(), i.allow_private_webhooks)
     }
 
     /// The blob store holding attachment bytes.

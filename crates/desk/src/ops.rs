@@ -210,8 +210,7 @@ impl Desk {
             let mut patch = TicketPatch::default();
             match step.action {
                 AutomationAction::AddTag { tag } => {
-                    let mut tags: Vec<String> =
-                        t.tags.split(',').filter(|s| !s.is_empty()).map(str::to_string).collect();
+                    let mut tags = t.tag_list();
                     if tags.contains(&tag) {
                         continue;
                     }
@@ -257,7 +256,7 @@ impl Desk {
             channel: Channel::for_source(t.source),
             requester_type,
             help_topic_id: t.help_topic_id,
-            tags: t.tags.split(',').filter(|s| !s.is_empty()).map(str::to_string).collect(),
+            tags: t.tag_list(),
             text: t.subject.clone(),
         };
         let Some(rule) = first_matching_rule(&rules, &facts) else { return Ok(None) };

@@ -276,6 +276,7 @@ impl Desk {
             after = Some((last.sla_due_at, last.id));
             let ids: Vec<TicketId> = overdue.iter().map(|t| t.id).collect();
             let known = tx.breached_targets(&ids).await?;
+            let mut alerts: std::collections::HashMap<WorkspaceId, bool> = std::collections::HashMap::new();
             for o in &overdue {
                 let mut missed = Vec::new();
                 if let Some(due) = o.first_response_due_at.filter(|d| *d <= now && o.first_responded_at.is_none()) {
@@ -290,7 +291,15 @@ impl Desk {
                 }
                 let actor = Actor::system(o.workspace_id);
                 let Some(mut t) = tx.ticket_by_id(o.workspace_id, o.id).await? else { continue };
-                let settings = tx.workspace_settings(o.workspace_id).await?;
+                // One settings read per workspace per batch, not per overdue ticket.
+                let alert = match alerts.get(&o.workspace_id) {
+                    Some(a) => *a,
+                    None => {
+                        let a = tx.workspace_settings(o.workspace_id).await?.alert_sla_breach;
+                        alerts.insert(o.workspace_id, a);
+                        a
+                    }
+                };
                 for (target, due) in missed {
                     if !tx.insert_sla_breach(o.workspace_id, o.id, target, due, now).await? {
                         continue;
@@ -298,7 +307,7 @@ impl Desk {
                     recorded += 1;
                     let extra = serde_json::json!({ "target": target.as_str(), "dueAt": due });
                     self.emit(&mut tx, &actor, &t, "sla.breach", extra).await?;
-                    if settings.alert_sla_breach {
+                    if alert {
                         let what = match target {
                             SlaTarget::FirstResponse => "first response",
                             SlaTarget::Resolution => "resolution",
@@ -591,8 +600,15 @@ impl Desk {
         const CURSOR: &str = "webhooks";
         let mut created = Vec::new();
         loop {
+            // Look before taking the write lock: most ticks find nothing new.
+            let mut peek = self.store().read().await?;
+            let seen = peek.stream_cursor(CURSOR).await?;
+            if peek.events_after(seen, 1).await?.is_empty() {
+                break;
+            }
+            drop(peek);
             let mut tx = self.store().write().await?;
-            let after = tx.stream_cursor(CURSOR).await?;
+            let after = tx.lock_stream_cursor(CURSOR).await?;
             let events = tx.events_after(after, 500).await?;
             let Some(last) = events.last().map(|e| e.id) else { break };
             for e in &events {
@@ -788,7 +804,8 @@ pub struct FollowUpReport {
 
 const DEFAULT_STALE_MESSAGE: &str = "We have not heard from you in a while. Is there anything else we can help with? Just reply to keep this ticket open.";
 
-fn days_between(field: &str, v: Option<i64>, max: i64) -> Result<Option<i64>, DeskError> {
+/// A positive whole number of at most `max` (days or hours), or none.
+fn in_range(field: &str, v: Option<i64>, max: i64) -> Result<Option<i64>, DeskError> {
     match v {
         Some(d) if !(1..=max).contains(&d) => Err(DeskError::invalid(field, format!("must be between 1 and {max}"))),
         other => Ok(other),
@@ -818,11 +835,11 @@ impl Desk {
         input: InactivitySettings,
     ) -> Result<InactivitySettings, DeskError> {
         require(actor, Permission::Admin)?;
-        let stale_after_hours = days_between("staleAfterHours", input.stale_after_hours, 24 * 365)?;
-        let auto_close_days = days_between("autoCloseDays", input.auto_close_days, 365)?;
-        let warning = days_between("autoCloseWarningDays", input.auto_close_warning_days, 365)?;
-        let escalated = days_between("autoCloseEscalatedDays", input.auto_close_escalated_days, 365)?;
-        let retention = days_between("transcriptRetentionDays", input.transcript_retention_days, 3650)?;
+        let stale_after_hours = in_range("staleAfterHours", input.stale_after_hours, 24 * 365)?;
+        let auto_close_days = in_range("autoCloseDays", input.auto_close_days, 365)?;
+        let warning = in_range("autoCloseWarningDays", input.auto_close_warning_days, 365)?;
+        let escalated = in_range("autoCloseEscalatedDays", input.auto_close_escalated_days, 365)?;
+        let retention = in_range("transcriptRetentionDays", input.transcript_retention_days, 3650)?;
         if let (Some(w), Some(d)) = (warning, auto_close_days)
             && w >= d
         {

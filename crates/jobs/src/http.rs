@@ -65,7 +65,7 @@ pub async fn send_delivery(client: &DeliveryClient, d: &OutgoingDelivery) -> Att
     if let Err(e) = check_webhook_url("url", &d.url, client.allow_private) {
         return AttemptOutcome { response_status: None, latency_ms: 0, error: Some(e.to_string()) };
     }
-    let timestamp = chrono_free_now();
+    let timestamp = i64::try_from(crate::now_secs()).unwrap_or_default();
     let signature = signature_header(&d.secret, timestamp, d.body.as_bytes());
     let sent = client
         .client
@@ -96,8 +96,4 @@ pub async fn send_delivery(client: &DeliveryClient, d: &OutgoingDelivery) -> Att
             AttemptOutcome { response_status: None, latency_ms: elapsed(started), error: Some(msg) }
         }
     }
-}
-
-fn chrono_free_now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or_default()
 }

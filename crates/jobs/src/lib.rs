@@ -76,7 +76,7 @@ const WEBHOOK_QUEUE: &str = "switchboard.webhook";
 // would make each side see the other's versions as unknown.
 const SQLITE_MIGRATIONS_TABLE: &str = "_apalis_migrations";
 
-fn now_secs() -> u64 {
+pub(crate) fn now_secs() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default()
 }
 

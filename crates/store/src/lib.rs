@@ -350,6 +350,7 @@ tx_methods! {
     fn events_after(after: i64, limit: i64) -> Vec<EventRecord>;
     fn stream_cursor(name: &str) -> i64;
     fn set_stream_cursor(name: &str, position: i64) -> ();
+    fn lock_stream_cursor(name: &str) -> i64;
     fn insert_notification(ws: WorkspaceId, kind: &str, ticket: Option<TicketId>, message: &str, now: Millis) -> ();
     fn list_notifications(ws: WorkspaceId, limit: i64) -> Vec<NotificationRecord>;
     fn insert_quality_flag(ws: WorkspaceId, ticket: TicketId, kind: QualityFlagKind, reason: &str, now: Millis) -> bool;

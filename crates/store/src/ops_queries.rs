@@ -335,6 +335,18 @@ pub async fn stream_cursor(c: &mut Conn, name: &str) -> Result<i64> {
     Ok(v.unwrap_or(0))
 }
 
+/// The cursor, held until the transaction ends (PostgreSQL; SQLite's single writer already
+/// serializes readers of it), so two dispatchers never hand out the same events.
+pub async fn lock_stream_cursor(c: &mut Conn, name: &str) -> Result<i64> {
+    if DIALECT == Dialect::Sqlite {
+        return stream_cursor(c, name).await;
+    }
+    sqlx::query("INSERT INTO stream_cursors (name, position) VALUES ($1, 0) ON CONFLICT (name) DO NOTHING")
+        .bind(name).execute(&mut *c).await?;
+    Ok(sqlx::query_scalar("SELECT position FROM stream_cursors WHERE name = $1 FOR UPDATE")
+        .bind(name).fetch_one(&mut *c).await?)
+}
+
 pub async fn set_stream_cursor(c: &mut Conn, name: &str, position: i64) -> Result<()> {
     sqlx::query(
         "INSERT INTO stream_cursors (name, position) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET position = excluded.position",
