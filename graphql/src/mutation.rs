@@ -483,6 +483,24 @@ impl Mutation {
         Ok(desk(ctx).save_inactivity_settings(actor(ctx)?, input.into()).await?.into())
     }
 
+    /// Changes the messages sent after a ticket closes (admins).
+    async fn save_after_close_settings(
+        &self,
+        ctx: &Context<'_>,
+        input: AfterCloseSettings,
+    ) -> Result<AfterCloseSettings, DeskError> {
+        Ok(desk(ctx).save_after_close_settings(actor(ctx)?, input.into()).await?.into())
+    }
+
+    /// Changes the manager alert thresholds (admins).
+    async fn save_manager_alert_settings(
+        &self,
+        ctx: &Context<'_>,
+        input: ManagerAlertSettings,
+    ) -> Result<ManagerAlertSettings, DeskError> {
+        Ok(desk(ctx).save_manager_alert_settings(actor(ctx)?, input.into()).await?.into())
+    }
+
     /// Creates a routing rule, or updates one when `id` is given (admins).
     async fn save_routing_rule(
         &self,

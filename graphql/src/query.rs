@@ -174,6 +174,16 @@ impl Query {
         Ok(desk(ctx).inactivity_settings(actor(ctx)?).await?.into())
     }
 
+    /// The workspace's messages after a ticket closes (CSAT request, post-close follow-up).
+    async fn after_close_settings(&self, ctx: &Context<'_>) -> Result<AfterCloseSettings, DeskError> {
+        Ok(desk(ctx).after_close_settings(actor(ctx)?).await?.into())
+    }
+
+    /// The workspace's manager alert thresholds.
+    async fn manager_alert_settings(&self, ctx: &Context<'_>) -> Result<ManagerAlertSettings, DeskError> {
+        Ok(desk(ctx).manager_alert_settings(actor(ctx)?).await?.into())
+    }
+
     /// Routing rules, in the order they are tried.
     async fn routing_rules(&self, ctx: &Context<'_>) -> Result<Vec<RoutingRule>, DeskError> {
         Ok(desk(ctx).routing_rule_list(actor(ctx)?).await?.into_iter().map(RoutingRule).collect())

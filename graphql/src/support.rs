@@ -388,6 +388,91 @@ impl From<InactivitySettings> for desk_api::InactivitySettings {
     }
 }
 
+/// Messages after a ticket closes. Messages are templates with the canned-response variables.
+#[derive(SimpleObject, InputObject)]
+#[graphql(input_name = "AfterCloseSettingsInput")]
+pub struct AfterCloseSettings {
+    /// Ask the requester for a rating once the ticket closes (unless they already rated).
+    pub csat_request_enabled: bool,
+    /// The rating request (a default when null).
+    pub csat_request_message: Option<String>,
+    /// Ask whether the issue stayed resolved this many days after close (null: off); tickets
+    /// closed for inactivity are skipped.
+    pub post_close_follow_up_days: Option<i64>,
+    /// The post-close question (a default when null).
+    pub post_close_follow_up_message: Option<String>,
+}
+
+impl From<desk_api::AfterCloseSettings> for AfterCloseSettings {
+    fn from(s: desk_api::AfterCloseSettings) -> Self {
+        let desk_api::AfterCloseSettings {
+            csat_request_enabled,
+            csat_request_message,
+            post_close_follow_up_days,
+            post_close_follow_up_message,
+        } = s;
+        AfterCloseSettings {
+            csat_request_enabled,
+            csat_request_message,
+            post_close_follow_up_days,
+            post_close_follow_up_message,
+        }
+    }
+}
+
+impl From<AfterCloseSettings> for desk_api::AfterCloseSettings {
+    fn from(s: AfterCloseSettings) -> Self {
+        let AfterCloseSettings {
+            csat_request_enabled,
+            csat_request_message,
+            post_close_follow_up_days,
+            post_close_follow_up_message,
+        } = s;
+        desk_api::AfterCloseSettings {
+            csat_request_enabled,
+            csat_request_message,
+            post_close_follow_up_days,
+            post_close_follow_up_message,
+        }
+    }
+}
+
+/// Manager alert thresholds; a `null` threshold switches that alert off. Each alert notifies
+/// managers (`notifications`) when its condition starts holding, once until it clears.
+#[derive(SimpleObject, InputObject)]
+#[graphql(input_name = "ManagerAlertSettingsInput")]
+pub struct ManagerAlertSettings {
+    /// Alert when more tickets than this are unassigned or escalated and not yet resolved.
+    pub queue_depth: Option<i64>,
+    /// Alert when this week's satisfied share of ratings is this many points under last week's
+    /// (each week needs at least five ratings).
+    pub csat_drop_percent: Option<i64>,
+    /// Alert when more tickets than this escalate within the window.
+    pub escalation_spike: Option<i64>,
+    /// The escalation-spike window in minutes.
+    #[graphql(default = 60)]
+    pub escalation_window_minutes: i64,
+}
+
+impl From<desk_api::ManagerAlertSettings> for ManagerAlertSettings {
+    fn from(s: desk_api::ManagerAlertSettings) -> Self {
+        let desk_api::ManagerAlertSettings {
+            queue_depth,
+            csat_drop_percent,
+            escalation_spike,
+            escalation_window_minutes,
+        } = s;
+        ManagerAlertSettings { queue_depth, csat_drop_percent, escalation_spike, escalation_window_minutes }
+    }
+}
+
+impl From<ManagerAlertSettings> for desk_api::ManagerAlertSettings {
+    fn from(s: ManagerAlertSettings) -> Self {
+        let ManagerAlertSettings { queue_depth, csat_drop_percent, escalation_spike, escalation_window_minutes } = s;
+        desk_api::ManagerAlertSettings { queue_depth, csat_drop_percent, escalation_spike, escalation_window_minutes }
+    }
+}
+
 /// A missed SLA target of a ticket.
 pub struct SlaBreach(pub SlaBreachRecord);
 

@@ -180,6 +180,18 @@ fn ops(t: &Targets, marker: &str) -> Vec<Op> {
             "mutation { saveInactivitySettings(input: { autoCloseDays: 5, autoCloseCustomerOnly: true }) { autoCloseDays } }",
             json!({}),
         ),
+        op("afterCloseSettings", "{ afterCloseSettings { csatRequestEnabled postCloseFollowUpDays } }", json!({})),
+        op(
+            "saveAfterCloseSettings",
+            "mutation { saveAfterCloseSettings(input: { csatRequestEnabled: false, postCloseFollowUpDays: 2 }) { postCloseFollowUpDays } }",
+            json!({}),
+        ),
+        op("managerAlertSettings", "{ managerAlertSettings { queueDepth escalationSpike } }", json!({})),
+        op(
+            "saveManagerAlertSettings",
+            "mutation { saveManagerAlertSettings(input: { queueDepth: 3 }) { queueDepth } }",
+            json!({}),
+        ),
         op("routingRules", "{ routingRules { id name clauses { value } actions { type } } }", json!({})),
         op(
             "saveRoutingRule",
@@ -257,6 +269,10 @@ const WORKSPACE_OWN: &[&str] = &[
     "saveSlaSettings",
     "inactivitySettings",
     "saveInactivitySettings",
+    "afterCloseSettings",
+    "saveAfterCloseSettings",
+    "managerAlertSettings",
+    "saveManagerAlertSettings",
     "routingRules",
     "automationRules",
     "automationRuleList",
@@ -301,6 +317,7 @@ async fn snapshot(admin: &str, ticket_id: &str) -> Value {
         users { id active } apiTokens { id revokedAt }
         calendars { id name } slaPolicies { id name } slaSettings { atRiskPercent alertOnBreach }
         inactivitySettings { autoCloseDays autoCloseCustomerOnly staleAfterHours }
+        afterCloseSettings { csatRequestEnabled postCloseFollowUpDays } managerAlertSettings { queueDepth }
         routingRules { id name position } automationRules webhooks { id name enabled deliveries { id } }
         qualityFlags(includeResolved: true) { id resolvedAt } }";
     ok(admin, q, json!({ "id": ticket_id })).await

@@ -9,6 +9,7 @@ use sha2::{Digest, Sha256};
 use switchboard_domain::*;
 use switchboard_store::*;
 
+use crate::follow_ups::template_context;
 use crate::ops::routing_rule_of;
 use crate::{Desk, DeskError, require};
 
@@ -743,19 +744,7 @@ impl Desk {
             },
             None => (actor.label.clone(), None),
         };
-        let ctx = TemplateContext {
-            actor: ActorVars { name: actor_name, email: actor_email },
-            ticket: TicketVars {
-                number: t.display_number(),
-                subject: t.subject.clone(),
-                status: t.status.to_string(),
-                priority: t.priority.to_string(),
-                queue: t.queue_name.clone(),
-                help_topic: t.help_topic_name.clone().unwrap_or_default(),
-            },
-            requester: RequesterVars { name: t.requester_name.clone(), email: t.requester_email.clone() },
-            workspace: WorkspaceVars { name: workspace.name },
-        };
+        let ctx = template_context(&t, &workspace.name, ActorVars { name: actor_name, email: actor_email });
         Ok(render_template(&r.body, &ctx)?)
     }
 }

@@ -817,6 +817,56 @@ impl Desk {
         Ok(ThreadEntry { entry, attachments, mentions: Vec::new() })
     }
 
+    /// Sends an automatic after-close message (`kind`: the CSAT request, the post-close
+    /// follow-up) on a closed ticket, through its channel like a reply, at most once per kind.
+    /// The ticket stays closed; returns whether the message was sent now.
+    pub(crate) async fn post_after_close(
+        &self,
+        ws: WorkspaceId,
+        id: TicketId,
+        kind: &str,
+        body: &str,
+    ) -> Result<bool, DeskError> {
+        let body = validate_body("body", body)?;
+        let mut tx = self.store().write().await?;
+        let t = self.load_ticket(&mut tx, ws, id).await?;
+        let now = self.now();
+        if t.status != TicketStatus::Closed || !tx.insert_follow_up(id, kind, now).await? {
+            return Ok(false);
+        }
+        let ticket_channel = Channel::for_source(t.source);
+        let delivers = ticket_channel.delivers_replies();
+        let entry_id = tx
+            .insert_entry(&NewEntry {
+                workspace_id: ws,
+                ticket_id: id,
+                kind: EntryKind::Reply,
+                author_user_id: None,
+                author_contact_id: None,
+                channel: if delivers { ticket_channel } else { Channel::Web },
+                external_message_id: None,
+                body,
+                delivery_status: delivers.then_some(DeliveryStatus::Pending),
+                created_at: now,
+            })
+            .await?;
+        if delivers {
+            tx.insert_outbox(ws, id, entry_id, ticket_channel, now).await?;
+        }
+        let system = Actor::system(ws);
+        self.emit(
+            &mut tx,
+            &system,
+            &t,
+            "entry.created",
+            serde_json::json!({ "entryId": entry_id.0, "public": true, "followUp": kind }),
+        )
+        .await?;
+        tx.commit().await?;
+        self.publish(vec![live(&t, "entry.created", Some(entry_id), false)]);
+        Ok(true)
+    }
+
     /// Adds an internal note, never shown to the requester. `@handle` mentions of staff (the
     /// local part of their email) are recorded on the note.
     pub async fn add_note(&self, actor: &Actor, ticket: TicketId, body: &str) -> Result<ThreadEntry, DeskError> {
@@ -1168,6 +1218,7 @@ impl Desk {
         t.csat_comment = comment;
         t.updated_at = self.now();
         tx.save_ticket(&t).await?;
+        tx.stamp_rating(t.workspace_id, t.id, t.updated_at).await?;
         self.write_history(&mut tx, actor, &t, &ch.0).await?;
         if rating <= 2 {
             self.emit(&mut tx, actor, &t, "csat.negative", serde_json::json!({ "rating": rating })).await?;

@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use switchboard_desk::domain::*;
-use switchboard_desk::store::{QueueRecord, Store, TicketRecord, UserRecord};
+use switchboard_desk::store::{IdentityKind, QueueRecord, Store, TicketRecord, UserRecord};
 use switchboard_desk::*;
 
 struct Env {
@@ -652,4 +652,258 @@ async fn a_dismissed_suggestion_stays_dismissed() {
     e.desk.scan_macro_suggestions().await.unwrap();
     assert!(e.desk.macro_suggestions(&e.admin).await.unwrap().is_empty());
     assert!(matches!(e.desk.dismiss_macro_suggestion(&e.admin, offered[0].id).await, Err(DeskError::NotFound(_))));
+}
+
+fn email_from(sender: &str, id: &str, text: &str) -> InboundMessage {
+    InboundMessage {
+        channel: Channel::Email,
+        thread_key: None,
+        ticket_id: None,
+        external_message_id: id.into(),
+        sender_kind: IdentityKind::Email,
+        sender_value: sender.into(),
+        sender_name: Some("Robin".into()),
+        subject: Some("Printer on fire".into()),
+        text: text.into(),
+        attachments: Vec::new(),
+    }
+}
+
+#[tokio::test]
+async fn replies_wait_in_the_outbox_until_their_channel_sends_them() {
+    let e = env("UTC", "2026-03-02T09:00:00Z").await;
+    let agent = e.agent("Alex").await;
+    let opened =
+        e.desk.ingest(&e.admin, email_from("robin@customer.test", "<m1@customer.test>", "Help")).await.unwrap();
+    let file =
+        NewAttachment { file_name: "steps.txt".into(), content_type: "text/plain".into(), bytes: b"1. 2.".to_vec() };
+    let reply = e.desk.reply(&agent, opened.ticket_id, "Try this", vec![file], None).await.unwrap();
+    // A note is not delivered, and a ticket on the web channel has nothing to deliver.
+    e.desk.add_note(&agent, opened.ticket_id, "internal").await.unwrap();
+    let web = e.open("Web ticket", Priority::Normal, &[]).await;
+    e.desk.reply(&agent, web.id, "Hello", Vec::new(), None).await.unwrap();
+
+    let due = e.desk.due_outbox(Channel::Email, 10).await.unwrap();
+    assert_eq!(due.len(), 1, "one email reply is due");
+    assert!(e.desk.due_outbox(Channel::Whatsapp, 10).await.unwrap().is_empty());
+    let msg = e.desk.outbound_message(due[0].0).await.unwrap().unwrap();
+    assert_eq!(msg.entry_id, reply.entry.id);
+    assert_eq!(msg.body, "Try this");
+    assert_eq!(msg.ticket_number, "SD-00001");
+    assert_eq!(msg.ticket_subject, "Printer on fire");
+    assert_eq!(msg.requester.email.as_deref(), Some("robin@customer.test"));
+    assert_eq!(msg.author_name.as_deref(), Some("Alex"));
+    assert_eq!(msg.thread_message_ids, vec!["<m1@customer.test>".to_string()]);
+    assert_eq!(msg.attachments.len(), 1);
+    assert_eq!(msg.attachments[0].bytes, b"1. 2.");
+
+    // A transient failure keeps it pending with the error shown, and waits out the backoff.
+    let retry = DeliveryOutcome::Retry { error: "connection refused".into() };
+    assert_eq!(e.desk.record_outbox_attempt(&msg, &retry, 60_000).await.unwrap(), Some(DeliveryStatus::Pending));
+    // The same attempt recorded twice (two workers) counts once.
+    assert_eq!(e.desk.record_outbox_attempt(&msg, &retry, 60_000).await.unwrap(), None);
+    let entry = |id| {
+        let e = &e;
+        async move {
+            let entries = e.desk.thread(&e.admin, opened.ticket_id).await.unwrap();
+            entries.into_iter().find(|x| x.entry.id == id).unwrap().entry
+        }
+    };
+    assert_eq!(entry(reply.entry.id).await.delivery_error.as_deref(), Some("connection refused"));
+    assert!(e.desk.due_outbox(Channel::Email, 10).await.unwrap().is_empty(), "not before the backoff");
+    e.clock.set(ms("2026-03-02T09:01:00Z"));
+    let due = e.desk.due_outbox(Channel::Email, 10).await.unwrap();
+    assert_eq!(due.len(), 1);
+    let msg = e.desk.outbound_message(due[0].0).await.unwrap().unwrap();
+    assert_eq!(msg.attempts, 1);
+    let sent = DeliveryOutcome::Sent { external_message_id: Some("<r1@switchboard>".into()) };
+    assert_eq!(e.desk.record_outbox_attempt(&msg, &sent, 60_000).await.unwrap(), Some(DeliveryStatus::Sent));
+    assert!(e.desk.outbound_message(msg.outbox_id).await.unwrap().is_none(), "sent rows are done");
+    let delivered = entry(reply.entry.id).await;
+    assert_eq!(delivered.delivery_status.as_deref(), Some("sent"));
+    assert_eq!(delivered.delivery_error, None);
+    assert_eq!(delivered.external_message_id.as_deref(), Some("<r1@switchboard>"));
+
+    // Later reports from the channel move the status forward, never back.
+    let ws = msg.workspace_id;
+    let report = |s| e.desk.record_delivery_report(ws, Channel::Email, "<r1@switchboard>", s, None);
+    assert!(report(DeliveryStatus::Read).await.unwrap());
+    assert!(report(DeliveryStatus::Delivered).await.unwrap());
+    assert_eq!(entry(reply.entry.id).await.delivery_status.as_deref(), Some("read"));
+    assert!(!e.desk.record_delivery_report(ws, Channel::Email, "<unknown>", DeliveryStatus::Read, None).await.unwrap());
+
+    // A permanent failure is final.
+    let second = e.desk.reply(&agent, opened.ticket_id, "Anything else?", Vec::new(), None).await.unwrap();
+    let due = e.desk.due_outbox(Channel::Email, 10).await.unwrap();
+    let msg = e.desk.outbound_message(due[0].0).await.unwrap().unwrap();
+    assert_eq!(msg.thread_message_ids, vec!["<m1@customer.test>".to_string(), "<r1@switchboard>".to_string()]);
+    let refused = DeliveryOutcome::Failed { error: "550 no such user".into() };
+    assert_eq!(e.desk.record_outbox_attempt(&msg, &refused, 60_000).await.unwrap(), Some(DeliveryStatus::Failed));
+    e.clock.set(ms("2026-03-02T19:00:00Z"));
+    assert!(e.desk.due_outbox(Channel::Email, 10).await.unwrap().is_empty());
+    let failed = entry(second.entry.id).await;
+    assert_eq!(failed.delivery_status.as_deref(), Some("failed"));
+    assert_eq!(failed.delivery_error.as_deref(), Some("550 no such user"));
+}
+
+fn customer(t: &TicketRecord) -> Actor {
+    Actor { workspace_id: t.workspace_id, kind: ActorKind::Contact { id: t.requester_id }, label: "Pat".into() }
+}
+
+async fn public_texts(e: &Env, t: TicketId) -> Vec<String> {
+    let thread = e.desk.thread(&e.admin, t).await.unwrap();
+    thread.into_iter().filter(|x| x.entry.kind == EntryKind::Reply).map(|x| x.entry.body).collect()
+}
+
+#[tokio::test]
+async fn closed_tickets_get_one_rating_request_and_one_follow_up() {
+    let e = env("UTC", "2026-03-02T09:00:00Z").await;
+    let mailed =
+        e.desk.ingest(&e.admin, email_from("robin@customer.test", "<m1@customer.test>", "Help")).await.unwrap();
+    let portal = e.open("Portal ticket", Priority::Normal, &[]).await;
+    let rated = e.open("Rated already", Priority::Normal, &[]).await;
+    let quiet = e.open("Went quiet", Priority::Normal, &[]).await;
+    let open = e.open("Still open", Priority::Normal, &[]).await;
+    for id in [mailed.ticket_id, portal.id, rated.id] {
+        e.desk.close(&e.admin, id, CloseReason::Resolved, None).await.unwrap();
+    }
+    e.desk.close(&e.admin, quiet.id, CloseReason::UserUnresponsive, None).await.unwrap();
+    e.desk.rate_ticket(&customer(&rated), rated.id, 5, None).await.unwrap();
+
+    // An unknown variable is refused at save time, naming the field.
+    let bad = AfterCloseSettings {
+        csat_request_enabled: true,
+        csat_request_message: Some("Rate {{ticket.nope}}".into()),
+        post_close_follow_up_days: None,
+        post_close_follow_up_message: None,
+    };
+    match e.desk.save_after_close_settings(&e.admin, bad).await {
+        Err(DeskError::Validation(v)) => assert_eq!(v.field, "csatRequestMessage"),
+        other => panic!("expected a validation error, got {other:?}"),
+    }
+    let settings = AfterCloseSettings {
+        csat_request_enabled: true,
+        csat_request_message: None,
+        post_close_follow_up_days: Some(3),
+        post_close_follow_up_message: Some("Is {{ticket.number}} still fixed, {{requester.name}}?".into()),
+    };
+    e.desk.save_after_close_settings(&e.admin, settings.clone()).await.unwrap();
+    assert_eq!(e.desk.after_close_settings(&e.admin).await.unwrap(), settings);
+
+    let report = e.desk.after_close_and_alerts().await.unwrap();
+    assert_eq!(report.csat_requests, 3, "every closed ticket not yet rated, inactivity closes included");
+    assert_eq!(report.post_close_follow_ups, 0, "not three days yet");
+    let texts = public_texts(&e, portal.id).await;
+    assert!(texts.last().unwrap().contains("How did we do?"), "{texts:?}");
+    assert!(texts.last().unwrap().contains("SD-00002"), "{texts:?}");
+    assert!(!public_texts(&e, rated.id).await.iter().any(|t| t.contains("How did we do?")));
+    assert!(!public_texts(&e, open.id).await.iter().any(|t| t.contains("How did we do?")));
+    assert_eq!(e.desk.ticket(&e.admin, portal.id).await.unwrap().status, TicketStatus::Closed, "it stays closed");
+    // On an email ticket the request goes out through the outbox like any reply.
+    let due = e.desk.due_outbox(Channel::Email, 10).await.unwrap();
+    assert_eq!(due.len(), 1);
+    let msg = e.desk.outbound_message(due[0].0).await.unwrap().unwrap();
+    assert!(msg.body.contains("How did we do?"));
+    assert_eq!(msg.author_name, None, "an automatic message has no staff author");
+
+    assert_eq!(e.desk.after_close_and_alerts().await.unwrap(), AfterCloseReport::default(), "sent once");
+
+    e.clock.set(ms("2026-03-05T09:00:01Z"));
+    let report = e.desk.after_close_and_alerts().await.unwrap();
+    assert_eq!(report.post_close_follow_ups, 3, "the inactivity close is skipped");
+    assert_eq!(public_texts(&e, portal.id).await.last().unwrap(), "Is SD-00002 still fixed, Pat?");
+    assert!(!public_texts(&e, quiet.id).await.iter().any(|t| t.contains("still fixed")));
+    assert_eq!(e.desk.after_close_and_alerts().await.unwrap(), AfterCloseReport::default());
+
+    // Switched off, nothing more is sent for newly closed tickets.
+    let off = AfterCloseSettings { csat_request_enabled: false, post_close_follow_up_days: None, ..settings };
+    e.desk.save_after_close_settings(&e.admin, off).await.unwrap();
+    e.desk.close(&e.admin, open.id, CloseReason::Resolved, None).await.unwrap();
+    assert_eq!(e.desk.after_close_and_alerts().await.unwrap(), AfterCloseReport::default());
+}
+
+#[tokio::test]
+async fn manager_alerts_notify_when_a_threshold_is_crossed_and_rearm_when_it_clears() {
+    let e = env("UTC", "2026-03-02T09:00:00Z").await;
+    let off = AfterCloseSettings {
+        csat_request_enabled: false,
+        csat_request_message: None,
+        post_close_follow_up_days: None,
+        post_close_follow_up_message: None,
+    };
+    e.desk.save_after_close_settings(&e.admin, off).await.unwrap();
+    let alerts = ManagerAlertSettings {
+        queue_depth: Some(2),
+        csat_drop_percent: Some(30),
+        escalation_spike: Some(2),
+        escalation_window_minutes: 60,
+    };
+    e.desk.save_manager_alert_settings(&e.admin, alerts.clone()).await.unwrap();
+    assert_eq!(e.desk.manager_alert_settings(&e.admin).await.unwrap(), alerts);
+    let bad = ManagerAlertSettings { csat_drop_percent: Some(0), ..alerts.clone() };
+    match e.desk.save_manager_alert_settings(&e.admin, bad).await {
+        Err(DeskError::Validation(v)) => assert_eq!(v.field, "csatDropPercent"),
+        other => panic!("expected a validation error, got {other:?}"),
+    }
+    let kinds = |e: &Env| {
+        let desk = e.desk.clone();
+        let admin = e.admin.clone();
+        async move {
+            let mut k: Vec<String> =
+                desk.notifications(&admin, 50).await.unwrap().into_iter().map(|n| n.kind).collect();
+            k.sort();
+            k
+        }
+    };
+
+    // Queue depth: three unassigned tickets are over two.
+    let mut tickets = Vec::new();
+    for i in 0..3 {
+        tickets.push(e.open(&format!("Waiting {i}"), Priority::Normal, &[]).await);
+    }
+    assert_eq!(e.desk.after_close_and_alerts().await.unwrap().alerts, 1);
+    assert_eq!(kinds(&e).await, vec!["queue_depth"]);
+    assert_eq!(e.desk.after_close_and_alerts().await.unwrap().alerts, 0, "still deep: no second alert");
+    let ann = e.user("Ann").await;
+    let assign = TicketPatch { assignee_id: Some(Some(ann.id)), ..Default::default() };
+    e.desk.update_ticket(&e.admin, tickets[0].id, assign.clone()).await.unwrap();
+    assert_eq!(e.desk.after_close_and_alerts().await.unwrap().alerts, 0, "back under: cleared quietly");
+    e.open("One more", Priority::Normal, &[]).await;
+    assert_eq!(e.desk.after_close_and_alerts().await.unwrap().alerts, 1, "crossed again: alerts again");
+
+    // Escalation spike: three escalations within the hour are over two.
+    for t in &tickets {
+        e.desk.update_ticket(&e.admin, t.id, assign.clone()).await.unwrap();
+    }
+    for t in &tickets {
+        let patch = TicketPatch { escalated: Some(true), ..Default::default() };
+        e.desk.update_ticket(&e.admin, t.id, patch).await.unwrap();
+    }
+    let report = e.desk.after_close_and_alerts().await.unwrap();
+    assert_eq!(report.alerts, 1, "{:?}", kinds(&e).await);
+    assert!(kinds(&e).await.contains(&"escalation_spike".to_string()));
+    e.clock.set(ms("2026-03-02T10:30:00Z"));
+    e.desk.after_close_and_alerts().await.unwrap();
+
+    // CSAT drop: a week of 5/5 ratings, then a week of mostly poor ones.
+    rate_week(&e, ann.id, &[5, 5, 5, 4, 5]).await;
+    assert_eq!(e.desk.after_close_and_alerts().await.unwrap().alerts, 0, "one week alone says nothing");
+    e.clock.set(ms("2026-03-09T10:40:00Z"));
+    rate_week(&e, ann.id, &[5, 1, 2, 4, 1]).await;
+    let report = e.desk.after_close_and_alerts().await.unwrap();
+    assert_eq!(report.alerts, 1);
+    let notes = e.desk.notifications(&e.admin, 50).await.unwrap();
+    let drop = notes.iter().find(|n| n.kind == "csat_drop").expect("a CSAT drop alert");
+    assert!(drop.message.contains("from 100% to 40%"), "{}", drop.message);
+}
+
+/// Opens, closes and rates one ticket per rating, each assigned so the queue stays shallow.
+async fn rate_week(e: &Env, assignee: UserId, ratings: &[i64]) {
+    for (i, r) in ratings.iter().enumerate() {
+        let t = e.open(&format!("Rated {i}"), Priority::Normal, &[]).await;
+        let patch = TicketPatch { assignee_id: Some(Some(assignee)), ..Default::default() };
+        e.desk.update_ticket(&e.admin, t.id, patch).await.unwrap();
+        e.desk.close(&e.admin, t.id, CloseReason::Resolved, None).await.unwrap();
+        e.desk.rate_ticket(&customer(&t), t.id, *r, None).await.unwrap();
+    }
 }

@@ -5,6 +5,7 @@
 //! written once and unit-tested without a database.
 
 mod actor;
+mod alerts;
 mod automation;
 mod calendar;
 mod enums;
@@ -20,6 +21,7 @@ mod ticket;
 mod webhook;
 
 pub use actor::{Actor, ActorKind, Permission};
+pub use alerts::{CSAT_WINDOW_MS, MIN_RATINGS_FOR_CSAT_ALERT, ManagerAlert, RatingCounts, alert_transition, csat_drop};
 pub use automation::{
     AutomationAction, AutomationEvent, AutomationRule, MAX_AUTOMATION_RULES, ParsedRules, PlannedAction, RuleReport,
     parse_automation_rules, plan_automation,

@@ -6,11 +6,14 @@
 //! - `switchboard.tick`: a self-rescheduling job, one per slot of `tick` seconds, deduplicated by
 //!   an idempotency key so several replicas still run each slot once. Each tick turns new domain
 //!   events into webhook deliveries and queues the deliveries that are due; every `sla_every`
-//!   ticks it also checks SLA breaches and follows up on quiet tickets (nudge, auto-close
-//!   warning, auto-close, transcript retention); once a day it scans for suggested macros.
-//! - `switchboard.webhook`: one job per delivery attempt, keyed by delivery and attempt number.
-//!   The delivery row (status, attempts, next attempt) is the source of truth, so a crash between
-//!   an attempt and its bookkeeping costs at most a repeated attempt, never a lost event.
+//!   ticks it also checks SLA breaches, follows up on quiet tickets (nudge, auto-close warning,
+//!   auto-close, transcript retention), sends after-close messages (CSAT request, post-close
+//!   follow-up) and raises manager alerts; once a day it scans for suggested macros.
+//! - `switchboard.delivery`: one job per attempt at sending something out, keyed by what and
+//!   attempt number: a webhook delivery, or a reply in the outbox handed to its channel's
+//!   [`ChannelSender`]. The row (status, attempts, next attempt) is the source of truth, so a
+//!   crash between an attempt and its bookkeeping costs at most a repeated attempt, never a lost
+//!   event or reply.
 
 mod http;
 
@@ -25,8 +28,8 @@ use serde::{Deserialize, Serialize};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgPool, SqlitePool};
-use switchboard_desk::Desk;
-use switchboard_desk::domain::WebhookDeliveryId;
+use switchboard_desk::domain::{Channel, WebhookDeliveryId};
+use switchboard_desk::{ChannelSender, DeliveryOutcome, Desk};
 
 pub use http::{DeliveryClient, send_delivery};
 
@@ -37,9 +40,10 @@ pub struct JobsConfig {
     pub tick_secs: u64,
     /// Check SLA breaches every this many ticks.
     pub sla_every: u64,
-    /// First retry delay of a failed webhook delivery, in milliseconds (then ×3 per attempt).
+    /// First retry delay of a failed webhook or reply delivery, in milliseconds (then ×3 per
+    /// attempt).
     pub retry_base_ms: i64,
-    /// Time limit of one webhook request.
+    /// Time limit of one webhook request or reply delivery.
     pub request_timeout: Duration,
     /// How often idle workers look for new jobs.
     pub poll_interval: Duration,
@@ -63,15 +67,26 @@ pub struct Tick {
     pub slot: u64,
 }
 
-/// One attempt at delivering one webhook event.
+/// One attempt at sending one thing out.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Deliver {
-    pub delivery_id: i64,
-    pub attempt: i64,
+pub enum Deliver {
+    /// A webhook event to its endpoint.
+    Webhook { delivery_id: i64, attempt: i64 },
+    /// A reply in the outbox to its ticket's channel.
+    Reply { outbox_id: i64, attempt: i64 },
+}
+
+impl Deliver {
+    fn key(&self) -> String {
+        match self {
+            Deliver::Webhook { delivery_id, attempt } => format!("webhook-{delivery_id}-{attempt}"),
+            Deliver::Reply { outbox_id, attempt } => format!("reply-{outbox_id}-{attempt}"),
+        }
+    }
 }
 
 const TICK_QUEUE: &str = "switchboard.tick";
-const WEBHOOK_QUEUE: &str = "switchboard.webhook";
+const DELIVERY_QUEUE: &str = "switchboard.delivery";
 // apalis keeps its migration history apart from ours: both use sqlx's migrator, and one table
 // would make each side see the other's versions as unknown.
 const SQLITE_MIGRATIONS_TABLE: &str = "_apalis_migrations";
@@ -116,15 +131,15 @@ impl Queues {
         }
     }
 
-    async fn push_delivery(&self, id: WebhookDeliveryId, attempt: i64) -> anyhow::Result<()> {
-        let job = Deliver { delivery_id: id.0, attempt };
-        let task = TaskBuilder::new(job).idempotency_key(format!("webhook-{}-{attempt}", id.0)).max_attempts(3).build();
+    async fn push_delivery(&self, job: Deliver) -> anyhow::Result<()> {
+        let key = job.key();
+        let task = TaskBuilder::new(job).idempotency_key(key.clone()).max_attempts(3).build();
         let result = match self {
             Queues::Sqlite { deliveries, .. } => deliveries.clone().push_task(task).await.map_err(|e| e.to_string()),
             Queues::Postgres { deliveries, .. } => deliveries.clone().push_task(task).await.map_err(|e| e.to_string()),
         };
         match result {
-            Err(e) if !already_queued(&e) => Err(anyhow::anyhow!("queueing delivery {}: {e}", id.0)),
+            Err(e) if !already_queued(&e) => Err(anyhow::anyhow!("queueing {key}: {e}")),
             _ => Ok(()),
         }
     }
@@ -156,6 +171,13 @@ struct Context {
     queues: Queues,
     config: JobsConfig,
     client: DeliveryClient,
+    senders: Vec<Arc<dyn ChannelSender>>,
+}
+
+impl Context {
+    fn sender(&self, channel: Channel) -> Option<&Arc<dyn ChannelSender>> {
+        self.senders.iter().find(|s| s.channel() == channel)
+    }
 }
 
 async fn run_tick(job: Tick, ctx: Data<Arc<Context>>) -> Result<(), BoxDynError> {
@@ -182,6 +204,16 @@ async fn run_tick(job: Tick, ctx: Data<Arc<Context>>) -> Result<(), BoxDynError>
             }
             Err(e) => tracing::error!(error = %e, "following up quiet tickets failed"),
         }
+        match ctx.desk.after_close_and_alerts().await {
+            Ok(r) if r == Default::default() => {}
+            Ok(r) => tracing::info!(
+                csat_requests = r.csat_requests,
+                post_close_follow_ups = r.post_close_follow_ups,
+                alerts = r.alerts,
+                "sent after-close messages and manager alerts"
+            ),
+            Err(e) => tracing::error!(error = %e, "after-close messages or manager alerts failed"),
+        }
         if let Err(e) = ctx.queues.prune().await {
             tracing::warn!(error = %e, "pruning finished jobs failed");
         }
@@ -198,20 +230,59 @@ async fn run_tick(job: Tick, ctx: Data<Arc<Context>>) -> Result<(), BoxDynError>
     }
     match ctx.desk.due_deliveries().await {
         Ok(due) => {
-            for (id, attempts) in due {
-                if let Err(e) = ctx.queues.push_delivery(id, attempts).await {
+            for (id, attempt) in due {
+                if let Err(e) = ctx.queues.push_delivery(Deliver::Webhook { delivery_id: id.0, attempt }).await {
                     tracing::error!(error = %e, "queueing a webhook delivery failed");
                 }
             }
         }
         Err(e) => tracing::error!(error = %e, "reading due webhook deliveries failed"),
     }
+    for sender in &ctx.senders {
+        match ctx.desk.due_outbox(sender.channel(), 500).await {
+            Ok(due) => {
+                for (outbox_id, attempt) in due {
+                    if let Err(e) = ctx.queues.push_delivery(Deliver::Reply { outbox_id, attempt }).await {
+                        tracing::error!(error = %e, "queueing a reply delivery failed");
+                    }
+                }
+            }
+            Err(e) => tracing::error!(error = %e, channel = %sender.channel(), "reading the due outbox failed"),
+        }
+    }
     Ok(())
 }
 
 async fn run_delivery(job: Deliver, ctx: Data<Arc<Context>>) -> Result<(), BoxDynError> {
-    let Some(d) = ctx.desk.delivery_to_send(WebhookDeliveryId(job.delivery_id)).await? else { return Ok(()) };
-    if d.attempts != job.attempt {
+    match job {
+        Deliver::Webhook { delivery_id, attempt } => deliver_webhook(&ctx, delivery_id, attempt).await,
+        Deliver::Reply { outbox_id, attempt } => deliver_reply(&ctx, outbox_id, attempt).await,
+    }
+}
+
+async fn deliver_reply(ctx: &Context, outbox_id: i64, attempt: i64) -> Result<(), BoxDynError> {
+    let Some(msg) = ctx.desk.outbound_message(outbox_id).await? else { return Ok(()) };
+    if msg.attempts != attempt {
+        return Ok(());
+    }
+    let Some(sender) = ctx.sender(msg.channel) else { return Ok(()) };
+    let outcome = match tokio::time::timeout(ctx.config.request_timeout * 3, sender.send(&msg)).await {
+        Ok(outcome) => outcome,
+        Err(_) => DeliveryOutcome::Retry { error: "the channel did not answer in time".into() },
+    };
+    match &outcome {
+        DeliveryOutcome::Sent { .. } => tracing::info!(outbox = outbox_id, channel = %msg.channel, "reply sent"),
+        DeliveryOutcome::Retry { error } | DeliveryOutcome::Failed { error } => {
+            tracing::warn!(outbox = outbox_id, channel = %msg.channel, attempt = attempt + 1, error = %error, "reply not sent")
+        }
+    }
+    ctx.desk.record_outbox_attempt(&msg, &outcome, ctx.config.retry_base_ms).await?;
+    Ok(())
+}
+
+async fn deliver_webhook(ctx: &Context, delivery_id: i64, attempt: i64) -> Result<(), BoxDynError> {
+    let Some(d) = ctx.desk.delivery_to_send(WebhookDeliveryId(delivery_id)).await? else { return Ok(()) };
+    if d.attempts != attempt {
         // Another worker already made this attempt.
         return Ok(());
     }
@@ -247,8 +318,13 @@ impl Jobs {
 }
 
 /// Sets up apalis' tables in the database at `database_url` and starts the workers in the
-/// background.
-pub async fn start(desk: Desk, database_url: &str, config: JobsConfig) -> anyhow::Result<Jobs> {
+/// background; `senders` deliver the outbox's replies, one per channel.
+pub async fn start(
+    desk: Desk,
+    database_url: &str,
+    config: JobsConfig,
+    senders: Vec<Arc<dyn ChannelSender>>,
+) -> anyhow::Result<Jobs> {
     let config = JobsConfig { tick_secs: config.tick_secs.max(1), ..config };
     let queues = if database_url.starts_with("sqlite:") {
         // A pool of its own: the desk's single writer connection stays free for requests, and
@@ -266,7 +342,7 @@ pub async fn start(desk: Desk, database_url: &str, config: JobsConfig) -> anyhow
         };
         Queues::Sqlite {
             ticks: SqliteStorage::new(&pool).with_config(cfg(TICK_QUEUE)),
-            deliveries: SqliteStorage::new(&pool).with_config(cfg(WEBHOOK_QUEUE)),
+            deliveries: SqliteStorage::new(&pool).with_config(cfg(DELIVERY_QUEUE)),
             pool,
         }
     } else {
@@ -281,14 +357,14 @@ pub async fn start(desk: Desk, database_url: &str, config: JobsConfig) -> anyhow
         };
         Queues::Postgres {
             ticks: PostgresStorage::new(&pool).with_config(cfg(TICK_QUEUE)),
-            deliveries: PostgresStorage::new(&pool).with_config(cfg(WEBHOOK_QUEUE)),
+            deliveries: PostgresStorage::new(&pool).with_config(cfg(DELIVERY_QUEUE)),
             pool,
         }
     };
     queues.push_tick(next_slot(0, config.tick_secs)).await?;
     let client = DeliveryClient::new(config.request_timeout, desk.allow_private_webhooks())?;
     let poll = config.poll_interval;
-    let ctx = Arc::new(Context { desk, queues: queues.clone(), config, client });
+    let ctx = Arc::new(Context { desk, queues: queues.clone(), config, client, senders });
     let monitor = Monitor::new()
         .should_restart(|w, e| {
             tracing::error!(worker = %w.name(), error = %e, "job worker stopped");
@@ -306,7 +382,7 @@ pub async fn start(desk: Desk, database_url: &str, config: JobsConfig) -> anyhow
                     WorkerBuilder::new(worker_name("tick")).backend(ticks.clone()).data(c.clone()).build(run_tick)
                 })
                 .register(move |_| {
-                    WorkerBuilder::new(worker_name("webhook"))
+                    WorkerBuilder::new(worker_name("delivery"))
                         .backend(deliveries.clone())
                         .data(d.clone())
                         .concurrency(4)

@@ -216,9 +216,11 @@ async fn run(
                     Err(e) => return Err(e).context("looking for the demo workspace"),
                 }
             }
+            // Each channel adapter that delivers replies registers its sender here.
+            let senders: Vec<std::sync::Arc<dyn switchboard_desk::ChannelSender>> = Vec::new();
             let jobs = match serve.jobs {
                 Some(cfg) => Some(
-                    switchboard_jobs::start(desk.clone(), &settings.database_url, cfg)
+                    switchboard_jobs::start(desk.clone(), &settings.database_url, cfg, senders)
                         .await
                         .context("starting the job runner")?,
                 ),

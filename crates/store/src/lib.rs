@@ -356,4 +356,17 @@ tx_methods! {
     fn insert_quality_flag(ws: WorkspaceId, ticket: TicketId, kind: QualityFlagKind, reason: &str, now: Millis) -> bool;
     fn list_quality_flags(ws: WorkspaceId, include_resolved: bool, limit: i64) -> Vec<QualityFlagRecord>;
     fn resolve_quality_flag(ws: WorkspaceId, id: QualityFlagId, by: Option<UserId>, now: Millis) -> Option<QualityFlagRecord>;
+    fn due_outbox(channel: Channel, now: Millis, limit: i64) -> Vec<(i64, i64)>;
+    fn outbox_by_id(id: i64) -> Option<OutboxRecord>;
+    fn record_outbox_attempt(id: i64, attempts_before: i64, status: &str, next_attempt_at: Millis, error: Option<&str>) -> bool;
+    fn set_entry_delivery(ws: WorkspaceId, entry: EntryId, status: DeliveryStatus, error: Option<&str>, external_id: Option<&str>) -> ();
+    fn thread_message_ids(ws: WorkspaceId, ticket: TicketId, before: EntryId) -> Vec<String>;
+    fn closed_without_follow_up(ws: WorkspaceId, kind: &str, from: Millis, to: Millis, skip_reason: Option<&str>, unrated_only: bool, limit: i64) -> Vec<TicketId>;
+    fn insert_follow_up(ticket: TicketId, kind: &str, now: Millis) -> bool;
+    fn stamp_rating(ws: WorkspaceId, ticket: TicketId, now: Millis) -> ();
+    fn queue_depth(ws: WorkspaceId) -> i64;
+    fn count_events_since(ws: WorkspaceId, kind: &str, since: Millis) -> i64;
+    fn csat_counts(ws: WorkspaceId, from: Millis, to: Millis) -> (i64, i64);
+    fn manager_alert_raised(ws: WorkspaceId, kind: &str) -> bool;
+    fn set_manager_alert(ws: WorkspaceId, kind: &str, raised: bool, now: Millis) -> ();
 }

@@ -13,7 +13,9 @@ const FLAG_COLUMNS: &str = "id, workspace_id, ticket_id, kind, reason, created_a
 
 const SETTINGS_COLUMNS: &str = "at_risk_percent, automation_rules, alert_sla_breach, stale_after_hours, stale_message, \
      auto_close_days, auto_close_warning_days, auto_close_escalated_days, auto_close_customer_only, \
-     transcript_retention_days";
+     transcript_retention_days, csat_request_enabled, csat_request_message, post_close_follow_up_days, \
+     post_close_follow_up_message, alert_queue_depth, alert_csat_drop_percent, alert_escalation_spike, \
+     alert_escalation_window_minutes";
 
 pub async fn workspace_settings(c: &mut Conn, ws: WorkspaceId) -> Result<WorkspaceSettingsRecord> {
     let row: Option<WorkspaceSettingsRecord> =
@@ -25,18 +27,27 @@ pub async fn workspace_settings(c: &mut Conn, ws: WorkspaceId) -> Result<Workspa
 pub async fn save_workspace_settings(c: &mut Conn, ws: WorkspaceId, s: &WorkspaceSettingsRecord, now: Millis) -> Result<()> {
     sqlx::query(sqlf!(
         "INSERT INTO workspace_settings (workspace_id, {SETTINGS_COLUMNS}, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (workspace_id) DO UPDATE SET \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $13, $14, $15, $16, $17, $18, $19, $20, $12) ON CONFLICT (workspace_id) DO UPDATE SET \
          at_risk_percent = excluded.at_risk_percent, automation_rules = excluded.automation_rules, \
          alert_sla_breach = excluded.alert_sla_breach, stale_after_hours = excluded.stale_after_hours, \
          stale_message = excluded.stale_message, auto_close_days = excluded.auto_close_days, \
          auto_close_warning_days = excluded.auto_close_warning_days, \
          auto_close_escalated_days = excluded.auto_close_escalated_days, \
          auto_close_customer_only = excluded.auto_close_customer_only, \
-         transcript_retention_days = excluded.transcript_retention_days, updated_at = excluded.updated_at"
+         transcript_retention_days = excluded.transcript_retention_days, \
+         csat_request_enabled = excluded.csat_request_enabled, csat_request_message = excluded.csat_request_message, \
+         post_close_follow_up_days = excluded.post_close_follow_up_days, \
+         post_close_follow_up_message = excluded.post_close_follow_up_message, \
+         alert_queue_depth = excluded.alert_queue_depth, alert_csat_drop_percent = excluded.alert_csat_drop_percent, \
+         alert_escalation_spike = excluded.alert_escalation_spike, \
+         alert_escalation_window_minutes = excluded.alert_escalation_window_minutes, updated_at = excluded.updated_at"
     ))
     .bind(ws).bind(s.at_risk_percent).bind(&s.automation_rules).bind(s.alert_sla_breach).bind(s.stale_after_hours)
     .bind(&s.stale_message).bind(s.auto_close_days).bind(s.auto_close_warning_days).bind(s.auto_close_escalated_days)
     .bind(s.auto_close_customer_only).bind(s.transcript_retention_days).bind(now)
+    .bind(s.csat_request_enabled).bind(&s.csat_request_message).bind(s.post_close_follow_up_days)
+    .bind(&s.post_close_follow_up_message).bind(s.alert_queue_depth).bind(s.alert_csat_drop_percent)
+    .bind(s.alert_escalation_spike).bind(s.alert_escalation_window_minutes)
     .execute(&mut *c).await?;
     Ok(())
 }
@@ -476,4 +487,140 @@ pub async fn decide_macro_suggestion(c: &mut Conn, ws: WorkspaceId, id: MacroSug
 pub async fn macro_suggestion(c: &mut Conn, ws: WorkspaceId, id: MacroSuggestionId) -> Result<Option<MacroSuggestionRecord>> {
     Ok(sqlx::query_as(sqlf!("SELECT {SUGGESTION_COLUMNS} FROM macro_suggestions WHERE workspace_id = $1 AND id = $2"))
         .bind(ws).bind(id).fetch_optional(&mut *c).await?)
+}
+
+// ---- the outbox: replies waiting for a channel adapter ----
+
+pub async fn due_outbox(c: &mut Conn, channel: Channel, now: Millis, limit: i64) -> Result<Vec<(i64, i64)>> {
+    Ok(sqlx::query_as(
+        "SELECT id, attempts FROM outbox WHERE status = 'pending' AND channel = $1 AND next_attempt_at <= $2 \
+         ORDER BY next_attempt_at, id LIMIT $3",
+    )
+    .bind(channel.as_str()).bind(now).bind(limit).fetch_all(&mut *c).await?)
+}
+
+pub async fn outbox_by_id(c: &mut Conn, id: i64) -> Result<Option<OutboxRecord>> {
+    Ok(sqlx::query_as(
+        "SELECT id, workspace_id, ticket_id, entry_id, channel, status, attempts, next_attempt_at, last_error, created_at \
+         FROM outbox WHERE id = $1",
+    )
+    .bind(id).fetch_optional(&mut *c).await?)
+}
+
+/// Records attempt number `attempts_before + 1`; false when that attempt was already recorded.
+pub async fn record_outbox_attempt(
+    c: &mut Conn,
+    id: i64,
+    attempts_before: i64,
+    status: &str,
+    next_attempt_at: Millis,
+    error: Option<&str>,
+) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE outbox SET status = $3, attempts = attempts + 1, next_attempt_at = $4, last_error = $5 \
+         WHERE id = $1 AND attempts = $2 AND status = 'pending'",
+    )
+    .bind(id).bind(attempts_before).bind(status).bind(next_attempt_at).bind(error).execute(&mut *c).await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn set_entry_delivery(
+    c: &mut Conn,
+    ws: WorkspaceId,
+    entry: EntryId,
+    status: DeliveryStatus,
+    error: Option<&str>,
+    external_id: Option<&str>,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE entries SET delivery_status = $3, delivery_error = $4, \
+         external_message_id = COALESCE($5, external_message_id) WHERE workspace_id = $1 AND id = $2",
+    )
+    .bind(ws).bind(entry).bind(status.as_str()).bind(error).bind(external_id).execute(&mut *c).await?;
+    Ok(())
+}
+
+pub async fn thread_message_ids(c: &mut Conn, ws: WorkspaceId, ticket: TicketId, before: EntryId) -> Result<Vec<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT external_message_id FROM entries WHERE workspace_id = $1 AND ticket_id = $2 AND id < $3 \
+         AND external_message_id IS NOT NULL AND kind = 'reply' ORDER BY id",
+    )
+    .bind(ws).bind(ticket).bind(before).fetch_all(&mut *c).await?)
+}
+
+// ---- after-close messages and manager alerts ----
+
+/// Closed tickets of `ws` closed in `[from, to)` that have not had the `kind` follow-up, oldest
+/// first; `skip_reason` leaves out tickets closed for that reason, `unrated_only` rated ones.
+pub async fn closed_without_follow_up(
+    c: &mut Conn,
+    ws: WorkspaceId,
+    kind: &str,
+    from: Millis,
+    to: Millis,
+    skip_reason: Option<&str>,
+    unrated_only: bool,
+    limit: i64,
+) -> Result<Vec<TicketId>> {
+    Ok(sqlx::query_scalar(
+        "SELECT t.id FROM tickets t WHERE t.workspace_id = $1 AND t.closed_at >= $2 AND t.closed_at < $3 \
+         AND t.status = 'closed' AND ($4 IS NULL OR t.close_reason IS NULL OR t.close_reason <> $4) \
+         AND (NOT $5 OR t.csat_rating IS NULL) \
+         AND NOT EXISTS (SELECT 1 FROM ticket_follow_ups f WHERE f.ticket_id = t.id AND f.kind = $6) \
+         ORDER BY t.closed_at, t.id LIMIT $7",
+    )
+    .bind(ws).bind(from).bind(to).bind(skip_reason).bind(unrated_only).bind(kind).bind(limit)
+    .fetch_all(&mut *c).await?)
+}
+
+/// Marks the `kind` follow-up sent; false when it already was.
+pub async fn insert_follow_up(c: &mut Conn, ticket: TicketId, kind: &str, now: Millis) -> Result<bool> {
+    let done = sqlx::query("INSERT INTO ticket_follow_ups (ticket_id, kind, sent_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+        .bind(ticket).bind(kind).bind(now).execute(&mut *c).await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn stamp_rating(c: &mut Conn, ws: WorkspaceId, ticket: TicketId, now: Millis) -> Result<()> {
+    sqlx::query("UPDATE tickets SET csat_rated_at = $3 WHERE workspace_id = $1 AND id = $2")
+        .bind(ws).bind(ticket).bind(now).execute(&mut *c).await?;
+    Ok(())
+}
+
+/// Tickets not yet resolved that nobody holds, or that were escalated.
+pub async fn queue_depth(c: &mut Conn, ws: WorkspaceId) -> Result<i64> {
+    Ok(sqlx::query_scalar(
+        "SELECT COUNT(*) FROM tickets WHERE workspace_id = $1 AND status IN ('open', 'in_progress', 'waiting') \
+         AND (assignee_id IS NULL OR escalated)",
+    )
+    .bind(ws).fetch_one(&mut *c).await?)
+}
+
+pub async fn count_events_since(c: &mut Conn, ws: WorkspaceId, kind: &str, since: Millis) -> Result<i64> {
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM events WHERE workspace_id = $1 AND kind = $2 AND created_at >= $3")
+        .bind(ws).bind(kind).bind(since).fetch_one(&mut *c).await?)
+}
+
+/// Ratings given in `[from, to)`: how many, and how many were satisfied (4 or 5 of 5).
+pub async fn csat_counts(c: &mut Conn, ws: WorkspaceId, from: Millis, to: Millis) -> Result<(i64, i64)> {
+    let (total, satisfied): (i64, Option<i64>) = sqlx::query_as(
+        "SELECT COUNT(*), SUM(CASE WHEN csat_rating >= 4 THEN 1 ELSE 0 END) FROM tickets \
+         WHERE workspace_id = $1 AND csat_rated_at >= $2 AND csat_rated_at < $3",
+    )
+    .bind(ws).bind(from).bind(to).fetch_one(&mut *c).await?;
+    Ok((total, satisfied.unwrap_or(0)))
+}
+
+pub async fn manager_alert_raised(c: &mut Conn, ws: WorkspaceId, kind: &str) -> Result<bool> {
+    let raised: Option<bool> = sqlx::query_scalar("SELECT raised FROM manager_alerts WHERE workspace_id = $1 AND kind = $2")
+        .bind(ws).bind(kind).fetch_optional(&mut *c).await?;
+    Ok(raised.unwrap_or(false))
+}
+
+pub async fn set_manager_alert(c: &mut Conn, ws: WorkspaceId, kind: &str, raised: bool, now: Millis) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO manager_alerts (workspace_id, kind, raised, changed_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (workspace_id, kind) DO UPDATE SET raised = excluded.raised, changed_at = excluded.changed_at",
+    )
+    .bind(ws).bind(kind).bind(raised).bind(now).execute(&mut *c).await?;
+    Ok(())
 }

@@ -408,6 +408,22 @@ pub struct WorkspaceSettingsRecord {
     pub auto_close_customer_only: bool,
     /// Delete closed tickets' transcripts this many days after close (kept forever when `None`).
     pub transcript_retention_days: Option<i64>,
+    /// Ask the requester for a rating once their ticket closes.
+    pub csat_request_enabled: bool,
+    /// The rating request (a canned-response template); a default when `None`.
+    pub csat_request_message: Option<String>,
+    /// Ask whether the issue stayed resolved this many days after close (off when `None`).
+    pub post_close_follow_up_days: Option<i64>,
+    /// The post-close question (a template); a default when `None`.
+    pub post_close_follow_up_message: Option<String>,
+    /// Alert managers when more tickets than this are unassigned or escalated (off when `None`).
+    pub alert_queue_depth: Option<i64>,
+    /// Alert managers when the week's satisfied share drops by this many points (off when `None`).
+    pub alert_csat_drop_percent: Option<i64>,
+    /// Alert managers when more tickets than this escalate within the window (off when `None`).
+    pub alert_escalation_spike: Option<i64>,
+    /// The escalation-spike window, in minutes.
+    pub alert_escalation_window_minutes: i64,
 }
 
 impl Default for WorkspaceSettingsRecord {
@@ -423,6 +439,14 @@ impl Default for WorkspaceSettingsRecord {
             auto_close_escalated_days: None,
             auto_close_customer_only: false,
             transcript_retention_days: None,
+            csat_request_enabled: true,
+            csat_request_message: None,
+            post_close_follow_up_days: None,
+            post_close_follow_up_message: None,
+            alert_queue_depth: None,
+            alert_csat_drop_percent: None,
+            alert_escalation_spike: None,
+            alert_escalation_window_minutes: 60,
         }
     }
 }
@@ -589,4 +613,20 @@ pub struct MacroSuggestionRecord {
     pub canned_response_id: Option<CannedResponseId>,
     pub created_at: Millis,
     pub decided_at: Option<Millis>,
+}
+
+/// A reply waiting for (or done with) delivery by its channel's adapter.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OutboxRecord {
+    pub id: i64,
+    pub workspace_id: WorkspaceId,
+    pub ticket_id: TicketId,
+    pub entry_id: EntryId,
+    #[sqlx(try_from = "String")]
+    pub channel: Channel,
+    pub status: String,
+    pub attempts: i64,
+    pub next_attempt_at: Millis,
+    pub last_error: Option<String>,
+    pub created_at: Millis,
 }

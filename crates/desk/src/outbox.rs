@@ -1,0 +1,183 @@
+//! The outbox: public replies on tickets whose channel delivers them (email, WhatsApp, Discord)
+//! wait here until that channel's adapter sends them.
+//!
+//! A reply writes its outbox row in the same transaction as the entry. The job runner hands each
+//! due row to the [`ChannelSender`] registered for its channel and records the outcome on the row
+//! and on the entry (`deliveryStatus`, `deliveryError`, and the channel's message id), retrying
+//! transient failures with a backoff. Adapters never touch the store: they see an
+//! [`OutboundMessage`] and answer a [`DeliveryOutcome`].
+
+use std::future::Future;
+use std::pin::Pin;
+
+use switchboard_domain::{Channel, DeliveryStatus, EntryId, Millis, TicketId, WorkspaceId, retry_delay_ms};
+use switchboard_store::records::ContactRecord;
+
+use crate::{Desk, DeskError};
+
+/// Everything a channel adapter needs to send one reply.
+#[derive(Debug, Clone)]
+pub struct OutboundMessage {
+    /// The outbox row; adapters may use it to build a stable message id.
+    pub outbox_id: i64,
+    /// Attempts made before this one.
+    pub attempts: i64,
+    pub workspace_id: WorkspaceId,
+    pub ticket_id: TicketId,
+    /// The ticket's number as people see it, e.g. `SD-00012`.
+    pub ticket_number: String,
+    pub ticket_subject: String,
+    pub channel: Channel,
+    /// The channel's conversation key the ticket was opened with, if any.
+    pub thread_key: Option<String>,
+    pub entry_id: EntryId,
+    pub body: String,
+    /// The staff member who wrote the reply, or `None` for automatic messages.
+    pub author_name: Option<String>,
+    /// Who the reply goes to, with their channel identities.
+    pub requester: ContactRecord,
+    /// The channel message ids already on the thread, oldest first (an email's `References`).
+    pub thread_message_ids: Vec<String>,
+    /// When the requester last wrote on the ticket (WhatsApp's customer-service window).
+    pub last_customer_message_at: Option<Millis>,
+    pub attachments: Vec<OutboundAttachment>,
+}
+
+/// A file sent with a reply.
+#[derive(Debug, Clone)]
+pub struct OutboundAttachment {
+    pub file_name: String,
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+}
+
+/// What happened when an adapter tried to send a reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeliveryOutcome {
+    /// The channel accepted it; its id for the message, if it gave one.
+    Sent { external_message_id: Option<String> },
+    /// A transient failure (network, rate limit, 5xx): try again later.
+    Retry { error: String },
+    /// A permanent failure (bad address, message refused): do not try again.
+    Failed { error: String },
+}
+
+/// A channel adapter's sending half, registered with the job runner.
+pub trait ChannelSender: Send + Sync {
+    /// The channel whose outbox rows this sender takes.
+    fn channel(&self) -> Channel;
+    /// Sends one reply; never panics on bad data, answers `Failed` instead.
+    fn send<'a>(&'a self, msg: &'a OutboundMessage) -> Pin<Box<dyn Future<Output = DeliveryOutcome> + Send + 'a>>;
+}
+
+impl Desk {
+    /// Outbox rows of `channel` due now, with the attempts made so far; for the job runner.
+    pub async fn due_outbox(&self, channel: Channel, limit: i64) -> Result<Vec<(i64, i64)>, DeskError> {
+        Ok(self.store().read().await?.due_outbox(channel, self.now(), limit).await?)
+    }
+
+    /// A pending outbox row with what is needed to send it; `None` once it is no longer pending.
+    pub async fn outbound_message(&self, outbox_id: i64) -> Result<Option<OutboundMessage>, DeskError> {
+        let mut tx = self.store().read().await?;
+        let Some(row) = tx.outbox_by_id(outbox_id).await?.filter(|r| r.status == "pending") else { return Ok(None) };
+        let ws = row.workspace_id;
+        let (Some(ticket), Some(entry)) =
+            (tx.ticket_by_id(ws, row.ticket_id).await?, tx.entry_by_id(ws, row.entry_id).await?)
+        else {
+            return Ok(None);
+        };
+        let Some(requester) = tx.contact_by_id(ws, ticket.requester_id).await? else { return Ok(None) };
+        let thread_message_ids = tx.thread_message_ids(ws, ticket.id, entry.id).await?;
+        let files: Vec<_> =
+            tx.list_attachments(ws, ticket.id).await?.into_iter().filter(|a| a.entry_id == entry.id).collect();
+        drop(tx);
+        let mut attachments = Vec::with_capacity(files.len());
+        for a in files {
+            let bytes = self.blobs().get(&a.sha256).await?;
+            attachments.push(OutboundAttachment { file_name: a.file_name, content_type: a.content_type, bytes });
+        }
+        Ok(Some(OutboundMessage {
+            outbox_id,
+            attempts: row.attempts,
+            workspace_id: ws,
+            ticket_id: ticket.id,
+            ticket_number: ticket.display_number(),
+            ticket_subject: ticket.subject.clone(),
+            channel: row.channel,
+            thread_key: ticket.thread_key.clone(),
+            entry_id: entry.id,
+            body: entry.body,
+            author_name: entry.author_user_id.and(entry.author_name),
+            requester,
+            thread_message_ids,
+            last_customer_message_at: ticket.last_customer_message_at,
+            attachments,
+        }))
+    }
+
+    /// Records an attempt on the outbox row and its entry: sent, retried after a backoff of
+    /// `retry_base_ms` times 3^(attempt-1), or failed for good. Returns the entry's new status;
+    /// `None` when the row was no longer pending (another worker recorded this attempt).
+    pub async fn record_outbox_attempt(
+        &self,
+        msg: &OutboundMessage,
+        outcome: &DeliveryOutcome,
+        retry_base_ms: i64,
+    ) -> Result<Option<DeliveryStatus>, DeskError> {
+        let now = self.now();
+        let attempt = msg.attempts + 1;
+        let (row_status, next, status, error, external) = match outcome {
+            DeliveryOutcome::Sent { external_message_id } => {
+                ("sent", now, DeliveryStatus::Sent, None, external_message_id.as_deref())
+            }
+            DeliveryOutcome::Retry { error } => match retry_delay_ms(attempt, retry_base_ms) {
+                // Still pending for the requester's eyes, with the last error shown to staff.
+                Some(delay) => ("pending", now + delay, DeliveryStatus::Pending, Some(error.as_str()), None),
+                None => ("failed", now, DeliveryStatus::Failed, Some(error.as_str()), None),
+            },
+            DeliveryOutcome::Failed { error } => ("failed", now, DeliveryStatus::Failed, Some(error.as_str()), None),
+        };
+        let error = error.map(|e| truncate(e, 1000));
+        let mut tx = self.store().write().await?;
+        if !tx.record_outbox_attempt(msg.outbox_id, msg.attempts, row_status, next, error.as_deref()).await? {
+            return Ok(None);
+        }
+        tx.set_entry_delivery(msg.workspace_id, msg.entry_id, status, error.as_deref(), external).await?;
+        tx.commit().await?;
+        Ok(Some(status))
+    }
+
+    /// Records what a channel later reports about a message it accepted (delivered, read,
+    /// failed, or a bounce), found by the channel's id for it. Returns whether an entry matched.
+    pub async fn record_delivery_report(
+        &self,
+        workspace: WorkspaceId,
+        channel: Channel,
+        external_message_id: &str,
+        status: DeliveryStatus,
+        error: Option<&str>,
+    ) -> Result<bool, DeskError> {
+        let mut tx = self.store().write().await?;
+        let Some(entry) = tx.entry_by_external_id(workspace, channel, external_message_id).await? else {
+            return Ok(false);
+        };
+        // Reports arrive out of order: "delivered" after "read" must not move the status back.
+        let rank = |s: Option<&str>| match s {
+            Some("sent") => 1,
+            Some("delivered") => 2,
+            Some("read") => 3,
+            _ => 0,
+        };
+        if status != DeliveryStatus::Failed && rank(entry.delivery_status.as_deref()) >= rank(Some(status.as_str())) {
+            return Ok(true);
+        }
+        let error = error.map(|e| truncate(e, 1000));
+        tx.set_entry_delivery(workspace, entry.id, status, error.as_deref(), None).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    s.chars().take(max).collect()
+}

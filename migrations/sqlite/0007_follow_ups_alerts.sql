@@ -1,0 +1,37 @@
+-- After-close messages (the CSAT request and the post-close follow-up) and manager alerts.
+
+ALTER TABLE workspace_settings ADD COLUMN csat_request_enabled BOOLEAN NOT NULL DEFAULT TRUE;
+ALTER TABLE workspace_settings ADD COLUMN csat_request_message TEXT;
+-- Days after close to ask whether the issue was really resolved (NULL: off).
+ALTER TABLE workspace_settings ADD COLUMN post_close_follow_up_days INTEGER;
+ALTER TABLE workspace_settings ADD COLUMN post_close_follow_up_message TEXT;
+-- Manager alert thresholds (NULL: off).
+ALTER TABLE workspace_settings ADD COLUMN alert_queue_depth INTEGER;
+ALTER TABLE workspace_settings ADD COLUMN alert_csat_drop_percent INTEGER;
+ALTER TABLE workspace_settings ADD COLUMN alert_escalation_spike INTEGER;
+ALTER TABLE workspace_settings ADD COLUMN alert_escalation_window_minutes INTEGER NOT NULL DEFAULT 60;
+
+-- One row per after-close message sent: the row is written in the message's transaction, so
+-- the sweep sends each at most once, however many runners race.
+CREATE TABLE ticket_follow_ups (
+    ticket_id  INTEGER NOT NULL REFERENCES tickets(id) ON DELETE CASCADE,
+    kind       TEXT NOT NULL,
+    sent_at    INTEGER NOT NULL,
+    PRIMARY KEY (ticket_id, kind)
+);
+
+-- Whether each manager alert is currently raised: an alert notifies when its condition starts
+-- holding, and again only after it stopped holding in between.
+CREATE TABLE manager_alerts (
+    workspace_id INTEGER NOT NULL REFERENCES workspaces(id),
+    kind         TEXT NOT NULL,
+    raised       BOOLEAN NOT NULL,
+    changed_at   INTEGER NOT NULL,
+    PRIMARY KEY (workspace_id, kind)
+);
+
+-- When the requester rated the ticket: the CSAT-drop alert compares two weeks of ratings.
+ALTER TABLE tickets ADD COLUMN csat_rated_at INTEGER;
+CREATE INDEX tickets_rated ON tickets(workspace_id, csat_rated_at) WHERE csat_rated_at IS NOT NULL;
+-- The escalation-spike alert counts recent escalation events.
+CREATE INDEX events_kind_time ON events(workspace_id, kind, created_at);
