@@ -140,10 +140,22 @@ impl Query {
         Ok(desk(ctx).list_api_tokens(actor(ctx)?).await?.into_iter().map(ApiToken).collect())
     }
 
-    /// Renders a canned response against a ticket as the caller would send it.
-    async fn preview_canned_response(&self, ctx: &Context<'_>, id: ID, ticket_id: ID) -> Result<String, DeskError> {
+    /// Renders a canned response, given by `id` or by `shortcut` (e.g. `refund-policy`), against
+    /// a ticket as the caller would send it.
+    async fn preview_canned_response(
+        &self,
+        ctx: &Context<'_>,
+        id: Option<ID>,
+        shortcut: Option<String>,
+        ticket_id: ID,
+    ) -> Result<String, DeskError> {
         let a = actor(ctx)?;
-        desk(ctx).preview_canned_response(a, parse_id(&id, "id")?, parse_id(&ticket_id, "ticketId")?).await
+        let ticket = parse_id(&ticket_id, "ticketId")?;
+        match (id, shortcut) {
+            (Some(id), None) => desk(ctx).preview_canned_response(a, parse_id(&id, "id")?, ticket).await,
+            (None, Some(s)) => desk(ctx).render_canned_shortcut(a, &s, ticket).await,
+            _ => Err(DeskError::invalid("id", "give either id or shortcut")),
+        }
     }
 
     /// The variables canned responses may use, e.g. `ticket.number` (write `{{ticket.number}}`).

@@ -478,6 +478,30 @@ async fn canned_responses_are_checked_at_save_and_render_against_a_ticket() {
     let agent = e.agent("Ann").await;
     let text = e.desk.preview_canned_response(&agent, r.id, t.id).await.unwrap();
     assert_eq!(text, format!("Hi Pat, about {} (Refund & returns): refunds take 5 days. Ann", t.display_number()));
+    // Chat channels expand a shortcut the same way.
+    assert_eq!(e.desk.render_canned_shortcut(&agent, "/Refund-Policy", t.id).await.unwrap(), text);
+    match e.desk.render_canned_shortcut(&agent, "/nope", t.id).await {
+        Err(DeskError::Validation(v)) => assert_eq!(v.field, "shortcut"),
+        other => panic!("expected a validation error, got {other:?}"),
+    }
+    // A response scoped to another help topic is not offered on this ticket.
+    let billing = HelpTopicInput {
+        name: "Billing".into(),
+        default_priority: None,
+        default_queue_id: None,
+        default_assignee_id: None,
+        due_offset_minutes: None,
+        active: true,
+    };
+    let topic = e.desk.save_help_topic(&e.admin, None, billing).await.unwrap();
+    let scoped = CannedResponseInput {
+        title: "Invoice copy".into(),
+        shortcut: Some("invoice".into()),
+        body: "Your invoice is attached.".into(),
+        help_topic_id: Some(topic.id),
+    };
+    e.desk.save_canned_response(&e.admin, None, scoped).await.unwrap();
+    assert!(e.desk.render_canned_shortcut(&agent, "invoice", t.id).await.is_err());
 }
 
 #[tokio::test]
