@@ -35,3 +35,10 @@ ALTER TABLE tickets ADD COLUMN csat_rated_at BIGINT;
 CREATE INDEX tickets_rated ON tickets(workspace_id, csat_rated_at) WHERE csat_rated_at IS NOT NULL;
 -- The escalation-spike alert counts recent escalation events.
 CREATE INDEX events_kind_time ON events(workspace_id, kind, created_at);
+
+-- The breach scan's cursor per ticket: the earliest SLA target it has not checked yet. The scan
+-- moves it past each missed target, so a ticket that already breached everything is not read
+-- again every scan; saving a ticket with a new SLA due time resets it.
+ALTER TABLE tickets ADD COLUMN sla_next_check_at BIGINT;
+UPDATE tickets SET sla_next_check_at = sla_due_at;
+CREATE INDEX tickets_sla_next_check ON tickets(sla_next_check_at, id) WHERE sla_next_check_at IS NOT NULL;

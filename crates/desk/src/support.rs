@@ -274,11 +274,16 @@ impl Desk {
             let mut tx = self.store().write().await?;
             let overdue = tx.overdue_tickets(now, after, BREACH_BATCH).await?;
             let Some(last) = overdue.last() else { break };
-            after = Some((last.sla_due_at, last.id));
+            after = Some((last.sla_next_check_at, last.id));
             let ids: Vec<TicketId> = overdue.iter().map(|t| t.id).collect();
             let known = tx.breached_targets(&ids).await?;
             let mut alerts: std::collections::HashMap<WorkspaceId, bool> = std::collections::HashMap::new();
             for o in &overdue {
+                // Each ticket is read once per missed target, not on every scan until it
+                // closes: the next check moves to the next target still ahead, or to none.
+                let ahead = [o.first_response_due_at.filter(|_| o.first_responded_at.is_none()), o.resolution_due_at];
+                let next = ahead.into_iter().flatten().filter(|d| *d > now).min();
+                tx.set_sla_next_check(o.id, o.sla_next_check_at, next).await?;
                 let mut missed = Vec::new();
                 if let Some(due) = o.first_response_due_at.filter(|d| *d <= now && o.first_responded_at.is_none()) {
                     missed.push((SlaTarget::FirstResponse, due));

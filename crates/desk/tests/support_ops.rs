@@ -382,6 +382,11 @@ async fn first_response_breach_is_separate_from_resolution_and_notes_do_not_coun
     assert_eq!(e.desk.check_sla_breaches().await.unwrap(), 1);
     let targets: Vec<SlaTarget> = e.desk.sla_breaches(&e.admin, t.id).await.unwrap().iter().map(|b| b.target).collect();
     assert_eq!(targets, vec![SlaTarget::FirstResponse, SlaTarget::Resolution]);
+    // With every target missed, later scans no longer read the ticket at all.
+    e.clock.set(ms("2026-03-02T15:00:00Z"));
+    let mut tx = e.store.read().await.unwrap();
+    assert!(tx.overdue_tickets(e.desk.now(), None, 10).await.unwrap().is_empty());
+    drop(tx);
     // Raising the priority picks the policy again; lowering it to one without a policy drops targets.
     let patch = TicketPatch { priority: Some(Priority::Low), ..Default::default() };
     let t = e.desk.update_ticket(&e.admin, t.id, patch).await.unwrap();

@@ -327,6 +327,7 @@ tx_methods! {
     fn sla_policy_by_id(ws: WorkspaceId, id: SlaPolicyId) -> Option<SlaPolicyRecord>;
     fn delete_sla_policy(ws: WorkspaceId, id: SlaPolicyId) -> bool;
     fn overdue_tickets(now: Millis, after: Option<(Millis, TicketId)>, limit: i64) -> Vec<OverdueTicket>;
+    fn set_sla_next_check(ticket: TicketId, was: Millis, next: Option<Millis>) -> ();
     fn insert_sla_breach(ws: WorkspaceId, ticket: TicketId, target: SlaTarget, due_at: Millis, now: Millis) -> bool;
     fn list_sla_breaches(ws: WorkspaceId, ticket: TicketId) -> Vec<SlaBreachRecord>;
     fn breached_targets(tickets: &[TicketId]) -> Vec<(TicketId, String)>;

@@ -153,14 +153,24 @@ pub async fn delete_sla_policy(c: &mut Conn, ws: WorkspaceId, id: SlaPolicyId) -
 
 /// Open tickets whose next SLA target has passed, across workspaces, oldest due first. Reads the
 /// partial index on `sla_due_at`, which holds only tickets that still need work and are not paused.
+/// Tickets whose next SLA check is due, in (check time, id) order after `after`.
 pub async fn overdue_tickets(c: &mut Conn, now: Millis, after: Option<(Millis, TicketId)>, limit: i64) -> Result<Vec<OverdueTicket>> {
     let (after_due, after_id) = after.unwrap_or((i64::MIN, TicketId(0)));
     Ok(sqlx::query_as(
-        "SELECT workspace_id, id, sla_due_at, first_response_due_at, first_responded_at, resolution_due_at FROM tickets \
-         WHERE sla_due_at IS NOT NULL AND sla_due_at <= $1 AND (sla_due_at > $2 OR (sla_due_at = $2 AND id > $3)) \
-         ORDER BY sla_due_at, id LIMIT $4",
+        "SELECT workspace_id, id, sla_next_check_at, first_response_due_at, first_responded_at, resolution_due_at FROM tickets \
+         WHERE sla_next_check_at IS NOT NULL AND sla_next_check_at <= $1 \
+         AND (sla_next_check_at > $2 OR (sla_next_check_at = $2 AND id > $3)) \
+         ORDER BY sla_next_check_at, id LIMIT $4",
     )
     .bind(now).bind(after_due).bind(after_id).bind(limit).fetch_all(&mut *c).await?)
+}
+
+/// Moves a ticket's next SLA check (to its next unmissed target, or none), unless the ticket
+/// changed since it was read.
+pub async fn set_sla_next_check(c: &mut Conn, ticket: TicketId, was: Millis, next: Option<Millis>) -> Result<()> {
+    sqlx::query("UPDATE tickets SET sla_next_check_at = $3 WHERE id = $1 AND sla_next_check_at = $2")
+        .bind(ticket).bind(was).bind(next).execute(&mut *c).await?;
+    Ok(())
 }
 
 /// Records a breach; false when this target of this ticket was already recorded.

@@ -322,8 +322,9 @@ pub async fn insert_ticket(c: &mut Conn, t: &NewTicket) -> Result<TicketId> {
     Ok(sqlx::query_scalar(
         "INSERT INTO tickets (workspace_id, number, subject, status, priority, source, queue_id, help_topic_id, \
          requester_id, assignee_id, escalated, chat_originated, thread_key, resolution_due_at, sla_due_at, sla_started_at, \
-         created_at, updated_at, tags, first_response_due_at, sla_policy_id, last_message_at, last_customer_message_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $17, $15, $15, $15, $16, $18, $19, $15, $15) \
+         created_at, updated_at, tags, first_response_due_at, sla_policy_id, last_message_at, last_customer_message_at, \
+         sla_next_check_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $17, $15, $15, $15, $16, $18, $19, $15, $15, $17) \
          RETURNING id",
     )
     .bind(t.workspace_id).bind(t.number).bind(&t.subject).bind(t.status.as_str()).bind(t.priority.as_str())
@@ -341,7 +342,9 @@ pub async fn save_ticket(c: &mut Conn, t: &TicketRecord) -> Result<()> {
          sla_started_at = $14, first_responded_at = $15, resolved_at = $16, closed_at = $17, close_reason = $18, \
          close_note = $19, csat_rating = $20, csat_comment = $21, updated_at = $22, sla_policy_id = $23, \
          sla_paused_at = $24, sla_paused_minutes = $25, last_message_at = $26, last_customer_message_at = $27, \
-         stale_nudged_at = $28, auto_close_warned_at = $29 WHERE workspace_id = $1 AND id = $2",
+         stale_nudged_at = $28, auto_close_warned_at = $29, \
+         sla_next_check_at = CASE WHEN (sla_due_at = $13) IS NOT TRUE THEN $13 ELSE sla_next_check_at END \
+         WHERE workspace_id = $1 AND id = $2",
     )
     .bind(t.workspace_id).bind(t.id).bind(&t.subject).bind(t.status.as_str()).bind(t.priority.as_str()).bind(t.queue_id)
     .bind(t.help_topic_id).bind(t.assignee_id).bind(&t.tags).bind(t.escalated).bind(t.first_response_due_at)
@@ -738,7 +741,8 @@ pub async fn import_tickets(c: &mut Conn, ws: WorkspaceId, tickets: &[ImportedTi
     for chunk in tickets.chunks(500) {
         let mut q = QueryBuilder::<Db>::new(
             "INSERT INTO tickets (workspace_id, number, subject, status, priority, source, queue_id, requester_id, \
-             thread_key, sla_due_at, sla_started_at, resolved_at, closed_at, close_reason, created_at, updated_at) ",
+             thread_key, sla_due_at, sla_started_at, resolved_at, closed_at, close_reason, created_at, updated_at, \
+             resolution_due_at, sla_next_check_at) ",
         );
         q.push_values(chunk, |mut b, t| {
             let finished = (!t.status.is_active()).then_some(t.created_at + 3_600_000);
@@ -758,7 +762,10 @@ pub async fn import_tickets(c: &mut Conn, ws: WorkspaceId, tickets: &[ImportedTi
                 .push_bind(closed)
                 .push_bind(closed.map(|_| "resolved"))
                 .push_bind(t.created_at)
-                .push_bind(t.created_at);
+                .push_bind(t.created_at)
+                // An import knows one target: the due time it brings is the resolution target.
+                .push_bind(t.sla_due_at)
+                .push_bind(t.sla_due_at);
         });
         q.push(" RETURNING id, number");
         let ids: Vec<(TicketId, i64)> = q.build_query_as().fetch_all(&mut *c).await?;

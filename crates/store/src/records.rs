@@ -551,7 +551,8 @@ pub struct EventRecord {
 pub struct OverdueTicket {
     pub workspace_id: WorkspaceId,
     pub id: TicketId,
-    pub sla_due_at: Millis,
+    /// When the scan was due to look at this ticket (its earliest target not yet checked).
+    pub sla_next_check_at: Millis,
     pub first_response_due_at: Option<Millis>,
     pub first_responded_at: Option<Millis>,
     pub resolution_due_at: Option<Millis>,
