@@ -401,6 +401,11 @@ pub struct AfterCloseSettings {
     pub post_close_follow_up_days: Option<i64>,
     /// The post-close question (a default when null).
     pub post_close_follow_up_message: Option<String>,
+    /// Sent when the requester rates the ticket 1 or 2 of 5 (null: no message).
+    pub negative_csat_message: Option<String>,
+    /// Reopen a ticket its requester rated 1 or 2 of 5.
+    #[graphql(default)]
+    pub negative_csat_reopen: bool,
 }
 
 impl From<desk_api::AfterCloseSettings> for AfterCloseSettings {
@@ -410,12 +415,16 @@ impl From<desk_api::AfterCloseSettings> for AfterCloseSettings {
             csat_request_message,
             post_close_follow_up_days,
             post_close_follow_up_message,
+            negative_csat_message,
+            negative_csat_reopen,
         } = s;
         AfterCloseSettings {
             csat_request_enabled,
             csat_request_message,
             post_close_follow_up_days,
             post_close_follow_up_message,
+            negative_csat_message,
+            negative_csat_reopen,
         }
     }
 }
@@ -427,12 +436,16 @@ impl From<AfterCloseSettings> for desk_api::AfterCloseSettings {
             csat_request_message,
             post_close_follow_up_days,
             post_close_follow_up_message,
+            negative_csat_message,
+            negative_csat_reopen,
         } = s;
         desk_api::AfterCloseSettings {
             csat_request_enabled,
             csat_request_message,
             post_close_follow_up_days,
             post_close_follow_up_message,
+            negative_csat_message,
+            negative_csat_reopen,
         }
     }
 }

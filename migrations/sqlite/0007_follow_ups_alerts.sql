@@ -5,6 +5,9 @@ ALTER TABLE workspace_settings ADD COLUMN csat_request_message TEXT;
 -- Days after close to ask whether the issue was really resolved (NULL: off).
 ALTER TABLE workspace_settings ADD COLUMN post_close_follow_up_days INTEGER;
 ALTER TABLE workspace_settings ADD COLUMN post_close_follow_up_message TEXT;
+-- After a poor rating (1 or 2 of 5): a message to the requester (NULL: none), and/or reopen.
+ALTER TABLE workspace_settings ADD COLUMN negative_csat_message TEXT;
+ALTER TABLE workspace_settings ADD COLUMN negative_csat_reopen BOOLEAN NOT NULL DEFAULT FALSE;
 -- Manager alert thresholds (NULL: off).
 ALTER TABLE workspace_settings ADD COLUMN alert_queue_depth INTEGER;
 ALTER TABLE workspace_settings ADD COLUMN alert_csat_drop_percent INTEGER;

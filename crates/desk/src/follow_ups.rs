@@ -17,6 +17,7 @@ const DAY: Millis = 24 * 3_600_000;
 const AFTER_CLOSE_HORIZON: Millis = 14 * DAY;
 const CSAT_REQUEST: &str = "csat_request";
 const POST_CLOSE: &str = "post_close";
+const NEGATIVE_CSAT: &str = "negative_csat";
 
 const DEFAULT_CSAT_REQUEST: &str = "Your ticket {{ticket.number}} ({{ticket.subject}}) is closed. How did we do? \
 Rate the help you got from 1 to 5 on your My Tickets page; it takes a second and helps {{workspace.name}} improve.";
@@ -35,6 +36,10 @@ pub struct AfterCloseSettings {
     pub post_close_follow_up_days: Option<i64>,
     /// The post-close question, a template; a default when `None`.
     pub post_close_follow_up_message: Option<String>,
+    /// Sent when the requester rates the ticket 1 or 2 of 5, a template; none when `None`.
+    pub negative_csat_message: Option<String>,
+    /// Reopen a ticket its requester rated 1 or 2 of 5.
+    pub negative_csat_reopen: bool,
 }
 
 /// Manager alert thresholds, as an admin sets them; each is off when `None`.
@@ -103,6 +108,8 @@ impl Desk {
             csat_request_message: s.csat_request_message,
             post_close_follow_up_days: s.post_close_follow_up_days,
             post_close_follow_up_message: s.post_close_follow_up_message,
+            negative_csat_message: s.negative_csat_message,
+            negative_csat_reopen: s.negative_csat_reopen,
         })
     }
 
@@ -116,11 +123,13 @@ impl Desk {
         let saved = AfterCloseSettings {
             csat_request_enabled: input.csat_request_enabled,
             csat_request_message: template_field("csatRequestMessage", input.csat_request_message)?,
-            post_close_follow_up_days: threshold("postCloseFollowUpDays", input.post_close_follow_up_days, 13)?,
+            post_close_follow_up_days: threshold("postCloseFollowUpDays", input.post_close_follow_up_days, 90)?,
             post_close_follow_up_message: template_field(
                 "postCloseFollowUpMessage",
                 input.post_close_follow_up_message,
             )?,
+            negative_csat_message: template_field("negativeCsatMessage", input.negative_csat_message)?,
+            negative_csat_reopen: input.negative_csat_reopen,
         };
         let mut tx = self.store().write().await?;
         let mut s = tx.workspace_settings(actor.workspace_id).await?;
@@ -128,6 +137,8 @@ impl Desk {
         s.csat_request_message = saved.csat_request_message.clone();
         s.post_close_follow_up_days = saved.post_close_follow_up_days;
         s.post_close_follow_up_message = saved.post_close_follow_up_message.clone();
+        s.negative_csat_message = saved.negative_csat_message.clone();
+        s.negative_csat_reopen = saved.negative_csat_reopen;
         tx.save_workspace_settings(actor.workspace_id, &s, self.now()).await?;
         tx.commit().await?;
         Ok(saved)
@@ -209,6 +220,29 @@ impl Desk {
             report.alerts += self.check_manager_alerts(ws, &s, now).await?;
         }
         Ok(report)
+    }
+
+    /// What follows a poor rating, as the workspace set it: a message to the requester (once per
+    /// ticket) and reopening the ticket. Returns the ticket as it is afterwards.
+    pub(crate) async fn after_negative_rating(&self, t: TicketRecord) -> Result<TicketRecord, DeskError> {
+        let ws = t.workspace_id;
+        let mut tx = self.store().read().await?;
+        let s = tx.workspace_settings(ws).await?;
+        let workspace = tx.workspace_by_id(ws).await?;
+        drop(tx);
+        if let Some(template) = &s.negative_csat_message {
+            let actor = ActorVars { name: workspace.name.clone(), email: None };
+            match render_template(template, &template_context(&t, &workspace.name, actor)) {
+                Ok(body) => {
+                    self.post_after_close(ws, t.id, NEGATIVE_CSAT, &body).await?;
+                }
+                Err(e) => tracing::warn!(ticket = t.id.0, error = %e, "negative-rating template failed"),
+            }
+        }
+        if s.negative_csat_reopen && !t.status.is_active() {
+            return self.reopen(&Actor::system(ws), t.id).await;
+        }
+        Ok(t)
     }
 
     #[allow(clippy::too_many_arguments)]

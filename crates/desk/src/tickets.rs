@@ -818,8 +818,9 @@ impl Desk {
     }
 
     /// Sends an automatic after-close message (`kind`: the CSAT request, the post-close
-    /// follow-up) on a closed ticket, through its channel like a reply, at most once per kind.
-    /// The ticket stays closed; returns whether the message was sent now.
+    /// follow-up, the answer to a poor rating) on a resolved or closed ticket, through its
+    /// channel like a reply, at most once per kind. The status stays; returns whether the
+    /// message was sent now.
     pub(crate) async fn post_after_close(
         &self,
         ws: WorkspaceId,
@@ -831,7 +832,7 @@ impl Desk {
         let mut tx = self.store().write().await?;
         let t = self.load_ticket(&mut tx, ws, id).await?;
         let now = self.now();
-        if t.status != TicketStatus::Closed || !tx.insert_follow_up(id, kind, now).await? {
+        if t.status.is_active() || !tx.insert_follow_up(id, kind, now).await? {
             return Ok(false);
         }
         let ticket_channel = Channel::for_source(t.source);
@@ -1228,6 +1229,9 @@ impl Desk {
         }
         tx.commit().await?;
         self.publish(vec![live(&t, "ticket.updated", None, false)]);
+        if rating <= 2 {
+            return self.after_negative_rating(t).await;
+        }
         Ok(t)
     }
 

@@ -805,6 +805,8 @@ async fn closed_tickets_get_one_rating_request_and_one_follow_up() {
         csat_request_message: Some("Rate {{ticket.nope}}".into()),
         post_close_follow_up_days: None,
         post_close_follow_up_message: None,
+        negative_csat_message: None,
+        negative_csat_reopen: false,
     };
     match e.desk.save_after_close_settings(&e.admin, bad).await {
         Err(DeskError::Validation(v)) => assert_eq!(v.field, "csatRequestMessage"),
@@ -815,6 +817,8 @@ async fn closed_tickets_get_one_rating_request_and_one_follow_up() {
         csat_request_message: None,
         post_close_follow_up_days: Some(3),
         post_close_follow_up_message: Some("Is {{ticket.number}} still fixed, {{requester.name}}?".into()),
+        negative_csat_message: None,
+        negative_csat_reopen: false,
     };
     e.desk.save_after_close_settings(&e.admin, settings.clone()).await.unwrap();
     assert_eq!(e.desk.after_close_settings(&e.admin).await.unwrap(), settings);
@@ -859,6 +863,8 @@ async fn manager_alerts_notify_when_a_threshold_is_crossed_and_rearm_when_it_cle
         csat_request_message: None,
         post_close_follow_up_days: None,
         post_close_follow_up_message: None,
+        negative_csat_message: None,
+        negative_csat_reopen: false,
     };
     e.desk.save_after_close_settings(&e.admin, off).await.unwrap();
     let alerts = ManagerAlertSettings {
@@ -935,4 +941,34 @@ async fn rate_week(e: &Env, assignee: UserId, ratings: &[i64]) {
         e.desk.close(&e.admin, t.id, CloseReason::Resolved, None).await.unwrap();
         e.desk.rate_ticket(&customer(&t), t.id, *r, None).await.unwrap();
     }
+}
+
+#[tokio::test]
+async fn a_poor_rating_gets_the_configured_answer_and_reopens_the_ticket() {
+    let e = env("UTC", "2026-03-02T09:00:00Z").await;
+    let settings = AfterCloseSettings {
+        csat_request_enabled: false,
+        csat_request_message: None,
+        post_close_follow_up_days: None,
+        post_close_follow_up_message: None,
+        negative_csat_message: Some("Sorry about {{ticket.number}}, {{requester.name}}. We are on it again.".into()),
+        negative_csat_reopen: true,
+    };
+    e.desk.save_after_close_settings(&e.admin, settings).await.unwrap();
+    let t = e.open("Broken again", Priority::Normal, &[]).await;
+    e.desk.close(&e.admin, t.id, CloseReason::Resolved, None).await.unwrap();
+    let rated = e.desk.rate_ticket(&customer(&t), t.id, 1, Some("did not help")).await.unwrap();
+    assert_eq!(rated.status, TicketStatus::Open, "reopened for staff");
+    assert_eq!(rated.csat_rating, Some(1));
+    let texts = public_texts(&e, t.id).await;
+    assert_eq!(texts.last().unwrap(), "Sorry about SD-00001, Pat. We are on it again.");
+    let flags = e.desk.quality_flags(&e.admin, false).await.unwrap();
+    assert!(flags.iter().any(|f| f.ticket_id == t.id && f.kind == QualityFlagKind::NegativeCsat));
+
+    // A good rating changes nothing.
+    let happy = e.open("Fine", Priority::Normal, &[]).await;
+    e.desk.close(&e.admin, happy.id, CloseReason::Resolved, None).await.unwrap();
+    let rated = e.desk.rate_ticket(&customer(&happy), happy.id, 5, None).await.unwrap();
+    assert_eq!(rated.status, TicketStatus::Closed);
+    assert!(!public_texts(&e, happy.id).await.iter().any(|x| x.starts_with("Sorry")));
 }

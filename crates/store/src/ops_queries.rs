@@ -15,7 +15,7 @@ const SETTINGS_COLUMNS: &str = "at_risk_percent, automation_rules, alert_sla_bre
      auto_close_days, auto_close_warning_days, auto_close_escalated_days, auto_close_customer_only, \
      transcript_retention_days, csat_request_enabled, csat_request_message, post_close_follow_up_days, \
      post_close_follow_up_message, alert_queue_depth, alert_csat_drop_percent, alert_escalation_spike, \
-     alert_escalation_window_minutes";
+     alert_escalation_window_minutes, negative_csat_message, negative_csat_reopen";
 
 pub async fn workspace_settings(c: &mut Conn, ws: WorkspaceId) -> Result<WorkspaceSettingsRecord> {
     let row: Option<WorkspaceSettingsRecord> =
@@ -27,7 +27,7 @@ pub async fn workspace_settings(c: &mut Conn, ws: WorkspaceId) -> Result<Workspa
 pub async fn save_workspace_settings(c: &mut Conn, ws: WorkspaceId, s: &WorkspaceSettingsRecord, now: Millis) -> Result<()> {
     sqlx::query(sqlf!(
         "INSERT INTO workspace_settings (workspace_id, {SETTINGS_COLUMNS}, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $13, $14, $15, $16, $17, $18, $19, $20, $12) ON CONFLICT (workspace_id) DO UPDATE SET \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $12) ON CONFLICT (workspace_id) DO UPDATE SET \
          at_risk_percent = excluded.at_risk_percent, automation_rules = excluded.automation_rules, \
          alert_sla_breach = excluded.alert_sla_breach, stale_after_hours = excluded.stale_after_hours, \
          stale_message = excluded.stale_message, auto_close_days = excluded.auto_close_days, \
@@ -40,14 +40,17 @@ pub async fn save_workspace_settings(c: &mut Conn, ws: WorkspaceId, s: &Workspac
          post_close_follow_up_message = excluded.post_close_follow_up_message, \
          alert_queue_depth = excluded.alert_queue_depth, alert_csat_drop_percent = excluded.alert_csat_drop_percent, \
          alert_escalation_spike = excluded.alert_escalation_spike, \
-         alert_escalation_window_minutes = excluded.alert_escalation_window_minutes, updated_at = excluded.updated_at"
+         alert_escalation_window_minutes = excluded.alert_escalation_window_minutes, \
+         negative_csat_message = excluded.negative_csat_message, negative_csat_reopen = excluded.negative_csat_reopen, \
+         updated_at = excluded.updated_at"
     ))
     .bind(ws).bind(s.at_risk_percent).bind(&s.automation_rules).bind(s.alert_sla_breach).bind(s.stale_after_hours)
     .bind(&s.stale_message).bind(s.auto_close_days).bind(s.auto_close_warning_days).bind(s.auto_close_escalated_days)
     .bind(s.auto_close_customer_only).bind(s.transcript_retention_days).bind(now)
     .bind(s.csat_request_enabled).bind(&s.csat_request_message).bind(s.post_close_follow_up_days)
     .bind(&s.post_close_follow_up_message).bind(s.alert_queue_depth).bind(s.alert_csat_drop_percent)
-    .bind(s.alert_escalation_spike).bind(s.alert_escalation_window_minutes)
+    .bind(s.alert_escalation_spike).bind(s.alert_escalation_window_minutes).bind(&s.negative_csat_message)
+    .bind(s.negative_csat_reopen)
     .execute(&mut *c).await?;
     Ok(())
 }

@@ -424,6 +424,10 @@ pub struct WorkspaceSettingsRecord {
     pub alert_escalation_spike: Option<i64>,
     /// The escalation-spike window, in minutes.
     pub alert_escalation_window_minutes: i64,
+    /// Sent to a requester who rated their ticket 1 or 2 of 5 (a template; none when `None`).
+    pub negative_csat_message: Option<String>,
+    /// Reopen a ticket its requester rated 1 or 2 of 5.
+    pub negative_csat_reopen: bool,
 }
 
 impl Default for WorkspaceSettingsRecord {
@@ -447,6 +451,8 @@ impl Default for WorkspaceSettingsRecord {
             alert_csat_drop_percent: None,
             alert_escalation_spike: None,
             alert_escalation_window_minutes: 60,
+            negative_csat_message: None,
+            negative_csat_reopen: false,
         }
     }
 }
