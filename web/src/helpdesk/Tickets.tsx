@@ -44,7 +44,17 @@ const COUNTS = gql`
 
 const BULK = gql`
   mutation Bulk($ids: [ID!]!, $input: TicketPatchInput!) {
-    bulkUpdateTickets(ticketIds: $ids, input: $input) { ticketId error { message } }
+    bulkUpdateTickets(ticketIds: $ids, input: $input) {
+      ticketId
+      error { message }
+      ticket {
+        id number subject status priority slaDueAt escalated createdAt tags chatOriginated
+        assignee { id name }
+        queue { id name }
+        helpTopic { id name }
+        requester { name email }
+      }
+    }
   }
 `;
 
@@ -193,16 +203,25 @@ export function TicketsPage({ search }: { search: URLSearchParams }) {
   const bulk = async (patch: Record<string, unknown>, what: string) => {
     const ids = [...selected.keys()];
     try {
-      const r = await request<{ bulkUpdateTickets: { ticketId: string; error: { message: string } | null }[] }>(s.token, BULK, { ids, input: patch });
+      const r = await request<{ bulkUpdateTickets: { ticketId: string; error: { message: string } | null; ticket: ListTicket | null }[] }>(
+        s.token,
+        BULK,
+        { ids, input: patch },
+      );
       const failed = r.bulkUpdateTickets.filter((x) => x.error);
       setBulkMsg(
         failed.length
           ? `${what}: ${ids.length - failed.length} updated, ${failed.length} failed (${failed[0].error?.message})`
           : `${what}: ${ids.length} ticket${ids.length === 1 ? '' : 's'} updated`,
       );
+      // Keep the selection, as the server now has it, so an export reflects the change even
+      // when the tickets have left the filtered list.
+      setSelected((m) => {
+        const n = new Map(m);
+        for (const x of r.bulkUpdateTickets) if (x.ticket && n.has(x.ticketId)) n.set(x.ticketId, x.ticket);
+        return n;
+      });
       await load();
-      // Keep the selection, refreshed, so the export reflects what was just changed.
-      setSelected((m) => new Map([...m].map(([id, t]) => [id, page?.nodes.find((n) => n.id === id) ?? t])));
     } catch (e) {
       setBulkMsg(String(e instanceof Error ? e.message : e));
     }
