@@ -298,3 +298,62 @@ test('measures first-load JavaScript and login to a 50-row ticket list', async (
     await b.close();
   }
 });
+
+test('admin pages, SLA dashboard, staff queue and the create form render and work', async () => {
+  const b = await newBrowser();
+  const { page } = b;
+  const problems = [];
+  page.on('pageerror', (e) => problems.push(String(e)));
+  try {
+    await signIn(page, server.url, { email: 'admin@demo.switchboard.test', password: 'demo-admin' });
+    await page.getByTestId('ticket-card').first().waitFor();
+    const pages = [
+      ['Staff queue', 'Staff queue'],
+      ['SLA dashboard', 'SLA dashboard'],
+      ['Queues', 'Queues'],
+      ['Routing rules', 'Routing rules'],
+      ['Help topics', 'Help topics'],
+      ['Canned responses', 'Canned responses'],
+      ['SLA policies', 'SLA policies and business hours'],
+      ['Webhooks', 'Webhooks'],
+      ['Team members', 'Team members'],
+    ];
+    for (const [link, heading] of pages) {
+      await page.getByRole('navigation').getByRole('link', { name: link, exact: true }).click();
+      await page.getByRole('heading', { name: heading, exact: true }).waitFor();
+      await page.waitForLoadState('networkidle');
+      assert.equal(await page.getByRole('alert').count(), 0, `${link}: ${await page.getByRole('alert').allInnerTexts()}`);
+    }
+    // Queue members are listed with their role, weight and break.
+    await page.getByRole('navigation').getByRole('link', { name: 'Queues', exact: true }).click();
+    await page.getByRole('checkbox', { name: 'Jonas Weber on break' }).waitFor();
+    assert.equal(await page.getByRole('checkbox', { name: 'Jonas Weber on break' }).isChecked(), true);
+
+    // The automation editor shows the server's report on an invalid rule and saves nothing.
+    await page.getByRole('navigation').getByRole('link', { name: 'Automation rules', exact: true }).click();
+    const editor = page.getByLabel('Rules (JSON)');
+    await editor.waitFor();
+    await editor.fill(JSON.stringify([{ id: 'bad-one', name: 'Bad', trigger: 'when_pigs_fly', actions: [{ type: 'escalate' }] }]));
+    await page.getByRole('button', { name: 'Validate and save' }).click();
+    const report = page.getByLabel('Validation report');
+    await report.getByText('Nothing saved').waitFor();
+    assert.match(await report.innerText(), /bad-one\s+Invalid[\s\S]*trigger/);
+
+    // Picking a help topic fills in its defaults on the create form.
+    await page.getByRole('navigation').getByRole('link', { name: 'New ticket' }).click();
+    await page.getByLabel('Help topic').selectOption({ label: 'Account access' });
+    assert.equal(await page.getByLabel('Priority').inputValue(), 'URGENT');
+    assert.notEqual(await page.getByLabel('Assignee').inputValue(), '');
+    assert.notEqual(await page.getByLabel('Resolution due').inputValue(), '');
+    await page.getByLabel('Subject').fill('Locked out after SSO change');
+    await page.getByRole('tab', { name: 'Requester' }).click();
+    await page.getByLabel('Requester email').fill('newperson@example.com');
+    await page.getByRole('button', { name: 'Create ticket' }).click();
+    await page.getByRole('heading', { name: 'Locked out after SSO change' }).waitFor();
+    assert.match(await page.getByTestId('assignee').innerText(), /Alex Agent/);
+    assert.deepEqual(problems, []);
+    await screenshot(page, 'admin-and-create');
+  } finally {
+    await b.close();
+  }
+});
