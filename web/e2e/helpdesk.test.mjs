@@ -357,3 +357,26 @@ test('admin pages, SLA dashboard, staff queue and the create form render and wor
     await b.close();
   }
 });
+
+test('a customer reply appears on the open ticket detail without a reload', async () => {
+  const token = await customerToken(server.url, CUSTOMER);
+  const { createMyTicket } = await gql(server.url, token, 'mutation { createMyTicket(subject: "Live thread check", description: "First message") { id number } }');
+  const b = await newBrowser();
+  const { page } = b;
+  try {
+    await signIn(page, server.url, AGENT);
+    await page.getByTestId('ticket-card').first().waitFor();
+    await page.goto(`${server.url}/tickets/${createMyTicket.number}`);
+    await page.getByRole('heading', { name: 'Live thread check' }).waitFor();
+    await page.evaluate(() => (window.__noReload = true));
+    await page.waitForTimeout(500);
+    await gql(server.url, token, 'mutation($id: ID!) { replyToMyTicket(ticketId: $id, body: "Second message, sent while you watched") { id } }', { id: createMyTicket.id });
+    const entry = page.locator('[data-testid=entry]').filter({ hasText: 'Second message, sent while you watched' });
+    await entry.waitFor({ timeout: 5000 });
+    assert.match(await entry.innerText(), /Requester/);
+    assert.equal(await page.evaluate(() => window.__noReload), true, 'the page was not reloaded');
+    await screenshot(page, 'live-entry-appears');
+  } finally {
+    await b.close();
+  }
+});

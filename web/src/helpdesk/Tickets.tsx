@@ -111,7 +111,8 @@ export function TicketCard({
       <span className="number">#{t.number}</span>
       <Link href={`/tickets/${t.number}`} className="subject" data-list-item title={t.subject}>
         {t.subject}
-        {t.escalated && <span className="badge status-CLOSED" style={{ marginLeft: 6 }}>Escalated</span>}
+        {t.escalated && <span className="badge priority-URGENT" style={{ marginLeft: 6 }}>Escalated</span>}
+        {t.chatOriginated && <span className="badge status-WAITING" style={{ marginLeft: 6 }} title="Opened from a chat conversation">Chat</span>}
       </Link>
       <StatusBadge status={t.status} />
       <PriorityBadge priority={t.priority} />
