@@ -4,7 +4,7 @@ import { useState, type FormEvent } from 'react';
 import { gql, upload } from '../api/client';
 import type { Priority, Source } from '../api/schema';
 import { PriorityValues, SourceValues } from '../api/schema';
-import { priorityLabel } from '../lib/format';
+import { localInput, priorityLabel } from '../lib/format';
 import { navigate } from '../lib/router';
 import { ErrorText, Tabs } from '../lib/ui';
 import { useSession } from './session';
@@ -14,11 +14,6 @@ const OPEN_TICKET = gql`
     openTicket(input: $input, attachments: $attachments) { id number }
   }
 `;
-
-function localInput(d: Date): string {
-  const pad = (n: number) => String(n).padStart(2, '0');
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
-}
 
 export default function NewTicket() {
   const s = useSession();

@@ -5,7 +5,7 @@ import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import { downloadAttachment, gql, request, upload } from '../api/client';
 import type { CannedResponse, CloseReason, Entry, HistoryItem, Priority, Ticket, TicketStatus } from '../api/schema';
 import { CloseReasonValues, PriorityValues, TicketStatusValues } from '../api/schema';
-import { closeReasonLabel, formatDate, priorityLabel, relative, statusLabel } from '../lib/format';
+import { closeReasonLabel, formatDate, localInput, priorityLabel, relative, statusLabel } from '../lib/format';
 import { Link } from '../lib/router';
 import { ErrorText, PriorityBadge, StatusBadge, Tabs } from '../lib/ui';
 import { handleOf, useSession } from './session';
@@ -242,6 +242,7 @@ function DetailsForm({ t, reload }: { t: Detail; reload: () => Promise<void> }) 
     queueId: t.queue.id,
     helpTopicId: t.helpTopic?.id ?? '',
     tags: t.tags.join(', '),
+    due: t.resolutionDueAt ? localInput(new Date(t.resolutionDueAt)) : '',
   });
   const [f, setF] = useState(initial);
   const [error, setError] = useState<unknown>(null);
@@ -258,6 +259,7 @@ function DetailsForm({ t, reload }: { t: Detail; reload: () => Promise<void> }) 
     if (f.queueId !== i.queueId) patch.queueId = f.queueId;
     if (f.helpTopicId !== i.helpTopicId) patch.helpTopicId = f.helpTopicId || null;
     if (f.tags !== i.tags) patch.tags = f.tags.split(',').map((x) => x.trim()).filter(Boolean);
+    if (f.due !== i.due) patch.resolutionDueAt = f.due ? new Date(f.due).toISOString() : null;
     if (!Object.keys(patch).length) return;
     try {
       await request(s.token, UPDATE, { ticketId: t.id, input: patch });
@@ -311,6 +313,10 @@ function DetailsForm({ t, reload }: { t: Detail; reload: () => Promise<void> }) 
       <label>
         Tags (comma-separated)
         <input value={f.tags} disabled={ro} onChange={(e) => setF({ ...f, tags: e.target.value })} />
+      </label>
+      <label>
+        Resolution due
+        <input type="datetime-local" value={f.due} disabled={ro} onChange={(e) => setF({ ...f, due: e.target.value })} />
       </label>
       <ErrorText error={error} />
       {!ro && <button className="primary">Save changes</button>}

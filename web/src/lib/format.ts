@@ -51,3 +51,9 @@ export function download(fileName: string, text: string, type = 'text/csv;charse
   a.remove();
   setTimeout(() => URL.revokeObjectURL(a.href), 5000);
 }
+
+/** A date as a `datetime-local` input wants it, in the browser's time zone. */
+export function localInput(d: Date): string {
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}

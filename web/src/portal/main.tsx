@@ -30,7 +30,7 @@ const MY_TICKETS = gql`
 const MY_TICKET = gql`
   query MyTicket($number: String!) {
     myTicket(number: $number) {
-      id number subject status helpTopic createdAt updatedAt resolvedAt closedAt
+      id number subject status helpTopic createdAt updatedAt resolvedAt closedAt csatRating
       entries { id body fromMe authorName createdAt attachments { id fileName sizeBytes url } }
     }
   }
@@ -45,11 +45,16 @@ const CREATE = gql`
     createMyTicket(subject: $subject, description: $description, helpTopicId: $helpTopicId, attachments: $attachments) { number }
   }
 `;
+const RATE = gql`
+  mutation RateMyTicket($ticketId: ID!, $rating: Int!, $comment: String) {
+    rateMyTicket(ticketId: $ticketId, rating: $rating, comment: $comment) { id csatRating }
+  }
+`;
 const TOPICS = gql`query PortalTopics { helpTopics { id name } }`;
 const EVENTS = gql`subscription MyTicketEvents { ticketEvents { kind ticketId } }`;
 
 type Row = Pick<MyTicket, 'id' | 'number' | 'subject' | 'status' | 'helpTopic' | 'createdAt' | 'updatedAt'>;
-type Detail = Row & Pick<MyTicket, 'resolvedAt' | 'closedAt'> & {
+type Detail = Row & Pick<MyTicket, 'resolvedAt' | 'closedAt' | 'csatRating'> & {
   entries: (Pick<PublicEntry, 'id' | 'body' | 'fromMe' | 'authorName' | 'createdAt'> & { attachments: { id: string; fileName: string; sizeBytes: number; url: string }[] })[];
 };
 
@@ -165,6 +170,22 @@ function TicketView({ token, number }: { token: string; number: string }) {
           </article>
         ))}
       </div>
+      {(t.status === 'RESOLVED' || t.status === 'CLOSED') && (
+        <div className="panel" style={{ marginTop: 12 }} role="group" aria-label="Rate this ticket">
+          {t.csatRating ? (
+            <p>You rated this ticket {t.csatRating} of 5. Thank you!</p>
+          ) : (
+            <div className="row">
+              How did we do?
+              {[1, 2, 3, 4, 5].map((n) => (
+                <button key={n} type="button" aria-label={`Rate ${n} of 5`} onClick={() => void request(token, RATE, { ticketId: t.id, rating: n }).then(load, setSendError)}>
+                  {n}
+                </button>
+              ))}
+            </div>
+          )}
+        </div>
+      )}
       {t.status !== 'CLOSED' && (
         <form className="panel form" style={{ marginTop: 12 }} onSubmit={send} aria-label="Reply">
           <label>Your reply<textarea data-shortcut="reply" value={body} onChange={(e) => setBody(e.target.value)} /></label>
