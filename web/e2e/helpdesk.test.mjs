@@ -358,7 +358,7 @@ test('admin pages, SLA dashboard, staff queue and the create form render and wor
   }
 });
 
-test('a customer reply appears on the open ticket detail without a reload', async () => {
+test('a customer reply appears on the open ticket detail without a reload; replies carry attachments', async () => {
   const token = await customerToken(server.url, CUSTOMER);
   const { createMyTicket } = await gql(server.url, token, 'mutation { createMyTicket(subject: "Live thread check", description: "First message") { id number } }');
   const b = await newBrowser();
@@ -375,6 +375,14 @@ test('a customer reply appears on the open ticket detail without a reload', asyn
     await entry.waitFor({ timeout: 5000 });
     assert.match(await entry.innerText(), /Requester/);
     assert.equal(await page.evaluate(() => window.__noReload), true, 'the page was not reloaded');
+
+    // A reply with an attachment (a multipart GraphQL request) lists the file on the ticket.
+    await page.getByLabel(/^Reply \(the requester/).fill('Here is the log you asked for.');
+    await page.getByLabel('Attachments').setInputFiles({ name: 'vpn-log.txt', mimeType: 'text/plain', buffer: Buffer.from('12:00 disconnect\n') });
+    await page.getByRole('button', { name: 'Send reply' }).click();
+    await page.locator('[data-testid=entry]').filter({ hasText: 'Here is the log you asked for.' }).getByRole('button', { name: 'vpn-log.txt' }).waitFor();
+    await page.getByRole('tab', { name: 'Attachments (1)' }).click();
+    await page.getByRole('button', { name: 'vpn-log.txt' }).waitFor();
     await screenshot(page, 'live-entry-appears');
   } finally {
     await b.close();
