@@ -66,7 +66,8 @@ pub fn build_if_stale(web_dir: &Path) {
         return;
     }
     let npm = |args: &[&str]| std::process::Command::new("npm").args(args).current_dir(&src).status();
-    if npm(&["--version"]).is_err() {
+    let probe = std::process::Command::new("npm").arg("--version").stdout(std::process::Stdio::null()).status();
+    if probe.is_err() {
         tracing::warn!("web/ changed but npm is not installed; the helpdesk UI is not rebuilt");
         return;
     }
