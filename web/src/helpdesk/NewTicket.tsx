@@ -1,13 +1,17 @@
 // Create ticket: Details / Requester / Media tabs; picking a help topic fills in its defaults
 // (priority, queue, assignee, resolution due).
-import { useState, type FormEvent } from 'react';
-import { gql, upload } from '../api/client';
+import { useEffect, useState, type FormEvent } from 'react';
+import { gql, request, upload } from '../api/client';
 import type { Priority, Source } from '../api/schema';
 import { PriorityValues, SourceValues } from '../api/schema';
 import { localInput, priorityLabel } from '../lib/format';
 import { navigate } from '../lib/router';
 import { ErrorText, Tabs } from '../lib/ui';
 import { useSession } from './session';
+
+const CONTACTS = gql`
+  query RequesterSearch($search: String) { contacts(search: $search, first: 8) { id name email } }
+`;
 
 const OPEN_TICKET = gql`
   mutation OpenTicket($input: OpenTicketInput!, $attachments: [Upload!]) {
@@ -32,6 +36,16 @@ export default function NewTicket() {
     name: '',
   });
   const [files, setFiles] = useState<File[]>([]);
+  const [matches, setMatches] = useState<{ id: string; name: string; email: string | null }[]>([]);
+  // Existing requesters matching what is typed, offered as suggestions.
+  useEffect(() => {
+    const q = f.email.trim();
+    if (q.length < 2) return setMatches([]);
+    const t = setTimeout(() => {
+      request<{ contacts: { id: string; name: string; email: string | null }[] }>(s.token, CONTACTS, { search: q }).then((d) => setMatches(d.contacts), () => {});
+    }, 200);
+    return () => clearTimeout(t);
+  }, [f.email, s.token]);
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
 
@@ -119,7 +133,21 @@ export default function NewTicket() {
         <label>Tags (comma-separated)<input value={f.tags} onChange={(e) => setF({ ...f, tags: e.target.value })} /></label>
       </div>
       <div className="panel form" hidden={tab !== 'requester'}>
-        <label>Requester email<input type="email" value={f.email} onChange={(e) => setF({ ...f, email: e.target.value })} /></label>
+        <label>
+          Requester email
+          <input
+            type="email"
+            list="requester-matches"
+            value={f.email}
+            onChange={(e) => {
+              const m = matches.find((x) => x.email === e.target.value);
+              setF({ ...f, email: e.target.value, name: m && !f.name ? m.name : f.name });
+            }}
+          />
+        </label>
+        <datalist id="requester-matches">
+          {matches.filter((m) => m.email).map((m) => <option key={m.id} value={m.email ?? ''}>{m.name}</option>)}
+        </datalist>
         <label>Requester name<input value={f.name} onChange={(e) => setF({ ...f, name: e.target.value })} /></label>
         <p className="muted">An existing requester with this email is reused; otherwise one is created.</p>
       </div>

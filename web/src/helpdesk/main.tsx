@@ -64,7 +64,8 @@ function Login({ onToken }: { onToken: (t: string) => void }) {
 }
 
 function NavLink({ href, label, path }: { href: string; label: string; path: string }) {
-  const active = href === '/' ? path === '/' || path.startsWith('/tickets') : path.startsWith(href);
+  const active =
+    href === '/' ? path === '/' || (path.startsWith('/tickets') && path !== '/tickets/new') : path.startsWith(href);
   return (
     <Link href={href} className={active ? 'active' : ''} aria-current={active ? 'page' : undefined}>
       {label}
@@ -90,7 +91,7 @@ function Shell({ session }: { session: Session }) {
         <div className="brand">{session.me.workspace.name}</div>
         <NavLink href="/" label="Tickets" path={path} />
         <NavLink href="/queue" label="Staff queue" path={path} />
-        {session.can('manage') && <NavLink href="/tickets/new" label="New ticket" path={path === '/tickets/new' ? '/tickets/new' : ''} />}
+        {session.can('manage') && <NavLink href="/tickets/new" label="New ticket" path={path} />}
         <NavLink href="/sla" label="SLA dashboard" path={path} />
         {session.can('admin') && (
           <>
