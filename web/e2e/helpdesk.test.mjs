@@ -310,6 +310,8 @@ test('admin pages, SLA dashboard, staff queue and the create form render and wor
     const pages = [
       ['Staff queue', 'Staff queue'],
       ['SLA dashboard', 'SLA dashboard'],
+      ['Quality review', 'Quality review'],
+      ['Suggested macros', 'Suggested macros'],
       ['Queues', 'Queues'],
       ['Routing rules', 'Routing rules'],
       ['Help topics', 'Help topics'],

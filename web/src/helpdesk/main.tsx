@@ -16,6 +16,7 @@ import '../styles.css';
 const AdminPage = lazy(() => import('./admin/Admin'));
 const NewTicket = lazy(() => import('./NewTicket'));
 const Dashboard = lazy(() => import('./Dashboard'));
+const Review = lazy(() => import('./Review'));
 
 const TOKEN_KEY = 'switchboard.agent.token';
 
@@ -83,6 +84,7 @@ function Shell({ session }: { session: Session }) {
   else if (ticket) page = <TicketDetail key={ticket[1]} number={decodeURIComponent(ticket[1])} />;
   else if (path === '/queue') page = <StaffQueue search={search} />;
   else if (path === '/sla') page = <Dashboard />;
+  else if (path === '/review') page = <Review />;
   else if (path.startsWith('/admin')) page = session.can('admin') ? <AdminPage path={path} /> : <p>Admins only.</p>;
   else page = <p>Page not found. <Link href="/">Back to tickets</Link></p>;
   return (
@@ -93,6 +95,7 @@ function Shell({ session }: { session: Session }) {
         <NavLink href="/queue" label="Staff queue" path={path} />
         {session.can('manage') && <NavLink href="/tickets/new" label="New ticket" path={path} />}
         <NavLink href="/sla" label="SLA dashboard" path={path} />
+        <NavLink href="/review" label="Quality review" path={path} />
         {session.can('admin') && (
           <>
             <div className="section">Admin</div>
@@ -102,6 +105,7 @@ function Shell({ session }: { session: Session }) {
             <NavLink href="/admin/canned" label="Canned responses" path={path} />
             <NavLink href="/admin/sla" label="SLA policies" path={path} />
             <NavLink href="/admin/automation" label="Automation rules" path={path} />
+            <NavLink href="/admin/macros" label="Suggested macros" path={path} />
             <NavLink href="/admin/webhooks" label="Webhooks" path={path} />
             <NavLink href="/admin/team" label="Team members" path={path} />
           </>
