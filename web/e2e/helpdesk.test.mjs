@@ -326,6 +326,22 @@ test('admin pages, SLA dashboard, staff queue and the create form render and wor
       await page.waitForLoadState('networkidle');
       assert.equal(await page.getByRole('alert').count(), 0, `${link}: ${await page.getByRole('alert').allInnerTexts()}`);
     }
+    // Staff queue: claiming an unclaimed ticket moves it to "Mine".
+    await page.getByRole('navigation').getByRole('link', { name: 'Staff queue', exact: true }).click();
+    const mineTab = page.getByRole('tab', { name: /Mine$/ });
+    await mineTab.locator('.n').filter({ hasText: /^\d+$/ }).waitFor();
+    const mineBefore = Number(await mineTab.locator('.n').innerText());
+    await page.getByRole('tab', { name: /Unclaimed$/ }).click();
+    await page.waitForURL(/view=unclaimed/);
+    const first = page.getByTestId('ticket-card').first();
+    const claimed = await first.getAttribute('data-number');
+    await first.getByRole('button', { name: `Claim ${claimed}` }).click();
+    await page.locator(`[data-testid=ticket-card][data-number="${claimed}"]`).waitFor({ state: 'detached' });
+    await mineTab.locator('.n').filter({ hasText: String(mineBefore + 1) }).waitFor();
+    await mineTab.click();
+    await page.locator(`[data-testid=ticket-card][data-number="${claimed}"]`).getByRole('button', { name: `Release ${claimed}` }).click();
+    await mineTab.locator('.n').filter({ hasText: String(mineBefore) }).waitFor();
+
     // Queue members are listed with their role, weight and break.
     await page.getByRole('navigation').getByRole('link', { name: 'Queues', exact: true }).click();
     await page.getByRole('checkbox', { name: 'Jonas Weber on break' }).waitFor();
