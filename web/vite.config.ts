@@ -5,6 +5,19 @@ import { defineConfig } from 'vite';
 // Plain React without the React plugin: esbuild compiles JSX with the automatic runtime.
 export default defineConfig({
   esbuild: { jsx: 'automatic' },
+  plugins: [
+    {
+      // In development, client routes of the portal get the portal's page (the server does the
+      // same for the built bundle); Vite's own fallback would serve the helpdesk's.
+      name: 'portal-fallback',
+      configureServer(server) {
+        server.middlewares.use((req, _res, next) => {
+          if (req.url && /^\/portal(\/[^.]*)?(\?.*)?$/.test(req.url)) req.url = '/portal/index.html';
+          next();
+        });
+      },
+    },
+  ],
   build: {
     outDir: 'dist',
     emptyOutDir: true,

@@ -105,7 +105,20 @@ function Queues() {
       {data?.queues.map((q) => (
         <div className="panel" key={q.id} style={{ marginTop: 12 }} aria-label={`Queue ${q.name}`}>
           <div className="row spread">
-            <h2 style={{ margin: 0 }}>{q.name} {q.isDefault && <span className="badge status-OPEN">Default</span>}</h2>
+            <form
+              className="row"
+              aria-label={`Rename ${q.name}`}
+              onSubmit={(e) => {
+                e.preventDefault();
+                const name = String(new FormData(e.currentTarget).get('name') ?? '').trim();
+                if (name && name !== q.name) void m.run(SAVE_QUEUE, { id: q.id, input: { name, isDefault: q.isDefault, assignmentMode: q.assignmentMode } }, after, 'Queue renamed');
+              }}
+            >
+              <h2 style={{ margin: 0 }}>{q.name}</h2>
+              {q.isDefault && <span className="badge status-OPEN">Default</span>}
+              <input name="name" aria-label="Queue name" defaultValue={q.name} style={{ width: 160 }} />
+              <button>Rename</button>
+            </form>
             <div className="row">
               <label className="inline">
                 Assignment
