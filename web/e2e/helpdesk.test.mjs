@@ -342,6 +342,29 @@ test('admin pages, SLA dashboard, staff queue and the create form render and wor
     await page.locator(`[data-testid=ticket-card][data-number="${claimed}"]`).getByRole('button', { name: `Release ${claimed}` }).click();
     await mineTab.locator('.n').filter({ hasText: String(mineBefore) }).waitFor();
 
+    // The SLA dashboard's tiles are the API's counts.
+    const open = { status: ['OPEN', 'IN_PROGRESS', 'WAITING'] };
+    const admin = await staffToken(server.url, { email: 'admin@demo.switchboard.test', password: 'demo-admin' });
+    const counts = await gql(server.url, admin, 'query($a: TicketFilterInput, $b: TicketFilterInput) { a: tickets(filter: $a, first: 1) { totalCount } b: tickets(filter: $b, first: 1) { totalCount } }', { a: open, b: { ...open, sla: 'OVERDUE' } });
+    await page.getByRole('navigation').getByRole('link', { name: 'SLA dashboard', exact: true }).click();
+    await page.getByRole('link', { name: /Open$/ }).waitFor();
+    assert.match(await page.getByRole('link', { name: /Open$/ }).innerText(), new RegExp(`^${counts.a.totalCount}\\s+Open$`));
+    assert.match(await page.getByRole('link', { name: /Breached/ }).innerText(), new RegExp(`^${counts.b.totalCount}\\s`));
+
+    // A routing rule written in the editor is saved and listed.
+    await page.getByRole('navigation').getByRole('link', { name: 'Routing rules', exact: true }).click();
+    await page.getByRole('button', { name: 'New routing rule' }).click();
+    const rule = page.getByRole('form', { name: 'Routing rule' });
+    await rule.getByLabel('Rule name').fill('VIP customers');
+    await rule.getByRole('combobox', { name: 'Field' }).selectOption('TAG');
+    await rule.getByRole('textbox', { name: 'Value' }).fill('vip');
+    await rule.getByRole('combobox', { name: 'Action' }).selectOption('SET_PRIORITY');
+    await rule.getByRole('combobox', { name: 'Priority' }).selectOption('URGENT');
+    await rule.getByRole('button', { name: 'Save rule' }).click();
+    await page.getByRole('row', { name: /VIP customers/ }).waitFor();
+    const rules = (await gql(server.url, admin, '{ routingRules { name clauses { field op value } actions { type priority } } }')).routingRules;
+    assert.deepEqual(rules.find((r) => r.name === 'VIP customers'), { name: 'VIP customers', clauses: [{ field: 'TAG', op: 'IS', value: 'vip' }], actions: [{ type: 'SET_PRIORITY', priority: 'URGENT' }] });
+
     // Queue members are listed with their role, weight and break.
     await page.getByRole('navigation').getByRole('link', { name: 'Queues', exact: true }).click();
     await page.getByRole('checkbox', { name: 'Jonas Weber on break' }).waitFor();
@@ -393,6 +416,11 @@ test('a customer reply appears on the open ticket detail without a reload; repli
     await entry.waitFor({ timeout: 5000 });
     assert.match(await entry.innerText(), /Requester/);
     assert.equal(await page.evaluate(() => window.__noReload), true, 'the page was not reloaded');
+
+    // `r` jumps to the reply box.
+    await page.locator('body').click({ position: { x: 5, y: 5 } });
+    await page.keyboard.press('r');
+    assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('data-shortcut')), 'reply');
 
     // A reply with an attachment (a multipart GraphQL request) lists the file on the ticket.
     await page.getByLabel(/^Reply \(the requester/).fill('Here is the log you asked for.');
