@@ -1,5 +1,6 @@
 //! The web UI's bundle: files, the SPA fallback for the helpdesk and the portal, and the page
-//! that explains how to build a missing bundle. Uses its own server with a temporary bundle.
+//! that explains how to build a missing bundle. Uses its own server with a temporary bundle, on
+//! SQLite whatever `TEST_DATABASE_URL` says: serving files never touches the database.
 
 use std::path::Path;
 

@@ -5,7 +5,7 @@ import { ApiError, gql, onUnauthenticated, request } from '../api/client';
 import { Link, navigate, useLocation } from '../lib/router';
 import { ErrorText } from '../lib/ui';
 import { boot, SessionContext, type Session } from './session';
-import { TicketsPage } from './Tickets';
+import { prefetchTickets, TicketsPage } from './Tickets';
 import { TicketDetail } from './TicketDetail';
 import { StaffQueue } from './StaffQueue';
 import { useKeyboard } from './keyboard';
@@ -163,6 +163,7 @@ function App() {
       <Login
         onToken={(t) => {
           localStorage.setItem(TOKEN_KEY, t);
+          if (location.pathname === '/' || location.pathname === '/tickets') prefetchTickets(t, new URLSearchParams(location.search));
           setToken(t);
           if (location.pathname === '/login') navigate('/', true);
         }}
