@@ -2,6 +2,7 @@
 // tickets opened and SLA targets missed, and the most recent tickets.
 import { useEffect, useState } from 'react';
 import { gql, request } from '../api/client';
+import { Link } from '../lib/router';
 import { ErrorText } from '../lib/ui';
 import { useSession } from './session';
 import { TicketCard, type ListTicket } from './Tickets';
@@ -57,10 +58,10 @@ export default function Dashboard() {
     <section aria-labelledby="sla-title">
       <h1 id="sla-title">SLA dashboard</h1>
       <div className="tiles">
-        <a className="tile" href="/?status=open,in_progress,waiting"><span className="n">{d.open}</span> Open</a>
-        <a className="tile" href="/?status=open,in_progress,waiting&sla=overdue"><span className="n" style={{ color: 'var(--red)' }}>{d.overdue}</span> Breached (overdue)</a>
-        <a className="tile" href="/?sla=at_risk"><span className="n" style={{ color: 'var(--orange)' }}>{d.risk}</span> At risk</a>
-        <a className="tile" href="/?escalated=1"><span className="n">{d.escalated}</span> Escalated</a>
+        <Link className="tile" href="/?status=open,in_progress,waiting"><span className="n">{d.open}</span> Open</Link>
+        <Link className="tile" href="/?status=open,in_progress,waiting&sla=overdue"><span className="n" style={{ color: 'var(--red)' }}>{d.overdue}</span> Breached (overdue)</Link>
+        <Link className="tile" href="/?sla=at_risk"><span className="n" style={{ color: 'var(--orange)' }}>{d.risk}</span> At risk</Link>
+        <Link className="tile" href="/?escalated=1"><span className="n">{d.escalated}</span> Escalated</Link>
       </div>
       <div className="panel">
         <h2 style={{ marginTop: 0 }}>Last 7 days</h2>

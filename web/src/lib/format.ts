@@ -29,6 +29,7 @@ export function formatDate(iso: string | null | undefined): string {
 export function relative(iso: string, now = Date.now()): string {
   const diff = new Date(iso).getTime() - now;
   const abs = Math.abs(diff) / 60000;
+  if (abs < 1) return 'now';
   const text = abs < 60 ? `${Math.round(abs)} min` : abs < 48 * 60 ? `${Math.round(abs / 60)} h` : `${Math.round(abs / 1440)} d`;
   return diff < 0 ? `${text} ago` : `in ${text}`;
 }
