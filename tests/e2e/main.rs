@@ -13,4 +13,5 @@ mod live;
 mod portal;
 mod tokens;
 mod validation;
+mod web;
 mod webhooks;

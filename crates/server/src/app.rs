@@ -1,5 +1,5 @@
 //! The HTTP surface: GraphQL (queries, mutations, uploads), subscriptions over WebSocket,
-//! attachment downloads, and the health probes.
+//! attachment downloads, the health probes, and the web UI's bundle for every other path.
 
 use std::time::Duration;
 
@@ -24,6 +24,8 @@ pub struct AppState {
     pub desk: Desk,
     pub schema: SwitchboardSchema,
     pub graphiql: bool,
+    /// The built web bundle served at `/` and `/portal`.
+    pub web_dir: std::path::PathBuf,
 }
 
 /// Builds the router.
@@ -34,6 +36,7 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         .route("/attachments/{id}", get(attachment))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
+        .fallback(crate::web::serve)
         // At the transport, not per extractor: the GraphQL extractor streams the body itself
         // and would otherwise read any size.
         .layer(RequestBodyLimitLayer::new(max_body_bytes))

@@ -47,6 +47,10 @@ pub struct ServeSettings {
     pub max_body_bytes: usize,
     /// Runs the job runner in this process; `None` leaves jobs to another process.
     pub jobs: Option<switchboard_jobs::JobsConfig>,
+    /// The built web bundle served at `/` and `/portal`.
+    pub web_dir: PathBuf,
+    /// The web dir came from `SWITCHBOARD_WEB_DIR`, so it is served as is and never rebuilt.
+    pub web_dir_explicit: bool,
 }
 
 /// Reads a KEY=VALUE file; blank lines and `#` comments are skipped, values may be quoted.
@@ -185,7 +189,8 @@ pub fn resolve_serve(
     } else {
         None
     };
-    Ok(ServeSettings { listen, graphiql, max_body_bytes, jobs })
+    let (web_dir, web_dir_explicit) = crate::web::resolve_dir(env_or_file("SWITCHBOARD_WEB_DIR", file));
+    Ok(ServeSettings { listen, graphiql, max_body_bytes, jobs, web_dir, web_dir_explicit })
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 mod app;
 mod config;
 mod seed;
+mod web;
 
 use std::sync::Arc;
 
@@ -25,7 +26,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Serves the GraphQL API (and, later, the web UI and workers) until interrupted.
+    /// Serves the GraphQL API, the web UI and the job runner until interrupted.
     Serve {
         /// Address and port to listen on [default: 127.0.0.1:8080].
         #[arg(long, env = "SWITCHBOARD_LISTEN")]
@@ -204,6 +205,9 @@ async fn run(
         }
         Command::Serve { listen, demo, graphiql, stop_on_stdin_eof } => {
             let serve = config::resolve_serve(listen, graphiql || demo, file)?;
+            if !serve.web_dir_explicit {
+                web::build_if_stale(&serve.web_dir);
+            }
             let listener = tokio::net::TcpListener::bind(serve.listen)
                 .await
                 .with_context(|| format!("binding {}", serve.listen))?;
@@ -227,7 +231,8 @@ async fn run(
                 None => None,
             };
             let schema = switchboard_graphql::build_schema(desk.clone());
-            let state = app::AppState { desk: desk.clone(), schema, graphiql: serve.graphiql };
+            let state =
+                app::AppState { desk: desk.clone(), schema, graphiql: serve.graphiql, web_dir: serve.web_dir.clone() };
             let router = app::router(state, serve.max_body_bytes);
             // Tests and scripts read this line to find the port when listening on port 0.
             println!("Switchboard listening on {url}");

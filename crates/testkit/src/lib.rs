@@ -41,6 +41,9 @@ impl ServerProcess {
             .args(["serve", "--listen", "127.0.0.1:0", "--stop-on-stdin-eof"])
             .env_remove("DATABASE_URL")
             .env("SWITCHBOARD_LOG", "warn")
+            // Tests never serve (or rebuild with npm) the checkout's web bundle; a test that
+            // wants one passes its own SWITCHBOARD_WEB_DIR in `envs`.
+            .env("SWITCHBOARD_WEB_DIR", data_dir.join("web"))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());

@@ -1,0 +1,112 @@
+// Browser-test harness: starts a real `switchboard serve --demo` on SQLite in a temporary data
+// dir on a free port, serving the built bundle, and drives Debian's Chromium with playwright-core.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, mkdirSync, rmSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const web = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export const SCREENSHOTS = join(web, 'test-results', 'screenshots');
+export const DOWNLOADS = join(web, 'test-results', 'downloads');
+
+/** Starts the server; resolves with `{ url, stop }` once it prints its listening line. */
+export async function startServer() {
+  const bin = process.env.SWITCHBOARD_BIN;
+  if (!bin || !existsSync(bin)) throw new Error(`set SWITCHBOARD_BIN to the built switchboard binary (got ${bin})`);
+  const dist = join(web, 'dist');
+  if (!existsSync(join(dist, 'index.html'))) throw new Error('build the bundle first: npm run build');
+  const data = mkdtempSync(join(tmpdir(), 'switchboard-browser-'));
+  // SQLite in the temporary data dir, whatever database the environment names.
+  const env = { ...process.env, SWITCHBOARD_WEB_DIR: dist, SWITCHBOARD_LOG: 'warn' };
+  delete env.DATABASE_URL;
+  const child = spawn(bin, ['--data-dir', data, 'serve', '--demo', '--listen', '127.0.0.1:0', '--stop-on-stdin-eof'], {
+    env,
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const url = await new Promise((ok, fail) => {
+    const timer = setTimeout(() => fail(new Error('switchboard did not start within 60 s')), 60000);
+    let buf = '';
+    child.stdout.on('data', (d) => {
+      buf += d;
+      const m = buf.match(/Switchboard listening on (http:\/\/\S+)/);
+      if (m) {
+        clearTimeout(timer);
+        ok(m[1]);
+      }
+    });
+    child.on('exit', (code) => fail(new Error(`switchboard exited with ${code}`)));
+  });
+  return {
+    url,
+    async stop() {
+      child.stdin.end();
+      await new Promise((r) => (child.exitCode !== null ? r() : child.on('exit', r)));
+      rmSync(data, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A fresh Chromium profile (its own user-data-dir) with downloads allowed. */
+export async function newBrowser() {
+  const profile = mkdtempSync(join(tmpdir(), 'switchboard-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    headless: true,
+    acceptDownloads: true,
+    viewport: { width: 1400, height: 900 },
+    args: [
+      '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    ],
+  });
+  const page = context.pages()[0] ?? (await context.newPage());
+  page.setDefaultTimeout(10000);
+  return {
+    context,
+    page,
+    async close() {
+      await context.close();
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function screenshot(page, name) {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+}
+
+/** Sends a GraphQL request; throws on errors. */
+export async function gql(url, token, query, variables = {}) {
+  const r = await fetch(`${url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = await r.json();
+  if (body.errors) throw new Error(JSON.stringify(body.errors));
+  return body.data;
+}
+
+export const AGENT = { email: 'agent@demo.switchboard.test', password: 'demo-agent', name: 'Alex Agent' };
+export const SUPERVISOR = { email: 'supervisor@demo.switchboard.test', password: 'demo-supervisor', name: 'Sam Supervisor' };
+export const CUSTOMER = { email: 'customer@example.com', password: 'demo-customer' };
+export const OTHER_CUSTOMER = { email: 'dan@example.org', password: 'demo-customer' };
+
+export async function staffToken(url, who) {
+  return (await gql(url, null, 'mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }', { e: who.email, p: who.password })).login.token;
+}
+
+export async function customerToken(url, who) {
+  return (await gql(url, null, 'mutation($e: String!, $p: String!) { customerLogin(email: $e, password: $p) { token } }', { e: who.email, p: who.password })).customerLogin.token;
+}
+
+/** Signs in on the helpdesk's login page. */
+export async function signIn(page, url, who) {
+  await page.goto(`${url}/`);
+  await page.getByLabel('Email').fill(who.email);
+  await page.getByLabel('Password').fill(who.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}

@@ -1,0 +1,436 @@
+// Browser tests of the agent helpdesk and the customer portal against a real server with the
+// demo workspace. Each test ends with a screenshot in test-results/screenshots/.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import {
+  AGENT, CUSTOMER, DOWNLOADS, OTHER_CUSTOMER, SUPERVISOR, customerToken, gql, newBrowser, screenshot, signIn, staffToken, startServer,
+} from './harness.mjs';
+
+let server;
+let agentToken;
+const measurements = {};
+
+before(async () => {
+  server = await startServer();
+  agentToken = await staffToken(server.url, AGENT);
+});
+
+after(async () => {
+  await server?.stop();
+  for (const [k, v] of Object.entries(measurements)) console.log(`MEASURE ${k}: ${v}`);
+});
+
+/** RFC 4180 CSV into rows of fields. */
+function parseCsv(text) {
+  const rows = [];
+  let row = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') (field += '"'), i++;
+      else if (c === '"') quoted = false;
+      else field += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ',') row.push(field), (field = '');
+    else if (c === '\r' && text[i + 1] === '\n') row.push(field), rows.push(row), (row = []), (field = ''), i++;
+    else field += c;
+  }
+  if (field || row.length) row.push(field), rows.push(row);
+  return rows;
+}
+
+const OVERDUE = `query { tickets(filter: { sla: OVERDUE }, first: 100) { totalCount nodes { id number subject assignee { id } } } }`;
+const OPEN_TICKET = `mutation($input: OpenTicketInput!) { openTicket(input: $input) { id number subject } }`;
+
+test('agent filters by SLA overdue, replies with a canned response, notes, claims and closes', async () => {
+  // The demo data holds overdue tickets (help-topic due offsets shorter than their age); make
+  // sure, so the filter has something to find.
+  let overdue = (await gql(server.url, agentToken, OVERDUE)).tickets;
+  // The agent claims it, so it must not belong to someone else.
+  if (overdue.totalCount > 0 && !overdue.nodes.some((t) => !t.assignee)) {
+    const admin = await staffToken(server.url, { email: 'admin@demo.switchboard.test', password: 'demo-admin' });
+    await gql(server.url, admin, 'mutation($id: ID!) { updateTicket(ticketId: $id, input: { assigneeId: null }) { id } }', { id: overdue.nodes[0].id });
+    overdue = (await gql(server.url, agentToken, OVERDUE)).tickets;
+  }
+  if (!overdue.nodes.some((t) => !t.assignee)) {
+    await gql(server.url, agentToken, OPEN_TICKET, {
+      input: { subject: 'Overdue: invoice export broken', requester: { email: 'customer@example.com' }, resolutionDueAt: new Date(Date.now() - 3600e3).toISOString() },
+    });
+    overdue = (await gql(server.url, agentToken, OVERDUE)).tickets;
+  }
+  assert.ok(overdue.totalCount > 0, 'there is an overdue ticket to find');
+
+  const b = await newBrowser();
+  const { page } = b;
+  try {
+    await signIn(page, server.url, AGENT);
+    await page.getByRole('heading', { name: 'Tickets' }).waitFor();
+    await page.getByLabel('SLA').selectOption({ label: 'Overdue' });
+    await page.waitForURL(/sla=overdue/);
+    await page.getByTestId('result-count').filter({ hasText: `of ${overdue.totalCount} tickets` }).waitFor();
+    const shown = await page.getByTestId('ticket-card').evaluateAll((els) => els.map((e) => e.dataset.number));
+    assert.deepEqual(shown.sort(), overdue.nodes.map((t) => t.number).sort(), 'the list shows exactly the overdue tickets');
+    // Every overdue card says its SLA target has passed.
+    for (const due of await page.locator('[data-testid=ticket-card] .due').allInnerTexts()) assert.match(due, /(ago|now)$/);
+
+    const target = overdue.nodes.find((t) => !t.assignee);
+    await page.locator(`[data-testid=ticket-card][data-number="${target.number}"]`).getByRole('link').click();
+    await page.getByRole('heading', { name: target.subject }).waitFor();
+    assert.equal(new URL(page.url()).pathname, `/tickets/${target.number}`);
+
+    // Reply with a canned response, previewed against this ticket.
+    const canned = page.getByRole('combobox', { name: /^Canned response/ });
+    await canned.waitFor();
+    const options = await canned.locator('option').allInnerTexts();
+    assert.ok(options.length > 1, 'canned responses are offered');
+    await canned.selectOption({ index: 1 });
+    const preview = page.getByTestId('canned-preview');
+    await preview.waitFor();
+    const previewText = (await preview.locator('.body').innerText()).trim();
+    assert.ok(previewText.length > 0 && !previewText.includes('{{'), `the preview is rendered: ${previewText}`);
+    await preview.getByRole('button', { name: 'Insert' }).click();
+    assert.equal((await page.getByLabel(/^Reply \(the requester/).inputValue()).trim(), previewText);
+    await page.getByRole('button', { name: 'Send reply' }).click();
+    await page.getByRole('status').filter({ hasText: 'Reply sent' }).waitFor();
+    const reply = page.locator('[data-testid=entry][data-kind=REPLY]').filter({ hasText: previewText.slice(0, 40) }).last();
+    await reply.waitFor();
+    assert.match(await reply.innerText(), /Public reply/);
+
+    // An internal note with an @mention, visibly an internal note.
+    await page.getByRole('tab', { name: 'Internal note' }).click();
+    const note = page.getByLabel(/^Internal note \(only staff/);
+    await note.fill('Checked the logs, looks like the export job. @pri');
+    await page.getByRole('option', { name: /@priya/ }).click();
+    assert.equal(await note.inputValue(), 'Checked the logs, looks like the export job. @priya ');
+    await page.getByRole('button', { name: 'Add note' }).click();
+    const noteEntry = page.locator('[data-testid=entry][data-kind=NOTE]').filter({ hasText: 'looks like the export job' });
+    await noteEntry.waitFor();
+    assert.match(await noteEntry.innerText(), /Internal note/);
+    assert.equal(await noteEntry.evaluate((e) => getComputedStyle(e).backgroundColor), 'rgb(255, 251, 235)', 'notes are tinted apart from replies');
+
+    // Claim: the ticket becomes mine.
+    await page.getByRole('button', { name: 'Claim' }).click();
+    await page.getByTestId('assignee').filter({ hasText: AGENT.name }).waitFor();
+    await page.getByRole('button', { name: 'Release' }).waitFor();
+
+    // Close with a reason and a note.
+    await page.getByRole('button', { name: 'Close…' }).click();
+    await page.getByLabel('Close reason').selectOption({ label: 'Duplicate' });
+    await page.getByLabel(/^Close note/).fill('Same as the export ticket from Monday.');
+    await page.getByRole('button', { name: 'Close ticket' }).click();
+    await page.getByTestId('close-reason').filter({ hasText: 'Duplicate — Same as the export ticket from Monday.' }).waitFor();
+    assert.equal(await page.locator('h1 + .row .badge').first().innerText(), 'Closed');
+    await page.getByRole('button', { name: 'Reopen' }).waitFor();
+
+    const saved = await gql(server.url, agentToken, `query($n: String!) { ticket(number: $n) { status closeReason closeNote assignee { name } entries { kind internal body mentions } } }`, { n: target.number });
+    assert.equal(saved.ticket.status, 'CLOSED');
+    assert.equal(saved.ticket.closeReason, 'DUPLICATE');
+    assert.equal(saved.ticket.assignee.name, AGENT.name);
+    const savedNote = saved.ticket.entries.find((e) => e.kind === 'NOTE' && e.body.includes('export job'));
+    assert.ok(savedNote.internal && savedNote.mentions.length === 1, 'the note is internal and mentions Priya');
+    assert.ok(saved.ticket.entries.some((e) => e.kind === 'REPLY' && !e.internal && e.body.trim() === previewText));
+    await screenshot(page, 'agent-overdue-reply-note-claim-close');
+  } finally {
+    await b.close();
+  }
+});
+
+test('supervisor bulk-assigns three tickets and exports the selection to CSV', async () => {
+  const b = await newBrowser();
+  const { page } = b;
+  try {
+    await signIn(page, server.url, SUPERVISOR);
+    await page.getByRole('heading', { name: 'Tickets' }).waitFor();
+    await page.getByLabel('Assigned to').selectOption({ label: 'Unassigned' });
+    await page.waitForURL(/assignee=unassigned/);
+    await page.getByTestId('ticket-card').first().waitFor();
+    await page.getByRole('button', { name: 'Select tickets' }).click();
+    const cards = page.getByTestId('ticket-card');
+    assert.ok((await cards.count()) >= 3, 'at least three unassigned tickets');
+    const picked = [];
+    for (let i = 0; i < 3; i++) {
+      const card = cards.nth(i);
+      picked.push(await card.getAttribute('data-number'));
+      await card.getByRole('checkbox').check();
+    }
+    await page.getByTestId('selected-count').filter({ hasText: '3 selected' }).waitFor();
+    await page.getByLabel('Assign to').selectOption({ label: 'Priya Sharma' });
+    await page.getByRole('status').filter({ hasText: 'Assigned to Priya Sharma: 3 tickets updated' }).waitFor();
+
+    const token = await staffToken(server.url, SUPERVISOR);
+    for (const n of picked) {
+      const t = await gql(server.url, token, 'query($n: String!) { ticket(number: $n) { assignee { name } } }', { n });
+      assert.equal(t.ticket.assignee?.name, 'Priya Sharma', `${n} is assigned to Priya`);
+    }
+    // The unassigned view no longer lists them.
+    await page.waitForFunction((nums) => !nums.some((n) => document.querySelector(`[data-testid=ticket-card][data-number="${n}"]`)), picked);
+
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export CSV' }).click()]);
+    mkdirSync(DOWNLOADS, { recursive: true });
+    const file = join(DOWNLOADS, download.suggestedFilename());
+    await download.saveAs(file);
+    assert.match(download.suggestedFilename(), /^tickets-\d{4}-\d{2}-\d{2}\.csv$/);
+    const rows = parseCsv(readFileSync(file, 'utf8'));
+    assert.deepEqual(rows[0], ['Number', 'Subject', 'Status', 'Priority', 'Assignee', 'Queue', 'Help topic', 'Requester', 'SLA due', 'Created']);
+    assert.equal(rows.length, 4, 'a header and the three selected rows');
+    assert.deepEqual(rows.slice(1).map((r) => r[0]).sort(), [...picked].sort());
+    for (const r of rows.slice(1)) assert.equal(r[4], 'Priya Sharma', `${r[0]} is exported with its new assignee`);
+    await screenshot(page, 'supervisor-bulk-assign-csv');
+  } finally {
+    await b.close();
+  }
+});
+
+test('a ticket opened through the API appears in the open list without a reload', async () => {
+  const b = await newBrowser();
+  const { page } = b;
+  try {
+    await signIn(page, server.url, AGENT);
+    await page.getByTestId('ticket-card').first().waitFor();
+    await page.getByRole('button', { name: /Open$/ }).click();
+    await page.waitForURL(/status=open/);
+    const before = Number(await page.getByTestId('count-OPEN').innerText());
+    // A marker that a reload would wipe.
+    await page.evaluate(() => (window.__noReload = true));
+    // Give the subscription a moment to be established before the change.
+    await page.waitForTimeout(500);
+    const subject = `Live: printer on fire ${Date.now()}`;
+    const created = await gql(server.url, agentToken, OPEN_TICKET, { input: { subject, requester: { email: 'live@example.com', name: 'Live Tester' } } });
+    const card = page.locator(`[data-testid=ticket-card][data-number="${created.openTicket.number}"]`);
+    await card.waitFor({ timeout: 5000 });
+    assert.match(await card.innerText(), new RegExp(subject));
+    await page.getByTestId('count-OPEN').filter({ hasText: String(before + 1) }).waitFor();
+    assert.equal(await page.evaluate(() => window.__noReload), true, 'the page was not reloaded');
+    await screenshot(page, 'live-ticket-appears');
+  } finally {
+    await b.close();
+  }
+});
+
+test('customer sees only their tickets, replies, and never sees internal notes', async () => {
+  const token = await customerToken(server.url, CUSTOMER);
+  const mine = (await gql(server.url, token, '{ myTickets(first: 100) { nodes { number } } }')).myTickets.nodes.map((t) => t.number);
+  const theirs = (await gql(server.url, await customerToken(server.url, OTHER_CUSTOMER), '{ myTickets(first: 100) { nodes { number } } }')).myTickets.nodes.map((t) => t.number);
+  assert.ok(mine.length > 0 && theirs.length > 0, 'both demo customers have tickets');
+  const number = mine[0];
+  const { ticket } = await gql(server.url, agentToken, 'query($n: String!) { ticket(number: $n) { id status } }', { n: number });
+  if (ticket.status === 'CLOSED') await gql(server.url, agentToken, 'mutation($id: ID!) { reopenTicket(ticketId: $id) { id } }', { id: ticket.id });
+  const secret = `INTERNAL-${Date.now()}: customer is on the watch list`;
+  await gql(server.url, agentToken, 'mutation($id: ID!, $b: String!) { addNote(ticketId: $id, body: $b) { id } }', { id: ticket.id, b: secret });
+  await gql(server.url, agentToken, 'mutation($id: ID!, $b: String!) { reply(ticketId: $id, body: $b) { id } }', { id: ticket.id, b: 'We are looking into it today.' });
+
+  const b = await newBrowser();
+  const { page } = b;
+  const sent = [];
+  page.on('request', (r) => r.url().endsWith('/graphql') && r.method() === 'POST' && sent.push(r.postData() ?? ''));
+  try {
+    await page.goto(`${server.url}/portal`);
+    await page.getByLabel('Email').fill(CUSTOMER.email);
+    await page.getByLabel('Password').fill(CUSTOMER.password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'My tickets' }).waitFor();
+    await page.getByTestId('my-ticket').first().waitFor();
+    const listed = await page.getByTestId('my-ticket').evaluateAll((els) => els.map((e) => e.dataset.number));
+    assert.deepEqual(listed.sort(), [...mine].sort(), 'the list holds exactly the customer’s tickets');
+    for (const n of theirs) assert.ok(!listed.includes(n), `${n} (another customer's) is not listed`);
+
+    await page.locator(`[data-testid=my-ticket][data-number="${number}"]`).getByRole('link').click();
+    await page.getByText('We are looking into it today.').waitFor();
+    await page.getByLabel('Your reply').fill('Thanks, the invoice is attached to my account.');
+    await page.getByRole('button', { name: 'Send reply' }).click();
+    await page.locator('[data-testid=entry]').filter({ hasText: 'Thanks, the invoice is attached' }).waitFor();
+    assert.match(await page.locator('[data-testid=entry]').last().innerText(), /^You/);
+    const html = await page.content();
+    assert.ok(!html.includes(secret) && !html.includes('INTERNAL-'), 'the internal note is never shown');
+    // The portal never even asks for staff fields.
+    assert.ok(sent.length > 0);
+    for (const body of sent) assert.ok(!/\binternal\b|\bticket\(|\bassignee\b|\bhistory\b/.test(JSON.parse(body).query), body);
+
+    const staffView = await gql(server.url, agentToken, 'query($n: String!) { ticket(number: $n) { entries { body authorContactId } } }', { n: number });
+    assert.ok(staffView.ticket.entries.some((e) => e.authorContactId && e.body.startsWith('Thanks, the invoice')), 'the reply reached the ticket');
+    await screenshot(page, 'customer-portal-reply');
+  } finally {
+    await b.close();
+  }
+});
+
+test('measures first-load JavaScript and login to a 50-row ticket list', async () => {
+  // Enough tickets for a full first page.
+  const { tickets } = await gql(server.url, agentToken, '{ tickets(first: 1) { totalCount } }');
+  for (let i = tickets.totalCount; i < 60; i++) {
+    await gql(server.url, agentToken, OPEN_TICKET, { input: { subject: `Load ticket ${i}`, requester: { email: `load${i}@example.com` } } });
+  }
+  const b = await newBrowser();
+  const { page } = b;
+  try {
+    const scripts = [];
+    page.on('response', (r) => new URL(r.url()).pathname.endsWith('.js') && scripts.push(r));
+    await page.goto(`${server.url}/`);
+    await page.getByRole('button', { name: 'Sign in' }).waitFor();
+    let gzipped = 0;
+    for (const r of scripts) gzipped += gzipSync(await r.body()).length;
+    const budget = 300 * 1024;
+    measurements['first-load JS (helpdesk, gzipped)'] = `${(gzipped / 1024).toFixed(1)} KB in ${scripts.length} files (budget 300 KB)`;
+    assert.ok(gzipped > 0 && gzipped < budget, `first-load JS ${gzipped} B`);
+
+    await page.getByLabel('Email').fill(AGENT.email);
+    await page.getByLabel('Password').fill(AGENT.password);
+    const started = Date.now();
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid=ticket-card]').length >= 50);
+    // Interactive: the last row's link takes focus and the keyboard moves through the list.
+    await page.locator('[data-testid=ticket-card] a').nth(49).focus();
+    const elapsed = Date.now() - started;
+    measurements['login to 50-row ticket list interactive'] = `${elapsed} ms (budget 1000 ms)`;
+    assert.equal(await page.getByTestId('ticket-card').count(), 50);
+    await page.keyboard.press('k');
+    assert.equal(await page.evaluate(() => document.activeElement?.closest('[data-testid=ticket-card]')?.dataset.number),
+      await page.getByTestId('ticket-card').nth(48).getAttribute('data-number'), 'k moves up the list');
+    await page.keyboard.press('/');
+    assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('data-shortcut')), 'search', '/ focuses the search');
+    await screenshot(page, 'ticket-list-50-rows');
+  } finally {
+    await b.close();
+  }
+});
+
+test('admin pages, SLA dashboard, staff queue and the create form render and work', async () => {
+  const b = await newBrowser();
+  const { page } = b;
+  const problems = [];
+  page.on('pageerror', (e) => problems.push(String(e)));
+  try {
+    await signIn(page, server.url, { email: 'admin@demo.switchboard.test', password: 'demo-admin' });
+    await page.getByTestId('ticket-card').first().waitFor();
+    const pages = [
+      ['Staff queue', 'Staff queue'],
+      ['SLA dashboard', 'SLA dashboard'],
+      ['Quality review', 'Quality review'],
+      ['Suggested macros', 'Suggested macros'],
+      ['Queues', 'Queues'],
+      ['Routing rules', 'Routing rules'],
+      ['Help topics', 'Help topics'],
+      ['Canned responses', 'Canned responses'],
+      ['SLA policies', 'SLA policies and business hours'],
+      ['Webhooks', 'Webhooks'],
+      ['Team members', 'Team members'],
+    ];
+    for (const [link, heading] of pages) {
+      await page.getByRole('navigation').getByRole('link', { name: link, exact: true }).click();
+      await page.getByRole('heading', { name: heading, exact: true }).waitFor();
+      await page.waitForLoadState('networkidle');
+      assert.equal(await page.getByRole('alert').count(), 0, `${link}: ${await page.getByRole('alert').allInnerTexts()}`);
+    }
+    // Staff queue: claiming an unclaimed ticket moves it to "Mine".
+    await page.getByRole('navigation').getByRole('link', { name: 'Staff queue', exact: true }).click();
+    const mineTab = page.getByRole('tab', { name: /Mine$/ });
+    await mineTab.locator('.n').filter({ hasText: /^\d+$/ }).waitFor();
+    const mineBefore = Number(await mineTab.locator('.n').innerText());
+    await page.getByRole('tab', { name: /Unclaimed$/ }).click();
+    await page.waitForURL(/view=unclaimed/);
+    const first = page.getByTestId('ticket-card').first();
+    const claimed = await first.getAttribute('data-number');
+    await first.getByRole('button', { name: `Claim ${claimed}` }).click();
+    await page.locator(`[data-testid=ticket-card][data-number="${claimed}"]`).waitFor({ state: 'detached' });
+    await mineTab.locator('.n').filter({ hasText: String(mineBefore + 1) }).waitFor();
+    await mineTab.click();
+    await page.locator(`[data-testid=ticket-card][data-number="${claimed}"]`).getByRole('button', { name: `Release ${claimed}` }).click();
+    await mineTab.locator('.n').filter({ hasText: String(mineBefore) }).waitFor();
+
+    // The SLA dashboard's tiles are the API's counts.
+    const open = { status: ['OPEN', 'IN_PROGRESS', 'WAITING'] };
+    const admin = await staffToken(server.url, { email: 'admin@demo.switchboard.test', password: 'demo-admin' });
+    const counts = await gql(server.url, admin, 'query($a: TicketFilterInput, $b: TicketFilterInput) { a: tickets(filter: $a, first: 1) { totalCount } b: tickets(filter: $b, first: 1) { totalCount } }', { a: open, b: { ...open, sla: 'OVERDUE' } });
+    await page.getByRole('navigation').getByRole('link', { name: 'SLA dashboard', exact: true }).click();
+    await page.getByRole('link', { name: /Open$/ }).waitFor();
+    assert.match(await page.getByRole('link', { name: /Open$/ }).innerText(), new RegExp(`^${counts.a.totalCount}\\s+Open$`));
+    assert.match(await page.getByRole('link', { name: /Breached/ }).innerText(), new RegExp(`^${counts.b.totalCount}\\s`));
+
+    // A routing rule written in the editor is saved and listed.
+    await page.getByRole('navigation').getByRole('link', { name: 'Routing rules', exact: true }).click();
+    await page.getByRole('button', { name: 'New routing rule' }).click();
+    const rule = page.getByRole('form', { name: 'Routing rule' });
+    await rule.getByLabel('Rule name').fill('VIP customers');
+    await rule.getByRole('combobox', { name: 'Field' }).selectOption('TAG');
+    await rule.getByRole('textbox', { name: 'Value' }).fill('vip');
+    await rule.getByRole('combobox', { name: 'Action' }).selectOption('SET_PRIORITY');
+    await rule.getByRole('combobox', { name: 'Priority' }).selectOption('URGENT');
+    await rule.getByRole('button', { name: 'Save rule' }).click();
+    await page.getByRole('row', { name: /VIP customers/ }).waitFor();
+    const rules = (await gql(server.url, admin, '{ routingRules { name clauses { field op value } actions { type priority } } }')).routingRules;
+    assert.deepEqual(rules.find((r) => r.name === 'VIP customers'), { name: 'VIP customers', clauses: [{ field: 'TAG', op: 'IS', value: 'vip' }], actions: [{ type: 'SET_PRIORITY', priority: 'URGENT' }] });
+
+    // Queue members are listed with their role, weight and break.
+    await page.getByRole('navigation').getByRole('link', { name: 'Queues', exact: true }).click();
+    await page.getByRole('checkbox', { name: 'Jonas Weber on break' }).waitFor();
+    assert.equal(await page.getByRole('checkbox', { name: 'Jonas Weber on break' }).isChecked(), true);
+
+    // The automation editor shows the server's report on an invalid rule and saves nothing.
+    await page.getByRole('navigation').getByRole('link', { name: 'Automation rules', exact: true }).click();
+    const editor = page.getByLabel('Rules (JSON)');
+    await editor.waitFor();
+    await editor.fill(JSON.stringify([{ id: 'bad-one', name: 'Bad', trigger: 'when_pigs_fly', actions: [{ type: 'escalate' }] }]));
+    await page.getByRole('button', { name: 'Validate and save' }).click();
+    const report = page.getByLabel('Validation report');
+    await report.getByText('Nothing saved').waitFor();
+    assert.match(await report.innerText(), /bad-one\s+Invalid[\s\S]*trigger/);
+
+    // Picking a help topic fills in its defaults on the create form.
+    await page.getByRole('navigation').getByRole('link', { name: 'New ticket' }).click();
+    await page.getByLabel('Help topic').selectOption({ label: 'Account access' });
+    assert.equal(await page.getByLabel('Priority').inputValue(), 'URGENT');
+    assert.notEqual(await page.getByLabel('Assignee').inputValue(), '');
+    assert.notEqual(await page.getByLabel('Resolution due').inputValue(), '');
+    await page.getByLabel('Subject').fill('Locked out after SSO change');
+    await page.getByRole('tab', { name: 'Requester' }).click();
+    await page.getByLabel('Requester email').fill('newperson@example.com');
+    await page.getByRole('button', { name: 'Create ticket' }).click();
+    await page.getByRole('heading', { name: 'Locked out after SSO change' }).waitFor();
+    assert.match(await page.getByTestId('assignee').innerText(), /Alex Agent/);
+    assert.deepEqual(problems, []);
+    await screenshot(page, 'admin-and-create');
+  } finally {
+    await b.close();
+  }
+});
+
+test('a customer reply appears on the open ticket detail without a reload; replies carry attachments', async () => {
+  const token = await customerToken(server.url, CUSTOMER);
+  const { createMyTicket } = await gql(server.url, token, 'mutation { createMyTicket(subject: "Live thread check", description: "First message") { id number } }');
+  const b = await newBrowser();
+  const { page } = b;
+  try {
+    await signIn(page, server.url, AGENT);
+    await page.getByTestId('ticket-card').first().waitFor();
+    await page.goto(`${server.url}/tickets/${createMyTicket.number}`);
+    await page.getByRole('heading', { name: 'Live thread check' }).waitFor();
+    await page.evaluate(() => (window.__noReload = true));
+    await page.waitForTimeout(500);
+    await gql(server.url, token, 'mutation($id: ID!) { replyToMyTicket(ticketId: $id, body: "Second message, sent while you watched") { id } }', { id: createMyTicket.id });
+    const entry = page.locator('[data-testid=entry]').filter({ hasText: 'Second message, sent while you watched' });
+    await entry.waitFor({ timeout: 5000 });
+    assert.match(await entry.innerText(), /Requester/);
+    assert.equal(await page.evaluate(() => window.__noReload), true, 'the page was not reloaded');
+
+    // `r` jumps to the reply box.
+    await page.locator('body').click({ position: { x: 5, y: 5 } });
+    await page.keyboard.press('r');
+    assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('data-shortcut')), 'reply');
+
+    // A reply with an attachment (a multipart GraphQL request) lists the file on the ticket.
+    await page.getByLabel(/^Reply \(the requester/).fill('Here is the log you asked for.');
+    await page.getByLabel('Attachments').setInputFiles({ name: 'vpn-log.txt', mimeType: 'text/plain', buffer: Buffer.from('12:00 disconnect\n') });
+    await page.getByRole('button', { name: 'Send reply' }).click();
+    await page.locator('[data-testid=entry]').filter({ hasText: 'Here is the log you asked for.' }).getByRole('button', { name: 'vpn-log.txt' }).waitFor();
+    await page.getByRole('tab', { name: 'Attachments (1)' }).click();
+    await page.getByRole('button', { name: 'vpn-log.txt' }).waitFor();
+    await screenshot(page, 'live-entry-appears');
+  } finally {
+    await b.close();
+  }
+});

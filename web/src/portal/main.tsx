@@ -1,0 +1,258 @@
+// The customer portal ("My Tickets"): sign in, the customer's own tickets, the public thread
+// with a reply box, and a new-ticket form. It only asks for customer fields (myTickets,
+// myTicket, PublicEntry): internal notes and staff internals are never requested.
+import { StrictMode, useCallback, useEffect, useState, type FormEvent } from 'react';
+import { createRoot } from 'react-dom/client';
+import { ApiError, downloadAttachment, gql, onUnauthenticated, request, subscribe, upload } from '../api/client';
+import type { HelpTopic, MyTicket, PublicEntry } from '../api/schema';
+import { formatDate } from '../lib/format';
+import { Link, navigate, useLocation } from '../lib/router';
+import { ErrorText, StatusBadge } from '../lib/ui';
+import '../styles.css';
+
+const TOKEN_KEY = 'switchboard.customer.token';
+const BASE = '/portal';
+
+const LOGIN = gql`
+  mutation CustomerLogin($email: String!, $password: String!) {
+    customerLogin(email: $email, password: $password) { token contact { name } }
+  }
+`;
+const MY_TICKETS = gql`
+  query MyTickets($after: String) {
+    myTickets(first: 50, after: $after) {
+      totalCount
+      pageInfo { endCursor hasNextPage }
+      nodes { id number subject status helpTopic createdAt updatedAt }
+    }
+  }
+`;
+const MY_TICKET = gql`
+  query MyTicket($number: String!) {
+    myTicket(number: $number) {
+      id number subject status helpTopic createdAt updatedAt resolvedAt closedAt csatRating
+      entries { id body fromMe authorName createdAt attachments { id fileName sizeBytes url } }
+    }
+  }
+`;
+const REPLY = gql`
+  mutation ReplyToMyTicket($ticketId: ID!, $body: String!, $attachments: [Upload!]) {
+    replyToMyTicket(ticketId: $ticketId, body: $body, attachments: $attachments) { id }
+  }
+`;
+const CREATE = gql`
+  mutation CreateMyTicket($subject: String!, $description: String!, $helpTopicId: ID, $attachments: [Upload!]) {
+    createMyTicket(subject: $subject, description: $description, helpTopicId: $helpTopicId, attachments: $attachments) { number }
+  }
+`;
+const RATE = gql`
+  mutation RateMyTicket($ticketId: ID!, $rating: Int!, $comment: String) {
+    rateMyTicket(ticketId: $ticketId, rating: $rating, comment: $comment) { id csatRating }
+  }
+`;
+const TOPICS = gql`query PortalTopics { helpTopics { id name } }`;
+const EVENTS = gql`subscription MyTicketEvents { ticketEvents { kind ticketId } }`;
+
+type Row = Pick<MyTicket, 'id' | 'number' | 'subject' | 'status' | 'helpTopic' | 'createdAt' | 'updatedAt'>;
+type Detail = Row & Pick<MyTicket, 'resolvedAt' | 'closedAt' | 'csatRating'> & {
+  entries: (Pick<PublicEntry, 'id' | 'body' | 'fromMe' | 'authorName' | 'createdAt'> & { attachments: { id: string; fileName: string; sizeBytes: number; url: string }[] })[];
+};
+
+function useLive(token: string, onEvent: (ticketId: string) => void) {
+  useEffect(() => subscribe<{ ticketEvents: { ticketId: string } }>(token, EVENTS, (d) => onEvent(d.ticketEvents.ticketId)), [token, onEvent]);
+}
+
+function Login({ onToken }: { onToken: (t: string) => void }) {
+  const [email, setEmail] = useState('');
+  const [password, setPassword] = useState('');
+  const [error, setError] = useState<unknown>(null);
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    try {
+      const d = await request<{ customerLogin: { token: string } }>(null, LOGIN, { email, password });
+      onToken(d.customerLogin.token);
+    } catch (err) {
+      setError(err instanceof ApiError && err.code === 'UNAUTHENTICATED' ? 'Wrong email or password.' : err);
+    }
+  };
+  return (
+    <div className="center">
+      <form className="panel form login" onSubmit={submit} aria-label="Sign in to My Tickets">
+        <h1>My Tickets</h1>
+        <p className="muted">Sign in to follow your support requests.</p>
+        <label>Email<input type="email" autoComplete="username" required value={email} onChange={(e) => setEmail(e.target.value)} autoFocus /></label>
+        <label>Password<input type="password" autoComplete="current-password" required value={password} onChange={(e) => setPassword(e.target.value)} /></label>
+        <ErrorText error={error} />
+        <button className="primary">Sign in</button>
+      </form>
+    </div>
+  );
+}
+
+function List({ token }: { token: string }) {
+  const [rows, setRows] = useState<Row[] | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const load = useCallback(() => {
+    request<{ myTickets: { nodes: Row[] } }>(token, MY_TICKETS).then((d) => setRows(d.myTickets.nodes), setError);
+  }, [token]);
+  useEffect(load, [load]);
+  useLive(token, load);
+  return (
+    <section aria-labelledby="mine-title">
+      <div className="row spread">
+        <h1 id="mine-title">My tickets</h1>
+        <Link href={`${BASE}/new`} className="button">New ticket</Link>
+      </div>
+      <ErrorText error={error} />
+      {!rows ? (
+        <p className="muted">Loading…</p>
+      ) : rows.length === 0 ? (
+        <p className="panel">You have no tickets yet. <Link href={`${BASE}/new`}>Ask for help</Link>.</p>
+      ) : (
+        <table>
+          <thead><tr><th>Number</th><th>Subject</th><th>Status</th><th>Last update</th></tr></thead>
+          <tbody>
+            {rows.map((t) => (
+              <tr key={t.id} data-testid="my-ticket" data-number={t.number}>
+                <td>{t.number}</td>
+                <td><Link href={`${BASE}/tickets/${t.number}`} data-list-item>{t.subject}</Link></td>
+                <td><StatusBadge status={t.status} /></td>
+                <td>{formatDate(t.updatedAt)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
+}
+
+function TicketView({ token, number }: { token: string; number: string }) {
+  const [t, setT] = useState<Detail | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [body, setBody] = useState('');
+  const [files, setFiles] = useState<File[]>([]);
+  const [sendError, setSendError] = useState<unknown>(null);
+  const load = useCallback(() => {
+    request<{ myTicket: Detail }>(token, MY_TICKET, { number }).then((d) => setT(d.myTicket), setError);
+  }, [token, number]);
+  useEffect(load, [load]);
+  useLive(token, useCallback((id: string) => t?.id === id && load(), [t?.id, load]));
+  const send = async (e: FormEvent) => {
+    e.preventDefault();
+    if (!t || !body.trim()) return;
+    try {
+      await upload(token, REPLY, { ticketId: t.id, body }, files);
+      setBody('');
+      setFiles([]);
+      setSendError(null);
+      load();
+    } catch (err) {
+      setSendError(err);
+    }
+  };
+  if (error) return <ErrorText error={error} />;
+  if (!t) return <p className="muted">Loading…</p>;
+  return (
+    <section aria-labelledby="ticket-title">
+      <p><Link href={`${BASE}/`}>← My tickets</Link></p>
+      <div className="muted">{t.number}{t.helpTopic && ` · ${t.helpTopic}`}</div>
+      <h1 id="ticket-title">{t.subject}</h1>
+      <p className="row"><StatusBadge status={t.status} /> <span className="muted">Opened {formatDate(t.createdAt)}</span></p>
+      <div className="thread" aria-label="Conversation">
+        {t.entries.map((e) => (
+          <article key={e.id} className={`entry ${e.fromMe ? 'customer' : 'reply'}`} data-testid="entry">
+            <div className="meta"><strong>{e.fromMe ? 'You' : e.authorName ?? 'Support'}</strong><span>{formatDate(e.createdAt)}</span></div>
+            <div className="body">{e.body}</div>
+            {e.attachments.map((a) => (
+              <div key={a.id}><button type="button" onClick={() => void downloadAttachment(token, a.url, a.fileName)}>{a.fileName}</button></div>
+            ))}
+          </article>
+        ))}
+      </div>
+      {(t.status === 'RESOLVED' || t.status === 'CLOSED') && (
+        <div className="panel" style={{ marginTop: 12 }} role="group" aria-label="Rate this ticket">
+          {t.csatRating ? (
+            <p>You rated this ticket {t.csatRating} of 5. Thank you!</p>
+          ) : (
+            <div className="row">
+              How did we do?
+              {[1, 2, 3, 4, 5].map((n) => (
+                <button key={n} type="button" aria-label={`Rate ${n} of 5`} onClick={() => void request(token, RATE, { ticketId: t.id, rating: n }).then(load, setSendError)}>
+                  {n}
+                </button>
+              ))}
+            </div>
+          )}
+        </div>
+      )}
+      {t.status !== 'CLOSED' && (
+        <form className="panel form" style={{ marginTop: 12 }} onSubmit={send} aria-label="Reply">
+          <label>Your reply<textarea data-shortcut="reply" value={body} onChange={(e) => setBody(e.target.value)} /></label>
+          <label>Attachments<input type="file" multiple onChange={(e) => setFiles(Array.from(e.target.files ?? []))} /></label>
+          <ErrorText error={sendError} />
+          <div><button className="primary" disabled={!body.trim()}>Send reply</button></div>
+        </form>
+      )}
+    </section>
+  );
+}
+
+function NewTicket({ token }: { token: string }) {
+  const [topics, setTopics] = useState<Pick<HelpTopic, 'id' | 'name'>[]>([]);
+  const [f, setF] = useState({ subject: '', description: '', helpTopicId: '' });
+  const [files, setFiles] = useState<File[]>([]);
+  const [error, setError] = useState<unknown>(null);
+  useEffect(() => {
+    request<{ helpTopics: Pick<HelpTopic, 'id' | 'name'>[] }>(token, TOPICS).then((d) => setTopics(d.helpTopics), () => {});
+  }, [token]);
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    try {
+      const d = await upload<{ createMyTicket: { number: string } }>(token, CREATE, { ...f, helpTopicId: f.helpTopicId || null }, files);
+      navigate(`${BASE}/tickets/${d.createMyTicket.number}`);
+    } catch (err) {
+      setError(err);
+    }
+  };
+  return (
+    <form className="panel form" onSubmit={submit} aria-labelledby="new-title">
+      <h1 id="new-title">New ticket</h1>
+      <label>Subject<input required value={f.subject} onChange={(e) => setF({ ...f, subject: e.target.value })} /></label>
+      <label>Topic<select value={f.helpTopicId} onChange={(e) => setF({ ...f, helpTopicId: e.target.value })}><option value="">Not sure</option>{topics.map((t) => <option key={t.id} value={t.id}>{t.name}</option>)}</select></label>
+      <label>Describe the problem<textarea required value={f.description} onChange={(e) => setF({ ...f, description: e.target.value })} /></label>
+      <label>Attachments<input type="file" multiple onChange={(e) => setFiles(Array.from(e.target.files ?? []))} /></label>
+      <ErrorText error={error} />
+      <div><button className="primary">Submit ticket</button></div>
+    </form>
+  );
+}
+
+function App() {
+  const [token, setToken] = useState<string | null>(() => localStorage.getItem(TOKEN_KEY));
+  const { path } = useLocation(BASE);
+  const signOut = useCallback(() => {
+    localStorage.removeItem(TOKEN_KEY);
+    setToken(null);
+  }, []);
+  useEffect(() => onUnauthenticated(signOut), [signOut]);
+  if (!token) return <Login onToken={(t) => { localStorage.setItem(TOKEN_KEY, t); setToken(t); }} />;
+  const ticket = path.match(/^\/tickets\/([^/]+)$/);
+  return (
+    <div className="portal">
+      <header>
+        <Link href={`${BASE}/`}><strong>My Tickets</strong></Link>
+        <button type="button" onClick={signOut}>Sign out</button>
+      </header>
+      <main>
+        {ticket ? <TicketView key={ticket[1]} token={token} number={decodeURIComponent(ticket[1])} /> : path === '/new' ? <NewTicket token={token} /> : <List token={token} />}
+      </main>
+    </div>
+  );
+}
+
+createRoot(document.getElementById('root')!).render(
+  <StrictMode>
+    <App />
+  </StrictMode>,
+);
