@@ -11,7 +11,7 @@ pub mod parse;
 use std::time::Duration;
 
 use axum::Router;
-use axum::body::Bytes;
+use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -57,11 +57,10 @@ struct InboundState {
 /// `POST /inbound/email/{mailbox}`: a raw RFC 5322 message in the body, the mailbox's inbound
 /// secret as a bearer token. Answers 202 with what became of it, or 4xx with the reason.
 pub fn router(desk: Desk, settings: EmailSettings) -> Router {
-    // The route's own limit, one byte over the message limit so the handler can name it.
-    let limit = settings.max_message_bytes.saturating_add(1);
+    // The handler reads the body against the email size limit itself, so it can name it.
     Router::new()
         .route("/inbound/email/{mailbox}", post(inbound_endpoint))
-        .layer(DefaultBodyLimit::max(limit))
+        .layer(DefaultBodyLimit::disable())
         .with_state(InboundState { desk, settings })
 }
 
@@ -77,7 +76,7 @@ async fn inbound_endpoint(
     State(s): State<InboundState>,
     Path(mailbox): Path<String>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
     let secret = headers
         .get(header::AUTHORIZATION)
@@ -104,10 +103,22 @@ async fn inbound_endpoint(
             return error(StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE", "try again later");
         }
     };
-    if body.len() > s.settings.max_message_bytes {
-        let r = Rejection::TooLarge { size: body.len(), limit: s.settings.max_message_bytes };
-        return error(StatusCode::PAYLOAD_TOO_LARGE, "MESSAGE_TOO_LARGE", &r.to_string());
-    }
+    let limit = s.settings.max_message_bytes;
+    let body = match axum::body::to_bytes(body, limit).await {
+        Ok(b) => b,
+        Err(_) => {
+            let declared = headers
+                .get(header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<usize>().ok())
+                .filter(|n| *n > limit);
+            let message = match declared {
+                Some(size) => Rejection::TooLarge { size, limit }.to_string(),
+                None => format!("the message is larger than this mailbox takes ({limit} bytes at most)"),
+            };
+            return error(StatusCode::PAYLOAD_TOO_LARGE, "MESSAGE_TOO_LARGE", &message);
+        }
+    };
     if body.is_empty() {
         return error(StatusCode::BAD_REQUEST, "EMPTY_MESSAGE", "the body must be a raw RFC 5322 message");
     }

@@ -47,6 +47,10 @@ pub struct ServeSettings {
     pub max_body_bytes: usize,
     /// Runs the job runner in this process; `None` leaves jobs to another process.
     pub jobs: Option<switchboard_jobs::JobsConfig>,
+    /// The email channel's limits and intervals.
+    pub email: switchboard_email::EmailSettings,
+    /// Runs the IMAP poller in this process.
+    pub email_poller: bool,
 }
 
 /// Reads a KEY=VALUE file; blank lines and `#` comments are skipped, values may be quoted.
@@ -185,7 +189,24 @@ pub fn resolve_serve(
     } else {
         None
     };
-    Ok(ServeSettings { listen, graphiql, max_body_bytes, jobs })
+    let e = switchboard_email::EmailSettings::default();
+    let email = switchboard_email::EmailSettings {
+        max_message_bytes: number("SWITCHBOARD_EMAIL_MAX_MESSAGE_BYTES", file, e.max_message_bytes)?,
+        poll_interval: std::time::Duration::from_secs(number(
+            "SWITCHBOARD_EMAIL_POLL_SECS",
+            file,
+            e.poll_interval.as_secs(),
+        )?),
+        network_timeout: std::time::Duration::from_secs(number(
+            "SWITCHBOARD_EMAIL_TIMEOUT_SECS",
+            file,
+            e.network_timeout.as_secs(),
+        )?),
+        ack_max_per_sender: number("SWITCHBOARD_EMAIL_ACK_MAX_PER_HOUR", file, e.ack_max_per_sender)?,
+        ack_window_ms: e.ack_window_ms,
+    };
+    let email_poller = flag("SWITCHBOARD_EMAIL_POLLER", file)?.unwrap_or(true);
+    Ok(ServeSettings { listen, graphiql, max_body_bytes, jobs, email, email_poller })
 }
 
 #[cfg(test)]
