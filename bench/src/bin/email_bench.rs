@@ -52,7 +52,12 @@ fn parse_cost(rounds: usize) -> anyhow::Result<()> {
         }
         let per = start.elapsed() / rounds as u32;
         total += per;
-        println!("  {:<28} {:>6} bytes  {:>8.1} µs", f.file_name().unwrap_or_default().to_string_lossy(), raw.len(), per.as_secs_f64() * 1e6);
+        println!(
+            "  {:<28} {:>6} bytes  {:>8.1} µs",
+            f.file_name().unwrap_or_default().to_string_lossy(),
+            raw.len(),
+            per.as_secs_f64() * 1e6
+        );
     }
     println!("  mean over the corpus: {:.1} µs", total.as_secs_f64() * 1e6 / files.len() as f64);
     Ok(())
@@ -73,7 +78,18 @@ async fn main() -> anyhow::Result<()> {
     server.cli(&["workspace", "create", "--slug", "bench", "--name", "Bench"], &[])?;
     let password = "benchmark password";
     server.cli(
-        &["user", "create", "--workspace", "bench", "--email", "admin@bench.test", "--name", "Admin", "--role", "admin"],
+        &[
+            "user",
+            "create",
+            "--workspace",
+            "bench",
+            "--email",
+            "admin@bench.test",
+            "--name",
+            "Admin",
+            "--role",
+            "admin",
+        ],
         &[("SWITCHBOARD_PASSWORD", password)],
     )?;
     let http = reqwest::Client::new();
@@ -118,7 +134,8 @@ async fn main() -> anyhow::Result<()> {
             let i = next;
             next += 1;
             // Every fourth message answers the one before it, so threading is measured too.
-            let threading = if i % 4 == 3 { format!("In-Reply-To: <bench-{}@customer.test>\r\n", i - 1) } else { String::new() };
+            let threading =
+                if i % 4 == 3 { format!("In-Reply-To: <bench-{}@customer.test>\r\n", i - 1) } else { String::new() };
             let raw = format!(
                 "From: Customer {c} <customer{c}@customer.test>\r\nTo: help@bench.test\r\nSubject: Order {i} question\r\n\
                  Message-ID: <bench-{i}@customer.test>\r\n{threading}MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\
