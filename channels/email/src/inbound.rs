@@ -226,22 +226,23 @@ fn stored_text(mail: &ParsedEmail, dropped_attachments: usize) -> String {
 }
 
 /// The ticket a message belongs to: our Message-IDs in its headers, then the ticket tag in the
-/// subject, then the marker in its body; `None` opens a new ticket.
+/// subject, then the marker in its body; `None` opens a new ticket. Tags and markers can be
+/// typed by anyone, so they only count for mail from the ticket's requester.
 pub async fn thread(desk: &Desk, ws: WorkspaceId, mail: &ParsedEmail) -> Result<Option<TicketId>, DeskError> {
     if let Some(t) = desk.email_ticket_by_message_ids(ws, &mail.thread_ids).await? {
         return Ok(Some(t));
     }
     for (prefix, number) in subject_tags(&mail.subject) {
-        if let Some(t) = desk.email_ticket_by_number(ws, &prefix, number).await? {
+        if let Some(t) = desk.email_ticket_by_number(ws, &prefix, number, &mail.from_address).await? {
             return Ok(Some(t));
         }
     }
     let bodies = [Some(mail.full_text.as_str()), mail.html.as_deref()];
     for body in bodies.into_iter().flatten() {
         if let Some(id) = marker_ticket(ws.0, body)
-            && desk.email_ticket_exists(ws, TicketId(id)).await?
+            && let Some(t) = desk.email_ticket_of_requester(ws, TicketId(id), &mail.from_address).await?
         {
-            return Ok(Some(TicketId(id)));
+            return Ok(Some(t));
         }
     }
     Ok(None)

@@ -249,6 +249,10 @@ async fn the_corpus_lands_where_it_should() {
     // Mail after the bad ones still comes in.
     let t8 = env.opened(b"From: zed@customer.test\nSubject: after\nMessage-ID: <after@x>\n\nstill flowing\n").await;
     assert_eq!(env.last(t8).await.entry.body, "still flowing");
+    // A stranger typing the tag (or pasting the marker) gets a ticket of their own.
+    let stranger = format!("From: mallory@elsewhere.test\nSubject: Re: [SD-00001]\nMessage-ID: <m@x>\n\nhi [{mark}]\n");
+    let t9 = env.opened(stranger.as_bytes()).await;
+    assert_ne!(t9, t1);
 }
 
 #[tokio::test]

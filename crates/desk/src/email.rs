@@ -300,20 +300,29 @@ impl Desk {
         Ok(None)
     }
 
-    /// The ticket numbered `number` when its prefix is `prefix`.
+    /// The ticket numbered `number` when its prefix is `prefix` and `sender` is its requester:
+    /// a tag anyone can type must not let a stranger write on someone else's ticket.
     pub async fn email_ticket_by_number(
         &self,
         ws: WorkspaceId,
         prefix: &str,
         number: i64,
+        sender: &str,
     ) -> Result<Option<TicketId>, DeskError> {
         let t = self.store().read().await?.ticket_by_number(ws, number).await?;
-        Ok(t.filter(|t| t.ticket_prefix.eq_ignore_ascii_case(prefix)).map(|t| t.id))
+        Ok(t.filter(|t| t.ticket_prefix.eq_ignore_ascii_case(prefix) && requested_by(t, sender)).map(|t| t.id))
     }
 
-    /// A ticket of the workspace by id, when it exists.
-    pub async fn email_ticket_exists(&self, ws: WorkspaceId, id: TicketId) -> Result<bool, DeskError> {
-        Ok(self.store().read().await?.ticket_by_id(ws, id).await?.is_some())
+    /// The ticket `id` when it exists and `sender` is its requester (see
+    /// [`Desk::email_ticket_by_number`]).
+    pub async fn email_ticket_of_requester(
+        &self,
+        ws: WorkspaceId,
+        id: TicketId,
+        sender: &str,
+    ) -> Result<Option<TicketId>, DeskError> {
+        let t = self.store().read().await?.ticket_by_id(ws, id).await?;
+        Ok(t.filter(|t| requested_by(t, sender)).map(|t| t.id))
     }
 
     /// A bounce of the message we sent as `bounced_message_id`: marks that entry's delivery
@@ -421,6 +430,10 @@ impl Desk {
         self.reply(&Actor::system(ws), ticket, &body, Vec::new(), None).await?;
         Ok(true)
     }
+}
+
+fn requested_by(t: &TicketRecord, sender: &str) -> bool {
+    t.requester_email.as_deref().is_some_and(|e| e.eq_ignore_ascii_case(sender))
 }
 
 fn truncate(s: &str, max: usize) -> String {
