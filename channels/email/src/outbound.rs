@@ -80,6 +80,12 @@ pub fn build_reply(msg: &OutboundMessage, mailbox: &MailboxRecord) -> Result<(Me
         .to(builder_to(msg)?)
         .subject(reply_subject(&msg.ticket_subject, &msg.ticket_number))
         .message_id(Some(id.clone()));
+    if msg.author_name.is_none() {
+        // RFC 3834: an acknowledgement or other automatic message says so, so that the
+        // customer's autoresponder does not answer it (and loop with ours).
+        let name = lettre::message::header::HeaderName::new_from_ascii_str("Auto-Submitted");
+        builder = builder.raw_header(lettre::message::header::HeaderValue::new(name, "auto-replied".into()));
+    }
     // References grows with the thread; the newest twenty are enough to thread anywhere.
     let refs: Vec<&String> =
         msg.thread_message_ids.iter().rev().take(20).collect::<Vec<_>>().into_iter().rev().collect();

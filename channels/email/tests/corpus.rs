@@ -307,6 +307,11 @@ async fn acknowledgements_are_templated_rate_limited_and_never_for_auto_replies(
         }
     }
     assert_eq!(acked, 3, "at most three acknowledgements per sender and hour");
+    // Acknowledgements say they are automatic, so autoresponders leave them alone.
+    let due = env.desk.due_outbox(Channel::Email, 50).await.unwrap();
+    let msg = env.desk.outbound_message(due[0].0).await.unwrap().unwrap();
+    let (email, _) = build_reply(&msg, &sales).unwrap();
+    assert!(String::from_utf8(email.formatted()).unwrap().contains("Auto-Submitted: auto-replied"));
     let auto = "From: ooo@customer.test\nSubject: away\nMessage-ID: <away@c>\nPrecedence: auto_reply\n\naway\n";
     assert!(matches!(
         receive(&env.desk, &env.settings, &sales, auto.as_bytes()).await.unwrap(),

@@ -264,6 +264,7 @@ async fn mail_round_trip_through_dovecot_and_an_smtp_sink() {
     assert!(header(&sent, "From").unwrap().contains("<help@acme.test>"));
     assert!(header(&sent, "To").unwrap().contains("<alice@customer.test>"));
     assert!(sent.contains("We are sending someone over."));
+    assert_eq!(header(&sent, "Auto-Submitted"), None, "a person's reply is not automatic");
     let thread = desk.thread(&agent, ticket.id).await.unwrap();
     assert_eq!(thread.last().unwrap().entry.delivery_status.as_deref(), Some("sent"));
 
