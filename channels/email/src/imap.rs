@@ -203,17 +203,28 @@ async fn watch_session(desk: &Desk, settings: &EmailSettings, first: &MailboxRec
     }
 }
 
+/// The per-mailbox watchers; stopping the poller stops them too.
+struct Watchers(HashMap<i64, tokio::task::JoinHandle<()>>);
+
+impl Drop for Watchers {
+    fn drop(&mut self) {
+        for h in self.0.values() {
+            h.abort();
+        }
+    }
+}
+
 /// Starts the poller: every poll interval it looks for mailboxes with IMAP settings and keeps
-/// one watcher running per mailbox.
+/// one watcher running per mailbox. Aborting the returned task stops the watchers as well.
 pub fn spawn_poller(desk: Desk, settings: EmailSettings) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let mut watchers: HashMap<i64, tokio::task::JoinHandle<()>> = HashMap::new();
+        let mut watchers = Watchers(HashMap::new());
         loop {
             match desk.email_imap_mailboxes().await {
                 Ok(list) => {
-                    watchers.retain(|_, h| !h.is_finished());
+                    watchers.0.retain(|_, h| !h.is_finished());
                     for m in list {
-                        watchers.entry(m.id).or_insert_with(|| {
+                        watchers.0.entry(m.id).or_insert_with(|| {
                             tokio::spawn(watch_mailbox(desk.clone(), settings.clone(), m.workspace_id, m.id))
                         });
                     }

@@ -359,4 +359,25 @@ async fn mail_round_trip_through_dovecot_and_an_smtp_sink() {
     assert!(matches!(&outcomes[..], [DeliveryOutcome::Retry { .. }]), "{outcomes:?}");
     // The IMAP password was kept: it is write-only, and leaving it out keeps it.
     assert_eq!(poll_mailbox(&desk, &settings, &mailbox().await).await.unwrap(), PollReport::default());
+
+    // 8. The poller `serve` runs waits on IDLE (dovecot offers it): with a 60 s interval, new
+    //    mail still becomes a ticket within seconds.
+    let slow = EmailSettings { poll_interval: Duration::from_secs(60), ..settings.clone() };
+    let poller = switchboard_email::imap::spawn_poller(desk.clone(), slow);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    deliver(
+        imap_port,
+        "From: dave@customer.test\r\nSubject: Pushed by IDLE\r\nMessage-ID: <fifth@customer.test>\r\n\r\nHello.\r\n",
+    )
+    .await;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        if let Ok(t) = desk.ticket_by_number(&agent, "SD-00004").await {
+            assert_eq!(t.subject, "Pushed by IDLE");
+            break;
+        }
+        assert!(Instant::now() < deadline, "the poller did not take the message while idling");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    poller.abort();
 }
