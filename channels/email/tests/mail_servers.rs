@@ -102,14 +102,29 @@ fn start_dovecot(dir: &Path) -> (Running, u16) {
     (running, port)
 }
 
+/// aiosmtpd's Maildir handler, refusing recipients at `gone.test` for good the way a real
+/// server refuses an unknown user.
+const SINK_HANDLER: &str = r#"
+from aiosmtpd.handlers import Mailbox
+
+class Picky(Mailbox):
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address.endswith('@gone.test'):
+            return '550 5.1.1 <%s>: Recipient address rejected: User unknown' % address
+        envelope.rcpt_tos.append(address)
+        return '250 OK'
+"#;
+
 /// Starts an aiosmtpd sink on a free port that writes each message into `dir/maildir/new`.
 fn start_smtp_sink(dir: &Path) -> (Running, u16, PathBuf) {
     let port = free_port();
     let maildir = dir.join("maildir");
     let log = dir.join("aiosmtpd.log");
+    std::fs::write(dir.join("picky_sink.py"), SINK_HANDLER).unwrap();
     let child = Command::new(if Path::new("/usr/bin/python3").exists() { "/usr/bin/python3" } else { "python3" })
-        .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}"), "-c", "aiosmtpd.handlers.Mailbox"])
+        .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}"), "-c", "picky_sink.Picky"])
         .arg(&maildir)
+        .env("PYTHONPATH", dir)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(&log).unwrap())
@@ -337,6 +352,24 @@ async fn mail_round_trip_through_dovecot_and_an_smtp_sink() {
     assert_eq!(quarantined.len(), 1);
     assert!(quarantined[0].reason.as_deref().unwrap().contains("no From address"));
 
+    // 6b. The SMTP server refusing the recipient for good (a 5xx) fails the delivery, with the
+    //     server's reason on the entry.
+    deliver(imap_port, "From: erin@gone.test\r\nSubject: Leaving\r\nMessage-ID: <gone@gone.test>\r\n\r\nBye.\r\n")
+        .await;
+    assert_eq!(poll_mailbox(&desk, &settings, &mailbox().await).await.unwrap().opened, 1);
+    let gone = desk.ticket_by_number(&agent, "SD-00004").await.unwrap();
+    desk.reply(&agent, gone.id, "Sorry to see you go.", Vec::new(), None).await.unwrap();
+    let outcomes = run_outbox(&desk, &sender).await;
+    match &outcomes[..] {
+        [DeliveryOutcome::Failed { error }] => {
+            assert!(error.contains("550") && error.contains("User unknown"), "{error}")
+        }
+        other => panic!("{other:?}"),
+    }
+    let last = desk.thread(&agent, gone.id).await.unwrap().pop().unwrap();
+    assert_eq!(last.entry.delivery_status.as_deref(), Some("failed"));
+    assert!(last.entry.delivery_error.as_deref().unwrap().contains("User unknown"));
+
     // 7. An SMTP server that cannot be reached is retried later, not failed.
     let refused_ticket = desk.ticket_by_number(&agent, "SD-00003").await.unwrap();
     let m = mailbox().await;
@@ -372,7 +405,7 @@ async fn mail_round_trip_through_dovecot_and_an_smtp_sink() {
     .await;
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
-        if let Ok(t) = desk.ticket_by_number(&agent, "SD-00004").await {
+        if let Ok(t) = desk.ticket_by_number(&agent, "SD-00005").await {
             assert_eq!(t.subject, "Pushed by IDLE");
             break;
         }
