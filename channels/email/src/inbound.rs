@@ -11,6 +11,9 @@ use crate::parse::{MailKind, ParsedEmail, Rejection, content_key, marker_ticket,
 
 /// Longest stored text; the whole message stays in the attached original.
 const MAX_TEXT_CHARS: usize = 19_000;
+/// The desk's limits on a subject and on a name (people's and files').
+const MAX_SUBJECT_CHARS: usize = 200;
+const MAX_NAME_CHARS: usize = 120;
 /// How much of a quarantined oversized message is kept: enough for its headers.
 const QUARANTINE_KEEP_BYTES: usize = 64 * 1024;
 
@@ -133,7 +136,7 @@ pub async fn receive(
         .iter()
         .filter(|a| a.bytes.len() <= switchboard_desk::MAX_ATTACHMENT_BYTES)
         .map(|a| NewAttachment {
-            file_name: a.file_name.clone(),
+            file_name: clamp_file_name(&a.file_name),
             content_type: a.content_type.clone(),
             bytes: a.bytes.clone(),
         })
@@ -152,8 +155,12 @@ pub async fn receive(
         external_message_id: mail.message_id.clone().unwrap_or_else(|| mail.dedupe_key.clone()),
         sender_kind: IdentityKind::Email,
         sender_value: mail.from_address.clone(),
-        sender_name: mail.from_name.clone(),
-        subject: Some(if mail.subject.is_empty() { "(no subject)".into() } else { mail.subject.clone() }),
+        sender_name: mail.from_name.as_deref().map(|n| clamp(n, MAX_NAME_CHARS)),
+        subject: Some(if mail.subject.is_empty() {
+            "(no subject)".into()
+        } else {
+            clamp(&mail.subject, MAX_SUBJECT_CHARS)
+        }),
         text: stored_text(&mail, dropped),
         attachments,
     };
@@ -200,6 +207,21 @@ pub async fn receive(
         }
     }
     Ok(Received::Ticket { ticket_id: out.ticket_id, opened: out.opened, duplicate: out.duplicate })
+}
+
+/// Cuts `s` to `max` characters: mail may carry longer subjects, names and file names than the
+/// desk keeps, and that must not make it unreadable (the original keeps them whole).
+fn clamp(s: &str, max: usize) -> String {
+    s.chars().take(max).collect()
+}
+
+fn clamp_file_name(name: &str) -> String {
+    if name.chars().count() <= MAX_NAME_CHARS {
+        return name.to_string();
+    }
+    let ext = name.rsplit_once('.').map(|(_, e)| e).filter(|e| e.len() <= 10).unwrap_or_default();
+    let stem: String = name.chars().take(MAX_NAME_CHARS - ext.len() - 2).collect();
+    if ext.is_empty() { format!("{stem}~") } else { format!("{stem}~.{ext}") }
 }
 
 fn stored_text(mail: &ParsedEmail, dropped_attachments: usize) -> String {

@@ -322,3 +322,23 @@ async fn acknowledgements_are_templated_rate_limited_and_never_for_auto_replies(
     let m = env.desk.email_mailbox_for_ticket(env.admin.workspace_id, t.id).await.unwrap().unwrap();
     assert_eq!(m.address, "sales@acme.test");
 }
+
+#[tokio::test]
+async fn overlong_subjects_names_and_file_names_are_cut_not_refused() {
+    let env = env().await;
+    let subject = "S".repeat(300);
+    let name = "N".repeat(150);
+    let file = format!("{}.pdf", "f".repeat(200));
+    let raw = format!(
+        "From: {name} <long@customer.test>\nSubject: {subject}\nMessage-ID: <long@c>\nMIME-Version: 1.0\n\
+         Content-Type: multipart/mixed; boundary=\"b\"\n\n--b\nContent-Type: text/plain\n\nsee attached\n--b\n\
+         Content-Type: application/pdf\nContent-Disposition: attachment; filename=\"{file}\"\n\n%PDF\n--b--\n"
+    );
+    let t = env.opened(raw.as_bytes()).await;
+    let ticket = env.desk.ticket(&env.admin, t).await.unwrap();
+    assert_eq!(ticket.subject, "S".repeat(200));
+    assert_eq!(ticket.requester_name, "N".repeat(120));
+    let e = env.last(t).await;
+    let pdf = e.attachments.iter().find(|a| a.file_name.ends_with("~.pdf")).unwrap();
+    assert_eq!(pdf.file_name.chars().count(), 120);
+}
