@@ -1,6 +1,7 @@
 //! The corpus under `tests/corpus/`: each message goes through the real inbound path (parse,
 //! thread, `Desk::ingest`) on a real SQLite database, and each asserts the ticket it lands on (or
-//! none), the stored text and the attachments.
+//! none), the stored text and the attachments. SQLite by default; with `TEST_POSTGRES_URL` (a
+//! server URL without a database) each test gets a fresh PostgreSQL database.
 
 #![allow(clippy::unwrap_used)]
 
@@ -29,10 +30,24 @@ fn corpus_with(name: &str, our_id: &str, marker: &str) -> Vec<u8> {
     String::from_utf8(corpus(name)).unwrap().replace("%OURID%", our_id).replace("%MARKER%", marker).into_bytes()
 }
 
+/// A fresh database: a SQLite file in `dir`, or a new PostgreSQL database when asked for.
+async fn database_url(dir: &std::path::Path) -> String {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let Some(server) = std::env::var("TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty()) else {
+        return format!("sqlite://{}/desk.db", dir.display());
+    };
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let name = format!("switchboard_desk_email_{}_{n}", std::process::id());
+    let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(&format!("{server}/postgres")).await.unwrap();
+    for sql in [format!("DROP DATABASE IF EXISTS {name}"), format!("CREATE DATABASE {name}")] {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut admin).await.unwrap();
+    }
+    format!("{server}/{name}")
+}
+
 async fn env() -> Env {
     let dir = tempfile::tempdir().unwrap();
-    let store =
-        switchboard_desk::store::Store::connect(&format!("sqlite://{}/desk.db", dir.path().display())).await.unwrap();
+    let store = switchboard_desk::store::Store::connect(&database_url(dir.path()).await).await.unwrap();
     store.migrate().await.unwrap();
     let auth = AuthConfig { jwt_secret: b"test secret for the email channel".to_vec(), token_ttl_secs: 3600 };
     let desk = Desk::new(store, Arc::new(SystemClock), BlobStore::new(dir.path().join("blobs")), auth);
