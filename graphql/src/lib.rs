@@ -3,6 +3,7 @@
 
 #[cfg(test)]
 mod api_tests;
+mod email;
 mod errors;
 mod mutation;
 mod query;

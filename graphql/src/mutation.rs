@@ -589,4 +589,20 @@ impl Mutation {
         desk(ctx).dismiss_macro_suggestion(actor(ctx)?, parse_id(&id, "id")?).await?;
         Ok(true)
     }
+
+    /// Creates an email mailbox, or updates one when `id` is given (admins). A new mailbox's
+    /// inbound secret is in the answer, this once.
+    async fn save_email_mailbox(
+        &self,
+        ctx: &Context<'_>,
+        id: Option<ID>,
+        input: crate::email::EmailMailboxInput,
+    ) -> Result<crate::email::SavedEmailMailbox, DeskError> {
+        crate::email::save(ctx, id, input).await
+    }
+
+    /// Deletes an email mailbox; its tickets stay (admins).
+    async fn delete_email_mailbox(&self, ctx: &Context<'_>, id: ID) -> Result<bool, DeskError> {
+        crate::email::delete(ctx, id).await
+    }
 }

@@ -298,4 +298,25 @@ impl Query {
         };
         Ok(MyTicket(t))
     }
+
+    /// The workspace's email mailboxes (admins).
+    async fn email_mailboxes(&self, ctx: &Context<'_>) -> Result<Vec<crate::email::EmailMailbox>, DeskError> {
+        crate::email::mailboxes(ctx).await
+    }
+
+    /// Received mail by outcome, newest first; `QUARANTINED` lists what could not be taken and
+    /// why (admins).
+    async fn email_messages(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default_with = "crate::email::EmailOutcome::Quarantined")] outcome: crate::email::EmailOutcome,
+        limit: Option<i64>,
+    ) -> Result<Vec<crate::email::EmailMessage>, DeskError> {
+        crate::email::messages(ctx, outcome, limit).await
+    }
+
+    /// A received message as it came in (quarantined ones are cut to their first 64 KiB) (admins).
+    async fn email_original(&self, ctx: &Context<'_>, id: ID) -> Result<String, DeskError> {
+        crate::email::original(ctx, id).await
+    }
 }

@@ -29,6 +29,8 @@ struct Targets {
     routing_rule: String,
     webhook: String,
     quality_flag: String,
+    mailbox: String,
+    email_message: String,
 }
 
 fn ops(t: &Targets, marker: &str) -> Vec<Op> {
@@ -234,6 +236,15 @@ fn ops(t: &Targets, marker: &str) -> Vec<Op> {
             "mutation($id: ID!) { dismissMacroSuggestion(id: $id) }",
             json!({ "id": "999999" }),
         ),
+        op("emailMailboxes", "{ emailMailboxes { id name address } }", json!({})),
+        op(
+            "saveEmailMailbox",
+            "mutation($id: ID) { saveEmailMailbox(id: $id, input: { name: \"Stolen\", address: \"thief@example.com\", rotateInboundSecret: true }) { inboundSecret mailbox { id } } }",
+            json!({ "id": t.mailbox }),
+        ),
+        op("deleteEmailMailbox", "mutation($id: ID!) { deleteEmailMailbox(id: $id) }", json!({ "id": t.mailbox })),
+        op("emailMessages", "{ emailMessages { id reason subject } }", json!({})),
+        op("emailOriginal", "query($id: ID!) { emailOriginal(id: $id) }", json!({ "id": t.email_message })),
     ]
 }
 
@@ -283,6 +294,8 @@ const WORKSPACE_OWN: &[&str] = &[
     "qualityFlags",
     "notifications",
     "macroSuggestions",
+    "emailMailboxes",
+    "emailMessages",
 ];
 
 fn expect_anonymous(name: &str) -> Expect {
@@ -321,7 +334,7 @@ async fn snapshot(admin: &str, ticket_id: &str) -> Value {
         inactivitySettings { autoCloseDays autoCloseCustomerOnly staleAfterHours }
         afterCloseSettings { csatRequestEnabled postCloseFollowUpDays } managerAlertSettings { queueDepth }
         routingRules { id name position } automationRules webhooks { id name enabled deliveries { id } }
-        qualityFlags(includeResolved: true) { id resolvedAt } }";
+        qualityFlags(includeResolved: true) { id resolvedAt } emailMailboxes { id name address } }";
     ok(admin, q, json!({ "id": ticket_id })).await
 }
 
@@ -367,6 +380,8 @@ async fn every_operation_is_refused_or_scoped_for_outsiders() {
         routing_rule: String::new(),
         webhook: String::new(),
         quality_flag: String::new(),
+        mailbox: String::new(),
+        email_message: String::new(),
     };
     let support = ok(
         &a.admin,
@@ -389,12 +404,33 @@ async fn every_operation_is_refused_or_scoped_for_outsiders() {
     )
     .await;
     let flags = ok(&a.admin, "{ qualityFlags { id } }", json!({})).await;
+    let mailbox = ok(
+        &a.admin,
+        "mutation($a: String!) { saveEmailMailbox(input: { name: \"Help\", address: $a }) { inboundSecret mailbox { id } } }",
+        json!({ "a": format!("help@{marker}.test") }),
+    )
+    .await["saveEmailMailbox"]
+        .clone();
+    let mailbox_id = mailbox["mailbox"]["id"].as_str().unwrap().to_string();
+    // A message that cannot be parsed, so the quarantine has an entry to aim at.
+    let status = reqwest::Client::new()
+        .post(format!("{}/inbound/email/{mailbox_id}", server().url))
+        .bearer_auth(mailbox["inboundSecret"].as_str().unwrap())
+        .body(format!("To: help@{marker}.test\r\nSubject: {secret}\r\n\r\nno sender\r\n"))
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status.as_u16(), 422);
+    let quarantined = ok(&a.admin, "{ emailMessages { id } }", json!({})).await;
     let targets = Targets {
         calendar: support["saveCalendar"]["id"].as_str().unwrap().into(),
         sla_policy: policy["saveSlaPolicy"]["id"].as_str().unwrap().into(),
         routing_rule: support["saveRoutingRule"]["id"].as_str().unwrap().into(),
         webhook: support["saveWebhook"]["webhook"]["id"].as_str().unwrap().into(),
         quality_flag: flags["qualityFlags"][0]["id"].as_str().unwrap().into(),
+        mailbox: mailbox_id,
+        email_message: quarantined["emailMessages"][0]["id"].as_str().unwrap().into(),
         ..targets
     };
     let before = snapshot(&a.admin, &ticket_id).await;

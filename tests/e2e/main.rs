@@ -6,6 +6,7 @@
 mod support;
 
 mod authorization;
+mod email;
 mod http;
 mod ingest;
 mod lifecycle;

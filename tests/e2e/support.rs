@@ -22,8 +22,12 @@ pub const PASSWORD: &str = "correct horse battery";
 
 /// The shared server's settings: webhooks may reach the tests' receivers on 127.0.0.1, and failed
 /// deliveries are retried within a second rather than ten.
-pub const SERVER_SETTINGS: &[(&str, &str)] =
-    &[("SWITCHBOARD_ALLOW_PRIVATE_WEBHOOKS", "true"), ("SWITCHBOARD_WEBHOOK_RETRY_BASE_MS", "300")];
+pub const SERVER_SETTINGS: &[(&str, &str)] = &[
+    ("SWITCHBOARD_ALLOW_PRIVATE_WEBHOOKS", "true"),
+    ("SWITCHBOARD_WEBHOOK_RETRY_BASE_MS", "300"),
+    // Small enough that the email tests can cross it cheaply.
+    ("SWITCHBOARD_EMAIL_MAX_MESSAGE_BYTES", "1000000"),
+];
 
 /// The shared server, started on first use. It is never dropped: it stops when the test
 /// process exits and its stdin closes.

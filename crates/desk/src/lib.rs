@@ -8,6 +8,7 @@
 mod admin;
 mod auth;
 mod blobs;
+mod email;
 mod error;
 mod follow_ups;
 mod live;
@@ -21,6 +22,7 @@ use std::sync::Arc;
 pub use admin::*;
 pub use auth::{AuthConfig, LoginResult, hash_password};
 pub use blobs::BlobStore;
+pub use email::*;
 pub use error::DeskError;
 pub use follow_ups::{AfterCloseReport, AfterCloseSettings, ManagerAlertSettings, TrendDay};
 pub use live::LiveEvent;

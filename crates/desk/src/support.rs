@@ -121,7 +121,7 @@ fn validate_minutes(field: &str, v: i64) -> Result<i64, DeskError> {
 }
 
 impl Desk {
-    fn encrypt_secret(&self, secret: &str) -> Result<String, DeskError> {
+    pub(crate) fn encrypt_secret(&self, secret: &str) -> Result<String, DeskError> {
         let mut nonce = [0u8; 12];
         rand::thread_rng().fill_bytes(&mut nonce);
         let sealed = webhook_cipher(self.jwt_secret())
@@ -130,7 +130,7 @@ impl Desk {
         Ok(format!("{}.{}", hex::encode(nonce), hex::encode(sealed)))
     }
 
-    fn decrypt_secret(&self, stored: &str) -> Result<Vec<u8>, DeskError> {
+    pub(crate) fn decrypt_secret(&self, stored: &str) -> Result<Vec<u8>, DeskError> {
         let bad =
             || DeskError::Internal("a webhook secret cannot be decrypted (was the server secret changed?)".into());
         let (nonce, sealed) = stored.split_once('.').ok_or_else(bad)?;

@@ -214,7 +214,12 @@ fn check_visible(actor: &Actor, t: TicketRecord) -> Result<TicketRecord, DeskErr
 }
 
 impl Desk {
-    async fn load_ticket(&self, tx: &mut Tx, ws: WorkspaceId, id: TicketId) -> Result<TicketRecord, DeskError> {
+    pub(crate) async fn load_ticket(
+        &self,
+        tx: &mut Tx,
+        ws: WorkspaceId,
+        id: TicketId,
+    ) -> Result<TicketRecord, DeskError> {
         tx.ticket_by_id(ws, id).await?.ok_or(DeskError::NotFound("ticket"))
     }
 
@@ -285,7 +290,7 @@ impl Desk {
             .ok_or_else(|| DeskError::invalid(field, "no help topic with this id in the workspace"))
     }
 
-    async fn store_attachments(
+    pub(crate) async fn store_attachments(
         &self,
         tx: &mut Tx,
         t: &TicketRecord,

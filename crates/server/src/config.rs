@@ -51,6 +51,10 @@ pub struct ServeSettings {
     pub web_dir: PathBuf,
     /// The web dir came from `SWITCHBOARD_WEB_DIR`, so it is served as is and never rebuilt.
     pub web_dir_explicit: bool,
+    /// The email channel's limits and intervals.
+    pub email: switchboard_email::EmailSettings,
+    /// Runs the IMAP poller in this process.
+    pub email_poller: bool,
 }
 
 /// Reads a KEY=VALUE file; blank lines and `#` comments are skipped, values may be quoted.
@@ -190,7 +194,24 @@ pub fn resolve_serve(
         None
     };
     let (web_dir, web_dir_explicit) = crate::web::resolve_dir(env_or_file("SWITCHBOARD_WEB_DIR", file));
-    Ok(ServeSettings { listen, graphiql, max_body_bytes, jobs, web_dir, web_dir_explicit })
+    let e = switchboard_email::EmailSettings::default();
+    let email = switchboard_email::EmailSettings {
+        max_message_bytes: number("SWITCHBOARD_EMAIL_MAX_MESSAGE_BYTES", file, e.max_message_bytes)?,
+        poll_interval: std::time::Duration::from_secs(number(
+            "SWITCHBOARD_EMAIL_POLL_SECS",
+            file,
+            e.poll_interval.as_secs(),
+        )?),
+        network_timeout: std::time::Duration::from_secs(number(
+            "SWITCHBOARD_EMAIL_TIMEOUT_SECS",
+            file,
+            e.network_timeout.as_secs(),
+        )?),
+        ack_max_per_sender: number("SWITCHBOARD_EMAIL_ACK_MAX_PER_HOUR", file, e.ack_max_per_sender)?,
+        ack_window_ms: e.ack_window_ms,
+    };
+    let email_poller = flag("SWITCHBOARD_EMAIL_POLLER", file)?.unwrap_or(true);
+    Ok(ServeSettings { listen, graphiql, max_body_bytes, jobs, web_dir, web_dir_explicit, email, email_poller })
 }
 
 #[cfg(test)]

@@ -221,7 +221,8 @@ async fn run(
                 }
             }
             // Each channel adapter that delivers replies registers its sender here.
-            let senders: Vec<std::sync::Arc<dyn switchboard_desk::ChannelSender>> = Vec::new();
+            let senders: Vec<std::sync::Arc<dyn switchboard_desk::ChannelSender>> =
+                vec![Arc::new(switchboard_email::EmailSender::new(desk.clone(), serve.email.network_timeout))];
             let jobs = match serve.jobs {
                 Some(cfg) => Some(
                     switchboard_jobs::start(desk.clone(), &settings.database_url, cfg, senders)
@@ -233,10 +234,17 @@ async fn run(
             let schema = switchboard_graphql::build_schema(desk.clone());
             let state =
                 app::AppState { desk: desk.clone(), schema, graphiql: serve.graphiql, web_dir: serve.web_dir.clone() };
-            let router = app::router(state, serve.max_body_bytes);
+            // The raw-MIME endpoint carries its own body limit (the email size limit).
+            let router = app::router(state, serve.max_body_bytes)
+                .merge(switchboard_email::router(desk.clone(), serve.email.clone()));
+            let email_poller =
+                serve.email_poller.then(|| switchboard_email::imap::spawn_poller(desk.clone(), serve.email.clone()));
             // Tests and scripts read this line to find the port when listening on port 0.
             println!("Switchboard listening on {url}");
             axum::serve(listener, router).with_graceful_shutdown(shutdown_signal(stop_on_stdin_eof)).await?;
+            if let Some(poller) = email_poller {
+                poller.abort();
+            }
             if let Some(jobs) = jobs {
                 jobs.shutdown().await;
             }

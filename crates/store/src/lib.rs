@@ -5,6 +5,7 @@
 //! against `sqlx::Postgres`. That keeps one copy of every statement while each is checked against
 //! a concrete driver, which sqlx's `Any` driver cannot offer. [`Tx`] dispatches to the right copy.
 
+pub mod email_records;
 pub mod records;
 
 use std::str::FromStr;
@@ -30,6 +31,7 @@ mod sqlite {
     const DIALECT: crate::Dialect = crate::Dialect::Sqlite;
     include!("queries.rs");
     include!("ops_queries.rs");
+    include!("email_queries.rs");
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -38,6 +40,7 @@ mod postgres {
     const DIALECT: crate::Dialect = crate::Dialect::Postgres;
     include!("queries.rs");
     include!("ops_queries.rs");
+    include!("email_queries.rs");
 }
 
 /// What can go wrong in storage.
@@ -371,4 +374,22 @@ tx_methods! {
     fn manager_alert_raised(ws: WorkspaceId, kind: &str) -> bool;
     fn set_manager_alert(ws: WorkspaceId, kind: &str, raised: bool, now: Millis) -> ();
     fn trend_events(ws: WorkspaceId, since: Millis) -> Vec<(String, Millis)>;
+}
+
+tx_methods! {
+    fn upsert_mailbox(ws: WorkspaceId, id: Option<i64>, m: &email_records::MailboxInput, now: Millis) -> email_records::MailboxRecord;
+    fn list_mailboxes(ws: WorkspaceId) -> Vec<email_records::MailboxRecord>;
+    fn mailbox_by_id(ws: WorkspaceId, id: i64) -> Option<email_records::MailboxRecord>;
+    fn mailbox_for_inbound(id: i64) -> Option<email_records::MailboxRecord>;
+    fn imap_mailboxes() -> Vec<email_records::MailboxRecord>;
+    fn delete_mailbox(ws: WorkspaceId, id: i64) -> bool;
+    fn set_imap_cursor(ws: WorkspaceId, id: i64, uid_validity: i64, last_uid: i64) -> ();
+    fn email_message_by_key(mailbox: i64, key: &str) -> Option<email_records::EmailMessageRecord>;
+    fn insert_email_message(m: &email_records::NewEmailMessage<'_>) -> ();
+    fn list_email_messages(ws: WorkspaceId, outcome: &str, limit: i64) -> Vec<email_records::EmailMessageRecord>;
+    fn email_message_by_id(ws: WorkspaceId, id: i64) -> Option<email_records::EmailMessageRecord>;
+    fn set_ticket_mailbox(ws: WorkspaceId, ticket: TicketId, mailbox: i64) -> ();
+    fn ticket_mailbox(ws: WorkspaceId, ticket: TicketId) -> Option<i64>;
+    fn count_acknowledgements(ws: WorkspaceId, sender: &str, since: Millis) -> i64;
+    fn insert_acknowledgement(ws: WorkspaceId, sender: &str, now: Millis) -> ();
 }

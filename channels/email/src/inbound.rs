@@ -1,0 +1,271 @@
+//! One received message into the desk: dedupe, parse, thread, ingest, record. Both ways in (the
+//! IMAP poller and the raw-MIME endpoint) come through [`receive`].
+
+use switchboard_desk::domain::{Channel, TicketId, WorkspaceId};
+use switchboard_desk::store::IdentityKind;
+use switchboard_desk::store::email_records::MailboxRecord;
+use switchboard_desk::{Desk, DeskError, InboundMessage, NewAttachment, ReceivedEmail};
+
+use crate::EmailSettings;
+use crate::parse::{MailKind, ParsedEmail, Rejection, content_key, marker_ticket, parse_email, subject_tags};
+
+/// Longest stored text; the whole message stays in the attached original.
+const MAX_TEXT_CHARS: usize = 19_000;
+/// The desk's limits on a subject and on a name (people's and files').
+const MAX_SUBJECT_CHARS: usize = 200;
+const MAX_NAME_CHARS: usize = 120;
+/// How much of a quarantined oversized message is kept: enough for its headers.
+const QUARANTINE_KEEP_BYTES: usize = 64 * 1024;
+
+/// What became of a received message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Received {
+    /// It is on a ticket now (or was already: `duplicate`).
+    Ticket { ticket_id: TicketId, opened: bool, duplicate: bool },
+    /// An automatic answer: recorded, opens nothing, answers nothing.
+    AutoReply { reason: String, duplicate: bool },
+    /// A delivery report: recorded on the ticket whose reply bounced, when it is ours.
+    Bounce { ticket_id: Option<TicketId>, duplicate: bool },
+    /// Not readable or too large: kept for admins with the reason.
+    Quarantined { rejection: Rejection, duplicate: bool },
+}
+
+fn outcome_of(rec: &switchboard_desk::store::email_records::EmailMessageRecord) -> Received {
+    let reason = rec.reason.clone().unwrap_or_default();
+    match rec.outcome.as_str() {
+        "ticket" => {
+            Received::Ticket { ticket_id: rec.ticket_id.unwrap_or(TicketId(0)), opened: false, duplicate: true }
+        }
+        "auto_reply" => Received::AutoReply { reason, duplicate: true },
+        "bounce" => Received::Bounce { ticket_id: rec.ticket_id, duplicate: true },
+        _ => Received::Quarantined { rejection: Rejection::Unparseable(reason), duplicate: true },
+    }
+}
+
+/// The dedupe key of `raw` without parsing it all: its Message-ID, else a hash.
+fn quick_key(raw: &[u8]) -> String {
+    mail_parser::MessageParser::default()
+        .parse_headers(raw)
+        .and_then(|m| m.message_id().and_then(crate::parse::normalize_message_id))
+        .unwrap_or_else(|| content_key(raw))
+}
+
+/// Takes one raw message from `mailbox`. Errors only when the desk could not commit (the
+/// caller retries later); everything about the message itself is an `Ok` outcome.
+pub async fn receive(
+    desk: &Desk,
+    settings: &EmailSettings,
+    mailbox: &MailboxRecord,
+    raw: &[u8],
+) -> Result<Received, DeskError> {
+    let key = quick_key(raw);
+    if let Some(rec) = desk.email_received(mailbox, &key).await? {
+        return Ok(outcome_of(&rec));
+    }
+    let mail = match parse_email(raw, settings.max_message_bytes) {
+        Ok(m) => m,
+        Err(rejection) => {
+            let kept = &raw[..raw.len().min(QUARANTINE_KEEP_BYTES)];
+            let reason = rejection.to_string();
+            tracing::warn!(mailbox = mailbox.id, %reason, "email quarantined");
+            desk.record_received_email(
+                &ReceivedEmail {
+                    mailbox,
+                    dedupe_key: &key,
+                    outcome: "quarantined",
+                    reason: Some(&reason),
+                    from_address: None,
+                    subject: None,
+                    ticket_id: None,
+                    entry_id: None,
+                    raw: kept,
+                },
+                false,
+            )
+            .await?;
+            return Ok(Received::Quarantined { rejection, duplicate: false });
+        }
+    };
+    let record = |outcome: &'static str, reason: Option<String>, ticket: Option<TicketId>, entry| {
+        let mail = &mail;
+        let key = &key;
+        async move {
+            desk.record_received_email(
+                &ReceivedEmail {
+                    mailbox,
+                    dedupe_key: key,
+                    outcome,
+                    reason: reason.as_deref(),
+                    from_address: Some(&mail.from_address),
+                    subject: Some(&mail.subject),
+                    ticket_id: ticket,
+                    entry_id: entry,
+                    raw,
+                },
+                false,
+            )
+            .await
+        }
+    };
+    match &mail.kind {
+        MailKind::AutoReply { reason } => {
+            record("auto_reply", Some(reason.clone()), None, None).await?;
+            return Ok(Received::AutoReply { reason: reason.clone(), duplicate: false });
+        }
+        MailKind::Bounce { original_message_ids, diagnostic } => {
+            let mut landed = None;
+            for id in original_message_ids {
+                let report = NewAttachment {
+                    file_name: "delivery-report.eml".into(),
+                    content_type: "message/rfc822".into(),
+                    bytes: raw.to_vec(),
+                };
+                if let Some((t, e)) = desk.record_email_bounce(mailbox.workspace_id, id, diagnostic, report).await? {
+                    landed = Some((t, e));
+                    break;
+                }
+            }
+            record("bounce", Some(diagnostic.clone()), landed.map(|l| l.0), landed.map(|l| l.1)).await?;
+            return Ok(Received::Bounce { ticket_id: landed.map(|l| l.0), duplicate: false });
+        }
+        MailKind::Personal => {}
+    }
+    let ticket_id = thread(desk, mailbox.workspace_id, &mail).await?;
+    let mut attachments: Vec<NewAttachment> = mail
+        .attachments
+        .iter()
+        .filter(|a| a.bytes.len() <= switchboard_desk::MAX_ATTACHMENT_BYTES)
+        .map(|a| NewAttachment {
+            file_name: clamp_file_name(&a.file_name),
+            content_type: a.content_type.clone(),
+            bytes: a.bytes.clone(),
+        })
+        .collect();
+    let dropped = mail.attachments.len() - attachments.len();
+    // The original stays viewable (and downloadable) beside the stored text.
+    attachments.push(NewAttachment {
+        file_name: "original.eml".into(),
+        content_type: "message/rfc822".into(),
+        bytes: raw.to_vec(),
+    });
+    let msg = InboundMessage {
+        channel: Channel::Email,
+        thread_key: None,
+        ticket_id,
+        external_message_id: mail.message_id.clone().unwrap_or_else(|| mail.dedupe_key.clone()),
+        sender_kind: IdentityKind::Email,
+        sender_value: mail.from_address.clone(),
+        sender_name: mail.from_name.as_deref().map(|n| clamp(n, MAX_NAME_CHARS)),
+        subject: Some(if mail.subject.is_empty() {
+            "(no subject)".into()
+        } else {
+            clamp(&mail.subject, MAX_SUBJECT_CHARS)
+        }),
+        text: stored_text(&mail, dropped),
+        attachments,
+    };
+    let out = match desk.ingest(&switchboard_desk::domain::Actor::system(mailbox.workspace_id), msg).await {
+        Ok(out) => out,
+        Err(DeskError::Validation(v)) => {
+            // The message is readable but the desk refused a part of it (a sender address it
+            // does not accept, say): quarantined with that reason, never retried forever.
+            let rejection = Rejection::Unparseable(v.to_string());
+            let reason = rejection.to_string();
+            record("quarantined", Some(reason), None, None).await?;
+            return Ok(Received::Quarantined { rejection, duplicate: false });
+        }
+        Err(e) => return Err(e),
+    };
+    desk.record_received_email(
+        &ReceivedEmail {
+            mailbox,
+            dedupe_key: &key,
+            outcome: "ticket",
+            reason: None,
+            from_address: Some(&mail.from_address),
+            subject: Some(&mail.subject),
+            ticket_id: Some(out.ticket_id),
+            entry_id: Some(out.entry_id),
+            raw,
+        },
+        out.opened,
+    )
+    .await?;
+    if out.opened && mailbox.ack_enabled {
+        let sent = desk
+            .acknowledge_email_ticket(
+                mailbox.workspace_id,
+                out.ticket_id,
+                mailbox.ack_template.as_deref(),
+                settings.ack_max_per_sender,
+                settings.ack_window_ms,
+            )
+            .await;
+        if let Err(e) = sent {
+            // The ticket is in; a failed acknowledgement must not make the mail look unread.
+            tracing::warn!(error = %e, ticket = out.ticket_id.0, "email acknowledgement not sent");
+        }
+    }
+    Ok(Received::Ticket { ticket_id: out.ticket_id, opened: out.opened, duplicate: out.duplicate })
+}
+
+/// Cuts `s` to `max` characters: mail may carry longer subjects, names and file names than the
+/// desk keeps, and that must not make it unreadable (the original keeps them whole).
+fn clamp(s: &str, max: usize) -> String {
+    s.chars().take(max).collect()
+}
+
+fn clamp_file_name(name: &str) -> String {
+    if name.chars().count() <= MAX_NAME_CHARS {
+        return name.to_string();
+    }
+    let ext = name.rsplit_once('.').map(|(_, e)| e).filter(|e| e.len() <= 10).unwrap_or_default();
+    let stem: String = name.chars().take(MAX_NAME_CHARS - ext.len() - 2).collect();
+    if ext.is_empty() { format!("{stem}~") } else { format!("{stem}~.{ext}") }
+}
+
+fn stored_text(mail: &ParsedEmail, dropped_attachments: usize) -> String {
+    let mut text = if !mail.text.trim().is_empty() {
+        mail.text.clone()
+    } else if !mail.full_text.trim().is_empty() && mail.thread_ids.is_empty() {
+        // A new message that is all "quote" (a forwarded mail) keeps its text.
+        mail.full_text.trim().to_string()
+    } else if !mail.attachments.is_empty() {
+        "(attachments only)".to_string()
+    } else {
+        "(no text)".to_string()
+    };
+    if text.chars().count() > MAX_TEXT_CHARS {
+        text = text.chars().take(MAX_TEXT_CHARS).collect();
+        text.push_str("\n\n[truncated; the whole message is attached as original.eml]");
+    }
+    if dropped_attachments > 0 {
+        text.push_str(&format!(
+            "\n\n[{dropped_attachments} attachment(s) over the size limit are only in original.eml]"
+        ));
+    }
+    text
+}
+
+/// The ticket a message belongs to: our Message-IDs in its headers, then the ticket tag in the
+/// subject, then the marker in its body; `None` opens a new ticket. Tags and markers can be
+/// typed by anyone, so they only count for mail from the ticket's requester.
+pub async fn thread(desk: &Desk, ws: WorkspaceId, mail: &ParsedEmail) -> Result<Option<TicketId>, DeskError> {
+    if let Some(t) = desk.email_ticket_by_message_ids(ws, &mail.thread_ids).await? {
+        return Ok(Some(t));
+    }
+    for (prefix, number) in subject_tags(&mail.subject) {
+        if let Some(t) = desk.email_ticket_by_number(ws, &prefix, number, &mail.from_address).await? {
+            return Ok(Some(t));
+        }
+    }
+    let bodies = [Some(mail.full_text.as_str()), mail.html.as_deref()];
+    for body in bodies.into_iter().flatten() {
+        if let Some(id) = marker_ticket(ws.0, body)
+            && let Some(t) = desk.email_ticket_of_requester(ws, TicketId(id), &mail.from_address).await?
+        {
+            return Ok(Some(t));
+        }
+    }
+    Ok(None)
+}

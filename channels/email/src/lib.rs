@@ -1,0 +1,150 @@
+//! The email channel. Mail comes in two ways, an IMAP poller ([`imap`]) and a raw-MIME HTTP
+//! endpoint ([`router`]), and both go through [`inbound::receive`]: dedupe per mailbox, parse
+//! ([`parse`], pure), thread, `Desk::ingest`. Replies go out through the outbox and
+//! [`outbound::EmailSender`] over SMTP. The crate reaches the core only through `Desk` methods.
+
+pub mod imap;
+pub mod inbound;
+pub mod outbound;
+pub mod parse;
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use switchboard_desk::{Desk, DeskError};
+
+pub use inbound::{Received, receive};
+pub use outbound::EmailSender;
+pub use parse::{ParsedEmail, Rejection, parse_email};
+
+/// The channel's operator settings (from `SWITCHBOARD_EMAIL_*`).
+#[derive(Debug, Clone)]
+pub struct EmailSettings {
+    /// Largest message taken, in bytes; larger ones are refused (HTTP 413) or quarantined (IMAP).
+    pub max_message_bytes: usize,
+    /// How often each IMAP mailbox is read when the server has no IDLE (and how long one IDLE lasts).
+    pub poll_interval: Duration,
+    /// Connect and SMTP timeouts.
+    pub network_timeout: Duration,
+    /// At most this many acknowledgements to one sender per window.
+    pub ack_max_per_sender: i64,
+    pub ack_window_ms: i64,
+}
+
+impl Default for EmailSettings {
+    fn default() -> Self {
+        EmailSettings {
+            max_message_bytes: 25 * 1024 * 1024,
+            poll_interval: Duration::from_secs(60),
+            network_timeout: Duration::from_secs(30),
+            ack_max_per_sender: 3,
+            ack_window_ms: 3_600_000,
+        }
+    }
+}
+
+#[derive(Clone)]
+struct InboundState {
+    desk: Desk,
+    settings: EmailSettings,
+}
+
+/// `POST /inbound/email/{mailbox}`: a raw RFC 5322 message in the body, the mailbox's inbound
+/// secret as a bearer token. Answers 202 with what became of it, or 4xx with the reason.
+pub fn router(desk: Desk, settings: EmailSettings) -> Router {
+    // The handler reads the body against the email size limit itself, so it can name it.
+    Router::new()
+        .route("/inbound/email/{mailbox}", post(inbound_endpoint))
+        .layer(DefaultBodyLimit::disable())
+        .with_state(InboundState { desk, settings })
+}
+
+fn json(status: StatusCode, body: serde_json::Value) -> Response {
+    (status, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
+}
+
+fn error(status: StatusCode, code: &str, message: &str) -> Response {
+    json(status, serde_json::json!({ "errors": [{ "message": message, "extensions": { "code": code } }] }))
+}
+
+async fn inbound_endpoint(
+    State(s): State<InboundState>,
+    Path(mailbox): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let secret = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, t)| t.trim())
+        .unwrap_or_default();
+    let Some(id) = mailbox.parse::<i64>().ok().filter(|n| *n > 0) else {
+        return error(StatusCode::NOT_FOUND, "NOT_FOUND", "no such mailbox");
+    };
+    if secret.is_empty() {
+        return error(
+            StatusCode::UNAUTHORIZED,
+            "UNAUTHENTICATED",
+            "send the mailbox's inbound secret as a bearer token",
+        );
+    }
+    let mailbox = match s.desk.email_mailbox_for_inbound(id, secret).await {
+        Ok(m) => m,
+        Err(DeskError::Unauthenticated(m)) => return error(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", &m),
+        Err(e) => {
+            tracing::error!(error = %e, "inbound email: reading the mailbox failed");
+            return error(StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE", "try again later");
+        }
+    };
+    let limit = s.settings.max_message_bytes;
+    let body = match axum::body::to_bytes(body, limit).await {
+        Ok(b) => b,
+        Err(_) => {
+            let declared = headers
+                .get(header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<usize>().ok())
+                .filter(|n| *n > limit);
+            let message = match declared {
+                Some(size) => Rejection::TooLarge { size, limit }.to_string(),
+                None => format!("the message is larger than this mailbox takes ({limit} bytes at most)"),
+            };
+            return error(StatusCode::PAYLOAD_TOO_LARGE, "MESSAGE_TOO_LARGE", &message);
+        }
+    };
+    if body.is_empty() {
+        return error(StatusCode::BAD_REQUEST, "EMPTY_MESSAGE", "the body must be a raw RFC 5322 message");
+    }
+    match receive(&s.desk, &s.settings, &mailbox, &body).await {
+        Ok(Received::Ticket { ticket_id, opened, duplicate }) => json(
+            StatusCode::ACCEPTED,
+            serde_json::json!({ "outcome": "ticket", "ticketId": ticket_id.0.to_string(), "opened": opened, "duplicate": duplicate }),
+        ),
+        Ok(Received::AutoReply { reason, duplicate }) => json(
+            StatusCode::ACCEPTED,
+            serde_json::json!({ "outcome": "auto_reply", "reason": reason, "duplicate": duplicate }),
+        ),
+        Ok(Received::Bounce { ticket_id, duplicate }) => json(
+            StatusCode::ACCEPTED,
+            serde_json::json!({ "outcome": "bounce", "ticketId": ticket_id.map(|t| t.0.to_string()), "duplicate": duplicate }),
+        ),
+        Ok(Received::Quarantined { rejection, .. }) => {
+            let status = match rejection {
+                Rejection::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+                Rejection::Unparseable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            };
+            error(status, "QUARANTINED", &format!("{rejection}; it was kept for an admin to look at"))
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "inbound email could not be committed");
+            error(StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE", "the message was not taken; try again later")
+        }
+    }
+}

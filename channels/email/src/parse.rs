@@ -1,0 +1,408 @@
+//! Pure email rules, no I/O: parsing a raw message, telling auto-replies and bounces apart,
+//! cutting quoted history and signatures, and reading the threading hints (Message-IDs, the
+//! ticket tag in the subject, the hidden marker in our bodies).
+
+use mail_parser::{MessageParser, MimeHeaders};
+use sha2::{Digest, Sha256};
+
+/// A file carried by a message (attachments and inline images alike).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParsedAttachment {
+    pub file_name: String,
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+}
+
+/// What kind of message this is, for deciding whether it may open a ticket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MailKind {
+    /// A person wrote it.
+    Personal,
+    /// An out-of-office or other automatic answer; the reason names the header that said so.
+    AutoReply { reason: String },
+    /// A delivery-status report: the Message-IDs it reports on, and the diagnostic.
+    Bounce { original_message_ids: Vec<String>, diagnostic: String },
+}
+
+/// A message as the channel sees it.
+#[derive(Debug, Clone)]
+pub struct ParsedEmail {
+    /// `<id@host>`, when the message has one.
+    pub message_id: Option<String>,
+    /// What dedupe keys on: the Message-ID, else `sha256:` and a hash of the whole message.
+    pub dedupe_key: String,
+    /// In-Reply-To then References, angle-bracketed, oldest first, without repeats.
+    pub thread_ids: Vec<String>,
+    pub subject: String,
+    pub from_address: String,
+    pub from_name: Option<String>,
+    /// The new text only: quoted history, signatures and our marker cut away.
+    pub text: String,
+    /// The whole text part (HTML turned into text when there is no text part).
+    pub full_text: String,
+    /// The HTML part, if any (the marker may hide there).
+    pub html: Option<String>,
+    pub attachments: Vec<ParsedAttachment>,
+    pub kind: MailKind,
+}
+
+/// Why a message was not taken.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Rejection {
+    /// Bigger than the configured limit.
+    #[error("the message is {size} bytes; this mailbox takes at most {limit}")]
+    TooLarge { size: usize, limit: usize },
+    /// Not something we can read as an email; the reason says what was missing.
+    #[error("the message cannot be parsed: {0}")]
+    Unparseable(String),
+}
+
+/// Wraps a Message-ID in angle brackets, the form it is stored and sent in.
+pub fn normalize_message_id(id: &str) -> Option<String> {
+    let id = id.trim().trim_start_matches('<').trim_end_matches('>').trim();
+    (!id.is_empty() && !id.contains(char::is_whitespace)).then(|| format!("<{id}>"))
+}
+
+/// The dedupe key of a message without a Message-ID: a hash of its bytes.
+pub fn content_key(raw: &[u8]) -> String {
+    format!("sha256:{}", hex::encode(Sha256::digest(raw)))
+}
+
+/// Parses `raw`, refusing it when it is over `max_bytes` or has no readable sender.
+pub fn parse_email(raw: &[u8], max_bytes: usize) -> Result<ParsedEmail, Rejection> {
+    if raw.len() > max_bytes {
+        return Err(Rejection::TooLarge { size: raw.len(), limit: max_bytes });
+    }
+    // mail-parser reads almost anything as *some* message; a real one has a header block first.
+    let head_end = raw.windows(2).position(|w| w == b"\n\n").or_else(|| raw.windows(4).position(|w| w == b"\r\n\r\n"));
+    let first_line = raw.split(|b| *b == b'\n').next().unwrap_or_default();
+    if head_end.is_none() || !first_line.contains(&b':') {
+        return Err(Rejection::Unparseable(
+            "no header block (a message starts with header lines and a blank line)".into(),
+        ));
+    }
+    let msg =
+        MessageParser::default().parse(raw).ok_or_else(|| Rejection::Unparseable("not an RFC 5322 message".into()))?;
+    let from = msg
+        .from()
+        .and_then(|a| a.first())
+        .or_else(|| msg.sender().and_then(|a| a.first()))
+        .ok_or_else(|| Rejection::Unparseable("no From address".into()))?;
+    let from_address = from
+        .address()
+        .map(str::trim)
+        .filter(|a| a.contains('@') && !a.contains(char::is_whitespace))
+        .ok_or_else(|| Rejection::Unparseable("the From header has no valid address".into()))?
+        .to_ascii_lowercase();
+    let from_name = from.name().map(str::trim).filter(|n| !n.is_empty()).map(str::to_string);
+    let message_id = msg.message_id().and_then(normalize_message_id);
+    let dedupe_key = message_id.clone().unwrap_or_else(|| content_key(raw));
+    let mut thread_ids: Vec<String> = Vec::new();
+    for v in [msg.references(), msg.in_reply_to()] {
+        let ids: Vec<&str> = match v {
+            mail_parser::HeaderValue::Text(t) => vec![t.as_ref()],
+            mail_parser::HeaderValue::TextList(l) => l.iter().map(|s| s.as_ref()).collect(),
+            _ => Vec::new(),
+        };
+        for id in ids.into_iter().filter_map(normalize_message_id) {
+            if !thread_ids.contains(&id) {
+                thread_ids.push(id);
+            }
+        }
+    }
+    let subject = msg.subject().map(str::trim).unwrap_or_default().to_string();
+    let full_text = msg.body_text(0).map(|t| t.replace("\r\n", "\n")).unwrap_or_default();
+    let html = msg.body_html(0).map(|h| h.into_owned()).filter(|_| msg.html_body_count() > 0);
+    let mut attachments = Vec::new();
+    for (i, part) in msg.attachments().enumerate() {
+        let content_type = part
+            .content_type()
+            .map(|ct| format!("{}/{}", ct.ctype(), ct.subtype().unwrap_or("octet-stream")).to_ascii_lowercase())
+            .unwrap_or_else(|| "application/octet-stream".into());
+        let file_name = part
+            .attachment_name()
+            .map(|n| n.trim().to_string())
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| format!("attachment-{}{}", i + 1, extension_for(&content_type)));
+        let bytes = match part.message() {
+            // A forwarded message is kept as the bytes it came as.
+            Some(m) => m.raw_message().to_vec(),
+            None => part.contents().to_vec(),
+        };
+        attachments.push(ParsedAttachment { file_name, content_type, bytes });
+    }
+    let kind = classify(&msg, raw, message_id.as_deref());
+    let text = strip_reply(&full_text);
+    Ok(ParsedEmail {
+        message_id,
+        dedupe_key,
+        thread_ids,
+        subject,
+        from_address,
+        from_name,
+        text,
+        full_text,
+        html,
+        attachments,
+        kind,
+    })
+}
+
+fn extension_for(content_type: &str) -> &'static str {
+    match content_type {
+        "image/png" => ".png",
+        "image/jpeg" => ".jpg",
+        "image/gif" => ".gif",
+        "application/pdf" => ".pdf",
+        "text/plain" => ".txt",
+        "message/rfc822" => ".eml",
+        _ => ".bin",
+    }
+}
+
+fn header_text<'a>(msg: &'a mail_parser::Message<'a>, name: &str) -> Option<String> {
+    msg.header_raw(name).map(|v| v.trim().to_ascii_lowercase())
+}
+
+/// Tells a person's mail from automatic answers and delivery reports (RFC 3834, RFC 3464 and
+/// the headers Exchange and common autoresponders set).
+fn classify(msg: &mail_parser::Message<'_>, raw: &[u8], own_id: Option<&str>) -> MailKind {
+    let is_report = msg.content_type().is_some_and(|ct| {
+        ct.ctype().eq_ignore_ascii_case("multipart")
+            && ct.subtype().is_some_and(|s| s.eq_ignore_ascii_case("report"))
+            && ct.attribute("report-type").is_some_and(|r| r.eq_ignore_ascii_case("delivery-status"))
+    });
+    if is_report {
+        let text = String::from_utf8_lossy(raw);
+        let mut ids = Vec::new();
+        let mut status = None;
+        let mut diagnostic = None;
+        for line in text.lines() {
+            let Some((name, value)) = line.split_once(':') else { continue };
+            let value = value.trim();
+            match name.trim().to_ascii_lowercase().as_str() {
+                "message-id" => {
+                    if let Some(id) = normalize_message_id(value)
+                        && Some(id.as_str()) != own_id
+                        && !ids.contains(&id)
+                    {
+                        ids.push(id);
+                    }
+                }
+                "status" if status.is_none() => status = Some(value.to_string()),
+                "diagnostic-code" if diagnostic.is_none() => diagnostic = Some(value.to_string()),
+                _ => {}
+            }
+        }
+        let diagnostic = match (status, diagnostic) {
+            (Some(s), Some(d)) => format!("{d} (status {s})"),
+            (None, Some(d)) => d,
+            (Some(s), None) => format!("delivery failed with status {s}"),
+            (None, None) => "the receiving server reported the message undeliverable".into(),
+        };
+        return MailKind::Bounce { original_message_ids: ids, diagnostic };
+    }
+    if let Some(v) = header_text(msg, "Auto-Submitted")
+        && v != "no"
+    {
+        return MailKind::AutoReply { reason: format!("Auto-Submitted: {v}") };
+    }
+    if let Some(v) = header_text(msg, "Precedence")
+        && ["bulk", "junk", "list", "auto_reply"].contains(&v.as_str())
+    {
+        return MailKind::AutoReply { reason: format!("Precedence: {v}") };
+    }
+    for h in ["X-Autoreply", "X-Autorespond", "X-Auto-Response-Suppress"] {
+        if let Some(v) = header_text(msg, h) {
+            return MailKind::AutoReply { reason: format!("{h}: {v}") };
+        }
+    }
+    let from = msg.from().and_then(|a| a.first()).and_then(|a| a.address()).unwrap_or_default().to_ascii_lowercase();
+    if from.starts_with("mailer-daemon@") || from.starts_with("postmaster@") {
+        return MailKind::AutoReply { reason: format!("sent by {from}") };
+    }
+    MailKind::Personal
+}
+
+/// Whether a line opens quoted history: "On ... wrote:" (Gmail, Apple Mail), Outlook's
+/// "-----Original Message-----" or its From:/Sent: block, or a line of underscores before it.
+fn starts_history(lines: &[&str], i: usize) -> bool {
+    let line = lines[i].trim();
+    let lower = line.to_ascii_lowercase();
+    if lower.contains("-----original message-----") || lower.starts_with("begin forwarded message") {
+        return true;
+    }
+    // Gmail wraps long attributions over two lines.
+    if lower.starts_with("on ") {
+        if lower.ends_with("wrote:") {
+            return true;
+        }
+        if let Some(next) = lines.get(i + 1)
+            && next.trim().to_ascii_lowercase().ends_with("wrote:")
+        {
+            return true;
+        }
+    }
+    let header_block = |from: usize| {
+        lines[from..].iter().take(4).any(|l| {
+            let l = l.trim().to_ascii_lowercase();
+            l.starts_with("sent:") || l.starts_with("date:")
+        })
+    };
+    if lower.starts_with("from:") && header_block(i + 1) {
+        return true;
+    }
+    if line.len() >= 20 && line.chars().all(|c| c == '_') {
+        return lines.get(i + 1).is_some_and(|n| n.trim().to_ascii_lowercase().starts_with("from:"));
+    }
+    false
+}
+
+/// Whether a line opens a signature: the standard "-- " delimiter or a mobile client's tagline.
+fn starts_signature(line: &str) -> bool {
+    let t = line.trim_end();
+    if t == "--" || t == "-- " || line == "-- " {
+        return true;
+    }
+    let lower = t.trim().to_ascii_lowercase();
+    lower.starts_with("sent from my ") || lower.starts_with("get outlook for ")
+}
+
+/// The new text of a reply: everything before the quoted history, the signature and our
+/// marker; `>`-quoted lines are dropped wherever they are.
+pub fn strip_reply(text: &str) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut kept: Vec<&str> = Vec::new();
+    for i in 0..lines.len() {
+        let line = lines[i];
+        if starts_history(&lines, i) || starts_signature(line) {
+            break;
+        }
+        if line.trim_start().starts_with('>') || find_marker(line).is_some() {
+            continue;
+        }
+        kept.push(line.trim_end());
+    }
+    while kept.last().is_some_and(|l| l.trim().is_empty()) {
+        kept.pop();
+    }
+    while kept.first().is_some_and(|l| l.trim().is_empty()) {
+        kept.remove(0);
+    }
+    kept.join("\n")
+}
+
+/// Ticket tags in a subject, e.g. `[SD-00012]` → `("SD", 12)`; a prefix is letters and digits.
+pub fn subject_tags(subject: &str) -> Vec<(String, i64)> {
+    let mut out = Vec::new();
+    let mut rest = subject;
+    while let Some(open) = rest.find('[') {
+        rest = &rest[open + 1..];
+        let Some(close) = rest.find(']') else { break };
+        let inner = rest[..close].trim();
+        if let Some((prefix, number)) = inner.rsplit_once('-')
+            && !prefix.is_empty()
+            && prefix.chars().all(|c| c.is_ascii_alphanumeric())
+            && !number.is_empty()
+            && number.chars().all(|c| c.is_ascii_digit())
+            && let Ok(n) = number.parse::<i64>()
+        {
+            out.push((prefix.to_string(), n));
+        }
+    }
+    out
+}
+
+/// The subject of our replies: `Re: <subject> [SD-00012]`, without stacking prefixes or tags.
+pub fn reply_subject(subject: &str, ticket_number: &str) -> String {
+    let mut s = subject.trim();
+    loop {
+        let lower = s.to_ascii_lowercase();
+        match ["re:", "aw:", "fw:", "fwd:"].iter().find(|p| lower.starts_with(*p)) {
+            Some(p) => s = s[p.len()..].trim_start(),
+            None => break,
+        }
+    }
+    let tag = format!("[{ticket_number}]");
+    if s.contains(&tag) { format!("Re: {s}") } else { format!("Re: {s} {tag}").trim_end().to_string() }
+}
+
+/// The hidden marker for a ticket, put in every body we send: `sbref-<ticket>-<check>`, where
+/// the check ties it to the workspace so a typo or a marker from elsewhere matches nothing.
+pub fn marker(workspace: i64, ticket: i64) -> String {
+    format!("sbref-{ticket}-{}", marker_check(workspace, ticket))
+}
+
+fn marker_check(workspace: i64, ticket: i64) -> String {
+    let digest = Sha256::new()
+        .chain_update(b"switchboard email marker v1")
+        .chain_update(workspace.to_be_bytes())
+        .chain_update(ticket.to_be_bytes())
+        .finalize();
+    hex::encode(&digest[..4])
+}
+
+/// The first marker in `text`, as (ticket id, check).
+pub fn find_marker(text: &str) -> Option<(i64, String)> {
+    let mut rest = text;
+    while let Some(at) = rest.find("sbref-") {
+        rest = &rest[at + 6..];
+        let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+        let after = &rest[digits.len()..];
+        if let (Ok(ticket), Some(check)) = (digits.parse::<i64>(), after.strip_prefix('-')) {
+            let check: String = check.chars().take_while(char::is_ascii_hexdigit).collect();
+            if check.len() == 8 {
+                return Some((ticket, check));
+            }
+        }
+    }
+    None
+}
+
+/// The ticket a marker in `text` names, when it was made for `workspace`.
+pub fn marker_ticket(workspace: i64, text: &str) -> Option<i64> {
+    let (ticket, check) = find_marker(text)?;
+    (check == marker_check(workspace, ticket)).then_some(ticket)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn message_ids_are_bracketed_once() {
+        assert_eq!(normalize_message_id(" <a@b> ").as_deref(), Some("<a@b>"));
+        assert_eq!(normalize_message_id("a@b").as_deref(), Some("<a@b>"));
+        assert_eq!(normalize_message_id("<>"), None);
+        assert_eq!(normalize_message_id("a b@c"), None);
+    }
+
+    #[test]
+    fn tags_and_reply_subjects() {
+        assert_eq!(subject_tags("Re: Printer [SD-00012] again"), vec![("SD".to_string(), 12)]);
+        assert!(subject_tags("[urgent] no tag [SD-] [-12]").is_empty());
+        assert_eq!(reply_subject("Printer", "SD-00012"), "Re: Printer [SD-00012]");
+        assert_eq!(reply_subject("RE: Re: Printer [SD-00012]", "SD-00012"), "Re: Printer [SD-00012]");
+    }
+
+    #[test]
+    fn markers_check_their_workspace() {
+        let m = marker(3, 42);
+        assert_eq!(marker_ticket(3, &format!("> quoted {m} here")), Some(42));
+        assert_eq!(marker_ticket(4, &m), None);
+        assert_eq!(marker_ticket(3, "sbref-42-zzzz"), None);
+    }
+
+    #[test]
+    fn stripping_keeps_only_the_new_text() {
+        let gmail = "Thanks, that worked.\n\nOn Mon, 4 Mar 2024 at 10:00, Acme Support <help@acme.test>\nwrote:\n> old";
+        assert_eq!(strip_reply(gmail), "Thanks, that worked.");
+        let outlook = "Still broken.\n\n-----Original Message-----\nFrom: Acme\nSent: today\n\nold";
+        assert_eq!(strip_reply(outlook), "Still broken.");
+        let owa = "Yes\n________________________________\nFrom: Acme <help@acme.test>\nSent: Monday\n";
+        assert_eq!(strip_reply(owa), "Yes");
+        let sig = "Hello\nthere\n-- \nJane Doe\nACME Corp";
+        assert_eq!(strip_reply(sig), "Hello\nthere");
+        assert_eq!(strip_reply("Fine\n\nSent from my iPhone"), "Fine");
+    }
+}

@@ -1,0 +1,359 @@
+//! The corpus under `tests/corpus/`: each message goes through the real inbound path (parse,
+//! thread, `Desk::ingest`) on a real SQLite database, and each asserts the ticket it lands on (or
+//! none), the stored text and the attachments. SQLite by default; with `TEST_POSTGRES_URL` (a
+//! server URL without a database) each test gets a fresh PostgreSQL database.
+
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+
+use switchboard_desk::domain::*;
+use switchboard_desk::store::email_records::MailboxRecord;
+use switchboard_desk::*;
+use switchboard_email::outbound::{build_reply, outbound_message_id};
+use switchboard_email::parse::marker;
+use switchboard_email::{EmailSettings, Received, Rejection, receive};
+
+struct Env {
+    desk: Desk,
+    admin: Actor,
+    mailbox: MailboxRecord,
+    settings: EmailSettings,
+    _dir: tempfile::TempDir,
+}
+
+fn corpus(name: &str) -> Vec<u8> {
+    std::fs::read(format!("{}/tests/corpus/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+}
+
+fn corpus_with(name: &str, our_id: &str, marker: &str) -> Vec<u8> {
+    String::from_utf8(corpus(name)).unwrap().replace("%OURID%", our_id).replace("%MARKER%", marker).into_bytes()
+}
+
+/// A fresh database: a SQLite file in `dir`, or a new PostgreSQL database when asked for.
+async fn database_url(dir: &std::path::Path) -> String {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let Some(server) = std::env::var("TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty()) else {
+        return format!("sqlite://{}/desk.db", dir.display());
+    };
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let name = format!("switchboard_desk_email_{}_{n}", std::process::id());
+    let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(&format!("{server}/postgres")).await.unwrap();
+    for sql in [format!("DROP DATABASE IF EXISTS {name}"), format!("CREATE DATABASE {name}")] {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut admin).await.unwrap();
+    }
+    format!("{server}/{name}")
+}
+
+async fn env() -> Env {
+    let dir = tempfile::tempdir().unwrap();
+    let store = switchboard_desk::store::Store::connect(&database_url(dir.path()).await).await.unwrap();
+    store.migrate().await.unwrap();
+    let auth = AuthConfig { jwt_secret: b"test secret for the email channel".to_vec(), token_ttl_secs: 3600 };
+    let desk = Desk::new(store, Arc::new(SystemClock), BlobStore::new(dir.path().join("blobs")), auth);
+    let ws = desk.create_workspace("acme", "Acme", "SD", "UTC", "General").await.unwrap();
+    let admin = Actor::system(ws.id);
+    let settings = MailboxSettings {
+        name: "Acme Support".into(),
+        address: "help@acme.test".into(),
+        enabled: true,
+        smtp_host: Some("127.0.0.1".into()),
+        smtp_security: Some("plain".into()),
+        ..Default::default()
+    };
+    let (mailbox, secret) = desk.save_email_mailbox(&admin, None, &settings).await.unwrap();
+    assert!(secret.is_some(), "a new mailbox gets an inbound secret, shown once");
+    Env { desk, admin, mailbox, settings: EmailSettings::default(), _dir: dir }
+}
+
+impl Env {
+    async fn take(&self, raw: &[u8]) -> Received {
+        receive(&self.desk, &self.settings, &self.mailbox, raw).await.unwrap()
+    }
+
+    async fn opened(&self, raw: &[u8]) -> TicketId {
+        match self.take(raw).await {
+            Received::Ticket { ticket_id, opened: true, duplicate: false } => ticket_id,
+            other => panic!("expected a new ticket, got {other:?}"),
+        }
+    }
+
+    async fn threaded(&self, raw: &[u8]) -> TicketId {
+        match self.take(raw).await {
+            Received::Ticket { ticket_id, opened: false, duplicate: false } => ticket_id,
+            other => panic!("expected a reply on a ticket, got {other:?}"),
+        }
+    }
+
+    async fn thread(&self, t: TicketId) -> Vec<ThreadEntry> {
+        self.desk.thread(&self.admin, t).await.unwrap()
+    }
+
+    async fn last(&self, t: TicketId) -> ThreadEntry {
+        self.thread(t).await.pop().unwrap()
+    }
+
+    async fn no_ticket_numbered(&self, n: &str) {
+        assert!(matches!(self.desk.ticket_by_number(&self.admin, n).await, Err(DeskError::NotFound(_))), "{n} exists");
+    }
+
+    /// A staff reply on `t`, "sent" with the Message-ID the email sender gives it.
+    async fn staff_reply(&self, t: TicketId, body: &str) -> String {
+        self.desk.reply(&self.admin, t, body, Vec::new(), None).await.unwrap();
+        let due = self.desk.due_outbox(Channel::Email, 10).await.unwrap();
+        let (outbox_id, _) = *due.last().unwrap();
+        let msg = self.desk.outbound_message(outbox_id).await.unwrap().unwrap();
+        let (email, id) = build_reply(&msg, &self.mailbox).unwrap();
+        assert_eq!(id, outbound_message_id(&msg, "help@acme.test"));
+        // The headers thread onto what the customer wrote, the subject carries the tag and both
+        // parts carry the marker.
+        let wire = String::from_utf8(email.formatted()).unwrap();
+        let last = msg.thread_message_ids.last().unwrap();
+        assert!(wire.contains(&format!("In-Reply-To: {last}")), "{wire}");
+        assert!(wire.contains(&format!("References: {}", msg.thread_message_ids.join(" "))), "{wire}");
+        assert!(wire.contains(&format!("Subject: Re: {} [{}]", msg.ticket_subject, msg.ticket_number)), "{wire}");
+        assert!(wire.contains(&format!("Message-ID: {id}")), "{wire}");
+        let mark = marker(msg.workspace_id.0, msg.ticket_id.0);
+        assert_eq!(wire.matches(&mark).count(), 2, "{wire}");
+        let sent = DeliveryOutcome::Sent { external_message_id: Some(id.clone()) };
+        self.desk.record_outbox_attempt(&msg, &sent, 1000).await.unwrap();
+        id
+    }
+}
+
+fn names(e: &ThreadEntry) -> Vec<String> {
+    e.attachments.iter().map(|a| a.file_name.clone()).collect()
+}
+
+#[tokio::test]
+async fn the_corpus_lands_where_it_should() {
+    let env = env().await;
+    // A new message opens a ticket for its sender, without the signature, original attached.
+    let t1 = env.opened(&corpus("01-new-plain.eml")).await;
+    let ticket = env.desk.ticket(&env.admin, t1).await.unwrap();
+    assert_eq!(ticket.display_number(), "SD-00001");
+    assert_eq!(ticket.subject, "Printer on fire");
+    assert_eq!(ticket.source, Source::Email);
+    assert_eq!(ticket.requester_email.as_deref(), Some("alice@customer.test"));
+    assert_eq!(ticket.requester_name, "Alice Customer");
+    let first = env.last(t1).await;
+    assert_eq!(first.entry.body, "Hello,\n\nthe printer on floor 3 is on fire again.");
+    assert_eq!(names(&first), ["original.eml"]);
+    let (_, original) = env.desk.attachment(&env.admin, first.attachments[0].id).await.unwrap();
+    assert_eq!(original, corpus("01-new-plain.eml"), "the original is kept byte for byte");
+
+    let ours = env.staff_reply(t1, "We are sending someone over.").await;
+    let mark = marker(env.admin.workspace_id.0, t1.0);
+
+    // Gmail: In-Reply-To our Message-ID, "On ... wrote:" wrapped over two lines, quoted lines.
+    assert_eq!(env.threaded(&corpus_with("02-gmail-reply.eml", &ours, &mark)).await, t1);
+    assert_eq!(env.last(t1).await.entry.body, "Thanks, the extinguisher worked.");
+    // Outlook: only References to the customer's own first message, "-----Original Message-----".
+    assert_eq!(env.threaded(&corpus("03-outlook-reply.eml")).await, t1);
+    assert_eq!(env.last(t1).await.entry.body, "It is burning again, please send someone today.\n\nRegards,\nAlice");
+    // Apple Mail: quoted-printable, "Sent from my iPhone" then the quote.
+    assert_eq!(env.threaded(&corpus_with("04-apple-mail-reply.eml", &ours, &mark)).await, t1);
+    assert_eq!(env.last(t1).await.entry.body, "The technician arrived, all good now.");
+    // No In-Reply-To or References, only the tag in the subject.
+    assert_eq!(env.threaded(&corpus("05-tag-only.eml")).await, t1);
+    assert_eq!(env.last(t1).await.entry.body, "My client dropped your headers, but the tag is still here.");
+    // A new subject, but the headers say it is a reply.
+    assert_eq!(env.threaded(&corpus_with("06-changed-subject.eml", &ours, &mark)).await, t1);
+    assert_eq!(env.last(t1).await.entry.body, "While you are here: the scanner jams too.");
+    // Neither headers nor tag: the hidden marker in the quoted body.
+    assert_eq!(env.threaded(&corpus_with("07-marker-only.eml", &ours, &mark)).await, t1);
+    assert_eq!(env.last(t1).await.entry.body, "Following up by a client that strips every header.");
+    // The same message again (a re-fetch, a re-post) changes nothing.
+    let entries = env.thread(t1).await.len();
+    assert!(matches!(
+        env.take(&corpus_with("02-gmail-reply.eml", &ours, &mark)).await,
+        Received::Ticket { duplicate: true, .. }
+    ));
+    assert_eq!(env.thread(t1).await.len(), entries);
+
+    // Charsets: ISO-8859-1 quoted-printable with an encoded-word subject and name.
+    let t2 = env.opened(&corpus("08-iso-8859-1.eml")).await;
+    let ticket = env.desk.ticket(&env.admin, t2).await.unwrap();
+    assert_eq!(ticket.subject, "Café brûlant");
+    assert_eq!(ticket.requester_name, "François Pérez");
+    assert_eq!(
+        env.last(t2).await.entry.body,
+        "Bonjour,\n\nle café est trop chaud et la crème a tourné. Où est le responsable ?"
+    );
+    // Shift_JIS in base64.
+    let t3 = env.opened(&corpus("09-shift-jis.eml")).await;
+    assert_eq!(env.desk.ticket(&env.admin, t3).await.unwrap().subject, "配送について");
+    assert_eq!(env.last(t3).await.entry.body, "注文番号1234の配送について質問があります。");
+    // Windows-1252 in 8 bits: curly quotes, the en dash and the euro sign.
+    let t4 = env.opened(&corpus("10-windows-1252.eml")).await;
+    assert_eq!(env.last(t4).await.entry.body, "\u{201c}Quoted\u{201d} price \u{2013} \u{20ac}20 per month.");
+    // HTML only: readable text, no tags or styles.
+    let t5 = env.opened(&corpus("11-html-only.eml")).await;
+    let body = env.last(t5).await.entry.body;
+    assert!(body.starts_with("Hi team,"), "{body:?}");
+    assert!(body.contains("I never got the March invoice.") && body.contains("Could you resend it?"), "{body:?}");
+    assert!(!body.contains('<') && !body.contains("color"), "{body:?}");
+    // An inline image and an attachment, both stored, beside the original.
+    let t6 = env.opened(&corpus("12-attachments.eml")).await;
+    let e = env.last(t6).await;
+    assert!(
+        e.entry.body.contains("See the error below:") && e.entry.body.contains("Report attached."),
+        "{:?}",
+        e.entry.body
+    );
+    let mut got: Vec<(String, String)> =
+        e.attachments.iter().map(|a| (a.file_name.clone(), a.content_type.clone())).collect();
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            ("attachment-1.png".to_string(), "image/png".to_string()),
+            ("original.eml".to_string(), "message/rfc822".to_string()),
+            ("report.pdf".to_string(), "application/pdf".to_string()),
+        ]
+    );
+    let pdf = e.attachments.iter().find(|a| a.file_name == "report.pdf").unwrap();
+    let (_, bytes) = env.desk.attachment(&env.admin, pdf.id).await.unwrap();
+    assert!(bytes.starts_with(b"%PDF-1.4"));
+    // No Message-ID: a content hash dedupes it.
+    let raw = corpus("13-no-message-id.eml");
+    let t7 = env.opened(&raw).await;
+    assert_eq!(env.last(t7).await.entry.body, "My mail client sends no Message-ID.");
+    assert_eq!(env.take(&raw).await, Received::Ticket { ticket_id: t7, opened: false, duplicate: true });
+    env.no_ticket_numbered("SD-00008").await;
+
+    // An out-of-office: neither a ticket nor an entry, even though it threads.
+    let entries = env.thread(t1).await.len();
+    match env.take(&corpus_with("14-auto-reply.eml", &ours, &mark)).await {
+        Received::AutoReply { reason, duplicate: false } => assert_eq!(reason, "Auto-Submitted: auto-replied"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(env.thread(t1).await.len(), entries);
+    env.no_ticket_numbered("SD-00008").await;
+
+    // A bounce of our reply: that entry's delivery failed, a note with the report on its ticket.
+    assert_eq!(
+        env.take(&corpus_with("15-bounce.eml", &ours, &mark)).await,
+        Received::Bounce { ticket_id: Some(t1), duplicate: false }
+    );
+    let thread = env.thread(t1).await;
+    let reply = thread.iter().find(|e| e.entry.external_message_id.as_deref() == Some(ours.as_str())).unwrap();
+    assert_eq!(reply.entry.delivery_status.as_deref(), Some("failed"));
+    assert!(reply.entry.delivery_error.as_deref().unwrap().contains("User unknown"));
+    let note = thread.last().unwrap();
+    assert_eq!(note.entry.kind, EntryKind::Note);
+    assert!(note.entry.body.contains("550 5.1.1"), "{}", note.entry.body);
+    assert_eq!(names(note), ["delivery-report.eml"]);
+    env.no_ticket_numbered("SD-00008").await;
+
+    // Unreadable mail is quarantined with its reason, listed for admins, and blocks nothing.
+    for (file, reason) in [("16-malformed.eml", "no header block"), ("17-no-from.eml", "no From address")] {
+        match env.take(&corpus(file)).await {
+            Received::Quarantined { rejection: Rejection::Unparseable(r), duplicate: false } => {
+                assert!(r.contains(reason), "{file}: {r}")
+            }
+            other => panic!("{file}: {other:?}"),
+        }
+    }
+    let quarantined = env.desk.email_messages(&env.admin, "quarantined", 50).await.unwrap();
+    assert_eq!(quarantined.len(), 2);
+    assert!(quarantined.iter().any(|m| m.reason.as_deref().is_some_and(|r| r.contains("no From address"))));
+    let (_, kept) = env.desk.email_original(&env.admin, quarantined[0].id).await.unwrap();
+    assert!(!kept.is_empty());
+    env.no_ticket_numbered("SD-00008").await;
+    // Mail after the bad ones still comes in.
+    let t8 = env.opened(b"From: zed@customer.test\nSubject: after\nMessage-ID: <after@x>\n\nstill flowing\n").await;
+    assert_eq!(env.last(t8).await.entry.body, "still flowing");
+    // A stranger typing the tag (or pasting the marker) gets a ticket of their own.
+    let stranger = format!("From: mallory@elsewhere.test\nSubject: Re: [SD-00001]\nMessage-ID: <m@x>\n\nhi [{mark}]\n");
+    let t9 = env.opened(stranger.as_bytes()).await;
+    assert_ne!(t9, t1);
+}
+
+#[tokio::test]
+async fn too_large_mail_is_refused_with_the_limit() {
+    let mut env = env().await;
+    env.settings.max_message_bytes = 300;
+    let raw = corpus("01-new-plain.eml");
+    match env.take(&raw).await {
+        Received::Quarantined { rejection: Rejection::TooLarge { size, limit: 300 }, .. } => {
+            assert_eq!(size, raw.len())
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        Rejection::TooLarge { size: 347, limit: 300 }.to_string(),
+        "the message is 347 bytes; this mailbox takes at most 300"
+    );
+    env.no_ticket_numbered("SD-00001").await;
+}
+
+#[tokio::test]
+async fn acknowledgements_are_templated_rate_limited_and_never_for_auto_replies() {
+    let env = env().await;
+    let settings = MailboxSettings {
+        name: "Sales".into(),
+        address: "sales@acme.test".into(),
+        enabled: true,
+        ack_enabled: true,
+        ack_template: Some("Got it, {{requester.name}}: {{ticket.number}}.".into()),
+        ..Default::default()
+    };
+    let (sales, _) = env.desk.save_email_mailbox(&env.admin, None, &settings).await.unwrap();
+    let bad = MailboxSettings { ack_template: Some("{{nope.var}}".into()), ..settings.clone() };
+    match env.desk.save_email_mailbox(&env.admin, Some(sales.id), &bad).await {
+        Err(DeskError::Validation(v)) => assert_eq!(v.field, "ackTemplate"),
+        other => panic!("{other:?}"),
+    }
+    let mut acked = 0;
+    for i in 0..5 {
+        let raw =
+            format!("From: Pat <pat@customer.test>\nSubject: order {i}\nMessage-ID: <order-{i}@c>\n\nhello {i}\n");
+        let t = match receive(&env.desk, &env.settings, &sales, raw.as_bytes()).await.unwrap() {
+            Received::Ticket { ticket_id, opened: true, .. } => ticket_id,
+            other => panic!("{other:?}"),
+        };
+        let thread = env.thread(t).await;
+        if let Some(ack) = thread.iter().find(|e| e.entry.author_contact_id.is_none()) {
+            acked += 1;
+            let number = env.desk.ticket(&env.admin, t).await.unwrap().display_number();
+            assert_eq!(ack.entry.body, format!("Got it, Pat: {number}."));
+            assert_eq!(ack.entry.delivery_status.as_deref(), Some("pending"), "it goes out through the outbox");
+        }
+    }
+    assert_eq!(acked, 3, "at most three acknowledgements per sender and hour");
+    // Acknowledgements say they are automatic, so autoresponders leave them alone.
+    let due = env.desk.due_outbox(Channel::Email, 50).await.unwrap();
+    let msg = env.desk.outbound_message(due[0].0).await.unwrap().unwrap();
+    let (email, _) = build_reply(&msg, &sales).unwrap();
+    assert!(String::from_utf8(email.formatted()).unwrap().contains("Auto-Submitted: auto-replied"));
+    let auto = "From: ooo@customer.test\nSubject: away\nMessage-ID: <away@c>\nPrecedence: auto_reply\n\naway\n";
+    assert!(matches!(
+        receive(&env.desk, &env.settings, &sales, auto.as_bytes()).await.unwrap(),
+        Received::AutoReply { .. }
+    ));
+    // Replies go out from the mailbox the ticket came in through.
+    let t = env.desk.ticket_by_number(&env.admin, "SD-00001").await.unwrap();
+    let m = env.desk.email_mailbox_for_ticket(env.admin.workspace_id, t.id).await.unwrap().unwrap();
+    assert_eq!(m.address, "sales@acme.test");
+}
+
+#[tokio::test]
+async fn overlong_subjects_names_and_file_names_are_cut_not_refused() {
+    let env = env().await;
+    let subject = "S".repeat(300);
+    let name = "N".repeat(150);
+    let file = format!("{}.pdf", "f".repeat(200));
+    let raw = format!(
+        "From: {name} <long@customer.test>\nSubject: {subject}\nMessage-ID: <long@c>\nMIME-Version: 1.0\n\
+         Content-Type: multipart/mixed; boundary=\"b\"\n\n--b\nContent-Type: text/plain\n\nsee attached\n--b\n\
+         Content-Type: application/pdf\nContent-Disposition: attachment; filename=\"{file}\"\n\n%PDF\n--b--\n"
+    );
+    let t = env.opened(raw.as_bytes()).await;
+    let ticket = env.desk.ticket(&env.admin, t).await.unwrap();
+    assert_eq!(ticket.subject, "S".repeat(200));
+    assert_eq!(ticket.requester_name, "N".repeat(120));
+    let e = env.last(t).await;
+    let pdf = e.attachments.iter().find(|a| a.file_name.ends_with("~.pdf")).unwrap();
+    assert_eq!(pdf.file_name.chars().count(), 120);
+}
