@@ -47,6 +47,8 @@ pub struct ServeSettings {
     pub max_body_bytes: usize,
     /// Runs the job runner in this process; `None` leaves jobs to another process.
     pub jobs: Option<switchboard_jobs::JobsConfig>,
+    /// The WhatsApp channel's app secret, verify token and Graph API base.
+    pub whatsapp: switchboard_whatsapp::WhatsappConfig,
 }
 
 /// Reads a KEY=VALUE file; blank lines and `#` comments are skipped, values may be quoted.
@@ -185,7 +187,24 @@ pub fn resolve_serve(
     } else {
         None
     };
-    Ok(ServeSettings { listen, graphiql, max_body_bytes, jobs })
+    let d = switchboard_whatsapp::WhatsappConfig::default();
+    let whatsapp = switchboard_whatsapp::WhatsappConfig {
+        app_secret: env_or_file("SWITCHBOARD_WHATSAPP_APP_SECRET", file),
+        verify_token: env_or_file("SWITCHBOARD_WHATSAPP_VERIFY_TOKEN", file),
+        graph_url: env_or_file("SWITCHBOARD_WHATSAPP_GRAPH_URL", file).unwrap_or(d.graph_url),
+        sweep_interval: std::time::Duration::from_secs(number(
+            "SWITCHBOARD_WHATSAPP_SWEEP_SECS",
+            file,
+            d.sweep_interval.as_secs(),
+        )?),
+    };
+    if !whatsapp.graph_url.starts_with("https://") && !whatsapp.graph_url.starts_with("http://") {
+        bail!(
+            "SWITCHBOARD_WHATSAPP_GRAPH_URL must be an http(s) URL such as {}",
+            switchboard_whatsapp::DEFAULT_GRAPH_URL
+        );
+    }
+    Ok(ServeSettings { listen, graphiql, max_body_bytes, jobs, whatsapp })
 }
 
 #[cfg(test)]

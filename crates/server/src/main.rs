@@ -217,7 +217,11 @@ async fn run(
                 }
             }
             // Each channel adapter that delivers replies registers its sender here.
-            let senders: Vec<std::sync::Arc<dyn switchboard_desk::ChannelSender>> = Vec::new();
+            let whatsapp = switchboard_whatsapp::WhatsappChannel::new(desk.clone(), serve.whatsapp.clone());
+            let senders: Vec<std::sync::Arc<dyn switchboard_desk::ChannelSender>> =
+                vec![Arc::new(switchboard_whatsapp::WhatsappSender(whatsapp.clone()))];
+            // Picks up WhatsApp notifications that were acknowledged but not processed (a crash).
+            let whatsapp_sweep = switchboard_whatsapp::spawn_sweep(whatsapp.clone());
             let jobs = match serve.jobs {
                 Some(cfg) => Some(
                     switchboard_jobs::start(desk.clone(), &settings.database_url, cfg, senders)
@@ -228,10 +232,11 @@ async fn run(
             };
             let schema = switchboard_graphql::build_schema(desk.clone());
             let state = app::AppState { desk: desk.clone(), schema, graphiql: serve.graphiql };
-            let router = app::router(state, serve.max_body_bytes);
+            let router = app::router(state, serve.max_body_bytes).merge(switchboard_whatsapp::router(whatsapp));
             // Tests and scripts read this line to find the port when listening on port 0.
             println!("Switchboard listening on {url}");
             axum::serve(listener, router).with_graceful_shutdown(shutdown_signal(stop_on_stdin_eof)).await?;
+            whatsapp_sweep.abort();
             if let Some(jobs) = jobs {
                 jobs.shutdown().await;
             }

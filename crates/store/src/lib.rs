@@ -6,6 +6,7 @@
 //! a concrete driver, which sqlx's `Any` driver cannot offer. [`Tx`] dispatches to the right copy.
 
 pub mod records;
+pub mod whatsapp_records;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -16,6 +17,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqliteSy
 use switchboard_domain::*;
 
 pub use records::*;
+pub use whatsapp_records::*;
 
 /// Which SQL dialect a query copy is compiled for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,6 +32,7 @@ mod sqlite {
     const DIALECT: crate::Dialect = crate::Dialect::Sqlite;
     include!("queries.rs");
     include!("ops_queries.rs");
+    include!("whatsapp_queries.rs");
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -38,6 +41,7 @@ mod postgres {
     const DIALECT: crate::Dialect = crate::Dialect::Postgres;
     include!("queries.rs");
     include!("ops_queries.rs");
+    include!("whatsapp_queries.rs");
 }
 
 /// What can go wrong in storage.
@@ -369,4 +373,22 @@ tx_methods! {
     fn csat_counts(ws: WorkspaceId, from: Millis, to: Millis) -> (i64, i64);
     fn manager_alert_raised(ws: WorkspaceId, kind: &str) -> bool;
     fn set_manager_alert(ws: WorkspaceId, kind: &str, raised: bool, now: Millis) -> ();
+}
+
+tx_methods! {
+    fn upsert_whatsapp_number(ws: WorkspaceId, id: Option<i64>, phone_number_id: &str, display: &str, token_enc: Option<&str>, template_name: Option<&str>, template_language: Option<&str>, now: Millis) -> WhatsappNumberRecord;
+    fn list_whatsapp_numbers(ws: WorkspaceId) -> Vec<WhatsappNumberRecord>;
+    fn delete_whatsapp_number(ws: WorkspaceId, id: i64) -> bool;
+    fn whatsapp_number_by_phone_id(phone_number_id: &str) -> Option<WhatsappNumberRecord>;
+    fn insert_whatsapp_inbox(body: &str, now: Millis) -> i64;
+    fn whatsapp_inbox_by_id(id: i64) -> Option<WhatsappInboxRecord>;
+    fn pending_whatsapp_inbox(before: Millis, limit: i64) -> Vec<i64>;
+    fn finish_whatsapp_inbox(id: i64, done: bool, note: Option<&str>, now: Millis) -> ();
+    fn mark_whatsapp_message_seen(ws: WorkspaceId, wamid: &str, now: Millis) -> bool;
+    fn whatsapp_message_seen(wamid: &str) -> bool;
+    fn whatsapp_conversation(ws: WorkspaceId, wa_id: &str) -> Option<WhatsappConversationRecord>;
+    fn save_whatsapp_conversation(ws: WorkspaceId, wa_id: &str, phone_number_id: &str, step: &str, subject: Option<&str>, now: Millis) -> ();
+    fn tickets_of_requester(ws: WorkspaceId, contact: ContactId, limit: i64) -> Vec<TicketRecord>;
+    fn insert_whatsapp_template_entry(entry: EntryId, name: &str, language: &str) -> ();
+    fn whatsapp_template_entry(entry: EntryId) -> Option<(String, String)>;
 }
