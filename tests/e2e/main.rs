@@ -14,3 +14,4 @@ mod portal;
 mod tokens;
 mod validation;
 mod webhooks;
+mod whatsapp;
