@@ -102,9 +102,23 @@ async fn media_bytes(UrlPath(id): UrlPath<String>, headers: HeaderMap) -> Respon
     ([("content-type", "image/jpeg")], format!("JPEG of {id}")).into_response()
 }
 
-async fn upload(State(g): State<FakeGraph>, UrlPath(pn): UrlPath<String>, headers: HeaderMap) -> Response {
-    g.calls.lock().unwrap().push(GraphCall { path: format!("/{pn}/media"), bearer: bearer(&headers), body: json!({}) });
-    Json(json!({ "id": "uploaded-1" })).into_response()
+/// `POST /{pn}/media`: multipart with `messaging_product`, `type` and the `file` part.
+async fn upload(
+    State(g): State<FakeGraph>,
+    UrlPath(pn): UrlPath<String>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    if !token_ok(&headers, &pn) {
+        return graph_error(StatusCode::UNAUTHORIZED, 190, "Invalid OAuth access token");
+    }
+    let raw = String::from_utf8_lossy(&body).to_string();
+    if !raw.contains("name=\"messaging_product\"") || !raw.contains("name=\"file\"") {
+        return graph_error(StatusCode::BAD_REQUEST, 100, "(#100) The parameter messaging_product is required.");
+    }
+    let mut calls = g.calls.lock().unwrap();
+    calls.push(GraphCall { path: format!("/{pn}/media"), bearer: bearer(&headers), body: json!({ "raw": raw }) });
+    Json(json!({ "id": format!("uploaded-{}", calls.len()) })).into_response()
 }
 
 struct WaServer {
@@ -281,7 +295,8 @@ fn text_of(c: &GraphCall) -> String {
 
 /// Waits until `to` has received `n` messages and returns the last.
 async fn nth_sent(to: &str, n: usize) -> GraphCall {
-    for _ in 0..100 {
+    // Generous: the job runner shares two loaded cores with the other tests.
+    for _ in 0..300 {
         let sent = sent_to(to);
         if sent.len() >= n {
             return sent[n - 1].clone();
@@ -317,7 +332,8 @@ async fn ticket(ws: &Ws, number: &str) -> Value {
 
 /// Polls a ticket until `check` holds.
 async fn ticket_until(ws: &Ws, number: &str, what: &str, check: impl Fn(&Value) -> bool) -> Value {
-    for _ in 0..100 {
+    // Generous: the job runner shares two loaded cores with the other tests.
+    for _ in 0..300 {
         let t = ticket(ws, number).await;
         if check(&t) {
             return t;
@@ -586,4 +602,47 @@ async fn unknown_phone_number_is_skipped_without_failing_the_webhook() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(sent_to(&from).len(), 1);
     let _ = ws.admin;
+}
+
+#[tokio::test]
+async fn a_reply_with_an_attachment_uploads_it_and_sends_it_before_the_text() {
+    let ws = workspace().await;
+    let from = format!("{}09", ws.wa);
+    let number = create_ticket(&ws, &from, "Need the manual", "Please send the PDF.", 0).await;
+    let id = ticket(&ws, &number).await["id"].as_str().unwrap().to_string();
+    let ops = json!({ "query": "mutation($t: ID!, $f: [Upload!]) { reply(ticketId: $t, body: \"Here it is.\", attachments: $f) { id } }",
+                      "variables": { "t": id, "f": [null] } });
+    let form = reqwest::multipart::Form::new()
+        .text("operations", ops.to_string())
+        .text("map", json!({ "0": ["variables.f.0"] }).to_string())
+        .part(
+            "0",
+            reqwest::multipart::Part::bytes(b"%PDF-1.4 manual".to_vec())
+                .file_name("manual.pdf")
+                .mime_str("application/pdf")
+                .unwrap(),
+        );
+    let resp = reqwest::Client::new()
+        .post(format!("{}/graphql", server().url))
+        .bearer_auth(&ws.agent)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    let body: Value = resp.json().await.unwrap();
+    assert!(body.get("errors").is_none(), "{body}");
+    let text = nth_sent(&from, 5).await;
+    let document = nth_sent(&from, 4).await;
+    assert_eq!(text.body["text"]["body"], "Here it is.");
+    assert_eq!(document.body["type"], "document");
+    assert_eq!(document.body["document"]["filename"], "manual.pdf");
+    let media_id = document.body["document"]["id"].as_str().unwrap().to_string();
+    let calls = server().graph.calls.lock().unwrap().clone();
+    let upload = calls
+        .iter()
+        .find(|c| c.path == format!("/{}/media", ws.pn) && c.body["raw"].as_str().unwrap().contains("%PDF-1.4 manual"))
+        .expect("the file was uploaded");
+    assert_eq!(upload.bearer, format!("token-{}", ws.pn));
+    assert!(upload.body["raw"].as_str().unwrap().contains("filename=\"manual.pdf\""));
+    assert!(media_id.starts_with("uploaded-"), "{media_id}");
 }
