@@ -44,6 +44,10 @@ pub const DEFAULT_GRAPH_URL: &str = "https://graph.facebook.com/v21.0";
 /// Meta's customer-service window: free-form messages only within 24 hours of the contact's last.
 pub const SERVICE_WINDOW_MS: i64 = 24 * 3600 * 1000;
 
+/// Processed notifications and handled message ids are kept this long (Meta redelivers for up
+/// to 7 days; the rest is for looking into what arrived).
+pub const INBOX_RETENTION_MS: i64 = 30 * 24 * 3600 * 1000;
+
 /// The channel's server configuration.
 #[derive(Debug, Clone)]
 pub struct WhatsappConfig {
@@ -171,6 +175,9 @@ pub fn spawn_sweep(channel: Arc<WhatsappChannel>) -> tokio::task::JoinHandle<()>
                     }
                 }
                 Err(e) => tracing::warn!(error = %e, "reading the WhatsApp inbox failed"),
+            }
+            if let Err(e) = channel.desk.purge_whatsapp_inbox(INBOX_RETENTION_MS).await {
+                tracing::warn!(error = %e, "purging the WhatsApp inbox failed");
             }
             min_age = i64::try_from(every.as_millis()).unwrap_or(30_000);
             tokio::time::sleep(every).await;

@@ -160,6 +160,12 @@ async fn an_acknowledged_notification_is_processed_by_the_sweep_after_a_crash() 
     assert!(processed, "the sweep did not process the stored notification");
     // An unknown number is recorded and skipped, not retried forever.
     assert!(e.desk.pending_whatsapp_notification(skipped).await.unwrap().is_none());
+    // Kept for 30 days, then purged; a message id forgotten before that would be handled again.
+    assert_eq!(e.desk.purge_whatsapp_inbox(switchboard_whatsapp::INBOX_RETENTION_MS).await.unwrap(), 0);
+    assert!(e.desk.whatsapp_message_seen("wamid.CRASH1").await.unwrap());
+    e.clock.set(e.desk.now() + switchboard_whatsapp::INBOX_RETENTION_MS + 1);
+    assert_eq!(e.desk.purge_whatsapp_inbox(switchboard_whatsapp::INBOX_RETENTION_MS).await.unwrap(), 3);
+    assert!(!e.desk.whatsapp_message_seen("wamid.CRASH1").await.unwrap());
     // The location message (a type the desk cannot show) was kept on a new ticket.
     let c = e.desk.whatsapp_contact(&e.system, "4915112345678", None).await.unwrap();
     let tickets = e.desk.requester_tickets(&e.system, c.contact.id, 5).await.unwrap();

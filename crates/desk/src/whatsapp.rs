@@ -216,6 +216,15 @@ impl Desk {
         Ok(())
     }
 
+    /// Forgets processed notifications and handled message ids older than `keep_ms`. Meta
+    /// redelivers for up to 7 days, so anything kept longer than that is only for inspection.
+    pub async fn purge_whatsapp_inbox(&self, keep_ms: i64) -> Result<u64, DeskError> {
+        let mut tx = self.store().write().await?;
+        let n = tx.purge_whatsapp_inbox(self.now() - keep_ms).await?;
+        tx.commit().await?;
+        Ok(n)
+    }
+
     /// Whether an inbound message id has been handled before.
     pub async fn whatsapp_message_seen(&self, wamid: &str) -> Result<bool, DeskError> {
         Ok(self.store().read().await?.whatsapp_message_seen(wamid).await?)

@@ -391,4 +391,5 @@ tx_methods! {
     fn tickets_of_requester(ws: WorkspaceId, contact: ContactId, limit: i64) -> Vec<TicketRecord>;
     fn insert_whatsapp_template_entry(entry: EntryId, name: &str, language: &str) -> ();
     fn whatsapp_template_entry(entry: EntryId) -> Option<(String, String)>;
+    fn purge_whatsapp_inbox(before: Millis) -> u64;
 }

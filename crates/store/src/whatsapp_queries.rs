@@ -134,3 +134,12 @@ pub async fn whatsapp_template_entry(c: &mut Conn, entry: EntryId) -> Result<Opt
     Ok(sqlx::query_as("SELECT template_name, template_language FROM whatsapp_template_entries WHERE entry_id = $1")
         .bind(entry).fetch_optional(&mut *c).await?)
 }
+
+/// Deletes processed notifications and handled message ids older than `before`; returns the
+/// number of rows removed.
+pub async fn purge_whatsapp_inbox(c: &mut Conn, before: Millis) -> Result<u64> {
+    let a = sqlx::query("DELETE FROM whatsapp_inbox WHERE processed_at IS NOT NULL AND processed_at < $1")
+        .bind(before).execute(&mut *c).await?;
+    let b = sqlx::query("DELETE FROM whatsapp_seen_messages WHERE seen_at < $1").bind(before).execute(&mut *c).await?;
+    Ok(a.rows_affected() + b.rows_affected())
+}
