@@ -10,6 +10,7 @@ mod query;
 mod subscription;
 mod support;
 mod types;
+mod whatsapp;
 
 use async_graphql::{Context, ID, Schema};
 use switchboard_desk::domain::Actor;

@@ -9,6 +9,7 @@ use switchboard_desk::{
 
 use crate::support::*;
 use crate::types::*;
+use crate::whatsapp::{WhatsappNumber, WhatsappNumberInput};
 use crate::{actor, desk, parse_id};
 
 /// Every change the API offers.
@@ -553,6 +554,31 @@ impl Mutation {
         let a = actor(ctx)?;
         let saved = desk(ctx).save_webhook(a, opt_id(&id, "id")?, input.into()).await?;
         Ok(SavedWebhook { webhook: Webhook(saved.webhook), secret: saved.new_secret })
+    }
+
+    /// Adds a WhatsApp business number, or changes one when `id` is given (admins). The access
+    /// token is stored encrypted and never returned.
+    async fn save_whatsapp_number(
+        &self,
+        ctx: &Context<'_>,
+        id: Option<ID>,
+        input: WhatsappNumberInput,
+    ) -> Result<WhatsappNumber, DeskError> {
+        let id: Option<i64> = opt_id(&id, "id")?;
+        Ok(WhatsappNumber(desk(ctx).save_whatsapp_number(actor(ctx)?, id, input.into()).await?))
+    }
+
+    /// Removes a WhatsApp business number (admins).
+    async fn delete_whatsapp_number(&self, ctx: &Context<'_>, id: ID) -> Result<bool, DeskError> {
+        desk(ctx).delete_whatsapp_number(actor(ctx)?, parse_id(&id, "id")?).await?;
+        Ok(true)
+    }
+
+    /// Sends the WhatsApp number's approved template message on a ticket: what to send once the
+    /// 24-hour customer-service window has closed and a free-form reply is refused.
+    async fn send_whatsapp_template(&self, ctx: &Context<'_>, ticket_id: ID) -> Result<Entry, DeskError> {
+        let ticket = parse_id(&ticket_id, "ticketId")?;
+        Ok(Entry(desk(ctx).reply_with_whatsapp_template(actor(ctx)?, ticket).await?))
     }
 
     /// Deletes a webhook endpoint and its delivery log (admins).

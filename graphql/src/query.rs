@@ -4,6 +4,7 @@ use switchboard_desk::{AssigneeChoice, DeskError, TicketFilter, TicketPage};
 
 use crate::support::*;
 use crate::types::*;
+use crate::whatsapp::WhatsappNumber;
 use crate::{actor, desk, parse_id};
 
 /// Every read of the API.
@@ -220,6 +221,11 @@ impl Query {
     /// The automation rules in force, typed.
     async fn automation_rule_list(&self, ctx: &Context<'_>) -> Result<Vec<AutomationRule>, DeskError> {
         Ok(desk(ctx).automation_rules(actor(ctx)?).await?.into_iter().map(AutomationRule).collect())
+    }
+
+    /// The workspace's WhatsApp business numbers (admins).
+    async fn whatsapp_numbers(&self, ctx: &Context<'_>) -> Result<Vec<WhatsappNumber>, DeskError> {
+        Ok(desk(ctx).whatsapp_numbers(actor(ctx)?).await?.into_iter().map(WhatsappNumber).collect())
     }
 
     /// Webhook endpoints (admins).

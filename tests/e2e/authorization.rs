@@ -31,6 +31,7 @@ struct Targets {
     quality_flag: String,
     mailbox: String,
     email_message: String,
+    whatsapp_number: String,
 }
 
 fn ops(t: &Targets, marker: &str) -> Vec<Op> {
@@ -218,6 +219,22 @@ fn ops(t: &Targets, marker: &str) -> Vec<Op> {
         ),
         op("deleteWebhook", "mutation($id: ID!) { deleteWebhook(id: $id) }", json!({ "id": t.webhook })),
         op("sendTestWebhook", "mutation($id: ID!) { sendTestWebhook(id: $id) }", json!({ "id": t.webhook })),
+        op("whatsappNumbers", "{ whatsappNumbers { id phoneNumberId displayPhoneNumber } }", json!({})),
+        op(
+            "saveWhatsappNumber",
+            "mutation($id: ID) { saveWhatsappNumber(id: $id, input: { phoneNumberId: \"5550001\", displayPhoneNumber: \"+1\", accessToken: \"stolen\" }) { id } }",
+            json!({ "id": t.whatsapp_number }),
+        ),
+        op(
+            "deleteWhatsappNumber",
+            "mutation($id: ID!) { deleteWhatsappNumber(id: $id) }",
+            json!({ "id": t.whatsapp_number }),
+        ),
+        op(
+            "sendWhatsappTemplate",
+            "mutation($id: ID!) { sendWhatsappTemplate(ticketId: $id) { id body } }",
+            json!({ "id": t.ticket }),
+        ),
         op("qualityFlags", "{ qualityFlags(includeResolved: true) { id reason ticket { subject } } }", json!({})),
         op(
             "resolveQualityFlag",
@@ -291,6 +308,7 @@ const WORKSPACE_OWN: &[&str] = &[
     "automationRuleList",
     "saveAutomationRules",
     "webhooks",
+    "whatsappNumbers",
     "qualityFlags",
     "notifications",
     "macroSuggestions",
@@ -334,6 +352,7 @@ async fn snapshot(admin: &str, ticket_id: &str) -> Value {
         inactivitySettings { autoCloseDays autoCloseCustomerOnly staleAfterHours }
         afterCloseSettings { csatRequestEnabled postCloseFollowUpDays } managerAlertSettings { queueDepth }
         routingRules { id name position } automationRules webhooks { id name enabled deliveries { id } }
+        whatsappNumbers { id phoneNumberId displayPhoneNumber templateName updatedAt }
         qualityFlags(includeResolved: true) { id resolvedAt } emailMailboxes { id name address } }";
     ok(admin, q, json!({ "id": ticket_id })).await
 }
@@ -382,6 +401,7 @@ async fn every_operation_is_refused_or_scoped_for_outsiders() {
         quality_flag: String::new(),
         mailbox: String::new(),
         email_message: String::new(),
+        whatsapp_number: String::new(),
     };
     let support = ok(
         &a.admin,
@@ -423,6 +443,12 @@ async fn every_operation_is_refused_or_scoped_for_outsiders() {
         .status();
     assert_eq!(status.as_u16(), 422);
     let quarantined = ok(&a.admin, "{ emailMessages { id } }", json!({})).await;
+    let number = ok(
+        &a.admin,
+        "mutation { saveWhatsappNumber(input: { phoneNumberId: \"5550001\", displayPhoneNumber: \"+1 555\", accessToken: \"a-token\", templateName: \"hello_world\", templateLanguage: \"en_US\" }) { id } }",
+        json!({}),
+    )
+    .await;
     let targets = Targets {
         calendar: support["saveCalendar"]["id"].as_str().unwrap().into(),
         sla_policy: policy["saveSlaPolicy"]["id"].as_str().unwrap().into(),
@@ -431,6 +457,7 @@ async fn every_operation_is_refused_or_scoped_for_outsiders() {
         quality_flag: flags["qualityFlags"][0]["id"].as_str().unwrap().into(),
         mailbox: mailbox_id,
         email_message: quarantined["emailMessages"][0]["id"].as_str().unwrap().into(),
+        whatsapp_number: number["saveWhatsappNumber"]["id"].as_str().unwrap().into(),
         ..targets
     };
     let before = snapshot(&a.admin, &ticket_id).await;

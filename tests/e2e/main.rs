@@ -16,3 +16,4 @@ mod tokens;
 mod validation;
 mod web;
 mod webhooks;
+mod whatsapp;

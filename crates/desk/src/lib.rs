@@ -16,6 +16,7 @@ mod ops;
 mod outbox;
 mod support;
 mod tickets;
+mod whatsapp;
 
 use std::sync::Arc;
 
@@ -31,6 +32,7 @@ pub use support::*;
 pub use switchboard_domain as domain;
 pub use switchboard_store as store;
 pub use tickets::*;
+pub use whatsapp::*;
 
 use switchboard_domain::{Actor, Millis, Permission};
 use switchboard_store::Store;
@@ -121,7 +123,7 @@ impl Desk {
         self.inner.live.subscribe()
     }
 
-    fn publish(&self, events: Vec<LiveEvent>) {
+    pub(crate) fn publish(&self, events: Vec<LiveEvent>) {
         for e in events {
             // No subscribers is fine: nobody is watching.
             let _ = self.inner.live.send(e);

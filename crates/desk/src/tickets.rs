@@ -171,7 +171,7 @@ impl Changes {
     }
 }
 
-fn live(t: &TicketRecord, kind: &'static str, entry_id: Option<EntryId>, internal: bool) -> LiveEvent {
+pub(crate) fn live(t: &TicketRecord, kind: &'static str, entry_id: Option<EntryId>, internal: bool) -> LiveEvent {
     LiveEvent {
         workspace_id: t.workspace_id,
         kind,
@@ -355,7 +355,7 @@ impl Desk {
     /// Inserts a ticket and its first entry, applying the help topic's defaults where the caller
     /// left a field unset. Shared by staff open, customer open and ingest.
     #[allow(clippy::too_many_arguments)]
-    async fn insert_ticket(
+    pub(crate) async fn insert_ticket(
         &self,
         tx: &mut Tx,
         actor: &Actor,
@@ -753,7 +753,7 @@ impl Desk {
             return Err(DeskError::invalid("ticketId", "the ticket is closed; reopen it first or open a new ticket"));
         }
         let now = self.now();
-        let ticket_channel = Channel::for_source(t.source);
+        let ticket_channel = crate::whatsapp::reply_channel(&t);
         let channel = match (&actor.kind, staff) {
             (_, false) => Channel::Portal,
             (ActorKind::ApiToken { .. }, true) => Channel::Api,

@@ -55,6 +55,8 @@ pub struct ServeSettings {
     pub email: switchboard_email::EmailSettings,
     /// Runs the IMAP poller in this process.
     pub email_poller: bool,
+    /// The WhatsApp channel's app secret, verify token and Graph API base.
+    pub whatsapp: switchboard_whatsapp::WhatsappConfig,
 }
 
 /// Reads a KEY=VALUE file; blank lines and `#` comments are skipped, values may be quoted.
@@ -211,7 +213,24 @@ pub fn resolve_serve(
         ack_window_ms: e.ack_window_ms,
     };
     let email_poller = flag("SWITCHBOARD_EMAIL_POLLER", file)?.unwrap_or(true);
-    Ok(ServeSettings { listen, graphiql, max_body_bytes, jobs, web_dir, web_dir_explicit, email, email_poller })
+    let d = switchboard_whatsapp::WhatsappConfig::default();
+    let whatsapp = switchboard_whatsapp::WhatsappConfig {
+        app_secret: env_or_file("SWITCHBOARD_WHATSAPP_APP_SECRET", file),
+        verify_token: env_or_file("SWITCHBOARD_WHATSAPP_VERIFY_TOKEN", file),
+        graph_url: env_or_file("SWITCHBOARD_WHATSAPP_GRAPH_URL", file).unwrap_or(d.graph_url),
+        sweep_interval: std::time::Duration::from_secs(number(
+            "SWITCHBOARD_WHATSAPP_SWEEP_SECS",
+            file,
+            d.sweep_interval.as_secs(),
+        )?),
+    };
+    if !whatsapp.graph_url.starts_with("https://") && !whatsapp.graph_url.starts_with("http://") {
+        bail!(
+            "SWITCHBOARD_WHATSAPP_GRAPH_URL must be an http(s) URL such as {}",
+            switchboard_whatsapp::DEFAULT_GRAPH_URL
+        );
+    }
+    Ok(ServeSettings { listen, graphiql, max_body_bytes, jobs, web_dir, web_dir_explicit, email, email_poller, whatsapp })
 }
 
 #[cfg(test)]

@@ -221,8 +221,13 @@ async fn run(
                 }
             }
             // Each channel adapter that delivers replies registers its sender here.
-            let senders: Vec<std::sync::Arc<dyn switchboard_desk::ChannelSender>> =
-                vec![Arc::new(switchboard_email::EmailSender::new(desk.clone(), serve.email.network_timeout))];
+            let whatsapp = switchboard_whatsapp::WhatsappChannel::new(desk.clone(), serve.whatsapp.clone());
+            let senders: Vec<std::sync::Arc<dyn switchboard_desk::ChannelSender>> = vec![
+                Arc::new(switchboard_email::EmailSender::new(desk.clone(), serve.email.network_timeout)),
+                Arc::new(switchboard_whatsapp::WhatsappSender(whatsapp.clone())),
+            ];
+            // Picks up WhatsApp notifications that were acknowledged but not processed (a crash).
+            let whatsapp_sweep = switchboard_whatsapp::spawn_sweep(whatsapp.clone());
             let jobs = match serve.jobs {
                 Some(cfg) => Some(
                     switchboard_jobs::start(desk.clone(), &settings.database_url, cfg, senders)
@@ -236,7 +241,8 @@ async fn run(
                 app::AppState { desk: desk.clone(), schema, graphiql: serve.graphiql, web_dir: serve.web_dir.clone() };
             // The raw-MIME endpoint carries its own body limit (the email size limit).
             let router = app::router(state, serve.max_body_bytes)
-                .merge(switchboard_email::router(desk.clone(), serve.email.clone()));
+                .merge(switchboard_email::router(desk.clone(), serve.email.clone()))
+                .merge(switchboard_whatsapp::router(whatsapp));
             let email_poller =
                 serve.email_poller.then(|| switchboard_email::imap::spawn_poller(desk.clone(), serve.email.clone()));
             // Tests and scripts read this line to find the port when listening on port 0.
@@ -245,6 +251,7 @@ async fn run(
             if let Some(poller) = email_poller {
                 poller.abort();
             }
+            whatsapp_sweep.abort();
             if let Some(jobs) = jobs {
                 jobs.shutdown().await;
             }

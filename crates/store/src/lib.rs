@@ -7,6 +7,7 @@
 
 pub mod email_records;
 pub mod records;
+pub mod whatsapp_records;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -17,6 +18,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqliteSy
 use switchboard_domain::*;
 
 pub use records::*;
+pub use whatsapp_records::*;
 
 /// Which SQL dialect a query copy is compiled for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,6 +34,7 @@ mod sqlite {
     include!("queries.rs");
     include!("ops_queries.rs");
     include!("email_queries.rs");
+    include!("whatsapp_queries.rs");
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -41,6 +44,7 @@ mod postgres {
     include!("queries.rs");
     include!("ops_queries.rs");
     include!("email_queries.rs");
+    include!("whatsapp_queries.rs");
 }
 
 /// What can go wrong in storage.
@@ -392,4 +396,23 @@ tx_methods! {
     fn ticket_mailbox(ws: WorkspaceId, ticket: TicketId) -> Option<i64>;
     fn count_acknowledgements(ws: WorkspaceId, sender: &str, since: Millis) -> i64;
     fn insert_acknowledgement(ws: WorkspaceId, sender: &str, now: Millis) -> ();
+}
+
+tx_methods! {
+    fn upsert_whatsapp_number(ws: WorkspaceId, id: Option<i64>, phone_number_id: &str, display: &str, token_enc: Option<&str>, template_name: Option<&str>, template_language: Option<&str>, now: Millis) -> WhatsappNumberRecord;
+    fn list_whatsapp_numbers(ws: WorkspaceId) -> Vec<WhatsappNumberRecord>;
+    fn delete_whatsapp_number(ws: WorkspaceId, id: i64) -> bool;
+    fn whatsapp_number_by_phone_id(phone_number_id: &str) -> Option<WhatsappNumberRecord>;
+    fn insert_whatsapp_inbox(body: &str, now: Millis) -> i64;
+    fn whatsapp_inbox_by_id(id: i64) -> Option<WhatsappInboxRecord>;
+    fn pending_whatsapp_inbox(before: Millis, limit: i64) -> Vec<i64>;
+    fn finish_whatsapp_inbox(id: i64, done: bool, note: Option<&str>, now: Millis) -> ();
+    fn mark_whatsapp_message_seen(ws: WorkspaceId, wamid: &str, now: Millis) -> bool;
+    fn whatsapp_message_seen(wamid: &str) -> bool;
+    fn whatsapp_conversation(ws: WorkspaceId, wa_id: &str) -> Option<WhatsappConversationRecord>;
+    fn save_whatsapp_conversation(ws: WorkspaceId, wa_id: &str, phone_number_id: &str, step: &str, subject: Option<&str>, now: Millis) -> ();
+    fn tickets_of_requester(ws: WorkspaceId, contact: ContactId, limit: i64) -> Vec<TicketRecord>;
+    fn insert_whatsapp_template_entry(entry: EntryId, name: &str, language: &str) -> ();
+    fn whatsapp_template_entry(entry: EntryId) -> Option<(String, String)>;
+    fn purge_whatsapp_inbox(before: Millis) -> u64;
 }

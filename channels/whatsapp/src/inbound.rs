@@ -1,0 +1,247 @@
+//! Processing a stored notification: routing each change to its workspace by phone number id,
+//! recording status updates, and handing each message to the chat skills or the open ticket.
+
+use std::collections::HashMap;
+
+use switchboard_desk::domain::{Actor, Channel, DeliveryStatus};
+use switchboard_desk::{DeskError, InboundMessage, NewAttachment, WhatsappContact, WhatsappRoute};
+
+use crate::payload::{Message, Notification, Status};
+use crate::{GraphError, WhatsappChannel};
+
+/// A notification still failing after this many attempts is set aside (kept, with its note).
+const MAX_ATTEMPTS: i64 = 8;
+
+/// Why handling one message did not finish.
+#[derive(Debug)]
+pub(crate) enum Failure {
+    /// Try the notification again later (Graph API or database trouble).
+    Transient(String),
+    /// This message cannot be handled; note it and go on.
+    Permanent(String),
+}
+
+impl From<DeskError> for Failure {
+    fn from(e: DeskError) -> Self {
+        match e {
+            DeskError::Validation(v) => Failure::Permanent(format!("{}: {}", v.field, v.message)),
+            DeskError::NotFound(what) => Failure::Permanent(format!("{what} not found")),
+            other => Failure::Transient(other.to_string()),
+        }
+    }
+}
+
+impl From<GraphError> for Failure {
+    fn from(e: GraphError) -> Self {
+        match e {
+            GraphError::Transient(m) => Failure::Transient(m),
+            GraphError::Permanent(m) => Failure::Permanent(m),
+        }
+    }
+}
+
+/// Who wrote, as the skills need them.
+pub(crate) struct Sender<'a> {
+    pub route: &'a WhatsappRoute,
+    pub actor: Actor,
+    pub wa_id: String,
+    pub contact: WhatsappContact,
+}
+
+impl WhatsappChannel {
+    /// Processes one stored notification; every entry, change, message and status in it.
+    pub async fn process_notification(&self, id: i64) {
+        let row = match self.desk.pending_whatsapp_notification(id).await {
+            Ok(Some(row)) => row,
+            Ok(None) => return,
+            Err(e) => {
+                tracing::warn!(error = %e, id, "reading a WhatsApp notification failed; the sweep will retry");
+                return;
+            }
+        };
+        let mut notes = Vec::new();
+        let mut retry = false;
+        match serde_json::from_str::<Notification>(&row.body) {
+            Err(e) => notes.push(format!("not a WhatsApp notification: {e}")),
+            Ok(n) => {
+                if n.object != "whatsapp_business_account" {
+                    notes.push(format!("object {:?} is not whatsapp_business_account", n.object));
+                }
+                for entry in &n.entry {
+                    for change in &entry.changes {
+                        let Some(value) = change.value.as_ref().filter(|_| change.field == "messages") else {
+                            notes.push(format!("field {:?} ignored", change.field));
+                            continue;
+                        };
+                        let Some(meta) = &value.metadata else {
+                            notes.push("a change without metadata".into());
+                            continue;
+                        };
+                        let route = match self.desk.whatsapp_route(&meta.phone_number_id).await {
+                            Ok(Some(r)) => r,
+                            Ok(None) => {
+                                // Recorded (in the inbox, with this note) and skipped: redelivering
+                                // it would not make the number known.
+                                notes.push(format!("unknown phone number id {}", meta.phone_number_id));
+                                continue;
+                            }
+                            Err(e) => {
+                                notes.push(e.to_string());
+                                retry = true;
+                                continue;
+                            }
+                        };
+                        let names: HashMap<&str, &str> = value
+                            .contacts
+                            .iter()
+                            .filter_map(|c| Some((c.wa_id.as_str(), c.profile.as_ref()?.name.as_deref()?)))
+                            .collect();
+                        for status in &value.statuses {
+                            if let Err(e) = self.record_status(&route, status).await {
+                                notes.push(format!("status of {}: {e}", status.id));
+                                retry = true;
+                            }
+                        }
+                        for m in &value.messages {
+                            match self.handle_message(&route, m, names.get(m.from.as_str()).copied()).await {
+                                Ok(()) => {}
+                                Err(Failure::Permanent(e)) => notes.push(format!("message {}: {e}", m.id)),
+                                Err(Failure::Transient(e)) => {
+                                    notes.push(format!("message {}: {e}", m.id));
+                                    retry = true;
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let done = !retry || row.attempts + 1 >= MAX_ATTEMPTS;
+        let note = (!notes.is_empty()).then(|| notes.join("; "));
+        if let Some(n) = &note {
+            tracing::info!(id, note = %n, "WhatsApp notification processed with notes");
+        }
+        if let Err(e) = self.desk.finish_whatsapp_notification(id, done, note.as_deref()).await {
+            tracing::warn!(error = %e, id, "recording a WhatsApp notification as processed failed");
+        }
+    }
+
+    async fn record_status(&self, route: &WhatsappRoute, s: &Status) -> Result<(), DeskError> {
+        let status = match s.status.as_str() {
+            "sent" => DeliveryStatus::Sent,
+            "delivered" => DeliveryStatus::Delivered,
+            "read" => DeliveryStatus::Read,
+            "failed" => DeliveryStatus::Failed,
+            // "deleted", "warning" and whatever comes next say nothing about delivery.
+            _ => return Ok(()),
+        };
+        let error =
+            (!s.errors.is_empty()).then(|| s.errors.iter().map(|e| e.describe()).collect::<Vec<_>>().join("; "));
+        let matched = self
+            .desk
+            .record_delivery_report(route.workspace_id, Channel::Whatsapp, &s.id, status, error.as_deref())
+            .await?;
+        if !matched {
+            // Bot messages of the chat skills are not entries; their reports match nothing.
+            tracing::debug!(wamid = %s.id, "a WhatsApp status for a message that is not an entry");
+        }
+        Ok(())
+    }
+
+    async fn handle_message(&self, route: &WhatsappRoute, m: &Message, name: Option<&str>) -> Result<(), Failure> {
+        // Meta redelivers; a message handled before changes nothing (a skill step must not run twice).
+        if self.desk.whatsapp_message_seen(&m.id).await? {
+            return Ok(());
+        }
+        let actor = Actor::system(route.workspace_id);
+        let contact = self.desk.whatsapp_contact(&actor, &m.from, name).await?;
+        let sender = Sender { route, actor, wa_id: m.from.clone(), contact };
+        let result = match m.kind.as_str() {
+            "text" => match &m.text {
+                Some(t) => self.on_text(&sender, &m.id, &t.body).await,
+                None => self.keep_unknown(&sender, m).await,
+            },
+            "interactive" => {
+                let reply = m.interactive.as_ref().and_then(|i| i.button_reply.as_ref().or(i.list_reply.as_ref()));
+                match reply {
+                    Some(r) => self.on_choice(&sender, &m.id, &r.id, &r.title).await,
+                    None => self.keep_unknown(&sender, m).await,
+                }
+            }
+            // A quick-reply button of a template message: its payload or label, as text.
+            "button" => match &m.button {
+                Some(b) => {
+                    let text = if b.text.is_empty() { &b.payload } else { &b.text };
+                    self.on_text(&sender, &m.id, text).await
+                }
+                None => self.keep_unknown(&sender, m).await,
+            },
+            "image" | "document" | "audio" | "video" => self.on_media(&sender, m).await,
+            _ => self.keep_unknown(&sender, m).await,
+        };
+        match result {
+            // A message that cannot be handled is still marked, so redelivery does not loop on it.
+            Ok(()) | Err(Failure::Permanent(_)) => self.desk.mark_whatsapp_message_seen(&sender.actor, &m.id).await?,
+            Err(Failure::Transient(_)) => {}
+        }
+        result
+    }
+
+    /// Media: fetched through the Graph API and added to the contact's open ticket (or a new one).
+    async fn on_media(&self, s: &Sender<'_>, m: &Message) -> Result<(), Failure> {
+        let Some(part) = m.image.as_ref().or(m.document.as_ref()).or(m.audio.as_ref()).or(m.video.as_ref()) else {
+            return self.keep_unknown(s, m).await;
+        };
+        let media = self.graph.download_media(&part.id, &s.route.access_token).await?;
+        let content_type = part.mime_type.clone().unwrap_or(media.mime_type);
+        let ext = content_type.split('/').nth(1).and_then(|e| e.split(';').next()).unwrap_or("bin");
+        let file_name = part.filename.clone().unwrap_or_else(|| format!("{}-{}.{ext}", m.kind, part.id));
+        let text = part
+            .caption
+            .clone()
+            .filter(|c| !c.trim().is_empty())
+            .unwrap_or_else(|| format!("({} {file_name})", m.kind));
+        let attachment = NewAttachment { file_name, content_type, bytes: media.bytes };
+        self.add_to_thread(s, &m.id, &text, vec![attachment]).await
+    }
+
+    /// A message type the desk cannot show: kept as a system entry, never dropped.
+    async fn keep_unknown(&self, s: &Sender<'_>, m: &Message) -> Result<(), Failure> {
+        let text = format!(
+            "A WhatsApp message of type \"{}\" arrived that Switchboard cannot show; the contact may need to send it another way.",
+            if m.kind.is_empty() { "unknown" } else { &m.kind }
+        );
+        match self.desk.open_ticket_of_requester(&s.actor, s.contact.contact.id).await? {
+            Some(t) => {
+                self.desk.add_channel_system_entry(&s.actor, t.id, Channel::Whatsapp, &m.id, &text).await?;
+                Ok(())
+            }
+            None => self.add_to_thread(s, &m.id, &text, Vec::new()).await,
+        }
+    }
+
+    /// Adds a message to the contact's open ticket through ingest, or opens a WhatsApp ticket.
+    pub(crate) async fn add_to_thread(
+        &self,
+        s: &Sender<'_>,
+        wamid: &str,
+        text: &str,
+        attachments: Vec<NewAttachment>,
+    ) -> Result<(), Failure> {
+        let open = self.desk.open_ticket_of_requester(&s.actor, s.contact.contact.id).await?;
+        let msg = InboundMessage {
+            channel: Channel::Whatsapp,
+            thread_key: None,
+            ticket_id: open.map(|t| t.id),
+            external_message_id: wamid.to_string(),
+            sender_kind: s.contact.identity_kind,
+            sender_value: s.contact.identity_value.clone(),
+            sender_name: Some(s.contact.contact.name.clone()),
+            subject: None,
+            text: text.to_string(),
+            attachments,
+        };
+        self.desk.ingest(&s.actor, msg).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,194 @@
+//! Webhook notification and message shapes, as Meta documents them for the Cloud API
+//! ("Webhooks: messages" reference). Our own serde types: the `whatsapp-cloud-api` crate would
+//! bring a second reqwest (0.11) into the tree and hard-codes Meta's host. Every field that Meta
+//! may leave out is optional, and unknown fields are ignored, so a new field never fails a parse.
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+/// The notification body: `{"object": "whatsapp_business_account", "entry": [...]}`.
+#[derive(Debug, Deserialize)]
+pub struct Notification {
+    #[serde(default)]
+    pub object: String,
+    #[serde(default)]
+    pub entry: Vec<Entry>,
+}
+
+/// One WhatsApp Business Account's changes.
+#[derive(Debug, Deserialize)]
+pub struct Entry {
+    #[serde(default)]
+    pub id: String,
+    #[serde(default)]
+    pub changes: Vec<Change>,
+}
+
+/// One change; `field` is `messages` for messages and status updates.
+#[derive(Debug, Deserialize)]
+pub struct Change {
+    #[serde(default)]
+    pub field: String,
+    pub value: Option<ChangeValue>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ChangeValue {
+    pub metadata: Option<Metadata>,
+    #[serde(default)]
+    pub contacts: Vec<Contact>,
+    #[serde(default)]
+    pub messages: Vec<Message>,
+    #[serde(default)]
+    pub statuses: Vec<Status>,
+}
+
+/// The business number the change is for; `phone_number_id` routes it to a workspace.
+#[derive(Debug, Deserialize)]
+pub struct Metadata {
+    #[serde(default)]
+    pub display_phone_number: String,
+    pub phone_number_id: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Contact {
+    pub wa_id: String,
+    pub profile: Option<Profile>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Profile {
+    pub name: Option<String>,
+}
+
+/// An inbound message. `kind` is Meta's `type`; the part named by it carries the content.
+#[derive(Debug, Deserialize)]
+pub struct Message {
+    pub from: String,
+    pub id: String,
+    #[serde(default)]
+    pub timestamp: String,
+    #[serde(rename = "type", default)]
+    pub kind: String,
+    pub text: Option<Text>,
+    pub interactive: Option<Interactive>,
+    /// A quick-reply button on a template message.
+    pub button: Option<Button>,
+    pub image: Option<MediaPart>,
+    pub document: Option<MediaPart>,
+    pub audio: Option<MediaPart>,
+    pub video: Option<MediaPart>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Text {
+    pub body: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Interactive {
+    #[serde(rename = "type", default)]
+    pub kind: String,
+    pub button_reply: Option<Reply>,
+    pub list_reply: Option<Reply>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Reply {
+    pub id: String,
+    #[serde(default)]
+    pub title: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Button {
+    #[serde(default)]
+    pub text: String,
+    #[serde(default)]
+    pub payload: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct MediaPart {
+    pub id: String,
+    pub mime_type: Option<String>,
+    pub caption: Option<String>,
+    pub filename: Option<String>,
+}
+
+/// A status update on a message we sent.
+#[derive(Debug, Deserialize)]
+pub struct Status {
+    pub id: String,
+    pub status: String,
+    #[serde(default)]
+    pub recipient_id: String,
+    #[serde(default)]
+    pub errors: Vec<StatusError>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct StatusError {
+    pub code: Option<i64>,
+    pub title: Option<String>,
+    pub message: Option<String>,
+    pub error_data: Option<ErrorData>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ErrorData {
+    pub details: Option<String>,
+}
+
+impl StatusError {
+    /// "WhatsApp error 131047: Re-engagement message (details)", as staff see it on the entry.
+    pub fn describe(&self) -> String {
+        let code = self.code.map(|c| c.to_string()).unwrap_or_else(|| "?".into());
+        let text = self.message.as_deref().or(self.title.as_deref()).unwrap_or("failed");
+        match self.error_data.as_ref().and_then(|d| d.details.as_deref()) {
+            Some(d) if d != text => format!("WhatsApp error {code}: {text} ({d})"),
+            _ => format!("WhatsApp error {code}: {text}"),
+        }
+    }
+}
+
+// ---- outgoing messages (the `POST /{phone-number-id}/messages` body) ----
+
+/// A text message.
+pub fn text_message(to: &str, body: &str) -> Value {
+    json!({
+        "messaging_product": "whatsapp", "recipient_type": "individual", "to": to,
+        "type": "text", "text": { "preview_url": false, "body": body },
+    })
+}
+
+/// Up to three reply buttons under a text (Meta: at most 3 buttons, titles up to 20 characters).
+pub fn buttons_message(to: &str, body: &str, buttons: &[(&str, &str)]) -> Value {
+    let buttons: Vec<Value> =
+        buttons.iter().map(|(id, title)| json!({ "type": "reply", "reply": { "id": id, "title": title } })).collect();
+    json!({
+        "messaging_product": "whatsapp", "recipient_type": "individual", "to": to,
+        "type": "interactive",
+        "interactive": { "type": "button", "body": { "text": body }, "action": { "buttons": buttons } },
+    })
+}
+
+/// An approved template, which may be sent outside the 24-hour customer-service window.
+pub fn template_message(to: &str, name: &str, language: &str) -> Value {
+    json!({
+        "messaging_product": "whatsapp", "recipient_type": "individual", "to": to,
+        "type": "template", "template": { "name": name, "language": { "code": language } },
+    })
+}
+
+/// A previously uploaded file: images as `image`, everything else as `document`.
+pub fn media_message(to: &str, media_id: &str, content_type: &str, file_name: &str) -> Value {
+    if content_type.starts_with("image/") {
+        json!({ "messaging_product": "whatsapp", "recipient_type": "individual", "to": to,
+                "type": "image", "image": { "id": media_id } })
+    } else {
+        json!({ "messaging_product": "whatsapp", "recipient_type": "individual", "to": to,
+                "type": "document", "document": { "id": media_id, "filename": file_name } })
+    }
+}

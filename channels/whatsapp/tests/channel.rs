@@ -1,0 +1,222 @@
+//! The channel over a real desk and database, with the clock moved by hand: the 24-hour
+//! customer-service window, the inbox sweep after a crash, and number validation. SQLite by
+//! default; with `TEST_POSTGRES_URL` (a server URL without a database) each test gets a fresh
+//! PostgreSQL database.
+
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::json;
+use switchboard_desk::domain::*;
+use switchboard_desk::store::Store;
+use switchboard_desk::*;
+use switchboard_whatsapp::{WhatsappChannel, WhatsappConfig, WhatsappSender};
+
+const HOUR: i64 = 3600 * 1000;
+
+struct Env {
+    desk: Desk,
+    clock: Arc<ManualClock>,
+    system: Actor,
+    _dir: tempfile::TempDir,
+}
+
+async fn database_url(dir: &std::path::Path) -> String {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let Some(server) = std::env::var("TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty()) else {
+        return format!("sqlite://{}/desk.db", dir.display());
+    };
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let name = format!("switchboard_whatsapp_{}_{n}", std::process::id());
+    let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(&format!("{server}/postgres")).await.unwrap();
+    for sql in [format!("DROP DATABASE IF EXISTS {name}"), format!("CREATE DATABASE {name}")] {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut admin).await.unwrap();
+    }
+    format!("{server}/{name}")
+}
+
+async fn env() -> Env {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::connect(&database_url(dir.path()).await).await.unwrap();
+    store.migrate().await.unwrap();
+    let clock = Arc::new(ManualClock::at(1_763_900_000_000));
+    let auth = AuthConfig { jwt_secret: b"test secret for the whatsapp channel".to_vec(), token_ttl_secs: 3600 };
+    let desk = Desk::new(store, clock.clone(), BlobStore::new(dir.path().join("blobs")), auth);
+    let ws = desk.create_workspace("acme", "Acme", "SD", "UTC", "General").await.unwrap();
+    let system = Actor::system(ws.id);
+    let number = WhatsappNumberInput {
+        phone_number_id: "106540352242922".into(),
+        display_phone_number: "+1 555 010 0000".into(),
+        access_token: Some("EAAG-test-token".into()),
+        template_name: Some("hello_world".into()),
+        template_language: Some("en_US".into()),
+    };
+    desk.save_whatsapp_number(&system, None, number).await.unwrap();
+    Env { desk, clock, system, _dir: dir }
+}
+
+/// A channel whose Graph API is a closed port: any attempt to send comes back as a retry.
+fn channel(desk: &Desk) -> Arc<WhatsappChannel> {
+    let config = WhatsappConfig {
+        graph_url: "http://127.0.0.1:9/v21.0".into(),
+        sweep_interval: Duration::from_millis(200),
+        ..Default::default()
+    };
+    WhatsappChannel::new(desk.clone(), config)
+}
+
+async fn chat_ticket(e: &Env) -> store::TicketRecord {
+    let c = e.desk.whatsapp_contact(&e.system, "4915112345678", Some("Wendy")).await.unwrap();
+    e.desk.open_chat_ticket(&e.system, &c.contact, "4915112345678", "Printer", "It jams.", "wamid.IN1").await.unwrap()
+}
+
+async fn due(e: &Env) -> OutboundMessage {
+    let (id, _) = e.desk.due_outbox(Channel::Whatsapp, 10).await.unwrap()[0];
+    e.desk.outbound_message(id).await.unwrap().unwrap()
+}
+
+#[tokio::test]
+async fn outside_the_24_hour_window_a_reply_is_not_attempted_and_the_template_is_offered() {
+    let e = env().await;
+    let t = chat_ticket(&e).await;
+    assert_eq!(t.source, Source::Chat);
+    assert!(t.chat_originated);
+    let sender = WhatsappSender(channel(&e.desk));
+
+    // Within the window the reply is attempted (and fails only because nothing listens).
+    e.clock.set(e.desk.now() + 23 * HOUR);
+    e.desk.reply(&e.system, t.id, "Try another tray.", Vec::new(), None).await.unwrap();
+    let msg = due(&e).await;
+    match ChannelSender::send(&sender, &msg).await {
+        DeliveryOutcome::Retry { error } => assert!(error.contains("Graph API unreachable"), "{error}"),
+        other => panic!("expected an attempt, got {other:?}"),
+    }
+    e.desk.record_outbox_attempt(&msg, &DeliveryOutcome::Failed { error: "x".into() }, 1000).await.unwrap();
+
+    // 25 hours after the contact last wrote: refused before any request, with the reason.
+    e.clock.set(e.desk.now() + 2 * HOUR);
+    e.desk.reply(&e.system, t.id, "Any news?", Vec::new(), None).await.unwrap();
+    let msg = due(&e).await;
+    let outcome = ChannelSender::send(&sender, &msg).await;
+    let DeliveryOutcome::Failed { error } = outcome else { panic!("expected Failed, got {outcome:?}") };
+    assert!(error.contains("outside WhatsApp's 24-hour customer-service window"), "{error}");
+    assert!(error.contains("send the template message \"hello_world\""), "{error}");
+    e.desk.record_outbox_attempt(&msg, &DeliveryOutcome::Failed { error }, 1000).await.unwrap();
+
+    // The template message is allowed outside the window, so it is attempted.
+    let entry = e.desk.reply_with_whatsapp_template(&e.system, t.id).await.unwrap();
+    assert_eq!(entry.entry.delivery_status.as_deref(), Some("pending"));
+    let msg = due(&e).await;
+    assert_eq!(msg.entry_id, entry.entry.id);
+    assert!(matches!(ChannelSender::send(&sender, &msg).await, DeliveryOutcome::Retry { .. }));
+
+    // A new message from the contact opens the window again.
+    let c = e.desk.whatsapp_contact(&e.system, "4915112345678", None).await.unwrap();
+    let inbound = InboundMessage {
+        channel: Channel::Whatsapp,
+        thread_key: None,
+        ticket_id: Some(t.id),
+        external_message_id: "wamid.IN2".into(),
+        sender_kind: c.identity_kind,
+        sender_value: c.identity_value,
+        sender_name: None,
+        subject: None,
+        text: "Still jammed.".into(),
+        attachments: Vec::new(),
+    };
+    e.desk.ingest(&e.system, inbound).await.unwrap();
+    e.desk.record_outbox_attempt(&msg, &DeliveryOutcome::Failed { error: "x".into() }, 1000).await.unwrap();
+    e.desk.reply(&e.system, t.id, "On my way.", Vec::new(), None).await.unwrap();
+    assert!(matches!(ChannelSender::send(&sender, &due(&e).await).await, DeliveryOutcome::Retry { .. }));
+}
+
+#[tokio::test]
+async fn an_acknowledged_notification_is_processed_by_the_sweep_after_a_crash() {
+    let e = env().await;
+    // Stored by the webhook, then the process died before its task ran.
+    let body = json!({ "object": "whatsapp_business_account", "entry": [{ "id": "1", "changes": [{ "field": "messages",
+        "value": { "messaging_product": "whatsapp",
+            "metadata": { "display_phone_number": "15550100000", "phone_number_id": "106540352242922" },
+            "contacts": [{ "profile": { "name": "Wendy" }, "wa_id": "4915112345678" }],
+            "messages": [{ "from": "4915112345678", "id": "wamid.CRASH1", "timestamp": "1700000000",
+                "type": "location", "location": { "latitude": 52.5, "longitude": 13.4 } }] } }] }] });
+    let id = e.desk.store_whatsapp_notification(&body.to_string()).await.unwrap();
+    let unknown = json!({ "object": "whatsapp_business_account", "entry": [{ "id": "1", "changes": [{ "field": "messages",
+        "value": { "metadata": { "display_phone_number": "1", "phone_number_id": "555" }, "messages": [] } }] }] });
+    let skipped = e.desk.store_whatsapp_notification(&unknown.to_string()).await.unwrap();
+
+    let sweep = switchboard_whatsapp::spawn_sweep(channel(&e.desk));
+    let mut processed = false;
+    for _ in 0..50 {
+        if e.desk.pending_whatsapp_notification(id).await.unwrap().is_none() {
+            processed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    sweep.abort();
+    assert!(processed, "the sweep did not process the stored notification");
+    // An unknown number is recorded and skipped, not retried forever.
+    assert!(e.desk.pending_whatsapp_notification(skipped).await.unwrap().is_none());
+    // Kept for 30 days, then purged; a message id forgotten before that would be handled again.
+    assert_eq!(e.desk.purge_whatsapp_inbox(switchboard_whatsapp::INBOX_RETENTION_MS).await.unwrap(), 0);
+    assert!(e.desk.whatsapp_message_seen("wamid.CRASH1").await.unwrap());
+    e.clock.set(e.desk.now() + switchboard_whatsapp::INBOX_RETENTION_MS + 1);
+    assert_eq!(e.desk.purge_whatsapp_inbox(switchboard_whatsapp::INBOX_RETENTION_MS).await.unwrap(), 3);
+    assert!(!e.desk.whatsapp_message_seen("wamid.CRASH1").await.unwrap());
+    // The location message (a type the desk cannot show) was kept on a new ticket.
+    let c = e.desk.whatsapp_contact(&e.system, "4915112345678", None).await.unwrap();
+    let tickets = e.desk.requester_tickets(&e.system, c.contact.id, 5).await.unwrap();
+    assert_eq!(tickets.len(), 1);
+    let thread = e.desk.thread(&e.system, tickets[0].id).await.unwrap();
+    assert!(thread[0].entry.body.contains("\"location\""), "{:?}", thread[0].entry.body);
+    assert_eq!(thread[0].entry.external_message_id.as_deref(), Some("wamid.CRASH1"));
+}
+
+#[tokio::test]
+async fn numbers_are_validated_and_the_token_is_sealed() {
+    let e = env().await;
+    let bad = |pn: &str, token: Option<&str>, tpl: Option<&str>| WhatsappNumberInput {
+        phone_number_id: pn.into(),
+        display_phone_number: String::new(),
+        access_token: token.map(Into::into),
+        template_name: tpl.map(Into::into),
+        template_language: None,
+    };
+    let field = |r: Result<_, DeskError>| match r {
+        Err(DeskError::Validation(v)) => v.field,
+        other => panic!("expected a validation error, got {other:?}"),
+    };
+    assert_eq!(field(e.desk.save_whatsapp_number(&e.system, None, bad("abc", Some("t"), None)).await), "phoneNumberId");
+    assert_eq!(field(e.desk.save_whatsapp_number(&e.system, None, bad("123", None, None)).await), "accessToken");
+    assert_eq!(
+        field(e.desk.save_whatsapp_number(&e.system, None, bad("123", Some("t"), Some("hello"))).await),
+        "templateLanguage"
+    );
+    assert_eq!(
+        field(e.desk.save_whatsapp_number(&e.system, None, bad("106540352242922", Some("t"), None)).await),
+        "phoneNumberId"
+    );
+    let n = &e.desk.whatsapp_numbers(&e.system).await.unwrap()[0];
+    assert!(!n.access_token_enc.contains("EAAG-test-token"));
+    let route = e.desk.whatsapp_route("106540352242922").await.unwrap().unwrap();
+    assert_eq!(route.access_token, "EAAG-test-token");
+    // Changing the number without a token keeps the stored one.
+    let keep = WhatsappNumberInput {
+        phone_number_id: "106540352242922".into(),
+        display_phone_number: "+1 555 010 0001".into(),
+        ..Default::default()
+    };
+    e.desk.save_whatsapp_number(&e.system, Some(n.id), keep).await.unwrap();
+    assert_eq!(e.desk.whatsapp_route("106540352242922").await.unwrap().unwrap().access_token, "EAAG-test-token");
+    // Staff without the admin permission cannot see or change numbers.
+    let agent = e.desk.create_user(&e.system, "a@acme.test", "Alex", Role::Agent, None).await.unwrap();
+    let agent = Actor {
+        workspace_id: e.system.workspace_id,
+        kind: ActorKind::User { id: agent.id, role: Role::Agent },
+        label: "Alex".into(),
+    };
+    assert!(matches!(e.desk.whatsapp_numbers(&agent).await, Err(DeskError::Forbidden(_))));
+}

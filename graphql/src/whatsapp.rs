@@ -1,0 +1,69 @@
+//! GraphQL types of the WhatsApp channel: the workspace's business numbers (the access token is
+//! write-only) and the template message offered outside the 24-hour window. Conversion only.
+
+use async_graphql::{ID, InputObject, Object};
+use chrono::{DateTime, Utc};
+use switchboard_desk::WhatsappNumberInput as DeskInput;
+use switchboard_desk::store::WhatsappNumberRecord;
+
+use crate::types::{id, time};
+
+/// A WhatsApp Business phone number of the workspace.
+pub struct WhatsappNumber(pub WhatsappNumberRecord);
+
+#[Object]
+impl WhatsappNumber {
+    async fn id(&self) -> ID {
+        id(self.0.id)
+    }
+    /// Meta's phone number id; notifications naming it belong to this workspace.
+    async fn phone_number_id(&self) -> &str {
+        &self.0.phone_number_id
+    }
+    /// The number as people dial it, e.g. `+1 555 010 0000`.
+    async fn display_phone_number(&self) -> &str {
+        &self.0.display_phone_number
+    }
+    /// Whether an access token is stored (the token itself is never returned).
+    async fn has_access_token(&self) -> bool {
+        !self.0.access_token_enc.is_empty()
+    }
+    /// The approved template offered outside the 24-hour customer-service window.
+    async fn template_name(&self) -> Option<&str> {
+        self.0.template_name.as_deref()
+    }
+    /// The template's language code, e.g. `en_US`.
+    async fn template_language(&self) -> Option<&str> {
+        self.0.template_language.as_deref()
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        time(self.0.created_at)
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        time(self.0.updated_at)
+    }
+}
+
+/// A WhatsApp number to add or change.
+#[derive(InputObject)]
+pub struct WhatsappNumberInput {
+    /// Meta's phone number id (digits).
+    pub phone_number_id: String,
+    pub display_phone_number: String,
+    /// The Graph API access token; required for a new number, omit to keep the stored one.
+    pub access_token: Option<String>,
+    pub template_name: Option<String>,
+    pub template_language: Option<String>,
+}
+
+impl From<WhatsappNumberInput> for DeskInput {
+    fn from(i: WhatsappNumberInput) -> Self {
+        DeskInput {
+            phone_number_id: i.phone_number_id,
+            display_phone_number: i.display_phone_number,
+            access_token: i.access_token,
+            template_name: i.template_name,
+            template_language: i.template_language,
+        }
+    }
+}
