@@ -840,7 +840,7 @@ impl Desk {
         if t.status.is_active() || !tx.insert_follow_up(id, kind, now).await? {
             return Ok(false);
         }
-        let ticket_channel = Channel::for_source(t.source);
+        let ticket_channel = crate::whatsapp::reply_channel(&t);
         let delivers = ticket_channel.delivers_replies();
         let entry_id = tx
             .insert_entry(&NewEntry {
