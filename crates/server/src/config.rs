@@ -230,7 +230,17 @@ pub fn resolve_serve(
             switchboard_whatsapp::DEFAULT_GRAPH_URL
         );
     }
-    Ok(ServeSettings { listen, graphiql, max_body_bytes, jobs, web_dir, web_dir_explicit, email, email_poller, whatsapp })
+    Ok(ServeSettings {
+        listen,
+        graphiql,
+        max_body_bytes,
+        jobs,
+        web_dir,
+        web_dir_explicit,
+        email,
+        email_poller,
+        whatsapp,
+    })
 }
 
 #[cfg(test)]
