@@ -10,6 +10,7 @@ use switchboard_domain::*;
 use switchboard_store::email_records::*;
 use switchboard_store::*;
 
+use crate::sealed::SecretKind;
 use crate::{Desk, DeskError, NewAttachment, require};
 
 /// A mailbox's settings as an admin submits them. Passwords are write-only: `None` keeps the
@@ -122,7 +123,9 @@ impl Desk {
             imap_port: port("imapPort", s.imap_port, 993)?,
             imap_security: security("imapSecurity", &s.imap_security, "tls")?,
             imap_user: optional(&s.imap_user),
-            imap_password_enc: optional(&s.imap_password).map(|p| self.encrypt_secret(&p)).transpose()?,
+            imap_password_enc: optional(&s.imap_password)
+                .map(|p| self.seal(SecretKind::MailboxPassword, &p))
+                .transpose()?,
             imap_folder: optional(&s.imap_folder).unwrap_or_else(|| "INBOX".into()),
             imap_processed_folder: optional(&s.imap_processed_folder),
             imap_host,
@@ -130,7 +133,9 @@ impl Desk {
             smtp_port: port("smtpPort", s.smtp_port, 587)?,
             smtp_security: security("smtpSecurity", &s.smtp_security, "starttls")?,
             smtp_user: optional(&s.smtp_user),
-            smtp_password_enc: optional(&s.smtp_password).map(|p| self.encrypt_secret(&p)).transpose()?,
+            smtp_password_enc: optional(&s.smtp_password)
+                .map(|p| self.seal(SecretKind::MailboxPassword, &p))
+                .transpose()?,
             inbound_secret_hash: secret.as_deref().map(secret_hash),
             ack_enabled: s.ack_enabled,
             ack_template,
@@ -201,7 +206,7 @@ impl Desk {
     /// The decrypted passwords of a mailbox.
     pub fn email_credentials(&self, m: &MailboxRecord) -> Result<MailboxCredentials, DeskError> {
         let open = |enc: &Option<String>| -> Result<Option<String>, DeskError> {
-            enc.as_deref().map(|e| self.decrypt_secret(e).map(|b| String::from_utf8_lossy(&b).into_owned())).transpose()
+            enc.as_deref().map(|e| self.open_sealed(SecretKind::MailboxPassword, e)).transpose()
         };
         Ok(MailboxCredentials {
             imap_password: open(&m.imap_password_enc)?,

@@ -14,6 +14,7 @@ mod follow_ups;
 mod live;
 mod ops;
 mod outbox;
+mod sealed;
 mod support;
 mod tickets;
 mod whatsapp;

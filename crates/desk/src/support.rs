@@ -2,15 +2,13 @@
 //! policies and breaches, routing rules, automation rules, webhooks and their deliveries,
 //! quality flags, manager notifications, canned response previews.
 
-use chacha20poly1305::aead::{Aead, KeyInit};
-use chacha20poly1305::{ChaCha20Poly1305, Nonce};
 use rand::RngCore;
-use sha2::{Digest, Sha256};
 use switchboard_domain::*;
 use switchboard_store::*;
 
 use crate::follow_ups::template_context;
 use crate::ops::routing_rule_of;
+use crate::sealed::SecretKind;
 use crate::{Desk, DeskError, require};
 
 /// Most rows a log or list returns.
@@ -106,12 +104,6 @@ pub struct SlaSettings {
     pub alert_on_breach: bool,
 }
 
-fn webhook_cipher(jwt_secret: &[u8]) -> ChaCha20Poly1305 {
-    // A key of its own, derived so that one configured secret serves both purposes.
-    let key = Sha256::new().chain_update(b"switchboard webhook secrets v1").chain_update(jwt_secret).finalize();
-    ChaCha20Poly1305::new(&key)
-}
-
 fn validate_minutes(field: &str, v: i64) -> Result<i64, DeskError> {
     if (5..=525_600).contains(&v) {
         Ok(v)
@@ -121,25 +113,6 @@ fn validate_minutes(field: &str, v: i64) -> Result<i64, DeskError> {
 }
 
 impl Desk {
-    pub(crate) fn encrypt_secret(&self, secret: &str) -> Result<String, DeskError> {
-        let mut nonce = [0u8; 12];
-        rand::thread_rng().fill_bytes(&mut nonce);
-        let sealed = webhook_cipher(self.jwt_secret())
-            .encrypt(&Nonce::from(nonce), secret.as_bytes())
-            .map_err(|_| DeskError::Internal("encrypting a webhook secret failed".into()))?;
-        Ok(format!("{}.{}", hex::encode(nonce), hex::encode(sealed)))
-    }
-
-    pub(crate) fn decrypt_secret(&self, stored: &str) -> Result<Vec<u8>, DeskError> {
-        let bad =
-            || DeskError::Internal("a webhook secret cannot be decrypted (was the server secret changed?)".into());
-        let (nonce, sealed) = stored.split_once('.').ok_or_else(bad)?;
-        let nonce = hex::decode(nonce).map_err(|_| bad())?;
-        let sealed = hex::decode(sealed).map_err(|_| bad())?;
-        let nonce: [u8; 12] = nonce.try_into().map_err(|_| bad())?;
-        webhook_cipher(self.jwt_secret()).decrypt(&Nonce::from(nonce), sealed.as_slice()).map_err(|_| bad())
-    }
-
     // ---- calendars and SLA policies ----
 
     /// The workspace's business-hours calendars.
@@ -534,7 +507,7 @@ impl Desk {
             (None, Some(_)) => None,
         };
         let secret_enc = match input.secret.as_deref().map(str::trim).or(new_secret.as_deref()) {
-            Some(s) => Some(self.encrypt_secret(s)?),
+            Some(s) => Some(self.seal(SecretKind::WebhookSecret, s)?),
             None => None,
         };
         let mut tx = self.store().write().await?;
@@ -658,7 +631,7 @@ impl Desk {
             url: hook.url,
             event: d.event,
             body: d.payload,
-            secret: self.decrypt_secret(&hook.secret_enc)?,
+            secret: self.open_sealed(SecretKind::WebhookSecret, &hook.secret_enc)?.into_bytes(),
             attempts: d.attempts,
         }))
     }

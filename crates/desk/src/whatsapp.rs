@@ -3,13 +3,10 @@
 //! message offered outside the 24-hour customer-service window. The adapter in
 //! `channels/whatsapp` calls these and never touches the store.
 
-use chacha20poly1305::aead::{Aead, KeyInit};
-use chacha20poly1305::{ChaCha20Poly1305, Nonce};
-use rand::RngCore;
-use sha2::{Digest, Sha256};
 use switchboard_domain::*;
 use switchboard_store::*;
 
+use crate::sealed::SecretKind;
 use crate::tickets::live;
 use crate::{Desk, DeskError, OpenTicket, RequesterRef, ThreadEntry, require};
 
@@ -56,12 +53,6 @@ pub struct WhatsappContact {
     pub identity_value: String,
 }
 
-fn token_cipher(jwt_secret: &[u8]) -> ChaCha20Poly1305 {
-    // A key of its own, so a leaked webhook key does not open access tokens and vice versa.
-    let key = Sha256::new().chain_update(b"switchboard whatsapp tokens v1").chain_update(jwt_secret).finalize();
-    ChaCha20Poly1305::new(&key)
-}
-
 fn optional(field: &str, v: Option<&str>, max: usize) -> Result<Option<String>, DeskError> {
     match v.map(str::trim).filter(|v| !v.is_empty()) {
         None => Ok(None),
@@ -73,31 +64,10 @@ fn optional(field: &str, v: Option<&str>, max: usize) -> Result<Option<String>, 
 }
 
 impl Desk {
-    fn seal_token(&self, token: &str) -> Result<String, DeskError> {
-        let mut nonce = [0u8; 12];
-        rand::thread_rng().fill_bytes(&mut nonce);
-        let sealed = token_cipher(self.jwt_secret())
-            .encrypt(&Nonce::from(nonce), token.as_bytes())
-            .map_err(|_| DeskError::Internal("encrypting a WhatsApp access token failed".into()))?;
-        Ok(format!("{}.{}", hex::encode(nonce), hex::encode(sealed)))
-    }
-
-    fn open_token(&self, stored: &str) -> Result<String, DeskError> {
-        let bad = || {
-            DeskError::Internal("a WhatsApp access token cannot be decrypted (was the server secret changed?)".into())
-        };
-        let (nonce, sealed) = stored.split_once('.').ok_or_else(bad)?;
-        let nonce: [u8; 12] = hex::decode(nonce).map_err(|_| bad())?.try_into().map_err(|_| bad())?;
-        let sealed = hex::decode(sealed).map_err(|_| bad())?;
-        let plain =
-            token_cipher(self.jwt_secret()).decrypt(&Nonce::from(nonce), sealed.as_slice()).map_err(|_| bad())?;
-        String::from_utf8(plain).map_err(|_| bad())
-    }
-
     fn route_of(&self, n: WhatsappNumberRecord) -> Result<WhatsappRoute, DeskError> {
         Ok(WhatsappRoute {
             workspace_id: n.workspace_id,
-            access_token: self.open_token(&n.access_token_enc)?,
+            access_token: self.open_sealed(SecretKind::WhatsappToken, &n.access_token_enc)?,
             template: n.template_name.zip(n.template_language),
             phone_number_id: n.phone_number_id,
         })
@@ -133,7 +103,7 @@ impl Desk {
         if template_name.is_some() != template_language.is_some() {
             return Err(DeskError::invalid("templateLanguage", "give the template's name and language together"));
         }
-        let token_enc = token.as_deref().map(|t| self.seal_token(t)).transpose()?;
+        let token_enc = token.as_deref().map(|t| self.seal(SecretKind::WhatsappToken, t)).transpose()?;
         let mut tx = self.store().write().await?;
         let saved = tx
             .upsert_whatsapp_number(
