@@ -253,7 +253,7 @@ function NewToken({ token, onDone }: { token: string; onDone: () => void }) {
     }
   };
   return (
-    <div className="panel form" aria-label="New API token" style={{ marginTop: 12 }}>
+    <div className="panel form" role="region" aria-label="New API token" style={{ marginTop: 12 }}>
       <p className="error" style={{ margin: 0 }}>Copy this token now: it is shown only once and cannot be shown again.</p>
       <div className="row">
         <input id="new-api-token" aria-label="API token" readOnly value={token} style={{ flex: 1, fontFamily: 'monospace' }} onFocus={(e) => e.target.select()} />
