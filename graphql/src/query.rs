@@ -186,6 +186,17 @@ impl Query {
         Ok(desk(ctx).inactivity_settings(actor(ctx)?).await?.into())
     }
 
+    /// Tickets opened, SLA targets missed and tickets resolved per day for the last `days` days
+    /// (today included, at most 90), by the workspace's calendar.
+    async fn sla_trend(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 7)] days: i32,
+    ) -> Result<Vec<SlaTrendDay>, DeskError> {
+        let days = u32::try_from(days).map_err(|_| DeskError::invalid("days", "must be between 1 and 90"))?;
+        Ok(desk(ctx).sla_trend(actor(ctx)?, days).await?.into_iter().map(SlaTrendDay::from).collect())
+    }
+
     /// The workspace's messages after a ticket closes (CSAT request, post-close follow-up).
     async fn after_close_settings(&self, ctx: &Context<'_>) -> Result<AfterCloseSettings, DeskError> {
         Ok(desk(ctx).after_close_settings(actor(ctx)?).await?.into())

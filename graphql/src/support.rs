@@ -486,6 +486,25 @@ impl From<ManagerAlertSettings> for desk_api::ManagerAlertSettings {
     }
 }
 
+/// One day of the SLA trend, by the workspace's calendar.
+#[derive(SimpleObject)]
+pub struct SlaTrendDay {
+    /// The local date, `YYYY-MM-DD`.
+    pub date: String,
+    /// Tickets opened that day.
+    pub opened: i64,
+    /// SLA targets missed that day (breaches recorded).
+    pub breaches: i64,
+    /// Tickets resolved that day (and not reopened since).
+    pub resolved: i64,
+}
+
+impl From<desk_api::TrendDay> for SlaTrendDay {
+    fn from(d: desk_api::TrendDay) -> Self {
+        SlaTrendDay { date: d.date.to_string(), opened: d.opened, breaches: d.breaches, resolved: d.resolved }
+    }
+}
+
 /// A missed SLA target of a ticket.
 pub struct SlaBreach(pub SlaBreachRecord);
 

@@ -73,8 +73,10 @@ pub enum SlaFilter {
     DueThisWeek,
     /// The next SLA target has passed.
     Overdue,
-    /// Less than a quarter of the target's time is left.
+    /// Less than the workspace's at-risk share of the target's time is left (default a quarter).
     AtRisk,
+    /// An SLA target was missed (a breach is recorded on the ticket).
+    Breached,
 }
 
 impl From<SlaFilter> for d::SlaFilter {
@@ -84,6 +86,7 @@ impl From<SlaFilter> for d::SlaFilter {
             SlaFilter::DueThisWeek => d::SlaFilter::DueThisWeek,
             SlaFilter::Overdue => d::SlaFilter::Overdue,
             SlaFilter::AtRisk => d::SlaFilter::AtRisk,
+            SlaFilter::Breached => d::SlaFilter::Breached,
         }
     }
 }

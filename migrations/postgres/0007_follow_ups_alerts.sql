@@ -45,3 +45,7 @@ CREATE INDEX events_kind_time ON events(workspace_id, kind, created_at);
 ALTER TABLE tickets ADD COLUMN sla_next_check_at BIGINT;
 UPDATE tickets SET sla_next_check_at = sla_due_at;
 CREATE INDEX tickets_sla_next_check ON tickets(sla_next_check_at, id) WHERE sla_next_check_at IS NOT NULL;
+-- The scan's own index is superseded by the one above; the list's SLA filters use tickets_sla_due.
+DROP INDEX tickets_sla_scan;
+-- The SLA dashboard's trend counts tickets resolved per day.
+CREATE INDEX tickets_resolved ON tickets(workspace_id, resolved_at) WHERE resolved_at IS NOT NULL;

@@ -187,6 +187,7 @@ fn ops(t: &Targets, marker: &str) -> Vec<Op> {
             json!({}),
         ),
         op("managerAlertSettings", "{ managerAlertSettings { queueDepth escalationSpike } }", json!({})),
+        op("slaTrend", "{ slaTrend(days: 7) { date opened breaches resolved } }", json!({})),
         op(
             "saveManagerAlertSettings",
             "mutation { saveManagerAlertSettings(input: { queueDepth: 3 }) { queueDepth } }",
@@ -272,6 +273,7 @@ const WORKSPACE_OWN: &[&str] = &[
     "afterCloseSettings",
     "saveAfterCloseSettings",
     "managerAlertSettings",
+    "slaTrend",
     "saveManagerAlertSettings",
     "routingRules",
     "automationRules",

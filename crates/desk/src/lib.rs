@@ -22,7 +22,7 @@ pub use admin::*;
 pub use auth::{AuthConfig, LoginResult, hash_password};
 pub use blobs::BlobStore;
 pub use error::DeskError;
-pub use follow_ups::{AfterCloseReport, AfterCloseSettings, ManagerAlertSettings};
+pub use follow_ups::{AfterCloseReport, AfterCloseSettings, ManagerAlertSettings, TrendDay};
 pub use live::LiveEvent;
 pub use outbox::*;
 pub use support::*;

@@ -382,6 +382,14 @@ async fn first_response_breach_is_separate_from_resolution_and_notes_do_not_coun
     assert_eq!(e.desk.check_sla_breaches().await.unwrap(), 1);
     let targets: Vec<SlaTarget> = e.desk.sla_breaches(&e.admin, t.id).await.unwrap().iter().map(|b| b.target).collect();
     assert_eq!(targets, vec![SlaTarget::FirstResponse, SlaTarget::Resolution]);
+    // The breached filter and the dashboard's trend see both misses.
+    let other = e.open("No targets", Priority::Low, &[]).await;
+    let breached = TicketFilter { sla: Some(SlaFilter::Breached), ..Default::default() };
+    let page = e.desk.list_tickets(&e.admin, &breached, 25, None).await.unwrap();
+    assert_eq!(page.tickets.iter().map(|t| t.id).collect::<Vec<_>>(), vec![t.id], "not {:?}", other.id);
+    let trend = e.desk.sla_trend(&e.admin, 3).await.unwrap();
+    let days: Vec<(String, i64, i64)> = trend.iter().map(|d| (d.date.to_string(), d.opened, d.breaches)).collect();
+    assert_eq!(days, [("2026-02-28".into(), 0, 0), ("2026-03-01".into(), 0, 0), ("2026-03-02".into(), 2, 2)]);
     // With every target missed, later scans no longer read the ticket at all.
     e.clock.set(ms("2026-03-02T15:00:00Z"));
     let mut tx = e.store.read().await.unwrap();

@@ -16,6 +16,8 @@ pub enum SlaFilter {
     Overdue,
     /// Not yet overdue, but less than `share` of the target's time is left.
     AtRisk,
+    /// A target was missed (a breach is recorded), whatever is due next.
+    Breached,
 }
 
 /// A filter on `sla_due_at` (the ticket's next pending SLA target) that storage can apply.
@@ -27,6 +29,8 @@ pub enum SlaWindow {
     Before { now: Millis },
     /// `now <= sla_due_at` and `sla_due_at - now <= share * (sla_due_at - sla_started_at)`.
     AtRisk { now: Millis, share: f64 },
+    /// A breach is recorded for the ticket.
+    Breached,
 }
 
 /// Parses an IANA time zone name such as `Europe/Berlin`.
@@ -51,6 +55,7 @@ pub fn sla_window(filter: SlaFilter, now: Millis, tz: Tz, at_risk_share: f64) ->
     match filter {
         SlaFilter::Overdue => SlaWindow::Before { now },
         SlaFilter::AtRisk => SlaWindow::AtRisk { now, share: at_risk_share },
+        SlaFilter::Breached => SlaWindow::Breached,
         SlaFilter::DueToday => {
             SlaWindow::Between { from: local_midnight(tz, today), to: local_midnight(tz, today + Duration::days(1)) }
         }
@@ -59,6 +64,18 @@ pub fn sla_window(filter: SlaFilter, now: Millis, tz: Tz, at_risk_share: f64) ->
             SlaWindow::Between { from: local_midnight(tz, monday), to: local_midnight(tz, monday + Duration::days(7)) }
         }
     }
+}
+
+/// The local dates of the last `days` days up to `now`'s date in `tz`, oldest first, each with
+/// the instant its midnight falls on; for counting events per day.
+pub fn local_days(now: Millis, tz: Tz, days: u32) -> Vec<(chrono::NaiveDate, Millis)> {
+    let today = Utc.timestamp_millis_opt(now).single().unwrap_or_default().with_timezone(&tz).date_naive();
+    (0..i64::from(days)).rev().map(|back| today - Duration::days(back)).map(|d| (d, local_midnight(tz, d))).collect()
+}
+
+/// The index in `days` (from [`local_days`]) of the day `at` falls on, if any.
+pub fn day_index(days: &[(chrono::NaiveDate, Millis)], at: Millis) -> Option<usize> {
+    days.iter().rposition(|(_, start)| *start <= at)
 }
 
 /// The next SLA target still pending on a ticket, which `sla_due_at` stores: the first-response
@@ -102,6 +119,20 @@ mod tests {
         // Wednesday 25 March 2026; clocks go forward on Sunday the 29th.
         let w = sla_window(SlaFilter::DueThisWeek, ms("2026-03-25T12:00:00Z"), tz, 0.25);
         assert_eq!(w, SlaWindow::Between { from: ms("2026-03-22T23:00:00Z"), to: ms("2026-03-29T22:00:00Z") });
+    }
+
+    #[test]
+    fn trend_days_are_local_and_survive_a_dst_change() {
+        let tz: Tz = "Europe/Berlin".parse().unwrap();
+        let days = local_days(ms("2026-03-30T10:00:00Z"), tz, 3);
+        let dates: Vec<String> = days.iter().map(|(d, _)| d.to_string()).collect();
+        assert_eq!(dates, ["2026-03-28", "2026-03-29", "2026-03-30"]);
+        // The 29th starts at 23:00 UTC on the 28th (CET) and lasts 23 hours (CEST from 02:00).
+        assert_eq!(days[1].1, ms("2026-03-28T23:00:00Z"));
+        assert_eq!(days[2].1, ms("2026-03-29T22:00:00Z"));
+        assert_eq!(day_index(&days, ms("2026-03-29T21:59:59Z")), Some(1));
+        assert_eq!(day_index(&days, ms("2026-03-29T22:00:00Z")), Some(2));
+        assert_eq!(day_index(&days, ms("2026-03-27T22:59:59Z")), None, "before the first day");
     }
 
     #[test]

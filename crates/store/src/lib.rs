@@ -370,4 +370,5 @@ tx_methods! {
     fn csat_counts(ws: WorkspaceId, from: Millis, to: Millis) -> (i64, i64);
     fn manager_alert_raised(ws: WorkspaceId, kind: &str) -> bool;
     fn set_manager_alert(ws: WorkspaceId, kind: &str, raised: bool, now: Millis) -> ();
+    fn trend_events(ws: WorkspaceId, since: Millis) -> Vec<(String, Millis)>;
 }

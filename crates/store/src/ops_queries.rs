@@ -637,3 +637,14 @@ pub async fn set_manager_alert(c: &mut Conn, ws: WorkspaceId, kind: &str, raised
     .bind(ws).bind(kind).bind(raised).bind(now).execute(&mut *c).await?;
     Ok(())
 }
+
+/// What happened since `since`, for the SLA dashboard's trend: `("opened" | "breach" |
+/// "resolved", when)` per ticket opened, SLA target missed and ticket resolved.
+pub async fn trend_events(c: &mut Conn, ws: WorkspaceId, since: Millis) -> Result<Vec<(String, Millis)>> {
+    Ok(sqlx::query_as(
+        "SELECT 'opened', created_at FROM tickets WHERE workspace_id = $1 AND created_at >= $2 \
+         UNION ALL SELECT 'breach', detected_at FROM sla_breaches WHERE workspace_id = $1 AND detected_at >= $2 \
+         UNION ALL SELECT 'resolved', resolved_at FROM tickets WHERE workspace_id = $1 AND resolved_at >= $2",
+    )
+    .bind(ws).bind(since).fetch_all(&mut *c).await?)
+}

@@ -471,6 +471,9 @@ fn push_ticket_filters(q: &mut QueryBuilder<Db>, f: &TicketQuery, with_status: b
             q.push(" AND (t.sla_due_at - ").push_bind(now).push(") * 1000 <= ").push_bind(permille);
             q.push(" * (t.sla_due_at - COALESCE(t.sla_started_at, t.created_at))");
         }
+        Some(SlaWindow::Breached) => {
+            q.push(" AND EXISTS (SELECT 1 FROM sla_breaches b WHERE b.ticket_id = t.id)");
+        }
     }
     if let Some(text) = f.text.as_deref().filter(|t| !t.trim().is_empty()) {
         let text = text.trim();

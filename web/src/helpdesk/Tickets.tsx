@@ -331,7 +331,7 @@ export function TicketsPage({ search }: { search: URLSearchParams }) {
           <select value={filters.sla} onChange={(e) => set('sla', e.target.value as SlaFilter | '')}>
             <option value="">All</option>
             {SlaFilterValues.map((v) => (
-              <option key={v} value={v}>{{ DUE_TODAY: 'Due today', DUE_THIS_WEEK: 'Due this week', OVERDUE: 'Overdue', AT_RISK: 'At risk' }[v]}</option>
+              <option key={v} value={v}>{{ DUE_TODAY: 'Due today', DUE_THIS_WEEK: 'Due this week', OVERDUE: 'Overdue', AT_RISK: 'At risk', BREACHED: 'Breached' }[v]}</option>
             ))}
           </select>
         </label>
