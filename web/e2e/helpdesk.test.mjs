@@ -344,14 +344,40 @@ test('admin pages, SLA dashboard, staff queue and the create form render and wor
     await page.locator(`[data-testid=ticket-card][data-number="${claimed}"]`).getByRole('button', { name: `Release ${claimed}` }).click();
     await mineTab.locator('.n').filter({ hasText: String(mineBefore) }).waitFor();
 
-    // The SLA dashboard's tiles are the API's counts.
+    // The SLA dashboard's tiles are the API's counts, its trend is the API's slaTrend, and the
+    // Breached tile lists the open tickets with a recorded breach.
     const open = { status: ['OPEN', 'IN_PROGRESS', 'WAITING'] };
     const admin = await staffToken(server.url, { email: 'admin@demo.switchboard.test', password: 'demo-admin' });
-    const counts = await gql(server.url, admin, 'query($a: TicketFilterInput, $b: TicketFilterInput) { a: tickets(filter: $a, first: 1) { totalCount } b: tickets(filter: $b, first: 1) { totalCount } }', { a: open, b: { ...open, sla: 'OVERDUE' } });
+    // A ticket past its resolution target; the job runner records the breach within 30 s.
+    await gql(server.url, admin, OPEN_TICKET, {
+      input: { subject: 'Breached: VPN drops every hour', requester: { email: 'customer@example.com' }, resolutionDueAt: new Date(Date.now() - 3600e3).toISOString() },
+    });
+    const DASH = 'query($a: TicketFilterInput, $b: TicketFilterInput) { a: tickets(filter: $a, first: 1) { totalCount } b: tickets(filter: $b, first: 100) { totalCount nodes { number } } trend: slaTrend(days: 7) { date opened breaches resolved } }';
+    let counts = await gql(server.url, admin, DASH, { a: open, b: { ...open, sla: 'BREACHED' } });
+    for (let i = 0; i < 45 && counts.b.totalCount === 0; i++) {
+      await new Promise((r) => setTimeout(r, 1000));
+      counts = await gql(server.url, admin, DASH, { a: open, b: { ...open, sla: 'BREACHED' } });
+    }
+    assert.ok(counts.b.totalCount > 0, 'an open ticket has a recorded breach');
+    assert.ok(counts.trend.at(-1).breaches > 0, "today's breaches are in the trend");
     await page.getByRole('navigation').getByRole('link', { name: 'SLA dashboard', exact: true }).click();
     await page.getByRole('link', { name: /Open$/ }).waitFor();
     assert.match(await page.getByRole('link', { name: /Open$/ }).innerText(), new RegExp(`^${counts.a.totalCount}\\s+Open$`));
-    assert.match(await page.getByRole('link', { name: /Breached/ }).innerText(), new RegExp(`^${counts.b.totalCount}\\s`));
+    assert.match(await page.getByRole('link', { name: /Breached$/ }).innerText(), new RegExp(`^${counts.b.totalCount}\\s+Breached$`));
+    assert.equal(counts.trend.length, 7);
+    const chart = page.getByRole('img', { name: /^Tickets opened per day/ });
+    const series = (k) => counts.trend.map((t) => t[k]).join(', ');
+    assert.equal(await chart.getAttribute('aria-label'), `Tickets opened per day: ${series('opened')}; SLA targets missed per day: ${series('breaches')}; tickets resolved per day: ${series('resolved')}`);
+    assert.deepEqual(await chart.locator('[data-date]').evaluateAll((els) => els.map((e) => e.dataset.date)), counts.trend.map((t) => t.date));
+    assert.ok(counts.trend.reduce((n, t) => n + t.opened, 0) > 0, 'the demo opened tickets this week');
+    await page.getByRole('link', { name: /Breached$/ }).click();
+    await page.waitForURL(/sla=breached/);
+    assert.equal(await page.getByLabel('SLA').inputValue(), 'BREACHED');
+    await page.getByTestId('result-count').filter({ hasText: `of ${counts.b.totalCount} tickets` }).waitFor();
+    const listed = await page.getByTestId('ticket-card').evaluateAll((els) => els.map((e) => e.dataset.number));
+    const breachedNumbers = new Set(counts.b.nodes.map((t) => t.number));
+    assert.ok(listed.length > 0 && listed.every((n) => breachedNumbers.has(n)), 'the list shows only breached tickets');
+    if (counts.b.totalCount <= listed.length) assert.deepEqual(listed.sort(), [...breachedNumbers].sort());
 
     // A routing rule written in the editor is saved and listed.
     await page.getByRole('navigation').getByRole('link', { name: 'Routing rules', exact: true }).click();
