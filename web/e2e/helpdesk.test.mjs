@@ -319,6 +319,8 @@ test('admin pages, SLA dashboard, staff queue and the create form render and wor
       ['SLA policies', 'SLA policies and business hours'],
       ['Webhooks', 'Webhooks'],
       ['Team members', 'Team members'],
+      ['Alerts & follow-ups', 'Alerts & follow-ups'],
+      ['API tokens', 'API tokens'],
     ];
     for (const [link, heading] of pages) {
       await page.getByRole('navigation').getByRole('link', { name: link, exact: true }).click();
@@ -342,14 +344,40 @@ test('admin pages, SLA dashboard, staff queue and the create form render and wor
     await page.locator(`[data-testid=ticket-card][data-number="${claimed}"]`).getByRole('button', { name: `Release ${claimed}` }).click();
     await mineTab.locator('.n').filter({ hasText: String(mineBefore) }).waitFor();
 
-    // The SLA dashboard's tiles are the API's counts.
+    // The SLA dashboard's tiles are the API's counts, its trend is the API's slaTrend, and the
+    // Breached tile lists the open tickets with a recorded breach.
     const open = { status: ['OPEN', 'IN_PROGRESS', 'WAITING'] };
     const admin = await staffToken(server.url, { email: 'admin@demo.switchboard.test', password: 'demo-admin' });
-    const counts = await gql(server.url, admin, 'query($a: TicketFilterInput, $b: TicketFilterInput) { a: tickets(filter: $a, first: 1) { totalCount } b: tickets(filter: $b, first: 1) { totalCount } }', { a: open, b: { ...open, sla: 'OVERDUE' } });
+    // A ticket past its resolution target; the job runner records the breach within 30 s.
+    await gql(server.url, admin, OPEN_TICKET, {
+      input: { subject: 'Breached: VPN drops every hour', requester: { email: 'customer@example.com' }, resolutionDueAt: new Date(Date.now() - 3600e3).toISOString() },
+    });
+    const DASH = 'query($a: TicketFilterInput, $b: TicketFilterInput) { a: tickets(filter: $a, first: 1) { totalCount } b: tickets(filter: $b, first: 100) { totalCount nodes { number } } trend: slaTrend(days: 7) { date opened breaches resolved } }';
+    let counts = await gql(server.url, admin, DASH, { a: open, b: { ...open, sla: 'BREACHED' } });
+    for (let i = 0; i < 45 && counts.b.totalCount === 0; i++) {
+      await new Promise((r) => setTimeout(r, 1000));
+      counts = await gql(server.url, admin, DASH, { a: open, b: { ...open, sla: 'BREACHED' } });
+    }
+    assert.ok(counts.b.totalCount > 0, 'an open ticket has a recorded breach');
+    assert.ok(counts.trend.at(-1).breaches > 0, "today's breaches are in the trend");
     await page.getByRole('navigation').getByRole('link', { name: 'SLA dashboard', exact: true }).click();
     await page.getByRole('link', { name: /Open$/ }).waitFor();
     assert.match(await page.getByRole('link', { name: /Open$/ }).innerText(), new RegExp(`^${counts.a.totalCount}\\s+Open$`));
-    assert.match(await page.getByRole('link', { name: /Breached/ }).innerText(), new RegExp(`^${counts.b.totalCount}\\s`));
+    assert.match(await page.getByRole('link', { name: /Breached$/ }).innerText(), new RegExp(`^${counts.b.totalCount}\\s+Breached$`));
+    assert.equal(counts.trend.length, 7);
+    const chart = page.getByRole('img', { name: /^Tickets opened per day/ });
+    const series = (k) => counts.trend.map((t) => t[k]).join(', ');
+    assert.equal(await chart.getAttribute('aria-label'), `Tickets opened per day: ${series('opened')}; SLA targets missed per day: ${series('breaches')}; tickets resolved per day: ${series('resolved')}`);
+    assert.deepEqual(await chart.locator('[data-date]').evaluateAll((els) => els.map((e) => e.dataset.date)), counts.trend.map((t) => t.date));
+    assert.ok(counts.trend.reduce((n, t) => n + t.opened, 0) > 0, 'the demo opened tickets this week');
+    await page.getByRole('link', { name: /Breached$/ }).click();
+    await page.waitForURL(/sla=breached/);
+    assert.equal(await page.getByLabel('SLA').inputValue(), 'BREACHED');
+    await page.getByTestId('result-count').filter({ hasText: `of ${counts.b.totalCount} tickets` }).waitFor();
+    const listed = await page.getByTestId('ticket-card').evaluateAll((els) => els.map((e) => e.dataset.number));
+    const breachedNumbers = new Set(counts.b.nodes.map((t) => t.number));
+    assert.ok(listed.length > 0 && listed.every((n) => breachedNumbers.has(n)), 'the list shows only breached tickets');
+    if (counts.b.totalCount <= listed.length) assert.deepEqual(listed.sort(), [...breachedNumbers].sort());
 
     // A routing rule written in the editor is saved and listed.
     await page.getByRole('navigation').getByRole('link', { name: 'Routing rules', exact: true }).click();
@@ -394,6 +422,126 @@ test('admin pages, SLA dashboard, staff queue and the create form render and wor
     assert.match(await page.getByTestId('assignee').innerText(), /Alex Agent/);
     assert.deepEqual(problems, []);
     await screenshot(page, 'admin-and-create');
+  } finally {
+    await b.close();
+  }
+});
+
+test('admin saves alerts and follow-ups with field errors, and creates and revokes an API token', async () => {
+  const b = await newBrowser();
+  const { page, context } = b;
+  const problems = [];
+  page.on('pageerror', (e) => problems.push(String(e)));
+  const ADMIN = { email: 'admin@demo.switchboard.test', password: 'demo-admin' };
+  const admin = await staffToken(server.url, ADMIN);
+  try {
+    await signIn(page, server.url, ADMIN);
+    await page.getByTestId('ticket-card').first().waitFor();
+    await page.getByRole('navigation').getByRole('link', { name: 'Alerts & follow-ups', exact: true }).click();
+    await page.getByRole('heading', { name: 'Alerts & follow-ups', exact: true }).waitFor();
+
+    // Follow-ups and auto-close: the server's rule (warning before the close) shows under the field.
+    const inactivity = page.getByRole('form', { name: 'Follow-ups and auto-close' });
+    await inactivity.getByLabel('Follow up after (hours without messages)').fill('48');
+    await inactivity.getByLabel('Follow-up message').fill('Hi {{requester.name}}, is this still an issue?');
+    await inactivity.getByLabel('Auto-close after (days without activity)').fill('7');
+    await inactivity.getByLabel('Warn the requester (days before auto-close)').fill('9');
+    await inactivity.getByLabel('Escalated tickets auto-close after (days)').fill('14');
+    await inactivity.getByLabel("Only the requester's messages count as activity").check();
+    await inactivity.getByLabel('Delete transcripts (days after close)').fill('365');
+    await inactivity.getByRole('button', { name: 'Save follow-ups' }).click();
+    const warning = inactivity.getByLabel('Warn the requester (days before auto-close)');
+    await inactivity.locator('[data-field=autoCloseWarningDays] [role=alert]').waitFor();
+    assert.match(await inactivity.locator('[data-field=autoCloseWarningDays] [role=alert]').innerText(), /fewer days/);
+    assert.equal(await warning.getAttribute('aria-invalid'), 'true');
+    assert.equal((await gql(server.url, admin, '{ inactivitySettings { autoCloseDays } }')).inactivitySettings.autoCloseDays, null, 'nothing saved');
+    await warning.fill('2');
+    await inactivity.getByRole('button', { name: 'Save follow-ups' }).click();
+    await inactivity.getByRole('status').filter({ hasText: 'Follow-up settings saved' }).waitFor();
+    assert.equal(await inactivity.getByRole('alert').count(), 0);
+    assert.deepEqual((await gql(server.url, admin, '{ inactivitySettings { staleAfterHours staleMessage autoCloseDays autoCloseWarningDays autoCloseEscalatedDays autoCloseCustomerOnly transcriptRetentionDays } }')).inactivitySettings, {
+      staleAfterHours: 48, staleMessage: 'Hi {{requester.name}}, is this still an issue?', autoCloseDays: 7, autoCloseWarningDays: 2,
+      autoCloseEscalatedDays: 14, autoCloseCustomerOnly: true, transcriptRetentionDays: 365,
+    });
+
+    // After close: the variables are listed; an unknown one is refused on its field.
+    const afterClose = page.getByRole('form', { name: 'After close' });
+    const variables = (await gql(server.url, admin, '{ cannedResponseVariables }')).cannedResponseVariables;
+    const listed = await afterClose.getByLabel('Template variables').locator('code').allInnerTexts();
+    assert.deepEqual(listed, variables.map((v) => `{{${v}}}`));
+    await afterClose.getByLabel('Rating request').fill('How did we do on {{ticket.numbr}}?');
+    await afterClose.getByLabel('Ask "still fixed?" after (days)').fill('5');
+    await afterClose.getByLabel('Reply to a poor rating (1 or 2 of 5)').fill('Sorry, {{requester.name}}. We will look again.');
+    await afterClose.getByLabel('Reopen tickets rated 1 or 2 of 5').check();
+    await afterClose.getByRole('button', { name: 'Save after-close messages' }).click();
+    const csatError = afterClose.locator('[data-field=csatRequestMessage] [role=alert]');
+    await csatError.waitFor();
+    assert.match(await csatError.innerText(), /unknown variable "ticket\.numbr"/);
+    assert.equal(await afterClose.getByLabel('Rating request').getAttribute('aria-invalid'), 'true');
+    await afterClose.getByLabel('Rating request').fill('How did we do on {{ticket.number}}?');
+    await afterClose.getByRole('button', { name: 'Save after-close messages' }).click();
+    await afterClose.getByRole('status').filter({ hasText: 'After-close messages saved' }).waitFor();
+    assert.deepEqual((await gql(server.url, admin, '{ afterCloseSettings { csatRequestEnabled csatRequestMessage postCloseFollowUpDays postCloseFollowUpMessage negativeCsatMessage negativeCsatReopen } }')).afterCloseSettings, {
+      csatRequestEnabled: true, csatRequestMessage: 'How did we do on {{ticket.number}}?', postCloseFollowUpDays: 5, postCloseFollowUpMessage: null,
+      negativeCsatMessage: 'Sorry, {{requester.name}}. We will look again.', negativeCsatReopen: true,
+    });
+
+    // Manager alerts: out of range on its field; empty switches an alert off.
+    const alerts = page.getByRole('form', { name: 'Manager alerts' });
+    await alerts.getByLabel('Queue depth (unassigned or escalated tickets over)').fill('25');
+    await alerts.getByLabel('CSAT drop (points under last week)').fill('150');
+    await alerts.getByLabel('Escalation spike (escalations over)').fill('');
+    await alerts.getByLabel('Escalation spike window (minutes)').fill('30');
+    await alerts.getByRole('button', { name: 'Save manager alerts' }).click();
+    await alerts.locator('[data-field=csatDropPercent] [role=alert]').filter({ hasText: 'between 1 and 100' }).waitFor();
+    await alerts.getByLabel('CSAT drop (points under last week)').fill('10');
+    await alerts.getByRole('button', { name: 'Save manager alerts' }).click();
+    await alerts.getByRole('status').filter({ hasText: 'Manager alerts saved' }).waitFor();
+    assert.deepEqual((await gql(server.url, admin, '{ managerAlertSettings { queueDepth csatDropPercent escalationSpike escalationWindowMinutes } }')).managerAlertSettings, {
+      queueDepth: 25, csatDropPercent: 10, escalationSpike: null, escalationWindowMinutes: 30,
+    });
+    // The SLA breach alert is edited on the SLA page; this page says how it is set.
+    const { alertOnBreach } = (await gql(server.url, admin, '{ slaSettings { alertOnBreach } }')).slaSettings;
+    assert.match(await page.getByTestId('sla-breach-alert').innerText(), alertOnBreach ? /managers are notified/ : /no notification/);
+    // Saved values come back on a fresh load.
+    await page.reload();
+    assert.equal(await page.getByRole('form', { name: 'Manager alerts' }).getByLabel('Queue depth (unassigned or escalated tickets over)').inputValue(), '25');
+    await screenshot(page, 'admin-alerts');
+
+    // API tokens: the token shows once, works against the API, and stops working when revoked.
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.url });
+    await page.getByRole('navigation').getByRole('link', { name: 'API tokens', exact: true }).click();
+    await page.getByRole('heading', { name: 'API tokens', exact: true }).waitFor();
+    const form = page.getByRole('form', { name: 'New API token form' });
+    await form.getByRole('button', { name: 'Create API token' }).click();
+    await form.locator('[data-field=name] [role=alert]').waitFor();
+    await form.getByLabel('Token name').fill('CRM sync');
+    await form.getByLabel(/Work on tickets/).check();
+    await form.getByRole('button', { name: 'Create API token' }).click();
+    const shown = page.getByRole('region', { name: 'New API token' });
+    await shown.getByText('shown only once').waitFor();
+    const token = await shown.getByLabel('API token').inputValue();
+    assert.ok(token.length > 20, 'the token is shown');
+    await shown.getByRole('button', { name: 'Copy' }).click();
+    await shown.getByRole('status').filter({ hasText: 'Copied to the clipboard' }).waitFor();
+    assert.equal(await page.evaluate(() => navigator.clipboard.readText()), token, 'the copy button copies the token');
+    const listedTokens = (await gql(server.url, admin, '{ apiTokens { id name prefix scopes revokedAt } }')).apiTokens;
+    const saved = listedTokens.find((t) => t.name === 'CRM sync');
+    assert.ok(saved && token.startsWith(saved.prefix), 'the listed token is the one shown');
+    assert.deepEqual(saved.scopes.sort(), ['service-desk.manage', 'service-desk.view']);
+    assert.equal(typeof (await gql(server.url, token, '{ tickets(first: 1) { totalCount } }')).tickets.totalCount, 'number', 'the token works');
+    const row = page.getByRole('row', { name: /CRM sync/ });
+    assert.match(await row.innerText(), new RegExp(`${saved.prefix}…`));
+    await shown.getByRole('button', { name: 'Done' }).click();
+    assert.equal(await page.getByText(token).count() + (await page.locator(`input[value="${token}"]`).count()), 0, 'the token is gone once dismissed');
+    page.once('dialog', (d) => void d.accept());
+    await row.getByRole('button', { name: 'Revoke CRM sync' }).click();
+    await row.getByText(/^Revoked/).waitFor();
+    const revoked = (await gql(server.url, admin, '{ apiTokens { name revokedAt } }')).apiTokens.find((t) => t.name === 'CRM sync');
+    assert.ok(revoked.revokedAt, 'revoked through the API');
+    await assert.rejects(gql(server.url, token, '{ tickets(first: 1) { totalCount } }'), /UNAUTHENTICATED/);
+    assert.deepEqual(problems, []);
+    await screenshot(page, 'admin-api-tokens');
   } finally {
     await b.close();
   }

@@ -106,7 +106,9 @@ function Shell({ session }: { session: Session }) {
             <NavLink href="/admin/sla" label="SLA policies" path={path} />
             <NavLink href="/admin/automation" label="Automation rules" path={path} />
             <NavLink href="/admin/macros" label="Suggested macros" path={path} />
+            <NavLink href="/admin/alerts" label="Alerts & follow-ups" path={path} />
             <NavLink href="/admin/webhooks" label="Webhooks" path={path} />
+            <NavLink href="/admin/tokens" label="API tokens" path={path} />
             <NavLink href="/admin/team" label="Team members" path={path} />
           </>
         )}

@@ -1,6 +1,7 @@
 // Admin pages (a separate chunk): queues and members, routing rules, help topics, canned
-// responses, SLA policies and business hours, automation rules, webhooks, team members.
-import { useCallback, useEffect, useState, type FormEvent, type ReactNode } from 'react';
+// responses, SLA policies and business hours, automation rules, webhooks, team members; alerts
+// and follow-ups and API tokens live in Settings.tsx.
+import { useState, type FormEvent } from 'react';
 import { gql, request } from '../../api/client';
 import type {
   AssignmentMode, AutomationRuleReport, Calendar, CannedResponse, ClauseField, ClauseOp, HelpTopic, MemberRole, Priority, Queue,
@@ -13,61 +14,8 @@ import {
 import { formatDate, priorityLabel } from '../../lib/format';
 import { ErrorText } from '../../lib/ui';
 import { useSession } from '../session';
-
-/** Loads a query, with reload and an error. */
-function useQuery<T>(doc: string, vars: Record<string, unknown> = {}) {
-  const s = useSession();
-  const [data, setData] = useState<T | null>(null);
-  const [error, setError] = useState<unknown>(null);
-  const key = JSON.stringify(vars);
-  const reload = useCallback(async () => {
-    try {
-      setData(await request<T>(s.token, doc, vars));
-      setError(null);
-    } catch (e) {
-      setError(e);
-    }
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [s.token, doc, key]);
-  useEffect(() => {
-    void reload();
-  }, [reload]);
-  return { data, error, reload };
-}
-
-/** Runs a mutation, then `after`; keeps the error for display. */
-function useMutation() {
-  const s = useSession();
-  const [error, setError] = useState<unknown>(null);
-  const [notice, setNotice] = useState('');
-  const run = async <T,>(doc: string, vars: Record<string, unknown>, after?: (d: T) => unknown, message = 'Saved') => {
-    try {
-      const d = await request<T>(s.token, doc, vars);
-      setError(null);
-      setNotice(message);
-      await after?.(d);
-      return d;
-    } catch (e) {
-      setError(e);
-      setNotice('');
-      return null;
-    }
-  };
-  return { run, error, notice };
-}
-
-function Page({ title, children }: { title: string; children: ReactNode }) {
-  return (
-    <section aria-labelledby="admin-title">
-      <h1 id="admin-title">{title}</h1>
-      {children}
-    </section>
-  );
-}
-
-function Feedback({ error, notice }: { error: unknown; notice: string }) {
-  return error ? <ErrorText error={error} /> : notice ? <p className="ok" role="status">{notice}</p> : null;
-}
+import { Feedback, Page, useMutation, useQuery } from './shared';
+import { AlertsPage, ApiTokensPage } from './Settings';
 
 // ---------------------------------------------------------------- queues
 
@@ -798,6 +746,10 @@ export default function AdminPage({ path }: { path: string }) {
       return <Team />;
     case '/admin/macros':
       return <Macros />;
+    case '/admin/alerts':
+      return <AlertsPage />;
+    case '/admin/tokens':
+      return <ApiTokensPage />;
     default:
       return <Queues />;
   }

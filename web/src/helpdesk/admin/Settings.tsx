@@ -1,0 +1,336 @@
+// Admin pages for alerts and follow-ups (inactivity, after-close messages, manager alerts) and
+// integrator API tokens. Part of the admin chunk; errors the server ties to a field
+// (`extensions.field`) show under that field.
+import { useEffect, useState, type FormEvent } from 'react';
+import { ApiError, gql } from '../../api/client';
+import type { AfterCloseSettings, ApiToken, CreatedApiToken, InactivitySettings, ManagerAlertSettings, SlaSettings } from '../../api/schema';
+import { formatDate } from '../../lib/format';
+import { Link } from '../../lib/router';
+import { ErrorText } from '../../lib/ui';
+import { Feedback, FieldRow, formError, Page, useMutation, useQuery } from './shared';
+
+/** A number input's text as the API's value: empty is null (the feature is off). */
+const num = (v: string): number | null => (v.trim() === '' ? null : Number(v));
+const text = (v: number | null | undefined) => (v == null ? '' : String(v));
+const OFF = 'Empty: off.';
+
+// ---------------------------------------------------------------- alerts & follow-ups
+
+const ALERTS = gql`
+  query AdminAlerts {
+    inactivitySettings { staleAfterHours staleMessage autoCloseDays autoCloseWarningDays autoCloseEscalatedDays autoCloseCustomerOnly transcriptRetentionDays }
+    afterCloseSettings { csatRequestEnabled csatRequestMessage postCloseFollowUpDays postCloseFollowUpMessage negativeCsatMessage negativeCsatReopen }
+    managerAlertSettings { queueDepth csatDropPercent escalationSpike escalationWindowMinutes }
+    slaSettings { alertOnBreach }
+    cannedResponseVariables
+  }
+`;
+const SAVE_INACTIVITY = gql`
+  mutation SaveInactivity($input: InactivitySettingsInput!) {
+    saveInactivitySettings(input: $input) { staleAfterHours staleMessage autoCloseDays autoCloseWarningDays autoCloseEscalatedDays autoCloseCustomerOnly transcriptRetentionDays }
+  }
+`;
+const SAVE_AFTER_CLOSE = gql`
+  mutation SaveAfterClose($input: AfterCloseSettingsInput!) {
+    saveAfterCloseSettings(input: $input) { csatRequestEnabled csatRequestMessage postCloseFollowUpDays postCloseFollowUpMessage negativeCsatMessage negativeCsatReopen }
+  }
+`;
+const SAVE_ALERTS = gql`
+  mutation SaveManagerAlerts($input: ManagerAlertSettingsInput!) {
+    saveManagerAlertSettings(input: $input) { queueDepth csatDropPercent escalationSpike escalationWindowMinutes }
+  }
+`;
+
+type AlertsData = {
+  inactivitySettings: InactivitySettings;
+  afterCloseSettings: AfterCloseSettings;
+  managerAlertSettings: ManagerAlertSettings;
+  slaSettings: Pick<SlaSettings, 'alertOnBreach'>;
+  cannedResponseVariables: string[];
+};
+
+const INACTIVITY_FIELDS = ['staleAfterHours', 'staleMessage', 'autoCloseDays', 'autoCloseWarningDays', 'autoCloseEscalatedDays', 'autoCloseCustomerOnly', 'transcriptRetentionDays'];
+
+function InactivityForm({ s }: { s: InactivitySettings }) {
+  const m = useMutation();
+  const init = (s: InactivitySettings) => ({
+    staleAfterHours: text(s.staleAfterHours),
+    staleMessage: s.staleMessage ?? '',
+    autoCloseDays: text(s.autoCloseDays),
+    autoCloseWarningDays: text(s.autoCloseWarningDays),
+    autoCloseEscalatedDays: text(s.autoCloseEscalatedDays),
+    autoCloseCustomerOnly: s.autoCloseCustomerOnly,
+    transcriptRetentionDays: text(s.transcriptRetentionDays),
+  });
+  const [f, setF] = useState(() => init(s));
+  const save = (e: FormEvent) => {
+    e.preventDefault();
+    const input = {
+      staleAfterHours: num(f.staleAfterHours),
+      staleMessage: f.staleMessage.trim() || null,
+      autoCloseDays: num(f.autoCloseDays),
+      autoCloseWarningDays: num(f.autoCloseWarningDays),
+      autoCloseEscalatedDays: num(f.autoCloseEscalatedDays),
+      autoCloseCustomerOnly: f.autoCloseCustomerOnly,
+      transcriptRetentionDays: num(f.transcriptRetentionDays),
+    };
+    void m.run<{ saveInactivitySettings: InactivitySettings }>(SAVE_INACTIVITY, { input }, (d) => setF(init(d.saveInactivitySettings)), 'Follow-up settings saved');
+  };
+  const numberRow = (field: keyof typeof f & string, label: string, hint = OFF) => (
+    <FieldRow label={label} field={field} error={m.error} hint={hint}>
+      {(a) => <input {...a} type="number" value={String(f[field])} onChange={(e) => setF({ ...f, [field]: e.target.value })} />}
+    </FieldRow>
+  );
+  return (
+    <form className="panel form" aria-label="Follow-ups and auto-close" onSubmit={save} noValidate>
+      <h2 style={{ margin: 0 }}>Follow-ups and auto-close</h2>
+      <div className="grid2">
+        {numberRow('staleAfterHours', 'Follow up after (hours without messages)')}
+        {numberRow('autoCloseDays', 'Auto-close after (days without activity)', 'Closed as "user unresponsive". Empty: off.')}
+        {numberRow('autoCloseWarningDays', 'Warn the requester (days before auto-close)')}
+        {numberRow('autoCloseEscalatedDays', 'Escalated tickets auto-close after (days)', 'Empty: the same as other tickets.')}
+        {numberRow('transcriptRetentionDays', 'Delete transcripts (days after close)', 'Messages and attachments; the ticket stays for reporting. Empty: keep.')}
+      </div>
+      <FieldRow label="Follow-up message" field="staleMessage" error={m.error} hint="Empty: the default message.">
+        {(a) => <textarea {...a} rows={3} value={f.staleMessage} onChange={(e) => setF({ ...f, staleMessage: e.target.value })} />}
+      </FieldRow>
+      <label className="inline">
+        <input type="checkbox" checked={f.autoCloseCustomerOnly} onChange={(e) => setF({ ...f, autoCloseCustomerOnly: e.target.checked })} />
+        Only the requester's messages count as activity
+      </label>
+      <Feedback error={formError(m.error, INACTIVITY_FIELDS)} notice={m.notice} />
+      <div className="row"><button className="primary">Save follow-ups</button></div>
+    </form>
+  );
+}
+
+const AFTER_CLOSE_FIELDS = ['csatRequestEnabled', 'csatRequestMessage', 'postCloseFollowUpDays', 'postCloseFollowUpMessage', 'negativeCsatMessage', 'negativeCsatReopen'];
+
+function AfterCloseForm({ s, variables }: { s: AfterCloseSettings; variables: string[] }) {
+  const m = useMutation();
+  const init = (s: AfterCloseSettings) => ({
+    csatRequestEnabled: s.csatRequestEnabled,
+    csatRequestMessage: s.csatRequestMessage ?? '',
+    postCloseFollowUpDays: text(s.postCloseFollowUpDays),
+    postCloseFollowUpMessage: s.postCloseFollowUpMessage ?? '',
+    negativeCsatMessage: s.negativeCsatMessage ?? '',
+    negativeCsatReopen: s.negativeCsatReopen,
+  });
+  const [f, setF] = useState(() => init(s));
+  const save = (e: FormEvent) => {
+    e.preventDefault();
+    const input = {
+      csatRequestEnabled: f.csatRequestEnabled,
+      csatRequestMessage: f.csatRequestMessage.trim() || null,
+      postCloseFollowUpDays: num(f.postCloseFollowUpDays),
+      postCloseFollowUpMessage: f.postCloseFollowUpMessage.trim() || null,
+      negativeCsatMessage: f.negativeCsatMessage.trim() || null,
+      negativeCsatReopen: f.negativeCsatReopen,
+    };
+    void m.run<{ saveAfterCloseSettings: AfterCloseSettings }>(SAVE_AFTER_CLOSE, { input }, (d) => setF(init(d.saveAfterCloseSettings)), 'After-close messages saved');
+  };
+  const message = (field: 'csatRequestMessage' | 'postCloseFollowUpMessage' | 'negativeCsatMessage', label: string, hint: string) => (
+    <FieldRow label={label} field={field} error={m.error} hint={hint}>
+      {(a) => <textarea {...a} rows={3} value={f[field]} onChange={(e) => setF({ ...f, [field]: e.target.value })} />}
+    </FieldRow>
+  );
+  return (
+    <form className="panel form" aria-label="After close" onSubmit={save} noValidate>
+      <h2 style={{ margin: 0 }}>After close</h2>
+      <div className="muted" aria-label="Template variables">
+        Messages may use: {variables.map((v) => <code key={v} style={{ marginRight: 6 }}>{`{{${v}}}`}</code>)}
+      </div>
+      <label className="inline">
+        <input type="checkbox" checked={f.csatRequestEnabled} onChange={(e) => setF({ ...f, csatRequestEnabled: e.target.checked })} />
+        Ask the requester for a rating when their ticket closes
+      </label>
+      {message('csatRequestMessage', 'Rating request', 'Empty: the default request.')}
+      <FieldRow label='Ask "still fixed?" after (days)' field="postCloseFollowUpDays" error={m.error} hint="Not sent for inactivity closes. Empty: off.">
+        {(a) => <input {...a} type="number" value={f.postCloseFollowUpDays} onChange={(e) => setF({ ...f, postCloseFollowUpDays: e.target.value })} />}
+      </FieldRow>
+      {message('postCloseFollowUpMessage', '"Still fixed?" message', 'Empty: the default question.')}
+      {message('negativeCsatMessage', 'Reply to a poor rating (1 or 2 of 5)', 'Empty: no reply.')}
+      <label className="inline">
+        <input type="checkbox" checked={f.negativeCsatReopen} onChange={(e) => setF({ ...f, negativeCsatReopen: e.target.checked })} />
+        Reopen tickets rated 1 or 2 of 5
+      </label>
+      <Feedback error={formError(m.error, AFTER_CLOSE_FIELDS)} notice={m.notice} />
+      <div className="row"><button className="primary">Save after-close messages</button></div>
+    </form>
+  );
+}
+
+const ALERT_FIELDS = ['queueDepth', 'csatDropPercent', 'escalationSpike', 'escalationWindowMinutes'];
+
+function ManagerAlertsForm({ s, alertOnBreach }: { s: ManagerAlertSettings; alertOnBreach: boolean }) {
+  const m = useMutation();
+  const init = (s: ManagerAlertSettings) => ({
+    queueDepth: text(s.queueDepth),
+    csatDropPercent: text(s.csatDropPercent),
+    escalationSpike: text(s.escalationSpike),
+    escalationWindowMinutes: text(s.escalationWindowMinutes),
+  });
+  const [f, setF] = useState(() => init(s));
+  const save = (e: FormEvent) => {
+    e.preventDefault();
+    const input = {
+      queueDepth: num(f.queueDepth),
+      csatDropPercent: num(f.csatDropPercent),
+      escalationSpike: num(f.escalationSpike),
+      // Required by the API; empty means its default (60).
+      escalationWindowMinutes: num(f.escalationWindowMinutes) ?? 60,
+    };
+    void m.run<{ saveManagerAlertSettings: ManagerAlertSettings }>(SAVE_ALERTS, { input }, (d) => setF(init(d.saveManagerAlertSettings)), 'Manager alerts saved');
+  };
+  const row = (field: keyof typeof f, label: string, hint = OFF) => (
+    <FieldRow label={label} field={field} error={m.error} hint={hint}>
+      {(a) => <input {...a} type="number" value={f[field]} onChange={(e) => setF({ ...f, [field]: e.target.value })} />}
+    </FieldRow>
+  );
+  return (
+    <form className="panel form" aria-label="Manager alerts" onSubmit={save} noValidate>
+      <h2 style={{ margin: 0 }}>Manager alerts</h2>
+      <p className="muted" style={{ margin: 0 }}>Managers get a notification when a condition starts holding, and again only after it cleared.</p>
+      <div className="grid2">
+        {row('queueDepth', 'Queue depth (unassigned or escalated tickets over)')}
+        {row('csatDropPercent', 'CSAT drop (points under last week)', 'Needs five ratings each week. Empty: off.')}
+        {row('escalationSpike', 'Escalation spike (escalations over)')}
+        {row('escalationWindowMinutes', 'Escalation spike window (minutes)', 'Empty: 60.')}
+      </div>
+      <p className="muted" style={{ margin: 0 }} data-testid="sla-breach-alert">
+        SLA breaches: {alertOnBreach ? 'managers are notified' : 'no notification'} (change it on <Link href="/admin/sla">SLA policies</Link>).
+      </p>
+      <Feedback error={formError(m.error, ALERT_FIELDS)} notice={m.notice} />
+      <div className="row"><button className="primary">Save manager alerts</button></div>
+    </form>
+  );
+}
+
+export function AlertsPage() {
+  const { data, error } = useQuery<AlertsData>(ALERTS);
+  return (
+    <Page title="Alerts & follow-ups">
+      <ErrorText error={error} />
+      {data && (
+        <div className="form">
+          <InactivityForm s={data.inactivitySettings} />
+          <AfterCloseForm s={data.afterCloseSettings} variables={data.cannedResponseVariables} />
+          <ManagerAlertsForm s={data.managerAlertSettings} alertOnBreach={data.slaSettings.alertOnBreach} />
+        </div>
+      )}
+    </Page>
+  );
+}
+
+// ---------------------------------------------------------------- API tokens
+
+const TOKENS = gql`query AdminApiTokens { apiTokens { id name prefix scopes createdAt lastUsedAt revokedAt } }`;
+const CREATE_TOKEN = gql`
+  mutation CreateApiToken($name: String!, $scopes: [String!]!) {
+    createApiToken(name: $name, scopes: $scopes) { token apiToken { id name prefix } }
+  }
+`;
+const REVOKE_TOKEN = gql`mutation RevokeApiToken($id: ID!) { revokeApiToken(id: $id) }`;
+
+const SCOPES: [string, string][] = [
+  ['service-desk.view', 'View tickets'],
+  ['service-desk.manage', 'Work on tickets'],
+  ['service-desk.reassign', 'Reassign tickets'],
+  ['service-desk.admin', 'Administer'],
+];
+
+function NewToken({ token, onDone }: { token: string; onDone: () => void }) {
+  const [copied, setCopied] = useState<'' | 'yes' | 'no'>('');
+  useEffect(() => setCopied(''), [token]);
+  const copy = async () => {
+    try {
+      await navigator.clipboard.writeText(token);
+      setCopied('yes');
+    } catch {
+      // No clipboard access (plain http, permissions): select the text for the admin to copy.
+      (document.getElementById('new-api-token') as HTMLInputElement | null)?.select();
+      setCopied('no');
+    }
+  };
+  return (
+    <div className="panel form" role="region" aria-label="New API token" style={{ marginTop: 12 }}>
+      <p className="error" style={{ margin: 0 }}>Copy this token now: it is shown only once and cannot be shown again.</p>
+      <div className="row">
+        <input id="new-api-token" aria-label="API token" readOnly value={token} style={{ flex: 1, fontFamily: 'monospace' }} onFocus={(e) => e.target.select()} />
+        <button type="button" className="primary" onClick={() => void copy()}>Copy</button>
+        <button type="button" onClick={onDone}>Done</button>
+      </div>
+      {copied === 'yes' && <p className="ok" role="status" style={{ margin: 0 }}>Copied to the clipboard.</p>}
+      {copied === 'no' && <p className="muted" role="status" style={{ margin: 0 }}>Could not copy: the token is selected, copy it with Ctrl+C.</p>}
+    </div>
+  );
+}
+
+export function ApiTokensPage() {
+  const { data, error, reload } = useQuery<{ apiTokens: ApiToken[] }>(TOKENS);
+  const m = useMutation();
+  const [name, setName] = useState('');
+  const [scopes, setScopes] = useState<string[]>(['service-desk.view']);
+  const [created, setCreated] = useState<string | null>(null);
+  const create = (e: FormEvent) => {
+    e.preventDefault();
+    setCreated(null);
+    void m.run<{ createApiToken: CreatedApiToken }>(CREATE_TOKEN, { name, scopes }, async (d) => {
+      setCreated(d.createApiToken.token);
+      setName('');
+      setScopes(['service-desk.view']);
+      await reload();
+    }, 'API token created');
+  };
+  const revoke = (t: ApiToken) => {
+    if (!window.confirm(`Revoke the API token "${t.name}"? Integrations using it stop working at once.`)) return;
+    void m.run(REVOKE_TOKEN, { id: t.id }, reload, 'API token revoked');
+  };
+  const scopeError = m.error instanceof ApiError && m.error.field?.startsWith('scopes') ? m.error : null;
+  return (
+    <Page title="API tokens">
+      <p className="muted">Tokens let integrations call the GraphQL API (<code>Authorization: Bearer …</code>) with the permissions you pick.</p>
+      <ErrorText error={error} />
+      <form className="panel form" aria-label="New API token form" onSubmit={create} noValidate>
+        <FieldRow label="Token name" field="name" error={m.error}>
+          {(a) => <input {...a} value={name} onChange={(e) => setName(e.target.value)} placeholder="e.g. CRM sync" />}
+        </FieldRow>
+        <fieldset className="row" style={{ border: 'none', padding: 0 }} aria-invalid={!!scopeError}>
+          <legend className="muted">Permissions</legend>
+          {SCOPES.map(([key, label]) => (
+            <label className="inline" key={key}>
+              <input type="checkbox" checked={scopes.includes(key)} onChange={(e) => setScopes(e.target.checked ? [...scopes, key] : scopes.filter((x) => x !== key))} />
+              {label} <code className="muted">{key}</code>
+            </label>
+          ))}
+        </fieldset>
+        {scopeError && <p className="error" role="alert" data-field="scopes">{scopeError.message}</p>}
+        <Feedback error={scopeError ? null : formError(m.error, ['name'])} notice={created ? '' : m.notice} />
+        <div className="row"><button className="primary">Create API token</button></div>
+      </form>
+      {created && <NewToken token={created} onDone={() => setCreated(null)} />}
+      <table style={{ marginTop: 12 }} aria-label="API tokens">
+        <thead><tr><th>Name</th><th>Token</th><th>Permissions</th><th>Created</th><th>Last used</th><th /></tr></thead>
+        <tbody>
+          {data?.apiTokens.length === 0 && <tr><td colSpan={6} className="muted">No API tokens yet.</td></tr>}
+          {data?.apiTokens.map((t) => (
+            <tr key={t.id} data-token-id={t.id}>
+              <td>{t.name}</td>
+              <td><code>{t.prefix}…</code></td>
+              <td className="muted">{t.scopes.join(', ')}</td>
+              <td>{formatDate(t.createdAt)}</td>
+              <td>{t.lastUsedAt ? formatDate(t.lastUsedAt) : 'Never'}</td>
+              <td>
+                {t.revokedAt ? (
+                  <span className="badge status-CLOSED">Revoked {formatDate(t.revokedAt)}</span>
+                ) : (
+                  <button type="button" className="danger" aria-label={`Revoke ${t.name}`} onClick={() => revoke(t)}>Revoke</button>
+                )}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </Page>
+  );
+}
