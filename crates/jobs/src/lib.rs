@@ -5,10 +5,10 @@
 //!
 //! - `switchboard.tick`: a self-rescheduling job, one per slot of `tick` seconds, deduplicated by
 //!   an idempotency key so several replicas still run each slot once. Each tick turns new domain
-//!   events into webhook deliveries and queues the deliveries that are due; every `sla_every`
-//!   ticks it also checks SLA breaches, follows up on quiet tickets (nudge, auto-close warning,
+//!   events into webhook deliveries and queues the deliveries that are due; at start and then
+//!   every `sla_every` ticks' worth of time it also checks SLA breaches, follows up on quiet tickets (nudge, auto-close warning,
 //!   auto-close, transcript retention), sends after-close messages (CSAT request, post-close
-//!   follow-up) and raises manager alerts; once a day it scans for suggested macros.
+//!   follow-up) and raises manager alerts; at start and once a day it scans for suggested macros.
 //! - `switchboard.delivery`: one job per attempt at sending something out, keyed by what and
 //!   attempt number: a webhook delivery, or a reply in the outbox handed to its channel's
 //!   [`ChannelSender`]. The row (status, attempts, next attempt) is the source of truth, so a
@@ -19,6 +19,7 @@ mod http;
 
 use std::str::FromStr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use apalis::prelude::*;
@@ -172,6 +173,18 @@ struct Context {
     config: JobsConfig,
     client: DeliveryClient,
     senders: Vec<Arc<dyn ChannelSender>>,
+    /// The slot of the last sweep and of the last daily scan run by this process. A tick that
+    /// runs late moves the next slot past a multiple of the period, so "is this slot a
+    /// multiple" would skip sweeps under load; "has a period passed" does not.
+    last_sweep: AtomicU64,
+    last_daily: AtomicU64,
+}
+
+/// Whether `period` seconds have passed since `last` (then `last` moves to `slot`).
+fn due(last: &AtomicU64, slot: u64, period: u64) -> bool {
+    let before = last.load(Ordering::Relaxed);
+    (before == 0 || slot >= before + period)
+        && last.compare_exchange(before, slot, Ordering::Relaxed, Ordering::Relaxed).is_ok()
 }
 
 impl Context {
@@ -185,7 +198,7 @@ async fn run_tick(job: Tick, ctx: Data<Arc<Context>>) -> Result<(), BoxDynError>
     if let Err(e) = ctx.queues.push_tick(next_slot(job.slot, ctx.config.tick_secs)).await {
         tracing::error!(error = %e, "scheduling the next tick failed");
     }
-    if job.slot % (ctx.config.tick_secs * ctx.config.sla_every.max(1)) < ctx.config.tick_secs {
+    if due(&ctx.last_sweep, job.slot, ctx.config.tick_secs * ctx.config.sla_every.max(1)) {
         match ctx.desk.check_sla_breaches().await {
             Ok(0) => {}
             Ok(n) => tracing::info!(breaches = n, "recorded SLA breaches"),
@@ -218,8 +231,8 @@ async fn run_tick(job: Tick, ctx: Data<Arc<Context>>) -> Result<(), BoxDynError>
             tracing::warn!(error = %e, "pruning finished jobs failed");
         }
     }
-    // Once a day, at midnight UTC.
-    if job.slot % 86_400 < ctx.config.tick_secs {
+    // Once a day, from the first tick after midnight UTC.
+    if due(&ctx.last_daily, job.slot - job.slot % 86_400, 86_400) {
         match ctx.desk.scan_macro_suggestions().await {
             Ok(n) => tracing::info!(offered = n, "scanned for suggested macros"),
             Err(e) => tracing::error!(error = %e, "the suggested-macros scan failed"),
@@ -364,7 +377,15 @@ pub async fn start(
     queues.push_tick(next_slot(0, config.tick_secs)).await?;
     let client = DeliveryClient::new(config.request_timeout, desk.allow_private_webhooks())?;
     let poll = config.poll_interval;
-    let ctx = Arc::new(Context { desk, queues: queues.clone(), config, client, senders });
+    let ctx = Arc::new(Context {
+        desk,
+        queues: queues.clone(),
+        config,
+        client,
+        senders,
+        last_sweep: AtomicU64::new(0),
+        last_daily: AtomicU64::new(0),
+    });
     let monitor = Monitor::new()
         .should_restart(|w, e| {
             tracing::error!(worker = %w.name(), error = %e, "job worker stopped");
