@@ -30,24 +30,13 @@ fn corpus_with(name: &str, our_id: &str, marker: &str) -> Vec<u8> {
     String::from_utf8(corpus(name)).unwrap().replace("%OURID%", our_id).replace("%MARKER%", marker).into_bytes()
 }
 
-/// A fresh database: a SQLite file in `dir`, or a new PostgreSQL database when asked for.
-async fn database_url(dir: &std::path::Path) -> String {
-    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let Some(server) = std::env::var("TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty()) else {
-        return format!("sqlite://{}/desk.db", dir.display());
-    };
-    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-    let name = format!("switchboard_desk_email_{}_{n}", std::process::id());
-    let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(&format!("{server}/postgres")).await.unwrap();
-    for sql in [format!("DROP DATABASE IF EXISTS {name}"), format!("CREATE DATABASE {name}")] {
-        sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut admin).await.unwrap();
-    }
-    format!("{server}/{name}")
-}
-
 async fn env() -> Env {
     let dir = tempfile::tempdir().unwrap();
-    let store = switchboard_desk::store::Store::connect(&database_url(dir.path()).await).await.unwrap();
+    let store = switchboard_desk::store::Store::connect(
+        &switchboard_testkit::fresh_database_url(dir.path(), "email").await.unwrap(),
+    )
+    .await
+    .unwrap();
     store.migrate().await.unwrap();
     let auth = AuthConfig { jwt_secret: b"test secret for the email channel".to_vec(), token_ttl_secs: 3600 };
     let desk = Desk::new(store, Arc::new(SystemClock), BlobStore::new(dir.path().join("blobs")), auth);

@@ -23,23 +23,10 @@ struct Env {
     _dir: tempfile::TempDir,
 }
 
-async fn database_url(dir: &std::path::Path) -> String {
-    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let Some(server) = std::env::var("TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty()) else {
-        return format!("sqlite://{}/desk.db", dir.display());
-    };
-    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-    let name = format!("switchboard_whatsapp_{}_{n}", std::process::id());
-    let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(&format!("{server}/postgres")).await.unwrap();
-    for sql in [format!("DROP DATABASE IF EXISTS {name}"), format!("CREATE DATABASE {name}")] {
-        sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut admin).await.unwrap();
-    }
-    format!("{server}/{name}")
-}
-
 async fn env() -> Env {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::connect(&database_url(dir.path()).await).await.unwrap();
+    let store =
+        Store::connect(&switchboard_testkit::fresh_database_url(dir.path(), "whatsapp").await.unwrap()).await.unwrap();
     store.migrate().await.unwrap();
     let clock = Arc::new(ManualClock::at(1_763_900_000_000));
     let auth = AuthConfig { jwt_secret: b"test secret for the whatsapp channel".to_vec(), token_ttl_secs: 3600 };

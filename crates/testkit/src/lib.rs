@@ -109,3 +109,21 @@ impl Drop for ServerProcess {
         let _ = self.child.wait();
     }
 }
+
+/// A fresh database for one test: a SQLite file in `dir`, or, when `TEST_POSTGRES_URL` names a
+/// PostgreSQL server (e.g. `postgres://postgres@127.0.0.1:5432`), a new database on it named
+/// `switchboard_desk_<label>_<pid>_<n>`, which `.ci/run` drops afterwards.
+pub async fn fresh_database_url(dir: &Path, label: &str) -> anyhow::Result<String> {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let Some(server) = std::env::var("TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty()) else {
+        return Ok(format!("sqlite://{}/desk.db", dir.display()));
+    };
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let name = format!("switchboard_desk_{label}_{}_{n}", std::process::id());
+    let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(&format!("{server}/postgres")).await?;
+    // One statement each: several in one string would run as one implicit transaction.
+    for sql in [format!("DROP DATABASE IF EXISTS {name}"), format!("CREATE DATABASE {name}")] {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut admin).await?;
+    }
+    Ok(format!("{server}/{name}"))
+}
