@@ -27,6 +27,7 @@ pub(crate) fn to_filter(f: Option<TicketFilterInput>) -> Result<TicketFilter, De
         help_topic_id: f.help_topic_id.as_ref().map(|h| parse_id(h, "filter.helpTopicId")).transpose()?,
         tag: f.tag,
         escalated: f.escalated,
+        awaiting: f.awaiting.map(Into::into),
         sla: f.sla.map(Into::into),
         text: f.search,
     })

@@ -184,3 +184,47 @@ async fn list_filters_pagination_and_counts() {
     };
     assert_eq!((count("OPEN"), count("IN_PROGRESS"), count("CLOSED"), count("RESOLVED")), (6, 1, 1, 0));
 }
+
+#[tokio::test]
+async fn awaiting_filter_splits_open_tickets_by_whose_turn_it_is() {
+    let ws = workspace().await;
+    let list = "query($f: TicketFilterInput) { tickets(filter: $f, first: 100) { totalCount nodes { id } } }";
+    let sides = async || {
+        let mut out = Vec::new();
+        for side in ["STAFF", "CUSTOMER"] {
+            let page = ok(&ws.agent, list, json!({ "f": { "awaiting": side } })).await["tickets"].clone();
+            let mut ids: Vec<String> =
+                page["nodes"].as_array().unwrap().iter().map(|n| n["id"].as_str().unwrap().to_string()).collect();
+            assert_eq!(page["totalCount"], ids.len(), "{side}: the count is the list's");
+            ids.sort();
+            out.push(ids);
+        }
+        out
+    };
+    let sorted = |mut v: Vec<&String>| {
+        v.sort();
+        v.into_iter().cloned().collect::<Vec<_>>()
+    };
+    // The stamps are milliseconds and a tie goes to the customer: keep each step in its own.
+    let next_ms = || tokio::time::sleep(std::time::Duration::from_millis(3));
+    let reply = "mutation($t: ID!, $s: TicketStatus) { reply(ticketId: $t, body: \"On it\", status: $s) { id } }";
+
+    let asked = open_ticket(&ws, "Asked by the customer").await["id"].as_str().unwrap().to_string();
+    let answered = open_ticket(&ws, "Answered by staff").await["id"].as_str().unwrap().to_string();
+    let done = open_ticket(&ws, "Resolved").await["id"].as_str().unwrap().to_string();
+    next_ms().await;
+    ok(&ws.agent, reply, json!({ "t": answered, "s": null })).await;
+    ok(&ws.agent, reply, json!({ "t": done, "s": "RESOLVED" })).await;
+    ok(&ws.agent, "mutation($t: ID!) { addNote(ticketId: $t, body: \"internal only\") { id } }", json!({ "t": asked }))
+        .await;
+    assert_eq!(sides().await, [sorted(vec![&asked]), sorted(vec![&answered])]);
+
+    next_ms().await;
+    let customer_reply = "mutation($t: ID!) { replyToMyTicket(ticketId: $t, body: \"Still broken\") { id } }";
+    ok(&ws.customer, customer_reply, json!({ "t": answered })).await;
+    assert_eq!(sides().await, [sorted(vec![&asked, &answered]), vec![]]);
+
+    let waiting = "mutation($t: ID!) { updateTicket(ticketId: $t, input: { status: WAITING }) { id } }";
+    ok(&ws.agent, waiting, json!({ "t": asked })).await;
+    assert_eq!(sides().await, [sorted(vec![&answered]), sorted(vec![&asked])]);
+}

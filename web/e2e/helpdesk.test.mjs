@@ -197,8 +197,8 @@ test('a ticket opened through the API appears in the open list without a reload'
     const before = Number(await page.getByTestId('count-OPEN').innerText());
     // A marker that a reload would wipe.
     await page.evaluate(() => (window.__noReload = true));
-    // Give the subscription a moment to be established before the change.
-    await page.waitForTimeout(500);
+    // The subscription is live (its opening resync arrived): no change after this is missed.
+    await page.locator('html[data-live=on]').waitFor({ state: 'attached' });
     const subject = `Live: printer on fire ${Date.now()}`;
     const created = await gql(server.url, agentToken, OPEN_TICKET, { input: { subject, requester: { email: 'live@example.com', name: 'Live Tester' } } });
     const card = page.locator(`[data-testid=ticket-card][data-number="${created.openTicket.number}"]`);
@@ -343,6 +343,39 @@ test('admin pages, SLA dashboard, staff queue and the create form render and wor
     await mineTab.click();
     await page.locator(`[data-testid=ticket-card][data-number="${claimed}"]`).getByRole('button', { name: `Release ${claimed}` }).click();
     await mineTab.locator('.n').filter({ hasText: String(mineBefore) }).waitFor();
+
+    // "Awaiting staff" and "Awaiting customer" are the API's awaiting filter, lists and counts: a
+    // ticket staff answered without setting WAITING is the customer's turn, though still OPEN.
+    const answered = (await gql(server.url, agentToken, OPEN_TICKET, { input: { subject: 'Answered, still open', requester: { email: 'customer@example.com' } } })).openTicket;
+    await new Promise((r) => setTimeout(r, 5)); // the stamps are milliseconds; a tie is the customer's
+    await gql(server.url, agentToken, 'mutation($id: ID!) { reply(ticketId: $id, body: "Please try again now.") { id } }', { id: answered.id });
+    const AWAITING = 'query($f: TicketFilterInput) { tickets(filter: $f, first: 100) { totalCount nodes { number status } } }';
+    // More than a page of tickets awaiting staff (opened for a customer, so theirs to answer).
+    let staffSide = (await gql(server.url, agentToken, AWAITING, { f: { awaiting: 'STAFF' } })).tickets;
+    for (let i = staffSide.totalCount; i <= 55; i++) {
+      await gql(server.url, agentToken, OPEN_TICKET, { input: { subject: `Queue ticket ${i}`, requester: { email: `queue${i}@example.com` } } });
+    }
+    staffSide = (await gql(server.url, agentToken, AWAITING, { f: { awaiting: 'STAFF' } })).tickets;
+    const customerSide = (await gql(server.url, agentToken, AWAITING, { f: { awaiting: 'CUSTOMER' } })).tickets;
+    assert.ok(customerSide.nodes.some((t) => t.number === answered.number && t.status === 'OPEN'), 'the answered ticket awaits the customer');
+    assert.ok(!staffSide.nodes.some((t) => t.number === answered.number), 'and not staff');
+    assert.ok(staffSide.totalCount > 50, `more than a page awaits staff (${staffSide.totalCount})`);
+    const customerTab = page.getByRole('tab', { name: /Awaiting customer$/ });
+    await customerTab.locator('.n').filter({ hasText: new RegExp(`^${customerSide.totalCount}$`) }).waitFor();
+    await customerTab.click();
+    await page.waitForURL(/view=customer/);
+    await page.locator(`[data-testid=ticket-card][data-number="${answered.number}"]`).waitFor();
+    // "Load more" pages through the view, in the API's order.
+    const staffTab = page.getByRole('tab', { name: /Awaiting staff$/ });
+    await staffTab.locator('.n').filter({ hasText: new RegExp(`^${staffSide.totalCount}$`) }).waitFor();
+    await staffTab.click();
+    await page.waitForURL(/view=staff/);
+    await page.getByTestId('result-count').filter({ hasText: `Showing 50 of ${staffSide.totalCount} tickets` }).waitFor();
+    await page.getByRole('button', { name: 'Load more' }).click();
+    const both = Math.min(100, staffSide.totalCount);
+    await page.getByTestId('result-count').filter({ hasText: `Showing ${both} of ${staffSide.totalCount} tickets` }).waitFor();
+    const paged = await page.getByTestId('ticket-card').evaluateAll((els) => els.map((e) => e.dataset.number));
+    assert.deepEqual(paged, staffSide.nodes.slice(0, both).map((t) => t.number));
 
     // The SLA dashboard's tiles are the API's counts, its trend is the API's slaTrend, and the
     // Breached tile lists the open tickets with a recorded breach.
@@ -558,7 +591,7 @@ test('a customer reply appears on the open ticket detail without a reload; repli
     await page.goto(`${server.url}/tickets/${createMyTicket.number}`);
     await page.getByRole('heading', { name: 'Live thread check' }).waitFor();
     await page.evaluate(() => (window.__noReload = true));
-    await page.waitForTimeout(500);
+    await page.locator('html[data-live=on]').waitFor({ state: 'attached' });
     await gql(server.url, token, 'mutation($id: ID!) { replyToMyTicket(ticketId: $id, body: "Second message, sent while you watched") { id } }', { id: createMyTicket.id });
     const entry = page.locator('[data-testid=entry]').filter({ hasText: 'Second message, sent while you watched' });
     await entry.waitFor({ timeout: 5000 });

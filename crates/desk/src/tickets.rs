@@ -102,6 +102,8 @@ pub struct TicketFilter {
     pub help_topic_id: Option<HelpTopicId>,
     pub tag: Option<String>,
     pub escalated: Option<bool>,
+    /// Whose turn it is (see `Awaiting`); resolved and closed tickets match neither side.
+    pub awaiting: Option<Awaiting>,
     pub sla: Option<SlaFilter>,
     pub text: Option<String>,
 }
@@ -1260,6 +1262,7 @@ impl Desk {
         q.help_topic_id = f.help_topic_id;
         q.tag = f.tag.as_deref().map(|t| normalize_tag("filter.tag", t)).transpose()?;
         q.escalated = f.escalated;
+        q.awaiting = f.awaiting;
         q.sla = f.sla.map(|s| sla_window(s, self.now(), tz, at_risk_share));
         if let Some(text) = f.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
             if text.chars().count() > 200 {

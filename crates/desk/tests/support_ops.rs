@@ -965,3 +965,115 @@ async fn a_poor_rating_gets_the_configured_answer_and_reopens_the_ticket() {
     assert_eq!(rated.status, TicketStatus::Closed);
     assert!(!public_texts(&e, happy.id).await.iter().any(|x| x.starts_with("Sorry")));
 }
+
+/// Every ticket on one side of the staff queue, read a page of one at a time (so the cursor runs
+/// under the filter too), with the total each page reported.
+async fn awaiting(e: &Env, side: Awaiting) -> (Vec<TicketId>, i64) {
+    let filter = TicketFilter { awaiting: Some(side), ..Default::default() };
+    let (mut ids, mut after, mut totals) = (Vec::new(), None::<String>, Vec::new());
+    loop {
+        let page = e.desk.list_tickets(&e.admin, &filter, 1, after.as_deref()).await.unwrap();
+        ids.extend(page.tickets.iter().map(|t| t.id));
+        totals.push(page.total);
+        after = page.next_cursor;
+        if after.is_none() {
+            break;
+        }
+    }
+    totals.dedup();
+    assert_eq!(totals.len(), 1, "every page reports the same total: {totals:?}");
+    let counts = e.desk.ticket_counts(&e.admin, &filter).await.unwrap();
+    assert_eq!(counts.iter().map(|(_, n)| n).sum::<i64>(), totals[0], "the status counts agree with the total");
+    ids.sort();
+    (ids, totals[0])
+}
+
+/// Asserts who each side of the queue holds, and that each side's total counts exactly those.
+async fn assert_awaiting(e: &Env, staff: &[TicketId], customer: &[TicketId], step: &str) {
+    for (side, want) in [(Awaiting::Staff, staff), (Awaiting::Customer, customer)] {
+        let mut want = want.to_vec();
+        want.sort();
+        let (got, total) = awaiting(e, side).await;
+        assert_eq!(got, want, "{side:?} after {step}");
+        assert_eq!(total, want.len() as i64, "{side:?} count after {step}");
+    }
+}
+
+#[tokio::test]
+async fn awaiting_staff_or_customer_follows_who_wrote_the_last_public_message() {
+    const MINUTE: Millis = 60_000;
+    let e = env("UTC", "2026-03-02T10:00:00Z").await;
+    let start = e.desk.now();
+    let tick = |n: i64| e.clock.set(start + n * MINUTE);
+    let agent = e.agent("Ann").await;
+    // Another workspace's ticket, awaiting its staff, is on neither side of this one.
+    let other = e.desk.create_workspace("other", "Other", "OT", "UTC", "General").await.unwrap();
+    let input = OpenTicket {
+        subject: "Elsewhere".into(),
+        description: Some("Not yours".into()),
+        requester: RequesterRef::Email { email: "kim@elsewhere.test".into(), name: None },
+        priority: None,
+        source: None,
+        queue_id: None,
+        help_topic_id: None,
+        assignee_id: None,
+        tags: Vec::new(),
+        resolution_due_at: None,
+        attachments: Vec::new(),
+    };
+    e.desk.open_ticket(&Actor::system(other.id), input).await.unwrap();
+    // Opened by staff on the customer's behalf: the description is the customer's message.
+    let phoned = e.open("Phoned in", Priority::Normal, &[]).await;
+    let pat = customer(&phoned);
+    tick(1);
+    let portal = e.desk.open_my_ticket(&pat, "From the portal", "It is broken", None, Vec::new()).await.unwrap();
+    assert_awaiting(&e, &[phoned.id, portal.id], &[], "opening").await;
+
+    tick(2);
+    e.desk.reply(&agent, portal.id, "Could you send a screenshot?", Vec::new(), None).await.unwrap();
+    assert_awaiting(&e, &[phoned.id], &[portal.id], "a staff reply").await;
+
+    tick(3);
+    e.desk.add_note(&agent, portal.id, "probably the cache").await.unwrap();
+    e.desk.add_note(&agent, phoned.id, "called back, no answer").await.unwrap();
+    assert_awaiting(&e, &[phoned.id], &[portal.id], "internal notes").await;
+
+    tick(4);
+    e.desk.reply(&pat, portal.id, "Here it is", Vec::new(), None).await.unwrap();
+    assert_awaiting(&e, &[phoned.id, portal.id], &[], "the customer's reply").await;
+
+    // An automatic message (the system's own reply) is no answer from staff.
+    tick(5);
+    e.desk.reply(&e.admin, portal.id, "We have your message.", Vec::new(), None).await.unwrap();
+    assert_awaiting(&e, &[phoned.id, portal.id], &[], "an automatic message").await;
+
+    // Waiting on the customer by status, although the customer wrote last.
+    tick(6);
+    let waiting = TicketPatch { status: Some(TicketStatus::Waiting), ..Default::default() };
+    e.desk.update_ticket(&agent, phoned.id, waiting).await.unwrap();
+    assert_awaiting(&e, &[portal.id], &[phoned.id], "status waiting").await;
+
+    // The customer's answer puts it back in front of staff (and reopens it).
+    tick(7);
+    e.desk.reply(&pat, phoned.id, "Sorry, I was out", Vec::new(), None).await.unwrap();
+    assert_eq!(e.reload(&phoned).await.status, TicketStatus::Open);
+    assert_awaiting(&e, &[phoned.id, portal.id], &[], "the customer's answer to a waiting ticket").await;
+
+    // A reply that also sets waiting is counted once; resolved and closed tickets are on neither side.
+    tick(8);
+    e.desk.reply(&agent, phoned.id, "Fixed, please confirm", Vec::new(), Some(TicketStatus::Waiting)).await.unwrap();
+    e.desk.reply(&agent, portal.id, "Fixed", Vec::new(), Some(TicketStatus::Resolved)).await.unwrap();
+    assert_awaiting(&e, &[], &[phoned.id], "resolving one").await;
+    let staff_last = e.open("Answered, then closed", Priority::Normal, &[]).await;
+    tick(9);
+    e.desk.reply(&agent, staff_last.id, "Done", Vec::new(), None).await.unwrap();
+    assert_awaiting(&e, &[], &[phoned.id, staff_last.id], "another staff reply").await;
+    e.desk.close(&e.admin, staff_last.id, CloseReason::Resolved, None).await.unwrap();
+    assert_awaiting(&e, &[], &[phoned.id], "closing one").await;
+
+    // Combined with another filter.
+    let mine = TicketFilter { awaiting: Some(Awaiting::Customer), assignee: AssigneeChoice::Me, ..Default::default() };
+    assert_eq!(e.desk.list_tickets(&agent, &mine, 25, None).await.unwrap().total, 0);
+    e.desk.claim(&agent, phoned.id).await.unwrap();
+    assert_eq!(e.desk.list_tickets(&agent, &mine, 25, None).await.unwrap().total, 1);
+}

@@ -71,6 +71,16 @@ impl TicketStatus {
 }
 
 string_enum!(
+    /// Whose turn it is on a ticket that is not resolved or closed (the staff queue's views).
+    Awaiting {
+        /// The customer spoke last (or opened it) and the ticket is not waiting on them.
+        Staff = "staff",
+        /// The ticket is waiting on the customer, or staff's public reply is the latest message.
+        Customer = "customer",
+    }
+);
+
+string_enum!(
     /// How urgent a ticket is.
     Priority { Low = "low", Normal = "normal", High = "high", Urgent = "urgent" }
 );

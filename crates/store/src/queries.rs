@@ -453,6 +453,27 @@ fn push_ticket_filters(q: &mut QueryBuilder<Db>, f: &TicketQuery, with_status: b
     if let Some(e) = f.escalated {
         q.push(" AND t.escalated = ").push_bind(e);
     }
+    if let Some(awaiting) = f.awaiting {
+        // Whose turn it is, from the two message stamps the desk writes: a customer's message,
+        // and the description a ticket opens with (also when staff open it on a customer's
+        // behalf), sets last_message_at and last_customer_message_at to the same time; a staff
+        // public reply sets only last_message_at; notes and automatic messages set neither. So
+        // staff spoke last exactly when last_message_at is the later (a tie within a millisecond
+        // is the customer's). Tickets older than the stamps (0004 left them NULL) read created_at
+        // for the customer's and, with no message since, are staff's turn.
+        let staff_spoke_last = " COALESCE(t.last_message_at > COALESCE(t.last_customer_message_at, t.created_at), FALSE)";
+        q.push(" AND t.active = TRUE");
+        match awaiting {
+            Awaiting::Staff => {
+                q.push(" AND t.status <> ").push_bind(TicketStatus::Waiting.as_str());
+                q.push(" AND NOT").push(staff_spoke_last);
+            }
+            Awaiting::Customer => {
+                q.push(" AND (t.status = ").push_bind(TicketStatus::Waiting.as_str());
+                q.push(" OR").push(staff_spoke_last).push(")");
+            }
+        }
+    }
     if let Some(tag) = &f.tag {
         q.push(" AND EXISTS (SELECT 1 FROM ticket_tags tt WHERE tt.ticket_id = t.id AND tt.tag = ").push_bind(tag.clone()).push(")");
     }
@@ -517,6 +538,7 @@ fn counters_answer(f: &TicketQuery) -> bool {
         && f.requester_id.is_none()
         && f.tag.is_none()
         && f.escalated.is_none()
+        && f.awaiting.is_none()
         && f.sla.is_none()
         && f.text.as_deref().is_none_or(|t| t.trim().is_empty())
 }

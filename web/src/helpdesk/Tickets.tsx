@@ -1,12 +1,13 @@
 // The Tickets page: status tiles, filters (reflected in the URL), ticket cards, selection mode
 // with bulk status / assign / priority and CSV export, and live updates.
-import { useCallback, useEffect, useRef, useState } from 'react';
-import { gql, request, subscribe } from '../api/client';
+import { useCallback, useEffect, useState } from 'react';
+import { gql, request } from '../api/client';
 import type { Priority, SlaFilter, StatusCount, Ticket, TicketFilterInput, TicketStatus } from '../api/schema';
 import { PriorityValues, SlaFilterValues, TicketStatusValues } from '../api/schema';
 import { emptyFilters, filtersFromQuery, filtersToInput, filtersToQuery, type TicketFilters } from '../lib/filters';
 import { download, formatDate, priorityLabel, relative, statusLabel, toCsv } from '../lib/format';
 import { Link, navigate } from '../lib/router';
+import { type LiveEvent, useLiveTickets } from '../lib/live';
 import { ErrorText, PriorityBadge, StatusBadge } from '../lib/ui';
 import { useSession } from './session';
 
@@ -58,9 +59,14 @@ const BULK = gql`
   }
 `;
 
-export const TICKET_EVENTS = gql`
+const TICKET_EVENTS = gql`
   subscription TicketEvents { ticketEvents { kind ticketId ticketNumber entryId } }
 `;
+
+/** The workspace's live ticket changes, for the helpdesk's pages (see `useLiveTickets`). */
+export function useTicketEvents(token: string, onEvent: (ev: LiveEvent) => void) {
+  useLiveTickets(token, TICKET_EVENTS, onEvent);
+}
 
 export interface TicketPage {
   totalCount: number;
@@ -68,23 +74,22 @@ export interface TicketPage {
   nodes: ListTicket[];
 }
 
-/** Calls `onEvent` (at most every 250 ms) whenever a ticket of the workspace changes. */
-export function useTicketEvents(token: string, onEvent: (ev: { kind: string; ticketId: string }) => void) {
-  const ref = useRef(onEvent);
-  ref.current = onEvent;
-  useEffect(() => {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    let last: { kind: string; ticketId: string } | undefined;
-    const off = subscribe<{ ticketEvents: { kind: string; ticketId: string } }>(token, TICKET_EVENTS, (d) => {
-      last = d.ticketEvents;
-      clearTimeout(timer);
-      timer = setTimeout(() => last && ref.current(last), 250);
-    });
-    return () => {
-      clearTimeout(timer);
-      off();
-    };
-  }, [token]);
+/** How many tickets a list asks for at a time. */
+export const PAGE_SIZE = 50;
+
+/** `page` with the next page of `filter` appended (the "Load more" of a ticket list). */
+export async function loadMoreTickets(token: string, filter: TicketFilterInput, page: TicketPage): Promise<TicketPage> {
+  if (!page.pageInfo.endCursor) return page;
+  const more = await request<{ tickets: TicketPage }>(token, TICKET_LIST, { filter, first: PAGE_SIZE, after: page.pageInfo.endCursor });
+  return { ...more.tickets, nodes: [...page.nodes, ...more.tickets.nodes] };
+}
+
+/** The "Load more" button under a ticket list, shown while there are more pages. */
+export function LoadMore({ page, onMore }: { page: TicketPage; onMore: () => void }) {
+  if (!page.pageInfo.hasNextPage) return null;
+  return (
+    <p><button type="button" onClick={onMore}>Load more</button></p>
+  );
 }
 
 export function TicketCard({
@@ -146,7 +151,7 @@ function fetchList(token: string, input: TicketFilterInput): Promise<[TicketPage
   const countFilter = { ...input };
   delete countFilter.status;
   return Promise.all([
-    request<{ tickets: TicketPage }>(token, TICKET_LIST, { filter: input, first: 50 }).then((d) => d.tickets),
+    request<{ tickets: TicketPage }>(token, TICKET_LIST, { filter: input, first: PAGE_SIZE }).then((d) => d.tickets),
     request<{ ticketCounts: StatusCount[] }>(token, COUNTS, { filter: countFilter }).then((d) => d.ticketCounts),
   ]);
 }
@@ -195,6 +200,10 @@ export function TicketsPage({ search }: { search: URLSearchParams }) {
   useTicketEvents(s.token, () => void load());
 
   const setFilters = (f: TicketFilters) => navigate(`/${filtersToQuery(f)}`, true);
+  const clearFilters = () => {
+    setSearchText('');
+    setFilters(emptyFilters);
+  };
   const set = <K extends keyof TicketFilters>(k: K, v: TicketFilters[K]) => setFilters({ ...filters, [k]: v });
 
   // Search follows the typing, a moment after it stops.
@@ -206,9 +215,12 @@ export function TicketsPage({ search }: { search: URLSearchParams }) {
   }, [searchText]);
 
   const loadMore = async () => {
-    if (!page?.pageInfo.endCursor) return;
-    const more = await request<{ tickets: TicketPage }>(s.token, TICKET_LIST, { filter: input, first: 50, after: page.pageInfo.endCursor });
-    setPage({ ...more.tickets, nodes: [...page.nodes, ...more.tickets.nodes] });
+    if (!page) return;
+    try {
+      setPage(await loadMoreTickets(s.token, input, page));
+    } catch (e) {
+      setError(e);
+    }
   };
 
   const toggle = (t: ListTicket) =>
@@ -336,7 +348,7 @@ export function TicketsPage({ search }: { search: URLSearchParams }) {
           </select>
         </label>
         {filtersToQuery(filters) && (
-          <button type="button" onClick={() => { setSearchText(''); setFilters(emptyFilters); }}>Clear filters</button>
+          <button type="button" onClick={clearFilters}>Clear filters</button>
         )}
       </form>
       {selecting && (
@@ -375,7 +387,7 @@ export function TicketsPage({ search }: { search: URLSearchParams }) {
         <div className="panel">
           <p>No tickets match these filters.</p>
           <div className="row">
-            <button type="button" onClick={() => setFilters(emptyFilters)}>Show all tickets</button>
+            <button type="button" onClick={clearFilters}>Show all tickets</button>
             {s.can('manage') && <Link href="/tickets/new">Create a ticket</Link>}
             {s.can('admin') && <Link href="/admin/routing">Configure routing rules</Link>}
           </div>
@@ -390,9 +402,7 @@ export function TicketsPage({ search }: { search: URLSearchParams }) {
               <TicketCard key={t.id} t={t} selecting={selecting} selected={selected.has(t.id)} onToggle={() => toggle(t)} />
             ))}
           </div>
-          {page.pageInfo.hasNextPage && (
-            <p><button type="button" onClick={() => void loadMore()}>Load more</button></p>
-          )}
+          <LoadMore page={page} onMore={() => void loadMore()} />
         </>
       )}
     </section>
