@@ -12,14 +12,23 @@ use crate::{actor, desk};
 #[derive(Debug, Default)]
 pub struct Subscription;
 
-/// A committed change to a ticket.
+/// A committed change to a ticket, or `resync`.
 #[derive(SimpleObject, Clone)]
 pub struct TicketEvent {
-    /// `ticket.opened`, `ticket.updated`, `entry.created`, `ticket.closed` or `ticket.reopened`.
+    /// `ticket.opened`, `ticket.updated`, `entry.created`, `ticket.closed`, `ticket.reopened`, or
+    /// `resync`: changes may have been missed (the subscription just started, or fell behind),
+    /// so reload what is shown. Every subscription starts with one.
     pub kind: String,
-    pub ticket_id: ID,
-    pub ticket_number: String,
+    /// The ticket; none on `resync`.
+    pub ticket_id: Option<ID>,
+    pub ticket_number: Option<String>,
     pub entry_id: Option<ID>,
+}
+
+impl TicketEvent {
+    fn resync() -> TicketEvent {
+        TicketEvent { kind: "resync".into(), ticket_id: None, ticket_number: None, entry_id: None }
+    }
 }
 
 #[GqlSubscription]
@@ -32,18 +41,21 @@ impl Subscription {
         if staff && !a.can(Permission::View) {
             return Err(DeskError::Forbidden(format!("this needs the {} permission", Permission::View.key())));
         }
+        // Subscribed from here on: the opening resync tells the client that anything committed
+        // after it arrives, so a reload now misses nothing.
         let rx = desk(ctx).subscribe();
-        Ok(BroadcastStream::new(rx).filter_map(move |e| {
-            // A lagging subscriber skips what it missed rather than failing the stream.
-            let e = e.ok()?;
+        let events = BroadcastStream::new(rx).filter_map(move |e| {
+            // A subscriber that fell behind lost events: it is told to reload, not failed.
+            let Ok(e) = e else { return Some(TicketEvent::resync()) };
             let visible =
                 e.workspace_id == a.workspace_id && (staff || (Some(e.requester_id) == a.contact_id() && !e.internal));
             visible.then(|| TicketEvent {
                 kind: e.kind.to_string(),
-                ticket_id: ID(e.ticket_id.to_string()),
-                ticket_number: e.ticket_number,
+                ticket_id: Some(ID(e.ticket_id.to_string())),
+                ticket_number: Some(e.ticket_number),
                 entry_id: e.entry_id.map(|id| ID(id.to_string())),
             })
-        }))
+        });
+        Ok(tokio_stream::once(TicketEvent::resync()).chain(events))
     }
 }

@@ -98,7 +98,8 @@ pub async fn serve(State(s): State<AppState>, method: Method, uri: Uri) -> Respo
     };
     let file = dir.join(&rel);
     if !rel.as_os_str().is_empty() && file.is_file() {
-        return send(&file).await;
+        // Judged on the path inside the bundle: the bundle's own folder may be called anything.
+        return send(&file, rel.starts_with("assets")).await;
     }
     // A missing asset (a name with an extension) is a 404, not the app: a stale cached page
     // asking for an old chunk must fail loudly rather than parse HTML as JavaScript.
@@ -109,7 +110,7 @@ pub async fn serve(State(s): State<AppState>, method: Method, uri: Uri) -> Respo
     let portal = path == "/portal" || path.starts_with("/portal/");
     let index = if portal { dir.join("portal/index.html") } else { dir.join("index.html") };
     if index.is_file() {
-        return send(&index).await;
+        return send(&index, false).await;
     }
     missing_bundle(dir)
 }
@@ -144,7 +145,8 @@ fn content_type(path: &Path) -> &'static str {
     }
 }
 
-async fn send(file: &Path) -> Response {
+/// Sends `file`; `immutable` for Vite's hashed files under the bundle's `assets/`.
+async fn send(file: &Path, immutable: bool) -> Response {
     match tokio::fs::read(file).await {
         Ok(bytes) => {
             let mut resp = Response::new(Body::from(bytes));
@@ -152,8 +154,7 @@ async fn send(file: &Path) -> Response {
             h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type(file)));
             // Vite puts a content hash in every file name under assets/, so those never change;
             // index.html must be revalidated so a new build is picked up at once.
-            let hashed = file.components().any(|c| c.as_os_str() == "assets");
-            let cache = if hashed { "public, max-age=31536000, immutable" } else { "no-cache" };
+            let cache = if immutable { "public, max-age=31536000, immutable" } else { "no-cache" };
             h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
             h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
             resp

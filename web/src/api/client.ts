@@ -1,6 +1,7 @@
 // A tiny GraphQL client: POST /graphql with the bearer token, typed by the caller; and
 // subscriptions over graphql-transport-ws at /graphql/ws with the token in connection_init.
 import { createClient, type Client } from 'graphql-ws';
+import { saveBlob } from '../lib/format';
 
 /** Marks a GraphQL document; scripts/codegen.mjs validates every one against the schema. */
 export function gql(strings: TemplateStringsArray): string {
@@ -29,7 +30,11 @@ export function onUnauthenticated(l: Listener): () => void {
 export async function request<T>(token: string | null, query: string, variables: Record<string, unknown> = {}): Promise<T> {
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (token) headers.authorization = `Bearer ${token}`;
-  const r = await fetch('/graphql', { method: 'POST', headers, body: JSON.stringify({ query, variables }) });
+  return readResult<T>(await fetch('/graphql', { method: 'POST', headers, body: JSON.stringify({ query, variables }) }), token);
+}
+
+/** A GraphQL response's data, or its first error as an `ApiError` (signing out on UNAUTHENTICATED). */
+async function readResult<T>(r: Response, token: string | null): Promise<T> {
   let body: { data?: T; errors?: { message: string; extensions?: { code?: string; field?: string } }[] };
   try {
     body = await r.json();
@@ -60,10 +65,7 @@ export async function upload<T>(
   files.forEach((_, i) => (map[String(i)] = [`variables.${variable}.${i}`]));
   form.append('map', JSON.stringify(map));
   files.forEach((f, i) => form.append(String(i), f, f.name));
-  const r = await fetch('/graphql', { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: form });
-  const body = await r.json();
-  if (body.errors?.length) throw new ApiError(body.errors[0].message, body.errors[0].extensions?.code ?? 'INTERNAL');
-  return body.data as T;
+  return readResult<T>(await fetch('/graphql', { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: form }), token);
 }
 
 let ws: { token: string; client: Client } | null = null;
@@ -89,10 +91,5 @@ export function subscribe<T>(token: string, query: string, onData: (data: T) => 
 export async function downloadAttachment(token: string, url: string, fileName: string): Promise<void> {
   const r = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
   if (!r.ok) throw new ApiError(`Download failed (${r.status})`, 'NOT_FOUND');
-  const blob = await r.blob();
-  const a = document.createElement('a');
-  a.href = URL.createObjectURL(blob);
-  a.download = fileName;
-  a.click();
-  setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+  saveBlob(fileName, await r.blob());
 }

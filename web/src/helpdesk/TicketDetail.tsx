@@ -401,7 +401,7 @@ export function TicketDetail({ number }: { number: string }) {
     void load();
   }, [load]);
   useTicketEvents(s.token, (ev) => {
-    if (t && ev.ticketId === t.id) void load();
+    if (t && (ev.ticketId === null || ev.ticketId === t.id)) void load();
   });
 
   const act = async (doc: string) => {

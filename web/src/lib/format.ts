@@ -44,8 +44,13 @@ export function toCsv(rows: (string | number | null | undefined)[][]): string {
 }
 
 export function download(fileName: string, text: string, type = 'text/csv;charset=utf-8'): void {
+  saveBlob(fileName, new Blob([text], { type }));
+}
+
+/** Hands `blob` to the browser as a download named `fileName`. */
+export function saveBlob(fileName: string, blob: Blob): void {
   const a = document.createElement('a');
-  a.href = URL.createObjectURL(new Blob([text], { type }));
+  a.href = URL.createObjectURL(blob);
   a.download = fileName;
   document.body.appendChild(a);
   a.click();

@@ -1,5 +1,4 @@
 // Small shared pieces: badges in the helpdesk's colors, error text, tabs.
-import type { ReactNode } from 'react';
 import type { Priority, TicketStatus } from '../api/schema';
 import { priorityLabel, statusLabel } from './format';
 
@@ -28,11 +27,7 @@ export function Tabs<T extends string>({ tabs, value, onChange }: { tabs: [T, st
   );
 }
 
-export function Field({ label, children }: { label: string; children: ReactNode }) {
-  return (
-    <label>
-      {label}
-      {children}
-    </label>
-  );
+/** Marks the page as receiving live updates (`<html data-live="on">`); the browser tests wait for it. */
+export function markLive() {
+  document.documentElement.dataset.live = 'on';
 }

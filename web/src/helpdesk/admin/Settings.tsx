@@ -1,7 +1,7 @@
 // Admin pages for alerts and follow-ups (inactivity, after-close messages, manager alerts) and
 // integrator API tokens. Part of the admin chunk; errors the server ties to a field
 // (`extensions.field`) show under that field.
-import { useEffect, useState, type FormEvent } from 'react';
+import { useState, type FormEvent } from 'react';
 import { ApiError, gql } from '../../api/client';
 import type { AfterCloseSettings, ApiToken, CreatedApiToken, InactivitySettings, ManagerAlertSettings, SlaSettings } from '../../api/schema';
 import { formatDate } from '../../lib/format';
@@ -241,7 +241,6 @@ const SCOPES: [string, string][] = [
 
 function NewToken({ token, onDone }: { token: string; onDone: () => void }) {
   const [copied, setCopied] = useState<'' | 'yes' | 'no'>('');
-  useEffect(() => setCopied(''), [token]);
   const copy = async () => {
     try {
       await navigator.clipboard.writeText(token);
