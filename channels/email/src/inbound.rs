@@ -1,7 +1,7 @@
 //! One received message into the desk: dedupe, parse, thread, ingest, record. Both ways in (the
 //! IMAP poller and the raw-MIME endpoint) come through [`receive`].
 
-use switchboard_desk::domain::{Channel, TicketId, WorkspaceId};
+use switchboard_desk::domain::{Channel, MAX_SUBJECT_CHARS, TicketId, WorkspaceId};
 use switchboard_desk::store::IdentityKind;
 use switchboard_desk::store::email_records::MailboxRecord;
 use switchboard_desk::{Desk, DeskError, InboundMessage, NewAttachment, ReceivedEmail};
@@ -11,8 +11,7 @@ use crate::parse::{MailKind, ParsedEmail, Rejection, content_key, marker_ticket,
 
 /// Longest stored text; the whole message stays in the attached original.
 const MAX_TEXT_CHARS: usize = 19_000;
-/// The desk's limits on a subject and on a name (people's and files').
-const MAX_SUBJECT_CHARS: usize = 200;
+/// The desk's limit on a name (people's and files').
 const MAX_NAME_CHARS: usize = 120;
 /// How much of a quarantined oversized message is kept: enough for its headers.
 const QUARANTINE_KEEP_BYTES: usize = 64 * 1024;
@@ -86,7 +85,7 @@ pub async fn receive(
             return Ok(Received::Quarantined { rejection, duplicate: false });
         }
     };
-    let record = |outcome: &'static str, reason: Option<String>, ticket: Option<TicketId>, entry| {
+    let record = |outcome: &'static str, reason: Option<String>, ticket: Option<TicketId>, entry, opened: bool| {
         let mail = &mail;
         let key = &key;
         async move {
@@ -102,30 +101,30 @@ pub async fn receive(
                     entry_id: entry,
                     raw,
                 },
-                false,
+                opened,
             )
             .await
         }
     };
     match &mail.kind {
         MailKind::AutoReply { reason } => {
-            record("auto_reply", Some(reason.clone()), None, None).await?;
+            record("auto_reply", Some(reason.clone()), None, None, false).await?;
             return Ok(Received::AutoReply { reason: reason.clone(), duplicate: false });
         }
         MailKind::Bounce { original_message_ids, diagnostic } => {
             let mut landed = None;
+            let report = NewAttachment {
+                file_name: "delivery-report.eml".into(),
+                content_type: "message/rfc822".into(),
+                bytes: raw.to_vec(),
+            };
             for id in original_message_ids {
-                let report = NewAttachment {
-                    file_name: "delivery-report.eml".into(),
-                    content_type: "message/rfc822".into(),
-                    bytes: raw.to_vec(),
-                };
-                if let Some((t, e)) = desk.record_email_bounce(mailbox.workspace_id, id, diagnostic, report).await? {
+                if let Some((t, e)) = desk.record_email_bounce(mailbox.workspace_id, id, diagnostic, &report).await? {
                     landed = Some((t, e));
                     break;
                 }
             }
-            record("bounce", Some(diagnostic.clone()), landed.map(|l| l.0), landed.map(|l| l.1)).await?;
+            record("bounce", Some(diagnostic.clone()), landed.map(|l| l.0), landed.map(|l| l.1), false).await?;
             return Ok(Received::Bounce { ticket_id: landed.map(|l| l.0), duplicate: false });
         }
         MailKind::Personal => {}
@@ -152,7 +151,7 @@ pub async fn receive(
         channel: Channel::Email,
         thread_key: None,
         ticket_id,
-        external_message_id: mail.message_id.clone().unwrap_or_else(|| mail.dedupe_key.clone()),
+        external_message_id: mail.message_id.clone().unwrap_or_else(|| key.clone()),
         sender_kind: IdentityKind::Email,
         sender_value: mail.from_address.clone(),
         sender_name: mail.from_name.as_deref().map(|n| clamp(n, MAX_NAME_CHARS)),
@@ -171,26 +170,12 @@ pub async fn receive(
             // does not accept, say): quarantined with that reason, never retried forever.
             let rejection = Rejection::Unparseable(v.to_string());
             let reason = rejection.to_string();
-            record("quarantined", Some(reason), None, None).await?;
+            record("quarantined", Some(reason), None, None, false).await?;
             return Ok(Received::Quarantined { rejection, duplicate: false });
         }
         Err(e) => return Err(e),
     };
-    desk.record_received_email(
-        &ReceivedEmail {
-            mailbox,
-            dedupe_key: &key,
-            outcome: "ticket",
-            reason: None,
-            from_address: Some(&mail.from_address),
-            subject: Some(&mail.subject),
-            ticket_id: Some(out.ticket_id),
-            entry_id: Some(out.entry_id),
-            raw,
-        },
-        out.opened,
-    )
-    .await?;
+    record("ticket", None, Some(out.ticket_id), Some(out.entry_id), out.opened).await?;
     if out.opened && mailbox.ack_enabled {
         let sent = desk
             .acknowledge_email_ticket(

@@ -29,8 +29,6 @@ pub enum MailKind {
 pub struct ParsedEmail {
     /// `<id@host>`, when the message has one.
     pub message_id: Option<String>,
-    /// What dedupe keys on: the Message-ID, else `sha256:` and a hash of the whole message.
-    pub dedupe_key: String,
     /// In-Reply-To then References, angle-bracketed, oldest first, without repeats.
     pub thread_ids: Vec<String>,
     pub subject: String,
@@ -96,7 +94,6 @@ pub fn parse_email(raw: &[u8], max_bytes: usize) -> Result<ParsedEmail, Rejectio
         .to_ascii_lowercase();
     let from_name = from.name().map(str::trim).filter(|n| !n.is_empty()).map(str::to_string);
     let message_id = msg.message_id().and_then(normalize_message_id);
-    let dedupe_key = message_id.clone().unwrap_or_else(|| content_key(raw));
     let mut thread_ids: Vec<String> = Vec::new();
     for v in [msg.references(), msg.in_reply_to()] {
         let ids: Vec<&str> = match v {
@@ -135,7 +132,6 @@ pub fn parse_email(raw: &[u8], max_bytes: usize) -> Result<ParsedEmail, Rejectio
     let text = strip_reply(&full_text);
     Ok(ParsedEmail {
         message_id,
-        dedupe_key,
         thread_ids,
         subject,
         from_address,

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use switchboard_desk::domain::{Actor, Channel, DeliveryStatus};
+use switchboard_desk::domain::{Actor, Channel, DeliveryStatus, TicketId};
 use switchboard_desk::{DeskError, InboundMessage, NewAttachment, WhatsappContact, WhatsappRoute};
 
 use crate::payload::{Message, Notification, Status};
@@ -164,7 +164,7 @@ impl WhatsappChannel {
             "interactive" => {
                 let reply = m.interactive.as_ref().and_then(|i| i.button_reply.as_ref().or(i.list_reply.as_ref()));
                 match reply {
-                    Some(r) => self.on_choice(&sender, &m.id, &r.id, &r.title).await,
+                    Some(r) => self.on_choice(&sender, &r.id).await,
                     None => self.keep_unknown(&sender, m).await,
                 }
             }
@@ -202,7 +202,8 @@ impl WhatsappChannel {
             .filter(|c| !c.trim().is_empty())
             .unwrap_or_else(|| format!("({} {file_name})", m.kind));
         let attachment = NewAttachment { file_name, content_type, bytes: media.bytes };
-        self.add_to_thread(s, &m.id, &text, vec![attachment]).await
+        let open = self.desk.open_ticket_of_requester(&s.actor, s.contact.contact.id).await?;
+        self.add_to_thread(s, open.map(|t| t.id), &m.id, &text, vec![attachment]).await
     }
 
     /// A message type the desk cannot show: kept as a system entry, never dropped.
@@ -216,23 +217,24 @@ impl WhatsappChannel {
                 self.desk.add_channel_system_entry(&s.actor, t.id, Channel::Whatsapp, &m.id, &text).await?;
                 Ok(())
             }
-            None => self.add_to_thread(s, &m.id, &text, Vec::new()).await,
+            None => self.add_to_thread(s, None, &m.id, &text, Vec::new()).await,
         }
     }
 
-    /// Adds a message to the contact's open ticket through ingest, or opens a WhatsApp ticket.
+    /// Adds a message to the contact's open ticket (`open`, which the caller looked up) through
+    /// ingest, or opens a WhatsApp ticket when there is none.
     pub(crate) async fn add_to_thread(
         &self,
         s: &Sender<'_>,
+        open: Option<TicketId>,
         wamid: &str,
         text: &str,
         attachments: Vec<NewAttachment>,
     ) -> Result<(), Failure> {
-        let open = self.desk.open_ticket_of_requester(&s.actor, s.contact.contact.id).await?;
         let msg = InboundMessage {
             channel: Channel::Whatsapp,
             thread_key: None,
-            ticket_id: open.map(|t| t.id),
+            ticket_id: open,
             external_message_id: wamid.to_string(),
             sender_kind: s.contact.identity_kind,
             sender_value: s.contact.identity_value.clone(),

@@ -167,6 +167,9 @@ pub fn spawn_sweep(channel: Arc<WhatsappChannel>) -> tokio::task::JoinHandle<()>
         // The first pass at start-up takes everything stored before a crash; later passes leave
         // fresh notifications to the task the webhook spawned for them.
         let mut min_age = 0;
+        // Retention is counted in days: purging once an hour (and at start) is plenty, and spares
+        // the database a write transaction every sweep.
+        let mut last_purge: Option<std::time::Instant> = None;
         loop {
             match channel.desk.pending_whatsapp_notifications(min_age, 100).await {
                 Ok(ids) => {
@@ -176,8 +179,11 @@ pub fn spawn_sweep(channel: Arc<WhatsappChannel>) -> tokio::task::JoinHandle<()>
                 }
                 Err(e) => tracing::warn!(error = %e, "reading the WhatsApp inbox failed"),
             }
-            if let Err(e) = channel.desk.purge_whatsapp_inbox(INBOX_RETENTION_MS).await {
-                tracing::warn!(error = %e, "purging the WhatsApp inbox failed");
+            if last_purge.is_none_or(|t| t.elapsed() >= std::time::Duration::from_secs(3600)) {
+                last_purge = Some(std::time::Instant::now());
+                if let Err(e) = channel.desk.purge_whatsapp_inbox(INBOX_RETENTION_MS).await {
+                    tracing::warn!(error = %e, "purging the WhatsApp inbox failed");
+                }
             }
             min_age = i64::try_from(every.as_millis()).unwrap_or(30_000);
             tokio::time::sleep(every).await;

@@ -117,12 +117,12 @@ impl WhatsappChannel {
             }
             _ => match parse_command(text) {
                 Command::Menu => self.show_menu(s, "How can we help?").await,
-                Command::NewTicket => self.on_choice(s, wamid, CREATE_TICKET, "").await,
-                Command::Status(None) => self.on_choice(s, wamid, GET_TICKET_STATUS, "").await,
+                Command::NewTicket => self.on_choice(s, CREATE_TICKET).await,
+                Command::Status(None) => self.on_choice(s, GET_TICKET_STATUS).await,
                 Command::Status(Some(n)) => self.ticket_status(s, &n).await,
-                Command::MyTickets => self.on_choice(s, wamid, LIST_MY_TICKETS, "").await,
+                Command::MyTickets => self.on_choice(s, LIST_MY_TICKETS).await,
                 Command::Other => match self.desk.open_ticket_of_requester(&s.actor, s.contact.contact.id).await? {
-                    Some(_) => self.add_to_thread(s, wamid, text, Vec::new()).await,
+                    Some(t) => self.add_to_thread(s, Some(t.id), wamid, text, Vec::new()).await,
                     None => self.show_menu(s, "Hello! You have no open ticket with us.").await,
                 },
             },
@@ -130,7 +130,7 @@ impl WhatsappChannel {
     }
 
     /// A menu choice (a reply button or list row; its id is the skill).
-    pub(crate) async fn on_choice(&self, s: &Sender<'_>, _wamid: &str, id: &str, _title: &str) -> Result<(), Failure> {
+    pub(crate) async fn on_choice(&self, s: &Sender<'_>, id: &str) -> Result<(), Failure> {
         match id {
             CREATE_TICKET => {
                 self.step(s, ASK_SUBJECT, None).await?;

@@ -10,6 +10,7 @@ use switchboard_domain::*;
 use switchboard_store::email_records::*;
 use switchboard_store::*;
 
+use crate::outbox::truncate;
 use crate::sealed::SecretKind;
 use crate::{Desk, DeskError, NewAttachment, require};
 
@@ -90,12 +91,6 @@ impl Desk {
         Ok(self.store().read().await?.list_mailboxes(actor.workspace_id).await?)
     }
 
-    /// One mailbox of the actor's workspace.
-    pub async fn email_mailbox(&self, actor: &Actor, id: i64) -> Result<MailboxRecord, DeskError> {
-        require(actor, Permission::Admin)?;
-        self.store().read().await?.mailbox_by_id(actor.workspace_id, id).await?.ok_or(DeskError::NotFound("mailbox"))
-    }
-
     /// Creates (`id` None) or updates a mailbox. Returns it with the inbound-endpoint secret when a
     /// new one was made: it is shown only this once.
     pub async fn save_email_mailbox(
@@ -141,12 +136,9 @@ impl Desk {
             ack_template,
         };
         let mut tx = self.store().write().await?;
-        if let Some(id) = id
-            && tx.mailbox_by_id(actor.workspace_id, id).await?.is_none()
-        {
-            return Err(DeskError::NotFound("mailbox"));
-        }
+        // Updating a mailbox that is not the workspace's updates no row: not found.
         let rec = tx.upsert_mailbox(actor.workspace_id, id, &input, self.now()).await.map_err(|e| match e {
+            StoreError::NotFound => DeskError::NotFound("mailbox"),
             StoreError::Conflict(_) => DeskError::invalid("address", "another mailbox of this workspace has it"),
             other => other.into(),
         })?;
@@ -201,6 +193,13 @@ impl Desk {
             return Ok(Some(m));
         }
         Ok(tx.list_mailboxes(ws).await?.into_iter().find(|m| m.enabled))
+    }
+
+    /// The mailbox that sends the workspace's own messages (sign-in links): its first enabled
+    /// mailbox with an SMTP server.
+    pub async fn email_mailbox_for_notices(&self, ws: WorkspaceId) -> Result<Option<MailboxRecord>, DeskError> {
+        let mailboxes = self.store().read().await?.list_mailboxes(ws).await?;
+        Ok(mailboxes.into_iter().find(|m| m.enabled && m.smtp_host.is_some()))
     }
 
     /// The decrypted passwords of a mailbox.
@@ -338,19 +337,15 @@ impl Desk {
         ws: WorkspaceId,
         bounced_message_id: &str,
         diagnostic: &str,
-        report: NewAttachment,
+        report: &NewAttachment,
     ) -> Result<Option<(TicketId, EntryId)>, DeskError> {
         let diagnostic = truncate(diagnostic, 1000);
-        if !self
-            .record_delivery_report(ws, Channel::Email, bounced_message_id, DeliveryStatus::Failed, Some(&diagnostic))
-            .await?
-        {
-            return Ok(None);
-        }
+        // The failed delivery and the note with the report commit together.
         let mut tx = self.store().write().await?;
         let Some(bounced) = tx.entry_by_external_id(ws, Channel::Email, bounced_message_id).await? else {
             return Ok(None);
         };
+        tx.set_entry_delivery(ws, bounced.id, DeliveryStatus::Failed, Some(&diagnostic), None).await?;
         let t = self.load_ticket(&mut tx, ws, bounced.ticket_id).await?;
         let body = validate_body("body", &format!("The reply could not be delivered: {diagnostic}"))?;
         let note = tx
@@ -367,7 +362,7 @@ impl Desk {
                 created_at: self.now(),
             })
             .await?;
-        self.store_attachments(&mut tx, &t, note, &[report]).await?;
+        self.store_attachments(&mut tx, &t, note, std::slice::from_ref(report)).await?;
         let system = Actor::system(ws);
         self.emit(
             &mut tx,
@@ -383,7 +378,7 @@ impl Desk {
 
     /// Whether `sender` may get another acknowledgement: fewer than `max` in the last `window_ms`.
     /// Counts this one when it may.
-    pub async fn take_email_acknowledgement(
+    async fn take_email_acknowledgement(
         &self,
         ws: WorkspaceId,
         sender: &str,
@@ -439,8 +434,4 @@ impl Desk {
 
 fn requested_by(t: &TicketRecord, sender: &str) -> bool {
     t.requester_email.as_deref().is_some_and(|e| e.eq_ignore_ascii_case(sender))
-}
-
-fn truncate(s: &str, max: usize) -> String {
-    s.chars().take(max).collect()
 }

@@ -124,20 +124,15 @@ impl Desk {
         outcome: &DeliveryOutcome,
         retry_base_ms: i64,
     ) -> Result<Option<DeliveryStatus>, DeskError> {
-        let now = self.now();
-        let attempt = msg.attempts + 1;
-        let (row_status, next, status, error, external) = match outcome {
-            DeliveryOutcome::Sent { external_message_id } => {
-                ("sent", now, DeliveryStatus::Sent, None, external_message_id.as_deref())
+        let (row_status, next, error) = attempt_result(outcome, msg.attempts, retry_base_ms, self.now());
+        // A retry stays pending for the requester's eyes, with the last error shown to staff.
+        let (status, external) = match (row_status, outcome) {
+            ("sent", DeliveryOutcome::Sent { external_message_id }) => {
+                (DeliveryStatus::Sent, external_message_id.as_deref())
             }
-            DeliveryOutcome::Retry { error } => match retry_delay_ms(attempt, retry_base_ms) {
-                // Still pending for the requester's eyes, with the last error shown to staff.
-                Some(delay) => ("pending", now + delay, DeliveryStatus::Pending, Some(error.as_str()), None),
-                None => ("failed", now, DeliveryStatus::Failed, Some(error.as_str()), None),
-            },
-            DeliveryOutcome::Failed { error } => ("failed", now, DeliveryStatus::Failed, Some(error.as_str()), None),
+            ("pending", _) => (DeliveryStatus::Pending, None),
+            _ => (DeliveryStatus::Failed, None),
         };
-        let error = error.map(|e| truncate(e, 1000));
         let mut tx = self.store().write().await?;
         if !tx.record_outbox_attempt(msg.outbox_id, msg.attempts, row_status, next, error.as_deref()).await? {
             return Ok(None);
@@ -178,6 +173,27 @@ impl Desk {
     }
 }
 
-fn truncate(s: &str, max: usize) -> String {
+/// What an attempt makes of a delivery row: its status (`sent`, `pending` for a retry after the
+/// backoff, or `failed` once the attempts are used up or the failure is permanent), when it is
+/// next due, and the error to keep (cut to 1,000 characters). Shared by every row that is sent
+/// with retries: outbox replies and sign-in link emails.
+pub(crate) fn attempt_result(
+    outcome: &DeliveryOutcome,
+    attempts_before: i64,
+    retry_base_ms: i64,
+    now: Millis,
+) -> (&'static str, Millis, Option<String>) {
+    match outcome {
+        DeliveryOutcome::Sent { .. } => ("sent", now, None),
+        DeliveryOutcome::Retry { error } => match retry_delay_ms(attempts_before + 1, retry_base_ms) {
+            Some(delay) => ("pending", now + delay, Some(truncate(error, 1000))),
+            None => ("failed", now, Some(truncate(error, 1000))),
+        },
+        DeliveryOutcome::Failed { error } => ("failed", now, Some(truncate(error, 1000))),
+    }
+}
+
+/// `s` cut to at most `max` characters.
+pub(crate) fn truncate(s: &str, max: usize) -> String {
     s.chars().take(max).collect()
 }

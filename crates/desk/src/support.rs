@@ -713,7 +713,8 @@ impl Desk {
         let mut tx = self.store().read().await?;
         let r =
             tx.canned_response_by_id(actor.workspace_id, id).await?.ok_or(DeskError::NotFound("canned response"))?;
-        self.render_canned(&mut tx, actor, &r, ticket).await
+        let t = tx.ticket_by_id(actor.workspace_id, ticket).await?.ok_or(DeskError::NotFound("ticket"))?;
+        self.render_canned(&mut tx, actor, &r, &t).await
     }
 
     /// Renders the canned response with this shortcut (e.g. `refund-policy`, with or without a
@@ -736,7 +737,7 @@ impl Desk {
             .find(|r| r.shortcut.as_deref().is_some_and(|s| s.eq_ignore_ascii_case(wanted)))
             .filter(|r| r.help_topic_id.is_none() || r.help_topic_id == t.help_topic_id)
             .ok_or_else(|| DeskError::invalid("shortcut", format!("no canned response has the shortcut {wanted:?}")))?;
-        self.render_canned(&mut tx, actor, &r, ticket).await
+        self.render_canned(&mut tx, actor, &r, &t).await
     }
 
     async fn render_canned(
@@ -744,10 +745,9 @@ impl Desk {
         tx: &mut Tx,
         actor: &Actor,
         r: &CannedResponseRecord,
-        ticket: TicketId,
+        t: &TicketRecord,
     ) -> Result<String, DeskError> {
         let ws = actor.workspace_id;
-        let t = tx.ticket_by_id(ws, ticket).await?.ok_or(DeskError::NotFound("ticket"))?;
         let workspace = tx.workspace_by_id(ws).await?;
         let (actor_name, actor_email) = match actor.user_id() {
             Some(u) => match tx.user_by_id(ws, u).await? {
@@ -756,7 +756,7 @@ impl Desk {
             },
             None => (actor.label.clone(), None),
         };
-        let ctx = template_context(&t, &workspace.name, ActorVars { name: actor_name, email: actor_email });
+        let ctx = template_context(t, &workspace.name, ActorVars { name: actor_name, email: actor_email });
         Ok(render_template(&r.body, &ctx)?)
     }
 }

@@ -6,6 +6,7 @@
 use switchboard_domain::*;
 use switchboard_store::*;
 
+use crate::outbox::truncate;
 use crate::sealed::SecretKind;
 use crate::tickets::live;
 use crate::{Desk, DeskError, OpenTicket, RequesterRef, ThreadEntry, require};
@@ -147,15 +148,8 @@ impl Desk {
 
     /// The number to answer a contact from: the one they last wrote to, else the workspace's first.
     pub async fn whatsapp_route_for(&self, ws: WorkspaceId, wa_id: &str) -> Result<Option<WhatsappRoute>, DeskError> {
-        let mut tx = self.store().read().await?;
-        let numbers = tx.list_whatsapp_numbers(ws).await?;
-        let last = tx.whatsapp_conversation(ws, wa_id).await?.map(|c| c.phone_number_id);
-        drop(tx);
-        let pick = match last {
-            Some(pn) => numbers.iter().position(|n| n.phone_number_id == pn).unwrap_or(0),
-            None => 0,
-        };
-        numbers.into_iter().nth(pick).map(|n| self.route_of(n)).transpose()
+        let number = answering_number(&mut self.store().read().await?, ws, wa_id).await?;
+        number.map(|n| self.route_of(n)).transpose()
     }
 
     /// Stores a verified notification durably before the webhook acknowledges it.
@@ -179,7 +173,7 @@ impl Desk {
 
     /// Records an attempt at a notification; `done` takes it out of the inbox.
     pub async fn finish_whatsapp_notification(&self, id: i64, done: bool, note: Option<&str>) -> Result<(), DeskError> {
-        let note: Option<String> = note.map(|n| n.chars().take(1000).collect());
+        let note = note.map(|n| truncate(n, 1000));
         let mut tx = self.store().write().await?;
         tx.finish_whatsapp_inbox(id, done, note.as_deref(), self.now()).await?;
         tx.commit().await?;
@@ -322,7 +316,9 @@ impl Desk {
         limit: i64,
     ) -> Result<Vec<TicketRecord>, DeskError> {
         require(actor, Permission::View)?;
-        Ok(self.store().read().await?.tickets_of_requester(actor.workspace_id, contact, limit.clamp(1, 100)).await?)
+        let q =
+            TicketQuery { requester_id: Some(contact), ..TicketQuery::new(actor.workspace_id, limit.clamp(1, 100)) };
+        Ok(self.store().read().await?.list_tickets(&q).await?)
     }
 
     /// `support.get_ticket_status`: a ticket by number, only when `contact` is its requester;
@@ -409,12 +405,8 @@ impl Desk {
         }
         let requester = tx.contact_by_id(ws, t.requester_id).await?.ok_or(DeskError::NotFound("contact"))?;
         let wa_id = requester.whatsapp_id.clone().unwrap_or_default();
-        let numbers = tx.list_whatsapp_numbers(ws).await?;
-        let last = tx.whatsapp_conversation(ws, &wa_id).await?.map(|c| c.phone_number_id);
-        let number = numbers
-            .iter()
-            .find(|n| Some(&n.phone_number_id) == last.as_ref())
-            .or(numbers.first())
+        let number = answering_number(&mut tx, ws, &wa_id)
+            .await?
             .ok_or_else(|| DeskError::invalid("ticketId", "the workspace has no WhatsApp number"))?;
         let (Some(name), Some(language)) = (number.template_name.clone(), number.template_language.clone()) else {
             return Err(DeskError::invalid("template", "no template is configured for this WhatsApp number"));
@@ -449,4 +441,16 @@ impl Desk {
     pub async fn whatsapp_template_of_entry(&self, entry: EntryId) -> Result<Option<(String, String)>, DeskError> {
         Ok(self.store().read().await?.whatsapp_template_entry(entry).await?)
     }
+}
+
+/// The number to answer a contact from: the one they last wrote to, else the workspace's first.
+async fn answering_number(
+    tx: &mut Tx,
+    ws: WorkspaceId,
+    wa_id: &str,
+) -> Result<Option<WhatsappNumberRecord>, DeskError> {
+    let numbers = tx.list_whatsapp_numbers(ws).await?;
+    let last = tx.whatsapp_conversation(ws, wa_id).await?.map(|c| c.phone_number_id);
+    let i = last.and_then(|pn| numbers.iter().position(|n| n.phone_number_id == pn)).unwrap_or(0);
+    Ok(numbers.into_iter().nth(i))
 }

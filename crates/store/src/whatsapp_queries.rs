@@ -116,14 +116,6 @@ pub async fn save_whatsapp_conversation(
 }
 
 /// A requester's most recent tickets, newest first.
-pub async fn tickets_of_requester(c: &mut Conn, ws: WorkspaceId, contact: ContactId, limit: i64) -> Result<Vec<TicketRecord>> {
-    Ok(sqlx::query_as(sqlf!(
-        "{TICKET_COLUMNS} FROM tickets t{TICKET_JOINS} WHERE t.workspace_id = $1 AND t.requester_id = $2 \
-         ORDER BY t.created_at DESC, t.id DESC LIMIT $3"
-    ))
-    .bind(ws).bind(contact).bind(limit).fetch_all(&mut *c).await?)
-}
-
 pub async fn insert_whatsapp_template_entry(c: &mut Conn, entry: EntryId, name: &str, language: &str) -> Result<()> {
     sqlx::query("INSERT INTO whatsapp_template_entries (entry_id, template_name, template_language) VALUES ($1, $2, $3)")
         .bind(entry).bind(name).bind(language).execute(&mut *c).await?;
