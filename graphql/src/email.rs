@@ -165,12 +165,10 @@ pub struct EmailMessage {
 
 impl From<EmailMessageRecord> for EmailMessage {
     fn from(m: EmailMessageRecord) -> Self {
-        let outcome = match m.outcome.as_str() {
-            "ticket" => EmailOutcome::Ticket,
-            "auto_reply" => EmailOutcome::AutoReply,
-            "bounce" => EmailOutcome::Bounce,
-            _ => EmailOutcome::Quarantined,
-        };
+        let outcome = [EmailOutcome::Ticket, EmailOutcome::AutoReply, EmailOutcome::Bounce]
+            .into_iter()
+            .find(|o| o.key() == m.outcome)
+            .unwrap_or(EmailOutcome::Quarantined);
         EmailMessage {
             id: id(m.id),
             mailbox_id: id(m.mailbox_id),

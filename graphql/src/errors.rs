@@ -40,6 +40,7 @@ pub(crate) fn coded(e: &DeskError) -> Coded {
         DeskError::NotFound(_) => ("NOT_FOUND", None),
         DeskError::Validation(v) => ("VALIDATION", Some(v.field.clone())),
         DeskError::Conflict(_) => ("CONFLICT", None),
+        DeskError::RateLimited(_) => ("RATE_LIMITED", None),
         DeskError::Internal(cause) => {
             tracing::error!(%cause, "internal error in a GraphQL request");
             return Coded { code: "INTERNAL", field: None, message: "internal error; it has been logged".into() };

@@ -4,7 +4,7 @@ use async_graphql::{Context, ID, MaybeUndefined, Object, Upload};
 use switchboard_desk::domain::{self as d, Actor};
 use switchboard_desk::store::IdentityKind;
 use switchboard_desk::{
-    self as desk_api, DeskError, InboundMessage, NewAttachment, OpenTicket, RequesterRef, TicketPatch,
+    self as desk_api, DeskError, InboundMessage, LoginResult, NewAttachment, OpenTicket, RequesterRef, TicketPatch,
 };
 
 use crate::support::*;
@@ -97,9 +97,29 @@ impl Mutation {
         password: String,
         workspace: Option<String>,
     ) -> Result<CustomerLoginPayload, DeskError> {
-        let r = desk(ctx).login_customer(&email, &password, workspace.as_deref()).await?;
-        let contact = desk(ctx).contact(&r.actor, r.actor.contact_id().ok_or(DeskError::NotFound("contact"))?).await?;
-        Ok(CustomerLoginPayload { token: r.token, expires_at: time(r.expires_at), contact: Contact(contact) })
+        customer_payload(ctx, desk(ctx).login_customer(&email, &password, workspace.as_deref()).await?).await
+    }
+
+    /// Emails a one-time sign-in link for the My Tickets portal to the customer with this
+    /// address. Answers true whether or not the address is a customer's (so it tells nobody who
+    /// writes to the helpdesk); a link works once, within 15 minutes.
+    async fn request_customer_sign_in_link(
+        &self,
+        ctx: &Context<'_>,
+        email: String,
+        workspace: Option<String>,
+    ) -> Result<bool, DeskError> {
+        desk(ctx).request_customer_sign_in_link(&email, workspace.as_deref()).await?;
+        Ok(true)
+    }
+
+    /// Signs a customer in to the My Tickets portal with the token of an emailed sign-in link.
+    async fn customer_sign_in_with_link(
+        &self,
+        ctx: &Context<'_>,
+        token: String,
+    ) -> Result<CustomerLoginPayload, DeskError> {
+        customer_payload(ctx, desk(ctx).login_customer_with_link(&token).await?).await
     }
 
     /// Opens a ticket for a requester.
@@ -631,4 +651,10 @@ impl Mutation {
     async fn delete_email_mailbox(&self, ctx: &Context<'_>, id: ID) -> Result<bool, DeskError> {
         crate::email::delete(ctx, id).await
     }
+}
+
+/// What a customer's sign-in returns, whichever way they signed in.
+async fn customer_payload(ctx: &Context<'_>, r: LoginResult) -> Result<CustomerLoginPayload, DeskError> {
+    let contact = desk(ctx).contact(&r.actor, r.actor.contact_id().ok_or(DeskError::NotFound("contact"))?).await?;
+    Ok(CustomerLoginPayload { token: r.token, expires_at: time(r.expires_at), contact: Contact(contact) })
 }

@@ -64,6 +64,10 @@ remote_enum!(
     /// How new tickets in a queue get an assignee.
     AssignmentMode => "d::AssignmentMode" { Manual, RoundRobin, LoadBalanced });
 
+remote_enum!(
+    /// Whose turn it is on a ticket that is not resolved or closed.
+    Awaiting => "d::Awaiting" { Staff, Customer });
+
 /// The SLA filter of the ticket list.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
 pub enum SlaFilter {
@@ -704,6 +708,8 @@ pub struct TicketFilterInput {
     pub help_topic_id: Option<ID>,
     pub tag: Option<String>,
     pub escalated: Option<bool>,
+    /// Unresolved tickets only: STAFF when the customer's message is the latest public one and the status is not WAITING, CUSTOMER when the status is WAITING or staff's public reply is the latest (notes and automatic messages do not count).
+    pub awaiting: Option<Awaiting>,
     pub sla: Option<SlaFilter>,
     /// Matches a ticket number (`SD-00012`, `#12`) or text in the subject.
     pub search: Option<String>,

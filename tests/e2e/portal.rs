@@ -74,3 +74,21 @@ async fn customer_sees_own_tickets_and_public_thread_only() {
     .await;
     assert_error(&r, "VALIDATION", Some("ticketId"));
 }
+
+#[tokio::test]
+async fn sign_in_link_requests_reveal_nothing_and_bad_links_are_refused() {
+    let ws = workspace().await;
+    let request = "mutation($e: String!) { requestCustomerSignInLink(email: $e) }";
+    // A customer's address and nobody's get the same answer; the email itself goes out through
+    // the workspace's mailbox (the email channel's tests follow it to a real SMTP server).
+    let known = gql(None, request, json!({ "e": ws.email("customer") })).await;
+    let unknown = gql(None, request, json!({ "e": "nobody@nowhere.test" })).await;
+    assert_eq!(known, json!({ "data": { "requestCustomerSignInLink": true } }));
+    assert_eq!(unknown, known);
+    assert_error(&gql(None, request, json!({ "e": "not-an-address" })).await, "VALIDATION", Some("email"));
+
+    let sign_in = "mutation($t: String!) { customerSignInWithLink(token: $t) { token } }";
+    for bad in ["", "sbl_forged0000000000000000000000000000000000000", "eyJhbGciOi.not.a.link"] {
+        assert_error(&gql(None, sign_in, json!({ "t": bad })).await, "UNAUTHENTICATED", None);
+    }
+}

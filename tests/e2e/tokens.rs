@@ -93,3 +93,16 @@ async fn attachments_upload_and_download_for_those_who_may_see_them() {
     let outsider = workspace().await;
     assert_eq!(get(Some(outsider.admin.clone())).await.unwrap().status(), 404);
 }
+
+#[tokio::test]
+async fn repeated_failed_sign_ins_are_rate_limited_with_a_clear_code() {
+    // An address of this test's own (no account): the limit must not tell accounts apart.
+    let email = format!("guesser-{}@nowhere.test", std::process::id());
+    let login = "mutation($e: String!) { login(email: $e, password: \"not it\") { token } }";
+    for _ in 0..10 {
+        assert_error(&gql(None, login, json!({ "e": email })).await, "UNAUTHENTICATED", None);
+    }
+    let body = gql(None, login, json!({ "e": email })).await;
+    assert_error(&body, "RATE_LIMITED", None);
+    assert!(error_of(&body).2.contains("try again in 15 minutes"), "{body}");
+}

@@ -19,7 +19,7 @@ export async function startServer() {
   if (!existsSync(join(dist, 'index.html'))) throw new Error('build the bundle first: npm run build');
   const data = mkdtempSync(join(tmpdir(), 'switchboard-browser-'));
   // SQLite in the temporary data dir, whatever database the environment names.
-  const env = { ...process.env, SWITCHBOARD_WEB_DIR: dist, SWITCHBOARD_LOG: 'warn' };
+  const env = { ...process.env, SWITCHBOARD_WEB_DIR: dist, SWITCHBOARD_LOG: process.env.SWITCHBOARD_LOG ?? 'warn' };
   delete env.DATABASE_URL;
   const child = spawn(bin, ['--data-dir', data, 'serve', '--demo', '--listen', '127.0.0.1:0', '--stop-on-stdin-eof'], {
     env,
@@ -90,6 +90,7 @@ export async function gql(url, token, query, variables = {}) {
   return body.data;
 }
 
+export const ADMIN = { email: 'admin@demo.switchboard.test', password: 'demo-admin' };
 export const AGENT = { email: 'agent@demo.switchboard.test', password: 'demo-agent', name: 'Alex Agent' };
 export const SUPERVISOR = { email: 'supervisor@demo.switchboard.test', password: 'demo-supervisor', name: 'Sam Supervisor' };
 export const CUSTOMER = { email: 'customer@example.com', password: 'demo-customer' };
@@ -109,4 +110,67 @@ export async function signIn(page, url, who) {
   await page.getByLabel('Email').fill(who.email);
   await page.getByLabel('Password').fill(who.password);
   await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+/**
+ * Starts Debian's aiosmtpd as an SMTP sink on a free port, writing what it receives into a
+ * Maildir; resolves with `{ port, messages(), stop }` once it accepts connections.
+ */
+export async function startSmtpSink() {
+  const { createServer, connect } = await import('node:net');
+  const { readdirSync, readFileSync } = await import('node:fs');
+  const port = await new Promise((ok) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const p = s.address().port;
+      s.close(() => ok(p));
+    });
+  });
+  const dir = mkdtempSync(join(tmpdir(), 'switchboard-smtp-'));
+  const maildir = join(dir, 'maildir');
+  const python = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+  const child = spawn(python, ['-m', 'aiosmtpd', '-n', '-l', `127.0.0.1:${port}`, '-c', 'aiosmtpd.handlers.Mailbox', maildir], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const deadline = Date.now() + 20000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`aiosmtpd exited with ${child.exitCode} (apt-get install python3-aiosmtpd)`);
+    const up = await new Promise((ok) => {
+      const c = connect(port, '127.0.0.1', () => (c.end(), ok(true)));
+      c.on('error', () => ok(false));
+    });
+    if (up) break;
+    if (Date.now() > deadline) throw new Error('aiosmtpd did not start within 20 s');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    port,
+    /** The raw messages received so far. */
+    messages() {
+      const folder = join(maildir, 'new');
+      if (!existsSync(folder)) return [];
+      return readdirSync(folder).map((f) => readFileSync(join(folder, f), 'latin1'));
+    },
+    async stop() {
+      child.kill();
+      await new Promise((r) => (child.exitCode !== null ? r() : child.on('exit', r)));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The decoded text of every part of a raw MIME message (base64 and quoted-printable undone). */
+export function mimeText(raw) {
+  const parts = raw.split(/\r?\n--[^\r\n]+\r?\n/);
+  return parts
+    .map((part) => {
+      const [head, ...rest] = part.split(/\r?\n\r?\n/);
+      const body = rest.join('\n\n');
+      const cte = /content-transfer-encoding:\s*([\w-]+)/i.exec(head)?.[1]?.toLowerCase();
+      if (cte === 'base64') return Buffer.from(body.replace(/\s+/g, ''), 'base64').toString('utf8');
+      if (cte === 'quoted-printable') {
+        return Buffer.from(body.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/gi, (_, h) => String.fromCharCode(parseInt(h, 16))), 'latin1').toString('utf8');
+      }
+      return body;
+    })
+    .join('\n');
 }

@@ -16,22 +16,28 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use serde::Serialize;
 use switchboard_desk::domain::Channel;
 use switchboard_desk::store::email_records::MailboxRecord;
-use switchboard_desk::{ChannelSender, DeliveryOutcome, Desk, OutboundMessage};
+use switchboard_desk::{ChannelSender, DeliveryOutcome, Desk, OutboundMessage, SignInLinkMail, SignInLinkSender};
 
 use crate::parse::{marker, reply_subject};
 
 const TEXT_TEMPLATE: &str = include_str!("../templates/reply.txt.hbs");
 const HTML_TEMPLATE: &str = include_str!("../templates/reply.html.hbs");
+const SIGN_IN_TEXT_TEMPLATE: &str = include_str!("../templates/sign_in.txt.hbs");
+const SIGN_IN_HTML_TEMPLATE: &str = include_str!("../templates/sign_in.html.hbs");
 
 static TEMPLATES: LazyLock<Handlebars<'static>> = LazyLock::new(|| {
     let mut hb = Handlebars::new();
     hb.set_strict_mode(true);
-    // The templates ship with the binary; a broken one fails the unit test below, not a send.
-    if let Err(e) = hb.register_template_string("text", TEXT_TEMPLATE) {
-        tracing::error!(error = %e, "the email text template does not compile");
-    }
-    if let Err(e) = hb.register_template_string("html", HTML_TEMPLATE) {
-        tracing::error!(error = %e, "the email HTML template does not compile");
+    // The templates ship with the binary; a broken one fails the unit tests below, not a send.
+    for (name, template) in [
+        ("text", TEXT_TEMPLATE),
+        ("html", HTML_TEMPLATE),
+        ("sign_in_text", SIGN_IN_TEXT_TEMPLATE),
+        ("sign_in_html", SIGN_IN_HTML_TEMPLATE),
+    ] {
+        if let Err(e) = hb.register_template_string(name, template) {
+            tracing::error!(error = %e, template = name, "an email template does not compile");
+        }
     }
     hb
 });
@@ -76,7 +82,7 @@ pub fn build_reply(msg: &OutboundMessage, mailbox: &MailboxRecord) -> Result<(Me
     let id = outbound_message_id(msg, &mailbox.address);
     let (text, html) = render_reply(msg, &mailbox.name)?;
     let mut builder = Message::builder()
-        .from(builder_from(&mailbox.name, &mailbox.address)?)
+        .from(named_mailbox(&mailbox.name, &mailbox.address, "mailbox address")?)
         .to(builder_to(msg)?)
         .subject(reply_subject(&msg.ticket_subject, &msg.ticket_number))
         .message_id(Some(id.clone()));
@@ -113,19 +119,54 @@ fn quote_name(name: &str) -> String {
     format!("\"{}\"", name.replace(['"', '\\', '\r', '\n'], " ").trim())
 }
 
-fn builder_from(name: &str, address: &str) -> Result<Mailbox, String> {
+/// `"name" <address>`, else the bare address when the name will not do; `what` names the
+/// address in the error.
+fn named_mailbox(name: &str, address: &str, what: &str) -> Result<Mailbox, String> {
     format!("{} <{address}>", quote_name(name))
         .parse()
         .or_else(|_| address.parse())
-        .map_err(|e| format!("the mailbox address {address:?} is not usable: {e}"))
+        .map_err(|e| format!("the {what} {address:?} is not usable: {e}"))
 }
 
 fn builder_to(msg: &OutboundMessage) -> Result<Mailbox, String> {
     let to = msg.requester.email.as_deref().ok_or("the requester has no email address")?;
-    format!("{} <{to}>", quote_name(&msg.requester.name))
-        .parse()
-        .or_else(|_| to.parse())
-        .map_err(|e| format!("the requester's address {to:?} is not usable: {e}"))
+    named_mailbox(&msg.requester.name, to, "requester's address")
+}
+
+/// What the sign-in link templates see.
+#[derive(Debug, Serialize)]
+struct SignInVars<'a> {
+    name: &'a str,
+    workspace: &'a str,
+    link: &'a str,
+}
+
+/// The portal address that signs in with `token`. The token rides in the fragment, which
+/// browsers never send to a server, so it stays out of access logs and Referer headers.
+pub fn sign_in_link(public_url: &str, token: &str) -> String {
+    format!("{}/portal/sign-in#{token}", public_url.trim_end_matches('/'))
+}
+
+/// Builds the email carrying a customer's sign-in link, from `mailbox`; errors are permanent.
+pub fn build_sign_in_email(
+    mail: &SignInLinkMail,
+    mailbox: &MailboxRecord,
+    public_url: &str,
+) -> Result<Message, String> {
+    let link = sign_in_link(public_url, &mail.token);
+    let vars = SignInVars { name: &mail.customer_name, workspace: &mail.workspace_name, link: &link };
+    let text = TEMPLATES.render("sign_in_text", &vars).map_err(|e| format!("rendering the text part: {e}"))?;
+    let html = TEMPLATES.render("sign_in_html", &vars).map_err(|e| format!("rendering the HTML part: {e}"))?;
+    let to = named_mailbox(&mail.customer_name, &mail.customer_email, "customer's address")?;
+    // RFC 3834: sent by the system, not in answer to a message, so autoresponders stay quiet.
+    let auto = lettre::message::header::HeaderName::new_from_ascii_str("Auto-Submitted");
+    Message::builder()
+        .from(named_mailbox(&mailbox.name, &mailbox.address, "mailbox address")?)
+        .to(to)
+        .subject(format!("Your sign-in link for {}", mail.workspace_name))
+        .raw_header(lettre::message::header::HeaderValue::new(auto, "auto-generated".into()))
+        .multipart(MultiPart::alternative_plain_html(text, html))
+        .map_err(|e| format!("building the message: {e}"))
 }
 
 /// An SMTP transport for `mailbox`, with its password from the desk.
@@ -153,17 +194,56 @@ pub fn smtp_transport(
     Ok(b.build())
 }
 
-/// Sends email replies from the outbox.
+/// Sends email replies from the outbox, and customers' sign-in links.
 #[derive(Debug, Clone)]
 pub struct EmailSender {
     desk: Desk,
     timeout: Duration,
+    /// Where customers reach this server (`SWITCHBOARD_PUBLIC_URL`): sign-in links point there.
+    public_url: String,
 }
 
 impl EmailSender {
-    /// A sender that reads mailboxes through `desk`.
-    pub fn new(desk: Desk, timeout: Duration) -> EmailSender {
-        EmailSender { desk, timeout }
+    /// A sender that reads mailboxes through `desk` and links to the portal at `public_url`.
+    pub fn new(desk: Desk, timeout: Duration, public_url: &str) -> EmailSender {
+        EmailSender { desk, timeout, public_url: public_url.trim_end_matches('/').to_string() }
+    }
+
+    /// Sends `email` through `mailbox`'s SMTP server; 5xx refusals are permanent failures.
+    async fn send_through(&self, mailbox: &MailboxRecord, email: Message) -> Result<(), DeliveryOutcome> {
+        let failed = |error: String| DeliveryOutcome::Failed { error };
+        let password = match self.desk.email_credentials(mailbox) {
+            Ok(c) => c.smtp_password,
+            Err(e) => return Err(failed(format!("the SMTP password cannot be read: {e}"))),
+        };
+        let transport = smtp_transport(mailbox, password, self.timeout).map_err(failed)?;
+        match transport.send(email).await {
+            Ok(_) => Ok(()),
+            // 5xx: the server refused this message for good.
+            Err(e) if e.is_permanent() => Err(failed(format!("SMTP refused the message: {e}"))),
+            // 4xx, timeouts, connection and TLS trouble: try again later.
+            Err(e) => Err(DeliveryOutcome::Retry { error: format!("SMTP: {e}") }),
+        }
+    }
+
+    async fn deliver_sign_in_link(&self, mail: &SignInLinkMail) -> DeliveryOutcome {
+        let mailbox = match self.desk.email_mailbox_for_notices(mail.workspace_id).await {
+            Ok(Some(m)) => m,
+            Ok(None) => {
+                return DeliveryOutcome::Failed {
+                    error: "no enabled mailbox with an SMTP server is set up for this workspace".into(),
+                };
+            }
+            Err(e) => return DeliveryOutcome::Retry { error: format!("reading the mailbox: {e}") },
+        };
+        let email = match build_sign_in_email(mail, &mailbox, &self.public_url) {
+            Ok(m) => m,
+            Err(error) => return DeliveryOutcome::Failed { error },
+        };
+        match self.send_through(&mailbox, email).await {
+            Ok(()) => DeliveryOutcome::Sent { external_message_id: None },
+            Err(outcome) => outcome,
+        }
     }
 
     async fn deliver(&self, msg: &OutboundMessage) -> DeliveryOutcome {
@@ -177,20 +257,9 @@ impl EmailSender {
             Ok(x) => x,
             Err(e) => return failed(e),
         };
-        let password = match self.desk.email_credentials(&mailbox) {
-            Ok(c) => c.smtp_password,
-            Err(e) => return failed(format!("the SMTP password cannot be read: {e}")),
-        };
-        let transport = match smtp_transport(&mailbox, password, self.timeout) {
-            Ok(t) => t,
-            Err(e) => return failed(e),
-        };
-        match transport.send(email).await {
-            Ok(_) => DeliveryOutcome::Sent { external_message_id: Some(id) },
-            // 5xx: the server refused this message for good.
-            Err(e) if e.is_permanent() => failed(format!("SMTP refused the message: {e}")),
-            // 4xx, timeouts, connection and TLS trouble: try again later.
-            Err(e) => DeliveryOutcome::Retry { error: format!("SMTP: {e}") },
+        match self.send_through(&mailbox, email).await {
+            Ok(()) => DeliveryOutcome::Sent { external_message_id: Some(id) },
+            Err(outcome) => outcome,
         }
     }
 }
@@ -202,5 +271,14 @@ impl ChannelSender for EmailSender {
 
     fn send<'a>(&'a self, msg: &'a OutboundMessage) -> Pin<Box<dyn Future<Output = DeliveryOutcome> + Send + 'a>> {
         Box::pin(self.deliver(msg))
+    }
+}
+
+impl SignInLinkSender for EmailSender {
+    fn send_sign_in_link<'a>(
+        &'a self,
+        mail: &'a SignInLinkMail,
+    ) -> Pin<Box<dyn Future<Output = DeliveryOutcome> + Send + 'a>> {
+        Box::pin(self.deliver_sign_in_link(mail))
     }
 }

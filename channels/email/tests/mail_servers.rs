@@ -7,6 +7,7 @@
 //! replies through GraphQL; the outbox sends it over SMTP to the sink, where its headers thread;
 //! the customer's reply built from the received message lands on the same ticket. Fetching the
 //! mailbox twice changes nothing, and a crash between fetch and commit re-fetches harmlessly.
+//! A customer's one-time sign-in link goes out through the sink and signs them in once.
 
 #![allow(clippy::unwrap_used)]
 
@@ -262,7 +263,7 @@ async fn mail_round_trip_through_dovecot_and_an_smtp_sink() {
         format!(r#"mutation {{ reply(ticketId: "{}", body: "We are sending someone over.") {{ id }} }}"#, ticket.id.0),
     )
     .await;
-    let sender = EmailSender::new(desk.clone(), Duration::from_secs(10));
+    let sender = EmailSender::new(desk.clone(), Duration::from_secs(10), "https://help.acme.test");
     let outcomes = run_outbox(&desk, &sender).await;
     assert_eq!(outcomes.len(), 1);
     let DeliveryOutcome::Sent { external_message_id: Some(our_id) } = &outcomes[0] else { panic!("{outcomes:?}") };
@@ -413,4 +414,103 @@ async fn mail_round_trip_through_dovecot_and_an_smtp_sink() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     poller.abort();
+}
+
+/// Waits for the sink to hold `n` messages and returns them.
+async fn wait_for_sink(maildir: &Path, n: usize) -> Vec<String> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let got = sink_messages(maildir);
+        if got.len() >= n {
+            return got;
+        }
+        assert!(Instant::now() < deadline, "the SMTP sink holds {} messages, not {n}", got.len());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sign_in_link_goes_out_by_smtp_and_signs_the_customer_in_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_sink, smtp_port, maildir) = start_smtp_sink(dir.path());
+    let store =
+        switchboard_desk::store::Store::connect(&format!("sqlite://{}/desk.db", dir.path().display())).await.unwrap();
+    store.migrate().await.unwrap();
+    let auth = AuthConfig { jwt_secret: b"test secret for sign-in links".to_vec(), token_ttl_secs: 3600 };
+    let desk = Desk::new(store, Arc::new(SystemClock), BlobStore::new(dir.path().join("blobs")), auth);
+    let ws = desk.create_workspace("acme", "Acme Printers", "SD", "UTC", "General").await.unwrap();
+    let admin = Actor::system(ws.id);
+    let mailbox = MailboxSettings {
+        name: "Acme Support".into(),
+        address: "help@acme.test".into(),
+        enabled: true,
+        smtp_host: Some("127.0.0.1".into()),
+        smtp_port: Some(i64::from(smtp_port)),
+        smtp_security: Some("plain".into()),
+        ..Default::default()
+    };
+    desk.save_email_mailbox(&admin, None, &mailbox).await.unwrap();
+    let contact =
+        ContactInput { name: "Alice Customer".into(), email: Some("alice@customer.test".into()), ..Default::default() };
+    let alice = desk.create_contact(&admin, contact).await.unwrap();
+    // A second workspace with no mailbox that can send: its customer's link fails, visibly.
+    let other = desk.create_workspace("other", "Other", "OT", "UTC", "General").await.unwrap();
+    let bob = ContactInput { name: "Bob".into(), email: Some("bob@customer.test".into()), ..Default::default() };
+    desk.create_contact(&Actor::system(other.id), bob).await.unwrap();
+
+    let schema = switchboard_graphql::build_schema(desk.clone());
+    let anonymous = |query: String| {
+        let schema = schema.clone();
+        async move { schema.execute(async_graphql::Request::new(query)).await.into_result() }
+    };
+    // Known, unknown and another workspace's customer: the same answer.
+    for email in ["alice@customer.test", "nobody@customer.test", "bob@customer.test"] {
+        let r = anonymous(format!(r#"mutation {{ requestCustomerSignInLink(email: "{email}") }}"#)).await.unwrap();
+        assert_eq!(r.data.into_json().unwrap()["requestCustomerSignInLink"], true, "{email}");
+    }
+
+    // The job runner's part: each due link to the email sender.
+    let sender = EmailSender::new(desk.clone(), Duration::from_secs(10), "https://help.acme.test/");
+    let mut outcomes = Vec::new();
+    for (id, _) in desk.due_customer_sign_in_links(10).await.unwrap() {
+        let mail = desk.customer_sign_in_mail(id).await.unwrap().unwrap();
+        let outcome = SignInLinkSender::send_sign_in_link(&sender, &mail).await;
+        desk.record_customer_sign_in_attempt(&mail, &outcome, 1000).await.unwrap();
+        outcomes.push((mail.customer_email.clone(), outcome));
+    }
+    outcomes.sort_by(|a, b| a.0.cmp(&b.0));
+    assert!(matches!(&outcomes[0], (to, DeliveryOutcome::Sent { .. }) if to == "alice@customer.test"), "{outcomes:?}");
+    assert!(
+        matches!(&outcomes[1], (to, DeliveryOutcome::Failed { error }) if to == "bob@customer.test" && error.contains("no enabled mailbox")),
+        "{outcomes:?}"
+    );
+    assert_eq!(outcomes.len(), 2, "nothing for an unknown address");
+    assert!(desk.due_customer_sign_in_links(10).await.unwrap().is_empty());
+
+    let raw = wait_for_sink(&maildir, 1).await.remove(0);
+    let parsed = mail_parser::MessageParser::default().parse(raw.as_bytes()).unwrap();
+    assert_eq!(parsed.subject(), Some("Your sign-in link for Acme Printers"));
+    assert_eq!(parsed.to().unwrap().first().unwrap().address(), Some("alice@customer.test"));
+    assert_eq!(parsed.from().unwrap().first().unwrap().address(), Some("help@acme.test"));
+    assert_eq!(header(&raw, "Auto-Submitted"), Some("auto-generated"));
+    let text = parsed.body_text(0).unwrap();
+    let link = text.split_whitespace().find(|w| w.starts_with("https://")).unwrap().to_string();
+    let token = link.strip_prefix("https://help.acme.test/portal/sign-in#").expect("the link points at the portal");
+    assert!(parsed.body_html(0).unwrap().contains(&format!("href=\"{link}\"")));
+
+    // The customer opens it: signed in as Alice, once.
+    let signed_in = anonymous(format!(
+        r#"mutation {{ customerSignInWithLink(token: "{token}") {{ token contact {{ name email }} }} }}"#
+    ))
+    .await
+    .unwrap()
+    .data
+    .into_json()
+    .unwrap();
+    assert_eq!(signed_in["customerSignInWithLink"]["contact"]["name"], "Alice Customer");
+    let jwt = signed_in["customerSignInWithLink"]["token"].as_str().unwrap();
+    assert_eq!(desk.authenticate(jwt).await.unwrap().contact_id(), Some(alice.id));
+    let again =
+        anonymous(format!(r#"mutation {{ customerSignInWithLink(token: "{token}") {{ token }} }}"#)).await.unwrap_err();
+    assert_eq!(again[0].extensions.as_ref().unwrap().get("code").unwrap().to_string(), "\"UNAUTHENTICATED\"");
 }

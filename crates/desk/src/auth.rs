@@ -51,6 +51,11 @@ struct Claims {
 }
 
 const API_TOKEN_PREFIX: &str = "sbt_";
+/// Failed password sign-ins allowed per email address in [`SIGN_IN_FAILURE_WINDOW_MS`]; then
+/// that address cannot sign in with a password until the window has moved on.
+pub const MAX_SIGN_IN_FAILURES: i64 = 10;
+/// The window failed sign-ins are counted over.
+pub const SIGN_IN_FAILURE_WINDOW_MS: Millis = 15 * 60_000;
 const MIN_PASSWORD_CHARS: usize = 8;
 
 /// Hashes a password with argon2id and a random salt.
@@ -81,7 +86,14 @@ fn verify_password(hash: Option<&str>, password: &str) -> bool {
     ok && real
 }
 
-fn sha256_hex(s: &str) -> String {
+/// A secret token: `prefix` and 256 random bits, URL-safe.
+pub(crate) fn random_token(prefix: &str) -> String {
+    let mut raw = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut raw);
+    format!("{prefix}{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw))
+}
+
+pub(crate) fn sha256_hex(s: &str) -> String {
     hex::encode(Sha256::digest(s.as_bytes()))
 }
 
@@ -127,6 +139,46 @@ fn token_actor(t: &ApiTokenRecord) -> Actor {
 }
 
 impl Desk {
+    /// Runs one password sign-in for `email` under the failure limit: refused while the address
+    /// has too many recent failures (known or unknown alike, so the limit reveals nothing);
+    /// a wrong password counts one more; success clears the count.
+    async fn throttled_sign_in<T>(
+        &self,
+        email: &EmailAddress,
+        sign_in: impl AsyncFnOnce() -> Result<T, DeskError>,
+    ) -> Result<T, DeskError> {
+        let now = self.now();
+        let since = now - SIGN_IN_FAILURE_WINDOW_MS;
+        let failures = self.store().read().await?.count_sign_in_failures(email.as_str(), since).await?;
+        if failures >= MAX_SIGN_IN_FAILURES {
+            return Err(DeskError::RateLimited(format!(
+                "too many failed sign-ins with this email address; try again in {} minutes",
+                SIGN_IN_FAILURE_WINDOW_MS / 60_000
+            )));
+        }
+        let result = sign_in().await;
+        match &result {
+            Err(DeskError::Unauthenticated(_)) => {
+                let mut tx = self.store().write().await?;
+                tx.record_sign_in_failure(email.as_str(), now).await?;
+                tx.commit().await?;
+            }
+            Ok(_) if failures > 0 => {
+                let mut tx = self.store().write().await?;
+                tx.clear_sign_in_failures(email.as_str()).await?;
+                tx.commit().await?;
+            }
+            _ => {}
+        }
+        result
+    }
+
+    /// A customer's session: an access token for `c`.
+    pub(crate) fn contact_login(&self, c: &ContactRecord) -> Result<LoginResult, DeskError> {
+        let (token, expires_at) = self.issue_token(format!("contact:{}", c.id), c.workspace_id)?;
+        Ok(LoginResult { token, expires_at, actor: contact_actor(c) })
+    }
+
     fn issue_token(&self, subject: String, ws: WorkspaceId) -> Result<(String, Millis), DeskError> {
         let now = self.now();
         let exp = now / 1000 + self.inner.auth.token_ttl_secs;
@@ -146,9 +198,13 @@ impl Desk {
         workspace: Option<&str>,
     ) -> Result<LoginResult, DeskError> {
         let email = EmailAddress::parse("email", email).map_err(|_| bad_login())?;
-        let found = self.store().read().await?.users_by_email(email.as_str()).await?;
-        let found = found.into_iter().filter(|(u, _)| u.active).collect();
-        let user = check_password(found, workspace, password, |u| u.password_hash.as_deref())?;
+        let user = self
+            .throttled_sign_in(&email, async || {
+                let found = self.store().read().await?.users_by_email(email.as_str()).await?;
+                let found = found.into_iter().filter(|(u, _)| u.active).collect();
+                check_password(found, workspace, password, |u| u.password_hash.as_deref())
+            })
+            .await?;
         let (token, expires_at) = self.issue_token(format!("user:{}", user.id), user.workspace_id)?;
         Ok(LoginResult { token, expires_at, actor: user_actor(&user) })
     }
@@ -161,10 +217,13 @@ impl Desk {
         workspace: Option<&str>,
     ) -> Result<LoginResult, DeskError> {
         let email = EmailAddress::parse("email", email).map_err(|_| bad_login())?;
-        let found = self.store().read().await?.contacts_by_email(email.as_str()).await?;
-        let contact = check_password(found, workspace, password, |c| c.password_hash.as_deref())?;
-        let (token, expires_at) = self.issue_token(format!("contact:{}", contact.id), contact.workspace_id)?;
-        Ok(LoginResult { token, expires_at, actor: contact_actor(&contact) })
+        let contact = self
+            .throttled_sign_in(&email, async || {
+                let found = self.store().read().await?.contacts_by_email(email.as_str()).await?;
+                check_password(found, workspace, password, |c| c.password_hash.as_deref())
+            })
+            .await?;
+        self.contact_login(&contact)
     }
 
     /// Turns a bearer token (a JWT access token or an API token) into the actor it stands for.
@@ -230,9 +289,7 @@ impl Desk {
         if perms.is_empty() {
             return Err(DeskError::invalid("scopes", "name at least one permission key"));
         }
-        let mut raw = [0u8; 32];
-        rand::rngs::OsRng.fill_bytes(&mut raw);
-        let token = format!("{API_TOKEN_PREFIX}{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw));
+        let token = random_token(API_TOKEN_PREFIX);
         let scopes = perms.iter().map(|p| p.key()).collect::<Vec<_>>().join(",");
         let mut tx = self.store().write().await?;
         let rec = tx

@@ -19,6 +19,9 @@ pub enum DeskError {
     /// The change collides with the current state (a duplicate name, a ticket claimed by someone else).
     #[error("{0}")]
     Conflict(String),
+    /// Too many attempts (failed sign-ins with one email address); try again later.
+    #[error("{0}")]
+    RateLimited(String),
     /// Something broke on our side; the cause is logged, never shown.
     #[error("internal error")]
     Internal(String),

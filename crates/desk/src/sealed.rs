@@ -1,5 +1,6 @@
 //! Secrets the desk must read back to use them (webhook signing secrets, mailbox passwords,
-//! WhatsApp access tokens), sealed at rest with ChaCha20-Poly1305.
+//! WhatsApp access tokens, sign-in link tokens until their email is sent), sealed at rest with
+//! ChaCha20-Poly1305.
 //!
 //! Each kind has a key of its own, derived from the server's configured secret and the kind's
 //! label, so one configured secret serves every purpose and a key recovered for one kind opens
@@ -18,6 +19,7 @@ pub(crate) enum SecretKind {
     WebhookSecret,
     MailboxPassword,
     WhatsappToken,
+    SignInLink,
 }
 
 impl SecretKind {
@@ -26,6 +28,7 @@ impl SecretKind {
             SecretKind::WebhookSecret => b"switchboard webhook secrets v1",
             SecretKind::MailboxPassword => b"switchboard mailbox passwords v1",
             SecretKind::WhatsappToken => b"switchboard whatsapp tokens v1",
+            SecretKind::SignInLink => b"switchboard customer sign-in links v1",
         }
     }
 
@@ -34,6 +37,7 @@ impl SecretKind {
             SecretKind::WebhookSecret => "a webhook secret",
             SecretKind::MailboxPassword => "a mailbox password",
             SecretKind::WhatsappToken => "a WhatsApp access token",
+            SecretKind::SignInLink => "a sign-in link token",
         }
     }
 }

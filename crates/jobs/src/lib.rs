@@ -10,16 +10,18 @@
 //!   auto-close, transcript retention), sends after-close messages (CSAT request, post-close
 //!   follow-up) and raises manager alerts; at start and once a day it scans for suggested macros.
 //! - `switchboard.delivery`: one job per attempt at sending something out, keyed by what and
-//!   attempt number: a webhook delivery, or a reply in the outbox handed to its channel's
-//!   [`ChannelSender`]. The row (status, attempts, next attempt) is the source of truth, so a
-//!   crash between an attempt and its bookkeeping costs at most a repeated attempt, never a lost
-//!   event or reply.
+//!   attempt number: a webhook delivery, a reply in the outbox handed to its channel's
+//!   [`ChannelSender`], or a customer's sign-in link handed to the [`SignInLinkSender`]. The row
+//!   (status, attempts, next attempt) is the source of truth, so a crash between an attempt and
+//!   its bookkeeping costs at most a repeated attempt, never a lost event or reply.
 
 mod http;
 
+use std::future::Future;
+use std::pin::Pin;
 use std::str::FromStr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context as TaskContext, Poll};
 use std::time::Duration;
 
 use apalis::prelude::*;
@@ -30,7 +32,7 @@ use sqlx::postgres::PgPoolOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgPool, SqlitePool};
 use switchboard_desk::domain::{Channel, WebhookDeliveryId};
-use switchboard_desk::{ChannelSender, DeliveryOutcome, Desk};
+use switchboard_desk::{ChannelSender, DeliveryOutcome, Desk, SignInLinkSender};
 
 pub use http::{DeliveryClient, send_delivery};
 
@@ -66,6 +68,17 @@ impl Default for JobsConfig {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Tick {
     pub slot: u64,
+    /// The slot of the tick that queued this one (0 for the first after a start). The sweeps
+    /// run when a period boundary lies between the two: the chain of ticks, not any one
+    /// process, knows when they last ran, so several replicas still sweep once per period, and a
+    /// late tick that skips slots still crosses its boundary.
+    #[serde(default)]
+    pub prev: u64,
+}
+
+/// Whether a multiple of `period` lies in `(prev, slot]`, or this is the first tick (`prev` 0).
+fn crossed(job: &Tick, period: u64) -> bool {
+    job.prev == 0 || job.slot / period > job.prev / period
 }
 
 /// One attempt at sending one thing out.
@@ -75,6 +88,8 @@ pub enum Deliver {
     Webhook { delivery_id: i64, attempt: i64 },
     /// A reply in the outbox to its ticket's channel.
     Reply { outbox_id: i64, attempt: i64 },
+    /// A customer's one-time sign-in link, by email.
+    SignInLink { link_id: i64, attempt: i64 },
 }
 
 impl Deliver {
@@ -82,6 +97,7 @@ impl Deliver {
         match self {
             Deliver::Webhook { delivery_id, attempt } => format!("webhook-{delivery_id}-{attempt}"),
             Deliver::Reply { outbox_id, attempt } => format!("reply-{outbox_id}-{attempt}"),
+            Deliver::SignInLink { link_id, attempt } => format!("sign-in-link-{link_id}-{attempt}"),
         }
     }
 }
@@ -98,6 +114,49 @@ pub(crate) fn now_secs() -> u64 {
 
 fn next_slot(after: u64, every: u64) -> u64 {
     (now_secs().max(after) / every + 1) * every
+}
+
+/// Wakes a worker every `period` to look for due jobs.
+///
+/// apalis' own interval strategy replaces its timer when it fires without polling the new one,
+/// so a worker whose next look found nothing could sleep until its next heartbeat (ten seconds
+/// here): a reply or a webhook then waited that long after a quiet spell. This one
+/// always leaves a timer registered with the worker's waker.
+struct EveryPeriod {
+    period: Duration,
+    timer: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl EveryPeriod {
+    fn new(period: Duration) -> EveryPeriod {
+        EveryPeriod { period, timer: None }
+    }
+}
+
+// The workers are registered with clones; without this `Clone`, `clone()` would reach through
+// `PollWith`'s `Deref` to the bare storage and drop the strategy without a word.
+impl Clone for EveryPeriod {
+    fn clone(&self) -> Self {
+        EveryPeriod::new(self.period)
+    }
+}
+
+impl PollStrategy for EveryPeriod {
+    fn poll_drive(&mut self, cx: &mut TaskContext<'_>, _: &PollSnapshot) -> Poll<Option<()>> {
+        let mut fired = false;
+        loop {
+            let period = self.period;
+            let timer = self.timer.get_or_insert_with(|| Box::pin(tokio::time::sleep(period)));
+            match timer.as_mut().poll(cx) {
+                Poll::Ready(()) => {
+                    fired = true;
+                    self.timer = None;
+                }
+                Poll::Pending if fired => return Poll::Ready(Some(())),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+    }
 }
 
 /// A unique worker name per process: apalis refuses a name it saw alive moments ago.
@@ -119,8 +178,8 @@ fn already_queued(e: &dyn std::fmt::Display) -> bool {
 }
 
 impl Queues {
-    async fn push_tick(&self, slot: u64) -> anyhow::Result<()> {
-        let task = TaskBuilder::new(Tick { slot }).run_at_timestamp(slot).idempotency_key(format!("tick-{slot}"));
+    async fn push_tick(&self, slot: u64, prev: u64) -> anyhow::Result<()> {
+        let task = TaskBuilder::new(Tick { slot, prev }).run_at_timestamp(slot).idempotency_key(format!("tick-{slot}"));
         let task = task.max_attempts(1).build();
         let result = match self {
             Queues::Sqlite { ticks, .. } => ticks.clone().push_task(task).await.map_err(|e| e.to_string()),
@@ -172,33 +231,21 @@ struct Context {
     queues: Queues,
     config: JobsConfig,
     client: DeliveryClient,
-    senders: Vec<Arc<dyn ChannelSender>>,
-    /// The slot of the last sweep and of the last daily scan run by this process. A tick that
-    /// runs late moves the next slot past a multiple of the period, so "is this slot a
-    /// multiple" would skip sweeps under load; "has a period passed" does not.
-    last_sweep: AtomicU64,
-    last_daily: AtomicU64,
-}
-
-/// Whether `period` seconds have passed since `last` (then `last` moves to `slot`).
-fn due(last: &AtomicU64, slot: u64, period: u64) -> bool {
-    let before = last.load(Ordering::Relaxed);
-    (before == 0 || slot >= before + period)
-        && last.compare_exchange(before, slot, Ordering::Relaxed, Ordering::Relaxed).is_ok()
+    senders: Senders,
 }
 
 impl Context {
     fn sender(&self, channel: Channel) -> Option<&Arc<dyn ChannelSender>> {
-        self.senders.iter().find(|s| s.channel() == channel)
+        self.senders.replies.iter().find(|s| s.channel() == channel)
     }
 }
 
 async fn run_tick(job: Tick, ctx: Data<Arc<Context>>) -> Result<(), BoxDynError> {
     // Schedule the next slot first: a failure below must not stop the clock.
-    if let Err(e) = ctx.queues.push_tick(next_slot(job.slot, ctx.config.tick_secs)).await {
+    if let Err(e) = ctx.queues.push_tick(next_slot(job.slot, ctx.config.tick_secs), job.slot).await {
         tracing::error!(error = %e, "scheduling the next tick failed");
     }
-    if due(&ctx.last_sweep, job.slot, ctx.config.tick_secs * ctx.config.sla_every.max(1)) {
+    if crossed(&job, ctx.config.tick_secs * ctx.config.sla_every.max(1)) {
         match ctx.desk.check_sla_breaches().await {
             Ok(0) => {}
             Ok(n) => tracing::info!(breaches = n, "recorded SLA breaches"),
@@ -227,12 +274,17 @@ async fn run_tick(job: Tick, ctx: Data<Arc<Context>>) -> Result<(), BoxDynError>
             ),
             Err(e) => tracing::error!(error = %e, "after-close messages or manager alerts failed"),
         }
+        match ctx.desk.prune_customer_sign_in_links().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(deleted = n, "deleted expired sign-in links"),
+            Err(e) => tracing::error!(error = %e, "deleting expired sign-in links failed"),
+        }
         if let Err(e) = ctx.queues.prune().await {
             tracing::warn!(error = %e, "pruning finished jobs failed");
         }
     }
     // Once a day, from the first tick after midnight UTC.
-    if due(&ctx.last_daily, job.slot - job.slot % 86_400, 86_400) {
+    if crossed(&job, 86_400) {
         match ctx.desk.scan_macro_suggestions().await {
             Ok(n) => tracing::info!(offered = n, "scanned for suggested macros"),
             Err(e) => tracing::error!(error = %e, "the suggested-macros scan failed"),
@@ -251,7 +303,7 @@ async fn run_tick(job: Tick, ctx: Data<Arc<Context>>) -> Result<(), BoxDynError>
         }
         Err(e) => tracing::error!(error = %e, "reading due webhook deliveries failed"),
     }
-    for sender in &ctx.senders {
+    for sender in &ctx.senders.replies {
         match ctx.desk.due_outbox(sender.channel(), 500).await {
             Ok(due) => {
                 for (outbox_id, attempt) in due {
@@ -263,6 +315,18 @@ async fn run_tick(job: Tick, ctx: Data<Arc<Context>>) -> Result<(), BoxDynError>
             Err(e) => tracing::error!(error = %e, channel = %sender.channel(), "reading the due outbox failed"),
         }
     }
+    if ctx.senders.sign_in_links.is_some() {
+        match ctx.desk.due_customer_sign_in_links(500).await {
+            Ok(due) => {
+                for (link_id, attempt) in due {
+                    if let Err(e) = ctx.queues.push_delivery(Deliver::SignInLink { link_id, attempt }).await {
+                        tracing::error!(error = %e, "queueing a sign-in link email failed");
+                    }
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "reading the due sign-in links failed"),
+        }
+    }
     Ok(())
 }
 
@@ -270,7 +334,28 @@ async fn run_delivery(job: Deliver, ctx: Data<Arc<Context>>) -> Result<(), BoxDy
     match job {
         Deliver::Webhook { delivery_id, attempt } => deliver_webhook(&ctx, delivery_id, attempt).await,
         Deliver::Reply { outbox_id, attempt } => deliver_reply(&ctx, outbox_id, attempt).await,
+        Deliver::SignInLink { link_id, attempt } => deliver_sign_in_link(&ctx, link_id, attempt).await,
     }
+}
+
+async fn deliver_sign_in_link(ctx: &Context, link_id: i64, attempt: i64) -> Result<(), BoxDynError> {
+    let Some(sender) = &ctx.senders.sign_in_links else { return Ok(()) };
+    let Some(mail) = ctx.desk.customer_sign_in_mail(link_id).await? else { return Ok(()) };
+    if mail.attempts != attempt {
+        return Ok(());
+    }
+    let outcome = match tokio::time::timeout(ctx.config.request_timeout * 3, sender.send_sign_in_link(&mail)).await {
+        Ok(outcome) => outcome,
+        Err(_) => DeliveryOutcome::Retry { error: "the mail server did not answer in time".into() },
+    };
+    match &outcome {
+        DeliveryOutcome::Sent { .. } => tracing::info!(link = link_id, "sign-in link sent"),
+        DeliveryOutcome::Retry { error } | DeliveryOutcome::Failed { error } => {
+            tracing::warn!(link = link_id, attempt = attempt + 1, error = %error, "sign-in link not sent")
+        }
+    }
+    ctx.desk.record_customer_sign_in_attempt(&mail, &outcome, ctx.config.retry_base_ms).await?;
+    Ok(())
 }
 
 async fn deliver_reply(ctx: &Context, outbox_id: i64, attempt: i64) -> Result<(), BoxDynError> {
@@ -330,14 +415,17 @@ impl Jobs {
     }
 }
 
+/// What sends things out for the desk: the channel adapters' senders.
+pub struct Senders {
+    /// Deliver the outbox's replies, one per channel.
+    pub replies: Vec<Arc<dyn ChannelSender>>,
+    /// Delivers customers' sign-in links; without one, links are made but never sent.
+    pub sign_in_links: Option<Arc<dyn SignInLinkSender>>,
+}
+
 /// Sets up apalis' tables in the database at `database_url` and starts the workers in the
-/// background; `senders` deliver the outbox's replies, one per channel.
-pub async fn start(
-    desk: Desk,
-    database_url: &str,
-    config: JobsConfig,
-    senders: Vec<Arc<dyn ChannelSender>>,
-) -> anyhow::Result<Jobs> {
+/// background; `senders` deliver replies and sign-in links.
+pub async fn start(desk: Desk, database_url: &str, config: JobsConfig, senders: Senders) -> anyhow::Result<Jobs> {
     let config = JobsConfig { tick_secs: config.tick_secs.max(1), ..config };
     let queues = if database_url.starts_with("sqlite:") {
         // A pool of its own: the desk's single writer connection stays free for requests, and
@@ -374,18 +462,10 @@ pub async fn start(
             pool,
         }
     };
-    queues.push_tick(next_slot(0, config.tick_secs)).await?;
+    queues.push_tick(next_slot(0, config.tick_secs), 0).await?;
     let client = DeliveryClient::new(config.request_timeout, desk.allow_private_webhooks())?;
     let poll = config.poll_interval;
-    let ctx = Arc::new(Context {
-        desk,
-        queues: queues.clone(),
-        config,
-        client,
-        senders,
-        last_sweep: AtomicU64::new(0),
-        last_daily: AtomicU64::new(0),
-    });
+    let ctx = Arc::new(Context { desk, queues: queues.clone(), config, client, senders });
     let monitor = Monitor::new()
         .should_restart(|w, e| {
             tracing::error!(worker = %w.name(), error = %e, "job worker stopped");
@@ -413,10 +493,16 @@ pub async fn start(
     }
     let monitor = match queues {
         Queues::Sqlite { ticks, deliveries, .. } => {
-            workers!(ticks.poll_with_interval(poll), deliveries.poll_with_interval(poll))
+            workers!(
+                ticks.poll_with_strategy(EveryPeriod::new(poll)),
+                deliveries.poll_with_strategy(EveryPeriod::new(poll))
+            )
         }
         Queues::Postgres { ticks, deliveries, .. } => {
-            workers!(ticks.poll_with_interval(poll), deliveries.with_pubsub().poll_with_interval(poll))
+            workers!(
+                ticks.poll_with_strategy(EveryPeriod::new(poll)),
+                deliveries.with_pubsub().poll_with_strategy(EveryPeriod::new(poll))
+            )
         }
     };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -430,4 +516,20 @@ pub async fn start(
         }
     });
     Ok(Jobs { stop: Some(stop), task })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sweeps_run_when_the_tick_chain_crosses_a_period_boundary() {
+        let tick = |prev, slot| Tick { slot, prev };
+        assert!(crossed(&tick(0, 1_000_007), 30), "the first tick after a start sweeps");
+        assert!(!crossed(&tick(1_000_007, 1_000_008), 30));
+        assert!(crossed(&tick(1_000_019, 1_000_020), 30), "1_000_020 is a multiple of 30");
+        // A late tick that skipped the boundary's own slot still crosses it, once.
+        assert!(crossed(&tick(1_000_018, 1_000_023), 30));
+        assert!(!crossed(&tick(1_000_023, 1_000_024), 30));
+    }
 }

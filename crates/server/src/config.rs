@@ -57,6 +57,9 @@ pub struct ServeSettings {
     pub email_poller: bool,
     /// The WhatsApp channel's app secret, verify token and Graph API base.
     pub whatsapp: switchboard_whatsapp::WhatsappConfig,
+    /// Where customers reach this server (`SWITCHBOARD_PUBLIC_URL`), for links in emails;
+    /// `None`: the address it listens on.
+    pub public_url: Option<String>,
 }
 
 /// Reads a KEY=VALUE file; blank lines and `#` comments are skipped, values may be quoted.
@@ -230,6 +233,12 @@ pub fn resolve_serve(
             switchboard_whatsapp::DEFAULT_GRAPH_URL
         );
     }
+    let public_url = env_or_file("SWITCHBOARD_PUBLIC_URL", file).map(|u| u.trim_end_matches('/').to_string());
+    if let Some(u) = &public_url
+        && !(u.starts_with("https://") || u.starts_with("http://"))
+    {
+        bail!("SWITCHBOARD_PUBLIC_URL must be an http(s) URL such as https://help.example.com, not {u:?}");
+    }
     Ok(ServeSettings {
         listen,
         graphiql,
@@ -240,6 +249,7 @@ pub fn resolve_serve(
         email,
         email_poller,
         whatsapp,
+        public_url,
     })
 }
 

@@ -220,12 +220,24 @@ async fn run(
                     Err(e) => return Err(e).context("looking for the demo workspace"),
                 }
             }
+            let public_url = match &serve.public_url {
+                Some(u) => u.clone(),
+                None => {
+                    if addr.ip().is_unspecified() {
+                        tracing::warn!(
+                            "SWITCHBOARD_PUBLIC_URL is not set: links in emails point at {url}, which customers cannot open"
+                        );
+                    }
+                    url.clone()
+                }
+            };
             // Each channel adapter that delivers replies registers its sender here.
             let whatsapp = switchboard_whatsapp::WhatsappChannel::new(desk.clone(), serve.whatsapp.clone());
-            let senders: Vec<std::sync::Arc<dyn switchboard_desk::ChannelSender>> = vec![
-                Arc::new(switchboard_email::EmailSender::new(desk.clone(), serve.email.network_timeout)),
-                Arc::new(switchboard_whatsapp::WhatsappSender(whatsapp.clone())),
-            ];
+            let email =
+                Arc::new(switchboard_email::EmailSender::new(desk.clone(), serve.email.network_timeout, &public_url));
+            let replies: Vec<Arc<dyn switchboard_desk::ChannelSender>> =
+                vec![email.clone(), Arc::new(switchboard_whatsapp::WhatsappSender(whatsapp.clone()))];
+            let senders = switchboard_jobs::Senders { replies, sign_in_links: Some(email) };
             // Picks up WhatsApp notifications that were acknowledged but not processed (a crash).
             let whatsapp_sweep = switchboard_whatsapp::spawn_sweep(whatsapp.clone());
             let jobs = match serve.jobs {

@@ -35,6 +35,7 @@ mod sqlite {
     include!("ops_queries.rs");
     include!("email_queries.rs");
     include!("whatsapp_queries.rs");
+    include!("sign_in_queries.rs");
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -45,6 +46,7 @@ mod postgres {
     include!("ops_queries.rs");
     include!("email_queries.rs");
     include!("whatsapp_queries.rs");
+    include!("sign_in_queries.rs");
 }
 
 /// What can go wrong in storage.
@@ -411,8 +413,22 @@ tx_methods! {
     fn whatsapp_message_seen(wamid: &str) -> bool;
     fn whatsapp_conversation(ws: WorkspaceId, wa_id: &str) -> Option<WhatsappConversationRecord>;
     fn save_whatsapp_conversation(ws: WorkspaceId, wa_id: &str, phone_number_id: &str, step: &str, subject: Option<&str>, now: Millis) -> ();
-    fn tickets_of_requester(ws: WorkspaceId, contact: ContactId, limit: i64) -> Vec<TicketRecord>;
     fn insert_whatsapp_template_entry(entry: EntryId, name: &str, language: &str) -> ();
     fn whatsapp_template_entry(entry: EntryId) -> Option<(String, String)>;
     fn purge_whatsapp_inbox(before: Millis) -> u64;
+}
+
+tx_methods! {
+    fn insert_sign_in_link(ws: WorkspaceId, contact: ContactId, token_hash: &str, token_sealed: &str, now: Millis, expires_at: Millis) -> CustomerSignInLinkRecord;
+    fn count_sign_in_links_since(ws: WorkspaceId, contact: ContactId, since: Millis) -> i64;
+    fn sign_in_link_by_id(id: i64) -> Option<CustomerSignInLinkRecord>;
+    fn due_sign_in_links(now: Millis, limit: i64) -> Vec<(i64, i64)>;
+    fn record_sign_in_link_attempt(id: i64, attempts_before: i64, status: &str, next_attempt_at: Millis, error: Option<&str>) -> bool;
+    fn use_sign_in_link(token_hash: &str, now: Millis) -> Option<CustomerSignInLinkRecord>;
+    fn retire_sign_in_links(ws: WorkspaceId, contact: ContactId, now: Millis) -> ();
+    fn prune_sign_in_links(before: Millis) -> u64;
+    fn count_sign_in_failures(email: &str, since: Millis) -> i64;
+    fn record_sign_in_failure(email: &str, now: Millis) -> ();
+    fn prune_sign_in_failures(before: Millis) -> u64;
+    fn clear_sign_in_failures(email: &str) -> ();
 }

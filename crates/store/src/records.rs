@@ -327,6 +327,8 @@ pub struct TicketQuery {
     pub requester_id: Option<ContactId>,
     pub tag: Option<String>,
     pub escalated: Option<bool>,
+    /// Whose turn it is; the rule is in `push_ticket_filters`.
+    pub awaiting: Option<Awaiting>,
     pub sla: Option<SlaWindow>,
     /// Matches subjects containing this text, or the ticket whose number is `number`.
     pub text: Option<String>,
@@ -349,6 +351,7 @@ impl TicketQuery {
             requester_id: None,
             tag: None,
             escalated: None,
+            awaiting: None,
             sla: None,
             text: None,
             number: None,
@@ -636,4 +639,23 @@ pub struct OutboxRecord {
     pub next_attempt_at: Millis,
     pub last_error: Option<String>,
     pub created_at: Millis,
+}
+
+/// A one-time sign-in link to the My Tickets portal, and the state of the email carrying it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct CustomerSignInLinkRecord {
+    pub id: i64,
+    pub workspace_id: WorkspaceId,
+    pub contact_id: ContactId,
+    pub token_hash: String,
+    /// The token sealed for the email; cleared once the email is sent, given up or the link used.
+    pub token_sealed: Option<String>,
+    pub created_at: Millis,
+    pub expires_at: Millis,
+    pub used_at: Option<Millis>,
+    /// pending, sent or failed.
+    pub send_status: String,
+    pub send_attempts: i64,
+    pub next_attempt_at: Millis,
+    pub last_error: Option<String>,
 }

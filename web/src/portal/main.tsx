@@ -1,12 +1,13 @@
 // The customer portal ("My Tickets"): sign in, the customer's own tickets, the public thread
 // with a reply box, and a new-ticket form. It only asks for customer fields (myTickets,
 // myTicket, PublicEntry): internal notes and staff internals are never requested.
-import { StrictMode, useCallback, useEffect, useState, type FormEvent } from 'react';
+import { StrictMode, useCallback, useEffect, useRef, useState, type FormEvent } from 'react';
 import { createRoot } from 'react-dom/client';
-import { ApiError, downloadAttachment, gql, onUnauthenticated, request, subscribe, upload } from '../api/client';
+import { ApiError, downloadAttachment, gql, onUnauthenticated, request, upload } from '../api/client';
 import type { HelpTopic, MyTicket, PublicEntry } from '../api/schema';
 import { formatDate } from '../lib/format';
 import { Link, navigate, useLocation } from '../lib/router';
+import { useLiveTickets } from '../lib/live';
 import { ErrorText, StatusBadge } from '../lib/ui';
 import '../styles.css';
 
@@ -16,6 +17,14 @@ const BASE = '/portal';
 const LOGIN = gql`
   mutation CustomerLogin($email: String!, $password: String!) {
     customerLogin(email: $email, password: $password) { token contact { name } }
+  }
+`;
+const REQUEST_LINK = gql`
+  mutation RequestSignInLink($email: String!) { requestCustomerSignInLink(email: $email) }
+`;
+const LINK_SIGN_IN = gql`
+  mutation SignInWithLink($token: String!) {
+    customerSignInWithLink(token: $token) { token contact { name } }
   }
 `;
 const MY_TICKETS = gql`
@@ -58,22 +67,31 @@ type Detail = Row & Pick<MyTicket, 'resolvedAt' | 'closedAt' | 'csatRating'> & {
   entries: (Pick<PublicEntry, 'id' | 'body' | 'fromMe' | 'authorName' | 'createdAt'> & { attachments: { id: string; fileName: string; sizeBytes: number; url: string }[] })[];
 };
 
-function useLive(token: string, onEvent: (ticketId: string) => void) {
-  useEffect(() => subscribe<{ ticketEvents: { ticketId: string } }>(token, EVENTS, (d) => onEvent(d.ticketEvents.ticketId)), [token, onEvent]);
-}
-
 function Login({ onToken }: { onToken: (t: string) => void }) {
+  const [mode, setMode] = useState<'password' | 'link'>(() => (new URLSearchParams(location.search).get('signin') === 'link' ? 'link' : 'password'));
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
+  const [sentTo, setSentTo] = useState<string | null>(null);
   const [error, setError] = useState<unknown>(null);
   const submit = async (e: FormEvent) => {
     e.preventDefault();
+    setError(null);
     try {
+      if (mode === 'link') {
+        await request(null, REQUEST_LINK, { email });
+        setSentTo(email);
+        return;
+      }
       const d = await request<{ customerLogin: { token: string } }>(null, LOGIN, { email, password });
       onToken(d.customerLogin.token);
     } catch (err) {
       setError(err instanceof ApiError && err.code === 'UNAUTHENTICATED' ? 'Wrong email or password.' : err);
     }
+  };
+  const switchTo = (m: 'password' | 'link') => {
+    setMode(m);
+    setSentTo(null);
+    setError(null);
   };
   return (
     <div className="center">
@@ -81,10 +99,64 @@ function Login({ onToken }: { onToken: (t: string) => void }) {
         <h1>My Tickets</h1>
         <p className="muted">Sign in to follow your support requests.</p>
         <label>Email<input type="email" autoComplete="username" required value={email} onChange={(e) => setEmail(e.target.value)} autoFocus /></label>
-        <label>Password<input type="password" autoComplete="current-password" required value={password} onChange={(e) => setPassword(e.target.value)} /></label>
-        <ErrorText error={error} />
-        <button className="primary">Sign in</button>
+        {mode === 'password' ? (
+          <>
+            <label>Password<input type="password" autoComplete="current-password" required value={password} onChange={(e) => setPassword(e.target.value)} /></label>
+            <ErrorText error={error} />
+            <button className="primary">Sign in</button>
+            <button type="button" className="link" onClick={() => switchTo('link')}>No password? Email me a sign-in link</button>
+          </>
+        ) : (
+          <>
+            {sentTo ? (
+              <p role="status" className="notice">
+                If {sentTo} belongs to a customer of ours, a sign-in link is on its way. It works once, within 15 minutes.
+              </p>
+            ) : (
+              <p className="muted">We will email you a link that signs you in without a password.</p>
+            )}
+            <ErrorText error={error} />
+            <button className="primary">{sentTo ? 'Send another link' : 'Email me a sign-in link'}</button>
+            <button type="button" className="link" onClick={() => switchTo('password')}>Sign in with a password instead</button>
+          </>
+        )}
       </form>
+    </div>
+  );
+}
+
+/** `/portal/sign-in#<token>`, the address in a sign-in link email: trades the token for a session. */
+function LinkSignIn({ onToken }: { onToken: (t: string) => void }) {
+  const [error, setError] = useState<unknown>(null);
+  // A link works once: never spend it twice, even if the effect runs again.
+  const spent = useRef(false);
+  useEffect(() => {
+    if (spent.current) return;
+    spent.current = true;
+    const token = decodeURIComponent(location.hash.slice(1));
+    // The token leaves the address bar (and the history) before anything else happens.
+    history.replaceState(null, '', `${BASE}/sign-in`);
+    request<{ customerSignInWithLink: { token: string } }>(null, LINK_SIGN_IN, { token }).then(
+      (d) => {
+        onToken(d.customerSignInWithLink.token);
+        navigate(`${BASE}/`, true);
+      },
+      (err) => setError(err instanceof ApiError && err.code === 'UNAUTHENTICATED' ? 'This sign-in link no longer works: it was already used, it expired, or it was copied incompletely.' : err),
+    );
+  }, [onToken]);
+  return (
+    <div className="center">
+      <div className="panel form login">
+        <h1>My Tickets</h1>
+        {error ? (
+          <>
+            <ErrorText error={error} />
+            <Link href={`${BASE}/?signin=link`} className="button">Ask for a new link</Link>
+          </>
+        ) : (
+          <p className="muted" role="status">Signing you in…</p>
+        )}
+      </div>
     </div>
   );
 }
@@ -96,7 +168,7 @@ function List({ token }: { token: string }) {
     request<{ myTickets: { nodes: Row[] } }>(token, MY_TICKETS).then((d) => setRows(d.myTickets.nodes), setError);
   }, [token]);
   useEffect(load, [load]);
-  useLive(token, load);
+  useLiveTickets(token, EVENTS, load);
   return (
     <section aria-labelledby="mine-title">
       <div className="row spread">
@@ -137,7 +209,7 @@ function TicketView({ token, number }: { token: string; number: string }) {
     request<{ myTicket: Detail }>(token, MY_TICKET, { number }).then((d) => setT(d.myTicket), setError);
   }, [token, number]);
   useEffect(load, [load]);
-  useLive(token, useCallback((id: string) => t?.id === id && load(), [t?.id, load]));
+  useLiveTickets(token, EVENTS, (ev) => (ev.ticketId === null || ev.ticketId === t?.id) && load());
   const send = async (e: FormEvent) => {
     e.preventDefault();
     if (!t || !body.trim()) return;
@@ -236,7 +308,13 @@ function App() {
     setToken(null);
   }, []);
   useEffect(() => onUnauthenticated(signOut), [signOut]);
-  if (!token) return <Login onToken={(t) => { localStorage.setItem(TOKEN_KEY, t); setToken(t); }} />;
+  const signIn = useCallback((t: string) => {
+    localStorage.setItem(TOKEN_KEY, t);
+    setToken(t);
+  }, []);
+  // A sign-in link replaces whoever was signed in on this browser.
+  if (path === '/sign-in') return <LinkSignIn onToken={signIn} />;
+  if (!token) return <Login onToken={signIn} />;
   const ticket = path.match(/^\/tickets\/([^/]+)$/);
   return (
     <div className="portal">

@@ -1,0 +1,94 @@
+// Browser test of the portal's one-time sign-in link: the customer asks for it in the portal,
+// the server's job runner emails it over SMTP to a real aiosmtpd sink (Debian's
+// python3-aiosmtpd), and the link from that email signs the customer in, once.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { ADMIN, CUSTOMER, gql, mimeText, newBrowser, screenshot, staffToken, startServer, startSmtpSink } from './harness.mjs';
+
+let server;
+let sink;
+
+before(async () => {
+  sink = await startSmtpSink();
+  server = await startServer();
+});
+
+after(async () => {
+  await server?.stop();
+  await sink?.stop();
+});
+
+const SAVE_MAILBOX = `mutation($input: EmailMailboxInput!) { saveEmailMailbox(input: $input) { mailbox { id } } }`;
+
+/** The sign-in emails the sink holds, with their decoded text. */
+function signInMails() {
+  return sink
+    .messages()
+    .filter((raw) => /^Subject: Your sign-in link/m.test(raw))
+    .map((raw) => ({ raw, to: /^To: (.*)$/m.exec(raw)?.[1] ?? '', text: mimeText(raw) }));
+}
+
+async function waitFor(what, check, ms = 15000) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const got = check();
+    if (got) return got;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; the sink holds: ${sink.messages().map((m) => /^Subject: .*$/m.exec(m)?.[0]).join(' | ') || 'nothing'}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+test('a customer signs in with a one-time link from their email, and the link works once', async () => {
+  const admin = await staffToken(server.url, ADMIN);
+  await gql(server.url, admin, SAVE_MAILBOX, {
+    input: { name: 'Demo Support', address: 'support@demo.switchboard.test', smtpHost: '127.0.0.1', smtpPort: sink.port, smtpSecurity: 'plain' },
+  });
+  const mine = (await gql(server.url, null, 'mutation($e: String!, $p: String!) { customerLogin(email: $e, password: $p) { token } }', { e: CUSTOMER.email, p: CUSTOMER.password })).customerLogin.token;
+  const numbers = (await gql(server.url, mine, '{ myTickets(first: 100) { nodes { number } } }')).myTickets.nodes.map((t) => t.number);
+
+  const b = await newBrowser();
+  const { page } = b;
+  try {
+    await page.goto(`${server.url}/portal`);
+    await page.getByRole('button', { name: 'No password? Email me a sign-in link' }).click();
+    // An address that is nobody's gets the same answer as a customer's.
+    await page.getByLabel('Email').fill('nobody@example.com');
+    await page.getByRole('button', { name: 'Email me a sign-in link', exact: true }).click();
+    const unknownNotice = await page.getByRole('status').innerText();
+    assert.match(unknownNotice, /If nobody@example.com belongs to a customer of ours, a sign-in link is on its way/);
+    await page.getByLabel('Email').fill(CUSTOMER.email);
+    await page.getByRole('button', { name: 'Send another link' }).click();
+    await page.getByRole('status').filter({ hasText: CUSTOMER.email }).waitFor();
+    assert.equal((await page.getByRole('status').innerText()).replace(CUSTOMER.email, 'X'), unknownNotice.replace('nobody@example.com', 'X'));
+
+    const [mail] = await waitFor('the sign-in email in the SMTP sink', () => signInMails()[0] && signInMails());
+    assert.match(mail.to, new RegExp(CUSTOMER.email.replace('.', '\\.')));
+    const link = new RegExp(`${server.url.replace(/[.:/]/g, '\\$&')}/portal/sign-in#sbl_[A-Za-z0-9_-]+`).exec(mail.text)?.[0];
+    assert.ok(link, `the email holds a sign-in link to this server:\n${mail.text}`);
+    // Time for any stray mail to arrive: none went to the unknown address.
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(signInMails().length, 1, 'one sign-in email, to the customer only');
+
+    // Opening the link signs in and takes the token out of the address bar.
+    await page.goto(link);
+    await page.getByRole('heading', { name: 'My tickets' }).waitFor();
+    await page.getByTestId('my-ticket').first().waitFor();
+    const listed = await page.getByTestId('my-ticket').evaluateAll((els) => els.map((e) => e.dataset.number));
+    assert.deepEqual(listed.sort(), [...numbers].sort(), 'signed in as that customer: exactly their tickets');
+    assert.equal(new URL(page.url()).pathname, '/portal/');
+    assert.ok(!page.url().includes('sbl_'), page.url());
+    await screenshot(page, 'portal-signed-in-by-link');
+
+    // The same link a second time, in a signed-out browser: refused, with a way to ask again.
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.goto(link);
+    await page.getByRole('alert').filter({ hasText: 'already used' }).waitFor();
+    assert.equal(await page.getByTestId('my-ticket').count(), 0);
+    await screenshot(page, 'portal-used-sign-in-link');
+    // Asking for a new one opens the form in link mode.
+    await page.getByRole('link', { name: 'Ask for a new link' }).click();
+    await page.getByRole('button', { name: 'Email me a sign-in link', exact: true }).waitFor();
+  } finally {
+    await b.close();
+  }
+});
