@@ -134,8 +134,11 @@ export async function startSmtpSink() {
   const deadline = Date.now() + 20000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`aiosmtpd exited with ${child.exitCode} (apt-get install python3-aiosmtpd)`);
+    // A greeting, not a bare connect: another process may hold the port we were handed.
     const up = await new Promise((ok) => {
-      const c = connect(port, '127.0.0.1', () => (c.end(), ok(true)));
+      const c = connect(port, '127.0.0.1');
+      c.setTimeout(2000, () => (c.destroy(), ok(false)));
+      c.once('data', (d) => (c.end(), ok(d.toString().startsWith('220 '))));
       c.on('error', () => ok(false));
     });
     if (up) break;

@@ -11,10 +11,11 @@
 
 #![allow(clippy::unwrap_used)]
 
+use std::collections::BTreeSet;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures_util::TryStreamExt;
@@ -33,13 +34,32 @@ impl Drop for Running {
     }
 }
 
+/// Ports handed out in this process. Both tests start servers at once, and the kernel may give
+/// two `bind(0)` calls the same free port before either server binds it: the loser would then
+/// wait on the winner's port and fail later with "connection refused".
+static HANDED_OUT: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());
+
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    loop {
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        if HANDED_OUT.lock().unwrap().insert(port) {
+            return port;
+        }
+    }
 }
 
-fn wait_for_port(port: u16, what: &str, log: &Path) {
+/// Waits until `server` answers on `port` with a greeting starting with `greeting`. A bare
+/// connect is not proof: another process may hold the port, or a loopback connect can land on
+/// its own ephemeral port.
+fn wait_for_server(server: &mut Running, port: u16, greeting: &str, what: &str, log: &Path) {
     let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+    loop {
+        if let Some(status) = server.0.try_wait().unwrap() {
+            panic!("{what} exited ({status}): {}", std::fs::read_to_string(log).unwrap_or_default());
+        }
+        if greets(port, greeting) {
+            return;
+        }
         assert!(
             Instant::now() < deadline,
             "{what} did not start: {}",
@@ -47,6 +67,24 @@ fn wait_for_port(port: u16, what: &str, log: &Path) {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+fn greets(port: u16, greeting: &str) -> bool {
+    use std::io::Read;
+    let Ok(mut tcp) = std::net::TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_secs(1))
+    else {
+        return false;
+    };
+    let _ = tcp.set_read_timeout(Some(Duration::from_secs(2)));
+    let mut buf = [0u8; 64];
+    let mut got = 0;
+    while got < greeting.len() {
+        match tcp.read(&mut buf[got..]) {
+            Ok(0) | Err(_) => return false,
+            Ok(n) => got += n,
+        }
+    }
+    buf[..got].starts_with(greeting.as_bytes())
 }
 
 fn is_root() -> bool {
@@ -98,8 +136,8 @@ fn start_dovecot(dir: &Path) -> (Running, u16) {
         .stderr(Stdio::null())
         .spawn()
         .expect("dovecot is installed (apt-get install dovecot-imapd)");
-    let running = Running(child);
-    wait_for_port(port, "dovecot", &root.join("dovecot.log"));
+    let mut running = Running(child);
+    wait_for_server(&mut running, port, "* OK", "dovecot", &root.join("dovecot.log"));
     (running, port)
 }
 
@@ -131,8 +169,8 @@ fn start_smtp_sink(dir: &Path) -> (Running, u16, PathBuf) {
         .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
         .expect("python3 with aiosmtpd is installed (apt-get install python3-aiosmtpd)");
-    let running = Running(child);
-    wait_for_port(port, "aiosmtpd", &log);
+    let mut running = Running(child);
+    wait_for_server(&mut running, port, "220 ", "aiosmtpd", &log);
     (running, port, maildir)
 }
 
@@ -479,7 +517,11 @@ async fn a_sign_in_link_goes_out_by_smtp_and_signs_the_customer_in_once() {
         outcomes.push((mail.customer_email.clone(), outcome));
     }
     outcomes.sort_by(|a, b| a.0.cmp(&b.0));
-    assert!(matches!(&outcomes[0], (to, DeliveryOutcome::Sent { .. }) if to == "alice@customer.test"), "{outcomes:?}");
+    assert!(
+        matches!(&outcomes[0], (to, DeliveryOutcome::Sent { .. }) if to == "alice@customer.test"),
+        "{outcomes:?}; the sink's log: {}",
+        std::fs::read_to_string(dir.path().join("aiosmtpd.log")).unwrap_or_default()
+    );
     assert!(
         matches!(&outcomes[1], (to, DeliveryOutcome::Failed { error }) if to == "bob@customer.test" && error.contains("no enabled mailbox")),
         "{outcomes:?}"
