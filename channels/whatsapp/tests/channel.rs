@@ -207,3 +207,25 @@ async fn numbers_are_validated_and_the_token_is_sealed() {
     };
     assert!(matches!(e.desk.whatsapp_numbers(&agent).await, Err(DeskError::Forbidden(_))));
 }
+
+#[tokio::test]
+async fn a_template_message_is_a_reply_like_any_other() {
+    let e = env().await;
+    let t = chat_ticket(&e).await;
+    let u = e.desk.create_user(&e.system, "ada@acme.test", "Ada", Role::Agent, None).await.unwrap();
+    let agent =
+        Actor { workspace_id: u.workspace_id, kind: ActorKind::User { id: u.id, role: Role::Agent }, label: u.name };
+    e.clock.set(e.desk.now() + 25 * HOUR);
+
+    // The agent's first message on the ticket is the template: it is the first response, it
+    // puts the ticket in the customer's court, and the history says who and when.
+    e.desk.reply_with_whatsapp_template(&agent, t.id).await.unwrap();
+    let after = e.desk.ticket(&agent, t.id).await.unwrap();
+    assert_eq!(after.first_responded_at, Some(e.desk.now()));
+    let filter = TicketFilter { awaiting: Some(Awaiting::Customer), ..Default::default() };
+    let waiting_on_customer = e.desk.list_tickets(&agent, &filter, 10, None).await.unwrap();
+    assert_eq!(waiting_on_customer.tickets.iter().map(|t| t.id).collect::<Vec<_>>(), vec![t.id]);
+    let history = e.desk.history(&agent, t.id).await.unwrap();
+    let stamp = history.iter().find(|h| h.field == "first_responded_at").expect("first response in the history");
+    assert_eq!(stamp.actor_user_id, Some(u.id));
+}

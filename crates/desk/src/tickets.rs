@@ -743,8 +743,7 @@ impl Desk {
     ) -> Result<ThreadEntry, DeskError> {
         let body = validate_body("body", body)?;
         let mut tx = self.store().write().await?;
-        let mut t = self.visible_ticket(&mut tx, actor, ticket).await?;
-        let ws = t.workspace_id;
+        let t = self.visible_ticket(&mut tx, actor, ticket).await?;
         let staff = actor.is_staff_side();
         if staff {
             require(actor, Permission::Manage)?;
@@ -778,6 +777,28 @@ impl Desk {
             })
             .await?;
         let attachments = self.store_attachments(&mut tx, &t, entry_id, &attachments).await?;
+        let delivery = delivers.then_some(ticket_channel);
+        let entry = self.finish_reply(tx, actor, t, entry_id, delivery, then_status, message).await?;
+        Ok(ThreadEntry { entry, attachments, mentions: Vec::new() })
+    }
+
+    /// What every reply does once its entry is written: the activity stamps, the outbox row when
+    /// it goes out on a channel, and for staff the first response, the status asked for, SLA
+    /// targets and history (a customer's reply reopens a waiting or resolved ticket); then
+    /// webhooks and automation, the commit and the live events.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn finish_reply(
+        &self,
+        mut tx: Tx,
+        actor: &Actor,
+        mut t: TicketRecord,
+        entry_id: EntryId,
+        delivery: Option<Channel>,
+        then_status: Option<TicketStatus>,
+        message: AutomationEvent,
+    ) -> Result<EntryRecord, DeskError> {
+        let now = self.now();
+        let staff = actor.is_staff_side();
         // Automatic messages (the system's follow-ups and warnings) are no activity.
         if !matches!(actor.kind, ActorKind::System) {
             t.last_message_at = Some(now);
@@ -785,8 +806,8 @@ impl Desk {
                 t.last_customer_message_at = Some(now);
             }
         }
-        if delivers {
-            tx.insert_outbox(t.workspace_id, t.id, entry_id, ticket_channel, now).await?;
+        if let Some(channel) = delivery {
+            tx.insert_outbox(t.workspace_id, t.id, entry_id, channel, now).await?;
         }
         let mut events = vec![live(&t, "entry.created", Some(entry_id), false)];
         let mut changes = Changes(Vec::new());
@@ -817,11 +838,12 @@ impl Desk {
         }
         self.emit(&mut tx, actor, &t, "entry.created", serde_json::json!({ "entryId": entry_id.0, "public": true }))
             .await?;
+        let ws = t.workspace_id;
         self.run_automation(&mut tx, t, &[message]).await?;
         let entry = tx.entry_by_id(ws, entry_id).await?.ok_or(DeskError::NotFound("entry"))?;
         tx.commit().await?;
         self.publish(events);
-        Ok(ThreadEntry { entry, attachments, mentions: Vec::new() })
+        Ok(entry)
     }
 
     /// Sends an automatic after-close message (`kind`: the CSAT request, the post-close

@@ -396,7 +396,7 @@ impl Desk {
         require(actor, Permission::Manage)?;
         let ws = actor.workspace_id;
         let mut tx = self.store().write().await?;
-        let mut t = tx.ticket_by_id(ws, ticket).await?.ok_or(DeskError::NotFound("ticket"))?;
+        let t = tx.ticket_by_id(ws, ticket).await?.ok_or(DeskError::NotFound("ticket"))?;
         if reply_channel(&t) != Channel::Whatsapp {
             return Err(DeskError::invalid("ticketId", "is not a WhatsApp ticket"));
         }
@@ -412,6 +412,7 @@ impl Desk {
             return Err(DeskError::invalid("template", "no template is configured for this WhatsApp number"));
         };
         let now = self.now();
+        let body = format!("Template message \"{name}\" ({language}), sent to reopen the conversation.");
         let entry = tx
             .insert_entry(&NewEntry {
                 workspace_id: ws,
@@ -421,19 +422,15 @@ impl Desk {
                 author_contact_id: None,
                 channel: Channel::Whatsapp,
                 external_message_id: None,
-                body: format!("Template message \"{name}\" ({language}), sent to reopen the conversation."),
+                body: body.clone(),
                 delivery_status: Some(DeliveryStatus::Pending),
                 created_at: now,
             })
             .await?;
         tx.insert_whatsapp_template_entry(entry, &name, &language).await?;
-        tx.insert_outbox(ws, t.id, entry, Channel::Whatsapp, now).await?;
-        t.last_message_at = Some(now);
-        t.updated_at = now;
-        tx.save_ticket(&t).await?;
-        let e = tx.entry_by_id(ws, entry).await?.ok_or(DeskError::NotFound("entry"))?;
-        tx.commit().await?;
-        self.publish(vec![live(&t, "entry.created", Some(entry), false)]);
+        // A reply like any other: first response, SLA targets, webhooks and automation.
+        let message = AutomationEvent::Message(body);
+        let e = self.finish_reply(tx, actor, t, entry, Some(Channel::Whatsapp), None, message).await?;
         Ok(ThreadEntry { entry: e, attachments: Vec::new(), mentions: Vec::new() })
     }
 
