@@ -50,6 +50,15 @@ pub(crate) fn desk<'a>(ctx: &Context<'a>) -> &'a Desk {
     ctx.data_unchecked::<Desk>()
 }
 
+/// The caller's network address, as the server determined it (behind trusted proxies, the
+/// forwarded one); the sign-in limits count by it. Absent for in-process callers.
+#[derive(Clone, Copy, Debug)]
+pub struct ClientAddr(pub std::net::IpAddr);
+
+pub(crate) fn client_addr(ctx: &Context<'_>) -> Option<std::net::IpAddr> {
+    ctx.data_opt::<ClientAddr>().map(|c| c.0)
+}
+
 /// The caller, or UNAUTHENTICATED.
 pub(crate) fn actor<'a>(ctx: &Context<'a>) -> Result<&'a Actor, DeskError> {
     ctx.data_opt::<Actor>()

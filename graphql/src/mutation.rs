@@ -10,7 +10,7 @@ use switchboard_desk::{
 use crate::support::*;
 use crate::types::*;
 use crate::whatsapp::{WhatsappNumber, WhatsappNumberInput};
-use crate::{actor, desk, parse_id};
+use crate::{actor, client_addr, desk, parse_id};
 
 /// Every change the API offers.
 #[derive(Debug, Default)]
@@ -77,6 +77,8 @@ fn staff<'a>(ctx: &Context<'a>) -> Result<&'a Actor, DeskError> {
 #[Object]
 impl Mutation {
     /// Signs a staff member in; `workspace` (slug) only when the email is in several workspaces.
+    /// RATE_LIMITED after 10 failures with one address from one network (100 with any) in 15
+    /// minutes.
     async fn login(
         &self,
         ctx: &Context<'_>,
@@ -84,12 +86,12 @@ impl Mutation {
         password: String,
         workspace: Option<String>,
     ) -> Result<LoginPayload, DeskError> {
-        let r = desk(ctx).login_staff(&email, &password, workspace.as_deref()).await?;
+        let r = desk(ctx).login_staff(&email, &password, workspace.as_deref(), client_addr(ctx)).await?;
         let user = desk(ctx).user(&r.actor, r.actor.user_id().ok_or(DeskError::NotFound("user"))?).await?;
         Ok(LoginPayload { token: r.token, expires_at: time(r.expires_at), user: User(user) })
     }
 
-    /// Signs a customer in to the My Tickets portal.
+    /// Signs a customer in to the My Tickets portal; rate-limited like `login`.
     async fn customer_login(
         &self,
         ctx: &Context<'_>,
@@ -97,19 +99,24 @@ impl Mutation {
         password: String,
         workspace: Option<String>,
     ) -> Result<CustomerLoginPayload, DeskError> {
-        customer_payload(ctx, desk(ctx).login_customer(&email, &password, workspace.as_deref()).await?).await
+        customer_payload(
+            ctx,
+            desk(ctx).login_customer(&email, &password, workspace.as_deref(), client_addr(ctx)).await?,
+        )
+        .await
     }
 
     /// Emails a one-time sign-in link for the My Tickets portal to the customer with this
     /// address. Answers true whether or not the address is a customer's (so it tells nobody who
-    /// writes to the helpdesk); a link works once, within 15 minutes.
+    /// writes to the helpdesk); a link works once, within 15 minutes. RATE_LIMITED after 20
+    /// requests from one network in 15 minutes, whatever the addresses.
     async fn request_customer_sign_in_link(
         &self,
         ctx: &Context<'_>,
         email: String,
         workspace: Option<String>,
     ) -> Result<bool, DeskError> {
-        desk(ctx).request_customer_sign_in_link(&email, workspace.as_deref()).await?;
+        desk(ctx).request_customer_sign_in_link(&email, workspace.as_deref(), client_addr(ctx)).await?;
         Ok(true)
     }
 

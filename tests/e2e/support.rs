@@ -27,6 +27,8 @@ pub const SERVER_SETTINGS: &[(&str, &str)] = &[
     ("SWITCHBOARD_WEBHOOK_RETRY_BASE_MS", "300"),
     // Small enough that the email tests can cross it cheaply.
     ("SWITCHBOARD_EMAIL_MAX_MESSAGE_BYTES", "1000000"),
+    // The tests play the server's reverse proxy, so each can name a client of its own.
+    ("SWITCHBOARD_TRUSTED_PROXIES", "127.0.0.1, ::1"),
 ];
 
 /// The shared server, started on first use. It is never dropped: it stops when the test
@@ -142,6 +144,20 @@ async fn gql_status_at(url: &str, token: Option<&str>, query: &str, variables: V
     if let Some(t) = token {
         req = req.bearer_auth(t);
     }
+    response(req).await
+}
+
+/// An anonymous GraphQL request forwarded by the (trusted) proxy for the caller at `client`.
+pub async fn gql_from(client: &str, query: &str, variables: Value) -> Value {
+    let url = &server().url;
+    let req = self::client()
+        .post(format!("{url}/graphql"))
+        .header("X-Forwarded-For", format!("192.0.2.250, {client}"))
+        .json(&json!({ "query": query, "variables": variables }));
+    response(req).await.1
+}
+
+async fn response(req: reqwest::RequestBuilder) -> (u16, Value) {
     let resp = req.send().await.expect("request");
     let status = resp.status().as_u16();
     let text = resp.text().await.expect("body");

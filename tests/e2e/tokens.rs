@@ -106,3 +106,39 @@ async fn repeated_failed_sign_ins_are_rate_limited_with_a_clear_code() {
     assert_error(&body, "RATE_LIMITED", None);
     assert!(error_of(&body).2.contains("try again in 15 minutes"), "{body}");
 }
+
+#[tokio::test]
+async fn sign_in_limits_count_the_client_a_trusted_proxy_names() {
+    let ws = workspace().await;
+    let login = "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }";
+    let agent = ws.email("agent");
+    // A client of this test's own, behind the proxy (the forged first hop is not believed).
+    let guesser = "198.51.100.7";
+    for _ in 0..10 {
+        assert_error(&gql_from(guesser, login, json!({ "e": agent, "p": "not it" })).await, "UNAUTHENTICATED", None);
+    }
+    let body = gql_from(guesser, login, json!({ "e": agent, "p": PASSWORD })).await;
+    assert_error(&body, "RATE_LIMITED", None);
+    assert!(error_of(&body).2.contains("with this email address; try again in 15 minutes"), "{body}");
+    // The agent, from their own network or through the proxy without a forwarded address, is
+    // not locked out by someone else's guessing.
+    let mine = gql_from("203.0.113.20", login, json!({ "e": agent, "p": PASSWORD })).await;
+    assert!(mine["data"]["login"]["token"].is_string(), "{mine}");
+    assert!(gql(None, login, json!({ "e": agent, "p": PASSWORD })).await["data"]["login"]["token"].is_string());
+
+    // Link requests: 20 per client in 15 minutes, whatever the addresses; then refused for
+    // any address, known or not, while another client is still served.
+    let request = "mutation($e: String!) { requestCustomerSignInLink(email: $e) }";
+    let asker = "2001:db8:5:6::1";
+    for n in 0..20 {
+        let body = gql_from(asker, request, json!({ "e": format!("someone{n}@{}.test", ws.slug) })).await;
+        assert_eq!(body["data"]["requestCustomerSignInLink"], true, "{body}");
+    }
+    for e in [ws.email("customer"), format!("nobody@{}.test", ws.slug)] {
+        let body = gql_from("2001:db8:5:6::2", request, json!({ "e": e })).await;
+        assert_error(&body, "RATE_LIMITED", None);
+        assert!(error_of(&body).2.contains("sign-in link requests from your network"), "{body}");
+    }
+    let other = gql_from("2001:db8:5:7::1", request, json!({ "e": ws.email("customer") })).await;
+    assert_eq!(other["data"]["requestCustomerSignInLink"], true, "{other}");
+}

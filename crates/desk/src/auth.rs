@@ -1,5 +1,7 @@
 //! Sign-in and credentials: argon2 password hashes, JWT access tokens, hashed API tokens.
 
+use std::net::IpAddr;
+
 use argon2::Argon2;
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -51,11 +53,18 @@ struct Claims {
 }
 
 const API_TOKEN_PREFIX: &str = "sbt_";
-/// Failed password sign-ins allowed per email address in [`SIGN_IN_FAILURE_WINDOW_MS`]; then
-/// that address cannot sign in with a password until the window has moved on.
+/// Failed password sign-ins allowed per email address and client in
+/// [`SIGN_IN_FAILURE_WINDOW_MS`]; then that client cannot sign in with that address until the
+/// window has moved on. Per client, so nobody can lock someone else out by failing on purpose.
 pub const MAX_SIGN_IN_FAILURES: i64 = 10;
-/// The window failed sign-ins are counted over.
+/// Failed password sign-ins allowed per client, whatever the address, in the window: one
+/// caller cannot try a password against many addresses. High enough for an office behind one
+/// address.
+pub const MAX_CLIENT_SIGN_IN_FAILURES: i64 = 100;
+/// The window sign-in attempts are counted over.
 pub const SIGN_IN_FAILURE_WINDOW_MS: Millis = 15 * 60_000;
+/// `sign_in_attempts.kind` of a wrong password (or an unknown address).
+pub(crate) const PASSWORD_FAILURE: &str = "password_failure";
 const MIN_PASSWORD_CHARS: usize = 8;
 
 /// Hashes a password with argon2id and a random salt.
@@ -95,6 +104,27 @@ pub(crate) fn random_token(prefix: &str) -> String {
 
 pub(crate) fn sha256_hex(s: &str) -> String {
     hex::encode(Sha256::digest(s.as_bytes()))
+}
+
+/// The key sign-in limits count a caller by: its IP address, for IPv6 its /64 (one
+/// subscriber's usual allocation, all of it theirs to rotate through); '' in-process.
+pub(crate) fn client_key(client: Option<IpAddr>) -> String {
+    match client {
+        None => String::new(),
+        Some(IpAddr::V4(a)) => a.to_string(),
+        Some(IpAddr::V6(a)) => match a.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = a.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+    }
+}
+
+/// A refusal by a sign-in limit, saying when to try again.
+pub(crate) fn rate_limited(what: &str) -> DeskError {
+    DeskError::RateLimited(format!("{what}; try again in {} minutes", SIGN_IN_FAILURE_WINDOW_MS / 60_000))
 }
 
 fn bad_login() -> DeskError {
@@ -139,33 +169,40 @@ fn token_actor(t: &ApiTokenRecord) -> Actor {
 }
 
 impl Desk {
-    /// Runs one password sign-in for `email` under the failure limit: refused while the address
-    /// has too many recent failures (known or unknown alike, so the limit reveals nothing);
-    /// a wrong password counts one more; success clears the count.
+    /// Runs one password sign-in for `email` from `client` under the failure limits: refused
+    /// while this client has too many recent failures with the address (known or unknown
+    /// alike, so the limit reveals nothing) or with any address; a wrong password counts one
+    /// more; success clears this client's count for the address.
     async fn throttled_sign_in<T>(
         &self,
         email: &EmailAddress,
+        client: Option<IpAddr>,
         sign_in: impl AsyncFnOnce() -> Result<T, DeskError>,
     ) -> Result<T, DeskError> {
         let now = self.now();
         let since = now - SIGN_IN_FAILURE_WINDOW_MS;
-        let failures = self.store().read().await?.count_sign_in_failures(email.as_str(), since).await?;
+        let key = client_key(client);
+        let mut tx = self.store().read().await?;
+        let failures = tx.count_sign_in_attempts(PASSWORD_FAILURE, email.as_str(), &key, since).await?;
         if failures >= MAX_SIGN_IN_FAILURES {
-            return Err(DeskError::RateLimited(format!(
-                "too many failed sign-ins with this email address; try again in {} minutes",
-                SIGN_IN_FAILURE_WINDOW_MS / 60_000
-            )));
+            return Err(rate_limited("too many failed sign-ins with this email address"));
         }
+        if client.is_some()
+            && tx.count_client_sign_in_attempts(PASSWORD_FAILURE, &key, since).await? >= MAX_CLIENT_SIGN_IN_FAILURES
+        {
+            return Err(rate_limited("too many failed sign-ins from your network"));
+        }
+        drop(tx);
         let result = sign_in().await;
         match &result {
             Err(DeskError::Unauthenticated(_)) => {
                 let mut tx = self.store().write().await?;
-                tx.record_sign_in_failure(email.as_str(), now).await?;
+                tx.record_sign_in_attempt(PASSWORD_FAILURE, email.as_str(), &key, now).await?;
                 tx.commit().await?;
             }
             Ok(_) if failures > 0 => {
                 let mut tx = self.store().write().await?;
-                tx.clear_sign_in_failures(email.as_str()).await?;
+                tx.clear_sign_in_attempts(PASSWORD_FAILURE, email.as_str(), &key).await?;
                 tx.commit().await?;
             }
             _ => {}
@@ -190,16 +227,18 @@ impl Desk {
     }
 
     /// Signs a staff member in by email and password. `workspace` (a slug) is needed only when
-    /// the email has accounts in several workspaces.
+    /// the email has accounts in several workspaces; `client` is the caller's address, for the
+    /// failure limits (`None` in-process).
     pub async fn login_staff(
         &self,
         email: &str,
         password: &str,
         workspace: Option<&str>,
+        client: Option<IpAddr>,
     ) -> Result<LoginResult, DeskError> {
         let email = EmailAddress::parse("email", email).map_err(|_| bad_login())?;
         let user = self
-            .throttled_sign_in(&email, async || {
+            .throttled_sign_in(&email, client, async || {
                 let found = self.store().read().await?.users_by_email(email.as_str()).await?;
                 let found = found.into_iter().filter(|(u, _)| u.active).collect();
                 check_password(found, workspace, password, |u| u.password_hash.as_deref())
@@ -215,10 +254,11 @@ impl Desk {
         email: &str,
         password: &str,
         workspace: Option<&str>,
+        client: Option<IpAddr>,
     ) -> Result<LoginResult, DeskError> {
         let email = EmailAddress::parse("email", email).map_err(|_| bad_login())?;
         let contact = self
-            .throttled_sign_in(&email, async || {
+            .throttled_sign_in(&email, client, async || {
                 let found = self.store().read().await?.contacts_by_email(email.as_str()).await?;
                 check_password(found, workspace, password, |c| c.password_hash.as_deref())
             })
@@ -322,5 +362,21 @@ impl Desk {
         }
         tx.commit().await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clients_are_counted_by_address_and_ipv6_by_its_64() {
+        let key = |s: &str| client_key(Some(s.parse().unwrap()));
+        assert_eq!(key("203.0.113.7"), "203.0.113.7");
+        assert_eq!(key("::ffff:203.0.113.7"), "203.0.113.7", "a mapped IPv4 address is that address");
+        assert_eq!(key("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64");
+        assert_eq!(key("2001:db8:1:2:bbbb::9"), key("2001:db8:1:2:aaaa::1"), "one /64 is one client");
+        assert_ne!(key("2001:db8:1:3::1"), key("2001:db8:1:2::1"));
+        assert_eq!(client_key(None), "");
     }
 }

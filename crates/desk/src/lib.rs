@@ -23,7 +23,10 @@ mod whatsapp;
 use std::sync::Arc;
 
 pub use admin::*;
-pub use auth::{AuthConfig, LoginResult, MAX_SIGN_IN_FAILURES, SIGN_IN_FAILURE_WINDOW_MS, hash_password};
+pub use auth::{
+    AuthConfig, LoginResult, MAX_CLIENT_SIGN_IN_FAILURES, MAX_SIGN_IN_FAILURES, SIGN_IN_FAILURE_WINDOW_MS,
+    hash_password,
+};
 pub use blobs::BlobStore;
 pub use email::*;
 pub use error::DeskError;

@@ -9,12 +9,13 @@
 //! process or after a restart, and is dropped once the email is sent or given up.
 
 use std::future::Future;
+use std::net::IpAddr;
 use std::pin::Pin;
 
 use switchboard_domain::{EmailAddress, Millis, WorkspaceId};
 use switchboard_store::CustomerSignInLinkRecord;
 
-use crate::auth::{random_token, sha256_hex};
+use crate::auth::{client_key, random_token, rate_limited, sha256_hex};
 use crate::outbox::attempt_result;
 use crate::sealed::SecretKind;
 use crate::{DeliveryOutcome, Desk, DeskError, LoginResult, SIGN_IN_FAILURE_WINDOW_MS};
@@ -24,6 +25,11 @@ pub const SIGN_IN_LINK_TTL_MS: Millis = 15 * 60_000;
 /// At most this many links per customer in [`SIGN_IN_LINK_TTL_MS`]; further requests send
 /// nothing (and still answer the same), so the form cannot flood anyone's inbox.
 pub const SIGN_IN_LINKS_PER_WINDOW: i64 = 3;
+/// At most this many link requests per client (whatever the addresses) in the sign-in window:
+/// one caller cannot walk a list of addresses, or fill many inboxes.
+pub const MAX_CLIENT_LINK_REQUESTS: i64 = 20;
+/// `sign_in_attempts.kind` of a request for a link.
+const LINK_REQUEST: &str = "link_request";
 /// Sign-in link tokens start with this, so a pasted one is recognisable.
 pub const SIGN_IN_TOKEN_PREFIX: &str = "sbl_";
 /// Used, failed and expired links are kept this long after expiry (for support questions
@@ -77,17 +83,32 @@ fn bad_link() -> DeskError {
 impl Desk {
     /// Sends a one-time sign-in link to every customer with this email address (in
     /// `workspace`, a slug, when given). Answers `Ok` alike whether or not there is such a
-    /// customer; only a malformed address is an error.
-    pub async fn request_customer_sign_in_link(&self, email: &str, workspace: Option<&str>) -> Result<(), DeskError> {
+    /// customer; only a malformed address is an error, and a `client` (the caller's address;
+    /// `None` in-process) that asked too often is refused whatever the address.
+    pub async fn request_customer_sign_in_link(
+        &self,
+        email: &str,
+        workspace: Option<&str>,
+        client: Option<IpAddr>,
+    ) -> Result<(), DeskError> {
         let email = EmailAddress::parse("email", email)?;
         let now = self.now();
         let found = self.store().read().await?.contacts_by_email(email.as_str()).await?;
         let found: Vec<_> = found.into_iter().filter(|(_, slug)| workspace.is_none_or(|w| w == slug)).collect();
-        // Most requests for unknown addresses end here, without taking the write lock.
-        if found.is_empty() {
+        // In-process requests for unknown addresses end here, without taking the write lock.
+        if found.is_empty() && client.is_none() {
             return Ok(());
         }
         let mut tx = self.store().write().await?;
+        if client.is_some() {
+            // Counted whatever the address, so the refusal says nothing about it.
+            let key = client_key(client);
+            let since = now - SIGN_IN_FAILURE_WINDOW_MS;
+            if tx.count_client_sign_in_attempts(LINK_REQUEST, &key, since).await? >= MAX_CLIENT_LINK_REQUESTS {
+                return Err(rate_limited("too many sign-in link requests from your network"));
+            }
+            tx.record_sign_in_attempt(LINK_REQUEST, email.as_str(), &key, now).await?;
+        }
         for (contact, slug) in found {
             let recent =
                 tx.count_sign_in_links_since(contact.workspace_id, contact.id, now - SIGN_IN_LINK_TTL_MS).await?;
@@ -194,13 +215,13 @@ impl Desk {
         Ok(recorded)
     }
 
-    /// Deletes sign-in links a week after they expired, and failed password sign-ins that no
-    /// longer count; returns how many links.
+    /// Deletes sign-in links a week after they expired, and sign-in attempts that no longer
+    /// count; returns how many links.
     pub async fn prune_customer_sign_in_links(&self) -> Result<u64, DeskError> {
         let now = self.now();
         let mut tx = self.store().write().await?;
         let n = tx.prune_sign_in_links(now - SIGN_IN_LINK_KEEP_MS).await?;
-        tx.prune_sign_in_failures(now - SIGN_IN_FAILURE_WINDOW_MS).await?;
+        tx.prune_sign_in_attempts(now - SIGN_IN_FAILURE_WINDOW_MS).await?;
         tx.commit().await?;
         Ok(n)
     }

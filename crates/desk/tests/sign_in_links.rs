@@ -1,6 +1,7 @@
 //! Signing in, through the desk on a real database with the clock moved by hand: customers'
 //! one-time sign-in links (asked for, handed to the sender, used once, expired, rate-limited,
-//! retried and given up) and the limit on failed password sign-ins. SQLite by default; with
+//! retried and given up) and the limits on failed password sign-ins and link requests, per
+//! address and client. SQLite by default; with
 //! `TEST_POSTGRES_URL` each test gets a fresh PostgreSQL database.
 
 #![allow(clippy::unwrap_used)]
@@ -79,7 +80,7 @@ async fn a_link_signs_the_customer_in_once() {
     let e = env().await;
     let pat = e.customer("Pat Doe", "pat@customer.test").await;
     // The address is matched however the customer types it.
-    e.desk.request_customer_sign_in_link("  Pat@Customer.TEST ", None).await.unwrap();
+    e.desk.request_customer_sign_in_link("  Pat@Customer.TEST ", None, None).await.unwrap();
     let mails = e.send_all().await;
     assert_eq!(mails.len(), 1);
     let mail = &mails[0];
@@ -106,12 +107,12 @@ async fn a_link_signs_the_customer_in_once() {
 async fn unknown_addresses_answer_the_same_and_send_nothing() {
     let e = env().await;
     e.customer("Pat", "pat@customer.test").await;
-    e.desk.request_customer_sign_in_link("nobody@customer.test", None).await.unwrap();
+    e.desk.request_customer_sign_in_link("nobody@customer.test", None, None).await.unwrap();
     // The workspace narrows the match: Pat is not in "other".
-    e.desk.request_customer_sign_in_link("pat@customer.test", Some("other")).await.unwrap();
+    e.desk.request_customer_sign_in_link("pat@customer.test", Some("other"), None).await.unwrap();
     assert!(e.due_mails().await.is_empty());
     // Only a malformed address is an error, and it names the field.
-    let err = e.desk.request_customer_sign_in_link("not an address", None).await.unwrap_err();
+    let err = e.desk.request_customer_sign_in_link("not an address", None, None).await.unwrap_err();
     assert!(matches!(err, DeskError::Validation(ref v) if v.field == "email"), "{err:?}");
     for bad in ["", "sbl_", "sbl_nottherightone", "something else entirely"] {
         let err = e.desk.login_customer_with_link(bad).await.unwrap_err();
@@ -123,14 +124,14 @@ async fn unknown_addresses_answer_the_same_and_send_nothing() {
 async fn links_expire_and_using_one_retires_the_others() {
     let e = env().await;
     e.customer("Pat", "pat@customer.test").await;
-    e.desk.request_customer_sign_in_link("pat@customer.test", Some("acme")).await.unwrap();
+    e.desk.request_customer_sign_in_link("pat@customer.test", Some("acme"), None).await.unwrap();
     let first = e.send_all().await.remove(0);
     e.clock.set(T0 + SIGN_IN_LINK_TTL_MS);
     let err = e.desk.login_customer_with_link(&first.token).await.unwrap_err();
     assert!(matches!(err, DeskError::Unauthenticated(_)), "expired at its deadline: {err:?}");
 
-    e.desk.request_customer_sign_in_link("pat@customer.test", None).await.unwrap();
-    e.desk.request_customer_sign_in_link("pat@customer.test", None).await.unwrap();
+    e.desk.request_customer_sign_in_link("pat@customer.test", None, None).await.unwrap();
+    e.desk.request_customer_sign_in_link("pat@customer.test", None, None).await.unwrap();
     let two = e.send_all().await;
     assert_eq!(two.len(), 2);
     assert_ne!(two[0].token, two[1].token);
@@ -145,15 +146,15 @@ async fn requests_are_rate_limited_per_customer() {
     e.customer("Pat", "pat@customer.test").await;
     e.customer("Sam", "sam@customer.test").await;
     for _ in 0..5 {
-        e.desk.request_customer_sign_in_link("pat@customer.test", None).await.unwrap();
+        e.desk.request_customer_sign_in_link("pat@customer.test", None, None).await.unwrap();
     }
-    e.desk.request_customer_sign_in_link("sam@customer.test", None).await.unwrap();
+    e.desk.request_customer_sign_in_link("sam@customer.test", None, None).await.unwrap();
     let mails = e.send_all().await;
     let to_pat = mails.iter().filter(|m| m.customer_email == "pat@customer.test").count();
     assert_eq!((to_pat, mails.len()), (SIGN_IN_LINKS_PER_WINDOW as usize, SIGN_IN_LINKS_PER_WINDOW as usize + 1));
     // A window later Pat can ask again.
     e.clock.set(T0 + SIGN_IN_LINK_TTL_MS + 1);
-    e.desk.request_customer_sign_in_link("pat@customer.test", None).await.unwrap();
+    e.desk.request_customer_sign_in_link("pat@customer.test", None, None).await.unwrap();
     assert_eq!(e.send_all().await.len(), 1);
 }
 
@@ -161,7 +162,7 @@ async fn requests_are_rate_limited_per_customer() {
 async fn failed_sends_retry_while_the_link_lives_then_give_up() {
     let e = env().await;
     e.customer("Pat", "pat@customer.test").await;
-    e.desk.request_customer_sign_in_link("pat@customer.test", None).await.unwrap();
+    e.desk.request_customer_sign_in_link("pat@customer.test", None, None).await.unwrap();
     let mail = e.due_mails().await.remove(0);
     let retry = DeliveryOutcome::Retry { error: "SMTP: 421 try later".into() };
     assert!(e.desk.record_customer_sign_in_attempt(&mail, &retry, 60_000).await.unwrap());
@@ -177,14 +178,14 @@ async fn failed_sends_retry_while_the_link_lives_then_give_up() {
     assert_eq!(e.sealed_tokens().await, vec![None], "given up: the token is dropped");
 
     // A permanent refusal gives up at once.
-    e.desk.request_customer_sign_in_link("pat@customer.test", None).await.unwrap();
+    e.desk.request_customer_sign_in_link("pat@customer.test", None, None).await.unwrap();
     let third = e.due_mails().await.remove(0);
     let refused = DeliveryOutcome::Failed { error: "SMTP refused the message: 550 no such user".into() };
     assert!(e.desk.record_customer_sign_in_attempt(&third, &refused, 1000).await.unwrap());
     assert!(e.due_mails().await.is_empty());
 
     // A link whose email could not go out before it expired is given up, not sent late.
-    e.desk.request_customer_sign_in_link("pat@customer.test", None).await.unwrap();
+    e.desk.request_customer_sign_in_link("pat@customer.test", None, None).await.unwrap();
     e.clock.set(T0 + 60_000 + SIGN_IN_LINK_TTL_MS);
     assert!(e.due_mails().await.is_empty());
     assert_eq!(e.sealed_tokens().await, vec![None, None, None]);
@@ -194,7 +195,7 @@ async fn failed_sends_retry_while_the_link_lives_then_give_up() {
 }
 
 #[tokio::test]
-async fn failed_password_sign_ins_are_limited_per_address() {
+async fn failed_password_sign_ins_are_limited_per_address_and_client() {
     let e = env().await;
     let input = ContactInput {
         name: "Pat".into(),
@@ -204,29 +205,95 @@ async fn failed_password_sign_ins_are_limited_per_address() {
     };
     e.desk.create_contact(&e.admin, input).await.unwrap();
     e.desk.create_user(&e.admin, "ann@acme.test", "Ann", Role::Agent, Some("ann's long password")).await.unwrap();
-    let limited =
-        |r: Result<LoginResult, DeskError>| matches!(r, Err(DeskError::RateLimited(ref m)) if m.contains("15 minutes"));
+    let limited = |r: Result<LoginResult, DeskError>, what: &str| matches!(r, Err(DeskError::RateLimited(ref m)) if m.contains(what) && m.contains("try again in 15 minutes"));
+    let by_address = "with this email address";
     let wrong = |r: Result<LoginResult, DeskError>| matches!(r, Err(DeskError::Unauthenticated(_)));
+    let guesser = Some(ip("198.51.100.7"));
+    let pat = Some(ip("203.0.113.20"));
 
     for _ in 0..MAX_SIGN_IN_FAILURES {
-        assert!(wrong(e.desk.login_customer("pat@customer.test", "guess", None).await));
+        assert!(wrong(e.desk.login_customer("pat@customer.test", "guess", None, guesser).await));
         // An address with no account at all is treated the same: the limit reveals nothing.
-        assert!(wrong(e.desk.login_staff("nobody@acme.test", "guess", None).await));
+        assert!(wrong(e.desk.login_staff("nobody@acme.test", "guess", None, guesser).await));
     }
-    // Now even the right password is refused for that address, however it is typed...
-    assert!(limited(e.desk.login_customer("PAT@customer.test", "pat's long password", None).await));
-    assert!(limited(e.desk.login_staff("nobody@acme.test", "guess", None).await));
-    // ... and only for that address.
-    e.desk.login_staff("ann@acme.test", "ann's long password", None).await.unwrap();
+    // Now even the right password is refused for that address from that client, however the
+    // address is typed...
+    assert!(limited(
+        e.desk.login_customer("PAT@customer.test", "pat's long password", None, guesser).await,
+        by_address
+    ));
+    assert!(limited(e.desk.login_staff("nobody@acme.test", "guess", None, guesser).await, by_address));
+    // ... but not for other addresses, and Pat on their own network is not locked out by the
+    // guesser (nor is an IPv6 neighbour outside the guesser's /64).
+    e.desk.login_staff("ann@acme.test", "ann's long password", None, guesser).await.unwrap();
+    e.desk.login_customer("pat@customer.test", "pat's long password", None, pat).await.unwrap();
+    e.desk.login_customer("pat@customer.test", "pat's long password", None, None).await.unwrap();
 
     // Once the window has moved on, the right password works, and success clears the count.
     e.clock.set(T0 + SIGN_IN_FAILURE_WINDOW_MS + 1);
     for _ in 0..MAX_SIGN_IN_FAILURES - 1 {
-        assert!(wrong(e.desk.login_customer("pat@customer.test", "guess", None).await));
+        assert!(wrong(e.desk.login_customer("pat@customer.test", "guess", None, guesser).await));
     }
-    e.desk.login_customer("pat@customer.test", "pat's long password", None).await.unwrap();
+    e.desk.login_customer("pat@customer.test", "pat's long password", None, guesser).await.unwrap();
     for _ in 0..MAX_SIGN_IN_FAILURES - 1 {
-        assert!(wrong(e.desk.login_customer("pat@customer.test", "guess", None).await));
+        assert!(wrong(e.desk.login_customer("pat@customer.test", "guess", None, guesser).await));
     }
-    e.desk.login_customer("pat@customer.test", "pat's long password", None).await.unwrap();
+    e.desk.login_customer("pat@customer.test", "pat's long password", None, guesser).await.unwrap();
+}
+
+#[tokio::test]
+async fn one_client_cannot_try_passwords_against_many_addresses() {
+    let e = env().await;
+    e.desk.create_user(&e.admin, "ann@acme.test", "Ann", Role::Agent, Some("ann's long password")).await.unwrap();
+    let sprayer = Some(ip("2001:db8:77:1::5"));
+    // Under the per-address limit each time, but many addresses.
+    for n in 0..MAX_CLIENT_SIGN_IN_FAILURES {
+        let r = e.desk.login_staff(&format!("user{n}@acme.test"), "Summer2026!", None, sprayer).await;
+        assert!(matches!(r, Err(DeskError::Unauthenticated(_))), "attempt {n}: {r:?}");
+    }
+    // The whole /64 is refused now, for every address, with a message that says so.
+    let next_door = Some(ip("2001:db8:77:1:ffff::1"));
+    let r = e.desk.login_staff("ann@acme.test", "ann's long password", None, next_door).await;
+    assert!(matches!(&r, Err(DeskError::RateLimited(m)) if m.contains("from your network")), "{r:?}");
+    // Another network, and in-process callers, are unaffected.
+    e.desk.login_staff("ann@acme.test", "ann's long password", None, Some(ip("2001:db8:77:2::5"))).await.unwrap();
+    e.desk.login_staff("ann@acme.test", "ann's long password", None, None).await.unwrap();
+    // The sweep forgets attempts once they no longer count.
+    let recorded = async || {
+        let mut tx = e.store.read().await.unwrap();
+        tx.count_client_sign_in_attempts("password_failure", "2001:db8:77:1::/64", 0).await.unwrap()
+    };
+    e.desk.prune_customer_sign_in_links().await.unwrap();
+    assert_eq!(recorded().await, MAX_CLIENT_SIGN_IN_FAILURES, "kept while they count");
+    e.clock.set(T0 + SIGN_IN_FAILURE_WINDOW_MS + 1);
+    e.desk.prune_customer_sign_in_links().await.unwrap();
+    assert_eq!(recorded().await, 0, "pruned");
+    e.desk.login_staff("ann@acme.test", "ann's long password", None, next_door).await.unwrap();
+}
+
+#[tokio::test]
+async fn one_client_cannot_ask_for_links_without_end() {
+    let e = env().await;
+    e.customer("Pat", "pat@customer.test").await;
+    let client = Some(ip("198.51.100.7"));
+    for n in 0..MAX_CLIENT_LINK_REQUESTS {
+        // Known and unknown addresses count alike.
+        let email = if n == 0 { "pat@customer.test".to_string() } else { format!("someone{n}@customer.test") };
+        e.desk.request_customer_sign_in_link(&email, None, client).await.unwrap();
+    }
+    for email in ["pat@customer.test", "nobody@customer.test"] {
+        let r = e.desk.request_customer_sign_in_link(email, None, client).await;
+        assert!(matches!(&r, Err(DeskError::RateLimited(m)) if m.contains("sign-in link requests")), "{email}: {r:?}");
+    }
+    assert_eq!(e.desk.due_customer_sign_in_links(10).await.unwrap().len(), 1, "only the first request sent a link");
+    // Another client is served (Pat's second link of the window).
+    e.desk.request_customer_sign_in_link("pat@customer.test", None, Some(ip("203.0.113.20"))).await.unwrap();
+    assert_eq!(e.desk.due_customer_sign_in_links(10).await.unwrap().len(), 2);
+    // And the refused client again once the window has moved on.
+    e.clock.set(T0 + SIGN_IN_FAILURE_WINDOW_MS + 1);
+    e.desk.request_customer_sign_in_link("nobody@customer.test", None, client).await.unwrap();
+}
+
+fn ip(s: &str) -> std::net::IpAddr {
+    s.parse().unwrap()
 }

@@ -1,22 +1,25 @@
 //! The HTTP surface: GraphQL (queries, mutations, uploads), subscriptions over WebSocket,
 //! attachment downloads, the health probes, and the web UI's bundle for every other path.
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource};
 use async_graphql_axum::{GraphQLProtocol, GraphQLRequest, GraphQLResponse, GraphQLWebSocket};
-use axum::Router;
 use axum::body::Body;
-use axum::extract::{Path, State, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, Path, State, WebSocketUpgrade};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
+use axum::{Extension, Router};
 use switchboard_desk::domain::{Actor, AttachmentId};
 use switchboard_desk::{Desk, DeskError};
-use switchboard_graphql::SwitchboardSchema;
+use switchboard_graphql::{ClientAddr, SwitchboardSchema};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
+
+use crate::client_addr::TrustedProxies;
 
 /// What every handler shares.
 #[derive(Clone)]
@@ -26,6 +29,8 @@ pub struct AppState {
     pub graphiql: bool,
     /// The built web bundle served at `/` and `/portal`.
     pub web_dir: std::path::PathBuf,
+    /// Whose `X-Forwarded-For` names the caller.
+    pub trusted_proxies: TrustedProxies,
 }
 
 /// Builds the router.
@@ -68,8 +73,17 @@ async fn caller(desk: &Desk, headers: &HeaderMap) -> Result<Option<Actor>, DeskE
     }
 }
 
-async fn graphql(State(s): State<AppState>, headers: HeaderMap, req: GraphQLRequest) -> Response {
+async fn graphql(
+    State(s): State<AppState>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: HeaderMap,
+    req: GraphQLRequest,
+) -> Response {
     let mut req = req.into_inner();
+    // Absent only when the router is served without connection info (never by `serve`).
+    if let Some(Extension(ConnectInfo(peer))) = peer {
+        req = req.data(ClientAddr(s.trusted_proxies.client_addr(peer.ip(), &headers)));
+    }
     match caller(&s.desk, &headers).await {
         Ok(Some(actor)) => req = req.data(actor),
         Ok(None) => {}

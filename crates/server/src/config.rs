@@ -60,6 +60,8 @@ pub struct ServeSettings {
     /// Where customers reach this server (`SWITCHBOARD_PUBLIC_URL`), for links in emails;
     /// `None`: the address it listens on.
     pub public_url: Option<String>,
+    /// Reverse proxies whose `X-Forwarded-For` names the caller (`SWITCHBOARD_TRUSTED_PROXIES`).
+    pub trusted_proxies: crate::client_addr::TrustedProxies,
 }
 
 /// Reads a KEY=VALUE file; blank lines and `#` comments are skipped, values may be quoted.
@@ -239,6 +241,10 @@ pub fn resolve_serve(
     {
         bail!("SWITCHBOARD_PUBLIC_URL must be an http(s) URL such as https://help.example.com, not {u:?}");
     }
+    let trusted_proxies = crate::client_addr::TrustedProxies::parse(
+        &env_or_file("SWITCHBOARD_TRUSTED_PROXIES", file).unwrap_or_default(),
+    )
+    .context("SWITCHBOARD_TRUSTED_PROXIES")?;
     Ok(ServeSettings {
         listen,
         graphiql,
@@ -250,6 +256,7 @@ pub fn resolve_serve(
         email_poller,
         whatsapp,
         public_url,
+        trusted_proxies,
     })
 }
 

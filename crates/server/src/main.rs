@@ -2,6 +2,7 @@
 //! and manages workspaces, staff and API tokens from the command line.
 
 mod app;
+mod client_addr;
 mod config;
 mod seed;
 mod web;
@@ -249,8 +250,13 @@ async fn run(
                 None => None,
             };
             let schema = switchboard_graphql::build_schema(desk.clone());
-            let state =
-                app::AppState { desk: desk.clone(), schema, graphiql: serve.graphiql, web_dir: serve.web_dir.clone() };
+            let state = app::AppState {
+                desk: desk.clone(),
+                schema,
+                graphiql: serve.graphiql,
+                web_dir: serve.web_dir.clone(),
+                trusted_proxies: serve.trusted_proxies.clone(),
+            };
             // The raw-MIME endpoint carries its own body limit (the email size limit).
             let router = app::router(state, serve.max_body_bytes)
                 .merge(switchboard_email::router(desk.clone(), serve.email.clone()))
@@ -259,6 +265,7 @@ async fn run(
                 serve.email_poller.then(|| switchboard_email::imap::spawn_poller(desk.clone(), serve.email.clone()));
             // Tests and scripts read this line to find the port when listening on port 0.
             println!("Switchboard listening on {url}");
+            let router = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
             axum::serve(listener, router).with_graceful_shutdown(shutdown_signal(stop_on_stdin_eof)).await?;
             if let Some(poller) = email_poller {
                 poller.abort();

@@ -427,8 +427,9 @@ tx_methods! {
     fn use_sign_in_link(token_hash: &str, now: Millis) -> Option<CustomerSignInLinkRecord>;
     fn retire_sign_in_links(ws: WorkspaceId, contact: ContactId, now: Millis) -> ();
     fn prune_sign_in_links(before: Millis) -> u64;
-    fn count_sign_in_failures(email: &str, since: Millis) -> i64;
-    fn record_sign_in_failure(email: &str, now: Millis) -> ();
-    fn prune_sign_in_failures(before: Millis) -> u64;
-    fn clear_sign_in_failures(email: &str) -> ();
+    fn count_sign_in_attempts(kind: &str, email: &str, client: &str, since: Millis) -> i64;
+    fn count_client_sign_in_attempts(kind: &str, client: &str, since: Millis) -> i64;
+    fn record_sign_in_attempt(kind: &str, email: &str, client: &str, now: Millis) -> ();
+    fn clear_sign_in_attempts(kind: &str, email: &str, client: &str) -> ();
+    fn prune_sign_in_attempts(before: Millis) -> u64;
 }

@@ -77,26 +77,34 @@ pub async fn prune_sign_in_links(c: &mut Conn, before: Millis) -> Result<u64> {
         .bind(before).execute(&mut *c).await?.rows_affected())
 }
 
-// ---- failed password sign-ins ----
+// ---- sign-in attempts (see migration 0009) ----
 
-pub async fn count_sign_in_failures(c: &mut Conn, email: &str, since: Millis) -> Result<i64> {
-    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM sign_in_failures WHERE email = $1 AND failed_at >= $2")
-        .bind(email).bind(since).fetch_one(&mut *c).await?)
+/// Attempts of `kind` for `email` from `client` since `since`.
+pub async fn count_sign_in_attempts(c: &mut Conn, kind: &str, email: &str, client: &str, since: Millis) -> Result<i64> {
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM sign_in_attempts WHERE kind = $1 AND email = $2 AND client = $3 AND at >= $4")
+        .bind(kind).bind(email).bind(client).bind(since).fetch_one(&mut *c).await?)
 }
 
-pub async fn record_sign_in_failure(c: &mut Conn, email: &str, now: Millis) -> Result<()> {
-    sqlx::query("INSERT INTO sign_in_failures (email, failed_at) VALUES ($1, $2)")
-        .bind(email).bind(now).execute(&mut *c).await?;
+/// Attempts of `kind` from `client`, whatever the address, since `since`.
+pub async fn count_client_sign_in_attempts(c: &mut Conn, kind: &str, client: &str, since: Millis) -> Result<i64> {
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM sign_in_attempts WHERE kind = $1 AND client = $2 AND at >= $3")
+        .bind(kind).bind(client).bind(since).fetch_one(&mut *c).await?)
+}
+
+pub async fn record_sign_in_attempt(c: &mut Conn, kind: &str, email: &str, client: &str, now: Millis) -> Result<()> {
+    sqlx::query("INSERT INTO sign_in_attempts (kind, email, client, at) VALUES ($1, $2, $3, $4)")
+        .bind(kind).bind(email).bind(client).bind(now).execute(&mut *c).await?;
     Ok(())
 }
 
-/// Deletes failures older than `before` (they no longer count); the job runner's sweep.
-pub async fn prune_sign_in_failures(c: &mut Conn, before: Millis) -> Result<u64> {
-    Ok(sqlx::query("DELETE FROM sign_in_failures WHERE failed_at < $1")
-        .bind(before).execute(&mut *c).await?.rows_affected())
+/// Forgets the attempts of `kind` for `email` from `client` (a success clears its failures).
+pub async fn clear_sign_in_attempts(c: &mut Conn, kind: &str, email: &str, client: &str) -> Result<()> {
+    sqlx::query("DELETE FROM sign_in_attempts WHERE kind = $1 AND email = $2 AND client = $3")
+        .bind(kind).bind(email).bind(client).execute(&mut *c).await?;
+    Ok(())
 }
 
-pub async fn clear_sign_in_failures(c: &mut Conn, email: &str) -> Result<()> {
-    sqlx::query("DELETE FROM sign_in_failures WHERE email = $1").bind(email).execute(&mut *c).await?;
-    Ok(())
+/// Deletes attempts older than `before` (they no longer count); the job runner's sweep.
+pub async fn prune_sign_in_attempts(c: &mut Conn, before: Millis) -> Result<u64> {
+    Ok(sqlx::query("DELETE FROM sign_in_attempts WHERE at < $1").bind(before).execute(&mut *c).await?.rows_affected())
 }

@@ -1,0 +1,140 @@
+//! Who is calling: the peer's IP address, or behind reverse proxies the operator trusts
+//! (`SWITCHBOARD_TRUSTED_PROXIES`), the address they forwarded in `X-Forwarded-For`. The
+//! sign-in limits count callers by it, so a header from anyone else is never believed.
+
+use std::net::{IpAddr, SocketAddr};
+
+use anyhow::{Context, bail};
+use axum::http::HeaderMap;
+
+/// The networks whose `X-Forwarded-For` is believed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrustedProxies(Vec<(IpAddr, u8)>);
+
+impl TrustedProxies {
+    /// Parses a comma-separated list of addresses and CIDR networks (`10.0.0.0/8, ::1`).
+    pub fn parse(list: &str) -> anyhow::Result<Self> {
+        let mut nets = Vec::new();
+        for item in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            let (addr, bits) = item.split_once('/').map_or((item, None), |(a, b)| (a, Some(b)));
+            let addr: IpAddr = addr.parse().with_context(|| format!("{item:?} is not an IP address or network"))?;
+            let max = if addr.is_ipv4() { 32 } else { 128 };
+            let bits = match bits {
+                None => max,
+                Some(b) => b
+                    .parse::<u8>()
+                    .ok()
+                    .filter(|b| *b <= max)
+                    .with_context(|| format!("{item:?}: the prefix length must be a number from 0 to {max}"))?,
+            };
+            nets.push((addr, bits));
+        }
+        if nets.iter().any(|(_, bits)| *bits == 0) {
+            bail!("trusting every address would let any caller choose the address it is counted by");
+        }
+        Ok(Self(nets))
+    }
+
+    fn contains(&self, ip: IpAddr) -> bool {
+        let ip = canonical(ip);
+        self.0.iter().any(|(net, bits)| match (canonical(*net), ip) {
+            (IpAddr::V4(n), IpAddr::V4(a)) => prefix_eq(&n.octets(), &a.octets(), *bits),
+            (IpAddr::V6(n), IpAddr::V6(a)) => prefix_eq(&n.octets(), &a.octets(), *bits),
+            _ => false,
+        })
+    }
+
+    /// The caller's address: the peer, unless the peer is a trusted proxy; then, right to left
+    /// through `X-Forwarded-For`, the first address that is not a trusted proxy (or the
+    /// leftmost, when every hop is trusted). An entry that does not parse ends the walk.
+    pub fn client_addr(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
+        let mut client = canonical(peer);
+        if !self.contains(client) {
+            return client;
+        }
+        let hops = headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok());
+        let hops: Vec<&str> = hops.flat_map(|v| v.split(',')).collect();
+        for hop in hops.iter().rev() {
+            let Some(ip) = parse_hop(hop.trim()) else { break };
+            client = canonical(ip);
+            if !self.contains(client) {
+                break;
+            }
+        }
+        client
+    }
+}
+
+/// An `X-Forwarded-For` entry: an address, possibly with a port (`[::1]:8080`, `1.2.3.4:80`).
+fn parse_hop(hop: &str) -> Option<IpAddr> {
+    hop.parse::<IpAddr>().ok().or_else(|| hop.parse::<SocketAddr>().ok().map(|s| s.ip()))
+}
+
+/// An IPv4 address mapped into IPv6 (a dual-stack listener's view) is that IPv4 address.
+fn canonical(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    }
+}
+
+fn prefix_eq(a: &[u8], b: &[u8], bits: u8) -> bool {
+    let (bytes, rest) = (usize::from(bits / 8), bits % 8);
+    if a[..bytes] != b[..bytes] {
+        return false;
+    }
+    rest == 0 || {
+        let mask = 0xffu8 << (8 - rest);
+        a[bytes] & mask == b[bytes] & mask
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(xff: &[&str]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for v in xff {
+            h.append("x-forwarded-for", v.parse().unwrap());
+        }
+        h
+    }
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn a_forwarded_address_is_believed_only_from_a_trusted_proxy() {
+        let trusted = TrustedProxies::parse("10.0.0.0/8, 192.168.1.1, fd00::/8").unwrap();
+        let spoofed = headers(&["203.0.113.9"]);
+        // Anyone else's header is ignored: the peer is the caller.
+        assert_eq!(trusted.client_addr(ip("198.51.100.4"), &spoofed), ip("198.51.100.4"));
+        assert_eq!(TrustedProxies::default().client_addr(ip("10.1.2.3"), &spoofed), ip("10.1.2.3"));
+        // From a trusted proxy, the rightmost untrusted hop; what the caller wrote further left
+        // (a forged first entry) is not believed.
+        assert_eq!(trusted.client_addr(ip("10.1.2.3"), &headers(&["1.1.1.1, 203.0.113.9"])), ip("203.0.113.9"));
+        assert_eq!(
+            trusted.client_addr(ip("10.1.2.3"), &headers(&["1.1.1.1", "203.0.113.9, 192.168.1.1"])),
+            ip("203.0.113.9"),
+            "several headers and a chain of trusted proxies"
+        );
+        // No header, or an unreadable one: the proxy itself (or the last good hop).
+        assert_eq!(trusted.client_addr(ip("10.1.2.3"), &HeaderMap::new()), ip("10.1.2.3"));
+        assert_eq!(trusted.client_addr(ip("10.1.2.3"), &headers(&["203.0.113.9, garbage"])), ip("10.1.2.3"));
+        // Ports, IPv6, and IPv4 mapped into IPv6.
+        assert_eq!(trusted.client_addr(ip("::ffff:10.1.2.3"), &headers(&["[2001:db8::1]:443"])), ip("2001:db8::1"));
+        assert_eq!(trusted.client_addr(ip("fd12::1"), &headers(&["203.0.113.9:5000"])), ip("203.0.113.9"));
+    }
+
+    #[test]
+    fn the_list_is_checked() {
+        assert_eq!(TrustedProxies::parse(" ").unwrap(), TrustedProxies::default());
+        assert!(TrustedProxies::parse("10.0.0.0/33").unwrap_err().to_string().contains("0 to 32"));
+        assert!(TrustedProxies::parse("proxy.local").unwrap_err().to_string().contains("not an IP address"));
+        assert!(TrustedProxies::parse("0.0.0.0/0").is_err(), "trusting everyone is refused");
+        let p = TrustedProxies::parse("172.16.0.0/12").unwrap();
+        assert!(p.contains(ip("172.31.255.1")) && !p.contains(ip("172.32.0.1")));
+    }
+}
