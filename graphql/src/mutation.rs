@@ -129,6 +129,26 @@ impl Mutation {
         customer_payload(ctx, desk(ctx).login_customer_with_link(&token).await?).await
     }
 
+    /// Ends every sign-in of the caller (staff or customer) on every device, this one included.
+    async fn sign_out_everywhere(&self, ctx: &Context<'_>) -> Result<bool, DeskError> {
+        desk(ctx).sign_out_everywhere(actor(ctx)?).await?;
+        Ok(true)
+    }
+
+    /// Changes the caller's own password (a customer's: their portal password). A wrong
+    /// `currentPassword` is a VALIDATION error on that field and counts toward the sign-in
+    /// limits. Every other sign-in ends; use the returned token from now on.
+    async fn change_password(
+        &self,
+        ctx: &Context<'_>,
+        current_password: String,
+        new_password: String,
+    ) -> Result<Session, DeskError> {
+        let a = actor(ctx)?;
+        let r = desk(ctx).change_own_password(a, &current_password, &new_password, client_addr(ctx)).await?;
+        Ok(Session { token: r.token, expires_at: time(r.expires_at) })
+    }
+
     /// Opens a ticket for a requester.
     async fn open_ticket(
         &self,

@@ -820,6 +820,14 @@ pub struct CustomerLoginPayload {
     pub contact: Contact,
 }
 
+/// A fresh session after a password change: the token to use from now on.
+#[derive(SimpleObject)]
+pub struct Session {
+    /// Send as `Authorization: Bearer <token>`; the caller's earlier tokens no longer work.
+    pub token: String,
+    pub expires_at: DateTime<Utc>,
+}
+
 /// A new API token: `token` is shown this once.
 #[derive(SimpleObject)]
 pub struct CreatedApiToken {

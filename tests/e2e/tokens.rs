@@ -142,3 +142,65 @@ async fn sign_in_limits_count_the_client_a_trusted_proxy_names() {
     let other = gql_from("2001:db8:5:7::1", request, json!({ "e": ws.email("customer") })).await;
     assert_eq!(other["data"]["requestCustomerSignInLink"], true, "{other}");
 }
+
+#[tokio::test]
+async fn signing_out_everywhere_and_password_changes_end_earlier_sessions() {
+    let ws = workspace().await;
+    let me = "{ me { name } }";
+    let works = async |token: &str| gql_status(Some(token), me, json!({})).await.0 == 200;
+    let dead = async |token: &str| {
+        let (status, body) = gql_status(Some(token), me, json!({})).await;
+        status == 401 && error_of(&body).0 == "UNAUTHENTICATED"
+    };
+    // The agent is signed in twice (say, laptop and phone).
+    let phone = login(&ws.email("agent")).await;
+    assert!(works(&ws.agent).await && works(&phone).await);
+
+    // A wrong current password names the field, keeps the caller signed in, changes nothing.
+    let change =
+        "mutation($c: String!, $n: String!) { changePassword(currentPassword: $c, newPassword: $n) { token } }";
+    let body = gql(Some(&phone), change, json!({ "c": "not it", "n": "a brand new password" })).await;
+    assert_error(&body, "VALIDATION", Some("currentPassword"));
+    let body = gql(Some(&phone), change, json!({ "c": PASSWORD, "n": "short" })).await;
+    assert_error(&body, "VALIDATION", Some("newPassword"));
+    assert!(works(&phone).await && works(&ws.agent).await);
+
+    // Changed from the phone: every earlier session ends, the phone continues with its new token.
+    let fresh =
+        ok(&phone, change, json!({ "c": PASSWORD, "n": "a brand new password" })).await["changePassword"]["token"]
+            .as_str()
+            .unwrap()
+            .to_string();
+    assert!(dead(&ws.agent).await && dead(&phone).await);
+    assert!(works(&fresh).await);
+    let sign_in = "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }";
+    let old = gql(None, sign_in, json!({ "e": ws.email("agent"), "p": PASSWORD })).await;
+    assert_error(&old, "UNAUTHENTICATED", None);
+    let new = gql(None, sign_in, json!({ "e": ws.email("agent"), "p": "a brand new password" })).await;
+    assert!(new["data"]["login"]["token"].is_string(), "{new}");
+
+    // A customer signs out everywhere; signing in again works.
+    assert_eq!(ok(&ws.customer, "mutation { signOutEverywhere }", json!({})).await["signOutEverywhere"], true);
+    assert!(dead(&ws.customer).await);
+    assert!(works(&customer_login(&ws.email("customer")).await).await);
+    // The other customer's session is untouched.
+    assert!(works(&ws.other_customer).await);
+
+    // An admin's password reset, and a deactivation undone, end the staff member's sessions.
+    let agent2 = ok(&ws.admin, "{ users { id email } }", json!({})).await["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["email"] == ws.email("agent2"))
+        .unwrap()["id"]
+        .clone();
+    let update = "mutation($id: ID!, $i: UserPatchInput!) { updateUser(id: $id, input: $i) { id } }";
+    ok(&ws.admin, update, json!({ "id": agent2, "i": { "password": "reset by the admin" } })).await;
+    assert!(dead(&ws.agent2).await);
+    let again = gql(None, sign_in, json!({ "e": ws.email("agent2"), "p": "reset by the admin" })).await;
+    let again = again["data"]["login"]["token"].as_str().unwrap().to_string();
+    ok(&ws.admin, update, json!({ "id": agent2, "i": { "active": false } })).await;
+    ok(&ws.admin, update, json!({ "id": agent2, "i": { "active": true } })).await;
+    assert!(dead(&again).await, "reactivation does not revive old sessions");
+    assert!(works(&ws.admin).await);
+}

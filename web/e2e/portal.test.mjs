@@ -1,9 +1,10 @@
 // Browser test of the portal's one-time sign-in link: the customer asks for it in the portal,
 // the server's job runner emails it over SMTP to a real aiosmtpd sink (Debian's
-// python3-aiosmtpd), and the link from that email signs the customer in, once.
+// python3-aiosmtpd), and the link from that email signs the customer in, once. Then a customer
+// changes their password and signs out everywhere from "Your account".
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { ADMIN, CUSTOMER, gql, mimeText, newBrowser, screenshot, staffToken, startServer, startSmtpSink } from './harness.mjs';
+import { ADMIN, CUSTOMER, OTHER_CUSTOMER, customerToken, gql, mimeText, newBrowser, screenshot, staffToken, startServer, startSmtpSink } from './harness.mjs';
 
 let server;
 let sink;
@@ -88,6 +89,50 @@ test('a customer signs in with a one-time link from their email, and the link wo
     // Asking for a new one opens the form in link mode.
     await page.getByRole('link', { name: 'Ask for a new link' }).click();
     await page.getByRole('button', { name: 'Email me a sign-in link', exact: true }).waitFor();
+  } finally {
+    await b.close();
+  }
+});
+
+test('a customer changes their password and signs out everywhere, ending their other sessions', async () => {
+  const ME = '{ me { name } }';
+  const otherDevice = await customerToken(server.url, OTHER_CUSTOMER);
+  await gql(server.url, otherDevice, ME);
+  const b = await newBrowser();
+  const { page } = b;
+  try {
+    await page.goto(`${server.url}/portal`);
+    await page.getByLabel('Email').fill(OTHER_CUSTOMER.email);
+    await page.getByLabel('Password').fill(OTHER_CUSTOMER.password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('link', { name: 'Your account' }).click();
+
+    const form = page.getByRole('form', { name: 'Change password' });
+    // A wrong current password is refused under that field's name; nothing changes.
+    await form.getByLabel('Current password').fill('not my password');
+    await form.getByLabel('New password', { exact: true }).fill('my new portal password');
+    await form.getByLabel('New password again').fill('my new portal password');
+    await form.getByRole('button', { name: 'Change password' }).click();
+    await page.getByRole('alert').filter({ hasText: 'not your current password' }).waitFor();
+    await gql(server.url, otherDevice, ME);
+
+    await form.getByLabel('Current password').fill(OTHER_CUSTOMER.password);
+    await form.getByRole('button', { name: 'Change password' }).click();
+    await page.getByRole('status').filter({ hasText: 'Password changed' }).waitFor();
+    await screenshot(page, 'portal-password-changed');
+    // The other device is signed out; this browser carries on with its new session.
+    await assert.rejects(gql(server.url, otherDevice, ME), /UNAUTHENTICATED/);
+    await page.getByRole('link', { name: 'My Tickets' }).click();
+    await page.getByTestId('my-ticket').first().waitFor();
+    await assert.rejects(customerToken(server.url, OTHER_CUSTOMER), /UNAUTHENTICATED/);
+    const fresh = await customerToken(server.url, { email: OTHER_CUSTOMER.email, password: 'my new portal password' });
+
+    // Signing out everywhere ends this browser's session and the one just opened elsewhere.
+    await page.getByRole('link', { name: 'Your account' }).click();
+    await page.getByRole('button', { name: 'Sign out everywhere' }).click();
+    await page.getByRole('button', { name: 'Sign in' }).waitFor();
+    await assert.rejects(gql(server.url, fresh, ME), /UNAUTHENTICATED/);
+    await screenshot(page, 'portal-signed-out-everywhere');
   } finally {
     await b.close();
   }

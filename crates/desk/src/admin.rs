@@ -139,19 +139,23 @@ impl Desk {
             return Err(DeskError::invalid("role", "you cannot demote or deactivate yourself"));
         }
         let name = name.map(|n| validate_name("name", n)).transpose()?.unwrap_or(u.name);
+        if u.active && active == Some(false) {
+            // Reactivating someone must not bring back the sign-ins they had.
+            tx.end_user_sessions(actor.workspace_id, id, self.now()).await?;
+        }
         let u =
             tx.update_user(actor.workspace_id, id, &name, role.unwrap_or(u.role), active.unwrap_or(u.active)).await?;
         tx.commit().await?;
         Ok(u)
     }
 
-    /// Sets a staff member's password (admins, or the command line).
+    /// Sets a staff member's password (admins, or the command line); their sign-ins so far end.
     pub async fn set_user_password(&self, actor: &Actor, id: UserId, password: &str) -> Result<(), DeskError> {
         require(actor, Permission::Admin)?;
         let hash = hash_password("password", password)?;
         let mut tx = self.store().write().await?;
         tx.user_by_id(actor.workspace_id, id).await?.ok_or(DeskError::NotFound("user"))?;
-        tx.set_user_password(actor.workspace_id, id, &hash).await?;
+        tx.set_user_password(actor.workspace_id, id, &hash, self.now()).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -50,6 +50,16 @@ struct Claims {
     ws: i64,
     iat: i64,
     exp: i64,
+    /// When it was issued, to the millisecond, against `sessions_valid_after`; tokens from
+    /// before this claim existed fall back to `iat`.
+    #[serde(default)]
+    iat_ms: Millis,
+}
+
+impl Claims {
+    fn issued_ms(&self) -> Millis {
+        if self.iat_ms > 0 { self.iat_ms } else { self.iat * 1000 }
+    }
 }
 
 const API_TOKEN_PREFIX: &str = "sbt_";
@@ -217,9 +227,12 @@ impl Desk {
     }
 
     fn issue_token(&self, subject: String, ws: WorkspaceId) -> Result<(String, Millis), DeskError> {
-        let now = self.now();
+        self.issue_token_at(subject, ws, self.now())
+    }
+
+    fn issue_token_at(&self, subject: String, ws: WorkspaceId, now: Millis) -> Result<(String, Millis), DeskError> {
         let exp = now / 1000 + self.inner.auth.token_ttl_secs;
-        let claims = Claims { sub: subject, ws: ws.0, iat: now / 1000, exp };
+        let claims = Claims { sub: subject, ws: ws.0, iat: now / 1000, exp, iat_ms: now };
         let token =
             jsonwebtoken::encode(&Header::default(), &claims, &EncodingKey::from_secret(&self.inner.auth.jwt_secret))
                 .map_err(|e| DeskError::Internal(format!("jwt encode: {e}")))?;
@@ -294,17 +307,99 @@ impl Desk {
         let ws = WorkspaceId(data.claims.ws);
         let (kind, id) = data.claims.sub.split_once(':').ok_or_else(invalid)?;
         let id: i64 = id.parse().map_err(|_| invalid())?;
+        // Signed out everywhere, password changed or reset, deactivated: older tokens are dead.
+        let issued = data.claims.issued_ms();
+        let current = |valid_after: Option<Millis>| valid_after.is_none_or(|v| issued >= v);
         match kind {
             "user" => {
-                let u = tx.user_by_id(ws, UserId(id)).await?.filter(|u| u.active).ok_or_else(invalid)?;
+                let u = tx.user_by_id(ws, UserId(id)).await?;
+                let u = u.filter(|u| u.active && current(u.sessions_valid_after)).ok_or_else(invalid)?;
                 Ok(user_actor(&u))
             }
             "contact" => {
-                let c = tx.contact_by_id(ws, ContactId(id)).await?.ok_or_else(invalid)?;
+                let c = tx.contact_by_id(ws, ContactId(id)).await?;
+                let c = c.filter(|c| current(c.sessions_valid_after)).ok_or_else(invalid)?;
                 Ok(contact_actor(&c))
             }
             _ => Err(invalid()),
         }
+    }
+
+    /// Ends every sign-in of the caller (staff or customer), on every device, this one
+    /// included. API tokens are revoked one by one instead.
+    pub async fn sign_out_everywhere(&self, actor: &Actor) -> Result<(), DeskError> {
+        let cutoff = self.now() + 1;
+        let mut tx = self.store().write().await?;
+        match actor.kind {
+            ActorKind::User { id, .. } => tx.end_user_sessions(actor.workspace_id, id, cutoff).await?,
+            ActorKind::Contact { id } => tx.end_contact_sessions(actor.workspace_id, id, cutoff).await?,
+            _ => return Err(DeskError::invalid("token", "API tokens are revoked in the list of API tokens")),
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Changes the caller's own password (staff, or a customer's portal password) after
+    /// checking the current one, under the same failure limits as signing in. Every other
+    /// sign-in ends; the returned session replaces the caller's.
+    pub async fn change_own_password(
+        &self,
+        actor: &Actor,
+        current: &str,
+        new: &str,
+        client: Option<IpAddr>,
+    ) -> Result<LoginResult, DeskError> {
+        let hash = hash_password("newPassword", new)?;
+        let ws = actor.workspace_id;
+        let (user, contact) = match actor.kind {
+            ActorKind::User { id, .. } => (Some(id), None),
+            ActorKind::Contact { id } => (None, Some(id)),
+            _ => return Err(DeskError::invalid("token", "API tokens have no password")),
+        };
+        let mut tx = self.store().read().await?;
+        let (email, old_hash, subject) = match (user, contact) {
+            (Some(id), _) => {
+                let u = tx.user_by_id(ws, id).await?.ok_or(DeskError::NotFound("user"))?;
+                (Some(u.email), u.password_hash, format!("user:{id}"))
+            }
+            (_, id) => {
+                let id = id.ok_or(DeskError::NotFound("contact"))?;
+                let c = tx.contact_by_id(ws, id).await?.ok_or(DeskError::NotFound("contact"))?;
+                (c.email, c.password_hash, format!("contact:{id}"))
+            }
+        };
+        drop(tx);
+        let email = email.as_deref().map(|e| EmailAddress::parse("email", e)).transpose()?;
+        let (Some(email), true) = (email, old_hash.is_some()) else {
+            // Customers who only ever used emailed links; setting a first password is not offered.
+            return Err(DeskError::invalid(
+                "currentPassword",
+                "this account has no password; it signs in by emailed link",
+            ));
+        };
+        let checked = self
+            .throttled_sign_in(&email, client, async || {
+                if verify_password(old_hash.as_deref(), current) { Ok(()) } else { Err(bad_login()) }
+            })
+            .await;
+        match checked {
+            // Not UNAUTHENTICATED: the caller is signed in, and clients sign out on that code.
+            Err(DeskError::Unauthenticated(_)) => {
+                return Err(DeskError::invalid("currentPassword", "is not your current password"));
+            }
+            other => other?,
+        }
+        let cutoff = self.now() + 1;
+        let mut tx = self.store().write().await?;
+        if let Some(id) = user {
+            tx.set_user_password(ws, id, &hash, cutoff).await?;
+        }
+        if let Some(id) = contact {
+            tx.set_contact_password(ws, id, &hash, cutoff).await?;
+        }
+        tx.commit().await?;
+        let (token, expires_at) = self.issue_token_at(subject, ws, cutoff)?;
+        Ok(LoginResult { token, expires_at, actor: actor.clone() })
     }
 
     /// Creates an integrator API token with `scopes` (permission keys); the token is returned

@@ -297,3 +297,47 @@ async fn one_client_cannot_ask_for_links_without_end() {
 fn ip(s: &str) -> std::net::IpAddr {
     s.parse().unwrap()
 }
+
+#[tokio::test]
+async fn sessions_end_on_sign_out_everywhere_and_password_changes() {
+    let e = env().await;
+    let input = ContactInput {
+        name: "Pat".into(),
+        email: Some("pat@customer.test".into()),
+        portal_password: Some("pat's long password".into()),
+        ..Default::default()
+    };
+    e.desk.create_contact(&e.admin, input).await.unwrap();
+    let laptop = e.desk.login_customer("pat@customer.test", "pat's long password", None, None).await.unwrap();
+    let pat = laptop.actor.clone();
+    // Signing out everywhere ends even a session opened in the same millisecond.
+    e.desk.sign_out_everywhere(&pat).await.unwrap();
+    assert!(matches!(e.desk.authenticate(&laptop.token).await, Err(DeskError::Unauthenticated(_))));
+    e.clock.set(T0 + 1);
+    let laptop = e.desk.login_customer("pat@customer.test", "pat's long password", None, None).await.unwrap();
+    let phone = e.desk.login_customer("pat@customer.test", "pat's long password", None, None).await.unwrap();
+
+    // A password change from the phone: its new session works, every earlier one is dead.
+    let wrong = e.desk.change_own_password(&pat, "guess", "a new long password", None).await.unwrap_err();
+    assert!(matches!(wrong, DeskError::Validation(ref v) if v.field == "currentPassword"), "{wrong:?}");
+    let changed = e.desk.change_own_password(&pat, "pat's long password", "a new long password", None).await.unwrap();
+    assert_eq!(e.desk.authenticate(&changed.token).await.unwrap().contact_id(), pat.contact_id());
+    for old in [&laptop.token, &phone.token] {
+        assert!(matches!(e.desk.authenticate(old).await, Err(DeskError::Unauthenticated(_))));
+    }
+    e.desk.login_customer("pat@customer.test", "a new long password", None, None).await.unwrap();
+    assert!(e.desk.login_customer("pat@customer.test", "pat's long password", None, None).await.is_err());
+
+    // Wrong current passwords count toward the sign-in limit, like failed sign-ins.
+    for _ in 1..MAX_SIGN_IN_FAILURES {
+        e.desk.change_own_password(&pat, "guess", "another long password", None).await.unwrap_err();
+    }
+    let limited = e.desk.change_own_password(&pat, "a new long password", "another long password", None).await;
+    assert!(matches!(limited, Err(DeskError::RateLimited(_))), "{limited:?}");
+
+    // A customer who only ever signed in by link has no password to change.
+    let sam = e.customer("Sam", "sam@customer.test").await;
+    let sam = Actor { workspace_id: sam.workspace_id, kind: ActorKind::Contact { id: sam.id }, label: sam.name };
+    let none = e.desk.change_own_password(&sam, "", "a new long password", None).await.unwrap_err();
+    assert!(matches!(none, DeskError::Validation(ref v) if v.message.contains("emailed link")), "{none:?}");
+}

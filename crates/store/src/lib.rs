@@ -249,7 +249,8 @@ tx_methods! {
     fn take_ticket_number(ws: WorkspaceId) -> i64;
     fn insert_user(ws: WorkspaceId, email: &str, name: &str, role: Role, password_hash: Option<&str>, now: Millis) -> UserRecord;
     fn update_user(ws: WorkspaceId, id: UserId, name: &str, role: Role, active: bool) -> UserRecord;
-    fn set_user_password(ws: WorkspaceId, id: UserId, hash: &str) -> ();
+    fn set_user_password(ws: WorkspaceId, id: UserId, hash: &str, now: Millis) -> ();
+    fn end_user_sessions(ws: WorkspaceId, id: UserId, now: Millis) -> ();
     fn users_by_email(email: &str) -> Vec<(UserRecord, String)>;
     fn user_by_id(ws: WorkspaceId, id: UserId) -> Option<UserRecord>;
     fn user_by_email(ws: WorkspaceId, email: &str) -> Option<UserRecord>;
@@ -259,7 +260,8 @@ tx_methods! {
     fn contact_by_identity(ws: WorkspaceId, kind: IdentityKind, value: &str) -> Option<ContactRecord>;
     fn contacts_by_email(email: &str) -> Vec<(ContactRecord, String)>;
     fn list_contacts(ws: WorkspaceId, search: Option<&str>, limit: i64) -> Vec<ContactRecord>;
-    fn set_contact_password(ws: WorkspaceId, id: ContactId, hash: &str) -> ();
+    fn set_contact_password(ws: WorkspaceId, id: ContactId, hash: &str, now: Millis) -> ();
+    fn end_contact_sessions(ws: WorkspaceId, id: ContactId, now: Millis) -> ();
     fn insert_queue(ws: WorkspaceId, name: &str, is_default: bool, mode: AssignmentMode, now: Millis) -> QueueRecord;
     fn update_queue(ws: WorkspaceId, id: QueueId, name: &str, mode: AssignmentMode) -> QueueRecord;
     fn set_default_queue(ws: WorkspaceId, id: QueueId) -> ();

@@ -35,9 +35,9 @@ const ENTRY_SELECT: &str = "SELECT e.id, e.ticket_id, e.kind, e.author_user_id, 
      e.delivery_error, e.created_at FROM entries e LEFT JOIN users u ON u.id = e.author_user_id \
      LEFT JOIN contacts c ON c.id = e.author_contact_id";
 
-const USER_COLUMNS: &str = "id, workspace_id, email, name, role, password_hash, active, created_at";
+const USER_COLUMNS: &str = "id, workspace_id, email, name, role, password_hash, active, created_at, sessions_valid_after";
 const CONTACT_COLUMNS: &str = "id, workspace_id, name, email, phone, whatsapp_id, discord_user_id, requester_type, \
-     business_partner_ref, password_hash, created_at";
+     business_partner_ref, password_hash, created_at, sessions_valid_after";
 const QUEUE_COLUMNS: &str = "id, workspace_id, name, is_default, assignment_mode, created_at";
 const HELP_TOPIC_COLUMNS: &str = "id, workspace_id, name, default_priority, default_queue_id, default_assignee_id, \
      due_offset_minutes, active, created_at";
@@ -90,16 +90,24 @@ pub async fn update_user(c: &mut Conn, ws: WorkspaceId, id: UserId, name: &str, 
     .fetch_one(&mut *c).await?)
 }
 
-pub async fn set_user_password(c: &mut Conn, ws: WorkspaceId, id: UserId, hash: &str) -> Result<()> {
-    sqlx::query("UPDATE users SET password_hash = $3 WHERE workspace_id = $1 AND id = $2")
-        .bind(ws).bind(id).bind(hash).execute(&mut *c).await?;
+/// Sets a staff member's password hash; their sign-ins from before `now` stop working.
+pub async fn set_user_password(c: &mut Conn, ws: WorkspaceId, id: UserId, hash: &str, now: Millis) -> Result<()> {
+    sqlx::query("UPDATE users SET password_hash = $3, sessions_valid_after = $4 WHERE workspace_id = $1 AND id = $2")
+        .bind(ws).bind(id).bind(hash).bind(now).execute(&mut *c).await?;
+    Ok(())
+}
+
+/// Ends every sign-in of a staff member made before `now`.
+pub async fn end_user_sessions(c: &mut Conn, ws: WorkspaceId, id: UserId, now: Millis) -> Result<()> {
+    sqlx::query("UPDATE users SET sessions_valid_after = $3 WHERE workspace_id = $1 AND id = $2")
+        .bind(ws).bind(id).bind(now).execute(&mut *c).await?;
     Ok(())
 }
 
 /// Staff accounts with this email in any workspace, with the workspace slug, for sign-in.
 pub async fn users_by_email(c: &mut Conn, email: &str) -> Result<Vec<(UserRecord, String)>> {
     let rows = sqlx::query(sqlf!(
-        "SELECT u.id, u.workspace_id, u.email, u.name, u.role, u.password_hash, u.active, u.created_at, w.slug \
+        "SELECT u.id, u.workspace_id, u.email, u.name, u.role, u.password_hash, u.active, u.created_at, u.sessions_valid_after, w.slug \
          FROM users u JOIN workspaces w ON w.id = u.workspace_id WHERE u.email = $1 ORDER BY u.id"
     ))
     .bind(email).fetch_all(&mut *c).await?;
@@ -151,7 +159,7 @@ pub async fn contact_by_identity(c: &mut Conn, ws: WorkspaceId, kind: IdentityKi
 pub async fn contacts_by_email(c: &mut Conn, email: &str) -> Result<Vec<(ContactRecord, String)>> {
     let rows = sqlx::query(
         "SELECT k.id, k.workspace_id, k.name, k.email, k.phone, k.whatsapp_id, k.discord_user_id, k.requester_type, \
-         k.business_partner_ref, k.password_hash, k.created_at, w.slug \
+         k.business_partner_ref, k.password_hash, k.created_at, k.sessions_valid_after, w.slug \
          FROM contacts k JOIN workspaces w ON w.id = k.workspace_id WHERE k.email = $1 ORDER BY k.id",
     )
     .bind(email).fetch_all(&mut *c).await?;
@@ -170,9 +178,17 @@ pub async fn list_contacts(c: &mut Conn, ws: WorkspaceId, search: Option<&str>, 
     Ok(q.build_query_as().fetch_all(&mut *c).await?)
 }
 
-pub async fn set_contact_password(c: &mut Conn, ws: WorkspaceId, id: ContactId, hash: &str) -> Result<()> {
-    sqlx::query("UPDATE contacts SET password_hash = $3 WHERE workspace_id = $1 AND id = $2")
-        .bind(ws).bind(id).bind(hash).execute(&mut *c).await?;
+/// Sets a customer's portal password hash; their sign-ins from before `now` stop working.
+pub async fn set_contact_password(c: &mut Conn, ws: WorkspaceId, id: ContactId, hash: &str, now: Millis) -> Result<()> {
+    sqlx::query("UPDATE contacts SET password_hash = $3, sessions_valid_after = $4 WHERE workspace_id = $1 AND id = $2")
+        .bind(ws).bind(id).bind(hash).bind(now).execute(&mut *c).await?;
+    Ok(())
+}
+
+/// Ends every portal sign-in of a customer made before `now`.
+pub async fn end_contact_sessions(c: &mut Conn, ws: WorkspaceId, id: ContactId, now: Millis) -> Result<()> {
+    sqlx::query("UPDATE contacts SET sessions_valid_after = $3 WHERE workspace_id = $1 AND id = $2")
+        .bind(ws).bind(id).bind(now).execute(&mut *c).await?;
     Ok(())
 }
 

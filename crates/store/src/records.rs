@@ -25,6 +25,8 @@ pub struct UserRecord {
     pub password_hash: Option<String>,
     pub active: bool,
     pub created_at: Millis,
+    /// Sign-in tokens issued before this no longer work.
+    pub sessions_valid_after: Option<Millis>,
 }
 
 /// A requester and their channel identities.
@@ -42,6 +44,8 @@ pub struct ContactRecord {
     pub business_partner_ref: Option<String>,
     pub password_hash: Option<String>,
     pub created_at: Millis,
+    /// Portal sign-in tokens issued before this no longer work.
+    pub sessions_valid_after: Option<Millis>,
 }
 
 /// What a new contact is created with.

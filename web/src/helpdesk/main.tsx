@@ -17,6 +17,7 @@ const AdminPage = lazy(() => import('./admin/Admin'));
 const NewTicket = lazy(() => import('./NewTicket'));
 const Dashboard = lazy(() => import('./Dashboard'));
 const Review = lazy(() => import('./Review'));
+const Account = lazy(() => import('../lib/Account').then((m) => ({ default: m.Account })));
 
 const TOKEN_KEY = 'switchboard.agent.token';
 
@@ -85,6 +86,7 @@ function Shell({ session }: { session: Session }) {
   else if (path === '/queue') page = <StaffQueue search={search} />;
   else if (path === '/sla') page = <Dashboard />;
   else if (path === '/review') page = <Review />;
+  else if (path === '/account') page = <Account token={session.token} onToken={session.replaceToken} onSignedOut={session.signOut} />;
   else if (path.startsWith('/admin')) page = session.can('admin') ? <AdminPage path={path} /> : <p>Admins only.</p>;
   else page = <p>Page not found. <Link href="/">Back to tickets</Link></p>;
   return (
@@ -115,6 +117,8 @@ function Shell({ session }: { session: Session }) {
         <div className="who">
           Signed in as <strong>{session.me.name}</strong>
           <br />
+          <Link href="/account" aria-current={path === '/account' ? 'page' : undefined}>Your account</Link>
+          <br />
           <button type="button" onClick={session.signOut} style={{ marginTop: 6 }}>Sign out</button>
         </div>
       </nav>
@@ -142,6 +146,10 @@ function App() {
     setData(null);
   }, []);
   useEffect(() => onUnauthenticated(signOut), [signOut]);
+  const replaceToken = useCallback((t: string) => {
+    localStorage.setItem(TOKEN_KEY, t);
+    setToken(t);
+  }, []);
   const load = useCallback(async () => {
     if (!token) return;
     try {
@@ -156,9 +164,9 @@ function App() {
   const session = useMemo<Session | null>(
     () =>
       token && data
-        ? { token, ...data, can: (p) => data.me.permissions.includes(ME_PERMS[p]), signOut, reload: load }
+        ? { token, ...data, can: (p) => data.me.permissions.includes(ME_PERMS[p]), signOut, replaceToken, reload: load }
         : null,
-    [token, data, signOut, load],
+    [token, data, signOut, replaceToken, load],
   );
   if (!token)
     return (

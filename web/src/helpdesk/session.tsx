@@ -17,6 +17,8 @@ export interface Session {
   topics: TopicRef[];
   can: (permission: 'view' | 'manage' | 'reassign' | 'admin') => boolean;
   signOut: () => void;
+  /** Swaps in a new token for this session (after a password change). */
+  replaceToken: (token: string) => void;
   reload: () => Promise<void>;
 }
 

@@ -5,6 +5,7 @@ import { StrictMode, useCallback, useEffect, useRef, useState, type FormEvent } 
 import { createRoot } from 'react-dom/client';
 import { ApiError, downloadAttachment, gql, onUnauthenticated, request, upload } from '../api/client';
 import type { HelpTopic, MyTicket, PublicEntry } from '../api/schema';
+import { Account } from '../lib/Account';
 import { formatDate } from '../lib/format';
 import { Link, navigate, useLocation } from '../lib/router';
 import { useLiveTickets } from '../lib/live';
@@ -320,10 +321,21 @@ function App() {
     <div className="portal">
       <header>
         <Link href={`${BASE}/`}><strong>My Tickets</strong></Link>
-        <button type="button" onClick={signOut}>Sign out</button>
+        <span>
+          <Link href={`${BASE}/account`} style={{ marginRight: 12 }}>Your account</Link>
+          <button type="button" onClick={signOut}>Sign out</button>
+        </span>
       </header>
       <main>
-        {ticket ? <TicketView key={ticket[1]} token={token} number={decodeURIComponent(ticket[1])} /> : path === '/new' ? <NewTicket token={token} /> : <List token={token} />}
+        {ticket ? (
+          <TicketView key={ticket[1]} token={token} number={decodeURIComponent(ticket[1])} />
+        ) : path === '/new' ? (
+          <NewTicket token={token} />
+        ) : path === '/account' ? (
+          <Account token={token} onToken={signIn} onSignedOut={signOut} />
+        ) : (
+          <List token={token} />
+        )}
       </main>
     </div>
   );
