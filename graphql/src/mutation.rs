@@ -511,6 +511,13 @@ impl Mutation {
         Ok(SlaPolicy(desk(ctx).save_sla_policy(a, opt_id(&id, "id")?, input.change()?).await?))
     }
 
+    /// Deletes a business-hours calendar no SLA policy counts in (admins); CONFLICT names the
+    /// policies that still do.
+    async fn delete_calendar(&self, ctx: &Context<'_>, id: ID) -> Result<bool, DeskError> {
+        desk(ctx).delete_calendar(actor(ctx)?, parse_id(&id, "id")?).await?;
+        Ok(true)
+    }
+
     /// Deletes an SLA policy; tickets keep the targets it gave them (admins).
     async fn delete_sla_policy(&self, ctx: &Context<'_>, id: ID) -> Result<bool, DeskError> {
         desk(ctx).delete_sla_policy(actor(ctx)?, parse_id(&id, "id")?).await?;

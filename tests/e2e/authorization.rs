@@ -187,6 +187,7 @@ fn ops(t: &Targets, marker: &str) -> Vec<Op> {
             json!({ "id": t.sla_policy }),
         ),
         op("deleteSlaPolicy", "mutation($id: ID!) { deleteSlaPolicy(id: $id) }", json!({ "id": t.sla_policy })),
+        op("deleteCalendar", "mutation($id: ID!) { deleteCalendar(id: $id) }", json!({ "id": t.calendar })),
         op("slaSettings", "{ slaSettings { atRiskPercent alertOnBreach } }", json!({})),
         op(
             "saveSlaSettings",

@@ -321,6 +321,7 @@ test('admin pages, SLA dashboard, staff queue and the create form render and wor
       ['Team members', 'Team members'],
       ['Alerts & follow-ups', 'Alerts & follow-ups'],
       ['API tokens', 'API tokens'],
+      ['Your account', 'Your account'],
     ];
     for (const [link, heading] of pages) {
       await page.getByRole('navigation').getByRole('link', { name: link, exact: true }).click();
@@ -328,6 +329,30 @@ test('admin pages, SLA dashboard, staff queue and the create form render and wor
       await page.waitForLoadState('networkidle');
       assert.equal(await page.getByRole('alert').count(), 0, `${link}: ${await page.getByRole('alert').allInnerTexts()}`);
     }
+    // Business hours: hours an SLA policy counts in cannot be deleted (the error names the
+    // policy); once the policy counts round the clock, they can.
+    await page.getByRole('navigation').getByRole('link', { name: 'SLA policies', exact: true }).click();
+    const fresh = page.getByRole('form', { name: 'New business hours' });
+    await fresh.getByLabel('Calendar name').fill('Night shift');
+    await fresh.getByRole('button', { name: 'Create business hours' }).click();
+    const night = page.getByRole('form', { name: 'Business hours Night shift' });
+    await night.waitFor();
+    const newPolicy = page.getByRole('form', { name: 'New SLA policy' });
+    await newPolicy.getByLabel('Name').fill('Night watch');
+    await newPolicy.getByLabel('Priority').selectOption('LOW');
+    await newPolicy.getByLabel('Help topic').selectOption({ index: 1 });
+    await newPolicy.getByLabel('Business hours').selectOption({ label: 'Night shift' });
+    await newPolicy.getByRole('button', { name: 'Create policy' }).click();
+    const policy = page.getByRole('form', { name: 'SLA policy Night watch' });
+    await policy.waitFor();
+    await night.getByRole('button', { name: 'Delete business hours' }).click();
+    await night.getByRole('alert').filter({ hasText: '\u201cNight watch\u201d counts in these business hours' }).waitFor();
+    await policy.getByLabel('Business hours').selectOption({ label: 'Round the clock' });
+    await policy.getByRole('button', { name: 'Save' }).click();
+    await policy.getByRole('status').filter({ hasText: 'Saved' }).waitFor();
+    await page.getByRole('form', { name: 'Business hours Night shift' }).getByRole('button', { name: 'Delete business hours' }).click();
+    await night.waitFor({ state: 'detached' });
+
     // Staff queue: claiming an unclaimed ticket moves it to "Mine".
     await page.getByRole('navigation').getByRole('link', { name: 'Staff queue', exact: true }).click();
     const mineTab = page.getByRole('tab', { name: /Mine$/ });

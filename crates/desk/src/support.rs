@@ -121,6 +121,34 @@ impl Desk {
         Ok(self.store().read().await?.list_calendars(actor.workspace_id).await?)
     }
 
+    /// Deletes a business-hours calendar (admins); refused while an SLA policy counts in it,
+    /// naming the policies, since their tickets' targets would silently change meaning.
+    pub async fn delete_calendar(&self, actor: &Actor, id: CalendarId) -> Result<(), DeskError> {
+        require(actor, Permission::Admin)?;
+        let ws = actor.workspace_id;
+        let mut tx = self.store().write().await?;
+        tx.calendar_by_id(ws, id).await?.ok_or(DeskError::NotFound("calendar"))?;
+        let mut users: Vec<String> = tx
+            .list_sla_policies(ws)
+            .await?
+            .into_iter()
+            .filter(|p| p.calendar_id == Some(id))
+            .map(|p| format!("\u{201c}{}\u{201d}", p.name))
+            .collect();
+        users.sort();
+        if !users.is_empty() {
+            let (what, verb, them) =
+                if users.len() == 1 { ("policy", "counts", "it") } else { ("policies", "count", "them") };
+            let names = users.join(", ");
+            let message =
+                format!("the SLA {what} {names} {verb} in these business hours; give {them} other hours first");
+            return Err(DeskError::Conflict(message));
+        }
+        tx.delete_calendar(ws, id).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Creates or updates a business-hours calendar.
     pub async fn save_calendar(
         &self,

@@ -346,6 +346,42 @@ async fn sla_targets_count_business_hours_pause_while_waiting_and_breach_once() 
 }
 
 #[tokio::test]
+async fn business_hours_in_use_cannot_be_deleted() {
+    let e = env("Europe/Berlin", "2026-04-03T14:00:00Z").await;
+    let office = e.desk.save_calendar(&e.admin, None, "Office", &office_hours("Europe/Berlin", &[])).await.unwrap();
+    let spare = e.desk.save_calendar(&e.admin, None, "Spare", &office_hours("UTC", &[])).await.unwrap();
+    let policy = |name: &str, calendar_id| SlaPolicyChange {
+        name: name.into(),
+        // One policy per priority: Gold for urgent tickets, Silver for high.
+        priority: if name == "Gold" { Priority::Urgent } else { Priority::High },
+        help_topic_id: None,
+        first_response_minutes: 60,
+        resolution_minutes: 600,
+        calendar_id,
+    };
+    let gold = e.desk.save_sla_policy(&e.admin, None, policy("Gold", Some(office.id))).await.unwrap();
+    e.desk.save_sla_policy(&e.admin, None, policy("Silver", Some(office.id))).await.unwrap();
+    let agent = e.agent("Alex").await;
+    assert!(matches!(e.desk.delete_calendar(&agent, spare.id).await, Err(DeskError::Forbidden(_))));
+
+    // Refused while policies count in it, naming them; nothing changes.
+    match e.desk.delete_calendar(&e.admin, office.id).await {
+        Err(DeskError::Conflict(m)) => assert!(m.contains("\u{201c}Gold\u{201d}, \u{201c}Silver\u{201d} count"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(e.desk.calendars(&e.admin).await.unwrap().len(), 2);
+
+    // Unused hours go at once; once its policies move, so does the other.
+    e.desk.delete_calendar(&e.admin, spare.id).await.unwrap();
+    e.desk.save_sla_policy(&e.admin, Some(gold.id), policy("Gold", None)).await.unwrap();
+    let silver = e.desk.sla_policies(&e.admin).await.unwrap().into_iter().find(|p| p.name == "Silver").unwrap();
+    e.desk.save_sla_policy(&e.admin, Some(silver.id), policy("Silver", None)).await.unwrap();
+    e.desk.delete_calendar(&e.admin, office.id).await.unwrap();
+    assert!(e.desk.calendars(&e.admin).await.unwrap().is_empty());
+    assert!(matches!(e.desk.delete_calendar(&e.admin, office.id).await, Err(DeskError::NotFound("calendar"))));
+}
+
+#[tokio::test]
 async fn first_response_breach_is_separate_from_resolution_and_notes_do_not_count() {
     let e = env("UTC", "2026-03-02T10:00:00Z").await;
     let policy = SlaPolicyChange {

@@ -332,6 +332,7 @@ tx_methods! {
     fn upsert_calendar(ws: WorkspaceId, id: Option<CalendarId>, name: &str, spec: &str, now: Millis) -> CalendarRecord;
     fn list_calendars(ws: WorkspaceId) -> Vec<CalendarRecord>;
     fn calendar_by_id(ws: WorkspaceId, id: CalendarId) -> Option<CalendarRecord>;
+    fn delete_calendar(ws: WorkspaceId, id: CalendarId) -> bool;
     fn upsert_sla_policy(ws: WorkspaceId, id: Option<SlaPolicyId>, p: &SlaPolicyInput, now: Millis) -> SlaPolicyRecord;
     fn list_sla_policies(ws: WorkspaceId) -> Vec<SlaPolicyRecord>;
     fn sla_policy_for(ws: WorkspaceId, priority: Priority, topic: Option<HelpTopicId>) -> Option<SlaPolicyRecord>;

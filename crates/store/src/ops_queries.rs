@@ -102,6 +102,11 @@ pub async fn list_calendars(c: &mut Conn, ws: WorkspaceId) -> Result<Vec<Calenda
         .bind(ws).fetch_all(&mut *c).await?)
 }
 
+pub async fn delete_calendar(c: &mut Conn, ws: WorkspaceId, id: CalendarId) -> Result<bool> {
+    let r = sqlx::query("DELETE FROM business_calendars WHERE workspace_id = $1 AND id = $2").bind(ws).bind(id).execute(&mut *c).await?;
+    Ok(r.rows_affected() > 0)
+}
+
 pub async fn calendar_by_id(c: &mut Conn, ws: WorkspaceId, id: CalendarId) -> Result<Option<CalendarRecord>> {
     Ok(sqlx::query_as(sqlf!("SELECT {CALENDAR_COLUMNS} FROM business_calendars WHERE workspace_id = $1 AND id = $2"))
         .bind(ws).bind(id).fetch_optional(&mut *c).await?)

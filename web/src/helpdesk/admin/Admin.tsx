@@ -391,6 +391,7 @@ const SLA = gql`
 const SAVE_POLICY = gql`mutation SavePolicy($id: ID, $input: SlaPolicyInput!) { saveSlaPolicy(id: $id, input: $input) { id } }`;
 const DELETE_POLICY = gql`mutation DeletePolicy($id: ID!) { deleteSlaPolicy(id: $id) }`;
 const SAVE_CALENDAR = gql`mutation SaveCalendar($id: ID, $input: CalendarInput!) { saveCalendar(id: $id, input: $input) { id } }`;
+const DELETE_CALENDAR = gql`mutation DeleteCalendar($id: ID!) { deleteCalendar(id: $id) }`;
 const SAVE_SLA_SETTINGS = gql`mutation SaveSlaSettings($input: SlaSettingsInput!) { saveSlaSettings(input: $input) { atRiskPercent } }`;
 
 function PolicyForm({ p, calendars, onSaved }: { p: SlaPolicy | null; calendars: Calendar[]; onSaved: () => Promise<void> }) {
@@ -457,7 +458,12 @@ function CalendarForm({ c, onSaved }: { c: Calendar | null; onSaved: () => Promi
         </div>
       ))}
       <label>Holidays (YYYY-MM-DD, comma-separated)<input value={holidays} onChange={(e) => setHolidays(e.target.value)} /></label>
-      <div className="row"><button className="primary">{c ? 'Save business hours' : 'Create business hours'}</button><Feedback error={m.error} notice={m.notice} /></div>
+      <div className="row">
+        <button className="primary">{c ? 'Save business hours' : 'Create business hours'}</button>
+        {/* Refused while an SLA policy counts in these hours; the error names the policies. */}
+        {c && <button type="button" className="danger" onClick={() => void m.run(DELETE_CALENDAR, { id: c.id }, onSaved)}>Delete business hours</button>}
+        <Feedback error={m.error} notice={m.notice} />
+      </div>
     </form>
   );
 }
