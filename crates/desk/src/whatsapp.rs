@@ -242,15 +242,14 @@ impl Desk {
         require(actor, Permission::Manage)?;
         let ws = actor.workspace_id;
         let wa_id = validate_name("from", wa_id)?;
-        let mut tx = self.store().write().await?;
-        if let Some(c) = tx.contact_by_identity(ws, IdentityKind::Whatsapp, &wa_id).await? {
-            return Ok(WhatsappContact { contact: c, identity_kind: IdentityKind::Whatsapp, identity_value: wa_id });
+        // Nearly every message comes from a known contact: look without the write lock first,
+        // then again under it, since another message may have added the contact meanwhile.
+        if let Some(found) = known_whatsapp_contact(&mut self.store().read().await?, ws, &wa_id).await? {
+            return Ok(found);
         }
-        // WhatsApp ids are the number in international form without the plus.
-        for phone in [format!("+{wa_id}"), wa_id.clone()] {
-            if let Some(c) = tx.contact_by_identity(ws, IdentityKind::Phone, &phone).await? {
-                return Ok(WhatsappContact { contact: c, identity_kind: IdentityKind::Phone, identity_value: phone });
-            }
+        let mut tx = self.store().write().await?;
+        if let Some(found) = known_whatsapp_contact(&mut tx, ws, &wa_id).await? {
+            return Ok(found);
         }
         let name = profile_name.map(str::trim).filter(|n| !n.is_empty()).unwrap_or(&wa_id);
         let new = NewContact {
@@ -438,6 +437,28 @@ impl Desk {
     pub async fn whatsapp_template_of_entry(&self, entry: EntryId) -> Result<Option<(String, String)>, DeskError> {
         Ok(self.store().read().await?.whatsapp_template_entry(entry).await?)
     }
+}
+
+/// The contact a WhatsApp id belongs to: by that id, else by their phone number (WhatsApp ids
+/// are the number in international form without the plus).
+async fn known_whatsapp_contact(
+    tx: &mut Tx,
+    ws: WorkspaceId,
+    wa_id: &str,
+) -> Result<Option<WhatsappContact>, DeskError> {
+    if let Some(c) = tx.contact_by_identity(ws, IdentityKind::Whatsapp, wa_id).await? {
+        return Ok(Some(WhatsappContact {
+            contact: c,
+            identity_kind: IdentityKind::Whatsapp,
+            identity_value: wa_id.into(),
+        }));
+    }
+    for phone in [format!("+{wa_id}"), wa_id.to_string()] {
+        if let Some(c) = tx.contact_by_identity(ws, IdentityKind::Phone, &phone).await? {
+            return Ok(Some(WhatsappContact { contact: c, identity_kind: IdentityKind::Phone, identity_value: phone }));
+        }
+    }
+    Ok(None)
 }
 
 /// The number to answer a contact from: the one they last wrote to, else the workspace's first.
