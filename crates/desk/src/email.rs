@@ -376,6 +376,15 @@ impl Desk {
         Ok(Some((t.id, note)))
     }
 
+    /// Deletes acknowledgement records older than any window counts ([`MAX_ACK_WINDOW_MS`]);
+    /// the job runner's sweep. Returns how many.
+    pub async fn prune_email_acknowledgements(&self) -> Result<u64, DeskError> {
+        let mut tx = self.store().write().await?;
+        let n = tx.prune_acknowledgements(self.now() - MAX_ACK_WINDOW_MS).await?;
+        tx.commit().await?;
+        Ok(n)
+    }
+
     /// Whether `sender` may get another acknowledgement: fewer than `max` in the last `window_ms`.
     /// Counts this one when it may.
     async fn take_email_acknowledgement(
@@ -387,7 +396,7 @@ impl Desk {
     ) -> Result<bool, DeskError> {
         let now = self.now();
         let mut tx = self.store().write().await?;
-        if tx.count_acknowledgements(ws, sender, now - window_ms).await? >= max {
+        if tx.count_acknowledgements(ws, sender, now - window_ms.min(MAX_ACK_WINDOW_MS)).await? >= max {
             return Ok(false);
         }
         tx.insert_acknowledgement(ws, sender, now).await?;
@@ -395,6 +404,10 @@ impl Desk {
         Ok(true)
     }
 }
+
+/// The longest acknowledgement window counted (longer ones are cut to it); records older than
+/// this are pruned.
+pub const MAX_ACK_WINDOW_MS: i64 = 86_400_000;
 
 /// The acknowledgement sent when no template is set.
 pub const DEFAULT_ACK_TEMPLATE: &str = "Hello {{requester.name}},\n\nWe have received your message and opened ticket \

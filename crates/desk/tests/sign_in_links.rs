@@ -41,6 +41,17 @@ impl Env {
         self.desk.create_contact(&self.admin, input).await.unwrap()
     }
 
+    /// A customer who signs in to the portal with a password.
+    async fn customer_with_password(&self, name: &str, email: &str, password: &str) -> ContactRecord {
+        let input = ContactInput {
+            name: name.into(),
+            email: Some(email.into()),
+            portal_password: Some(password.into()),
+            ..Default::default()
+        };
+        self.desk.create_contact(&self.admin, input).await.unwrap()
+    }
+
     /// The mails due now, as the job runner would take them.
     async fn due_mails(&self) -> Vec<SignInLinkMail> {
         let mut out = Vec::new();
@@ -197,13 +208,7 @@ async fn failed_sends_retry_while_the_link_lives_then_give_up() {
 #[tokio::test]
 async fn failed_password_sign_ins_are_limited_per_address_and_client() {
     let e = env().await;
-    let input = ContactInput {
-        name: "Pat".into(),
-        email: Some("pat@customer.test".into()),
-        portal_password: Some("pat's long password".into()),
-        ..Default::default()
-    };
-    e.desk.create_contact(&e.admin, input).await.unwrap();
+    e.customer_with_password("Pat", "pat@customer.test", "pat's long password").await;
     e.desk.create_user(&e.admin, "ann@acme.test", "Ann", Role::Agent, Some("ann's long password")).await.unwrap();
     let limited = |r: Result<LoginResult, DeskError>, what: &str| matches!(r, Err(DeskError::RateLimited(ref m)) if m.contains(what) && m.contains("try again in 15 minutes"));
     let by_address = "with this email address";
@@ -301,13 +306,7 @@ fn ip(s: &str) -> std::net::IpAddr {
 #[tokio::test]
 async fn sessions_end_on_sign_out_everywhere_and_password_changes() {
     let e = env().await;
-    let input = ContactInput {
-        name: "Pat".into(),
-        email: Some("pat@customer.test".into()),
-        portal_password: Some("pat's long password".into()),
-        ..Default::default()
-    };
-    e.desk.create_contact(&e.admin, input).await.unwrap();
+    e.customer_with_password("Pat", "pat@customer.test", "pat's long password").await;
     let laptop = e.desk.login_customer("pat@customer.test", "pat's long password", None, None).await.unwrap();
     let pat = laptop.actor.clone();
     // Signing out everywhere ends even a session opened in the same millisecond.

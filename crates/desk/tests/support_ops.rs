@@ -728,6 +728,26 @@ fn email_from(sender: &str, id: &str, text: &str) -> InboundMessage {
 }
 
 #[tokio::test]
+async fn acknowledgement_limits_count_a_window_and_old_records_are_pruned() {
+    let e = env("UTC", "2026-03-02T10:00:00Z").await;
+    let ws = e.admin.workspace_id;
+    let hour = 3_600_000;
+    let mut acked = Vec::new();
+    for n in 0..3 {
+        let t = e.desk.ingest(&e.admin, email_from("robin@example.com", &format!("<m{n}@x>"), "Help")).await.unwrap();
+        acked.push(e.desk.acknowledge_email_ticket(ws, t.ticket_id, None, 2, hour).await.unwrap());
+    }
+    assert_eq!(acked, [true, true, false], "two per sender per hour");
+    // The sweep keeps what still counts...
+    assert_eq!(e.desk.prune_email_acknowledgements().await.unwrap(), 0);
+    // ... and deletes it once no window reaches back that far; the sender is acknowledged again.
+    e.clock.set(ms("2026-03-03T10:00:01Z"));
+    assert_eq!(e.desk.prune_email_acknowledgements().await.unwrap(), 2);
+    let t = e.desk.ingest(&e.admin, email_from("robin@example.com", "<m9@x>", "Help")).await.unwrap();
+    assert!(e.desk.acknowledge_email_ticket(ws, t.ticket_id, None, 2, hour).await.unwrap());
+}
+
+#[tokio::test]
 async fn replies_wait_in_the_outbox_until_their_channel_sends_them() {
     let e = env("UTC", "2026-03-02T09:00:00Z").await;
     let agent = e.agent("Alex").await;

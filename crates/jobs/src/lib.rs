@@ -279,6 +279,11 @@ async fn run_tick(job: Tick, ctx: Data<Arc<Context>>) -> Result<(), BoxDynError>
             Ok(n) => tracing::info!(deleted = n, "deleted expired sign-in links"),
             Err(e) => tracing::error!(error = %e, "deleting expired sign-in links failed"),
         }
+        match ctx.desk.prune_email_acknowledgements().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(deleted = n, "deleted old email acknowledgement records"),
+            Err(e) => tracing::error!(error = %e, "deleting old email acknowledgement records failed"),
+        }
         if let Err(e) = ctx.queues.prune().await {
             tracing::warn!(error = %e, "pruning finished jobs failed");
         }

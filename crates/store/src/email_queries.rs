@@ -121,6 +121,11 @@ pub async fn count_acknowledgements(c: &mut Conn, ws: WorkspaceId, sender: &str,
         .bind(ws).bind(sender).bind(since).fetch_one(&mut *c).await?)
 }
 
+/// Deletes acknowledgements sent before `before`; returns how many.
+pub async fn prune_acknowledgements(c: &mut Conn, before: Millis) -> Result<u64> {
+    Ok(sqlx::query("DELETE FROM email_acknowledgements WHERE sent_at < $1").bind(before).execute(&mut *c).await?.rows_affected())
+}
+
 pub async fn insert_acknowledgement(c: &mut Conn, ws: WorkspaceId, sender: &str, now: Millis) -> Result<()> {
     sqlx::query("INSERT INTO email_acknowledgements (workspace_id, sender, sent_at) VALUES ($1, $2, $3)")
         .bind(ws).bind(sender).bind(now).execute(&mut *c).await?;

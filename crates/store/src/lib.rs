@@ -401,6 +401,7 @@ tx_methods! {
     fn ticket_mailbox(ws: WorkspaceId, ticket: TicketId) -> Option<i64>;
     fn count_acknowledgements(ws: WorkspaceId, sender: &str, since: Millis) -> i64;
     fn insert_acknowledgement(ws: WorkspaceId, sender: &str, now: Millis) -> ();
+    fn prune_acknowledgements(before: Millis) -> u64;
 }
 
 tx_methods! {
