@@ -695,6 +695,12 @@ impl Viewer {
     async fn workspace(&self, ctx: &Context<'_>) -> Result<Workspace, DeskError> {
         Ok(Workspace(desk(ctx).workspace(actor(ctx)?).await?))
     }
+
+    /// Whether the caller has a password to sign in with; customers who only use emailed
+    /// links have none until they set one with `changePassword`.
+    async fn has_password(&self, ctx: &Context<'_>) -> Result<bool, DeskError> {
+        desk(ctx).has_password(actor(ctx)?).await
+    }
 }
 
 /// The ticket list's filters; all optional, all narrowing.

@@ -118,7 +118,7 @@ test('a customer changes their password and signs out everywhere, ending their o
 
     await form.getByLabel('Current password').fill(OTHER_CUSTOMER.password);
     await form.getByRole('button', { name: 'Change password' }).click();
-    await page.getByRole('status').filter({ hasText: 'Password changed' }).waitFor();
+    await page.getByRole('status').filter({ hasText: 'Password saved' }).waitFor();
     await screenshot(page, 'portal-password-changed');
     // The other device is signed out; this browser carries on with its new session.
     await assert.rejects(gql(server.url, otherDevice, ME), /UNAUTHENTICATED/);
@@ -133,6 +133,38 @@ test('a customer changes their password and signs out everywhere, ending their o
     await page.getByRole('button', { name: 'Sign in' }).waitFor();
     await assert.rejects(gql(server.url, fresh, ME), /UNAUTHENTICATED/);
     await screenshot(page, 'portal-signed-out-everywhere');
+  } finally {
+    await b.close();
+  }
+});
+
+test('a customer who signs in by link sets a first password on "Your account"', async () => {
+  const admin = await staffToken(server.url, ADMIN);
+  const email = 'link.only@example.net';
+  await gql(server.url, admin, 'mutation($e: String!) { createContact(input: { name: "Lin Konly", email: $e }) { id } }', { e: email });
+  await gql(server.url, null, 'mutation($e: String!) { requestCustomerSignInLink(email: $e) }', { e: email });
+  const mail = await waitFor('the sign-in email for the new customer', () => signInMails().find((m) => m.to.includes(email)));
+  const link = /https?:\/\/\S+\/portal\/sign-in#sbl_[A-Za-z0-9_-]+/.exec(mail.text)?.[0];
+  assert.ok(link, mail.text);
+
+  const b = await newBrowser();
+  const { page } = b;
+  try {
+    await page.goto(link);
+    await page.getByRole('heading', { name: 'My tickets' }).waitFor();
+    await page.getByRole('link', { name: 'Your account' }).click();
+    // No current password to ask for: the form offers a first one.
+    const form = page.getByRole('form', { name: 'Set a password' });
+    await form.waitFor();
+    assert.equal(await form.getByLabel('Current password').count(), 0);
+    await form.getByLabel('New password', { exact: true }).fill('lins first password');
+    await form.getByLabel('New password again').fill('lins first password');
+    await form.getByRole('button', { name: 'Set password' }).click();
+    await page.getByRole('status').filter({ hasText: 'Password saved' }).waitFor();
+    // From now on it is a password like any other: asked for when changing it, good for signing in.
+    await page.getByRole('form', { name: 'Change password' }).getByLabel('Current password').waitFor();
+    await screenshot(page, 'portal-first-password-set');
+    assert.ok(await customerToken(server.url, { email, password: 'lins first password' }));
   } finally {
     await b.close();
   }

@@ -339,9 +339,22 @@ impl Desk {
         Ok(())
     }
 
+    /// Whether the caller has a password to sign in with (customers who only use emailed
+    /// links have none until they set one).
+    pub async fn has_password(&self, actor: &Actor) -> Result<bool, DeskError> {
+        let mut tx = self.store().read().await?;
+        let hash = match actor.kind {
+            ActorKind::User { id, .. } => tx.user_by_id(actor.workspace_id, id).await?.and_then(|u| u.password_hash),
+            ActorKind::Contact { id } => tx.contact_by_id(actor.workspace_id, id).await?.and_then(|c| c.password_hash),
+            _ => None,
+        };
+        Ok(hash.is_some())
+    }
+
     /// Changes the caller's own password (staff, or a customer's portal password) after
-    /// checking the current one, under the same failure limits as signing in. Every other
-    /// sign-in ends; the returned session replaces the caller's.
+    /// checking the current one, under the same failure limits as signing in; a customer
+    /// without one sets a first password. Every other sign-in ends; the returned session
+    /// replaces the caller's.
     pub async fn change_own_password(
         &self,
         actor: &Actor,
@@ -370,24 +383,24 @@ impl Desk {
         };
         drop(tx);
         let email = email.as_deref().map(|e| EmailAddress::parse("email", e)).transpose()?;
-        let (Some(email), true) = (email, old_hash.is_some()) else {
-            // Customers who only ever used emailed links; setting a first password is not offered.
-            return Err(DeskError::invalid(
-                "currentPassword",
-                "this account has no password; it signs in by emailed link",
-            ));
+        let Some(email) = email else {
+            return Err(DeskError::invalid("newPassword", "this account has no email address to sign in with"));
         };
-        let checked = self
-            .throttled_sign_in(&email, client, async || {
-                if verify_password(old_hash.as_deref(), current) { Ok(()) } else { Err(bad_login()) }
-            })
-            .await;
-        match checked {
-            // Not UNAUTHENTICATED: the caller is signed in, and clients sign out on that code.
-            Err(DeskError::Unauthenticated(_)) => {
-                return Err(DeskError::invalid("currentPassword", "is not your current password"));
+        // A customer who has only ever signed in by emailed link sets a first password: there is
+        // none to check, and their session came from their inbox.
+        if old_hash.is_some() {
+            let checked = self
+                .throttled_sign_in(&email, client, async || {
+                    if verify_password(old_hash.as_deref(), current) { Ok(()) } else { Err(bad_login()) }
+                })
+                .await;
+            match checked {
+                // Not UNAUTHENTICATED: the caller is signed in, and clients sign out on that code.
+                Err(DeskError::Unauthenticated(_)) => {
+                    return Err(DeskError::invalid("currentPassword", "is not your current password"));
+                }
+                other => other?,
             }
-            other => other?,
         }
         let cutoff = self.now() + 1;
         let mut tx = self.store().write().await?;

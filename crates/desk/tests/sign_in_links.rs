@@ -334,9 +334,14 @@ async fn sessions_end_on_sign_out_everywhere_and_password_changes() {
     let limited = e.desk.change_own_password(&pat, "a new long password", "another long password", None).await;
     assert!(matches!(limited, Err(DeskError::RateLimited(_))), "{limited:?}");
 
-    // A customer who only ever signed in by link has no password to change.
+    // A customer who only ever signed in by link sets a first password, and from then on it is
+    // checked like any other.
     let sam = e.customer("Sam", "sam@customer.test").await;
     let sam = Actor { workspace_id: sam.workspace_id, kind: ActorKind::Contact { id: sam.id }, label: sam.name };
-    let none = e.desk.change_own_password(&sam, "", "a new long password", None).await.unwrap_err();
-    assert!(matches!(none, DeskError::Validation(ref v) if v.message.contains("emailed link")), "{none:?}");
+    assert!(!e.desk.has_password(&sam).await.unwrap());
+    e.desk.change_own_password(&sam, "", "sam's first password", None).await.unwrap();
+    assert!(e.desk.has_password(&sam).await.unwrap());
+    e.desk.login_customer("sam@customer.test", "sam's first password", None, None).await.unwrap();
+    let again = e.desk.change_own_password(&sam, "", "another long password", None).await.unwrap_err();
+    assert!(matches!(again, DeskError::Validation(ref v) if v.field == "currentPassword"), "{again:?}");
 }

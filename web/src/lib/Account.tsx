@@ -1,6 +1,6 @@
 // The signed-in person's own account, for staff and customers alike: change the password,
 // sign out on every device.
-import { useState, type FormEvent } from 'react';
+import { useEffect, useState, type FormEvent } from 'react';
 import { gql, request } from '../api/client';
 import { ErrorText } from './ui';
 
@@ -8,6 +8,9 @@ const CHANGE_PASSWORD = gql`
   mutation ChangePassword($currentPassword: String!, $newPassword: String!) {
     changePassword(currentPassword: $currentPassword, newPassword: $newPassword) { token }
   }
+`;
+const HAS_PASSWORD = gql`
+  query HasPassword { me { hasPassword } }
 `;
 const SIGN_OUT_EVERYWHERE = gql`
   mutation SignOutEverywhere { signOutEverywhere }
@@ -22,6 +25,11 @@ export function Account({ token, onToken, onSignedOut }: { token: string; onToke
   const [error, setError] = useState<unknown>(null);
   const [done, setDone] = useState(false);
   const [busy, setBusy] = useState(false);
+  // Customers who only ever signed in by emailed link set a first password, with no current one.
+  const [hasPassword, setHasPassword] = useState<boolean | null>(null);
+  useEffect(() => {
+    request<{ me: { hasPassword: boolean } }>(token, HAS_PASSWORD).then((d) => setHasPassword(d.me.hasPassword), setError);
+  }, [token]);
   const change = async (e: FormEvent) => {
     e.preventDefault();
     setError(null);
@@ -39,6 +47,7 @@ export function Account({ token, onToken, onSignedOut }: { token: string; onToke
       onToken(d.changePassword.token);
       setF({ current: '', next: '', again: '' });
       setDone(true);
+      setHasPassword(true);
     } catch (err) {
       setError(err);
     } finally {
@@ -57,12 +66,16 @@ export function Account({ token, onToken, onSignedOut }: { token: string; onToke
   return (
     <section className="panel form" aria-labelledby="account-title">
       <h1 id="account-title">Your account</h1>
-      <form className="form" onSubmit={change} aria-label="Change password">
-        <h2>Change password</h2>
-        <label>
-          Current password
-          <input type="password" autoComplete="current-password" required value={f.current} onChange={(e) => setF({ ...f, current: e.target.value })} />
-        </label>
+      <form className="form" onSubmit={change} aria-label={hasPassword === false ? 'Set a password' : 'Change password'}>
+        <h2>{hasPassword === false ? 'Set a password' : 'Change password'}</h2>
+        {hasPassword === false ? (
+          <p className="muted">You sign in with emailed links. Set a password to sign in with it as well.</p>
+        ) : (
+          <label>
+            Current password
+            <input type="password" autoComplete="current-password" required value={f.current} onChange={(e) => setF({ ...f, current: e.target.value })} />
+          </label>
+        )}
         <label>
           New password
           <input type="password" autoComplete="new-password" required minLength={8} value={f.next} onChange={(e) => setF({ ...f, next: e.target.value })} />
@@ -72,8 +85,8 @@ export function Account({ token, onToken, onSignedOut }: { token: string; onToke
           <input type="password" autoComplete="new-password" required minLength={8} value={f.again} onChange={(e) => setF({ ...f, again: e.target.value })} />
         </label>
         <ErrorText error={error} />
-        {done && <p role="status">Password changed. You are signed out on every other device.</p>}
-        <div><button className="primary" disabled={busy}>Change password</button></div>
+        {done && <p role="status">Password saved. You are signed out on every other device.</p>}
+        <div><button className="primary" disabled={busy || hasPassword === null}>{hasPassword === false ? 'Set password' : 'Change password'}</button></div>
       </form>
       <h2>Devices</h2>
       <p className="muted">Lost a device, or signed in somewhere you should not have? End every session, this one included.</p>
