@@ -282,16 +282,11 @@ impl Desk {
             for o in &overdue {
                 // Each ticket is read once per missed target, not on every scan until it
                 // closes: the next check moves to the next target still ahead, or to none.
-                let ahead = [o.first_response_due_at.filter(|_| o.first_responded_at.is_none()), o.resolution_due_at];
-                let next = ahead.into_iter().flatten().filter(|d| *d > now).min();
+                let (mut missed, ahead): (Vec<_>, Vec<_>) =
+                    pending_sla_targets(o.first_response_due_at, o.first_responded_at, o.resolution_due_at)
+                        .partition(|(_, due)| *due <= now);
+                let next = ahead.iter().map(|(_, due)| *due).min();
                 tx.set_sla_next_check(o.id, o.sla_next_check_at, next).await?;
-                let mut missed = Vec::new();
-                if let Some(due) = o.first_response_due_at.filter(|d| *d <= now && o.first_responded_at.is_none()) {
-                    missed.push((SlaTarget::FirstResponse, due));
-                }
-                if let Some(due) = o.resolution_due_at.filter(|d| *d <= now) {
-                    missed.push((SlaTarget::Resolution, due));
-                }
                 missed.retain(|(target, _)| !known.iter().any(|(id, k)| *id == o.id && k == target.as_str()));
                 if missed.is_empty() {
                     continue;

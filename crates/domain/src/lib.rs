@@ -36,7 +36,9 @@ pub use routing::{
     AssignmentCandidate, RoutingAction, RoutingClause, RoutingOutcome, RoutingRule, TicketFacts,
     contains_ignoring_case, first_matching_rule, pick_assignee,
 };
-pub use sla::{SlaFilter, SlaWindow, day_index, local_days, next_sla_due, parse_time_zone, sla_window};
+pub use sla::{
+    SlaFilter, SlaWindow, day_index, local_days, next_sla_due, parse_time_zone, pending_sla_targets, sla_window,
+};
 pub use suggestions::{MIN_REPEATS, MIN_TICKETS, RepeatedReply, normalize_reply, repeated_replies};
 pub use template::{
     ActorVars, MAX_TEMPLATE_CHARS, RequesterVars, TEMPLATE_VARIABLES, TemplateContext, TicketVars, WorkspaceVars,

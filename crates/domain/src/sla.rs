@@ -3,7 +3,7 @@
 use chrono::{Datelike, Duration, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
 
-use crate::{Millis, ValidationError};
+use crate::{Millis, SlaTarget, ValidationError};
 
 /// The SLA filter of the ticket list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,9 +78,19 @@ pub fn day_index(days: &[(chrono::NaiveDate, Millis)], at: Millis) -> Option<usi
     days.iter().rposition(|(_, start)| *start <= at)
 }
 
-/// The next SLA target still pending on a ticket, which `sla_due_at` stores: the first-response
-/// target until someone on staff has replied, then the resolution target; none once the ticket
-/// no longer needs work.
+/// The SLA targets a ticket still has to meet, with their due times: the first response until
+/// someone on staff has replied, and the resolution.
+pub fn pending_sla_targets(
+    first_response_due_at: Option<Millis>,
+    first_responded_at: Option<Millis>,
+    resolution_due_at: Option<Millis>,
+) -> impl Iterator<Item = (SlaTarget, Millis)> {
+    let first = first_response_due_at.filter(|_| first_responded_at.is_none()).map(|d| (SlaTarget::FirstResponse, d));
+    first.into_iter().chain(resolution_due_at.map(|d| (SlaTarget::Resolution, d)))
+}
+
+/// The next SLA target still pending on a ticket, which `sla_due_at` stores; none once the
+/// ticket no longer needs work.
 pub fn next_sla_due(
     status: crate::TicketStatus,
     first_response_due_at: Option<Millis>,
@@ -90,11 +100,7 @@ pub fn next_sla_due(
     if !status.is_active() {
         return None;
     }
-    let first = first_response_due_at.filter(|_| first_responded_at.is_none());
-    match (first, resolution_due_at) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    }
+    pending_sla_targets(first_response_due_at, first_responded_at, resolution_due_at).map(|(_, due)| due).min()
 }
 
 #[cfg(test)]
