@@ -55,6 +55,11 @@ pub(crate) fn desk<'a>(ctx: &Context<'a>) -> &'a Desk {
 #[derive(Clone, Copy, Debug)]
 pub struct ClientAddr(pub std::net::IpAddr);
 
+/// The bearer token a WebSocket connection signed in with; live subscriptions check it again
+/// now and then, so they end once the session is signed out, or the password changed.
+#[derive(Clone)]
+pub struct SessionToken(pub String);
+
 pub(crate) fn client_addr(ctx: &Context<'_>) -> Option<std::net::IpAddr> {
     ctx.data_opt::<ClientAddr>().map(|c| c.0)
 }

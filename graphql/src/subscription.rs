@@ -1,11 +1,16 @@
 use async_graphql::{Context, ID, SimpleObject, Subscription as GqlSubscription};
+use std::time::{Duration, Instant};
+
 use futures_util::Stream;
 use switchboard_desk::DeskError;
 use switchboard_desk::domain::Permission;
 use tokio_stream::StreamExt;
 use tokio_stream::wrappers::BroadcastStream;
 
-use crate::{actor, desk};
+use crate::{SessionToken, actor, desk};
+
+/// How often a live subscription checks that its session still stands.
+const SESSION_CHECK: Duration = Duration::from_secs(2);
 
 /// Live updates over WebSocket (graphql-transport-ws); authenticate in `connection_init`
 /// with `{"token": "<bearer token>"}`.
@@ -41,9 +46,11 @@ impl Subscription {
         if staff && !a.can(Permission::View) {
             return Err(DeskError::Forbidden(format!("this needs the {} permission", Permission::View.key())));
         }
+        let session = ctx.data_opt::<SessionToken>().cloned();
+        let desk = desk(ctx).clone();
         // Subscribed from here on: the opening resync tells the client that anything committed
         // after it arrives, so a reload now misses nothing.
-        let rx = desk(ctx).subscribe();
+        let rx = desk.subscribe();
         let events = BroadcastStream::new(rx).filter_map(move |e| {
             // A subscriber that fell behind lost events: it is told to reload, not failed.
             let Ok(e) = e else { return Some(TicketEvent::resync()) };
@@ -56,6 +63,25 @@ impl Subscription {
                 entry_id: e.entry_id.map(|id| ID(id.to_string())),
             })
         });
-        Ok(tokio_stream::once(TicketEvent::resync()).chain(events))
+        // A session signed out everywhere (or whose password changed, or whose account was
+        // deactivated) stops getting events: checked before an event goes out, at most every
+        // SESSION_CHECK, so a busy workspace does not cost a read per event per subscriber.
+        let mut checked = Instant::now();
+        let events = futures_util::StreamExt::then(events, move |event| {
+            let (desk, session) = (desk.clone(), session.clone());
+            let due = checked.elapsed() >= SESSION_CHECK;
+            if due {
+                checked = Instant::now();
+            }
+            async move {
+                let valid = match (&session, due) {
+                    (Some(SessionToken(token)), true) => desk.authenticate(token).await.is_ok(),
+                    _ => true,
+                };
+                valid.then_some(event)
+            }
+        });
+        let events = futures_util::StreamExt::take_while(events, |e| std::future::ready(e.is_some()));
+        Ok(tokio_stream::once(TicketEvent::resync()).chain(events.filter_map(|e| e)))
     }
 }

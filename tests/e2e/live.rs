@@ -103,3 +103,26 @@ async fn a_bad_token_cannot_subscribe() {
         other => panic!("expected the socket to close, got {other:?}"),
     }
 }
+
+#[tokio::test]
+async fn a_subscription_ends_once_its_session_is_signed_out() {
+    let ws = workspace().await;
+    let mut live = subscribe(&ws.agent2).await;
+    let t = open_ticket(&ws, "Live: before signing out").await;
+    let seen = drain(&mut live).await;
+    assert!(seen.iter().any(|e| e["ticketId"] == t["id"]), "{seen:?}");
+
+    assert_eq!(ok(&ws.agent2, "mutation { signOutEverywhere }", json!({})).await["signOutEverywhere"], true);
+    // The session is checked before an event goes out, at most every 2 s.
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let after = open_ticket(&ws, "Live: after signing out").await;
+    let mut messages = Vec::new();
+    while let Some(m) = next_json(&mut live).await {
+        messages.push(m);
+    }
+    assert!(messages.iter().any(|m| m["type"] == "complete"), "the subscription ended: {messages:?}");
+    assert!(
+        !messages.iter().any(|m| m["payload"]["data"]["ticketEvents"]["ticketId"] == after["id"]),
+        "no event after signing out: {messages:?}"
+    );
+}

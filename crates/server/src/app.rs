@@ -14,7 +14,7 @@ use axum::routing::get;
 use axum::{Extension, Router};
 use switchboard_desk::domain::{Actor, AttachmentId};
 use switchboard_desk::{Desk, DeskError};
-use switchboard_graphql::{ClientAddr, SwitchboardSchema};
+use switchboard_graphql::{ClientAddr, SessionToken, SwitchboardSchema};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
@@ -104,8 +104,17 @@ async fn graphiql(State(s): State<AppState>) -> Response {
     Html(GraphiQLSource::build().endpoint("/graphql").subscription_endpoint("/graphql/ws").finish()).into_response()
 }
 
-async fn graphql_ws(State(s): State<AppState>, protocol: GraphQLProtocol, upgrade: WebSocketUpgrade) -> Response {
+async fn graphql_ws(
+    State(s): State<AppState>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: HeaderMap,
+    protocol: GraphQLProtocol,
+    upgrade: WebSocketUpgrade,
+) -> Response {
     let desk = s.desk.clone();
+    // Mutations run over the socket too: the sign-in limits must count the same caller.
+    let client =
+        peer.map(|Extension(ConnectInfo(peer))| ClientAddr(s.trusted_proxies.client_addr(peer.ip(), &headers)));
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
         .on_upgrade(move |stream| {
@@ -121,6 +130,10 @@ async fn graphql_ws(State(s): State<AppState>, protocol: GraphQLProtocol, upgrad
                     let actor = desk.authenticate(token).await.map_err(|e| async_graphql::Error::new(e.to_string()))?;
                     let mut data = async_graphql::Data::default();
                     data.insert(actor);
+                    data.insert(SessionToken(token.to_string()));
+                    if let Some(client) = client {
+                        data.insert(client);
+                    }
                     Ok(data)
                 })
                 .serve()

@@ -27,6 +27,16 @@ impl TrustedProxies {
                     .filter(|b| *b <= max)
                     .with_context(|| format!("{item:?}: the prefix length must be a number from 0 to {max}"))?,
             };
+            // Addresses are compared in canonical form, so an IPv4-mapped network is an IPv4 one.
+            let (addr, bits) = match canonical(addr) {
+                IpAddr::V4(v4) if addr.is_ipv6() => {
+                    if bits < 96 {
+                        bail!("{item:?}: an IPv4-mapped network needs a prefix of at least 96");
+                    }
+                    (IpAddr::V4(v4), bits - 96)
+                }
+                _ => (addr, bits),
+            };
             nets.push((addr, bits));
         }
         if nets.iter().any(|(_, bits)| *bits == 0) {
@@ -136,5 +146,10 @@ mod tests {
         assert!(TrustedProxies::parse("0.0.0.0/0").is_err(), "trusting everyone is refused");
         let p = TrustedProxies::parse("172.16.0.0/12").unwrap();
         assert!(p.contains(ip("172.31.255.1")) && !p.contains(ip("172.32.0.1")));
+        // An IPv4-mapped network is that IPv4 network (and must not overrun its 32 bits).
+        let mapped = TrustedProxies::parse("::ffff:10.0.0.0/104").unwrap();
+        assert!(mapped.contains(ip("10.9.9.9")) && mapped.contains(ip("::ffff:10.1.1.1")));
+        assert!(!mapped.contains(ip("11.0.0.1")));
+        assert!(TrustedProxies::parse("::ffff:10.0.0.0/8").is_err());
     }
 }
