@@ -137,8 +137,9 @@ impl Mutation {
 
     /// Changes the caller's own password (a customer's: their portal password). A wrong
     /// `currentPassword` is a VALIDATION error on that field and counts toward the sign-in
-    /// limits; a customer without a password (`me.hasPassword` false) sets a first one and
-    /// `currentPassword` is ignored. Every other sign-in ends; use the returned token from now on.
+    /// limits. It is not asked for (and ignored) while `me.currentPasswordRequired` is false:
+    /// just after a customer signs in with an emailed link, to reset a forgotten password or
+    /// set a first one. Every other sign-in ends; use the returned token from now on.
     async fn change_password(
         &self,
         ctx: &Context<'_>,

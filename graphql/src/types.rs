@@ -699,7 +699,13 @@ impl Viewer {
     /// Whether the caller has a password to sign in with; customers who only use emailed
     /// links have none until they set one with `changePassword`.
     async fn has_password(&self, ctx: &Context<'_>) -> Result<bool, DeskError> {
-        desk(ctx).has_password(actor(ctx)?).await
+        Ok(desk(ctx).password_state(actor(ctx)?).await?.has_password)
+    }
+
+    /// Whether `changePassword` needs the current password: not for 15 minutes after a
+    /// customer signs in with an emailed link (a forgotten password is reset that way).
+    async fn current_password_required(&self, ctx: &Context<'_>) -> Result<bool, DeskError> {
+        Ok(desk(ctx).password_state(actor(ctx)?).await?.current_required)
     }
 }
 

@@ -140,6 +140,8 @@ export async function startSmtpSink() {
       c.setTimeout(2000, () => (c.destroy(), ok(false)));
       c.once('data', (d) => (c.end(), ok(d.toString().startsWith('220 '))));
       c.on('error', () => ok(false));
+      // Closed without a word (a port's holder that is not SMTP): not up, try again.
+      c.on('close', () => ok(false));
     });
     if (up) break;
     if (Date.now() > deadline) throw new Error('aiosmtpd did not start within 20 s');

@@ -352,6 +352,9 @@ test('admin pages, SLA dashboard, staff queue and the create form render and wor
     await policy.getByRole('status').filter({ hasText: 'Saved' }).waitFor();
     await page.getByRole('form', { name: 'Business hours Night shift' }).getByRole('button', { name: 'Delete business hours' }).click();
     await night.waitFor({ state: 'detached' });
+    // Leave the shared demo workspace's policies as they were.
+    await policy.getByRole('button', { name: 'Delete' }).click();
+    await policy.waitFor({ state: 'detached' });
 
     // Staff queue: claiming an unclaimed ticket moves it to "Mine".
     await page.getByRole('navigation').getByRole('link', { name: 'Staff queue', exact: true }).click();

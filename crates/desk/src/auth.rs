@@ -32,6 +32,14 @@ impl std::fmt::Debug for AuthConfig {
     }
 }
 
+/// The caller's password, as the account page needs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PasswordState {
+    pub has_password: bool,
+    /// Changing it asks for the current password.
+    pub current_required: bool,
+}
+
 /// What a successful sign-in returns.
 #[derive(Debug, Clone)]
 pub struct LoginResult {
@@ -183,6 +191,10 @@ impl Desk {
     /// while this client has too many recent failures with the address (known or unknown
     /// alike, so the limit reveals nothing) or with any address; a wrong password counts one
     /// more; success clears this client's count for the address.
+    ///
+    /// The attempt is recorded and committed before it is counted and the password checked, so
+    /// concurrent guesses see each other: of N at once, only those within the limit go on.
+    /// Refused attempts count too, so hammering keeps a client out.
     async fn throttled_sign_in<T>(
         &self,
         email: &EmailAddress,
@@ -192,42 +204,33 @@ impl Desk {
         let now = self.now();
         let since = now - SIGN_IN_FAILURE_WINDOW_MS;
         let key = client_key(client);
+        let mut tx = self.store().write().await?;
+        tx.record_sign_in_attempt(PASSWORD_FAILURE, email.as_str(), &key, now).await?;
+        tx.commit().await?;
         let mut tx = self.store().read().await?;
-        let failures = tx.count_sign_in_attempts(PASSWORD_FAILURE, email.as_str(), &key, since).await?;
-        if failures >= MAX_SIGN_IN_FAILURES {
+        if tx.count_sign_in_attempts(PASSWORD_FAILURE, email.as_str(), &key, since).await? > MAX_SIGN_IN_FAILURES {
             return Err(rate_limited("too many failed sign-ins with this email address"));
         }
         if client.is_some()
-            && tx.count_client_sign_in_attempts(PASSWORD_FAILURE, &key, since).await? >= MAX_CLIENT_SIGN_IN_FAILURES
+            && tx.count_client_sign_in_attempts(PASSWORD_FAILURE, &key, since).await? > MAX_CLIENT_SIGN_IN_FAILURES
         {
             return Err(rate_limited("too many failed sign-ins from your network"));
         }
         drop(tx);
         let result = sign_in().await;
-        match &result {
-            Err(DeskError::Unauthenticated(_)) => {
-                let mut tx = self.store().write().await?;
-                tx.record_sign_in_attempt(PASSWORD_FAILURE, email.as_str(), &key, now).await?;
-                tx.commit().await?;
-            }
-            Ok(_) if failures > 0 => {
-                let mut tx = self.store().write().await?;
-                tx.clear_sign_in_attempts(PASSWORD_FAILURE, email.as_str(), &key).await?;
-                tx.commit().await?;
-            }
-            _ => {}
+        if result.is_ok() {
+            let mut tx = self.store().write().await?;
+            tx.clear_sign_in_attempts(PASSWORD_FAILURE, email.as_str(), &key).await?;
+            tx.commit().await?;
         }
         result
     }
 
-    /// A customer's session: an access token for `c`.
-    pub(crate) fn contact_login(&self, c: &ContactRecord) -> Result<LoginResult, DeskError> {
-        let (token, expires_at) = self.issue_token(format!("contact:{}", c.id), c.workspace_id)?;
+    /// A customer's session: an access token for `c`, issued as of `started` (when the sign-in
+    /// began, so a password reset during it ends it too).
+    pub(crate) fn contact_login(&self, c: &ContactRecord, started: Millis) -> Result<LoginResult, DeskError> {
+        let (token, expires_at) = self.issue_token_at(format!("contact:{}", c.id), c.workspace_id, started)?;
         Ok(LoginResult { token, expires_at, actor: contact_actor(c) })
-    }
-
-    fn issue_token(&self, subject: String, ws: WorkspaceId) -> Result<(String, Millis), DeskError> {
-        self.issue_token_at(subject, ws, self.now())
     }
 
     fn issue_token_at(&self, subject: String, ws: WorkspaceId, now: Millis) -> Result<(String, Millis), DeskError> {
@@ -249,6 +252,7 @@ impl Desk {
         workspace: Option<&str>,
         client: Option<IpAddr>,
     ) -> Result<LoginResult, DeskError> {
+        let started = self.now();
         let email = EmailAddress::parse("email", email).map_err(|_| bad_login())?;
         let user = self
             .throttled_sign_in(&email, client, async || {
@@ -257,7 +261,7 @@ impl Desk {
                 check_password(found, workspace, password, |u| u.password_hash.as_deref())
             })
             .await?;
-        let (token, expires_at) = self.issue_token(format!("user:{}", user.id), user.workspace_id)?;
+        let (token, expires_at) = self.issue_token_at(format!("user:{}", user.id), user.workspace_id, started)?;
         Ok(LoginResult { token, expires_at, actor: user_actor(&user) })
     }
 
@@ -269,6 +273,7 @@ impl Desk {
         workspace: Option<&str>,
         client: Option<IpAddr>,
     ) -> Result<LoginResult, DeskError> {
+        let started = self.now();
         let email = EmailAddress::parse("email", email).map_err(|_| bad_login())?;
         let contact = self
             .throttled_sign_in(&email, client, async || {
@@ -276,7 +281,7 @@ impl Desk {
                 check_password(found, workspace, password, |c| c.password_hash.as_deref())
             })
             .await?;
-        self.contact_login(&contact)
+        self.contact_login(&contact, started)
     }
 
     /// Turns a bearer token (a JWT access token or an API token) into the actor it stands for.
@@ -339,22 +344,31 @@ impl Desk {
         Ok(())
     }
 
-    /// Whether the caller has a password to sign in with (customers who only use emailed
-    /// links have none until they set one).
-    pub async fn has_password(&self, actor: &Actor) -> Result<bool, DeskError> {
+    /// Whether the caller has a password, and whether changing it asks for the current one:
+    /// not for a customer who signed in with an emailed link in the last
+    /// [`SIGN_IN_LINK_TTL_MS`](crate::SIGN_IN_LINK_TTL_MS) (they just proved they own the inbox:
+    /// that is how a forgotten password is reset, and how link-only customers set a first one).
+    pub async fn password_state(&self, actor: &Actor) -> Result<PasswordState, DeskError> {
         let mut tx = self.store().read().await?;
-        let hash = match actor.kind {
-            ActorKind::User { id, .. } => tx.user_by_id(actor.workspace_id, id).await?.and_then(|u| u.password_hash),
-            ActorKind::Contact { id } => tx.contact_by_id(actor.workspace_id, id).await?.and_then(|c| c.password_hash),
-            _ => None,
-        };
-        Ok(hash.is_some())
+        let ws = actor.workspace_id;
+        Ok(match actor.kind {
+            ActorKind::User { id, .. } => {
+                let has_password = tx.user_by_id(ws, id).await?.is_some_and(|u| u.password_hash.is_some());
+                PasswordState { has_password, current_required: true }
+            }
+            ActorKind::Contact { id } => {
+                let has_password = tx.contact_by_id(ws, id).await?.is_some_and(|c| c.password_hash.is_some());
+                let since = self.now() - crate::SIGN_IN_LINK_TTL_MS;
+                PasswordState { has_password, current_required: !tx.link_sign_in_since(ws, id, since).await? }
+            }
+            _ => PasswordState { has_password: false, current_required: true },
+        })
     }
 
     /// Changes the caller's own password (staff, or a customer's portal password) after
-    /// checking the current one, under the same failure limits as signing in; a customer
-    /// without one sets a first password. Every other sign-in ends; the returned session
-    /// replaces the caller's.
+    /// checking the current one, under the same failure limits as signing in, unless
+    /// [`Desk::password_state`] says it is not asked for. Every other sign-in ends; the
+    /// returned session replaces the caller's.
     pub async fn change_own_password(
         &self,
         actor: &Actor,
@@ -386,9 +400,12 @@ impl Desk {
         let Some(email) = email else {
             return Err(DeskError::invalid("newPassword", "this account has no email address to sign in with"));
         };
-        // A customer who has only ever signed in by emailed link sets a first password: there is
-        // none to check, and their session came from their inbox.
-        if old_hash.is_some() {
+        // Not asked for just after signing in by emailed link: a reset, or a first password.
+        if self.password_state(actor).await?.current_required {
+            if old_hash.is_none() {
+                let why = "sign in with a new emailed link, then set your password within 15 minutes";
+                return Err(DeskError::invalid("currentPassword", why));
+            }
             let checked = self
                 .throttled_sign_in(&email, client, async || {
                     if verify_password(old_hash.as_deref(), current) { Ok(()) } else { Err(bad_login()) }

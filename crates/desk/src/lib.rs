@@ -24,8 +24,8 @@ use std::sync::Arc;
 
 pub use admin::*;
 pub use auth::{
-    AuthConfig, LoginResult, MAX_CLIENT_SIGN_IN_FAILURES, MAX_SIGN_IN_FAILURES, SIGN_IN_FAILURE_WINDOW_MS,
-    hash_password,
+    AuthConfig, LoginResult, MAX_CLIENT_SIGN_IN_FAILURES, MAX_SIGN_IN_FAILURES, PasswordState,
+    SIGN_IN_FAILURE_WINDOW_MS, hash_password,
 };
 pub use blobs::BlobStore;
 pub use email::*;

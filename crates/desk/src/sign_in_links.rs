@@ -99,14 +99,18 @@ impl Desk {
         if found.is_empty() && client.is_none() {
             return Ok(());
         }
-        let mut tx = self.store().write().await?;
+        let key = client_key(client);
         if client.is_some() {
-            // Counted whatever the address, so the refusal says nothing about it.
-            let key = client_key(client);
+            // Counted whatever the address, so the refusal says nothing about it; read first, so a
+            // refused client does not take the write lock.
             let since = now - SIGN_IN_FAILURE_WINDOW_MS;
-            if tx.count_client_sign_in_attempts(LINK_REQUEST, &key, since).await? >= MAX_CLIENT_LINK_REQUESTS {
+            let asked = self.store().read().await?.count_client_sign_in_attempts(LINK_REQUEST, &key, since).await?;
+            if asked >= MAX_CLIENT_LINK_REQUESTS {
                 return Err(rate_limited("too many sign-in link requests from your network"));
             }
+        }
+        let mut tx = self.store().write().await?;
+        if client.is_some() {
             tx.record_sign_in_attempt(LINK_REQUEST, email.as_str(), &key, now).await?;
         }
         for (contact, slug) in found {
@@ -145,7 +149,7 @@ impl Desk {
         tx.retire_sign_in_links(link.workspace_id, link.contact_id, now).await?;
         let contact = tx.contact_by_id(link.workspace_id, link.contact_id).await?.ok_or_else(bad_link)?;
         tx.commit().await?;
-        self.contact_login(&contact)
+        self.contact_login(&contact, now)
     }
 
     /// Sign-in links whose email is due now, with the attempts made so far; for the job runner.

@@ -92,6 +92,15 @@ pub struct TicketPatch {
     pub resolution_due_at: Option<Option<Millis>>,
 }
 
+/// A reply entry just written, for [`Desk::finish_reply`].
+pub(crate) struct WrittenReply {
+    pub(crate) entry_id: EntryId,
+    /// When it was written: the activity stamps and the first response take this time.
+    pub(crate) at: Millis,
+    /// The channel it goes out on, when it does (an outbox row is queued).
+    pub(crate) delivery: Option<Channel>,
+}
+
 /// The ticket list's filters as a caller states them.
 #[derive(Debug, Clone, Default)]
 pub struct TicketFilter {
@@ -778,7 +787,8 @@ impl Desk {
             .await?;
         let attachments = self.store_attachments(&mut tx, &t, entry_id, &attachments).await?;
         let delivery = delivers.then_some(ticket_channel);
-        let entry = self.finish_reply(tx, actor, t, entry_id, delivery, then_status, message).await?;
+        let written = WrittenReply { entry_id, at: now, delivery };
+        let entry = self.finish_reply(tx, actor, t, written, then_status, Some(message)).await?;
         Ok(ThreadEntry { entry, attachments, mentions: Vec::new() })
     }
 
@@ -786,18 +796,16 @@ impl Desk {
     /// it goes out on a channel, and for staff the first response, the status asked for, SLA
     /// targets and history (a customer's reply reopens a waiting or resolved ticket); then
     /// webhooks and automation, the commit and the live events.
-    #[allow(clippy::too_many_arguments)]
     pub(crate) async fn finish_reply(
         &self,
         mut tx: Tx,
         actor: &Actor,
         mut t: TicketRecord,
-        entry_id: EntryId,
-        delivery: Option<Channel>,
+        written: WrittenReply,
         then_status: Option<TicketStatus>,
-        message: AutomationEvent,
+        message: Option<AutomationEvent>,
     ) -> Result<EntryRecord, DeskError> {
-        let now = self.now();
+        let WrittenReply { entry_id, at: now, delivery } = written;
         let staff = actor.is_staff_side();
         // Automatic messages (the system's follow-ups and warnings) are no activity.
         if !matches!(actor.kind, ActorKind::System) {
@@ -839,7 +847,7 @@ impl Desk {
         self.emit(&mut tx, actor, &t, "entry.created", serde_json::json!({ "entryId": entry_id.0, "public": true }))
             .await?;
         let ws = t.workspace_id;
-        self.run_automation(&mut tx, t, &[message]).await?;
+        self.run_automation(&mut tx, t, message.as_slice()).await?;
         let entry = tx.entry_by_id(ws, entry_id).await?.ok_or(DeskError::NotFound("entry"))?;
         tx.commit().await?;
         self.publish(events);

@@ -421,15 +421,16 @@ impl Desk {
                 author_contact_id: None,
                 channel: Channel::Whatsapp,
                 external_message_id: None,
-                body: body.clone(),
+                body,
                 delivery_status: Some(DeliveryStatus::Pending),
                 created_at: now,
             })
             .await?;
         tx.insert_whatsapp_template_entry(entry, &name, &language).await?;
-        // A reply like any other: first response, SLA targets, webhooks and automation.
-        let message = AutomationEvent::Message(body);
-        let e = self.finish_reply(tx, actor, t, entry, Some(Channel::Whatsapp), None, message).await?;
+        // A reply like any other: first response, SLA targets, history and webhooks; no
+        // message-text automation, since the text is ours, not the agent's.
+        let written = crate::tickets::WrittenReply { entry_id: entry, at: now, delivery: Some(Channel::Whatsapp) };
+        let e = self.finish_reply(tx, actor, t, written, None, None).await?;
         Ok(ThreadEntry { entry: e, attachments: Vec::new(), mentions: Vec::new() })
     }
 

@@ -430,6 +430,7 @@ tx_methods! {
     fn record_sign_in_link_attempt(id: i64, attempts_before: i64, status: &str, next_attempt_at: Millis, error: Option<&str>) -> bool;
     fn use_sign_in_link(token_hash: &str, now: Millis) -> Option<CustomerSignInLinkRecord>;
     fn retire_sign_in_links(ws: WorkspaceId, contact: ContactId, now: Millis) -> ();
+    fn link_sign_in_since(ws: WorkspaceId, contact: ContactId, since: Millis) -> bool;
     fn prune_sign_in_links(before: Millis) -> u64;
     fn count_sign_in_attempts(kind: &str, email: &str, client: &str, since: Millis) -> i64;
     fn count_client_sign_in_attempts(kind: &str, client: &str, since: Millis) -> i64;

@@ -61,6 +61,14 @@ pub async fn use_sign_in_link(c: &mut Conn, token_hash: &str, now: Millis) -> Re
     .bind(token_hash).bind(now).fetch_optional(&mut *c).await?)
 }
 
+/// Whether the contact signed in with a link at or after `since`.
+pub async fn link_sign_in_since(c: &mut Conn, ws: WorkspaceId, contact: ContactId, since: Millis) -> Result<bool> {
+    Ok(sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM customer_sign_in_links WHERE workspace_id = $1 AND contact_id = $2 AND used_at >= $3)",
+    )
+    .bind(ws).bind(contact).bind(since).fetch_one(&mut *c).await?)
+}
+
 /// Spends the contact's other links: signing in with one link retires the rest.
 pub async fn retire_sign_in_links(c: &mut Conn, ws: WorkspaceId, contact: ContactId, now: Millis) -> Result<()> {
     sqlx::query(

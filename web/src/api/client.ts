@@ -19,9 +19,12 @@ export class ApiError extends Error {
   }
 }
 
-type Listener = () => void;
+type Listener = (token: string) => void;
 const unauthenticated = new Set<Listener>();
-/** Called when the server refuses the token (expired or revoked): the app signs out. */
+/**
+ * Called with the refused token when the server refuses it (expired or revoked): the app signs
+ * out, unless that token was already replaced (a request still in flight after a password change).
+ */
 export function onUnauthenticated(l: Listener): () => void {
   unauthenticated.add(l);
   return () => unauthenticated.delete(l);
@@ -44,7 +47,7 @@ async function readResult<T>(r: Response, token: string | null): Promise<T> {
   if (body.errors?.length) {
     const e = body.errors[0];
     const code = e.extensions?.code ?? 'INTERNAL';
-    if (code === 'UNAUTHENTICATED' && token) unauthenticated.forEach((l) => l());
+    if (code === 'UNAUTHENTICATED' && token) unauthenticated.forEach((l) => l(token));
     throw new ApiError(e.message, code, e.extensions?.field);
   }
   return body.data as T;

@@ -86,7 +86,13 @@ function Shell({ session }: { session: Session }) {
   else if (path === '/queue') page = <StaffQueue search={search} />;
   else if (path === '/sla') page = <Dashboard />;
   else if (path === '/review') page = <Review />;
-  else if (path === '/account') page = <Account token={session.token} onToken={session.replaceToken} onSignedOut={session.signOut} />;
+  else if (path === '/account') {
+    const signedOut = () => {
+      session.signOut();
+      navigate('/', true);
+    };
+    page = <Account token={session.token} onToken={session.replaceToken} onSignedOut={signedOut} />;
+  }
   else if (path.startsWith('/admin')) page = session.can('admin') ? <AdminPage path={path} /> : <p>Admins only.</p>;
   else page = <p>Page not found. <Link href="/">Back to tickets</Link></p>;
   return (
@@ -145,7 +151,16 @@ function App() {
     setToken(null);
     setData(null);
   }, []);
-  useEffect(() => onUnauthenticated(signOut), [signOut]);
+  useEffect(
+    () =>
+      onUnauthenticated((refused) => {
+        const stored = localStorage.getItem(TOKEN_KEY);
+        if (!stored || refused === stored) signOut();
+        // Replaced meanwhile (a password change, here or in another tab): carry on with that one.
+        else setToken(stored);
+      }),
+    [signOut],
+  );
   const replaceToken = useCallback((t: string) => {
     localStorage.setItem(TOKEN_KEY, t);
     setToken(t);

@@ -308,7 +308,16 @@ function App() {
     localStorage.removeItem(TOKEN_KEY);
     setToken(null);
   }, []);
-  useEffect(() => onUnauthenticated(signOut), [signOut]);
+  useEffect(
+    () =>
+      onUnauthenticated((refused) => {
+        const stored = localStorage.getItem(TOKEN_KEY);
+        if (!stored || refused === stored) signOut();
+        // Replaced meanwhile (a password change, here or in another tab): carry on with that one.
+        else setToken(stored);
+      }),
+    [signOut],
+  );
   const signIn = useCallback((t: string) => {
     localStorage.setItem(TOKEN_KEY, t);
     setToken(t);
@@ -322,7 +331,7 @@ function App() {
       <header>
         <Link href={`${BASE}/`}><strong>My Tickets</strong></Link>
         <span>
-          <Link href={`${BASE}/account`} style={{ marginRight: 12 }}>Your account</Link>
+          <Link href={`${BASE}/account`} style={{ marginRight: 12 }} aria-current={path === '/account' ? 'page' : undefined}>Your account</Link>
           <button type="button" onClick={signOut}>Sign out</button>
         </span>
       </header>
@@ -332,7 +341,14 @@ function App() {
         ) : path === '/new' ? (
           <NewTicket token={token} />
         ) : path === '/account' ? (
-          <Account token={token} onToken={signIn} onSignedOut={signOut} />
+          <Account
+            token={token}
+            onToken={signIn}
+            onSignedOut={() => {
+              signOut();
+              navigate(`${BASE}/`, true);
+            }}
+          />
         ) : (
           <List token={token} />
         )}
