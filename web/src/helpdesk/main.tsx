@@ -1,8 +1,9 @@
 // The agent helpdesk: sign-in, the workspace shell (navigation by permission), and its pages.
 import { lazy, StrictMode, Suspense, useCallback, useEffect, useMemo, useState, type FormEvent } from 'react';
 import { createRoot } from 'react-dom/client';
-import { ApiError, gql, onUnauthenticated, request } from '../api/client';
+import { ApiError, gql, request } from '../api/client';
 import { Link, navigate, useLocation } from '../lib/router';
+import { useStoredToken } from '../lib/token';
 import { ErrorText } from '../lib/ui';
 import { boot, SessionContext, type Session } from './session';
 import { prefetchTickets, TicketsPage } from './Tickets';
@@ -143,28 +144,13 @@ const ME_PERMS: Record<string, string> = {
 };
 
 function App() {
-  const [token, setToken] = useState<string | null>(() => localStorage.getItem(TOKEN_KEY));
+  const { token, signIn: replaceToken, signOut: forget } = useStoredToken(TOKEN_KEY);
   const [data, setData] = useState<Awaited<ReturnType<typeof boot>> | null>(null);
   const [error, setError] = useState<unknown>(null);
   const signOut = useCallback(() => {
-    localStorage.removeItem(TOKEN_KEY);
-    setToken(null);
+    forget();
     setData(null);
-  }, []);
-  useEffect(
-    () =>
-      onUnauthenticated((refused) => {
-        const stored = localStorage.getItem(TOKEN_KEY);
-        if (!stored || refused === stored) signOut();
-        // Replaced meanwhile (a password change, here or in another tab): carry on with that one.
-        else setToken(stored);
-      }),
-    [signOut],
-  );
-  const replaceToken = useCallback((t: string) => {
-    localStorage.setItem(TOKEN_KEY, t);
-    setToken(t);
-  }, []);
+  }, [forget]);
   const load = useCallback(async () => {
     if (!token) return;
     try {
@@ -187,9 +173,8 @@ function App() {
     return (
       <Login
         onToken={(t) => {
-          localStorage.setItem(TOKEN_KEY, t);
           if (location.pathname === '/' || location.pathname === '/tickets') prefetchTickets(t, new URLSearchParams(location.search));
-          setToken(t);
+          replaceToken(t);
           if (location.pathname === '/login') navigate('/', true);
         }}
       />

@@ -3,12 +3,13 @@
 // myTicket, PublicEntry): internal notes and staff internals are never requested.
 import { StrictMode, useCallback, useEffect, useRef, useState, type FormEvent } from 'react';
 import { createRoot } from 'react-dom/client';
-import { ApiError, downloadAttachment, gql, onUnauthenticated, request, upload } from '../api/client';
+import { ApiError, downloadAttachment, gql, request, upload } from '../api/client';
 import type { HelpTopic, MyTicket, PublicEntry } from '../api/schema';
 import { Account } from '../lib/Account';
 import { formatDate } from '../lib/format';
 import { Link, navigate, useLocation } from '../lib/router';
 import { useLiveTickets } from '../lib/live';
+import { useStoredToken } from '../lib/token';
 import { ErrorText, StatusBadge } from '../lib/ui';
 import '../styles.css';
 
@@ -302,26 +303,8 @@ function NewTicket({ token }: { token: string }) {
 }
 
 function App() {
-  const [token, setToken] = useState<string | null>(() => localStorage.getItem(TOKEN_KEY));
+  const { token, signIn, signOut } = useStoredToken(TOKEN_KEY);
   const { path } = useLocation(BASE);
-  const signOut = useCallback(() => {
-    localStorage.removeItem(TOKEN_KEY);
-    setToken(null);
-  }, []);
-  useEffect(
-    () =>
-      onUnauthenticated((refused) => {
-        const stored = localStorage.getItem(TOKEN_KEY);
-        if (!stored || refused === stored) signOut();
-        // Replaced meanwhile (a password change, here or in another tab): carry on with that one.
-        else setToken(stored);
-      }),
-    [signOut],
-  );
-  const signIn = useCallback((t: string) => {
-    localStorage.setItem(TOKEN_KEY, t);
-    setToken(t);
-  }, []);
   // A sign-in link replaces whoever was signed in on this browser.
   if (path === '/sign-in') return <LinkSignIn onToken={signIn} />;
   if (!token) return <Login onToken={signIn} />;
