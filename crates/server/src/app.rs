@@ -2,6 +2,7 @@
 //! attachment downloads, the health probes, and the web UI's bundle for every other path.
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource};
@@ -20,6 +21,9 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::client_addr::TrustedProxies;
+
+/// Set once the untrusted-forwarding warning is logged: it says the same for every request.
+static WARNED_FORWARDING: AtomicBool = AtomicBool::new(false);
 
 /// What every handler shares.
 #[derive(Clone)]
@@ -82,6 +86,14 @@ async fn graphql(
     let mut req = req.into_inner();
     // Absent only when the router is served without connection info (never by `serve`).
     if let Some(Extension(ConnectInfo(peer))) = peer {
+        if s.trusted_proxies.ignores_forwarding(peer.ip(), &headers) && !WARNED_FORWARDING.swap(true, Ordering::Relaxed)
+        {
+            tracing::warn!(
+                peer = %peer.ip(),
+                "a request carries X-Forwarded-For from an address SWITCHBOARD_TRUSTED_PROXIES does not list; \
+                 if it is your reverse proxy, list it, or the sign-in limits count every caller as the proxy"
+            );
+        }
         req = req.data(ClientAddr(s.trusted_proxies.client_addr(peer.ip(), &headers)));
     }
     match caller(&s.desk, &headers).await {

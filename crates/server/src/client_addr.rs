@@ -54,6 +54,13 @@ impl TrustedProxies {
         })
     }
 
+    /// Whether the request names a forwarded caller that is not believed, because its sender is
+    /// not a trusted proxy: behind a proxy left out of the setting, every caller would be
+    /// counted as the proxy.
+    pub fn ignores_forwarding(&self, peer: IpAddr, headers: &HeaderMap) -> bool {
+        headers.contains_key("x-forwarded-for") && !self.contains(canonical(peer))
+    }
+
     /// The caller's address: the peer, unless the peer is a trusted proxy; then, right to left
     /// through `X-Forwarded-For`, the first address that is not a trusted proxy (or the
     /// leftmost, when every hop is trusted). An entry that does not parse ends the walk.
@@ -136,6 +143,16 @@ mod tests {
         // Ports, IPv6, and IPv4 mapped into IPv6.
         assert_eq!(trusted.client_addr(ip("::ffff:10.1.2.3"), &headers(&["[2001:db8::1]:443"])), ip("2001:db8::1"));
         assert_eq!(trusted.client_addr(ip("fd12::1"), &headers(&["203.0.113.9:5000"])), ip("203.0.113.9"));
+    }
+
+    #[test]
+    fn forwarding_from_an_untrusted_peer_is_noticed() {
+        let trusted = TrustedProxies::parse("10.0.0.1").unwrap();
+        let forwarded = headers(&["203.0.113.9"]);
+        assert!(TrustedProxies::default().ignores_forwarding(ip("127.0.0.1"), &forwarded));
+        assert!(trusted.ignores_forwarding(ip("10.0.0.2"), &forwarded));
+        assert!(!trusted.ignores_forwarding(ip("10.0.0.1"), &forwarded));
+        assert!(!TrustedProxies::default().ignores_forwarding(ip("127.0.0.1"), &HeaderMap::new()));
     }
 
     #[test]
