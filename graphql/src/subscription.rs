@@ -9,8 +9,10 @@ use tokio_stream::wrappers::BroadcastStream;
 
 use crate::{SessionToken, actor, desk};
 
-/// How often a live subscription checks that its session still stands.
+/// How often a live subscription checks that its session still stands, when events flow.
 const SESSION_CHECK: Duration = Duration::from_secs(2);
+/// How often an idle subscription checks it.
+const IDLE_SESSION_CHECK: Duration = Duration::from_secs(10);
 
 /// Live updates over WebSocket (graphql-transport-ws); authenticate in `connection_init`
 /// with `{"token": "<bearer token>"}`.
@@ -64,24 +66,33 @@ impl Subscription {
             })
         });
         // A session signed out everywhere (or whose password changed, or whose account was
-        // deactivated) stops getting events: checked before an event goes out, at most every
-        // SESSION_CHECK, so a busy workspace does not cost a read per event per subscriber.
+        // deactivated) stops getting events and the subscription ends: checked before an event
+        // goes out, at most every SESSION_CHECK (a busy workspace does not cost a read per event
+        // per subscriber), and on an idle subscription every IDLE_SESSION_CHECK (`None` below).
+        let idle = futures_util::stream::unfold((), |()| async {
+            tokio::time::sleep(IDLE_SESSION_CHECK).await;
+            Some((None, ()))
+        });
+        let items = events.map(Some).merge(idle);
         let mut checked = Instant::now();
-        let events = futures_util::StreamExt::then(events, move |event| {
+        let items = futures_util::StreamExt::then(items, move |item: Option<TicketEvent>| {
             let (desk, session) = (desk.clone(), session.clone());
-            let due = checked.elapsed() >= SESSION_CHECK;
+            let due = item.is_none() || checked.elapsed() >= SESSION_CHECK;
             if due {
                 checked = Instant::now();
             }
             async move {
                 let valid = match (&session, due) {
-                    (Some(SessionToken(token)), true) => desk.authenticate(token).await.is_ok(),
+                    // Only a refused token ends it; a database hiccup must not cut live updates.
+                    (Some(SessionToken(token)), true) => {
+                        !matches!(desk.authenticate(token).await, Err(DeskError::Unauthenticated(_)))
+                    }
                     _ => true,
                 };
-                valid.then_some(event)
+                valid.then_some(item)
             }
         });
-        let events = futures_util::StreamExt::take_while(events, |e| std::future::ready(e.is_some()));
-        Ok(tokio_stream::once(TicketEvent::resync()).chain(events.filter_map(|e| e)))
+        let items = futures_util::StreamExt::take_while(items, |i| std::future::ready(i.is_some()));
+        Ok(tokio_stream::once(TicketEvent::resync()).chain(items.filter_map(Option::flatten)))
     }
 }

@@ -126,3 +126,20 @@ async fn a_subscription_ends_once_its_session_is_signed_out() {
         "no event after signing out: {messages:?}"
     );
 }
+
+#[tokio::test]
+async fn an_idle_subscription_ends_once_its_session_is_signed_out() {
+    let ws = workspace().await;
+    let mut live = subscribe(&ws.supervisor).await;
+    assert_eq!(ok(&ws.supervisor, "mutation { signOutEverywhere }", json!({})).await["signOutEverywhere"], true);
+    // No event comes; the idle check (every 10 s) ends the subscription anyway.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        assert!(tokio::time::Instant::now() < deadline, "the idle subscription was not ended");
+        match next_json(&mut live).await {
+            Some(m) if m["type"] == "complete" => break,
+            Some(m) => assert_ne!(m["type"], "next", "no events after signing out: {m}"),
+            None => {}
+        }
+    }
+}
