@@ -54,6 +54,13 @@ impl Query {
             permissions: Permission::ALL.iter().filter(|p| a.can(**p)).map(|p| p.key().to_string()).collect(),
             user_id: a.user_id().map(|u| ID(u.to_string())),
             contact_id: a.contact_id().map(|c| ID(c.to_string())),
+            // One read for both password fields, and none when neither is asked for.
+            password: match ctx.look_ahead() {
+                l if l.field("hasPassword").exists() || l.field("currentPasswordRequired").exists() => {
+                    Some(desk(ctx).password_state(a).await?)
+                }
+                _ => None,
+            },
         })
     }
 

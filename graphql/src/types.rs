@@ -688,6 +688,9 @@ pub struct Viewer {
     pub permissions: Vec<String>,
     pub user_id: Option<ID>,
     pub contact_id: Option<ID>,
+    /// Read by `me` when a password field is asked for.
+    #[graphql(skip)]
+    pub password: Option<switchboard_desk::PasswordState>,
 }
 
 #[ComplexObject]
@@ -698,14 +701,14 @@ impl Viewer {
 
     /// Whether the caller has a password to sign in with; customers who only use emailed
     /// links have none until they set one with `changePassword`.
-    async fn has_password(&self, ctx: &Context<'_>) -> Result<bool, DeskError> {
-        Ok(desk(ctx).password_state(actor(ctx)?).await?.has_password)
+    async fn has_password(&self) -> bool {
+        self.password.is_some_and(|p| p.has_password)
     }
 
     /// Whether `changePassword` needs the current password: not for 15 minutes after a
     /// customer signs in with an emailed link (a forgotten password is reset that way).
-    async fn current_password_required(&self, ctx: &Context<'_>) -> Result<bool, DeskError> {
-        Ok(desk(ctx).password_state(actor(ctx)?).await?.current_required)
+    async fn current_password_required(&self) -> bool {
+        self.password.is_none_or(|p| p.current_required)
     }
 }
 

@@ -40,6 +40,15 @@ pub struct PasswordState {
     pub current_required: bool,
 }
 
+/// The caller's own account as a password change reads it.
+struct OwnPassword {
+    /// The access token's subject: `user:ID` or `contact:ID`.
+    subject: String,
+    email: Option<String>,
+    hash: Option<String>,
+    current_required: bool,
+}
+
 /// What a successful sign-in returns.
 #[derive(Debug, Clone)]
 pub struct LoginResult {
@@ -349,20 +358,40 @@ impl Desk {
     /// [`SIGN_IN_LINK_TTL_MS`](crate::SIGN_IN_LINK_TTL_MS) (they just proved they own the inbox:
     /// that is how a forgotten password is reset, and how link-only customers set a first one).
     pub async fn password_state(&self, actor: &Actor) -> Result<PasswordState, DeskError> {
-        let mut tx = self.store().read().await?;
+        Ok(match self.own_password(actor).await? {
+            Some(p) => PasswordState { has_password: p.hash.is_some(), current_required: p.current_required },
+            None => PasswordState { has_password: false, current_required: true },
+        })
+    }
+
+    /// The caller's account and what a password change needs of it, in one read; `None` for
+    /// callers without an account (API tokens, the system).
+    async fn own_password(&self, actor: &Actor) -> Result<Option<OwnPassword>, DeskError> {
         let ws = actor.workspace_id;
-        Ok(match actor.kind {
+        let mut tx = self.store().read().await?;
+        Ok(Some(match actor.kind {
             ActorKind::User { id, .. } => {
-                let has_password = tx.user_by_id(ws, id).await?.is_some_and(|u| u.password_hash.is_some());
-                PasswordState { has_password, current_required: true }
+                let u = tx.user_by_id(ws, id).await?.ok_or(DeskError::NotFound("user"))?;
+                OwnPassword {
+                    subject: format!("user:{id}"),
+                    email: Some(u.email),
+                    hash: u.password_hash,
+                    current_required: true,
+                }
             }
             ActorKind::Contact { id } => {
-                let has_password = tx.contact_by_id(ws, id).await?.is_some_and(|c| c.password_hash.is_some());
+                let c = tx.contact_by_id(ws, id).await?.ok_or(DeskError::NotFound("contact"))?;
                 let since = self.now() - crate::SIGN_IN_LINK_TTL_MS;
-                PasswordState { has_password, current_required: !tx.link_sign_in_since(ws, id, since).await? }
+                let current_required = !tx.link_sign_in_since(ws, id, since).await?;
+                OwnPassword {
+                    subject: format!("contact:{id}"),
+                    email: c.email,
+                    hash: c.password_hash,
+                    current_required,
+                }
             }
-            _ => PasswordState { has_password: false, current_required: true },
-        })
+            _ => return Ok(None),
+        }))
     }
 
     /// Changes the caller's own password (staff, or a customer's portal password) after
@@ -378,30 +407,16 @@ impl Desk {
     ) -> Result<LoginResult, DeskError> {
         let hash = hash_password("newPassword", new)?;
         let ws = actor.workspace_id;
-        let (user, contact) = match actor.kind {
-            ActorKind::User { id, .. } => (Some(id), None),
-            ActorKind::Contact { id } => (None, Some(id)),
-            _ => return Err(DeskError::invalid("token", "API tokens have no password")),
+        let Some(OwnPassword { subject, email, hash: old_hash, current_required }) = self.own_password(actor).await?
+        else {
+            return Err(DeskError::invalid("token", "API tokens have no password"));
         };
-        let mut tx = self.store().read().await?;
-        let (email, old_hash, subject) = match (user, contact) {
-            (Some(id), _) => {
-                let u = tx.user_by_id(ws, id).await?.ok_or(DeskError::NotFound("user"))?;
-                (Some(u.email), u.password_hash, format!("user:{id}"))
-            }
-            (_, id) => {
-                let id = id.ok_or(DeskError::NotFound("contact"))?;
-                let c = tx.contact_by_id(ws, id).await?.ok_or(DeskError::NotFound("contact"))?;
-                (c.email, c.password_hash, format!("contact:{id}"))
-            }
-        };
-        drop(tx);
         let email = email.as_deref().map(|e| EmailAddress::parse("email", e)).transpose()?;
         let Some(email) = email else {
             return Err(DeskError::invalid("newPassword", "this account has no email address to sign in with"));
         };
         // Not asked for just after signing in by emailed link: a reset, or a first password.
-        if self.password_state(actor).await?.current_required {
+        if current_required {
             if old_hash.is_none() {
                 let why = "sign in with a new emailed link, then set your password within 15 minutes";
                 return Err(DeskError::invalid("currentPassword", why));
@@ -421,11 +436,10 @@ impl Desk {
         }
         let cutoff = self.now() + 1;
         let mut tx = self.store().write().await?;
-        if let Some(id) = user {
-            tx.set_user_password(ws, id, &hash, cutoff).await?;
-        }
-        if let Some(id) = contact {
-            tx.set_contact_password(ws, id, &hash, cutoff).await?;
+        match actor.kind {
+            ActorKind::User { id, .. } => tx.set_user_password(ws, id, &hash, cutoff).await?,
+            ActorKind::Contact { id } => tx.set_contact_password(ws, id, &hash, cutoff).await?,
+            _ => {}
         }
         tx.commit().await?;
         let (token, expires_at) = self.issue_token_at(subject, ws, cutoff)?;
