@@ -1,7 +1,8 @@
 // Browser-test harness: starts a real `switchboard serve --demo` on SQLite in a temporary data
 // dir on a free port, serving the built bundle, and drives Debian's Chromium with playwright-core.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, existsSync, readdirSync, readFileSync } from 'node:fs';
+import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -117,8 +118,6 @@ export async function signIn(page, url, who) {
  * Maildir; resolves with `{ port, messages(), stop }` once it accepts connections.
  */
 export async function startSmtpSink() {
-  const { createServer, connect } = await import('node:net');
-  const { readdirSync, readFileSync } = await import('node:fs');
   const port = await new Promise((ok) => {
     const s = createServer().listen(0, '127.0.0.1', () => {
       const p = s.address().port;

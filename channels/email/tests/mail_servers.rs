@@ -305,12 +305,7 @@ async fn mail_round_trip_through_dovecot_and_an_smtp_sink() {
     let outcomes = run_outbox(&desk, &sender).await;
     assert_eq!(outcomes.len(), 1);
     let DeliveryOutcome::Sent { external_message_id: Some(our_id) } = &outcomes[0] else { panic!("{outcomes:?}") };
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while sink_messages(&maildir).is_empty() {
-        assert!(Instant::now() < deadline, "the SMTP sink received nothing");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let sent = sink_messages(&maildir).remove(0);
+    let sent = wait_for_sink(&maildir, 1).await.remove(0);
     assert_eq!(header(&sent, "Message-ID"), Some(our_id.as_str()));
     assert_eq!(header(&sent, "In-Reply-To"), Some("<first@customer.test>"));
     assert_eq!(header(&sent, "References"), Some("<first@customer.test>"));

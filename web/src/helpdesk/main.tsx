@@ -144,13 +144,13 @@ const ME_PERMS: Record<string, string> = {
 };
 
 function App() {
-  const { token, signIn: replaceToken, signOut: forget } = useStoredToken(TOKEN_KEY);
+  const { token, signIn: replaceToken, signOut } = useStoredToken(TOKEN_KEY);
   const [data, setData] = useState<Awaited<ReturnType<typeof boot>> | null>(null);
   const [error, setError] = useState<unknown>(null);
-  const signOut = useCallback(() => {
-    forget();
-    setData(null);
-  }, [forget]);
+  // However the session ends (here, or refused by the server), its workspace data goes with it.
+  useEffect(() => {
+    if (!token) setData(null);
+  }, [token]);
   const load = useCallback(async () => {
     if (!token) return;
     try {

@@ -1,8 +1,8 @@
 // The signed-in person's own account, for staff and customers alike: change (or, just after
 // signing in by emailed link, reset or set) the password, sign out on every device.
-import { useCallback, useEffect, useState, type FormEvent } from 'react';
-import { ApiError, gql, request } from '../api/client';
-import { ErrorText } from './ui';
+import { useEffect, useState, type FormEvent } from 'react';
+import { gql, request } from '../api/client';
+import { ErrorText, FieldRow, formError } from './ui';
 
 const CHANGE_PASSWORD = gql`
   mutation ChangePassword($currentPassword: String!, $newPassword: String!) {
@@ -21,14 +21,6 @@ interface PasswordState {
   currentPasswordRequired: boolean;
 }
 
-/** The form's labels for the fields the server names in its errors. */
-const FIELD_LABELS: Record<string, string> = { currentPassword: 'Current password', newPassword: 'New password' };
-
-function errorText(err: unknown): unknown {
-  if (!(err instanceof ApiError) || !err.field || !FIELD_LABELS[err.field]) return err;
-  return `${FIELD_LABELS[err.field]}: ${err.message.replace(new RegExp(`^${err.field}:\\s*`), '')}`;
-}
-
 /**
  * `onToken` receives the session that replaces this one after a password change (every other
  * session has ended); `onSignedOut` runs once every session, this one included, has ended.
@@ -39,7 +31,7 @@ export function Account({ token, onToken, onSignedOut }: { token: string; onToke
   const [done, setDone] = useState(false);
   const [busy, setBusy] = useState(false);
   const [state, setState] = useState<PasswordState | null>(null);
-  const load = useCallback(() => {
+  useEffect(() => {
     let live = true;
     request<{ me: PasswordState }>(token, PASSWORD_STATE).then(
       (d) => live && setState(d.me),
@@ -54,7 +46,6 @@ export function Account({ token, onToken, onSignedOut }: { token: string; onToke
       live = false;
     };
   }, [token]);
-  useEffect(load, [load]);
   const setting = state?.hasPassword === false;
   const askCurrent = state?.currentPasswordRequired !== false;
 
@@ -63,7 +54,7 @@ export function Account({ token, onToken, onSignedOut }: { token: string; onToke
     setError(null);
     setDone(false);
     if (f.next !== f.again) {
-      setError('New password: the two entries do not match.');
+      setError('The two new passwords do not match.');
       return;
     }
     setBusy(true);
@@ -76,7 +67,7 @@ export function Account({ token, onToken, onSignedOut }: { token: string; onToke
       setF({ current: '', next: '', again: '' });
       setDone(true);
     } catch (err) {
-      setError(errorText(err));
+      setError(err);
     } finally {
       setBusy(false);
     }
@@ -103,17 +94,15 @@ export function Account({ token, onToken, onSignedOut }: { token: string; onToke
         <form className="form" onSubmit={change} aria-label={title}>
           <h2>{title}</h2>
           {askCurrent ? (
-            <label>
-              Current password
-              <input type="password" autoComplete="current-password" required value={f.current} onChange={(e) => setF({ ...f, current: e.target.value })} />
-            </label>
+            <FieldRow label="Current password" field="currentPassword" error={error}>
+              {(a) => <input {...a} type="password" autoComplete="current-password" required value={f.current} onChange={(e) => setF({ ...f, current: e.target.value })} />}
+            </FieldRow>
           ) : (
             <p className="muted">You signed in with an emailed link just now, so your current password is not needed.</p>
           )}
-          <label>
-            New password
-            <input type="password" autoComplete="new-password" required minLength={8} value={f.next} onChange={(e) => setF({ ...f, next: e.target.value })} />
-          </label>
+          <FieldRow label="New password" field="newPassword" error={error}>
+            {(a) => <input {...a} type="password" autoComplete="new-password" required minLength={8} value={f.next} onChange={(e) => setF({ ...f, next: e.target.value })} />}
+          </FieldRow>
           <label>
             New password again
             <input type="password" autoComplete="new-password" required minLength={8} value={f.again} onChange={(e) => setF({ ...f, again: e.target.value })} />
@@ -122,7 +111,7 @@ export function Account({ token, onToken, onSignedOut }: { token: string; onToke
           <div><button className="primary" disabled={busy || !state}>{setting ? 'Set password' : 'Change password'}</button></div>
         </form>
       )}
-      <ErrorText error={error} />
+      <ErrorText error={formError(error, ['currentPassword', 'newPassword'])} />
       <h2>Devices</h2>
       <p className="muted">Lost a device, or signed in somewhere you should not have? End every session, this one included.</p>
       <div><button type="button" onClick={signOutEverywhere} disabled={busy}>Sign out everywhere</button></div>

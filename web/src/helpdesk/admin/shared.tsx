@@ -1,7 +1,7 @@
 // Pieces the admin pages share: query and mutation hooks, the page frame, feedback, and
 // validation errors shown next to the field the server names (`extensions.field`).
 import { useCallback, useEffect, useState, type ReactNode } from 'react';
-import { ApiError, request } from '../../api/client';
+import { request } from '../../api/client';
 import { ErrorText } from '../../lib/ui';
 import { useSession } from '../session';
 
@@ -60,29 +60,4 @@ export function Feedback({ error, notice }: { error: unknown; notice: string }) 
   return error ? <ErrorText error={error} /> : notice ? <p className="ok" role="status">{notice}</p> : null;
 }
 
-/** The server's validation error when it names `field`, else null. */
-export function fieldError(error: unknown, field: string): string | null {
-  return error instanceof ApiError && error.field === field ? error.message : null;
-}
-
-/** The error unless it belongs to one of `fields` (shown next to that field instead). */
-export function formError(error: unknown, fields: string[]): unknown {
-  return error instanceof ApiError && error.field && fields.includes(error.field) ? null : error;
-}
-
-/**
- * A labelled input with the server's error on it below: `field` is the input's name in the
- * mutation, so the error lands where the admin typed.
- */
-export function FieldRow({ label, field, error, hint, children }: { label: string; field: string; error: unknown; hint?: ReactNode; children: (a: { id: string; 'aria-invalid': boolean; 'aria-describedby'?: string }) => ReactNode }) {
-  const message = fieldError(error, field);
-  const id = `f-${field}`;
-  return (
-    <div className="field" data-field={field}>
-      <label htmlFor={id}>{label}</label>
-      {children({ id, 'aria-invalid': !!message, 'aria-describedby': message ? `${id}-error` : undefined })}
-      {hint && <div className="muted hint">{hint}</div>}
-      {message && <p className="error" role="alert" id={`${id}-error`}>{message}</p>}
-    </div>
-  );
-}
+export { FieldRow, fieldError, formError } from '../../lib/ui';
