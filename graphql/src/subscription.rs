@@ -76,18 +76,20 @@ impl Subscription {
         let items = events.map(Some).merge(idle);
         let mut checked = Instant::now();
         let items = futures_util::StreamExt::then(items, move |item: Option<TicketEvent>| {
-            let (desk, session) = (desk.clone(), session.clone());
-            let due = item.is_none() || checked.elapsed() >= SESSION_CHECK;
-            if due {
-                checked = Instant::now();
-            }
+            let check = match &session {
+                Some(SessionToken(token)) if checked.elapsed() >= SESSION_CHECK => {
+                    checked = Instant::now();
+                    Some((desk.clone(), token.clone()))
+                }
+                _ => None,
+            };
             async move {
-                let valid = match (&session, due) {
+                let valid = match check {
                     // Only a refused token ends it; a database hiccup must not cut live updates.
-                    (Some(SessionToken(token)), true) => {
-                        !matches!(desk.authenticate(token).await, Err(DeskError::Unauthenticated(_)))
+                    Some((desk, token)) => {
+                        !matches!(desk.authenticate(&token).await, Err(DeskError::Unauthenticated(_)))
                     }
-                    _ => true,
+                    None => true,
                 };
                 valid.then_some(item)
             }

@@ -89,8 +89,7 @@ pub fn build_reply(msg: &OutboundMessage, mailbox: &MailboxRecord) -> Result<(Me
     if msg.author_name.is_none() {
         // RFC 3834: an acknowledgement or other automatic message says so, so that the
         // customer's autoresponder does not answer it (and loop with ours).
-        let name = lettre::message::header::HeaderName::new_from_ascii_str("Auto-Submitted");
-        builder = builder.raw_header(lettre::message::header::HeaderValue::new(name, "auto-replied".into()));
+        builder = builder.raw_header(auto_submitted("auto-replied"));
     }
     // References grows with the thread; the newest twenty are enough to thread anywhere.
     let refs: Vec<&String> =
@@ -143,30 +142,32 @@ struct SignInVars<'a> {
 
 /// The portal address that signs in with `token`. The token rides in the fragment, which
 /// browsers never send to a server, so it stays out of access logs and Referer headers.
-pub fn sign_in_link(public_url: &str, token: &str) -> String {
-    format!("{}/portal/sign-in#{token}", public_url.trim_end_matches('/'))
+fn sign_in_link(public_url: &str, token: &str) -> String {
+    format!("{public_url}/portal/sign-in#{token}")
 }
 
 /// Builds the email carrying a customer's sign-in link, from `mailbox`; errors are permanent.
-pub fn build_sign_in_email(
-    mail: &SignInLinkMail,
-    mailbox: &MailboxRecord,
-    public_url: &str,
-) -> Result<Message, String> {
+/// `public_url` has no trailing slash.
+fn build_sign_in_email(mail: &SignInLinkMail, mailbox: &MailboxRecord, public_url: &str) -> Result<Message, String> {
     let link = sign_in_link(public_url, &mail.token);
     let vars = SignInVars { name: &mail.customer_name, workspace: &mail.workspace_name, link: &link };
     let text = TEMPLATES.render("sign_in_text", &vars).map_err(|e| format!("rendering the text part: {e}"))?;
     let html = TEMPLATES.render("sign_in_html", &vars).map_err(|e| format!("rendering the HTML part: {e}"))?;
     let to = named_mailbox(&mail.customer_name, &mail.customer_email, "customer's address")?;
-    // RFC 3834: sent by the system, not in answer to a message, so autoresponders stay quiet.
-    let auto = lettre::message::header::HeaderName::new_from_ascii_str("Auto-Submitted");
     Message::builder()
         .from(named_mailbox(&mailbox.name, &mailbox.address, "mailbox address")?)
         .to(to)
         .subject(format!("Your sign-in link for {}", mail.workspace_name))
-        .raw_header(lettre::message::header::HeaderValue::new(auto, "auto-generated".into()))
+        // RFC 3834: sent by the system, not in answer to a message, so autoresponders stay quiet.
+        .raw_header(auto_submitted("auto-generated"))
         .multipart(MultiPart::alternative_plain_html(text, html))
         .map_err(|e| format!("building the message: {e}"))
+}
+
+/// The RFC 3834 `Auto-Submitted` header with `value`.
+fn auto_submitted(value: &str) -> lettre::message::header::HeaderValue {
+    let name = lettre::message::header::HeaderName::new_from_ascii_str("Auto-Submitted");
+    lettre::message::header::HeaderValue::new(name, value.to_string())
 }
 
 /// An SMTP transport for `mailbox`, with its password from the desk.

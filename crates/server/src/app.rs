@@ -63,6 +63,20 @@ fn error_json(status: StatusCode, code: &str, message: &str) -> Response {
     (status, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
 }
 
+/// The caller's address for the sign-in limits; `None` only when the router is served without
+/// connection info (never by `serve`). Warns once about forwarding from an untrusted sender.
+fn client(s: &AppState, peer: Option<Extension<ConnectInfo<SocketAddr>>>, headers: &HeaderMap) -> Option<ClientAddr> {
+    let Extension(ConnectInfo(peer)) = peer?;
+    if s.trusted_proxies.ignores_forwarding(peer.ip(), headers) && !WARNED_FORWARDING.swap(true, Ordering::Relaxed) {
+        tracing::warn!(
+            peer = %peer.ip(),
+            "a request carries X-Forwarded-For from an address SWITCHBOARD_TRUSTED_PROXIES does not list; \
+             if it is your reverse proxy, list it, or the sign-in limits count every caller as the proxy"
+        );
+    }
+    Some(ClientAddr(s.trusted_proxies.client_addr(peer.ip(), headers)))
+}
+
 fn bearer(headers: &HeaderMap) -> Option<&str> {
     let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = v.split_once(' ')?;
@@ -84,17 +98,8 @@ async fn graphql(
     req: GraphQLRequest,
 ) -> Response {
     let mut req = req.into_inner();
-    // Absent only when the router is served without connection info (never by `serve`).
-    if let Some(Extension(ConnectInfo(peer))) = peer {
-        if s.trusted_proxies.ignores_forwarding(peer.ip(), &headers) && !WARNED_FORWARDING.swap(true, Ordering::Relaxed)
-        {
-            tracing::warn!(
-                peer = %peer.ip(),
-                "a request carries X-Forwarded-For from an address SWITCHBOARD_TRUSTED_PROXIES does not list; \
-                 if it is your reverse proxy, list it, or the sign-in limits count every caller as the proxy"
-            );
-        }
-        req = req.data(ClientAddr(s.trusted_proxies.client_addr(peer.ip(), &headers)));
+    if let Some(client) = client(&s, peer, &headers) {
+        req = req.data(client);
     }
     match caller(&s.desk, &headers).await {
         Ok(Some(actor)) => req = req.data(actor),
@@ -125,8 +130,7 @@ async fn graphql_ws(
 ) -> Response {
     let desk = s.desk.clone();
     // Mutations run over the socket too: the sign-in limits must count the same caller.
-    let client =
-        peer.map(|Extension(ConnectInfo(peer))| ClientAddr(s.trusted_proxies.client_addr(peer.ip(), &headers)));
+    let client = client(&s, peer, &headers);
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
         .on_upgrade(move |stream| {

@@ -47,7 +47,8 @@ impl TrustedProxies {
 
     fn contains(&self, ip: IpAddr) -> bool {
         let ip = canonical(ip);
-        self.0.iter().any(|(net, bits)| match (canonical(*net), ip) {
+        // The networks are canonical already (see `parse`).
+        self.0.iter().any(|(net, bits)| match (*net, ip) {
             (IpAddr::V4(n), IpAddr::V4(a)) => prefix_eq(&n.octets(), &a.octets(), *bits),
             (IpAddr::V6(n), IpAddr::V6(a)) => prefix_eq(&n.octets(), &a.octets(), *bits),
             _ => false,
@@ -58,7 +59,7 @@ impl TrustedProxies {
     /// not a trusted proxy: behind a proxy left out of the setting, every caller would be
     /// counted as the proxy.
     pub fn ignores_forwarding(&self, peer: IpAddr, headers: &HeaderMap) -> bool {
-        headers.contains_key("x-forwarded-for") && !self.contains(canonical(peer))
+        headers.contains_key("x-forwarded-for") && !self.contains(peer)
     }
 
     /// The caller's address: the peer, unless the peer is a trusted proxy; then, right to left
