@@ -141,7 +141,7 @@ impl Desk {
         let name = name.map(|n| validate_name("name", n)).transpose()?.unwrap_or(u.name);
         if u.active && active == Some(false) {
             // Reactivating someone must not bring back the sign-ins they had.
-            tx.end_user_sessions(actor.workspace_id, id, self.now() + 1).await?;
+            tx.end_user_sessions(actor.workspace_id, id, self.session_cutoff()).await?;
         }
         let u =
             tx.update_user(actor.workspace_id, id, &name, role.unwrap_or(u.role), active.unwrap_or(u.active)).await?;
@@ -155,7 +155,7 @@ impl Desk {
         let hash = hash_password("password", password)?;
         let mut tx = self.store().write().await?;
         tx.user_by_id(actor.workspace_id, id).await?.ok_or(DeskError::NotFound("user"))?;
-        tx.set_user_password(actor.workspace_id, id, &hash, self.now() + 1).await?;
+        tx.set_user_password(actor.workspace_id, id, &hash, self.session_cutoff()).await?;
         tx.commit().await?;
         Ok(())
     }

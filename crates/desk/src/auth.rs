@@ -91,7 +91,7 @@ pub const MAX_CLIENT_SIGN_IN_FAILURES: i64 = 100;
 /// The window sign-in attempts are counted over.
 pub const SIGN_IN_FAILURE_WINDOW_MS: Millis = 15 * 60_000;
 /// `sign_in_attempts.kind` of a wrong password (or an unknown address).
-pub(crate) const PASSWORD_FAILURE: &str = "password_failure";
+const PASSWORD_FAILURE: &str = "password_failure";
 const MIN_PASSWORD_CHARS: usize = 8;
 
 /// Hashes a password with argon2id and a random salt.
@@ -242,6 +242,12 @@ impl Desk {
         Ok(LoginResult { token, expires_at, actor: contact_actor(c) })
     }
 
+    /// The `sessions_valid_after` that ends every session issued so far, one issued in this
+    /// very millisecond included.
+    pub(crate) fn session_cutoff(&self) -> Millis {
+        self.now() + 1
+    }
+
     fn issue_token_at(&self, subject: String, ws: WorkspaceId, now: Millis) -> Result<(String, Millis), DeskError> {
         let exp = now / 1000 + self.inner.auth.token_ttl_secs;
         let claims = Claims { sub: subject, ws: ws.0, iat: now / 1000, exp, iat_ms: now };
@@ -342,7 +348,7 @@ impl Desk {
     /// Ends every sign-in of the caller (staff or customer), on every device, this one
     /// included. API tokens are revoked one by one instead.
     pub async fn sign_out_everywhere(&self, actor: &Actor) -> Result<(), DeskError> {
-        let cutoff = self.now() + 1;
+        let cutoff = self.session_cutoff();
         let mut tx = self.store().write().await?;
         match actor.kind {
             ActorKind::User { id, .. } => tx.end_user_sessions(actor.workspace_id, id, cutoff).await?,
@@ -434,7 +440,7 @@ impl Desk {
                 other => other?,
             }
         }
-        let cutoff = self.now() + 1;
+        let cutoff = self.session_cutoff();
         let mut tx = self.store().write().await?;
         match actor.kind {
             ActorKind::User { id, .. } => tx.set_user_password(ws, id, &hash, cutoff).await?,

@@ -93,21 +93,27 @@ impl Desk {
     ) -> Result<(), DeskError> {
         let email = EmailAddress::parse("email", email)?;
         let now = self.now();
-        let found = self.store().read().await?.contacts_by_email(email.as_str()).await?;
+        let key = client_key(client);
+        // One read for the lookup and the client's count; the write lock only to record.
+        let (found, asked) = {
+            let mut tx = self.store().read().await?;
+            let found = tx.contacts_by_email(email.as_str()).await?;
+            let asked = match client {
+                Some(_) => {
+                    tx.count_client_sign_in_attempts(LINK_REQUEST, &key, now - SIGN_IN_FAILURE_WINDOW_MS).await?
+                }
+                None => 0,
+            };
+            (found, asked)
+        };
         let found: Vec<_> = found.into_iter().filter(|(_, slug)| workspace.is_none_or(|w| w == slug)).collect();
+        // Counted whatever the address, so the refusal says nothing about it.
+        if asked >= MAX_CLIENT_LINK_REQUESTS {
+            return Err(rate_limited("too many sign-in link requests from your network"));
+        }
         // In-process requests for unknown addresses end here, without taking the write lock.
         if found.is_empty() && client.is_none() {
             return Ok(());
-        }
-        let key = client_key(client);
-        if client.is_some() {
-            // Counted whatever the address, so the refusal says nothing about it; read first, so a
-            // refused client does not take the write lock.
-            let since = now - SIGN_IN_FAILURE_WINDOW_MS;
-            let asked = self.store().read().await?.count_client_sign_in_attempts(LINK_REQUEST, &key, since).await?;
-            if asked >= MAX_CLIENT_LINK_REQUESTS {
-                return Err(rate_limited("too many sign-in link requests from your network"));
-            }
         }
         let mut tx = self.store().write().await?;
         if client.is_some() {

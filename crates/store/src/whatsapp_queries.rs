@@ -115,7 +115,7 @@ pub async fn save_whatsapp_conversation(
     Ok(())
 }
 
-/// A requester's most recent tickets, newest first.
+/// Marks an outbound entry as a template message (name, language).
 pub async fn insert_whatsapp_template_entry(c: &mut Conn, entry: EntryId, name: &str, language: &str) -> Result<()> {
     sqlx::query("INSERT INTO whatsapp_template_entries (entry_id, template_name, template_language) VALUES ($1, $2, $3)")
         .bind(entry).bind(name).bind(language).execute(&mut *c).await?;
