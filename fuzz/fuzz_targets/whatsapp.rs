@@ -1,0 +1,3 @@
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| switchboard_fuzz::on_worker_stack(|| switchboard_fuzz::whatsapp(data)));
