@@ -1,12 +1,19 @@
 //! Processing a stored notification: routing each change to its workspace by phone number id,
 //! recording status updates, and handing each message to the chat skills or the open ticket.
+//!
+//! The body is read as JSON first and each entry, change, contact, status and message on its own,
+//! so one item Meta (or a new API version) shapes unexpectedly is noted with its place and reason
+//! and the items beside it are still handled. A message that cannot be read but has an id and a
+//! sender is kept on the contact's ticket as a system entry, never silently dropped.
 
 use std::collections::HashMap;
 
+use serde::Deserialize;
+use serde_json::Value;
 use switchboard_desk::domain::{Actor, Channel, DeliveryStatus, TicketId};
 use switchboard_desk::{DeskError, InboundMessage, NewAttachment, WhatsappContact, WhatsappRoute};
 
-use crate::payload::{Message, Notification, Status};
+use crate::payload::{Contact, Message, Metadata, Status};
 use crate::{GraphError, WhatsappChannel};
 
 /// A notification still failing after this many attempts is set aside (kept, with its note).
@@ -60,62 +67,13 @@ impl WhatsappChannel {
             }
         };
         let mut notes = Vec::new();
-        let mut retry = false;
-        match serde_json::from_str::<Notification>(&row.body) {
-            Err(e) => notes.push(format!("not a WhatsApp notification: {e}")),
-            Ok(n) => {
-                if n.object != "whatsapp_business_account" {
-                    notes.push(format!("object {:?} is not whatsapp_business_account", n.object));
-                }
-                for entry in &n.entry {
-                    for change in &entry.changes {
-                        let Some(value) = change.value.as_ref().filter(|_| change.field == "messages") else {
-                            notes.push(format!("field {:?} ignored", change.field));
-                            continue;
-                        };
-                        let Some(meta) = &value.metadata else {
-                            notes.push("a change without metadata".into());
-                            continue;
-                        };
-                        let route = match self.desk.whatsapp_route(&meta.phone_number_id).await {
-                            Ok(Some(r)) => r,
-                            Ok(None) => {
-                                // Recorded (in the inbox, with this note) and skipped: redelivering
-                                // it would not make the number known.
-                                notes.push(format!("unknown phone number id {}", meta.phone_number_id));
-                                continue;
-                            }
-                            Err(e) => {
-                                notes.push(e.to_string());
-                                retry = true;
-                                continue;
-                            }
-                        };
-                        let names: HashMap<&str, &str> = value
-                            .contacts
-                            .iter()
-                            .filter_map(|c| Some((c.wa_id.as_str(), c.profile.as_ref()?.name.as_deref()?)))
-                            .collect();
-                        for status in &value.statuses {
-                            if let Err(e) = self.record_status(&route, status).await {
-                                notes.push(format!("status of {}: {e}", status.id));
-                                retry = true;
-                            }
-                        }
-                        for m in &value.messages {
-                            match self.handle_message(&route, m, names.get(m.from.as_str()).copied()).await {
-                                Ok(()) => {}
-                                Err(Failure::Permanent(e)) => notes.push(format!("message {}: {e}", m.id)),
-                                Err(Failure::Transient(e)) => {
-                                    notes.push(format!("message {}: {e}", m.id));
-                                    retry = true;
-                                }
-                            }
-                        }
-                    }
-                }
+        let retry = match serde_json::from_str::<Value>(&row.body) {
+            Err(e) => {
+                notes.push(format!("not a WhatsApp notification: {e}"));
+                false
             }
-        }
+            Ok(body) => self.process_body(&body, &mut notes).await,
+        };
         let done = !retry || row.attempts + 1 >= MAX_ATTEMPTS;
         let note = (!notes.is_empty()).then(|| notes.join("; "));
         if let Some(n) = &note {
@@ -124,6 +82,94 @@ impl WhatsappChannel {
         if let Err(e) = self.desk.finish_whatsapp_notification(id, done, note.as_deref()).await {
             tracing::warn!(error = %e, id, "recording a WhatsApp notification as processed failed");
         }
+    }
+
+    /// Handles every item of a notification body; returns whether something should be retried.
+    async fn process_body(&self, body: &Value, notes: &mut Vec<String>) -> bool {
+        if !body.is_object() {
+            notes.push("not a WhatsApp notification: the body is not a JSON object".into());
+            return false;
+        }
+        match body.get("object") {
+            Some(Value::String(o)) if o == "whatsapp_business_account" => {}
+            other => notes.push(format!("object {} is not \"whatsapp_business_account\"", shown(other))),
+        }
+        let mut retry = false;
+        for (e, entry) in items(body, "entry", "entry", notes).iter().enumerate() {
+            let at = format!("entry[{e}].changes");
+            for (c, change) in items(entry, "changes", &at, notes).iter().enumerate() {
+                retry |= self.process_change(&format!("{at}[{c}]"), change, notes).await;
+            }
+        }
+        retry
+    }
+
+    /// One change (`at` is where it sits in the body, for the notes); returns whether to retry.
+    async fn process_change(&self, at: &str, change: &Value, notes: &mut Vec<String>) -> bool {
+        let field = change.get("field");
+        let Some(value) = change.get("value").filter(|_| field.and_then(Value::as_str) == Some("messages")) else {
+            notes.push(format!("{at}: field {} ignored", shown(field)));
+            return false;
+        };
+        let meta = match value.get("metadata").map(Metadata::deserialize) {
+            Some(Ok(m)) => m,
+            Some(Err(e)) => {
+                notes.push(malformed(&format!("{at}.value.metadata"), &e));
+                return false;
+            }
+            None => {
+                notes.push(format!("{at}: a change without metadata"));
+                return false;
+            }
+        };
+        let route = match self.desk.whatsapp_route(&meta.phone_number_id).await {
+            Ok(Some(r)) => r,
+            Ok(None) => {
+                // Recorded (in the inbox, with this note) and skipped: redelivering it would not
+                // make the number known.
+                notes.push(format!("{at}: unknown phone number id {}", meta.phone_number_id));
+                return false;
+            }
+            Err(e) => {
+                notes.push(format!("{at}: {e}"));
+                return true;
+            }
+        };
+        let mut retry = false;
+        let contacts: Vec<Contact> = parsed(value, "contacts", &format!("{at}.value.contacts"), notes);
+        let names: HashMap<&str, &str> =
+            contacts.iter().filter_map(|c| Some((c.wa_id.as_str(), c.profile.as_ref()?.name.as_deref()?))).collect();
+        for status in parsed::<Status>(value, "statuses", &format!("{at}.value.statuses"), notes) {
+            if let Err(e) = self.record_status(&route, &status).await {
+                notes.push(format!("status of {}: {e}", status.id));
+                retry = true;
+            }
+        }
+        let at = format!("{at}.value.messages");
+        for (i, item) in items(value, "messages", &at, notes).iter().enumerate() {
+            let message = Message::deserialize(item);
+            let (id, from) = match &message {
+                Ok(m) => (m.id.as_str(), m.from.as_str()),
+                Err(e) => {
+                    notes.push(malformed(&format!("{at}[{i}]"), e));
+                    // Kept on the ticket when it can still be filed under an id and a sender.
+                    match (item.get("id").and_then(Value::as_str), item.get("from").and_then(Value::as_str)) {
+                        (Some(id), Some(from)) if !id.is_empty() && !from.is_empty() => (id, from),
+                        _ => continue,
+                    }
+                }
+            };
+            let content = message.as_ref().map_err(|e| e.to_string());
+            match self.handle_message(&route, id, from, content, names.get(from).copied()).await {
+                Ok(()) => {}
+                Err(Failure::Permanent(e)) => notes.push(format!("message {id}: {e}")),
+                Err(Failure::Transient(e)) => {
+                    notes.push(format!("message {id}: {e}"));
+                    retry = true;
+                }
+            }
+        }
+        retry
     }
 
     async fn record_status(&self, route: &WhatsappRoute, s: &Status) -> Result<(), DeskError> {
@@ -148,14 +194,32 @@ impl WhatsappChannel {
         Ok(())
     }
 
-    async fn handle_message(&self, route: &WhatsappRoute, m: &Message, name: Option<&str>) -> Result<(), Failure> {
+    /// One message, by its id and sender; `content` is the message, or why it could not be read.
+    async fn handle_message(
+        &self,
+        route: &WhatsappRoute,
+        id: &str,
+        from: &str,
+        content: Result<&Message, String>,
+        name: Option<&str>,
+    ) -> Result<(), Failure> {
         // Meta redelivers; a message handled before changes nothing (a skill step must not run twice).
-        if self.desk.whatsapp_message_seen(&m.id).await? {
+        if self.desk.whatsapp_message_seen(id).await? {
             return Ok(());
         }
         let actor = Actor::system(route.workspace_id);
-        let contact = self.desk.whatsapp_contact(&actor, &m.from, name).await?;
-        let sender = Sender { route, actor, wa_id: m.from.clone(), contact };
+        let contact = self.desk.whatsapp_contact(&actor, from, name).await?;
+        let sender = Sender { route, actor, wa_id: from.to_string(), contact };
+        let m = match content {
+            Ok(m) => m,
+            Err(reason) => {
+                let result = self.keep_unreadable(&sender, id, &reason).await;
+                if !matches!(result, Err(Failure::Transient(_))) {
+                    self.desk.mark_whatsapp_message_seen(&sender.actor, id).await?;
+                }
+                return result;
+            }
+        };
         let result = match m.kind.as_str() {
             "text" => match &m.text {
                 Some(t) => self.on_text(&sender, &m.id, &t.body).await,
@@ -212,12 +276,26 @@ impl WhatsappChannel {
             "A WhatsApp message of type \"{}\" arrived that Switchboard cannot show; the contact may need to send it another way.",
             if m.kind.is_empty() { "unknown" } else { &m.kind }
         );
+        self.keep_as_system_entry(s, &m.id, &text).await
+    }
+
+    /// A message whose content could not be read (a field of an unexpected type): kept with why.
+    async fn keep_unreadable(&self, s: &Sender<'_>, wamid: &str, reason: &str) -> Result<(), Failure> {
+        let reason: String = reason.chars().take(300).collect();
+        let text = format!(
+            "A WhatsApp message arrived that Switchboard could not read ({reason}); the contact may need to send it again."
+        );
+        self.keep_as_system_entry(s, wamid, &text).await
+    }
+
+    /// Keeps `text` as a system entry on the contact's open ticket, or opens a ticket with it.
+    async fn keep_as_system_entry(&self, s: &Sender<'_>, wamid: &str, text: &str) -> Result<(), Failure> {
         match self.desk.open_ticket_of_requester(&s.actor, s.contact.contact.id).await? {
             Some(t) => {
-                self.desk.add_channel_system_entry(&s.actor, t.id, Channel::Whatsapp, &m.id, &text).await?;
+                self.desk.add_channel_system_entry(&s.actor, t.id, Channel::Whatsapp, wamid, text).await?;
                 Ok(())
             }
-            None => self.add_to_thread(s, None, &m.id, &text, Vec::new()).await,
+            None => self.add_to_thread(s, None, wamid, text, Vec::new()).await,
         }
     }
 
@@ -245,5 +323,50 @@ impl WhatsappChannel {
         };
         self.desk.ingest(&s.actor, msg).await?;
         Ok(())
+    }
+}
+
+/// The list under `key` of `parent`; a missing one is empty, anything else is noted and skipped.
+fn items<'a>(parent: &'a Value, key: &str, at: &str, notes: &mut Vec<String>) -> &'a [Value] {
+    match parent.get(key) {
+        None | Some(Value::Null) => &[],
+        Some(Value::Array(list)) => list,
+        Some(other) => {
+            notes.push(format!("{at}: expected a list, found {}", kind_of(other)));
+            &[]
+        }
+    }
+}
+
+/// Each item of the list under `key` that reads as a `T`; the others are noted with their place.
+fn parsed<T: for<'de> Deserialize<'de>>(parent: &Value, key: &str, at: &str, notes: &mut Vec<String>) -> Vec<T> {
+    items(parent, key, at, notes)
+        .iter()
+        .enumerate()
+        .filter_map(|(i, item)| T::deserialize(item).map_err(|e| notes.push(malformed(&format!("{at}[{i}]"), &e))).ok())
+        .collect()
+}
+
+fn malformed(at: &str, e: &serde_json::Error) -> String {
+    tracing::warn!(at, error = %e, "a malformed item in a WhatsApp notification");
+    format!("{at}: {e}")
+}
+
+fn shown(v: Option<&Value>) -> String {
+    match v {
+        Some(Value::String(s)) => format!("{s:?}"),
+        Some(other) => kind_of(other).to_string(),
+        None => "(missing)".into(),
+    }
+}
+
+fn kind_of(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
     }
 }

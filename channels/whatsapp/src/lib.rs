@@ -145,6 +145,12 @@ async fn notify(State(ch): State<Arc<WhatsappChannel>>, headers: HeaderMap, body
     let Ok(text) = std::str::from_utf8(&body) else {
         return (StatusCode::BAD_REQUEST, "the body is not UTF-8 JSON").into_response();
     };
+    // A body that is not a JSON object holds no item to save, so the sender hears why now. Past
+    // this check each item is read on its own, and one malformed item never costs a 400 (on which
+    // Meta would redeliver the valid items beside it for days).
+    if !is_json_object(text) {
+        return (StatusCode::BAD_REQUEST, "the body is not a JSON object").into_response();
+    }
     // Stored before answering: once Meta hears 200 it will not send this again.
     let id = match ch.desk.store_whatsapp_notification(text).await {
         Ok(id) => id,
@@ -157,6 +163,11 @@ async fn notify(State(ch): State<Arc<WhatsappChannel>>, headers: HeaderMap, body
     let task = ch.clone();
     tokio::spawn(async move { task.process_notification(id).await });
     StatusCode::OK.into_response()
+}
+
+/// Whether `text` is one JSON object, checked without building it.
+fn is_json_object(text: &str) -> bool {
+    text.trim_start().starts_with('{') && serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok()
 }
 
 /// Processes the inbox every `sweep_interval`: notifications older than that which are still
@@ -292,6 +303,14 @@ mod tests {
         assert!(!signature_is_valid("app-secret", None, body));
         assert!(!signature_is_valid("app-secret", Some("sha256=zz"), body));
         assert!(!signature_is_valid("app-secret", Some(good.trim_start_matches("sha256=")), body));
+    }
+
+    #[test]
+    fn only_a_json_object_is_taken_as_a_notification() {
+        assert!(is_json_object(r#" {"object":"whatsapp_business_account","entry":[{"changes":"odd"}]}"#));
+        for body in ["", "null", "[]", "\"x\"", "{", r#"{"a":1} trailing"#, "not json"] {
+            assert!(!is_json_object(body), "{body}");
+        }
     }
 
     #[test]

@@ -2,46 +2,11 @@
 //! ("Webhooks: messages" reference). Our own serde types: the `whatsapp-cloud-api` crate would
 //! bring a second reqwest (0.11) into the tree and hard-codes Meta's host. Every field that Meta
 //! may leave out is optional, and unknown fields are ignored, so a new field never fails a parse.
+//! The envelope (`entry[]` → `changes[]` → `value`) is walked as JSON in `inbound`, and each
+//! contact, status and message read into these types on its own.
 
 use serde::Deserialize;
 use serde_json::{Value, json};
-
-/// The notification body: `{"object": "whatsapp_business_account", "entry": [...]}`.
-#[derive(Debug, Deserialize)]
-pub struct Notification {
-    #[serde(default)]
-    pub object: String,
-    #[serde(default)]
-    pub entry: Vec<Entry>,
-}
-
-/// One WhatsApp Business Account's changes.
-#[derive(Debug, Deserialize)]
-pub struct Entry {
-    #[serde(default)]
-    pub id: String,
-    #[serde(default)]
-    pub changes: Vec<Change>,
-}
-
-/// One change; `field` is `messages` for messages and status updates.
-#[derive(Debug, Deserialize)]
-pub struct Change {
-    #[serde(default)]
-    pub field: String,
-    pub value: Option<ChangeValue>,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct ChangeValue {
-    pub metadata: Option<Metadata>,
-    #[serde(default)]
-    pub contacts: Vec<Contact>,
-    #[serde(default)]
-    pub messages: Vec<Message>,
-    #[serde(default)]
-    pub statuses: Vec<Status>,
-}
 
 /// The business number the change is for; `phone_number_id` routes it to a workspace.
 #[derive(Debug, Deserialize)]

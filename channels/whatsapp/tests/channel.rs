@@ -229,3 +229,86 @@ async fn a_template_message_is_a_reply_like_any_other() {
     let stamp = history.iter().find(|h| h.field == "first_responded_at").expect("first response in the history");
     assert_eq!(stamp.actor_user_id, Some(u.id));
 }
+
+/// A notification as Meta sends it for the test number, with these `messages[]` items.
+fn notification(messages: serde_json::Value) -> String {
+    json!({ "object": "whatsapp_business_account", "entry": [{ "id": "1", "changes": [{ "field": "messages",
+        "value": { "messaging_product": "whatsapp",
+            "metadata": { "display_phone_number": "15550100000", "phone_number_id": "106540352242922" },
+            "contacts": [{ "profile": { "name": "Wendy" }, "wa_id": "4915112345678" }],
+            "messages": messages } }] }] })
+    .to_string()
+}
+
+#[tokio::test]
+async fn one_malformed_message_does_not_lose_the_valid_ones_beside_it() {
+    let e = env().await;
+    let t = chat_ticket(&e).await;
+    let ch = channel(&e.desk);
+    let body = notification(json!([
+        { "from": "4915112345678", "id": "wamid.GOOD", "timestamp": "1700000000", "type": "text",
+          "text": { "body": "The tray is fixed, thanks." } },
+        // `text.body` must be a string.
+        { "from": "4915112345678", "id": "wamid.WRONG", "timestamp": "1700000001", "type": "text",
+          "text": { "body": 42 } },
+        { "from": "4915112345678", "id": "wamid.ODD", "timestamp": "1700000002", "type": "hologram",
+          "hologram": { "id": "h1" } },
+        // Not even an id to file it under.
+        "garbage",
+    ]));
+    let id = e.desk.store_whatsapp_notification(&body).await.unwrap();
+    ch.process_notification(id).await;
+
+    let thread = e.desk.thread(&e.system, t.id).await.unwrap();
+    let by_wamid =
+        |w: &str| thread.iter().find(|x| x.entry.external_message_id.as_deref() == Some(w)).map(|x| &x.entry);
+    let good = by_wamid("wamid.GOOD").expect("the valid message became an entry");
+    assert_eq!(good.body, "The tray is fixed, thanks.");
+    assert_eq!(good.kind, EntryKind::Reply);
+    assert!(good.author_contact_id.is_some());
+    // The unreadable one is kept so staff know the contact wrote, with why it could not be shown.
+    let wrong = by_wamid("wamid.WRONG").expect("the malformed message is kept on the ticket");
+    assert_eq!(wrong.kind, EntryKind::System);
+    assert!(wrong.body.contains("could not read"), "{}", wrong.body);
+    assert!(by_wamid("wamid.ODD").expect("the unknown type is kept").body.contains("\"hologram\""));
+
+    // Done with, not retried: what could be read was handled and the rest recorded with the reason.
+    assert!(e.desk.pending_whatsapp_notification(id).await.unwrap().is_none());
+    let row = e.desk.store().read().await.unwrap().whatsapp_inbox_by_id(id).await.unwrap().unwrap();
+    let note = row.note.unwrap_or_default();
+    assert!(note.contains("messages[1]") && note.contains("invalid type: integer `42`"), "{note}");
+    assert!(note.contains("messages[3]"), "{note}");
+
+    // Meta redelivers: nothing is added twice.
+    let again = e.desk.store_whatsapp_notification(&body).await.unwrap();
+    ch.process_notification(again).await;
+    assert_eq!(e.desk.thread(&e.system, t.id).await.unwrap().len(), thread.len());
+}
+
+#[tokio::test]
+async fn a_malformed_status_or_contact_does_not_stop_the_messages() {
+    let e = env().await;
+    let t = chat_ticket(&e).await;
+    let body = json!({ "object": "whatsapp_business_account", "entry": [
+        { "id": "1", "changes": [
+            { "field": "messages", "value": { "metadata": { "phone_number_id": 106540352242922_u64 } } },
+            { "field": "messages", "value": {
+                "metadata": { "display_phone_number": "15550100000", "phone_number_id": "106540352242922" },
+                "contacts": [{ "wa_id": ["not", "a", "string"] }],
+                "statuses": [{ "id": "wamid.OUT1", "status": 3 }],
+                "messages": [{ "from": "4915112345678", "id": "wamid.AFTER", "type": "text",
+                    "text": { "body": "Still there?" } }] } },
+        ] },
+        { "id": "2", "changes": "not a list" },
+    ] })
+    .to_string();
+    let id = e.desk.store_whatsapp_notification(&body).await.unwrap();
+    channel(&e.desk).process_notification(id).await;
+    let thread = e.desk.thread(&e.system, t.id).await.unwrap();
+    assert!(thread.iter().any(|x| x.entry.external_message_id.as_deref() == Some("wamid.AFTER")));
+    let row = e.desk.store().read().await.unwrap().whatsapp_inbox_by_id(id).await.unwrap().unwrap();
+    let note = row.note.unwrap_or_default();
+    for part in ["changes[0].value.metadata", "contacts[0]", "statuses[0]", "entry[1].changes"] {
+        assert!(note.contains(part), "{part} missing from {note}");
+    }
+}

@@ -538,6 +538,61 @@ async fn canned_responses_are_checked_at_save_and_render_against_a_ticket() {
     assert!(e.desk.render_canned_shortcut(&agent, "invoice", t.id).await.is_err());
 }
 
+/// 1,200 nested subexpressions in about 7 KB: within the length limit, and deep enough to
+/// overflow a runtime worker's stack in handlebars before nesting was capped.
+fn deep_template() -> String {
+    format!("{{{{#if {}ticket.queue{}}}}}x{{{{/if}}}}", "(not ".repeat(1_200), ")".repeat(1_200))
+}
+
+fn expect_too_deep<T: std::fmt::Debug>(r: Result<T, DeskError>, field: &str) {
+    match r {
+        Err(DeskError::Validation(v)) => {
+            assert_eq!(v.field, field);
+            assert!(v.message.contains(&format!("more than {MAX_TEMPLATE_DEPTH} levels deep")), "{}", v.message);
+        }
+        other => panic!("expected a validation error on {field}, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn templates_nested_too_deep_are_refused_at_save_naming_the_field() {
+    let e = env("UTC", "2026-03-02T10:00:00Z").await;
+    let body = deep_template();
+    assert!(body.chars().count() < MAX_TEMPLATE_CHARS);
+    let input = CannedResponseInput { title: "Deep".into(), shortcut: None, body: body.clone(), help_topic_id: None };
+    expect_too_deep(e.desk.save_canned_response(&e.admin, None, input).await, "body");
+    assert!(e.desk.canned_responses(&e.admin).await.unwrap().is_empty());
+    let mut settings = e.desk.after_close_settings(&e.admin).await.unwrap();
+    settings.csat_request_message = Some(body);
+    expect_too_deep(e.desk.save_after_close_settings(&e.admin, settings).await, "csatRequestMessage");
+    // The server is still here, and a reasonable template still saves.
+    let ok = CannedResponseInput {
+        title: "Nested".into(),
+        shortcut: None,
+        body: "{{#if ticket.queue}}{{#unless requester.email}}Call us{{/unless}}{{/if}}".into(),
+        help_topic_id: None,
+    };
+    e.desk.save_canned_response(&e.admin, None, ok).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_too_deep_template_already_stored_is_refused_at_render_without_crashing() {
+    let e = env("UTC", "2026-03-02T10:00:00Z").await;
+    let ws = e.admin.workspace_id;
+    // Saved before the cap existed: straight into the database, past the desk's checks.
+    let mut tx = e.store.write().await.unwrap();
+    let r =
+        tx.upsert_canned_response(ws, None, "Deep", Some("deep"), &deep_template(), None, e.desk.now()).await.unwrap();
+    tx.commit().await.unwrap();
+    let t = e.open("Printer", Priority::Normal, &[]).await;
+    let agent = e.agent("Ann").await;
+    expect_too_deep(e.desk.preview_canned_response(&agent, r.id, t.id).await, "template");
+    expect_too_deep(e.desk.render_canned_shortcut(&agent, "deep", t.id).await, "template");
+    // Acknowledgements render through the same path.
+    expect_too_deep(e.desk.acknowledge_email_ticket(ws, t.id, Some(&deep_template()), 5, 60_000).await, "template");
+    assert_eq!(e.desk.ticket(&agent, t.id).await.unwrap().id, t.id);
+}
+
 #[tokio::test]
 async fn quiet_tickets_get_one_follow_up_a_warning_and_then_close() {
     const HOUR: Millis = 3_600_000;

@@ -41,8 +41,8 @@ pub use sla::{
 };
 pub use suggestions::{MIN_REPEATS, MIN_TICKETS, RepeatedReply, normalize_reply, repeated_replies};
 pub use template::{
-    ActorVars, MAX_TEMPLATE_CHARS, RequesterVars, TEMPLATE_VARIABLES, TemplateContext, TicketVars, WorkspaceVars,
-    render_template, validate_template,
+    ActorVars, MAX_RENDERED_CHARS, MAX_TEMPLATE_CHARS, MAX_TEMPLATE_DEPTH, RequesterVars, TEMPLATE_VARIABLES,
+    TemplateContext, TicketVars, WorkspaceVars, render_template, validate_template,
 };
 pub use text::{
     EmailAddress, MAX_BODY_CHARS, MAX_CLOSE_NOTE_CHARS, MAX_SUBJECT_CHARS, MAX_TAG_CHARS, mentions, normalize_tag,
