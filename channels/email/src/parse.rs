@@ -23,6 +23,11 @@ pub const MAX_THREAD_IDS: usize = 50;
 const FIRST_THREAD_IDS: usize = 10;
 /// Most MIME parts (nested messages' parts included) in one message.
 pub const MAX_MIME_PARTS: usize = 1_000;
+/// Longest MIME boundary (RFC 2046 allows 70; some mailers go past it).
+const MAX_BOUNDARY_BYTES: usize = 200;
+/// Most multipart parts whose boundary never appears (each costs the parser a search to the
+/// end of the message).
+const MAX_MISSING_BOUNDARIES: usize = 5;
 /// Most attachments stored from one message; the rest stay in the attached original.
 pub const MAX_ATTACHMENTS: usize = 100;
 /// Most Message-IDs a delivery report may name (each is looked up).
@@ -166,10 +171,64 @@ fn is_thread_header(name: &[u8]) -> bool {
     name.eq_ignore_ascii_case(b"references") || name.eq_ignore_ascii_case(b"in-reply-to")
 }
 
-/// How many lines of `raw` start a `Content-Type` header: every MIME part that is more than
-/// plain text has one, so this bounds the parts before the MIME parser spends work on them.
-fn content_type_lines(raw: &[u8]) -> usize {
-    raw.split(|b| *b == b'\n').filter(|l| l.len() >= 13 && l[..13].eq_ignore_ascii_case(b"content-type:")).count()
+/// Checks the MIME structure in one pass over the whole message, before the MIME parser spends
+/// work on it: how many parts declare a type (every part that is more than plain text does), how
+/// long their boundaries are, and whether each boundary ever appears as a delimiter line. The
+/// parser compares the boundary at every `--` it meets and searches to the end of the message
+/// for a boundary that is missing, so these decide how much work the parse can take.
+fn check_mime_structure(raw: &[u8]) -> Result<(), Rejection> {
+    let mut content_types = 0usize;
+    let mut boundaries: Vec<&[u8]> = Vec::new();
+    let mut delimiters: HashSet<&[u8]> = HashSet::new();
+    let mut in_content_type = false;
+    for line in raw.split(|b| *b == b'\n') {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let continued = in_content_type && line.first().is_some_and(|c| *c == b' ' || *c == b'\t');
+        let starts = line.len() >= 13 && line[..13].eq_ignore_ascii_case(b"content-type:");
+        if starts {
+            content_types += 1;
+            if content_types > MAX_MIME_PARTS {
+                return Err(Rejection::OverLimit(format!("it has more than {MAX_MIME_PARTS} MIME parts")));
+            }
+        }
+        in_content_type = starts || continued;
+        if in_content_type && let Some(boundary) = boundary_parameter(line) {
+            if boundary.len() > MAX_BOUNDARY_BYTES {
+                return Err(Rejection::OverLimit(format!(
+                    "a MIME boundary is {} bytes long; at most {MAX_BOUNDARY_BYTES} are taken",
+                    boundary.len()
+                )));
+            }
+            boundaries.push(boundary);
+        }
+        if let Some(rest) = line.strip_prefix(b"--") {
+            let rest = rest.trim_ascii_end();
+            delimiters.insert(rest);
+            if let Some(opening) = rest.strip_suffix(b"--") {
+                delimiters.insert(opening);
+            }
+        }
+    }
+    let missing = boundaries.iter().filter(|b| !delimiters.contains(*b)).count();
+    if missing > MAX_MISSING_BOUNDARIES {
+        return Err(Rejection::OverLimit(format!(
+            "{missing} of its multipart parts name a boundary that never appears; at most \
+             {MAX_MISSING_BOUNDARIES} are taken"
+        )));
+    }
+    Ok(())
+}
+
+/// The `boundary=` parameter on a line of a Content-Type header, unquoted.
+fn boundary_parameter(line: &[u8]) -> Option<&[u8]> {
+    const NAME: &[u8] = b"boundary=";
+    let at = line.windows(NAME.len()).position(|w| w.eq_ignore_ascii_case(NAME))?;
+    let value = &line[at + NAME.len()..];
+    let value = match value.strip_prefix(b"\"") {
+        Some(quoted) => &quoted[..quoted.iter().position(|c| *c == b'"').unwrap_or(quoted.len())],
+        None => &value[..value.iter().position(|c| *c == b';' || c.is_ascii_whitespace()).unwrap_or(value.len())],
+    };
+    (!value.is_empty()).then_some(value)
 }
 
 /// Every MIME part of `msg`, the parts of nested messages included (counted without recursion:
@@ -195,17 +254,13 @@ pub fn parse_email(raw: &[u8], max_bytes: usize) -> Result<ParsedEmail, Rejectio
         return Err(Rejection::TooLarge { size: raw.len(), limit: max_bytes });
     }
     check_header_block(raw)?;
-    let too_many_parts =
-        |n: usize| Rejection::OverLimit(format!("it has {n} MIME parts; at most {MAX_MIME_PARTS} are taken"));
-    let declared_parts = content_type_lines(raw);
-    if declared_parts > MAX_MIME_PARTS {
-        return Err(too_many_parts(declared_parts));
-    }
+    check_mime_structure(raw)?;
     let msg =
         MessageParser::default().parse(raw).ok_or_else(|| Rejection::Unparseable("not an RFC 5322 message".into()))?;
+    // Parts of nested messages sent encoded (base64) were not visible to the check above.
     let parts = mime_parts(&msg);
     if parts > MAX_MIME_PARTS {
-        return Err(too_many_parts(parts));
+        return Err(Rejection::OverLimit(format!("it has {parts} MIME parts; at most {MAX_MIME_PARTS} are taken")));
     }
     let from = msg
         .from()
@@ -528,6 +583,23 @@ mod tests {
         assert_ne!(normalize_message_id(&other).unwrap(), stored);
         let just_fits = format!("<{}>", "a".repeat(MAX_MESSAGE_ID_BYTES - 2));
         assert_eq!(normalize_message_id(&just_fits).as_deref(), Some(just_fits.as_str()));
+    }
+
+    #[test]
+    fn mime_structure_is_checked_before_parsing() {
+        let ok = "From: a@b\nContent-Type: multipart/mixed;\n\tBoundary=\"=_x y\"\n\n--=_x y\nContent-Type: text/plain\n\n\
+                  hi\n--=_x y--\n";
+        assert!(check_mime_structure(ok.as_bytes()).is_ok());
+        let long = format!("From: a@b\nContent-Type: multipart/mixed; boundary={0}\n\n--{0}\n\nhi\n", "-".repeat(201));
+        match check_mime_structure(long.as_bytes()) {
+            Err(Rejection::OverLimit(r)) => assert!(r.contains("boundary is 201 bytes"), "{r}"),
+            other => panic!("{other:?}"),
+        }
+        let mut missing = String::from("From: a@b\nContent-Type: multipart/mixed; boundary=top\n\n");
+        for i in 0..6 {
+            missing.push_str(&format!("--top\nContent-Type: multipart/mixed; boundary=gone{i}\n\nx\n"));
+        }
+        assert!(matches!(check_mime_structure(missing.as_bytes()), Err(Rejection::OverLimit(_))));
     }
 
     #[test]
