@@ -62,7 +62,8 @@ pub enum MailKind {
 pub struct ParsedEmail {
     /// `<id@host>`, when the message has one.
     pub message_id: Option<String>,
-    /// In-Reply-To then References, angle-bracketed, oldest first, without repeats.
+    /// References then In-Reply-To, angle-bracketed, oldest first, without repeats, at most
+    /// [`MAX_THREAD_IDS`] (the first few and the newest).
     pub thread_ids: Vec<String>,
     pub subject: String,
     pub from_address: String,
