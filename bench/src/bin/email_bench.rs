@@ -60,6 +60,31 @@ fn parse_cost(rounds: usize) -> anyhow::Result<()> {
         );
     }
     println!("  mean over the corpus: {:.1} µs", total.as_secs_f64() * 1e6 / files.len() as f64);
+    // Hostile mail: each must stay linear in its size (taken, thinned or refused), never quadratic.
+    let mut references = String::new();
+    for i in 0..100_000 {
+        references.push_str(&format!("\r\n <r{i}@elsewhere.test>"));
+    }
+    let mut parts = String::from("Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n");
+    for i in 0..10_000 {
+        parts.push_str(&format!("--b\r\nContent-Type: application/octet-stream; name=\"f{i}\"\r\n\r\nx\r\n"));
+    }
+    let hostile = [
+        ("100,000 References", format!("References:{references}\r\n\r\nhello\r\n")),
+        ("10,000 MIME parts", parts),
+        ("HTML nested 100,000 deep", format!("Content-Type: text/html\r\n\r\n{}hi\r\n", "<div>".repeat(100_000))),
+    ];
+    let rounds = (rounds / 100).max(3);
+    println!("hostile mail ({rounds} rounds each):");
+    for (name, rest) in hostile {
+        let raw = format!("From: a@customer.test\r\nMessage-ID: <h@customer.test>\r\n{rest}").into_bytes();
+        let start = Instant::now();
+        for _ in 0..rounds {
+            std::hint::black_box(switchboard_email::parse_email(std::hint::black_box(&raw), 25 << 20).ok());
+        }
+        let per = start.elapsed() / rounds as u32;
+        println!("  {name:<28} {:>8} bytes  {:>8.1} ms", raw.len(), per.as_secs_f64() * 1e3);
+    }
     Ok(())
 }
 

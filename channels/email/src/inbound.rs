@@ -1,13 +1,23 @@
 //! One received message into the desk: dedupe, parse, thread, ingest, record. Both ways in (the
 //! IMAP poller and the raw-MIME endpoint) come through [`receive`].
+//!
+//! Parsing is CPU work: it runs on blocking threads, a few at a time, within the mailbox
+//! settings' time budget, so one hostile message can neither stall the async workers every
+//! other request runs on nor hold up the mail behind it.
+
+use std::sync::{Arc, LazyLock};
+use std::time::Duration;
 
 use switchboard_desk::domain::{Channel, MAX_SUBJECT_CHARS, TicketId, WorkspaceId};
 use switchboard_desk::store::IdentityKind;
 use switchboard_desk::store::email_records::MailboxRecord;
 use switchboard_desk::{Desk, DeskError, InboundMessage, NewAttachment, ReceivedEmail};
+use tokio::sync::Semaphore;
 
 use crate::EmailSettings;
-use crate::parse::{MailKind, ParsedEmail, Rejection, content_key, marker_ticket, parse_email, subject_tags};
+use crate::parse::{
+    MailKind, ParsedEmail, Rejection, check_header_block, content_key, marker_ticket, parse_email, subject_tags,
+};
 
 /// Longest stored text; the whole message stays in the attached original.
 const MAX_TEXT_CHARS: usize = 19_000;
@@ -41,12 +51,44 @@ fn outcome_of(rec: &switchboard_desk::store::email_records::EmailMessageRecord) 
     }
 }
 
-/// The dedupe key of `raw` without parsing it all: its Message-ID, else a hash.
+/// The dedupe key of `raw` without parsing it all: its Message-ID, else a hash. Headers past
+/// the caps are not parsed at all (the message will be quarantined): the hash keys it.
 fn quick_key(raw: &[u8]) -> String {
-    mail_parser::MessageParser::default()
-        .parse_headers(raw)
+    check_header_block(raw)
+        .ok()
+        .and_then(|()| mail_parser::MessageParser::default().parse_headers(raw))
         .and_then(|m| m.message_id().and_then(crate::parse::normalize_message_id))
         .unwrap_or_else(|| content_key(raw))
+}
+
+/// Messages parsed at once: one per core, so a burst of heavy mail leaves the async workers
+/// their share of the machine.
+static PARSERS: LazyLock<Arc<Semaphore>> =
+    LazyLock::new(|| Arc::new(Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()))));
+
+/// Runs `work` on a blocking thread and waits at most `budget` for it (from when a parser slot
+/// is free). A blocking thread cannot be stopped, so the work itself must be bounded (the caps
+/// in [`crate::parse`]); the budget only stops the waiting, and the slot stays taken until the
+/// work ends so runaway parses cannot pile up.
+async fn off_runtime<T: Send + 'static>(
+    budget: Duration,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, Rejection> {
+    let slot = PARSERS
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(|_| Rejection::Unparseable("the parser is shutting down".into()))?;
+    let task = tokio::task::spawn_blocking(move || {
+        let _slot = slot;
+        work()
+    });
+    match tokio::time::timeout(budget, task).await {
+        Ok(Ok(value)) => Ok(value),
+        // A panic in the parser quarantines the message instead of taking the server down.
+        Ok(Err(e)) => Err(Rejection::Unparseable(format!("the parser failed on it ({e})"))),
+        Err(_) => Err(Rejection::OverLimit(format!("parsing it took longer than {} ms", budget.as_millis()))),
+    }
 }
 
 /// Takes one raw message from `mailbox`. Errors only when the desk could not commit (the
@@ -57,14 +99,37 @@ pub async fn receive(
     mailbox: &MailboxRecord,
     raw: &[u8],
 ) -> Result<Received, DeskError> {
-    let key = quick_key(raw);
+    let shared: Arc<[u8]> = Arc::from(raw);
+    let budget = settings.parse_budget;
+    let key = match off_runtime(budget, {
+        let raw = shared.clone();
+        move || quick_key(&raw)
+    })
+    .await
+    {
+        Ok(key) => key,
+        // Hashing is linear and has no case to go wrong on: it needs no budget.
+        Err(_) => {
+            let raw = shared.clone();
+            tokio::task::spawn_blocking(move || content_key(&raw))
+                .await
+                .map_err(|e| DeskError::Internal(format!("hashing a received message: {e}")))?
+        }
+    };
     if let Some(rec) = desk.email_received(mailbox, &key).await? {
         return Ok(outcome_of(&rec));
     }
-    let mail = match parse_email(raw, settings.max_message_bytes) {
+    let max_bytes = settings.max_message_bytes;
+    let parsed = off_runtime(budget, move || parse_email(&shared, max_bytes)).await;
+    let mail = match parsed.and_then(|p| p) {
         Ok(m) => m,
         Err(rejection) => {
-            let kept = &raw[..raw.len().min(QUARANTINE_KEEP_BYTES)];
+            // An oversized message keeps its headers only; any other is within the size limit
+            // and kept whole, for an admin to read what the parser could not.
+            let kept = match rejection {
+                Rejection::TooLarge { .. } => &raw[..raw.len().min(QUARANTINE_KEEP_BYTES)],
+                _ => raw,
+            };
             let reason = rejection.to_string();
             tracing::warn!(mailbox = mailbox.id, %reason, "email quarantined");
             desk.record_received_email(
@@ -160,7 +225,7 @@ pub async fn receive(
         } else {
             clamp(&mail.subject, MAX_SUBJECT_CHARS)
         }),
-        text: stored_text(&mail, dropped),
+        text: stored_text(&mail, dropped, mail.attachments_left_out),
         attachments,
     };
     let out = match desk.ingest(&switchboard_desk::domain::Actor::system(mailbox.workspace_id), msg).await {
@@ -209,7 +274,7 @@ fn clamp_file_name(name: &str) -> String {
     if ext.is_empty() { format!("{stem}~") } else { format!("{stem}~.{ext}") }
 }
 
-fn stored_text(mail: &ParsedEmail, dropped_attachments: usize) -> String {
+fn stored_text(mail: &ParsedEmail, dropped_attachments: usize, left_out: usize) -> String {
     let mut text = if !mail.text.trim().is_empty() {
         mail.text.clone()
     } else if !mail.full_text.trim().is_empty() && mail.thread_ids.is_empty() {
@@ -227,6 +292,12 @@ fn stored_text(mail: &ParsedEmail, dropped_attachments: usize) -> String {
     if dropped_attachments > 0 {
         text.push_str(&format!(
             "\n\n[{dropped_attachments} attachment(s) over the size limit are only in original.eml]"
+        ));
+    }
+    if left_out > 0 {
+        text.push_str(&format!(
+            "\n\n[{left_out} more attachment(s) past the limit of {} per message are only in original.eml]",
+            crate::parse::MAX_ATTACHMENTS
         ));
     }
     text

@@ -3,6 +3,7 @@
 //! ([`parse`], pure), thread, `Desk::ingest`. Replies go out through the outbox and
 //! [`outbound::EmailSender`] over SMTP. The crate reaches the core only through `Desk` methods.
 
+pub mod html;
 pub mod imap;
 pub mod inbound;
 pub mod outbound;
@@ -34,6 +35,9 @@ pub struct EmailSettings {
     /// At most this many acknowledgements to one sender per window.
     pub ack_max_per_sender: i64,
     pub ack_window_ms: i64,
+    /// Longest a message may take to parse (off the async workers); past it the message is
+    /// quarantined with that reason.
+    pub parse_budget: Duration,
 }
 
 impl Default for EmailSettings {
@@ -44,6 +48,7 @@ impl Default for EmailSettings {
             network_timeout: Duration::from_secs(30),
             ack_max_per_sender: 3,
             ack_window_ms: 3_600_000,
+            parse_budget: Duration::from_secs(20),
         }
     }
 }
@@ -138,7 +143,7 @@ async fn inbound_endpoint(
         Ok(Received::Quarantined { rejection, .. }) => {
             let status = match rejection {
                 Rejection::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-                Rejection::Unparseable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+                Rejection::Unparseable(_) | Rejection::OverLimit(_) => StatusCode::UNPROCESSABLE_ENTITY,
             };
             error(status, "QUARANTINED", &format!("{rejection}; it was kept for an admin to look at"))
         }

@@ -1,9 +1,42 @@
 //! Pure email rules, no I/O: parsing a raw message, telling auto-replies and bounces apart,
 //! cutting quoted history and signatures, and reading the threading hints (Message-IDs, the
 //! ticket tag in the subject, the hidden marker in our bodies).
+//!
+//! Every step is linear in the message's size, and what a message may carry is capped (the
+//! constants below): past a cap the message is refused with the reason and quarantined, or,
+//! where dropping the excess loses nothing (thread ids, attachments kept in the original), it
+//! is thinned.
 
-use mail_parser::{MessageParser, MimeHeaders};
+use std::collections::HashSet;
+
+use mail_parser::{MessageParser, MimeHeaders, PartType};
 use sha2::{Digest, Sha256};
+
+/// Most header fields taken in a message's header block.
+pub const MAX_HEADER_FIELDS: usize = 1_000;
+/// Longest single header field (folded lines together), except the thread-id headers, whose
+/// ids are thinned instead (see [`MAX_THREAD_IDS`]).
+pub const MAX_HEADER_BYTES: usize = 128 * 1024;
+/// Most Message-IDs kept from `References` and `In-Reply-To`: the first few (the thread's
+/// root, often the message that opened the ticket) and the newest.
+pub const MAX_THREAD_IDS: usize = 50;
+const FIRST_THREAD_IDS: usize = 10;
+/// Most MIME parts (nested messages' parts included) in one message.
+pub const MAX_MIME_PARTS: usize = 1_000;
+/// Longest MIME boundary (RFC 2046 allows 70; some mailers go past it).
+const MAX_BOUNDARY_BYTES: usize = 200;
+/// Most multipart parts whose boundary never appears (each costs the parser a search to the
+/// end of the message).
+const MAX_MISSING_BOUNDARIES: usize = 5;
+/// Most attachments stored from one message; the rest stay in the attached original.
+pub const MAX_ATTACHMENTS: usize = 100;
+/// Most Message-IDs a delivery report may name (each is looked up).
+const MAX_BOUNCE_IDS: usize = 10;
+/// Longest Message-ID stored as it is (the desk's limit on an external message id); longer
+/// ones are stored as a prefix and their SHA-256 (see [`normalize_message_id`]).
+pub const MAX_MESSAGE_ID_BYTES: usize = 500;
+/// How much of a long Message-ID its stored form keeps readable.
+const HASHED_ID_PREFIX_BYTES: usize = 100;
 
 /// A file carried by a message (attachments and inline images alike).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,7 +62,8 @@ pub enum MailKind {
 pub struct ParsedEmail {
     /// `<id@host>`, when the message has one.
     pub message_id: Option<String>,
-    /// In-Reply-To then References, angle-bracketed, oldest first, without repeats.
+    /// References then In-Reply-To, angle-bracketed, oldest first, without repeats, at most
+    /// [`MAX_THREAD_IDS`] (the first few and the newest).
     pub thread_ids: Vec<String>,
     pub subject: String,
     pub from_address: String,
@@ -40,7 +74,10 @@ pub struct ParsedEmail {
     pub full_text: String,
     /// The HTML part, if any (the marker may hide there).
     pub html: Option<String>,
+    /// At most [`MAX_ATTACHMENTS`].
     pub attachments: Vec<ParsedAttachment>,
+    /// Attachments past [`MAX_ATTACHMENTS`], left in the original only.
+    pub attachments_left_out: usize,
     pub kind: MailKind,
 }
 
@@ -53,12 +90,28 @@ pub enum Rejection {
     /// Not something we can read as an email; the reason says what was missing.
     #[error("the message cannot be parsed: {0}")]
     Unparseable(String),
+    /// Readable, but past one of the caps on what a message may carry (header fields, a
+    /// header's length, MIME parts) or over the time parsing may take; the reason names it.
+    #[error("the message is past a limit: {0}")]
+    OverLimit(String),
 }
 
-/// Wraps a Message-ID in angle brackets, the form it is stored and sent in.
+/// Wraps a Message-ID in angle brackets, the form it is stored and sent in. One longer than
+/// [`MAX_MESSAGE_ID_BYTES`] becomes `<prefix.sha256.HEX>`: the same id always gives the same
+/// form, so dedupe and threading by `References` work with it as with any other.
 pub fn normalize_message_id(id: &str) -> Option<String> {
     let id = id.trim().trim_start_matches('<').trim_end_matches('>').trim();
-    (!id.is_empty() && !id.contains(char::is_whitespace)).then(|| format!("<{id}>"))
+    if id.is_empty() || id.contains(char::is_whitespace) {
+        return None;
+    }
+    if id.len() + 2 <= MAX_MESSAGE_ID_BYTES {
+        return Some(format!("<{id}>"));
+    }
+    let mut cut = HASHED_ID_PREFIX_BYTES;
+    while !id.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    Some(format!("<{}.sha256.{}>", &id[..cut], hex::encode(Sha256::digest(id.as_bytes()))))
 }
 
 /// The dedupe key of a message without a Message-ID: a hash of its bytes.
@@ -66,21 +119,150 @@ pub fn content_key(raw: &[u8]) -> String {
     format!("sha256:{}", hex::encode(Sha256::digest(raw)))
 }
 
-/// Parses `raw`, refusing it when it is over `max_bytes` or has no readable sender.
+/// Checks, in one pass and before any parser sees it, that `raw` starts with a header block
+/// and that the block stays within [`MAX_HEADER_FIELDS`] and [`MAX_HEADER_BYTES`].
+pub fn check_header_block(raw: &[u8]) -> Result<(), Rejection> {
+    // mail-parser reads almost anything as *some* message; a real one has a header block first.
+    let first_line = raw.split(|b| *b == b'\n').next().unwrap_or_default();
+    if !first_line.contains(&b':') {
+        return Err(no_header_block());
+    }
+    let mut fields = 0usize;
+    // The field being read: its name and its length so far.
+    let mut field: Option<(&[u8], usize)> = None;
+    let mut rest = raw;
+    // Only whole lines count: a block that never ends in a blank line is no header block.
+    while let Some(end) = rest.iter().position(|b| *b == b'\n') {
+        let line = &rest[..end];
+        rest = &rest[end + 1..];
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.is_empty() {
+            return Ok(());
+        }
+        match (&mut field, line[0]) {
+            (Some((_, len)), b' ' | b'\t') => *len += line.len() + 2,
+            _ => {
+                fields += 1;
+                if fields > MAX_HEADER_FIELDS {
+                    return Err(Rejection::OverLimit(format!("it has more than {MAX_HEADER_FIELDS} header fields")));
+                }
+                let name = line.split(|b| *b == b':').next().unwrap_or_default();
+                field = Some((name, line.len()));
+            }
+        }
+        if let Some((name, len)) = field
+            && len > MAX_HEADER_BYTES
+            && !is_thread_header(name)
+        {
+            return Err(Rejection::OverLimit(format!(
+                "its {} header is longer than {MAX_HEADER_BYTES} bytes",
+                String::from_utf8_lossy(&name[..name.len().min(80)]).trim()
+            )));
+        }
+    }
+    Err(no_header_block())
+}
+
+fn no_header_block() -> Rejection {
+    Rejection::Unparseable("no header block (a message starts with header lines and a blank line)".into())
+}
+
+fn is_thread_header(name: &[u8]) -> bool {
+    let name = name.trim_ascii();
+    name.eq_ignore_ascii_case(b"references") || name.eq_ignore_ascii_case(b"in-reply-to")
+}
+
+/// Checks the MIME structure in one pass over the whole message, before the MIME parser spends
+/// work on it: how many parts declare a type (every part that is more than plain text does), how
+/// long their boundaries are, and whether each boundary ever appears as a delimiter line. The
+/// parser compares the boundary at every `--` it meets and searches to the end of the message
+/// for a boundary that is missing, so these decide how much work the parse can take.
+fn check_mime_structure(raw: &[u8]) -> Result<(), Rejection> {
+    let mut content_types = 0usize;
+    let mut boundaries: Vec<&[u8]> = Vec::new();
+    let mut delimiters: HashSet<&[u8]> = HashSet::new();
+    let mut in_content_type = false;
+    for line in raw.split(|b| *b == b'\n') {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let continued = in_content_type && line.first().is_some_and(|c| *c == b' ' || *c == b'\t');
+        let starts = line.len() >= 13 && line[..13].eq_ignore_ascii_case(b"content-type:");
+        if starts {
+            content_types += 1;
+            if content_types > MAX_MIME_PARTS {
+                return Err(Rejection::OverLimit(format!("it has more than {MAX_MIME_PARTS} MIME parts")));
+            }
+        }
+        in_content_type = starts || continued;
+        if in_content_type && let Some(boundary) = boundary_parameter(line) {
+            if boundary.len() > MAX_BOUNDARY_BYTES {
+                return Err(Rejection::OverLimit(format!(
+                    "a MIME boundary is {} bytes long; at most {MAX_BOUNDARY_BYTES} are taken",
+                    boundary.len()
+                )));
+            }
+            boundaries.push(boundary);
+        }
+        if let Some(rest) = line.strip_prefix(b"--") {
+            let rest = rest.trim_ascii_end();
+            delimiters.insert(rest);
+            if let Some(opening) = rest.strip_suffix(b"--") {
+                delimiters.insert(opening);
+            }
+        }
+    }
+    let missing = boundaries.iter().filter(|b| !delimiters.contains(*b)).count();
+    if missing > MAX_MISSING_BOUNDARIES {
+        return Err(Rejection::OverLimit(format!(
+            "{missing} of its multipart parts name a boundary that never appears; at most \
+             {MAX_MISSING_BOUNDARIES} are taken"
+        )));
+    }
+    Ok(())
+}
+
+/// The `boundary=` parameter on a line of a Content-Type header, unquoted.
+fn boundary_parameter(line: &[u8]) -> Option<&[u8]> {
+    const NAME: &[u8] = b"boundary=";
+    let at = line.windows(NAME.len()).position(|w| w.eq_ignore_ascii_case(NAME))?;
+    let value = &line[at + NAME.len()..];
+    let value = match value.strip_prefix(b"\"") {
+        Some(quoted) => &quoted[..quoted.iter().position(|c| *c == b'"').unwrap_or(quoted.len())],
+        None => &value[..value.iter().position(|c| *c == b';' || c.is_ascii_whitespace()).unwrap_or(value.len())],
+    };
+    (!value.is_empty()).then_some(value)
+}
+
+/// Every MIME part of `msg`, the parts of nested messages included (counted without recursion:
+/// nesting is only as deep as the message makes it).
+fn mime_parts(msg: &mail_parser::Message<'_>) -> usize {
+    let mut count = 0;
+    let mut pending = vec![msg];
+    while let Some(m) = pending.pop() {
+        count += m.parts.len();
+        for part in &m.parts {
+            if let PartType::Message(nested) = &part.body {
+                pending.push(nested);
+            }
+        }
+    }
+    count
+}
+
+/// Parses `raw`, refusing it when it is over `max_bytes` or past a cap on what a message may
+/// carry, or has no readable sender.
 pub fn parse_email(raw: &[u8], max_bytes: usize) -> Result<ParsedEmail, Rejection> {
     if raw.len() > max_bytes {
         return Err(Rejection::TooLarge { size: raw.len(), limit: max_bytes });
     }
-    // mail-parser reads almost anything as *some* message; a real one has a header block first.
-    let head_end = raw.windows(2).position(|w| w == b"\n\n").or_else(|| raw.windows(4).position(|w| w == b"\r\n\r\n"));
-    let first_line = raw.split(|b| *b == b'\n').next().unwrap_or_default();
-    if head_end.is_none() || !first_line.contains(&b':') {
-        return Err(Rejection::Unparseable(
-            "no header block (a message starts with header lines and a blank line)".into(),
-        ));
-    }
+    check_header_block(raw)?;
+    check_mime_structure(raw)?;
     let msg =
         MessageParser::default().parse(raw).ok_or_else(|| Rejection::Unparseable("not an RFC 5322 message".into()))?;
+    // Parts of nested messages sent encoded (base64) were not visible to the check above.
+    let parts = mime_parts(&msg);
+    if parts > MAX_MIME_PARTS {
+        return Err(Rejection::OverLimit(format!("it has {parts} MIME parts; at most {MAX_MIME_PARTS} are taken")));
+    }
     let from = msg
         .from()
         .and_then(|a| a.first())
@@ -94,24 +276,20 @@ pub fn parse_email(raw: &[u8], max_bytes: usize) -> Result<ParsedEmail, Rejectio
         .to_ascii_lowercase();
     let from_name = from.name().map(str::trim).filter(|n| !n.is_empty()).map(str::to_string);
     let message_id = msg.message_id().and_then(normalize_message_id);
-    let mut thread_ids: Vec<String> = Vec::new();
-    for v in [msg.references(), msg.in_reply_to()] {
-        let ids: Vec<&str> = match v {
-            mail_parser::HeaderValue::Text(t) => vec![t.as_ref()],
-            mail_parser::HeaderValue::TextList(l) => l.iter().map(|s| s.as_ref()).collect(),
-            _ => Vec::new(),
-        };
-        for id in ids.into_iter().filter_map(normalize_message_id) {
-            if !thread_ids.contains(&id) {
-                thread_ids.push(id);
-            }
-        }
-    }
+    let thread_ids = thread_ids(&msg);
     let subject = msg.subject().map(str::trim).unwrap_or_default().to_string();
-    let full_text = msg.body_text(0).map(|t| t.replace("\r\n", "\n")).unwrap_or_default();
     let html = msg.body_html(0).map(|h| h.into_owned()).filter(|_| msg.html_body_count() > 0);
+    // An HTML-only message: its quotes are cut in the HTML, where their markup still shows them.
+    let html_only = msg.text_part(0).filter(|p| p.is_text_html()).and_then(|p| p.text_contents());
+    let (full_text, reply) = match html_only {
+        Some(h) => (crate::html::full_text(h), crate::html::reply_text(h)),
+        None => {
+            let t = msg.body_text(0).map(|t| t.replace("\r\n", "\n")).unwrap_or_default();
+            (t.clone(), t)
+        }
+    };
     let mut attachments = Vec::new();
-    for (i, part) in msg.attachments().enumerate() {
+    for (i, part) in msg.attachments().take(MAX_ATTACHMENTS).enumerate() {
         let content_type = part
             .content_type()
             .map(|ct| format!("{}/{}", ct.ctype(), ct.subtype().unwrap_or("octet-stream")).to_ascii_lowercase())
@@ -128,8 +306,9 @@ pub fn parse_email(raw: &[u8], max_bytes: usize) -> Result<ParsedEmail, Rejectio
         };
         attachments.push(ParsedAttachment { file_name, content_type, bytes });
     }
+    let attachments_left_out = msg.attachment_count().saturating_sub(attachments.len());
     let kind = classify(&msg, raw, message_id.as_deref());
-    let text = strip_reply(&full_text);
+    let text = strip_reply(&reply);
     Ok(ParsedEmail {
         message_id,
         thread_ids,
@@ -140,8 +319,32 @@ pub fn parse_email(raw: &[u8], max_bytes: usize) -> Result<ParsedEmail, Rejectio
         full_text,
         html,
         attachments,
+        attachments_left_out,
         kind,
     })
+}
+
+/// `References` then `In-Reply-To`, normalized, without repeats, thinned to the first
+/// [`FIRST_THREAD_IDS`] and the newest up to [`MAX_THREAD_IDS`].
+fn thread_ids(msg: &mail_parser::Message<'_>) -> Vec<String> {
+    let mut seen = HashSet::new();
+    let mut ids: Vec<String> = Vec::new();
+    for v in [msg.references(), msg.in_reply_to()] {
+        let listed: &[std::borrow::Cow<'_, str>] = match v {
+            mail_parser::HeaderValue::Text(t) => std::slice::from_ref(t),
+            mail_parser::HeaderValue::TextList(l) => l,
+            _ => &[],
+        };
+        for id in listed.iter().filter_map(|id| normalize_message_id(id)) {
+            if seen.insert(id.clone()) {
+                ids.push(id);
+            }
+        }
+    }
+    if ids.len() > MAX_THREAD_IDS {
+        ids.drain(FIRST_THREAD_IDS..ids.len() - (MAX_THREAD_IDS - FIRST_THREAD_IDS));
+    }
+    ids
 }
 
 fn extension_for(content_type: &str) -> &'static str {
@@ -177,7 +380,7 @@ fn classify(msg: &mail_parser::Message<'_>, raw: &[u8], own_id: Option<&str>) ->
             let Some((name, value)) = line.split_once(':') else { continue };
             let value = value.trim();
             match name.trim().to_ascii_lowercase().as_str() {
-                "message-id" => {
+                "message-id" if ids.len() < MAX_BOUNCE_IDS => {
                     if let Some(id) = normalize_message_id(value)
                         && Some(id.as_str()) != own_id
                         && !ids.contains(&id)
@@ -282,10 +485,8 @@ pub fn strip_reply(text: &str) -> String {
     while kept.last().is_some_and(|l| l.trim().is_empty()) {
         kept.pop();
     }
-    while kept.first().is_some_and(|l| l.trim().is_empty()) {
-        kept.remove(0);
-    }
-    kept.join("\n")
+    let first = kept.iter().position(|l| !l.trim().is_empty()).unwrap_or(kept.len());
+    kept[first..].join("\n")
 }
 
 /// Ticket tags in a subject, e.g. `[SD-00012]` → `("SD", 12)`; a prefix is letters and digits.
@@ -374,6 +575,50 @@ mod tests {
     }
 
     #[test]
+    fn long_message_ids_are_hashed_to_a_stable_short_form() {
+        let long = format!("<{}@host>", "é".repeat(400));
+        let stored = normalize_message_id(&long).unwrap();
+        assert!(stored.len() <= MAX_MESSAGE_ID_BYTES, "{stored}");
+        assert_eq!(normalize_message_id(&long[1..long.len() - 1]).as_deref(), Some(stored.as_str()));
+        let other = format!("<{}@hosu>", "é".repeat(400));
+        assert_ne!(normalize_message_id(&other).unwrap(), stored);
+        let just_fits = format!("<{}>", "a".repeat(MAX_MESSAGE_ID_BYTES - 2));
+        assert_eq!(normalize_message_id(&just_fits).as_deref(), Some(just_fits.as_str()));
+    }
+
+    #[test]
+    fn mime_structure_is_checked_before_parsing() {
+        let ok = "From: a@b\nContent-Type: multipart/mixed;\n\tBoundary=\"=_x y\"\n\n--=_x y\nContent-Type: text/plain\n\n\
+                  hi\n--=_x y--\n";
+        assert!(check_mime_structure(ok.as_bytes()).is_ok());
+        let long = format!("From: a@b\nContent-Type: multipart/mixed; boundary={0}\n\n--{0}\n\nhi\n", "-".repeat(201));
+        match check_mime_structure(long.as_bytes()) {
+            Err(Rejection::OverLimit(r)) => assert!(r.contains("boundary is 201 bytes"), "{r}"),
+            other => panic!("{other:?}"),
+        }
+        let mut missing = String::from("From: a@b\nContent-Type: multipart/mixed; boundary=top\n\n");
+        for i in 0..6 {
+            missing.push_str(&format!("--top\nContent-Type: multipart/mixed; boundary=gone{i}\n\nx\n"));
+        }
+        assert!(matches!(check_mime_structure(missing.as_bytes()), Err(Rejection::OverLimit(_))));
+    }
+
+    #[test]
+    fn header_blocks_are_checked_before_parsing() {
+        assert!(check_header_block(b"From: a@b\r\nSubject: x\r\n\r\nbody").is_ok());
+        assert!(matches!(check_header_block(b"no colon here\n\nbody"), Err(Rejection::Unparseable(_))));
+        assert!(matches!(check_header_block(b"From: a@b\nSubject: x\n"), Err(Rejection::Unparseable(_))));
+        // A long References header is thinned later, not refused; a folded Subject is one field.
+        let refs = format!("From: a@b\nReferences: {}\n\nbody", "<x@y> ".repeat(50_000));
+        assert!(check_header_block(refs.as_bytes()).is_ok());
+        let folded = format!("From: a@b\nSubject: {}\n\nbody", "word\n ".repeat(30_000));
+        match check_header_block(folded.as_bytes()) {
+            Err(Rejection::OverLimit(r)) => assert!(r.contains("Subject header"), "{r}"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
     fn tags_and_reply_subjects() {
         assert_eq!(subject_tags("Re: Printer [SD-00012] again"), vec![("SD".to_string(), 12)]);
         assert!(subject_tags("[urgent] no tag [SD-] [-12]").is_empty());
@@ -400,5 +645,6 @@ mod tests {
         let sig = "Hello\nthere\n-- \nJane Doe\nACME Corp";
         assert_eq!(strip_reply(sig), "Hello\nthere");
         assert_eq!(strip_reply("Fine\n\nSent from my iPhone"), "Fine");
+        assert_eq!(strip_reply(&format!("{}Late start", "\n".repeat(100_000))), "Late start");
     }
 }

@@ -5,14 +5,16 @@
 
 #![allow(clippy::unwrap_used)]
 
+use std::fmt::Write as _;
 use std::sync::Arc;
+use std::time::Duration;
 
 use switchboard_desk::domain::*;
 use switchboard_desk::store::email_records::MailboxRecord;
 use switchboard_desk::*;
 use switchboard_email::outbound::{build_reply, outbound_message_id};
-use switchboard_email::parse::marker;
-use switchboard_email::{EmailSettings, Received, Rejection, receive};
+use switchboard_email::parse::{MAX_ATTACHMENTS, MAX_MESSAGE_ID_BYTES, MAX_THREAD_IDS, marker};
+use switchboard_email::{EmailSettings, Received, Rejection, parse_email, receive};
 
 struct Env {
     desk: Desk,
@@ -345,4 +347,224 @@ async fn overlong_subjects_names_and_file_names_are_cut_not_refused() {
     let e = env.last(t).await;
     let pdf = e.attachments.iter().find(|a| a.file_name.ends_with("~.pdf")).unwrap();
     assert_eq!(pdf.file_name.chars().count(), 120);
+}
+
+#[tokio::test]
+async fn html_only_replies_lose_their_quoted_history() {
+    let env = env().await;
+    let t1 = env.opened(&corpus("01-new-plain.eml")).await;
+    let ours = env.staff_reply(t1, "We are sending someone over.").await;
+    let mark = marker(env.admin.workspace_id.0, t1.0);
+    for (file, expected) in [
+        ("18-gmail-html-reply.eml", "The fire is out, thank you.\n\nAlice"),
+        ("19-outlook-web-html-reply.eml", "Still smoking a little. Can someone check the fuse box?"),
+        (
+            "20-outlook-desktop-html-reply.eml",
+            "The technician left, but the printer shows error E42 now.\n\nRegards,\nAlice",
+        ),
+        ("21-apple-mail-html-reply.eml", "Paper jam cleared, all good now.\n\nAlice"),
+        ("22-thunderbird-html-reply.eml", "The new toner arrived, thanks."),
+    ] {
+        let raw = corpus_with(file, &ours, &mark);
+        assert_eq!(env.threaded(&raw).await, t1, "{file}");
+        let entry = env.last(t1).await;
+        assert_eq!(entry.entry.body, expected, "{file}");
+        // The quote is gone from the entry only: the original keeps it.
+        let original = entry.attachments.iter().find(|a| a.file_name == "original.eml").unwrap();
+        let (_, bytes) = env.desk.attachment(&env.admin, original.id).await.unwrap();
+        assert_eq!(bytes, raw, "{file}");
+    }
+}
+
+/// A reply whose `References` lists `ids` (and `In-Reply-To` the last of them).
+fn reply_with_references(message_id: &str, ids: &[String], text: &str) -> Vec<u8> {
+    let mut refs = String::new();
+    for id in ids {
+        // Folded the way clients fold long References: one id per continuation line.
+        write!(refs, "\r\n {id}").unwrap();
+    }
+    format!(
+        "From: Alice Customer <alice@customer.test>\r\nSubject: Re: a long thread\r\nMessage-ID: {message_id}\r\n\
+         In-Reply-To: {}\r\nReferences:{refs}\r\n\r\n{text}\r\n",
+        ids.last().unwrap()
+    )
+    .into_bytes()
+}
+
+#[tokio::test]
+async fn a_hundred_thousand_references_thread_by_their_first_and_newest_ids() {
+    let env = env().await;
+    let t1 = env.opened(&corpus("01-new-plain.eml")).await;
+    let ours = env.staff_reply(t1, "We are sending someone over.").await;
+    // Strangers' ids in between, each listed twice, as a broken client would.
+    let noise: Vec<String> = (0..50_000)
+        .flat_map(|i| {
+            let id = format!("<n{i}@elsewhere.test>");
+            [id.clone(), id]
+        })
+        .collect();
+
+    // The thread's root is the customer's first message; everything after it is unknown here.
+    let mut ids = vec!["<first@customer.test>".to_string()];
+    ids.extend(noise.iter().cloned());
+    let raw = reply_with_references("<refs-root@customer.test>", &ids, "Found by the root.");
+    let parsed = parse_email(&raw, 25 << 20).unwrap();
+    assert_eq!(parsed.thread_ids.len(), MAX_THREAD_IDS, "ids are thinned, so threading looks up a bounded number");
+    assert_eq!(parsed.thread_ids[0], "<first@customer.test>");
+    assert_eq!(parsed.thread_ids.last().unwrap(), "<n49999@elsewhere.test>");
+    let unique: std::collections::HashSet<_> = parsed.thread_ids.iter().collect();
+    assert_eq!(unique.len(), MAX_THREAD_IDS, "no id is kept twice");
+    assert_eq!(env.threaded(&raw).await, t1);
+    assert_eq!(env.last(t1).await.entry.body, "Found by the root.");
+
+    // Our reply among the newest ids, behind 100,000 unknown ones.
+    let mut ids = noise.clone();
+    ids.push(ours.clone());
+    ids.push("<newest@elsewhere.test>".into());
+    let raw = reply_with_references("<refs-newest@customer.test>", &ids, "Found by the newest.");
+    assert_eq!(env.threaded(&raw).await, t1);
+    assert_eq!(env.last(t1).await.entry.body, "Found by the newest.");
+}
+
+/// A multipart/mixed message with a text part and `files` one-byte attachments.
+fn with_attachments(message_id: &str, files: usize) -> String {
+    let mut raw = format!(
+        "From: Bulk Sender <bulk@customer.test>\r\nSubject: many files\r\nMessage-ID: {message_id}\r\n\
+         MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n\
+         --b\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n"
+    );
+    for i in 0..files {
+        write!(
+            raw,
+            "--b\r\nContent-Type: application/octet-stream\r\n\
+             Content-Disposition: attachment; filename=\"f{i}.bin\"\r\n\r\nx\r\n"
+        )
+        .unwrap();
+    }
+    raw.push_str("--b--\r\n");
+    raw
+}
+
+#[tokio::test]
+async fn mime_parts_and_attachments_per_message_are_capped() {
+    let env = env().await;
+    // Ten thousand parts: quarantined with the reason, the original kept whole.
+    let raw = with_attachments("<parts@customer.test>", 10_000);
+    match env.take(raw.as_bytes()).await {
+        Received::Quarantined { rejection: Rejection::OverLimit(r), duplicate: false } => {
+            assert!(r.contains("more than 1000 MIME parts"), "{r}")
+        }
+        other => panic!("{other:?}"),
+    }
+    let quarantined = env.desk.email_messages(&env.admin, "quarantined", 50).await.unwrap();
+    assert_eq!(quarantined.len(), 1);
+    assert!(quarantined[0].reason.as_deref().unwrap().contains("MIME parts"), "{:?}", quarantined[0].reason);
+    let (_, kept) = env.desk.email_original(&env.admin, quarantined[0].id).await.unwrap();
+    assert_eq!(kept, raw.as_bytes());
+    env.no_ticket_numbered("SD-00001").await;
+
+    // Parts whose boundary never appears: each would make the parser search to the end.
+    let mut raw = String::from(
+        "From: bulk@customer.test\r\nSubject: nested\r\nMessage-ID: <nested@customer.test>\r\n\
+         Content-Type: multipart/mixed; boundary=\"top\"\r\n\r\n",
+    );
+    for i in 0..900 {
+        write!(raw, "--top\r\nContent-Type: multipart/mixed;\r\n\tboundary=\"missing{i}\"\r\n\r\nbody\r\n").unwrap();
+    }
+    raw.push_str("--top--\r\n");
+    match env.take(raw.as_bytes()).await {
+        Received::Quarantined { rejection: Rejection::OverLimit(r), .. } => {
+            assert!(r.contains("900 of its multipart parts name a boundary that never appears"), "{r}")
+        }
+        other => panic!("{other:?}"),
+    }
+    env.no_ticket_numbered("SD-00001").await;
+
+    // Fewer parts but more attachments than an entry takes: the first ones, and a note.
+    let raw = with_attachments("<files@customer.test>", MAX_ATTACHMENTS + 50);
+    let t = env.opened(raw.as_bytes()).await;
+    let entry = env.last(t).await;
+    assert_eq!(entry.attachments.len(), MAX_ATTACHMENTS + 1, "the first {MAX_ATTACHMENTS} and original.eml");
+    assert!(names(&entry).contains(&"f0.bin".to_string()) && names(&entry).contains(&"original.eml".to_string()));
+    assert!(!names(&entry).contains(&format!("f{MAX_ATTACHMENTS}.bin")));
+    assert!(entry.entry.body.starts_with("see attached"), "{}", entry.entry.body);
+    assert!(
+        entry.entry.body.contains("[50 more attachment(s) past the limit of 100 per message are only in original.eml]"),
+        "{}",
+        entry.entry.body
+    );
+}
+
+#[tokio::test]
+async fn header_counts_and_lengths_are_capped_with_the_reason() {
+    let env = env().await;
+    let mut many = String::from("From: a@customer.test\r\nMessage-ID: <many-headers@c>\r\n");
+    for i in 0..2_000 {
+        write!(many, "X-Filler-{i}: {i}\r\n").unwrap();
+    }
+    many.push_str("Subject: many\r\n\r\nhello\r\n");
+    let long = format!(
+        "From: b@customer.test\r\nMessage-ID: <long-header@c>\r\nSubject: {}\r\n\r\nhello\r\n",
+        "word ".repeat(40_000)
+    );
+    for (raw, reason) in
+        [(many, "more than 1000 header fields"), (long, "its Subject header is longer than 131072 bytes")]
+    {
+        match env.take(raw.as_bytes()).await {
+            Received::Quarantined { rejection: Rejection::OverLimit(r), duplicate: false } => {
+                assert!(r.contains(reason), "{r}")
+            }
+            other => panic!("{other:?}"),
+        }
+        // Taken again, it is the same quarantined message, not a new one.
+        assert!(matches!(env.take(raw.as_bytes()).await, Received::Quarantined { duplicate: true, .. }));
+    }
+    let quarantined = env.desk.email_messages(&env.admin, "quarantined", 50).await.unwrap();
+    assert_eq!(quarantined.len(), 2);
+    env.no_ticket_numbered("SD-00001").await;
+    let t = env.opened(b"From: c@customer.test\nSubject: after\nMessage-ID: <after-caps@x>\n\nstill flowing\n").await;
+    assert_eq!(env.last(t).await.entry.body, "still flowing");
+}
+
+#[tokio::test]
+async fn a_message_over_the_parse_budget_is_quarantined_and_others_still_come_in() {
+    let mut env = env().await;
+    env.settings.parse_budget = Duration::ZERO;
+    let raw = format!(
+        "From: slow@customer.test\r\nSubject: big\r\nMessage-ID: <slow@c>\r\n\r\n{}\r\n",
+        "a line of text to parse\r\n".repeat(100_000)
+    );
+    match env.take(raw.as_bytes()).await {
+        Received::Quarantined { rejection: Rejection::OverLimit(r), duplicate: false } => {
+            assert!(r.contains("parsing it took longer than 0 ms"), "{r}")
+        }
+        other => panic!("{other:?}"),
+    }
+    env.settings.parse_budget = EmailSettings::default().parse_budget;
+    let t = env.opened(b"From: c@customer.test\nSubject: next\nMessage-ID: <next@x>\n\nnext one\n").await;
+    assert_eq!(env.last(t).await.entry.body, "next one");
+}
+
+#[tokio::test]
+async fn overlong_message_ids_are_kept_hashed_and_thread() {
+    let env = env().await;
+    let long_id = format!("<{}@customer.test>", "x".repeat(3_000));
+    let raw = format!("From: Dana <dana@customer.test>\r\nSubject: long id\r\nMessage-ID: {long_id}\r\n\r\nhello\r\n");
+    let t = env.opened(raw.as_bytes()).await;
+    let stored = env.last(t).await.entry.external_message_id.unwrap();
+    assert!(
+        stored.len() <= MAX_MESSAGE_ID_BYTES && stored.starts_with("<xxxx") && stored.contains(".sha256."),
+        "{stored}"
+    );
+    assert_eq!(env.take(raw.as_bytes()).await, Received::Ticket { ticket_id: t, opened: false, duplicate: true });
+    // A reply naming the long id (with a new subject, so only the id can thread it).
+    let reply = format!(
+        "From: Dana <dana@customer.test>\r\nSubject: something else\r\nMessage-ID: <dana-2@customer.test>\r\n\
+         In-Reply-To: {long_id}\r\nReferences: {long_id}\r\n\r\nmore\r\n"
+    );
+    assert_eq!(env.threaded(reply.as_bytes()).await, t);
+    assert_eq!(env.last(t).await.entry.body, "more");
+    // Another long id with the same beginning is another message.
+    let other = raw.replace("x@customer.test>", "y@customer.test>");
+    assert_ne!(env.opened(other.as_bytes()).await, t);
 }

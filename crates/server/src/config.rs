@@ -216,6 +216,11 @@ pub fn resolve_serve(
         )?),
         ack_max_per_sender: number("SWITCHBOARD_EMAIL_ACK_MAX_PER_HOUR", file, e.ack_max_per_sender)?,
         ack_window_ms: e.ack_window_ms,
+        parse_budget: std::time::Duration::from_secs(
+            number("SWITCHBOARD_EMAIL_PARSE_BUDGET_SECS", file, e.parse_budget.as_secs())?
+                // Zero would quarantine every message.
+                .max(1),
+        ),
     };
     let email_poller = flag("SWITCHBOARD_EMAIL_POLLER", file)?.unwrap_or(true);
     let d = switchboard_whatsapp::WhatsappConfig::default();
