@@ -33,8 +33,9 @@ pub struct Settings {
     pub jwt_secret: SecretString,
     /// Access tokens live this long, in seconds.
     pub token_ttl_secs: i64,
-    /// Lets webhooks reach loopback and private addresses (development only).
-    pub allow_private_webhooks: bool,
+    /// Hosts and networks that tenants' webhooks and mail servers may reach although they are
+    /// not public (`SWITCHBOARD_OUTBOUND_ALLOW`); empty: public addresses only.
+    pub outbound_allow: switchboard_desk::domain::OutboundPolicy,
 }
 
 /// Server-only settings.
@@ -132,14 +133,31 @@ pub fn resolve(args: &GlobalArgs, file: &HashMap<String, String>) -> anyhow::Res
         Some(v) => v.parse().context("SWITCHBOARD_TOKEN_TTL_SECS must be a number of seconds")?,
         None => 12 * 3600,
     };
-    let allow_private_webhooks = flag("SWITCHBOARD_ALLOW_PRIVATE_WEBHOOKS", file)?.unwrap_or(false);
-    Ok(Settings {
-        data_dir,
-        database_url,
-        jwt_secret: SecretString::from(jwt_secret),
-        token_ttl_secs,
-        allow_private_webhooks,
-    })
+    if env_or_file("SWITCHBOARD_ALLOW_PRIVATE_WEBHOOKS", file).is_some() {
+        // One policy now covers webhooks and mail servers alike; a silent fallback would open
+        // either more or less than the operator meant.
+        bail!(
+            "SWITCHBOARD_ALLOW_PRIVATE_WEBHOOKS was replaced by SWITCHBOARD_OUTBOUND_ALLOW, a list of the hosts and \
+             networks tenants' webhooks and mail servers may reach (e.g. 127.0.0.1,10.20.0.0/16,mail.internal)"
+        );
+    }
+    let outbound_allow = switchboard_desk::domain::OutboundPolicy::parse(
+        &env_or_file("SWITCHBOARD_OUTBOUND_ALLOW", file).unwrap_or_default(),
+    )
+    .map_err(|e| anyhow::anyhow!("SWITCHBOARD_OUTBOUND_ALLOW: {e}"))?;
+    Ok(Settings { data_dir, database_url, jwt_secret: SecretString::from(jwt_secret), token_ttl_secs, outbound_allow })
+}
+
+/// The standard proxy settings, upper case first; reqwest used to read them itself, now they are
+/// passed on explicitly so the webhook client knows which host is the operator's proxy.
+fn webhook_proxy(file: &HashMap<String, String>) -> switchboard_jobs::WebhookProxy {
+    let either = |key: &str| env_or_file(key, file).or_else(|| env_or_file(&key.to_ascii_lowercase(), file));
+    let all = either("ALL_PROXY");
+    switchboard_jobs::WebhookProxy {
+        http: either("HTTP_PROXY").or_else(|| all.clone()),
+        https: either("HTTPS_PROXY").or(all),
+        no_proxy: either("NO_PROXY"),
+    }
 }
 
 fn flag(key: &str, file: &HashMap<String, String>) -> anyhow::Result<Option<bool>> {
@@ -196,6 +214,7 @@ pub fn resolve_serve(
                 d.request_timeout.as_secs(),
             )?),
             poll_interval: d.poll_interval,
+            proxy: webhook_proxy(file),
         })
     } else {
         None
