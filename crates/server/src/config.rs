@@ -310,4 +310,23 @@ mod tests {
         let serve = resolve_serve(None, false, &HashMap::new()).unwrap();
         assert_eq!(serve.listen.to_string(), "127.0.0.1:8080");
     }
+
+    #[test]
+    fn the_outbound_allow_list_is_read_and_the_old_switch_is_refused_by_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let args =
+            GlobalArgs { config: None, data_dir: Some(dir.path().join("d")), database_url: None, jwt_secret: None };
+        assert!(resolve(&args, &HashMap::new()).unwrap().outbound_allow.is_empty(), "public addresses only");
+        let file = |k: &str, v: &str| HashMap::from([(k.to_string(), v.to_string())]);
+        let s = resolve(&args, &file("SWITCHBOARD_OUTBOUND_ALLOW", "mail.internal, 10.20.0.0/16")).unwrap();
+        assert!(s.outbound_allow.allows_address("10.20.1.2".parse().unwrap()));
+        assert!(!s.outbound_allow.allows_address("10.21.1.2".parse().unwrap()));
+        let e = resolve(&args, &file("SWITCHBOARD_OUTBOUND_ALLOW", "10.0.0.0/40")).unwrap_err().to_string();
+        assert!(e.starts_with("SWITCHBOARD_OUTBOUND_ALLOW:"), "{e}");
+        let e = resolve(&args, &file("SWITCHBOARD_ALLOW_PRIVATE_WEBHOOKS", "true")).unwrap_err().to_string();
+        assert!(e.contains("replaced by SWITCHBOARD_OUTBOUND_ALLOW"), "{e}");
+        let proxy = webhook_proxy(&file("https_proxy", "http://proxy.internal:3128"));
+        assert_eq!(proxy.https.as_deref(), Some("http://proxy.internal:3128"));
+        assert_eq!(proxy.http, None);
+    }
 }
