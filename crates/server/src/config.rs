@@ -133,7 +133,7 @@ pub fn resolve(args: &GlobalArgs, file: &HashMap<String, String>) -> anyhow::Res
         Some(v) => v.parse().context("SWITCHBOARD_TOKEN_TTL_SECS must be a number of seconds")?,
         None => 12 * 3600,
     };
-    if env_or_file("SWITCHBOARD_ALLOW_PRIVATE_WEBHOOKS", file).is_some() {
+    if flag("SWITCHBOARD_ALLOW_PRIVATE_WEBHOOKS", file)? == Some(true) {
         // One policy now covers webhooks and mail servers alike; a silent fallback would open
         // either more or less than the operator meant.
         bail!(
@@ -325,6 +325,8 @@ mod tests {
         assert!(e.starts_with("SWITCHBOARD_OUTBOUND_ALLOW:"), "{e}");
         let e = resolve(&args, &file("SWITCHBOARD_ALLOW_PRIVATE_WEBHOOKS", "true")).unwrap_err().to_string();
         assert!(e.contains("replaced by SWITCHBOARD_OUTBOUND_ALLOW"), "{e}");
+        // Asking for nothing more than the defaults is harmless.
+        assert!(resolve(&args, &file("SWITCHBOARD_ALLOW_PRIVATE_WEBHOOKS", "false")).is_ok());
         let proxy = webhook_proxy(&file("https_proxy", "http://proxy.internal:3128"));
         assert_eq!(proxy.https.as_deref(), Some("http://proxy.internal:3128"));
         assert_eq!(proxy.http, None);
