@@ -111,3 +111,28 @@ async fn raw_mail_posted_by_an_mta_becomes_tickets() {
             .to_string();
     assert_eq!(post_mail(&mailbox, Some(&theirs), b"From: a@b.test\r\n\r\nx".to_vec()).await.0, 401);
 }
+
+#[tokio::test]
+async fn mailbox_servers_off_limits_are_refused_at_save_with_the_field_named() {
+    let ws = workspace().await;
+    let address = format!("help@{}.test", ws.slug);
+    // The shared server allows loopback only (SWITCHBOARD_OUTBOUND_ALLOW=127.0.0.0/8,::1).
+    for (input, field) in [
+        (json!({ "imapHost": "169.254.169.254", "imapUser": "support" }), "imapHost"),
+        (json!({ "imapHost": "10.1.2.3", "imapUser": "support" }), "imapHost"),
+        (json!({ "smtpHost": "[fd00::1]" }), "smtpHost"),
+        (json!({ "smtpHost": "192.0.2.25", "smtpSecurity": "plain" }), "smtpHost"),
+        // Cleartext to a server that is not this machine, even one that does not resolve.
+        (json!({ "smtpHost": "smtp.example.invalid", "smtpSecurity": "plain" }), "smtpSecurity"),
+    ] {
+        let mut i = input.clone();
+        i["name"] = json!("Help");
+        i["address"] = json!(address);
+        assert_error(&gql(Some(&ws.admin), SAVE, json!({ "i": i })).await, "VALIDATION", Some(field));
+    }
+    let listed = ok(&ws.admin, "{ emailMailboxes { id } }", json!({})).await;
+    assert_eq!(listed["emailMailboxes"], json!([]), "nothing was saved");
+    // Loopback is what the operator allowed, cleartext included.
+    let input = json!({ "name": "Help", "address": address, "smtpHost": "127.0.0.1", "smtpSecurity": "plain" });
+    ok(&ws.admin, SAVE, json!({ "i": input })).await;
+}

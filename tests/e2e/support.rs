@@ -20,10 +20,11 @@ static NEXT: AtomicUsize = AtomicUsize::new(1);
 
 pub const PASSWORD: &str = "correct horse battery";
 
-/// The shared server's settings: webhooks may reach the tests' receivers on 127.0.0.1, and failed
-/// deliveries are retried within a second rather than ten.
+/// The shared server's settings: webhooks and mail servers may reach the tests' receivers on
+/// loopback (and nothing else that is not public), and failed deliveries are retried within a
+/// second rather than ten.
 pub const SERVER_SETTINGS: &[(&str, &str)] = &[
-    ("SWITCHBOARD_ALLOW_PRIVATE_WEBHOOKS", "true"),
+    ("SWITCHBOARD_OUTBOUND_ALLOW", "127.0.0.0/8,::1"),
     ("SWITCHBOARD_WEBHOOK_RETRY_BASE_MS", "300"),
     // Small enough that the email tests can cross it cheaply.
     ("SWITCHBOARD_EMAIL_MAX_MESSAGE_BYTES", "1000000"),

@@ -220,7 +220,7 @@ async fn queued_deliveries_survive_a_killed_server() {
     let bin = Path::new(env!("CARGO_BIN_EXE_switchboard"));
     // The receiver's port is reserved, then left closed: every attempt before the crash fails.
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let settings = [("SWITCHBOARD_ALLOW_PRIVATE_WEBHOOKS", "true"), ("SWITCHBOARD_WEBHOOK_RETRY_BASE_MS", "3000")];
+    let settings = [("SWITCHBOARD_OUTBOUND_ALLOW", "127.0.0.1"), ("SWITCHBOARD_WEBHOOK_RETRY_BASE_MS", "3000")];
     let mut first = switchboard_testkit::ServerProcess::start_with(bin, &data, None, &settings).unwrap();
     let slug = format!("restart-{}", std::process::id());
     let seed = write_seed(tmp.path(), &slug, 0);

@@ -20,7 +20,13 @@ export async function startServer() {
   if (!existsSync(join(dist, 'index.html'))) throw new Error('build the bundle first: npm run build');
   const data = mkdtempSync(join(tmpdir(), 'switchboard-browser-'));
   // SQLite in the temporary data dir, whatever database the environment names.
-  const env = { ...process.env, SWITCHBOARD_WEB_DIR: dist, SWITCHBOARD_LOG: process.env.SWITCHBOARD_LOG ?? 'warn' };
+  // The tests' SMTP sink listens on loopback: allowed the way an operator would allow it.
+  const env = {
+    ...process.env,
+    SWITCHBOARD_WEB_DIR: dist,
+    SWITCHBOARD_LOG: process.env.SWITCHBOARD_LOG ?? 'warn',
+    SWITCHBOARD_OUTBOUND_ALLOW: '127.0.0.0/8,::1',
+  };
   delete env.DATABASE_URL;
   const child = spawn(bin, ['--data-dir', data, 'serve', '--demo', '--listen', '127.0.0.1:0', '--stop-on-stdin-eof'], {
     env,

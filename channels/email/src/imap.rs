@@ -34,6 +34,9 @@ pub enum ImapError {
     Settings(String),
     #[error("connecting to the IMAP server: {0}")]
     Connect(String),
+    /// The outbound policy refused the host, or it did not resolve or answer.
+    #[error("IMAP server: {0}")]
+    Outbound(#[from] switchboard_desk::egress::OutboundError),
     #[error("IMAP: {0}")]
     Protocol(#[from] async_imap::error::Error),
     #[error("the desk could not take the message: {0}")]
@@ -70,16 +73,19 @@ async fn tls_wrap(tcp: TcpStream, host: &str) -> Result<Box<dyn ImapIo>, ImapErr
     Ok(Box::new(tls))
 }
 
-/// Connects and logs in to `mailbox`'s server, TLS, STARTTLS or plain as configured.
+/// Connects and logs in to `mailbox`'s server, TLS, STARTTLS or plain (to loopback only) as
+/// configured, through the outbound guard.
 pub async fn connect(desk: &Desk, mailbox: &MailboxRecord, timeout: Duration) -> Result<ImapSession, ImapError> {
     let host = mailbox.imap_host.as_deref().ok_or_else(|| ImapError::Settings("no host".into()))?;
     let user = mailbox.imap_user.as_deref().ok_or_else(|| ImapError::Settings("no user".into()))?;
     let password = desk.email_credentials(mailbox)?.imap_password.unwrap_or_default();
     let port = u16::try_from(mailbox.imap_port).map_err(|_| ImapError::Settings("port out of range".into()))?;
-    let tcp = tokio::time::timeout(timeout, TcpStream::connect((host, port)))
-        .await
-        .map_err(|_| ImapError::Connect(format!("{host}:{port} timed out")))?
-        .map_err(|e| ImapError::Connect(format!("{host}:{port}: {e}")))?;
+    // The host was checked when it was saved, but DNS answers change: check again, and connect
+    // to the very addresses checked.
+    let cleartext = (mailbox.imap_security == "plain").then_some("imapSecurity");
+    let guard = desk.outbound();
+    let addrs = guard.resolve_for_connection("imapHost", host, port, cleartext).await?;
+    let (tcp, _) = guard.connect(host, &addrs, timeout).await?;
     let stream: Box<dyn ImapIo> = match mailbox.imap_security.as_str() {
         "tls" => tls_wrap(tcp, host).await?,
         "starttls" => {

@@ -3,6 +3,7 @@
 //! from the handlebars email templates and sends it from the ticket's mailbox.
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::LazyLock;
 use std::time::Duration;
@@ -170,23 +171,43 @@ fn auto_submitted(value: &str) -> lettre::message::header::HeaderValue {
     lettre::message::header::HeaderValue::new(name, value.to_string())
 }
 
-/// An SMTP transport for `mailbox`, with its password from the desk.
+/// The addresses of `mailbox`'s SMTP server, resolved and checked by the outbound guard (and, for
+/// `plain`, required to be this machine). `Err` carries what the delivery comes to.
+pub async fn smtp_server(desk: &Desk, mailbox: &MailboxRecord) -> Result<SocketAddr, DeliveryOutcome> {
+    let failed = |error: String| DeliveryOutcome::Failed { error };
+    let host = mailbox.smtp_host.as_deref().ok_or_else(|| failed("the mailbox has no SMTP host".into()))?;
+    let port = u16::try_from(mailbox.smtp_port).map_err(|_| failed("the SMTP port is out of range".into()))?;
+    let cleartext = (mailbox.smtp_security == "plain").then_some("smtpSecurity");
+    match desk.outbound().resolve_for_connection("smtpHost", host, port, cleartext).await {
+        // lettre connects to the one address it is given; the first checked one it is.
+        Ok(addrs) => addrs.first().copied().ok_or_else(|| failed(format!("{host} has no address"))),
+        // The mailbox's settings are off limits: retrying will not change that, an admin must.
+        Err(e) if e.is_refusal() => Err(failed(format!("the SMTP server is not allowed: {e}"))),
+        Err(e) => Err(DeliveryOutcome::Retry { error: format!("SMTP: {e}") }),
+    }
+}
+
+/// An SMTP transport for `mailbox` that connects to `server` (an address the outbound guard
+/// checked) and verifies TLS against the mailbox's host name, with its password from the desk.
 pub fn smtp_transport(
     mailbox: &MailboxRecord,
+    server: SocketAddr,
     password: Option<String>,
     timeout: Duration,
 ) -> Result<AsyncSmtpTransport<Tokio1Executor>, String> {
     let host = mailbox.smtp_host.as_deref().ok_or("the mailbox has no SMTP host")?;
-    let port = u16::try_from(mailbox.smtp_port).map_err(|_| "the SMTP port is out of range")?;
     let tls = |required: bool| -> Result<Tls, String> {
         let params = TlsParameters::new(host.to_string()).map_err(|e| format!("TLS settings: {e}"))?;
         Ok(if required { Tls::Wrapper(params) } else { Tls::Required(params) })
     };
-    let mut b = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host).port(port).timeout(Some(timeout));
+    // An address literal, so lettre does not resolve the name again.
+    let mut b = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(server.ip().to_string())
+        .port(server.port())
+        .timeout(Some(timeout));
     b = match mailbox.smtp_security.as_str() {
         "tls" => b.tls(tls(true)?),
         "starttls" => b.tls(tls(false)?),
-        // Only for a relay on the same machine or a test sink.
+        // Loopback only (checked with the address): a relay on the same machine or a test sink.
         _ => b.tls(Tls::None),
     };
     if let (Some(user), Some(pass)) = (mailbox.smtp_user.as_deref(), password) {
@@ -217,7 +238,8 @@ impl EmailSender {
             Ok(c) => c.smtp_password,
             Err(e) => return Err(failed(format!("the SMTP password cannot be read: {e}"))),
         };
-        let transport = smtp_transport(mailbox, password, self.timeout).map_err(failed)?;
+        let server = smtp_server(&self.desk, mailbox).await?;
+        let transport = smtp_transport(mailbox, server, password, self.timeout).map_err(failed)?;
         match transport.send(email).await {
             Ok(_) => Ok(()),
             // 5xx: the server refused this message for good.

@@ -41,7 +41,9 @@ async fn env() -> Env {
     .unwrap();
     store.migrate().await.unwrap();
     let auth = AuthConfig { jwt_secret: b"test secret for the email channel".to_vec(), token_ttl_secs: 3600 };
-    let desk = Desk::new(store, Arc::new(SystemClock), BlobStore::new(dir.path().join("blobs")), auth);
+    let desk = Desk::new(store, Arc::new(SystemClock), BlobStore::new(dir.path().join("blobs")), auth)
+        // The test mail servers listen on loopback: allowed as an operator would allow them.
+        .with_outbound(egress::OutboundGuard::with_policy(OutboundPolicy::parse("127.0.0.0/8,::1").unwrap()));
     let ws = desk.create_workspace("acme", "Acme", "SD", "UTC", "General").await.unwrap();
     let admin = Actor::system(ws.id);
     let settings = MailboxSettings {

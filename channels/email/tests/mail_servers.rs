@@ -239,7 +239,9 @@ async fn mail_round_trip_through_dovecot_and_an_smtp_sink() {
         switchboard_desk::store::Store::connect(&format!("sqlite://{}/desk.db", dir.path().display())).await.unwrap();
     store.migrate().await.unwrap();
     let auth = AuthConfig { jwt_secret: b"test secret for the email channel".to_vec(), token_ttl_secs: 3600 };
-    let desk = Desk::new(store, Arc::new(SystemClock), BlobStore::new(dir.path().join("blobs")), auth);
+    let desk = Desk::new(store, Arc::new(SystemClock), BlobStore::new(dir.path().join("blobs")), auth)
+        // The test mail servers listen on loopback: allowed as an operator would allow them.
+        .with_outbound(egress::OutboundGuard::with_policy(OutboundPolicy::parse("127.0.0.0/8,::1").unwrap()));
     let ws = desk.create_workspace("acme", "Acme", "SD", "UTC", "General").await.unwrap();
     let system = Actor::system(ws.id);
     let agent_rec = desk.create_user(&system, "alex@acme.test", "Alex Agent", Role::Agent, None).await.unwrap();
@@ -470,7 +472,9 @@ async fn a_sign_in_link_goes_out_by_smtp_and_signs_the_customer_in_once() {
         switchboard_desk::store::Store::connect(&format!("sqlite://{}/desk.db", dir.path().display())).await.unwrap();
     store.migrate().await.unwrap();
     let auth = AuthConfig { jwt_secret: b"test secret for sign-in links".to_vec(), token_ttl_secs: 3600 };
-    let desk = Desk::new(store, Arc::new(SystemClock), BlobStore::new(dir.path().join("blobs")), auth);
+    let desk = Desk::new(store, Arc::new(SystemClock), BlobStore::new(dir.path().join("blobs")), auth)
+        // The test mail servers listen on loopback: allowed as an operator would allow them.
+        .with_outbound(egress::OutboundGuard::with_policy(OutboundPolicy::parse("127.0.0.0/8,::1").unwrap()));
     let ws = desk.create_workspace("acme", "Acme Printers", "SD", "UTC", "General").await.unwrap();
     let admin = Actor::system(ws.id);
     let mailbox = MailboxSettings {

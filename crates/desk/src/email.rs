@@ -110,13 +110,30 @@ impl Desk {
         if let Some(t) = &ack_template {
             validate_template("ackTemplate", t)?;
         }
+        let imap_port = port("imapPort", s.imap_port, 993)?;
+        let imap_security = security("imapSecurity", &s.imap_security, "tls")?;
+        let smtp_host = optional(&s.smtp_host);
+        let smtp_port = port("smtpPort", s.smtp_port, 587)?;
+        let smtp_security = security("smtpSecurity", &s.smtp_security, "starttls")?;
+        // The admin learns now, not at the first poll, that a host is off limits; the channel
+        // checks again when it connects, since DNS answers change.
+        for (field, host, port, security, security_field) in [
+            ("imapHost", &imap_host, imap_port, &imap_security, "imapSecurity"),
+            ("smtpHost", &smtp_host, smtp_port, &smtp_security, "smtpSecurity"),
+        ] {
+            if let Some(host) = host {
+                let cleartext = (security == "plain").then_some(security_field);
+                let port = u16::try_from(port).unwrap_or_default();
+                self.outbound().check_saved_host(field, host, port, cleartext).await?;
+            }
+        }
         let secret = (id.is_none() || s.rotate_inbound_secret).then(|| hex::encode(rand::random::<[u8; 24]>()));
         let input = MailboxInput {
             name,
             address,
             enabled: s.enabled,
-            imap_port: port("imapPort", s.imap_port, 993)?,
-            imap_security: security("imapSecurity", &s.imap_security, "tls")?,
+            imap_port,
+            imap_security,
             imap_user: optional(&s.imap_user),
             imap_password_enc: optional(&s.imap_password)
                 .map(|p| self.seal(SecretKind::MailboxPassword, &p))
@@ -124,9 +141,9 @@ impl Desk {
             imap_folder: optional(&s.imap_folder).unwrap_or_else(|| "INBOX".into()),
             imap_processed_folder: optional(&s.imap_processed_folder),
             imap_host,
-            smtp_host: optional(&s.smtp_host),
-            smtp_port: port("smtpPort", s.smtp_port, 587)?,
-            smtp_security: security("smtpSecurity", &s.smtp_security, "starttls")?,
+            smtp_host,
+            smtp_port,
+            smtp_security,
             smtp_user: optional(&s.smtp_user),
             smtp_password_enc: optional(&s.smtp_password)
                 .map(|p| self.seal(SecretKind::MailboxPassword, &p))

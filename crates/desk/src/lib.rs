@@ -8,6 +8,7 @@
 mod admin;
 mod auth;
 mod blobs;
+pub mod egress;
 mod email;
 mod error;
 mod follow_ups;
@@ -73,30 +74,36 @@ struct Inner {
     blobs: BlobStore,
     auth: AuthConfig,
     live: broadcast::Sender<LiveEvent>,
-    /// Lets webhooks reach loopback and private addresses: an operator's development setting.
-    allow_private_webhooks: bool,
+    /// The operator's outbound policy, for every connection to a host a tenant typed.
+    outbound: egress::OutboundGuard,
 }
 
 impl Desk {
     /// Wires the desk to its storage, clock, blob store and token keys.
     pub fn new(store: Store, clock: Arc<dyn Clock>, blobs: BlobStore, auth: AuthConfig) -> Desk {
-        Self::build(store, clock, blobs, auth, false)
+        Self::build(store, clock, blobs, auth, egress::OutboundGuard::default())
     }
 
-    fn build(store: Store, clock: Arc<dyn Clock>, blobs: BlobStore, auth: AuthConfig, allow_private: bool) -> Desk {
+    fn build(
+        store: Store,
+        clock: Arc<dyn Clock>,
+        blobs: BlobStore,
+        auth: AuthConfig,
+        outbound: egress::OutboundGuard,
+    ) -> Desk {
         let (live, _) = broadcast::channel(1024);
-        Desk { inner: Arc::new(Inner { store, clock, blobs, auth, live, allow_private_webhooks: allow_private }) }
+        Desk { inner: Arc::new(Inner { store, clock, blobs, auth, live, outbound }) }
     }
 
-    /// The same desk, with webhooks to private and loopback addresses allowed or not.
-    pub fn with_private_webhooks(&self, allow: bool) -> Desk {
+    /// The same desk, applying `outbound` to every connection to a host a tenant typed.
+    pub fn with_outbound(&self, outbound: egress::OutboundGuard) -> Desk {
         let i = &self.inner;
-        Self::build(i.store.clone(), i.clock.clone(), i.blobs.clone(), i.auth.clone(), allow)
+        Self::build(i.store.clone(), i.clock.clone(), i.blobs.clone(), i.auth.clone(), outbound)
     }
 
-    /// True when the operator allowed webhooks to private and loopback addresses.
-    pub fn allow_private_webhooks(&self) -> bool {
-        self.inner.allow_private_webhooks
+    /// The outbound guard: the operator's policy for hosts tenants typed, and its resolver.
+    pub fn outbound(&self) -> &egress::OutboundGuard {
+        &self.inner.outbound
     }
 
     pub(crate) fn jwt_secret(&self) -> &[u8] {
@@ -111,7 +118,7 @@ impl Desk {
     /// The same desk (store, blobs, keys) reading time from `clock` instead.
     pub fn with_clock(&self, clock: Arc<dyn Clock>) -> Desk {
         let i = &self.inner;
-        Self::build(i.store.clone(), clock, i.blobs.clone(), i.auth.clone(), i.allow_private_webhooks)
+        Self::build(i.store.clone(), clock, i.blobs.clone(), i.auth.clone(), i.outbound.clone())
     }
 
     /// The blob store holding attachment bytes.

@@ -501,8 +501,8 @@ impl Desk {
         Ok(self.store().read().await?.list_webhooks(actor.workspace_id).await?)
     }
 
-    /// Creates or updates a webhook endpoint. The URL must pass the SSRF rules unless the
-    /// operator allowed private addresses.
+    /// Creates or updates a webhook endpoint. The URL's host, and every address it resolves to
+    /// now, must pass the operator's outbound policy.
     pub async fn save_webhook(
         &self,
         actor: &Actor,
@@ -512,7 +512,8 @@ impl Desk {
         require(actor, Permission::Admin)?;
         let ws = actor.workspace_id;
         let name = validate_name("name", &input.name)?;
-        let url = check_webhook_url("url", &input.url, self.allow_private_webhooks())?;
+        let url = check_webhook_url("url", &input.url, self.outbound().policy())?;
+        self.outbound().check_saved_host("url", url.host(), url.port(), None).await?;
         if input.events.is_empty() {
             return Err(DeskError::invalid("events", "choose at least one event"));
         }

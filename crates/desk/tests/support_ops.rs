@@ -1188,3 +1188,38 @@ async fn awaiting_staff_or_customer_follows_who_wrote_the_last_public_message() 
     e.desk.claim(&agent, phoned.id).await.unwrap();
     assert_eq!(e.desk.list_tickets(&agent, &mine, 25, None).await.unwrap().total, 1);
 }
+
+#[tokio::test]
+async fn a_webhook_whose_name_resolves_to_a_private_address_is_refused_at_save_unless_allowed() {
+    use switchboard_desk::egress::{FixedResolver, OutboundGuard};
+    let e = env("UTC", "2024-03-04T09:00:00Z").await;
+    // Names resolve from a table: nothing here touches the network.
+    let names = FixedResolver::of(&[
+        ("hooks.internal.test", &["10.20.0.9"]),
+        ("hooks.split.test", &["93.184.216.34", "169.254.169.254"]),
+        ("hooks.public.test", &["93.184.216.34"]),
+    ]);
+    let desk_allowing = |allow: &str| {
+        e.desk.with_outbound(OutboundGuard::new(OutboundPolicy::parse(allow).unwrap(), Arc::new(names.clone())))
+    };
+    let hook = |url: &str| WebhookChange {
+        name: format!("CRM {url}"),
+        url: url.into(),
+        enabled: true,
+        events: vec![WebhookEvent::TicketOpened],
+        secret: None,
+    };
+    let desk = desk_allowing("");
+    for url in ["http://hooks.internal.test/in", "https://hooks.split.test/in"] {
+        match desk.save_webhook(&e.admin, None, hook(url)).await {
+            Err(DeskError::Validation(v)) => assert_eq!(v.field, "url", "{url}: {}", v.message),
+            other => panic!("{url}: expected a validation error, got {other:?}"),
+        }
+    }
+    desk.save_webhook(&e.admin, None, hook("https://hooks.public.test/in")).await.unwrap();
+    // The operator's allow-list, and only it, opens the internal network.
+    desk_allowing("10.20.0.0/16").save_webhook(&e.admin, None, hook("http://hooks.internal.test/in")).await.unwrap();
+    assert!(
+        desk_allowing("10.20.0.0/16").save_webhook(&e.admin, None, hook("https://hooks.split.test/")).await.is_err()
+    );
+}

@@ -8,6 +8,7 @@ mod actor;
 mod alerts;
 mod automation;
 mod calendar;
+mod egress;
 mod enums;
 mod error;
 mod ids;
@@ -28,6 +29,10 @@ pub use automation::{
 };
 pub use calendar::{BusinessCalendar, CalendarSpec, DayHours, SlaClock};
 pub use chrono_tz::Tz;
+pub use egress::{
+    AddressClass, IpNetwork, OUTBOUND_ALLOW_SETTING, OutboundHost, OutboundPolicy, check_cleartext, classify_address,
+    is_forbidden_address, is_loopback_address,
+};
 pub use enums::*;
 pub use error::ValidationError;
 pub use ids::*;
@@ -50,8 +55,8 @@ pub use text::{
 };
 pub use ticket::{StatusChange, TicketNumber, check_transition};
 pub use webhook::{
-    MAX_DELIVERY_ATTEMPTS, MAX_WEBHOOK_URL_CHARS, WebhookEvent, WebhookUrl, check_webhook_url, is_forbidden_address,
-    retry_delay_ms, signature_header, verify_signature,
+    MAX_DELIVERY_ATTEMPTS, MAX_WEBHOOK_URL_CHARS, WebhookEvent, WebhookUrl, check_webhook_url, retry_delay_ms,
+    signature_header, verify_signature,
 };
 
 /// Milliseconds since the Unix epoch, UTC: the one time representation stored everywhere.

@@ -1,16 +1,20 @@
 //! Outgoing webhooks: which events exist, how a delivery is signed, and which URLs may be called.
 //!
-//! Only the decisions that need no network live here. The sender still has to resolve the host,
-//! refuse it when any resolved address is [`is_forbidden_address`], and connect to the address it
-//! checked (not resolve again), or DNS rebinding walks around the check.
+//! Only the decisions that need no network live here. The sender still has to resolve the host
+//! through the outbound guard, which checks every resolved address against the same
+//! [`OutboundPolicy`] and connects to the address it checked (not resolve again), or DNS
+//! rebinding walks around the check.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::IpAddr;
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use url::{Host, Url};
 
 use crate::ValidationError;
+#[cfg(test)]
+use crate::egress::is_forbidden_address;
+use crate::egress::{OutboundHost, OutboundPolicy};
 
 /// Longest webhook URL, in characters.
 pub const MAX_WEBHOOK_URL_CHARS: usize = 2048;
@@ -191,12 +195,12 @@ pub fn retry_delay_ms(attempt: i64, base_ms: i64) -> Option<i64> {
 }
 
 /// Checks a webhook URL's shape: http(s), a host, no credentials, at most 2,048 characters, and no
-/// literal address or `localhost` name that [`is_forbidden_address`] would refuse.
+/// literal address or `localhost` name that `policy` refuses.
 ///
 /// Uses the same WHATWG parser as the HTTP client, so `http://0x7f.1/` is seen as the 127.0.0.1
-/// the client would really connect to. `allow_private` (an operator's explicit development
-/// setting) lifts the address checks, never the scheme and credential checks.
-pub fn check_webhook_url(field: &str, url: &str, allow_private: bool) -> Result<WebhookUrl, ValidationError> {
+/// the client would really connect to. The operator's `policy` can allow addresses, never other
+/// schemes or credentials.
+pub fn check_webhook_url(field: &str, url: &str, policy: &OutboundPolicy) -> Result<WebhookUrl, ValidationError> {
     let n = url.chars().count();
     if n > MAX_WEBHOOK_URL_CHARS {
         return Err(ValidationError::new(field, format!("is {n} characters; at most {MAX_WEBHOOK_URL_CHARS} allowed")));
@@ -211,75 +215,28 @@ pub fn check_webhook_url(field: &str, url: &str, allow_private: bool) -> Result<
     if !parsed.username().is_empty() || parsed.password().is_some() {
         return Err(ValidationError::new(field, "must not contain credentials (user:password@)"));
     }
-    let forbidden = || ValidationError::new(field, "points at a private, local or reserved address");
     let host = match parsed.host() {
         None => return Err(ValidationError::new(field, "must name a host")),
-        Some(Host::Domain(d)) => {
-            let name = d.trim_end_matches('.');
-            // RFC 6761: these names always mean this machine, whatever a resolver says.
-            if !allow_private && (name == "localhost" || name.ends_with(".localhost")) {
-                return Err(forbidden());
-            }
-            d.to_ascii_lowercase()
-        }
-        Some(Host::Ipv4(a)) if !allow_private && is_forbidden_address(IpAddr::V4(a)) => return Err(forbidden()),
-        Some(Host::Ipv6(a)) if !allow_private && is_forbidden_address(IpAddr::V6(a)) => return Err(forbidden()),
+        Some(Host::Domain(d)) => d.to_ascii_lowercase(),
         Some(Host::Ipv4(a)) => a.to_string(),
         Some(Host::Ipv6(a)) => a.to_string(),
     };
+    // The WHATWG parser already turned numeric hosts into addresses; what is left is a name or
+    // an address, judged by the one outbound policy.
+    policy.check_host(field, &host)?;
+    let host = host.trim_end_matches('.').to_string();
     let port = parsed.port_or_known_default().ok_or_else(|| ValidationError::new(field, "must name a port"))?;
     Ok(WebhookUrl { url: parsed, host, port })
 }
 
-/// True for addresses a webhook must never reach: this host, private and shared networks,
-/// link-local (cloud metadata at 169.254.169.254), multicast, broadcast, documentation and other
-/// reserved ranges. IPv6 forms that embed an IPv4 address are judged by that address.
-pub fn is_forbidden_address(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(a) => forbidden_v4(a),
-        IpAddr::V6(a) => forbidden_v6(a),
+impl WebhookUrl {
+    /// The host as the outbound guard sees it.
+    pub fn outbound_host(&self) -> OutboundHost {
+        match self.ip() {
+            Some(ip) => OutboundHost::Ip(ip),
+            None => OutboundHost::Name(self.host.clone()),
+        }
     }
-}
-
-fn forbidden_v4(a: Ipv4Addr) -> bool {
-    let [b0, b1, b2, _] = a.octets();
-    b0 == 0 // "this network", 0.0.0.0 included
-        || b0 == 10
-        || (b0 == 100 && (64..128).contains(&b1)) // CGNAT shared space
-        || b0 == 127
-        || (b0 == 169 && b1 == 254)
-        || (b0 == 172 && (16..32).contains(&b1))
-        || (b0 == 192 && b1 == 0 && b2 == 0) // IETF protocol assignments
-        || (b0 == 192 && b1 == 0 && b2 == 2) // TEST-NET-1
-        || (b0 == 192 && b1 == 88 && b2 == 99) // 6to4 relay anycast
-        || (b0 == 192 && b1 == 168)
-        || (b0 == 198 && (18..20).contains(&b1)) // benchmarking
-        || (b0 == 198 && b1 == 51 && b2 == 100) // TEST-NET-2
-        || (b0 == 203 && b1 == 0 && b2 == 113) // TEST-NET-3
-        || b0 >= 224 // multicast, reserved 240/4 and broadcast
-}
-
-fn forbidden_v6(a: Ipv6Addr) -> bool {
-    let s = a.segments();
-    let embedded = |hi: u16, lo: u16| Ipv4Addr::new((hi >> 8) as u8, hi as u8, (lo >> 8) as u8, lo as u8);
-    if a.is_unspecified() || a.is_loopback() {
-        return true;
-    }
-    // ::ffff:a.b.c.d (mapped), ::a.b.c.d (deprecated compatible), 64:ff9b::a.b.c.d (NAT64): the
-    // packet ends up at the IPv4 address, so that is what must be judged.
-    if s[..5] == [0; 5] && (s[5] == 0xffff || s[5] == 0) || s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
-        return forbidden_v4(embedded(s[6], s[7]));
-    }
-    // 6to4 carries the relay's IPv4 address in bits 16..48.
-    if s[0] == 0x2002 {
-        return forbidden_v4(embedded(s[1], s[2]));
-    }
-    // Only 2000::/3 is global unicast; everything else (ULA fc00::/7, link-local fe80::/10,
-    // site-local, multicast ff00::/8, discard 100::/64, local NAT64 64:ff9b:1::/48) is refused.
-    (s[0] & 0xe000) != 0x2000
-        || (s[0] == 0x2001 && s[1] < 0x200) // IETF protocol assignments, Teredo 2001::/32 included
-        || (s[0] == 0x2001 && s[1] == 0xdb8) // documentation
-        || (s[0] & 0xfff0) == 0x3ff0 // documentation 3fff::/20
 }
 
 #[cfg(test)]
@@ -288,6 +245,10 @@ mod tests {
 
     fn ip(s: &str) -> IpAddr {
         s.parse().unwrap()
+    }
+
+    fn none() -> OutboundPolicy {
+        OutboundPolicy::default()
     }
 
     #[test]
@@ -445,32 +406,32 @@ mod tests {
 
     #[test]
     fn url_schemes_hosts_and_ports() {
-        let u = check_webhook_url("url", "https://Hooks.Example.COM/in?x=1", false).unwrap();
+        let u = check_webhook_url("url", "https://Hooks.Example.COM/in?x=1", &none()).unwrap();
         assert_eq!((u.scheme(), u.host(), u.port(), u.ip()), ("https", "hooks.example.com", 443, None));
         assert_eq!(u.as_str(), "https://hooks.example.com/in?x=1");
-        let u = check_webhook_url("url", " http://example.com ", false).unwrap();
+        let u = check_webhook_url("url", " http://example.com ", &none()).unwrap();
         assert_eq!((u.scheme(), u.port()), ("http", 80));
-        assert_eq!(check_webhook_url("url", "https://example.com:8443/h", false).unwrap().port(), 8443);
-        assert_eq!(check_webhook_url("url", "http://example.com:443/", false).unwrap().port(), 443);
-        let u = check_webhook_url("url", "http://[2606:4700:4700::1111]:8080/", false).unwrap();
+        assert_eq!(check_webhook_url("url", "https://example.com:8443/h", &none()).unwrap().port(), 8443);
+        assert_eq!(check_webhook_url("url", "http://example.com:443/", &none()).unwrap().port(), 443);
+        let u = check_webhook_url("url", "http://[2606:4700:4700::1111]:8080/", &none()).unwrap();
         assert_eq!((u.host(), u.port()), ("2606:4700:4700::1111", 8080));
         assert_eq!(u.ip(), Some(ip("2606:4700:4700::1111")));
-        assert_eq!(check_webhook_url("url", "https://8.8.8.8/", false).unwrap().ip(), Some(ip("8.8.8.8")));
+        assert_eq!(check_webhook_url("url", "https://8.8.8.8/", &none()).unwrap().ip(), Some(ip("8.8.8.8")));
 
         for bad in ["ftp://example.com/", "file:///etc/passwd", "gopher://example.com:70/", "javascript:alert(1)"] {
-            let e = check_webhook_url("url", bad, false).unwrap_err();
+            let e = check_webhook_url("url", bad, &none()).unwrap_err();
             assert_eq!(e.field, "url");
             assert!(e.message.contains("not allowed"), "{bad}: {}", e.message);
         }
         for bad in ["", "example.com/hook", "http://", "https://exa mple.com/", "http://:80/"] {
-            assert_eq!(check_webhook_url("url", bad, false).unwrap_err().field, "url", "{bad}");
+            assert_eq!(check_webhook_url("url", bad, &none()).unwrap_err().field, "url", "{bad}");
         }
     }
 
     #[test]
     fn url_credentials_rejected() {
         for bad in ["https://user:pw@example.com/", "https://user@example.com/", "https://:pw@example.com/"] {
-            assert!(check_webhook_url("url", bad, false).unwrap_err().message.contains("credentials"), "{bad}");
+            assert!(check_webhook_url("url", bad, &none()).unwrap_err().message.contains("credentials"), "{bad}");
         }
     }
 
@@ -491,7 +452,7 @@ mod tests {
             "http://10.0.0.1:9200/",
             "http://0/",
         ] {
-            assert!(check_webhook_url("url", bad, false).unwrap_err().message.contains("address"), "{bad}");
+            assert!(check_webhook_url("url", bad, &none()).unwrap_err().message.contains("address"), "{bad}");
         }
     }
 
@@ -499,15 +460,18 @@ mod tests {
     fn url_length_is_bounded() {
         let base = "https://example.com/";
         let ok = format!("{base}{}", "a".repeat(MAX_WEBHOOK_URL_CHARS - base.len()));
-        assert!(check_webhook_url("url", &ok, false).is_ok());
-        assert!(check_webhook_url("url", &format!("{ok}a"), false).unwrap_err().message.contains("at most 2048"));
+        assert!(check_webhook_url("url", &ok, &none()).is_ok());
+        assert!(check_webhook_url("url", &format!("{ok}a"), &none()).unwrap_err().message.contains("at most 2048"));
     }
 
     #[test]
-    fn the_operator_can_allow_private_addresses_for_development() {
-        assert!(check_webhook_url("url", "http://127.0.0.1:9000/hook", false).is_err());
-        assert_eq!(check_webhook_url("url", "http://127.0.0.1:9000/hook", true).unwrap().port(), 9000);
-        assert!(check_webhook_url("url", "ftp://127.0.0.1/", true).is_err());
+    fn the_operator_can_allow_networks_and_hosts() {
+        let loopback = OutboundPolicy::parse("127.0.0.0/8,hooks.internal").unwrap();
+        assert!(check_webhook_url("url", "http://127.0.0.1:9000/hook", &none()).is_err());
+        assert_eq!(check_webhook_url("url", "http://127.0.0.1:9000/hook", &loopback).unwrap().port(), 9000);
+        assert!(check_webhook_url("url", "http://10.0.0.1:9000/hook", &loopback).is_err());
+        assert!(check_webhook_url("url", "http://hooks.internal/", &loopback).is_ok());
+        assert!(check_webhook_url("url", "ftp://127.0.0.1/", &loopback).is_err());
     }
 
     #[test]

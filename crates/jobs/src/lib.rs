@@ -34,7 +34,7 @@ use sqlx::{PgPool, SqlitePool};
 use switchboard_desk::domain::{Channel, WebhookDeliveryId};
 use switchboard_desk::{ChannelSender, DeliveryOutcome, Desk, SignInLinkSender};
 
-pub use http::{DeliveryClient, send_delivery};
+pub use http::{DeliveryClient, WebhookProxy, send_delivery};
 
 /// How the runner behaves; the defaults suit production.
 #[derive(Debug, Clone)]
@@ -50,6 +50,8 @@ pub struct JobsConfig {
     pub request_timeout: Duration,
     /// How often idle workers look for new jobs.
     pub poll_interval: Duration,
+    /// The HTTP proxies webhook deliveries go through.
+    pub proxy: WebhookProxy,
 }
 
 impl Default for JobsConfig {
@@ -60,6 +62,7 @@ impl Default for JobsConfig {
             retry_base_ms: 10_000,
             request_timeout: Duration::from_secs(10),
             poll_interval: Duration::from_millis(250),
+            proxy: WebhookProxy::default(),
         }
     }
 }
@@ -468,7 +471,7 @@ pub async fn start(desk: Desk, database_url: &str, config: JobsConfig, senders: 
         }
     };
     queues.push_tick(next_slot(0, config.tick_secs), 0).await?;
-    let client = DeliveryClient::new(config.request_timeout, desk.allow_private_webhooks())?;
+    let client = DeliveryClient::new(config.request_timeout, desk.outbound().clone(), &config.proxy)?;
     let poll = config.poll_interval;
     let ctx = Arc::new(Context { desk, queues: queues.clone(), config, client, senders });
     let monitor = Monitor::new()

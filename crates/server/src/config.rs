@@ -33,8 +33,9 @@ pub struct Settings {
     pub jwt_secret: SecretString,
     /// Access tokens live this long, in seconds.
     pub token_ttl_secs: i64,
-    /// Lets webhooks reach loopback and private addresses (development only).
-    pub allow_private_webhooks: bool,
+    /// Hosts and networks that tenants' webhooks and mail servers may reach although they are
+    /// not public (`SWITCHBOARD_OUTBOUND_ALLOW`); empty: public addresses only.
+    pub outbound_allow: switchboard_desk::domain::OutboundPolicy,
 }
 
 /// Server-only settings.
@@ -132,14 +133,31 @@ pub fn resolve(args: &GlobalArgs, file: &HashMap<String, String>) -> anyhow::Res
         Some(v) => v.parse().context("SWITCHBOARD_TOKEN_TTL_SECS must be a number of seconds")?,
         None => 12 * 3600,
     };
-    let allow_private_webhooks = flag("SWITCHBOARD_ALLOW_PRIVATE_WEBHOOKS", file)?.unwrap_or(false);
-    Ok(Settings {
-        data_dir,
-        database_url,
-        jwt_secret: SecretString::from(jwt_secret),
-        token_ttl_secs,
-        allow_private_webhooks,
-    })
+    if flag("SWITCHBOARD_ALLOW_PRIVATE_WEBHOOKS", file)? == Some(true) {
+        // One policy now covers webhooks and mail servers alike; a silent fallback would open
+        // either more or less than the operator meant.
+        bail!(
+            "SWITCHBOARD_ALLOW_PRIVATE_WEBHOOKS was replaced by SWITCHBOARD_OUTBOUND_ALLOW, a list of the hosts and \
+             networks tenants' webhooks and mail servers may reach (e.g. 127.0.0.1,10.20.0.0/16,mail.internal)"
+        );
+    }
+    let outbound_allow = switchboard_desk::domain::OutboundPolicy::parse(
+        &env_or_file("SWITCHBOARD_OUTBOUND_ALLOW", file).unwrap_or_default(),
+    )
+    .map_err(|e| anyhow::anyhow!("SWITCHBOARD_OUTBOUND_ALLOW: {e}"))?;
+    Ok(Settings { data_dir, database_url, jwt_secret: SecretString::from(jwt_secret), token_ttl_secs, outbound_allow })
+}
+
+/// The standard proxy settings, upper case first; reqwest used to read them itself, now they are
+/// passed on explicitly so the webhook client knows which host is the operator's proxy.
+fn webhook_proxy(file: &HashMap<String, String>) -> switchboard_jobs::WebhookProxy {
+    let either = |key: &str| env_or_file(key, file).or_else(|| env_or_file(&key.to_ascii_lowercase(), file));
+    let all = either("ALL_PROXY");
+    switchboard_jobs::WebhookProxy {
+        http: either("HTTP_PROXY").or_else(|| all.clone()),
+        https: either("HTTPS_PROXY").or(all),
+        no_proxy: either("NO_PROXY"),
+    }
 }
 
 fn flag(key: &str, file: &HashMap<String, String>) -> anyhow::Result<Option<bool>> {
@@ -196,6 +214,7 @@ pub fn resolve_serve(
                 d.request_timeout.as_secs(),
             )?),
             poll_interval: d.poll_interval,
+            proxy: webhook_proxy(file),
         })
     } else {
         None
@@ -295,5 +314,26 @@ mod tests {
         assert_eq!(s.jwt_secret.expose_secret(), again.jwt_secret.expose_secret());
         let serve = resolve_serve(None, false, &HashMap::new()).unwrap();
         assert_eq!(serve.listen.to_string(), "127.0.0.1:8080");
+    }
+
+    #[test]
+    fn the_outbound_allow_list_is_read_and_the_old_switch_is_refused_by_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let args =
+            GlobalArgs { config: None, data_dir: Some(dir.path().join("d")), database_url: None, jwt_secret: None };
+        assert!(resolve(&args, &HashMap::new()).unwrap().outbound_allow.is_empty(), "public addresses only");
+        let file = |k: &str, v: &str| HashMap::from([(k.to_string(), v.to_string())]);
+        let s = resolve(&args, &file("SWITCHBOARD_OUTBOUND_ALLOW", "mail.internal, 10.20.0.0/16")).unwrap();
+        assert!(s.outbound_allow.allows_address("10.20.1.2".parse().unwrap()));
+        assert!(!s.outbound_allow.allows_address("10.21.1.2".parse().unwrap()));
+        let e = resolve(&args, &file("SWITCHBOARD_OUTBOUND_ALLOW", "10.0.0.0/40")).unwrap_err().to_string();
+        assert!(e.starts_with("SWITCHBOARD_OUTBOUND_ALLOW:"), "{e}");
+        let e = resolve(&args, &file("SWITCHBOARD_ALLOW_PRIVATE_WEBHOOKS", "true")).unwrap_err().to_string();
+        assert!(e.contains("replaced by SWITCHBOARD_OUTBOUND_ALLOW"), "{e}");
+        // Asking for nothing more than the defaults is harmless.
+        assert!(resolve(&args, &file("SWITCHBOARD_ALLOW_PRIVATE_WEBHOOKS", "false")).is_ok());
+        let proxy = webhook_proxy(&file("https_proxy", "http://proxy.internal:3128"));
+        assert_eq!(proxy.https.as_deref(), Some("http://proxy.internal:3128"));
+        assert_eq!(proxy.http, None);
     }
 }

@@ -13,6 +13,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use secrecy::ExposeSecret;
 use switchboard_desk::domain::{Actor, Role};
+use switchboard_desk::egress::OutboundGuard;
 use switchboard_desk::store::Store;
 use switchboard_desk::{AuthConfig, BlobStore, Desk, DeskError, SystemClock};
 
@@ -142,7 +143,7 @@ async fn main() -> anyhow::Result<()> {
             token_ttl_secs: settings.token_ttl_secs,
         },
     )
-    .with_private_webhooks(settings.allow_private_webhooks);
+    .with_outbound(OutboundGuard::with_policy(settings.outbound_allow.clone()));
     let result = run(cli.command, desk, &settings, &file).await;
     store.close().await;
     result
