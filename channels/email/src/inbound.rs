@@ -190,7 +190,7 @@ async fn take(
         text: stored_text(&mail, dropped),
         attachments,
     };
-    let ack = mailbox.ack_enabled.then(|| AcknowledgementPolicy {
+    let ack = mailbox.ack_enabled.then_some(AcknowledgementPolicy {
         template: mailbox.ack_template.as_deref(),
         max_per_sender: settings.ack_max_per_sender,
         window_ms: settings.ack_window_ms,
