@@ -436,6 +436,18 @@ async fn nul_bytes_anywhere_are_stored_replaced_and_the_original_kept() {
     let files = &env.last(opened.id).await.attachments;
     assert_eq!((files[0].file_name.as_str(), files[0].content_type.as_str()), ("a\u{FFFD}.txt", "text/plain\u{FFFD}"));
     env.desk.store_whatsapp_notification("{\"entry\":[\"\0\"]}").await.unwrap();
+    let settings = MailboxSettings {
+        name: "Night\0shift".into(),
+        address: "night@acme.test".into(),
+        imap_host: Some("imap.acme.test".into()),
+        imap_user: Some("ni\0ght".into()),
+        ack_enabled: true,
+        ack_template: Some("Hi\0 {{requester.name}}".into()),
+        ..Default::default()
+    };
+    let (night, _) = env.desk.save_email_mailbox(&env.admin, None, &settings).await.unwrap();
+    assert_eq!((night.name.as_str(), night.imap_user.as_deref()), ("Night\u{FFFD}shift", Some("ni\u{FFFD}ght")));
+    assert_eq!(night.ack_template.as_deref(), Some("Hi\u{FFFD} {{requester.name}}"));
 }
 
 #[tokio::test]

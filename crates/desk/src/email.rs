@@ -78,7 +78,7 @@ fn secret_hash(secret: &str) -> String {
 }
 
 fn optional(v: &Option<String>) -> Option<String> {
-    v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string)
+    v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(|s| without_nul(s).into_owned())
 }
 
 fn security(field: &str, v: &Option<String>, default: &str) -> Result<String, DeskError> {

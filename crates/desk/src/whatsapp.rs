@@ -60,7 +60,7 @@ fn optional(field: &str, v: Option<&str>, max: usize) -> Result<Option<String>, 
         Some(v) if v.chars().count() > max => {
             Err(DeskError::invalid(field, format!("must be at most {max} characters")))
         }
-        Some(v) => Ok(Some(v.to_string())),
+        Some(v) => Ok(Some(without_nul(v).into_owned())),
     }
 }
 
