@@ -77,6 +77,21 @@ fn secret_hash(secret: &str) -> String {
     hex::encode(Sha256::new().chain_update(b"switchboard inbound email v1").chain_update(secret).finalize())
 }
 
+/// Longest message key stored as it is; longer ones are stored as their hash.
+const MAX_STORED_KEY_BYTES: usize = 500;
+
+/// A message's key (its Message-ID or content hash) as stored and looked up: without NULs, and
+/// hashed when longer than [`MAX_STORED_KEY_BYTES`], since a unique index cannot hold a key of
+/// any length (PostgreSQL refuses index rows over about 2.7 KB) and the same message must always
+/// find itself.
+fn stored_key(key: &str) -> String {
+    let key = without_nul(key.trim());
+    if key.len() <= MAX_STORED_KEY_BYTES {
+        return key.into_owned();
+    }
+    format!("sha256:{}", hex::encode(Sha256::digest(key.as_bytes())))
+}
+
 fn optional(v: &Option<String>) -> Option<String> {
     v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(|s| without_nul(s).into_owned())
 }
@@ -243,7 +258,7 @@ impl Desk {
         mailbox: &MailboxRecord,
         key: &str,
     ) -> Result<Option<EmailMessageRecord>, DeskError> {
-        Ok(self.store().read().await?.email_message_by_key(mailbox.id, &without_nul(key)).await?)
+        Ok(self.store().read().await?.email_message_by_key(mailbox.id, &stored_key(key)).await?)
     }
 
     /// Records a message that opened or joined no ticket (quarantined, an auto-reply, a bounce),
@@ -297,7 +312,7 @@ impl Desk {
 
     async fn insert_received_email(&self, tx: &mut Tx, r: &ReceivedEmail<'_>, sha: &str) -> Result<(), DeskError> {
         let m = r.mailbox;
-        let (key, reason) = (without_nul(r.dedupe_key), r.reason.map(without_nul));
+        let (key, reason) = (stored_key(r.dedupe_key), r.reason.map(without_nul));
         let (from, subject) = (r.from_address.map(without_nul), r.subject.map(without_nul));
         tx.insert_email_message(&NewEmailMessage {
             workspace_id: m.workspace_id,
@@ -398,9 +413,9 @@ impl Desk {
         report: &NewAttachment,
     ) -> Result<Option<(TicketId, EntryId)>, DeskError> {
         let diagnostic = truncate(&without_nul(diagnostic), 1000);
-        let (bounce_id, bounced_id) = (without_nul(bounce_id.trim()), without_nul(bounced_message_id));
-        if bounce_id.is_empty() || bounce_id.len() > 500 {
-            return Err(DeskError::invalid("bounceId", "must be 1-500 characters"));
+        let (bounce_id, bounced_id) = (stored_key(bounce_id), without_nul(bounced_message_id));
+        if bounce_id.is_empty() {
+            return Err(DeskError::invalid("bounceId", "must not be empty"));
         }
         retry_on_conflict(|| self.record_email_bounce_once(ws, &bounce_id, &bounced_id, &diagnostic, report)).await
     }

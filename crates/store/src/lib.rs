@@ -93,8 +93,9 @@ fn refuses_value(d: &dyn sqlx::error::DatabaseError) -> bool {
     }
     let code = d.code().unwrap_or_default();
     if d.try_downcast_ref::<sqlx::postgres::PgDatabaseError>().is_some() {
-        // SQLSTATE class 22, "data exception": a NUL or a bad byte in text, a value out of range.
-        return code.starts_with("22");
+        // SQLSTATE class 22, "data exception": a NUL or a bad byte in text, a value out of range;
+        // class 54, "program limit exceeded": a value too large for an index row.
+        return code.starts_with("22") || code.starts_with("54");
     }
     // SQLite's extended result codes keep the primary code in the low byte: TOOBIG (18),
     // CONSTRAINT (19), MISMATCH (20), RANGE (25).
