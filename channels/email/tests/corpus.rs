@@ -547,7 +547,15 @@ async fn a_message_key_too_long_for_an_index_is_still_recorded_and_found() {
     let env = env().await;
     // PostgreSQL refuses unique-index rows over about 2.7 KB: a 4,000-character Message-ID (the
     // key of a message, quarantined here) must still be recorded, and found again by dedupe.
-    let key = format!("<{}@c>", "x".repeat(4000));
+    // Not compressible: PostgreSQL compresses a repetitive key below the limit.
+    let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+    let noise: String = (0..4000)
+        .map(|_| {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            char::from(b'a' + ((seed >> 33) % 26) as u8)
+        })
+        .collect();
+    let key = format!("<{noise}@c>");
     let raw = format!("From: long@customer.test\nSubject: long id\nMessage-ID: {key}\n\nhello\n");
     let received = ReceivedEmail {
         mailbox: &env.mailbox,
