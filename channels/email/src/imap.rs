@@ -127,8 +127,9 @@ pub async fn poll_session(
         let fetched: Vec<_> = session.uid_fetch(uid.to_string(), "(UID BODY.PEEK[])").await?.try_collect().await?;
         let Some(raw) = fetched.iter().find(|f| f.uid == Some(uid)).and_then(|f| f.body()) else { continue };
         report.fetched += 1;
-        // An error here (the database is down) stops the round before the message is marked:
-        // the next round fetches it again.
+        // An error here is one that passes (the database is down): it stops the round before the
+        // message is marked, and the next round fetches it again. A message refused for what it
+        // holds comes back quarantined, so the cursor moves past it.
         match receive(desk, settings, mailbox, raw).await? {
             Received::Ticket { duplicate: true, .. } => report.duplicates += 1,
             Received::Ticket { opened: true, .. } => report.opened += 1,

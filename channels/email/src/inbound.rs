@@ -5,13 +5,15 @@
 //! settings' time budget, so one hostile message can neither stall the async workers every
 //! other request runs on nor hold up the mail behind it.
 
+use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
+use futures_util::FutureExt;
 use switchboard_desk::domain::{Channel, MAX_SUBJECT_CHARS, TicketId, WorkspaceId};
 use switchboard_desk::store::IdentityKind;
 use switchboard_desk::store::email_records::MailboxRecord;
-use switchboard_desk::{Desk, DeskError, InboundMessage, NewAttachment, ReceivedEmail};
+use switchboard_desk::{AcknowledgementPolicy, Desk, DeskError, InboundMessage, NewAttachment, ReceivedEmail};
 use tokio::sync::Semaphore;
 
 use crate::EmailSettings;
@@ -91,8 +93,11 @@ async fn off_runtime<T: Send + 'static>(
     }
 }
 
-/// Takes one raw message from `mailbox`. Errors only when the desk could not commit (the
-/// caller retries later); everything about the message itself is an `Ok` outcome.
+/// Takes one raw message from `mailbox`. Errors only when the desk could not commit for a
+/// reason that passes (the database is down: the caller retries later); everything about the
+/// message itself is an `Ok` outcome. A message the desk refuses for what it holds, or whose
+/// processing panics, is quarantined with the reason, so no single message can hold up the
+/// mail behind it.
 pub async fn receive(
     desk: &Desk,
     settings: &EmailSettings,
@@ -100,8 +105,7 @@ pub async fn receive(
     raw: &[u8],
 ) -> Result<Received, DeskError> {
     let shared: Arc<[u8]> = Arc::from(raw);
-    let budget = settings.parse_budget;
-    let key = match off_runtime(budget, {
+    let key = match off_runtime(settings.parse_budget, {
         let raw = shared.clone();
         move || quick_key(&raw)
     })
@@ -119,61 +123,79 @@ pub async fn receive(
     if let Some(rec) = desk.email_received(mailbox, &key).await? {
         return Ok(outcome_of(&rec));
     }
+    let reason = match AssertUnwindSafe(take(desk, settings, mailbox, shared, &key)).catch_unwind().await {
+        // Retrying cannot change what the desk (or the database behind it) refused.
+        Ok(Err(DeskError::Validation(v))) => v.to_string(),
+        Ok(other) => return other,
+        Err(_) => "processing it failed with an internal error".to_string(),
+    };
+    let rejection = Rejection::Unparseable(reason);
+    quarantine(desk, mailbox, &key, raw, &rejection).await?;
+    Ok(Received::Quarantined { rejection, duplicate: false })
+}
+
+/// Keeps a message for admins with why it was set aside: an oversized one its headers' worth,
+/// any other whole (it is within the size limit), for an admin to read what the parser could not.
+async fn quarantine(
+    desk: &Desk,
+    mailbox: &MailboxRecord,
+    key: &str,
+    raw: &[u8],
+    rejection: &Rejection,
+) -> Result<(), DeskError> {
+    let kept = match rejection {
+        Rejection::TooLarge { .. } => &raw[..raw.len().min(QUARANTINE_KEEP_BYTES)],
+        _ => raw,
+    };
+    let reason = rejection.to_string();
+    tracing::warn!(mailbox = mailbox.id, %reason, "email quarantined");
+    desk.record_received_email(&ReceivedEmail {
+        mailbox,
+        dedupe_key: key,
+        outcome: "quarantined",
+        reason: Some(&reason),
+        from_address: None,
+        subject: None,
+        ticket_id: None,
+        entry_id: None,
+        raw: kept,
+    })
+    .await
+}
+
+async fn take(
+    desk: &Desk,
+    settings: &EmailSettings,
+    mailbox: &MailboxRecord,
+    shared: Arc<[u8]>,
+    key: &str,
+) -> Result<Received, DeskError> {
+    let kept = shared.clone();
+    let raw: &[u8] = &kept;
     let max_bytes = settings.max_message_bytes;
-    let parsed = off_runtime(budget, move || parse_email(&shared, max_bytes)).await;
+    let parsed = off_runtime(settings.parse_budget, move || parse_email(&shared, max_bytes)).await;
     let mail = match parsed.and_then(|p| p) {
         Ok(m) => m,
         Err(rejection) => {
-            // An oversized message keeps its headers only; any other is within the size limit
-            // and kept whole, for an admin to read what the parser could not.
-            let kept = match rejection {
-                Rejection::TooLarge { .. } => &raw[..raw.len().min(QUARANTINE_KEEP_BYTES)],
-                _ => raw,
-            };
-            let reason = rejection.to_string();
-            tracing::warn!(mailbox = mailbox.id, %reason, "email quarantined");
-            desk.record_received_email(
-                &ReceivedEmail {
-                    mailbox,
-                    dedupe_key: &key,
-                    outcome: "quarantined",
-                    reason: Some(&reason),
-                    from_address: None,
-                    subject: None,
-                    ticket_id: None,
-                    entry_id: None,
-                    raw: kept,
-                },
-                false,
-            )
-            .await?;
+            quarantine(desk, mailbox, key, raw, &rejection).await?;
             return Ok(Received::Quarantined { rejection, duplicate: false });
         }
     };
-    let record = |outcome: &'static str, reason: Option<String>, ticket: Option<TicketId>, entry, opened: bool| {
-        let mail = &mail;
-        let key = &key;
-        async move {
-            desk.record_received_email(
-                &ReceivedEmail {
-                    mailbox,
-                    dedupe_key: key,
-                    outcome,
-                    reason: reason.as_deref(),
-                    from_address: Some(&mail.from_address),
-                    subject: Some(&mail.subject),
-                    ticket_id: ticket,
-                    entry_id: entry,
-                    raw,
-                },
-                opened,
-            )
-            .await
-        }
+    let received = ReceivedEmail {
+        mailbox,
+        dedupe_key: key,
+        outcome: "ticket",
+        reason: None,
+        from_address: Some(&mail.from_address),
+        subject: Some(&mail.subject),
+        ticket_id: None,
+        entry_id: None,
+        raw,
     };
     match &mail.kind {
         MailKind::AutoReply { reason } => {
-            record("auto_reply", Some(reason.clone()), None, None, false).await?;
+            desk.record_received_email(&ReceivedEmail { outcome: "auto_reply", reason: Some(reason), ..received })
+                .await?;
             return Ok(Received::AutoReply { reason: reason.clone(), duplicate: false });
         }
         MailKind::Bounce { original_message_ids, diagnostic } => {
@@ -183,13 +205,17 @@ pub async fn receive(
                 content_type: "message/rfc822".into(),
                 bytes: raw.to_vec(),
             };
+            let bounce_id = mail.message_id.as_deref().unwrap_or(key);
             for id in original_message_ids {
-                if let Some((t, e)) = desk.record_email_bounce(mailbox.workspace_id, id, diagnostic, &report).await? {
+                let ws = mailbox.workspace_id;
+                if let Some((t, e)) = desk.record_email_bounce(ws, bounce_id, id, diagnostic, &report).await? {
                     landed = Some((t, e));
                     break;
                 }
             }
-            record("bounce", Some(diagnostic.clone()), landed.map(|l| l.0), landed.map(|l| l.1), false).await?;
+            let (ticket_id, entry_id) = (landed.map(|l| l.0), landed.map(|l| l.1));
+            let rec = ReceivedEmail { outcome: "bounce", reason: Some(diagnostic), ticket_id, entry_id, ..received };
+            desk.record_received_email(&rec).await?;
             return Ok(Received::Bounce { ticket_id: landed.map(|l| l.0), duplicate: false });
         }
         MailKind::Personal => {}
@@ -216,7 +242,7 @@ pub async fn receive(
         channel: Channel::Email,
         thread_key: None,
         ticket_id,
-        external_message_id: mail.message_id.clone().unwrap_or_else(|| key.clone()),
+        external_message_id: mail.message_id.clone().unwrap_or_else(|| key.to_string()),
         sender_kind: IdentityKind::Email,
         sender_value: mail.from_address.clone(),
         sender_name: mail.from_name.as_deref().map(|n| clamp(n, MAX_NAME_CHARS)),
@@ -228,34 +254,14 @@ pub async fn receive(
         text: stored_text(&mail, dropped, mail.attachments_left_out),
         attachments,
     };
-    let out = match desk.ingest(&switchboard_desk::domain::Actor::system(mailbox.workspace_id), msg).await {
-        Ok(out) => out,
-        Err(DeskError::Validation(v)) => {
-            // The message is readable but the desk refused a part of it (a sender address it
-            // does not accept, say): quarantined with that reason, never retried forever.
-            let rejection = Rejection::Unparseable(v.to_string());
-            let reason = rejection.to_string();
-            record("quarantined", Some(reason), None, None, false).await?;
-            return Ok(Received::Quarantined { rejection, duplicate: false });
-        }
-        Err(e) => return Err(e),
-    };
-    record("ticket", None, Some(out.ticket_id), Some(out.entry_id), out.opened).await?;
-    if out.opened && mailbox.ack_enabled {
-        let sent = desk
-            .acknowledge_email_ticket(
-                mailbox.workspace_id,
-                out.ticket_id,
-                mailbox.ack_template.as_deref(),
-                settings.ack_max_per_sender,
-                settings.ack_window_ms,
-            )
-            .await;
-        if let Err(e) = sent {
-            // The ticket is in; a failed acknowledgement must not make the mail look unread.
-            tracing::warn!(error = %e, ticket = out.ticket_id.0, "email acknowledgement not sent");
-        }
-    }
+    let ack = mailbox.ack_enabled.then_some(AcknowledgementPolicy {
+        template: mailbox.ack_template.as_deref(),
+        max_per_sender: settings.ack_max_per_sender,
+        window_ms: settings.ack_window_ms,
+    });
+    // A sender address or a part the desk refuses comes back as a validation error, and
+    // `receive` quarantines the message with it.
+    let out = desk.ingest_email(&received, &msg, ack).await?;
     Ok(Received::Ticket { ticket_id: out.ticket_id, opened: out.opened, duplicate: out.duplicate })
 }
 

@@ -570,3 +570,241 @@ async fn overlong_message_ids_are_kept_hashed_and_thread() {
     let other = raw.replace("x@customer.test>", "y@customer.test>");
     assert_ne!(env.opened(other.as_bytes()).await, t);
 }
+
+// ---- hostile mail: NUL bytes, refused messages, duplicate bounces, crashes mid-way ----
+
+/// Runs SQL straight on the test's database (to break or refuse things on purpose).
+async fn exec_sql(desk: &Desk, sqlite: &'static str, postgres: &'static str) {
+    use switchboard_desk::store::Store;
+    match desk.store() {
+        Store::Sqlite { writer, .. } => sqlx::raw_sql(sqlite).execute(writer).await.map(drop).unwrap(),
+        Store::Postgres(pool) => sqlx::raw_sql(postgres).execute(pool).await.map(drop).unwrap(),
+    }
+}
+
+/// `text` as base64, for encoded words and bodies.
+fn b64(text: &str) -> String {
+    const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in text.as_bytes().chunks(3) {
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ABC[(n >> (18 - 6 * i)) as usize & 63] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn nul_bytes_anywhere_are_stored_replaced_and_the_original_kept() {
+    let env = env().await;
+    // NULs hidden in an encoded From name and subject, and in a base64 body.
+    let raw = format!(
+        "From: =?utf-8?B?{}?= <nul@customer.test>\nSubject: =?utf-8?B?{}?=\nMessage-ID: <nul-1@customer.test>\n\
+         MIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: base64\n\n{}\n",
+        b64("Nul\0Name"),
+        b64("Broken\0subject"),
+        b64("before\0after"),
+    );
+    let t = env.opened(raw.as_bytes()).await;
+    let ticket = env.desk.ticket(&env.admin, t).await.unwrap();
+    for text in [&ticket.subject, &ticket.requester_name] {
+        assert!(!text.contains('\0') && text.contains('\u{FFFD}'), "{text:?}");
+    }
+    let first = env.last(t).await;
+    assert!(first.entry.body.starts_with("before") && first.entry.body.contains("after"), "{:?}", first.entry.body);
+    assert!(!first.entry.body.contains('\0'));
+    let (_, original) = env.desk.attachment(&env.admin, first.attachments[0].id).await.unwrap();
+    assert_eq!(original, raw.as_bytes(), "the original keeps its bytes");
+    let recorded = env.desk.email_messages(&env.admin, "ticket", 10).await.unwrap();
+    assert!(recorded[0].subject.as_deref().is_some_and(|s| !s.contains('\0')));
+    // The same message again is a duplicate, not a second ticket.
+    assert!(matches!(env.take(raw.as_bytes()).await, Received::Ticket { duplicate: true, .. }));
+
+    // Every other way in: a staff reply, a note, a new ticket from the API, a WhatsApp notification.
+    let reply = env.desk.reply(&env.admin, t, "see\0you", Vec::new(), None).await.unwrap();
+    assert_eq!(reply.entry.body, "see\u{FFFD}you");
+    let note = env.desk.add_note(&env.admin, t, "in\0ternal").await.unwrap();
+    assert_eq!(note.entry.body, "in\u{FFFD}ternal");
+    let opened = env
+        .desk
+        .open_ticket(
+            &env.admin,
+            OpenTicket {
+                subject: "api\0subject".into(),
+                description: Some("api\0body".into()),
+                requester: RequesterRef::Email { email: "api@customer.test".into(), name: Some("A\0PI".into()) },
+                priority: None,
+                source: None,
+                queue_id: None,
+                help_topic_id: None,
+                assignee_id: None,
+                tags: Vec::new(),
+                resolution_due_at: None,
+                attachments: vec![NewAttachment {
+                    file_name: "a\0.txt".into(),
+                    content_type: "text/plain\0".into(),
+                    bytes: b"x\0y".to_vec(),
+                }],
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(opened.subject, "api\u{FFFD}subject");
+    assert_eq!(opened.requester_name, "A\u{FFFD}PI");
+    let files = &env.last(opened.id).await.attachments;
+    assert_eq!((files[0].file_name.as_str(), files[0].content_type.as_str()), ("a\u{FFFD}.txt", "text/plain\u{FFFD}"));
+    env.desk.store_whatsapp_notification("{\"entry\":[\"\0\"]}").await.unwrap();
+    let settings = MailboxSettings {
+        name: "Night\0shift".into(),
+        address: "night@acme.test".into(),
+        imap_host: Some("imap.acme.test".into()),
+        imap_user: Some("ni\0ght".into()),
+        ack_enabled: true,
+        ack_template: Some("Hi\0 {{requester.name}}".into()),
+        ..Default::default()
+    };
+    let (night, _) = env.desk.save_email_mailbox(&env.admin, None, &settings).await.unwrap();
+    assert_eq!((night.name.as_str(), night.imap_user.as_deref()), ("Night\u{FFFD}shift", Some("ni\u{FFFD}ght")));
+    assert_eq!(night.ack_template.as_deref(), Some("Hi\u{FFFD} {{requester.name}}"));
+}
+
+#[tokio::test]
+async fn a_message_the_database_refuses_is_quarantined_and_the_mail_behind_it_flows() {
+    let env = env().await;
+    // A refusal that no retry can change (a data exception), for one message only.
+    exec_sql(
+        &env.desk,
+        "CREATE TRIGGER refuse_poison BEFORE INSERT ON entries WHEN NEW.body LIKE '%poison%' \
+         BEGIN SELECT RAISE(ABORT, 'refused'); END;",
+        "CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+         IF NEW.body LIKE '%poison%' THEN RAISE EXCEPTION 'refused' USING ERRCODE = '22023'; END IF; \
+         RETURN NEW; END $$; \
+         CREATE TRIGGER refuse_poison BEFORE INSERT ON entries FOR EACH ROW EXECUTE FUNCTION refuse_poison();",
+    )
+    .await;
+    let poison = b"From: p@customer.test\nSubject: hello\nMessage-ID: <poison@c>\n\npoison inside\n";
+    match env.take(poison).await {
+        Received::Quarantined { rejection: Rejection::Unparseable(reason), duplicate: false } => {
+            assert!(reason.contains("cannot store"), "{reason}")
+        }
+        other => panic!("{other:?}"),
+    }
+    env.no_ticket_numbered("SD-00001").await;
+    let quarantined = env.desk.email_messages(&env.admin, "quarantined", 10).await.unwrap();
+    assert_eq!(quarantined.len(), 1);
+    let (_, kept) = env.desk.email_original(&env.admin, quarantined[0].id).await.unwrap();
+    assert_eq!(kept, poison, "the refused message is kept whole for an admin");
+    // Asked again (the poller's next round), it stays set aside instead of failing again.
+    assert!(matches!(env.take(poison).await, Received::Quarantined { duplicate: true, .. }));
+    let t = env.opened(b"From: q@customer.test\nSubject: next\nMessage-ID: <next@c>\n\nfine\n").await;
+    assert_eq!(env.last(t).await.entry.body, "fine");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_bounce_delivered_twenty_times_at_once_adds_one_note() {
+    let env = env().await;
+    let t1 = env.opened(&corpus("01-new-plain.eml")).await;
+    let ours = env.staff_reply(t1, "We are sending someone over.").await;
+    let bounce = corpus_with("15-bounce.eml", &ours, &marker(env.admin.workspace_id.0, t1.0));
+    let deliveries = (0..20).map(|_| {
+        let (desk, settings, mailbox, raw) =
+            (env.desk.clone(), env.settings.clone(), env.mailbox.clone(), bounce.clone());
+        tokio::spawn(async move { receive(&desk, &settings, &mailbox, &raw).await })
+    });
+    for outcome in futures_util::future::join_all(deliveries).await {
+        assert!(matches!(outcome.unwrap().unwrap(), Received::Bounce { ticket_id: Some(t), .. } if t == t1));
+    }
+    let notes: Vec<_> = env.thread(t1).await.into_iter().filter(|e| e.entry.kind == EntryKind::Note).collect();
+    assert_eq!(notes.len(), 1, "one note for one bounce");
+    assert_eq!(names(&notes[0]), ["delivery-report.eml"]);
+    assert_eq!(env.desk.email_messages(&env.admin, "bounce", 50).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_crash_before_the_bookkeeping_leaves_nothing_and_redelivery_acknowledges_once() {
+    let env = env().await;
+    let settings = MailboxSettings {
+        name: "Sales".into(),
+        address: "sales@acme.test".into(),
+        enabled: true,
+        ack_enabled: true,
+        ..Default::default()
+    };
+    let (sales, _) = env.desk.save_email_mailbox(&env.admin, None, &settings).await.unwrap();
+    let raw = b"From: Pat <pat@customer.test>\nSubject: order\nMessage-ID: <order@c>\n\nhello\n";
+    // The mailbox link cannot be written: the process "dies" between the ticket and its
+    // bookkeeping. That is a failure that passes, so the message is not quarantined.
+    let away = "ALTER TABLE email_tickets RENAME TO email_tickets_away";
+    exec_sql(&env.desk, away, away).await;
+    assert!(receive(&env.desk, &env.settings, &sales, raw).await.is_err(), "a failure that passes is retried");
+    env.no_ticket_numbered("SD-00001").await;
+    assert!(env.desk.due_outbox(Channel::Email, 10).await.unwrap().is_empty());
+    let back = "ALTER TABLE email_tickets_away RENAME TO email_tickets";
+    exec_sql(&env.desk, back, back).await;
+    // Redelivered: the ticket, its link to the mailbox and one acknowledgement, all at once.
+    let t = match receive(&env.desk, &env.settings, &sales, raw).await.unwrap() {
+        Received::Ticket { ticket_id, opened: true, duplicate: false } => ticket_id,
+        other => panic!("{other:?}"),
+    };
+    let linked = env.desk.email_mailbox_for_ticket(env.admin.workspace_id, t).await.unwrap().unwrap();
+    assert_eq!(linked.address, "sales@acme.test");
+    let acks = |thread: Vec<ThreadEntry>| thread.iter().filter(|e| e.entry.author_contact_id.is_none()).count();
+    assert_eq!(acks(env.thread(t).await), 1);
+    assert_eq!(env.desk.due_outbox(Channel::Email, 10).await.unwrap().len(), 1);
+    // And again (the poller re-fetches after a crash past the commit): nothing more goes out.
+    assert!(matches!(
+        receive(&env.desk, &env.settings, &sales, raw).await.unwrap(),
+        Received::Ticket { duplicate: true, .. }
+    ));
+    assert_eq!(acks(env.thread(t).await), 1);
+    assert_eq!(env.desk.due_outbox(Channel::Email, 10).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_message_key_too_long_for_an_index_is_still_recorded_and_found() {
+    let env = env().await;
+    // PostgreSQL refuses unique-index rows over about 2.7 KB: a 4,000-character Message-ID (the
+    // key of a message, quarantined here) must still be recorded, and found again by dedupe.
+    // Not compressible: PostgreSQL compresses a repetitive key below the limit.
+    let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+    let noise: String = (0..4000)
+        .map(|_| {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            char::from(b'a' + ((seed >> 33) % 26) as u8)
+        })
+        .collect();
+    let key = format!("<{noise}@c>");
+    let raw = format!("From: long@customer.test\nSubject: long id\nMessage-ID: {key}\n\nhello\n");
+    let received = ReceivedEmail {
+        mailbox: &env.mailbox,
+        dedupe_key: &key,
+        outcome: "quarantined",
+        reason: Some("too long"),
+        from_address: Some("long@customer.test"),
+        subject: Some("long id"),
+        ticket_id: None,
+        entry_id: None,
+        raw: raw.as_bytes(),
+    };
+    env.desk.record_received_email(&received).await.unwrap();
+    let found = env.desk.email_received(&env.mailbox, &key).await.unwrap().unwrap();
+    assert_eq!(found.outcome, "quarantined");
+    let (_, kept) = env.desk.email_original(&env.admin, found.id).await.unwrap();
+    assert_eq!(kept, raw.as_bytes());
+    // Through the whole inbound path too, whatever the parser makes of such an id.
+    let duplicate = |r: Received| match r {
+        Received::Ticket { duplicate, .. }
+        | Received::AutoReply { duplicate, .. }
+        | Received::Bounce { duplicate, .. }
+        | Received::Quarantined { duplicate, .. } => duplicate,
+    };
+    let other = raw.replace("@c>", "@d>");
+    assert!(!duplicate(env.take(other.as_bytes()).await));
+    assert!(duplicate(env.take(other.as_bytes()).await), "the same message again is known");
+}

@@ -213,7 +213,7 @@ impl Desk {
             whatsapp_id: None,
             discord_user_id: None,
             requester_type: input.requester_type,
-            business_partner_ref: input.business_partner_ref.filter(|r| !r.trim().is_empty()),
+            business_partner_ref: input.business_partner_ref.filter(|r| !r.trim().is_empty()).map(into_without_nul),
             password_hash: input.portal_password.as_deref().map(|p| hash_password("portalPassword", p)).transpose()?,
         };
         if new.requester_type == Some(RequesterType::BusinessPartner) && new.business_partner_ref.is_none() {

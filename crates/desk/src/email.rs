@@ -12,7 +12,8 @@ use switchboard_store::*;
 
 use crate::outbox::truncate;
 use crate::sealed::SecretKind;
-use crate::{Desk, DeskError, NewAttachment, require};
+use crate::tickets::retry_on_conflict;
+use crate::{Desk, DeskError, InboundMessage, IngestOutcome, LiveEvent, NewAttachment, require};
 
 /// A mailbox's settings as an admin submits them. Passwords are write-only: `None` keeps the
 /// stored one.
@@ -46,6 +47,16 @@ pub struct MailboxCredentials {
     pub smtp_password: Option<String>,
 }
 
+/// How a mailbox acknowledges the tickets its mail opens.
+#[derive(Debug, Clone, Copy)]
+pub struct AcknowledgementPolicy<'a> {
+    /// The mailbox's template; [`DEFAULT_ACK_TEMPLATE`] when `None`.
+    pub template: Option<&'a str>,
+    /// At most this many acknowledgements to one sender within `window_ms`.
+    pub max_per_sender: i64,
+    pub window_ms: i64,
+}
+
 /// A message from a mailbox, as the adapter records it.
 #[derive(Debug, Clone)]
 pub struct ReceivedEmail<'a> {
@@ -66,8 +77,23 @@ fn secret_hash(secret: &str) -> String {
     hex::encode(Sha256::new().chain_update(b"switchboard inbound email v1").chain_update(secret).finalize())
 }
 
+/// Longest message key stored as it is; longer ones are stored as their hash.
+const MAX_STORED_KEY_BYTES: usize = 500;
+
+/// A message's key (its Message-ID or content hash) as stored and looked up: without NULs, and
+/// hashed when longer than [`MAX_STORED_KEY_BYTES`], since a unique index cannot hold a key of
+/// any length (PostgreSQL refuses index rows over about 2.7 KB) and the same message must always
+/// find itself.
+fn stored_key(key: &str) -> String {
+    let key = without_nul(key.trim());
+    if key.len() <= MAX_STORED_KEY_BYTES {
+        return key.into_owned();
+    }
+    format!("sha256:{}", hex::encode(Sha256::digest(key.as_bytes())))
+}
+
 fn optional(v: &Option<String>) -> Option<String> {
-    v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string)
+    v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(|s| without_nul(s).into_owned())
 }
 
 fn security(field: &str, v: &Option<String>, default: &str) -> Result<String, DeskError> {
@@ -249,34 +275,77 @@ impl Desk {
         mailbox: &MailboxRecord,
         key: &str,
     ) -> Result<Option<EmailMessageRecord>, DeskError> {
-        Ok(self.store().read().await?.email_message_by_key(mailbox.id, key).await?)
+        Ok(self.store().read().await?.email_message_by_key(mailbox.id, &stored_key(key)).await?)
     }
 
-    /// Records a received message (its original kept in the blob store) and, for a ticket it
-    /// opened, that the ticket belongs to this mailbox.
-    pub async fn record_received_email(&self, r: &ReceivedEmail<'_>, opened: bool) -> Result<(), DeskError> {
+    /// Records a message that opened or joined no ticket (quarantined, an auto-reply, a bounce),
+    /// its original kept in the blob store.
+    pub async fn record_received_email(&self, r: &ReceivedEmail<'_>) -> Result<(), DeskError> {
         let sha = self.blobs().put(r.raw).await?;
         let mut tx = self.store().write().await?;
+        self.insert_received_email(&mut tx, r, &sha).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Takes in a message that goes on a ticket, with the mailbox's bookkeeping in the same
+    /// transaction: the record of the message, the new ticket's link to this mailbox, and its
+    /// acknowledgement (an outbox row the sender delivers later, unless `ack` is `None` or the
+    /// sender had enough of them). A crash leaves all of it or none, and a redelivered message
+    /// finds its record and acknowledges nothing again. `r`'s outcome, ticket and entry are
+    /// taken from the ingest.
+    pub async fn ingest_email(
+        &self,
+        r: &ReceivedEmail<'_>,
+        msg: &InboundMessage,
+        ack: Option<AcknowledgementPolicy<'_>>,
+    ) -> Result<IngestOutcome, DeskError> {
         let m = r.mailbox;
+        let actor = Actor::system(m.workspace_id);
+        let sha = self.blobs().put(r.raw).await?;
+        retry_on_conflict(|| async {
+            let mut tx = self.store().write().await?;
+            let (outcome, mut events) = self.ingest_in(&mut tx, &actor, msg).await?;
+            let record = ReceivedEmail {
+                outcome: "ticket",
+                reason: None,
+                ticket_id: Some(outcome.ticket_id),
+                entry_id: Some(outcome.entry_id),
+                ..r.clone()
+            };
+            self.insert_received_email(&mut tx, &record, &sha).await?;
+            if outcome.opened {
+                tx.set_ticket_mailbox(m.workspace_id, outcome.ticket_id, m.id).await?;
+                if let Some(policy) = ack {
+                    events.extend(self.acknowledge_in(&mut tx, m.workspace_id, outcome.ticket_id, policy).await?);
+                }
+            }
+            tx.commit().await?;
+            self.publish(events);
+            Ok(outcome)
+        })
+        .await
+    }
+
+    async fn insert_received_email(&self, tx: &mut Tx, r: &ReceivedEmail<'_>, sha: &str) -> Result<(), DeskError> {
+        let m = r.mailbox;
+        let (key, reason) = (stored_key(r.dedupe_key), r.reason.map(without_nul));
+        let (from, subject) = (r.from_address.map(without_nul), r.subject.map(without_nul));
         tx.insert_email_message(&NewEmailMessage {
             workspace_id: m.workspace_id,
             mailbox_id: m.id,
-            dedupe_key: r.dedupe_key,
+            dedupe_key: &key,
             outcome: r.outcome,
-            reason: r.reason,
-            from_address: r.from_address,
-            subject: r.subject,
+            reason: reason.as_deref(),
+            from_address: from.as_deref(),
+            subject: subject.as_deref(),
             ticket_id: r.ticket_id,
             entry_id: r.entry_id,
-            raw_sha256: &sha,
+            raw_sha256: sha,
             raw_size: r.raw.len() as i64,
             created_at: self.now(),
         })
         .await?;
-        if let (true, Some(t)) = (opened, r.ticket_id) {
-            tx.set_ticket_mailbox(m.workspace_id, t, m.id).await?;
-        }
-        tx.commit().await?;
         Ok(())
     }
 
@@ -314,7 +383,7 @@ impl Desk {
     ) -> Result<Option<TicketId>, DeskError> {
         let mut tx = self.store().read().await?;
         for id in message_ids.iter().rev() {
-            if let Some(e) = tx.entry_by_external_id(ws, Channel::Email, id).await? {
+            if let Some(e) = tx.entry_by_external_id(ws, Channel::Email, &without_nul(id)).await? {
                 return Ok(Some(e.ticket_id));
             }
         }
@@ -346,23 +415,45 @@ impl Desk {
         Ok(t.filter(|t| requested_by(t, sender)).map(|t| t.id))
     }
 
-    /// A bounce of the message we sent as `bounced_message_id`: marks that entry's delivery
-    /// failed and adds an internal note with the report (and the bounce itself) to its ticket.
-    /// Returns the ticket, or `None` when the bounced message is not ours.
+    /// A bounce (whose own id is `bounce_id`: its Message-ID or dedupe key) of the message we
+    /// sent as `bounced_message_id`: marks that entry's delivery failed and adds an internal note
+    /// with the report (and the bounce itself) to its ticket. Idempotent like every inbound
+    /// message: the note carries `bounce_id` under the entries' unique (channel, external id), so
+    /// a bounce delivered twice, even at the same moment, finds the first note. Returns the
+    /// ticket and the note, or `None` when the bounced message is not ours.
     pub async fn record_email_bounce(
         &self,
         ws: WorkspaceId,
+        bounce_id: &str,
         bounced_message_id: &str,
         diagnostic: &str,
         report: &NewAttachment,
     ) -> Result<Option<(TicketId, EntryId)>, DeskError> {
-        let diagnostic = truncate(diagnostic, 1000);
+        let diagnostic = truncate(&without_nul(diagnostic), 1000);
+        let (bounce_id, bounced_id) = (stored_key(bounce_id), without_nul(bounced_message_id));
+        if bounce_id.is_empty() {
+            return Err(DeskError::invalid("bounceId", "must not be empty"));
+        }
+        retry_on_conflict(|| self.record_email_bounce_once(ws, &bounce_id, &bounced_id, &diagnostic, report)).await
+    }
+
+    async fn record_email_bounce_once(
+        &self,
+        ws: WorkspaceId,
+        bounce_id: &str,
+        bounced_message_id: &str,
+        diagnostic: &str,
+        report: &NewAttachment,
+    ) -> Result<Option<(TicketId, EntryId)>, DeskError> {
         // The failed delivery and the note with the report commit together.
         let mut tx = self.store().write().await?;
+        if let Some(note) = tx.entry_by_external_id(ws, Channel::Email, bounce_id).await? {
+            return Ok(Some((note.ticket_id, note.id)));
+        }
         let Some(bounced) = tx.entry_by_external_id(ws, Channel::Email, bounced_message_id).await? else {
             return Ok(None);
         };
-        tx.set_entry_delivery(ws, bounced.id, DeliveryStatus::Failed, Some(&diagnostic), None).await?;
+        tx.set_entry_delivery(ws, bounced.id, DeliveryStatus::Failed, Some(diagnostic), None).await?;
         let t = self.load_ticket(&mut tx, ws, bounced.ticket_id).await?;
         let body = validate_body("body", &format!("The reply could not be delivered: {diagnostic}"))?;
         let note = tx
@@ -373,7 +464,7 @@ impl Desk {
                 author_user_id: None,
                 author_contact_id: None,
                 channel: Channel::Email,
-                external_message_id: None,
+                external_message_id: Some(bounce_id.to_string()),
                 body,
                 delivery_status: None,
                 created_at: self.now(),
@@ -401,25 +492,6 @@ impl Desk {
         tx.commit().await?;
         Ok(n)
     }
-
-    /// Whether `sender` may get another acknowledgement: fewer than `max` in the last `window_ms`.
-    /// Counts this one when it may.
-    async fn take_email_acknowledgement(
-        &self,
-        ws: WorkspaceId,
-        sender: &str,
-        max: i64,
-        window_ms: i64,
-    ) -> Result<bool, DeskError> {
-        let now = self.now();
-        let mut tx = self.store().write().await?;
-        if tx.count_acknowledgements(ws, sender, now - window_ms.min(MAX_ACK_WINDOW_MS)).await? >= max {
-            return Ok(false);
-        }
-        tx.insert_acknowledgement(ws, sender, now).await?;
-        tx.commit().await?;
-        Ok(true)
-    }
 }
 
 /// The longest acknowledgement window counted (longer ones are cut to it); records older than
@@ -442,23 +514,50 @@ impl Desk {
         max: i64,
         window_ms: i64,
     ) -> Result<bool, DeskError> {
-        let (t, workspace) = {
-            let mut tx = self.store().read().await?;
-            let t = self.load_ticket(&mut tx, ws, ticket).await?;
-            (t, tx.workspace_by_id(ws).await?)
-        };
-        let Some(sender) = t.requester_email.clone() else { return Ok(false) };
-        if !self.take_email_acknowledgement(ws, &sender, max, window_ms).await? {
-            return Ok(false);
+        let policy = AcknowledgementPolicy { template, max_per_sender: max, window_ms };
+        let mut tx = self.store().write().await?;
+        let events = self.acknowledge_in(&mut tx, ws, ticket, policy).await?;
+        tx.commit().await?;
+        let queued = !events.is_empty();
+        self.publish(events);
+        Ok(queued)
+    }
+
+    /// Queues the acknowledgement (a system reply and its outbox row) in the caller's
+    /// transaction, counting it against the sender's limit there too. Returns the live events of
+    /// the reply, none when nothing was queued. A template that cannot be rendered sends nothing
+    /// and is logged: it must not keep the ticket out.
+    async fn acknowledge_in(
+        &self,
+        tx: &mut Tx,
+        ws: WorkspaceId,
+        ticket: TicketId,
+        policy: AcknowledgementPolicy<'_>,
+    ) -> Result<Vec<LiveEvent>, DeskError> {
+        let t = self.load_ticket(tx, ws, ticket).await?;
+        let Some(sender) = t.requester_email.clone() else { return Ok(Vec::new()) };
+        let now = self.now();
+        let since = now - policy.window_ms.min(MAX_ACK_WINDOW_MS);
+        if tx.count_acknowledgements(ws, &sender, since).await? >= policy.max_per_sender {
+            return Ok(Vec::new());
         }
+        let workspace = tx.workspace_by_id(ws).await?;
         let ctx = crate::follow_ups::template_context(
             &t,
             &workspace.name,
             ActorVars { name: workspace.name.clone(), email: None },
         );
-        let body = render_template(template.unwrap_or(DEFAULT_ACK_TEMPLATE), &ctx)?;
-        self.reply(&Actor::system(ws), ticket, &body, Vec::new(), None).await?;
-        Ok(true)
+        let template = policy.template.unwrap_or(DEFAULT_ACK_TEMPLATE);
+        let body = match render_template(template, &ctx).and_then(|b| validate_body("ackTemplate", &b)) {
+            Ok(body) => body,
+            Err(e) => {
+                tracing::warn!(error = %e, ticket = ticket.0, "email acknowledgement not sent");
+                return Ok(Vec::new());
+            }
+        };
+        tx.insert_acknowledgement(ws, &sender, now).await?;
+        let (_, events) = self.reply_in(tx, &Actor::system(ws), ticket, &body, Vec::new(), None).await?;
+        Ok(events)
     }
 }
 

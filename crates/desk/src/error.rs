@@ -39,6 +39,12 @@ impl From<StoreError> for DeskError {
         match e {
             StoreError::NotFound => DeskError::NotFound("record"),
             StoreError::Conflict(what) => DeskError::Conflict(format!("already exists ({what})")),
+            // Bad input the validators let through: a clear refusal the caller can act on (an
+            // inbound message is quarantined rather than retried), with the driver's words logged.
+            StoreError::Refused(cause) => {
+                tracing::warn!(%cause, "the database refused a value");
+                DeskError::invalid("input", "holds a value the database cannot store")
+            }
             other => {
                 tracing::error!(error = %other, "storage failure");
                 DeskError::Internal(other.to_string())

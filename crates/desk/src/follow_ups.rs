@@ -6,7 +6,7 @@
 use switchboard_domain::{
     Actor, ActorVars, CSAT_WINDOW_MS, CloseReason, ManagerAlert, Millis, Permission, RatingCounts, RequesterVars,
     TemplateContext, TicketVars, WorkspaceId, WorkspaceVars, alert_transition, csat_drop, day_index, local_days,
-    parse_time_zone, render_template, validate_template,
+    parse_time_zone, render_template, validate_template, without_nul,
 };
 use switchboard_store::TicketRecord;
 
@@ -77,8 +77,9 @@ pub struct AfterCloseReport {
 fn template_field(field: &str, message: Option<String>) -> Result<Option<String>, DeskError> {
     match message.as_deref().map(str::trim).filter(|m| !m.is_empty()) {
         Some(m) => {
-            validate_template(field, m)?;
-            Ok(Some(m.to_string()))
+            let m = without_nul(m);
+            validate_template(field, &m)?;
+            Ok(Some(m.into_owned()))
         }
         None => Ok(None),
     }

@@ -319,7 +319,8 @@ impl Desk {
             }
             let name = validate_name(&field, &f.file_name)?;
             let sha = self.blobs().put(&f.bytes).await?;
-            let ct = if f.content_type.trim().is_empty() { "application/octet-stream" } else { f.content_type.trim() };
+            let ct = without_nul(f.content_type.trim());
+            let ct = if ct.is_empty() { "application/octet-stream" } else { ct.as_ref() };
             let (size, now) = (f.bytes.len() as i64, self.now());
             let id = tx.insert_attachment(t.workspace_id, t.id, entry, &name, ct, size, &sha, now).await?;
             stored.push(AttachmentRecord {
@@ -594,15 +595,34 @@ impl Desk {
     }
 
     async fn ingest_once(&self, actor: &Actor, msg: &InboundMessage) -> Result<IngestOutcome, DeskError> {
+        let mut tx = self.store().write().await?;
+        let (outcome, events) = self.ingest_in(&mut tx, actor, msg).await?;
+        tx.commit().await?;
+        self.publish(events);
+        Ok(outcome)
+    }
+
+    /// [`Desk::ingest`]'s work inside the caller's transaction, so a channel's own bookkeeping
+    /// commits with the message or not at all. Returns the live events to publish after the
+    /// commit; the caller retries the whole transaction on a conflict.
+    pub(crate) async fn ingest_in(
+        &self,
+        tx: &mut Tx,
+        actor: &Actor,
+        msg: &InboundMessage,
+    ) -> Result<(IngestOutcome, Vec<LiveEvent>), DeskError> {
         let ws = actor.workspace_id;
-        let ext = msg.external_message_id.trim();
+        // Ids and keys are compared, not shown: a NUL in one is replaced like in any text, so the
+        // same message always finds itself.
+        let ext = without_nul(msg.external_message_id.trim());
+        let ext = ext.as_ref();
         if ext.is_empty() || ext.len() > 500 {
             return Err(DeskError::invalid("externalMessageId", "must be 1-500 characters"));
         }
         let text = validate_body("text", &msg.text)?;
-        let mut tx = self.store().write().await?;
         if let Some(e) = tx.entry_by_external_id(ws, msg.channel, ext).await? {
-            return Ok(IngestOutcome { ticket_id: e.ticket_id, entry_id: e.id, opened: false, duplicate: true });
+            let outcome = IngestOutcome { ticket_id: e.ticket_id, entry_id: e.id, opened: false, duplicate: true };
+            return Ok((outcome, Vec::new()));
         }
         let sender_value = match msg.sender_kind {
             IdentityKind::Email => EmailAddress::parse("sender", &msg.sender_value)?.as_str().to_string(),
@@ -624,12 +644,13 @@ impl Desk {
                 tx.insert_contact(ws, &new, self.now()).await?
             }
         };
-        let thread_key = msg.thread_key.as_deref().map(str::trim).filter(|k| !k.is_empty()).map(str::to_string);
+        let thread_key =
+            msg.thread_key.as_deref().map(str::trim).filter(|k| !k.is_empty()).map(|k| without_nul(k).into_owned());
         let mut existing = match msg.ticket_id {
-            Some(id) => Some(self.load_ticket(&mut tx, ws, id).await?),
+            Some(id) => Some(self.load_ticket(tx, ws, id).await?),
             None => match &thread_key {
                 Some(k) => match tx.ticket_id_by_thread_key(ws, k).await? {
-                    Some(id) => Some(self.load_ticket(&mut tx, ws, id).await?),
+                    Some(id) => Some(self.load_ticket(tx, ws, id).await?),
                     None => None,
                 },
                 None => None,
@@ -661,20 +682,20 @@ impl Desk {
                     })
                     .await;
                 let entry = entry?;
-                self.store_attachments(&mut tx, &t, entry, &msg.attachments).await?;
+                self.store_attachments(tx, &t, entry, &msg.attachments).await?;
                 let mut events = vec![live(&t, "entry.created", Some(entry), false)];
                 let now = self.now();
                 t.last_message_at = Some(now);
                 t.last_customer_message_at = Some(now);
                 if t.requester_id == contact.id && matches!(t.status, TicketStatus::Waiting | TicketStatus::Resolved) {
-                    self.customer_replied(&mut tx, actor, &mut t).await?;
+                    self.customer_replied(tx, actor, &mut t).await?;
                     events.push(live(&t, "ticket.updated", None, false));
                 } else {
                     t.updated_at = now;
                     tx.save_ticket(&t).await?;
                 }
                 self.emit(
-                    &mut tx,
+                    tx,
                     actor,
                     &t,
                     "entry.created",
@@ -682,7 +703,7 @@ impl Desk {
                 )
                 .await?;
                 let ticket_id = t.id;
-                self.run_automation(&mut tx, t, &[AutomationEvent::Message(text)]).await?;
+                self.run_automation(tx, t, &[AutomationEvent::Message(text)]).await?;
                 (IngestOutcome { ticket_id, entry_id: entry, opened: false, duplicate: false }, events)
             }
             None => {
@@ -703,7 +724,7 @@ impl Desk {
                     attachments: msg.attachments.clone(),
                 };
                 let (t, entry) = self
-                    .insert_ticket(&mut tx, actor, &contact, &input, msg.channel, thread_key, Some(ext.to_string()))
+                    .insert_ticket(tx, actor, &contact, &input, msg.channel, thread_key, Some(ext.to_string()))
                     .await?;
                 (
                     IngestOutcome { ticket_id: t.id, entry_id: entry, opened: true, duplicate: false },
@@ -711,9 +732,7 @@ impl Desk {
                 )
             }
         };
-        tx.commit().await?;
-        self.publish(events);
-        Ok(outcome)
+        Ok((outcome, events))
     }
 
     /// The requester wrote back: a ticket waiting on them (or resolved) needs staff again.
@@ -750,9 +769,27 @@ impl Desk {
         attachments: Vec<NewAttachment>,
         then_status: Option<TicketStatus>,
     ) -> Result<ThreadEntry, DeskError> {
-        let body = validate_body("body", body)?;
         let mut tx = self.store().write().await?;
-        let t = self.visible_ticket(&mut tx, actor, ticket).await?;
+        let (entry, events) = self.reply_in(&mut tx, actor, ticket, body, attachments, then_status).await?;
+        tx.commit().await?;
+        self.publish(events);
+        Ok(entry)
+    }
+
+    /// [`Desk::reply`] inside the caller's transaction, which commits it and then publishes the
+    /// live events returned; for bookkeeping that must commit with the reply (an email ticket's
+    /// acknowledgement commits with the ticket).
+    pub(crate) async fn reply_in(
+        &self,
+        tx: &mut Tx,
+        actor: &Actor,
+        ticket: TicketId,
+        body: &str,
+        attachments: Vec<NewAttachment>,
+        then_status: Option<TicketStatus>,
+    ) -> Result<(ThreadEntry, Vec<LiveEvent>), DeskError> {
+        let body = validate_body("body", body)?;
+        let t = self.visible_ticket(tx, actor, ticket).await?;
         let staff = actor.is_staff_side();
         if staff {
             require(actor, Permission::Manage)?;
@@ -785,11 +822,11 @@ impl Desk {
                 created_at: now,
             })
             .await?;
-        let attachments = self.store_attachments(&mut tx, &t, entry_id, &attachments).await?;
+        let attachments = self.store_attachments(tx, &t, entry_id, &attachments).await?;
         let delivery = delivers.then_some(ticket_channel);
         let written = WrittenReply { entry_id, at: now, delivery };
-        let entry = self.finish_reply(tx, actor, t, written, then_status, Some(message)).await?;
-        Ok(ThreadEntry { entry, attachments, mentions: Vec::new() })
+        let (entry, events) = self.finish_reply_in(tx, actor, t, written, then_status, Some(message)).await?;
+        Ok((ThreadEntry { entry, attachments, mentions: Vec::new() }, events))
     }
 
     /// What every reply does once its entry is written: the activity stamps, the outbox row when
@@ -800,11 +837,27 @@ impl Desk {
         &self,
         mut tx: Tx,
         actor: &Actor,
-        mut t: TicketRecord,
+        t: TicketRecord,
         written: WrittenReply,
         then_status: Option<TicketStatus>,
         message: Option<AutomationEvent>,
     ) -> Result<EntryRecord, DeskError> {
+        let (entry, events) = self.finish_reply_in(&mut tx, actor, t, written, then_status, message).await?;
+        tx.commit().await?;
+        self.publish(events);
+        Ok(entry)
+    }
+
+    /// [`Desk::finish_reply`] without the commit: returns the live events to publish after it.
+    async fn finish_reply_in(
+        &self,
+        tx: &mut Tx,
+        actor: &Actor,
+        mut t: TicketRecord,
+        written: WrittenReply,
+        then_status: Option<TicketStatus>,
+        message: Option<AutomationEvent>,
+    ) -> Result<(EntryRecord, Vec<LiveEvent>), DeskError> {
         let WrittenReply { entry_id, at: now, delivery } = written;
         let staff = actor.is_staff_side();
         // Automatic messages (the system's follow-ups and warnings) are no activity.
@@ -831,27 +884,24 @@ impl Desk {
                 apply_status(&mut t, to, change, now);
             }
             t.updated_at = now;
-            self.sync_sla(&mut tx, &mut t, before).await?;
+            self.sync_sla(tx, &mut t, before).await?;
             tx.save_ticket(&t).await?;
-            self.write_history(&mut tx, actor, &t, &changes.0).await?;
+            self.write_history(tx, actor, &t, &changes.0).await?;
             if !changes.0.is_empty() {
                 events.push(live(&t, "ticket.updated", None, false));
             }
         } else if matches!(t.status, TicketStatus::Waiting | TicketStatus::Resolved) {
-            self.customer_replied(&mut tx, actor, &mut t).await?;
+            self.customer_replied(tx, actor, &mut t).await?;
             events.push(live(&t, "ticket.updated", None, false));
         } else {
             t.updated_at = now;
             tx.save_ticket(&t).await?;
         }
-        self.emit(&mut tx, actor, &t, "entry.created", serde_json::json!({ "entryId": entry_id.0, "public": true }))
-            .await?;
+        self.emit(tx, actor, &t, "entry.created", serde_json::json!({ "entryId": entry_id.0, "public": true })).await?;
         let ws = t.workspace_id;
-        self.run_automation(&mut tx, t, message.as_slice()).await?;
+        self.run_automation(tx, t, message.as_slice()).await?;
         let entry = tx.entry_by_id(ws, entry_id).await?.ok_or(DeskError::NotFound("entry"))?;
-        tx.commit().await?;
-        self.publish(events);
-        Ok(entry)
+        Ok((entry, events))
     }
 
     /// Sends an automatic after-close message (`kind`: the CSAT request, the post-close
@@ -1298,7 +1348,7 @@ impl Desk {
             if text.chars().count() > 200 {
                 return Err(DeskError::invalid("filter.text", "at most 200 characters"));
             }
-            q.text = Some(text.to_string());
+            q.text = Some(without_nul(text).into_owned());
         }
         Ok(q)
     }
@@ -1429,7 +1479,7 @@ impl Desk {
 /// Runs `op` again when it lost a race on a unique index (two first messages from the same new
 /// sender, two deliveries of one message). The loser's transaction is void (PostgreSQL aborts
 /// it), so the whole operation reruns and then finds the winner's contact, ticket or entry.
-async fn retry_on_conflict<T, F, Fut>(op: F) -> Result<T, DeskError>
+pub(crate) async fn retry_on_conflict<T, F, Fut>(op: F) -> Result<T, DeskError>
 where
     F: Fn() -> Fut,
     Fut: std::future::Future<Output = Result<T, DeskError>>,

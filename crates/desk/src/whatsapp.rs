@@ -60,7 +60,7 @@ fn optional(field: &str, v: Option<&str>, max: usize) -> Result<Option<String>, 
         Some(v) if v.chars().count() > max => {
             Err(DeskError::invalid(field, format!("must be at most {max} characters")))
         }
-        Some(v) => Ok(Some(v.to_string())),
+        Some(v) => Ok(Some(without_nul(v).into_owned())),
     }
 }
 
@@ -155,7 +155,7 @@ impl Desk {
     /// Stores a verified notification durably before the webhook acknowledges it.
     pub async fn store_whatsapp_notification(&self, body: &str) -> Result<i64, DeskError> {
         let mut tx = self.store().write().await?;
-        let id = tx.insert_whatsapp_inbox(body, self.now()).await?;
+        let id = tx.insert_whatsapp_inbox(&without_nul(body), self.now()).await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -173,7 +173,7 @@ impl Desk {
 
     /// Records an attempt at a notification; `done` takes it out of the inbox.
     pub async fn finish_whatsapp_notification(&self, id: i64, done: bool, note: Option<&str>) -> Result<(), DeskError> {
-        let note = note.map(|n| truncate(n, 1000));
+        let note = note.map(|n| truncate(&without_nul(n), 1000));
         let mut tx = self.store().write().await?;
         tx.finish_whatsapp_inbox(id, done, note.as_deref(), self.now()).await?;
         tx.commit().await?;
@@ -191,14 +191,14 @@ impl Desk {
 
     /// Whether an inbound message id has been handled before.
     pub async fn whatsapp_message_seen(&self, wamid: &str) -> Result<bool, DeskError> {
-        Ok(self.store().read().await?.whatsapp_message_seen(wamid).await?)
+        Ok(self.store().read().await?.whatsapp_message_seen(&without_nul(wamid)).await?)
     }
 
     /// Records an inbound message id as handled.
     pub async fn mark_whatsapp_message_seen(&self, actor: &Actor, wamid: &str) -> Result<(), DeskError> {
         require(actor, Permission::Manage)?;
         let mut tx = self.store().write().await?;
-        tx.mark_whatsapp_message_seen(actor.workspace_id, wamid, self.now()).await?;
+        tx.mark_whatsapp_message_seen(actor.workspace_id, &without_nul(wamid), self.now()).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -226,7 +226,17 @@ impl Desk {
     ) -> Result<(), DeskError> {
         require(actor, Permission::Manage)?;
         let mut tx = self.store().write().await?;
-        tx.save_whatsapp_conversation(actor.workspace_id, wa_id, phone_number_id, step, subject, self.now()).await?;
+        let subject = subject.map(without_nul);
+        let wa_id = without_nul(wa_id);
+        tx.save_whatsapp_conversation(
+            actor.workspace_id,
+            &wa_id,
+            phone_number_id,
+            step,
+            subject.as_deref(),
+            self.now(),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }

@@ -50,8 +50,8 @@ pub use template::{
     TemplateContext, TicketVars, WorkspaceVars, render_template, validate_template,
 };
 pub use text::{
-    EmailAddress, MAX_BODY_CHARS, MAX_CLOSE_NOTE_CHARS, MAX_SUBJECT_CHARS, MAX_TAG_CHARS, mentions, normalize_tag,
-    validate_body, validate_close_note, validate_name, validate_subject,
+    EmailAddress, MAX_BODY_CHARS, MAX_CLOSE_NOTE_CHARS, MAX_SUBJECT_CHARS, MAX_TAG_CHARS, into_without_nul, mentions,
+    normalize_tag, validate_body, validate_close_note, validate_name, validate_subject, without_nul,
 };
 pub use ticket::{StatusChange, TicketNumber, check_transition};
 pub use webhook::{

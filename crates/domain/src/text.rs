@@ -1,5 +1,7 @@
 //! Validation of the free text people type: subjects, bodies, names, tags, addresses.
 
+use std::borrow::Cow;
+
 use crate::ValidationError;
 
 /// Longest subject, in characters.
@@ -11,7 +13,23 @@ pub const MAX_CLOSE_NOTE_CHARS: usize = 500;
 /// Longest tag, in characters.
 pub const MAX_TAG_CHARS: usize = 40;
 
+/// `text` with every NUL (U+0000) replaced by U+FFFD.
+///
+/// PostgreSQL's `text` cannot hold U+0000 and refuses the whole statement, while SQLite keeps it;
+/// text from outside (a mail body, a display name, a GraphQL string) passes through here on its
+/// way in so both databases store the same thing and no message fails for one byte. Where the
+/// original matters it is kept as bytes (an email's original.eml).
+pub fn without_nul(text: &str) -> Cow<'_, str> {
+    if text.contains('\0') { Cow::Owned(text.replace('\0', "\u{FFFD}")) } else { Cow::Borrowed(text) }
+}
+
+/// Like [`without_nul`] for an owned string: no copy when there is nothing to replace.
+pub fn into_without_nul(text: String) -> String {
+    if text.contains('\0') { text.replace('\0', "\u{FFFD}") } else { text }
+}
+
 fn bounded(field: &str, value: &str, max: usize) -> Result<String, ValidationError> {
+    let value = without_nul(value);
     let v = value.trim();
     if v.is_empty() {
         return Err(ValidationError::new(field, "must not be empty"));
@@ -132,6 +150,17 @@ mod tests {
         assert_eq!(validate_subject("subject", "   ").unwrap_err().field, "subject");
         assert!(validate_subject("subject", &"x".repeat(201)).is_err());
         assert!(validate_subject("subject", &"é".repeat(200)).is_ok());
+    }
+
+    #[test]
+    fn nul_bytes_are_replaced_in_every_validated_text() {
+        assert_eq!(without_nul("a\0b\0"), "a\u{FFFD}b\u{FFFD}");
+        assert!(matches!(without_nul("plain"), Cow::Borrowed("plain")));
+        assert_eq!(into_without_nul("x\0".to_string()), "x\u{FFFD}");
+        assert_eq!(validate_subject("subject", "Printer\0 on fire").unwrap(), "Printer\u{FFFD} on fire");
+        assert_eq!(validate_body("body", "\0").unwrap(), "\u{FFFD}");
+        assert_eq!(validate_name("name", "Al\0ice").unwrap(), "Al\u{FFFD}ice");
+        assert_eq!(validate_close_note("note", Some("ok\0")).unwrap().as_deref(), Some("ok\u{FFFD}"));
     }
 
     #[test]

@@ -58,6 +58,11 @@ pub enum StoreError {
     /// A unique constraint refused the write; holds the constraint or index name when known.
     #[error("conflict on {0}")]
     Conflict(String),
+    /// The database refused a value for what it is (a data exception such as a NUL in text, or a
+    /// foreign key, NOT NULL or CHECK constraint): the same statement fails the same way again,
+    /// unlike a lost connection.
+    #[error("the database refused a value: {0}")]
+    Refused(String),
     /// The `DATABASE_URL` is not one we can use.
     #[error("{0}")]
     Config(String),
@@ -73,9 +78,28 @@ impl From<sqlx::Error> for StoreError {
             sqlx::Error::Database(ref d) if d.is_unique_violation() => {
                 StoreError::Conflict(d.constraint().map(str::to_string).unwrap_or_else(|| d.message().to_string()))
             }
+            sqlx::Error::Database(ref d) if refuses_value(d.as_ref()) => StoreError::Refused(d.message().to_string()),
             other => StoreError::Database(other),
         }
     }
+}
+
+/// True when the driver's error is about the value written, not the connection or the server's
+/// state: retrying cannot help, so callers may set the input aside instead of retrying forever.
+fn refuses_value(d: &dyn sqlx::error::DatabaseError) -> bool {
+    use sqlx::error::ErrorKind;
+    if matches!(d.kind(), ErrorKind::ForeignKeyViolation | ErrorKind::NotNullViolation | ErrorKind::CheckViolation) {
+        return true;
+    }
+    let code = d.code().unwrap_or_default();
+    if d.try_downcast_ref::<sqlx::postgres::PgDatabaseError>().is_some() {
+        // SQLSTATE class 22, "data exception": a NUL or a bad byte in text, a value out of range;
+        // class 54, "program limit exceeded": a value too large for an index row.
+        return code.starts_with("22") || code.starts_with("54");
+    }
+    // SQLite's extended result codes keep the primary code in the low byte: TOOBIG (18),
+    // CONSTRAINT (19), MISMATCH (20), RANGE (25).
+    code.parse::<i32>().is_ok_and(|c| matches!(c & 0xff, 18..=20 | 25))
 }
 
 impl From<sqlx::migrate::MigrateError> for StoreError {
