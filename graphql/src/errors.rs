@@ -7,8 +7,8 @@
 use std::sync::Arc;
 
 use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextRequest};
-use async_graphql::{Response, Value};
-use switchboard_desk::DeskError;
+use async_graphql::{Name, Response, Value};
+use switchboard_desk::{DeskError, WorkspaceChoice};
 
 /// The error-code extension; installed by `build_schema`.
 #[derive(Debug, Clone, Copy)]
@@ -41,12 +41,29 @@ pub(crate) fn coded(e: &DeskError) -> Coded {
         DeskError::Validation(v) => ("VALIDATION", Some(v.field.clone())),
         DeskError::Conflict(_) => ("CONFLICT", None),
         DeskError::RateLimited(_) => ("RATE_LIMITED", None),
+        // VALIDATION on `workspace`, as callers from before the choice was offered expect.
+        DeskError::ChooseWorkspace(_) => ("VALIDATION", Some("workspace".into())),
         DeskError::Internal(cause) => {
             tracing::error!(%cause, "internal error in a GraphQL request");
             return Coded { code: "INTERNAL", field: None, message: "internal error; it has been logged".into() };
         }
     };
     Coded { code, field, message: e.to_string() }
+}
+
+/// `extensions.workspaces` of a sign-in that needs a choice: `[{ slug, name }]`.
+fn workspace_choices(choices: &[WorkspaceChoice]) -> Value {
+    Value::List(
+        choices
+            .iter()
+            .map(|w| {
+                let mut o = async_graphql::indexmap::IndexMap::new();
+                o.insert(Name::new("slug"), Value::from(w.slug.as_str()));
+                o.insert(Name::new("name"), Value::from(w.name.as_str()));
+                Value::Object(o)
+            })
+            .collect(),
+    )
 }
 
 #[async_trait::async_trait]
@@ -56,7 +73,12 @@ impl Extension for ErrorCodesExtension {
         for err in &mut resp.errors {
             // No desk error inside: async-graphql's own (a malformed document, an unknown field,
             // a value that does not fit its type, a depth or complexity limit).
-            let c = match err.source::<DeskError>() {
+            let source = err.source::<DeskError>();
+            let choices = match source {
+                Some(DeskError::ChooseWorkspace(w)) => Some(workspace_choices(w)),
+                _ => None,
+            };
+            let c = match source {
                 Some(e) => coded(e),
                 None => Coded { code: "BAD_REQUEST", field: None, message: err.message.clone() },
             };
@@ -67,6 +89,9 @@ impl Extension for ErrorCodesExtension {
             }
             if let Some(f) = c.field {
                 ext.set("field", Value::from(f));
+            }
+            if let Some(w) = choices {
+                ext.set("workspaces", w);
             }
         }
         resp

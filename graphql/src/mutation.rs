@@ -76,7 +76,11 @@ fn staff<'a>(ctx: &Context<'a>) -> Result<&'a Actor, DeskError> {
 
 #[Object]
 impl Mutation {
-    /// Signs a staff member in; `workspace` (slug) only when the email is in several workspaces.
+    /// Signs a staff member in. An address may belong to staff of several workspaces: the
+    /// password decides which account it is. When it fits accounts in several, the answer is a
+    /// VALIDATION error on `workspace` whose `extensions.workspaces` lists them
+    /// (`[{ slug, name }]`); sign in again with one's slug as `workspace`. A wrong password, an
+    /// unknown address and an unknown workspace get the same UNAUTHENTICATED answer.
     /// RATE_LIMITED after 10 failures with one address from one network (100 with any) in 15
     /// minutes.
     async fn login(
@@ -91,7 +95,8 @@ impl Mutation {
         Ok(LoginPayload { token: r.token, expires_at: time(r.expires_at), user: User(user) })
     }
 
-    /// Signs a customer in to the My Tickets portal; rate-limited like `login`.
+    /// Signs a customer in to the My Tickets portal; several workspaces and failures are
+    /// handled like `login`.
     async fn customer_login(
         &self,
         ctx: &Context<'_>,
@@ -107,8 +112,10 @@ impl Mutation {
     }
 
     /// Emails a one-time sign-in link for the My Tickets portal to the customer with this
-    /// address. Answers true whether or not the address is a customer's (so it tells nobody who
-    /// writes to the helpdesk); a link works once, within 15 minutes. RATE_LIMITED after 20
+    /// address: one link per workspace where it is a customer's (only `workspace`, a slug, when
+    /// given), each email naming its workspace. Answers true whether or not the address is a
+    /// customer's (so it tells nobody who writes to the helpdesk); a link works once, within 15
+    /// minutes. RATE_LIMITED after 20
     /// requests from one network in 15 minutes, whatever the addresses.
     async fn request_customer_sign_in_link(
         &self,

@@ -12,6 +12,7 @@ mod ingest;
 mod lifecycle;
 mod live;
 mod portal;
+mod sign_in;
 mod tokens;
 mod validation;
 mod web;

@@ -1,7 +1,7 @@
 // Browser-test harness: starts a real `switchboard serve --demo` on SQLite in a temporary data
 // dir on a free port, serving the built bundle, and drives Debian's Chromium with playwright-core.
-import { spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync, existsSync, readdirSync, readFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, mkdirSync, rmSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
@@ -47,6 +47,12 @@ export async function startServer() {
   });
   return {
     url,
+    /** Loads a seed file (an object in `switchboard seed`'s format) into the server's database. */
+    seed(contents) {
+      const file = join(data, 'extra-seed.json');
+      writeFileSync(file, JSON.stringify(contents));
+      execFileSync(bin, ['--data-dir', data, 'seed', '--file', file], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+    },
     async stop() {
       child.stdin.end();
       await new Promise((r) => (child.exitCode !== null ? r() : child.on('exit', r)));

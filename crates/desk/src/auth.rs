@@ -158,24 +158,55 @@ fn bad_login() -> DeskError {
     DeskError::Unauthenticated("invalid email or password".into())
 }
 
-/// The one account among `found` (account, workspace slug) in `workspace` whose password this
-/// is. Unknown accounts and wrong passwords fail alike, in the same time.
-fn check_password<T>(
-    found: Vec<(T, String)>,
-    workspace: Option<&str>,
+/// A workspace a sign-in may continue in, offered once the password fits accounts in several.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkspaceChoice {
+    /// What to send back as `workspace`.
+    pub slug: String,
+    /// The workspace's name, for the person choosing.
+    pub name: String,
+}
+
+/// A password sign-in checks at least this many accounts (the dummy hash stands in for the
+/// missing ones), so its time does not tell whether, or in how many workspaces, an address has
+/// an account. An address with more accounts than this costs one verification more per account.
+pub const SIGN_IN_ACCOUNTS_CHECKED: usize = 3;
+
+/// The candidates `password` fits, each `(account, its hash)`, checked at the cost of at
+/// least `at_least` verifications. Argon2 is CPU-heavy on purpose, so it runs on the blocking
+/// pool rather than holding up the async workers.
+async fn accounts_fitting<T: Send + 'static>(
+    candidates: Vec<(T, Option<String>)>,
     password: &str,
-    hash: impl Fn(&T) -> Option<&str>,
-) -> Result<T, DeskError> {
-    let mut matching: Vec<T> =
-        found.into_iter().filter(|(_, slug)| workspace.is_none_or(|w| w == slug)).map(|(r, _)| r).collect();
-    if matching.len() > 1 {
-        return Err(DeskError::invalid("workspace", "this email belongs to several workspaces; name the workspace"));
+    at_least: usize,
+) -> Result<Vec<T>, DeskError> {
+    let password = password.to_string();
+    tokio::task::spawn_blocking(move || fitting(candidates, &password, at_least, verify_password))
+        .await
+        .map_err(|e| DeskError::Internal(format!("password check: {e}")))
+}
+
+/// The work of [`accounts_fitting`], with the verification passed in so tests can count it.
+fn fitting<T>(
+    candidates: Vec<(T, Option<String>)>,
+    password: &str,
+    at_least: usize,
+    verify: impl Fn(Option<&str>, &str) -> bool,
+) -> Vec<T> {
+    for _ in candidates.len()..at_least {
+        // Kept from being optimised away: this time is the point.
+        std::hint::black_box(verify(None, password));
     }
-    let account = matching.pop();
-    if !verify_password(account.as_ref().and_then(&hash), password) {
-        return Err(bad_login());
-    }
-    account.ok_or_else(bad_login)
+    // Every candidate is checked, even after a match, so the time stays the same.
+    let checked: Vec<(T, bool)> =
+        candidates.into_iter().map(|(account, hash)| (account, verify(hash.as_deref(), password))).collect();
+    checked.into_iter().filter(|(_, fits)| *fits).map(|(account, _)| account).collect()
+}
+
+/// The slug `workspace` names as the caller typed it (slugs are lowercase); blank is the same
+/// as not naming one.
+pub(crate) fn named_workspace(workspace: Option<&str>) -> Option<String> {
+    workspace.map(|w| w.trim().to_lowercase()).filter(|w| !w.is_empty())
 }
 
 pub(crate) fn user_actor(u: &UserRecord) -> Actor {
@@ -199,7 +230,8 @@ impl Desk {
     /// Runs one password sign-in for `email` from `client` under the failure limits: refused
     /// while this client has too many recent failures with the address (known or unknown
     /// alike, so the limit reveals nothing) or with any address; a wrong password counts one
-    /// more; success clears this client's count for the address.
+    /// more; success (or a proven password that needs a choice of workspace) clears this
+    /// client's count for the address.
     ///
     /// The attempt is recorded and committed before it is counted and the password checked, so
     /// concurrent guesses see each other: of N at once, only those within the limit go on.
@@ -227,7 +259,8 @@ impl Desk {
         }
         drop(tx);
         let result = sign_in().await;
-        if result.is_ok() {
+        // A choice of workspaces comes only after the password was proven: not a failure.
+        if matches!(result, Ok(_) | Err(DeskError::ChooseWorkspace(_))) {
             let mut tx = self.store().write().await?;
             tx.clear_sign_in_attempts(PASSWORD_FAILURE, email.as_str(), &key).await?;
             tx.commit().await?;
@@ -257,8 +290,44 @@ impl Desk {
         Ok((token, exp * 1000))
     }
 
-    /// Signs a staff member in by email and password. `workspace` (a slug) is needed only when
-    /// the email has accounts in several workspaces; `client` is the caller's address, for the
+    /// The one account among `found` (account, workspace slug) that `password` fits, in
+    /// `workspace` (a slug) when named. A wrong password, an unknown address and an unknown
+    /// workspace fail alike and in the same time; a password that fits accounts in several
+    /// workspaces gets [`DeskError::ChooseWorkspace`] with those workspaces only.
+    async fn account_for_password<T: Send + 'static>(
+        &self,
+        found: Vec<(T, String)>,
+        workspace: Option<&str>,
+        password: &str,
+        hash: impl Fn(&T) -> Option<String>,
+        workspace_of: impl Fn(&T) -> WorkspaceId,
+    ) -> Result<T, DeskError> {
+        let workspace = named_workspace(workspace);
+        let candidates = found
+            .into_iter()
+            .filter(|(_, slug)| workspace.as_ref().is_none_or(|w| w == slug))
+            .map(|(account, _)| {
+                let h = hash(&account);
+                (account, h)
+            })
+            .collect();
+        let mut fitting = accounts_fitting(candidates, password, SIGN_IN_ACCOUNTS_CHECKED).await?;
+        if fitting.len() > 1 {
+            let mut tx = self.store().read().await?;
+            let mut choices = Vec::with_capacity(fitting.len());
+            for account in &fitting {
+                let w = tx.workspace_by_id(workspace_of(account)).await?;
+                choices.push(WorkspaceChoice { slug: w.slug, name: w.name });
+            }
+            return Err(DeskError::ChooseWorkspace(choices));
+        }
+        fitting.pop().ok_or_else(bad_login)
+    }
+
+    /// Signs a staff member in by email and password. The address may belong to staff of
+    /// several workspaces: the password decides whose account it is, and when it fits more
+    /// than one the answer is [`DeskError::ChooseWorkspace`], to be followed by a sign-in
+    /// naming one of them as `workspace` (a slug). `client` is the caller's address, for the
     /// failure limits (`None` in-process).
     pub async fn login_staff(
         &self,
@@ -273,14 +342,16 @@ impl Desk {
             .throttled_sign_in(&email, client, async || {
                 let found = self.store().read().await?.users_by_email(email.as_str()).await?;
                 let found = found.into_iter().filter(|(u, _)| u.active).collect();
-                check_password(found, workspace, password, |u| u.password_hash.as_deref())
+                self.account_for_password(found, workspace, password, |u| u.password_hash.clone(), |u| u.workspace_id)
+                    .await
             })
             .await?;
         let (token, expires_at) = self.issue_token_at(format!("user:{}", user.id), user.workspace_id, started)?;
         Ok(LoginResult { token, expires_at, actor: user_actor(&user) })
     }
 
-    /// Signs an external customer in to the portal by email and password.
+    /// Signs an external customer in to the portal by email and password; several workspaces
+    /// are handled as in [`Desk::login_staff`].
     pub async fn login_customer(
         &self,
         email: &str,
@@ -293,7 +364,8 @@ impl Desk {
         let contact = self
             .throttled_sign_in(&email, client, async || {
                 let found = self.store().read().await?.contacts_by_email(email.as_str()).await?;
-                check_password(found, workspace, password, |c| c.password_hash.as_deref())
+                self.account_for_password(found, workspace, password, |c| c.password_hash.clone(), |c| c.workspace_id)
+                    .await
             })
             .await?;
         self.contact_login(&contact, started)
@@ -429,7 +501,8 @@ impl Desk {
             }
             let checked = self
                 .throttled_sign_in(&email, client, async || {
-                    if verify_password(old_hash.as_deref(), current) { Ok(()) } else { Err(bad_login()) }
+                    let fits = accounts_fitting(vec![((), old_hash.clone())], current, 1).await?;
+                    if fits.is_empty() { Err(bad_login()) } else { Ok(()) }
                 })
                 .await;
             match checked {
@@ -523,5 +596,26 @@ mod tests {
         assert_eq!(key("2001:db8:1:2:bbbb::9"), key("2001:db8:1:2:aaaa::1"), "one /64 is one client");
         assert_ne!(key("2001:db8:1:3::1"), key("2001:db8:1:2::1"));
         assert_eq!(client_key(None), "");
+    }
+
+    #[test]
+    fn a_sign_in_costs_the_same_whatever_the_number_of_accounts() {
+        let run = |hashes: &[Option<&str>]| {
+            let calls = std::cell::Cell::new(0);
+            let verify = |hash: Option<&str>, password: &str| {
+                calls.set(calls.get() + 1);
+                hash == Some(password)
+            };
+            let candidates = hashes.iter().enumerate().map(|(i, h)| (i, h.map(str::to_string))).collect();
+            let fits = fitting(candidates, "secret", SIGN_IN_ACCOUNTS_CHECKED, verify);
+            (fits, calls.get())
+        };
+        let n = SIGN_IN_ACCOUNTS_CHECKED;
+        assert_eq!(run(&[]), (vec![], n), "no account: dummies only");
+        assert_eq!(run(&[Some("secret")]), (vec![0], n));
+        assert_eq!(run(&[Some("other"), None]), (vec![], n), "an account without a password costs the same");
+        // Every account is checked even after a match, so the time tells nothing either.
+        assert_eq!(run(&[Some("secret"), Some("other"), Some("secret")]), (vec![0, 2], n));
+        assert_eq!(run(&[Some("x"); 5]), (vec![], 5), "past the padding, one check per account");
     }
 }

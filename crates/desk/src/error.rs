@@ -1,6 +1,8 @@
 use switchboard_domain::ValidationError;
 use switchboard_store::StoreError;
 
+use crate::auth::WorkspaceChoice;
+
 /// Why a desk operation refused or failed. Transports map each variant to a stable code.
 #[derive(Debug, thiserror::Error)]
 pub enum DeskError {
@@ -19,6 +21,10 @@ pub enum DeskError {
     /// The change collides with the current state (a duplicate name, a ticket claimed by someone else).
     #[error("{0}")]
     Conflict(String),
+    /// The password fits accounts in several workspaces (so it was proven): the caller signs in
+    /// again naming one of these.
+    #[error("this password signs in to several workspaces; choose one and send its slug as `workspace`")]
+    ChooseWorkspace(Vec<WorkspaceChoice>),
     /// Too many attempts (failed sign-ins with one email address); try again later.
     #[error("{0}")]
     RateLimited(String),

@@ -26,7 +26,7 @@ use std::sync::Arc;
 pub use admin::*;
 pub use auth::{
     AuthConfig, LoginResult, MAX_CLIENT_SIGN_IN_FAILURES, MAX_SIGN_IN_FAILURES, PasswordState,
-    SIGN_IN_FAILURE_WINDOW_MS, hash_password,
+    SIGN_IN_ACCOUNTS_CHECKED, SIGN_IN_FAILURE_WINDOW_MS, WorkspaceChoice, hash_password,
 };
 pub use blobs::BlobStore;
 pub use email::*;

@@ -15,7 +15,7 @@ use std::pin::Pin;
 use switchboard_domain::{EmailAddress, Millis, WorkspaceId};
 use switchboard_store::CustomerSignInLinkRecord;
 
-use crate::auth::{client_key, random_token, rate_limited, sha256_hex};
+use crate::auth::{client_key, named_workspace, random_token, rate_limited, sha256_hex};
 use crate::outbox::attempt_result;
 use crate::sealed::SecretKind;
 use crate::{DeliveryOutcome, Desk, DeskError, LoginResult, SIGN_IN_FAILURE_WINDOW_MS};
@@ -106,7 +106,9 @@ impl Desk {
             };
             (found, asked)
         };
-        let found: Vec<_> = found.into_iter().filter(|(_, slug)| workspace.is_none_or(|w| w == slug)).collect();
+        let workspace = named_workspace(workspace);
+        let found: Vec<_> =
+            found.into_iter().filter(|(_, slug)| workspace.as_ref().is_none_or(|w| w == slug)).collect();
         // Counted whatever the address, so the refusal says nothing about it.
         if asked >= MAX_CLIENT_LINK_REQUESTS {
             return Err(rate_limited("too many sign-in link requests from your network"));

@@ -1,7 +1,7 @@
 //! Signing in, through the desk on a real database with the clock moved by hand: customers'
 //! one-time sign-in links (asked for, handed to the sender, used once, expired, rate-limited,
-//! retried and given up) and the limits on failed password sign-ins and link requests, per
-//! address and client. SQLite by default; with
+//! retried and given up), the limits on failed password sign-ins and link requests, per
+//! address and client, and one address in several workspaces. SQLite by default; with
 //! `TEST_POSTGRES_URL` each test gets a fresh PostgreSQL database.
 
 #![allow(clippy::unwrap_used)]
@@ -323,6 +323,153 @@ async fn one_client_cannot_ask_for_links_without_end() {
     // And the refused client again once the window has moved on.
     e.clock.set(T0 + SIGN_IN_FAILURE_WINDOW_MS + 1);
     e.desk.request_customer_sign_in_link("nobody@customer.test", None, client).await.unwrap();
+}
+
+impl Env {
+    /// Another workspace on the same installation, with its system actor.
+    async fn workspace(&self, slug: &str, name: &str) -> Actor {
+        Actor::system(self.desk.create_workspace(slug, name, "SD", "UTC", "General").await.unwrap().id)
+    }
+}
+
+fn choices(list: &[(&str, &str)]) -> Vec<WorkspaceChoice> {
+    list.iter().map(|(slug, name)| WorkspaceChoice { slug: slug.to_string(), name: name.to_string() }).collect()
+}
+
+#[tokio::test]
+async fn one_address_in_several_workspaces_signs_each_in_with_its_own_password() {
+    let e = env().await;
+    let globex = e.workspace("globex", "Globex").await;
+    let desk = &e.desk;
+    // Ann works for Acme and for Globex, and is a customer of both, four passwords in all.
+    desk.create_user(&e.admin, "ann@example.test", "Ann", Role::Agent, Some("ann at acme")).await.unwrap();
+    desk.create_user(&globex, "Ann@Example.test", "Ann G", Role::Admin, Some("ann at globex")).await.unwrap();
+    let customer = |password: &str| ContactInput {
+        name: "Ann".into(),
+        email: Some("ann@example.test".into()),
+        portal_password: Some(password.into()),
+        ..Default::default()
+    };
+    desk.create_contact(&globex, customer("ann, customer of globex")).await.unwrap();
+    desk.create_contact(&e.admin, customer("ann, customer of acme")).await.unwrap();
+
+    let staff = async |password: &str| desk.login_staff("ann@example.test", password, None, None).await;
+    let acme = staff("ann at acme").await.unwrap();
+    assert_eq!((acme.actor.workspace_id, &acme.actor.label[..]), (e.admin.workspace_id, "Ann"));
+    let at_globex = staff("ann at globex").await.unwrap();
+    assert_eq!((at_globex.actor.workspace_id, &at_globex.actor.label[..]), (globex.workspace_id, "Ann G"));
+    assert_eq!(desk.authenticate(&at_globex.token).await.unwrap().workspace_id, globex.workspace_id);
+
+    let portal = async |password: &str| desk.login_customer("ann@example.test", password, None, None).await;
+    let c = portal("ann, customer of globex").await.unwrap();
+    assert!(c.actor.contact_id().is_some() && c.actor.workspace_id == globex.workspace_id, "{c:?}");
+    let c = portal("ann, customer of acme").await.unwrap();
+    assert!(c.actor.contact_id().is_some() && c.actor.workspace_id == e.admin.workspace_id, "{c:?}");
+    // Staff passwords are not portal passwords, nor the other way round.
+    assert!(matches!(portal("ann at acme").await, Err(DeskError::Unauthenticated(_))));
+    assert!(matches!(staff("ann, customer of acme").await, Err(DeskError::Unauthenticated(_))));
+    // Naming the workspace still works, for callers that always do.
+    let named = desk.login_staff("ann@example.test", "ann at globex", Some("globex"), None).await.unwrap();
+    assert_eq!(named.actor.workspace_id, globex.workspace_id);
+}
+
+#[tokio::test]
+async fn a_wrong_password_and_an_unknown_address_get_the_same_answer() {
+    let e = env().await;
+    let globex = e.workspace("globex", "Globex").await;
+    e.desk.create_user(&e.admin, "ann@example.test", "Ann", Role::Agent, Some("ann at acme")).await.unwrap();
+    e.desk.create_user(&globex, "ann@example.test", "Ann", Role::Agent, Some("ann at globex")).await.unwrap();
+    e.customer_with_password("Pat", "pat@example.test", "pat at acme").await;
+    let input = ContactInput {
+        name: "Pat".into(),
+        email: Some("pat@example.test".into()),
+        portal_password: Some("pat at globex".into()),
+        ..Default::default()
+    };
+    e.desk.create_contact(&globex, input).await.unwrap();
+
+    let answer = |r: Result<LoginResult, DeskError>| match r {
+        Err(e @ DeskError::Unauthenticated(_)) => e.to_string(),
+        other => panic!("expected the answer to a failed sign-in, got {other:?}"),
+    };
+    let unknown = answer(e.desk.login_staff("nobody@example.test", "a guess", None, None).await);
+    assert_eq!(unknown, "invalid email or password");
+    let workspaces = [None, Some("acme"), Some("globex"), Some("no-such-workspace")];
+    for (n, workspace) in workspaces.into_iter().enumerate() {
+        // A client each, to stay under the per-address limit.
+        let client = Some(ip(&format!("203.0.113.{}", 50 + n)));
+        for email in ["ann@example.test", "nobody@example.test", "pat@example.test"] {
+            let staff = e.desk.login_staff(email, "a guess", workspace, client).await;
+            assert_eq!(answer(staff), unknown, "staff {email} in {workspace:?}");
+            let customer = e.desk.login_customer(email, "a guess", workspace, client).await;
+            assert_eq!(answer(customer), unknown, "customer {email} in {workspace:?}");
+        }
+        // The right password, named with a workspace where the address has no such account.
+        if workspace.is_some_and(|w| w != "acme" && w != "globex") {
+            assert_eq!(answer(e.desk.login_staff("ann@example.test", "ann at acme", workspace, client).await), unknown);
+        }
+    }
+    // Acme's password is a wrong password in Globex.
+    assert_eq!(answer(e.desk.login_staff("ann@example.test", "ann at acme", Some("globex"), None).await), unknown);
+    assert_eq!(answer(e.desk.login_customer("pat@example.test", "pat at globex", Some("acme"), None).await), unknown);
+}
+
+#[tokio::test]
+async fn the_same_password_in_several_workspaces_asks_which_then_signs_in_there() {
+    let e = env().await;
+    let globex = e.workspace("globex", "Globex Corporation").await;
+    let initech = e.workspace("initech", "Initech").await;
+    for (ws, password) in [(&e.admin, "one password"), (&globex, "one password"), (&initech, "another password")] {
+        e.desk.create_user(ws, "ann@example.test", "Ann", Role::Agent, Some(password)).await.unwrap();
+        let input = ContactInput {
+            name: "Ann".into(),
+            email: Some("ann@example.test".into()),
+            portal_password: Some(password.into()),
+            ..Default::default()
+        };
+        e.desk.create_contact(ws, input).await.unwrap();
+    }
+    let client = Some(ip("203.0.113.40"));
+    // Only the workspaces whose account the password fits are offered (not Initech's).
+    let offered = choices(&[("acme", "Acme"), ("globex", "Globex Corporation")]);
+    let staff = e.desk.login_staff("ann@example.test", "one password", None, client).await;
+    assert!(matches!(&staff, Err(DeskError::ChooseWorkspace(c)) if *c == offered), "{staff:?}");
+    let customer = e.desk.login_customer("ann@example.test", "one password", None, client).await;
+    assert!(matches!(&customer, Err(DeskError::ChooseWorkspace(c)) if *c == offered), "{customer:?}");
+
+    // The choice, then the sign-in to the chosen workspace.
+    let chosen = e.desk.login_staff("ann@example.test", "one password", Some("globex"), client).await.unwrap();
+    assert_eq!(chosen.actor.workspace_id, globex.workspace_id);
+    assert_eq!(e.desk.authenticate(&chosen.token).await.unwrap().workspace_id, globex.workspace_id);
+    let chosen = e.desk.login_customer("ann@example.test", "one password", Some(" acme "), client).await.unwrap();
+    assert_eq!(chosen.actor.workspace_id, e.admin.workspace_id);
+    let other = e.desk.login_staff("ann@example.test", "another password", None, client).await.unwrap();
+    assert_eq!(other.actor.workspace_id, initech.workspace_id);
+
+    // A proven password that needs a choice is not a failure: asking again and again does not
+    // lock the person out.
+    for _ in 0..MAX_SIGN_IN_FAILURES + 1 {
+        let r = e.desk.login_staff("ann@example.test", "one password", None, client).await;
+        assert!(matches!(r, Err(DeskError::ChooseWorkspace(_))), "{r:?}");
+    }
+    e.desk.login_staff("ann@example.test", "one password", Some("acme"), client).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_link_request_sends_one_link_per_workspace_of_the_address() {
+    let e = env().await;
+    let globex = e.workspace("globex", "Globex").await;
+    e.customer("Pat", "pat@customer.test").await;
+    let input = ContactInput { name: "Pat G".into(), email: Some("pat@customer.test".into()), ..Default::default() };
+    e.desk.create_contact(&globex, input).await.unwrap();
+    e.desk.request_customer_sign_in_link("pat@customer.test", None, Some(ip("203.0.113.41"))).await.unwrap();
+    let mails = e.send_all().await;
+    let named: Vec<_> = mails.iter().map(|m| (m.workspace_name.as_str(), m.customer_name.as_str())).collect();
+    assert_eq!(named, [("Acme", "Pat"), ("Globex", "Pat G")]);
+    // Each link signs in to its own workspace.
+    for (mail, ws) in mails.iter().zip([e.admin.workspace_id, globex.workspace_id]) {
+        assert_eq!(e.desk.login_customer_with_link(&mail.token).await.unwrap().actor.workspace_id, ws);
+    }
 }
 
 fn ip(s: &str) -> std::net::IpAddr {

@@ -8,12 +8,13 @@ export function gql(strings: TemplateStringsArray): string {
   return strings.join('');
 }
 
-/** A GraphQL error as the API reports it (`extensions.code`, `extensions.field`). */
+/** A GraphQL error as the API reports it (`extensions.code`, `extensions.field`, and the rest of `extensions`). */
 export class ApiError extends Error {
   constructor(
     message: string,
     public code: string,
     public field?: string,
+    public extensions: Record<string, unknown> = {},
   ) {
     super(message);
   }
@@ -38,7 +39,7 @@ export async function request<T>(token: string | null, query: string, variables:
 
 /** A GraphQL response's data, or its first error as an `ApiError` (signing out on UNAUTHENTICATED). */
 async function readResult<T>(r: Response, token: string | null): Promise<T> {
-  let body: { data?: T; errors?: { message: string; extensions?: { code?: string; field?: string } }[] };
+  let body: { data?: T; errors?: { message: string; extensions?: { code?: string; field?: string; [k: string]: unknown } }[] };
   try {
     body = await r.json();
   } catch {
@@ -48,7 +49,7 @@ async function readResult<T>(r: Response, token: string | null): Promise<T> {
     const e = body.errors[0];
     const code = e.extensions?.code ?? 'INTERNAL';
     if (code === 'UNAUTHENTICATED' && token) unauthenticated.forEach((l) => l(token));
-    throw new ApiError(e.message, code, e.extensions?.field);
+    throw new ApiError(e.message, code, e.extensions?.field, e.extensions ?? {});
   }
   return body.data as T;
 }

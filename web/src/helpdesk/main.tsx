@@ -4,6 +4,7 @@ import { createRoot } from 'react-dom/client';
 import { ApiError, gql, request } from '../api/client';
 import { Link, navigate, useLocation } from '../lib/router';
 import { useStoredToken } from '../lib/token';
+import { ChooseWorkspace, signInError, workspaceChoices, type WorkspaceChoice } from '../lib/signin';
 import { ErrorText } from '../lib/ui';
 import { boot, SessionContext, type Session } from './session';
 import { prefetchTickets, TicketsPage } from './Tickets';
@@ -23,8 +24,8 @@ const Account = lazy(() => import('../lib/Account').then((m) => ({ default: m.Ac
 const TOKEN_KEY = 'switchboard.agent.token';
 
 const LOGIN = gql`
-  mutation Login($email: String!, $password: String!) {
-    login(email: $email, password: $password) { token }
+  mutation Login($email: String!, $password: String!, $workspace: String) {
+    login(email: $email, password: $password, workspace: $workspace) { token }
   }
 `;
 
@@ -33,18 +34,24 @@ function Login({ onToken }: { onToken: (t: string) => void }) {
   const [password, setPassword] = useState('');
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
-  const submit = async (e: FormEvent) => {
-    e.preventDefault();
+  const [choices, setChoices] = useState<WorkspaceChoice[] | null>(null);
+  const signIn = async (workspace: string | null) => {
     setBusy(true);
     setError(null);
     try {
-      const d = await request<{ login: { token: string } }>(null, LOGIN, { email, password });
+      const d = await request<{ login: { token: string } }>(null, LOGIN, { email, password, workspace });
       onToken(d.login.token);
     } catch (err) {
-      setError(err instanceof ApiError && err.code === 'UNAUTHENTICATED' ? 'Wrong email or password.' : err);
+      const offered = workspaceChoices(err);
+      setChoices(offered);
+      if (!offered) setError(signInError(err));
     } finally {
       setBusy(false);
     }
+  };
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    void signIn(null);
   };
   return (
     <div className="center">
@@ -52,14 +59,18 @@ function Login({ onToken }: { onToken: (t: string) => void }) {
         <h1>Switchboard helpdesk</h1>
         <label>
           Email
-          <input type="email" autoComplete="username" required value={email} onChange={(e) => setEmail(e.target.value)} autoFocus />
+          <input type="email" autoComplete="username" required value={email} onChange={(e) => { setEmail(e.target.value); setChoices(null); }} autoFocus />
         </label>
         <label>
           Password
-          <input type="password" autoComplete="current-password" required value={password} onChange={(e) => setPassword(e.target.value)} />
+          <input type="password" autoComplete="current-password" required value={password} onChange={(e) => { setPassword(e.target.value); setChoices(null); }} />
         </label>
         <ErrorText error={error} />
-        <button className="primary" disabled={busy}>Sign in</button>
+        {choices ? (
+          <ChooseWorkspace choices={choices} busy={busy} onChoose={(slug) => void signIn(slug)} onBack={() => setChoices(null)} />
+        ) : (
+          <button className="primary" disabled={busy}>Sign in</button>
+        )}
         <p className="muted">Customers sign in to <a href="/portal">My Tickets</a>.</p>
       </form>
     </div>

@@ -6,6 +6,7 @@ import { createRoot } from 'react-dom/client';
 import { ApiError, downloadAttachment, gql, request, upload } from '../api/client';
 import type { HelpTopic, MyTicket, PublicEntry } from '../api/schema';
 import { Account } from '../lib/Account';
+import { ChooseWorkspace, signInError, workspaceChoices, type WorkspaceChoice } from '../lib/signin';
 import { formatDate } from '../lib/format';
 import { Link, navigate, useLocation } from '../lib/router';
 import { useLiveTickets } from '../lib/live';
@@ -17,8 +18,8 @@ const TOKEN_KEY = 'switchboard.customer.token';
 const BASE = '/portal';
 
 const LOGIN = gql`
-  mutation CustomerLogin($email: String!, $password: String!) {
-    customerLogin(email: $email, password: $password) { token contact { name } }
+  mutation CustomerLogin($email: String!, $password: String!, $workspace: String) {
+    customerLogin(email: $email, password: $password, workspace: $workspace) { token contact { name } }
   }
 `;
 const REQUEST_LINK = gql`
@@ -75,37 +76,52 @@ function Login({ onToken }: { onToken: (t: string) => void }) {
   const [password, setPassword] = useState('');
   const [sentTo, setSentTo] = useState<string | null>(null);
   const [error, setError] = useState<unknown>(null);
-  const submit = async (e: FormEvent) => {
-    e.preventDefault();
+  const [busy, setBusy] = useState(false);
+  const [choices, setChoices] = useState<WorkspaceChoice[] | null>(null);
+  const signIn = async (workspace: string | null) => {
     setError(null);
+    setBusy(true);
     try {
       if (mode === 'link') {
         await request(null, REQUEST_LINK, { email });
         setSentTo(email);
         return;
       }
-      const d = await request<{ customerLogin: { token: string } }>(null, LOGIN, { email, password });
+      const d = await request<{ customerLogin: { token: string } }>(null, LOGIN, { email, password, workspace });
       onToken(d.customerLogin.token);
     } catch (err) {
-      setError(err instanceof ApiError && err.code === 'UNAUTHENTICATED' ? 'Wrong email or password.' : err);
+      const offered = workspaceChoices(err);
+      setChoices(offered);
+      if (!offered) setError(signInError(err));
+    } finally {
+      setBusy(false);
     }
+  };
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    void signIn(null);
   };
   const switchTo = (m: 'password' | 'link') => {
     setMode(m);
     setSentTo(null);
     setError(null);
+    setChoices(null);
   };
   return (
     <div className="center">
       <form className="panel form login" onSubmit={submit} aria-label="Sign in to My Tickets">
         <h1>My Tickets</h1>
         <p className="muted">Sign in to follow your support requests.</p>
-        <label>Email<input type="email" autoComplete="username" required value={email} onChange={(e) => setEmail(e.target.value)} autoFocus /></label>
+        <label>Email<input type="email" autoComplete="username" required value={email} onChange={(e) => { setEmail(e.target.value); setChoices(null); }} autoFocus /></label>
         {mode === 'password' ? (
           <>
-            <label>Password<input type="password" autoComplete="current-password" required value={password} onChange={(e) => setPassword(e.target.value)} /></label>
+            <label>Password<input type="password" autoComplete="current-password" required value={password} onChange={(e) => { setPassword(e.target.value); setChoices(null); }} /></label>
             <ErrorText error={error} />
-            <button className="primary">Sign in</button>
+            {choices ? (
+              <ChooseWorkspace choices={choices} busy={busy} onChoose={(slug) => void signIn(slug)} onBack={() => setChoices(null)} />
+            ) : (
+              <button className="primary" disabled={busy}>Sign in</button>
+            )}
             <button type="button" className="link" onClick={() => switchTo('link')}>No password? Email me a sign-in link</button>
           </>
         ) : (
