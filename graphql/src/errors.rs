@@ -55,7 +55,8 @@ pub(crate) fn coded(e: &DeskError) -> Coded {
 /// line), and a megabyte line must not come back.
 const MAX_MESSAGE_CHARS: usize = 300;
 
-fn truncated(message: String) -> String {
+/// `message`, cut to a length that quotes enough of the caller's input to find the fault.
+pub(crate) fn truncated(message: String) -> String {
     match message.char_indices().nth(MAX_MESSAGE_CHARS) {
         None => message,
         Some((cut, _)) => format!("{}… (truncated)", &message[..cut]),

@@ -220,7 +220,7 @@ pub fn checked_document(query: &str, budget: &Budget, signed_in: bool) -> Server
     }
     let doc = async_graphql::parser::parse_query(query).map_err(|e| {
         let e = ServerError::from(e);
-        refusal("BAD_REQUEST", e.message, e.locations.first().copied())
+        refusal("BAD_REQUEST", crate::errors::truncated(e.message), e.locations.first().copied())
     })?;
     let written = Written::count(&doc);
     let operations = doc.operations.iter().count();
@@ -377,5 +377,35 @@ fn inline_selection_set(set: &mut SelectionSet, fragments: &HashMap<Name, Positi
                 *s = Positioned::new(Selection::InlineFragment(Positioned::new(inline, spread.pos)), pos);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deep_nesting_within_the_byte_budget_is_refused_without_exhausting_the_stack() {
+        // A test thread has the same 2 MiB stack as a tokio worker.
+        let budget = Budget::SIGNED_IN;
+        let levels = budget.max_bytes / 5;
+        let doc = format!("{}{}", "{ a ".repeat(levels), "}".repeat(levels));
+        assert!(doc.len() <= budget.max_bytes);
+        let e = checked_document(&doc, &budget, true).unwrap_err();
+        assert!(e.message.len() < 1_000, "{}", e.message);
+        let e = checked_document(&"[".repeat(budget.max_bytes), &budget, true).unwrap_err();
+        assert!(e.message.len() < 1_000, "{}", e.message);
+    }
+
+    #[test]
+    fn expansion_is_counted_once_per_fragment_and_inlined() {
+        let doc = "query { ...B } fragment A on Query { a b } fragment B on Query { ...A x { ...A } }";
+        let inlined = checked_document(doc, &Budget::SIGNED_IN, true).unwrap();
+        assert!(inlined.fragments.is_empty());
+        // B = spread(A: 2 fields) + x(1 + spread(A)) = 1 + 2 + 1 + 1 + 2 = 7, plus B's own spread.
+        let tight = Budget { max_selections: 7, ..Budget::SIGNED_IN };
+        assert!(checked_document(doc, &tight, true).is_err());
+        let enough = Budget { max_selections: 8, ..Budget::SIGNED_IN };
+        assert!(checked_document(doc, &enough, true).is_ok());
     }
 }
