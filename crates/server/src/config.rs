@@ -321,6 +321,32 @@ mod tests {
     }
 
     #[test]
+    fn graphql_settings_are_checked() {
+        use switchboard_graphql::Introspection;
+        let file = |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let (limits, origins) = graphql_settings(false, &HashMap::new()).unwrap();
+        assert_eq!((limits.introspection, limits.timeout.as_secs(), origins.len()), (Introspection::SignedIn, 30, 0));
+        assert_eq!(graphql_settings(true, &HashMap::new()).unwrap().0.introspection, Introspection::On);
+        let off = file(&[("SWITCHBOARD_GRAPHQL_INTROSPECTION", "off"), ("SWITCHBOARD_GRAPHQL_TIMEOUT_SECS", "5")]);
+        let (limits, _) = graphql_settings(true, &off).unwrap();
+        assert_eq!((limits.introspection, limits.timeout.as_secs()), (Introspection::Off, 5));
+        for (key, value) in [
+            ("SWITCHBOARD_GRAPHQL_INTROSPECTION", "maybe"),
+            ("SWITCHBOARD_GRAPHQL_TIMEOUT_SECS", "0"),
+            ("SWITCHBOARD_ALLOWED_ORIGINS", "https://ok.example, intranet"),
+        ] {
+            let e = graphql_settings(false, &file(&[(key, value)])).unwrap_err().to_string();
+            assert!(e.contains(key), "{e}");
+        }
+        let (_, origins) = graphql_settings(
+            false,
+            &file(&[("SWITCHBOARD_ALLOWED_ORIGINS", "https://a.example, http://b.example:8080")]),
+        )
+        .unwrap();
+        assert_eq!(origins, ["https://a.example", "http://b.example:8080"]);
+    }
+
+    #[test]
     fn defaults_need_no_configuration() {
         let dir = tempfile::tempdir().unwrap();
         let args =
