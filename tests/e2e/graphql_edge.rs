@@ -125,6 +125,27 @@ async fn malformed_bodies_batches_and_uploads_get_coded_json_errors() {
     let (status, answer) = post(Some("multipart/form-data; boundary=x"), Some(&ws.agent), "garbage").await;
     assert_eq!((status, code(&answer)), (400, "BAD_REQUEST"), "{answer}");
 
+    // A body larger than the limit is refused from its Content-Length, as JSON too.
+    let addr = server().url.trim_start_matches("http://").to_string();
+    let mut tcp = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let head = format!(
+        "POST /graphql HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        31 * 1024 * 1024
+    );
+    tokio::io::AsyncWriteExt::write_all(&mut tcp, head.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !String::from_utf8_lossy(&answer).contains("}]}") {
+        let read = tokio::io::AsyncReadExt::read(&mut tcp, &mut buf);
+        match tokio::time::timeout(Duration::from_secs(5), read).await.expect("an answer in time").unwrap() {
+            0 => break,
+            n => answer.extend_from_slice(&buf[..n]),
+        }
+    }
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(answer.contains("\"code\":\"PAYLOAD_TOO_LARGE\""), "{answer}");
+
     // A syntax error on a long line does not send the line back.
     let long = format!("{{ tickets(filter: {{ search: \"{}\" }} {{ nodes {{ id }} }} }}", "y".repeat(50_000));
     let (status, answer) = post(Some("application/json"), Some(&ws.agent), json!({ "query": long }).to_string()).await;

@@ -53,6 +53,7 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         // At the transport, not per extractor: the GraphQL extractor streams the body itself
         // and would otherwise read any size.
         .layer(RequestBodyLimitLayer::new(max_body_bytes))
+        .layer(axum::middleware::map_response(crate::graphql_edge::coded_payload_too_large))
         .layer(CatchPanicLayer::custom(|_| {
             // A bug must never take the process down or leak a stack to the caller.
             tracing::error!("a request handler panicked");

@@ -86,6 +86,13 @@ impl IntoResponse for BodyRejection {
     }
 }
 
+/// The body limit's own refusal (from a too large Content-Length, before any of the body is
+/// read) is plain text; every error of this server is coded JSON.
+pub async fn coded_payload_too_large(resp: Response) -> Response {
+    let plain = resp.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"text/plain"));
+    if resp.status() == StatusCode::PAYLOAD_TOO_LARGE && plain { too_large() } else { resp }
+}
+
 fn too_large() -> Response {
     error_json(
         StatusCode::PAYLOAD_TOO_LARGE,
