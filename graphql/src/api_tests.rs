@@ -11,7 +11,7 @@ use switchboard_desk::domain::{Actor, ActorKind, Role};
 use switchboard_desk::store::Store;
 use switchboard_desk::{AuthConfig, BlobStore, ContactInput, Desk, SystemClock};
 
-use crate::{SwitchboardSchema, build_schema};
+use crate::{Introspection, RequestLimits, SwitchboardSchema, build_schema};
 
 struct Env {
     schema: SwitchboardSchema,
@@ -358,7 +358,7 @@ async fn tickets_flags_previews_and_who_is_refused() {
 
     // A flag list is as costly as its 200 possible tickets; one with their threads is refused.
     let heavy = "{ qualityFlags { id ticket { number entries { body } history { field } } } }";
-    assert_eq!(env.error(Some(&env.agent), heavy, json!({})).await.0, "BAD_REQUEST");
+    assert_eq!(env.error(Some(&env.agent), heavy, json!({})).await.0, "QUERY_TOO_LARGE");
     let light = "{ notifications { id } webhooks { id deliveries { event status attempts responseStatus latencyMs lastError } } }";
     env.ok(&env.admin, light, json!({})).await;
 
@@ -382,4 +382,191 @@ async fn tickets_flags_previews_and_who_is_refused() {
     }
     let e = env.error(Some(&env.customer), preview, json!({ "id": c, "t": t["id"] })).await;
     assert_eq!(e.0, "FORBIDDEN");
+}
+
+/// A document whose fragments each spread the previous one twice: `levels` levels select
+/// 2^levels fields while the document stays a few hundred bytes.
+fn fragment_bomb(levels: usize) -> String {
+    let mut doc = format!("query {{ ...F{levels} }}\nfragment F1 on Query {{ __typename }}\n");
+    for i in 2..=levels {
+        doc += &format!("fragment F{i} on Query {{ ...F{p} ...F{p} }}\n", p = i - 1);
+    }
+    doc
+}
+
+fn code_and_message(body: &Value) -> (String, String) {
+    let e = &body["errors"][0];
+    (
+        e["extensions"]["code"].as_str().unwrap_or_default().to_string(),
+        e["message"].as_str().unwrap_or_default().to_string(),
+    )
+}
+
+#[tokio::test]
+async fn fragment_bombs_are_refused_before_they_run() {
+    let env = env().await;
+    // Nine levels fit the anonymous fragment count; twenty the signed-in one.
+    for (who, levels) in [(None, 9), (Some(&env.agent), 20)] {
+        let started = std::time::Instant::now();
+        let body = env.run(who, &fragment_bomb(levels), json!({})).await;
+        let (code, message) = code_and_message(&body);
+        assert_eq!(code, "QUERY_TOO_LARGE", "{body}");
+        assert!(message.contains("fragments are expanded"), "{message}");
+        assert!(body["data"].is_null(), "{body}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(2), "took {:?}", started.elapsed());
+    }
+    // The largest documents within the signed-in budget validate and run quickly: the checks
+    // that compare every pair of fields stay cheap at this size.
+    for doc in [
+        format!("{{ {} }}", "__typename ".repeat(1_990)),
+        format!("{{ {} }}", "me { workspace { slug } } ".repeat(650)),
+        format!("{{ ...on Query {{ {} }} }}", "me { ...on Viewer { name } } ".repeat(600)),
+    ] {
+        let started = std::time::Instant::now();
+        let body = env.run(Some(&env.agent), &doc, json!({})).await;
+        assert!(body.get("errors").is_none(), "{}", &body.to_string()[..300.min(body.to_string().len())]);
+        assert!(started.elapsed() < std::time::Duration::from_secs(2), "took {:?}", started.elapsed());
+    }
+    // A fragment that spreads itself is refused by name, and quickly: walking it would never end.
+    let cycle = "query { ...A } fragment A on Query { __typename ...B ...B } fragment B on Query { ...A ...A }";
+    let (code, message) = code_and_message(&env.run(Some(&env.agent), cycle, json!({})).await);
+    assert_eq!((code.as_str(), message.contains("spreads itself")), ("BAD_REQUEST", true), "{message}");
+
+    // Fragments still work, and are measured where they are spread: the depth limit sees the
+    // nesting a fragment adds.
+    let fine = "query { me { ...Who } } fragment Who on Viewer { name workspace { slug } }";
+    let data = env.ok(&env.agent, fine, json!({})).await;
+    assert_eq!(data["me"]["name"], "Alex");
+    let deep_fields = "fields { type { ofType { ofType { ofType { ofType { ofType { ofType { ofType { ofType { name } } } } } } } } } }";
+    let deep = format!("{{ __schema {{ types {{ ...T }} }} }} fragment T on __Type {{ {deep_fields} }}");
+    let (code, message) = code_and_message(&env.run(Some(&env.agent), &deep, json!({})).await);
+    assert_eq!(code, "BAD_REQUEST", "{message}");
+    assert!(message.contains("nested too deep"), "{message}");
+}
+
+#[tokio::test]
+async fn anonymous_callers_get_a_smaller_budget_than_signed_in_ones() {
+    let env = env().await;
+    // Over the anonymous complexity budget, within the signed-in one.
+    let big_page = "{ tickets(first: 100) { nodes { id number subject status priority updatedAt } } }";
+    let (code, message) = code_and_message(&env.run(None, big_page, json!({})).await);
+    assert_eq!(code, "QUERY_TOO_LARGE", "{message}");
+    assert!(message.contains("without signing in"), "{message}");
+    env.ok(&env.agent, big_page, json!({})).await;
+
+    // Aliases, fragments and bytes likewise.
+    let aliases: String = (0..30).map(|i| format!("a{i}: __typename ")).collect();
+    let (code, message) = code_and_message(&env.run(None, &format!("{{ {aliases} }}"), json!({})).await);
+    assert_eq!((code.as_str(), message.contains("30 aliases")), ("QUERY_TOO_LARGE", true), "{message}");
+    env.ok(&env.agent, &format!("{{ {aliases} }}"), json!({})).await;
+    let padded = format!("{{ __typename }}\n# {}", "x".repeat(20_000));
+    let (code, message) = code_and_message(&env.run(None, &padded, json!({})).await);
+    assert_eq!((code.as_str(), message.contains("bytes")), ("QUERY_TOO_LARGE", true), "{message}");
+    env.ok(&env.agent, &padded, json!({})).await;
+    let huge = format!("{{ __typename }}\n# {}", "x".repeat(100_000));
+    let (code, _) = code_and_message(&env.run(Some(&env.agent), &huge, json!({})).await);
+    assert_eq!(code, "QUERY_TOO_LARGE");
+    let directives: String = (0..101).map(|_| "@include(if: true) ").collect();
+    let (code, message) =
+        code_and_message(&env.run(Some(&env.agent), &format!("{{ __typename {directives} }}"), json!({})).await);
+    assert_eq!((code.as_str(), message.contains("101 directives")), ("QUERY_TOO_LARGE", true), "{message}");
+}
+
+#[tokio::test]
+async fn introspection_follows_the_setting() {
+    let env = env().await;
+    let introspect = "{ __schema { queryType { name } } }";
+    // The default: signed-in callers only.
+    let (code, _) = code_and_message(&env.run(None, introspect, json!({})).await);
+    assert_eq!(code, "INTROSPECTION_DISABLED");
+    let hidden = "{ ...Q } fragment Q on Query { __type(name: \"Ticket\") { name } }";
+    let (code, _) = code_and_message(&env.run(None, hidden, json!({})).await);
+    assert_eq!(code, "INTROSPECTION_DISABLED");
+    assert_eq!(env.ok(&env.agent, introspect, json!({})).await["__schema"]["queryType"]["name"], "Query");
+    // `__typename` is not introspection: clients need it.
+    assert_eq!(env.run(None, "{ __typename }", json!({})).await["data"]["__typename"], "Query");
+
+    let desk = env.schema.data::<Desk>().unwrap().clone();
+    let off = crate::build_schema_with(desk, RequestLimits { introspection: Introspection::Off, ..Default::default() });
+    let resp = off.execute(Request::new(introspect).data(env.agent.clone())).await;
+    let body = serde_json::to_value(resp).unwrap();
+    assert_eq!(code_and_message(&body).0, "INTROSPECTION_DISABLED", "{body}");
+}
+
+#[tokio::test]
+async fn a_request_past_its_time_is_stopped_with_a_code() {
+    let env = env().await;
+    let desk = env.schema.data::<Desk>().unwrap().clone();
+    let hasty =
+        crate::build_schema_with(desk, RequestLimits { timeout: std::time::Duration::ZERO, ..Default::default() });
+    // Reading tickets waits on the database, so a zero budget is always past.
+    let resp = hasty.execute(Request::new("{ tickets { nodes { id } } }").data(env.agent.clone())).await;
+    let body = serde_json::to_value(resp).unwrap();
+    assert_eq!(code_and_message(&body).0, "TIMEOUT", "{body}");
+}
+
+#[tokio::test]
+async fn error_messages_do_not_echo_long_input() {
+    let env = env().await;
+    let long_line = format!("{{ tickets(filter: {{ search: \"{}\" }} {{ nodes {{ id }} }} }}", "y".repeat(20_000));
+    let body = env.run(Some(&env.agent), &long_line, json!({})).await;
+    let (code, message) = code_and_message(&body);
+    assert_eq!(code, "BAD_REQUEST", "{message}");
+    assert!(message.chars().count() < 400, "{} chars: {message:.500}", message.chars().count());
+}
+
+/// Every document the web UI sends (`gql` templates under web/src) fits the signed-in budget,
+/// and every mutation the anonymous one, so the limits never break a screen or a sign-in.
+#[tokio::test]
+async fn the_web_uis_documents_fit_the_signed_in_budget() {
+    use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextExecute};
+    /// Stops every request after validation: the limits are measured, no resolver runs.
+    struct ValidateOnly;
+    impl ExtensionFactory for ValidateOnly {
+        fn create(&self) -> Arc<dyn Extension> {
+            Arc::new(ValidateOnly)
+        }
+    }
+    #[async_trait::async_trait]
+    impl Extension for ValidateOnly {
+        async fn execute(
+            &self,
+            _: &ExtensionContext<'_>,
+            _: Option<&str>,
+            _: NextExecute<'_>,
+        ) -> async_graphql::Response {
+            async_graphql::Response::new(async_graphql::Value::Null)
+        }
+    }
+    let env = env().await;
+    let schema = crate::schema_builder().extension(RequestLimits::default()).extension(ValidateOnly).finish();
+    fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for e in std::fs::read_dir(dir).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else if p.extension().is_some_and(|x| x == "ts" || x == "tsx") {
+                out.push(p);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../web/src"), &mut files);
+    let mut documents = 0;
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        for part in text.split("gql`").skip(1) {
+            let doc = part.split('`').next().unwrap();
+            documents += 1;
+            let resp = schema.execute(Request::new(doc).data(env.admin.clone())).await;
+            let body = serde_json::to_value(resp).unwrap();
+            assert!(body.get("errors").is_none(), "{}: {doc}\n{body}", file.display());
+            // Signing in, links and password resets are mutations sent without a token.
+            if doc.trim_start().starts_with("mutation") {
+                let anonymous = serde_json::to_value(schema.execute(Request::new(doc)).await).unwrap();
+                assert!(anonymous.get("errors").is_none(), "{}: {doc}\n{anonymous}", file.display());
+            }
+        }
+    }
+    assert!(documents > 20, "found only {documents} documents in web/src");
 }

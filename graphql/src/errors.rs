@@ -6,8 +6,10 @@
 
 use std::sync::Arc;
 
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextRequest};
+use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextRequest, NextSubscribe};
 use async_graphql::{Name, Response, Value};
+use futures_util::StreamExt;
+use futures_util::stream::BoxStream;
 use switchboard_desk::{DeskError, WorkspaceChoice};
 
 /// The error-code extension; installed by `build_schema`.
@@ -66,34 +68,67 @@ fn workspace_choices(choices: &[WorkspaceChoice]) -> Value {
     )
 }
 
+/// Longest error message sent: messages quote the caller's input (a syntax error quotes its
+/// line), and a megabyte line must not come back.
+const MAX_MESSAGE_CHARS: usize = 300;
+
+/// `message`, cut to a length that quotes enough of the caller's input to find the fault.
+pub(crate) fn truncated(message: String) -> String {
+    match message.char_indices().nth(MAX_MESSAGE_CHARS) {
+        None => message,
+        Some((cut, _)) => format!("{}… (truncated)", &message[..cut]),
+    }
+}
+
 #[async_trait::async_trait]
 impl Extension for ErrorCodesExtension {
     async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
         let mut resp = next.run(ctx).await;
-        for err in &mut resp.errors {
-            // No desk error inside: async-graphql's own (a malformed document, an unknown field,
-            // a value that does not fit its type, a depth or complexity limit).
-            let source = err.source::<DeskError>();
-            let choices = match source {
-                Some(DeskError::ChooseWorkspace(w)) => Some(workspace_choices(w)),
-                _ => None,
-            };
-            let c = match source {
-                Some(e) => coded(e),
-                None => Coded { code: "BAD_REQUEST", field: None, message: err.message.clone() },
-            };
-            err.message = c.message;
-            let ext = err.extensions.get_or_insert_with(Default::default);
-            if ext.get("code").is_none() {
-                ext.set("code", Value::from(c.code));
-            }
-            if let Some(f) = c.field {
-                ext.set("field", Value::from(f));
-            }
-            if let Some(w) = choices {
-                ext.set("workspaces", w);
-            }
-        }
+        code_errors(&mut resp);
         resp
+    }
+
+    /// Subscriptions (and every operation sent over the WebSocket) answer through a stream,
+    /// which the `request` hook does not see.
+    fn subscribe<'s>(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        stream: BoxStream<'s, Response>,
+        next: NextSubscribe<'_>,
+    ) -> BoxStream<'s, Response> {
+        next.run(ctx, stream)
+            .map(|mut resp| {
+                code_errors(&mut resp);
+                resp
+            })
+            .boxed()
+    }
+}
+
+/// Sets `extensions.code` (and `field`) on every error of a response.
+fn code_errors(resp: &mut Response) {
+    for err in &mut resp.errors {
+        // No desk error inside: async-graphql's own (a malformed document, an unknown field,
+        // a value that does not fit its type, a depth or complexity limit).
+        let source = err.source::<DeskError>();
+        let choices = match source {
+            Some(DeskError::ChooseWorkspace(w)) => Some(workspace_choices(w)),
+            _ => None,
+        };
+        let c = match source {
+            Some(e) => coded(e),
+            None => Coded { code: "BAD_REQUEST", field: None, message: err.message.clone() },
+        };
+        err.message = truncated(c.message);
+        let ext = err.extensions.get_or_insert_with(Default::default);
+        if ext.get("code").is_none() {
+            ext.set("code", Value::from(c.code));
+        }
+        if let Some(f) = c.field {
+            ext.set("field", Value::from(f));
+        }
+        if let Some(w) = choices {
+            ext.set("workspaces", w);
+        }
     }
 }

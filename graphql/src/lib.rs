@@ -5,6 +5,7 @@
 mod api_tests;
 mod email;
 mod errors;
+mod limits;
 mod mutation;
 mod query;
 mod subscription;
@@ -17,6 +18,7 @@ use switchboard_desk::domain::Actor;
 use switchboard_desk::{Desk, DeskError};
 
 pub use errors::ErrorCodes;
+pub use limits::{Budget, Introspection, RequestLimits, checked_document};
 pub use mutation::Mutation;
 pub use query::Query;
 pub use subscription::Subscription;
@@ -26,19 +28,24 @@ pub type SwitchboardSchema = Schema<Query, Mutation, Subscription>;
 
 /// Deepest query accepted.
 pub const MAX_DEPTH: usize = 12;
-/// Most expensive query accepted (each field costs 1; lists multiply by their page size).
+/// Most expensive query a signed-in caller may send (each field costs 1; lists multiply by their
+/// page size); anonymous callers get less, see [`Budget`].
 pub const MAX_COMPLEXITY: usize = 5_000;
 
-/// Builds the schema around a desk.
+/// Builds the schema around a desk, with the default request limits.
 pub fn build_schema(desk: Desk) -> SwitchboardSchema {
-    schema_builder().data(desk).finish()
+    build_schema_with(desk, RequestLimits::default())
 }
 
+/// Builds the schema around a desk, with the server's request limits.
+pub fn build_schema_with(desk: Desk, limits: RequestLimits) -> SwitchboardSchema {
+    schema_builder().extension(limits).data(desk).finish()
+}
+
+/// Everything but the per-request limits (the SDL does not depend on them), which also hold the
+/// complexity limit: it differs between anonymous and signed-in callers.
 fn schema_builder() -> async_graphql::SchemaBuilder<Query, Mutation, Subscription> {
-    Schema::build(Query, Mutation, Subscription)
-        .limit_depth(MAX_DEPTH)
-        .limit_complexity(MAX_COMPLEXITY)
-        .extension(ErrorCodes)
+    Schema::build(Query, Mutation, Subscription).limit_depth(MAX_DEPTH).extension(ErrorCodes)
 }
 
 /// The schema's SDL, as checked in at `graphql/schema.graphql`.

@@ -42,7 +42,7 @@ async fn malformed_requests_get_clear_errors_and_the_server_stays_up() {
     let huge_page =
         "{ tickets(first: 100) { nodes { entries { body attachments { id fileName url } } history { field } } } }";
     let (code, _, msg) = error_of(&gql(Some(&ws.agent), huge_page, json!({})).await);
-    assert_eq!(code, "BAD_REQUEST", "{msg}");
+    assert_eq!(code, "QUERY_TOO_LARGE", "{msg}");
 
     // A body over the limit is refused from its headers, before any of it is read.
     let addr = server().url.trim_start_matches("http://").to_string();

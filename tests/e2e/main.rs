@@ -7,6 +7,7 @@ mod support;
 
 mod authorization;
 mod email;
+mod graphql_edge;
 mod http;
 mod ingest;
 mod lifecycle;

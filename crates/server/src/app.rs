@@ -5,10 +5,11 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use async_graphql::ErrorExtensions;
 use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource};
 use async_graphql_axum::{GraphQLProtocol, GraphQLRequest, GraphQLResponse, GraphQLWebSocket};
 use axum::body::Body;
-use axum::extract::{ConnectInfo, Path, State, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, FromRequest, Path, RawQuery, Request, State, WebSocketUpgrade};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
@@ -21,6 +22,7 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::client_addr::TrustedProxies;
+use crate::graphql_edge::{AllowedOrigins, BodyRejection, refuse_body_kind};
 
 /// Set once the untrusted-forwarding warning is logged: it says the same for every request.
 static WARNED_FORWARDING: AtomicBool = AtomicBool::new(false);
@@ -35,6 +37,8 @@ pub struct AppState {
     pub web_dir: std::path::PathBuf,
     /// Whose `X-Forwarded-For` names the caller.
     pub trusted_proxies: TrustedProxies,
+    /// The pages that may open the GraphQL WebSocket besides the server's own.
+    pub allowed_origins: AllowedOrigins,
 }
 
 /// Builds the router.
@@ -49,6 +53,7 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         // At the transport, not per extractor: the GraphQL extractor streams the body itself
         // and would otherwise read any size.
         .layer(RequestBodyLimitLayer::new(max_body_bytes))
+        .layer(axum::middleware::map_response(crate::graphql_edge::coded_payload_too_large))
         .layer(CatchPanicLayer::custom(|_| {
             // A bug must never take the process down or leak a stack to the caller.
             tracing::error!("a request handler panicked");
@@ -58,7 +63,8 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         .with_state(state)
 }
 
-fn error_json(status: StatusCode, code: &str, message: &str) -> Response {
+/// A JSON error body in the GraphQL shape, `extensions.code` included.
+pub(crate) fn error_json(status: StatusCode, code: &str, message: &str) -> Response {
     let body = serde_json::json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
     (status, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
 }
@@ -95,9 +101,15 @@ async fn graphql(
     State(s): State<AppState>,
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     headers: HeaderMap,
-    req: GraphQLRequest,
+    body: Request,
 ) -> Response {
-    let mut req = req.into_inner();
+    if let Some(refused) = refuse_body_kind(&headers) {
+        return refused;
+    }
+    let mut req = match GraphQLRequest::<BodyRejection>::from_request(body, &()).await {
+        Ok(req) => req.into_inner(),
+        Err(rejection) => return rejection.into_response(),
+    };
     if let Some(client) = client(&s, peer, &headers) {
         req = req.data(client);
     }
@@ -113,10 +125,22 @@ async fn graphql(
     GraphQLResponse::from(s.schema.execute(req).await).into_response()
 }
 
-async fn graphiql(State(s): State<AppState>) -> Response {
+/// GET /graphql is GraphiQL's page and nothing else: no operation runs over GET, so a link or an
+/// image on another site can never trigger one.
+async fn graphiql(State(s): State<AppState>, RawQuery(query): RawQuery) -> Response {
+    if query.is_some_and(|q| q.split('&').any(|p| p.starts_with("query="))) {
+        return error_json(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "METHOD_NOT_ALLOWED",
+            "GraphQL operations are not served over GET: POST them as application/json",
+        );
+    }
     if !s.graphiql {
-        return (StatusCode::NOT_FOUND, "GraphiQL is off; set SWITCHBOARD_GRAPHIQL=true or run serve --demo")
-            .into_response();
+        return error_json(
+            StatusCode::NOT_FOUND,
+            "NOT_FOUND",
+            "GraphiQL is off; set SWITCHBOARD_GRAPHIQL=true or run serve --demo",
+        );
     }
     Html(GraphiQLSource::build().endpoint("/graphql").subscription_endpoint("/graphql/ws").finish()).into_response()
 }
@@ -128,6 +152,9 @@ async fn graphql_ws(
     protocol: GraphQLProtocol,
     upgrade: WebSocketUpgrade,
 ) -> Response {
+    if let Some(refused) = s.allowed_origins.refuse(&headers) {
+        return refused;
+    }
     let desk = s.desk.clone();
     // Mutations run over the socket too: the sign-in limits must count the same caller.
     let client = client(&s, peer, &headers);
@@ -143,7 +170,16 @@ async fn graphql_ws(
                         .and_then(|v| v.as_str())
                         .unwrap_or_default();
                     let token = token.strip_prefix("Bearer ").unwrap_or(token);
-                    let actor = desk.authenticate(token).await.map_err(|e| async_graphql::Error::new(e.to_string()))?;
+                    let actor = desk.authenticate(token).await.map_err(|e| match e {
+                        DeskError::Unauthenticated(m) => {
+                            async_graphql::Error::new(m).extend_with(|_, ext| ext.set("code", "UNAUTHENTICATED"))
+                        }
+                        e => {
+                            tracing::error!(error = %e, "authentication failed");
+                            async_graphql::Error::new("internal error; it has been logged")
+                                .extend_with(|_, ext| ext.set("code", "INTERNAL"))
+                        }
+                    })?;
                     let mut data = async_graphql::Data::default();
                     data.insert(actor);
                     data.insert(SessionToken(token.to_string()));

@@ -63,6 +63,11 @@ pub struct ServeSettings {
     pub public_url: Option<String>,
     /// Reverse proxies whose `X-Forwarded-For` names the caller (`SWITCHBOARD_TRUSTED_PROXIES`).
     pub trusted_proxies: crate::client_addr::TrustedProxies,
+    /// GraphQL's per-request time limit and introspection policy (`SWITCHBOARD_GRAPHQL_*`).
+    pub graphql_limits: switchboard_graphql::RequestLimits,
+    /// Pages besides the server's own that may open the GraphQL WebSocket
+    /// (`SWITCHBOARD_ALLOWED_ORIGINS`, comma-separated `scheme://host[:port]`).
+    pub allowed_origins: Vec<String>,
 }
 
 /// Reads a KEY=VALUE file; blank lines and `#` comments are skipped, values may be quoted.
@@ -269,6 +274,7 @@ pub fn resolve_serve(
         &env_or_file("SWITCHBOARD_TRUSTED_PROXIES", file).unwrap_or_default(),
     )
     .context("SWITCHBOARD_TRUSTED_PROXIES")?;
+    let (graphql_limits, allowed_origins) = graphql_settings(graphiql, file)?;
     Ok(ServeSettings {
         listen,
         graphiql,
@@ -281,7 +287,44 @@ pub fn resolve_serve(
         whatsapp,
         public_url,
         trusted_proxies,
+        graphql_limits,
+        allowed_origins,
     })
+}
+
+/// The GraphQL edge's settings. Introspection defaults to signed-in callers only (anonymous
+/// callers need none: the schema is checked in), or to everyone when GraphiQL is on, since its
+/// page introspects without a token.
+fn graphql_settings(
+    graphiql: bool,
+    file: &HashMap<String, String>,
+) -> anyhow::Result<(switchboard_graphql::RequestLimits, Vec<String>)> {
+    use switchboard_graphql::{Introspection, RequestLimits};
+    let d = RequestLimits::default();
+    let timeout_secs: u64 = number("SWITCHBOARD_GRAPHQL_TIMEOUT_SECS", file, d.timeout.as_secs())?;
+    if timeout_secs == 0 {
+        bail!("SWITCHBOARD_GRAPHQL_TIMEOUT_SECS must be at least 1");
+    }
+    let introspection = match env_or_file("SWITCHBOARD_GRAPHQL_INTROSPECTION", file).as_deref() {
+        None if graphiql => Introspection::On,
+        None => d.introspection,
+        Some("on") => Introspection::On,
+        Some("signed-in") => Introspection::SignedIn,
+        Some("off") => Introspection::Off,
+        Some(v) => bail!("SWITCHBOARD_GRAPHQL_INTROSPECTION must be on, signed-in or off, not {v:?}"),
+    };
+    let mut allowed_origins = Vec::new();
+    for o in env_or_file("SWITCHBOARD_ALLOWED_ORIGINS", file).unwrap_or_default().split(',').map(str::trim) {
+        if o.is_empty() {
+            continue;
+        }
+        if crate::graphql_edge::origin_of(o).is_none() {
+            bail!("SWITCHBOARD_ALLOWED_ORIGINS: {o:?} is not an origin such as https://help.example.com");
+        }
+        allowed_origins.push(o.to_string());
+    }
+    let limits = RequestLimits { timeout: std::time::Duration::from_secs(timeout_secs), introspection, ..d };
+    Ok((limits, allowed_origins))
 }
 
 #[cfg(test)]
@@ -299,6 +342,32 @@ mod tests {
         assert_eq!(m["DATABASE_URL"], "postgres://x@y/z");
         std::fs::write(&p, "nonsense\n").unwrap();
         assert!(read_config_file(&p).unwrap_err().to_string().contains(":1: expected KEY=VALUE"));
+    }
+
+    #[test]
+    fn graphql_settings_are_checked() {
+        use switchboard_graphql::Introspection;
+        let file = |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let (limits, origins) = graphql_settings(false, &HashMap::new()).unwrap();
+        assert_eq!((limits.introspection, limits.timeout.as_secs(), origins.len()), (Introspection::SignedIn, 30, 0));
+        assert_eq!(graphql_settings(true, &HashMap::new()).unwrap().0.introspection, Introspection::On);
+        let off = file(&[("SWITCHBOARD_GRAPHQL_INTROSPECTION", "off"), ("SWITCHBOARD_GRAPHQL_TIMEOUT_SECS", "5")]);
+        let (limits, _) = graphql_settings(true, &off).unwrap();
+        assert_eq!((limits.introspection, limits.timeout.as_secs()), (Introspection::Off, 5));
+        for (key, value) in [
+            ("SWITCHBOARD_GRAPHQL_INTROSPECTION", "maybe"),
+            ("SWITCHBOARD_GRAPHQL_TIMEOUT_SECS", "0"),
+            ("SWITCHBOARD_ALLOWED_ORIGINS", "https://ok.example, intranet"),
+        ] {
+            let e = graphql_settings(false, &file(&[(key, value)])).unwrap_err().to_string();
+            assert!(e.contains(key), "{e}");
+        }
+        let (_, origins) = graphql_settings(
+            false,
+            &file(&[("SWITCHBOARD_ALLOWED_ORIGINS", "https://a.example, http://b.example:8080")]),
+        )
+        .unwrap();
+        assert_eq!(origins, ["https://a.example", "http://b.example:8080"]);
     }
 
     #[test]

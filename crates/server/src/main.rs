@@ -4,6 +4,7 @@
 mod app;
 mod client_addr;
 mod config;
+mod graphql_edge;
 mod seed;
 mod web;
 
@@ -250,13 +251,14 @@ async fn run(
                 ),
                 None => None,
             };
-            let schema = switchboard_graphql::build_schema(desk.clone());
+            let schema = switchboard_graphql::build_schema_with(desk.clone(), serve.graphql_limits);
             let state = app::AppState {
                 desk: desk.clone(),
                 schema,
                 graphiql: serve.graphiql,
                 web_dir: serve.web_dir.clone(),
                 trusted_proxies: serve.trusted_proxies.clone(),
+                allowed_origins: graphql_edge::AllowedOrigins::new(serve.public_url.as_deref(), &serve.allowed_origins),
             };
             // The raw-MIME endpoint carries its own body limit (the email size limit).
             let router = app::router(state, serve.max_body_bytes)
