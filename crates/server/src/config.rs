@@ -402,6 +402,27 @@ mod tests {
     }
 
     #[test]
+    fn connection_limits_are_read_and_checked() {
+        let file = |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let limits = connection_limits(&file(&[
+            ("SWITCHBOARD_HEADER_TIMEOUT_SECS", "5"),
+            ("SWITCHBOARD_MAX_CONNECTIONS", "64"),
+        ]))
+        .unwrap();
+        assert_eq!(limits.header_timeout, std::time::Duration::from_secs(5));
+        assert_eq!(limits.max_connections, 64);
+        assert_eq!(limits.body_timeout, crate::transport::ConnectionLimits::default().body_timeout);
+        for (key, value) in [
+            ("SWITCHBOARD_MAX_CONNECTIONS", "0"),
+            ("SWITCHBOARD_BODY_STALL_TIMEOUT_SECS", "0"),
+            ("SWITCHBOARD_HEADER_TIMEOUT_SECS", "soon"),
+        ] {
+            let err = connection_limits(&file(&[(key, value)])).unwrap_err().to_string();
+            assert!(err.contains(key), "{key}={value}: {err}");
+        }
+    }
+
+    #[test]
     fn defaults_need_no_configuration() {
         let dir = tempfile::tempdir().unwrap();
         let args =
