@@ -6,6 +6,7 @@
 mod support;
 
 mod authorization;
+mod edge;
 mod email;
 mod graphql_edge;
 mod http;

@@ -39,10 +39,23 @@ impl BlobStore {
         }
         let io = |e: std::io::Error| DeskError::Internal(format!("blob store: {e}"));
         let dir = path.parent().ok_or_else(|| DeskError::Internal("blob path has no parent".into()))?;
-        tokio::fs::create_dir_all(dir).await.map_err(io)?;
+        // Attachments are customers' files: the server's user only, whatever the umask.
+        let mut dirs = tokio::fs::DirBuilder::new();
+        dirs.recursive(true);
+        #[cfg(unix)]
+        dirs.mode(0o700);
+        dirs.create(dir).await.map_err(io)?;
         // Write aside and rename, so a crash never leaves a truncated file under the final name.
         let tmp = dir.join(format!(".{sha}.{}", rand::random::<u64>()));
-        tokio::fs::write(&tmp, bytes).await.map_err(io)?;
+        let mut file = tokio::fs::OpenOptions::new();
+        file.write(true).create_new(true);
+        #[cfg(unix)]
+        file.mode(0o600);
+        let mut file = file.open(&tmp).await.map_err(io)?;
+        tokio::io::AsyncWriteExt::write_all(&mut file, bytes).await.map_err(io)?;
+        // tokio finishes a write in the background: flush so the rename names complete bytes.
+        tokio::io::AsyncWriteExt::flush(&mut file).await.map_err(io)?;
+        drop(file);
         tokio::fs::rename(&tmp, &path).await.map_err(io)?;
         Ok(sha)
     }
@@ -62,5 +75,25 @@ impl BlobStore {
     /// Reads the bytes stored under `sha256`.
     pub async fn get(&self, sha256: &str) -> Result<Vec<u8>, DeskError> {
         tokio::fs::read(self.path(sha256)?).await.map_err(|_| DeskError::NotFound("attachment"))
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn stored_files_are_readable_by_the_server_only() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let blobs = BlobStore::new(tmp.path().join("attachments"));
+        let sha = blobs.put(b"a customer's passport scan").await.expect("put");
+        let mode = |p: &std::path::Path| std::fs::metadata(p).expect("metadata").permissions().mode() & 0o777;
+        let file = blobs.path(&sha).expect("path");
+        assert_eq!(mode(&file), 0o600, "the attachment file");
+        assert_eq!(mode(file.parent().expect("parent")), 0o700, "its folder");
+        assert_eq!(mode(&tmp.path().join("attachments")), 0o700, "the attachments folder");
+        assert_eq!(blobs.get(&sha).await.expect("get"), b"a customer's passport scan");
     }
 }

@@ -62,6 +62,17 @@ impl TrustedProxies {
         headers.contains_key("x-forwarded-for") && !self.contains(peer)
     }
 
+    /// Whether the caller reached the server over TLS, as a trusted proxy that terminated it says
+    /// in `X-Forwarded-Proto` (its last entry: the one that proxy wrote); anyone else's claim is
+    /// not believed.
+    pub fn forwarded_https(&self, peer: IpAddr, headers: &HeaderMap) -> bool {
+        if !self.contains(canonical(peer)) {
+            return false;
+        }
+        let protos = headers.get_all("x-forwarded-proto").iter().filter_map(|v| v.to_str().ok());
+        protos.flat_map(|v| v.split(',')).last().is_some_and(|p| p.trim().eq_ignore_ascii_case("https"))
+    }
+
     /// The caller's address: the peer, unless the peer is a trusted proxy; then, right to left
     /// through `X-Forwarded-For`, the first address that is not a trusted proxy (or the
     /// leftmost, when every hop is trusted). An entry that does not parse ends the walk.
@@ -154,6 +165,19 @@ mod tests {
         assert!(trusted.ignores_forwarding(ip("10.0.0.2"), &forwarded));
         assert!(!trusted.ignores_forwarding(ip("10.0.0.1"), &forwarded));
         assert!(!TrustedProxies::default().ignores_forwarding(ip("127.0.0.1"), &HeaderMap::new()));
+    }
+
+    #[test]
+    fn tls_is_believed_only_from_a_trusted_proxy() {
+        let trusted = TrustedProxies::parse("10.0.0.1").unwrap();
+        let mut https = HeaderMap::new();
+        https.insert("x-forwarded-proto", "https".parse().unwrap());
+        assert!(trusted.forwarded_https(ip("10.0.0.1"), &https));
+        assert!(!trusted.forwarded_https(ip("10.0.0.2"), &https), "a claim from anyone else");
+        assert!(!trusted.forwarded_https(ip("10.0.0.1"), &HeaderMap::new()));
+        let mut chain = HeaderMap::new();
+        chain.insert("x-forwarded-proto", "https, http".parse().unwrap());
+        assert!(!trusted.forwarded_https(ip("10.0.0.1"), &chain), "the nearest proxy's word counts");
     }
 
     #[test]

@@ -68,6 +68,8 @@ pub struct ServeSettings {
     /// Pages besides the server's own that may open the GraphQL WebSocket
     /// (`SWITCHBOARD_ALLOWED_ORIGINS`, comma-separated `scheme://host[:port]`).
     pub allowed_origins: Vec<String>,
+    /// Timeouts and the cap on concurrent connections.
+    pub connections: crate::transport::ConnectionLimits,
 }
 
 /// Reads a KEY=VALUE file; blank lines and `#` comments are skipped, values may be quoted.
@@ -113,7 +115,10 @@ pub fn resolve(args: &GlobalArgs, file: &HashMap<String, String>) -> anyhow::Res
         .clone()
         .or_else(|| file.get("SWITCHBOARD_DATA_DIR").map(PathBuf::from))
         .unwrap_or_else(|| PathBuf::from("data"));
-    std::fs::create_dir_all(&data_dir).with_context(|| format!("creating data dir {}", data_dir.display()))?;
+    // The data dir holds the database, attachments and the token key: the server's user only.
+    private_dir(&data_dir).with_context(|| format!("creating data dir {}", data_dir.display()))?;
+    private_dir(&data_dir.join("attachments"))
+        .with_context(|| format!("creating the attachments dir in {}", data_dir.display()))?;
     let database_url = args
         .database_url
         .clone()
@@ -124,6 +129,7 @@ pub fn resolve(args: &GlobalArgs, file: &HashMap<String, String>) -> anyhow::Res
         Some(_) => bail!("SWITCHBOARD_JWT_SECRET must be at least 32 characters"),
         None => {
             let path = data_dir.join("jwt-secret");
+            tighten(&path);
             match std::fs::read_to_string(&path) {
                 Ok(s) if s.trim().len() >= 32 => s.trim().to_string(),
                 _ => {
@@ -192,6 +198,90 @@ fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
     let mut f = opts.open(path).with_context(|| format!("writing {}", path.display()))?;
     f.write_all(contents.as_bytes())?;
     Ok(())
+}
+
+/// Creates `dir` (and its missing parents) readable by the server's user only, whatever the
+/// umask, and takes group and other access away from an existing one.
+pub fn private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)?;
+    tighten(dir);
+    Ok(())
+}
+
+/// Takes group and other access away from `path`, if it exists and has any. Tightened rather
+/// than only warned about: the server runs as the owner, so nothing it needs is lost, and a
+/// warning in a log nobody reads would leave password hashes and mail readable to every local
+/// user. What changed is logged, for an operator whose backup user relied on group access.
+pub fn tighten(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let Ok(meta) = std::fs::metadata(path) else { return };
+        let mode = meta.permissions().mode() & 0o7777;
+        if mode & 0o077 == 0 {
+            return;
+        }
+        let private = mode & 0o700;
+        match std::fs::set_permissions(path, std::fs::Permissions::from_mode(private)) {
+            Ok(()) => tracing::warn!(
+                path = %path.display(),
+                "other users could read this (mode {mode:o}); it is now readable by the server's user only ({private:o})"
+            ),
+            Err(e) => tracing::warn!(
+                path = %path.display(),
+                error = %e,
+                "other users can read this (mode {mode:o}) and it could not be changed; make it {private:o}"
+            ),
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+}
+
+/// The file a `sqlite:` database URL names; `None` for PostgreSQL and in-memory databases.
+fn sqlite_file(database_url: &str) -> Option<PathBuf> {
+    let rest = database_url.strip_prefix("sqlite://").or_else(|| database_url.strip_prefix("sqlite:"))?;
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let in_memory = path.is_empty() || path.starts_with(":memory:") || query.split('&').any(|p| p == "mode=memory");
+    (!in_memory).then(|| PathBuf::from(path))
+}
+
+/// The SQLite database file and the journal files SQLite keeps beside it.
+fn sqlite_files(db: &Path) -> Vec<PathBuf> {
+    let mut files = vec![db.to_path_buf()];
+    for suffix in ["-wal", "-shm", "-journal"] {
+        let mut name = db.as_os_str().to_owned();
+        name.push(suffix);
+        files.push(PathBuf::from(name));
+    }
+    files
+}
+
+/// Before connecting: creates a missing SQLite database file readable by the server's user
+/// only, since SQLite gives its `-wal` and `-shm` files the database file's mode; an empty file
+/// is a new database to SQLite. PostgreSQL keeps its own files.
+pub fn create_private_database(database_url: &str) {
+    let Some(db) = sqlite_file(database_url) else { return };
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    // Exists already, or its folder is missing: connecting reports the latter clearly.
+    let _ = opts.open(&db);
+}
+
+/// After connecting: tightens the SQLite database and its journal files, which an older
+/// version (or SQLite itself, under a loose umask) may have left readable by other users.
+pub fn protect_database_files(database_url: &str) {
+    if let Some(db) = sqlite_file(database_url) {
+        for file in sqlite_files(&db) {
+            tighten(&file);
+        }
+    }
 }
 
 /// Resolves the server's own settings.
@@ -275,6 +365,7 @@ pub fn resolve_serve(
     )
     .context("SWITCHBOARD_TRUSTED_PROXIES")?;
     let (graphql_limits, allowed_origins) = graphql_settings(graphiql, file)?;
+    let connections = connection_limits(file)?;
     Ok(ServeSettings {
         listen,
         graphiql,
@@ -289,6 +380,28 @@ pub fn resolve_serve(
         trusted_proxies,
         graphql_limits,
         allowed_origins,
+        connections,
+    })
+}
+
+fn connection_limits(file: &HashMap<String, String>) -> anyhow::Result<crate::transport::ConnectionLimits> {
+    let d = crate::transport::ConnectionLimits::default();
+    // Zero would close every connection at once (or, for the cap, never accept one).
+    let secs = |key: &str, default: std::time::Duration| -> anyhow::Result<std::time::Duration> {
+        match number(key, file, default.as_secs())? {
+            0 => bail!("{key} must be at least 1 second"),
+            n => Ok(std::time::Duration::from_secs(n)),
+        }
+    };
+    let max_connections = number("SWITCHBOARD_MAX_CONNECTIONS", file, d.max_connections)?;
+    if !(1..=crate::transport::MAX_CONNECTIONS_CAP).contains(&max_connections) {
+        bail!("SWITCHBOARD_MAX_CONNECTIONS must be from 1 to {}", crate::transport::MAX_CONNECTIONS_CAP);
+    }
+    Ok(crate::transport::ConnectionLimits {
+        header_timeout: secs("SWITCHBOARD_HEADER_TIMEOUT_SECS", d.header_timeout)?,
+        body_stall_timeout: secs("SWITCHBOARD_BODY_STALL_TIMEOUT_SECS", d.body_stall_timeout)?,
+        body_timeout: secs("SWITCHBOARD_BODY_TIMEOUT_SECS", d.body_timeout)?,
+        max_connections,
     })
 }
 
@@ -368,6 +481,38 @@ mod tests {
         )
         .unwrap();
         assert_eq!(origins, ["https://a.example", "http://b.example:8080"]);
+    }
+
+    #[test]
+    fn the_sqlite_file_is_found_in_its_url() {
+        assert_eq!(sqlite_file("sqlite://data/switchboard.db"), Some(PathBuf::from("data/switchboard.db")));
+        assert_eq!(sqlite_file("sqlite:///var/lib/sb.db?mode=rwc"), Some(PathBuf::from("/var/lib/sb.db")));
+        assert_eq!(sqlite_file("sqlite::memory:"), None);
+        assert_eq!(sqlite_file("sqlite://x.db?mode=memory"), None);
+        assert_eq!(sqlite_file("postgres://u@h/db"), None);
+        let wal = sqlite_files(Path::new("/d/s.db"));
+        assert!(wal.contains(&PathBuf::from("/d/s.db-wal")) && wal.contains(&PathBuf::from("/d/s.db-shm")));
+    }
+
+    #[test]
+    fn connection_limits_are_read_and_checked() {
+        let file = |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let limits = connection_limits(&file(&[
+            ("SWITCHBOARD_HEADER_TIMEOUT_SECS", "5"),
+            ("SWITCHBOARD_MAX_CONNECTIONS", "64"),
+        ]))
+        .unwrap();
+        assert_eq!(limits.header_timeout, std::time::Duration::from_secs(5));
+        assert_eq!(limits.max_connections, 64);
+        assert_eq!(limits.body_timeout, crate::transport::ConnectionLimits::default().body_timeout);
+        for (key, value) in [
+            ("SWITCHBOARD_MAX_CONNECTIONS", "0"),
+            ("SWITCHBOARD_BODY_STALL_TIMEOUT_SECS", "0"),
+            ("SWITCHBOARD_HEADER_TIMEOUT_SECS", "soon"),
+        ] {
+            let err = connection_limits(&file(&[(key, value)])).unwrap_err().to_string();
+            assert!(err.contains(key), "{key}={value}: {err}");
+        }
     }
 
     #[test]

@@ -6,6 +6,7 @@ mod client_addr;
 mod config;
 mod graphql_edge;
 mod seed;
+mod transport;
 mod web;
 
 use std::sync::Arc;
@@ -133,8 +134,10 @@ async fn main() -> anyhow::Result<()> {
     }
     let file = config::file_values(&cli.global)?;
     let settings = config::resolve(&cli.global, &file)?;
+    config::create_private_database(&settings.database_url);
     let store = Store::connect(&settings.database_url).await.context("connecting to the database")?;
     store.migrate().await.context("applying migrations")?;
+    config::protect_database_files(&settings.database_url);
     let desk = Desk::new(
         store.clone(),
         Arc::new(SystemClock),
@@ -264,12 +267,18 @@ async fn run(
             let router = app::router(state, serve.max_body_bytes)
                 .merge(switchboard_email::router(desk.clone(), serve.email.clone()))
                 .merge(switchboard_whatsapp::router(whatsapp));
+            let router = app::with_security_headers(
+                router,
+                app::HeaderPolicy {
+                    public_https: public_url.starts_with("https://"),
+                    trusted_proxies: serve.trusted_proxies.clone(),
+                },
+            );
             let email_poller =
                 serve.email_poller.then(|| switchboard_email::imap::spawn_poller(desk.clone(), serve.email.clone()));
             // Tests and scripts read this line to find the port when listening on port 0.
             println!("Switchboard listening on {url}");
-            let router = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
-            axum::serve(listener, router).with_graceful_shutdown(shutdown_signal(stop_on_stdin_eof)).await?;
+            transport::serve(listener, router, serve.connections.clone(), shutdown_signal(stop_on_stdin_eof)).await?;
             if let Some(poller) = email_poller {
                 poller.abort();
             }

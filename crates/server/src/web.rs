@@ -12,6 +12,15 @@ use axum::response::{Html, IntoResponse, Response};
 
 use crate::app::AppState;
 
+/// The web UI's Content-Security-Policy. The built bundle is Vite's output: module scripts and
+/// stylesheets from `/assets`, no inline script or style element (React sets `style` props
+/// through the DOM, which CSP allows), and API calls and the live socket to this origin. Tokens
+/// live in localStorage, so no inline script and no other origin may ever run here. Images:
+/// `data:` and `blob:` for previews of files the user picks.
+pub const APP_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; \
+    font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
+    frame-ancestors 'none'";
+
 /// The source checkout's `web/` folder, when the binary runs where it was built.
 fn source_web_dir() -> Option<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../web");
@@ -157,6 +166,7 @@ async fn send(file: &Path, immutable: bool) -> Response {
             let cache = if immutable { "public, max-age=31536000, immutable" } else { "no-cache" };
             h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
             h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+            h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(APP_CSP));
             resp
         }
         Err(_) => (StatusCode::NOT_FOUND, "not found").into_response(),

@@ -34,10 +34,19 @@ export function relative(iso: string, now = Date.now()): string {
   return diff < 0 ? `${text} ago` : `in ${text}`;
 }
 
-/** RFC 4180 CSV: fields with a comma, quote or line break are quoted, quotes doubled. */
+/** Text a spreadsheet would run as a formula (or a DDE command) when it starts the cell. */
+const FORMULA_START = /^[=+\-@\t\r]/;
+
+/**
+ * RFC 4180 CSV: fields with a comma, quote or line break are quoted, quotes doubled. Text that a
+ * spreadsheet would take for a formula gets a leading `'` first: cells hold what customers typed
+ * (a subject of `=HYPERLINK(...)`), and the agent opening the export must see text, not run it.
+ * Numbers are the app's own and stay numbers.
+ */
 export function toCsv(rows: (string | number | null | undefined)[][]): string {
   const field = (v: string | number | null | undefined) => {
-    const s = v == null ? '' : String(v);
+    let s = v == null ? '' : String(v);
+    if (typeof v === 'string' && FORMULA_START.test(s)) s = `'${s}`;
     return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
   };
   return rows.map((r) => r.map(field).join(',')).join('\r\n') + '\r\n';
