@@ -155,7 +155,21 @@ impl IpNetwork {
                 .filter(|p| *p <= max)
                 .ok_or_else(|| format!("{s:?}: the prefix length must be a number from 0 to {max}"))?,
         };
-        Ok(IpNetwork { addr, prefix })
+        // Kept in canonical form, so an IPv4-mapped network (::ffff:10.0.0.0/104) is an IPv4 one
+        // and matches callers whichever way a dual-stack listener reports them.
+        match addr {
+            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(_) if prefix < 96 => Err(format!("{s:?}: an IPv4-mapped network needs a prefix of at least 96")),
+                Some(v4) => Ok(IpNetwork { addr: IpAddr::V4(v4), prefix: prefix - 96 }),
+                None => Ok(IpNetwork { addr, prefix }),
+            },
+            IpAddr::V4(_) => Ok(IpNetwork { addr, prefix }),
+        }
+    }
+
+    /// The prefix length: 0 for a network holding every address.
+    pub fn prefix(&self) -> u8 {
+        self.prefix
     }
 
     /// True when `ip` lies in this network; an IPv4-mapped IPv6 address counts as its IPv4 address.

@@ -4,55 +4,31 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use axum::http::HeaderMap;
+use switchboard_desk::domain::IpNetwork;
 
 /// The networks whose `X-Forwarded-For` is believed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct TrustedProxies(Vec<(IpAddr, u8)>);
+pub struct TrustedProxies(Vec<IpNetwork>);
 
 impl TrustedProxies {
     /// Parses a comma-separated list of addresses and CIDR networks (`10.0.0.0/8, ::1`).
     pub fn parse(list: &str) -> anyhow::Result<Self> {
-        let mut nets = Vec::new();
-        for item in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-            let (addr, bits) = item.split_once('/').map_or((item, None), |(a, b)| (a, Some(b)));
-            let addr: IpAddr = addr.parse().with_context(|| format!("{item:?} is not an IP address or network"))?;
-            let max = if addr.is_ipv4() { 32 } else { 128 };
-            let bits = match bits {
-                None => max,
-                Some(b) => b
-                    .parse::<u8>()
-                    .ok()
-                    .filter(|b| *b <= max)
-                    .with_context(|| format!("{item:?}: the prefix length must be a number from 0 to {max}"))?,
-            };
-            // Addresses are compared in canonical form, so an IPv4-mapped network is an IPv4 one.
-            let (addr, bits) = match canonical(addr) {
-                IpAddr::V4(v4) if addr.is_ipv6() => {
-                    if bits < 96 {
-                        bail!("{item:?}: an IPv4-mapped network needs a prefix of at least 96");
-                    }
-                    (IpAddr::V4(v4), bits - 96)
-                }
-                _ => (addr, bits),
-            };
-            nets.push((addr, bits));
-        }
-        if nets.iter().any(|(_, bits)| *bits == 0) {
+        let nets = list
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|item| IpNetwork::parse(item).map_err(anyhow::Error::msg))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        if nets.iter().any(|n| n.prefix() == 0) {
             bail!("trusting every address would let any caller choose the address it is counted by");
         }
         Ok(Self(nets))
     }
 
     fn contains(&self, ip: IpAddr) -> bool {
-        let ip = canonical(ip);
-        // The networks are canonical already (see `parse`).
-        self.0.iter().any(|(net, bits)| match (*net, ip) {
-            (IpAddr::V4(n), IpAddr::V4(a)) => prefix_eq(&n.octets(), &a.octets(), *bits),
-            (IpAddr::V6(n), IpAddr::V6(a)) => prefix_eq(&n.octets(), &a.octets(), *bits),
-            _ => false,
-        })
+        self.0.iter().any(|net| net.contains(ip))
     }
 
     /// Whether the request names a forwarded caller that is not believed, because its sender is
@@ -104,17 +80,6 @@ fn canonical(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
         v4 => v4,
-    }
-}
-
-fn prefix_eq(a: &[u8], b: &[u8], bits: u8) -> bool {
-    let (bytes, rest) = (usize::from(bits / 8), bits % 8);
-    if a[..bytes] != b[..bytes] {
-        return false;
-    }
-    rest == 0 || {
-        let mask = 0xffu8 << (8 - rest);
-        a[bytes] & mask == b[bytes] & mask
     }
 }
 
