@@ -4,7 +4,7 @@ import { createRoot } from 'react-dom/client';
 import { ApiError, gql, request } from '../api/client';
 import { Link, navigate, useLocation } from '../lib/router';
 import { useStoredToken } from '../lib/token';
-import { ChooseWorkspace, signInError, workspaceChoices, type WorkspaceChoice } from '../lib/signin';
+import { ChooseWorkspace, useSignIn } from '../lib/signin';
 import { ErrorText } from '../lib/ui';
 import { boot, SessionContext, type Session } from './session';
 import { prefetchTickets, TicketsPage } from './Tickets';
@@ -32,23 +32,10 @@ const LOGIN = gql`
 function Login({ onToken }: { onToken: (t: string) => void }) {
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
-  const [choices, setChoices] = useState<WorkspaceChoice[] | null>(null);
-  const signIn = async (workspace: string | null) => {
-    setBusy(true);
-    setError(null);
-    try {
-      const d = await request<{ login: { token: string } }>(null, LOGIN, { email, password, workspace });
-      onToken(d.login.token);
-    } catch (err) {
-      const offered = workspaceChoices(err);
-      setChoices(offered);
-      if (!offered) setError(signInError(err));
-    } finally {
-      setBusy(false);
-    }
-  };
+  const { error, busy, choices, setChoices, signIn } = useSignIn(async (workspace) => {
+    const d = await request<{ login: { token: string } }>(null, LOGIN, { email, password, workspace });
+    onToken(d.login.token);
+  });
   const submit = (e: FormEvent) => {
     e.preventDefault();
     void signIn(null);

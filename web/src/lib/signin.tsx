@@ -1,6 +1,7 @@
 // Password sign-in shared by the helpdesk and the portal. One address may have accounts in
 // several workspaces: the password decides which, and when it fits more than one the server
 // answers with the list (only after the password was proven) and the person chooses.
+import { useState } from 'react';
 import { ApiError } from '../api/client';
 
 /** A workspace the sign-in may continue in. */
@@ -38,4 +39,28 @@ export function ChooseWorkspace({ choices, busy, onChoose, onBack }: { choices: 
       <button type="button" className="link" onClick={onBack}>Use another email or password</button>
     </fieldset>
   );
+}
+
+/**
+ * A sign-in form's state: `signIn(workspace)` runs `attempt`, and a failure becomes either the
+ * workspace choice (the password was proven) or the error to show.
+ */
+export function useSignIn(attempt: (workspace: string | null) => Promise<void>) {
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const [choices, setChoices] = useState<WorkspaceChoice[] | null>(null);
+  const signIn = async (workspace: string | null) => {
+    setError(null);
+    setBusy(true);
+    try {
+      await attempt(workspace);
+    } catch (err) {
+      const offered = workspaceChoices(err);
+      setChoices(offered);
+      if (!offered) setError(signInError(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return { error, setError, busy, choices, setChoices, signIn };
 }

@@ -6,7 +6,7 @@ import { createRoot } from 'react-dom/client';
 import { ApiError, downloadAttachment, gql, request, upload } from '../api/client';
 import type { HelpTopic, MyTicket, PublicEntry } from '../api/schema';
 import { Account } from '../lib/Account';
-import { ChooseWorkspace, signInError, workspaceChoices, type WorkspaceChoice } from '../lib/signin';
+import { ChooseWorkspace, useSignIn } from '../lib/signin';
 import { formatDate } from '../lib/format';
 import { Link, navigate, useLocation } from '../lib/router';
 import { useLiveTickets } from '../lib/live';
@@ -75,28 +75,15 @@ function Login({ onToken }: { onToken: (t: string) => void }) {
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
   const [sentTo, setSentTo] = useState<string | null>(null);
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
-  const [choices, setChoices] = useState<WorkspaceChoice[] | null>(null);
-  const signIn = async (workspace: string | null) => {
-    setError(null);
-    setBusy(true);
-    try {
-      if (mode === 'link') {
-        await request(null, REQUEST_LINK, { email });
-        setSentTo(email);
-        return;
-      }
-      const d = await request<{ customerLogin: { token: string } }>(null, LOGIN, { email, password, workspace });
-      onToken(d.customerLogin.token);
-    } catch (err) {
-      const offered = workspaceChoices(err);
-      setChoices(offered);
-      if (!offered) setError(signInError(err));
-    } finally {
-      setBusy(false);
+  const { error, setError, busy, choices, setChoices, signIn } = useSignIn(async (workspace) => {
+    if (mode === 'link') {
+      await request(null, REQUEST_LINK, { email });
+      setSentTo(email);
+      return;
     }
-  };
+    const d = await request<{ customerLogin: { token: string } }>(null, LOGIN, { email, password, workspace });
+    onToken(d.customerLogin.token);
+  });
   const submit = (e: FormEvent) => {
     e.preventDefault();
     void signIn(null);
