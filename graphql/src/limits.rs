@@ -237,7 +237,7 @@ pub fn checked_document(query: &str, budget: &Budget, signed_in: bool) -> Server
     let mut expansion = Expansion { doc: &doc, sizes: HashMap::new() };
     let mut selections = 0usize;
     for (_, op) in doc.operations.iter() {
-        selections = selections.saturating_add(expansion.size(&op.node.selection_set.node)?);
+        selections = selections.saturating_add(expansion.size(&op.node.selection_set.node, 1)?.0);
     }
     if selections > budget.max_selections {
         return Err(too_big(format!(
@@ -298,24 +298,48 @@ impl Written {
     }
 }
 
-/// Counts selections with fragments expanded, each fragment's size computed once.
+/// Deepest nesting of selection sets accepted once fragments are expanded (async-graphql's own
+/// recursion limit). The parser bounds nesting per definition only: a chain of fragments, each
+/// nesting deep and spreading the next at its bottom, would otherwise recurse here, in the
+/// inlining and in async-graphql's validation deep enough to overflow a worker's stack.
+const MAX_NESTING: usize = 32;
+
+/// Counts selections with fragments expanded, each fragment's size and height computed once.
 struct Expansion<'a> {
     doc: &'a ExecutableDocument,
-    /// `None` while a fragment is being counted: meeting it again is a cycle.
-    sizes: HashMap<&'a Name, Option<usize>>,
+    /// `(selections, height)` per fragment; `None` while it is being counted: meeting it again is
+    /// a cycle.
+    sizes: HashMap<&'a Name, Option<(usize, usize)>>,
 }
 
 impl<'a> Expansion<'a> {
-    fn size(&mut self, set: &'a SelectionSet) -> ServerResult<usize> {
-        let mut n = 0usize;
+    /// The selections in `set` and how many levels of selection sets it holds, refusing a set
+    /// whose bottom lies deeper than [`MAX_NESTING`] below the operation (`depth` is its level).
+    fn size(&mut self, set: &'a SelectionSet, depth: usize) -> ServerResult<(usize, usize)> {
+        let too_deep = || {
+            refusal(
+                "QUERY_TOO_LARGE",
+                format!("the query nests more than {MAX_NESTING} levels once its fragments are expanded"),
+                None,
+            )
+        };
+        if set.items.is_empty() {
+            return Ok((0, 0));
+        }
+        if depth > MAX_NESTING {
+            return Err(too_deep());
+        }
+        let (mut n, mut height) = (0usize, 0usize);
         for s in &set.items {
-            let inner = match &s.node {
-                Selection::Field(f) => self.size(&f.node.selection_set.node)?,
-                Selection::InlineFragment(i) => self.size(&i.node.selection_set.node)?,
+            let (inner, inner_height) = match &s.node {
+                Selection::Field(f) => self.size(&f.node.selection_set.node, depth + 1)?,
+                Selection::InlineFragment(i) => self.size(&i.node.selection_set.node, depth + 1)?,
                 Selection::FragmentSpread(spread) => {
                     let name = &spread.node.fragment_name.node;
                     match self.sizes.get(name) {
-                        Some(Some(size)) => *size,
+                        // Counted before, maybe from a shallower place: its height still counts here.
+                        Some(Some((_, h))) if depth + h > MAX_NESTING => return Err(too_deep()),
+                        Some(Some(counted)) => *counted,
                         Some(None) => {
                             return Err(refusal(
                                 "BAD_REQUEST",
@@ -325,20 +349,21 @@ impl<'a> Expansion<'a> {
                         }
                         // Unknown fragments are left to async-graphql's validation to name.
                         None => match self.doc.fragments.get_key_value(name) {
-                            None => 0,
+                            None => (0, 0),
                             Some((key, fragment)) => {
                                 self.sizes.insert(key, None);
-                                let size = self.size(&fragment.node.selection_set.node)?;
-                                self.sizes.insert(key, Some(size));
-                                size
+                                let counted = self.size(&fragment.node.selection_set.node, depth + 1)?;
+                                self.sizes.insert(key, Some(counted));
+                                counted
                             }
                         },
                     }
                 }
             };
             n = n.saturating_add(1).saturating_add(inner);
+            height = height.max(inner_height);
         }
-        Ok(n)
+        Ok((n, height + 1))
     }
 }
 
@@ -395,6 +420,25 @@ mod tests {
         assert!(e.message.len() < 1_000, "{}", e.message);
         let e = checked_document(&"[".repeat(budget.max_bytes), &budget, true).unwrap_err();
         assert!(e.message.len() < 1_000, "{}", e.message);
+    }
+
+    #[test]
+    fn a_chain_of_deep_fragments_is_refused_without_exhausting_the_stack() {
+        // Each fragment nests 60 levels and spreads the next at its bottom: within the parser's
+        // per-definition limit and the byte budget, 6,000 levels once expanded.
+        let budget = Budget::SIGNED_IN;
+        let fragments = budget.max_fragments;
+        let mut doc = String::from("{ ...F0 }");
+        for i in 0..fragments {
+            let next = if i + 1 < fragments { format!("...F{} ", i + 1) } else { "b ".into() };
+            doc += &format!(" fragment F{i} on Query {{ {}{next}{} }}", "a { ".repeat(60), "}".repeat(60));
+        }
+        assert!(doc.len() <= budget.max_bytes, "{} bytes", doc.len());
+        let e = checked_document(&doc, &budget, true).unwrap_err();
+        assert!(e.message.contains("nests more than"), "{}", e.message);
+        // Shallow chains are fine, and so is a deep fragment spread from a shallow place first.
+        let ok = "{ ...A x { ...A } } fragment A on Query { a { b { c } } }";
+        assert!(checked_document(ok, &budget, true).is_ok());
     }
 
     #[test]

@@ -180,10 +180,19 @@ async fn accounts_fitting<T: Send + 'static>(
     password: &str,
     at_least: usize,
 ) -> Result<Vec<T>, DeskError> {
+    // One check at a time per core: each holds ~19 MiB for Argon2, and sign-ins need no account,
+    // so without a bound a flood of them would fill memory and the blocking pool that mail
+    // parsing and outbound DNS lookups share.
+    static CHECKS: std::sync::LazyLock<tokio::sync::Semaphore> = std::sync::LazyLock::new(|| {
+        tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()))
+    });
+    let slot = CHECKS.acquire().await.map_err(|e| DeskError::Internal(format!("password check: {e}")))?;
     let password = password.to_string();
-    tokio::task::spawn_blocking(move || fitting(candidates, &password, at_least, verify_password))
+    let fits = tokio::task::spawn_blocking(move || fitting(candidates, &password, at_least, verify_password))
         .await
-        .map_err(|e| DeskError::Internal(format!("password check: {e}")))
+        .map_err(|e| DeskError::Internal(format!("password check: {e}")));
+    drop(slot);
+    fits
 }
 
 /// The work of [`accounts_fitting`], with the verification passed in so tests can count it.

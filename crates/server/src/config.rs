@@ -388,9 +388,10 @@ fn connection_limits(file: &HashMap<String, String>) -> anyhow::Result<crate::tr
     let d = crate::transport::ConnectionLimits::default();
     // Zero would close every connection at once (or, for the cap, never accept one).
     let secs = |key: &str, default: std::time::Duration| -> anyhow::Result<std::time::Duration> {
+        // Past a day is no timeout anyone means, and "now + timeout" must not overflow.
         match number(key, file, default.as_secs())? {
-            0 => bail!("{key} must be at least 1 second"),
-            n => Ok(std::time::Duration::from_secs(n)),
+            n @ 1..=86_400 => Ok(std::time::Duration::from_secs(n)),
+            _ => bail!("{key} must be from 1 to 86400 seconds"),
         }
     };
     let max_connections = number("SWITCHBOARD_MAX_CONNECTIONS", file, d.max_connections)?;
@@ -508,6 +509,7 @@ mod tests {
         for (key, value) in [
             ("SWITCHBOARD_MAX_CONNECTIONS", "0"),
             ("SWITCHBOARD_BODY_STALL_TIMEOUT_SECS", "0"),
+            ("SWITCHBOARD_BODY_TIMEOUT_SECS", "18446744073709551615"),
             ("SWITCHBOARD_HEADER_TIMEOUT_SECS", "soon"),
         ] {
             let err = connection_limits(&file(&[(key, value)])).unwrap_err().to_string();
