@@ -7,7 +7,7 @@
 //! where dropping the excess loses nothing (thread ids, attachments kept in the original), it
 //! is thinned.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use mail_parser::{MessageParser, MimeHeaders, PartType};
 use sha2::{Digest, Sha256};
@@ -179,13 +179,25 @@ fn is_thread_header(name: &[u8]) -> bool {
 /// for a boundary that is missing, so these decide how much work the parse can take.
 fn check_mime_structure(raw: &[u8]) -> Result<(), Rejection> {
     let mut content_types = 0usize;
-    let mut boundaries: Vec<&[u8]> = Vec::new();
-    let mut delimiters: HashSet<&[u8]> = HashSet::new();
+    // Each boundary with the line it is declared on: the parser only looks for it after that.
+    let mut boundaries: Vec<(&[u8], usize)> = Vec::new();
+    // Each delimiter with the last line it appears on.
+    let mut delimiters: HashMap<&[u8], usize> = HashMap::new();
     let mut in_content_type = false;
-    for line in raw.split(|b| *b == b'\n') {
+    // The header block being read (the message's, or a part's after a delimiter line): whether
+    // it declares a message/* type and whether it encodes its body.
+    let (mut in_headers, mut nested_message, mut encoded) = (true, false, false);
+    for (n, line) in raw.split(|b| *b == b'\n').enumerate() {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.trim_ascii().is_empty() {
+            in_headers = false;
+            in_content_type = false;
+            continue;
+        }
         let continued = in_content_type && line.first().is_some_and(|c| *c == b' ' || *c == b'\t');
-        let starts = line.len() >= 13 && line[..13].eq_ignore_ascii_case(b"content-type:");
+        // The parser reads header names with the blanks around them dropped (`Content-Type :`).
+        let field = header_field(line);
+        let starts = field.is_some_and(|(name, _)| name.eq_ignore_ascii_case(b"content-type"));
         if starts {
             content_types += 1;
             if content_types > MAX_MIME_PARTS {
@@ -193,6 +205,26 @@ fn check_mime_structure(raw: &[u8]) -> Result<(), Rejection> {
             }
         }
         in_content_type = starts || continued;
+        if in_headers && let Some((name, value)) = field {
+            let value = value.trim_ascii();
+            // The types the parser opens as a nested message.
+            let nested = |t: &[u8]| value.len() >= t.len() && value[..t.len()].eq_ignore_ascii_case(t);
+            if name.eq_ignore_ascii_case(b"content-type") && (nested(b"message/rfc822") || nested(b"message/global")) {
+                nested_message = true;
+            }
+            if name.eq_ignore_ascii_case(b"content-transfer-encoding")
+                && (value.eq_ignore_ascii_case(b"base64") || value.eq_ignore_ascii_case(b"quoted-printable"))
+            {
+                encoded = true;
+            }
+            // RFC 2046 5.2.1 forbids encoding a message/rfc822 part; the parser would decode and
+            // parse it unseen by these checks.
+            if nested_message && encoded {
+                return Err(Rejection::OverLimit(
+                    "it carries an encoded message/rfc822 part, which RFC 2046 5.2.1 forbids".into(),
+                ));
+            }
+        }
         if in_content_type && let Some(boundary) = boundary_parameter(line) {
             if boundary.len() > MAX_BOUNDARY_BYTES {
                 return Err(Rejection::OverLimit(format!(
@@ -200,17 +232,19 @@ fn check_mime_structure(raw: &[u8]) -> Result<(), Rejection> {
                     boundary.len()
                 )));
             }
-            boundaries.push(boundary);
+            boundaries.push((boundary, n));
         }
         if let Some(rest) = line.strip_prefix(b"--") {
             let rest = rest.trim_ascii_end();
-            delimiters.insert(rest);
+            delimiters.insert(rest, n);
             if let Some(opening) = rest.strip_suffix(b"--") {
-                delimiters.insert(opening);
+                delimiters.insert(opening, n);
             }
+            (in_headers, nested_message, encoded) = (true, false, false);
         }
     }
-    let missing = boundaries.iter().filter(|b| !delimiters.contains(*b)).count();
+    let missing =
+        boundaries.iter().filter(|(b, declared)| delimiters.get(b).is_none_or(|last| last <= declared)).count();
     if missing > MAX_MISSING_BOUNDARIES {
         return Err(Rejection::OverLimit(format!(
             "{missing} of its multipart parts name a boundary that never appears; at most \
@@ -220,11 +254,22 @@ fn check_mime_structure(raw: &[u8]) -> Result<(), Rejection> {
     Ok(())
 }
 
-/// The `boundary=` parameter on a line of a Content-Type header, unquoted.
+/// A header line's name and value, the name without the blanks around it, as the parser reads it.
+fn header_field(line: &[u8]) -> Option<(&[u8], &[u8])> {
+    let colon = line.iter().position(|c| *c == b':')?;
+    let name = line[..colon].trim_ascii();
+    let is_name = !name.is_empty() && name.iter().all(|c| c.is_ascii_graphic());
+    is_name.then(|| (name, &line[colon + 1..]))
+}
+
+/// The `boundary` parameter on a line of a Content-Type header, unquoted; written as the parser
+/// takes it: any case, blanks around `=`, or as an RFC 2231 section (`boundary*0=`).
 fn boundary_parameter(line: &[u8]) -> Option<&[u8]> {
-    const NAME: &[u8] = b"boundary=";
+    const NAME: &[u8] = b"boundary";
     let at = line.windows(NAME.len()).position(|w| w.eq_ignore_ascii_case(NAME))?;
-    let value = &line[at + NAME.len()..];
+    let rest = &line[at + NAME.len()..];
+    let rest = &rest[rest.iter().position(|c| !(c.is_ascii_digit() || *c == b'*' || c.is_ascii_whitespace()))?..];
+    let value = rest.strip_prefix(b"=")?.trim_ascii_start();
     let value = match value.strip_prefix(b"\"") {
         Some(quoted) => &quoted[..quoted.iter().position(|c| *c == b'"').unwrap_or(quoted.len())],
         None => &value[..value.iter().position(|c| *c == b';' || c.is_ascii_whitespace()).unwrap_or(value.len())],
@@ -601,6 +646,28 @@ mod tests {
             missing.push_str(&format!("--top\nContent-Type: multipart/mixed; boundary=gone{i}\n\nx\n"));
         }
         assert!(matches!(check_mime_structure(missing.as_bytes()), Err(Rejection::OverLimit(_))));
+        // Written every way the parser still reads them: blanks around the name or `=`, an
+        // RFC 2231 section, or a delimiter that only appears before its declaration.
+        for declare in [
+            "Content-Type : multipart/mixed; boundary = gone{i}",
+            " content-type:multipart/mixed; BOUNDARY*0=\"gone{i}\"",
+            "Content-Type: multipart/mixed;\n boundary=gone{i}",
+        ] {
+            let mut evasive = String::from("From: a@b\nContent-Type: multipart/mixed; boundary=top\n\n");
+            for i in 0..6 {
+                evasive.push_str(&format!("--gone{i}\n--top\n{}\n\nx\n", declare.replace("{i}", &i.to_string())));
+            }
+            assert!(matches!(check_mime_structure(evasive.as_bytes()), Err(Rejection::OverLimit(_))), "{declare}");
+        }
+        // A message part sent encoded would be parsed unseen by these checks.
+        let encoded = "From: a@b\nContent-Type: multipart/mixed; boundary=top\n\n--top\nContent-Type: message/rfc822\n\
+                       Content-Transfer-Encoding: base64\n\nRnJvbTogYUBi\n--top--\n";
+        match check_mime_structure(encoded.as_bytes()) {
+            Err(Rejection::OverLimit(r)) => assert!(r.contains("encoded message/rfc822"), "{r}"),
+            other => panic!("{other:?}"),
+        }
+        let plain_nested = encoded.replace("Content-Transfer-Encoding: base64\n", "");
+        assert!(check_mime_structure(plain_nested.as_bytes()).is_ok());
     }
 
     #[test]
