@@ -157,3 +157,43 @@ pub fn media_message(to: &str, media_id: &str, content_type: &str, file_name: &s
                 "type": "document", "document": { "id": media_id, "filename": file_name } })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The exact bytes of each outgoing message, as Meta and the end-to-end suite's fake Graph
+    /// API receive them: taking parts from the `whatsapp` crate's models must not change them.
+    #[test]
+    fn outgoing_messages_keep_their_wire_format() {
+        let cases = [
+            (
+                text_message("15551230001", "Hello"),
+                r#"{"messaging_product":"whatsapp","recipient_type":"individual","text":{"body":"Hello","preview_url":false},"to":"15551230001","type":"text"}"#,
+            ),
+            (
+                buttons_message(
+                    "15551230001",
+                    "Pick one",
+                    &[("support.create_ticket", "New ticket"), ("menu", "Menu")],
+                ),
+                r#"{"interactive":{"action":{"buttons":[{"reply":{"id":"support.create_ticket","title":"New ticket"},"type":"reply"},{"reply":{"id":"menu","title":"Menu"},"type":"reply"}]},"body":{"text":"Pick one"},"type":"button"},"messaging_product":"whatsapp","recipient_type":"individual","to":"15551230001","type":"interactive"}"#,
+            ),
+            (
+                template_message("15551230001", "hello_world", "en_US"),
+                r#"{"messaging_product":"whatsapp","recipient_type":"individual","template":{"language":{"code":"en_US"},"name":"hello_world"},"to":"15551230001","type":"template"}"#,
+            ),
+            (
+                media_message("15551230001", "media77", "image/png", "shot.png"),
+                r#"{"image":{"id":"media77"},"messaging_product":"whatsapp","recipient_type":"individual","to":"15551230001","type":"image"}"#,
+            ),
+            (
+                media_message("15551230001", "media78", "application/pdf", "manual.pdf"),
+                r#"{"document":{"filename":"manual.pdf","id":"media78"},"messaging_product":"whatsapp","recipient_type":"individual","to":"15551230001","type":"document"}"#,
+            ),
+        ];
+        for (message, wire) in cases {
+            assert_eq!(serde_json::to_string(&message).unwrap(), wire);
+        }
+    }
+}
