@@ -314,3 +314,27 @@ async fn a_read_sees_one_snapshot_while_changes_commit_around_it() {
     drop(read);
     assert_eq!(e.store.read().await.unwrap().list_users(ws).await.unwrap().len(), before + 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_admins_saving_different_settings_at_once_both_keep_their_change() {
+    let e = env().await;
+    for i in 0..15 {
+        let (d1, d2, admin1, admin2) = (e.desk.clone(), e.desk.clone(), e.admin.clone(), e.admin.clone());
+        let sla = tokio::spawn(async move {
+            d1.save_sla_settings(&admin1, SlaSettings { at_risk_percent: 10 + i, alert_on_breach: i % 2 == 0 }).await
+        });
+        let alerts = tokio::spawn(async move {
+            let input = ManagerAlertSettings {
+                queue_depth: Some(100 + i),
+                csat_drop_percent: None,
+                escalation_spike: None,
+                escalation_window_minutes: 60,
+            };
+            d2.save_manager_alert_settings(&admin2, input).await
+        });
+        sla.await.unwrap().unwrap();
+        alerts.await.unwrap().unwrap();
+        assert_eq!(e.desk.sla_settings(&e.admin).await.unwrap().at_risk_percent, 10 + i, "round {i}");
+        assert_eq!(e.desk.manager_alert_settings(&e.admin).await.unwrap().queue_depth, Some(100 + i), "round {i}");
+    }
+}
