@@ -336,7 +336,9 @@ pub fn resolve_serve(
                 .max(1),
         ),
     };
-    let email_poller = flag("SWITCHBOARD_EMAIL_POLLER", file)?.unwrap_or(true);
+    // Polling mailboxes is background work: a serve-only replica (SWITCHBOARD_JOBS=false) leaves
+    // it to the replicas that run jobs.
+    let email_poller = flag("SWITCHBOARD_EMAIL_POLLER", file)?.unwrap_or(true) && jobs.is_some();
     let d = switchboard_whatsapp::WhatsappConfig::default();
     let whatsapp = switchboard_whatsapp::WhatsappConfig {
         app_secret: env_or_file("SWITCHBOARD_WHATSAPP_APP_SECRET", file),
