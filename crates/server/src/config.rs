@@ -535,6 +535,17 @@ mod tests {
     }
 
     #[test]
+    fn a_serve_only_replica_runs_no_background_work() {
+        let file = |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let all = resolve_serve(None, false, &HashMap::new()).unwrap();
+        assert!(all.jobs.is_some() && all.email_poller, "jobs and the mail poller run by default");
+        let serve_only = resolve_serve(None, false, &file(&[("SWITCHBOARD_JOBS", "false")])).unwrap();
+        assert!(serve_only.jobs.is_none() && !serve_only.email_poller, "SWITCHBOARD_JOBS=false: neither runs");
+        let e = resolve_serve(None, false, &file(&[("SWITCHBOARD_JOBS", "sometimes")])).err().unwrap().to_string();
+        assert!(e.contains("SWITCHBOARD_JOBS"), "{e}");
+    }
+
+    #[test]
     fn the_outbound_allow_list_is_read_and_the_old_switch_is_refused_by_name() {
         let dir = tempfile::tempdir().unwrap();
         let args =

@@ -4,6 +4,8 @@
 mod app;
 mod client_addr;
 mod config;
+#[cfg(test)]
+mod deploy_check;
 mod graphql_edge;
 mod seed;
 mod transport;
