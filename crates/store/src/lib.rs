@@ -6,6 +6,7 @@
 //! a concrete driver, which sqlx's `Any` driver cannot offer. [`Tx`] dispatches to the right copy.
 
 pub mod email_records;
+mod notify;
 pub mod records;
 pub mod whatsapp_records;
 
@@ -17,6 +18,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqliteSynchronous};
 use switchboard_domain::*;
 
+pub use notify::{Heard, Listener};
 pub use records::*;
 pub use whatsapp_records::*;
 
@@ -36,6 +38,7 @@ mod sqlite {
     include!("email_queries.rs");
     include!("whatsapp_queries.rs");
     include!("sign_in_queries.rs");
+    include!("lease_queries.rs");
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -47,6 +50,7 @@ mod postgres {
     include!("email_queries.rs");
     include!("whatsapp_queries.rs");
     include!("sign_in_queries.rs");
+    include!("lease_queries.rs");
 }
 
 /// What can go wrong in storage.
@@ -515,4 +519,10 @@ tx_methods! {
     fn record_sign_in_attempt(kind: &str, email: &str, client: &str, now: Millis) -> ();
     fn clear_sign_in_attempts(kind: &str, email: &str, client: &str) -> ();
     fn prune_sign_in_attempts(before: Millis) -> u64;
+}
+
+tx_methods! {
+    fn take_lease(name: &str, holder: &str, now: Millis, until: Millis) -> bool;
+    fn release_lease(name: &str, holder: &str) -> ();
+    fn prune_leases(before: Millis) -> u64;
 }
