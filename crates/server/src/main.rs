@@ -237,20 +237,18 @@ async fn run(
                     url.clone()
                 }
             };
-            // Each channel adapter that delivers replies registers its sender here.
-            let whatsapp = switchboard_whatsapp::WhatsappChannel::new(desk.clone(), serve.whatsapp.clone());
-            let email =
-                Arc::new(switchboard_email::EmailSender::new(desk.clone(), serve.email.network_timeout, &public_url));
-            let replies: Vec<Arc<dyn switchboard_desk::ChannelSender>> =
-                vec![email.clone(), Arc::new(switchboard_whatsapp::WhatsappSender(whatsapp.clone()))];
-            let senders = switchboard_jobs::Senders { replies, sign_in_links: Some(email) };
-            // Picks up WhatsApp notifications that were acknowledged but not processed (a crash).
-            let whatsapp_sweep = switchboard_whatsapp::spawn_sweep(whatsapp.clone());
+            let channels = switchboard_channel::Registry::new(channel_modules(&desk, &serve, &public_url))
+                .context("registering the channel modules")?;
             let jobs = match serve.jobs {
                 Some(cfg) => Some(
-                    switchboard_jobs::start(desk.clone(), &settings.database_url, cfg, senders)
-                        .await
-                        .context("starting the job runner")?,
+                    switchboard_jobs::start(
+                        desk.clone(),
+                        &settings.database_url,
+                        cfg,
+                        switchboard_jobs::Senders::new(channels.clone()),
+                    )
+                    .await
+                    .context("starting the job runner")?,
                 ),
                 None => None,
             };
@@ -264,9 +262,7 @@ async fn run(
                 allowed_origins: graphql_edge::AllowedOrigins::new(serve.public_url.as_deref(), &serve.allowed_origins),
             };
             // The raw-MIME endpoint carries its own body limit (the email size limit).
-            let router = app::router(state, serve.max_body_bytes)
-                .merge(switchboard_email::router(desk.clone(), serve.email.clone()))
-                .merge(switchboard_whatsapp::router(whatsapp));
+            let router = app::router(state, serve.max_body_bytes).merge(channels.routes());
             let router = app::with_security_headers(
                 router,
                 app::HeaderPolicy {
@@ -274,15 +270,11 @@ async fn run(
                     trusted_proxies: serve.trusted_proxies.clone(),
                 },
             );
-            let email_poller =
-                serve.email_poller.then(|| switchboard_email::imap::spawn_poller(desk.clone(), serve.email.clone()));
+            let workers = channels.start_workers();
             // Tests and scripts read this line to find the port when listening on port 0.
             println!("Switchboard listening on {url}");
             transport::serve(listener, router, serve.connections.clone(), shutdown_signal(stop_on_stdin_eof)).await?;
-            if let Some(poller) = email_poller {
-                poller.abort();
-            }
-            whatsapp_sweep.abort();
+            workers.shutdown().await;
             if let Some(jobs) = jobs {
                 jobs.shutdown().await;
             }
@@ -291,6 +283,26 @@ async fn run(
         }
     }
     Ok(())
+}
+
+/// The channel modules this server runs: the one list a new channel is added to.
+fn channel_modules(
+    desk: &Desk,
+    serve: &config::ServeSettings,
+    public_url: &str,
+) -> Vec<Arc<dyn switchboard_channel::ChannelModule>> {
+    vec![
+        Arc::new(switchboard_email::EmailModule::new(
+            desk.clone(),
+            serve.email.clone(),
+            public_url,
+            serve.email_poller,
+        )),
+        Arc::new(switchboard_whatsapp::WhatsappModule(switchboard_whatsapp::WhatsappChannel::new(
+            desk.clone(),
+            serve.whatsapp.clone(),
+        ))),
+    ]
 }
 
 async fn shutdown_signal(stop_on_stdin_eof: bool) {
