@@ -76,12 +76,15 @@ struct Inner {
     live: broadcast::Sender<LiveEvent>,
     /// The operator's outbound policy, for every connection to a host a tenant typed.
     outbound: egress::OutboundGuard,
+    /// The channels with a registered reply sender; unset, every channel is taken to have one.
+    /// Shared by the desks built from this one, like the store.
+    reply_channels: Arc<std::sync::OnceLock<Vec<switchboard_domain::Channel>>>,
 }
 
 impl Desk {
     /// Wires the desk to its storage, clock, blob store and token keys.
     pub fn new(store: Store, clock: Arc<dyn Clock>, blobs: BlobStore, auth: AuthConfig) -> Desk {
-        Self::build(store, clock, blobs, auth, egress::OutboundGuard::default())
+        Self::build(store, clock, blobs, auth, egress::OutboundGuard::default(), Arc::default())
     }
 
     fn build(
@@ -90,20 +93,32 @@ impl Desk {
         blobs: BlobStore,
         auth: AuthConfig,
         outbound: egress::OutboundGuard,
+        reply_channels: Arc<std::sync::OnceLock<Vec<switchboard_domain::Channel>>>,
     ) -> Desk {
         let (live, _) = broadcast::channel(1024);
-        Desk { inner: Arc::new(Inner { store, clock, blobs, auth, live, outbound }) }
+        Desk { inner: Arc::new(Inner { store, clock, blobs, auth, live, outbound, reply_channels }) }
     }
 
     /// The same desk, applying `outbound` to every connection to a host a tenant typed.
     pub fn with_outbound(&self, outbound: egress::OutboundGuard) -> Desk {
         let i = &self.inner;
-        Self::build(i.store.clone(), i.clock.clone(), i.blobs.clone(), i.auth.clone(), outbound)
+        Self::build(
+            i.store.clone(),
+            i.clock.clone(),
+            i.blobs.clone(),
+            i.auth.clone(),
+            outbound,
+            i.reply_channels.clone(),
+        )
     }
 
     /// The outbound guard: the operator's policy for hosts tenants typed, and its resolver.
     pub fn outbound(&self) -> &egress::OutboundGuard {
         &self.inner.outbound
+    }
+
+    pub(crate) fn reply_channels(&self) -> &std::sync::OnceLock<Vec<switchboard_domain::Channel>> {
+        &self.inner.reply_channels
     }
 
     pub(crate) fn jwt_secret(&self) -> &[u8] {
@@ -118,7 +133,14 @@ impl Desk {
     /// The same desk (store, blobs, keys) reading time from `clock` instead.
     pub fn with_clock(&self, clock: Arc<dyn Clock>) -> Desk {
         let i = &self.inner;
-        Self::build(i.store.clone(), clock, i.blobs.clone(), i.auth.clone(), i.outbound.clone())
+        Self::build(
+            i.store.clone(),
+            clock,
+            i.blobs.clone(),
+            i.auth.clone(),
+            i.outbound.clone(),
+            i.reply_channels.clone(),
+        )
     }
 
     /// The blob store holding attachment bytes.

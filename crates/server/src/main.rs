@@ -239,6 +239,7 @@ async fn run(
             };
             let channels = switchboard_channel::Registry::new(channel_modules(&desk, &serve, &public_url))
                 .context("registering the channel modules")?;
+            desk.register_reply_channels(channels.reply_channels());
             let jobs = match serve.jobs {
                 Some(cfg) => Some(
                     switchboard_jobs::start(
