@@ -294,3 +294,53 @@ async fn a_channel_defined_in_a_test_carries_a_ticket_end_to_end() {
     assert_eq!(worker_ran.load(Ordering::SeqCst), after, "no work after the shutdown");
     jobs.shutdown().await;
 }
+
+#[tokio::test]
+async fn replies_already_waiting_on_a_channel_without_a_sender_fail_when_the_server_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = switchboard_testkit::fresh_database_url(dir.path(), "seam").await.unwrap();
+    let store = Store::connect(&url).await.unwrap();
+    store.migrate().await.unwrap();
+    let auth = AuthConfig { jwt_secret: b"test secret for the channel seam".to_vec(), token_ttl_secs: 3600 };
+    let desk = Desk::new(store, Arc::new(SystemClock), BlobStore::new(dir.path().join("blobs")), auth);
+    let ws = desk.create_workspace("acme", "Acme", "SD", "UTC", "General").await.unwrap();
+    let system = Actor::system(ws.id);
+    let inbound = |channel, kind, sender: &str, id: &str| InboundMessage {
+        channel,
+        thread_key: None,
+        ticket_id: None,
+        external_message_id: id.into(),
+        sender_kind: kind,
+        sender_value: sender.into(),
+        sender_name: None,
+        subject: None,
+        text: "Help".into(),
+        attachments: Vec::new(),
+    };
+    // Written by a tool that registers no channels (a seed, an older server): they wait.
+    let discord = desk.ingest(&system, inbound(Channel::Discord, IdentityKind::Discord, "u-1", "d-1")).await.unwrap();
+    let email = desk
+        .ingest(&system, inbound(Channel::Email, IdentityKind::Email, "dana@example.com", "<m1@example.com>"))
+        .await
+        .unwrap();
+    let waiting = desk.reply(&system, discord.ticket_id, "On it", Vec::new(), None).await.unwrap();
+    let mailed = desk.reply(&system, email.ticket_id, "On it", Vec::new(), None).await.unwrap();
+    assert_eq!(waiting.entry.delivery_status.as_deref(), Some("pending"));
+    assert_eq!(desk.fail_replies_without_sender().await.unwrap(), 0, "nothing is judged before registration");
+
+    // The server registers its modules (email only here), then fails what no module can send.
+    desk.register_reply_channels(vec![Channel::Email]);
+    assert_eq!(desk.fail_replies_without_sender().await.unwrap(), 1);
+    let entry = |ticket, id| {
+        let desk = desk.clone();
+        let system = system.clone();
+        async move { desk.thread(&system, ticket).await.unwrap().into_iter().find(|t| t.entry.id == id).unwrap().entry }
+    };
+    let failed = entry(discord.ticket_id, waiting.entry.id).await;
+    assert_eq!(failed.delivery_status.as_deref(), Some("failed"));
+    assert!(failed.delivery_error.as_deref().unwrap_or_default().contains("no channel module sends discord replies"));
+    assert!(desk.due_outbox(Channel::Discord, 10).await.unwrap().is_empty(), "nothing left to send");
+    // The email reply still waits for its sender.
+    assert_eq!(entry(email.ticket_id, mailed.entry.id).await.delivery_status.as_deref(), Some("pending"));
+    assert_eq!(desk.due_outbox(Channel::Email, 10).await.unwrap().len(), 1);
+}

@@ -90,6 +90,40 @@ impl Desk {
         })
     }
 
+    /// Fails the replies already waiting in the outbox on channels without a registered sender
+    /// (written before this server knew better, or by a tool that never registers), with the
+    /// same reason a new reply gets. Returns how many; nothing before the channels are registered.
+    pub async fn fail_replies_without_sender(&self) -> Result<u64, DeskError> {
+        let mut failed = 0;
+        for &channel in Channel::ALL.iter().filter(|c| c.delivers_replies()) {
+            let Some(reason) = self.missing_sender(channel) else { continue };
+            loop {
+                let mut tx = self.store().write().await?;
+                // Retries scheduled for later are waiting too: every pending row, whenever due.
+                let rows = tx.due_outbox(channel, Millis::MAX, 500).await?;
+                if rows.is_empty() {
+                    break;
+                }
+                for (id, attempts) in rows {
+                    let Some(row) = tx.outbox_by_id(id).await? else { continue };
+                    if tx.record_outbox_attempt(id, attempts, "failed", self.now(), Some(&reason)).await? {
+                        tx.set_entry_delivery(
+                            row.workspace_id,
+                            row.entry_id,
+                            DeliveryStatus::Failed,
+                            Some(&reason),
+                            None,
+                        )
+                        .await?;
+                        failed += 1;
+                    }
+                }
+                tx.commit().await?;
+            }
+        }
+        Ok(failed)
+    }
+
     /// Queues a public reply for delivery on `channel`: an outbox row, or, when no sender is
     /// registered for the channel, the entry marked failed with the reason.
     pub(crate) async fn queue_delivery(

@@ -240,6 +240,10 @@ async fn run(
             let channels = switchboard_channel::Registry::new(channel_modules(&desk, &serve, &public_url))
                 .context("registering the channel modules")?;
             desk.register_reply_channels(channels.reply_channels());
+            match desk.fail_replies_without_sender().await.context("failing replies no channel sends")? {
+                0 => {}
+                n => tracing::warn!(replies = n, "failed replies waiting on channels no module sends"),
+            }
             let jobs = match serve.jobs {
                 Some(cfg) => Some(
                     switchboard_jobs::start(
