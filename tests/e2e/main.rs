@@ -6,6 +6,7 @@
 mod support;
 
 mod authorization;
+mod channels;
 mod edge;
 mod email;
 mod graphql_edge;

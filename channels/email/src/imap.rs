@@ -258,21 +258,24 @@ impl Drop for Watchers {
 /// Starts the poller: every poll interval it looks for mailboxes with IMAP settings and keeps
 /// one watcher running per mailbox. Aborting the returned task stops the watchers as well.
 pub fn spawn_poller(desk: Desk, settings: EmailSettings) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut watchers = Watchers(HashMap::new());
-        loop {
-            match desk.email_imap_mailboxes().await {
-                Ok(list) => {
-                    watchers.0.retain(|_, h| !h.is_finished());
-                    for m in list {
-                        watchers.0.entry(m.id).or_insert_with(|| {
-                            tokio::spawn(watch_mailbox(desk.clone(), settings.clone(), m.workspace_id, m.id))
-                        });
-                    }
+    tokio::spawn(poll(desk, settings))
+}
+
+/// The loop [`spawn_poller`] runs; it never ends by itself, and dropping it stops the watchers.
+pub async fn poll(desk: Desk, settings: EmailSettings) {
+    let mut watchers = Watchers(HashMap::new());
+    loop {
+        match desk.email_imap_mailboxes().await {
+            Ok(list) => {
+                watchers.0.retain(|_, h| !h.is_finished());
+                for m in list {
+                    watchers.0.entry(m.id).or_insert_with(|| {
+                        tokio::spawn(watch_mailbox(desk.clone(), settings.clone(), m.workspace_id, m.id))
+                    });
                 }
-                Err(e) => tracing::warn!(error = %e, "listing mailboxes to poll failed"),
             }
-            tokio::time::sleep(settings.poll_interval).await;
+            Err(e) => tracing::warn!(error = %e, "listing mailboxes to poll failed"),
         }
-    })
+        tokio::time::sleep(settings.poll_interval).await;
+    }
 }

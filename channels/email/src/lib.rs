@@ -6,6 +6,7 @@
 pub mod html;
 pub mod imap;
 pub mod inbound;
+mod module;
 pub mod outbound;
 pub mod parse;
 
@@ -20,6 +21,7 @@ use axum::routing::post;
 use switchboard_desk::{Desk, DeskError};
 
 pub use inbound::{Received, receive};
+pub use module::EmailModule;
 pub use outbound::EmailSender;
 pub use parse::{ParsedEmail, Rejection, parse_email};
 

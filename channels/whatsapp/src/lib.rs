@@ -14,6 +14,7 @@
 mod graph;
 mod inbound;
 mod limits;
+mod module;
 pub mod payload;
 mod skills;
 
@@ -37,6 +38,7 @@ use switchboard_desk::{ChannelSender, DeliveryOutcome, Desk, OutboundMessage, Wh
 
 pub use graph::{GraphClient, GraphError, Media};
 pub use limits::SendLimits;
+pub use module::WhatsappModule;
 
 /// Meta's production Graph API, with the version this adapter is written against.
 pub const DEFAULT_GRAPH_URL: &str = "https://graph.facebook.com/v21.0";
@@ -173,33 +175,28 @@ fn is_json_object(text: &str) -> bool {
 /// Processes the inbox every `sweep_interval`: notifications older than that which are still
 /// unprocessed (the process died, or a transient failure left them) are tried again.
 pub fn spawn_sweep(channel: Arc<WhatsappChannel>) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let every = channel.config.sweep_interval;
-        // The first pass at start-up takes everything stored before a crash; later passes leave
-        // fresh notifications to the task the webhook spawned for them.
-        let mut min_age = 0;
-        // Retention is counted in days: purging once an hour (and at start) is plenty, and spares
-        // the database a write transaction every sweep.
-        let mut last_purge: Option<std::time::Instant> = None;
-        loop {
-            match channel.desk.pending_whatsapp_notifications(min_age, 100).await {
-                Ok(ids) => {
-                    for id in ids {
-                        channel.process_notification(id).await;
-                    }
-                }
-                Err(e) => tracing::warn!(error = %e, "reading the WhatsApp inbox failed"),
-            }
-            if last_purge.is_none_or(|t| t.elapsed() >= std::time::Duration::from_secs(3600)) {
-                last_purge = Some(std::time::Instant::now());
-                if let Err(e) = channel.desk.purge_whatsapp_inbox(INBOX_RETENTION_MS).await {
-                    tracing::warn!(error = %e, "purging the WhatsApp inbox failed");
+    tokio::spawn(sweep(channel))
+}
+
+/// The loop [`spawn_sweep`] runs; it never ends by itself. Old inbox rows are purged by the
+/// module's maintenance ([`WhatsappModule`]), not here.
+pub(crate) async fn sweep(channel: Arc<WhatsappChannel>) {
+    let every = channel.config.sweep_interval;
+    // The first pass at start-up takes everything stored before a crash; later passes leave
+    // fresh notifications to the task the webhook spawned for them.
+    let mut min_age = 0;
+    loop {
+        match channel.desk.pending_whatsapp_notifications(min_age, 100).await {
+            Ok(ids) => {
+                for id in ids {
+                    channel.process_notification(id).await;
                 }
             }
-            min_age = i64::try_from(every.as_millis()).unwrap_or(30_000);
-            tokio::time::sleep(every).await;
+            Err(e) => tracing::warn!(error = %e, "reading the WhatsApp inbox failed"),
         }
-    })
+        min_age = i64::try_from(every.as_millis()).unwrap_or(30_000);
+        tokio::time::sleep(every).await;
+    }
 }
 
 /// Delivers staff replies on WhatsApp tickets from the outbox.

@@ -82,12 +82,19 @@ struct Inner {
     holder: Arc<str>,
     /// The operator's outbound policy, for every connection to a host a tenant typed.
     outbound: egress::OutboundGuard,
+    /// The channels with a registered reply sender; unset, every channel is taken to have one.
+    /// Shared by the desks built from this one, like the store.
+    reply_channels: Arc<std::sync::OnceLock<Vec<switchboard_domain::Channel>>>,
 }
+
+/// What every desk made from one (`with_clock`, `with_outbound`) shares with it: the live bus,
+/// the lease holder name, and the channels with a reply sender.
+type Shared = (Arc<LiveBus>, Arc<str>, Arc<std::sync::OnceLock<Vec<switchboard_domain::Channel>>>);
 
 impl Desk {
     /// Wires the desk to its storage, clock, blob store and token keys.
     pub fn new(store: Store, clock: Arc<dyn Clock>, blobs: BlobStore, auth: AuthConfig) -> Desk {
-        let shared = (LiveBus::new(), leases::new_holder());
+        let shared = (LiveBus::new(), leases::new_holder(), Arc::default());
         Self::build(store, clock, blobs, auth, egress::OutboundGuard::default(), shared)
     }
 
@@ -97,13 +104,14 @@ impl Desk {
         blobs: BlobStore,
         auth: AuthConfig,
         outbound: egress::OutboundGuard,
-        (live, holder): (Arc<LiveBus>, Arc<str>),
+        (live, holder, reply_channels): Shared,
     ) -> Desk {
-        Desk { inner: Arc::new(Inner { store, clock, blobs, auth, live, holder, outbound }) }
+        Desk { inner: Arc::new(Inner { store, clock, blobs, auth, live, holder, outbound, reply_channels }) }
     }
 
-    fn shared(&self) -> (Arc<LiveBus>, Arc<str>) {
-        (self.inner.live.clone(), self.inner.holder.clone())
+    fn shared(&self) -> Shared {
+        let i = &self.inner;
+        (i.live.clone(), i.holder.clone(), i.reply_channels.clone())
     }
 
     /// The same desk, applying `outbound` to every connection to a host a tenant typed.
@@ -115,6 +123,10 @@ impl Desk {
     /// The outbound guard: the operator's policy for hosts tenants typed, and its resolver.
     pub fn outbound(&self) -> &egress::OutboundGuard {
         &self.inner.outbound
+    }
+
+    pub(crate) fn reply_channels(&self) -> &std::sync::OnceLock<Vec<switchboard_domain::Channel>> {
+        &self.inner.reply_channels
     }
 
     pub(crate) fn jwt_secret(&self) -> &[u8] {

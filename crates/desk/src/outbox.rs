@@ -11,6 +11,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 use switchboard_domain::{Channel, DeliveryStatus, EntryId, Millis, TicketId, WorkspaceId, retry_delay_ms};
+use switchboard_store::Tx;
 use switchboard_store::records::ContactRecord;
 
 use crate::{Desk, DeskError};
@@ -71,6 +72,78 @@ pub trait ChannelSender: Send + Sync {
 }
 
 impl Desk {
+    /// Tells the desk which channels have a registered sender (the server does, once, from its
+    /// channel modules). From then on a reply that needs delivery on any other channel fails at
+    /// once, with the reason on the entry, instead of waiting in the outbox for a sender that
+    /// never comes. Until then every channel is taken to have one (desk-only tools and tests).
+    pub fn register_reply_channels(&self, channels: Vec<Channel>) {
+        if self.reply_channels().set(channels).is_err() {
+            tracing::warn!("the reply channels were registered twice; the first list stays");
+        }
+    }
+
+    /// Why a reply on `channel` cannot be delivered, if no sender is registered for it.
+    fn missing_sender(&self, channel: Channel) -> Option<String> {
+        let registered = self.reply_channels().get()?;
+        (!registered.contains(&channel)).then(|| {
+            format!("no channel module sends {channel} replies on this server, so this reply cannot be delivered")
+        })
+    }
+
+    /// Fails the replies already waiting in the outbox on channels without a registered sender
+    /// (written before this server knew better, or by a tool that never registers), with the
+    /// same reason a new reply gets. Returns how many; nothing before the channels are registered.
+    pub async fn fail_replies_without_sender(&self) -> Result<u64, DeskError> {
+        let mut failed = 0;
+        for &channel in Channel::ALL.iter().filter(|c| c.delivers_replies()) {
+            let Some(reason) = self.missing_sender(channel) else { continue };
+            loop {
+                let mut tx = self.store().write().await?;
+                // Retries scheduled for later are waiting too: every pending row, whenever due.
+                let rows = tx.due_outbox(channel, Millis::MAX, 500).await?;
+                if rows.is_empty() {
+                    break;
+                }
+                for (id, attempts) in rows {
+                    let Some(row) = tx.outbox_by_id(id).await? else { continue };
+                    if tx.record_outbox_attempt(id, attempts, "failed", self.now(), Some(&reason)).await? {
+                        tx.set_entry_delivery(
+                            row.workspace_id,
+                            row.entry_id,
+                            DeliveryStatus::Failed,
+                            Some(&reason),
+                            None,
+                        )
+                        .await?;
+                        failed += 1;
+                    }
+                }
+                tx.commit().await?;
+            }
+        }
+        Ok(failed)
+    }
+
+    /// Queues a public reply for delivery on `channel`: an outbox row, or, when no sender is
+    /// registered for the channel, the entry marked failed with the reason.
+    pub(crate) async fn queue_delivery(
+        &self,
+        tx: &mut Tx,
+        ws: WorkspaceId,
+        ticket: TicketId,
+        entry: EntryId,
+        channel: Channel,
+        now: Millis,
+    ) -> Result<(), DeskError> {
+        match self.missing_sender(channel) {
+            Some(reason) => tx.set_entry_delivery(ws, entry, DeliveryStatus::Failed, Some(&reason), None).await?,
+            None => {
+                tx.insert_outbox(ws, ticket, entry, channel, now).await?;
+            }
+        }
+        Ok(())
+    }
+
     /// Outbox rows of `channel` due now, with the attempts made so far; for the job runner.
     pub async fn due_outbox(&self, channel: Channel, limit: i64) -> Result<Vec<(i64, i64)>, DeskError> {
         Ok(self.store().read().await?.due_outbox(channel, self.now(), limit).await?)

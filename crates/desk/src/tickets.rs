@@ -868,7 +868,7 @@ impl Desk {
             }
         }
         if let Some(channel) = delivery {
-            tx.insert_outbox(t.workspace_id, t.id, entry_id, channel, now).await?;
+            self.queue_delivery(tx, t.workspace_id, t.id, entry_id, channel, now).await?;
         }
         let mut events = vec![live(&t, "entry.created", Some(entry_id), false)];
         let mut changes = Changes(Vec::new());
@@ -939,7 +939,7 @@ impl Desk {
             })
             .await?;
         if delivers {
-            tx.insert_outbox(ws, id, entry_id, ticket_channel, now).await?;
+            self.queue_delivery(&mut tx, ws, id, entry_id, ticket_channel, now).await?;
         }
         let system = Actor::system(ws);
         self.emit(

@@ -32,6 +32,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgPool, SqlitePool};
+use switchboard_channel::Registry;
 use switchboard_desk::domain::{Channel, WebhookDeliveryId};
 use switchboard_desk::{ChannelSender, DeliveryOutcome, Desk, SignInLinkSender};
 
@@ -307,11 +308,7 @@ async fn run_tick(job: Tick, ctx: Data<Arc<Context>>) -> Result<(), BoxDynError>
             Ok(n) => tracing::info!(deleted = n, "deleted expired sign-in links"),
             Err(e) => tracing::error!(error = %e, "deleting expired sign-in links failed"),
         }
-        match ctx.desk.prune_email_acknowledgements().await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(deleted = n, "deleted old email acknowledgement records"),
-            Err(e) => tracing::error!(error = %e, "deleting old email acknowledgement records failed"),
-        }
+        ctx.senders.channels.maintain().await;
         if let Err(e) = ctx.desk.prune_leases().await {
             tracing::warn!(error = %e, "pruning expired leases failed");
         }
@@ -451,12 +448,22 @@ impl Jobs {
     }
 }
 
-/// What sends things out for the desk: the channel adapters' senders.
+/// What sends things out for the desk and keeps the channels' own rows tidy: the registered
+/// channel modules.
 pub struct Senders {
     /// Deliver the outbox's replies, one per channel.
-    pub replies: Vec<Arc<dyn ChannelSender>>,
+    replies: Vec<Arc<dyn ChannelSender>>,
     /// Delivers customers' sign-in links; without one, links are made but never sent.
-    pub sign_in_links: Option<Arc<dyn SignInLinkSender>>,
+    sign_in_links: Option<Arc<dyn SignInLinkSender>>,
+    /// Their maintenance runs with the periodic sweeps.
+    channels: Registry,
+}
+
+impl Senders {
+    /// The senders and maintenance of the registered `channels`.
+    pub fn new(channels: Registry) -> Senders {
+        Senders { replies: channels.senders(), sign_in_links: channels.sign_in_link_sender(), channels }
+    }
 }
 
 /// Sets up apalis' tables in the database at `database_url` and starts the workers in the

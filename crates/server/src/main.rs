@@ -239,23 +239,26 @@ async fn run(
                     url.clone()
                 }
             };
-            // Each channel adapter that delivers replies registers its sender here.
-            let whatsapp = switchboard_whatsapp::WhatsappChannel::new(desk.clone(), serve.whatsapp.clone());
-            let email =
-                Arc::new(switchboard_email::EmailSender::new(desk.clone(), serve.email.network_timeout, &public_url));
-            let replies: Vec<Arc<dyn switchboard_desk::ChannelSender>> =
-                vec![email.clone(), Arc::new(switchboard_whatsapp::WhatsappSender(whatsapp.clone()))];
-            let senders = switchboard_jobs::Senders { replies, sign_in_links: Some(email) };
-            // Picks up WhatsApp notifications that were acknowledged but not processed (a crash);
-            // background work, so a serve-only replica (SWITCHBOARD_JOBS=false) leaves it to others.
-            let whatsapp_sweep = serve.jobs.is_some().then(|| switchboard_whatsapp::spawn_sweep(whatsapp.clone()));
+            let channels = switchboard_channel::Registry::new(channel_modules(&desk, &serve, &public_url))
+                .context("registering the channel modules")?;
+            desk.register_reply_channels(channels.reply_channels());
+            match desk.fail_replies_without_sender().await.context("failing replies no channel sends")? {
+                0 => {}
+                n => tracing::warn!(replies = n, "failed replies waiting on channels no module sends"),
+            }
             // Live updates reach subscribers on every replica sharing a PostgreSQL database.
             let live_fan_out = desk.fan_out_live().await.context("listening for other replicas' live updates")?;
+            let background = serve.jobs.is_some();
             let jobs = match serve.jobs {
                 Some(cfg) => Some(
-                    switchboard_jobs::start(desk.clone(), &settings.database_url, cfg, senders)
-                        .await
-                        .context("starting the job runner")?,
+                    switchboard_jobs::start(
+                        desk.clone(),
+                        &settings.database_url,
+                        cfg,
+                        switchboard_jobs::Senders::new(channels.clone()),
+                    )
+                    .await
+                    .context("starting the job runner")?,
                 ),
                 None => None,
             };
@@ -269,9 +272,7 @@ async fn run(
                 allowed_origins: graphql_edge::AllowedOrigins::new(serve.public_url.as_deref(), &serve.allowed_origins),
             };
             // The raw-MIME endpoint carries its own body limit (the email size limit).
-            let router = app::router(state, serve.max_body_bytes)
-                .merge(switchboard_email::router(desk.clone(), serve.email.clone()))
-                .merge(switchboard_whatsapp::router(whatsapp));
+            let router = app::router(state, serve.max_body_bytes).merge(channels.routes());
             let router = app::with_security_headers(
                 router,
                 app::HeaderPolicy {
@@ -279,16 +280,14 @@ async fn run(
                     trusted_proxies: serve.trusted_proxies.clone(),
                 },
             );
-            let email_poller =
-                serve.email_poller.then(|| switchboard_email::imap::spawn_poller(desk.clone(), serve.email.clone()));
+            // Channel workers (mailbox polls, the WhatsApp inbox sweep) are background work: a
+            // serve-only replica (SWITCHBOARD_JOBS=false) leaves them to the others.
+            let workers = background.then(|| channels.start_workers());
             // Tests and scripts read this line to find the port when listening on port 0.
             println!("Switchboard listening on {url}");
             transport::serve(listener, router, serve.connections.clone(), shutdown_signal(stop_on_stdin_eof)).await?;
-            if let Some(poller) = email_poller {
-                poller.abort();
-            }
-            if let Some(sweep) = whatsapp_sweep {
-                sweep.abort();
+            if let Some(workers) = workers {
+                workers.shutdown().await;
             }
             drop(live_fan_out);
             if let Some(jobs) = jobs {
@@ -299,6 +298,26 @@ async fn run(
         }
     }
     Ok(())
+}
+
+/// The channel modules this server runs: the one list a new channel is added to.
+fn channel_modules(
+    desk: &Desk,
+    serve: &config::ServeSettings,
+    public_url: &str,
+) -> Vec<Arc<dyn switchboard_channel::ChannelModule>> {
+    vec![
+        Arc::new(switchboard_email::EmailModule::new(
+            desk.clone(),
+            serve.email.clone(),
+            public_url,
+            serve.email_poller,
+        )),
+        Arc::new(switchboard_whatsapp::WhatsappModule(switchboard_whatsapp::WhatsappChannel::new(
+            desk.clone(),
+            serve.whatsapp.clone(),
+        ))),
+    ]
 }
 
 async fn shutdown_signal(stop_on_stdin_eof: bool) {
