@@ -69,6 +69,8 @@ pub struct Phase {
     pub p99_ms: f64,
     pub max_ms: f64,
     pub server_cpu_seconds: f64,
+    /// The machine's 1-minute load average as the phase ended: other work on the shared cores.
+    pub load_average: f64,
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -141,6 +143,7 @@ where
         p99_ms: round3(percentile(&lat, 99.0)),
         max_ms: round3(lat.last().copied().unwrap_or(f64::NAN)),
         server_cpu_seconds: round3(target.cpu_seconds() - cpu_before),
+        load_average: crate::machine::load_average(),
     };
     println!(
         "{:<28} clients {:>2}  ok {:>6}  err {:>4}  {:>8.1}/s  p50 {:>7.2} ms  p99 {:>7.2} ms",
@@ -163,11 +166,11 @@ pub fn markdown(r: &Value, phases: &[Phase]) -> String {
         r["seed"]["counts"],
         r["seed"]["list_totals"],
     ));
-    s.push_str("| phase | clients | ok | errors | req/s | p50 ms | p90 ms | p99 ms | max ms | server CPU s |\n");
-    s.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    s.push_str("| phase | clients | ok | errors | req/s | p50 ms | p90 ms | p99 ms | max ms | server CPU s | load |\n");
+    s.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for p in phases {
         s.push_str(&format!(
-            "| {} | {} | {} | {} | {:.1} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} |\n",
+            "| {} | {} | {} | {} | {:.1} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} |\n",
             p.name,
             p.clients,
             p.ok,
@@ -177,7 +180,8 @@ pub fn markdown(r: &Value, phases: &[Phase]) -> String {
             p.p90_ms,
             p.p99_ms,
             p.max_ms,
-            p.server_cpu_seconds
+            p.server_cpu_seconds,
+            p.load_average
         ));
     }
     s.push_str(&format!(

@@ -30,6 +30,14 @@ pub fn describe() -> Value {
     })
 }
 
+/// The 1-minute load average (`/proc/loadavg`); 0 where there is none.
+pub fn load_average() -> f64 {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().and_then(|v| v.parse().ok()))
+        .unwrap_or(0.0)
+}
+
 /// The commit the benchmark was built from.
 pub fn git_commit() -> String {
     std::process::Command::new("git")

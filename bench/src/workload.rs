@@ -10,7 +10,7 @@ use anyhow::Context;
 use serde_json::{Value, json};
 use sqlx::Connection;
 use switchboard_domain::*;
-use switchboard_store::{ImportedTicket, Store, TicketQuery};
+use switchboard_store::{ImportedTicket, Store};
 
 const WORDS: [&str; 48] = [
     "printer",
@@ -135,7 +135,7 @@ pub async fn seed(database_url: &str, n: usize, queue_ids: &[String]) -> anyhow:
     let queues: Vec<QueueId> = queue_ids.iter().map(|q| q.parse::<i64>().map(QueueId)).collect::<Result<_, _>>()?;
     let mut tx = store.write().await?;
     let ws = tx.workspace_by_slug("bench").await?.context("bench workspace")?.id;
-    let first_number = tx.count_tickets(&TicketQuery::new(ws, 1)).await? + 1;
+    let first_number = tx.last_ticket_number(ws).await? + 1;
     let emails: Vec<String> = (0..5000).map(|i| format!("user{i}@example.com")).collect();
     let mut by_email: std::collections::HashMap<String, ContactId> =
         tx.import_contacts(ws, &emails, chrono::Utc::now().timestamp_millis()).await?.into_iter().collect();

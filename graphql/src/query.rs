@@ -81,6 +81,7 @@ impl Query {
         Ok(TicketConnection {
             page_info: page_info(&page),
             total_count: page.total,
+            total_count_capped: page.total_capped,
             nodes: page.tickets.into_iter().map(Ticket).collect(),
         })
     }
@@ -290,6 +291,7 @@ impl Query {
         Ok(MyTicketConnection {
             page_info: page_info(&page),
             total_count: page.total,
+            total_count_capped: page.total_capped,
             nodes: page.tickets.into_iter().map(MyTicket).collect(),
         })
     }

@@ -443,7 +443,11 @@ pub struct PageInfo {
 #[derive(SimpleObject)]
 pub struct TicketConnection {
     pub nodes: Vec<Ticket>,
+    /// All tickets matching the filters, counted up to 10,000: see `totalCountCapped`.
     pub total_count: i64,
+    /// True when more tickets match than `totalCount` says (counting stopped at 10,000): show
+    /// it as "10,000+".
+    pub total_count_capped: bool,
     pub page_info: PageInfo,
 }
 
@@ -673,7 +677,11 @@ impl PublicEntry {
 #[derive(SimpleObject)]
 pub struct MyTicketConnection {
     pub nodes: Vec<MyTicket>,
+    /// All tickets matching the filters, counted up to 10,000: see `totalCountCapped`.
     pub total_count: i64,
+    /// True when more tickets match than `totalCount` says (counting stopped at 10,000): show
+    /// it as "10,000+".
+    pub total_count_capped: bool,
     pub page_info: PageInfo,
 }
 

@@ -10,6 +10,9 @@ use crate::{Desk, DeskError, LiveEvent, require};
 pub const MAX_ATTACHMENT_BYTES: usize = 25 * 1024 * 1024;
 /// Largest page of tickets.
 pub const MAX_PAGE: i64 = 100;
+/// How far a list's total is counted: past it the total reads "more than 10,000", so a page of a
+/// huge queue costs no more than a page of a small one.
+pub const TOTAL_CAP: i64 = 10_000;
 
 /// A file to attach to a new entry.
 #[derive(Debug, Clone)]
@@ -131,8 +134,10 @@ pub enum AssigneeChoice {
 #[derive(Debug, Clone)]
 pub struct TicketPage {
     pub tickets: Vec<TicketRecord>,
-    /// All tickets matching the filters, across pages.
+    /// All tickets matching the filters, across pages, counted up to [`TOTAL_CAP`].
     pub total: i64,
+    /// More tickets match than `total` says: counting stopped at the cap.
+    pub total_capped: bool,
     /// Pass as `after` for the next page; `None` on the last page.
     pub next_cursor: Option<String>,
 }
@@ -476,11 +481,9 @@ impl Desk {
             None => (None, None, None),
         };
         let due = input.resolution_due_at.or(policy_due).or(topic_due);
-        let number = tx.take_ticket_number(ws).await?;
-        let id = tx
+        let t = tx
             .insert_ticket(&NewTicket {
                 workspace_id: ws,
-                number,
                 subject,
                 status: TicketStatus::Open,
                 priority,
@@ -501,13 +504,12 @@ impl Desk {
             })
             .await?;
         if !tags.is_empty() {
-            tx.replace_ticket_tags(ws, id, &tags).await?;
+            tx.replace_ticket_tags(ws, t.id, &tags).await?;
         }
-        let t = self.load_ticket(tx, ws, id).await?;
         let entry = tx
             .insert_entry(&NewEntry {
                 workspace_id: ws,
-                ticket_id: id,
+                ticket_id: t.id,
                 kind: EntryKind::Reply,
                 author_user_id: None,
                 author_contact_id: Some(requester.id),
@@ -1392,14 +1394,14 @@ impl Desk {
             Some(c) => q.requester_id = Some(c),
             None => require(actor, Permission::View)?,
         }
-        let total = tx.count_tickets(&q).await?;
+        let total = tx.count_tickets_up_to(&q, TOTAL_CAP).await?;
         q.before = before;
         q.limit = first + 1;
         let mut tickets = tx.list_tickets(&q).await?;
         let more = tickets.len() as i64 > first;
         tickets.truncate(first as usize);
         let next_cursor = if more { tickets.last().map(encode_cursor) } else { None };
-        Ok(TicketPage { tickets, total, next_cursor })
+        Ok(TicketPage { tickets, total: total.count, total_capped: total.capped, next_cursor })
     }
 
     /// Ticket counts per status for the stats tiles, under every filter but status.

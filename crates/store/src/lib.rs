@@ -331,7 +331,7 @@ tx_methods! {
     fn insert_workspace(slug: &str, name: &str, prefix: &str, tz: &str, now: Millis) -> WorkspaceRecord;
     fn workspace_by_slug(slug: &str) -> Option<WorkspaceRecord>;
     fn workspace_by_id(id: WorkspaceId) -> WorkspaceRecord;
-    fn take_ticket_number(ws: WorkspaceId) -> i64;
+    fn last_ticket_number(ws: WorkspaceId) -> i64;
     fn insert_user(ws: WorkspaceId, email: &str, name: &str, role: Role, password_hash: Option<&str>, now: Millis) -> UserRecord;
     fn update_user(ws: WorkspaceId, id: UserId, name: &str, role: Role, active: bool) -> UserRecord;
     fn set_user_password(ws: WorkspaceId, id: UserId, hash: &str, now: Millis) -> ();
@@ -365,13 +365,14 @@ tx_methods! {
     fn canned_response_by_id(ws: WorkspaceId, id: CannedResponseId) -> Option<CannedResponseRecord>;
     fn list_canned_responses(ws: WorkspaceId) -> Vec<CannedResponseRecord>;
     fn delete_canned_response(ws: WorkspaceId, id: CannedResponseId) -> bool;
-    fn insert_ticket(t: &NewTicket) -> TicketId;
+    fn insert_ticket(t: &NewTicket) -> TicketRecord;
     fn save_ticket(t: &TicketRecord) -> ();
     fn replace_ticket_tags(ws: WorkspaceId, ticket: TicketId, tags: &[String]) -> ();
     fn clear_thread_key(ws: WorkspaceId, id: TicketId) -> ();
     fn ticket_id_by_thread_key(ws: WorkspaceId, key: &str) -> Option<TicketId>;
     fn list_tickets(f: &TicketQuery) -> Vec<TicketRecord>;
     fn count_tickets(f: &TicketQuery) -> i64;
+    fn count_tickets_up_to(f: &TicketQuery, cap: i64) -> TicketTotal;
     fn count_tickets_by_status(f: &TicketQuery) -> Vec<(String, i64)>;
     fn insert_entry(e: &NewEntry) -> EntryId;
     fn entry_by_id(ws: WorkspaceId, id: EntryId) -> Option<EntryRecord>;

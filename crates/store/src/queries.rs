@@ -65,11 +65,20 @@ pub async fn workspace_by_id(c: &mut Conn, id: WorkspaceId) -> Result<WorkspaceR
         .bind(id).fetch_one(&mut *c).await?)
 }
 
-pub async fn take_ticket_number(c: &mut Conn, ws: WorkspaceId) -> Result<i64> {
+/// The workspace's next ticket number, SQLite's way: one write runs at a time there, so the
+/// counter row costs no waiting and numbers have no gaps. (PostgreSQL takes `nextval` of the
+/// workspace's sequence inside the insert; see migrations/postgres/0011.)
+async fn take_ticket_number(c: &mut Conn, ws: WorkspaceId) -> Result<i64> {
     Ok(sqlx::query_scalar(
         "UPDATE workspaces SET next_ticket_number = next_ticket_number + 1 WHERE id = $1 RETURNING next_ticket_number - 1",
     )
     .bind(ws).fetch_one(&mut *c).await?)
+}
+
+/// The highest ticket number used in the workspace (0 for none); numbers may have gaps.
+pub async fn last_ticket_number(c: &mut Conn, ws: WorkspaceId) -> Result<i64> {
+    Ok(sqlx::query_scalar("SELECT COALESCE(MAX(number), 0) FROM tickets WHERE workspace_id = $1")
+        .bind(ws).fetch_one(&mut *c).await?)
 }
 
 // ---- users ----
@@ -334,20 +343,43 @@ pub async fn delete_canned_response(c: &mut Conn, ws: WorkspaceId, id: CannedRes
 
 // ---- tickets ----
 
-pub async fn insert_ticket(c: &mut Conn, t: &NewTicket) -> Result<TicketId> {
-    Ok(sqlx::query_scalar(
-        "INSERT INTO tickets (workspace_id, number, subject, status, priority, source, queue_id, help_topic_id, \
+/// Binds a new ticket's columns from `$3` on (see `insert_ticket`).
+macro_rules! bind_new_ticket {
+    ($q:expr, $t:expr) => {
+        $q.bind(&$t.subject).bind($t.status.as_str()).bind($t.priority.as_str())
+            .bind($t.source.as_str()).bind($t.queue_id).bind($t.help_topic_id).bind($t.requester_id).bind($t.assignee_id)
+            .bind($t.escalated).bind($t.chat_originated).bind(&$t.thread_key).bind($t.resolution_due_at).bind($t.created_at)
+            .bind($t.tags.join(",")).bind($t.sla_due_at).bind($t.first_response_due_at).bind($t.sla_policy_id)
+    };
+}
+
+/// Inserts a ticket under the workspace's next number and returns it as `ticket_by_id` reads it.
+pub async fn insert_ticket(c: &mut Conn, t: &NewTicket) -> Result<TicketRecord> {
+    const INSERT: &str = "INSERT INTO tickets (workspace_id, number, subject, status, priority, source, queue_id, help_topic_id, \
          requester_id, assignee_id, escalated, chat_originated, thread_key, resolution_due_at, sla_due_at, sla_started_at, \
          created_at, updated_at, tags, first_response_due_at, sla_policy_id, last_message_at, last_customer_message_at, \
-         sla_next_check_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $17, $15, $15, $15, $16, $18, $19, $15, $15, $17) \
-         RETURNING id",
-    )
-    .bind(t.workspace_id).bind(t.number).bind(&t.subject).bind(t.status.as_str()).bind(t.priority.as_str())
-    .bind(t.source.as_str()).bind(t.queue_id).bind(t.help_topic_id).bind(t.requester_id).bind(t.assignee_id)
-    .bind(t.escalated).bind(t.chat_originated).bind(&t.thread_key).bind(t.resolution_due_at).bind(t.created_at)
-    .bind(t.tags.join(",")).bind(t.sla_due_at).bind(t.first_response_due_at).bind(t.sla_policy_id)
-    .fetch_one(&mut *c).await?)
+         sla_next_check_at)";
+    const VALUES: &str = "$3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $17, $15, $15, $15, $16, $18, $19, $15, $15, $17";
+    match DIALECT {
+        // One statement: the number from the workspace's sequence (nextval takes no row lock, so
+        // concurrent creates do not wait for each other's commits; see migrations/postgres/0011)
+        // and the row read back with its names.
+        Dialect::Postgres => {
+            let q = sqlx::query_as(sqlf!(
+                "WITH t AS ({INSERT} VALUES ($1, nextval($2::regclass), {VALUES}) RETURNING *) {TICKET_COLUMNS} FROM t{TICKET_JOINS}"
+            ))
+            .bind(t.workspace_id)
+            .bind(format!("ticket_numbers_{}", t.workspace_id.0));
+            Ok(bind_new_ticket!(q, t).fetch_one(&mut *c).await?)
+        }
+        // SQLite has no INSERT inside WITH: take the number, insert, read the row back.
+        Dialect::Sqlite => {
+            let number = take_ticket_number(&mut *c, t.workspace_id).await?;
+            let q = sqlx::query_scalar(sqlf!("{INSERT} VALUES ($1, $2, {VALUES}) RETURNING id")).bind(t.workspace_id).bind(number);
+            let id: TicketId = bind_new_ticket!(q, t).fetch_one(&mut *c).await?;
+            ticket_by_id(&mut *c, t.workspace_id, id).await?.ok_or(StoreError::NotFound)
+        }
+    }
 }
 
 /// Writes every mutable column of `t` (the desk changes a record in memory, then saves it).
@@ -608,6 +640,20 @@ pub async fn count_tickets(c: &mut Conn, f: &TicketQuery) -> Result<i64> {
     let mut q = QueryBuilder::<Db>::new("SELECT COUNT(*) FROM tickets t");
     push_ticket_filters(&mut q, f, true, true);
     Ok(q.build_query_scalar().fetch_one(&mut *c).await?)
+}
+
+/// How many tickets match, reading no more than `cap` + 1 of them: a large queue's total costs
+/// the same as a small one's. SQLite's counters still answer their filters exactly, whatever the
+/// size.
+pub async fn count_tickets_up_to(c: &mut Conn, f: &TicketQuery, cap: i64) -> Result<TicketTotal> {
+    if counters_answer(f) {
+        return Ok(TicketTotal { count: count_tickets(&mut *c, f).await?, capped: false });
+    }
+    let mut q = QueryBuilder::<Db>::new("SELECT COUNT(*) FROM (SELECT 1 FROM tickets t");
+    push_ticket_filters(&mut q, f, true, true);
+    q.push(" LIMIT ").push_bind(cap.saturating_add(1)).push(") m");
+    let n: i64 = q.build_query_scalar().fetch_one(&mut *c).await?;
+    Ok(if n > cap { TicketTotal { count: cap, capped: true } } else { TicketTotal { count: n, capped: false } })
 }
 
 /// Counts per status of the tickets matching every filter but status (the stats tiles).

@@ -200,11 +200,10 @@ impl TicketRecord {
     }
 }
 
-/// What a new ticket row is created with.
+/// What a new ticket row is created with; the store gives it the workspace's next number.
 #[derive(Debug, Clone)]
 pub struct NewTicket {
     pub workspace_id: WorkspaceId,
-    pub number: i64,
     pub subject: String,
     pub status: TicketStatus,
     pub priority: Priority,
@@ -317,6 +316,16 @@ pub enum AssigneeFilter {
     Any,
     Unassigned,
     User(UserId),
+}
+
+/// How many tickets match a query: exactly `count`, or, when `capped`, more than `count` (the
+/// count stopped there).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TicketTotal {
+    /// The matching tickets counted.
+    pub count: i64,
+    /// Counting stopped at the cap: more tickets match than `count`.
+    pub capped: bool,
 }
 
 /// The ticket list's filters, as storage applies them (every field narrows).

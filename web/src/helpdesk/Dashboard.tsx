@@ -4,6 +4,7 @@
 import { useEffect, useState } from 'react';
 import { gql, request } from '../api/client';
 import type { SlaTrendDay } from '../api/schema';
+import { formatTotal, type ListTotal } from '../lib/format';
 import { Link } from '../lib/router';
 import { ErrorText } from '../lib/ui';
 import { useSession } from './session';
@@ -11,11 +12,11 @@ import { TicketCard, type ListTicket } from './Tickets';
 
 const DASH = gql`
   query SlaDashboard($open: TicketFilterInput, $breached: TicketFilterInput, $overdue: TicketFilterInput, $escalated: TicketFilterInput, $risk: TicketFilterInput) {
-    open: tickets(filter: $open, first: 1) { totalCount }
-    breached: tickets(filter: $breached, first: 1) { totalCount }
-    overdue: tickets(filter: $overdue, first: 1) { totalCount }
-    escalated: tickets(filter: $escalated, first: 1) { totalCount }
-    risk: tickets(filter: $risk, first: 1) { totalCount }
+    open: tickets(filter: $open, first: 1) { totalCount totalCountCapped }
+    breached: tickets(filter: $breached, first: 1) { totalCount totalCountCapped }
+    overdue: tickets(filter: $overdue, first: 1) { totalCount totalCountCapped }
+    escalated: tickets(filter: $escalated, first: 1) { totalCount totalCountCapped }
+    risk: tickets(filter: $risk, first: 1) { totalCount totalCountCapped }
     trend: slaTrend(days: 7) { date opened breaches resolved }
     recent: tickets(first: 10) {
       nodes {
@@ -26,8 +27,7 @@ const DASH = gql`
   }
 `;
 
-type Count = { totalCount: number };
-type Data = { open: Count; breached: Count; overdue: Count; escalated: Count; risk: Count; trend: SlaTrendDay[]; recent: { nodes: ListTicket[] } };
+type Data = { open: ListTotal; breached: ListTotal; overdue: ListTotal; escalated: ListTotal; risk: ListTotal; trend: SlaTrendDay[]; recent: { nodes: ListTicket[] } };
 
 const OPEN = 'status=open,in_progress,waiting';
 
@@ -61,11 +61,11 @@ export default function Dashboard() {
     <section aria-labelledby="sla-title">
       <h1 id="sla-title">SLA dashboard</h1>
       <div className="tiles">
-        <Link className="tile" href={`/?${OPEN}`}><span className="n">{d.open.totalCount}</span> Open</Link>
-        <Link className="tile" href={`/?${OPEN}&sla=breached`}><span className="n" style={{ color: 'var(--red)' }}>{d.breached.totalCount}</span> Breached</Link>
-        <Link className="tile" href={`/?${OPEN}&sla=overdue`}><span className="n" style={{ color: 'var(--red)' }}>{d.overdue.totalCount}</span> Overdue</Link>
-        <Link className="tile" href={`/?${OPEN}&sla=at_risk`}><span className="n" style={{ color: 'var(--orange)' }}>{d.risk.totalCount}</span> At risk</Link>
-        <Link className="tile" href={`/?${OPEN}&escalated=1`}><span className="n">{d.escalated.totalCount}</span> Escalated</Link>
+        <Link className="tile" href={`/?${OPEN}`}><span className="n">{formatTotal(d.open)}</span> Open</Link>
+        <Link className="tile" href={`/?${OPEN}&sla=breached`}><span className="n" style={{ color: 'var(--red)' }}>{formatTotal(d.breached)}</span> Breached</Link>
+        <Link className="tile" href={`/?${OPEN}&sla=overdue`}><span className="n" style={{ color: 'var(--red)' }}>{formatTotal(d.overdue)}</span> Overdue</Link>
+        <Link className="tile" href={`/?${OPEN}&sla=at_risk`}><span className="n" style={{ color: 'var(--orange)' }}>{formatTotal(d.risk)}</span> At risk</Link>
+        <Link className="tile" href={`/?${OPEN}&escalated=1`}><span className="n">{formatTotal(d.escalated)}</span> Escalated</Link>
       </div>
       <div className="panel">
         <h2 style={{ marginTop: 0 }}>Last 7 days</h2>

@@ -2,6 +2,7 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { gql, request } from '../api/client';
 import type { TicketFilterInput } from '../api/schema';
+import { formatTotal, type ListTotal } from '../lib/format';
 import { navigate } from '../lib/router';
 import { ErrorText } from '../lib/ui';
 import { useSession } from './session';
@@ -21,12 +22,12 @@ const MAX_FIRST = 100;
 
 const COUNTS = gql`
   query QueueCounts($a: TicketFilterInput, $b: TicketFilterInput, $c: TicketFilterInput, $d: TicketFilterInput, $e: TicketFilterInput, $f: TicketFilterInput) {
-    a: tickets(filter: $a, first: 1) { totalCount }
-    b: tickets(filter: $b, first: 1) { totalCount }
-    c: tickets(filter: $c, first: 1) { totalCount }
-    d: tickets(filter: $d, first: 1) { totalCount }
-    e: tickets(filter: $e, first: 1) { totalCount }
-    f: tickets(filter: $f, first: 1) { totalCount }
+    a: tickets(filter: $a, first: 1) { totalCount totalCountCapped }
+    b: tickets(filter: $b, first: 1) { totalCount totalCountCapped }
+    c: tickets(filter: $c, first: 1) { totalCount totalCountCapped }
+    d: tickets(filter: $d, first: 1) { totalCount totalCountCapped }
+    e: tickets(filter: $e, first: 1) { totalCount totalCountCapped }
+    f: tickets(filter: $f, first: 1) { totalCount totalCountCapped }
   }
 `;
 const CLAIM = gql`mutation QueueClaim($id: ID!) { claimTicket(ticketId: $id) { id } }`;
@@ -35,7 +36,7 @@ const UNCLAIM = gql`mutation QueueUnclaim($id: ID!) { unclaimTicket(ticketId: $i
 export function StaffQueue({ search }: { search: URLSearchParams }) {
   const s = useSession();
   const view = VIEWS.find((v) => v.key === search.get('view')) ?? VIEWS[0];
-  const [counts, setCounts] = useState<number[]>([]);
+  const [counts, setCounts] = useState<string[]>([]);
   const [page, setPage] = useState<TicketPage | null>(null);
   const [error, setError] = useState<unknown>(null);
   // Tickets on screen: a refresh (a claim, a live update) keeps what "Load more" added.
@@ -45,10 +46,10 @@ export function StaffQueue({ search }: { search: URLSearchParams }) {
       const vars = Object.fromEntries(VIEWS.map((v, i) => ['abcdef'[i], v.filter]));
       const first = Math.min(MAX_FIRST, Math.max(PAGE_SIZE, shown.current));
       const [c, list] = await Promise.all([
-        request<Record<string, { totalCount: number }>>(s.token, COUNTS, vars),
+        request<Record<string, ListTotal>>(s.token, COUNTS, vars),
         request<{ tickets: TicketPage }>(s.token, TICKET_LIST, { filter: view.filter, first }),
       ]);
-      setCounts(VIEWS.map((_, i) => c['abcdef'[i]].totalCount));
+      setCounts(VIEWS.map((_, i) => formatTotal(c['abcdef'[i]])));
       setPage(list.tickets);
       shown.current = list.tickets.nodes.length;
       setError(null);
@@ -98,7 +99,7 @@ export function StaffQueue({ search }: { search: URLSearchParams }) {
       ) : (
         <>
           <p className="muted" data-testid="result-count">
-            Showing {page.nodes.length} of {page.totalCount} tickets
+            Showing {page.nodes.length} of {formatTotal(page)} tickets
           </p>
           <div className="cards">
             {page.nodes.map((t) => {

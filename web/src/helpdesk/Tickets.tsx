@@ -5,7 +5,7 @@ import { gql, request } from '../api/client';
 import type { Priority, SlaFilter, StatusCount, Ticket, TicketFilterInput, TicketStatus } from '../api/schema';
 import { PriorityValues, SlaFilterValues, TicketStatusValues } from '../api/schema';
 import { emptyFilters, filtersFromQuery, filtersToInput, filtersToQuery, type TicketFilters } from '../lib/filters';
-import { download, formatDate, priorityLabel, relative, statusLabel, toCsv } from '../lib/format';
+import { download, formatDate, formatTotal, priorityLabel, relative, statusLabel, toCsv } from '../lib/format';
 import { Link, navigate } from '../lib/router';
 import { type LiveEvent, useLiveTickets } from '../lib/live';
 import { ErrorText, PriorityBadge, StatusBadge } from '../lib/ui';
@@ -24,7 +24,7 @@ export type ListTicket = Pick<
 export const TICKET_LIST = gql`
   query TicketList($filter: TicketFilterInput, $first: Int, $after: String) {
     tickets(filter: $filter, first: $first, after: $after) {
-      totalCount
+      totalCount totalCountCapped
       pageInfo { endCursor hasNextPage }
       nodes {
         id number subject status priority slaDueAt escalated createdAt tags chatOriginated
@@ -70,6 +70,8 @@ export function useTicketEvents(token: string, onEvent: (ev: LiveEvent) => void)
 
 export interface TicketPage {
   totalCount: number;
+  /** More tickets match than `totalCount` (the server counts to a cap): see `formatTotal`. */
+  totalCountCapped: boolean;
   pageInfo: { endCursor: string | null; hasNextPage: boolean };
   nodes: ListTicket[];
 }
@@ -395,7 +397,7 @@ export function TicketsPage({ search }: { search: URLSearchParams }) {
       ) : (
         <>
           <p className="muted" data-testid="result-count">
-            Showing {page.nodes.length} of {page.totalCount} tickets
+            Showing {page.nodes.length} of {formatTotal(page)} tickets
           </p>
           <div className="cards" data-testid="ticket-list">
             {page.nodes.map((t) => (

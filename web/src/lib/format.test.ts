@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { toCsv } from './format';
+import { formatTotal, toCsv } from './format';
 
 describe('CSV export of what customers typed', () => {
   it('turns cells a spreadsheet would run into text', () => {
@@ -16,5 +16,16 @@ describe('CSV export of what customers typed', () => {
 
   it('leaves ordinary text and the app\'s numbers alone', () => {
     expect(toCsv([['Refund please', 'a=b', 'SD-00012', '', null, -5, 42]])).toBe('Refund please,a=b,SD-00012,,,-5,42\r\n');
+  });
+});
+
+describe('ticket list totals', () => {
+  it('shows an exact total as it is', () => {
+    expect(formatTotal({ totalCount: 0, totalCountCapped: false })).toBe('0');
+    expect(formatTotal({ totalCount: 18086, totalCountCapped: false })).toBe('18086');
+  });
+
+  it('shows a total counted only to the cap as more than it', () => {
+    expect(formatTotal({ totalCount: 10000, totalCountCapped: true })).toBe('10,000+');
   });
 });

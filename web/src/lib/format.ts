@@ -34,6 +34,17 @@ export function relative(iso: string, now = Date.now()): string {
   return diff < 0 ? `${text} ago` : `in ${text}`;
 }
 
+/** A ticket list's total as the API gives it: exact, or counted only as far as a cap. */
+export interface ListTotal {
+  totalCount: number;
+  totalCountCapped: boolean;
+}
+
+/** "42", or "10,000+" when the server stopped counting at 10,000 (more tickets match). */
+export function formatTotal(t: ListTotal): string {
+  return t.totalCountCapped ? `${t.totalCount.toLocaleString('en-US')}+` : String(t.totalCount);
+}
+
 /** Text a spreadsheet would run as a formula (or a DDE command) when it starts the cell. */
 const FORMULA_START = /^[=+\-@\t\r]/;
 
