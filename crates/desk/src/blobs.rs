@@ -72,6 +72,33 @@ impl BlobStore {
         Ok(true)
     }
 
+    /// The SHA-256 of every blob stored (in no particular order), for copying a store.
+    pub async fn list(&self) -> Result<Vec<String>, DeskError> {
+        let io = |e: std::io::Error| DeskError::Internal(format!("blob store: {e}"));
+        let is_hex = |s: &str, len: usize| s.len() == len && s.bytes().all(|b| b.is_ascii_hexdigit());
+        let mut out = Vec::new();
+        let mut dirs = match tokio::fs::read_dir(&self.root).await {
+            Ok(d) => d,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+            Err(e) => return Err(io(e)),
+        };
+        while let Some(dir) = dirs.next_entry().await.map_err(io)? {
+            let prefix = dir.file_name().to_string_lossy().into_owned();
+            if !is_hex(&prefix, 2) || !dir.file_type().await.map_err(io)?.is_dir() {
+                continue;
+            }
+            let mut files = tokio::fs::read_dir(dir.path()).await.map_err(io)?;
+            while let Some(f) = files.next_entry().await.map_err(io)? {
+                // Half-written uploads sit beside the blobs under a dotted name: not blobs yet.
+                let name = f.file_name().to_string_lossy().into_owned();
+                if is_hex(&name, 64) && name.starts_with(&prefix) {
+                    out.push(name);
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// Reads the bytes stored under `sha256`.
     pub async fn get(&self, sha256: &str) -> Result<Vec<u8>, DeskError> {
         tokio::fs::read(self.path(sha256)?).await.map_err(|_| DeskError::NotFound("attachment"))
