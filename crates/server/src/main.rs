@@ -18,7 +18,7 @@ use secrecy::ExposeSecret;
 use switchboard_desk::domain::{Actor, Role};
 use switchboard_desk::egress::OutboundGuard;
 use switchboard_desk::store::Store;
-use switchboard_desk::{AuthConfig, BlobStore, Desk, DeskError, SystemClock};
+use switchboard_desk::{AuthConfig, Desk, DeskError, SystemClock};
 
 #[derive(Parser)]
 #[command(name = "switchboard", version, about = "A self-hosted, multi-channel helpdesk")]
@@ -171,7 +171,7 @@ async fn main() -> anyhow::Result<()> {
     let desk = Desk::new(
         store.clone(),
         Arc::new(SystemClock),
-        BlobStore::new(settings.data_dir.join("attachments")),
+        settings.attachments.clone(),
         AuthConfig {
             jwt_secret: settings.jwt_secret.expose_secret().as_bytes().to_vec(),
             token_ttl_secs: settings.token_ttl_secs,
