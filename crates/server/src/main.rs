@@ -58,7 +58,8 @@ enum Command {
         /// The empty PostgreSQL database to copy into, e.g. postgres://switchboard@db/switchboard.
         #[arg(long)]
         to: String,
-        /// Where the installation's attachment files are [default: <data dir>/attachments].
+        /// Where the installation's attachment files are [default: SWITCHBOARD_ATTACHMENTS_DIR,
+        /// else <data dir>/attachments].
         #[arg(long)]
         attachments_from: Option<std::path::PathBuf>,
         /// Also copies the attachment files into this directory (e.g. the shared one the new
@@ -159,7 +160,10 @@ async fn main() -> anyhow::Result<()> {
             .clone()
             .or_else(|| file.get("SWITCHBOARD_DATA_DIR").map(std::path::PathBuf::from))
             .unwrap_or_else(|| "data".into());
-        let attachments_from = attachments_from.unwrap_or_else(|| data_dir.join("attachments"));
+        let attachments_from = attachments_from
+            .or_else(|| std::env::var_os("SWITCHBOARD_ATTACHMENTS_DIR").filter(|v| !v.is_empty()).map(Into::into))
+            .or_else(|| file.get("SWITCHBOARD_ATTACHMENTS_DIR").map(Into::into))
+            .unwrap_or_else(|| data_dir.join("attachments"));
         return migrate_data::run(migrate_data::MigrateDataArgs { from, to, attachments_from, copy_attachments_to })
             .await;
     }

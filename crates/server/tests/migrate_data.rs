@@ -203,6 +203,35 @@ async fn a_sqlite_installation_moves_to_postgresql_and_carries_on() {
     let to_sqlite = migrate_data(&["--from", &from, "--to", &from]);
     assert!(!to_sqlite.status.success());
     assert!(String::from_utf8_lossy(&to_sqlite.stderr).contains("--to must be a PostgreSQL database URL"));
+    // Data the target has nowhere to put, or a value that is no boolean, stops the copy with its
+    // name, and leaves the target empty (the run after these succeeds).
+    let sqlite = sqlx::sqlite::SqlitePool::connect(&from).await.unwrap();
+    let active: i64 = sqlx::query_scalar("SELECT active FROM users WHERE email = 'agent@demo.switchboard.test'")
+        .fetch_one(&sqlite)
+        .await
+        .unwrap();
+    sqlx::query("CREATE TABLE legacy_notes (id INTEGER PRIMARY KEY, body TEXT)").execute(&sqlite).await.unwrap();
+    sqlx::query("INSERT INTO legacy_notes (body) VALUES ('keep me')").execute(&sqlite).await.unwrap();
+    let refused = migrate_data(&["--from", &from, "--to", &pg]);
+    assert!(!refused.status.success());
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(err.contains("source table legacy_notes (1 rows) has no table of that name in the target schema"), "{err}");
+    sqlx::query("DROP TABLE legacy_notes").execute(&sqlite).await.unwrap();
+    sqlx::query("UPDATE users SET active = 7 WHERE email = 'agent@demo.switchboard.test'")
+        .execute(&sqlite)
+        .await
+        .unwrap();
+    let refused = migrate_data(&["--from", &from, "--to", &pg]);
+    assert!(!refused.status.success());
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(err.contains("users.active: 7 is not a boolean (0 or 1)"), "{err}");
+    sqlx::query("UPDATE users SET active = ? WHERE email = 'agent@demo.switchboard.test'")
+        .bind(active)
+        .execute(&sqlite)
+        .await
+        .unwrap();
+    sqlite.close().await;
+
     let attachments_from = old_dir.join("attachments");
     let attachments_to = new_dir.join("attachments");
     let args = [
