@@ -59,7 +59,7 @@ pub async fn run(args: MigrateDataArgs) -> anyhow::Result<()> {
     bar.finish_and_clear();
     from.close().await;
     to.close().await;
-    let report = result.context("migrate-data stopped; nothing was written to the target")?;
+    let report = result.context("migrate-data stopped; no rows were written to the target")?;
     print_summary(&report);
 
     let source = BlobStore::new(&args.attachments_from);

@@ -230,6 +230,20 @@ async fn a_sqlite_installation_moves_to_postgresql_and_carries_on() {
         .execute(&sqlite)
         .await
         .unwrap();
+    // A source behind this binary's migrations is refused: a migration may move rows itself.
+    sqlx::query("CREATE TABLE newest AS SELECT * FROM _sqlx_migrations WHERE version = (SELECT MAX(version) FROM _sqlx_migrations)")
+        .execute(&sqlite)
+        .await
+        .unwrap();
+    sqlx::query("DELETE FROM _sqlx_migrations WHERE version IN (SELECT version FROM newest)")
+        .execute(&sqlite)
+        .await
+        .unwrap();
+    let refused = migrate_data(&["--from", &from, "--to", &pg]);
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success() && err.contains("run `switchboard --database-url"), "{err}");
+    sqlx::query("INSERT INTO _sqlx_migrations SELECT * FROM newest").execute(&sqlite).await.unwrap();
+    sqlx::query("DROP TABLE newest").execute(&sqlite).await.unwrap();
     sqlite.close().await;
 
     let attachments_from = old_dir.join("attachments");

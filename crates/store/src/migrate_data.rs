@@ -174,6 +174,20 @@ pub async fn migrate_data(
         .collect();
 
     let mut dst = pool.begin().await?;
+    // Migrations may move data between tables (a later one can fill new tables from old ones),
+    // so the two schemas must be at the same migration, or rows would land where nothing reads.
+    let version = "SELECT COALESCE(MAX(version), 0) FROM _sqlx_migrations WHERE success";
+    let source_version: i64 = sqlx::query_scalar(version)
+        .fetch_one(&mut *src)
+        .await
+        .map_err(|_| refuse("the source has no migration history: is it a Switchboard database?".into()))?;
+    let target_version: i64 = sqlx::query_scalar(version).fetch_one(&mut *dst).await?;
+    if source_version != target_version {
+        return Err(refuse(format!(
+            "the source database is at migration {source_version} and this binary's schema at {target_version}: \
+             run `switchboard --database-url <the --from URL> migrate` with this binary first"
+        )));
+    }
     let target_tables: BTreeSet<String> = sqlx::query_scalar(
         "SELECT table_name::text FROM information_schema.tables
           WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' AND table_name <> '_sqlx_migrations'",
