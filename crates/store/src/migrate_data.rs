@@ -197,7 +197,9 @@ pub async fn migrate_data(
     .into_iter()
     .collect();
     let mut columns: BTreeMap<String, Vec<Column>> = BTreeMap::new();
-    let rows: Vec<(String, String, String, String, Option<String>, String, String)> = sqlx::query_as(
+    // (table, column, data type, nullable, default, identity, generated)
+    type CatalogColumn = (String, String, String, String, Option<String>, String, String);
+    let rows: Vec<CatalogColumn> = sqlx::query_as(
         "SELECT table_name::text, column_name::text, data_type::text, is_nullable::text, column_default::text,
                 is_identity::text, is_generated::text
            FROM information_schema.columns WHERE table_schema = current_schema() ORDER BY table_name, ordinal_position",
