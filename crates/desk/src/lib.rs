@@ -29,7 +29,7 @@ pub use auth::{
     AuthConfig, LoginResult, MAX_CLIENT_SIGN_IN_FAILURES, MAX_SIGN_IN_FAILURES, PasswordState,
     SIGN_IN_ACCOUNTS_CHECKED, SIGN_IN_FAILURE_WINDOW_MS, WorkspaceChoice, hash_password,
 };
-pub use blobs::BlobStore;
+pub use blobs::{BlobStore, S3Settings};
 pub use email::*;
 pub use error::DeskError;
 pub use follow_ups::{AfterCloseReport, AfterCloseSettings, ManagerAlertSettings, TrendDay};

@@ -28,7 +28,6 @@ pub struct GlobalArgs {
 /// Fully resolved settings.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    pub data_dir: PathBuf,
     pub database_url: String,
     pub jwt_secret: SecretString,
     /// Access tokens live this long, in seconds.
@@ -36,6 +35,9 @@ pub struct Settings {
     /// Hosts and networks that tenants' webhooks and mail servers may reach although they are
     /// not public (`SWITCHBOARD_OUTBOUND_ALLOW`); empty: public addresses only.
     pub outbound_allow: switchboard_desk::domain::OutboundPolicy,
+    /// Where attachment files live: `SWITCHBOARD_ATTACHMENTS_DIR` (shared between replicas over a
+    /// network file system, or `<data dir>/attachments`), or an S3-compatible bucket.
+    pub attachments: switchboard_desk::BlobStore,
 }
 
 /// Server-only settings.
@@ -117,8 +119,7 @@ pub fn resolve(args: &GlobalArgs, file: &HashMap<String, String>) -> anyhow::Res
         .unwrap_or_else(|| PathBuf::from("data"));
     // The data dir holds the database, attachments and the token key: the server's user only.
     private_dir(&data_dir).with_context(|| format!("creating data dir {}", data_dir.display()))?;
-    private_dir(&data_dir.join("attachments"))
-        .with_context(|| format!("creating the attachments dir in {}", data_dir.display()))?;
+    let attachments = attachments(&data_dir, file)?;
     let database_url = args
         .database_url
         .clone()
@@ -156,7 +157,45 @@ pub fn resolve(args: &GlobalArgs, file: &HashMap<String, String>) -> anyhow::Res
         &env_or_file("SWITCHBOARD_OUTBOUND_ALLOW", file).unwrap_or_default(),
     )
     .map_err(|e| anyhow::anyhow!("SWITCHBOARD_OUTBOUND_ALLOW: {e}"))?;
-    Ok(Settings { data_dir, database_url, jwt_secret: SecretString::from(jwt_secret), token_ttl_secs, outbound_allow })
+    Ok(Settings {
+        database_url,
+        jwt_secret: SecretString::from(jwt_secret),
+        token_ttl_secs,
+        outbound_allow,
+        attachments,
+    })
+}
+
+/// The attachment store: an S3-compatible bucket when `SWITCHBOARD_ATTACHMENTS_S3_BUCKET` is set,
+/// else a directory (created private when missing).
+fn attachments(data_dir: &Path, file: &HashMap<String, String>) -> anyhow::Result<switchboard_desk::BlobStore> {
+    let s3 = |name: &str| env_or_file(&format!("SWITCHBOARD_ATTACHMENTS_S3_{name}"), file);
+    if let Some(bucket) = s3("BUCKET") {
+        if env_or_file("SWITCHBOARD_ATTACHMENTS_DIR", file).is_some() {
+            bail!("set SWITCHBOARD_ATTACHMENTS_DIR or SWITCHBOARD_ATTACHMENTS_S3_BUCKET, not both");
+        }
+        let endpoint = s3("ENDPOINT");
+        if let Some(e) = &endpoint
+            && !(e.starts_with("http://") || e.starts_with("https://"))
+        {
+            bail!("SWITCHBOARD_ATTACHMENTS_S3_ENDPOINT must be an http(s) URL, got {e:?}");
+        }
+        let settings = switchboard_desk::S3Settings {
+            bucket,
+            endpoint,
+            region: s3("REGION").unwrap_or_else(|| "us-east-1".into()),
+            prefix: s3("PREFIX").unwrap_or_default(),
+            access_key_id: s3("ACCESS_KEY_ID"),
+            secret_access_key: s3("SECRET_ACCESS_KEY"),
+        };
+        return switchboard_desk::BlobStore::s3(&settings)
+            .map_err(|e| anyhow::anyhow!("SWITCHBOARD_ATTACHMENTS_S3_*: {e}"));
+    }
+    let dir = env_or_file("SWITCHBOARD_ATTACHMENTS_DIR", file)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| data_dir.join("attachments"));
+    private_dir(&dir).with_context(|| format!("creating the attachments dir {}", dir.display()))?;
+    Ok(switchboard_desk::BlobStore::new(dir))
 }
 
 /// The standard proxy settings, upper case first; reqwest used to read them itself, now they are

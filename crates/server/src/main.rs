@@ -7,6 +7,7 @@ mod config;
 #[cfg(test)]
 mod deploy_check;
 mod graphql_edge;
+mod migrate_data;
 mod seed;
 mod transport;
 mod web;
@@ -19,7 +20,7 @@ use secrecy::ExposeSecret;
 use switchboard_desk::domain::{Actor, Role};
 use switchboard_desk::egress::OutboundGuard;
 use switchboard_desk::store::Store;
-use switchboard_desk::{AuthConfig, BlobStore, Desk, DeskError, SystemClock};
+use switchboard_desk::{AuthConfig, Desk, DeskError, SystemClock};
 
 #[derive(Parser)]
 #[command(name = "switchboard", version, about = "A self-hosted, multi-channel helpdesk")]
@@ -50,6 +51,24 @@ enum Command {
     },
     /// Applies pending database migrations and exits.
     Migrate,
+    /// Copies a whole installation from SQLite into an empty PostgreSQL database (migrated
+    /// first), in one transaction, verifying every table's row count.
+    MigrateData {
+        /// The SQLite database to copy, e.g. sqlite://./data/switchboard.db.
+        #[arg(long)]
+        from: String,
+        /// The empty PostgreSQL database to copy into, e.g. postgres://switchboard@db/switchboard.
+        #[arg(long)]
+        to: String,
+        /// Where the installation's attachment files are [default: SWITCHBOARD_ATTACHMENTS_DIR,
+        /// else <data dir>/attachments].
+        #[arg(long)]
+        attachments_from: Option<std::path::PathBuf>,
+        /// Also copies the attachment files into this directory (e.g. the shared one the new
+        /// servers use); without it they stay where they are.
+        #[arg(long)]
+        copy_attachments_to: Option<std::path::PathBuf>,
+    },
     /// Loads a seed file (the built-in demo workspace by default) into the database.
     Seed {
         /// A seed file in the format of seed/demo.json.
@@ -135,6 +154,21 @@ async fn main() -> anyhow::Result<()> {
         return Ok(());
     }
     let file = config::file_values(&cli.global)?;
+    // Names its two databases itself: no DATABASE_URL is opened (or created) for it.
+    if let Command::MigrateData { from, to, attachments_from, copy_attachments_to } = cli.command {
+        let data_dir = cli
+            .global
+            .data_dir
+            .clone()
+            .or_else(|| file.get("SWITCHBOARD_DATA_DIR").map(std::path::PathBuf::from))
+            .unwrap_or_else(|| "data".into());
+        let attachments_from = attachments_from
+            .or_else(|| std::env::var_os("SWITCHBOARD_ATTACHMENTS_DIR").filter(|v| !v.is_empty()).map(Into::into))
+            .or_else(|| file.get("SWITCHBOARD_ATTACHMENTS_DIR").map(Into::into))
+            .unwrap_or_else(|| data_dir.join("attachments"));
+        return migrate_data::run(migrate_data::MigrateDataArgs { from, to, attachments_from, copy_attachments_to })
+            .await;
+    }
     let settings = config::resolve(&cli.global, &file)?;
     config::create_private_database(&settings.database_url);
     let store = Store::connect(&settings.database_url).await.context("connecting to the database")?;
@@ -143,7 +177,7 @@ async fn main() -> anyhow::Result<()> {
     let desk = Desk::new(
         store.clone(),
         Arc::new(SystemClock),
-        BlobStore::new(settings.data_dir.join("attachments")),
+        settings.attachments.clone(),
         AuthConfig {
             jwt_secret: settings.jwt_secret.expose_secret().as_bytes().to_vec(),
             token_ttl_secs: settings.token_ttl_secs,
@@ -183,8 +217,8 @@ async fn run(
         Command::Migrate => {
             println!("migrations applied");
         }
-        // Printed in main, before any database connection.
-        Command::Schema => {}
+        // Handled in main, before any database connection.
+        Command::Schema | Command::MigrateData { .. } => {}
         Command::Seed { file: path } => {
             let json = match path {
                 Some(p) => std::fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))?,

@@ -6,6 +6,7 @@
 //! a concrete driver, which sqlx's `Any` driver cannot offer. [`Tx`] dispatches to the right copy.
 
 pub mod email_records;
+pub mod migrate_data;
 mod notify;
 pub mod records;
 pub mod whatsapp_records;
