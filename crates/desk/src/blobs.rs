@@ -1,7 +1,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use object_store::ObjectStore;
+use object_store::{ObjectStore, ObjectStoreExt};
 use object_store::aws::{AmazonS3, AmazonS3Builder};
 use object_store::path::Path as ObjectPath;
 use sha2::{Digest, Sha256};
@@ -49,6 +49,7 @@ impl BlobStore {
 
     /// A blob store in an S3-compatible bucket. Nothing is contacted until the first request.
     pub fn s3(settings: &S3Settings) -> Result<BlobStore, DeskError> {
+        crate::egress::install_tls_provider();
         let mut builder = AmazonS3Builder::from_env()
             .with_bucket_name(&settings.bucket)
             .with_region(&settings.region)

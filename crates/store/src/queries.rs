@@ -67,7 +67,7 @@ pub async fn workspace_by_id(c: &mut Conn, id: WorkspaceId) -> Result<WorkspaceR
 
 /// The workspace's next ticket number, SQLite's way: one write runs at a time there, so the
 /// counter row costs no waiting and numbers have no gaps. (PostgreSQL takes `nextval` of the
-/// workspace's sequence inside the insert; see migrations/postgres/0011.)
+/// workspace's sequence inside the insert; see migrations/postgres/0013.)
 async fn take_ticket_number(c: &mut Conn, ws: WorkspaceId) -> Result<i64> {
     Ok(sqlx::query_scalar(
         "UPDATE workspaces SET next_ticket_number = next_ticket_number + 1 WHERE id = $1 RETURNING next_ticket_number - 1",
@@ -362,7 +362,7 @@ pub async fn insert_ticket(c: &mut Conn, t: &NewTicket) -> Result<TicketRecord> 
     const VALUES: &str = "$3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $17, $15, $15, $15, $16, $18, $19, $15, $15, $17";
     match DIALECT {
         // One statement: the number from the workspace's sequence (nextval takes no row lock, so
-        // concurrent creates do not wait for each other's commits; see migrations/postgres/0011)
+        // concurrent creates do not wait for each other's commits; see migrations/postgres/0013)
         // and the row read back with its names.
         Dialect::Postgres => {
             let q = sqlx::query_as(sqlf!(
@@ -377,7 +377,7 @@ pub async fn insert_ticket(c: &mut Conn, t: &NewTicket) -> Result<TicketRecord> 
             let number = take_ticket_number(&mut *c, t.workspace_id).await?;
             let q = sqlx::query_scalar(sqlf!("{INSERT} VALUES ($1, $2, {VALUES}) RETURNING id")).bind(t.workspace_id).bind(number);
             let id: TicketId = bind_new_ticket!(q, t).fetch_one(&mut *c).await?;
-            ticket_by_id(&mut *c, t.workspace_id, id).await?.ok_or(StoreError::NotFound)
+            ticket_by_id(&mut *c, t.workspace_id, id, false).await?.ok_or(StoreError::NotFound)
         }
     }
 }
