@@ -169,12 +169,13 @@ pub fn resolve(args: &GlobalArgs, file: &HashMap<String, String>) -> anyhow::Res
 /// The attachment store: an S3-compatible bucket when `SWITCHBOARD_ATTACHMENTS_S3_BUCKET` is set,
 /// else a directory (created private when missing).
 fn attachments(data_dir: &Path, file: &HashMap<String, String>) -> anyhow::Result<switchboard_desk::BlobStore> {
-    let s3 = |name: &str| env_or_file(&format!("SWITCHBOARD_ATTACHMENTS_S3_{name}"), file);
-    if let Some(bucket) = s3("BUCKET") {
+    // Whole names, not built from a prefix: each setting can be found by its name.
+    let s3 = |name: &str| env_or_file(name, file);
+    if let Some(bucket) = s3("SWITCHBOARD_ATTACHMENTS_S3_BUCKET") {
         if env_or_file("SWITCHBOARD_ATTACHMENTS_DIR", file).is_some() {
             bail!("set SWITCHBOARD_ATTACHMENTS_DIR or SWITCHBOARD_ATTACHMENTS_S3_BUCKET, not both");
         }
-        let endpoint = s3("ENDPOINT");
+        let endpoint = s3("SWITCHBOARD_ATTACHMENTS_S3_ENDPOINT");
         if let Some(e) = &endpoint
             && !(e.starts_with("http://") || e.starts_with("https://"))
         {
@@ -183,10 +184,10 @@ fn attachments(data_dir: &Path, file: &HashMap<String, String>) -> anyhow::Resul
         let settings = switchboard_desk::S3Settings {
             bucket,
             endpoint,
-            region: s3("REGION").unwrap_or_else(|| "us-east-1".into()),
-            prefix: s3("PREFIX").unwrap_or_default(),
-            access_key_id: s3("ACCESS_KEY_ID"),
-            secret_access_key: s3("SECRET_ACCESS_KEY"),
+            region: s3("SWITCHBOARD_ATTACHMENTS_S3_REGION").unwrap_or_else(|| "us-east-1".into()),
+            prefix: s3("SWITCHBOARD_ATTACHMENTS_S3_PREFIX").unwrap_or_default(),
+            access_key_id: s3("SWITCHBOARD_ATTACHMENTS_S3_ACCESS_KEY_ID"),
+            secret_access_key: s3("SWITCHBOARD_ATTACHMENTS_S3_SECRET_ACCESS_KEY"),
         };
         return switchboard_desk::BlobStore::s3(&settings)
             .map_err(|e| anyhow::anyhow!("SWITCHBOARD_ATTACHMENTS_S3_*: {e}"));
