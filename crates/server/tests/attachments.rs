@@ -21,8 +21,7 @@ fn bin() -> &'static Path {
 }
 
 async fn gql(url: &str, token: Option<&str>, query: &str, variables: Value) -> Value {
-    let mut req =
-        reqwest::Client::new().post(format!("{url}/graphql")).json(&json!({ "query": query, "variables": variables }));
+    let mut req = http().post(format!("{url}/graphql")).json(&json!({ "query": query, "variables": variables }));
     if let Some(t) = token {
         req = req.bearer_auth(t);
     }
@@ -53,14 +52,13 @@ async fn reply_with_file(url: &str, token: &str, bytes: &[u8]) -> String {
             "0",
             reqwest::multipart::Part::bytes(bytes.to_vec()).file_name("server.log").mime_str("text/plain").unwrap(),
         );
-    let resp =
-        reqwest::Client::new().post(format!("{url}/graphql")).bearer_auth(token).multipart(form).send().await.unwrap();
+    let resp = http().post(format!("{url}/graphql")).bearer_auth(token).multipart(form).send().await.unwrap();
     let body: Value = resp.json().await.unwrap();
     body["data"]["reply"]["attachments"][0]["url"].as_str().unwrap_or_else(|| panic!("upload: {body}")).to_string()
 }
 
 async fn download(url: &str, token: &str, path: &str) -> (u16, Vec<u8>) {
-    let resp = reqwest::Client::new().get(format!("{url}{path}")).bearer_auth(token).send().await.unwrap();
+    let resp = http().get(format!("{url}{path}")).bearer_auth(token).send().await.unwrap();
     (resp.status().as_u16(), resp.bytes().await.unwrap().to_vec())
 }
 
@@ -185,4 +183,9 @@ async fn the_s3_store_lists_and_purges_like_the_directory() {
     assert!(matches!(store.get(&sha).await, Err(switchboard_desk::DeskError::NotFound(_))));
     assert!(store.list().await.unwrap().is_empty());
     assert!(!store.delete_unless_recent(&sha, Duration::ZERO).await.unwrap(), "already gone");
+}
+
+/// An HTTP client with the server's TLS provider (reqwest has no default one in this build).
+fn http() -> reqwest::Client {
+    switchboard_desk::egress::http_client_builder().build().expect("HTTP client")
 }

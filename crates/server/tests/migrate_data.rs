@@ -55,8 +55,7 @@ fn start_graph() -> (String, Arc<Mutex<Vec<Value>>>) {
 }
 
 async fn gql(url: &str, token: Option<&str>, query: &str, variables: Value) -> Value {
-    let mut req =
-        reqwest::Client::new().post(format!("{url}/graphql")).json(&json!({ "query": query, "variables": variables }));
+    let mut req = http().post(format!("{url}/graphql")).json(&json!({ "query": query, "variables": variables }));
     if let Some(t) = token {
         req = req.bearer_auth(t);
     }
@@ -81,13 +80,8 @@ async fn login(url: &str, email: &str, password: &str) -> String {
 }
 
 async fn post_mail(url: &str, mailbox: &str, secret: &str, raw: String) -> Value {
-    let resp = reqwest::Client::new()
-        .post(format!("{url}/inbound/email/{mailbox}"))
-        .bearer_auth(secret)
-        .body(raw)
-        .send()
-        .await
-        .unwrap();
+    let resp =
+        http().post(format!("{url}/inbound/email/{mailbox}")).bearer_auth(secret).body(raw).send().await.unwrap();
     assert_eq!(resp.status(), 202);
     resp.json().await.unwrap()
 }
@@ -102,7 +96,7 @@ async fn post_whatsapp(url: &str, wamid: &str, text: &str) {
     let mut mac = Hmac::<Sha256>::new_from_slice(APP_SECRET.as_bytes()).unwrap();
     mac.update(body.as_bytes());
     let signature = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
-    let resp = reqwest::Client::new()
+    let resp = http()
         .post(format!("{url}/webhooks/whatsapp"))
         .header("content-type", "application/json")
         .header("X-Hub-Signature-256", signature)
@@ -297,12 +291,8 @@ async fn a_sqlite_installation_moves_to_postgresql_and_carries_on() {
     // The customer's message and its original (the acknowledgement's delivery may move on).
     assert_eq!(email_after["entries"][0], email_before["entries"][0]);
     assert_eq!(email_after["number"], email_before["number"]);
-    let eml_bytes = reqwest::Client::new()
-        .get(format!("{url}{}", eml["url"].as_str().unwrap()))
-        .bearer_auth(&agent)
-        .send()
-        .await
-        .unwrap();
+    let eml_bytes =
+        http().get(format!("{url}{}", eml["url"].as_str().unwrap())).bearer_auth(&agent).send().await.unwrap();
     assert_eq!(eml_bytes.status(), 200);
     assert!(eml_bytes.text().await.unwrap().contains("It smokes."));
 
@@ -350,4 +340,9 @@ async fn a_sqlite_installation_moves_to_postgresql_and_carries_on() {
     let highest = nodes_before.iter().map(|t| t["number"].as_str().unwrap().to_string()).max().unwrap();
     assert!(opened["number"].as_str().unwrap() > highest.as_str(), "{opened} after {highest}");
     assert_eq!(tickets(&url, &agent).await.0, total_before + 1);
+}
+
+/// An HTTP client with the server's TLS provider (reqwest has no default one in this build).
+fn http() -> reqwest::Client {
+    switchboard_desk::egress::http_client_builder().build().expect("HTTP client")
 }
