@@ -9,8 +9,12 @@ async fn agent_works_a_ticket_from_open_to_reopen() {
     let ws = workspace().await;
     // The sweep asks for a rating as soon as a ticket is closed; were it to run in the moment
     // between this test's close and reopen, the request would be one more entry below.
-    ok(&ws.admin, "mutation { saveAfterCloseSettings(input: { csatRequestEnabled: false }) { csatRequestEnabled } }", json!({}))
-        .await;
+    ok(
+        &ws.admin,
+        "mutation { saveAfterCloseSettings(input: { csatRequestEnabled: false }) { csatRequestEnabled } }",
+        json!({}),
+    )
+    .await;
     let t = open_ticket(&ws, "Printer offline on floor 3").await;
     let id = t["id"].as_str().unwrap().to_string();
     assert_eq!(t["status"], "OPEN");
