@@ -108,7 +108,7 @@ async fn main() -> anyhow::Result<()> {
         ],
         &[("SWITCHBOARD_PASSWORD", "benchmark-password")],
     )?;
-    let client = reqwest::Client::builder().pool_max_idle_per_host(64).build()?;
+    let client = switchboard_desk::egress::http_client_builder().pool_max_idle_per_host(64).build()?;
     let login = gql(
         &client,
         &server.url,

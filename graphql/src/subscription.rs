@@ -3,6 +3,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::Stream;
 use switchboard_desk::DeskError;
+use switchboard_desk::LiveUpdate;
 use switchboard_desk::domain::Permission;
 use tokio_stream::StreamExt;
 use tokio_stream::wrappers::BroadcastStream;
@@ -54,8 +55,12 @@ impl Subscription {
         // after it arrives, so a reload now misses nothing.
         let rx = desk.subscribe();
         let events = BroadcastStream::new(rx).filter_map(move |e| {
-            // A subscriber that fell behind lost events: it is told to reload, not failed.
-            let Ok(e) = e else { return Some(TicketEvent::resync()) };
+            // A subscriber that fell behind lost events, as does one whose replica lost touch
+            // with the others: it is told to reload, not failed.
+            let e = match e {
+                Ok(LiveUpdate::Event(e)) => e,
+                Ok(LiveUpdate::Resync) | Err(_) => return Some(TicketEvent::resync()),
+            };
             let visible =
                 e.workspace_id == a.workspace_id && (staff || (Some(e.requester_id) == a.contact_id() && !e.internal));
             visible.then(|| TicketEvent {

@@ -459,7 +459,7 @@ async fn every_operation_is_refused_or_scoped_for_outsiders() {
         .clone();
     let mailbox_id = mailbox["mailbox"]["id"].as_str().unwrap().to_string();
     // A message that cannot be parsed, so the quarantine has an entry to aim at.
-    let status = reqwest::Client::new()
+    let status = client()
         .post(format!("{}/inbound/email/{mailbox_id}", server().url))
         .bearer_auth(mailbox["inboundSecret"].as_str().unwrap())
         .body(format!("To: help@{marker}.test\r\nSubject: {secret}\r\n\r\nno sender\r\n"))

@@ -64,7 +64,7 @@ async fn read_healthz(tcp: &mut TcpStream) -> String {
 }
 
 async fn healthz_within(url: &str, limit: Duration) -> bool {
-    let c = reqwest::Client::builder().timeout(limit).build().unwrap();
+    let c = crate::support::client_builder().timeout(limit).build().unwrap();
     c.get(format!("{url}/healthz")).send().await.is_ok_and(|r| r.status() == 200)
 }
 
@@ -200,7 +200,7 @@ async fn pages_and_api_responses_carry_security_headers() {
         &tmp.path().join("data"),
         &[("SWITCHBOARD_WEB_DIR", web_dir), ("SWITCHBOARD_TRUSTED_PROXIES", "127.0.0.1")],
     );
-    let c = reqwest::Client::new();
+    let c = crate::support::client();
 
     for path in ["/", "/portal/tickets/SD-00001"] {
         let r = c.get(format!("{}{path}", server.url)).send().await.unwrap();

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use crate::support::*;
 
 async fn post_mail(mailbox: &str, secret: Option<&str>, raw: Vec<u8>) -> (u16, Value) {
-    let mut req = reqwest::Client::new().post(format!("{}/inbound/email/{mailbox}", server().url)).body(raw);
+    let mut req = client().post(format!("{}/inbound/email/{mailbox}", server().url)).body(raw);
     if let Some(s) = secret {
         req = req.bearer_auth(s);
     }

@@ -17,7 +17,7 @@ fn url() -> String {
 /// Sends `body` to /graphql with `content_type` (and a bearer token when given); returns the
 /// status and the JSON body, failing when the answer is not JSON with a coded error or data.
 async fn post(content_type: Option<&str>, token: Option<&str>, body: impl Into<reqwest::Body>) -> (u16, Value) {
-    let mut req = reqwest::Client::new().post(url()).body(body).timeout(Duration::from_secs(20));
+    let mut req = client().post(url()).body(body).timeout(Duration::from_secs(20));
     if let Some(ct) = content_type {
         req = req.header("content-type", ct);
     }
@@ -99,7 +99,7 @@ async fn cross_site_shaped_posts_are_refused_before_they_run() {
 
     // No operation runs over GET, with or without GraphiQL.
     let q = "mutation { logout }";
-    let r = reqwest::Client::new().get(url()).query(&[("query", q)]).send().await.unwrap();
+    let r = client().get(url()).query(&[("query", q)]).send().await.unwrap();
     assert_eq!(r.status(), 405);
     assert_eq!(code(&r.json().await.unwrap()), "METHOD_NOT_ALLOWED");
 }

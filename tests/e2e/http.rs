@@ -7,7 +7,7 @@ use crate::support::*;
 
 #[tokio::test]
 async fn probes_answer() {
-    let c = reqwest::Client::new();
+    let c = client();
     let health = c.get(format!("{}/healthz", server().url)).send().await.unwrap();
     assert_eq!(health.status(), 200);
     let ready = c.get(format!("{}/readyz", server().url)).send().await.unwrap();
@@ -16,7 +16,7 @@ async fn probes_answer() {
 
 #[tokio::test]
 async fn malformed_requests_get_clear_errors_and_the_server_stays_up() {
-    let c = reqwest::Client::new();
+    let c = client();
     let url = format!("{}/graphql", server().url);
     for body in ["{not json", "", "[]", "{\"query\": 42}"] {
         let r = c.post(&url).header("content-type", "application/json").body(body).send().await.unwrap();

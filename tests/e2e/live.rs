@@ -9,10 +9,15 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 use crate::support::*;
 
-type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+pub(crate) type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 async fn subscribe(token: &str) -> Ws {
-    let url = format!("{}/graphql/ws", server().url.replace("http://", "ws://"));
+    subscribe_at(&server().url, token).await
+}
+
+/// Subscribes to `ticketEvents` on the server at `server_url` and reads the opening resync.
+pub(crate) async fn subscribe_at(server_url: &str, token: &str) -> Ws {
+    let url = format!("{}/graphql/ws", server_url.replace("http://", "ws://"));
     let mut req = url.into_client_request().unwrap();
     req.headers_mut().insert("sec-websocket-protocol", "graphql-transport-ws".parse().unwrap());
     let (mut ws, _) = tokio_tungstenite::connect_async(req).await.expect("websocket");
@@ -31,7 +36,7 @@ async fn subscribe(token: &str) -> Ws {
     ws
 }
 
-async fn next_json(ws: &mut Ws) -> Option<Value> {
+pub(crate) async fn next_json(ws: &mut Ws) -> Option<Value> {
     loop {
         match tokio::time::timeout(Duration::from_secs(2), ws.next()).await {
             Err(_) | Ok(None) => return None,

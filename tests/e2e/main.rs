@@ -14,6 +14,7 @@ mod ingest;
 mod lifecycle;
 mod live;
 mod portal;
+mod replicas;
 mod sign_in;
 mod tokens;
 mod validation;

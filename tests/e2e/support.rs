@@ -119,8 +119,13 @@ pub fn write_seed(dir: &Path, slug: &str, n: usize) -> std::path::PathBuf {
 
 /// A client for one request. Each test has its own tokio runtime, and a pooled connection dies
 /// with the runtime that opened it, so clients are never shared between tests.
-fn client() -> reqwest::Client {
-    reqwest::Client::new()
+pub fn client() -> reqwest::Client {
+    client_builder().build().expect("HTTP client")
+}
+
+/// A client builder with the server's TLS provider (reqwest has no default one here).
+pub fn client_builder() -> reqwest::ClientBuilder {
+    switchboard_desk::egress::http_client_builder()
 }
 
 /// POSTs a GraphQL request (with a bearer token when given) and returns the JSON body.

@@ -63,7 +63,7 @@ async fn attachments_upload_and_download_for_those_who_may_see_them() {
                 .mime_str("text/plain")
                 .unwrap(),
         );
-    let client = reqwest::Client::new();
+    let client = client();
     let resp =
         client.post(format!("{}/graphql", server().url)).bearer_auth(&ws.agent).multipart(form).send().await.unwrap();
     let body: serde_json::Value = resp.json().await.unwrap();

@@ -27,7 +27,7 @@ async fn serves_the_bundle_with_a_fallback_for_client_routes() {
     std::fs::write(web.join("assets/app-1234.js"), "console.log('hi')").unwrap();
     std::fs::write(tmp.path().join("secret.txt"), "outside the bundle").unwrap();
     let server = start(&web, &tmp.path().join("data"));
-    let c = reqwest::Client::new();
+    let c = crate::support::client();
     let get = |path: &str| {
         let c = c.clone();
         let url = format!("{}{path}", server.url);

@@ -46,18 +46,18 @@ fn signature_is_valid(secret: &str, header: &str, body: &str) -> bool {
 }
 
 #[derive(Clone, Debug)]
-struct Received {
+pub(crate) struct Received {
     signature: String,
-    event: String,
-    body: String,
-    answered: u16,
+    pub(crate) event: String,
+    pub(crate) body: String,
+    pub(crate) answered: u16,
 }
 
 /// A webhook receiver on 127.0.0.1 that fails the first `failures` requests with a 500.
 #[derive(Clone)]
-struct Receiver {
-    url: String,
-    got: Arc<Mutex<Vec<Received>>>,
+pub(crate) struct Receiver {
+    pub(crate) url: String,
+    pub(crate) got: Arc<Mutex<Vec<Received>>>,
 }
 
 async fn receiver_on(listener: tokio::net::TcpListener, failures: usize) -> Receiver {
@@ -84,13 +84,13 @@ async fn receiver_on(listener: tokio::net::TcpListener, failures: usize) -> Rece
     Receiver { url, got }
 }
 
-async fn receiver(failures: usize) -> Receiver {
+pub(crate) async fn receiver(failures: usize) -> Receiver {
     receiver_on(tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(), failures).await
 }
 
 impl Receiver {
     /// Waits (polling, up to 30 s) until a request was answered with 200.
-    async fn wait_for_success(&self) -> Vec<Received> {
+    pub(crate) async fn wait_for_success(&self) -> Vec<Received> {
         for _ in 0..300 {
             let got = self.got.lock().unwrap().clone();
             if got.iter().any(|r| r.answered == 200) {
@@ -105,7 +105,7 @@ impl Receiver {
 const SAVE_WEBHOOK: &str =
     "mutation($i: WebhookInput!) { saveWebhook(input: $i) { webhook { id name url enabled events } secret } }";
 
-async fn save_webhook_at(url: &str, token: &str, receiver: &str, events: Value) -> (String, String) {
+pub(crate) async fn save_webhook_at(url: &str, token: &str, receiver: &str, events: Value) -> (String, String) {
     let input = json!({ "name": "CRM", "url": receiver, "enabled": true, "events": events });
     let body = gql_at(url, Some(token), SAVE_WEBHOOK, json!({ "i": input })).await;
     assert!(body.get("errors").is_none(), "saveWebhook failed: {body}");
@@ -207,7 +207,7 @@ async fn the_ssrf_guard_refuses_private_addresses_unless_the_operator_allows_the
     assert!(body.get("errors").is_none(), "{body}");
 }
 
-async fn login_at(url: &str, email: &str) -> String {
+pub(crate) async fn login_at(url: &str, email: &str) -> String {
     let q = "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }";
     let d = gql_at(url, None, q, json!({ "e": email, "p": PASSWORD })).await;
     d["data"]["login"]["token"].as_str().unwrap_or_else(|| panic!("login {email}: {d}")).to_string()

@@ -231,7 +231,7 @@ fn sign(body: &str) -> String {
 
 /// POSTs a notification with the given signature header (none when `None`); returns the status.
 async fn post_signed(body: &str, signature: Option<&str>) -> u16 {
-    let mut req = reqwest::Client::new()
+    let mut req = crate::support::client()
         .post(format!("{}/webhooks/whatsapp", server().url))
         .header("content-type", "application/json")
         .body(body.to_string());
@@ -622,7 +622,7 @@ async fn a_reply_with_an_attachment_uploads_it_and_sends_it_before_the_text() {
                 .mime_str("application/pdf")
                 .unwrap(),
         );
-    let resp = reqwest::Client::new()
+    let resp = crate::support::client()
         .post(format!("{}/graphql", server().url))
         .bearer_auth(&ws.agent)
         .multipart(form)

@@ -117,7 +117,7 @@ async fn main() -> anyhow::Result<()> {
         ],
         &[("SWITCHBOARD_PASSWORD", password)],
     )?;
-    let http = reqwest::Client::new();
+    let http = switchboard_desk::egress::http_client_builder().build()?;
     let gql = |token: Option<String>, query: &'static str, vars: Value| {
         let http = http.clone();
         let url = format!("{}/graphql", server.url);

@@ -162,16 +162,33 @@ pub async fn poll_mailbox(
 /// Keeps one mailbox read until it is deleted or disabled: poll, then IDLE (or sleep) until
 /// the next round.
 async fn watch_mailbox(desk: Desk, settings: EmailSettings, ws: switchboard_desk::domain::WorkspaceId, id: i64) {
+    let lease = mailbox_lease(id);
     loop {
         let mailbox = match desk.email_mailbox_of(ws, id).await {
             Ok(Some(m)) if m.enabled && m.imap_host.is_some() => m,
-            Ok(_) => return,
+            Ok(_) => {
+                let _ = desk.release_lease(&lease).await;
+                return;
+            }
             Err(e) => {
                 tracing::warn!(mailbox = id, error = %e, "reading the mailbox settings failed");
                 tokio::time::sleep(settings.poll_interval).await;
                 continue;
             }
         };
+        // Every replica runs a watcher per mailbox; the one holding the mailbox's lease reads it.
+        match desk.take_lease(&lease, lease_time(&settings)).await {
+            Ok(true) => {}
+            Ok(false) => {
+                tokio::time::sleep(settings.poll_interval).await;
+                continue;
+            }
+            Err(e) => {
+                tracing::warn!(mailbox = id, error = %e, "taking the mailbox's lease failed");
+                tokio::time::sleep(settings.poll_interval).await;
+                continue;
+            }
+        }
         if let Err(e) = watch_session(&desk, &settings, &mailbox).await {
             tracing::warn!(mailbox = id, error = %e, "IMAP round failed; retrying after the poll interval");
         }
@@ -185,7 +202,13 @@ async fn watch_session(desk: &Desk, settings: &EmailSettings, first: &MailboxRec
     let mut session = connect(desk, first, settings.network_timeout).await?;
     let idle = session.capabilities().await?.has_str("IDLE");
     let mut mailbox = first.clone();
+    let lease = mailbox_lease(first.id);
     loop {
+        // Renewed every round; lost (another replica took over after a stall), this one stops.
+        if !desk.take_lease(&lease, lease_time(settings)).await? {
+            let _ = session.logout().await;
+            return Ok(());
+        }
         let report = poll_session(desk, settings, &mut session, &mailbox).await?;
         if report.fetched > 0 {
             tracing::info!(mailbox = mailbox.id, ?report, "mail taken");
@@ -208,6 +231,17 @@ async fn watch_session(desk: &Desk, settings: &EmailSettings, first: &MailboxRec
             }
         }
     }
+}
+
+/// The lease a replica holds while it reads a mailbox, so no two read it at once.
+fn mailbox_lease(id: i64) -> String {
+    format!("email.imap.{id}")
+}
+
+/// How long a mailbox's lease lasts unless renewed: past a round's IDLE wait and its network
+/// round trips, so a healthy watcher always renews in time.
+fn lease_time(settings: &EmailSettings) -> Duration {
+    (settings.poll_interval * 3 + settings.network_timeout * 4).max(Duration::from_secs(60))
 }
 
 /// The per-mailbox watchers; stopping the poller stops them too.

@@ -90,11 +90,11 @@ const MAX_MEDIA_BYTES: usize = 25 * 1024 * 1024;
 impl GraphClient {
     /// A client for `base`, e.g. `https://graph.facebook.com/v21.0`.
     pub fn new(base: &str) -> GraphClient {
-        let http = reqwest::Client::builder()
+        let http = switchboard_desk::egress::http_client_builder()
             .timeout(Duration::from_secs(30))
             .connect_timeout(Duration::from_secs(10))
             .build()
-            .unwrap_or_default();
+            .expect("an HTTP client with fixed settings");
         GraphClient { http, base: base.trim_end_matches('/').to_string() }
     }
 

@@ -18,6 +18,9 @@ use crate::{GraphError, WhatsappChannel};
 
 /// A notification still failing after this many attempts is set aside (kept, with its note).
 const MAX_ATTEMPTS: i64 = 8;
+/// How long a replica may take over one notification before another may try it too (a dead
+/// replica's row waits this long; a live one is done in seconds).
+const NOTIFICATION_LEASE: std::time::Duration = std::time::Duration::from_secs(300);
 
 /// Why handling one message did not finish.
 #[derive(Debug)]
@@ -58,6 +61,24 @@ pub(crate) struct Sender<'a> {
 impl WhatsappChannel {
     /// Processes one stored notification; every entry, change, message and status in it.
     pub async fn process_notification(&self, id: i64) {
+        // The webhook's own task and every replica's sweep may reach for the same row: the one
+        // holding its lease processes it, the others leave it be.
+        let lease = format!("whatsapp.inbox.{id}");
+        match self.desk.take_lease(&lease, NOTIFICATION_LEASE).await {
+            Ok(true) => {}
+            Ok(false) => return,
+            Err(e) => {
+                tracing::warn!(error = %e, id, "taking a WhatsApp notification's lease failed; the sweep will retry");
+                return;
+            }
+        }
+        self.process_leased_notification(id).await;
+        if let Err(e) = self.desk.release_lease(&lease).await {
+            tracing::warn!(error = %e, id, "releasing a WhatsApp notification's lease failed; it runs out by itself");
+        }
+    }
+
+    async fn process_leased_notification(&self, id: i64) {
         let row = match self.desk.pending_whatsapp_notification(id).await {
             Ok(Some(row)) => row,
             Ok(None) => return,

@@ -1,12 +1,18 @@
 //! Webhook notification and message shapes, as Meta documents them for the Cloud API
-//! ("Webhooks: messages" reference). Our own serde types: the `whatsapp-cloud-api` crate would
-//! bring a second reqwest (0.11) into the tree and hard-codes Meta's host. Every field that Meta
-//! may leave out is optional, and unknown fields are ignored, so a new field never fails a parse.
-//! The envelope (`entry[]` → `changes[]` → `value`) is walked as JSON in `inbound`, and each
-//! contact, status and message read into these types on its own.
+//! ("Webhooks: messages" reference), and the bodies of the messages we send.
+//!
+//! What we receive is read with our own serde types, not the `whatsapp` crate's webhook models:
+//! those require fields our fuzz corpus and channel tests leave out (a message's `timestamp`, a
+//! sticker's `mime_type`, a contact's `profile`, a status's `recipient_id`, the metadata's
+//! `display_phone_number`), take a status only as one of four values, and fail a whole
+//! notification for one such item. Every field that Meta may leave out is optional here, and
+//! unknown fields are ignored, so a new field never fails a parse. The envelope (`entry[]` →
+//! `changes[]` → `value`) is walked as JSON in `inbound`, and each contact, status and message
+//! read into these types on its own.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use whatsapp::models as wa;
 
 /// The business number the change is for; `phone_number_id` routes it to a workspace.
 #[derive(Debug, Deserialize)]
@@ -119,41 +125,103 @@ impl StatusError {
 }
 
 // ---- outgoing messages (the `POST /{phone-number-id}/messages` body) ----
+//
+// The parts come from the `whatsapp` crate's models where they say exactly what we send (reply
+// buttons, images, documents); the envelope, the text and the template part stay ours: its
+// `Message` has no document part and no `recipient_type`, its `Text` cannot say
+// `"preview_url": false`, and its template language always adds `"policy": "deterministic"`.
+
+/// The envelope of every message, with `part` under the key its `type` names.
+fn envelope(to: &str, kind: &str, part: Value) -> Value {
+    let mut message =
+        json!({ "messaging_product": "whatsapp", "recipient_type": "individual", "to": to, "type": kind });
+    message[kind] = part;
+    message
+}
+
+/// A model as JSON without its `null` members: the crate writes an unset optional field as
+/// `null` (`"link": null`), where Meta's documented bodies, and ours before it, leave it out.
+fn model(part: &impl Serialize) -> Value {
+    // Plain structs of strings and options: serializing them cannot fail.
+    let mut value = serde_json::to_value(part).unwrap_or(Value::Null);
+    drop_nulls(&mut value);
+    value
+}
+
+fn drop_nulls(value: &mut Value) {
+    match value {
+        Value::Object(members) => {
+            members.retain(|_, v| !v.is_null());
+            members.values_mut().for_each(drop_nulls);
+        }
+        Value::Array(items) => items.iter_mut().for_each(drop_nulls),
+        _ => {}
+    }
+}
 
 /// A text message.
 pub fn text_message(to: &str, body: &str) -> Value {
-    json!({
-        "messaging_product": "whatsapp", "recipient_type": "individual", "to": to,
-        "type": "text", "text": { "preview_url": false, "body": body },
-    })
+    envelope(to, "text", json!({ "preview_url": false, "body": body }))
 }
 
-/// Up to three reply buttons under a text (Meta: at most 3 buttons, titles up to 20 characters).
+/// Up to three reply buttons under a text, each `(id, title)` (Meta: at most 3 buttons, titles up
+/// to 20 characters).
 pub fn buttons_message(to: &str, body: &str, buttons: &[(&str, &str)]) -> Value {
-    let buttons: Vec<Value> =
-        buttons.iter().map(|(id, title)| json!({ "type": "reply", "reply": { "id": id, "title": title } })).collect();
-    json!({
-        "messaging_product": "whatsapp", "recipient_type": "individual", "to": to,
-        "type": "interactive",
-        "interactive": { "type": "button", "body": { "text": body }, "action": { "buttons": buttons } },
-    })
+    let buttons = buttons.iter().map(|(id, title)| wa::InteractiveActionButton::new(title, id)).collect();
+    envelope(to, "interactive", model(&wa::Interactive::for_button(buttons, body)))
 }
 
 /// An approved template, which may be sent outside the 24-hour customer-service window.
 pub fn template_message(to: &str, name: &str, language: &str) -> Value {
-    json!({
-        "messaging_product": "whatsapp", "recipient_type": "individual", "to": to,
-        "type": "template", "template": { "name": name, "language": { "code": language } },
-    })
+    envelope(to, "template", json!({ "name": name, "language": { "code": language } }))
 }
 
 /// A previously uploaded file: images as `image`, everything else as `document`.
 pub fn media_message(to: &str, media_id: &str, content_type: &str, file_name: &str) -> Value {
     if content_type.starts_with("image/") {
-        json!({ "messaging_product": "whatsapp", "recipient_type": "individual", "to": to,
-                "type": "image", "image": { "id": media_id } })
+        envelope(to, "image", model(&wa::Image::for_id(media_id, None)))
     } else {
-        json!({ "messaging_product": "whatsapp", "recipient_type": "individual", "to": to,
-                "type": "document", "document": { "id": media_id, "filename": file_name } })
+        let document = wa::Media { filename: Some(file_name.to_string()), ..wa::Media::from_id(media_id) };
+        envelope(to, "document", model(&document))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The exact bytes of each outgoing message, as Meta and the end-to-end suite's fake Graph
+    /// API receive them: taking parts from the `whatsapp` crate's models must not change them.
+    #[test]
+    fn outgoing_messages_keep_their_wire_format() {
+        let cases = [
+            (
+                text_message("15551230001", "Hello"),
+                r#"{"messaging_product":"whatsapp","recipient_type":"individual","text":{"body":"Hello","preview_url":false},"to":"15551230001","type":"text"}"#,
+            ),
+            (
+                buttons_message(
+                    "15551230001",
+                    "Pick one",
+                    &[("support.create_ticket", "New ticket"), ("menu", "Menu")],
+                ),
+                r#"{"interactive":{"action":{"buttons":[{"reply":{"id":"support.create_ticket","title":"New ticket"},"type":"reply"},{"reply":{"id":"menu","title":"Menu"},"type":"reply"}]},"body":{"text":"Pick one"},"type":"button"},"messaging_product":"whatsapp","recipient_type":"individual","to":"15551230001","type":"interactive"}"#,
+            ),
+            (
+                template_message("15551230001", "hello_world", "en_US"),
+                r#"{"messaging_product":"whatsapp","recipient_type":"individual","template":{"language":{"code":"en_US"},"name":"hello_world"},"to":"15551230001","type":"template"}"#,
+            ),
+            (
+                media_message("15551230001", "media77", "image/png", "shot.png"),
+                r#"{"image":{"id":"media77"},"messaging_product":"whatsapp","recipient_type":"individual","to":"15551230001","type":"image"}"#,
+            ),
+            (
+                media_message("15551230001", "media78", "application/pdf", "manual.pdf"),
+                r#"{"document":{"filename":"manual.pdf","id":"media78"},"messaging_product":"whatsapp","recipient_type":"individual","to":"15551230001","type":"document"}"#,
+            ),
+        ];
+        for (message, wire) in cases {
+            assert_eq!(serde_json::to_string(&message).unwrap(), wire);
+        }
     }
 }

@@ -16,6 +16,19 @@ use std::time::Duration;
 use switchboard_domain::{OutboundHost, OutboundPolicy, ValidationError, check_cleartext};
 use tokio::net::TcpStream;
 
+/// A reqwest client builder whose HTTPS works: every HTTP client of the server and its tests
+/// starts here.
+pub fn http_client_builder() -> reqwest::ClientBuilder {
+    // reqwest's own provider choice would be aws-lc (a C build); without one it panics when a
+    // client is built. ring, as for IMAP and PostgreSQL, becomes the process default once.
+    static RING: std::sync::Once = std::sync::Once::new();
+    RING.call_once(|| {
+        // Err only means another default was installed first, which serves as well.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+    reqwest::Client::builder()
+}
+
 /// How long a save waits for a host name to resolve.
 const SAVE_LOOKUP_TIMEOUT: Duration = Duration::from_secs(5);
 

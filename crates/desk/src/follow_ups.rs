@@ -143,7 +143,7 @@ impl Desk {
             negative_csat_reopen: input.negative_csat_reopen,
         };
         let mut tx = self.store().write().await?;
-        let mut s = tx.workspace_settings(actor.workspace_id).await?;
+        let mut s = tx.workspace_settings_for_update(actor.workspace_id).await?;
         s.csat_request_enabled = saved.csat_request_enabled;
         s.csat_request_message = saved.csat_request_message.clone();
         s.post_close_follow_up_days = saved.post_close_follow_up_days;
@@ -186,7 +186,7 @@ impl Desk {
             .unwrap_or(60),
         };
         let mut tx = self.store().write().await?;
-        let mut s = tx.workspace_settings(actor.workspace_id).await?;
+        let mut s = tx.workspace_settings_for_update(actor.workspace_id).await?;
         s.alert_queue_depth = saved.queue_depth;
         s.alert_csat_drop_percent = saved.csat_drop_percent;
         s.alert_escalation_spike = saved.escalation_spike;

@@ -12,6 +12,7 @@ pub mod egress;
 mod email;
 mod error;
 mod follow_ups;
+mod leases;
 mod live;
 mod ops;
 mod outbox;
@@ -32,7 +33,7 @@ pub use blobs::BlobStore;
 pub use email::*;
 pub use error::DeskError;
 pub use follow_ups::{AfterCloseReport, AfterCloseSettings, ManagerAlertSettings, TrendDay};
-pub use live::LiveEvent;
+pub use live::{LiveEvent, LiveFanOut, LiveUpdate};
 pub use outbox::*;
 pub use sign_in_links::*;
 pub use support::*;
@@ -44,6 +45,8 @@ pub use whatsapp::*;
 use switchboard_domain::{Actor, Millis, Permission};
 use switchboard_store::Store;
 use tokio::sync::broadcast;
+
+use crate::live::LiveBus;
 
 /// Where time comes from; tests inject their own so they move time instead of sleeping.
 pub trait Clock: Send + Sync + std::fmt::Debug {
@@ -73,7 +76,10 @@ struct Inner {
     clock: Arc<dyn Clock>,
     blobs: BlobStore,
     auth: AuthConfig,
-    live: broadcast::Sender<LiveEvent>,
+    /// Shared by every copy made with `with_clock` / `with_outbound`, so none forks the bus.
+    live: Arc<LiveBus>,
+    /// Names this process as the holder of the leases it takes (see `leases.rs`).
+    holder: Arc<str>,
     /// The operator's outbound policy, for every connection to a host a tenant typed.
     outbound: egress::OutboundGuard,
 }
@@ -81,7 +87,8 @@ struct Inner {
 impl Desk {
     /// Wires the desk to its storage, clock, blob store and token keys.
     pub fn new(store: Store, clock: Arc<dyn Clock>, blobs: BlobStore, auth: AuthConfig) -> Desk {
-        Self::build(store, clock, blobs, auth, egress::OutboundGuard::default())
+        let shared = (LiveBus::new(), leases::new_holder());
+        Self::build(store, clock, blobs, auth, egress::OutboundGuard::default(), shared)
     }
 
     fn build(
@@ -90,15 +97,19 @@ impl Desk {
         blobs: BlobStore,
         auth: AuthConfig,
         outbound: egress::OutboundGuard,
+        (live, holder): (Arc<LiveBus>, Arc<str>),
     ) -> Desk {
-        let (live, _) = broadcast::channel(1024);
-        Desk { inner: Arc::new(Inner { store, clock, blobs, auth, live, outbound }) }
+        Desk { inner: Arc::new(Inner { store, clock, blobs, auth, live, holder, outbound }) }
+    }
+
+    fn shared(&self) -> (Arc<LiveBus>, Arc<str>) {
+        (self.inner.live.clone(), self.inner.holder.clone())
     }
 
     /// The same desk, applying `outbound` to every connection to a host a tenant typed.
     pub fn with_outbound(&self, outbound: egress::OutboundGuard) -> Desk {
         let i = &self.inner;
-        Self::build(i.store.clone(), i.clock.clone(), i.blobs.clone(), i.auth.clone(), outbound)
+        Self::build(i.store.clone(), i.clock.clone(), i.blobs.clone(), i.auth.clone(), outbound, self.shared())
     }
 
     /// The outbound guard: the operator's policy for hosts tenants typed, and its resolver.
@@ -118,7 +129,7 @@ impl Desk {
     /// The same desk (store, blobs, keys) reading time from `clock` instead.
     pub fn with_clock(&self, clock: Arc<dyn Clock>) -> Desk {
         let i = &self.inner;
-        Self::build(i.store.clone(), clock, i.blobs.clone(), i.auth.clone(), i.outbound.clone())
+        Self::build(i.store.clone(), clock, i.blobs.clone(), i.auth.clone(), i.outbound.clone(), self.shared())
     }
 
     /// The blob store holding attachment bytes.
@@ -131,16 +142,14 @@ impl Desk {
         self.inner.clock.now()
     }
 
-    /// Subscribes to changes committed from now on, across workspaces; callers filter by theirs.
-    pub fn subscribe(&self) -> broadcast::Receiver<LiveEvent> {
+    /// Subscribes to changes committed from now on, across workspaces (and, with
+    /// [`Desk::fan_out_live`], across replicas); callers filter by theirs.
+    pub fn subscribe(&self) -> broadcast::Receiver<LiveUpdate> {
         self.inner.live.subscribe()
     }
 
     pub(crate) fn publish(&self, events: Vec<LiveEvent>) {
-        for e in events {
-            // No subscribers is fine: nobody is watching.
-            let _ = self.inner.live.send(e);
-        }
+        self.inner.live.publish(events);
     }
 }
 

@@ -158,6 +158,9 @@ impl Desk {
         if mode == AssignmentMode::Manual {
             return Ok(None);
         }
+        // The cursor first: it locks the queue's rotation, so the loads below are the ones left by
+        // the assignment before this one.
+        let cursor = tx.round_robin_cursor(ws, queue.id).await?;
         let members: Vec<AssignmentCandidate> = tx
             .queue_member_loads(ws, queue.id)
             .await?
@@ -169,7 +172,6 @@ impl Desk {
                 open_assigned: m.open_assigned,
             })
             .collect();
-        let cursor = tx.round_robin_cursor(ws, queue.id).await?;
         let Some(pick) = pick_assignee(mode, &members, cursor) else { return Ok(None) };
         tx.set_round_robin_cursor(ws, queue.id, pick).await?;
         Ok(tx.user_by_id(ws, pick).await?)

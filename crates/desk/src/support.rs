@@ -249,7 +249,7 @@ impl Desk {
             return Err(DeskError::invalid("atRiskPercent", "must be between 1 and 99"));
         }
         let mut tx = self.store().write().await?;
-        let mut s = tx.workspace_settings(actor.workspace_id).await?;
+        let mut s = tx.workspace_settings_for_update(actor.workspace_id).await?;
         s.at_risk_percent = input.at_risk_percent;
         s.alert_sla_breach = input.alert_on_breach;
         tx.save_workspace_settings(actor.workspace_id, &s, self.now()).await?;
@@ -486,7 +486,7 @@ impl Desk {
             let rules = serde_json::from_str(&current.automation_rules).unwrap_or_default();
             return Ok(AutomationSave { rules, reports: parsed.reports, saved: false });
         }
-        let mut settings = tx.workspace_settings(ws).await?;
+        let mut settings = tx.workspace_settings_for_update(ws).await?;
         settings.automation_rules = serde_json::to_string(&valid).map_err(|e| DeskError::Internal(e.to_string()))?;
         tx.save_workspace_settings(ws, &settings, self.now()).await?;
         tx.commit().await?;
@@ -615,7 +615,7 @@ impl Desk {
             let mut tx = self.store().write().await?;
             let after = tx.lock_stream_cursor(CURSOR).await?;
             let events = tx.events_after(after, 500).await?;
-            let Some(last) = events.last().map(|e| e.id) else { break };
+            let Some(last) = events.last().map(EventRecord::position) else { break };
             for e in &events {
                 if WebhookEvent::parse("event", &e.kind).is_err() {
                     continue;
@@ -882,7 +882,7 @@ impl Desk {
             None => None,
         };
         let mut tx = self.store().write().await?;
-        let mut s = tx.workspace_settings(actor.workspace_id).await?;
+        let mut s = tx.workspace_settings_for_update(actor.workspace_id).await?;
         s.stale_after_hours = stale_after_hours;
         s.stale_message = stale_message.clone();
         s.auto_close_days = auto_close_days;

@@ -185,7 +185,7 @@ impl Changes {
 pub(crate) fn live(t: &TicketRecord, kind: &'static str, entry_id: Option<EntryId>, internal: bool) -> LiveEvent {
     LiveEvent {
         workspace_id: t.workspace_id,
-        kind,
+        kind: kind.into(),
         ticket_id: t.id,
         ticket_number: t.display_number(),
         requester_id: t.requester_id,

@@ -82,7 +82,7 @@ impl DeliveryClient {
             .collect::<anyhow::Result<Vec<String>>>()?;
         // Only the proxies configured here: reqwest would otherwise read the environment on its
         // own, and the proxy in use would be one nobody checked.
-        let mut builder = reqwest::Client::builder()
+        let mut builder = switchboard_desk::egress::http_client_builder()
             .no_proxy()
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(5)))

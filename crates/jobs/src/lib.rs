@@ -4,7 +4,8 @@
 //! PostgreSQL in production), so queued and scheduled jobs survive a restart. Two queues:
 //!
 //! - `switchboard.tick`: a self-rescheduling job, one per slot of `tick` seconds, deduplicated by
-//!   an idempotency key so several replicas still run each slot once. Each tick turns new domain
+//!   an idempotency key so several replicas still run each slot once, and on PostgreSQL taking
+//!   turns on an advisory lock so no two ticks overlap anywhere. Each tick turns new domain
 //!   events into webhook deliveries and queues the deliveries that are due; at start and then
 //!   every `sla_every` ticks' worth of time it also checks SLA breaches, follows up on quiet tickets (nudge, auto-close warning,
 //!   auto-close, transcript retention), sends after-close messages (CSAT request, post-close
@@ -106,6 +107,8 @@ impl Deliver {
 }
 
 const TICK_QUEUE: &str = "switchboard.tick";
+/// The advisory lock key ticks take turns on ("sb-tick" in ASCII).
+const TICK_LOCK: i64 = 0x73_62_2d_74_69_63_6b;
 const DELIVERY_QUEUE: &str = "switchboard.delivery";
 // apalis keeps its migration history apart from ours: both use sqlx's migrator, and one table
 // would make each side see the other's versions as unknown.
@@ -207,6 +210,21 @@ impl Queues {
         }
     }
 
+    /// Waits for this tick's turn. On PostgreSQL several replicas run tick workers, and apalis
+    /// hands each slot to one of them, but slot N+1 may start on one replica while slot N still
+    /// runs on another: a transaction-scoped advisory lock makes them take turns, so two sweeps
+    /// or two webhook dispatches never overlap. The turn ends when the returned transaction does
+    /// (dropped, or its connection lost with a dead replica). SQLite serves one process, whose
+    /// single tick worker already runs one tick at a time.
+    async fn tick_turn(&self) -> anyhow::Result<Option<sqlx::Transaction<'static, sqlx::Postgres>>> {
+        let Queues::Postgres { pool, .. } = self else { return Ok(None) };
+        let mut tx = pool.begin().await?;
+        // A tick stuck for this long on another replica is given up on, not waited for forever.
+        sqlx::query("SET LOCAL lock_timeout = '300s'").execute(&mut *tx).await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(TICK_LOCK).execute(&mut *tx).await?;
+        Ok(Some(tx))
+    }
+
     /// Finished jobs are history apalis keeps forever; an hour of it is plenty.
     async fn prune(&self) -> anyhow::Result<()> {
         let cutoff = now_secs().saturating_sub(3600) as i64;
@@ -248,6 +266,13 @@ async fn run_tick(job: Tick, ctx: Data<Arc<Context>>) -> Result<(), BoxDynError>
     if let Err(e) = ctx.queues.push_tick(next_slot(job.slot, ctx.config.tick_secs), job.slot).await {
         tracing::error!(error = %e, "scheduling the next tick failed");
     }
+    let _turn = match ctx.queues.tick_turn().await {
+        Ok(turn) => turn,
+        Err(e) => {
+            tracing::error!(error = %e, "waiting for the tick's turn failed; skipping this tick");
+            return Ok(());
+        }
+    };
     if crossed(&job, ctx.config.tick_secs * ctx.config.sla_every.max(1)) {
         match ctx.desk.check_sla_breaches().await {
             Ok(0) => {}
@@ -286,6 +311,9 @@ async fn run_tick(job: Tick, ctx: Data<Arc<Context>>) -> Result<(), BoxDynError>
             Ok(0) => {}
             Ok(n) => tracing::info!(deleted = n, "deleted old email acknowledgement records"),
             Err(e) => tracing::error!(error = %e, "deleting old email acknowledgement records failed"),
+        }
+        if let Err(e) = ctx.desk.prune_leases().await {
+            tracing::warn!(error = %e, "pruning expired leases failed");
         }
         if let Err(e) = ctx.queues.prune().await {
             tracing::warn!(error = %e, "pruning finished jobs failed");
@@ -455,7 +483,9 @@ pub async fn start(desk: Desk, database_url: &str, config: JobsConfig, senders: 
             pool,
         }
     } else {
-        let pool = PgPoolOptions::new().max_connections(4).connect(database_url).await?;
+        // A running tick keeps one connection for its turn (see `tick_turn`) while it queues
+        // deliveries through the others.
+        let pool = PgPoolOptions::new().max_connections(6).connect(database_url).await?;
         PostgresStorage::<()>::setup(&pool).await?;
         let cfg = |queue: &str| {
             PgConfig::default()
@@ -488,7 +518,12 @@ pub async fn start(desk: Desk, database_url: &str, config: JobsConfig, senders: 
             let (ticks, deliveries) = ($ticks, $deliveries);
             monitor
                 .register(move |_| {
-                    WorkerBuilder::new(worker_name("tick")).backend(ticks.clone()).data(c.clone()).build(run_tick)
+                    // One tick at a time here; across replicas `tick_turn` takes over.
+                    WorkerBuilder::new(worker_name("tick"))
+                        .backend(ticks.clone())
+                        .data(c.clone())
+                        .concurrency(1)
+                        .build(run_tick)
                 })
                 .register(move |_| {
                     WorkerBuilder::new(worker_name("delivery"))

@@ -336,7 +336,9 @@ pub fn resolve_serve(
                 .max(1),
         ),
     };
-    let email_poller = flag("SWITCHBOARD_EMAIL_POLLER", file)?.unwrap_or(true);
+    // Polling mailboxes is background work: a serve-only replica (SWITCHBOARD_JOBS=false) leaves
+    // it to the replicas that run jobs.
+    let email_poller = flag("SWITCHBOARD_EMAIL_POLLER", file)?.unwrap_or(true) && jobs.is_some();
     let d = switchboard_whatsapp::WhatsappConfig::default();
     let whatsapp = switchboard_whatsapp::WhatsappConfig {
         app_secret: env_or_file("SWITCHBOARD_WHATSAPP_APP_SECRET", file),
@@ -530,6 +532,17 @@ mod tests {
         assert_eq!(s.jwt_secret.expose_secret(), again.jwt_secret.expose_secret());
         let serve = resolve_serve(None, false, &HashMap::new()).unwrap();
         assert_eq!(serve.listen.to_string(), "127.0.0.1:8080");
+    }
+
+    #[test]
+    fn a_serve_only_replica_runs_no_background_work() {
+        let file = |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let all = resolve_serve(None, false, &HashMap::new()).unwrap();
+        assert!(all.jobs.is_some() && all.email_poller, "jobs and the mail poller run by default");
+        let serve_only = resolve_serve(None, false, &file(&[("SWITCHBOARD_JOBS", "false")])).unwrap();
+        assert!(serve_only.jobs.is_none() && !serve_only.email_poller, "SWITCHBOARD_JOBS=false: neither runs");
+        let e = resolve_serve(None, false, &file(&[("SWITCHBOARD_JOBS", "sometimes")])).err().unwrap().to_string();
+        assert!(e.contains("SWITCHBOARD_JOBS"), "{e}");
     }
 
     #[test]

@@ -4,6 +4,8 @@
 mod app;
 mod client_addr;
 mod config;
+#[cfg(test)]
+mod deploy_check;
 mod graphql_edge;
 mod seed;
 mod transport;
@@ -244,8 +246,11 @@ async fn run(
             let replies: Vec<Arc<dyn switchboard_desk::ChannelSender>> =
                 vec![email.clone(), Arc::new(switchboard_whatsapp::WhatsappSender(whatsapp.clone()))];
             let senders = switchboard_jobs::Senders { replies, sign_in_links: Some(email) };
-            // Picks up WhatsApp notifications that were acknowledged but not processed (a crash).
-            let whatsapp_sweep = switchboard_whatsapp::spawn_sweep(whatsapp.clone());
+            // Picks up WhatsApp notifications that were acknowledged but not processed (a crash);
+            // background work, so a serve-only replica (SWITCHBOARD_JOBS=false) leaves it to others.
+            let whatsapp_sweep = serve.jobs.is_some().then(|| switchboard_whatsapp::spawn_sweep(whatsapp.clone()));
+            // Live updates reach subscribers on every replica sharing a PostgreSQL database.
+            let live_fan_out = desk.fan_out_live().await.context("listening for other replicas' live updates")?;
             let jobs = match serve.jobs {
                 Some(cfg) => Some(
                     switchboard_jobs::start(desk.clone(), &settings.database_url, cfg, senders)
@@ -282,7 +287,10 @@ async fn run(
             if let Some(poller) = email_poller {
                 poller.abort();
             }
-            whatsapp_sweep.abort();
+            if let Some(sweep) = whatsapp_sweep {
+                sweep.abort();
+            }
+            drop(live_fan_out);
             if let Some(jobs) = jobs {
                 jobs.shutdown().await;
             }

@@ -6,6 +6,7 @@
 //! a concrete driver, which sqlx's `Any` driver cannot offer. [`Tx`] dispatches to the right copy.
 
 pub mod email_records;
+mod notify;
 pub mod records;
 pub mod whatsapp_records;
 
@@ -17,6 +18,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqliteSynchronous};
 use switchboard_domain::*;
 
+pub use notify::{Heard, Listener};
 pub use records::*;
 pub use whatsapp_records::*;
 
@@ -31,6 +33,8 @@ pub enum Dialect {
 // always false), lead it to the query files so they are formatted and checked like the rest.
 #[cfg(any())]
 mod email_queries;
+#[cfg(any())]
+mod lease_queries;
 #[cfg(any())]
 mod ops_queries;
 #[cfg(any())]
@@ -49,6 +53,7 @@ mod sqlite {
     include!("email_queries.rs");
     include!("whatsapp_queries.rs");
     include!("sign_in_queries.rs");
+    include!("lease_queries.rs");
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -60,6 +65,7 @@ mod postgres {
     include!("email_queries.rs");
     include!("whatsapp_queries.rs");
     include!("sign_in_queries.rs");
+    include!("lease_queries.rs");
 }
 
 /// What can go wrong in storage.
@@ -197,12 +203,16 @@ impl Store {
         Ok(usize::try_from(applied).unwrap_or(0) >= known)
     }
 
-    /// Starts a transaction for a change.
+    /// Starts a transaction for a change. On PostgreSQL (READ COMMITTED) the rows it loads to
+    /// change (tickets, a queue's rotation) are locked until it ends, so concurrent changes to one
+    /// row take turns and each sees the one before it; SQLite runs one write transaction at a time.
     pub async fn write(&self) -> Result<Tx, StoreError> {
         Ok(match self {
             // IMMEDIATE takes the write lock up front, where the busy timeout applies. A deferred
             // transaction that reads first and then writes fails at once with SQLITE_BUSY when
-            // another process (a CLI command, a second server) committed in between.
+            // another process (a CLI command, a second server) committed in between. It also
+            // makes every read-modify-write here serial: no other writer runs between the read
+            // and the write.
             Store::Sqlite { writer, .. } => Tx::Sqlite(writer.begin_with("BEGIN IMMEDIATE").await?),
             Store::Postgres(pool) => Tx::Postgres(pool.begin().await?),
         })
@@ -211,8 +221,13 @@ impl Store {
     /// Starts a read-only snapshot, so a page and its total agree.
     pub async fn read(&self) -> Result<Tx, StoreError> {
         Ok(match self {
+            // A deferred SQLite transaction reads one WAL snapshot from its first statement on.
             Store::Sqlite { readers, .. } => Tx::Sqlite(readers.begin().await?),
-            Store::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+            // READ COMMITTED would give every statement its own snapshot; REPEATABLE READ gives
+            // the whole transaction one. READ ONLY never takes a transaction id or row locks.
+            Store::Postgres(pool) => {
+                Tx::PostgresSnapshot(pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await?)
+            }
         })
     }
 
@@ -246,8 +261,12 @@ impl Store {
 /// An open transaction on either database.
 #[derive(Debug)]
 pub enum Tx {
+    /// SQLite, for a change ([`Store::write`]) or a read ([`Store::read`]).
     Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    /// A PostgreSQL change ([`Store::write`]): rows loaded to change are locked until it ends.
     Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+    /// A PostgreSQL read-only snapshot ([`Store::read`]).
+    PostgresSnapshot(sqlx::Transaction<'static, sqlx::Postgres>),
 }
 
 impl Tx {
@@ -255,9 +274,53 @@ impl Tx {
     pub async fn commit(self) -> Result<(), StoreError> {
         match self {
             Tx::Sqlite(t) => t.commit().await?,
-            Tx::Postgres(t) => t.commit().await?,
+            Tx::Postgres(t) | Tx::PostgresSnapshot(t) => t.commit().await?,
         }
         Ok(())
+    }
+
+    /// A ticket, locked until this transaction ends when it is a PostgreSQL change: the change
+    /// then starts from the ticket as the previous change left it, never from a copy another
+    /// transaction is about to overwrite. Plain reads (snapshots, SQLite) just read.
+    pub async fn ticket_by_id(&mut self, ws: WorkspaceId, id: TicketId) -> Result<Option<TicketRecord>, StoreError> {
+        match self {
+            Tx::Sqlite(t) => sqlite::ticket_by_id(t, ws, id, false).await,
+            Tx::Postgres(t) => postgres::ticket_by_id(t, ws, id, true).await,
+            Tx::PostgresSnapshot(t) => postgres::ticket_by_id(t, ws, id, false).await,
+        }
+    }
+
+    /// A ticket by its number, locked like [`Tx::ticket_by_id`].
+    pub async fn ticket_by_number(&mut self, ws: WorkspaceId, number: i64) -> Result<Option<TicketRecord>, StoreError> {
+        match self {
+            Tx::Sqlite(t) => sqlite::ticket_by_number(t, ws, number, false).await,
+            Tx::Postgres(t) => postgres::ticket_by_number(t, ws, number, true).await,
+            Tx::PostgresSnapshot(t) => postgres::ticket_by_number(t, ws, number, false).await,
+        }
+    }
+
+    /// Where the queue's round robin stopped, locked until this transaction ends when it is a
+    /// PostgreSQL change, so two tickets assigned at once never go to the same member.
+    pub async fn round_robin_cursor(&mut self, ws: WorkspaceId, queue: QueueId) -> Result<Option<UserId>, StoreError> {
+        match self {
+            Tx::Sqlite(t) => sqlite::round_robin_cursor(t, ws, queue, false).await,
+            Tx::Postgres(t) => postgres::round_robin_cursor(t, ws, queue, true).await,
+            Tx::PostgresSnapshot(t) => postgres::round_robin_cursor(t, ws, queue, false).await,
+        }
+    }
+
+    /// The workspace's settings, for a change that saves them: on PostgreSQL two such changes
+    /// take turns (until this transaction ends), so neither loses the other's fields.
+    pub async fn workspace_settings_for_update(
+        &mut self,
+        ws: WorkspaceId,
+    ) -> Result<WorkspaceSettingsRecord, StoreError> {
+        match self {
+            Tx::Sqlite(t) => sqlite::workspace_settings_for_update(t, ws).await,
+            Tx::Postgres(t) => postgres::workspace_settings_for_update(t, ws).await,
+            // Nothing changes in a snapshot: there is nothing to wait for.
+            Tx::PostgresSnapshot(t) => postgres::workspace_settings(t, ws).await,
+        }
     }
 }
 
@@ -271,7 +334,7 @@ macro_rules! tx_methods {
                 pub async fn $name(&mut self, $($arg: $ty),*) -> Result<$ret, StoreError> {
                     match self {
                         Tx::Sqlite(t) => sqlite::$name(&mut **t, $($arg),*).await,
-                        Tx::Postgres(t) => postgres::$name(&mut **t, $($arg),*).await,
+                        Tx::Postgres(t) | Tx::PostgresSnapshot(t) => postgres::$name(&mut **t, $($arg),*).await,
                     }
                 }
             )*
@@ -320,8 +383,6 @@ tx_methods! {
     fn insert_ticket(t: &NewTicket) -> TicketId;
     fn save_ticket(t: &TicketRecord) -> ();
     fn replace_ticket_tags(ws: WorkspaceId, ticket: TicketId, tags: &[String]) -> ();
-    fn ticket_by_id(ws: WorkspaceId, id: TicketId) -> Option<TicketRecord>;
-    fn ticket_by_number(ws: WorkspaceId, number: i64) -> Option<TicketRecord>;
     fn clear_thread_key(ws: WorkspaceId, id: TicketId) -> ();
     fn ticket_id_by_thread_key(ws: WorkspaceId, key: &str) -> Option<TicketId>;
     fn list_tickets(f: &TicketQuery) -> Vec<TicketRecord>;
@@ -385,7 +446,6 @@ tx_methods! {
     fn set_routing_rule_position(ws: WorkspaceId, id: RoutingRuleId, position: i64) -> bool;
     fn delete_routing_rule(ws: WorkspaceId, id: RoutingRuleId) -> bool;
     fn queue_member_loads(ws: WorkspaceId, queue: QueueId) -> Vec<MemberLoad>;
-    fn round_robin_cursor(ws: WorkspaceId, queue: QueueId) -> Option<UserId>;
     fn set_round_robin_cursor(ws: WorkspaceId, queue: QueueId, user: UserId) -> ();
     fn upsert_webhook(ws: WorkspaceId, id: Option<WebhookId>, name: &str, url: &str, enabled: bool, events: &str, secret_enc: Option<&str>, now: Millis) -> WebhookRecord;
     fn list_webhooks(ws: WorkspaceId) -> Vec<WebhookRecord>;
@@ -397,10 +457,10 @@ tx_methods! {
     fn due_webhook_deliveries(now: Millis, limit: i64) -> Vec<(WebhookDeliveryId, i64)>;
     fn record_delivery_attempt(id: WebhookDeliveryId, a: &DeliveryAttempt) -> ();
     fn list_webhook_deliveries(ws: WorkspaceId, hook: WebhookId, limit: i64) -> Vec<WebhookDeliveryRecord>;
-    fn events_after(after: i64, limit: i64) -> Vec<EventRecord>;
-    fn stream_cursor(name: &str) -> i64;
-    fn set_stream_cursor(name: &str, position: i64) -> ();
-    fn lock_stream_cursor(name: &str) -> i64;
+    fn events_after(after: StreamPosition, limit: i64) -> Vec<EventRecord>;
+    fn stream_cursor(name: &str) -> StreamPosition;
+    fn set_stream_cursor(name: &str, position: StreamPosition) -> ();
+    fn lock_stream_cursor(name: &str) -> StreamPosition;
     fn insert_notification(ws: WorkspaceId, kind: &str, ticket: Option<TicketId>, message: &str, now: Millis) -> ();
     fn list_notifications(ws: WorkspaceId, limit: i64) -> Vec<NotificationRecord>;
     fn insert_quality_flag(ws: WorkspaceId, ticket: TicketId, kind: QualityFlagKind, reason: &str, now: Millis) -> bool;
@@ -474,4 +534,10 @@ tx_methods! {
     fn record_sign_in_attempt(kind: &str, email: &str, client: &str, now: Millis) -> ();
     fn clear_sign_in_attempts(kind: &str, email: &str, client: &str) -> ();
     fn prune_sign_in_attempts(before: Millis) -> u64;
+}
+
+tx_methods! {
+    fn take_lease(name: &str, holder: &str, now: Millis, until: Millis) -> bool;
+    fn release_lease(name: &str, holder: &str) -> ();
+    fn prune_leases(before: Millis) -> u64;
 }

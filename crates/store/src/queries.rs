@@ -657,7 +657,31 @@ pub async fn replace_ticket_tags(c: &mut Conn, ws: WorkspaceId, ticket: TicketId
     Ok(())
 }
 
-pub async fn ticket_by_id(c: &mut Conn, ws: WorkspaceId, id: TicketId) -> Result<Option<TicketRecord>> {
+/// Locks a ticket loaded to be changed (`lock`) until the transaction ends, on PostgreSQL; SQLite
+/// needs nothing, its write transactions running one at a time. NO KEY UPDATE is the lock an
+/// UPDATE of the ticket takes anyway (taken at the read instead of the write, so a second writer
+/// waits and then reads the first one's result); unlike FOR UPDATE it lets other transactions
+/// insert entries and history that reference the ticket meanwhile. The lock is its own statement:
+/// a locking SELECT that waited re-reads the locked row but not the rows joined to it (the
+/// assignee's name would still be the old one), while the next statement of a READ COMMITTED
+/// transaction reads everything as committed.
+async fn lock_ticket(c: &mut Conn, ws: WorkspaceId, by: &str, key: i64, lock: bool) -> Result<bool> {
+    if !lock || DIALECT == Dialect::Sqlite {
+        return Ok(true);
+    }
+    let found: Option<i64> =
+        sqlx::query_scalar(sqlf!("SELECT id FROM tickets WHERE workspace_id = $1 AND {by} = $2 FOR NO KEY UPDATE"))
+            .bind(ws)
+            .bind(key)
+            .fetch_optional(&mut *c)
+            .await?;
+    Ok(found.is_some())
+}
+
+pub async fn ticket_by_id(c: &mut Conn, ws: WorkspaceId, id: TicketId, lock: bool) -> Result<Option<TicketRecord>> {
+    if !lock_ticket(c, ws, "id", id.0, lock).await? {
+        return Ok(None);
+    }
     Ok(sqlx::query_as(sqlf!("{TICKET_COLUMNS} FROM tickets t{TICKET_JOINS} WHERE t.workspace_id = $1 AND t.id = $2"))
         .bind(ws)
         .bind(id)
@@ -665,7 +689,10 @@ pub async fn ticket_by_id(c: &mut Conn, ws: WorkspaceId, id: TicketId) -> Result
         .await?)
 }
 
-pub async fn ticket_by_number(c: &mut Conn, ws: WorkspaceId, number: i64) -> Result<Option<TicketRecord>> {
+pub async fn ticket_by_number(c: &mut Conn, ws: WorkspaceId, number: i64, lock: bool) -> Result<Option<TicketRecord>> {
+    if !lock_ticket(c, ws, "number", number, lock).await? {
+        return Ok(None);
+    }
     Ok(sqlx::query_as(sqlf!(
         "{TICKET_COLUMNS} FROM tickets t{TICKET_JOINS} WHERE t.workspace_id = $1 AND t.number = $2"
     ))

@@ -1,0 +1,342 @@
+//! Concurrent writers through the desk: claims racing for one ticket, round-robin assignment of
+//! tickets opened at once, a close racing a reply, and event-stream consumers reading while
+//! transactions commit out of id order. SQLite by default (its writer runs one transaction at a
+//! time); with `TEST_POSTGRES_URL` (a server URL without a database) each test gets a fresh
+//! PostgreSQL database, where transactions really run side by side.
+
+#![allow(clippy::unwrap_used)]
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use switchboard_desk::domain::*;
+use switchboard_desk::egress::{FixedResolver, OutboundGuard};
+use switchboard_desk::store::{QueueRecord, Store, TicketRecord, UserRecord};
+use switchboard_desk::*;
+
+struct Env {
+    desk: Desk,
+    admin: Actor,
+    store: Store,
+    _dir: tempfile::TempDir,
+}
+
+async fn env() -> Env {
+    let dir = tempfile::tempdir().unwrap();
+    let url = switchboard_testkit::fresh_database_url(dir.path(), "race").await.unwrap();
+    let store = Store::connect(&url).await.unwrap();
+    store.migrate().await.unwrap();
+    let clock = Arc::new(ManualClock::at(1_772_445_600_000));
+    let auth = AuthConfig { jwt_secret: b"test secret for the desk".to_vec(), token_ttl_secs: 3600 };
+    let desk = Desk::new(store.clone(), clock, BlobStore::new(dir.path().join("blobs")), auth);
+    let ws = desk.create_workspace("acme", "Acme", "SD", "UTC", "General").await.unwrap();
+    Env { desk, admin: Actor::system(ws.id), store, _dir: dir }
+}
+
+impl Env {
+    async fn user(&self, name: &str) -> UserRecord {
+        let email = format!("{}@acme.test", name.to_lowercase());
+        self.desk.create_user(&self.admin, &email, name, Role::Agent, None).await.unwrap()
+    }
+
+    fn actor(u: &UserRecord) -> Actor {
+        Actor {
+            workspace_id: u.workspace_id,
+            kind: ActorKind::User { id: u.id, role: Role::Agent },
+            label: u.name.clone(),
+        }
+    }
+
+    async fn open(&self, subject: &str, queue: Option<QueueId>) -> TicketRecord {
+        let input = OpenTicket {
+            subject: subject.into(),
+            description: Some(format!("About: {subject}")),
+            requester: RequesterRef::Email { email: "pat@customer.test".into(), name: Some("Pat".into()) },
+            priority: Some(Priority::Normal),
+            source: Some(Source::Portal),
+            queue_id: queue,
+            help_topic_id: None,
+            assignee_id: None,
+            tags: Vec::new(),
+            resolution_due_at: None,
+            attachments: Vec::new(),
+        };
+        self.desk.open_ticket(&self.admin, input).await.unwrap()
+    }
+
+    async fn queue(&self, name: &str, mode: AssignmentMode) -> QueueRecord {
+        self.desk.save_queue(&self.admin, None, name, mode, false).await.unwrap()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn of_agents_claiming_one_ticket_at_once_exactly_one_wins_and_the_others_hear_who() {
+    let e = env().await;
+    let mut agents = Vec::new();
+    for name in ["Ana", "Ben", "Chloe", "Dev"] {
+        agents.push(Env::actor(&e.user(name).await));
+    }
+    let mut tickets = Vec::new();
+    for i in 0..20 {
+        tickets.push(e.open(&format!("Printer {i} is on fire"), None).await);
+    }
+    // Every agent presses "Claim" on every ticket at the same moment.
+    let mut claims = Vec::new();
+    for t in &tickets {
+        for a in &agents {
+            let (desk, a, id) = (e.desk.clone(), a.clone(), t.id);
+            claims.push(tokio::spawn(async move { (id, a.label.clone(), desk.claim(&a, id).await) }));
+        }
+    }
+    // Each ticket's claims: who tried, and what they got.
+    type Claims = Vec<(String, Result<TicketRecord, DeskError>)>;
+    let mut by_ticket: HashMap<TicketId, Claims> = HashMap::new();
+    for c in claims {
+        let (id, who, result) = c.await.unwrap();
+        by_ticket.entry(id).or_default().push((who, result));
+    }
+    for t in &tickets {
+        let results = &by_ticket[&t.id];
+        let winners: Vec<&String> = results.iter().filter(|(_, r)| r.is_ok()).map(|(who, _)| who).collect();
+        assert_eq!(winners.len(), 1, "{}: exactly one claim wins, got {winners:?}", t.display_number());
+        let winner = winners[0];
+        for (who, r) in results.iter().filter(|(_, r)| r.is_err()) {
+            match r {
+                Err(DeskError::Conflict(m)) => assert_eq!(m, &format!("already claimed by {winner}"), "{who}"),
+                other => panic!("{who} expected a conflict naming {winner}, got {other:?}"),
+            }
+        }
+        let now = e.desk.ticket(&e.admin, t.id).await.unwrap();
+        assert_eq!(now.assignee_name.as_ref(), Some(winner));
+        assert_eq!(now.status, TicketStatus::InProgress);
+        // The history shows one assignment: the winner's.
+        let history = e.desk.history(&e.admin, t.id).await.unwrap();
+        let assigned: Vec<_> = history.iter().filter(|h| h.field == "assignee").collect();
+        assert_eq!(assigned.len(), 1, "{}: {assigned:?}", t.display_number());
+        assert_eq!(assigned[0].new_value.as_ref(), Some(winner));
+        assert_eq!(&assigned[0].actor_label, winner);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn tickets_opened_at_once_in_a_round_robin_queue_go_to_each_member_in_turn() {
+    let e = env().await;
+    let queue = e.queue("Rotation", AssignmentMode::RoundRobin).await;
+    let mut members = Vec::new();
+    for name in ["Ana", "Ben", "Chloe", "Dev"] {
+        let u = e.user(name).await;
+        e.desk.set_queue_member(&e.admin, queue.id, u.id, MemberRole::Member, 1, false).await.unwrap();
+        members.push(u);
+    }
+    // The requester exists before the rush, so the rush is only about the rotation.
+    e.open("First contact", None).await;
+    let rounds = 6;
+    let mut opens = Vec::new();
+    for i in 0..rounds * members.len() {
+        let desk = e.desk.clone();
+        let admin = e.admin.clone();
+        let q = queue.id;
+        opens.push(tokio::spawn(async move {
+            let input = OpenTicket {
+                subject: format!("Rush {i}"),
+                description: None,
+                requester: RequesterRef::Email { email: "pat@customer.test".into(), name: None },
+                priority: Some(Priority::Normal),
+                source: Some(Source::Portal),
+                queue_id: Some(q),
+                help_topic_id: None,
+                assignee_id: None,
+                tags: Vec::new(),
+                resolution_due_at: None,
+                attachments: Vec::new(),
+            };
+            desk.open_ticket(&admin, input).await
+        }));
+    }
+    let mut per_member: HashMap<UserId, usize> = HashMap::new();
+    for o in opens {
+        let t = o.await.unwrap().unwrap();
+        *per_member.entry(t.assignee_id.expect("every ticket is assigned")).or_default() += 1;
+    }
+    for m in &members {
+        assert_eq!(per_member.get(&m.id).copied().unwrap_or(0), rounds, "{}: {per_member:?}", m.name);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_close_racing_a_reply_leaves_the_ticket_closed_with_the_history_to_match() {
+    let e = env().await;
+    let agent = Env::actor(&e.user("Ana").await);
+    let mut tickets = Vec::new();
+    for i in 0..20 {
+        tickets.push(e.open(&format!("Invoice {i} is wrong"), None).await);
+    }
+    let mut races = Vec::new();
+    for t in &tickets {
+        let (d1, d2, admin, agent, id) = (e.desk.clone(), e.desk.clone(), e.admin.clone(), agent.clone(), t.id);
+        let close = tokio::spawn(async move { d1.close(&admin, id, CloseReason::Resolved, None).await });
+        let reply =
+            tokio::spawn(async move { d2.reply(&agent, id, "Corrected, see attached", Vec::new(), None).await });
+        races.push((id, close, reply));
+    }
+    for (id, close, reply) in races {
+        close.await.unwrap().unwrap();
+        let reply = reply.await.unwrap();
+        let t = e.desk.ticket(&e.admin, id).await.unwrap();
+        // Whichever went first, the close stands: a reply after it is refused, a reply before it
+        // is closed over.
+        assert_eq!(t.status, TicketStatus::Closed, "{}: reply {reply:?}", t.display_number());
+        assert!(t.closed_at.is_some());
+        let thread = e.desk.thread(&e.admin, id).await.unwrap();
+        let replied = thread.iter().any(|x| x.entry.body == "Corrected, see attached");
+        match &reply {
+            Ok(_) => assert!(replied),
+            Err(DeskError::Validation(v)) => {
+                assert_eq!(v.field, "ticketId");
+                assert!(!replied);
+            }
+            Err(other) => panic!("unexpected {other:?}"),
+        }
+        // The history's last status change is the close.
+        let history = e.desk.history(&e.admin, id).await.unwrap();
+        let last_status = history.iter().rfind(|h| h.field == "status").unwrap();
+        assert_eq!(last_status.new_value.as_deref(), Some("closed"));
+        assert_eq!(t.first_responded_at.is_some(), reply.is_ok(), "{}", t.display_number());
+    }
+}
+
+/// Waits up to `limit` for a task; `None` when it is still blocked (SQLite's single writer).
+async fn within<T>(limit: Duration, task: &mut tokio::task::JoinHandle<T>) -> Option<T> {
+    tokio::time::timeout(limit, task).await.ok().map(|r| r.unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn webhook_dispatch_loses_no_event_committed_behind_a_newer_one_and_sends_none_twice() {
+    let e = env().await;
+    let names = FixedResolver::of(&[("hooks.public.test", &["93.184.216.34"])]);
+    let desk = e.desk.with_outbound(OutboundGuard::new(OutboundPolicy::parse("").unwrap(), Arc::new(names)));
+    let hook = WebhookChange {
+        name: "CRM".into(),
+        url: "https://hooks.public.test/in".into(),
+        enabled: true,
+        events: vec![WebhookEvent::TicketOpened],
+        secret: None,
+    };
+    let hook = desk.save_webhook(&e.admin, None, hook).await.unwrap().webhook;
+    let ws = e.admin.workspace_id;
+    let payload = serde_json::json!({ "subject": "race" });
+    let mut written = Vec::new();
+
+    for _ in 0..5 {
+        // A takes an event id first and commits last; B takes the next id and commits at once.
+        let mut a = e.store.write().await.unwrap();
+        written.push(a.insert_event(ws, None, "ticket.opened", &payload, 1).await.unwrap());
+        let store = e.store.clone();
+        let p = payload.clone();
+        let mut b = tokio::spawn(async move {
+            let mut b = store.write().await.unwrap();
+            let id = b.insert_event(ws, None, "ticket.opened", &p, 2).await.unwrap();
+            b.commit().await.unwrap();
+            id
+        });
+        // PostgreSQL: B has committed. SQLite: B waits for A's write lock.
+        let b_first = within(Duration::from_secs(1), &mut b).await;
+        // The dispatcher runs between B's commit and A's.
+        let d = desk.clone();
+        let mut dispatch = tokio::spawn(async move { d.dispatch_events().await.unwrap() });
+        let early = within(Duration::from_secs(1), &mut dispatch).await;
+        a.commit().await.unwrap();
+        written.push(match b_first {
+            Some(id) => id,
+            None => b.await.unwrap(),
+        });
+        if early.is_none() {
+            dispatch.await.unwrap();
+        }
+        desk.dispatch_events().await.unwrap();
+    }
+
+    // Several dispatchers at once, while events keep arriving: each event still goes out once.
+    let mut writers = Vec::new();
+    for i in 0..8 {
+        let (store, p) = (e.store.clone(), payload.clone());
+        writers.push(tokio::spawn(async move {
+            let mut tx = store.write().await.unwrap();
+            let id = tx.insert_event(ws, None, "ticket.opened", &p, 10 + i).await.unwrap();
+            tx.commit().await.unwrap();
+            id
+        }));
+    }
+    let dispatchers: Vec<_> = (0..4)
+        .map(|_| {
+            let d = desk.clone();
+            tokio::spawn(async move { d.dispatch_events().await.unwrap() })
+        })
+        .collect();
+    for w in writers {
+        written.push(w.await.unwrap());
+    }
+    for d in dispatchers {
+        d.await.unwrap();
+    }
+    // On PostgreSQL an event waits while any transaction older than it runs, on the whole server
+    // (another database's long import too): keep dispatching a while. A lost event never comes.
+    let mut deliveries = Vec::new();
+    for _ in 0..60 {
+        desk.dispatch_events().await.unwrap();
+        deliveries = desk.webhook_deliveries(&e.admin, hook.id, 200).await.unwrap();
+        if deliveries.len() >= written.len() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let mut sent: HashMap<String, usize> = HashMap::new();
+    for d in &deliveries {
+        let body: serde_json::Value = serde_json::from_str(&d.payload).unwrap();
+        *sent.entry(body["id"].as_str().unwrap().to_string()).or_default() += 1;
+    }
+    for id in &written {
+        let key = format!("evt_{id}");
+        assert_eq!(sent.get(&key).copied().unwrap_or(0), 1, "{key} goes out exactly once; sent: {sent:?}");
+    }
+    assert_eq!(deliveries.len(), written.len());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_read_sees_one_snapshot_while_changes_commit_around_it() {
+    let e = env().await;
+    e.user("Ana").await;
+    let ws = e.admin.workspace_id;
+    let mut read = e.store.read().await.unwrap();
+    let before = read.list_users(ws).await.unwrap().len();
+    // A change commits between the read's two statements (a page and its total, say).
+    e.user("Ben").await;
+    assert_eq!(read.list_users(ws).await.unwrap().len(), before, "the second statement sees the same data");
+    drop(read);
+    assert_eq!(e.store.read().await.unwrap().list_users(ws).await.unwrap().len(), before + 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_admins_saving_different_settings_at_once_both_keep_their_change() {
+    let e = env().await;
+    for i in 0..15 {
+        let (d1, d2, admin1, admin2) = (e.desk.clone(), e.desk.clone(), e.admin.clone(), e.admin.clone());
+        let sla = tokio::spawn(async move {
+            d1.save_sla_settings(&admin1, SlaSettings { at_risk_percent: 10 + i, alert_on_breach: i % 2 == 0 }).await
+        });
+        let alerts = tokio::spawn(async move {
+            let input = ManagerAlertSettings {
+                queue_depth: Some(100 + i),
+                csat_drop_percent: None,
+                escalation_spike: None,
+                escalation_window_minutes: 60,
+            };
+            d2.save_manager_alert_settings(&admin2, input).await
+        });
+        sla.await.unwrap().unwrap();
+        alerts.await.unwrap().unwrap();
+        assert_eq!(e.desk.sla_settings(&e.admin).await.unwrap().at_risk_percent, 10 + i, "round {i}");
+        assert_eq!(e.desk.manager_alert_settings(&e.admin).await.unwrap().queue_depth, Some(100 + i), "round {i}");
+    }
+}
