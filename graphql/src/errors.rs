@@ -11,6 +11,7 @@ use async_graphql::{Name, Response, Value};
 use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
 use switchboard_desk::{DeskError, WorkspaceChoice};
+use switchboard_domain::ErrorCode;
 
 /// The error-code extension; installed by `build_schema`.
 #[derive(Debug, Clone, Copy)]
@@ -26,7 +27,7 @@ struct ErrorCodesExtension;
 
 /// How a desk error reads to API callers.
 pub(crate) struct Coded {
-    pub code: &'static str,
+    pub code: ErrorCode,
     /// The input at fault, for VALIDATION.
     pub field: Option<String>,
     /// What the caller is told; internal causes are logged here and replaced.
@@ -36,21 +37,17 @@ pub(crate) struct Coded {
 /// The one table from desk errors to stable codes, used for top-level errors and for the
 /// per-ticket errors inside bulk results alike.
 pub(crate) fn coded(e: &DeskError) -> Coded {
-    let (code, field) = match e {
-        DeskError::Unauthenticated(_) => ("UNAUTHENTICATED", None),
-        DeskError::Forbidden(_) => ("FORBIDDEN", None),
-        DeskError::NotFound(_) => ("NOT_FOUND", None),
-        DeskError::Validation(v) => ("VALIDATION", Some(v.field.clone())),
-        DeskError::Conflict(_) => ("CONFLICT", None),
-        DeskError::RateLimited(_) => ("RATE_LIMITED", None),
+    let field = match e {
+        DeskError::Validation(v) => Some(v.field.clone()),
         // VALIDATION on `workspace`, as callers from before the choice was offered expect.
-        DeskError::ChooseWorkspace(_) => ("VALIDATION", Some("workspace".into())),
+        DeskError::ChooseWorkspace(_) => Some("workspace".into()),
         DeskError::Internal(cause) => {
             tracing::error!(%cause, "internal error in a GraphQL request");
-            return Coded { code: "INTERNAL", field: None, message: "internal error; it has been logged".into() };
+            return Coded { code: e.code(), field: None, message: "internal error; it has been logged".into() };
         }
+        _ => None,
     };
-    Coded { code, field, message: e.to_string() }
+    Coded { code: e.code(), field, message: e.to_string() }
 }
 
 /// `extensions.workspaces` of a sign-in that needs a choice: `[{ slug, name }]`.
@@ -117,12 +114,12 @@ fn code_errors(resp: &mut Response) {
         };
         let c = match source {
             Some(e) => coded(e),
-            None => Coded { code: "BAD_REQUEST", field: None, message: err.message.clone() },
+            None => Coded { code: ErrorCode::BadRequest, field: None, message: err.message.clone() },
         };
         err.message = truncated(c.message);
         let ext = err.extensions.get_or_insert_with(Default::default);
         if ext.get("code").is_none() {
-            ext.set("code", Value::from(c.code));
+            ext.set("code", Value::from(c.code.as_str()));
         }
         if let Some(f) = c.field {
             ext.set("field", Value::from(f));

@@ -28,7 +28,7 @@ use async_graphql::{
     ErrorExtensionValues, IntrospectionMode, Name, Pos, Positioned, Request, Response, ServerError, ServerResult,
     ValidationResult, Value,
 };
-use switchboard_desk::domain::Actor;
+use switchboard_desk::domain::{Actor, ErrorCode};
 
 /// What one request may ask for; anonymous callers get a smaller budget than signed-in ones.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -122,16 +122,16 @@ impl ExtensionFactory for RequestLimits {
 }
 
 /// A GraphQL error with a stable code, for refusals made before any resolver runs.
-pub(crate) fn refusal(code: &str, message: String, pos: Option<Pos>) -> ServerError {
+pub(crate) fn refusal(code: ErrorCode, message: String, pos: Option<Pos>) -> ServerError {
     let mut e = ServerError::new(message, pos);
     let mut ext = ErrorExtensionValues::default();
-    ext.set("code", Value::from(code));
+    ext.set("code", Value::from(code.as_str()));
     e.extensions = Some(ext);
     e
 }
 
 fn too_big(message: String) -> ServerError {
-    refusal("QUERY_TOO_LARGE", message, None)
+    refusal(ErrorCode::QueryTooLarge, message, None)
 }
 
 impl RequestLimits {
@@ -160,7 +160,7 @@ impl Extension for RequestLimits {
                 } else {
                     "introspection needs a signed-in caller; graphql/schema.graphql documents the API"
                 };
-                return Err(refusal("INTROSPECTION_DISABLED", why.into(), Some(pos)));
+                return Err(refusal(ErrorCode::IntrospectionDisabled, why.into(), Some(pos)));
             }
             request.introspection_mode = IntrospectionMode::Disabled;
         }
@@ -196,7 +196,7 @@ impl Extension for RequestLimits {
         match tokio::time::timeout(self.timeout, next.run(ctx, operation_name)).await {
             Ok(resp) => resp,
             Err(_) => Response::from_errors(vec![refusal(
-                "TIMEOUT",
+                ErrorCode::Timeout,
                 format!("the request took longer than {} seconds and was stopped", self.timeout.as_secs_f32()),
                 None,
             )]),
@@ -220,7 +220,7 @@ pub fn checked_document(query: &str, budget: &Budget, signed_in: bool) -> Server
     }
     let doc = async_graphql::parser::parse_query(query).map_err(|e| {
         let e = ServerError::from(e);
-        refusal("BAD_REQUEST", crate::errors::truncated(e.message), e.locations.first().copied())
+        refusal(ErrorCode::BadRequest, crate::errors::truncated(e.message), e.locations.first().copied())
     })?;
     let written = Written::count(&doc);
     let operations = doc.operations.iter().count();
@@ -318,7 +318,7 @@ impl<'a> Expansion<'a> {
     fn size(&mut self, set: &'a SelectionSet, depth: usize) -> ServerResult<(usize, usize)> {
         let too_deep = || {
             refusal(
-                "QUERY_TOO_LARGE",
+                ErrorCode::QueryTooLarge,
                 format!("the query nests more than {MAX_NESTING} levels once its fragments are expanded"),
                 None,
             )
@@ -342,7 +342,7 @@ impl<'a> Expansion<'a> {
                         Some(Some(counted)) => *counted,
                         Some(None) => {
                             return Err(refusal(
-                                "BAD_REQUEST",
+                                ErrorCode::BadRequest,
                                 format!("fragment {name} spreads itself, directly or through other fragments"),
                                 Some(spread.pos),
                             ));

@@ -822,7 +822,7 @@ pub struct UserError {
 impl From<DeskError> for UserError {
     fn from(e: DeskError) -> Self {
         let c = crate::errors::coded(&e);
-        UserError { code: c.code.into(), message: c.message, field: c.field }
+        UserError { code: c.code.as_str().into(), message: c.message, field: c.field }
     }
 }
 

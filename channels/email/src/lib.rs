@@ -18,6 +18,7 @@ use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
+use switchboard_desk::domain::ErrorCode;
 use switchboard_desk::{Desk, DeskError};
 
 pub use inbound::{Received, receive};
@@ -75,8 +76,14 @@ fn json(status: StatusCode, body: serde_json::Value) -> Response {
     (status, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
 }
 
-fn error(status: StatusCode, code: &str, message: &str) -> Response {
-    json(status, serde_json::json!({ "errors": [{ "message": message, "extensions": { "code": code } }] }))
+/// A JSON error body in the GraphQL shape, with the code's status.
+fn error(code: ErrorCode, message: &str) -> Response {
+    let status = StatusCode::from_u16(code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    error_with_status(status, code, message)
+}
+
+fn error_with_status(status: StatusCode, code: ErrorCode, message: &str) -> Response {
+    json(status, serde_json::json!({ "errors": [{ "message": message, "extensions": { "code": code.as_str() } }] }))
 }
 
 async fn inbound_endpoint(
@@ -93,21 +100,17 @@ async fn inbound_endpoint(
         .map(|(_, t)| t.trim())
         .unwrap_or_default();
     let Some(id) = mailbox.parse::<i64>().ok().filter(|n| *n > 0) else {
-        return error(StatusCode::NOT_FOUND, "NOT_FOUND", "no such mailbox");
+        return error(ErrorCode::NotFound, "no such mailbox");
     };
     if secret.is_empty() {
-        return error(
-            StatusCode::UNAUTHORIZED,
-            "UNAUTHENTICATED",
-            "send the mailbox's inbound secret as a bearer token",
-        );
+        return error(ErrorCode::Unauthenticated, "send the mailbox's inbound secret as a bearer token");
     }
     let mailbox = match s.desk.email_mailbox_for_inbound(id, secret).await {
         Ok(m) => m,
-        Err(DeskError::Unauthenticated(m)) => return error(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", &m),
+        Err(DeskError::Unauthenticated(m)) => return error(ErrorCode::Unauthenticated, &m),
         Err(e) => {
             tracing::error!(error = %e, "inbound email: reading the mailbox failed");
-            return error(StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE", "try again later");
+            return error(ErrorCode::Unavailable, "try again later");
         }
     };
     let limit = s.settings.max_message_bytes;
@@ -123,11 +126,11 @@ async fn inbound_endpoint(
                 Some(size) => Rejection::TooLarge { size, limit }.to_string(),
                 None => format!("the message is larger than this mailbox takes ({limit} bytes at most)"),
             };
-            return error(StatusCode::PAYLOAD_TOO_LARGE, "MESSAGE_TOO_LARGE", &message);
+            return error(ErrorCode::MessageTooLarge, &message);
         }
     };
     if body.is_empty() {
-        return error(StatusCode::BAD_REQUEST, "EMPTY_MESSAGE", "the body must be a raw RFC 5322 message");
+        return error(ErrorCode::EmptyMessage, "the body must be a raw RFC 5322 message");
     }
     match receive(&s.desk, &s.settings, &mailbox, &body).await {
         Ok(Received::Ticket { ticket_id, opened, duplicate }) => json(
@@ -143,15 +146,18 @@ async fn inbound_endpoint(
             serde_json::json!({ "outcome": "bounce", "ticketId": ticket_id.map(|t| t.0.to_string()), "duplicate": duplicate }),
         ),
         Ok(Received::Quarantined { rejection, .. }) => {
-            let status = match rejection {
-                Rejection::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-                Rejection::Unparseable(_) | Rejection::OverLimit(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            };
-            error(status, "QUARANTINED", &format!("{rejection}; it was kept for an admin to look at"))
+            let message = format!("{rejection}; it was kept for an admin to look at");
+            match rejection {
+                // Kept, but the size is what the sender can fix: 413 as for any body too large.
+                Rejection::TooLarge { .. } => {
+                    error_with_status(StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::Quarantined, &message)
+                }
+                Rejection::Unparseable(_) | Rejection::OverLimit(_) => error(ErrorCode::Quarantined, &message),
+            }
         }
         Err(e) => {
             tracing::error!(error = %e, "inbound email could not be committed");
-            error(StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE", "the message was not taken; try again later")
+            error(ErrorCode::Unavailable, "the message was not taken; try again later")
         }
     }
 }

@@ -1,4 +1,4 @@
-use switchboard_domain::ValidationError;
+use switchboard_domain::{ErrorCode, ValidationError};
 use switchboard_store::StoreError;
 
 use crate::auth::WorkspaceChoice;
@@ -37,6 +37,20 @@ impl DeskError {
     /// A validation error on `field`.
     pub fn invalid(field: &str, message: impl Into<String>) -> DeskError {
         DeskError::Validation(ValidationError::new(field, message))
+    }
+
+    /// The code callers read for this error. A workspace choice is `VALIDATION` (on `workspace`),
+    /// as callers from before the choice was offered expect.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            DeskError::Unauthenticated(_) => ErrorCode::Unauthenticated,
+            DeskError::Forbidden(_) => ErrorCode::Forbidden,
+            DeskError::NotFound(_) => ErrorCode::NotFound,
+            DeskError::Validation(_) | DeskError::ChooseWorkspace(_) => ErrorCode::Validation,
+            DeskError::Conflict(_) => ErrorCode::Conflict,
+            DeskError::RateLimited(_) => ErrorCode::RateLimited,
+            DeskError::Internal(_) => ErrorCode::Internal,
+        }
     }
 }
 

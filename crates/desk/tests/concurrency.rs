@@ -89,7 +89,9 @@ async fn of_agents_claiming_one_ticket_at_once_exactly_one_wins_and_the_others_h
             claims.push(tokio::spawn(async move { (id, a.label.clone(), desk.claim(&a, id).await) }));
         }
     }
-    let mut by_ticket: HashMap<TicketId, Vec<(String, Result<TicketRecord, DeskError>)>> = HashMap::new();
+    // Each ticket's claims: who tried, and what they got.
+    type Claims = Vec<(String, Result<TicketRecord, DeskError>)>;
+    let mut by_ticket: HashMap<TicketId, Claims> = HashMap::new();
     for c in claims {
         let (id, who, result) = c.await.unwrap();
         by_ticket.entry(id).or_default().push((who, result));

@@ -34,7 +34,7 @@ pub use egress::{
     is_forbidden_address, is_loopback_address,
 };
 pub use enums::*;
-pub use error::ValidationError;
+pub use error::{ErrorCode, ValidationError};
 pub use ids::*;
 pub use inactivity::{InactivityPolicy, InactivityStep, is_stale};
 pub use routing::{

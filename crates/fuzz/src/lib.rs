@@ -169,6 +169,9 @@ pub fn on_worker_stack(f: impl FnOnce() + Send) {
     });
 }
 
+/// A fuzz target: one input, a panic on a finding.
+pub type Target = fn(&[u8]);
+
 /// Every target by name, as `fuzz/corpus/<name>` and `fuzz/regressions/<name>` name them.
-pub const TARGETS: [(&str, fn(&[u8])); 5] =
+pub const TARGETS: [(&str, Target); 5] =
     [("mime", mime), ("whatsapp", whatsapp), ("automation", automation), ("template", template), ("graphql", graphql)];

@@ -14,7 +14,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Router};
-use switchboard_desk::domain::{Actor, AttachmentId};
+use switchboard_desk::domain::{Actor, AttachmentId, ErrorCode};
 use switchboard_desk::{Desk, DeskError};
 use switchboard_graphql::{ClientAddr, SessionToken, SwitchboardSchema};
 use tower_http::catch_panic::CatchPanicLayer;
@@ -112,15 +112,16 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         .layer(CatchPanicLayer::custom(|_| {
             // A bug must never take the process down or leak a stack to the caller.
             tracing::error!("a request handler panicked");
-            error_json(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", "internal error; it has been logged")
+            error_json(ErrorCode::Internal, "internal error; it has been logged")
         }))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
 
-/// A JSON error body in the GraphQL shape, `extensions.code` included.
-pub(crate) fn error_json(status: StatusCode, code: &str, message: &str) -> Response {
-    let body = serde_json::json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
+/// A JSON error body in the GraphQL shape, `extensions.code` included, with the code's status.
+pub(crate) fn error_json(code: ErrorCode, message: &str) -> Response {
+    let status = StatusCode::from_u16(code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let body = serde_json::json!({ "errors": [{ "message": message, "extensions": { "code": code.as_str() } }] });
     (status, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
 }
 
@@ -171,10 +172,10 @@ async fn graphql(
     match caller(&s.desk, &headers).await {
         Ok(Some(actor)) => req = req.data(actor),
         Ok(None) => {}
-        Err(DeskError::Unauthenticated(m)) => return error_json(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", &m),
+        Err(DeskError::Unauthenticated(m)) => return error_json(ErrorCode::Unauthenticated, &m),
         Err(e) => {
             tracing::error!(error = %e, "authentication failed");
-            return error_json(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", "internal error; it has been logged");
+            return error_json(ErrorCode::Internal, "internal error; it has been logged");
         }
     }
     GraphQLResponse::from(s.schema.execute(req).await).into_response()
@@ -185,17 +186,12 @@ async fn graphql(
 async fn graphiql(State(s): State<AppState>, RawQuery(query): RawQuery) -> Response {
     if query.is_some_and(|q| q.split('&').any(|p| p.starts_with("query="))) {
         return error_json(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "METHOD_NOT_ALLOWED",
+            ErrorCode::MethodNotAllowed,
             "GraphQL operations are not served over GET: POST them as application/json",
         );
     }
     if !s.graphiql {
-        return error_json(
-            StatusCode::NOT_FOUND,
-            "NOT_FOUND",
-            "GraphiQL is off; set SWITCHBOARD_GRAPHIQL=true or run serve --demo",
-        );
+        return error_json(ErrorCode::NotFound, "GraphiQL is off; set SWITCHBOARD_GRAPHIQL=true or run serve --demo");
     }
     let page = GraphiQLSource::build().endpoint("/graphql").subscription_endpoint("/graphql/ws").finish();
     ([(header::CONTENT_SECURITY_POLICY, GRAPHIQL_CSP)], Html(page)).into_response()
@@ -227,13 +223,12 @@ async fn graphql_ws(
                         .unwrap_or_default();
                     let token = token.strip_prefix("Bearer ").unwrap_or(token);
                     let actor = desk.authenticate(token).await.map_err(|e| match e {
-                        DeskError::Unauthenticated(m) => {
-                            async_graphql::Error::new(m).extend_with(|_, ext| ext.set("code", "UNAUTHENTICATED"))
-                        }
+                        DeskError::Unauthenticated(m) => async_graphql::Error::new(m)
+                            .extend_with(|_, ext| ext.set("code", ErrorCode::Unauthenticated.as_str())),
                         e => {
                             tracing::error!(error = %e, "authentication failed");
                             async_graphql::Error::new("internal error; it has been logged")
-                                .extend_with(|_, ext| ext.set("code", "INTERNAL"))
+                                .extend_with(|_, ext| ext.set("code", ErrorCode::Internal.as_str()))
                         }
                     })?;
                     let mut data = async_graphql::Data::default();
@@ -253,14 +248,14 @@ async fn attachment(State(s): State<AppState>, headers: HeaderMap, Path(id): Pat
     let actor = match caller(&s.desk, &headers).await {
         Ok(Some(a)) => a,
         Ok(None) | Err(DeskError::Unauthenticated(_)) => {
-            return error_json(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", "sign in first");
+            return error_json(ErrorCode::Unauthenticated, "sign in first");
         }
         Err(_) => {
-            return error_json(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", "internal error; it has been logged");
+            return error_json(ErrorCode::Internal, "internal error; it has been logged");
         }
     };
     let Some(id) = id.parse::<i64>().ok().filter(|n| *n > 0) else {
-        return error_json(StatusCode::NOT_FOUND, "NOT_FOUND", "attachment not found");
+        return error_json(ErrorCode::NotFound, "attachment not found");
     };
     match s.desk.attachment(&actor, AttachmentId(id)).await {
         Ok((a, bytes)) => {
@@ -280,9 +275,9 @@ async fn attachment(State(s): State<AppState>, headers: HeaderMap, Path(id): Pat
             resp
         }
         Err(DeskError::NotFound(_)) | Err(DeskError::Forbidden(_)) => {
-            error_json(StatusCode::NOT_FOUND, "NOT_FOUND", "attachment not found")
+            error_json(ErrorCode::NotFound, "attachment not found")
         }
-        Err(_) => error_json(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", "internal error; it has been logged"),
+        Err(_) => error_json(ErrorCode::Internal, "internal error; it has been logged"),
     }
 }
 

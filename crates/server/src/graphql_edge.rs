@@ -6,6 +6,8 @@ use async_graphql::ParseRequestError;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
+use switchboard_desk::domain::ErrorCode;
+
 use crate::app::error_json;
 
 /// Why a POST to /graphql is refused from its headers alone, before its body is read.
@@ -22,13 +24,11 @@ pub fn refuse_body_kind(headers: &HeaderMap) -> Option<Response> {
         "application/json" => None,
         "multipart/form-data" if headers.contains_key(header::AUTHORIZATION) => None,
         "multipart/form-data" => Some(error_json(
-            StatusCode::FORBIDDEN,
-            "UPLOAD_NEEDS_AUTHORIZATION",
+            ErrorCode::UploadNeedsAuthorization,
             "a multipart (upload) request must carry an Authorization header",
         )),
         _ => Some(error_json(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "UNSUPPORTED_MEDIA_TYPE",
+            ErrorCode::UnsupportedMediaType,
             &format!(
                 "POST /graphql takes Content-Type: application/json (multipart/form-data for uploads), not {}",
                 if content_type.is_empty() {
@@ -62,7 +62,7 @@ impl From<ParseRequestError> for BodyRejection {
 impl IntoResponse for BodyRejection {
     fn into_response(self) -> Response {
         use ParseRequestError as E;
-        let bad = |message: String| error_json(StatusCode::BAD_REQUEST, "BAD_REQUEST", &cut(message));
+        let bad = |message: String| error_json(ErrorCode::BadRequest, &cut(message));
         match self.0 {
             E::PayloadTooLarge => too_large(),
             // The body limit surfaces as a read error when the body has no Content-Length.
@@ -72,8 +72,7 @@ impl IntoResponse for BodyRejection {
                 bad(format!("the body is not a GraphQL request (JSON with a \"query\" string): {e}"))
             }
             E::UnsupportedBatch => error_json(
-                StatusCode::BAD_REQUEST,
-                "BATCH_NOT_SUPPORTED",
+                ErrorCode::BatchNotSupported,
                 "batched requests are not supported: send one operation per request",
             ),
             E::InvalidFilesMap(e) => bad(format!("the upload's \"map\" part is invalid: {e}")),
@@ -94,11 +93,7 @@ pub async fn coded_payload_too_large(resp: Response) -> Response {
 }
 
 fn too_large() -> Response {
-    error_json(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "PAYLOAD_TOO_LARGE",
-        "the request body is larger than this server accepts",
-    )
+    error_json(ErrorCode::PayloadTooLarge, "the request body is larger than this server accepts")
 }
 
 fn cut(message: String) -> String {
@@ -135,8 +130,7 @@ impl AllowedOrigins {
         });
         (!allowed).then(|| {
             error_json(
-                StatusCode::FORBIDDEN,
-                "FORBIDDEN_ORIGIN",
+                ErrorCode::ForbiddenOrigin,
                 &format!(
                     "a page from {} may not open this server's WebSocket; list it in SWITCHBOARD_ALLOWED_ORIGINS to allow it",
                     quoted(origin.to_str().unwrap_or("(not text)"))

@@ -14,10 +14,11 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
-use axum::http::{HeaderValue, Request, StatusCode, header};
+use axum::http::{HeaderValue, Request, header};
 use axum::response::Response;
 use hyper::body::{Body as HttpBody, Bytes, Frame, Incoming, SizeHint};
 use hyper_util::rt::{TokioIo, TokioTimer};
+use switchboard_desk::domain::ErrorCode;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::time::{Instant, Sleep};
@@ -146,8 +147,7 @@ fn log_end(result: Result<(), hyper::Error>) {
 /// since the rest of the body may still come.
 fn body_timed_out() -> Response {
     let mut response = crate::app::error_json(
-        StatusCode::REQUEST_TIMEOUT,
-        "REQUEST_TIMEOUT",
+        ErrorCode::RequestTimeout,
         "the request body stopped arriving before it was complete; send the request again",
     );
     response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));

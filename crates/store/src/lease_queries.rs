@@ -12,7 +12,12 @@ pub async fn take_lease(c: &mut Conn, name: &str, holder: &str, now: Millis, unt
          SET holder = excluded.holder, expires_at = excluded.expires_at \
          WHERE leases.holder = excluded.holder OR leases.expires_at <= $3",
     )
-    .bind(name).bind(holder).bind(now).bind(until).execute(&mut *c).await?;
+    .bind(name)
+    .bind(holder)
+    .bind(now)
+    .bind(until)
+    .execute(&mut *c)
+    .await?;
     Ok(r.rows_affected() > 0)
 }
 
