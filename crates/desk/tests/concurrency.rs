@@ -12,27 +12,11 @@ use std::time::Duration;
 
 use switchboard_desk::domain::*;
 use switchboard_desk::egress::{FixedResolver, OutboundGuard};
-use switchboard_desk::store::{QueueRecord, Store, TicketRecord, UserRecord};
+use switchboard_desk::store::{QueueRecord, TicketRecord, UserRecord};
 use switchboard_desk::*;
 
-struct Env {
-    desk: Desk,
-    admin: Actor,
-    store: Store,
-    _dir: tempfile::TempDir,
-}
-
-async fn env() -> Env {
-    let dir = tempfile::tempdir().unwrap();
-    let url = switchboard_testkit::fresh_database_url(dir.path(), "race").await.unwrap();
-    let store = Store::connect(&url).await.unwrap();
-    store.migrate().await.unwrap();
-    let clock = Arc::new(ManualClock::at(1_772_445_600_000));
-    let auth = AuthConfig { jwt_secret: b"test secret for the desk".to_vec(), token_ttl_secs: 3600 };
-    let desk = Desk::new(store.clone(), clock, BlobStore::new(dir.path().join("blobs")), auth);
-    let ws = desk.create_workspace("acme", "Acme", "SD", "UTC", "General").await.unwrap();
-    Env { desk, admin: Actor::system(ws.id), store, _dir: dir }
-}
+mod common;
+use common::*;
 
 impl Env {
     async fn user(&self, name: &str) -> UserRecord {
@@ -49,19 +33,7 @@ impl Env {
     }
 
     async fn open(&self, subject: &str, queue: Option<QueueId>) -> TicketRecord {
-        let input = OpenTicket {
-            subject: subject.into(),
-            description: Some(format!("About: {subject}")),
-            requester: RequesterRef::Email { email: "pat@customer.test".into(), name: Some("Pat".into()) },
-            priority: Some(Priority::Normal),
-            source: Some(Source::Portal),
-            queue_id: queue,
-            help_topic_id: None,
-            assignee_id: None,
-            tags: Vec::new(),
-            resolution_due_at: None,
-            attachments: Vec::new(),
-        };
+        let input = opening(subject, "pat@customer.test", queue);
         self.desk.open_ticket(&self.admin, input).await.unwrap()
     }
 
@@ -72,7 +44,7 @@ impl Env {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn of_agents_claiming_one_ticket_at_once_exactly_one_wins_and_the_others_hear_who() {
-    let e = env().await;
+    let e = env("race", 1_772_445_600_000).await;
     let mut agents = Vec::new();
     for name in ["Ana", "Ben", "Chloe", "Dev"] {
         agents.push(Env::actor(&e.user(name).await));
@@ -121,7 +93,7 @@ async fn of_agents_claiming_one_ticket_at_once_exactly_one_wins_and_the_others_h
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn tickets_opened_at_once_in_a_round_robin_queue_go_to_each_member_in_turn() {
-    let e = env().await;
+    let e = env("race", 1_772_445_600_000).await;
     let queue = e.queue("Rotation", AssignmentMode::RoundRobin).await;
     let mut members = Vec::new();
     for name in ["Ana", "Ben", "Chloe", "Dev"] {
@@ -138,19 +110,7 @@ async fn tickets_opened_at_once_in_a_round_robin_queue_go_to_each_member_in_turn
         let admin = e.admin.clone();
         let q = queue.id;
         opens.push(tokio::spawn(async move {
-            let input = OpenTicket {
-                subject: format!("Rush {i}"),
-                description: None,
-                requester: RequesterRef::Email { email: "pat@customer.test".into(), name: None },
-                priority: Some(Priority::Normal),
-                source: Some(Source::Portal),
-                queue_id: Some(q),
-                help_topic_id: None,
-                assignee_id: None,
-                tags: Vec::new(),
-                resolution_due_at: None,
-                attachments: Vec::new(),
-            };
+            let input = opening(&format!("Rush {i}"), "pat@customer.test", Some(q));
             desk.open_ticket(&admin, input).await
         }));
     }
@@ -166,7 +126,7 @@ async fn tickets_opened_at_once_in_a_round_robin_queue_go_to_each_member_in_turn
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_close_racing_a_reply_leaves_the_ticket_closed_with_the_history_to_match() {
-    let e = env().await;
+    let e = env("race", 1_772_445_600_000).await;
     let agent = Env::actor(&e.user("Ana").await);
     let mut tickets = Vec::new();
     for i in 0..20 {
@@ -213,7 +173,7 @@ async fn within<T>(limit: Duration, task: &mut tokio::task::JoinHandle<T>) -> Op
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn webhook_dispatch_loses_no_event_committed_behind_a_newer_one_and_sends_none_twice() {
-    let e = env().await;
+    let e = env("race", 1_772_445_600_000).await;
     let names = FixedResolver::of(&[("hooks.public.test", &["93.184.216.34"])]);
     let desk = e.desk.with_outbound(OutboundGuard::new(OutboundPolicy::parse("").unwrap(), Arc::new(names)));
     let hook = WebhookChange {
@@ -305,7 +265,7 @@ async fn webhook_dispatch_loses_no_event_committed_behind_a_newer_one_and_sends_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_read_sees_one_snapshot_while_changes_commit_around_it() {
-    let e = env().await;
+    let e = env("race", 1_772_445_600_000).await;
     e.user("Ana").await;
     let ws = e.admin.workspace_id;
     let mut read = e.store.read().await.unwrap();
@@ -319,7 +279,7 @@ async fn a_read_sees_one_snapshot_while_changes_commit_around_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_admins_saving_different_settings_at_once_both_keep_their_change() {
-    let e = env().await;
+    let e = env("race", 1_772_445_600_000).await;
     for i in 0..15 {
         let (d1, d2, admin1, admin2) = (e.desk.clone(), e.desk.clone(), e.admin.clone(), e.admin.clone());
         let sla = tokio::spawn(async move {

@@ -9,47 +9,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use switchboard_desk::domain::*;
-use switchboard_desk::store::{Dialect, ImportedTicket, NewTicket, Store, TicketRecord};
+use switchboard_desk::store::{Dialect, ImportedTicket, NewTicket, TicketRecord};
 use switchboard_desk::*;
 
-struct Env {
-    desk: Desk,
-    admin: Actor,
-    store: Store,
-    _dir: tempfile::TempDir,
-}
-
-async fn env(label: &str) -> Env {
-    let dir = tempfile::tempdir().unwrap();
-    let store =
-        Store::connect(&switchboard_testkit::fresh_database_url(dir.path(), label).await.unwrap()).await.unwrap();
-    store.migrate().await.unwrap();
-    let clock = Arc::new(ManualClock::at(1_750_000_000_000));
-    let auth = AuthConfig { jwt_secret: b"test secret for the desk".to_vec(), token_ttl_secs: 3600 };
-    let desk = Desk::new(store.clone(), clock, BlobStore::new(dir.path().join("blobs")), auth);
-    let ws = desk.create_workspace("acme", "Acme", "SD", "UTC", "General").await.unwrap();
-    Env { desk, admin: Actor::system(ws.id), store, _dir: dir }
-}
-
-fn opening(subject: &str, requester: &str) -> OpenTicket {
-    OpenTicket {
-        subject: subject.into(),
-        description: Some(format!("About: {subject}")),
-        requester: RequesterRef::Email { email: requester.into(), name: None },
-        priority: Some(Priority::Normal),
-        source: Some(Source::Api),
-        queue_id: None,
-        help_topic_id: None,
-        assignee_id: None,
-        tags: Vec::new(),
-        resolution_due_at: None,
-        attachments: Vec::new(),
-    }
-}
+mod common;
+use common::*;
 
 impl Env {
     async fn open(&self, subject: &str) -> TicketRecord {
-        self.desk.open_ticket(&self.admin, opening(subject, "pat@customer.test")).await.unwrap()
+        self.desk.open_ticket(&self.admin, opening(subject, "pat@customer.test", None)).await.unwrap()
     }
 
     /// Opens one ticket (for a queue and requester to use), then imports `n` open tickets
@@ -79,7 +47,7 @@ impl Env {
 
 #[tokio::test]
 async fn concurrent_creates_get_unique_numbers() {
-    let env = Arc::new(env("numbers").await);
+    let env = Arc::new(env("numbers", 1_750_000_000_000).await);
     let mut tasks = Vec::new();
     for client in 0..16 {
         let env = env.clone();
@@ -89,7 +57,8 @@ async fn concurrent_creates_get_unique_numbers() {
                 // A new requester each time on some clients, a shared one on others, so creates
                 // also race to insert the same contact (a conflict that retries the create).
                 let requester = format!("customer{}@example.test", (client * 15 + i) % 20);
-                let t = env.desk.open_ticket(&env.admin, opening(&format!("Ticket {client}/{i}"), &requester)).await;
+                let t =
+                    env.desk.open_ticket(&env.admin, opening(&format!("Ticket {client}/{i}"), &requester, None)).await;
                 numbers.push(t.unwrap().number);
             }
             numbers
@@ -118,7 +87,7 @@ async fn concurrent_creates_get_unique_numbers() {
 /// write at a time by design (its writer pool has one connection), so this is PostgreSQL's.
 #[tokio::test]
 async fn a_create_does_not_wait_for_another_to_commit() {
-    let env = env("no_wait").await;
+    let env = env("no_wait", 1_750_000_000_000).await;
     if env.store.dialect() == Dialect::Sqlite {
         return;
     }
@@ -150,7 +119,7 @@ async fn a_create_does_not_wait_for_another_to_commit() {
         .unwrap();
     let other = tokio::time::timeout(
         Duration::from_secs(5),
-        env.desk.open_ticket(&env.admin, opening("Meanwhile", "sam@customer.test")),
+        env.desk.open_ticket(&env.admin, opening("Meanwhile", "sam@customer.test", None)),
     )
     .await
     .expect("a create waited for another create's commit")
@@ -175,7 +144,7 @@ async fn a_create_does_not_wait_for_another_to_commit() {
 
 #[tokio::test]
 async fn imported_numbers_move_the_next_number_past_them() {
-    let env = env("import").await;
+    let env = env("import", 1_750_000_000_000).await;
     env.import(500, 20).await;
     let t = env.open("After the import").await;
     assert_eq!(t.number, 520, "the next number follows the highest imported one");
@@ -187,7 +156,7 @@ async fn imported_numbers_move_the_next_number_past_them() {
 
 #[tokio::test]
 async fn a_large_total_is_counted_up_to_the_cap() {
-    let env = env("capped").await;
+    let env = env("capped", 1_750_000_000_000).await;
     let n = TOTAL_CAP + 30;
     env.import(1000, n).await;
     // The ticket `import` opened first, and the imported ones.
