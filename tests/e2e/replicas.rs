@@ -16,10 +16,13 @@ use crate::webhooks::{login_at, receiver, save_webhook_at};
 const JWT_SECRET: &str = "replicas-test-shared-secret-0123456789";
 
 /// A fresh database on TEST_DATABASE_URL's PostgreSQL server, named so `.ci/run` drops it
-/// afterwards; `None` when the suite runs on SQLite.
-async fn fresh_postgres() -> Option<String> {
+/// afterwards.
+async fn fresh_postgres() -> String {
     use sqlx::Connection;
-    let url = std::env::var("TEST_DATABASE_URL").ok().filter(|u| u.starts_with("postgres"))?;
+    let url = std::env::var("TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| u.starts_with("postgres"))
+        .expect("the replicas test (feature replicas-test) needs TEST_DATABASE_URL on a PostgreSQL server");
     let (base, query) = match url.split_once('?') {
         Some((b, q)) => (b.to_string(), format!("?{q}")),
         None => (url.clone(), String::new()),
@@ -30,7 +33,7 @@ async fn fresh_postgres() -> Option<String> {
     for sql in [format!("DROP DATABASE IF EXISTS {name}"), format!("CREATE DATABASE {name}")] {
         sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut admin).await.expect("create the database");
     }
-    Some(format!("{server}/{name}{query}"))
+    format!("{server}/{name}{query}")
 }
 
 /// Waits for the next ticket event of `kind` on `ws`; how long it took from `since`.
@@ -46,10 +49,7 @@ async fn event_of(ws: &mut Ws, kind: &str, since: Instant) -> (Value, Duration) 
 
 #[tokio::test]
 async fn two_replicas_share_live_updates_and_run_each_job_once() {
-    let Some(db) = fresh_postgres().await else {
-        eprintln!("replicas: two servers share one database only on PostgreSQL (TEST_DATABASE_URL); skipped on SQLite");
-        return;
-    };
+    let db = fresh_postgres().await;
     let tmp = tempfile::tempdir().unwrap();
     let bin = Path::new(env!("CARGO_BIN_EXE_switchboard"));
     let mut settings = SERVER_SETTINGS.to_vec();
