@@ -1,8 +1,10 @@
 //! Routing rules: the admin's list, and the one place a matched rule's outcome lands on a ticket.
 
 use switchboard_domain::*;
+use switchboard_store::*;
 
-use crate::ops::routing_rule_of;
+use crate::TicketPatch;
+use crate::ops::rule_actor;
 use crate::{Desk, DeskError, require};
 
 /// A routing rule as an admin writes it.
@@ -24,6 +26,42 @@ pub struct RoutingRuleView {
     pub rule: RoutingRule,
     pub created_at: Millis,
     pub updated_at: Millis,
+}
+
+/// The fields a routing rule decides, as they stand before it acts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Routed {
+    /// The ticket's queue; `None` for a ticket being opened, which no rule has placed yet, so a
+    /// rule that reassigns to a queue drops the assignee the caller or help topic chose.
+    pub queue_id: Option<QueueId>,
+    pub assignee_id: Option<UserId>,
+    pub priority: Priority,
+    pub escalated: bool,
+    pub tags: Vec<String>,
+}
+
+/// Parses a stored routing rule; a row that no longer parses is skipped (and logged), never fatal.
+fn routing_rule_of(r: &RoutingRuleRecord) -> Option<RoutingRule> {
+    #[derive(serde::Deserialize)]
+    struct Definition {
+        join: RuleJoin,
+        clauses: Vec<RoutingClause>,
+        actions: Vec<RoutingAction>,
+    }
+    match serde_json::from_str::<Definition>(&r.definition) {
+        Ok(d) => Some(RoutingRule {
+            name: r.name.clone(),
+            enabled: r.enabled,
+            position: r.position,
+            join: d.join,
+            clauses: d.clauses,
+            actions: d.actions,
+        }),
+        Err(e) => {
+            tracing::warn!(rule = r.id.0, error = %e, "skipping unreadable routing rule");
+            None
+        }
+    }
 }
 
 impl Desk {
@@ -135,5 +173,115 @@ impl Desk {
         }
         tx.commit().await?;
         Ok(())
+    }
+
+    /// The workspace's routing rules, in position order.
+    pub(crate) async fn routing_rules(&self, tx: &mut Tx, ws: WorkspaceId) -> Result<Vec<RoutingRule>, DeskError> {
+        Ok(tx.list_routing_rules(ws).await?.iter().filter_map(routing_rule_of).collect())
+    }
+
+    /// Lands a matched rule's outcome on `r`: the one place a routing decision is applied, for a
+    /// ticket being opened (on the web, in the portal or from a channel) and for one whose routed
+    /// fields changed. A queue or staff member the rule names that is gone (deleted, deactivated)
+    /// is skipped with a warning, so a stale rule never blocks the ticket. Returns the queue the
+    /// rule moved the ticket to.
+    pub(crate) async fn apply_routing_outcome(
+        &self,
+        tx: &mut Tx,
+        ws: WorkspaceId,
+        rule: &RoutingRule,
+        r: &mut Routed,
+    ) -> Result<Option<QueueRecord>, DeskError> {
+        let o = rule.outcome();
+        let mut moved_to = None;
+        if let Some(q) = o.queue_id.filter(|q| Some(*q) != r.queue_id) {
+            match tx.queue_by_id(ws, q).await? {
+                Some(q) => {
+                    r.queue_id = Some(q.id);
+                    if o.drop_assignee {
+                        r.assignee_id = None;
+                    }
+                    moved_to = Some(q);
+                }
+                None => tracing::warn!(rule = %rule.name, queue = q.0, "routing rule names a deleted queue"),
+            }
+        }
+        if let Some(u) = o.assignee_id.filter(|u| Some(*u) != r.assignee_id) {
+            match tx.user_by_id(ws, u).await?.filter(|u| u.active) {
+                Some(u) => r.assignee_id = Some(u.id),
+                None => tracing::warn!(rule = %rule.name, user = u.0, "routing rule names an inactive user"),
+            }
+        }
+        r.priority = o.priority.unwrap_or(r.priority);
+        r.escalated |= o.escalate;
+        for tag in o.add_tags {
+            if !r.tags.contains(&tag) {
+                r.tags.push(tag);
+            }
+        }
+        Ok(moved_to)
+    }
+
+    /// Routing for a ticket whose routed fields changed: the first matching rule's outcome, as
+    /// a patch. Rules act once per change; their own edits do not route the ticket again.
+    pub(crate) async fn route_patch(
+        &self,
+        tx: &mut Tx,
+        t: &TicketRecord,
+        requester_type: RequesterType,
+    ) -> Result<Option<(String, TicketPatch)>, DeskError> {
+        let rules = self.routing_rules(tx, t.workspace_id).await?;
+        let facts = TicketFacts {
+            priority: t.priority,
+            source: t.source,
+            channel: Channel::for_source(t.source),
+            requester_type,
+            help_topic_id: t.help_topic_id,
+            tags: t.tag_list(),
+            text: t.subject.clone(),
+        };
+        let Some(rule) = first_matching_rule(&rules, &facts) else { return Ok(None) };
+        let before = Routed {
+            queue_id: Some(t.queue_id),
+            assignee_id: t.assignee_id,
+            priority: t.priority,
+            escalated: t.escalated,
+            tags: facts.tags,
+        };
+        let mut after = before.clone();
+        let moved = self.apply_routing_outcome(tx, t.workspace_id, rule, &mut after).await?.is_some();
+        // A reassignment leaves the ticket to its new queue's assignment, as on open, even when
+        // it had no assignee to drop: `apply_route` reads an unassignment as that signal.
+        let reassigned = moved && rule.outcome().drop_assignee && after.assignee_id.is_none();
+        let patch = TicketPatch {
+            queue_id: after.queue_id.filter(|q| Some(*q) != before.queue_id),
+            assignee_id: (after.assignee_id != before.assignee_id || reassigned).then_some(after.assignee_id),
+            priority: (after.priority != before.priority).then_some(after.priority),
+            escalated: (after.escalated != before.escalated).then_some(after.escalated),
+            tags: (after.tags != before.tags).then_some(after.tags),
+            ..Default::default()
+        };
+        Ok(Some((rule.name.clone(), patch)))
+    }
+
+    /// Applies a routing rule's patch attributed to the rule.
+    pub(crate) async fn apply_route(
+        &self,
+        tx: &mut Tx,
+        t: TicketRecord,
+        rule: &str,
+        patch: TicketPatch,
+    ) -> Result<TicketRecord, DeskError> {
+        let actor = rule_actor(t.workspace_id, "Routing rule", rule);
+        let reassigned_queue = patch.queue_id.is_some() && patch.assignee_id == Some(None);
+        let mut t = self.patch_ticket_quietly(tx, &actor, t, patch).await?;
+        if reassigned_queue {
+            let queue = tx.queue_by_id(t.workspace_id, t.queue_id).await?.ok_or(DeskError::NotFound("queue"))?;
+            if let Some(u) = self.auto_assignee(tx, t.workspace_id, &queue, false).await? {
+                let patch = TicketPatch { assignee_id: Some(Some(u.id)), ..Default::default() };
+                t = self.patch_ticket_quietly(tx, &actor, t, patch).await?;
+            }
+        }
+        Ok(t)
     }
 }
