@@ -1,6 +1,7 @@
-//! GraphQL types of the support-ops configuration and what it drives: business-hours calendars,
-//! SLA policies, settings and breaches, routing and automation rules, webhooks and their
-//! deliveries, quality flags and manager notifications. Conversion only: the desk validates.
+//! GraphQL types of the support-ops configuration and what it drives, one module per feature
+//! with the desk's names: `calendars`, `sla`, `routing`, `automation`, `webhooks`, `review`
+//! (quality flags), `notifications`, `follow_ups` and `suggested_macros`. Conversion only: the
+//! desk validates.
 
 mod automation;
 mod calendars;

@@ -1,6 +1,8 @@
-//! Support-ops configuration and the work time and events drive: business-hours calendars, SLA
-//! policies and breaches, routing rules, automation rules, webhooks and their deliveries,
-//! quality flags, manager notifications, canned response previews.
+//! Support-ops configuration and the work time and events drive, one module per feature, named
+//! as the GraphQL layer names them: business-hours `calendars`, `sla` (policies, breaches, the
+//! trend), `routing` rules, `automation` rules, `webhooks` and their deliveries, quality
+//! `review`, manager `notifications`, `canned` response previews, `follow_ups` (after close,
+//! manager alerts, quiet tickets) and `suggested_macros`.
 
 mod automation;
 mod calendars;

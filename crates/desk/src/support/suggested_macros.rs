@@ -11,8 +11,8 @@ const SUGGESTION_WINDOW_DAYS: i64 = 30;
 
 impl Desk {
     /// Finds staff replies repeated in at least three messages across two or more tickets closed
-    /// in the last 30 days, in every workspace, and offers them as macros. Never creates a
-    /// canned response by itself. Returns how many texts are on offer after the scan.
+    /// in the last 30 days, in every workspace, and offers them to admins as canned responses.
+    /// Never creates a canned response by itself. Returns how many texts are on offer after the scan.
     pub async fn scan_macro_suggestions(&self) -> Result<usize, DeskError> {
         let now = self.now();
         let since = now - SUGGESTION_WINDOW_DAYS * 24 * 3_600_000;
