@@ -7,8 +7,9 @@
 //!   its payload is buffered; each message's JSON is then held to the budget's values and
 //!   nesting before it is parsed.
 //! - Time: a socket without an accepted `connection_init` is closed after
-//!   `SWITCHBOARD_WS_INIT_TIMEOUT_SECS` (4408), and one that answers nothing between two pings is
-//!   closed as gone.
+//!   `SWITCHBOARD_WS_INIT_TIMEOUT_SECS` (4408); a signed-in one is pinged every
+//!   `SWITCHBOARD_WS_PING_SECS` and closed (1001) when it sent nothing, not even a pong, between
+//!   two pings.
 //! - The connection cap: the socket holds its connection's [`ConnectionSlot`] until it closes,
 //!   and closes (1012) when the server stops.
 //! - Errors: every close carries a graphql-transport-ws code and a reason that starts with the
@@ -224,7 +225,8 @@ impl Session<'_> {
                         &format!("no connection_init within {} seconds", self.limits.ws_init_timeout.as_secs()),
                     ));
                 }
-                _ = ping.tick() => {
+                // Before connection_init the init timeout bounds the socket.
+                _ = ping.tick(), if self.data.is_some() => {
                     if !std::mem::take(&mut heard) {
                         // Sent nothing, not even a pong, for a whole interval: gone or stuck.
                         return Some(Close::new(
