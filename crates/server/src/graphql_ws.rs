@@ -145,7 +145,7 @@ enum ClientMessage {
     },
     Subscribe {
         id: String,
-        payload: async_graphql::Request,
+        payload: Box<async_graphql::Request>,
     },
     Complete {
         id: String,
@@ -320,7 +320,7 @@ impl Session<'_> {
                 if handles.contains_key(&id) {
                     return Err(Close::new(4409, ErrorCode::Conflict, "a subscription with this id is running"));
                 }
-                let responses = Executor::execute_stream(&self.socket.schema, payload, Some(data));
+                let responses = Executor::execute_stream(&self.socket.schema, *payload, Some(data));
                 let (id_next, id_done) = (id.clone(), id.clone());
                 let stream = responses
                     .map(move |r| (id_next.clone(), Some(r)))
@@ -358,7 +358,7 @@ impl Session<'_> {
         let mut data = Data::default();
         data.insert(actor);
         data.insert(SessionToken(token.to_string()));
-        if let Some(client) = self.socket.client.clone() {
+        if let Some(client) = self.socket.client {
             data.insert(client);
         }
         Ok(data)
