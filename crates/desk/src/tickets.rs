@@ -479,6 +479,7 @@ impl Desk {
                 resolution_due_at: due,
                 sla_due_at: next_sla_due(TicketStatus::Open, first_response_due_at, None, due),
                 sla_policy_id,
+                channel: ticket_channel(source, channel),
                 created_at: now,
                 tags: tags.clone(),
             })
@@ -782,7 +783,7 @@ impl Desk {
             return Err(DeskError::invalid("ticketId", "the ticket is closed; reopen it first or open a new ticket"));
         }
         let now = self.now();
-        let ticket_channel = crate::whatsapp::reply_channel(&t);
+        let ticket_channel = t.channel;
         let channel = match (&actor.kind, staff) {
             (_, false) => Channel::Portal,
             (ActorKind::ApiToken { .. }, true) => Channel::Api,
@@ -904,7 +905,7 @@ impl Desk {
         if t.status.is_active() || !tx.insert_follow_up(id, kind, now).await? {
             return Ok(false);
         }
-        let ticket_channel = crate::whatsapp::reply_channel(&t);
+        let ticket_channel = t.channel;
         let delivers = ticket_channel.delivers_replies();
         let entry_id = tx
             .insert_entry(&NewEntry {
@@ -1492,6 +1493,13 @@ fn apply_status(t: &mut TicketRecord, to: TicketStatus, change: StatusChange, no
         t.closed_at = Some(now);
         t.resolved_at.get_or_insert(now);
     }
+}
+
+/// The channel a new ticket's staff replies go out on: the one it came in on when that channel
+/// delivers replies (a chat-skill ticket has source `chat` but is answered on WhatsApp), else the
+/// one its source names.
+fn ticket_channel(source: Source, came_in_on: Channel) -> Channel {
+    if came_in_on.delivers_replies() { came_in_on } else { Channel::for_source(source) }
 }
 
 fn source_for_channel(c: Channel) -> Source {
