@@ -8,6 +8,7 @@
 mod admin;
 mod auth;
 mod blobs;
+mod discord;
 pub mod egress;
 mod email;
 mod error;

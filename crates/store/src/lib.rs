@@ -33,6 +33,8 @@ pub enum Dialect {
 // `cargo fmt` does not look inside `include!`: these declarations, never compiled (`cfg(any())` is
 // always false), lead it to the query files so they are formatted and checked like the rest.
 #[cfg(any())]
+mod discord_queries;
+#[cfg(any())]
 mod email_queries;
 #[cfg(any())]
 mod lease_queries;
@@ -55,6 +57,7 @@ mod sqlite {
     include!("whatsapp_queries.rs");
     include!("sign_in_queries.rs");
     include!("lease_queries.rs");
+    include!("discord_queries.rs");
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -67,6 +70,7 @@ mod postgres {
     include!("whatsapp_queries.rs");
     include!("sign_in_queries.rs");
     include!("lease_queries.rs");
+    include!("discord_queries.rs");
 }
 
 /// What can go wrong in storage.
@@ -542,4 +546,5 @@ tx_methods! {
     fn take_lease(name: &str, holder: &str, now: Millis, until: Millis) -> bool;
     fn release_lease(name: &str, holder: &str) -> ();
     fn prune_leases(before: Millis) -> u64;
+    fn discord_ticket_by_channel(channel_id: &str) -> Option<(WorkspaceId, TicketId)>;
 }
