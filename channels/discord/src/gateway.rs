@@ -26,6 +26,8 @@ pub struct GatewayStatus {
     /// Sessions started (READY) and resumed (RESUMED) since the server started.
     pub sessions: u32,
     pub resumes: u32,
+    /// Dispatches received and understood, by event name (`MESSAGE_CREATE`, ...).
+    pub received: std::collections::BTreeMap<String, u32>,
 }
 
 /// Shared, lock-protected [`GatewayStatus`].
@@ -58,6 +60,9 @@ struct Events(Arc<DiscordChannel>);
 impl RawEventHandler for Events {
     async fn raw_event(&self, _ctx: Context, event: Event) {
         let ch = &self.0;
+        if let Some(name) = event_name(&event) {
+            ch.status.update(|s| *s.received.entry(name.to_string()).or_default() += 1);
+        }
         match event {
             Event::Ready(r) => {
                 ch.bot_user_id.store(r.ready.user.id.get(), std::sync::atomic::Ordering::Release);
@@ -89,6 +94,24 @@ impl RawEventHandler for Events {
             _ => {}
         }
     }
+}
+
+/// The names of the dispatches the channel acts on (serenity's own `Event::name` serializes the
+/// whole event to find it).
+fn event_name(event: &Event) -> Option<&'static str> {
+    Some(match event {
+        Event::Ready(_) => "READY",
+        Event::Resumed(_) => "RESUMED",
+        Event::GuildCreate(_) => "GUILD_CREATE",
+        Event::GuildDelete(_) => "GUILD_DELETE",
+        Event::ChannelCreate(_) => "CHANNEL_CREATE",
+        Event::ChannelDelete(_) => "CHANNEL_DELETE",
+        Event::MessageCreate(_) => "MESSAGE_CREATE",
+        Event::MessageUpdate(_) => "MESSAGE_UPDATE",
+        Event::MessageDelete(_) => "MESSAGE_DELETE",
+        Event::InteractionCreate(_) => "INTERACTION_CREATE",
+        _ => return None,
+    })
 }
 
 struct Stages(Arc<DiscordChannel>);

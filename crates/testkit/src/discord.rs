@@ -762,7 +762,11 @@ fn parse_multipart(content_type: &str, body: &[u8]) -> (Value, Vec<(String, Stri
     }
     for part in parts {
         let Some(split) = part.windows(4).position(|w| w == b"\r\n\r\n") else { continue };
-        let head = String::from_utf8_lossy(&part[..split]).to_string();
+        let head = String::from_utf8_lossy(&part[..split])
+            .lines()
+            .find(|l| l.to_ascii_lowercase().starts_with("content-disposition:"))
+            .unwrap_or_default()
+            .to_string();
         let content = part[split + 4..].to_vec();
         let attr = |key: &str| {
             head.split(';')
