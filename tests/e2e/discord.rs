@@ -24,6 +24,7 @@ use crate::support::{PASSWORD, gql_at, write_seed};
 const TOKEN: &str = "MTA5ODc2NTQzMjEwOTg3NjU0Mw.GbCdEf.e2e-token";
 const APP: &str = "1098765432109876543";
 const BOT: u64 = 1_098_765_432_109_876_544;
+const BOT_ID: &str = "1098765432109876544";
 
 /// The double on a runtime of its own, so it outlives any one test's runtime.
 fn start_double() -> Arc<DiscordDouble> {
@@ -73,7 +74,7 @@ async fn wait_for_entry(url: &str, token: &str, ticket: &str, body: &str) {
 }
 
 fn bot_messages(double: &DiscordDouble, channel: u64) -> Vec<Value> {
-    double.messages(channel).into_iter().filter(|m| m["author"]["id"] == BOT.to_string()).collect()
+    double.messages(channel).into_iter().filter(|m| m["author"]["id"] == BOT_ID).collect()
 }
 
 #[tokio::test]

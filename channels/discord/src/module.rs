@@ -25,7 +25,9 @@ impl ChannelModule for DiscordModule {
 
     fn capabilities(&self) -> Capabilities {
         Capabilities {
-            delivers_replies: true,
+            // Without a bot token nothing can be delivered: replies on Discord tickets then fail
+            // at once with the reason instead of waiting in the outbox.
+            delivers_replies: self.0.enabled(),
             service_window: None,
             max_attachment_bytes: Some(MAX_ATTACHMENT_BYTES),
             max_message_chars: Some(MAX_MESSAGE_CHARS),
@@ -33,7 +35,7 @@ impl ChannelModule for DiscordModule {
     }
 
     fn sender(&self) -> Option<Arc<dyn ChannelSender>> {
-        Some(Arc::new(DiscordSender(self.0.clone())))
+        self.0.enabled().then(|| Arc::new(DiscordSender(self.0.clone())) as Arc<dyn ChannelSender>)
     }
 
     fn start_workers(&self, shutdown: &Shutdown) -> Vec<JoinHandle<()>> {

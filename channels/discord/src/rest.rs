@@ -176,10 +176,10 @@ impl Rest {
                 tracing::info!(route, global, wait_secs = secs, "Discord rate limit: waiting");
                 continue;
             }
-            if header("x-ratelimit-remaining").as_deref() == Some("0") {
-                if let Some(reset) = header("x-ratelimit-reset-after").and_then(|v| v.parse::<f64>().ok()) {
-                    self.block(Some(&route), Duration::from_secs_f64(reset.clamp(0.0, 60.0)));
-                }
+            if header("x-ratelimit-remaining").as_deref() == Some("0")
+                && let Some(reset) = header("x-ratelimit-reset-after").and_then(|v| v.parse::<f64>().ok())
+            {
+                self.block(Some(&route), Duration::from_secs_f64(reset.clamp(0.0, 60.0)));
             }
             if status.is_success() {
                 return Ok(body.to_vec());

@@ -21,6 +21,7 @@ use switchboard_testkit::discord::{DiscordDouble, DiscordUser, channel_type};
 const TOKEN: &str = "MTA5ODc2NTQzMjEwOTg3NjU0Mw.GbCdEf.test-token";
 const APP: u64 = 1_098_765_432_109_876_543;
 const BOT: u64 = 1_098_765_432_109_876_544;
+const BOT_ID: &str = "1098765432109876544";
 
 struct Env {
     desk: Desk,
@@ -273,7 +274,7 @@ async fn a_staff_reply_goes_to_the_ticket_channel_with_the_staff_name_and_the_di
     e.desk.record_outbox_attempt(&msg, &outcome, 1000).await.unwrap();
 
     let in_channel = e.double.messages(e.ticket_channel);
-    let bot_messages: Vec<&Value> = in_channel.iter().filter(|m| m["author"]["id"] == BOT.to_string()).collect();
+    let bot_messages: Vec<&Value> = in_channel.iter().filter(|m| m["author"]["id"] == BOT_ID).collect();
     assert_eq!(bot_messages.len(), 1, "{in_channel:?}");
     assert_eq!(bot_messages[0]["id"].as_str(), Some(sent.as_str()));
     assert_eq!(bot_messages[0]["content"], "**Sam**\nTry the rear tray, please.");
@@ -286,6 +287,13 @@ async fn a_staff_reply_goes_to_the_ticket_channel_with_the_staff_name_and_the_di
     // Internal notes never reach Discord: no outbox row for them, and only the reply was posted.
     assert!(note.is_ok());
     assert!(e.desk.due_outbox(Channel::Discord, 10).await.unwrap().is_empty());
+
+    // The outbox tries again when an answer was lost: the nonce makes Discord answer with the
+    // message already posted instead of posting it twice.
+    let again = DiscordSender(e.channel.clone()).send(&msg).await;
+    assert_eq!(again, DeliveryOutcome::Sent { external_message_id: Some(sent.clone()) });
+    let bot_messages = e.double.messages(e.ticket_channel).into_iter().filter(|m| m["author"]["id"] == BOT_ID).count();
+    assert_eq!(bot_messages, 1);
 
     let thread = e.thread().await;
     let entry = thread.iter().find(|t| t.entry.id == reply.entry.id).unwrap();

@@ -338,6 +338,11 @@ fn discord_error(status: StatusCode, code: u64, message: &str) -> Response {
     (status, axum::Json(json!({ "message": message, "code": code }))).into_response()
 }
 
+/// Whether a message or channel object has the snowflake `id` (Discord sends ids as strings).
+fn has_id(v: &Value, id: u64) -> bool {
+    v["id"].as_str().and_then(parse_id) == Some(id)
+}
+
 fn parse_id(s: &str) -> Option<u64> {
     s.parse().ok()
 }
@@ -585,8 +590,7 @@ impl DiscordDouble {
     /// A user edits their message: MESSAGE_UPDATE with the new content.
     pub fn edit_message(&self, channel_id: u64, message_id: u64, content: &str) {
         let mut s = self.lock();
-        let Some(m) =
-            s.messages.get_mut(&channel_id).and_then(|ms| ms.iter_mut().find(|m| m["id"] == message_id.to_string()))
+        let Some(m) = s.messages.get_mut(&channel_id).and_then(|ms| ms.iter_mut().find(|m| has_id(m, message_id)))
         else {
             return;
         };
@@ -601,7 +605,7 @@ impl DiscordDouble {
         let mut s = self.lock();
         let guild_id = s.guild_of_channel(channel_id);
         if let Some(ms) = s.messages.get_mut(&channel_id) {
-            ms.retain(|m| m["id"] != message_id.to_string());
+            ms.retain(|m| !has_id(m, message_id));
         }
         let mut d = json!({ "id": message_id.to_string(), "channel_id": channel_id.to_string() });
         if let Some(g) = guild_id {
@@ -633,7 +637,7 @@ impl DiscordDouble {
         let message = s
             .messages
             .get(&channel_id)
-            .and_then(|ms| ms.iter().find(|m| m["id"] == message_id.to_string()).cloned())
+            .and_then(|ms| ms.iter().find(|m| has_id(m, message_id)).cloned())
             .unwrap_or_else(|| {
                 let bot = s.bot.clone();
                 let mut m = s.message_json(channel_id, &bot, "", Vec::new());
@@ -950,6 +954,14 @@ fn handle(
             if recipient.is_some_and(|r| s.dm_refused.contains(&r)) {
                 return discord_error(StatusCode::FORBIDDEN, 50007, "Cannot send messages to this user");
             }
+            // With `enforce_nonce`, a second message with the nonce of a recent one is not posted:
+            // Discord answers with the message already there.
+            let nonce = body.get("nonce").filter(|n| !n.is_null()).cloned();
+            if let Some(n) = nonce.as_ref().filter(|_| body["enforce_nonce"] == true)
+                && let Some(m) = s.messages.get(&c).and_then(|ms| ms.iter().find(|m| m.get("nonce") == Some(n)))
+            {
+                return ok(m.clone());
+            }
             let content = body["content"].as_str().unwrap_or_default();
             if content.chars().count() > 2000 {
                 return (StatusCode::BAD_REQUEST, axum::Json(json!({ "message": "Invalid Form Body", "code": 50035,
@@ -966,6 +978,9 @@ fn handle(
                 if let Some(v) = body.get(key).filter(|v| v.is_array()) {
                     m[key] = v.clone();
                 }
+            }
+            if let Some(n) = nonce {
+                m["nonce"] = n;
             }
             s.messages.entry(c).or_default().push(m.clone());
             // Discord sends the bot its own messages too.
