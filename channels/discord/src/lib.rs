@@ -24,7 +24,7 @@ use serenity::builder::CreateAttachment;
 use serenity::http::{LightMethod, Multipart, MultipartUpload, Request, Route};
 use serenity::model::event::{MessageDeleteEvent, MessageUpdateEvent};
 use switchboard_channel::BoxFuture;
-use switchboard_desk::domain::{Actor, Channel, TicketId, WorkspaceId};
+use switchboard_desk::domain::{Actor, Channel, CloseReason, TicketId, TicketStatus, WorkspaceId};
 use switchboard_desk::store::records::IdentityKind;
 use switchboard_desk::{
     ChannelSender, DeliveryOutcome, Desk, DeskError, InboundMessage, NewAttachment, OutboundMessage,
@@ -216,8 +216,31 @@ impl DiscordChannel {
         tracing::debug!(channel = %m.channel_id, message = %m.message_id, "Discord message deleted");
     }
 
+    /// A CHANNEL_DELETE: a ticket channel deleted in Discord (by hand, not by a close) closes
+    /// its ticket with a note saying so; the conversation stays on the ticket.
     async fn on_channel_delete(&self, c: GuildChannel) {
-        tracing::debug!(channel = %c.id, "Discord channel deleted");
+        let (ws, ticket) = match self.tickets.ticket_of_channel(c.id.get()).await {
+            Ok(Some(t)) => t,
+            Ok(None) => return,
+            Err(e) => {
+                tracing::error!(error = %e, channel = %c.id, "looking up a deleted Discord channel's ticket failed");
+                return;
+            }
+        };
+        if let Err(e) = self.close_for_deleted_channel(ws, ticket, &c.name).await {
+            tracing::error!(error = %e, channel = %c.id, "closing the ticket of a deleted Discord channel failed");
+        }
+    }
+
+    async fn close_for_deleted_channel(&self, ws: WorkspaceId, ticket: TicketId, name: &str) -> Result<(), DeskError> {
+        let actor = Actor::system(ws);
+        let t = self.desk.ticket(&actor, ticket).await?;
+        if t.status == TicketStatus::Closed {
+            return Ok(());
+        }
+        let note = format!("The Discord channel #{name} was deleted in Discord, so the ticket was closed.");
+        self.desk.close(&actor, ticket, CloseReason::Other, Some(&note)).await?;
+        Ok(())
     }
 
     async fn on_interaction(&self, i: Interaction) {

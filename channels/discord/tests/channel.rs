@@ -354,3 +354,27 @@ async fn discords_errors_show_on_the_entry() {
     assert_eq!(last.entry.delivery_status.as_deref(), Some("failed"));
     assert_eq!(last.entry.delivery_error.as_deref(), Some(error.as_str()));
 }
+
+#[tokio::test]
+async fn a_ticket_channel_deleted_by_hand_closes_its_ticket_with_a_note() {
+    let e = env().await;
+    e.double.user_message(e.ticket_channel, &e.wendy, "Still there?", &[]);
+    wait_for_async("the entry", || async { e.thread().await.len() == 2 }).await;
+    // Another channel going away is none of the helpdesk's business.
+    let other = e.double.add_channel(e.guild, "off-topic", channel_type::TEXT, None);
+    e.double.delete_channel_by_hand(other);
+    e.double.delete_channel_by_hand(e.ticket_channel);
+    wait_for("both deletions", || e.received("CHANNEL_DELETE") >= 2).await;
+    wait_for_async("the ticket to close", || async {
+        e.desk.ticket(&e.system, e.ticket).await.unwrap().status == TicketStatus::Closed
+    })
+    .await;
+    let t = e.desk.ticket(&e.system, e.ticket).await.unwrap();
+    assert_eq!(t.close_reason.as_deref(), Some("other"));
+    assert_eq!(
+        t.close_note.as_deref(),
+        Some("The Discord channel #ticket-1 was deleted in Discord, so the ticket was closed.")
+    );
+    // The conversation stays on the ticket.
+    assert_eq!(e.thread().await.len(), 2);
+}
