@@ -4,7 +4,7 @@ use switchboard_domain::*;
 use switchboard_store::*;
 
 use crate::ops::SlaInputs;
-use crate::{Desk, DeskError, LiveEvent, require};
+use crate::{Desk, DeskError, LiveEvent, Routed, require};
 
 /// Largest attachment accepted, in bytes.
 pub const MAX_ATTACHMENT_BYTES: usize = 25 * 1024 * 1024;
@@ -435,31 +435,11 @@ impl Desk {
         let mut escalated = false;
         let routed_by = match first_matching_rule(&rules, &facts) {
             Some(rule) => {
-                let o = rule.outcome();
-                if let Some(q) = o.queue_id {
-                    match tx.queue_by_id(ws, q).await? {
-                        Some(q) => {
-                            queue = q;
-                            if o.drop_assignee {
-                                assignee = None;
-                            }
-                        }
-                        None => tracing::warn!(rule = %rule.name, queue = q.0, "routing rule names a deleted queue"),
-                    }
+                let mut r = Routed { queue_id: None, assignee_id: assignee, priority, escalated, tags };
+                if let Some(q) = self.apply_routing_outcome(tx, ws, rule, &mut r).await? {
+                    queue = q;
                 }
-                if let Some(u) = o.assignee_id {
-                    match tx.user_by_id(ws, u).await?.filter(|u| u.active) {
-                        Some(u) => assignee = Some(u.id),
-                        None => tracing::warn!(rule = %rule.name, user = u.0, "routing rule names an inactive user"),
-                    }
-                }
-                priority = o.priority.unwrap_or(priority);
-                escalated = o.escalate;
-                for tag in o.add_tags {
-                    if !tags.contains(&tag) {
-                        tags.push(tag);
-                    }
-                }
+                Routed { assignee_id: assignee, priority, escalated, tags, .. } = r;
                 Some(rule.name.clone())
             }
             None => None,
