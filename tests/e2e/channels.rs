@@ -7,8 +7,9 @@ use crate::support::*;
 #[tokio::test]
 async fn a_reply_on_a_channel_without_a_sender_fails_at_once_with_the_reason() {
     let ws = workspace().await;
-    // No Discord module is registered on this server, yet a Discord ticket can be opened (the
-    // demo has one): its staff replies used to wait in the outbox forever.
+    // Discord is not configured on this server (no bot token), so its module offers no sender, yet
+    // a Discord ticket can be opened (the demo has one): its staff replies used to wait in the
+    // outbox forever.
     let q = "mutation($i: OpenTicketInput!) { openTicket(input: $i) { id } }";
     let input = json!({ "subject": "Bot offline", "description": "The bot does not answer",
         "requester": { "email": ws.email("customer") }, "source": "DISCORD" });

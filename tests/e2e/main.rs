@@ -7,6 +7,7 @@ mod support;
 
 mod authorization;
 mod channels;
+mod discord;
 mod edge;
 mod email;
 mod graphql_edge;

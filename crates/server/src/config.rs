@@ -60,6 +60,8 @@ pub struct ServeSettings {
     pub email_poller: bool,
     /// The WhatsApp channel's app secret, verify token and Graph API base.
     pub whatsapp: switchboard_whatsapp::WhatsappConfig,
+    /// The Discord bot's token, application id and API URL (`SWITCHBOARD_DISCORD_*`).
+    pub discord: switchboard_discord::DiscordConfig,
     /// Where customers reach this server (`SWITCHBOARD_PUBLIC_URL`), for links in emails;
     /// `None`: the address it listens on.
     pub public_url: Option<String>,
@@ -399,6 +401,21 @@ pub fn resolve_serve(
             switchboard_whatsapp::DEFAULT_GRAPH_URL
         );
     }
+    let discord = switchboard_discord::DiscordConfig {
+        token: env_or_file("SWITCHBOARD_DISCORD_TOKEN", file).filter(|t| !t.trim().is_empty()),
+        application_id: match env_or_file("SWITCHBOARD_DISCORD_APPLICATION_ID", file) {
+            None => None,
+            Some(v) => Some(v.trim().parse::<u64>().ok().filter(|id| *id > 0).with_context(|| {
+                format!("SWITCHBOARD_DISCORD_APPLICATION_ID must be the application's numeric id, not {v:?}")
+            })?),
+        },
+        api_url: env_or_file("SWITCHBOARD_DISCORD_API_URL", file)
+            .map(|u| u.trim_end_matches('/').to_string())
+            .unwrap_or_else(|| switchboard_discord::DEFAULT_API_URL.into()),
+    };
+    if !discord.api_url.starts_with("https://") && !discord.api_url.starts_with("http://") {
+        bail!("SWITCHBOARD_DISCORD_API_URL must be an http(s) URL such as {}", switchboard_discord::DEFAULT_API_URL);
+    }
     let public_url = env_or_file("SWITCHBOARD_PUBLIC_URL", file).map(|u| u.trim_end_matches('/').to_string());
     if let Some(u) = &public_url
         && !(u.starts_with("https://") || u.starts_with("http://"))
@@ -422,6 +439,7 @@ pub fn resolve_serve(
         email,
         email_poller,
         whatsapp,
+        discord,
         public_url,
         trusted_proxies,
         graphql_limits,

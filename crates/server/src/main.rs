@@ -353,6 +353,10 @@ fn channel_modules(
             desk.clone(),
             serve.whatsapp.clone(),
         ))),
+        Arc::new(switchboard_discord::DiscordModule(switchboard_discord::DiscordChannel::new(
+            desk.clone(),
+            serve.discord.clone(),
+        ))),
     ]
 }
 

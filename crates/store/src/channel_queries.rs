@@ -238,6 +238,21 @@ pub async fn ticket_channel(c: &mut Conn, ws: WorkspaceId, ticket: TicketId) -> 
         .await?)
 }
 
+/// The ticket a channel's own conversation key names (a Discord ticket channel's id), with its
+/// workspace, looked up across workspaces: the channel's event names only the key, and the key is
+/// unique on the channel's side.
+pub async fn ticket_by_channel_thread(
+    c: &mut Conn,
+    channel: &str,
+    thread_key: &str,
+) -> Result<Option<(WorkspaceId, TicketId)>> {
+    Ok(sqlx::query_as("SELECT workspace_id, id FROM tickets WHERE thread_key = $2 AND channel = $1")
+        .bind(channel)
+        .bind(thread_key)
+        .fetch_optional(&mut *c)
+        .await?)
+}
+
 // ---- entry metadata ----
 
 /// What a channel records about an entry (a JSON object), e.g. a template it goes out as.

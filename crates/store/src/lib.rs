@@ -518,6 +518,7 @@ tx_methods! {
     fn staff_by_identity(ws: WorkspaceId, channel: &str, external_id: &str) -> Option<UserId>;
     fn set_ticket_channel_account(ws: WorkspaceId, ticket: TicketId, account: i64) -> ();
     fn ticket_channel(ws: WorkspaceId, ticket: TicketId) -> Option<(String, Option<i64>)>;
+    fn ticket_by_channel_thread(channel: &str, thread_key: &str) -> Option<(WorkspaceId, TicketId)>;
     fn set_entry_channel_meta(ws: WorkspaceId, entry: EntryId, meta: &str) -> ();
     fn entry_channel_meta(entry: EntryId) -> Option<String>;
     fn channel_message_by_key(ws: WorkspaceId, channel: &str, key: &str) -> Option<ChannelMessageRecord>;

@@ -1,0 +1,159 @@
+//! The gateway connection: serenity's client, pointed at the configured API (the gateway URL
+//! comes from `GET /gateway/bot` there). Serenity's shard runner sends heartbeats, reconnects and
+//! resumes by itself; when the client gives up altogether (a refused token, Discord unreachable)
+//! this loop starts it again after a growing pause. Its state is kept for the web.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serenity::all::{ApplicationId, Context, EventHandler, GatewayIntents, RawEventHandler};
+use serenity::async_trait;
+use serenity::gateway::{ConnectionStage, ShardStageUpdateEvent};
+use serenity::http::HttpBuilder;
+use serenity::model::event::Event;
+
+use crate::DiscordChannel;
+
+/// The gateway connection as the web shows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct GatewayStatus {
+    /// The shard is connected (after READY or RESUMED) and receiving events.
+    pub connected: bool,
+    /// The guilds the bot is in, as GUILD_CREATE announced them: (id, name).
+    pub guilds: Vec<(String, String)>,
+    /// The last error that cost the connection, if any.
+    pub last_error: Option<String>,
+    /// Sessions started (READY) and resumed (RESUMED) since the server started.
+    pub sessions: u32,
+    pub resumes: u32,
+    /// Dispatches received and understood, by event name (`MESSAGE_CREATE`, ...).
+    pub received: std::collections::BTreeMap<String, u32>,
+}
+
+/// Shared, lock-protected [`GatewayStatus`].
+#[derive(Debug, Default)]
+pub(crate) struct StatusCell(Mutex<GatewayStatus>);
+
+impl StatusCell {
+    pub(crate) fn get(&self) -> GatewayStatus {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub(crate) fn update(&self, f: impl FnOnce(&mut GatewayStatus)) {
+        f(&mut self.0.lock().unwrap_or_else(|e| e.into_inner()));
+    }
+}
+
+/// What the bot asks Discord to send: guilds and channels, guild messages with their content
+/// (a privileged intent, to be switched on in the developer portal), DMs for the rating buttons.
+fn intents() -> GatewayIntents {
+    GatewayIntents::GUILDS
+        | GatewayIntents::GUILD_MESSAGES
+        | GatewayIntents::MESSAGE_CONTENT
+        | GatewayIntents::DIRECT_MESSAGES
+        | GatewayIntents::GUILD_MEMBERS
+}
+
+struct Events(Arc<DiscordChannel>);
+
+#[async_trait]
+impl RawEventHandler for Events {
+    async fn raw_event(&self, _ctx: Context, event: Event) {
+        let ch = &self.0;
+        if let Some(name) = event_name(&event) {
+            ch.status.update(|s| *s.received.entry(name.to_string()).or_default() += 1);
+        }
+        match event {
+            Event::Ready(r) => {
+                ch.bot_user_id.store(r.ready.user.id.get(), std::sync::atomic::Ordering::Release);
+                ch.status.update(|s| {
+                    s.connected = true;
+                    s.sessions += 1;
+                });
+            }
+            Event::Resumed(_) => ch.status.update(|s| {
+                s.connected = true;
+                s.resumes += 1;
+            }),
+            Event::GuildCreate(g) => {
+                let (id, name) = (g.guild.id.to_string(), g.guild.name.clone());
+                ch.status.update(|s| {
+                    s.guilds.retain(|(i, _)| *i != id);
+                    s.guilds.push((id, name));
+                });
+            }
+            Event::GuildDelete(g) => {
+                let id = g.guild.id.to_string();
+                ch.status.update(|s| s.guilds.retain(|(i, _)| *i != id));
+            }
+            Event::MessageCreate(m) => ch.on_message(m.message).await,
+            Event::MessageUpdate(m) => ch.on_message_update(m).await,
+            Event::MessageDelete(m) => ch.on_message_delete(m).await,
+            Event::ChannelDelete(c) => ch.on_channel_delete(c.channel).await,
+            Event::InteractionCreate(i) => ch.on_interaction(i.interaction).await,
+            _ => {}
+        }
+    }
+}
+
+/// The names of the dispatches the channel acts on (serenity's own `Event::name` serializes the
+/// whole event to find it).
+fn event_name(event: &Event) -> Option<&'static str> {
+    Some(match event {
+        Event::Ready(_) => "READY",
+        Event::Resumed(_) => "RESUMED",
+        Event::GuildCreate(_) => "GUILD_CREATE",
+        Event::GuildDelete(_) => "GUILD_DELETE",
+        Event::ChannelCreate(_) => "CHANNEL_CREATE",
+        Event::ChannelDelete(_) => "CHANNEL_DELETE",
+        Event::MessageCreate(_) => "MESSAGE_CREATE",
+        Event::MessageUpdate(_) => "MESSAGE_UPDATE",
+        Event::MessageDelete(_) => "MESSAGE_DELETE",
+        Event::InteractionCreate(_) => "INTERACTION_CREATE",
+        _ => return None,
+    })
+}
+
+struct Stages(Arc<DiscordChannel>);
+
+#[async_trait]
+impl EventHandler for Stages {
+    async fn shard_stage_update(&self, _ctx: Context, e: ShardStageUpdateEvent) {
+        let connected = matches!(e.new, ConnectionStage::Connected);
+        self.0.status.update(|s| s.connected = connected);
+    }
+}
+
+/// Runs the gateway connection until the task is dropped.
+pub(crate) async fn run(channel: Arc<DiscordChannel>) {
+    let Some(token) = channel.config.token.clone() else { return };
+    let mut pause = Duration::from_secs(1);
+    loop {
+        let mut http = HttpBuilder::new(&token)
+            .proxy(channel.rest.api_url())
+            // Serenity's ratelimiter would send to discord.com whatever the proxy; see rest.rs.
+            .ratelimiter_disabled(true)
+            .client(channel.rest.client());
+        if let Some(app) = channel.config.application_id {
+            http = http.application_id(ApplicationId::new(app));
+        }
+        let client = serenity::client::ClientBuilder::new_with_http(http.build(), intents())
+            .raw_event_handler(Events(channel.clone()))
+            .event_handler(Stages(channel.clone()))
+            .await;
+        let error = match client {
+            Ok(mut client) => match client.start().await {
+                Ok(()) => "the gateway connection ended".to_string(),
+                Err(e) => e.to_string(),
+            },
+            Err(e) => e.to_string(),
+        };
+        tracing::warn!(error, "Discord gateway connection lost; starting again");
+        channel.status.update(|s| {
+            s.connected = false;
+            s.last_error = Some(error);
+        });
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_secs(60));
+    }
+}

@@ -1,0 +1,47 @@
+//! The Discord channel as a [`ChannelModule`]: the gateway connection as a worker, the outbox
+//! sender for staff replies.
+
+use std::sync::Arc;
+
+use switchboard_channel::{Capabilities, ChannelModule, Shutdown};
+use switchboard_desk::ChannelSender;
+use switchboard_desk::domain::Channel;
+use tokio::task::JoinHandle;
+
+use crate::{DiscordChannel, DiscordSender, MAX_ATTACHMENT_BYTES, MAX_MESSAGE_CHARS};
+
+/// The Discord channel, ready to register with the server.
+#[derive(Debug)]
+pub struct DiscordModule(pub Arc<DiscordChannel>);
+
+impl ChannelModule for DiscordModule {
+    fn channel(&self) -> Channel {
+        Channel::Discord
+    }
+
+    fn display_name(&self) -> &'static str {
+        "Discord"
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            // Without a bot token nothing can be delivered: replies on Discord tickets then fail
+            // at once with the reason instead of waiting in the outbox.
+            delivers_replies: self.0.enabled(),
+            service_window: None,
+            max_attachment_bytes: Some(MAX_ATTACHMENT_BYTES),
+            max_message_chars: Some(MAX_MESSAGE_CHARS),
+        }
+    }
+
+    fn sender(&self) -> Option<Arc<dyn ChannelSender>> {
+        self.0.enabled().then(|| Arc::new(DiscordSender(self.0.clone())) as Arc<dyn ChannelSender>)
+    }
+
+    fn start_workers(&self, shutdown: &Shutdown) -> Vec<JoinHandle<()>> {
+        if !self.0.enabled() {
+            return Vec::new();
+        }
+        vec![shutdown.spawn(self.0.clone().run_gateway())]
+    }
+}
