@@ -83,6 +83,11 @@ pub enum StoreError {
     /// unlike a lost connection.
     #[error("the database refused a value: {0}")]
     Refused(String),
+    /// PostgreSQL aborted the transaction to break a deadlock (SQLSTATE 40P01) or a serialization
+    /// conflict (40001): nothing it wrote stands, and the same transaction run again from the
+    /// start, on fresh data, can succeed.
+    #[error("the database aborted the transaction to let a concurrent one through: {0}")]
+    Aborted(String),
     /// The `DATABASE_URL` is not one we can use.
     #[error("{0}")]
     Config(String),
@@ -99,6 +104,9 @@ impl From<sqlx::Error> for StoreError {
                 StoreError::Conflict(d.constraint().map(str::to_string).unwrap_or_else(|| d.message().to_string()))
             }
             sqlx::Error::Database(ref d) if refuses_value(d.as_ref()) => StoreError::Refused(d.message().to_string()),
+            sqlx::Error::Database(ref d) if aborted_to_let_another_through(d.as_ref()) => {
+                StoreError::Aborted(d.message().to_string())
+            }
             other => StoreError::Database(other),
         }
     }
@@ -120,6 +128,13 @@ fn refuses_value(d: &dyn sqlx::error::DatabaseError) -> bool {
     // SQLite's extended result codes keep the primary code in the low byte: TOOBIG (18),
     // CONSTRAINT (19), MISMATCH (20), RANGE (25).
     code.parse::<i32>().is_ok_and(|c| matches!(c & 0xff, 18..=20 | 25))
+}
+
+/// True for PostgreSQL's deadlock (40P01) and serialization failure (40001): the server chose this
+/// transaction to abort so a concurrent one could finish; rerunning it is the documented remedy.
+fn aborted_to_let_another_through(d: &dyn sqlx::error::DatabaseError) -> bool {
+    d.try_downcast_ref::<sqlx::postgres::PgDatabaseError>().is_some()
+        && matches!(d.code().as_deref(), Some("40P01" | "40001"))
 }
 
 impl From<sqlx::migrate::MigrateError> for StoreError {
@@ -289,6 +304,23 @@ impl Tx {
             Tx::Postgres(t) => postgres::ticket_by_id(t, ws, id, true).await,
             Tx::PostgresSnapshot(t) => postgres::ticket_by_id(t, ws, id, false).await,
         }
+    }
+
+    /// Locks these tickets until this transaction ends (a PostgreSQL change), in ascending id
+    /// order whatever order they are given in. Every change that locks several tickets takes them
+    /// this way first, so two such changes wait for each other instead of each holding a ticket
+    /// the other wants (a deadlock PostgreSQL breaks by aborting one). Ids that are not tickets
+    /// are skipped; SQLite and snapshots have nothing to lock.
+    pub async fn lock_tickets(&mut self, ids: &[TicketId]) -> Result<(), StoreError> {
+        if let Tx::Postgres(t) = self {
+            let ids: Vec<i64> = ids.iter().map(|id| id.0).collect();
+            // The lock is taken as the sorted rows come out, so in id order.
+            sqlx::query("SELECT id FROM tickets WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE")
+                .bind(&ids)
+                .execute(&mut **t)
+                .await?;
+        }
+        Ok(())
     }
 
     /// A ticket by its number, locked like [`Tx::ticket_by_id`].
