@@ -455,7 +455,11 @@ pub struct TicketConnection {
 #[derive(SimpleObject)]
 pub struct StatusCount {
     pub status: TicketStatus,
+    /// The tickets with this status, counted up to 10,000: see `countCapped`.
     pub count: i64,
+    /// True when more tickets have this status than `count` says (counting stopped at 10,000):
+    /// show it as "10,000+".
+    pub count_capped: bool,
 }
 
 /// A queue and its settings.

@@ -1442,19 +1442,21 @@ impl Desk {
         Ok(TicketPage { tickets, total: total.count, total_capped: total.capped, next_cursor })
     }
 
-    /// Ticket counts per status for the stats tiles, under every filter but status.
+    /// Ticket counts per status for the stats tiles, under every filter but status, each counted
+    /// up to [`TOTAL_CAP`] like the list's total.
     pub async fn ticket_counts(
         &self,
         actor: &Actor,
         filter: &TicketFilter,
-    ) -> Result<Vec<(TicketStatus, i64)>, DeskError> {
+    ) -> Result<Vec<(TicketStatus, TicketTotal)>, DeskError> {
         require(actor, Permission::View)?;
         let mut tx = self.store().read().await?;
         let q = self.workspace_query(&mut tx, actor, filter).await?;
-        let rows = tx.count_tickets_by_status(&q).await?;
+        let rows = tx.count_tickets_by_status(&q, TOTAL_CAP).await?;
+        let none = TicketTotal { count: 0, capped: false };
         Ok(TicketStatus::ALL
             .iter()
-            .map(|s| (*s, rows.iter().find(|(k, _)| k == s.as_str()).map_or(0, |(_, n)| *n)))
+            .map(|s| (*s, rows.iter().find(|(k, _)| k == s.as_str()).map_or(none, |(_, n)| *n)))
             .collect())
     }
 

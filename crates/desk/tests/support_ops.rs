@@ -1096,7 +1096,7 @@ async fn awaiting(e: &Env, side: Awaiting) -> (Vec<TicketId>, i64) {
     totals.dedup();
     assert_eq!(totals.len(), 1, "every page reports the same total: {totals:?}");
     let counts = e.desk.ticket_counts(&e.admin, &filter).await.unwrap();
-    assert_eq!(counts.iter().map(|(_, n)| n).sum::<i64>(), totals[0], "the status counts agree with the total");
+    assert_eq!(counts.iter().map(|(_, n)| n.count).sum::<i64>(), totals[0], "the status counts agree with the total");
     ids.sort();
     (ids, totals[0])
 }

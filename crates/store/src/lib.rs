@@ -421,7 +421,7 @@ tx_methods! {
     fn list_tickets(f: &TicketQuery) -> Vec<TicketRecord>;
     fn count_tickets(f: &TicketQuery) -> i64;
     fn count_tickets_up_to(f: &TicketQuery, cap: i64) -> TicketTotal;
-    fn count_tickets_by_status(f: &TicketQuery) -> Vec<(String, i64)>;
+    fn count_tickets_by_status(f: &TicketQuery, cap: i64) -> Vec<(String, TicketTotal)>;
     fn insert_entry(e: &NewEntry) -> EntryId;
     fn entry_by_id(ws: WorkspaceId, id: EntryId) -> Option<EntryRecord>;
     fn entry_by_external_id(ws: WorkspaceId, channel: Channel, external_id: &str) -> Option<EntryRecord>;
