@@ -38,7 +38,7 @@ impl Env {
     }
 
     async fn queue(&self, name: &str, mode: AssignmentMode) -> QueueRecord {
-        self.desk.save_queue(&self.admin, None, name, mode, false).await.unwrap()
+        self.desk.save_queue(&self.admin, None, name, mode, false, None).await.unwrap()
     }
 }
 
@@ -428,4 +428,98 @@ async fn a_scan_the_database_aborts_to_break_a_deadlock_runs_again_and_records_e
         let breaches = e.desk.sla_breaches(&e.admin, t).await.unwrap();
         assert_eq!(breaches.len(), 1, "one breach each, however many runs: {breaches:?}");
     }
+}
+
+/// An admin, acting as themselves (their name is what a refused save names).
+async fn admin(e: &Env, name: &str) -> Actor {
+    let email = format!("{}@acme.test", name.to_lowercase());
+    let u = e.desk.create_user(&e.admin, &email, name, Role::Admin, None).await.unwrap();
+    Actor { workspace_id: u.workspace_id, kind: ActorKind::User { id: u.id, role: Role::Admin }, label: u.name }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_queue_saved_from_a_form_someone_else_saved_since_is_refused_naming_them() {
+    let now = 1_772_445_600_000;
+    let e = env("versions", now).await;
+    let (ana, ben) = (admin(&e, "Ana").await, admin(&e, "Ben").await);
+    let q = e.queue("Billing", AssignmentMode::Manual).await;
+    assert_eq!((q.version, q.updated_by.as_deref()), (1, None));
+
+    // Both open the queue's form at version 1; Ana saves first.
+    let saved = e.desk.save_queue(&ana, Some(q.id), "Billing and invoices", AssignmentMode::Manual, false, Some(1));
+    let saved = saved.await.unwrap();
+    assert_eq!((saved.version, saved.updated_by.as_deref(), saved.updated_at), (2, Some("Ana"), Some(now)));
+    // Ben's save from version 1 would undo Ana's rename: refused, naming her and when.
+    let stale = e.desk.save_queue(&ben, Some(q.id), "Billing", AssignmentMode::RoundRobin, false, Some(1)).await;
+    match stale {
+        Err(DeskError::Conflict(m)) => {
+            assert!(m.starts_with("Ana saved this queue at 2026-03-02 10:00:00 UTC, after you opened it"), "{m}")
+        }
+        other => panic!("expected a conflict naming Ana, got {other:?}"),
+    }
+    let kept = e.desk.queues(&e.admin).await.unwrap().into_iter().find(|x| x.id == q.id).unwrap();
+    assert_eq!(
+        (kept.name.as_str(), kept.assignment_mode, kept.version),
+        ("Billing and invoices", AssignmentMode::Manual, 2)
+    );
+    // Reloaded, Ben's save goes through.
+    let saved = e.desk.save_queue(&ben, Some(q.id), "Billing and invoices", AssignmentMode::RoundRobin, false, Some(2));
+    assert_eq!(saved.await.unwrap().version, 3);
+    // A caller that sends no version (an API client from before versions) saves as before.
+    let blind = e.desk.save_queue(&ana, Some(q.id), "Billing", AssignmentMode::RoundRobin, false, None).await.unwrap();
+    assert_eq!((blind.name.as_str(), blind.version), ("Billing", 4));
+
+    // Two saves of one version at the same moment: exactly one goes through.
+    for round in 0..10 {
+        let v = 4 + round;
+        let (d1, d2, a1, a2) = (e.desk.clone(), e.desk.clone(), ana.clone(), ben.clone());
+        let first = tokio::spawn(async move {
+            d1.save_queue(&a1, Some(q.id), "Billing (Ana)", AssignmentMode::Manual, false, Some(v)).await
+        });
+        let second = tokio::spawn(async move {
+            d2.save_queue(&a2, Some(q.id), "Billing (Ben)", AssignmentMode::Manual, false, Some(v)).await
+        });
+        let results = [first.await.unwrap(), second.await.unwrap()];
+        let won: Vec<_> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
+        assert_eq!(won.len(), 1, "round {round}: {results:?}");
+        let lost = results.iter().find_map(|r| r.as_ref().err()).unwrap();
+        let winner = won[0].updated_by.clone().unwrap();
+        assert!(
+            matches!(lost, DeskError::Conflict(m) if m.starts_with(&format!("{winner} saved this queue"))),
+            "{lost:?}"
+        );
+        let now = e.desk.queues(&e.admin).await.unwrap().into_iter().find(|x| x.id == q.id).unwrap();
+        assert_eq!((now.name, now.version), (won[0].name.clone(), v + 1));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_help_topic_saved_from_a_stale_form_is_refused_naming_who_saved_it() {
+    let now = 1_772_445_600_000;
+    let e = env("versions", now).await;
+    let (ana, ben) = (admin(&e, "Ana").await, admin(&e, "Ben").await);
+    let topic = |name: &str, minutes: Option<i64>, version: Option<i64>| HelpTopicInput {
+        name: name.into(),
+        default_priority: None,
+        default_queue_id: None,
+        default_assignee_id: None,
+        due_offset_minutes: minutes,
+        active: true,
+        version,
+    };
+    let t = e.desk.save_help_topic(&e.admin, None, topic("Refunds", None, None)).await.unwrap();
+    assert_eq!(t.version, 1);
+    let saved = e.desk.save_help_topic(&ana, Some(t.id), topic("Refunds", Some(60), Some(1))).await.unwrap();
+    assert_eq!((saved.version, saved.updated_by.as_deref()), (2, Some("Ana")));
+    match e.desk.save_help_topic(&ben, Some(t.id), topic("Refunds and returns", None, Some(1))).await {
+        Err(DeskError::Conflict(m)) => {
+            assert!(m.starts_with("Ana saved this help topic at 2026-03-02 10:00:00 UTC"), "{m}")
+        }
+        other => panic!("expected a conflict naming Ana, got {other:?}"),
+    }
+    let kept = e.desk.help_topics(&e.admin).await.unwrap().into_iter().find(|x| x.id == t.id).unwrap();
+    assert_eq!((kept.name.as_str(), kept.due_offset_minutes, kept.version), ("Refunds", Some(60), 2));
+    // Saving a topic that is not there is still "not found", whatever version is sent.
+    let gone = e.desk.save_help_topic(&ana, Some(HelpTopicId(9999)), topic("Ghost", None, Some(1))).await;
+    assert!(matches!(gone, Err(DeskError::NotFound(_))), "{gone:?}");
 }

@@ -47,7 +47,7 @@ impl Env {
     }
 
     async fn queue(&self, name: &str, mode: AssignmentMode) -> QueueRecord {
-        self.desk.save_queue(&self.admin, None, name, mode, false).await.unwrap()
+        self.desk.save_queue(&self.admin, None, name, mode, false, None).await.unwrap()
     }
 
     async fn open(&self, subject: &str, priority: Priority, tags: &[&str]) -> TicketRecord {
@@ -526,6 +526,7 @@ async fn canned_responses_are_checked_at_save_and_render_against_a_ticket() {
         default_assignee_id: None,
         due_offset_minutes: None,
         active: true,
+        version: None,
     };
     let topic = e.desk.save_help_topic(&e.admin, None, billing).await.unwrap();
     let scoped = CannedResponseInput {

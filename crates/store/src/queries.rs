@@ -54,9 +54,10 @@ const USER_COLUMNS: &str =
     "id, workspace_id, email, name, role, password_hash, active, created_at, sessions_valid_after";
 const CONTACT_COLUMNS: &str = "id, workspace_id, name, email, phone, whatsapp_id, discord_user_id, requester_type, \
      business_partner_ref, password_hash, created_at, sessions_valid_after";
-const QUEUE_COLUMNS: &str = "id, workspace_id, name, is_default, assignment_mode, created_at";
+const QUEUE_COLUMNS: &str =
+    "id, workspace_id, name, is_default, assignment_mode, created_at, version, updated_at, updated_by";
 const HELP_TOPIC_COLUMNS: &str = "id, workspace_id, name, default_priority, default_queue_id, default_assignee_id, \
-     due_offset_minutes, active, created_at";
+     due_offset_minutes, active, created_at, version, updated_at, updated_by";
 const CANNED_COLUMNS: &str = "id, workspace_id, title, shortcut, body, help_topic_id, created_at, updated_at";
 const TOKEN_COLUMNS: &str =
     "id, workspace_id, name, token_prefix, scopes, created_by, created_at, last_used_at, revoked_at";
@@ -511,6 +512,47 @@ pub async fn upsert_help_topic(
         Some(id) => query.bind(id),
     };
     Ok(query.fetch_one(&mut *c).await?)
+}
+
+/// Takes the next version of an admin form's row for a save by `by`, when the row is still at
+/// `expected` (any version when `None`): the UPDATE locks the row, so of two saves of one version
+/// the second waits, sees the first's version and takes none. Returns the version taken.
+pub async fn take_form_version(
+    c: &mut Conn,
+    form: EditedForm,
+    ws: WorkspaceId,
+    id: i64,
+    expected: Option<i64>,
+    by: &str,
+    now: Millis,
+) -> Result<Option<i64>> {
+    let table = form.table();
+    Ok(sqlx::query_scalar(sqlf!(
+        "UPDATE {table} SET version = version + 1, updated_at = $4, updated_by = $5 \
+         WHERE workspace_id = $1 AND id = $2 AND ($3 IS NULL OR version = $3) RETURNING version"
+    ))
+    .bind(ws)
+    .bind(id)
+    .bind(expected)
+    .bind(now)
+    .bind(by)
+    .fetch_optional(&mut *c)
+    .await?)
+}
+
+/// Who last saved an admin form's row and when, with its version: `(version, at, by)`.
+pub async fn form_version(
+    c: &mut Conn,
+    form: EditedForm,
+    ws: WorkspaceId,
+    id: i64,
+) -> Result<Option<(i64, Option<Millis>, Option<String>)>> {
+    let table = form.table();
+    Ok(sqlx::query_as(sqlf!("SELECT version, updated_at, updated_by FROM {table} WHERE workspace_id = $1 AND id = $2"))
+        .bind(ws)
+        .bind(id)
+        .fetch_optional(&mut *c)
+        .await?)
 }
 
 pub async fn help_topic_by_id(c: &mut Conn, ws: WorkspaceId, id: HelpTopicId) -> Result<Option<HelpTopicRecord>> {
