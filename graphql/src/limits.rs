@@ -11,8 +11,10 @@
 //!
 //! Memory is bounded by the same numbers: the inlined document holds at most `max_selections`
 //! selections, and what execution builds is bounded by the complexity limit (each field at most
-//! one value, lists by their page size). Time is bounded by `timeout` around execution; parsing
-//! and validation are linear in a document capped at `max_bytes`.
+//! one value, lists by their page size). The request around the document (its variables above
+//! all) is bounded before it is parsed, by the server's edge (`crates/server/src/graphql_edge.rs`:
+//! bytes, JSON values and nesting, per caller, on every transport). Time is bounded by `timeout`
+//! around execution; parsing and validation are linear in a document capped at `max_bytes`.
 
 use std::collections::HashMap;
 use std::sync::Arc;

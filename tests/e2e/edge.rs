@@ -92,10 +92,11 @@ async fn stalled_clients_are_cut_off_while_others_are_served() {
     // Headers that never end (slowloris).
     let mut short_head = TcpStream::connect(&addr).await.unwrap();
     short_head.write_all(format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\nX-Slow: 1\r\n").as_bytes()).await.unwrap();
-    // A body that keeps trickling, never pausing long, but never ending either.
+    // A body that keeps trickling, never pausing long, but never ending either (announcing less
+    // than an anonymous request may send, so it is read rather than refused from its length).
     let mut trickle = TcpStream::connect(&addr).await.unwrap();
     let head = format!(
-        "POST /graphql HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n"
+        "POST /graphql HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: 30000\r\n\r\n"
     );
     trickle.write_all(head.as_bytes()).await.unwrap();
     let (mut trickle_in, mut trickle_out) = trickle.into_split();
@@ -128,6 +129,12 @@ async fn stalled_clients_are_cut_off_while_others_are_served() {
     let answer = answer.expect("a stalled body must not hold its connection open");
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     assert!(answer.contains("REQUEST_TIMEOUT"), "a JSON error with its code: {answer}");
+    let head = answer.to_ascii_lowercase();
+    for header in
+        ["x-frame-options: deny", "content-security-policy: default-src 'none'", "x-content-type-options: nosniff"]
+    {
+        assert!(head.contains(header), "the 408 carries the security headers ({header}): {answer}");
+    }
     assert!(started.elapsed() >= Duration::from_millis(1500), "not before the timeout: {:?}", started.elapsed());
 
     let answer = read_until_closed(&mut short_head, Duration::from_secs(10)).await;
@@ -284,4 +291,167 @@ async fn the_data_directory_is_private_whatever_the_umask() {
         assert_eq!(mode(&data.join(file)), 0o600, "{file}");
     }
     assert!(healthz_within(&server.url, Duration::from_secs(2)).await, "and the server works");
+}
+
+/// The peak memory of a process so far (VmHWM), in bytes.
+#[cfg(target_os = "linux")]
+fn peak_rss(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap() * 1024
+}
+
+#[tokio::test]
+async fn websockets_hold_their_place_under_the_cap_and_silent_ones_are_closed() {
+    use crate::websocket::{listen, raw_socket, text_frame};
+    let tmp = tempfile::tempdir().unwrap();
+    let server = start(
+        binary(),
+        &tmp.path().join("data"),
+        &[
+            ("SWITCHBOARD_MAX_CONNECTIONS", "2"),
+            ("SWITCHBOARD_WS_INIT_TIMEOUT_SECS", "3"),
+            ("SWITCHBOARD_WS_PING_SECS", "2"),
+        ],
+    );
+    let addr = addr(&server);
+
+    // Two sockets that never send connection_init fill the cap...
+    let (mut a, mut b) = (raw_socket(&addr).await, raw_socket(&addr).await);
+    let opened = Instant::now();
+    let url = server.url.clone();
+    let mut third = tokio::spawn(async move { healthz_within(&url, Duration::from_secs(30)).await });
+    assert!(
+        tokio::time::timeout(Duration::from_millis(1500), &mut third).await.is_err(),
+        "an upgraded connection keeps its place under the cap"
+    );
+    // ...until the init timeout closes them, with 4408.
+    for socket in [&mut a, &mut b] {
+        let heard = listen(socket, Duration::from_secs(8), None).await;
+        let (code, reason) = heard.close.clone().unwrap_or_else(|| panic!("not closed: {heard:?}"));
+        assert_eq!(code, 4408, "{reason}");
+        assert!(reason.starts_with("REQUEST_TIMEOUT: "), "{reason}");
+    }
+    assert!(opened.elapsed() >= Duration::from_millis(2500), "not before the timeout: {:?}", opened.elapsed());
+    drop((a, b));
+    let third = tokio::time::timeout(Duration::from_secs(5), third).await.expect("served once the sockets closed");
+    assert!(third.unwrap());
+
+    // A signed-in socket that stops answering pings is closed; one that answers stays.
+    server.cli(&["workspace", "create", "--slug", "edge", "--name", "Edge"], &[]).unwrap();
+    let token =
+        server.cli(&["token", "create", "--workspace", "edge", "--name", "ws"], &[]).unwrap().trim().to_string();
+    let init = serde_json::json!({ "type": "connection_init", "payload": { "token": token } }).to_string();
+    let mut silent = raw_socket(&addr).await;
+    tokio::io::AsyncWriteExt::write_all(&mut silent, &text_frame(&init)).await.unwrap();
+    let heard = listen(&mut silent, Duration::from_secs(5), Some("connection_ack")).await;
+    assert!(heard.texts.iter().any(|t| t.contains("connection_ack")), "{heard:?}");
+    let mut req = tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(format!(
+        "ws://{addr}/graphql/ws"
+    ))
+    .unwrap();
+    req.headers_mut().insert("sec-websocket-protocol", "graphql-transport-ws".parse().unwrap());
+    let (mut lively, _) = tokio_tungstenite::connect_async(req).await.unwrap();
+    use futures_util::{SinkExt, StreamExt};
+    lively.send(tokio_tungstenite::tungstenite::Message::text(init)).await.unwrap();
+    // tungstenite answers pings while it is read: this one reads on until its socket closes.
+    let lively = tokio::spawn(async move {
+        loop {
+            match lively.next().await {
+                Some(Ok(tokio_tungstenite::tungstenite::Message::Close(c))) => return c.map(|c| u16::from(c.code)),
+                Some(Ok(_)) => continue,
+                other => panic!("ended without a close frame: {other:?}"),
+            }
+        }
+    });
+    let heard = listen(&mut silent, Duration::from_secs(10), None).await;
+    assert!(heard.pinged, "the server pings: {heard:?}");
+    let (code, reason) = heard.close.clone().unwrap_or_else(|| panic!("a silent peer was not closed: {heard:?}"));
+    assert_eq!(code, 1001, "{reason}");
+    assert!(reason.starts_with("REQUEST_TIMEOUT: "), "{reason}");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(!lively.is_finished(), "a peer that answers pings stays connected");
+
+    // Stopping the server closes its sockets (1012: connect again) rather than waiting for them.
+    let stopping = tokio::task::spawn_blocking(move || drop(server));
+    let close = tokio::time::timeout(Duration::from_secs(5), lively).await.expect("closed at shutdown").unwrap();
+    assert_eq!(close, Some(1012));
+    tokio::time::timeout(Duration::from_secs(10), stopping).await.expect("the server stops").unwrap();
+}
+
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn oversized_requests_on_every_transport_leave_the_server_small() {
+    use crate::websocket::{frame_header, listen, raw_socket};
+    let tmp = tempfile::tempdir().unwrap();
+    let server = start(binary(), &tmp.path().join("data"), &[]);
+    let addr = addr(&server);
+    assert!(healthz_within(&server.url, Duration::from_secs(2)).await);
+    let before = peak_rss(server.pid);
+
+    // What grew the server to 1.7 GB (one 29 MiB POST) and 3.3 GB (one 60 MiB WebSocket message
+    // before connection_init), several at once.
+    let body = format!("{{\"query\": \"{{ __typename }}\", \"variables\": {{\"a\": [{}0]}}}}", "0,".repeat(29 << 19));
+    let body = std::sync::Arc::new(body.into_bytes());
+    let mut posts = Vec::new();
+    for chunked in [false, true, false, true] {
+        let (addr, body) = (addr.clone(), body.clone());
+        posts.push(tokio::spawn(async move {
+            let mut tcp = TcpStream::connect(&addr).await.unwrap();
+            let length = if chunked {
+                "Transfer-Encoding: chunked".to_string()
+            } else {
+                format!("Content-Length: {}", body.len())
+            };
+            let head =
+                format!("POST /graphql HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n{length}\r\n\r\n");
+            tcp.write_all(head.as_bytes()).await.unwrap();
+            let (mut rx, mut tx) = tcp.into_split();
+            let writer = tokio::spawn(async move {
+                for chunk in body.chunks(1 << 20) {
+                    if chunked {
+                        tx.write_all(format!("{:x}\r\n", chunk.len()).as_bytes()).await?;
+                    }
+                    tx.write_all(chunk).await?;
+                    if chunked {
+                        tx.write_all(b"\r\n").await?;
+                    }
+                }
+                Ok::<_, std::io::Error>(())
+            });
+            let mut answer = vec![0u8; 512];
+            let n = tokio::time::timeout(Duration::from_secs(20), rx.read(&mut answer)).await.unwrap().unwrap_or(0);
+            writer.abort();
+            String::from_utf8_lossy(&answer[..n]).into_owned()
+        }));
+    }
+    let mut sockets = Vec::new();
+    for _ in 0..2 {
+        let addr = addr.clone();
+        sockets.push(tokio::spawn(async move {
+            let (mut rx, mut tx) = raw_socket(&addr).await.into_split();
+            let writer = tokio::spawn(async move {
+                for i in 0..4 {
+                    let mut f = frame_header(i == 3, if i == 0 { 1 } else { 0 }, 15 << 20);
+                    f.extend(std::iter::repeat_n(b'0', 15 << 20));
+                    tx.write_all(&f).await?;
+                }
+                Ok::<_, std::io::Error>(())
+            });
+            let heard = listen(&mut rx, Duration::from_secs(20), None).await;
+            writer.abort();
+            heard
+        }));
+    }
+    for post in posts {
+        let answer = post.await.unwrap();
+        assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    }
+    for socket in sockets {
+        let heard = socket.await.unwrap();
+        assert_eq!(heard.close.map(|c| c.0), Some(1009), "{:?}", heard.texts);
+    }
+    let grown = peak_rss(server.pid).saturating_sub(before);
+    assert!(grown < 64 << 20, "the server's peak memory grew by {} MiB", grown >> 20);
+    assert!(healthz_within(&server.url, Duration::from_secs(2)).await);
 }

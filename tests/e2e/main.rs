@@ -24,4 +24,5 @@ mod tokens;
 mod validation;
 mod web;
 mod webhooks;
+mod websocket;
 mod whatsapp;

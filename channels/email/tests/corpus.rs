@@ -726,14 +726,15 @@ async fn a_crash_before_the_bookkeeping_leaves_nothing_and_redelivery_acknowledg
     };
     let (sales, _) = env.desk.save_email_mailbox(&env.admin, None, &settings).await.unwrap();
     let raw = b"From: Pat <pat@customer.test>\nSubject: order\nMessage-ID: <order@c>\n\nhello\n";
-    // The mailbox link cannot be written: the process "dies" between the ticket and its
-    // bookkeeping. That is a failure that passes, so the message is not quarantined.
-    let away = "ALTER TABLE email_tickets RENAME TO email_tickets_away";
+    // The acknowledgement's bookkeeping cannot be written: the process "dies" between the ticket
+    // and its bookkeeping (the record, the mailbox link, the acknowledgement). That is a failure
+    // that passes, so the message is not quarantined.
+    let away = "ALTER TABLE email_acknowledgements RENAME TO email_acknowledgements_away";
     exec_sql(&env.desk, away, away).await;
     assert!(receive(&env.desk, &env.settings, &sales, raw).await.is_err(), "a failure that passes is retried");
     env.no_ticket_numbered("SD-00001").await;
     assert!(env.desk.due_outbox(Channel::Email, 10).await.unwrap().is_empty());
-    let back = "ALTER TABLE email_tickets_away RENAME TO email_tickets";
+    let back = "ALTER TABLE email_acknowledgements_away RENAME TO email_acknowledgements";
     exec_sql(&env.desk, back, back).await;
     // Redelivered: the ticket, its link to the mailbox and one acknowledgement, all at once.
     let t = match receive(&env.desk, &env.settings, &sales, raw).await.unwrap() {

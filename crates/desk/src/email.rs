@@ -269,13 +269,13 @@ impl Desk {
         Ok(())
     }
 
-    /// What became of a message this mailbox received before, if it did.
+    /// What became of a message the workspace's mailboxes received before, if one did.
     pub async fn email_received(
         &self,
         mailbox: &MailboxRecord,
         key: &str,
     ) -> Result<Option<EmailMessageRecord>, DeskError> {
-        Ok(self.store().read().await?.email_message_by_key(mailbox.id, &stored_key(key)).await?)
+        Ok(self.store().read().await?.email_message_by_key(mailbox.workspace_id, &stored_key(key)).await?)
     }
 
     /// Records a message that opened or joined no ticket (quarantined, an auto-reply, a bounce),

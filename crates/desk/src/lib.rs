@@ -11,7 +11,6 @@ mod blobs;
 pub mod egress;
 mod email;
 mod error;
-mod follow_ups;
 mod leases;
 mod live;
 mod ops;
@@ -33,7 +32,6 @@ pub use auth::{
 pub use blobs::{BlobStore, S3Settings};
 pub use email::*;
 pub use error::DeskError;
-pub use follow_ups::{AfterCloseReport, AfterCloseSettings, ManagerAlertSettings, TrendDay};
 pub use live::{LiveEvent, LiveFanOut, LiveUpdate};
 pub use outbox::*;
 pub use sign_in_links::*;
@@ -48,6 +46,8 @@ use switchboard_store::Store;
 use tokio::sync::broadcast;
 
 use crate::live::LiveBus;
+// The follow-ups live with the other support features; the channels reach their templates here.
+use crate::support::follow_ups;
 
 /// Where time comes from; tests inject their own so they move time instead of sleeping.
 pub trait Clock: Send + Sync + std::fmt::Debug {

@@ -1,6 +1,6 @@
-//! Support operations applied inside a ticket's transaction: routing rules, auto-assignment, the
-//! SLA clock and automation rules. The decisions are the domain's; this module loads what they
-//! need and writes what they decide.
+//! Support operations applied inside a ticket's transaction: auto-assignment, the SLA clock and
+//! automation rules (routing rules, in `support/routing.rs`). The decisions are the domain's;
+//! this module loads what they need and writes what they decide.
 
 use switchboard_domain::*;
 use switchboard_store::*;
@@ -37,32 +37,8 @@ fn clock_of(t: &TicketRecord) -> SlaClock {
     }
 }
 
-/// Parses a stored routing rule; a row that no longer parses is skipped (and logged), never fatal.
-pub(crate) fn routing_rule_of(r: &RoutingRuleRecord) -> Option<RoutingRule> {
-    #[derive(serde::Deserialize)]
-    struct Definition {
-        join: RuleJoin,
-        clauses: Vec<RoutingClause>,
-        actions: Vec<RoutingAction>,
-    }
-    match serde_json::from_str::<Definition>(&r.definition) {
-        Ok(d) => Some(RoutingRule {
-            name: r.name.clone(),
-            enabled: r.enabled,
-            position: r.position,
-            join: d.join,
-            clauses: d.clauses,
-            actions: d.actions,
-        }),
-        Err(e) => {
-            tracing::warn!(rule = r.id.0, error = %e, "skipping unreadable routing rule");
-            None
-        }
-    }
-}
-
 /// The label history and events use for changes made by a rule.
-fn rule_actor(ws: WorkspaceId, what: &str, name: &str) -> Actor {
+pub(crate) fn rule_actor(ws: WorkspaceId, what: &str, name: &str) -> Actor {
     let mut a = Actor::system(ws);
     a.label = format!("{what} \u{201c}{name}\u{201d}");
     a
@@ -177,11 +153,6 @@ impl Desk {
         Ok(tx.user_by_id(ws, pick).await?)
     }
 
-    /// The workspace's routing rules, in position order.
-    pub(crate) async fn routing_rules(&self, tx: &mut Tx, ws: WorkspaceId) -> Result<Vec<RoutingRule>, DeskError> {
-        Ok(tx.list_routing_rules(ws).await?.iter().filter_map(routing_rule_of).collect())
-    }
-
     /// Runs the automation rules for each of `events` on `t` and applies what they plan, each
     /// action as a change attributed to its rule (so an escalation's reason names the rule).
     /// Returns the ticket as saved.
@@ -239,72 +210,6 @@ impl Desk {
                 }
             }
             t = self.patch_ticket_quietly(tx, &actor, t, patch).await?;
-        }
-        Ok(t)
-    }
-
-    /// Routing for a ticket whose routed fields changed: the first matching rule's actions, as
-    /// a patch. Rules act once per change; their own edits do not route the ticket again.
-    pub(crate) async fn route_patch(
-        &self,
-        tx: &mut Tx,
-        t: &TicketRecord,
-        requester_type: RequesterType,
-    ) -> Result<Option<(String, TicketPatch)>, DeskError> {
-        let rules = self.routing_rules(tx, t.workspace_id).await?;
-        let facts = TicketFacts {
-            priority: t.priority,
-            source: t.source,
-            channel: Channel::for_source(t.source),
-            requester_type,
-            help_topic_id: t.help_topic_id,
-            tags: t.tag_list(),
-            text: t.subject.clone(),
-        };
-        let Some(rule) = first_matching_rule(&rules, &facts) else { return Ok(None) };
-        let o = rule.outcome();
-        let mut patch = TicketPatch { priority: o.priority.filter(|p| *p != t.priority), ..Default::default() };
-        if let Some(q) = o.queue_id.filter(|q| *q != t.queue_id) {
-            patch.queue_id = Some(q);
-            if o.drop_assignee && t.assignee_id.is_some() {
-                patch.assignee_id = Some(None);
-            }
-        }
-        if let Some(u) = o.assignee_id.filter(|u| Some(*u) != t.assignee_id) {
-            patch.assignee_id = Some(Some(u));
-        }
-        if o.escalate && !t.escalated {
-            patch.escalated = Some(true);
-        }
-        let mut tags: Vec<String> = facts.tags.clone();
-        for tag in o.add_tags {
-            if !tags.contains(&tag) {
-                tags.push(tag);
-            }
-        }
-        if tags != facts.tags {
-            patch.tags = Some(tags);
-        }
-        Ok(Some((rule.name.clone(), patch)))
-    }
-
-    /// Applies a routing rule's patch attributed to the rule.
-    pub(crate) async fn apply_route(
-        &self,
-        tx: &mut Tx,
-        t: TicketRecord,
-        rule: &str,
-        patch: TicketPatch,
-    ) -> Result<TicketRecord, DeskError> {
-        let actor = rule_actor(t.workspace_id, "Routing rule", rule);
-        let reassigned_queue = patch.queue_id.is_some() && patch.assignee_id == Some(None);
-        let mut t = self.patch_ticket_quietly(tx, &actor, t, patch).await?;
-        if reassigned_queue {
-            let queue = tx.queue_by_id(t.workspace_id, t.queue_id).await?.ok_or(DeskError::NotFound("queue"))?;
-            if let Some(u) = self.auto_assignee(tx, t.workspace_id, &queue, false).await? {
-                let patch = TicketPatch { assignee_id: Some(Some(u.id)), ..Default::default() };
-                t = self.patch_ticket_quietly(tx, &actor, t, patch).await?;
-            }
         }
         Ok(t)
     }

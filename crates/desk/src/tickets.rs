@@ -5,7 +5,7 @@ use switchboard_store::*;
 
 use crate::ops::SlaInputs;
 use crate::retry::{retry_on_conflict, retrying};
-use crate::{Desk, DeskError, LiveEvent, require};
+use crate::{Desk, DeskError, LiveEvent, Routed, require};
 
 /// Largest attachment accepted, in bytes.
 pub const MAX_ATTACHMENT_BYTES: usize = 25 * 1024 * 1024;
@@ -436,31 +436,11 @@ impl Desk {
         let mut escalated = false;
         let routed_by = match first_matching_rule(&rules, &facts) {
             Some(rule) => {
-                let o = rule.outcome();
-                if let Some(q) = o.queue_id {
-                    match tx.queue_by_id(ws, q).await? {
-                        Some(q) => {
-                            queue = q;
-                            if o.drop_assignee {
-                                assignee = None;
-                            }
-                        }
-                        None => tracing::warn!(rule = %rule.name, queue = q.0, "routing rule names a deleted queue"),
-                    }
+                let mut r = Routed { queue_id: None, assignee_id: assignee, priority, escalated, tags };
+                if let Some(q) = self.apply_routing_outcome(tx, ws, rule, &mut r).await? {
+                    queue = q;
                 }
-                if let Some(u) = o.assignee_id {
-                    match tx.user_by_id(ws, u).await?.filter(|u| u.active) {
-                        Some(u) => assignee = Some(u.id),
-                        None => tracing::warn!(rule = %rule.name, user = u.0, "routing rule names an inactive user"),
-                    }
-                }
-                priority = o.priority.unwrap_or(priority);
-                escalated = o.escalate;
-                for tag in o.add_tags {
-                    if !tags.contains(&tag) {
-                        tags.push(tag);
-                    }
-                }
+                Routed { assignee_id: assignee, priority, escalated, tags, .. } = r;
                 Some(rule.name.clone())
             }
             None => None,
@@ -500,6 +480,7 @@ impl Desk {
                 resolution_due_at: due,
                 sla_due_at: next_sla_due(TicketStatus::Open, first_response_due_at, None, due),
                 sla_policy_id,
+                channel: ticket_channel(source, channel),
                 created_at: now,
                 tags: tags.clone(),
             })
@@ -811,7 +792,7 @@ impl Desk {
             return Err(DeskError::invalid("ticketId", "the ticket is closed; reopen it first or open a new ticket"));
         }
         let now = self.now();
-        let ticket_channel = crate::whatsapp::reply_channel(&t);
+        let ticket_channel = t.channel;
         let channel = match (&actor.kind, staff) {
             (_, false) => Channel::Portal,
             (ActorKind::ApiToken { .. }, true) => Channel::Api,
@@ -934,7 +915,7 @@ impl Desk {
             if t.status.is_active() || !tx.insert_follow_up(id, kind, now).await? {
                 return Ok(false);
             }
-            let ticket_channel = crate::whatsapp::reply_channel(&t);
+            let ticket_channel = t.channel;
             let delivers = ticket_channel.delivers_replies();
             let entry_id = tx
                 .insert_entry(&NewEntry {
@@ -1534,6 +1515,13 @@ fn apply_status(t: &mut TicketRecord, to: TicketStatus, change: StatusChange, no
         t.closed_at = Some(now);
         t.resolved_at.get_or_insert(now);
     }
+}
+
+/// The channel a new ticket's staff replies go out on: the one it came in on when that channel
+/// delivers replies (a chat-skill ticket has source `chat` but is answered on WhatsApp), else the
+/// one its source names.
+fn ticket_channel(source: Source, came_in_on: Channel) -> Channel {
+    if came_in_on.delivers_replies() { came_in_on } else { Channel::for_source(source) }
 }
 
 fn source_for_channel(c: Channel) -> Source {

@@ -14,16 +14,6 @@ use crate::{Desk, DeskError, OpenTicket, RequesterRef, ThreadEntry, require};
 /// Thread keys of tickets opened by the WhatsApp chat skills start with this.
 pub const WHATSAPP_THREAD_PREFIX: &str = "whatsapp:";
 
-/// The channel a ticket's staff replies go out on. Chat-skill tickets have source `chat` (the
-/// service-desk model's word for them) but are answered on WhatsApp, which their thread key says.
-pub(crate) fn reply_channel(t: &TicketRecord) -> Channel {
-    if t.source == Source::Chat && t.thread_key.as_deref().is_some_and(|k| k.starts_with(WHATSAPP_THREAD_PREFIX)) {
-        Channel::Whatsapp
-    } else {
-        Channel::for_source(t.source)
-    }
-}
-
 /// A business number as an admin enters it; `access_token: None` keeps the stored one.
 #[derive(Debug, Clone, Default)]
 pub struct WhatsappNumberInput {
@@ -298,6 +288,7 @@ impl Desk {
             resolution_due_at: None,
             attachments: Vec::new(),
         };
+        let ws = actor.workspace_id;
         let mut tx = self.store().write().await?;
         // One key per ticket (keys are unique); later messages are matched by ticket, not key.
         let key = format!("{WHATSAPP_THREAD_PREFIX}{wa_id}:{external_message_id}");
@@ -312,6 +303,9 @@ impl Desk {
                 Some(external_message_id.into()),
             )
             .await?;
+        if let Some(number) = answering_number(&mut tx, ws, wa_id).await? {
+            tx.set_ticket_channel_account(ws, t.id, number.id).await?;
+        }
         tx.commit().await?;
         self.publish(vec![live(&t, "ticket.opened", Some(entry), false)]);
         Ok(t)
@@ -406,7 +400,7 @@ impl Desk {
         let ws = actor.workspace_id;
         let mut tx = self.store().write().await?;
         let t = tx.ticket_by_id(ws, ticket).await?.ok_or(DeskError::NotFound("ticket"))?;
-        if reply_channel(&t) != Channel::Whatsapp {
+        if t.channel != Channel::Whatsapp {
             return Err(DeskError::invalid("ticketId", "is not a WhatsApp ticket"));
         }
         if t.status == TicketStatus::Closed {
@@ -414,9 +408,17 @@ impl Desk {
         }
         let requester = tx.contact_by_id(ws, t.requester_id).await?.ok_or(DeskError::NotFound("contact"))?;
         let wa_id = requester.whatsapp_id.clone().unwrap_or_default();
-        let number = answering_number(&mut tx, ws, &wa_id)
-            .await?
-            .ok_or_else(|| DeskError::invalid("ticketId", "the workspace has no WhatsApp number"))?;
+        // The number the ticket is answered from, else the one the requester last wrote to.
+        let stored = match t.channel_account_id {
+            Some(id) => tx.list_whatsapp_numbers(ws).await?.into_iter().find(|n| n.id == id),
+            None => None,
+        };
+        let number = match stored {
+            Some(n) => n,
+            None => answering_number(&mut tx, ws, &wa_id)
+                .await?
+                .ok_or_else(|| DeskError::invalid("ticketId", "the workspace has no WhatsApp number"))?,
+        };
         let (Some(name), Some(language)) = (number.template_name.clone(), number.template_language.clone()) else {
             return Err(DeskError::invalid("template", "no template is configured for this WhatsApp number"));
         };
@@ -436,7 +438,7 @@ impl Desk {
                 created_at: now,
             })
             .await?;
-        tx.insert_whatsapp_template_entry(entry, &name, &language).await?;
+        tx.insert_whatsapp_template_entry(ws, entry, &name, &language).await?;
         // A reply like any other: first response, SLA targets, history and webhooks; no
         // message-text automation, since the text is ours, not the agent's.
         let written = crate::tickets::WrittenReply { entry_id: entry, at: now, delivery: Some(Channel::Whatsapp) };

@@ -201,6 +201,83 @@ async fn routing_rules_place_new_tickets_and_react_to_changes() {
     assert_eq!(reordered.iter().map(|r| r.id).collect::<Vec<_>>(), order);
 }
 
+/// What a routing rule decides about a ticket, as staff see it.
+fn routed(t: &TicketRecord) -> (QueueId, Option<UserId>, Priority, bool) {
+    (t.queue_id, t.assignee_id, t.priority, t.escalated)
+}
+
+#[tokio::test]
+async fn a_ticket_opened_on_the_web_one_from_a_channel_and_one_changed_to_match_are_routed_alike() {
+    let e = env("UTC", "2026-03-02T10:00:00Z").await;
+    let billing = e.queue("Billing", AssignmentMode::RoundRobin).await;
+    let sam = e.user("Sam").await;
+    e.desk.set_queue_member(&e.admin, billing.id, sam.id, MemberRole::Member, 1, false).await.unwrap();
+    let refunds = rule(
+        "Refunds",
+        10,
+        RuleJoin::Or,
+        vec![clause(ClauseField::Text, ClauseOp::Contains, "refund"), clause(ClauseField::Tag, ClauseOp::Is, "refund")],
+        vec![
+            RoutingAction::ReassignQueue { queue_id: billing.id },
+            RoutingAction::SetPriority { priority: Priority::High },
+            RoutingAction::AddTag { tag: "billing".into() },
+            RoutingAction::Escalate,
+        ],
+    );
+    e.desk.save_routing_rule(&e.admin, None, refunds).await.unwrap();
+
+    let web = e.open("I want a refund", Priority::Normal, &[]).await;
+    let msg = email_from("robin@customer.test", "<r1@customer.test>", "I want a refund for the printer");
+    let ingested = e.desk.ingest(&e.admin, msg).await.unwrap();
+    assert!(ingested.opened);
+    let channel = e.desk.ticket(&e.admin, ingested.ticket_id).await.unwrap();
+    // Opened without a match, then tagged by staff: the same rule applies on the change.
+    let quiet = e.open("Login trouble", Priority::Normal, &[]).await;
+    assert_ne!(quiet.queue_id, billing.id);
+    let patch = TicketPatch { tags: Some(vec!["refund".into()]), ..Default::default() };
+    let changed = e.desk.update_ticket(&e.admin, quiet.id, patch).await.unwrap();
+
+    let expected = (billing.id, Some(sam.id), Priority::High, true);
+    assert_eq!(routed(&web), expected, "opened on the web");
+    assert_eq!(routed(&channel), expected, "ingested from email");
+    assert_eq!(routed(&changed), expected, "changed to match");
+    assert_eq!(
+        (web.tags.as_str(), channel.tags.as_str(), changed.tags.as_str()),
+        ("billing", "billing", "refund,billing")
+    );
+    for t in [&web, &channel] {
+        let history = e.desk.history(&e.admin, t.id).await.unwrap();
+        assert!(history.iter().any(|h| h.field == "routing_rule" && h.new_value.as_deref() == Some("Refunds")));
+    }
+    for t in [&web, &channel, &changed] {
+        let escalation = e.events(t).await.into_iter().find(|(k, _)| k == "ticket.escalated").unwrap();
+        assert!(escalation.1["reason"].as_str().unwrap().contains("Refunds"), "{:?}", escalation.1);
+    }
+}
+
+#[tokio::test]
+async fn a_rule_naming_a_deleted_queue_is_skipped_when_a_ticket_changes_as_when_it_opens() {
+    let e = env("UTC", "2026-03-02T10:00:00Z").await;
+    let gone = e.queue("Gone", AssignmentMode::Manual).await;
+    let stale = rule(
+        "Stale",
+        10,
+        RuleJoin::And,
+        vec![clause(ClauseField::Priority, ClauseOp::Is, "urgent")],
+        vec![RoutingAction::AssignToQueue { queue_id: gone.id }, RoutingAction::AddTag { tag: "hot".into() }],
+    );
+    e.desk.save_routing_rule(&e.admin, None, stale).await.unwrap();
+    e.desk.delete_queue(&e.admin, gone.id).await.unwrap();
+
+    let opened = e.open("Down again", Priority::Urgent, &[]).await;
+    assert_eq!(opened.tags, "hot");
+    // Before, the agent's priority change failed with an error about a queue they never touched.
+    let t = e.open("Slow page", Priority::Normal, &[]).await;
+    let patch = TicketPatch { priority: Some(Priority::Urgent), ..Default::default() };
+    let t = e.desk.update_ticket(&e.admin, t.id, patch).await.unwrap();
+    assert_eq!((t.priority, t.queue_id, t.tags.as_str()), (Priority::Urgent, opened.queue_id, "hot"));
+}
+
 #[tokio::test]
 async fn round_robin_skips_members_on_break_and_survives_a_restart() {
     let e = env("UTC", "2026-03-02T10:00:00Z").await;

@@ -112,6 +112,7 @@ async fn a_create_does_not_wait_for_another_to_commit() {
             resolution_due_at: None,
             sla_due_at: None,
             sla_policy_id: None,
+            channel: Channel::Api,
             created_at: 1_750_000_000_000,
             tags: Vec::new(),
         })

@@ -29,7 +29,8 @@ pub fn normalize_reply(text: &str) -> String {
 }
 
 /// Replies whose normalized text appears in at least [`MIN_REPEATS`] messages across at least
-/// [`MIN_TICKETS`] tickets, most repeated first. Very short texts ("thanks") are not worth a macro.
+/// [`MIN_TICKETS`] tickets, most repeated first. Very short texts ("thanks") are not worth a
+/// canned response.
 pub fn repeated_replies(replies: &[(TicketId, String)]) -> Vec<RepeatedReply> {
     let mut groups: HashMap<String, (String, usize, Vec<TicketId>)> = HashMap::new();
     for (ticket, body) in replies {

@@ -5,24 +5,24 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use async_graphql::ErrorExtensions;
-use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource};
-use async_graphql_axum::{GraphQLProtocol, GraphQLRequest, GraphQLResponse, GraphQLWebSocket};
+use async_graphql::http::GraphiQLSource;
+use async_graphql_axum::GraphQLResponse;
 use axum::body::Body;
-use axum::extract::{ConnectInfo, FromRequest, Path, RawQuery, Request, State, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, Path, RawQuery, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Router};
 use switchboard_desk::domain::{Actor, AttachmentId, ErrorCode};
 use switchboard_desk::{Desk, DeskError};
-use switchboard_graphql::{ClientAddr, SessionToken, SwitchboardSchema};
+use switchboard_graphql::{ClientAddr, SwitchboardSchema};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::client_addr::TrustedProxies;
-use crate::graphql_edge::{AllowedOrigins, BodyRejection, refuse_body_kind};
+use crate::graphql_edge::{AllowedOrigins, RequestCaps, refuse_body_kind};
+use crate::transport::ConnectionSlot;
 
 /// Set once the untrusted-forwarding warning is logged: it says the same for every request.
 static WARNED_FORWARDING: AtomicBool = AtomicBool::new(false);
@@ -39,6 +39,8 @@ pub struct AppState {
     pub trusted_proxies: TrustedProxies,
     /// The pages that may open the GraphQL WebSocket besides the server's own.
     pub allowed_origins: AllowedOrigins,
+    /// How large a GraphQL request may be, with and without a sign-in.
+    pub request_caps: RequestCaps,
 }
 
 /// What the security headers depend on.
@@ -60,9 +62,11 @@ const GRAPHIQL_CSP: &str = "default-src 'self' https://unpkg.com 'unsafe-inline'
 /// Adds the security headers every response carries unless its handler chose its own (the web
 /// bundle sets the app's Content-Security-Policy): no framing (the sign-in form could otherwise
 /// be clickjacked), no sniffing, no referrer (ticket URLs name tickets), and HSTS when the
-/// caller came over TLS.
+/// caller came over TLS. The transport's 408 for a stalled body is made inside them too.
 pub fn with_security_headers(router: Router, policy: HeaderPolicy) -> Router {
-    router.layer(axum::middleware::from_fn_with_state(std::sync::Arc::new(policy), security_headers))
+    router
+        .layer(axum::middleware::from_fn(crate::transport::answer_stalled_bodies))
+        .layer(axum::middleware::from_fn_with_state(std::sync::Arc::new(policy), security_headers))
 }
 
 async fn security_headers(
@@ -162,21 +166,24 @@ async fn graphql(
     if let Some(refused) = refuse_body_kind(&headers) {
         return refused;
     }
-    let mut req = match GraphQLRequest::<BodyRejection>::from_request(body, &()).await {
-        Ok(req) => req.into_inner(),
-        Err(rejection) => return rejection.into_response(),
-    };
-    if let Some(client) = client(&s, peer, &headers) {
-        req = req.data(client);
-    }
-    match caller(&s.desk, &headers).await {
-        Ok(Some(actor)) => req = req.data(actor),
-        Ok(None) => {}
+    // The caller before the body: how much of it is read depends on whether they signed in.
+    let actor = match caller(&s.desk, &headers).await {
+        Ok(actor) => actor,
         Err(DeskError::Unauthenticated(m)) => return error_json(ErrorCode::Unauthenticated, &m),
         Err(e) => {
             tracing::error!(error = %e, "authentication failed");
             return error_json(ErrorCode::Internal, "internal error; it has been logged");
         }
+    };
+    let mut req = match crate::graphql_edge::read_request(&headers, body, &s.request_caps, actor.is_some()).await {
+        Ok(req) => req,
+        Err(refused) => return refused,
+    };
+    if let Some(client) = client(&s, peer, &headers) {
+        req = req.data(client);
+    }
+    if let Some(actor) = actor {
+        req = req.data(actor);
     }
     GraphQLResponse::from(s.schema.execute(req).await).into_response()
 }
@@ -200,48 +207,22 @@ async fn graphiql(State(s): State<AppState>, RawQuery(query): RawQuery) -> Respo
 async fn graphql_ws(
     State(s): State<AppState>,
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
-    headers: HeaderMap,
-    protocol: GraphQLProtocol,
-    upgrade: WebSocketUpgrade,
+    slot: Option<Extension<ConnectionSlot>>,
+    req: Request,
 ) -> Response {
-    if let Some(refused) = s.allowed_origins.refuse(&headers) {
+    if let Some(refused) = s.allowed_origins.refuse(req.headers()) {
         return refused;
     }
-    let desk = s.desk.clone();
     // Mutations run over the socket too: the sign-in limits must count the same caller.
-    let client = client(&s, peer, &headers);
-    upgrade
-        .protocols(ALL_WEBSOCKET_PROTOCOLS)
-        .on_upgrade(move |stream| {
-            GraphQLWebSocket::new(stream, s.schema.clone(), protocol)
-                .on_connection_init(move |payload| async move {
-                    // Browsers cannot set headers on a WebSocket, so the token comes in the init payload.
-                    let token = payload
-                        .get("token")
-                        .or_else(|| payload.get("Authorization"))
-                        .and_then(|v| v.as_str())
-                        .unwrap_or_default();
-                    let token = token.strip_prefix("Bearer ").unwrap_or(token);
-                    let actor = desk.authenticate(token).await.map_err(|e| match e {
-                        DeskError::Unauthenticated(m) => async_graphql::Error::new(m)
-                            .extend_with(|_, ext| ext.set("code", ErrorCode::Unauthenticated.as_str())),
-                        e => {
-                            tracing::error!(error = %e, "authentication failed");
-                            async_graphql::Error::new("internal error; it has been logged")
-                                .extend_with(|_, ext| ext.set("code", ErrorCode::Internal.as_str()))
-                        }
-                    })?;
-                    let mut data = async_graphql::Data::default();
-                    data.insert(actor);
-                    data.insert(SessionToken(token.to_string()));
-                    if let Some(client) = client {
-                        data.insert(client);
-                    }
-                    Ok(data)
-                })
-                .serve()
-        })
-        .into_response()
+    let client = client(&s, peer, req.headers());
+    let socket = crate::graphql_ws::Socket {
+        schema: s.schema.clone(),
+        desk: s.desk.clone(),
+        client,
+        caps: s.request_caps,
+        slot: slot.map(|Extension(slot)| slot),
+    };
+    crate::graphql_ws::open(req, socket)
 }
 
 async fn attachment(State(s): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> Response {

@@ -72,6 +72,9 @@ pub struct ServeSettings {
     pub allowed_origins: Vec<String>,
     /// Timeouts and the cap on concurrent connections.
     pub connections: crate::transport::ConnectionLimits,
+    /// How large a GraphQL request may be, with and without a sign-in
+    /// (`SWITCHBOARD_GRAPHQL_MAX_BODY_BYTES`, `SWITCHBOARD_GRAPHQL_ANONYMOUS_MAX_BODY_BYTES`).
+    pub request_caps: crate::graphql_edge::RequestCaps,
 }
 
 /// Reads a KEY=VALUE file; blank lines and `#` comments are skipped, values may be quoted.
@@ -408,6 +411,7 @@ pub fn resolve_serve(
     .context("SWITCHBOARD_TRUSTED_PROXIES")?;
     let (graphql_limits, allowed_origins) = graphql_settings(graphiql, file)?;
     let connections = connection_limits(file)?;
+    let request_caps = request_caps(file, max_body_bytes)?;
     Ok(ServeSettings {
         listen,
         graphiql,
@@ -423,6 +427,31 @@ pub fn resolve_serve(
         graphql_limits,
         allowed_origins,
         connections,
+        request_caps,
+    })
+}
+
+/// The GraphQL request budgets: the signed-in one must fit in the body limit, and the
+/// anonymous one in the signed-in one.
+fn request_caps(
+    file: &HashMap<String, String>,
+    max_body_bytes: usize,
+) -> anyhow::Result<crate::graphql_edge::RequestCaps> {
+    let d = crate::graphql_edge::RequestCaps::default();
+    let signed_in = number("SWITCHBOARD_GRAPHQL_MAX_BODY_BYTES", file, d.signed_in.max_bytes)?;
+    let anonymous = number("SWITCHBOARD_GRAPHQL_ANONYMOUS_MAX_BODY_BYTES", file, d.anonymous.max_bytes)?;
+    // Below 1 KiB not even a sign-in fits.
+    if !(1024..=max_body_bytes).contains(&signed_in) {
+        bail!("SWITCHBOARD_GRAPHQL_MAX_BODY_BYTES must be from 1024 to SWITCHBOARD_MAX_BODY_BYTES ({max_body_bytes})");
+    }
+    if !(1024..=signed_in).contains(&anonymous) {
+        bail!(
+            "SWITCHBOARD_GRAPHQL_ANONYMOUS_MAX_BODY_BYTES must be from 1024 to SWITCHBOARD_GRAPHQL_MAX_BODY_BYTES ({signed_in})"
+        );
+    }
+    Ok(crate::graphql_edge::RequestCaps {
+        anonymous: crate::graphql_edge::JsonBudget { max_bytes: anonymous, ..d.anonymous },
+        signed_in: crate::graphql_edge::JsonBudget { max_bytes: signed_in, ..d.signed_in },
     })
 }
 
@@ -445,6 +474,8 @@ fn connection_limits(file: &HashMap<String, String>) -> anyhow::Result<crate::tr
         body_stall_timeout: secs("SWITCHBOARD_BODY_STALL_TIMEOUT_SECS", d.body_stall_timeout)?,
         body_timeout: secs("SWITCHBOARD_BODY_TIMEOUT_SECS", d.body_timeout)?,
         max_connections,
+        ws_init_timeout: secs("SWITCHBOARD_WS_INIT_TIMEOUT_SECS", d.ws_init_timeout)?,
+        ws_ping_interval: secs("SWITCHBOARD_WS_PING_SECS", d.ws_ping_interval)?,
     })
 }
 
@@ -553,9 +584,42 @@ mod tests {
             ("SWITCHBOARD_BODY_STALL_TIMEOUT_SECS", "0"),
             ("SWITCHBOARD_BODY_TIMEOUT_SECS", "18446744073709551615"),
             ("SWITCHBOARD_HEADER_TIMEOUT_SECS", "soon"),
+            ("SWITCHBOARD_WS_INIT_TIMEOUT_SECS", "0"),
+            ("SWITCHBOARD_WS_PING_SECS", "never"),
         ] {
             let err = connection_limits(&file(&[(key, value)])).unwrap_err().to_string();
             assert!(err.contains(key), "{key}={value}: {err}");
+        }
+        let ws =
+            connection_limits(&file(&[("SWITCHBOARD_WS_INIT_TIMEOUT_SECS", "3"), ("SWITCHBOARD_WS_PING_SECS", "20")]))
+                .unwrap();
+        assert_eq!((ws.ws_init_timeout.as_secs(), ws.ws_ping_interval.as_secs()), (3, 20));
+    }
+
+    #[test]
+    fn request_caps_are_read_and_checked() {
+        let file = |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let d = request_caps(&HashMap::new(), 30 << 20).unwrap();
+        assert_eq!((d.anonymous.max_bytes, d.signed_in.max_bytes), (32 << 10, 1 << 20));
+        let set = request_caps(
+            &file(&[
+                ("SWITCHBOARD_GRAPHQL_MAX_BODY_BYTES", "2000000"),
+                ("SWITCHBOARD_GRAPHQL_ANONYMOUS_MAX_BODY_BYTES", "4096"),
+            ]),
+            30 << 20,
+        )
+        .unwrap();
+        assert_eq!((set.anonymous.max_bytes, set.signed_in.max_bytes), (4096, 2_000_000));
+        for (pairs, key) in [
+            (vec![("SWITCHBOARD_GRAPHQL_MAX_BODY_BYTES", "40000000")], "SWITCHBOARD_GRAPHQL_MAX_BODY_BYTES"),
+            (vec![("SWITCHBOARD_GRAPHQL_MAX_BODY_BYTES", "100")], "SWITCHBOARD_GRAPHQL_MAX_BODY_BYTES"),
+            (
+                vec![("SWITCHBOARD_GRAPHQL_ANONYMOUS_MAX_BODY_BYTES", "2000000")],
+                "SWITCHBOARD_GRAPHQL_ANONYMOUS_MAX_BODY_BYTES",
+            ),
+        ] {
+            let e = request_caps(&file(&pairs), 30 << 20).unwrap_err().to_string();
+            assert!(e.starts_with(key), "{e}");
         }
     }
 

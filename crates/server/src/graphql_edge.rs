@@ -1,10 +1,22 @@
 //! What the GraphQL endpoints accept before a request reaches the schema: which bodies (and so
-//! which cross-site requests) POST /graphql takes, which pages may open the WebSocket, and how a
-//! body that is not a GraphQL request is answered (JSON with `extensions.code`, like every error).
+//! which cross-site requests) POST /graphql takes, how large a request may be before it is
+//! parsed, which pages may open the WebSocket, and how a body that is not a GraphQL request is
+//! answered (JSON with `extensions.code`, like every error).
+//!
+//! The document budget (`switchboard_graphql::Budget`) is checked once the request is parsed;
+//! what bounds the parsing itself is here. A JSON request becomes a tree of values many times its
+//! size (`[0,0,...]` takes about 40 bytes per 2 bytes of input), so its bytes, the number of its
+//! values and their nesting are capped first, from the raw text, for every transport: a JSON
+//! POST, the `operations` part of an upload, and each WebSocket message.
+
+use std::collections::HashMap;
 
 use async_graphql::ParseRequestError;
+use axum::body::Bytes;
+use axum::extract::Request;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use futures_util::StreamExt;
 
 use switchboard_desk::domain::ErrorCode;
 
@@ -39,6 +51,248 @@ pub fn refuse_body_kind(headers: &HeaderMap) -> Option<Response> {
             ),
         )),
     }
+}
+
+/// How large one GraphQL request may be as JSON (document, variables and extensions together),
+/// checked on its raw text before it is parsed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JsonBudget {
+    /// Bytes of the JSON request (of a multipart request's `operations` part, of a WebSocket
+    /// message).
+    pub max_bytes: usize,
+    /// Values in it, containers and object keys included.
+    pub max_values: usize,
+    /// Arrays and objects nested in one another.
+    pub max_nesting: usize,
+}
+
+impl JsonBudget {
+    /// Without a sign-in: signing in, a sign-in link, a password reset need a few hundred bytes.
+    pub const ANONYMOUS: JsonBudget = JsonBudget { max_bytes: 32 * 1024, max_values: 1_000, max_nesting: 32 };
+    /// Signed in: the web UI's largest request is an automation rule set (25 rules, a JSON text
+    /// in a JSON string, escaped twice) or a 20,000-character reply, under 1 MiB at worst.
+    pub const SIGNED_IN: JsonBudget = JsonBudget { max_bytes: 1024 * 1024, max_values: 20_000, max_nesting: 32 };
+}
+
+/// The request budgets for anonymous and signed-in callers (`SWITCHBOARD_GRAPHQL_*MAX_BODY_BYTES`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestCaps {
+    pub anonymous: JsonBudget,
+    pub signed_in: JsonBudget,
+}
+
+impl Default for RequestCaps {
+    fn default() -> Self {
+        RequestCaps { anonymous: JsonBudget::ANONYMOUS, signed_in: JsonBudget::SIGNED_IN }
+    }
+}
+
+impl RequestCaps {
+    /// The budget of a caller who did or did not sign in.
+    pub fn for_caller(&self, signed_in: bool) -> JsonBudget {
+        if signed_in { self.signed_in } else { self.anonymous }
+    }
+}
+
+/// Why a JSON request was refused before it was parsed; the message names the limit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TooLarge(pub String);
+
+fn without_sign_in(signed_in: bool) -> &'static str {
+    if signed_in { "" } else { " without signing in" }
+}
+
+/// Refuses a JSON text whose byte length, number of values or nesting is over `budget`, reading
+/// it once, without allocating. Malformed JSON passes: the parser names what is wrong with it.
+pub fn check_json(json: &[u8], budget: &JsonBudget, signed_in: bool) -> Result<(), TooLarge> {
+    let hint = without_sign_in(signed_in);
+    if json.len() > budget.max_bytes {
+        return Err(TooLarge(format!(
+            "the request is {} bytes; at most {} are accepted{hint}",
+            json.len(),
+            budget.max_bytes
+        )));
+    }
+    let (mut depth, mut values, mut in_string, mut escaped) = (0usize, 0usize, false, false);
+    for &c in json {
+        if in_string {
+            match c {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            b'"' => in_string = true,
+            // Every value but a container's first element follows a `,` or a `:`; containers
+            // count themselves, so the count is never under the values the parser will build.
+            b'{' | b'[' | b',' | b':' => {
+                values += 1;
+                if values > budget.max_values {
+                    return Err(TooLarge(format!(
+                        "the request holds more than {} JSON values (variables included){hint}",
+                        budget.max_values
+                    )));
+                }
+                if matches!(c, b'{' | b'[') {
+                    depth += 1;
+                    if depth > budget.max_nesting {
+                        return Err(TooLarge(format!(
+                            "the request nests arrays and objects more than {} levels deep",
+                            budget.max_nesting
+                        )));
+                    }
+                }
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn payload_too_large(TooLarge(message): TooLarge) -> Response {
+    error_json(ErrorCode::PayloadTooLarge, &message)
+}
+
+/// Reads the GraphQL request of a POST whose headers passed [`refuse_body_kind`], within the
+/// caller's budget: a JSON body, or a multipart upload (signed-in callers only) whose
+/// `operations` and `map` parts are held to the budget while its files keep the attachment
+/// limits (the whole body's limit, then each attachment's size when it is stored).
+pub async fn read_request(
+    headers: &HeaderMap,
+    body: Request,
+    caps: &RequestCaps,
+    signed_in: bool,
+) -> Result<async_graphql::Request, Response> {
+    let budget = caps.for_caller(signed_in);
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if content_type.trim_start().to_ascii_lowercase().starts_with("multipart/") {
+        if !signed_in {
+            return Err(error_json(
+                ErrorCode::UploadNeedsAuthorization,
+                "a multipart (upload) request needs a signed-in caller's Authorization header",
+            ));
+        }
+        return read_multipart(content_type, body, &budget).await;
+    }
+    let announced = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok());
+    if let Some(len) = announced.filter(|len| *len > budget.max_bytes as u64) {
+        // Refused from the header, before a byte of the body is read.
+        return Err(payload_too_large(TooLarge(format!(
+            "the request is {len} bytes; at most {} are accepted{}",
+            budget.max_bytes,
+            without_sign_in(signed_in)
+        ))));
+    }
+    let mut data = Vec::new();
+    let mut stream = body.into_body().into_data_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk =
+            chunk.map_err(|e| BodyRejection(ParseRequestError::Io(std::io::Error::other(e))).into_response())?;
+        if data.len() + chunk.len() > budget.max_bytes {
+            return Err(payload_too_large(TooLarge(format!(
+                "the request is more than {} bytes, which is all that is accepted{}",
+                budget.max_bytes,
+                without_sign_in(signed_in)
+            ))));
+        }
+        data.extend_from_slice(&chunk);
+    }
+    parse_json_request(&data, &budget, signed_in).map_err(IntoResponse::into_response)
+}
+
+/// Why a JSON request could not become a GraphQL request.
+pub enum Refusal {
+    TooLarge(TooLarge),
+    Body(BodyRejection),
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        match self {
+            Refusal::TooLarge(t) => payload_too_large(t),
+            Refusal::Body(b) => b.into_response(),
+        }
+    }
+}
+
+/// Checks then parses one JSON GraphQL request (a batch is refused unparsed).
+pub fn parse_json_request(
+    json: &[u8],
+    budget: &JsonBudget,
+    signed_in: bool,
+) -> Result<async_graphql::Request, Refusal> {
+    if json.iter().find(|c| !c.is_ascii_whitespace()) == Some(&b'[') {
+        return Err(Refusal::Body(BodyRejection(ParseRequestError::UnsupportedBatch)));
+    }
+    check_json(json, budget, signed_in).map_err(Refusal::TooLarge)?;
+    serde_json::from_slice(json)
+        .map_err(|e| Refusal::Body(BodyRejection(ParseRequestError::InvalidRequest(Box::new(e)))))
+}
+
+/// A GraphQL multipart request (the spec's `operations`, `map`, then the files).
+async fn read_multipart(
+    content_type: &str,
+    body: Request,
+    budget: &JsonBudget,
+) -> Result<async_graphql::Request, Response> {
+    let rejected = |e: ParseRequestError| BodyRejection(e).into_response();
+    let boundary =
+        multer::parse_boundary(content_type).map_err(|e| rejected(ParseRequestError::InvalidMultipart(e)))?;
+    let part_limit = budget.max_bytes as u64;
+    let limits = multer::SizeLimit::new().for_field("operations", part_limit).for_field("map", part_limit);
+    let mut multipart = multer::Multipart::with_constraints(
+        body.into_body().into_data_stream(),
+        boundary,
+        multer::Constraints::new().size_limit(limits),
+    );
+    let too_large = |e: multer::Error| match e {
+        multer::Error::FieldSizeExceeded { limit, field_name } => payload_too_large(TooLarge(format!(
+            "the upload's {} part is larger than {limit} bytes, which is all that is accepted",
+            field_name.as_deref().unwrap_or("JSON")
+        ))),
+        e => rejected(ParseRequestError::InvalidMultipart(e)),
+    };
+    let (mut request, mut map) = (None, None);
+    let mut files: Vec<(String, async_graphql::UploadValue)> = Vec::new();
+    while let Some(field) = multipart.next_field().await.map_err(too_large)? {
+        match field.name() {
+            Some("operations") => {
+                let json = field.bytes().await.map_err(too_large)?;
+                request = Some(parse_json_request(&json, budget, true).map_err(IntoResponse::into_response)?);
+            }
+            Some("map") => {
+                let json = field.bytes().await.map_err(too_large)?;
+                check_json(&json, budget, true).map_err(payload_too_large)?;
+                map = Some(
+                    serde_json::from_slice::<HashMap<String, Vec<String>>>(&json)
+                        .map_err(|e| rejected(ParseRequestError::InvalidFilesMap(Box::new(e))))?,
+                );
+            }
+            Some(name) => {
+                let Some(filename) = field.file_name().map(str::to_string) else { continue };
+                let name = name.to_string();
+                let content_type = field.content_type().map(ToString::to_string);
+                let content: Bytes = field.bytes().await.map_err(too_large)?;
+                files.push((name, async_graphql::UploadValue { filename, content_type, content }));
+            }
+            None => {}
+        }
+    }
+    let mut request = request.ok_or_else(|| rejected(ParseRequestError::MissingOperatorsPart))?;
+    let mut map = map.ok_or_else(|| rejected(ParseRequestError::MissingMapPart))?;
+    for (name, upload) in files {
+        for path in map.remove(&name).unwrap_or_default() {
+            request.set_upload(&path, upload.try_clone().map_err(|e| rejected(ParseRequestError::Io(e)))?);
+        }
+    }
+    if !map.is_empty() {
+        return Err(rejected(ParseRequestError::MissingFiles));
+    }
+    Ok(request)
 }
 
 /// A value from the request, quoted and cut short: errors never echo large input.
@@ -160,6 +414,25 @@ pub fn origin_of(url: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_requests_are_measured_before_they_are_parsed() {
+        let budget = JsonBudget { max_bytes: 1_000, max_values: 20, max_nesting: 3 };
+        let ok = br#"{"query": "{ a }", "variables": {"x": [1, 2, 3], "s": "[[[[,,,,:::]]]]"}}"#;
+        assert_eq!(check_json(ok, &budget, true), Ok(()), "brackets and commas inside strings do not count");
+        let many = format!("{{\"query\": \"{{ a }}\", \"variables\": {{\"x\": [{}0]}}}}", "0,".repeat(30));
+        assert!(check_json(many.as_bytes(), &budget, false).unwrap_err().0.contains("more than 20 JSON values"));
+        let deep = br#"{"variables": {"x": [[[[1]]]]}}"#;
+        assert!(check_json(deep, &budget, true).unwrap_err().0.contains("3 levels"));
+        let long = format!("{{\"query\": \"{}\"}}", "a".repeat(1_000));
+        assert!(check_json(long.as_bytes(), &budget, false).unwrap_err().0.contains("without signing in"));
+        // An escaped quote does not end a string.
+        let escaped = br#"{"query": "\"[[[[[[\"", "variables": {}}"#;
+        assert_eq!(check_json(escaped, &budget, true), Ok(()));
+        // Containers count, so a list of empty lists is not free.
+        let empties = format!("[{}[]]", "[],".repeat(15));
+        assert!(check_json(empties.as_bytes(), &budget, true).is_err());
+    }
 
     #[test]
     fn origins_are_compared_by_scheme_host_and_port() {

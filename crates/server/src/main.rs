@@ -7,6 +7,7 @@ mod config;
 #[cfg(test)]
 mod deploy_check;
 mod graphql_edge;
+mod graphql_ws;
 mod migrate_data;
 mod seed;
 mod transport;
@@ -304,6 +305,7 @@ async fn run(
                 web_dir: serve.web_dir.clone(),
                 trusted_proxies: serve.trusted_proxies.clone(),
                 allowed_origins: graphql_edge::AllowedOrigins::new(serve.public_url.as_deref(), &serve.allowed_origins),
+                request_caps: serve.request_caps,
             };
             // The raw-MIME endpoint carries its own body limit (the email size limit).
             let router = app::router(state, serve.max_body_bytes).merge(channels.routes());

@@ -1,6 +1,11 @@
 //! The connection side of the HTTP server: accepts connections up to a cap and closes those
 //! whose client stalls (on its headers, its body, or idle between requests), so slow or silent
 //! clients cannot hold the server's connections. `axum::serve` has no knobs for either.
+//!
+//! hyper's connection future ends when a request upgrades the connection (the GraphQL
+//! WebSocket), while the socket lives on in the handler's task: each request therefore carries
+//! the connection's [`ConnectionSlot`], and an upgraded connection's task keeps a clone of it, so
+//! a WebSocket holds its place under the cap until it closes and is told when the server stops.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -36,6 +41,11 @@ pub struct ConnectionLimits {
     pub body_timeout: Duration,
     /// Connections served at once; further ones wait in the listen queue until one ends.
     pub max_connections: usize,
+    /// Longest a WebSocket may stay open before its `connection_init` is accepted.
+    pub ws_init_timeout: Duration,
+    /// How often a WebSocket is pinged; one that has sent nothing (not even a pong) between
+    /// two pings is closed.
+    pub ws_ping_interval: Duration,
 }
 
 impl Default for ConnectionLimits {
@@ -45,6 +55,8 @@ impl Default for ConnectionLimits {
             body_stall_timeout: Duration::from_secs(30),
             body_timeout: Duration::from_secs(300),
             max_connections: 512,
+            ws_init_timeout: Duration::from_secs(10),
+            ws_ping_interval: Duration::from_secs(30),
         }
     }
 }
@@ -86,42 +98,69 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
-        tokio::spawn(serve_connection(stream, peer, router.clone(), limits.clone(), stop_rx.clone(), slot));
+        let slot = ConnectionSlot { _permit: Arc::new(slot), stop: stop_rx.clone(), limits: limits.clone() };
+        tokio::spawn(serve_connection(stream, peer, router.clone(), slot));
     }
     drop(listener);
     let _ = stop_tx.send(true);
-    // Each connection holds its slot until it ends: all slots back means all connections done.
+    // Each connection (upgraded ones included) holds its slot until it ends: all slots back
+    // means all connections done.
     let _ = slots.acquire_many(max as u32).await;
     Ok(())
 }
 
-async fn serve_connection(
-    stream: TcpStream,
-    peer: SocketAddr,
-    router: Router,
-    limits: Arc<ConnectionLimits>,
-    mut stop: watch::Receiver<bool>,
-    _slot: OwnedSemaphorePermit,
-) {
+/// A connection's place under the cap, in every request's extensions. Whoever keeps a clone
+/// keeps the place taken: an upgraded connection's task holds one for as long as it runs.
+#[derive(Clone)]
+pub struct ConnectionSlot {
+    _permit: Arc<OwnedSemaphorePermit>,
+    stop: watch::Receiver<bool>,
+    /// The connection's limits (the WebSocket's timeouts among them).
+    pub limits: Arc<ConnectionLimits>,
+}
+
+impl ConnectionSlot {
+    /// Completes once the server is stopping: a long-lived connection must end then, or the
+    /// shutdown waits for it.
+    pub async fn stopping(mut self) {
+        let _ = self.stop.wait_for(|stopping| *stopping).await;
+    }
+}
+
+/// Set on a request whose body stopped arriving: [`answer_stalled_bodies`] then answers 408.
+#[derive(Clone)]
+struct BodyTimedOut(Arc<AtomicBool>);
+
+/// The router's innermost edge layer: a request whose body stalled is answered 408 (whatever its
+/// handler made of the failed read), inside the security headers every response carries.
+pub async fn answer_stalled_bodies(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let timed_out = req.extensions().get::<BodyTimedOut>().cloned();
+    let response = next.run(req).await;
+    if timed_out.is_some_and(|t| t.0.load(Ordering::Relaxed)) { body_timed_out() } else { response }
+}
+
+async fn serve_connection(stream: TcpStream, peer: SocketAddr, router: Router, slot: ConnectionSlot) {
+    let limits = slot.limits.clone();
+    let mut stop = slot.stop.clone();
     let header_timeout = limits.header_timeout;
+    let request_slot = slot.clone();
     let service = hyper::service::service_fn(move |req: Request<Incoming>| {
         let router = router.clone();
         let limits = limits.clone();
+        let slot = request_slot.clone();
         async move {
             let (mut parts, body) = req.into_parts();
             // What `into_make_service_with_connect_info` would insert: the client-address code
             // reads the peer from here.
             parts.extensions.insert(ConnectInfo(peer));
+            parts.extensions.insert(slot);
             let timed_out = Arc::new(AtomicBool::new(false));
-            let body = TimedBody::new(body, &limits, timed_out.clone());
-            let response = match router.oneshot(Request::from_parts(parts, Body::new(body))).await {
-                Ok(response) => response,
+            parts.extensions.insert(BodyTimedOut(timed_out.clone()));
+            let body = TimedBody::new(body, &limits, timed_out);
+            match router.oneshot(Request::from_parts(parts, Body::new(body))).await {
+                Ok(response) => Ok::<_, Infallible>(response),
                 Err(never) => match never {},
-            };
-            if timed_out.load(Ordering::Relaxed) {
-                return Ok::<_, Infallible>(body_timed_out());
             }
-            Ok(response)
         }
     });
     let mut builder = hyper::server::conn::http1::Builder::new();
@@ -134,6 +173,7 @@ async fn serve_connection(
     }
     conn.as_mut().graceful_shutdown();
     log_end(conn.await);
+    drop(slot);
 }
 
 fn log_end(result: Result<(), hyper::Error>) {

@@ -262,7 +262,7 @@ async fn a_sqlite_installation_moves_to_postgresql_and_carries_on() {
             .unwrap_or_else(|| panic!("{table}: {stdout}"))
     };
     assert!(line("tickets").contains(&format!(" {total_before}  copied, count verified")), "{stdout}");
-    assert!(line("email_messages").contains("copied, count verified"), "{stdout}");
+    assert!(line("channel_messages").contains("copied, count verified"), "{stdout}");
     assert!(line("whatsapp_inbox").contains("copied, count verified"), "{stdout}");
     assert!(line("ticket_counters").contains("not copied"), "{stdout}");
     assert!(stdout.contains("attachments: 1 files copied"), "{stdout}");

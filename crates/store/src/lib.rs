@@ -5,6 +5,7 @@
 //! against `sqlx::Postgres`. That keeps one copy of every statement while each is checked against
 //! a concrete driver, which sqlx's `Any` driver cannot offer. [`Tx`] dispatches to the right copy.
 
+pub mod channel_records;
 pub mod email_records;
 pub mod migrate_data;
 mod notify;
@@ -19,6 +20,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqliteSynchronous};
 use switchboard_domain::*;
 
+pub use channel_records::*;
 pub use notify::{Heard, Listener};
 pub use records::*;
 pub use whatsapp_records::*;
@@ -32,6 +34,8 @@ pub enum Dialect {
 
 // `cargo fmt` does not look inside `include!`: these declarations, never compiled (`cfg(any())` is
 // always false), lead it to the query files so they are formatted and checked like the rest.
+#[cfg(any())]
+mod channel_queries;
 #[cfg(any())]
 mod email_queries;
 #[cfg(any())]
@@ -51,6 +55,7 @@ mod sqlite {
     const DIALECT: crate::Dialect = crate::Dialect::Sqlite;
     include!("queries.rs");
     include!("ops_queries.rs");
+    include!("channel_queries.rs");
     include!("email_queries.rs");
     include!("whatsapp_queries.rs");
     include!("sign_in_queries.rs");
@@ -63,6 +68,7 @@ mod postgres {
     const DIALECT: crate::Dialect = crate::Dialect::Postgres;
     include!("queries.rs");
     include!("ops_queries.rs");
+    include!("channel_queries.rs");
     include!("email_queries.rs");
     include!("whatsapp_queries.rs");
     include!("sign_in_queries.rs");
@@ -201,6 +207,19 @@ impl Store {
         match self {
             Store::Sqlite { writer, .. } => SQLITE_MIGRATIONS.run(writer).await?,
             Store::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
+        }
+        Ok(())
+    }
+
+    /// Applies the migrations up to and including `version` only: for tests that build a
+    /// database as an older release left it, then migrate it on with [`Store::migrate`].
+    pub async fn migrate_up_to(&self, version: i64) -> Result<(), StoreError> {
+        let up_to = |all: &sqlx::migrate::Migrator| {
+            sqlx::migrate::Migrator::with_migrations(all.iter().filter(|m| m.version <= version).cloned().collect())
+        };
+        match self {
+            Store::Sqlite { writer, .. } => up_to(&SQLITE_MIGRATIONS).run(writer).await?,
+            Store::Postgres(pool) => up_to(&POSTGRES_MIGRATIONS).run(pool).await?,
         }
         Ok(())
     }
@@ -519,6 +538,31 @@ tx_methods! {
 }
 
 tx_methods! {
+    fn save_channel_account(ws: WorkspaceId, id: Option<i64>, a: &ChannelAccountInput, now: Millis) -> ChannelAccountRecord;
+    fn channel_accounts(ws: WorkspaceId, channel: &str) -> Vec<ChannelAccountRecord>;
+    fn channel_account(ws: WorkspaceId, channel: &str, id: i64) -> Option<ChannelAccountRecord>;
+    fn channel_account_any_workspace(channel: &str, id: i64) -> Option<ChannelAccountRecord>;
+    fn channel_account_by_route(channel: &str, external_key: &str) -> Option<ChannelAccountRecord>;
+    fn enabled_channel_accounts(channel: &str) -> Vec<ChannelAccountRecord>;
+    fn delete_channel_account(ws: WorkspaceId, channel: &str, id: i64) -> bool;
+    fn set_channel_account_state(ws: WorkspaceId, id: i64, state: &str) -> ();
+    fn add_contact_identity(ws: WorkspaceId, contact: ContactId, channel: &str, external_id: &str, now: Millis) -> bool;
+    fn contact_identities(ws: WorkspaceId, contact: ContactId) -> Vec<ChannelIdentityRecord>;
+    fn add_staff_identity(ws: WorkspaceId, user: UserId, channel: &str, external_id: &str, now: Millis) -> bool;
+    fn staff_by_identity(ws: WorkspaceId, channel: &str, external_id: &str) -> Option<UserId>;
+    fn set_ticket_channel_account(ws: WorkspaceId, ticket: TicketId, account: i64) -> ();
+    fn ticket_channel(ws: WorkspaceId, ticket: TicketId) -> Option<(String, Option<i64>)>;
+    fn set_entry_channel_meta(ws: WorkspaceId, entry: EntryId, meta: &str) -> ();
+    fn entry_channel_meta(entry: EntryId) -> Option<String>;
+    fn channel_message_by_key(ws: WorkspaceId, channel: &str, key: &str) -> Option<ChannelMessageRecord>;
+    fn channel_message_known(channel: &str, key: &str) -> bool;
+    fn insert_channel_message(m: &NewChannelMessage<'_>) -> bool;
+    fn list_channel_messages(ws: WorkspaceId, channel: &str, outcome: &str, limit: i64) -> Vec<ChannelMessageRecord>;
+    fn channel_message_by_id(ws: WorkspaceId, channel: &str, id: i64) -> Option<ChannelMessageRecord>;
+    fn prune_channel_messages(channel: &str, outcome: &str, before: Millis) -> u64;
+}
+
+tx_methods! {
     fn upsert_mailbox(ws: WorkspaceId, id: Option<i64>, m: &email_records::MailboxInput, now: Millis) -> email_records::MailboxRecord;
     fn list_mailboxes(ws: WorkspaceId) -> Vec<email_records::MailboxRecord>;
     fn mailbox_by_id(ws: WorkspaceId, id: i64) -> Option<email_records::MailboxRecord>;
@@ -526,7 +570,7 @@ tx_methods! {
     fn imap_mailboxes() -> Vec<email_records::MailboxRecord>;
     fn delete_mailbox(ws: WorkspaceId, id: i64) -> bool;
     fn set_imap_cursor(ws: WorkspaceId, id: i64, uid_validity: i64, last_uid: i64) -> ();
-    fn email_message_by_key(mailbox: i64, key: &str) -> Option<email_records::EmailMessageRecord>;
+    fn email_message_by_key(ws: WorkspaceId, key: &str) -> Option<email_records::EmailMessageRecord>;
     fn insert_email_message(m: &email_records::NewEmailMessage<'_>) -> ();
     fn list_email_messages(ws: WorkspaceId, outcome: &str, limit: i64) -> Vec<email_records::EmailMessageRecord>;
     fn email_message_by_id(ws: WorkspaceId, id: i64) -> Option<email_records::EmailMessageRecord>;
@@ -550,7 +594,7 @@ tx_methods! {
     fn whatsapp_message_seen(wamid: &str) -> bool;
     fn whatsapp_conversation(ws: WorkspaceId, wa_id: &str) -> Option<WhatsappConversationRecord>;
     fn save_whatsapp_conversation(ws: WorkspaceId, wa_id: &str, phone_number_id: &str, step: &str, subject: Option<&str>, now: Millis) -> ();
-    fn insert_whatsapp_template_entry(entry: EntryId, name: &str, language: &str) -> ();
+    fn insert_whatsapp_template_entry(ws: WorkspaceId, entry: EntryId, name: &str, language: &str) -> ();
     fn whatsapp_template_entry(entry: EntryId) -> Option<(String, String)>;
     fn purge_whatsapp_inbox(before: Millis) -> u64;
 }

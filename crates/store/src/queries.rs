@@ -24,7 +24,7 @@ const TICKET_COLUMNS: &str = "SELECT t.id, t.workspace_id, t.number, w.ticket_pr
      t.sla_started_at, t.first_responded_at, t.resolved_at, t.closed_at, t.close_reason, t.close_note, \
      t.csat_rating, t.csat_comment, t.sla_policy_id, t.sla_paused_at, t.sla_paused_minutes, t.last_message_at, \
      t.last_customer_message_at, \
-     t.stale_nudged_at, t.auto_close_warned_at, t.created_at, t.updated_at";
+     t.stale_nudged_at, t.auto_close_warned_at, t.channel, t.channel_account_id, t.created_at, t.updated_at";
 
 /// The joins that give a ticket row its display names; `t` may be the table or a page of it.
 const TICKET_JOINS: &str = match DIALECT {
@@ -52,8 +52,14 @@ const ENTRY_SELECT: &str = "SELECT e.id, e.ticket_id, e.kind, e.author_user_id, 
 
 const USER_COLUMNS: &str =
     "id, workspace_id, email, name, role, password_hash, active, created_at, sessions_valid_after";
-const CONTACT_COLUMNS: &str = "id, workspace_id, name, email, phone, whatsapp_id, discord_user_id, requester_type, \
-     business_partner_ref, password_hash, created_at, sessions_valid_after";
+// A contact's WhatsApp and Discord ids are its oldest identity on those channels (migration 0014
+// moved them to contact_identities, which holds any number per channel).
+const CONTACT_COLUMNS: &str = "id, workspace_id, name, email, phone, \
+     (SELECT i.external_id FROM contact_identities i WHERE i.contact_id = contacts.id AND i.channel = 'whatsapp' \
+     ORDER BY i.id LIMIT 1) AS whatsapp_id, \
+     (SELECT i.external_id FROM contact_identities i WHERE i.contact_id = contacts.id AND i.channel = 'discord' \
+     ORDER BY i.id LIMIT 1) AS discord_user_id, \
+     requester_type, business_partner_ref, password_hash, created_at, sessions_valid_after";
 const QUEUE_COLUMNS: &str =
     "id, workspace_id, name, is_default, assignment_mode, created_at, version, updated_at, updated_by";
 const HELP_TOPIC_COLUMNS: &str = "id, workspace_id, name, default_priority, default_queue_id, default_assignee_id, \
@@ -228,23 +234,29 @@ pub async fn list_users(c: &mut Conn, ws: WorkspaceId) -> Result<Vec<UserRecord>
 // ---- contacts ----
 
 pub async fn insert_contact(c: &mut Conn, ws: WorkspaceId, n: &NewContact, now: Millis) -> Result<ContactRecord> {
-    Ok(sqlx::query_as(sqlf!(
-        "INSERT INTO contacts (workspace_id, name, email, phone, whatsapp_id, discord_user_id, requester_type, \
-         business_partner_ref, password_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
-         RETURNING {CONTACT_COLUMNS}"
-    ))
+    let id: ContactId = sqlx::query_scalar(
+        "INSERT INTO contacts (workspace_id, name, email, phone, requester_type, business_partner_ref, password_hash, \
+         created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+    )
     .bind(ws)
     .bind(&n.name)
     .bind(&n.email)
     .bind(&n.phone)
-    .bind(&n.whatsapp_id)
-    .bind(&n.discord_user_id)
     .bind(n.requester_type.unwrap_or(RequesterType::Manual).as_str())
     .bind(&n.business_partner_ref)
     .bind(&n.password_hash)
     .bind(now)
     .fetch_one(&mut *c)
-    .await?)
+    .await?;
+    for (kind, value) in [(IdentityKind::Whatsapp, &n.whatsapp_id), (IdentityKind::Discord, &n.discord_user_id)] {
+        if let (Some(channel), Some(value)) = (kind.channel(), value) {
+            // Taken by another contact: refused like the unique contact columns were.
+            if !add_contact_identity(&mut *c, ws, id, channel, value, now).await? {
+                return Err(StoreError::Conflict("contact_identities".into()));
+            }
+        }
+    }
+    contact_by_id(&mut *c, ws, id).await?.ok_or(StoreError::NotFound)
 }
 
 pub async fn contact_by_id(c: &mut Conn, ws: WorkspaceId, id: ContactId) -> Result<Option<ContactRecord>> {
@@ -261,21 +273,32 @@ pub async fn contact_by_identity(
     kind: IdentityKind,
     value: &str,
 ) -> Result<Option<ContactRecord>> {
-    Ok(sqlx::query_as(sqlf!(
-        "SELECT {CONTACT_COLUMNS} FROM contacts WHERE workspace_id = $1 AND {} = $2",
-        kind.column()
-    ))
-    .bind(ws)
-    .bind(value)
-    .fetch_optional(&mut *c)
-    .await?)
+    let query = match (kind.column(), kind.channel()) {
+        (Some(column), _) => {
+            sqlx::query_as(sqlf!("SELECT {CONTACT_COLUMNS} FROM contacts WHERE workspace_id = $1 AND {column} = $2"))
+                .bind(ws)
+                .bind(value)
+        }
+        (None, channel) => sqlx::query_as(sqlf!(
+            "SELECT {CONTACT_COLUMNS} FROM contacts WHERE id = (SELECT contact_id FROM contact_identities \
+             WHERE workspace_id = $1 AND channel = $2 AND external_id = $3)"
+        ))
+        .bind(ws)
+        .bind(channel.unwrap_or_default())
+        .bind(value),
+    };
+    Ok(query.fetch_optional(&mut *c).await?)
 }
 
 /// Contacts with this email in any workspace, with the workspace slug, for portal sign-in.
 pub async fn contacts_by_email(c: &mut Conn, email: &str) -> Result<Vec<(ContactRecord, String)>> {
     let rows = sqlx::query(
-        "SELECT k.id, k.workspace_id, k.name, k.email, k.phone, k.whatsapp_id, k.discord_user_id, k.requester_type, \
-         k.business_partner_ref, k.password_hash, k.created_at, k.sessions_valid_after, w.slug \
+        "SELECT k.id, k.workspace_id, k.name, k.email, k.phone, \
+         (SELECT i.external_id FROM contact_identities i WHERE i.contact_id = k.id AND i.channel = 'whatsapp' \
+         ORDER BY i.id LIMIT 1) AS whatsapp_id, \
+         (SELECT i.external_id FROM contact_identities i WHERE i.contact_id = k.id AND i.channel = 'discord' \
+         ORDER BY i.id LIMIT 1) AS discord_user_id, \
+         k.requester_type, k.business_partner_ref, k.password_hash, k.created_at, k.sessions_valid_after, w.slug \
          FROM contacts k JOIN workspaces w ON w.id = k.workspace_id WHERE k.email = $1 ORDER BY k.id",
     )
     .bind(email)
@@ -653,6 +676,7 @@ macro_rules! bind_new_ticket {
             .bind($t.sla_due_at)
             .bind($t.first_response_due_at)
             .bind($t.sla_policy_id)
+            .bind($t.channel.as_str())
     };
 }
 
@@ -661,9 +685,9 @@ pub async fn insert_ticket(c: &mut Conn, t: &NewTicket) -> Result<TicketRecord> 
     const INSERT: &str = "INSERT INTO tickets (workspace_id, number, subject, status, priority, source, queue_id, \
          help_topic_id, requester_id, assignee_id, escalated, chat_originated, thread_key, resolution_due_at, \
          sla_due_at, sla_started_at, created_at, updated_at, tags, first_response_due_at, sla_policy_id, \
-         last_message_at, last_customer_message_at, sla_next_check_at)";
+         last_message_at, last_customer_message_at, sla_next_check_at, channel)";
     const VALUES: &str =
-        "$3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $17, $15, $15, $15, $16, $18, $19, $15, $15, $17";
+        "$3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $17, $15, $15, $15, $16, $18, $19, $15, $15, $17, $20";
     match DIALECT {
         // One statement: the number from the workspace's sequence (nextval takes no row lock, so
         // concurrent creates do not wait for each other's commits; see migrations/postgres/0013)
@@ -1380,7 +1404,7 @@ pub async fn import_tickets(c: &mut Conn, ws: WorkspaceId, tickets: &[ImportedTi
         let mut q = QueryBuilder::<Db>::new(
             "INSERT INTO tickets (workspace_id, number, subject, status, priority, source, queue_id, requester_id, \
              thread_key, sla_due_at, sla_started_at, resolved_at, closed_at, close_reason, created_at, updated_at, \
-             resolution_due_at, sla_next_check_at) ",
+             resolution_due_at, sla_next_check_at, channel) ",
         );
         q.push_values(chunk, |mut b, t| {
             let finished = (!t.status.is_active()).then_some(t.created_at + 3_600_000);
@@ -1403,7 +1427,8 @@ pub async fn import_tickets(c: &mut Conn, ws: WorkspaceId, tickets: &[ImportedTi
                 .push_bind(t.created_at)
                 // An import knows one target: the due time it brings is the resolution target.
                 .push_bind(t.sla_due_at)
-                .push_bind(t.sla_due_at);
+                .push_bind(t.sla_due_at)
+                .push_bind(Channel::for_source(t.source).as_str());
         });
         q.push(" RETURNING id, number");
         let ids: Vec<(TicketId, i64)> = q.build_query_as().fetch_all(&mut *c).await?;

@@ -71,12 +71,21 @@ pub enum IdentityKind {
 }
 
 impl IdentityKind {
-    pub(crate) fn column(self) -> &'static str {
+    /// The contact's own column for identities that are part of the person (email, phone).
+    pub(crate) fn column(self) -> Option<&'static str> {
         match self {
-            IdentityKind::Email => "email",
-            IdentityKind::Phone => "phone",
-            IdentityKind::Whatsapp => "whatsapp_id",
-            IdentityKind::Discord => "discord_user_id",
+            IdentityKind::Email => Some("email"),
+            IdentityKind::Phone => Some("phone"),
+            IdentityKind::Whatsapp | IdentityKind::Discord => None,
+        }
+    }
+
+    /// The channel of identities kept in `contact_identities` (any number per contact).
+    pub fn channel(self) -> Option<&'static str> {
+        match self {
+            IdentityKind::Email | IdentityKind::Phone => None,
+            IdentityKind::Whatsapp => Some("whatsapp"),
+            IdentityKind::Discord => Some("discord"),
         }
     }
 }
@@ -194,6 +203,11 @@ pub struct TicketRecord {
     pub stale_nudged_at: Option<Millis>,
     /// When the auto-close warning last went out.
     pub auto_close_warned_at: Option<Millis>,
+    /// The channel staff replies go out on.
+    #[sqlx(try_from = "String")]
+    pub channel: Channel,
+    /// The channel account that answers the ticket (a mailbox, a WhatsApp number), when known.
+    pub channel_account_id: Option<i64>,
     pub created_at: Millis,
     pub updated_at: Millis,
 }
@@ -230,6 +244,8 @@ pub struct NewTicket {
     /// The earliest pending target (see `next_sla_due`).
     pub sla_due_at: Option<Millis>,
     pub sla_policy_id: Option<SlaPolicyId>,
+    /// The channel staff replies go out on.
+    pub channel: Channel,
     pub created_at: Millis,
     /// Normalized tags; also written to ticket_tags by the caller.
     pub tags: Vec<String>,

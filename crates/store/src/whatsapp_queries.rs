@@ -2,11 +2,8 @@
 
 use crate::whatsapp_records::*;
 
-const WA_NUMBER_COLUMNS: &str = "id, workspace_id, phone_number_id, display_phone_number, access_token_enc, \
-     template_name, template_language, created_at, updated_at";
-
-/// Creates a number, or updates one of the workspace's; a new token replaces the sealed one,
-/// `None` keeps it.
+/// Creates a number (a channel account of the WhatsApp channel), or updates one of the
+/// workspace's; a new token replaces the sealed one, `None` keeps it.
 pub async fn upsert_whatsapp_number(
     c: &mut Conn,
     ws: WorkspaceId,
@@ -18,61 +15,33 @@ pub async fn upsert_whatsapp_number(
     template_language: Option<&str>,
     now: Millis,
 ) -> Result<WhatsappNumberRecord> {
-    match id {
-        Some(id) => Ok(sqlx::query_as(sqlf!(
-            "UPDATE whatsapp_numbers SET phone_number_id = $3, display_phone_number = $4, \
-             access_token_enc = COALESCE($5, access_token_enc), template_name = $6, template_language = $7, \
-             updated_at = $8 WHERE workspace_id = $1 AND id = $2 RETURNING {WA_NUMBER_COLUMNS}"
-        ))
-        .bind(ws)
-        .bind(id)
-        .bind(phone_number_id)
-        .bind(display)
-        .bind(token_enc)
-        .bind(template_name)
-        .bind(template_language)
-        .bind(now)
-        .fetch_one(&mut *c)
-        .await?),
-        None => Ok(sqlx::query_as(sqlf!(
-            "INSERT INTO whatsapp_numbers (workspace_id, phone_number_id, display_phone_number, access_token_enc, \
-             template_name, template_language, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7) \
-             RETURNING {WA_NUMBER_COLUMNS}"
-        ))
-        .bind(ws)
-        .bind(phone_number_id)
-        .bind(display)
-        .bind(token_enc.unwrap_or_default())
-        .bind(template_name)
-        .bind(template_language)
-        .bind(now)
-        .fetch_one(&mut *c)
-        .await?),
-    }
+    let token = match (token_enc, id) {
+        (Some(t), _) => t.to_string(),
+        (None, Some(id)) => {
+            let stored = channel_account(&mut *c, ws, WHATSAPP_CHANNEL, id).await?.ok_or(StoreError::NotFound)?;
+            WhatsappNumberRecord::from_account(&stored)?.access_token_enc
+        }
+        (None, None) => String::new(),
+    };
+    let account = whatsapp_number_account(phone_number_id, display, &token, template_name, template_language);
+    WhatsappNumberRecord::from_account(&save_channel_account(&mut *c, ws, id, &account, now).await?)
 }
 
 pub async fn list_whatsapp_numbers(c: &mut Conn, ws: WorkspaceId) -> Result<Vec<WhatsappNumberRecord>> {
-    Ok(sqlx::query_as(sqlf!("SELECT {WA_NUMBER_COLUMNS} FROM whatsapp_numbers WHERE workspace_id = $1 ORDER BY id"))
-        .bind(ws)
-        .fetch_all(&mut *c)
-        .await?)
+    channel_accounts(&mut *c, ws, WHATSAPP_CHANNEL).await?.iter().map(WhatsappNumberRecord::from_account).collect()
 }
 
 pub async fn delete_whatsapp_number(c: &mut Conn, ws: WorkspaceId, id: i64) -> Result<bool> {
-    let r = sqlx::query("DELETE FROM whatsapp_numbers WHERE workspace_id = $1 AND id = $2")
-        .bind(ws)
-        .bind(id)
-        .execute(&mut *c)
-        .await?;
-    Ok(r.rows_affected() > 0)
+    delete_channel_account(&mut *c, ws, WHATSAPP_CHANNEL, id).await
 }
 
 /// The number a notification names, in whichever workspace holds it (this is the routing step).
 pub async fn whatsapp_number_by_phone_id(c: &mut Conn, phone_number_id: &str) -> Result<Option<WhatsappNumberRecord>> {
-    Ok(sqlx::query_as(sqlf!("SELECT {WA_NUMBER_COLUMNS} FROM whatsapp_numbers WHERE phone_number_id = $1"))
-        .bind(phone_number_id)
-        .fetch_optional(&mut *c)
-        .await?)
+    channel_account_by_route(&mut *c, WHATSAPP_CHANNEL, phone_number_id)
+        .await?
+        .as_ref()
+        .map(WhatsappNumberRecord::from_account)
+        .transpose()
 }
 
 pub async fn insert_whatsapp_inbox(c: &mut Conn, body: &str, now: Millis) -> Result<i64> {
@@ -118,24 +87,27 @@ pub async fn finish_whatsapp_inbox(c: &mut Conn, id: i64, done: bool, note: Opti
 
 /// Records a message id as handled; false when it had been handled before.
 pub async fn mark_whatsapp_message_seen(c: &mut Conn, ws: WorkspaceId, wamid: &str, now: Millis) -> Result<bool> {
-    let r = sqlx::query(
-        "INSERT INTO whatsapp_seen_messages (wamid, workspace_id, seen_at) \
-         VALUES ($1, $2, $3) ON CONFLICT (wamid) DO NOTHING",
-    )
-    .bind(wamid)
-    .bind(ws)
-    .bind(now)
-    .execute(&mut *c)
-    .await?;
-    Ok(r.rows_affected() > 0)
+    let seen = crate::NewChannelMessage {
+        workspace_id: ws,
+        channel: WHATSAPP_CHANNEL,
+        account_id: None,
+        external_key: wamid,
+        outcome: "seen",
+        reason: None,
+        sender: None,
+        subject: None,
+        ticket_id: None,
+        entry_id: None,
+        raw_sha256: None,
+        raw_size: None,
+        created_at: now,
+    };
+    insert_channel_message(&mut *c, &seen).await
 }
 
+/// In any workspace: Meta's message ids are unique across its numbers.
 pub async fn whatsapp_message_seen(c: &mut Conn, wamid: &str) -> Result<bool> {
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM whatsapp_seen_messages WHERE wamid = $1")
-        .bind(wamid)
-        .fetch_one(&mut *c)
-        .await?;
-    Ok(n > 0)
+    channel_message_known(&mut *c, WHATSAPP_CHANNEL, wamid).await
 }
 
 pub async fn whatsapp_conversation(
@@ -179,24 +151,25 @@ pub async fn save_whatsapp_conversation(
     Ok(())
 }
 
-/// Marks an outbound entry as a template message (name, language).
-pub async fn insert_whatsapp_template_entry(c: &mut Conn, entry: EntryId, name: &str, language: &str) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO whatsapp_template_entries (entry_id, template_name, template_language) VALUES ($1, $2, $3)",
-    )
-    .bind(entry)
-    .bind(name)
-    .bind(language)
-    .execute(&mut *c)
-    .await?;
-    Ok(())
+/// Marks an outbound entry as a template message (name, language), in the entry's channel metadata.
+pub async fn insert_whatsapp_template_entry(
+    c: &mut Conn,
+    ws: WorkspaceId,
+    entry: EntryId,
+    name: &str,
+    language: &str,
+) -> Result<()> {
+    let meta = serde_json::json!({ "template_name": name, "template_language": language }).to_string();
+    set_entry_channel_meta(&mut *c, ws, entry, &meta).await
 }
 
 pub async fn whatsapp_template_entry(c: &mut Conn, entry: EntryId) -> Result<Option<(String, String)>> {
-    Ok(sqlx::query_as("SELECT template_name, template_language FROM whatsapp_template_entries WHERE entry_id = $1")
-        .bind(entry)
-        .fetch_optional(&mut *c)
-        .await?)
+    let Some(meta) = entry_channel_meta(&mut *c, entry).await? else { return Ok(None) };
+    let meta: serde_json::Value = crate::email_records::decode_json(&meta)?;
+    Ok(match (meta["template_name"].as_str(), meta["template_language"].as_str()) {
+        (Some(n), Some(l)) => Some((n.to_string(), l.to_string())),
+        _ => None,
+    })
 }
 
 /// Deletes processed notifications and handled message ids older than `before`; returns the
@@ -206,6 +179,6 @@ pub async fn purge_whatsapp_inbox(c: &mut Conn, before: Millis) -> Result<u64> {
         .bind(before)
         .execute(&mut *c)
         .await?;
-    let b = sqlx::query("DELETE FROM whatsapp_seen_messages WHERE seen_at < $1").bind(before).execute(&mut *c).await?;
-    Ok(a.rows_affected() + b.rows_affected())
+    let b = prune_channel_messages(&mut *c, WHATSAPP_CHANNEL, "seen", before).await?;
+    Ok(a.rows_affected() + b)
 }

@@ -38,3 +38,66 @@ pub struct WhatsappConversationRecord {
     pub subject: Option<String>,
     pub updated_at: Millis,
 }
+
+/// The WhatsApp channel's key in the generic channel tables.
+pub const WHATSAPP_CHANNEL: &str = "whatsapp";
+
+/// A number's `settings` JSON in its channel account.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+struct NumberSettingsJson {
+    display_phone_number: String,
+    template_name: Option<String>,
+    template_language: Option<String>,
+}
+
+/// A number's `secrets` JSON: the sealed access token.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+struct NumberSecretsJson {
+    #[serde(default)]
+    access_token: Option<String>,
+}
+
+impl WhatsappNumberRecord {
+    /// The number a channel account of the WhatsApp channel holds.
+    pub fn from_account(a: &crate::ChannelAccountRecord) -> Result<WhatsappNumberRecord, crate::StoreError> {
+        let s: NumberSettingsJson = crate::email_records::decode_json(&a.settings)?;
+        let k: NumberSecretsJson = crate::email_records::decode_json(&a.secrets)?;
+        Ok(WhatsappNumberRecord {
+            id: a.id,
+            workspace_id: a.workspace_id,
+            phone_number_id: a.external_key.clone(),
+            display_phone_number: s.display_phone_number,
+            access_token_enc: k.access_token.unwrap_or_default(),
+            template_name: s.template_name,
+            template_language: s.template_language,
+            created_at: a.created_at,
+            updated_at: a.updated_at,
+        })
+    }
+}
+
+/// The channel account a number is written as. Meta's phone number id names the number in every
+/// notification, so it routes across workspaces (`global_route`).
+pub(crate) fn whatsapp_number_account(
+    phone_number_id: &str,
+    display: &str,
+    token_enc: &str,
+    template_name: Option<&str>,
+    template_language: Option<&str>,
+) -> crate::ChannelAccountInput {
+    let settings = NumberSettingsJson {
+        display_phone_number: display.to_string(),
+        template_name: template_name.map(str::to_string),
+        template_language: template_language.map(str::to_string),
+    };
+    let secrets = NumberSecretsJson { access_token: Some(token_enc.to_string()) };
+    crate::ChannelAccountInput {
+        channel: WHATSAPP_CHANNEL.into(),
+        external_key: phone_number_id.to_string(),
+        name: display.to_string(),
+        enabled: true,
+        global_route: true,
+        settings: serde_json::to_string(&settings).unwrap_or_default(),
+        secrets: serde_json::to_string(&secrets).unwrap_or_default(),
+    }
+}

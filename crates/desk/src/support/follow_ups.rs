@@ -1,16 +1,21 @@
-//! What happens after a ticket closes (the CSAT request and the post-close follow-up) and the
-//! manager alerts (queue depth, CSAT drop, escalation spike), and the SLA dashboard's trend. The
-//! job runner's sweep calls [`Desk::after_close_and_alerts`]; admins set both through the
-//! settings below.
+//! Follow-ups: what happens after a ticket closes (the CSAT request and the post-close
+//! follow-up) and the manager alerts (queue depth, CSAT drop, escalation spike), here; the
+//! follow-ups on quiet tickets and inactivity auto-close, in [`inactivity`]. The job runner's
+//! sweeps call [`Desk::after_close_and_alerts`] and [`Desk::follow_up_quiet_tickets`]; admins
+//! set each through the settings they define.
 
 use switchboard_domain::{
     Actor, ActorVars, CSAT_WINDOW_MS, CloseReason, ManagerAlert, Millis, Permission, RatingCounts, RequesterVars,
-    TemplateContext, TicketVars, WorkspaceId, WorkspaceVars, alert_transition, csat_drop, day_index, local_days,
-    parse_time_zone, render_template, validate_template, without_nul,
+    TemplateContext, TicketVars, WorkspaceId, WorkspaceVars, alert_transition, csat_drop, render_template,
+    validate_template, without_nul,
 };
 use switchboard_store::TicketRecord;
 
 use crate::{Desk, DeskError, require};
+
+mod inactivity;
+
+pub use inactivity::*;
 
 const DAY: Millis = 24 * 3_600_000;
 /// Tickets closed longer ago than this get no after-close message, so switching the feature on
@@ -54,15 +59,6 @@ pub struct ManagerAlertSettings {
     pub escalation_spike: Option<i64>,
     /// The escalation window, in minutes.
     pub escalation_window_minutes: i64,
-}
-
-/// One day of the SLA dashboard's trend, in the workspace's time zone.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TrendDay {
-    pub date: chrono::NaiveDate,
-    pub opened: i64,
-    pub breaches: i64,
-    pub resolved: i64,
 }
 
 /// What one after-close and alert sweep did.
@@ -194,29 +190,6 @@ impl Desk {
         tx.save_workspace_settings(actor.workspace_id, &s, self.now()).await?;
         tx.commit().await?;
         Ok(saved)
-    }
-
-    /// Tickets opened, SLA targets missed and tickets resolved per day over the last `days`
-    /// days (today included), by the workspace's calendar.
-    pub async fn sla_trend(&self, actor: &Actor, days: u32) -> Result<Vec<TrendDay>, DeskError> {
-        require(actor, Permission::View)?;
-        if !(1..=90).contains(&days) {
-            return Err(DeskError::invalid("days", "must be between 1 and 90"));
-        }
-        let mut tx = self.store().read().await?;
-        let tz = parse_time_zone("timeZone", &tx.workspace_by_id(actor.workspace_id).await?.time_zone)?;
-        let bounds = local_days(self.now(), tz, days);
-        let mut out: Vec<TrendDay> =
-            bounds.iter().map(|(date, _)| TrendDay { date: *date, opened: 0, breaches: 0, resolved: 0 }).collect();
-        for (kind, at) in tx.trend_events(actor.workspace_id, bounds[0].1).await? {
-            let Some(day) = day_index(&bounds, at).and_then(|i| out.get_mut(i)) else { continue };
-            match kind.as_str() {
-                "opened" => day.opened += 1,
-                "breach" => day.breaches += 1,
-                _ => day.resolved += 1,
-            }
-        }
-        Ok(out)
     }
 
     /// The job runner's sweep: in every workspace, sends due CSAT requests and post-close

@@ -1,0 +1,67 @@
+//! Automation rules: the rule array an admin saves, checked rule by rule.
+
+use switchboard_domain::*;
+
+use crate::{Desk, DeskError, require};
+
+/// The outcome of saving the automation rule array.
+#[derive(Debug, Clone)]
+pub struct AutomationSave {
+    /// The rules now in force.
+    pub rules: Vec<AutomationRule>,
+    /// One report per submitted rule.
+    pub reports: Vec<RuleReport>,
+    /// False when nothing was saved because a rule was invalid (and invalid rules were not to be dropped).
+    pub saved: bool,
+}
+
+impl Desk {
+    /// The automation rules in force.
+    pub async fn automation_rules(&self, actor: &Actor) -> Result<Vec<AutomationRule>, DeskError> {
+        require(actor, Permission::View)?;
+        let s = self.store().read().await?.workspace_settings(actor.workspace_id).await?;
+        serde_json::from_str(&s.automation_rules).map_err(|e| DeskError::Internal(e.to_string()))
+    }
+
+    /// Saves the automation rule array (the seed's JSON format) and reports on every rule. With
+    /// `drop_invalid` the valid rules are saved and the invalid ones left out, as the seed does;
+    /// without it an invalid rule saves nothing, so no rule is lost unnoticed.
+    pub async fn save_automation_rules(
+        &self,
+        actor: &Actor,
+        json: &str,
+        drop_invalid: bool,
+    ) -> Result<AutomationSave, DeskError> {
+        require(actor, Permission::Admin)?;
+        let ws = actor.workspace_id;
+        let mut parsed = parse_automation_rules(json)?;
+        let mut tx = self.store().write().await?;
+        let topics = tx.list_help_topics(ws).await?;
+        // A rule scoped to a help topic that does not exist would never fire: say so.
+        for report in parsed.reports.iter_mut().filter(|r| r.errors.is_empty()) {
+            let Some(rule) = parsed.rules.iter().find(|r| Some(&r.id) == report.id.as_ref()) else { continue };
+            if let Some(t) = &rule.ticket_type_id
+                && !topics.iter().any(|h| h.id.0.to_string() == *t)
+            {
+                let field = format!("rules[{}].ticketTypeId", report.index);
+                report.errors.push(ValidationError::new(field, "no help topic with this id in the workspace"));
+            }
+        }
+        let valid: Vec<AutomationRule> = parsed
+            .rules
+            .into_iter()
+            .filter(|r| parsed.reports.iter().any(|p| p.id.as_ref() == Some(&r.id) && p.errors.is_empty()))
+            .collect();
+        let all_valid = parsed.reports.iter().all(|r| r.errors.is_empty());
+        if !all_valid && !drop_invalid {
+            let current = tx.workspace_settings(ws).await?;
+            let rules = serde_json::from_str(&current.automation_rules).unwrap_or_default();
+            return Ok(AutomationSave { rules, reports: parsed.reports, saved: false });
+        }
+        let mut settings = tx.workspace_settings_for_update(ws).await?;
+        settings.automation_rules = serde_json::to_string(&valid).map_err(|e| DeskError::Internal(e.to_string()))?;
+        tx.save_workspace_settings(ws, &settings, self.now()).await?;
+        tx.commit().await?;
+        Ok(AutomationSave { rules: valid, reports: parsed.reports, saved: true })
+    }
+}

@@ -1,0 +1,102 @@
+//! Rows of the generic channel tables (migration 0014): channel accounts, contact and staff
+//! identities, and the messages channels received. Every channel keeps its rows here; what only
+//! one channel understands is JSON its module reads and validates.
+
+use switchboard_domain::{ContactId, EntryId, Millis, TicketId, UserId, WorkspaceId};
+
+/// A channel account: a mailbox, a WhatsApp business number, a Discord guild.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ChannelAccountRecord {
+    pub id: i64,
+    pub workspace_id: WorkspaceId,
+    /// The module's key (`email`, `whatsapp`).
+    pub channel: String,
+    /// The channel's own name for the account: a mailbox address, Meta's phone number id.
+    pub external_key: String,
+    pub name: String,
+    pub enabled: bool,
+    /// The external key routes inbound traffic across workspaces, so it is unique across them.
+    pub global_route: bool,
+    /// JSON object: what an admin configures, validated by the channel's module.
+    pub settings: String,
+    /// JSON object: each value sealed with the server's key (or a hash); never shown.
+    pub secrets: String,
+    /// JSON object: what the channel keeps between runs (a cursor).
+    pub state: String,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+}
+
+/// An account as it is written; `state` is kept on update (see `set_channel_account_state`).
+#[derive(Debug, Clone, Default)]
+pub struct ChannelAccountInput {
+    pub channel: String,
+    pub external_key: String,
+    pub name: String,
+    pub enabled: bool,
+    pub global_route: bool,
+    pub settings: String,
+    pub secrets: String,
+}
+
+/// How a contact or a staff member is known on a channel.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ChannelIdentityRecord {
+    pub id: i64,
+    pub workspace_id: WorkspaceId,
+    /// The contact's or the staff member's id (by the table it was read from).
+    pub owner_id: i64,
+    pub channel: String,
+    pub external_id: String,
+    pub created_at: Millis,
+}
+
+impl ChannelIdentityRecord {
+    /// The contact this identity belongs to (a contact identity).
+    pub fn contact_id(&self) -> ContactId {
+        ContactId(self.owner_id)
+    }
+
+    /// The staff member this identity belongs to (a staff identity).
+    pub fn user_id(&self) -> UserId {
+        UserId(self.owner_id)
+    }
+}
+
+/// A message a channel received, by the channel's key for it, with what became of it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ChannelMessageRecord {
+    pub id: i64,
+    pub workspace_id: WorkspaceId,
+    pub channel: String,
+    pub account_id: Option<i64>,
+    pub external_key: String,
+    /// `ticket`, `auto_reply`, `bounce`, `quarantined` or `seen`.
+    pub outcome: String,
+    pub reason: Option<String>,
+    pub sender: Option<String>,
+    pub subject: Option<String>,
+    pub ticket_id: Option<TicketId>,
+    pub entry_id: Option<EntryId>,
+    pub raw_sha256: Option<String>,
+    pub raw_size: Option<i64>,
+    pub created_at: Millis,
+}
+
+/// A received message to record.
+#[derive(Debug, Clone)]
+pub struct NewChannelMessage<'a> {
+    pub workspace_id: WorkspaceId,
+    pub channel: &'a str,
+    pub account_id: Option<i64>,
+    pub external_key: &'a str,
+    pub outcome: &'a str,
+    pub reason: Option<&'a str>,
+    pub sender: Option<&'a str>,
+    pub subject: Option<&'a str>,
+    pub ticket_id: Option<TicketId>,
+    pub entry_id: Option<EntryId>,
+    pub raw_sha256: Option<&'a str>,
+    pub raw_size: Option<i64>,
+    pub created_at: Millis,
+}
