@@ -63,6 +63,23 @@ pub async fn fresh_postgres(url: &str, prefix: &str) -> anyhow::Result<String> {
     with_database(url, &db)
 }
 
+/// The database `db` on the server of `url`, created when missing (kept afterwards), and whether
+/// it already existed.
+pub async fn kept_postgres(url: &str, db: &str) -> anyhow::Result<(String, bool)> {
+    if db.is_empty() || !db.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        anyhow::bail!("--database {db:?}: letters, digits and _ only");
+    }
+    let mut c = sqlx::PgConnection::connect_with(&sqlx::postgres::PgConnectOptions::from_str(url)?).await?;
+    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+        .bind(db)
+        .fetch_one(&mut c)
+        .await?;
+    if !exists {
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {db}"))).execute(&mut c).await?;
+    }
+    Ok((with_database(url, db)?, exists))
+}
+
 /// Drops a database made by [`fresh_postgres`].
 pub async fn drop_postgres(url: &str, fresh: Option<&str>) -> anyhow::Result<()> {
     let Some(fresh) = fresh else { return Ok(()) };

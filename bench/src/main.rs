@@ -43,6 +43,21 @@ struct Args {
     /// Keep the server's data here (to inspect the database afterwards) instead of a temp dir.
     #[arg(long)]
     data_dir: Option<PathBuf>,
+    /// With --postgres: use this database, kept afterwards, instead of a fresh one. Seeded on the
+    /// first run; a later run finds the benchmark workspace there and measures without seeding
+    /// again (so a change can be measured against the same 1,000,000 tickets).
+    #[arg(long, requires = "postgres")]
+    database: Option<String>,
+    /// Only the phases whose names start with one of these (comma-separated, e.g.
+    /// `queue1_open,tiles`); `sla_scan` and `floor` name the last two. All when absent.
+    #[arg(long, value_delimiter = ',')]
+    phases: Vec<String>,
+}
+
+impl Args {
+    fn runs(&self, phase: &str) -> bool {
+        self.phases.is_empty() || self.phases.iter().any(|p| phase.starts_with(p.as_str()))
+    }
 }
 
 async fn gql(client: &reqwest::Client, url: &str, token: &str, query: &str, vars: Value) -> anyhow::Result<Value> {
@@ -60,6 +75,8 @@ async fn gql(client: &reqwest::Client, url: &str, token: &str, query: &str, vars
     Ok(body["data"].clone())
 }
 
+const TILES: &str = "query($f: TicketFilterInput) { ticketCounts(filter: $f) { status count countCapped } }";
+
 const LIST: &str = "query($f: TicketFilterInput) { tickets(filter: $f, first: 25) { totalCount nodes { id number subject status priority assignee { name } queue { name } slaDueAt createdAt } } }";
 
 #[tokio::main]
@@ -74,9 +91,21 @@ async fn main() -> anyhow::Result<()> {
     }
     let tmp = tempfile::tempdir()?;
     let data_dir = args.data_dir.clone().unwrap_or_else(|| tmp.path().join("data"));
-    let pg = match &args.postgres {
-        Some(url) => Some(machine::fresh_postgres(url, "switchboard_bench").await?),
-        None => None,
+    let (pg, seeded) = match (&args.postgres, &args.database) {
+        (Some(url), Some(db)) => {
+            let (db, existed) = machine::kept_postgres(url, db).await?;
+            (Some(db), existed)
+        }
+        (Some(url), None) => (Some(machine::fresh_postgres(url, "switchboard_bench").await?), false),
+        _ => (None, false),
+    };
+    // A kept database may hold an earlier run's tickets: measure it as it is.
+    let seeded = seeded && {
+        let store = switchboard_desk::store::Store::connect(pg.as_deref().unwrap_or_default()).await?;
+        let found =
+            matches!(store.migrate().await, Ok(())) && store.read().await?.workspace_by_slug("bench").await?.is_some();
+        store.close().await;
+        found
     };
     let started = Instant::now();
     // The job runner runs as in production, except its SLA scan, which phase 6 measures alone.
@@ -92,22 +121,24 @@ async fn main() -> anyhow::Result<()> {
     memory.insert("idle_after_start".into(), json!(target.rss_mib()));
 
     // A workspace, five queues, an agent.
-    server.cli(&["workspace", "create", "--slug", "bench", "--name", "Benchmark"], &[])?;
-    server.cli(
-        &[
-            "user",
-            "create",
-            "--workspace",
-            "bench",
-            "--email",
-            "agent@bench.test",
-            "--name",
-            "Bench Agent",
-            "--role",
-            "admin",
-        ],
-        &[("SWITCHBOARD_PASSWORD", "benchmark-password")],
-    )?;
+    if !seeded {
+        server.cli(&["workspace", "create", "--slug", "bench", "--name", "Benchmark"], &[])?;
+        server.cli(
+            &[
+                "user",
+                "create",
+                "--workspace",
+                "bench",
+                "--email",
+                "agent@bench.test",
+                "--name",
+                "Bench Agent",
+                "--role",
+                "admin",
+            ],
+            &[("SWITCHBOARD_PASSWORD", "benchmark-password")],
+        )?;
+    }
     let client = switchboard_desk::egress::http_client_builder().pool_max_idle_per_host(64).build()?;
     let login = gql(
         &client,
@@ -120,24 +151,30 @@ async fn main() -> anyhow::Result<()> {
     let token = login["login"]["token"].as_str().context("login token")?.to_string();
     let queues = gql(&client, &server.url, &token, "{ queues { id } }", json!({})).await?;
     let mut queue_ids = vec![queues["queues"][0]["id"].as_str().context("default queue")?.to_string()];
-    gql(
-        &client,
-        &server.url,
-        &token,
-        "mutation($id: ID) { saveQueue(id: $id, input: { name: \"Queue 1\", isDefault: true }) { id } }",
-        json!({ "id": queue_ids[0] }),
-    )
-    .await?;
-    for n in 2..=5 {
-        let q = gql(
+    if seeded {
+        for q in queues["queues"].as_array().context("queues")?.iter().skip(1) {
+            queue_ids.push(q["id"].as_str().context("queue id")?.to_string());
+        }
+    } else {
+        gql(
             &client,
             &server.url,
             &token,
-            "mutation($n: String!) { saveQueue(input: { name: $n }) { id } }",
-            json!({ "n": format!("Queue {n}") }),
+            "mutation($id: ID) { saveQueue(id: $id, input: { name: \"Queue 1\", isDefault: true }) { id } }",
+            json!({ "id": queue_ids[0] }),
         )
         .await?;
-        queue_ids.push(q["saveQueue"]["id"].as_str().context("queue id")?.to_string());
+        for n in 2..=5 {
+            let q = gql(
+                &client,
+                &server.url,
+                &token,
+                "mutation($n: String!) { saveQueue(input: { name: $n }) { id } }",
+                json!({ "n": format!("Queue {n}") }),
+            )
+            .await?;
+            queue_ids.push(q["saveQueue"]["id"].as_str().context("queue id")?.to_string());
+        }
     }
 
     let mut phases: Vec<Phase> = Vec::new();
@@ -145,6 +182,9 @@ async fn main() -> anyhow::Result<()> {
 
     // 1. Create tickets through GraphQL, on the near-empty database.
     for clients in [4, 16] {
+        if seeded || !args.runs(&format!("create_ticket_c{clients}")) {
+            continue;
+        }
         let (c, url, tok) = (client.clone(), server.url.clone(), token.clone());
         let phase = load::run(&format!("create_ticket_c{clients}"), clients, args.requests, limit, &target, move |i| {
             let (c, url, tok) = (c.clone(), url.clone(), tok.clone());
@@ -160,7 +200,11 @@ async fn main() -> anyhow::Result<()> {
 
     // The fixed workload, straight through the store.
     let seed_started = Instant::now();
-    let counts = workload::seed(&server.database_url(), args.tickets, &queue_ids).await?;
+    let counts = if seeded {
+        json!("seeded by an earlier run")
+    } else {
+        workload::seed(&server.database_url(), args.tickets, &queue_ids).await?
+    };
     let seed_secs = seed_started.elapsed().as_secs_f64();
     println!("seeded {} tickets in {seed_secs:.1} s: {counts}", args.tickets);
     tokio::time::sleep(Duration::from_secs(1)).await;
@@ -176,9 +220,15 @@ async fn main() -> anyhow::Result<()> {
     ];
     let mut totals = serde_json::Map::new();
     for (name, vars, client_counts) in reads {
+        if !client_counts.iter().any(|c| args.runs(&format!("{name}_c{c}"))) {
+            continue;
+        }
         let first = gql(&client, &server.url, &token, LIST, vars.clone()).await?;
         totals.insert(name.into(), first["tickets"]["totalCount"].clone());
         for clients in client_counts {
+            if !args.runs(&format!("{name}_c{clients}")) {
+                continue;
+            }
             let (c, url, tok, v) = (client.clone(), server.url.clone(), token.clone(), vars.clone());
             let phase = load::run(&format!("{name}_c{clients}"), clients, args.requests, limit, &target, move |_| {
                 let (c, url, tok, v) = (c.clone(), url.clone(), tok.clone(), v.clone());
@@ -189,9 +239,26 @@ async fn main() -> anyhow::Result<()> {
         }
     }
 
+    // The status tiles above the list (`ticketCounts`), under the queue view's filter and none.
+    let tiles = [("queue1_tiles", json!({ "f": { "queueId": queue_ids[0] } })), ("all_tiles", json!({ "f": {} }))];
+    for (name, vars) in tiles {
+        if !args.runs(&format!("{name}_c1")) {
+            continue;
+        }
+        let first = gql(&client, &server.url, &token, TILES, vars.clone()).await?;
+        totals.insert(name.into(), first["ticketCounts"].clone());
+        let (c, url, tok, v) = (client.clone(), server.url.clone(), token.clone(), vars.clone());
+        let phase = load::run(&format!("{name}_c1"), 1, args.requests, limit, &target, move |_| {
+            let (c, url, tok, v) = (c.clone(), url.clone(), tok.clone(), v.clone());
+            async move { gql(&c, &url, &tok, TILES, v).await.is_ok() }
+        })
+        .await;
+        phases.push(phase);
+    }
+
     // 5. Inbound messages into existing tickets (by their thread key), and staff replies.
     let n = args.tickets;
-    {
+    if args.runs("inbound_message_c4") {
         let (c, url, tok) = (client.clone(), server.url.clone(), token.clone());
         let phase = load::run("inbound_message_c4", 4, args.requests, limit, &target, move |i| {
             let (c, url, tok) = (c.clone(), url.clone(), tok.clone());
@@ -204,6 +271,8 @@ async fn main() -> anyhow::Result<()> {
         })
         .await;
         phases.push(phase);
+    }
+    if args.runs("reply_c4") {
         let ids = gql(
             &client,
             &server.url,
@@ -245,11 +314,17 @@ async fn main() -> anyhow::Result<()> {
     drop(server);
 
     // 6. The SLA breach scan, as many closed tickets added as were seeded.
-    let sla_scan = sla::scan_phase(&database_url, &tmp.path().join("scan-blobs"), args.tickets).await?;
-    println!("SLA scan: {sla_scan}");
+    let sla_scan = if args.runs("sla_scan") {
+        let s = sla::scan_phase(&database_url, &tmp.path().join("scan-blobs"), args.tickets).await?;
+        println!("SLA scan: {s}");
+        s
+    } else {
+        json!("not run")
+    };
 
     // The floor: the same rows with plain SQL, one transaction per ticket.
-    let mut floor = workload::floor(pg.as_deref(), tmp.path(), 2000).await?;
+    let mut floor =
+        if args.runs("floor") { workload::floor(pg.as_deref(), tmp.path(), 2000).await? } else { json!({}) };
     // Our per-ticket cost against the database's own, at the best create throughput measured.
     let best_create =
         phases.iter().filter(|p| p.name.starts_with("create_ticket")).map(|p| p.throughput_per_s).fold(0.0, f64::max);
@@ -276,7 +351,9 @@ async fn main() -> anyhow::Result<()> {
     let md = load::markdown(&results, &phases);
     std::fs::write(args.out.join("latest.md"), &md)?;
     println!("{md}");
-    if let Some(url) = &args.postgres {
+    if let Some(url) = &args.postgres
+        && args.database.is_none()
+    {
         machine::drop_postgres(url, pg.as_deref()).await?;
     }
     Ok(())

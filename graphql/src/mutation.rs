@@ -399,7 +399,14 @@ impl Mutation {
     /// Creates a queue, or updates one when `id` is given (admins).
     async fn save_queue(&self, ctx: &Context<'_>, id: Option<ID>, input: QueueInput) -> Result<Queue, DeskError> {
         let q = desk(ctx)
-            .save_queue(actor(ctx)?, opt_id(&id, "id")?, &input.name, input.assignment_mode.into(), input.is_default)
+            .save_queue(
+                actor(ctx)?,
+                opt_id(&id, "id")?,
+                &input.name,
+                input.assignment_mode.into(),
+                input.is_default,
+                input.version,
+            )
             .await?;
         Ok(Queue(q))
     }
@@ -464,6 +471,7 @@ impl Mutation {
                     default_assignee_id: opt_id(&input.default_assignee_id, "defaultAssigneeId")?,
                     due_offset_minutes: input.due_offset_minutes,
                     active: input.active,
+                    version: input.version,
                 },
             )
             .await?;

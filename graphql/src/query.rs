@@ -93,7 +93,10 @@ impl Query {
         filter: Option<TicketFilterInput>,
     ) -> Result<Vec<StatusCount>, DeskError> {
         let counts = desk(ctx).ticket_counts(actor(ctx)?, &to_filter(filter)?).await?;
-        Ok(counts.into_iter().map(|(status, count)| StatusCount { status: status.into(), count }).collect())
+        Ok(counts
+            .into_iter()
+            .map(|(status, n)| StatusCount { status: status.into(), count: n.count, count_capped: n.capped })
+            .collect())
     }
 
     /// One ticket, by `id` or by `number` (`SD-00012`).

@@ -455,7 +455,11 @@ pub struct TicketConnection {
 #[derive(SimpleObject)]
 pub struct StatusCount {
     pub status: TicketStatus,
+    /// The tickets with this status, counted up to 10,000: see `countCapped`.
     pub count: i64,
+    /// True when more tickets have this status than `count` says (counting stopped at 10,000):
+    /// show it as "10,000+".
+    pub count_capped: bool,
 }
 
 /// A queue and its settings.
@@ -478,6 +482,19 @@ impl Queue {
     }
     async fn members(&self, ctx: &Context<'_>) -> Result<Vec<QueueMember>, DeskError> {
         Ok(desk(ctx).queue_members(actor(ctx)?, self.0.id).await?.into_iter().map(QueueMember).collect())
+    }
+    /// Goes up with every save; send it back as `QueueInput.version` so a save over someone
+    /// else's newer one is refused instead of undoing it.
+    async fn version(&self) -> i64 {
+        self.0.version
+    }
+    /// When the queue was last saved; absent before its first edit.
+    async fn updated_at(&self) -> Option<DateTime<Utc>> {
+        self.0.updated_at.map(time)
+    }
+    /// Who last saved the queue, as history names them.
+    async fn updated_by(&self) -> Option<&str> {
+        self.0.updated_by.as_deref()
     }
 }
 
@@ -531,6 +548,19 @@ impl HelpTopic {
     }
     async fn active(&self) -> bool {
         self.0.active
+    }
+    /// Goes up with every save; send it back as `HelpTopicInput.version` so a save over someone
+    /// else's newer one is refused instead of undoing it.
+    async fn version(&self) -> i64 {
+        self.0.version
+    }
+    /// When the topic was last saved; absent before its first edit.
+    async fn updated_at(&self) -> Option<DateTime<Utc>> {
+        self.0.updated_at.map(time)
+    }
+    /// Who last saved the topic, as history names them.
+    async fn updated_by(&self) -> Option<&str> {
+        self.0.updated_by.as_deref()
     }
 }
 
@@ -896,6 +926,10 @@ pub struct QueueInput {
     pub assignment_mode: AssignmentMode,
     #[graphql(default)]
     pub is_default: bool,
+    /// The queue's `version` when the form was loaded, for an update: a save over a newer
+    /// version is refused with CONFLICT naming who saved it and when. Without it the save
+    /// applies whatever was saved since (as before versions existed).
+    pub version: Option<i64>,
 }
 
 /// A help topic as an admin writes it.
@@ -908,6 +942,10 @@ pub struct HelpTopicInput {
     pub due_offset_minutes: Option<i64>,
     #[graphql(default = true)]
     pub active: bool,
+    /// The topic's `version` when the form was loaded, for an update: a save over a newer
+    /// version is refused with CONFLICT naming who saved it and when. Without it the save
+    /// applies whatever was saved since (as before versions existed).
+    pub version: Option<i64>,
 }
 
 /// A canned response as an admin writes it.

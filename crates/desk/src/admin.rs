@@ -15,6 +15,9 @@ pub struct HelpTopicInput {
     pub default_assignee_id: Option<UserId>,
     pub due_offset_minutes: Option<i64>,
     pub active: bool,
+    /// For an update: the topic's version when the form was loaded. A newer one is refused;
+    /// `None` saves over whatever is there (callers from before versions).
+    pub version: Option<i64>,
 }
 
 /// A canned response as an admin writes it.
@@ -246,6 +249,8 @@ impl Desk {
     }
 
     /// Creates or renames a queue and sets its assignment mode; `is_default` moves the default here.
+    /// An update names the `version` its form was loaded at: a newer one (someone saved since) is
+    /// refused; `None` saves over whatever is there.
     pub async fn save_queue(
         &self,
         actor: &Actor,
@@ -253,6 +258,7 @@ impl Desk {
         name: &str,
         mode: AssignmentMode,
         is_default: bool,
+        version: Option<i64>,
     ) -> Result<QueueRecord, DeskError> {
         require(actor, Permission::Admin)?;
         let name = validate_name("name", name)?;
@@ -268,6 +274,7 @@ impl Desk {
                 if cur.is_default && !is_default {
                     return Err(DeskError::invalid("isDefault", "make another queue the default instead"));
                 }
+                self.take_version(&mut tx, actor, EditedForm::Queue, "queue", id.0, version).await?;
                 tx.update_queue(ws, id, &name, mode).await.map_err(conflict_as_field("name", "this queue name"))?
             }
         };
@@ -338,6 +345,34 @@ impl Desk {
         Ok(members)
     }
 
+    /// Takes the next version of an admin form's row for this save, or refuses the save when
+    /// someone saved the row since `expected` was loaded, naming them and when: two admins editing
+    /// one queue must not silently undo each other. The row stays locked (PostgreSQL) until the
+    /// save commits, so of two saves of one version exactly one goes through.
+    async fn take_version(
+        &self,
+        tx: &mut Tx,
+        actor: &Actor,
+        form: EditedForm,
+        what: &'static str,
+        id: i64,
+        expected: Option<i64>,
+    ) -> Result<(), DeskError> {
+        let ws = actor.workspace_id;
+        if tx.take_form_version(form, ws, id, expected, &actor.label, self.now()).await?.is_some() {
+            return Ok(());
+        }
+        let (version, at, by) = tx.form_version(form, ws, id).await?.ok_or(DeskError::NotFound(what))?;
+        let when = at
+            .and_then(chrono::DateTime::from_timestamp_millis)
+            .map_or_else(|| "earlier".to_string(), |t| format!("at {} UTC", t.format("%Y-%m-%d %H:%M:%S")));
+        let who = by.unwrap_or_else(|| "someone".into());
+        Err(DeskError::Conflict(format!(
+            "{who} saved this {what} {when}, after you opened it (version {version}); reload it to see their \
+             change, then save yours again"
+        )))
+    }
+
     async fn check_user(&self, tx: &mut Tx, ws: WorkspaceId, user: UserId) -> Result<UserRecord, DeskError> {
         tx.user_by_id(ws, user)
             .await?
@@ -384,6 +419,7 @@ impl Desk {
         }
         if let Some(id) = id {
             tx.help_topic_by_id(ws, id).await?.ok_or(DeskError::NotFound("help topic"))?;
+            self.take_version(&mut tx, actor, EditedForm::HelpTopic, "help topic", id.0, input.version).await?;
         }
         let t = tx
             .upsert_help_topic(

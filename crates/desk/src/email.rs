@@ -11,8 +11,8 @@ use switchboard_store::email_records::*;
 use switchboard_store::*;
 
 use crate::outbox::truncate;
+use crate::retry::retry_on_conflict;
 use crate::sealed::SecretKind;
-use crate::tickets::retry_on_conflict;
 use crate::{Desk, DeskError, InboundMessage, IngestOutcome, LiveEvent, NewAttachment, require};
 
 /// A mailbox's settings as an admin submits them. Passwords are write-only: `None` keeps the
@@ -556,7 +556,7 @@ impl Desk {
             }
         };
         tx.insert_acknowledgement(ws, &sender, now).await?;
-        let (_, events) = self.reply_in(tx, &Actor::system(ws), ticket, &body, Vec::new(), None).await?;
+        let (_, events) = self.reply_in(tx, &Actor::system(ws), ticket, &body, &[], None).await?;
         Ok(events)
     }
 }

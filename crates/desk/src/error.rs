@@ -28,6 +28,11 @@ pub enum DeskError {
     /// Too many attempts (failed sign-ins with one email address); try again later.
     #[error("{0}")]
     RateLimited(String),
+    /// The database kept aborting this change to let concurrent changes of the same rows through
+    /// (deadlocks, serialization conflicts), more times than the desk reruns it; nothing of it
+    /// was saved, and sending it again can succeed. Holds the database's words, for the log.
+    #[error("other changes to the same records kept this one from finishing; nothing was saved, send it again")]
+    Busy(String),
     /// Something broke on our side; the cause is logged, never shown.
     #[error("internal error")]
     Internal(String),
@@ -49,6 +54,7 @@ impl DeskError {
             DeskError::Validation(_) | DeskError::ChooseWorkspace(_) => ErrorCode::Validation,
             DeskError::Conflict(_) => ErrorCode::Conflict,
             DeskError::RateLimited(_) => ErrorCode::RateLimited,
+            DeskError::Busy(_) => ErrorCode::Unavailable,
             DeskError::Internal(_) => ErrorCode::Internal,
         }
     }
@@ -65,6 +71,7 @@ impl From<StoreError> for DeskError {
                 tracing::warn!(%cause, "the database refused a value");
                 DeskError::invalid("input", "holds a value the database cannot store")
             }
+            StoreError::Aborted(cause) => DeskError::Busy(cause),
             other => {
                 tracing::error!(error = %other, "storage failure");
                 DeskError::Internal(other.to_string())

@@ -16,6 +16,7 @@ mod leases;
 mod live;
 mod ops;
 mod outbox;
+mod retry;
 mod sealed;
 mod sign_in_links;
 mod support;

@@ -4,6 +4,7 @@ use switchboard_domain::*;
 use switchboard_store::*;
 
 use crate::ops::SlaInputs;
+use crate::retry::{retry_on_conflict, retrying};
 use crate::{Desk, DeskError, LiveEvent, Routed, require};
 
 /// Largest attachment accepted, in bytes.
@@ -548,8 +549,6 @@ impl Desk {
     ) -> Result<TicketRecord, DeskError> {
         let contact =
             actor.contact_id().ok_or_else(|| DeskError::Forbidden("only customers open tickets here".into()))?;
-        let mut tx = self.store().write().await?;
-        let requester = tx.contact_by_id(actor.workspace_id, contact).await?.ok_or(DeskError::NotFound("contact"))?;
         let input = OpenTicket {
             subject: subject.to_string(),
             description: Some(validate_body("description", description)?),
@@ -563,10 +562,17 @@ impl Desk {
             resolution_due_at: None,
             attachments,
         };
-        let (t, entry) = self.insert_ticket(&mut tx, actor, &requester, &input, Channel::Portal, None, None).await?;
-        tx.commit().await?;
-        self.publish(vec![live(&t, "ticket.opened", Some(entry), false)]);
-        Ok(t)
+        retrying(|| async {
+            let mut tx = self.store().write().await?;
+            let requester =
+                tx.contact_by_id(actor.workspace_id, contact).await?.ok_or(DeskError::NotFound("contact"))?;
+            let (t, entry) =
+                self.insert_ticket(&mut tx, actor, &requester, &input, Channel::Portal, None, None).await?;
+            tx.commit().await?;
+            self.publish(vec![live(&t, "ticket.opened", Some(entry), false)]);
+            Ok(t)
+        })
+        .await
     }
 
     /// Takes in a message from any channel: finds or creates the sender's contact, finds the
@@ -752,11 +758,14 @@ impl Desk {
         attachments: Vec<NewAttachment>,
         then_status: Option<TicketStatus>,
     ) -> Result<ThreadEntry, DeskError> {
-        let mut tx = self.store().write().await?;
-        let (entry, events) = self.reply_in(&mut tx, actor, ticket, body, attachments, then_status).await?;
-        tx.commit().await?;
-        self.publish(events);
-        Ok(entry)
+        retrying(|| async {
+            let mut tx = self.store().write().await?;
+            let (entry, events) = self.reply_in(&mut tx, actor, ticket, body, &attachments, then_status).await?;
+            tx.commit().await?;
+            self.publish(events);
+            Ok(entry)
+        })
+        .await
     }
 
     /// [`Desk::reply`] inside the caller's transaction, which commits it and then publishes the
@@ -768,7 +777,7 @@ impl Desk {
         actor: &Actor,
         ticket: TicketId,
         body: &str,
-        attachments: Vec<NewAttachment>,
+        attachments: &[NewAttachment],
         then_status: Option<TicketStatus>,
     ) -> Result<(ThreadEntry, Vec<LiveEvent>), DeskError> {
         let body = validate_body("body", body)?;
@@ -805,7 +814,7 @@ impl Desk {
                 created_at: now,
             })
             .await?;
-        let attachments = self.store_attachments(tx, &t, entry_id, &attachments).await?;
+        let attachments = self.store_attachments(tx, &t, entry_id, attachments).await?;
         let delivery = delivers.then_some(ticket_channel);
         let written = WrittenReply { entry_id, at: now, delivery };
         let (entry, events) = self.finish_reply_in(tx, actor, t, written, then_status, Some(message)).await?;
@@ -899,43 +908,46 @@ impl Desk {
         body: &str,
     ) -> Result<bool, DeskError> {
         let body = validate_body("body", body)?;
-        let mut tx = self.store().write().await?;
-        let t = self.load_ticket(&mut tx, ws, id).await?;
-        let now = self.now();
-        if t.status.is_active() || !tx.insert_follow_up(id, kind, now).await? {
-            return Ok(false);
-        }
-        let ticket_channel = t.channel;
-        let delivers = ticket_channel.delivers_replies();
-        let entry_id = tx
-            .insert_entry(&NewEntry {
-                workspace_id: ws,
-                ticket_id: id,
-                kind: EntryKind::Reply,
-                author_user_id: None,
-                author_contact_id: None,
-                channel: if delivers { ticket_channel } else { Channel::Web },
-                external_message_id: None,
-                body,
-                delivery_status: delivers.then_some(DeliveryStatus::Pending),
-                created_at: now,
-            })
+        retrying(|| async {
+            let mut tx = self.store().write().await?;
+            let t = self.load_ticket(&mut tx, ws, id).await?;
+            let now = self.now();
+            if t.status.is_active() || !tx.insert_follow_up(id, kind, now).await? {
+                return Ok(false);
+            }
+            let ticket_channel = t.channel;
+            let delivers = ticket_channel.delivers_replies();
+            let entry_id = tx
+                .insert_entry(&NewEntry {
+                    workspace_id: ws,
+                    ticket_id: id,
+                    kind: EntryKind::Reply,
+                    author_user_id: None,
+                    author_contact_id: None,
+                    channel: if delivers { ticket_channel } else { Channel::Web },
+                    external_message_id: None,
+                    body: body.clone(),
+                    delivery_status: delivers.then_some(DeliveryStatus::Pending),
+                    created_at: now,
+                })
+                .await?;
+            if delivers {
+                self.queue_delivery(&mut tx, ws, id, entry_id, ticket_channel, now).await?;
+            }
+            let system = Actor::system(ws);
+            self.emit(
+                &mut tx,
+                &system,
+                &t,
+                "entry.created",
+                serde_json::json!({ "entryId": entry_id.0, "public": true, "followUp": kind }),
+            )
             .await?;
-        if delivers {
-            self.queue_delivery(&mut tx, ws, id, entry_id, ticket_channel, now).await?;
-        }
-        let system = Actor::system(ws);
-        self.emit(
-            &mut tx,
-            &system,
-            &t,
-            "entry.created",
-            serde_json::json!({ "entryId": entry_id.0, "public": true, "followUp": kind }),
-        )
-        .await?;
-        tx.commit().await?;
-        self.publish(vec![live(&t, "entry.created", Some(entry_id), false)]);
-        Ok(true)
+            tx.commit().await?;
+            self.publish(vec![live(&t, "entry.created", Some(entry_id), false)]);
+            Ok(true)
+        })
+        .await
     }
 
     /// Adds an internal note, never shown to the requester. `@handle` mentions of staff (the
@@ -943,51 +955,54 @@ impl Desk {
     pub async fn add_note(&self, actor: &Actor, ticket: TicketId, body: &str) -> Result<ThreadEntry, DeskError> {
         require(actor, Permission::Manage)?;
         let body = validate_body("body", body)?;
-        let mut tx = self.store().write().await?;
-        let t = self.visible_ticket(&mut tx, actor, ticket).await?;
-        let handles = mentions(&body);
-        let mentioned: Vec<UserId> = if handles.is_empty() {
-            Vec::new()
-        } else {
-            tx.list_users(t.workspace_id)
-                .await?
-                .into_iter()
-                .filter(|u| {
-                    u.active
-                        && EmailAddress::parse("email", &u.email)
-                            .is_ok_and(|e| handles.iter().any(|h| h == e.local_part()))
+        retrying(|| async {
+            let mut tx = self.store().write().await?;
+            let t = self.visible_ticket(&mut tx, actor, ticket).await?;
+            let handles = mentions(&body);
+            let mentioned: Vec<UserId> = if handles.is_empty() {
+                Vec::new()
+            } else {
+                tx.list_users(t.workspace_id)
+                    .await?
+                    .into_iter()
+                    .filter(|u| {
+                        u.active
+                            && EmailAddress::parse("email", &u.email)
+                                .is_ok_and(|e| handles.iter().any(|h| h == e.local_part()))
+                    })
+                    .map(|u| u.id)
+                    .collect()
+            };
+            let entry_id = tx
+                .insert_entry(&NewEntry {
+                    workspace_id: t.workspace_id,
+                    ticket_id: t.id,
+                    kind: EntryKind::Note,
+                    author_user_id: actor.user_id(),
+                    author_contact_id: None,
+                    channel: if matches!(actor.kind, ActorKind::ApiToken { .. }) { Channel::Api } else { Channel::Web },
+                    external_message_id: None,
+                    body: body.clone(),
+                    delivery_status: None,
+                    created_at: self.now(),
                 })
-                .map(|u| u.id)
-                .collect()
-        };
-        let entry_id = tx
-            .insert_entry(&NewEntry {
-                workspace_id: t.workspace_id,
-                ticket_id: t.id,
-                kind: EntryKind::Note,
-                author_user_id: actor.user_id(),
-                author_contact_id: None,
-                channel: if matches!(actor.kind, ActorKind::ApiToken { .. }) { Channel::Api } else { Channel::Web },
-                external_message_id: None,
-                body,
-                delivery_status: None,
-                created_at: self.now(),
-            })
+                .await?;
+            tx.insert_mentions(t.workspace_id, entry_id, &mentioned).await?;
+            let mention_ids: Vec<i64> = mentioned.iter().map(|u| u.0).collect();
+            self.emit(
+                &mut tx,
+                actor,
+                &t,
+                "entry.created",
+                serde_json::json!({ "entryId": entry_id.0, "public": false, "mentions": mention_ids }),
+            )
             .await?;
-        tx.insert_mentions(t.workspace_id, entry_id, &mentioned).await?;
-        let mention_ids: Vec<i64> = mentioned.iter().map(|u| u.0).collect();
-        self.emit(
-            &mut tx,
-            actor,
-            &t,
-            "entry.created",
-            serde_json::json!({ "entryId": entry_id.0, "public": false, "mentions": mention_ids }),
-        )
-        .await?;
-        let entry = tx.entry_by_id(t.workspace_id, entry_id).await?.ok_or(DeskError::NotFound("entry"))?;
-        tx.commit().await?;
-        self.publish(vec![live(&t, "entry.created", Some(entry_id), true)]);
-        Ok(ThreadEntry { entry, attachments: Vec::new(), mentions: mentioned })
+            let entry = tx.entry_by_id(t.workspace_id, entry_id).await?.ok_or(DeskError::NotFound("entry"))?;
+            tx.commit().await?;
+            self.publish(vec![live(&t, "entry.created", Some(entry_id), true)]);
+            Ok(ThreadEntry { entry, attachments: Vec::new(), mentions: mentioned })
+        })
+        .await
     }
 
     /// Changes a ticket's fields, recording each change in its history.
@@ -998,12 +1013,15 @@ impl Desk {
         patch: TicketPatch,
     ) -> Result<TicketRecord, DeskError> {
         require(actor, Permission::Manage)?;
-        let mut tx = self.store().write().await?;
-        let t = self.visible_ticket(&mut tx, actor, ticket).await?;
-        let t = self.patch_ticket(&mut tx, actor, t, patch).await?;
-        tx.commit().await?;
-        self.publish(vec![live(&t, "ticket.updated", None, false)]);
-        Ok(t)
+        retrying(|| async {
+            let mut tx = self.store().write().await?;
+            let t = self.visible_ticket(&mut tx, actor, ticket).await?;
+            let t = self.patch_ticket(&mut tx, actor, t, patch.clone()).await?;
+            tx.commit().await?;
+            self.publish(vec![live(&t, "ticket.updated", None, false)]);
+            Ok(t)
+        })
+        .await
     }
 
     /// Applies `p` to `t`, which the caller loaded and checked in this transaction, then lets
@@ -1164,47 +1182,53 @@ impl Desk {
     pub async fn claim(&self, actor: &Actor, ticket: TicketId) -> Result<TicketRecord, DeskError> {
         require(actor, Permission::Manage)?;
         let me = actor.user_id().ok_or_else(|| DeskError::Forbidden("only staff members can claim tickets".into()))?;
-        let mut tx = self.store().write().await?;
-        let t = self.visible_ticket(&mut tx, actor, ticket).await?;
-        if let (Some(cur), Some(name)) = (t.assignee_id, &t.assignee_name)
-            && cur != me
-        {
-            return Err(DeskError::Conflict(format!("already claimed by {name}")));
-        }
-        if !t.status.is_active() {
-            return Err(DeskError::invalid(
-                "ticketId",
-                format!("a {} ticket cannot be claimed; reopen it first", t.status),
-            ));
-        }
-        let patch = TicketPatch {
-            assignee_id: Some(Some(me)),
-            status: (t.status == TicketStatus::Open).then_some(TicketStatus::InProgress),
-            ..Default::default()
-        };
-        let t = self.patch_ticket(&mut tx, actor, t, patch).await?;
-        tx.commit().await?;
-        self.publish(vec![live(&t, "ticket.updated", None, false)]);
-        Ok(t)
+        retrying(|| async {
+            let mut tx = self.store().write().await?;
+            let t = self.visible_ticket(&mut tx, actor, ticket).await?;
+            if let (Some(cur), Some(name)) = (t.assignee_id, &t.assignee_name)
+                && cur != me
+            {
+                return Err(DeskError::Conflict(format!("already claimed by {name}")));
+            }
+            if !t.status.is_active() {
+                return Err(DeskError::invalid(
+                    "ticketId",
+                    format!("a {} ticket cannot be claimed; reopen it first", t.status),
+                ));
+            }
+            let patch = TicketPatch {
+                assignee_id: Some(Some(me)),
+                status: (t.status == TicketStatus::Open).then_some(TicketStatus::InProgress),
+                ..Default::default()
+            };
+            let t = self.patch_ticket(&mut tx, actor, t, patch).await?;
+            tx.commit().await?;
+            self.publish(vec![live(&t, "ticket.updated", None, false)]);
+            Ok(t)
+        })
+        .await
     }
 
     /// Releases a claimed ticket back to the queue.
     pub async fn unclaim(&self, actor: &Actor, ticket: TicketId) -> Result<TicketRecord, DeskError> {
         require(actor, Permission::Manage)?;
-        let mut tx = self.store().write().await?;
-        let t = self.visible_ticket(&mut tx, actor, ticket).await?;
-        if t.assignee_id.is_none() {
-            return Err(DeskError::invalid("ticketId", "the ticket is not claimed"));
-        }
-        let patch = TicketPatch {
-            assignee_id: Some(None),
-            status: (t.status == TicketStatus::InProgress).then_some(TicketStatus::Open),
-            ..Default::default()
-        };
-        let t = self.patch_ticket(&mut tx, actor, t, patch).await?;
-        tx.commit().await?;
-        self.publish(vec![live(&t, "ticket.updated", None, false)]);
-        Ok(t)
+        retrying(|| async {
+            let mut tx = self.store().write().await?;
+            let t = self.visible_ticket(&mut tx, actor, ticket).await?;
+            if t.assignee_id.is_none() {
+                return Err(DeskError::invalid("ticketId", "the ticket is not claimed"));
+            }
+            let patch = TicketPatch {
+                assignee_id: Some(None),
+                status: (t.status == TicketStatus::InProgress).then_some(TicketStatus::Open),
+                ..Default::default()
+            };
+            let t = self.patch_ticket(&mut tx, actor, t, patch).await?;
+            tx.commit().await?;
+            self.publish(vec![live(&t, "ticket.updated", None, false)]);
+            Ok(t)
+        })
+        .await
     }
 
     /// Closes a ticket with a reason and an optional note of at most 500 characters.
@@ -1217,50 +1241,59 @@ impl Desk {
     ) -> Result<TicketRecord, DeskError> {
         require(actor, Permission::Manage)?;
         let note = validate_close_note("note", note)?;
-        let mut tx = self.store().write().await?;
-        let mut t = self.visible_ticket(&mut tx, actor, ticket).await?;
-        let change = check_transition(t.status, TicketStatus::Closed, Some(reason))?;
-        let before = SlaInputs::of(&t);
-        let now = self.now();
-        let mut ch = Changes(Vec::new());
-        ch.record("status", Some(t.status.to_string()), Some("closed".into()));
-        ch.record("close_reason", None, Some(reason.to_string()));
-        ch.record("close_note", None, note.clone());
-        apply_status(&mut t, TicketStatus::Closed, change, now);
-        t.close_reason = Some(reason.to_string());
-        t.close_note = note;
-        t.updated_at = now;
-        self.sync_sla(&mut tx, &mut t, before).await?;
-        tx.save_ticket(&t).await?;
-        self.write_history(&mut tx, actor, &t, &ch.0).await?;
-        self.emit(
-            &mut tx,
-            actor,
-            &t,
-            "ticket.closed",
-            serde_json::json!({ "reason": reason.as_str(), "note": t.close_note }),
-        )
-        .await?;
-        tx.commit().await?;
-        self.publish(vec![live(&t, "ticket.closed", None, false)]);
-        Ok(t)
+        retrying(|| async {
+            let mut tx = self.store().write().await?;
+            let mut t = self.visible_ticket(&mut tx, actor, ticket).await?;
+            let change = check_transition(t.status, TicketStatus::Closed, Some(reason))?;
+            let before = SlaInputs::of(&t);
+            let now = self.now();
+            let mut ch = Changes(Vec::new());
+            ch.record("status", Some(t.status.to_string()), Some("closed".into()));
+            ch.record("close_reason", None, Some(reason.to_string()));
+            ch.record("close_note", None, note.clone());
+            apply_status(&mut t, TicketStatus::Closed, change, now);
+            t.close_reason = Some(reason.to_string());
+            t.close_note = note.clone();
+            t.updated_at = now;
+            self.sync_sla(&mut tx, &mut t, before).await?;
+            tx.save_ticket(&t).await?;
+            self.write_history(&mut tx, actor, &t, &ch.0).await?;
+            self.emit(
+                &mut tx,
+                actor,
+                &t,
+                "ticket.closed",
+                serde_json::json!({ "reason": reason.as_str(), "note": t.close_note }),
+            )
+            .await?;
+            tx.commit().await?;
+            self.publish(vec![live(&t, "ticket.closed", None, false)]);
+            Ok(t)
+        })
+        .await
     }
 
     /// Reopens a resolved or closed ticket.
     pub async fn reopen(&self, actor: &Actor, ticket: TicketId) -> Result<TicketRecord, DeskError> {
         require(actor, Permission::Manage)?;
-        let mut tx = self.store().write().await?;
-        let t = self.visible_ticket(&mut tx, actor, ticket).await?;
-        if t.status.is_active() {
-            return Err(DeskError::invalid("status", format!("the ticket is {}, not resolved or closed", t.status)));
-        }
-        let t = self
-            .patch_ticket(&mut tx, actor, t, TicketPatch { status: Some(TicketStatus::Open), ..Default::default() })
-            .await?;
-        self.emit(&mut tx, actor, &t, "ticket.reopened", serde_json::json!({})).await?;
-        tx.commit().await?;
-        self.publish(vec![live(&t, "ticket.reopened", None, false)]);
-        Ok(t)
+        retrying(|| async {
+            let mut tx = self.store().write().await?;
+            let t = self.visible_ticket(&mut tx, actor, ticket).await?;
+            if t.status.is_active() {
+                return Err(DeskError::invalid(
+                    "status",
+                    format!("the ticket is {}, not resolved or closed", t.status),
+                ));
+            }
+            let t = self
+                .patch_ticket(&mut tx, actor, t, TicketPatch { status: Some(TicketStatus::Open), ..Default::default() })
+                .await?;
+            self.emit(&mut tx, actor, &t, "ticket.reopened", serde_json::json!({})).await?;
+            tx.commit().await?;
+            self.publish(vec![live(&t, "ticket.reopened", None, false)]);
+            Ok(t)
+        })
+        .await
     }
 
     /// Records the requester's satisfaction rating (1-5) on a resolved or closed ticket.
@@ -1278,27 +1311,32 @@ impl Desk {
             return Err(DeskError::invalid("rating", "must be between 1 and 5"));
         }
         let comment = validate_close_note("comment", comment)?;
-        let mut tx = self.store().write().await?;
-        let mut t = self.visible_ticket(&mut tx, actor, ticket).await?;
-        if t.status.is_active() {
-            return Err(DeskError::invalid("ticketId", "only resolved or closed tickets can be rated"));
-        }
-        let mut ch = Changes(Vec::new());
-        ch.record("csat_rating", opt_string(t.csat_rating), Some(rating.to_string()));
-        t.csat_rating = Some(rating);
-        t.csat_comment = comment;
-        t.updated_at = self.now();
-        tx.save_ticket(&t).await?;
-        tx.stamp_rating(t.workspace_id, t.id, t.updated_at).await?;
-        self.write_history(&mut tx, actor, &t, &ch.0).await?;
-        if rating <= 2 {
-            self.emit(&mut tx, actor, &t, "csat.negative", serde_json::json!({ "rating": rating })).await?;
-            let reason = format!("rated {rating} of 5");
-            tx.insert_quality_flag(t.workspace_id, t.id, QualityFlagKind::NegativeCsat, &reason, self.now()).await?;
-            t = self.run_automation(&mut tx, t, &[AutomationEvent::CsatNegative]).await?;
-        }
-        tx.commit().await?;
-        self.publish(vec![live(&t, "ticket.updated", None, false)]);
+        let t = retrying(|| async {
+            let mut tx = self.store().write().await?;
+            let mut t = self.visible_ticket(&mut tx, actor, ticket).await?;
+            if t.status.is_active() {
+                return Err(DeskError::invalid("ticketId", "only resolved or closed tickets can be rated"));
+            }
+            let mut ch = Changes(Vec::new());
+            ch.record("csat_rating", opt_string(t.csat_rating), Some(rating.to_string()));
+            t.csat_rating = Some(rating);
+            t.csat_comment = comment.clone();
+            t.updated_at = self.now();
+            tx.save_ticket(&t).await?;
+            tx.stamp_rating(t.workspace_id, t.id, t.updated_at).await?;
+            self.write_history(&mut tx, actor, &t, &ch.0).await?;
+            if rating <= 2 {
+                self.emit(&mut tx, actor, &t, "csat.negative", serde_json::json!({ "rating": rating })).await?;
+                let reason = format!("rated {rating} of 5");
+                tx.insert_quality_flag(t.workspace_id, t.id, QualityFlagKind::NegativeCsat, &reason, self.now())
+                    .await?;
+                t = self.run_automation(&mut tx, t, &[AutomationEvent::CsatNegative]).await?;
+            }
+            tx.commit().await?;
+            self.publish(vec![live(&t, "ticket.updated", None, false)]);
+            Ok(t)
+        })
+        .await?;
         if rating <= 2 {
             return self.after_negative_rating(t).await;
         }
@@ -1385,19 +1423,21 @@ impl Desk {
         Ok(TicketPage { tickets, total: total.count, total_capped: total.capped, next_cursor })
     }
 
-    /// Ticket counts per status for the stats tiles, under every filter but status.
+    /// Ticket counts per status for the stats tiles, under every filter but status, each counted
+    /// up to [`TOTAL_CAP`] like the list's total.
     pub async fn ticket_counts(
         &self,
         actor: &Actor,
         filter: &TicketFilter,
-    ) -> Result<Vec<(TicketStatus, i64)>, DeskError> {
+    ) -> Result<Vec<(TicketStatus, TicketTotal)>, DeskError> {
         require(actor, Permission::View)?;
         let mut tx = self.store().read().await?;
         let q = self.workspace_query(&mut tx, actor, filter).await?;
-        let rows = tx.count_tickets_by_status(&q).await?;
+        let rows = tx.count_tickets_by_status(&q, TOTAL_CAP).await?;
+        let none = TicketTotal { count: 0, capped: false };
         Ok(TicketStatus::ALL
             .iter()
-            .map(|s| (*s, rows.iter().find(|(k, _)| k == s.as_str()).map_or(0, |(_, n)| *n)))
+            .map(|s| (*s, rows.iter().find(|(k, _)| k == s.as_str()).map_or(none, |(_, n)| *n)))
             .collect())
     }
 
@@ -1456,24 +1496,6 @@ impl Desk {
         drop(tx);
         let bytes = self.blobs().get(&a.sha256).await?;
         Ok((a, bytes))
-    }
-}
-
-/// Runs `op` again when it lost a race on a unique index (two first messages from the same new
-/// sender, two deliveries of one message). The loser's transaction is void (PostgreSQL aborts
-/// it), so the whole operation reruns and then finds the winner's contact, ticket or entry.
-pub(crate) async fn retry_on_conflict<T, F, Fut>(op: F) -> Result<T, DeskError>
-where
-    F: Fn() -> Fut,
-    Fut: std::future::Future<Output = Result<T, DeskError>>,
-{
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        match op().await {
-            Err(DeskError::Conflict(_)) if attempt < 4 => continue,
-            other => return other,
-        }
     }
 }
 

@@ -38,7 +38,7 @@ impl Env {
     }
 
     async fn queue(&self, name: &str, mode: AssignmentMode) -> QueueRecord {
-        self.desk.save_queue(&self.admin, None, name, mode, false).await.unwrap()
+        self.desk.save_queue(&self.admin, None, name, mode, false, None).await.unwrap()
     }
 }
 
@@ -299,4 +299,227 @@ async fn two_admins_saving_different_settings_at_once_both_keep_their_change() {
         assert_eq!(e.desk.sla_settings(&e.admin).await.unwrap().at_risk_percent, 10 + i, "round {i}");
         assert_eq!(e.desk.manager_alert_settings(&e.admin).await.unwrap().queue_depth, Some(100 + i), "round {i}");
     }
+}
+
+const HOUR: Millis = 3_600_000;
+
+/// Waits until `n` sessions on the test's database wait for a row lock (PostgreSQL), so a test
+/// can line transactions up in a known order. SQLite's transactions queue for its one writer
+/// instead, which nothing reports: a short pause lets them get in line.
+async fn until_waiting_for_locks(e: &Env, n: i64) {
+    if !e.url.starts_with("postgres") {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        return;
+    }
+    let mut side = <sqlx::PgConnection as sqlx::Connection>::connect(&e.url).await.unwrap();
+    for _ in 0..400 {
+        let waiting: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
+        )
+        .fetch_one(&mut side)
+        .await
+        .unwrap();
+        if waiting >= n {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("{n} transactions never got to wait for a lock");
+}
+
+/// Two tickets past their resolution target, in a round-robin queue's reach: `first` (due an
+/// hour in, unassigned in Escalations) and `second` (due two hours in, held by Ben in the default
+/// queue). Urgent tickets are routed to Escalations, whose rotation (Ana alone) picks their
+/// assignee; a breached ticket nobody holds goes to the rotation of its queue. Returns the desk
+/// three hours on, both tickets, the queue and Ana.
+async fn two_breaching_tickets(e: &Env, now: Millis) -> (Desk, TicketRecord, TicketRecord, QueueRecord, UserRecord) {
+    let ana = e.user("Ana").await;
+    let ben = e.user("Ben").await;
+    let escalations = e.queue("Escalations", AssignmentMode::RoundRobin).await;
+    e.desk.set_queue_member(&e.admin, escalations.id, ana.id, MemberRole::Member, 1, false).await.unwrap();
+    let urgent = RoutingRuleChange {
+        name: "Urgent to escalations".into(),
+        enabled: true,
+        position: None,
+        join: RuleJoin::And,
+        clauses: vec![RoutingClause { field: ClauseField::Priority, op: ClauseOp::Is, value: "urgent".into() }],
+        actions: vec![RoutingAction::ReassignQueue { queue_id: escalations.id }],
+    };
+    e.desk.save_routing_rule(&e.admin, None, urgent).await.unwrap();
+    let rules =
+        r#"[{"name":"Breached to the rotation","trigger":"sla_breach","actions":[{"type":"assign_round_robin"}]}]"#;
+    e.desk.save_automation_rules(&e.admin, rules, false).await.unwrap();
+
+    let mut first = opening("Invoices do not load", "pat@customer.test", Some(escalations.id));
+    first.resolution_due_at = Some(now + HOUR);
+    let first = e.desk.open_ticket(&e.admin, first).await.unwrap();
+    let unassign = TicketPatch { assignee_id: Some(None), ..Default::default() };
+    let first = e.desk.update_ticket(&e.admin, first.id, unassign).await.unwrap();
+    assert_eq!(first.assignee_id, None);
+    let mut second = opening("Export stops at 99%", "sam@customer.test", None);
+    second.resolution_due_at = Some(now + 2 * HOUR);
+    second.assignee_id = Some(ben.id);
+    let second = e.desk.open_ticket(&e.admin, second).await.unwrap();
+    assert!(first.id < second.id);
+    let later = e.desk.with_clock(Arc::new(ManualClock::at(now + 3 * HOUR)));
+    (later, first, second, escalations, ana)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_sla_scan_and_a_routing_change_meeting_on_two_tickets_both_go_through() {
+    let now = 1_772_445_600_000;
+    let e = env("deadlock", now).await;
+    let (later, first, second, escalations, ana) = two_breaching_tickets(&e, now).await;
+    let ws = e.admin.workspace_id;
+
+    // Line them up: an agent's edit holds the second ticket a moment, the routing change (making
+    // it urgent) waits for it, then the scan starts. Before the scan took its batch's tickets in
+    // id order up front, it took the first ticket, then (for the first ticket's breach) the
+    // Escalations rotation, then waited for the second ticket, which the routing change held
+    // while it waited for that rotation: a deadlock PostgreSQL broke by failing one of them.
+    let mut agent_edit = e.store.write().await.unwrap();
+    agent_edit.ticket_by_id(ws, second.id).await.unwrap().unwrap();
+    let (desk, admin) = (later.clone(), e.admin.clone());
+    let make_urgent = TicketPatch { priority: Some(Priority::Urgent), ..Default::default() };
+    let routing = tokio::spawn(async move { desk.update_ticket(&admin, second.id, make_urgent).await });
+    until_waiting_for_locks(&e, 1).await;
+    let desk = later.clone();
+    let scan = tokio::spawn(async move { desk.check_sla_breaches().await });
+    until_waiting_for_locks(&e, 2).await;
+    agent_edit.commit().await.unwrap();
+
+    let routed = routing.await.unwrap().expect("the routing change goes through");
+    assert_eq!(scan.await.unwrap().expect("the scan goes through"), 2, "both tickets breached");
+    assert_eq!((routed.queue_id, routed.assignee_id), (escalations.id, Some(ana.id)));
+    let first = e.desk.ticket(&e.admin, first.id).await.unwrap();
+    assert_eq!(first.assignee_id, Some(ana.id), "the breach rule gave the first ticket to the rotation");
+    for t in [first.id, second.id] {
+        assert_eq!(e.desk.sla_breaches(&e.admin, t).await.unwrap().len(), 1);
+    }
+    let history = e.desk.history(&e.admin, second.id).await.unwrap();
+    let queue_moves: Vec<_> = history.iter().filter(|h| h.field == "queue").collect();
+    assert_eq!(queue_moves.len(), 1, "{history:?}");
+    assert_eq!(queue_moves[0].new_value.as_deref(), Some("Escalations"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_scan_the_database_aborts_to_break_a_deadlock_runs_again_and_records_every_breach() {
+    let now = 1_772_445_600_000;
+    let e = env("deadlock", now).await;
+    let (later, first, second, _, ana) = two_breaching_tickets(&e, now).await;
+    let ws = e.admin.workspace_id;
+
+    // Another writer (a process that locks in the opposite order) holds the second ticket; the
+    // scan takes the first and waits for the second; then the other writer wants the first. On
+    // PostgreSQL the scan, waiting longest, is the one aborted (40P01): it must run again rather
+    // than fail the tick and leave the breaches unrecorded until the next one.
+    let mut other = e.store.write().await.unwrap();
+    other.ticket_by_id(ws, second.id).await.unwrap().unwrap();
+    let desk = later.clone();
+    let scan = tokio::spawn(async move { desk.check_sla_breaches().await });
+    until_waiting_for_locks(&e, 1).await;
+    other.ticket_by_id(ws, first.id).await.unwrap().expect("the other writer gets the first ticket");
+    other.commit().await.unwrap();
+
+    assert_eq!(scan.await.unwrap().expect("the scan goes through"), 2);
+    let first = e.desk.ticket(&e.admin, first.id).await.unwrap();
+    assert_eq!(first.assignee_id, Some(ana.id));
+    for t in [first.id, second.id] {
+        let breaches = e.desk.sla_breaches(&e.admin, t).await.unwrap();
+        assert_eq!(breaches.len(), 1, "one breach each, however many runs: {breaches:?}");
+    }
+}
+
+/// An admin, acting as themselves (their name is what a refused save names).
+async fn admin(e: &Env, name: &str) -> Actor {
+    let email = format!("{}@acme.test", name.to_lowercase());
+    let u = e.desk.create_user(&e.admin, &email, name, Role::Admin, None).await.unwrap();
+    Actor { workspace_id: u.workspace_id, kind: ActorKind::User { id: u.id, role: Role::Admin }, label: u.name }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_queue_saved_from_a_form_someone_else_saved_since_is_refused_naming_them() {
+    let now = 1_772_445_600_000;
+    let e = env("versions", now).await;
+    let (ana, ben) = (admin(&e, "Ana").await, admin(&e, "Ben").await);
+    let q = e.queue("Billing", AssignmentMode::Manual).await;
+    assert_eq!((q.version, q.updated_by.as_deref()), (1, None));
+
+    // Both open the queue's form at version 1; Ana saves first.
+    let saved = e.desk.save_queue(&ana, Some(q.id), "Billing and invoices", AssignmentMode::Manual, false, Some(1));
+    let saved = saved.await.unwrap();
+    assert_eq!((saved.version, saved.updated_by.as_deref(), saved.updated_at), (2, Some("Ana"), Some(now)));
+    // Ben's save from version 1 would undo Ana's rename: refused, naming her and when.
+    let stale = e.desk.save_queue(&ben, Some(q.id), "Billing", AssignmentMode::RoundRobin, false, Some(1)).await;
+    match stale {
+        Err(DeskError::Conflict(m)) => {
+            assert!(m.starts_with("Ana saved this queue at 2026-03-02 10:00:00 UTC, after you opened it"), "{m}")
+        }
+        other => panic!("expected a conflict naming Ana, got {other:?}"),
+    }
+    let kept = e.desk.queues(&e.admin).await.unwrap().into_iter().find(|x| x.id == q.id).unwrap();
+    assert_eq!(
+        (kept.name.as_str(), kept.assignment_mode, kept.version),
+        ("Billing and invoices", AssignmentMode::Manual, 2)
+    );
+    // Reloaded, Ben's save goes through.
+    let saved = e.desk.save_queue(&ben, Some(q.id), "Billing and invoices", AssignmentMode::RoundRobin, false, Some(2));
+    assert_eq!(saved.await.unwrap().version, 3);
+    // A caller that sends no version (an API client from before versions) saves as before.
+    let blind = e.desk.save_queue(&ana, Some(q.id), "Billing", AssignmentMode::RoundRobin, false, None).await.unwrap();
+    assert_eq!((blind.name.as_str(), blind.version), ("Billing", 4));
+
+    // Two saves of one version at the same moment: exactly one goes through.
+    for round in 0..10 {
+        let v = 4 + round;
+        let (d1, d2, a1, a2) = (e.desk.clone(), e.desk.clone(), ana.clone(), ben.clone());
+        let first = tokio::spawn(async move {
+            d1.save_queue(&a1, Some(q.id), "Billing (Ana)", AssignmentMode::Manual, false, Some(v)).await
+        });
+        let second = tokio::spawn(async move {
+            d2.save_queue(&a2, Some(q.id), "Billing (Ben)", AssignmentMode::Manual, false, Some(v)).await
+        });
+        let results = [first.await.unwrap(), second.await.unwrap()];
+        let won: Vec<_> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
+        assert_eq!(won.len(), 1, "round {round}: {results:?}");
+        let lost = results.iter().find_map(|r| r.as_ref().err()).unwrap();
+        let winner = won[0].updated_by.clone().unwrap();
+        assert!(
+            matches!(lost, DeskError::Conflict(m) if m.starts_with(&format!("{winner} saved this queue"))),
+            "{lost:?}"
+        );
+        let now = e.desk.queues(&e.admin).await.unwrap().into_iter().find(|x| x.id == q.id).unwrap();
+        assert_eq!((now.name, now.version), (won[0].name.clone(), v + 1));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_help_topic_saved_from_a_stale_form_is_refused_naming_who_saved_it() {
+    let now = 1_772_445_600_000;
+    let e = env("versions", now).await;
+    let (ana, ben) = (admin(&e, "Ana").await, admin(&e, "Ben").await);
+    let topic = |name: &str, minutes: Option<i64>, version: Option<i64>| HelpTopicInput {
+        name: name.into(),
+        default_priority: None,
+        default_queue_id: None,
+        default_assignee_id: None,
+        due_offset_minutes: minutes,
+        active: true,
+        version,
+    };
+    let t = e.desk.save_help_topic(&e.admin, None, topic("Refunds", None, None)).await.unwrap();
+    assert_eq!(t.version, 1);
+    let saved = e.desk.save_help_topic(&ana, Some(t.id), topic("Refunds", Some(60), Some(1))).await.unwrap();
+    assert_eq!((saved.version, saved.updated_by.as_deref()), (2, Some("Ana")));
+    match e.desk.save_help_topic(&ben, Some(t.id), topic("Refunds and returns", None, Some(1))).await {
+        Err(DeskError::Conflict(m)) => {
+            assert!(m.starts_with("Ana saved this help topic at 2026-03-02 10:00:00 UTC"), "{m}")
+        }
+        other => panic!("expected a conflict naming Ana, got {other:?}"),
+    }
+    let kept = e.desk.help_topics(&e.admin).await.unwrap().into_iter().find(|x| x.id == t.id).unwrap();
+    assert_eq!((kept.name.as_str(), kept.due_offset_minutes, kept.version), ("Refunds", Some(60), 2));
+    // Saving a topic that is not there is still "not found", whatever version is sent.
+    let gone = e.desk.save_help_topic(&ana, Some(HelpTopicId(9999)), topic("Ghost", None, Some(1))).await;
+    assert!(matches!(gone, Err(DeskError::NotFound(_))), "{gone:?}");
 }

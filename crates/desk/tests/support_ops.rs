@@ -47,7 +47,7 @@ impl Env {
     }
 
     async fn queue(&self, name: &str, mode: AssignmentMode) -> QueueRecord {
-        self.desk.save_queue(&self.admin, None, name, mode, false).await.unwrap()
+        self.desk.save_queue(&self.admin, None, name, mode, false, None).await.unwrap()
     }
 
     async fn open(&self, subject: &str, priority: Priority, tags: &[&str]) -> TicketRecord {
@@ -603,6 +603,7 @@ async fn canned_responses_are_checked_at_save_and_render_against_a_ticket() {
         default_assignee_id: None,
         due_offset_minutes: None,
         active: true,
+        version: None,
     };
     let topic = e.desk.save_help_topic(&e.admin, None, billing).await.unwrap();
     let scoped = CannedResponseInput {
@@ -1173,7 +1174,7 @@ async fn awaiting(e: &Env, side: Awaiting) -> (Vec<TicketId>, i64) {
     totals.dedup();
     assert_eq!(totals.len(), 1, "every page reports the same total: {totals:?}");
     let counts = e.desk.ticket_counts(&e.admin, &filter).await.unwrap();
-    assert_eq!(counts.iter().map(|(_, n)| n).sum::<i64>(), totals[0], "the status counts agree with the total");
+    assert_eq!(counts.iter().map(|(_, n)| n.count).sum::<i64>(), totals[0], "the status counts agree with the total");
     ids.sort();
     (ids, totals[0])
 }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use switchboard_desk::domain::*;
-use switchboard_desk::store::{Dialect, ImportedTicket, NewTicket, TicketRecord};
+use switchboard_desk::store::{Dialect, ImportedTicket, NewTicket, TicketRecord, TicketTotal};
 use switchboard_desk::*;
 
 mod common;
@@ -178,4 +178,20 @@ async fn a_large_total_is_counted_up_to_the_cap() {
     let high = TicketFilter { priorities: vec![Priority::High], ..Default::default() };
     let page = env.desk.list_tickets(&env.admin, &high, 25, None).await.unwrap();
     assert_eq!((page.total, page.total_capped), ((n + 2) / 3, false));
+
+    // The status tiles count the same way: per status, to the cap.
+    let tile =
+        |counts: &[(TicketStatus, TicketTotal)], s: TicketStatus| counts.iter().find(|(k, _)| *k == s).unwrap().1;
+    let counts = env.desk.ticket_counts(&env.admin, &TicketFilter::default()).await.unwrap();
+    let open = tile(&counts, TicketStatus::Open);
+    match env.store.dialect() {
+        Dialect::Sqlite => assert_eq!(open, TicketTotal { count: total, capped: false }),
+        Dialect::Postgres => assert_eq!(open, TicketTotal { count: TOTAL_CAP, capped: true }),
+    }
+    assert_eq!(tile(&counts, TicketStatus::Closed), TicketTotal { count: 0, capped: false });
+    let counts = env.desk.ticket_counts(&env.admin, &imported).await.unwrap();
+    assert_eq!(tile(&counts, TicketStatus::Open), TicketTotal { count: TOTAL_CAP, capped: true });
+    let counts = env.desk.ticket_counts(&env.admin, &high).await.unwrap();
+    assert_eq!(tile(&counts, TicketStatus::Open), TicketTotal { count: (n + 2) / 3, capped: false });
+    assert_eq!(tile(&counts, TicketStatus::Waiting), TicketTotal { count: 0, capped: false });
 }

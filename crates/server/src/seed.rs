@@ -160,7 +160,7 @@ pub async fn load(desk: &Desk, json: &str) -> anyhow::Result<Seeded> {
     for q in &seed.queues {
         let id = match queues.get(&q.name) {
             Some(id) => *id,
-            None => d.save_queue(&system, None, &q.name, AssignmentMode::Manual, false).await?.id,
+            None => d.save_queue(&system, None, &q.name, AssignmentMode::Manual, false, None).await?.id,
         };
         queues.insert(q.name.clone(), id);
         for m in &q.members {
@@ -181,6 +181,7 @@ pub async fn load(desk: &Desk, json: &str) -> anyhow::Result<Seeded> {
                 .transpose()?,
             due_offset_minutes: t.due_offset_minutes,
             active: true,
+            version: None,
         };
         topics.insert(t.name.clone(), d.save_help_topic(&system, None, input).await?.id);
     }

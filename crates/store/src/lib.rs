@@ -89,6 +89,11 @@ pub enum StoreError {
     /// unlike a lost connection.
     #[error("the database refused a value: {0}")]
     Refused(String),
+    /// PostgreSQL aborted the transaction to break a deadlock (SQLSTATE 40P01) or a serialization
+    /// conflict (40001): nothing it wrote stands, and the same transaction run again from the
+    /// start, on fresh data, can succeed.
+    #[error("the database aborted the transaction to let a concurrent one through: {0}")]
+    Aborted(String),
     /// The `DATABASE_URL` is not one we can use.
     #[error("{0}")]
     Config(String),
@@ -105,6 +110,9 @@ impl From<sqlx::Error> for StoreError {
                 StoreError::Conflict(d.constraint().map(str::to_string).unwrap_or_else(|| d.message().to_string()))
             }
             sqlx::Error::Database(ref d) if refuses_value(d.as_ref()) => StoreError::Refused(d.message().to_string()),
+            sqlx::Error::Database(ref d) if aborted_to_let_another_through(d.as_ref()) => {
+                StoreError::Aborted(d.message().to_string())
+            }
             other => StoreError::Database(other),
         }
     }
@@ -126,6 +134,13 @@ fn refuses_value(d: &dyn sqlx::error::DatabaseError) -> bool {
     // SQLite's extended result codes keep the primary code in the low byte: TOOBIG (18),
     // CONSTRAINT (19), MISMATCH (20), RANGE (25).
     code.parse::<i32>().is_ok_and(|c| matches!(c & 0xff, 18..=20 | 25))
+}
+
+/// True for PostgreSQL's deadlock (40P01) and serialization failure (40001): the server chose this
+/// transaction to abort so a concurrent one could finish; rerunning it is the documented remedy.
+fn aborted_to_let_another_through(d: &dyn sqlx::error::DatabaseError) -> bool {
+    d.try_downcast_ref::<sqlx::postgres::PgDatabaseError>().is_some()
+        && matches!(d.code().as_deref(), Some("40P01" | "40001"))
 }
 
 impl From<sqlx::migrate::MigrateError> for StoreError {
@@ -310,6 +325,23 @@ impl Tx {
         }
     }
 
+    /// Locks these tickets until this transaction ends (a PostgreSQL change), in ascending id
+    /// order whatever order they are given in. Every change that locks several tickets takes them
+    /// this way first, so two such changes wait for each other instead of each holding a ticket
+    /// the other wants (a deadlock PostgreSQL breaks by aborting one). Ids that are not tickets
+    /// are skipped; SQLite and snapshots have nothing to lock.
+    pub async fn lock_tickets(&mut self, ids: &[TicketId]) -> Result<(), StoreError> {
+        if let Tx::Postgres(t) = self {
+            let ids: Vec<i64> = ids.iter().map(|id| id.0).collect();
+            // The lock is taken as the sorted rows come out, so in id order.
+            sqlx::query("SELECT id FROM tickets WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE")
+                .bind(&ids)
+                .execute(&mut **t)
+                .await?;
+        }
+        Ok(())
+    }
+
     /// A ticket by its number, locked like [`Tx::ticket_by_id`].
     pub async fn ticket_by_number(&mut self, ws: WorkspaceId, number: i64) -> Result<Option<TicketRecord>, StoreError> {
         match self {
@@ -394,6 +426,8 @@ tx_methods! {
     fn remove_queue_member(ws: WorkspaceId, queue: QueueId, user: UserId) -> bool;
     fn list_queue_members(ws: WorkspaceId, queue: QueueId) -> Vec<QueueMemberRecord>;
     fn upsert_help_topic(ws: WorkspaceId, id: Option<HelpTopicId>, name: &str, priority: Option<Priority>, queue: Option<QueueId>, assignee: Option<UserId>, due_offset: Option<i64>, active: bool, now: Millis) -> HelpTopicRecord;
+    fn take_form_version(form: EditedForm, ws: WorkspaceId, id: i64, expected: Option<i64>, by: &str, now: Millis) -> Option<i64>;
+    fn form_version(form: EditedForm, ws: WorkspaceId, id: i64) -> Option<(i64, Option<Millis>, Option<String>)>;
     fn help_topic_by_id(ws: WorkspaceId, id: HelpTopicId) -> Option<HelpTopicRecord>;
     fn list_help_topics(ws: WorkspaceId) -> Vec<HelpTopicRecord>;
     fn upsert_canned_response(ws: WorkspaceId, id: Option<CannedResponseId>, title: &str, shortcut: Option<&str>, body: &str, topic: Option<HelpTopicId>, now: Millis) -> CannedResponseRecord;
@@ -408,7 +442,7 @@ tx_methods! {
     fn list_tickets(f: &TicketQuery) -> Vec<TicketRecord>;
     fn count_tickets(f: &TicketQuery) -> i64;
     fn count_tickets_up_to(f: &TicketQuery, cap: i64) -> TicketTotal;
-    fn count_tickets_by_status(f: &TicketQuery) -> Vec<(String, i64)>;
+    fn count_tickets_by_status(f: &TicketQuery, cap: i64) -> Vec<(String, TicketTotal)>;
     fn insert_entry(e: &NewEntry) -> EntryId;
     fn entry_by_id(ws: WorkspaceId, id: EntryId) -> Option<EntryRecord>;
     fn entry_by_external_id(ws: WorkspaceId, channel: Channel, external_id: &str) -> Option<EntryRecord>;

@@ -100,6 +100,11 @@ pub struct QueueRecord {
     #[sqlx(try_from = "String")]
     pub assignment_mode: AssignmentMode,
     pub created_at: Millis,
+    /// Goes up by one with every save of the queue's form; a save names the one it started from.
+    pub version: i64,
+    /// When the form was last saved, and by whom (their label); unset before the first save.
+    pub updated_at: Option<Millis>,
+    pub updated_by: Option<String>,
 }
 
 /// A member of a queue.
@@ -127,6 +132,11 @@ pub struct HelpTopicRecord {
     pub due_offset_minutes: Option<i64>,
     pub active: bool,
     pub created_at: Millis,
+    /// Goes up by one with every save of the topic's form; a save names the one it started from.
+    pub version: i64,
+    /// When the form was last saved, and by whom (their label); unset before the first save.
+    pub updated_at: Option<Millis>,
+    pub updated_by: Option<String>,
 }
 
 /// A canned response (reply template).
@@ -704,4 +714,21 @@ pub struct CustomerSignInLinkRecord {
     pub send_attempts: i64,
     pub next_attempt_at: Millis,
     pub last_error: Option<String>,
+}
+
+/// An admin form whose saves are checked against the version they were loaded at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EditedForm {
+    Queue,
+    HelpTopic,
+}
+
+impl EditedForm {
+    /// The table holding the form's rows (with `version`, `updated_at` and `updated_by`).
+    pub fn table(self) -> &'static str {
+        match self {
+            EditedForm::Queue => "queues",
+            EditedForm::HelpTopic => "help_topics",
+        }
+    }
 }

@@ -39,7 +39,7 @@ export const TICKET_LIST = gql`
 
 const COUNTS = gql`
   query TicketCounts($filter: TicketFilterInput) {
-    ticketCounts(filter: $filter) { status count }
+    ticketCounts(filter: $filter) { status count countCapped }
   }
 `;
 
@@ -259,7 +259,15 @@ export function TicketsPage({ search }: { search: URLSearchParams }) {
       setBulkMsg(String(e instanceof Error ? e.message : e));
     }
   };
-  const total = counts.reduce((a, c) => a + c.count, 0);
+  // Each tile is counted to a cap; the sum of capped tiles is a floor too.
+  const total = {
+    totalCount: counts.reduce((a, c) => a + c.count, 0),
+    totalCountCapped: counts.some((c) => c.countCapped),
+  };
+  const tileCount = (st: TicketStatus) => {
+    const c = counts.find((x) => x.status === st);
+    return formatTotal({ totalCount: c?.count ?? 0, totalCountCapped: c?.countCapped ?? false });
+  };
   const activeStatus = filters.status.length === 1 ? filters.status[0] : null;
 
   return (
@@ -277,7 +285,7 @@ export function TicketsPage({ search }: { search: URLSearchParams }) {
       </div>
       <div className="tiles" role="group" aria-label="Ticket counts by status">
         <button type="button" className={`tile${filters.status.length === 0 ? ' on' : ''}`} onClick={() => set('status', [])}>
-          <span className="n" data-testid="count-ALL">{total}</span> All
+          <span className="n" data-testid="count-ALL">{formatTotal(total)}</span> All
         </button>
         {TicketStatusValues.map((st) => (
           <button
@@ -287,7 +295,7 @@ export function TicketsPage({ search }: { search: URLSearchParams }) {
             aria-pressed={activeStatus === st}
             onClick={() => set('status', activeStatus === st ? [] : [st])}
           >
-            <span className="n" data-testid={`count-${st}`}>{counts.find((c) => c.status === st)?.count ?? 0}</span>
+            <span className="n" data-testid={`count-${st}`}>{tileCount(st)}</span>
             <span className={`badge status-${st}`}>{statusLabel[st]}</span>
           </button>
         ))}

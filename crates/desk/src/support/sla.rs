@@ -3,6 +3,7 @@
 use switchboard_domain::*;
 use switchboard_store::*;
 
+use crate::retry::retrying;
 use crate::{Desk, DeskError, require};
 
 /// Overdue tickets the breach scan handles per transaction.
@@ -143,60 +144,79 @@ impl Desk {
         let mut recorded = 0;
         let mut after: Option<(Millis, TicketId)> = None;
         loop {
-            let mut tx = self.store().write().await?;
-            let overdue = tx.overdue_tickets(now, after, BREACH_BATCH).await?;
-            let Some(last) = overdue.last() else { break };
-            after = Some((last.sla_next_check_at, last.id));
-            let ids: Vec<TicketId> = overdue.iter().map(|t| t.id).collect();
-            let known = tx.breached_targets(&ids).await?;
-            let mut alerts: std::collections::HashMap<WorkspaceId, bool> = std::collections::HashMap::new();
-            for o in &overdue {
-                // Each ticket is read once per missed target, not on every scan until it
-                // closes: the next check moves to the next target still ahead, or to none.
-                let (mut missed, ahead): (Vec<_>, Vec<_>) =
-                    pending_sla_targets(o.first_response_due_at, o.first_responded_at, o.resolution_due_at)
-                        .partition(|(_, due)| *due <= now);
-                let next = ahead.iter().map(|(_, due)| *due).min();
-                tx.set_sla_next_check(o.id, o.sla_next_check_at, next).await?;
-                missed.retain(|(target, _)| !known.iter().any(|(id, k)| *id == o.id && k == target.as_str()));
-                if missed.is_empty() {
-                    continue;
-                }
-                let actor = Actor::system(o.workspace_id);
-                let Some(mut t) = tx.ticket_by_id(o.workspace_id, o.id).await? else { continue };
-                // One settings read per workspace per batch, not per overdue ticket.
-                let alert = match alerts.get(&o.workspace_id) {
-                    Some(a) => *a,
-                    None => {
-                        let a = tx.workspace_settings(o.workspace_id).await?.alert_sla_breach;
-                        alerts.insert(o.workspace_id, a);
-                        a
-                    }
-                };
-                for (target, due) in missed {
-                    if !tx.insert_sla_breach(o.workspace_id, o.id, target, due, now).await? {
-                        continue;
-                    }
-                    recorded += 1;
-                    let extra = serde_json::json!({ "target": target.as_str(), "dueAt": due });
-                    self.emit(&mut tx, &actor, &t, "sla.breach", extra).await?;
-                    if alert {
-                        let what = match target {
-                            SlaTarget::FirstResponse => "first response",
-                            SlaTarget::Resolution => "resolution",
-                        };
-                        let msg = format!("{} missed its {what} target: {}", t.display_number(), t.subject);
-                        tx.insert_notification(o.workspace_id, "sla.breach", Some(t.id), &msg, now).await?;
-                    }
-                    t = self.run_automation(&mut tx, t, &[AutomationEvent::SlaBreach]).await?;
-                }
-            }
-            tx.commit().await?;
-            if (overdue.len() as i64) < BREACH_BATCH {
+            let (batch, last, breaches) = retrying(|| self.check_sla_batch(now, after)).await?;
+            recorded += breaches;
+            after = last;
+            if batch < BREACH_BATCH {
                 break;
             }
         }
         Ok(recorded)
+    }
+
+    /// One batch of [`Desk::check_sla_breaches`] in one transaction, from just after `after`:
+    /// returns how many overdue tickets it read, where the next batch starts, and the breaches
+    /// recorded.
+    async fn check_sla_batch(
+        &self,
+        now: Millis,
+        after: Option<(Millis, TicketId)>,
+    ) -> Result<(i64, Option<(Millis, TicketId)>, usize), DeskError> {
+        let mut recorded = 0;
+        let mut tx = self.store().write().await?;
+        let overdue = tx.overdue_tickets(now, after, BREACH_BATCH).await?;
+        let Some(last) = overdue.last() else { return Ok((0, after, 0)) };
+        let next_batch = Some((last.sla_next_check_at, last.id));
+        let ids: Vec<TicketId> = overdue.iter().map(|t| t.id).collect();
+        // The batch comes in due order; its tickets are locked in id order, all before any of them
+        // is written (and before an automation rule takes a queue's rotation), like every change
+        // that locks several tickets.
+        tx.lock_tickets(&ids).await?;
+        let known = tx.breached_targets(&ids).await?;
+        let mut alerts: std::collections::HashMap<WorkspaceId, bool> = std::collections::HashMap::new();
+        for o in &overdue {
+            // Each ticket is read once per missed target, not on every scan until it
+            // closes: the next check moves to the next target still ahead, or to none.
+            let (mut missed, ahead): (Vec<_>, Vec<_>) =
+                pending_sla_targets(o.first_response_due_at, o.first_responded_at, o.resolution_due_at)
+                    .partition(|(_, due)| *due <= now);
+            let next = ahead.iter().map(|(_, due)| *due).min();
+            tx.set_sla_next_check(o.id, o.sla_next_check_at, next).await?;
+            missed.retain(|(target, _)| !known.iter().any(|(id, k)| *id == o.id && k == target.as_str()));
+            if missed.is_empty() {
+                continue;
+            }
+            let actor = Actor::system(o.workspace_id);
+            let Some(mut t) = tx.ticket_by_id(o.workspace_id, o.id).await? else { continue };
+            // One settings read per workspace per batch, not per overdue ticket.
+            let alert = match alerts.get(&o.workspace_id) {
+                Some(a) => *a,
+                None => {
+                    let a = tx.workspace_settings(o.workspace_id).await?.alert_sla_breach;
+                    alerts.insert(o.workspace_id, a);
+                    a
+                }
+            };
+            for (target, due) in missed {
+                if !tx.insert_sla_breach(o.workspace_id, o.id, target, due, now).await? {
+                    continue;
+                }
+                recorded += 1;
+                let extra = serde_json::json!({ "target": target.as_str(), "dueAt": due });
+                self.emit(&mut tx, &actor, &t, "sla.breach", extra).await?;
+                if alert {
+                    let what = match target {
+                        SlaTarget::FirstResponse => "first response",
+                        SlaTarget::Resolution => "resolution",
+                    };
+                    let msg = format!("{} missed its {what} target: {}", t.display_number(), t.subject);
+                    tx.insert_notification(o.workspace_id, "sla.breach", Some(t.id), &msg, now).await?;
+                }
+                t = self.run_automation(&mut tx, t, &[AutomationEvent::SlaBreach]).await?;
+            }
+        }
+        tx.commit().await?;
+        Ok((overdue.len() as i64, next_batch, recorded))
     }
 
     /// Tickets opened, SLA targets missed and tickets resolved per day over the last `days`

@@ -16,6 +16,8 @@ pub struct Env {
     pub desk: Desk,
     pub admin: Actor,
     pub store: Store,
+    /// The database's URL, for looking at it from the side (PostgreSQL's lock waits).
+    pub url: String,
     _dir: tempfile::TempDir,
 }
 
@@ -29,7 +31,7 @@ pub async fn env(label: &str, now: Millis) -> Env {
     let auth = AuthConfig { jwt_secret: b"test secret for the desk".to_vec(), token_ttl_secs: 3600 };
     let desk = Desk::new(store.clone(), clock, BlobStore::new(dir.path().join("blobs")), auth);
     let ws = desk.create_workspace("acme", "Acme", "SD", "UTC", "General").await.unwrap();
-    Env { desk, admin: Actor::system(ws.id), store, _dir: dir }
+    Env { desk, admin: Actor::system(ws.id), store, url, _dir: dir }
 }
 
 /// A ticket from `requester` about `subject`, in the default queue unless `queue` is given.

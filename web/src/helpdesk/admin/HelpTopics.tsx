@@ -8,7 +8,7 @@ import { ErrorText } from '../../lib/ui';
 import { useSession } from '../session';
 import { Feedback, Page, useMutation, useQuery } from './shared';
 
-const TOPICS = gql`query AdminTopics { helpTopics { id name defaultPriority defaultQueueId defaultAssigneeId dueOffsetMinutes active } }`;
+const TOPICS = gql`query AdminTopics { helpTopics { id name defaultPriority defaultQueueId defaultAssigneeId dueOffsetMinutes active version } }`;
 const SAVE_TOPIC = gql`mutation SaveTopic($id: ID, $input: HelpTopicInput!) { saveHelpTopic(id: $id, input: $input) { id } }`;
 
 function TopicForm({ t, onSaved }: { t: HelpTopic | null; onSaved: () => Promise<void> }) {
@@ -31,6 +31,8 @@ function TopicForm({ t, onSaved }: { t: HelpTopic | null; onSaved: () => Promise
       defaultAssigneeId: f.defaultAssigneeId || null,
       dueOffsetMinutes: f.dueOffsetMinutes ? Number(f.dueOffsetMinutes) : null,
       active: f.active,
+      // The version this page loaded: a save over another admin's newer one is refused, naming them.
+      version: t?.version ?? null,
     };
     void m.run(SAVE_TOPIC, { id: t?.id ?? null, input }, async () => { await onSaved(); if (!t) setF({ ...f, name: '' }); });
   };

@@ -1,4 +1,6 @@
-// Admin page: queues, their assignment mode and members.
+// Admin page: queues, their assignment mode and members. Every save of a queue sends the version
+// the page loaded, so a save over another admin's newer one is refused (naming them) instead of
+// undoing it.
 import { useState } from 'react';
 import { gql } from '../../api/client';
 import type { AssignmentMode, MemberRole, Queue, User } from '../../api/schema';
@@ -8,7 +10,7 @@ import { useSession } from '../session';
 import { Feedback, Page, useMutation, useQuery } from './shared';
 
 const QUEUES = gql`
-  query AdminQueues { queues { id name isDefault assignmentMode members { user { id name } email role weight onBreak } } users { id name active } }
+  query AdminQueues { queues { id name isDefault assignmentMode version members { user { id name } email role weight onBreak } } users { id name active } }
 `;
 const SAVE_QUEUE = gql`mutation SaveQueue($id: ID, $input: QueueInput!) { saveQueue(id: $id, input: $input) { id } }`;
 const DELETE_QUEUE = gql`mutation DeleteQueue($id: ID!) { deleteQueue(id: $id) }`;
@@ -47,7 +49,7 @@ export function QueuesPage() {
               onSubmit={(e) => {
                 e.preventDefault();
                 const name = String(new FormData(e.currentTarget).get('name') ?? '').trim();
-                if (name && name !== q.name) void m.run(SAVE_QUEUE, { id: q.id, input: { name, isDefault: q.isDefault, assignmentMode: q.assignmentMode } }, after, 'Queue renamed');
+                if (name && name !== q.name) void m.run(SAVE_QUEUE, { id: q.id, input: { name, isDefault: q.isDefault, assignmentMode: q.assignmentMode, version: q.version } }, after, 'Queue renamed');
               }}
             >
               <h2 style={{ margin: 0 }}>{q.name}</h2>
@@ -58,11 +60,11 @@ export function QueuesPage() {
             <div className="row">
               <label className="inline">
                 Assignment
-                <select value={q.assignmentMode} onChange={(e) => void m.run(SAVE_QUEUE, { id: q.id, input: { name: q.name, isDefault: q.isDefault, assignmentMode: e.target.value } }, after)}>
+                <select value={q.assignmentMode} onChange={(e) => void m.run(SAVE_QUEUE, { id: q.id, input: { name: q.name, isDefault: q.isDefault, assignmentMode: e.target.value, version: q.version } }, after)}>
                   {AssignmentModeValues.map((v) => <option key={v} value={v}>{v.toLowerCase().replace('_', ' ')}</option>)}
                 </select>
               </label>
-              {!q.isDefault && <button type="button" onClick={() => void m.run(SAVE_QUEUE, { id: q.id, input: { name: q.name, assignmentMode: q.assignmentMode, isDefault: true } }, after)}>Make default</button>}
+              {!q.isDefault && <button type="button" onClick={() => void m.run(SAVE_QUEUE, { id: q.id, input: { name: q.name, assignmentMode: q.assignmentMode, isDefault: true, version: q.version } }, after)}>Make default</button>}
               {!q.isDefault && <button type="button" className="danger" onClick={() => void m.run(DELETE_QUEUE, { id: q.id }, after, 'Queue deleted')}>Delete</button>}
             </div>
           </div>
