@@ -83,14 +83,11 @@ async fn concurrent_creates_get_unique_numbers() {
     assert!(next.number > *numbers.iter().max().unwrap());
 }
 
-/// A create does not wait for another create of the same workspace to commit. SQLite runs one
-/// write at a time by design (its writer pool has one connection), so this is PostgreSQL's.
+/// A create does not wait for another create of the same workspace to commit on PostgreSQL; on
+/// SQLite, which runs one write at a time by design, it waits and the numbers stay gapless.
 #[tokio::test]
 async fn a_create_does_not_wait_for_another_to_commit() {
     let env = env("no_wait", 1_750_000_000_000).await;
-    if env.store.dialect() == Dialect::Sqlite {
-        return;
-    }
     let first = env.open("First").await;
     // A create in flight: its ticket row written, its transaction still open.
     let mut slow = env.store.write().await.unwrap();
@@ -118,6 +115,23 @@ async fn a_create_does_not_wait_for_another_to_commit() {
         })
         .await
         .unwrap();
+    if env.store.dialect() == Dialect::Sqlite {
+        // SQLite has one writer, so the other create waits its turn, and the rollback leaves no
+        // gap: the waiting create takes the number the rolled-back one held.
+        let desk = env.desk.clone();
+        let admin = env.admin.clone();
+        let waiting =
+            tokio::spawn(
+                async move { desk.open_ticket(&admin, opening("Meanwhile", "sam@customer.test", None)).await },
+            );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(!waiting.is_finished(), "SQLite runs one write at a time");
+        drop(slow);
+        let other = waiting.await.unwrap().unwrap();
+        assert_eq!(other.number, in_flight.number, "no gap after a rollback on SQLite");
+        assert_eq!(other.number, first.number + 1);
+        return;
+    }
     let other = tokio::time::timeout(
         Duration::from_secs(5),
         env.desk.open_ticket(&env.admin, opening("Meanwhile", "sam@customer.test", None)),
