@@ -157,7 +157,7 @@ impl DiscordChannel {
             return Ok(());
         }
         for a in &m.attachments {
-            match self.download(&a.url).await {
+            match self.download(&a.url, u64::from(a.size)).await {
                 Ok(bytes) => attachments.push(NewAttachment {
                     file_name: a.filename.clone(),
                     content_type: a.content_type.clone().unwrap_or_else(|| "application/octet-stream".into()),
@@ -194,16 +194,28 @@ impl DiscordChannel {
         Ok(())
     }
 
-    async fn download(&self, url: &str) -> Result<Vec<u8>, String> {
-        let resp = self.rest.client().get(url).send().await.map_err(|e| e.to_string())?;
+    /// Downloads an attachment, refusing it by its declared size, its `Content-Length`, or as
+    /// soon as the bytes read pass the cap, so a wrong size never costs more than the cap.
+    async fn download(&self, url: &str, declared: u64) -> Result<Vec<u8>, String> {
+        let too_large = || "larger than 25 MB".to_string();
+        if declared > MAX_DOWNLOAD_BYTES as u64 {
+            return Err(too_large());
+        }
+        let mut resp = self.rest.client().get(url).send().await.map_err(|e| e.to_string())?;
         if !resp.status().is_success() {
             return Err(format!("HTTP {}", resp.status().as_u16()));
         }
-        let bytes = resp.bytes().await.map_err(|e| e.to_string())?;
-        if bytes.len() > MAX_DOWNLOAD_BYTES {
-            return Err("larger than 25 MB".into());
+        if resp.content_length().is_some_and(|n| n > MAX_DOWNLOAD_BYTES as u64) {
+            return Err(too_large());
         }
-        Ok(bytes.to_vec())
+        let mut bytes = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(|e| e.to_string())? {
+            if bytes.len() + chunk.len() > MAX_DOWNLOAD_BYTES {
+                return Err(too_large());
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        Ok(bytes)
     }
 
     async fn on_message_update(&self, m: MessageUpdateEvent) {
