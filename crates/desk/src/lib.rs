@@ -8,6 +8,7 @@
 mod admin;
 mod auth;
 mod blobs;
+mod channel_identities;
 mod channel_lookups;
 pub mod egress;
 mod email;

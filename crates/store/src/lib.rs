@@ -657,6 +657,8 @@ tx_methods! {
     fn contact_identities(ws: WorkspaceId, contact: ContactId) -> Vec<ChannelIdentityRecord>;
     fn add_staff_identity(ws: WorkspaceId, user: UserId, channel: &str, external_id: &str, now: Millis) -> bool;
     fn staff_by_identity(ws: WorkspaceId, channel: &str, external_id: &str) -> Option<UserId>;
+    fn staff_identities(ws: WorkspaceId) -> Vec<ChannelIdentityRecord>;
+    fn delete_staff_identity(ws: WorkspaceId, id: i64) -> bool;
     fn set_ticket_channel_account(ws: WorkspaceId, ticket: TicketId, account: i64) -> ();
     fn ticket_channel(ws: WorkspaceId, ticket: TicketId) -> Option<(String, Option<i64>)>;
     fn ticket_by_channel_thread(channel: &str, thread_key: &str) -> Option<(WorkspaceId, TicketId)>;
