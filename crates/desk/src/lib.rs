@@ -15,7 +15,6 @@ mod email;
 mod error;
 mod leases;
 mod live;
-mod ops;
 mod outbox;
 mod retry;
 mod sealed;

@@ -1,8 +1,10 @@
-//! Automation rules: the rule array an admin saves, checked rule by rule.
+//! Automation rules: the rule array an admin saves, checked rule by rule, and running them on the
+//! events of a ticket change.
 
 use switchboard_domain::*;
+use switchboard_store::*;
 
-use crate::{Desk, DeskError, require};
+use crate::{Desk, DeskError, TicketPatch, require};
 
 /// The outcome of saving the automation rule array.
 #[derive(Debug, Clone)]
@@ -63,5 +65,77 @@ impl Desk {
         tx.save_workspace_settings(ws, &settings, self.now()).await?;
         tx.commit().await?;
         Ok(AutomationSave { rules: valid, reports: parsed.reports, saved: true })
+    }
+}
+
+// ---- running the rules, inside the transaction of the change that triggered them ----
+
+/// The label history and events use for changes made by a rule.
+pub(crate) fn rule_actor(ws: WorkspaceId, what: &str, name: &str) -> Actor {
+    let mut a = Actor::system(ws);
+    a.label = format!("{what} \u{201c}{name}\u{201d}");
+    a
+}
+
+impl Desk {
+    /// Runs the automation rules for each of `events` on `t` and applies what they plan, each
+    /// action as a change attributed to its rule (so an escalation's reason names the rule).
+    /// Returns the ticket as saved.
+    pub(crate) async fn run_automation(
+        &self,
+        tx: &mut Tx,
+        mut t: TicketRecord,
+        events: &[AutomationEvent],
+    ) -> Result<TicketRecord, DeskError> {
+        let ws = t.workspace_id;
+        let settings = tx.workspace_settings(ws).await?;
+        let rules: Vec<AutomationRule> = match serde_json::from_str(&settings.automation_rules) {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(workspace = ws.0, error = %e, "skipping unreadable automation rules");
+                return Ok(t);
+            }
+        };
+        if rules.is_empty() {
+            return Ok(t);
+        }
+        let mut plan = Vec::new();
+        for event in events {
+            plan.extend(plan_automation(&rules, event.clone(), t.help_topic_id, t.escalated));
+        }
+        for step in plan {
+            let actor = rule_actor(ws, "Automation rule", &step.rule_name);
+            let mut patch = TicketPatch::default();
+            match step.action {
+                AutomationAction::AddTag { tag } => {
+                    let mut tags = t.tag_list();
+                    if tags.contains(&tag) {
+                        continue;
+                    }
+                    tags.push(tag);
+                    patch.tags = Some(tags);
+                }
+                AutomationAction::Escalate => patch.escalated = Some(true),
+                AutomationAction::SetPriority { priority } => patch.priority = Some(priority),
+                AutomationAction::AssignRoundRobin => {
+                    if t.assignee_id.is_some() {
+                        continue;
+                    }
+                    let queue = tx.queue_by_id(ws, t.queue_id).await?.ok_or(DeskError::NotFound("queue"))?;
+                    match self.auto_assignee(tx, ws, &queue, true).await? {
+                        Some(u) => patch.assignee_id = Some(Some(u.id)),
+                        None => continue,
+                    }
+                }
+                AutomationAction::Notify { message } => {
+                    let text = message
+                        .unwrap_or_else(|| format!("{}: {} ({})", step.rule_name, t.subject, t.display_number()));
+                    tx.insert_notification(ws, "automation", Some(t.id), &text, self.now()).await?;
+                    continue;
+                }
+            }
+            t = self.patch_ticket_quietly(tx, &actor, t, patch).await?;
+        }
+        Ok(t)
     }
 }

@@ -1,11 +1,11 @@
-//! Routing rules: the admin's list, and the one place a matched rule's outcome lands on a ticket.
+//! Routing rules: the admin's list, and the one place a matched rule's outcome lands on a ticket;
+//! auto-assignment by the queue's mode (round robin, load balancing).
 
 use switchboard_domain::*;
 use switchboard_store::*;
 
-use crate::TicketPatch;
-use crate::ops::rule_actor;
-use crate::{Desk, DeskError, require};
+use super::automation::rule_actor;
+use crate::{Desk, DeskError, TicketPatch, require};
 
 /// A routing rule as an admin writes it.
 #[derive(Debug, Clone)]
@@ -283,5 +283,44 @@ impl Desk {
             }
         }
         Ok(t)
+    }
+}
+
+// ---- auto-assignment, inside the transaction of the change that needs an assignee ----
+
+impl Desk {
+    /// Who a ticket in `queue` goes to under the queue's assignment mode (or round robin when
+    /// `force_round_robin` and the queue is manual), advancing the queue's rotation cursor.
+    pub(crate) async fn auto_assignee(
+        &self,
+        tx: &mut Tx,
+        ws: WorkspaceId,
+        queue: &QueueRecord,
+        force_round_robin: bool,
+    ) -> Result<Option<UserRecord>, DeskError> {
+        let mode = match queue.assignment_mode {
+            AssignmentMode::Manual if force_round_robin => AssignmentMode::RoundRobin,
+            m => m,
+        };
+        if mode == AssignmentMode::Manual {
+            return Ok(None);
+        }
+        // The cursor first: it locks the queue's rotation, so the loads below are the ones left by
+        // the assignment before this one.
+        let cursor = tx.round_robin_cursor(ws, queue.id).await?;
+        let members: Vec<AssignmentCandidate> = tx
+            .queue_member_loads(ws, queue.id)
+            .await?
+            .into_iter()
+            .map(|m| AssignmentCandidate {
+                user_id: m.user_id,
+                on_break: m.on_break,
+                weight: m.weight,
+                open_assigned: m.open_assigned,
+            })
+            .collect();
+        let Some(pick) = pick_assignee(mode, &members, cursor) else { return Ok(None) };
+        tx.set_round_robin_cursor(ws, queue.id, pick).await?;
+        Ok(tx.user_by_id(ws, pick).await?)
     }
 }

@@ -1,4 +1,6 @@
-//! SLA policies, the workspace's SLA settings, the breach scan and the dashboard's trend.
+//! SLA policies, the workspace's SLA settings, the breach scan and the dashboard's trend, and the
+//! SLA clock every ticket change keeps (targets from the policy, paused while waiting on the
+//! customer).
 
 use switchboard_domain::*;
 use switchboard_store::*;
@@ -240,5 +242,112 @@ impl Desk {
             }
         }
         Ok(out)
+    }
+}
+
+// ---- the SLA clock, kept inside each ticket change's transaction ----
+
+/// A ticket's fields as they were before a change, to tell what the SLA clock must react to.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SlaInputs {
+    pub priority: Priority,
+    pub help_topic_id: Option<HelpTopicId>,
+}
+
+impl SlaInputs {
+    pub(crate) fn of(t: &TicketRecord) -> SlaInputs {
+        SlaInputs { priority: t.priority, help_topic_id: t.help_topic_id }
+    }
+}
+
+/// The next pending target, or none while the clock is paused or the ticket needs no work.
+pub(crate) fn refresh_sla(t: &mut TicketRecord) {
+    t.sla_due_at = if t.sla_paused_at.is_some() {
+        None
+    } else {
+        next_sla_due(t.status, t.first_response_due_at, t.first_responded_at, t.resolution_due_at)
+    };
+}
+
+fn clock_of(t: &TicketRecord) -> SlaClock {
+    SlaClock {
+        started_at: t.sla_started_at.unwrap_or(t.created_at),
+        paused_at: t.sla_paused_at,
+        paused_minutes: t.sla_paused_minutes,
+    }
+}
+
+impl Desk {
+    /// The business-hours calendar a policy counts in: its own, or every minute in the
+    /// workspace's time zone.
+    pub(crate) async fn calendar_for(
+        &self,
+        tx: &mut Tx,
+        ws: WorkspaceId,
+        calendar: Option<CalendarId>,
+    ) -> Result<BusinessCalendar, DeskError> {
+        if let Some(id) = calendar
+            && let Some(c) = tx.calendar_by_id(ws, id).await?
+        {
+            let spec: CalendarSpec =
+                serde_json::from_str(&c.spec).map_err(|e| DeskError::Internal(format!("calendar {id}: {e}")))?;
+            return Ok(spec.validate()?);
+        }
+        let w = tx.workspace_by_id(ws).await?;
+        Ok(BusinessCalendar::always_open(parse_time_zone("timeZone", &w.time_zone)?))
+    }
+
+    /// Sets the SLA targets of `t` from the policy for its priority and help topic, counting from
+    /// when its clock started plus the time it spent paused. No policy leaves the targets as the
+    /// caller set them (a help topic's due offset, an explicit resolution due time).
+    pub(crate) async fn apply_sla_policy(&self, tx: &mut Tx, t: &mut TicketRecord) -> Result<(), DeskError> {
+        match tx.sla_policy_for(t.workspace_id, t.priority, t.help_topic_id).await? {
+            Some(p) => {
+                let calendar = self.calendar_for(tx, t.workspace_id, p.calendar_id).await?;
+                let clock = clock_of(t);
+                t.sla_policy_id = Some(p.id);
+                if !clock.is_paused() {
+                    t.first_response_due_at = clock.due(&calendar, p.first_response_minutes);
+                    t.resolution_due_at = clock.due(&calendar, p.resolution_minutes);
+                }
+            }
+            None if t.sla_policy_id.is_some() => {
+                // The policy no longer applies (priority changed): its targets go with it.
+                t.sla_policy_id = None;
+                t.first_response_due_at = None;
+                t.resolution_due_at = None;
+            }
+            None => {}
+        }
+        Ok(())
+    }
+
+    /// Brings the SLA clock of `t` in line with a change from `before`: waiting on the customer
+    /// pauses it, leaving waiting resumes it and pushes the targets out by the business time
+    /// paused, and a new priority or help topic picks the policy again.
+    pub(crate) async fn sync_sla(&self, tx: &mut Tx, t: &mut TicketRecord, before: SlaInputs) -> Result<(), DeskError> {
+        let now = self.now();
+        let mut recompute = before.priority != t.priority || before.help_topic_id != t.help_topic_id;
+        if t.status == TicketStatus::Waiting && t.sla_paused_at.is_none() {
+            t.sla_paused_at = Some(now);
+        } else if t.status != TicketStatus::Waiting && t.sla_paused_at.is_some() {
+            let mut clock = clock_of(t);
+            let calendar = match t.sla_policy_id {
+                Some(id) => {
+                    let cal = tx.sla_policy_by_id(t.workspace_id, id).await?.and_then(|p| p.calendar_id);
+                    self.calendar_for(tx, t.workspace_id, cal).await?
+                }
+                None => self.calendar_for(tx, t.workspace_id, None).await?,
+            };
+            clock.resume(now, &calendar);
+            t.sla_paused_at = None;
+            t.sla_paused_minutes = clock.paused_minutes;
+            recompute = recompute || t.sla_policy_id.is_some();
+        }
+        if recompute {
+            self.apply_sla_policy(tx, t).await?;
+        }
+        refresh_sla(t);
+        Ok(())
     }
 }
