@@ -1,0 +1,63 @@
+//! Contacts (the people tickets are about): the contact type, a short reference to one, and what
+//! staff write.
+
+use super::*;
+
+remote_enum!(
+    /// How a requester is typed.
+    RequesterType => "d::RequesterType" { BusinessPartner, Account, Manual });
+
+/// A requester.
+pub struct Contact(pub ContactRecord);
+
+#[Object]
+impl Contact {
+    async fn id(&self) -> ID {
+        id(self.0.id.0)
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn email(&self) -> Option<&str> {
+        self.0.email.as_deref()
+    }
+    async fn phone(&self) -> Option<&str> {
+        self.0.phone.as_deref()
+    }
+    async fn whatsapp_id(&self) -> Option<&str> {
+        self.0.whatsapp_id.as_deref()
+    }
+    async fn discord_user_id(&self) -> Option<&str> {
+        self.0.discord_user_id.as_deref()
+    }
+    async fn requester_type(&self) -> RequesterType {
+        self.0.requester_type.into()
+    }
+    async fn business_partner_ref(&self) -> Option<&str> {
+        self.0.business_partner_ref.as_deref()
+    }
+    /// True when the contact can sign in to the My Tickets portal.
+    async fn has_portal_access(&self) -> bool {
+        self.0.password_hash.is_some()
+    }
+}
+
+/// A short reference to a requester.
+#[derive(SimpleObject)]
+pub struct ContactRef {
+    pub id: ID,
+    pub name: String,
+    pub email: Option<String>,
+}
+
+/// A contact as staff write it.
+#[derive(InputObject)]
+pub struct ContactInput {
+    pub name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub requester_type: Option<RequesterType>,
+    pub business_partner_ref: Option<String>,
+    /// Gives the contact a portal sign-in.
+    pub portal_password: Option<String>,
+}
