@@ -494,6 +494,7 @@ impl Mutation {
                     shortcut: input.shortcut,
                     body: input.body,
                     help_topic_id: opt_id(&input.help_topic_id, "helpTopicId")?,
+                    version: input.version,
                 },
             )
             .await?;
@@ -514,7 +515,8 @@ impl Mutation {
         input: CalendarInput,
     ) -> Result<Calendar, DeskError> {
         let a = actor(ctx)?;
-        Calendar::new(desk(ctx).save_calendar(a, opt_id(&id, "id")?, &input.name, &input.spec()).await?)
+        let saved = desk(ctx).save_calendar(a, opt_id(&id, "id")?, &input.name, &input.spec(), input.version);
+        Calendar::new(saved.await?)
     }
 
     /// Creates an SLA policy, or updates one when `id` is given (admins).
@@ -543,7 +545,9 @@ impl Mutation {
 
     /// Changes the SLA settings (admins).
     async fn save_sla_settings(&self, ctx: &Context<'_>, input: SlaSettingsInput) -> Result<SlaSettings, DeskError> {
-        Ok(desk(ctx).save_sla_settings(actor(ctx)?, input.into()).await?.into())
+        let version = input.version;
+        let (saved, v) = desk(ctx).save_sla_settings(actor(ctx)?, input.into(), version).await?;
+        Ok(SlaSettings::new(saved, v))
     }
 
     /// Changes the proactive follow-up and auto-close settings (admins).
@@ -552,7 +556,9 @@ impl Mutation {
         ctx: &Context<'_>,
         input: InactivitySettings,
     ) -> Result<InactivitySettings, DeskError> {
-        Ok(desk(ctx).save_inactivity_settings(actor(ctx)?, input.into()).await?.into())
+        let version = input.version;
+        let (saved, v) = desk(ctx).save_inactivity_settings(actor(ctx)?, input.into(), version).await?;
+        Ok(InactivitySettings::new(saved, v))
     }
 
     /// Changes the messages sent after a ticket closes (admins).
@@ -561,7 +567,9 @@ impl Mutation {
         ctx: &Context<'_>,
         input: AfterCloseSettings,
     ) -> Result<AfterCloseSettings, DeskError> {
-        Ok(desk(ctx).save_after_close_settings(actor(ctx)?, input.into()).await?.into())
+        let version = input.version;
+        let (saved, v) = desk(ctx).save_after_close_settings(actor(ctx)?, input.into(), version).await?;
+        Ok(AfterCloseSettings::new(saved, v))
     }
 
     /// Changes the manager alert thresholds (admins).
@@ -570,7 +578,9 @@ impl Mutation {
         ctx: &Context<'_>,
         input: ManagerAlertSettings,
     ) -> Result<ManagerAlertSettings, DeskError> {
-        Ok(desk(ctx).save_manager_alert_settings(actor(ctx)?, input.into()).await?.into())
+        let version = input.version;
+        let (saved, v) = desk(ctx).save_manager_alert_settings(actor(ctx)?, input.into(), version).await?;
+        Ok(ManagerAlertSettings::new(saved, v))
     }
 
     /// Creates a routing rule, or updates one when `id` is given (admins).
@@ -603,15 +613,19 @@ impl Mutation {
 
     /// Replaces the automation rules with a JSON array in the seed's format, reporting on every
     /// rule. An invalid rule saves nothing unless `dropInvalid`, which saves the valid ones (admins).
+    /// `version` is `automationRulesVersion.version` when the rules were loaded: a save over a
+    /// newer one is refused with CONFLICT naming who saved it and when; without it the save
+    /// applies whatever was saved since (as before versions existed).
     async fn save_automation_rules(
         &self,
         ctx: &Context<'_>,
         rules: String,
         #[graphql(default_with = "Some(false)")] drop_invalid: Option<bool>,
+        version: Option<i64>,
     ) -> Result<SaveAutomationRulesPayload, DeskError> {
         let a = actor(ctx)?;
         SaveAutomationRulesPayload::new(
-            desk(ctx).save_automation_rules(a, &rules, drop_invalid.unwrap_or(false)).await?,
+            desk(ctx).save_automation_rules(a, &rules, drop_invalid.unwrap_or(false), version).await?,
         )
     }
 

@@ -443,10 +443,10 @@ pub struct PageInfo {
 #[derive(SimpleObject)]
 pub struct TicketConnection {
     pub nodes: Vec<Ticket>,
-    /// All tickets matching the filters, counted up to 10,000: see `totalCountCapped`.
+    /// All tickets matching the filters, exact up to 1,000: see `totalCountCapped`.
     pub total_count: i64,
-    /// True when more tickets match than `totalCount` says (counting stopped at 10,000): show
-    /// it as "10,000+".
+    /// True when more tickets match than `totalCount` says (counting stopped at 1,000): show it
+    /// as "1,000+". The cap keeps every page as cheap at a million tickets as at a hundred.
     pub total_count_capped: bool,
     pub page_info: PageInfo,
 }
@@ -590,6 +590,15 @@ impl CannedResponse {
     async fn updated_at(&self) -> DateTime<Utc> {
         time(self.0.updated_at)
     }
+    /// Goes up with every save; send it back as `CannedResponseInput.version` so a save over someone
+    /// else's newer one is refused instead of undoing it.
+    async fn version(&self) -> i64 {
+        self.0.version
+    }
+    /// Who last saved the response, as history names them; absent before its first edit.
+    async fn updated_by(&self) -> Option<&str> {
+        self.0.updated_by.as_deref()
+    }
 }
 
 /// An integrator's API token (the token itself is shown only once, at creation).
@@ -707,10 +716,10 @@ impl PublicEntry {
 #[derive(SimpleObject)]
 pub struct MyTicketConnection {
     pub nodes: Vec<MyTicket>,
-    /// All tickets matching the filters, counted up to 10,000: see `totalCountCapped`.
+    /// All tickets matching the filters, exact up to 1,000: see `totalCountCapped`.
     pub total_count: i64,
-    /// True when more tickets match than `totalCount` says (counting stopped at 10,000): show
-    /// it as "10,000+".
+    /// True when more tickets match than `totalCount` says (counting stopped at 1,000): show it
+    /// as "1,000+". The cap keeps every page as cheap at a million tickets as at a hundred.
     pub total_count_capped: bool,
     pub page_info: PageInfo,
 }
@@ -955,4 +964,8 @@ pub struct CannedResponseInput {
     pub shortcut: Option<String>,
     pub body: String,
     pub help_topic_id: Option<ID>,
+    /// The response's `version` when the form was loaded, for an update: a save over a newer
+    /// version is refused with CONFLICT naming who saved it and when. Without it the save
+    /// applies whatever was saved since (as before versions existed).
+    pub version: Option<i64>,
 }
