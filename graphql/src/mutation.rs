@@ -515,8 +515,8 @@ impl Mutation {
         input: CalendarInput,
     ) -> Result<Calendar, DeskError> {
         let a = actor(ctx)?;
-        let saved = desk(ctx).save_calendar(a, opt_id(&id, "id")?, &input.name, &input.spec(), input.version);
-        Calendar::new(saved.await?)
+        let spec = input.spec();
+        Calendar::new(desk(ctx).save_calendar(a, opt_id(&id, "id")?, &input.name, &spec, input.version).await?)
     }
 
     /// Creates an SLA policy, or updates one when `id` is given (admins).
