@@ -510,6 +510,7 @@ impl CoreMutation {
                     shortcut: input.shortcut,
                     body: input.body,
                     help_topic_id: opt_id(&input.help_topic_id, "helpTopicId")?,
+                    version: input.version,
                 },
             )
             .await?;
@@ -530,7 +531,8 @@ impl CoreMutation {
         input: CalendarInput,
     ) -> Result<Calendar, DeskError> {
         let a = actor(ctx)?;
-        Calendar::new(desk(ctx).save_calendar(a, opt_id(&id, "id")?, &input.name, &input.spec()).await?)
+        let spec = input.spec();
+        Calendar::new(desk(ctx).save_calendar(a, opt_id(&id, "id")?, &input.name, &spec, input.version).await?)
     }
 
     /// Creates an SLA policy, or updates one when `id` is given (admins).
@@ -559,7 +561,9 @@ impl CoreMutation {
 
     /// Changes the SLA settings (admins).
     async fn save_sla_settings(&self, ctx: &Context<'_>, input: SlaSettingsInput) -> Result<SlaSettings, DeskError> {
-        Ok(desk(ctx).save_sla_settings(actor(ctx)?, input.into()).await?.into())
+        let version = input.version;
+        let (saved, v) = desk(ctx).save_sla_settings(actor(ctx)?, input.into(), version).await?;
+        Ok(SlaSettings::new(saved, v))
     }
 
     /// Changes the proactive follow-up and auto-close settings (admins).
@@ -568,7 +572,9 @@ impl CoreMutation {
         ctx: &Context<'_>,
         input: InactivitySettings,
     ) -> Result<InactivitySettings, DeskError> {
-        Ok(desk(ctx).save_inactivity_settings(actor(ctx)?, input.into()).await?.into())
+        let version = input.version;
+        let (saved, v) = desk(ctx).save_inactivity_settings(actor(ctx)?, input.into(), version).await?;
+        Ok(InactivitySettings::new(saved, v))
     }
 
     /// Changes the messages sent after a ticket closes (admins).
@@ -577,7 +583,9 @@ impl CoreMutation {
         ctx: &Context<'_>,
         input: AfterCloseSettings,
     ) -> Result<AfterCloseSettings, DeskError> {
-        Ok(desk(ctx).save_after_close_settings(actor(ctx)?, input.into()).await?.into())
+        let version = input.version;
+        let (saved, v) = desk(ctx).save_after_close_settings(actor(ctx)?, input.into(), version).await?;
+        Ok(AfterCloseSettings::new(saved, v))
     }
 
     /// Changes the manager alert thresholds (admins).
@@ -586,7 +594,9 @@ impl CoreMutation {
         ctx: &Context<'_>,
         input: ManagerAlertSettings,
     ) -> Result<ManagerAlertSettings, DeskError> {
-        Ok(desk(ctx).save_manager_alert_settings(actor(ctx)?, input.into()).await?.into())
+        let version = input.version;
+        let (saved, v) = desk(ctx).save_manager_alert_settings(actor(ctx)?, input.into(), version).await?;
+        Ok(ManagerAlertSettings::new(saved, v))
     }
 
     /// Creates a routing rule, or updates one when `id` is given (admins).
@@ -619,15 +629,19 @@ impl CoreMutation {
 
     /// Replaces the automation rules with a JSON array in the seed's format, reporting on every
     /// rule. An invalid rule saves nothing unless `dropInvalid`, which saves the valid ones (admins).
+    /// `version` is `automationRulesVersion.version` when the rules were loaded: a save over a
+    /// newer one is refused with CONFLICT naming who saved it and when; without it the save
+    /// applies whatever was saved since (as before versions existed).
     async fn save_automation_rules(
         &self,
         ctx: &Context<'_>,
         rules: String,
         #[graphql(default_with = "Some(false)")] drop_invalid: Option<bool>,
+        version: Option<i64>,
     ) -> Result<SaveAutomationRulesPayload, DeskError> {
         let a = actor(ctx)?;
         SaveAutomationRulesPayload::new(
-            desk(ctx).save_automation_rules(a, &rules, drop_invalid.unwrap_or(false)).await?,
+            desk(ctx).save_automation_rules(a, &rules, drop_invalid.unwrap_or(false), version).await?,
         )
     }
 

@@ -1,5 +1,6 @@
 use async_graphql::{Context, ID, Object};
 use switchboard_desk::domain::{self as d, ActorKind, Permission, TicketId, UserId};
+use switchboard_desk::store::SettingsForm;
 use switchboard_desk::{AssigneeChoice, DeskError, TicketFilter, TicketPage};
 
 use crate::support::*;
@@ -200,12 +201,17 @@ impl CoreQuery {
 
     /// The workspace's SLA settings.
     async fn sla_settings(&self, ctx: &Context<'_>) -> Result<SlaSettings, DeskError> {
-        Ok(desk(ctx).sla_settings(actor(ctx)?).await?.into())
+        let (d, a) = (desk(ctx), actor(ctx)?);
+        // The version first: see `Desk::settings_version`.
+        let v = d.settings_version(a, SettingsForm::Sla).await?;
+        Ok(SlaSettings::new(d.sla_settings(a).await?, v))
     }
 
     /// The workspace's proactive follow-up and auto-close settings.
     async fn inactivity_settings(&self, ctx: &Context<'_>) -> Result<InactivitySettings, DeskError> {
-        Ok(desk(ctx).inactivity_settings(actor(ctx)?).await?.into())
+        let (d, a) = (desk(ctx), actor(ctx)?);
+        let v = d.settings_version(a, SettingsForm::Inactivity).await?;
+        Ok(InactivitySettings::new(d.inactivity_settings(a).await?, v))
     }
 
     /// Tickets opened, SLA targets missed and tickets resolved per day for the last `days` days
@@ -221,12 +227,16 @@ impl CoreQuery {
 
     /// The workspace's messages after a ticket closes (CSAT request, post-close follow-up).
     async fn after_close_settings(&self, ctx: &Context<'_>) -> Result<AfterCloseSettings, DeskError> {
-        Ok(desk(ctx).after_close_settings(actor(ctx)?).await?.into())
+        let (d, a) = (desk(ctx), actor(ctx)?);
+        let v = d.settings_version(a, SettingsForm::AfterClose).await?;
+        Ok(AfterCloseSettings::new(d.after_close_settings(a).await?, v))
     }
 
     /// The workspace's manager alert thresholds.
     async fn manager_alert_settings(&self, ctx: &Context<'_>) -> Result<ManagerAlertSettings, DeskError> {
-        Ok(desk(ctx).manager_alert_settings(actor(ctx)?).await?.into())
+        let (d, a) = (desk(ctx), actor(ctx)?);
+        let v = d.settings_version(a, SettingsForm::ManagerAlerts).await?;
+        Ok(ManagerAlertSettings::new(d.manager_alert_settings(a).await?, v))
     }
 
     /// Routing rules, in the order they are tried.
@@ -237,6 +247,12 @@ impl CoreQuery {
     /// The automation rules in force, as the JSON array `saveAutomationRules` takes.
     async fn automation_rules(&self, ctx: &Context<'_>) -> Result<String, DeskError> {
         rules_json(&desk(ctx).automation_rules(actor(ctx)?).await?)
+    }
+
+    /// Where the automation rules' form stands: send `version` back with `saveAutomationRules`.
+    /// Read it before (or with) `automationRules`.
+    async fn automation_rules_version(&self, ctx: &Context<'_>) -> Result<FormVersion, DeskError> {
+        Ok(desk(ctx).settings_version(actor(ctx)?, SettingsForm::AutomationRules).await?.into())
     }
 
     /// The automation rules in force, typed.

@@ -27,6 +27,8 @@ pub struct CannedResponseInput {
     pub shortcut: Option<String>,
     pub body: String,
     pub help_topic_id: Option<HelpTopicId>,
+    /// For an update: the response's version when the form was loaded (see [`HelpTopicInput`]).
+    pub version: Option<i64>,
 }
 
 /// A contact as staff create it.
@@ -39,6 +41,35 @@ pub struct ContactInput {
     pub business_partner_ref: Option<String>,
     /// Lets the contact sign in to the portal.
     pub portal_password: Option<String>,
+}
+
+/// Where an admin form stands: the version a save must name, and who saved it last and when
+/// (unset before its first save).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FormVersion {
+    pub version: i64,
+    pub updated_at: Option<Millis>,
+    pub updated_by: Option<String>,
+}
+
+/// A settings form never saved has no row: version 1.
+pub(crate) fn settings_version_of(row: Option<(i64, Millis, String)>) -> FormVersion {
+    match row {
+        Some((version, at, by)) => FormVersion { version, updated_at: Some(at), updated_by: Some(by) },
+        None => FormVersion { version: 1, updated_at: None, updated_by: None },
+    }
+}
+
+/// The refusal of a save made from a form someone else saved since it was loaded.
+fn saved_since(subject: &str, version: i64, at: Option<Millis>, by: Option<String>) -> DeskError {
+    let when = at
+        .and_then(chrono::DateTime::from_timestamp_millis)
+        .map_or_else(|| "earlier".to_string(), |t| format!("at {} UTC", t.format("%Y-%m-%d %H:%M:%S")));
+    let who = by.unwrap_or_else(|| "someone".into());
+    DeskError::Conflict(format!(
+        "{who} saved {subject} {when}, after you opened it (version {version}); reload it to see their \
+         change, then save yours again"
+    ))
 }
 
 pub(crate) fn conflict_as_field(field: &str, what: &str) -> impl FnOnce(StoreError) -> DeskError {
@@ -349,7 +380,7 @@ impl Desk {
     /// someone saved the row since `expected` was loaded, naming them and when: two admins editing
     /// one queue must not silently undo each other. The row stays locked (PostgreSQL) until the
     /// save commits, so of two saves of one version exactly one goes through.
-    async fn take_version(
+    pub(crate) async fn take_version(
         &self,
         tx: &mut Tx,
         actor: &Actor,
@@ -363,14 +394,36 @@ impl Desk {
             return Ok(());
         }
         let (version, at, by) = tx.form_version(form, ws, id).await?.ok_or(DeskError::NotFound(what))?;
-        let when = at
-            .and_then(chrono::DateTime::from_timestamp_millis)
-            .map_or_else(|| "earlier".to_string(), |t| format!("at {} UTC", t.format("%Y-%m-%d %H:%M:%S")));
-        let who = by.unwrap_or_else(|| "someone".into());
-        Err(DeskError::Conflict(format!(
-            "{who} saved this {what} {when}, after you opened it (version {version}); reload it to see their \
-             change, then save yours again"
-        )))
+        Err(saved_since(&format!("this {what}"), version, at, by))
+    }
+
+    /// The same for one of the workspace's settings forms, which have a version each (saving the
+    /// SLA settings never refuses a save of the manager alerts). The settings row is locked by the
+    /// save first, so two saves of one form's version take turns and the second is refused.
+    pub(crate) async fn take_settings_version(
+        &self,
+        tx: &mut Tx,
+        actor: &Actor,
+        form: SettingsForm,
+        expected: Option<i64>,
+    ) -> Result<FormVersion, DeskError> {
+        let ws = actor.workspace_id;
+        let now = self.now();
+        if let Some(version) = tx.take_settings_version(form, ws, expected, &actor.label, now).await? {
+            return Ok(FormVersion { version, updated_at: Some(now), updated_by: Some(actor.label.clone()) });
+        }
+        let v = settings_version_of(tx.settings_version(form, ws).await?);
+        Err(saved_since(&format!("the {}", form.label()), v.version, v.updated_at, v.updated_by))
+    }
+
+    /// Who saved one of the workspace's settings forms last, and the version a save must name.
+    /// Read it before the settings themselves: a save committed in between then shows its values
+    /// under the older version (the next save is refused and reloads), never older values under
+    /// the newer version (which would let that save undo the change unseen).
+    pub async fn settings_version(&self, actor: &Actor, form: SettingsForm) -> Result<FormVersion, DeskError> {
+        require(actor, Permission::View)?;
+        let mut tx = self.store().read().await?;
+        Ok(settings_version_of(tx.settings_version(form, actor.workspace_id).await?))
     }
 
     async fn check_user(&self, tx: &mut Tx, ws: WorkspaceId, user: UserId) -> Result<UserRecord, DeskError> {
@@ -468,6 +521,8 @@ impl Desk {
         }
         if let Some(id) = id {
             tx.canned_response_by_id(ws, id).await?.ok_or(DeskError::NotFound("canned response"))?;
+            let form = EditedForm::CannedResponse;
+            self.take_version(&mut tx, actor, form, "canned response", id.0, input.version).await?;
         }
         let r = tx
             .upsert_canned_response(ws, id, &title, shortcut.as_deref(), &body, input.help_topic_id, self.now())

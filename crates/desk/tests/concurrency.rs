@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use switchboard_desk::domain::*;
 use switchboard_desk::egress::{FixedResolver, OutboundGuard};
-use switchboard_desk::store::{QueueRecord, TicketRecord, UserRecord};
+use switchboard_desk::store::{QueueRecord, SettingsForm, TicketRecord, UserRecord};
 use switchboard_desk::*;
 
 mod common;
@@ -182,6 +182,7 @@ async fn webhook_dispatch_loses_no_event_committed_behind_a_newer_one_and_sends_
         enabled: true,
         events: vec![WebhookEvent::TicketOpened],
         secret: None,
+        version: None,
     };
     let hook = desk.save_webhook(&e.admin, None, hook).await.unwrap().webhook;
     let ws = e.admin.workspace_id;
@@ -283,7 +284,8 @@ async fn two_admins_saving_different_settings_at_once_both_keep_their_change() {
     for i in 0..15 {
         let (d1, d2, admin1, admin2) = (e.desk.clone(), e.desk.clone(), e.admin.clone(), e.admin.clone());
         let sla = tokio::spawn(async move {
-            d1.save_sla_settings(&admin1, SlaSettings { at_risk_percent: 10 + i, alert_on_breach: i % 2 == 0 }).await
+            d1.save_sla_settings(&admin1, SlaSettings { at_risk_percent: 10 + i, alert_on_breach: i % 2 == 0 }, None)
+                .await
         });
         let alerts = tokio::spawn(async move {
             let input = ManagerAlertSettings {
@@ -292,7 +294,7 @@ async fn two_admins_saving_different_settings_at_once_both_keep_their_change() {
                 escalation_spike: None,
                 escalation_window_minutes: 60,
             };
-            d2.save_manager_alert_settings(&admin2, input).await
+            d2.save_manager_alert_settings(&admin2, input, None).await
         });
         sla.await.unwrap().unwrap();
         alerts.await.unwrap().unwrap();
@@ -344,11 +346,12 @@ async fn two_breaching_tickets(e: &Env, now: Millis) -> (Desk, TicketRecord, Tic
         join: RuleJoin::And,
         clauses: vec![RoutingClause { field: ClauseField::Priority, op: ClauseOp::Is, value: "urgent".into() }],
         actions: vec![RoutingAction::ReassignQueue { queue_id: escalations.id }],
+        version: None,
     };
     e.desk.save_routing_rule(&e.admin, None, urgent).await.unwrap();
     let rules =
         r#"[{"name":"Breached to the rotation","trigger":"sla_breach","actions":[{"type":"assign_round_robin"}]}]"#;
-    e.desk.save_automation_rules(&e.admin, rules, false).await.unwrap();
+    e.desk.save_automation_rules(&e.admin, rules, false, None).await.unwrap();
 
     let mut first = opening("Invoices do not load", "pat@customer.test", Some(escalations.id));
     first.resolution_due_at = Some(now + HOUR);
@@ -522,4 +525,265 @@ async fn a_help_topic_saved_from_a_stale_form_is_refused_naming_who_saved_it() {
     // Saving a topic that is not there is still "not found", whatever version is sent.
     let gone = e.desk.save_help_topic(&ana, Some(HelpTopicId(9999)), topic("Ghost", None, Some(1))).await;
     assert!(matches!(gone, Err(DeskError::NotFound(_))), "{gone:?}");
+}
+
+/// Every other admin form that carries a version, as a test table: how to save it with a value
+/// telling saves apart (`n`), and how to read back that value and the version.
+#[derive(Debug, Clone, Copy)]
+enum Form {
+    CannedResponse,
+    RoutingRule,
+    SlaPolicy,
+    Webhook,
+    Calendar,
+    SlaSettings,
+    Inactivity,
+    AfterClose,
+    ManagerAlerts,
+    AutomationRules,
+}
+
+impl Form {
+    const ALL: [Form; 10] = [
+        Form::CannedResponse,
+        Form::RoutingRule,
+        Form::SlaPolicy,
+        Form::Webhook,
+        Form::Calendar,
+        Form::SlaSettings,
+        Form::Inactivity,
+        Form::AfterClose,
+        Form::ManagerAlerts,
+        Form::AutomationRules,
+    ];
+
+    /// What a refusal calls the form.
+    fn subject(self) -> &'static str {
+        match self {
+            Form::CannedResponse => "this canned response",
+            Form::RoutingRule => "this routing rule",
+            Form::SlaPolicy => "this SLA policy",
+            Form::Webhook => "this webhook",
+            Form::Calendar => "this calendar",
+            Form::SlaSettings => "the SLA settings",
+            Form::Inactivity => "the follow-up settings",
+            Form::AfterClose => "the after-close settings",
+            Form::ManagerAlerts => "the manager alerts",
+            Form::AutomationRules => "the automation rules",
+        }
+    }
+
+    /// Saves the form with `n` in it; `id` is the row's (none for a new one and for settings).
+    /// Returns the row's id and the version it is at after the save.
+    async fn save(
+        self,
+        desk: &Desk,
+        a: &Actor,
+        id: Option<i64>,
+        n: i64,
+        version: Option<i64>,
+    ) -> Result<(Option<i64>, i64), DeskError> {
+        Ok(match self {
+            Form::CannedResponse => {
+                let input = CannedResponseInput {
+                    title: format!("Reply {n}"),
+                    shortcut: None,
+                    body: "Hello".into(),
+                    help_topic_id: None,
+                    version,
+                };
+                let r = desk.save_canned_response(a, id.map(CannedResponseId), input).await?;
+                (Some(r.id.0), r.version)
+            }
+            Form::RoutingRule => {
+                let input = RoutingRuleChange {
+                    name: format!("Rule {n}"),
+                    enabled: true,
+                    position: None,
+                    join: RuleJoin::And,
+                    clauses: vec![RoutingClause {
+                        field: ClauseField::Priority,
+                        op: ClauseOp::Is,
+                        value: "urgent".into(),
+                    }],
+                    actions: vec![RoutingAction::Escalate],
+                    version,
+                };
+                let r = desk.save_routing_rule(a, id.map(RoutingRuleId), input).await?;
+                (Some(r.id.0), r.version)
+            }
+            Form::SlaPolicy => {
+                let input = SlaPolicyChange {
+                    name: "Urgent".into(),
+                    priority: Priority::Urgent,
+                    help_topic_id: None,
+                    first_response_minutes: 5 + n,
+                    resolution_minutes: 600,
+                    calendar_id: None,
+                    version,
+                };
+                let r = desk.save_sla_policy(a, id.map(SlaPolicyId), input).await?;
+                (Some(r.id.0), r.version)
+            }
+            Form::Webhook => {
+                let input = WebhookChange {
+                    name: "CRM".into(),
+                    url: format!("https://hooks.public.test/{n}"),
+                    enabled: true,
+                    events: vec![WebhookEvent::TicketOpened],
+                    secret: None,
+                    version,
+                };
+                let r = desk.save_webhook(a, id.map(WebhookId), input).await?;
+                (Some(r.webhook.id.0), r.webhook.version)
+            }
+            Form::Calendar => {
+                let spec = CalendarSpec {
+                    time_zone: "UTC".into(),
+                    schedule: vec![DayHours {
+                        weekday: "mon".into(),
+                        opens: "09:00".into(),
+                        closes: format!("{}:00", 10 + n % 14),
+                    }],
+                    holidays: Vec::new(),
+                };
+                let r = desk.save_calendar(a, id.map(CalendarId), "Office", &spec, version).await?;
+                (Some(r.id.0), r.version)
+            }
+            Form::SlaSettings => {
+                let input = SlaSettings { at_risk_percent: 1 + n % 98, alert_on_breach: true };
+                (None, desk.save_sla_settings(a, input, version).await?.1.version)
+            }
+            Form::Inactivity => {
+                let input = InactivitySettings { stale_after_hours: Some(1 + n), ..desk.inactivity_settings(a).await? };
+                (None, desk.save_inactivity_settings(a, input, version).await?.1.version)
+            }
+            Form::AfterClose => {
+                let input = AfterCloseSettings {
+                    post_close_follow_up_days: Some(1 + n % 89),
+                    ..desk.after_close_settings(a).await?
+                };
+                (None, desk.save_after_close_settings(a, input, version).await?.1.version)
+            }
+            Form::ManagerAlerts => {
+                let input = ManagerAlertSettings {
+                    queue_depth: Some(100 + n),
+                    csat_drop_percent: None,
+                    escalation_spike: None,
+                    escalation_window_minutes: 60,
+                };
+                (None, desk.save_manager_alert_settings(a, input, version).await?.1.version)
+            }
+            Form::AutomationRules => {
+                let rules = format!(
+                    r#"[{{"id":"r1","name":"Rule {n}","trigger":"ticket_opened","actions":[{{"type":"escalate"}}]}}]"#
+                );
+                let saved = desk.save_automation_rules(a, &rules, false, version).await?;
+                assert!(saved.saved, "{:?}", saved.reports);
+                (None, saved.version.version)
+            }
+        })
+    }
+
+    /// The `n` of the save in force, and the form's version.
+    async fn read(self, desk: &Desk, a: &Actor, id: Option<i64>) -> (i64, i64) {
+        let id = id.unwrap_or_default();
+        let settings = |form| async move { desk.settings_version(a, form).await.unwrap().version };
+        let number = |s: &str| s.rsplit(' ').next().unwrap().parse::<i64>().unwrap();
+        match self {
+            Form::CannedResponse => {
+                let r = desk.canned_responses(a).await.unwrap().into_iter().find(|r| r.id.0 == id).unwrap();
+                (number(&r.title), r.version)
+            }
+            Form::RoutingRule => {
+                let r = desk.routing_rule_list(a).await.unwrap().into_iter().find(|r| r.id.0 == id).unwrap();
+                (number(&r.rule.name), r.version)
+            }
+            Form::SlaPolicy => {
+                let r = desk.sla_policies(a).await.unwrap().into_iter().find(|r| r.id.0 == id).unwrap();
+                (r.first_response_minutes - 5, r.version)
+            }
+            Form::Webhook => {
+                let r = desk.webhooks(a).await.unwrap().into_iter().find(|r| r.id.0 == id).unwrap();
+                (r.url.rsplit('/').next().unwrap().parse().unwrap(), r.version)
+            }
+            Form::Calendar => {
+                let r = desk.calendars(a).await.unwrap().into_iter().find(|r| r.id.0 == id).unwrap();
+                let spec: CalendarSpec = serde_json::from_str(&r.spec).unwrap();
+                (spec.schedule[0].closes[..2].parse::<i64>().unwrap() - 10, r.version)
+            }
+            Form::SlaSettings => {
+                let v = settings(SettingsForm::Sla).await;
+                (desk.sla_settings(a).await.unwrap().at_risk_percent - 1, v)
+            }
+            Form::Inactivity => {
+                let v = settings(SettingsForm::Inactivity).await;
+                (desk.inactivity_settings(a).await.unwrap().stale_after_hours.unwrap() - 1, v)
+            }
+            Form::AfterClose => {
+                let v = settings(SettingsForm::AfterClose).await;
+                (desk.after_close_settings(a).await.unwrap().post_close_follow_up_days.unwrap() - 1, v)
+            }
+            Form::ManagerAlerts => {
+                let v = settings(SettingsForm::ManagerAlerts).await;
+                (desk.manager_alert_settings(a).await.unwrap().queue_depth.unwrap() - 100, v)
+            }
+            Form::AutomationRules => {
+                let v = settings(SettingsForm::AutomationRules).await;
+                (number(&desk.automation_rules(a).await.unwrap()[0].name), v)
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_admin_form_saved_from_a_stale_version_is_refused_and_of_two_saves_at_once_one_wins() {
+    let now = 1_772_445_600_000;
+    let e = env("versions", now).await;
+    let names = FixedResolver::of(&[("hooks.public.test", &["93.184.216.34"])]);
+    let desk = e.desk.with_outbound(OutboundGuard::new(OutboundPolicy::parse("").unwrap(), Arc::new(names)));
+    let (ana, ben) = (admin(&e, "Ana").await, admin(&e, "Ben").await);
+    for form in Form::ALL {
+        // A new row starts at version 1; a settings form (never saved: 1) counts a save made
+        // without a version too.
+        let (id, _) = form.save(&desk, &e.admin, None, 1, None).await.unwrap();
+        let (n, start) = form.read(&desk, &e.admin, id).await;
+        assert_eq!((n, start), (1, if id.is_some() { 1 } else { 2 }), "{form:?}");
+
+        // Ana and Ben open the form at the same version; Ana saves first.
+        let (_, saved) = form.save(&desk, &ana, id, 2, Some(start)).await.unwrap();
+        assert_eq!(saved, start + 1, "{form:?}");
+        // Ben's save from the version he loaded would undo Ana's: refused, naming her and when.
+        match form.save(&desk, &ben, id, 3, Some(start)).await {
+            Err(DeskError::Conflict(m)) => {
+                let expected = format!("Ana saved {} at 2026-03-02 10:00:00 UTC, after you opened it", form.subject());
+                assert!(m.starts_with(&expected), "{form:?}: {m}");
+            }
+            other => panic!("{form:?}: expected a conflict naming Ana, got {other:?}"),
+        }
+        assert_eq!(form.read(&desk, &e.admin, id).await, (2, start + 1), "{form:?}: Ana's save stands");
+
+        // Two saves of one version at the same moment: exactly one goes through.
+        for round in 0..10 {
+            let v = start + 1 + round;
+            let (d1, d2, a1, a2) = (desk.clone(), desk.clone(), ana.clone(), ben.clone());
+            let first = tokio::spawn(async move { form.save(&d1, &a1, id, 10, Some(v)).await });
+            let second = tokio::spawn(async move { form.save(&d2, &a2, id, 11, Some(v)).await });
+            let results = [first.await.unwrap(), second.await.unwrap()];
+            let won: Vec<usize> = (0..2).filter(|i| results[*i].is_ok()).collect();
+            assert_eq!(won.len(), 1, "{form:?} round {round}: {results:?}");
+            let (winner, n) = if won[0] == 0 { ("Ana", 10) } else { ("Ben", 11) };
+            let lost = results.iter().find_map(|r| r.as_ref().err()).unwrap();
+            assert!(
+                matches!(lost, DeskError::Conflict(m) if m.starts_with(&format!("{winner} saved {}", form.subject()))),
+                "{form:?} round {round}: {lost:?}"
+            );
+            assert_eq!(form.read(&desk, &e.admin, id).await, (n, v + 1), "{form:?} round {round}");
+        }
+
+        // A caller that sends no version (an API client from before versions) saves as before.
+        let (_, blind) = form.save(&desk, &ben, id, 4, None).await.unwrap();
+        assert_eq!(form.read(&desk, &e.admin, id).await, (4, blind), "{form:?}");
+        assert_eq!(blind, start + 12, "{form:?}");
+    }
 }

@@ -103,7 +103,15 @@ fn rule(
     clauses: Vec<RoutingClause>,
     actions: Vec<RoutingAction>,
 ) -> RoutingRuleChange {
-    RoutingRuleChange { name: name.into(), enabled: true, position: Some(position), join, clauses, actions }
+    RoutingRuleChange {
+        name: name.into(),
+        enabled: true,
+        position: Some(position),
+        join,
+        clauses,
+        actions,
+        version: None,
+    }
 }
 
 #[tokio::test]
@@ -352,8 +360,10 @@ fn office_hours(tz: &str, holidays: &[&str]) -> CalendarSpec {
 async fn sla_targets_count_business_hours_pause_while_waiting_and_breach_once() {
     // Friday 16:00 in Berlin (15:00 UTC). Monday 6 April 2026 is Easter Monday, a holiday.
     let e = env("Europe/Berlin", "2026-04-03T14:00:00Z").await;
-    let cal =
-        e.desk.save_calendar(&e.admin, None, "Berlin office", &office_hours("Europe/Berlin", &["2026-04-06"])).await;
+    let cal = e
+        .desk
+        .save_calendar(&e.admin, None, "Berlin office", &office_hours("Europe/Berlin", &["2026-04-06"]), None)
+        .await;
     let cal = cal.unwrap();
     let policy = SlaPolicyChange {
         name: "High".into(),
@@ -362,10 +372,11 @@ async fn sla_targets_count_business_hours_pause_while_waiting_and_breach_once() 
         first_response_minutes: 120,
         resolution_minutes: 600,
         calendar_id: Some(cal.id),
+        version: None,
     };
     e.desk.save_sla_policy(&e.admin, None, policy).await.unwrap();
     let automation = r#"[{"id":"late","name":"Tag late tickets","trigger":"sla_breach","actions":[{"type":"add_tag","tag":"late"}]}]"#;
-    assert!(e.desk.save_automation_rules(&e.admin, automation, false).await.unwrap().saved);
+    assert!(e.desk.save_automation_rules(&e.admin, automation, false, None).await.unwrap().saved);
 
     let t = e.open("Printer on fire", Priority::High, &[]).await;
     // One business hour left on Friday, then the weekend and the holiday: Tuesday 10:00 Berlin.
@@ -425,8 +436,9 @@ async fn sla_targets_count_business_hours_pause_while_waiting_and_breach_once() 
 #[tokio::test]
 async fn business_hours_in_use_cannot_be_deleted() {
     let e = env("Europe/Berlin", "2026-04-03T14:00:00Z").await;
-    let office = e.desk.save_calendar(&e.admin, None, "Office", &office_hours("Europe/Berlin", &[])).await.unwrap();
-    let spare = e.desk.save_calendar(&e.admin, None, "Spare", &office_hours("UTC", &[])).await.unwrap();
+    let office =
+        e.desk.save_calendar(&e.admin, None, "Office", &office_hours("Europe/Berlin", &[]), None).await.unwrap();
+    let spare = e.desk.save_calendar(&e.admin, None, "Spare", &office_hours("UTC", &[]), None).await.unwrap();
     let policy = |name: &str, calendar_id| SlaPolicyChange {
         name: name.into(),
         // One policy per priority: Gold for urgent tickets, Silver for high.
@@ -435,6 +447,7 @@ async fn business_hours_in_use_cannot_be_deleted() {
         first_response_minutes: 60,
         resolution_minutes: 600,
         calendar_id,
+        version: None,
     };
     let gold = e.desk.save_sla_policy(&e.admin, None, policy("Gold", Some(office.id))).await.unwrap();
     e.desk.save_sla_policy(&e.admin, None, policy("Silver", Some(office.id))).await.unwrap();
@@ -468,6 +481,7 @@ async fn first_response_breach_is_separate_from_resolution_and_notes_do_not_coun
         first_response_minutes: 30,
         resolution_minutes: 240,
         calendar_id: None,
+        version: None,
     };
     e.desk.save_sla_policy(&e.admin, None, policy).await.unwrap();
     let t = e.open("Site down", Priority::Urgent, &[]).await;
@@ -514,14 +528,14 @@ async fn automation_rules_fire_on_their_triggers_and_report_invalid_rules() {
       {"trigger":"ticket_opened","actions":[{"type":"add_tag","tag":"this tag is far too long to be accepted as a tag"}]}
     ]"#;
     // Strict save refuses the whole array and says which rule failed and why.
-    let refused = e.desk.save_automation_rules(&e.admin, rules, false).await.unwrap();
+    let refused = e.desk.save_automation_rules(&e.admin, rules, false, None).await.unwrap();
     assert!(!refused.saved);
     let bad: Vec<_> = refused.reports.iter().filter(|r| !r.errors.is_empty()).collect();
     assert_eq!(bad.len(), 1);
     assert_eq!(bad[0].errors[0].field, "rules[4].actions[0].tag");
     assert!(e.desk.automation_rules(&e.admin).await.unwrap().is_empty());
     // Dropping invalid rules, as the seed does, saves the other four.
-    let saved = e.desk.save_automation_rules(&e.admin, rules, true).await.unwrap();
+    let saved = e.desk.save_automation_rules(&e.admin, rules, true, None).await.unwrap();
     assert!(saved.saved);
     assert_eq!(saved.rules.len(), 4);
 
@@ -568,6 +582,7 @@ async fn canned_responses_are_checked_at_save_and_render_against_a_ticket() {
         shortcut: Some("refund-policy".into()),
         body: "Hi {{requester.name}}, see {{ticket.refundLink}}".into(),
         help_topic_id: None,
+        version: None,
     };
     match e.desk.save_canned_response(&e.admin, None, bad).await {
         Err(DeskError::Validation(v)) => {
@@ -583,6 +598,7 @@ async fn canned_responses_are_checked_at_save_and_render_against_a_ticket() {
             "Hi {{requester.name}}, about {{ticket.number}} ({{ticket.subject}}): refunds take 5 days. {{actor.name}}"
                 .into(),
         help_topic_id: None,
+        version: None,
     };
     let r = e.desk.save_canned_response(&e.admin, None, good).await.unwrap();
     let t = e.open("Refund & returns", Priority::Normal, &[]).await;
@@ -611,6 +627,7 @@ async fn canned_responses_are_checked_at_save_and_render_against_a_ticket() {
         shortcut: Some("invoice".into()),
         body: "Your invoice is attached.".into(),
         help_topic_id: Some(topic.id),
+        version: None,
     };
     e.desk.save_canned_response(&e.admin, None, scoped).await.unwrap();
     assert!(e.desk.render_canned_shortcut(&agent, "invoice", t.id).await.is_err());
@@ -637,18 +654,25 @@ async fn templates_nested_too_deep_are_refused_at_save_naming_the_field() {
     let e = env("UTC", "2026-03-02T10:00:00Z").await;
     let body = deep_template();
     assert!(body.chars().count() < MAX_TEMPLATE_CHARS);
-    let input = CannedResponseInput { title: "Deep".into(), shortcut: None, body: body.clone(), help_topic_id: None };
+    let input = CannedResponseInput {
+        title: "Deep".into(),
+        shortcut: None,
+        body: body.clone(),
+        help_topic_id: None,
+        version: None,
+    };
     expect_too_deep(e.desk.save_canned_response(&e.admin, None, input).await, "body");
     assert!(e.desk.canned_responses(&e.admin).await.unwrap().is_empty());
     let mut settings = e.desk.after_close_settings(&e.admin).await.unwrap();
     settings.csat_request_message = Some(body);
-    expect_too_deep(e.desk.save_after_close_settings(&e.admin, settings).await, "csatRequestMessage");
+    expect_too_deep(e.desk.save_after_close_settings(&e.admin, settings, None).await, "csatRequestMessage");
     // The server is still here, and a reasonable template still saves.
     let ok = CannedResponseInput {
         title: "Nested".into(),
         shortcut: None,
         body: "{{#if ticket.queue}}{{#unless requester.email}}Call us{{/unless}}{{/if}}".into(),
         help_topic_id: None,
+        version: None,
     };
     e.desk.save_canned_response(&e.admin, None, ok).await.unwrap();
 }
@@ -687,9 +711,9 @@ async fn quiet_tickets_get_one_follow_up_a_warning_and_then_close() {
         auto_close_customer_only: false,
         transcript_retention_days: None,
     };
-    e.desk.save_inactivity_settings(&e.admin, settings.clone()).await.unwrap();
+    e.desk.save_inactivity_settings(&e.admin, settings.clone(), None).await.unwrap();
     let bad = InactivitySettings { auto_close_warning_days: Some(9), ..settings };
-    match e.desk.save_inactivity_settings(&e.admin, bad).await {
+    match e.desk.save_inactivity_settings(&e.admin, bad, None).await {
         Err(DeskError::Validation(v)) => assert_eq!(v.field, "autoCloseWarningDays"),
         other => panic!("expected a validation error, got {other:?}"),
     }
@@ -726,7 +750,7 @@ async fn in_customer_only_mode_staff_replies_do_not_keep_a_ticket_open() {
     let start = e.desk.now();
     let settings =
         InactivitySettings { auto_close_days: Some(3), auto_close_customer_only: true, ..Default::default() };
-    e.desk.save_inactivity_settings(&e.admin, settings).await.unwrap();
+    e.desk.save_inactivity_settings(&e.admin, settings, None).await.unwrap();
     let t = e.open("Waiting for the customer", Priority::Normal, &[]).await;
     let agent = e.agent("Ann").await;
     e.clock.set(start + 2 * DAY);
@@ -746,6 +770,7 @@ async fn the_at_risk_share_is_the_workspaces_setting() {
         first_response_minutes: 100,
         resolution_minutes: 1000,
         calendar_id: None,
+        version: None,
     };
     e.desk.save_sla_policy(&e.admin, None, policy).await.unwrap();
     let t = e.open("Soon due", Priority::Normal, &[]).await;
@@ -755,10 +780,10 @@ async fn the_at_risk_share_is_the_workspaces_setting() {
     e.clock.set(ms("2026-03-02T11:00:00Z"));
     assert_eq!(count().await, 0);
     // ...but at risk once the workspace says 50%.
-    e.desk.save_sla_settings(&e.admin, SlaSettings { at_risk_percent: 50, alert_on_breach: true }).await.unwrap();
+    e.desk.save_sla_settings(&e.admin, SlaSettings { at_risk_percent: 50, alert_on_breach: true }, None).await.unwrap();
     assert_eq!(count().await, 1);
     assert_eq!(e.desk.list_tickets(&e.admin, &at_risk, 25, None).await.unwrap().tickets[0].id, t.id);
-    match e.desk.save_sla_settings(&e.admin, SlaSettings { at_risk_percent: 0, alert_on_breach: true }).await {
+    match e.desk.save_sla_settings(&e.admin, SlaSettings { at_risk_percent: 0, alert_on_breach: true }, None).await {
         Err(DeskError::Validation(v)) => assert_eq!(v.field, "atRiskPercent"),
         other => panic!("expected a validation error, got {other:?}"),
     }
@@ -770,7 +795,7 @@ async fn closed_transcripts_are_deleted_after_the_retention_period() {
     let e = env("UTC", "2026-03-02T10:00:00Z").await;
     let start = e.desk.now();
     let settings = InactivitySettings { transcript_retention_days: Some(30), ..Default::default() };
-    e.desk.save_inactivity_settings(&e.admin, settings).await.unwrap();
+    e.desk.save_inactivity_settings(&e.admin, settings, None).await.unwrap();
     let file = NewAttachment {
         file_name: "invoice.pdf".into(),
         content_type: "application/pdf".into(),
@@ -992,7 +1017,7 @@ async fn closed_tickets_get_one_rating_request_and_one_follow_up() {
         negative_csat_message: None,
         negative_csat_reopen: false,
     };
-    match e.desk.save_after_close_settings(&e.admin, bad).await {
+    match e.desk.save_after_close_settings(&e.admin, bad, None).await {
         Err(DeskError::Validation(v)) => assert_eq!(v.field, "csatRequestMessage"),
         other => panic!("expected a validation error, got {other:?}"),
     }
@@ -1004,7 +1029,7 @@ async fn closed_tickets_get_one_rating_request_and_one_follow_up() {
         negative_csat_message: None,
         negative_csat_reopen: false,
     };
-    e.desk.save_after_close_settings(&e.admin, settings.clone()).await.unwrap();
+    e.desk.save_after_close_settings(&e.admin, settings.clone(), None).await.unwrap();
     assert_eq!(e.desk.after_close_settings(&e.admin).await.unwrap(), settings);
 
     let report = e.desk.after_close_and_alerts().await.unwrap();
@@ -1034,7 +1059,7 @@ async fn closed_tickets_get_one_rating_request_and_one_follow_up() {
 
     // Switched off, nothing more is sent for newly closed tickets.
     let off = AfterCloseSettings { csat_request_enabled: false, post_close_follow_up_days: None, ..settings };
-    e.desk.save_after_close_settings(&e.admin, off).await.unwrap();
+    e.desk.save_after_close_settings(&e.admin, off, None).await.unwrap();
     e.desk.close(&e.admin, open.id, CloseReason::Resolved, None).await.unwrap();
     assert_eq!(e.desk.after_close_and_alerts().await.unwrap(), AfterCloseReport::default());
 }
@@ -1050,17 +1075,17 @@ async fn manager_alerts_notify_when_a_threshold_is_crossed_and_rearm_when_it_cle
         negative_csat_message: None,
         negative_csat_reopen: false,
     };
-    e.desk.save_after_close_settings(&e.admin, off).await.unwrap();
+    e.desk.save_after_close_settings(&e.admin, off, None).await.unwrap();
     let alerts = ManagerAlertSettings {
         queue_depth: Some(2),
         csat_drop_percent: Some(30),
         escalation_spike: Some(2),
         escalation_window_minutes: 60,
     };
-    e.desk.save_manager_alert_settings(&e.admin, alerts.clone()).await.unwrap();
+    e.desk.save_manager_alert_settings(&e.admin, alerts.clone(), None).await.unwrap();
     assert_eq!(e.desk.manager_alert_settings(&e.admin).await.unwrap(), alerts);
     let bad = ManagerAlertSettings { csat_drop_percent: Some(0), ..alerts.clone() };
-    match e.desk.save_manager_alert_settings(&e.admin, bad).await {
+    match e.desk.save_manager_alert_settings(&e.admin, bad, None).await {
         Err(DeskError::Validation(v)) => assert_eq!(v.field, "csatDropPercent"),
         other => panic!("expected a validation error, got {other:?}"),
     }
@@ -1138,7 +1163,7 @@ async fn a_poor_rating_gets_the_configured_answer_and_reopens_the_ticket() {
         negative_csat_message: Some("Sorry about {{ticket.number}}, {{requester.name}}. We are on it again.".into()),
         negative_csat_reopen: true,
     };
-    e.desk.save_after_close_settings(&e.admin, settings).await.unwrap();
+    e.desk.save_after_close_settings(&e.admin, settings, None).await.unwrap();
     let t = e.open("Broken again", Priority::Normal, &[]).await;
     e.desk.close(&e.admin, t.id, CloseReason::Resolved, None).await.unwrap();
     let rated = e.desk.rate_ticket(&customer(&t), t.id, 1, Some("did not help")).await.unwrap();
@@ -1288,6 +1313,7 @@ async fn a_webhook_whose_name_resolves_to_a_private_address_is_refused_at_save_u
         enabled: true,
         events: vec![WebhookEvent::TicketOpened],
         secret: None,
+        version: None,
     };
     let desk = desk_allowing("");
     for url in ["http://hooks.internal.test/in", "https://hooks.split.test/in"] {

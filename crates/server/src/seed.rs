@@ -191,6 +191,7 @@ pub async fn load(desk: &Desk, json: &str) -> anyhow::Result<Seeded> {
             shortcut: c.shortcut.clone(),
             body: c.body.clone(),
             help_topic_id: c.help_topic.as_deref().map(|t| lookup(&topics, t, "help topic").copied()).transpose()?,
+            version: None,
         };
         d.save_canned_response(&system, None, input).await?;
     }

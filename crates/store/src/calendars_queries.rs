@@ -1,7 +1,7 @@
 // Queries for business-hours calendars. Included in both dialect modules after queries.rs (see
 // lib.rs).
 
-const CALENDAR_COLUMNS: &str = "id, workspace_id, name, spec, created_at, updated_at";
+const CALENDAR_COLUMNS: &str = "id, workspace_id, name, spec, created_at, updated_at, version, updated_by";
 
 pub async fn upsert_calendar(
     c: &mut Conn,

@@ -1,6 +1,7 @@
 // Queries for canned responses. Included in both dialect modules after queries.rs (see lib.rs).
 
-const CANNED_COLUMNS: &str = "id, workspace_id, title, shortcut, body, help_topic_id, created_at, updated_at";
+const CANNED_COLUMNS: &str =
+    "id, workspace_id, title, shortcut, body, help_topic_id, created_at, updated_at, version, updated_by";
 
 pub async fn upsert_canned_response(
     c: &mut Conn,

@@ -13,4 +13,8 @@ pub struct CannedResponseRecord {
     pub help_topic_id: Option<HelpTopicId>,
     pub created_at: Millis,
     pub updated_at: Millis,
+    /// Goes up by one with every save of its admin form; a save names the one it started from.
+    pub version: i64,
+    /// Who saved the form last (their label); unset before its first edit.
+    pub updated_by: Option<String>,
 }

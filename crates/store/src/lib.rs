@@ -535,6 +535,8 @@ tx_methods! {
     fn upsert_help_topic(ws: WorkspaceId, id: Option<HelpTopicId>, name: &str, priority: Option<Priority>, queue: Option<QueueId>, assignee: Option<UserId>, due_offset: Option<i64>, active: bool, now: Millis) -> HelpTopicRecord;
     fn take_form_version(form: EditedForm, ws: WorkspaceId, id: i64, expected: Option<i64>, by: &str, now: Millis) -> Option<i64>;
     fn form_version(form: EditedForm, ws: WorkspaceId, id: i64) -> Option<(i64, Option<Millis>, Option<String>)>;
+    fn take_settings_version(form: SettingsForm, ws: WorkspaceId, expected: Option<i64>, by: &str, now: Millis) -> Option<i64>;
+    fn settings_version(form: SettingsForm, ws: WorkspaceId) -> Option<(i64, Millis, String)>;
     fn help_topic_by_id(ws: WorkspaceId, id: HelpTopicId) -> Option<HelpTopicRecord>;
     fn list_help_topics(ws: WorkspaceId) -> Vec<HelpTopicRecord>;
     fn upsert_canned_response(ws: WorkspaceId, id: Option<CannedResponseId>, title: &str, shortcut: Option<&str>, body: &str, topic: Option<HelpTopicId>, now: Millis) -> CannedResponseRecord;

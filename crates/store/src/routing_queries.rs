@@ -1,7 +1,8 @@
 // Queries for routing rules and assignment (member loads, round-robin cursors). Included in both
 // dialect modules after queries.rs (see lib.rs).
 
-const ROUTING_COLUMNS: &str = "id, workspace_id, name, position, enabled, definition, created_at, updated_at";
+const ROUTING_COLUMNS: &str =
+    "id, workspace_id, name, position, enabled, definition, created_at, updated_at, version, updated_by";
 
 pub async fn list_routing_rules(c: &mut Conn, ws: WorkspaceId) -> Result<Vec<RoutingRuleRecord>> {
     Ok(sqlx::query_as(sqlf!(

@@ -13,6 +13,10 @@ pub struct RoutingRuleRecord {
     pub definition: String,
     pub created_at: Millis,
     pub updated_at: Millis,
+    /// Goes up by one with every save of its admin form; a save names the one it started from.
+    pub version: i64,
+    /// Who saved the form last (their label); unset before its first edit.
+    pub updated_by: Option<String>,
 }
 
 /// A queue member with their current load, as auto-assignment reads it.

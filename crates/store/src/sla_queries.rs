@@ -2,7 +2,7 @@
 // modules after queries.rs (see lib.rs).
 
 const SLA_POLICY_COLUMNS: &str = "id, workspace_id, name, priority, help_topic_id, first_response_minutes, \
-     resolution_minutes, calendar_id, created_at, updated_at";
+     resolution_minutes, calendar_id, created_at, updated_at, version, updated_by";
 
 pub async fn upsert_sla_policy(
     c: &mut Conn,

@@ -1,7 +1,8 @@
 // Queries for webhooks and their deliveries. Included in both dialect modules after queries.rs (see
 // lib.rs).
 
-const WEBHOOK_COLUMNS: &str = "id, workspace_id, name, url, enabled, events, secret_enc, created_at, updated_at";
+const WEBHOOK_COLUMNS: &str =
+    "id, workspace_id, name, url, enabled, events, secret_enc, created_at, updated_at, version, updated_by";
 
 const DELIVERY_COLUMNS: &str = "id, workspace_id, webhook_id, event, payload, status, attempts, next_attempt_at, \
      response_status, latency_ms, last_error, created_at, delivered_at";

@@ -15,6 +15,10 @@ pub struct WebhookRecord {
     pub secret_enc: String,
     pub created_at: Millis,
     pub updated_at: Millis,
+    /// Goes up by one with every save of its admin form; a save names the one it started from.
+    pub version: i64,
+    /// Who saved the form last (their label); unset before its first edit.
+    pub updated_by: Option<String>,
 }
 
 /// One event's delivery to one endpoint, with its outcome so far.

@@ -1,10 +1,11 @@
 //! GraphQL types of automation rules.
 
 use async_graphql::{Enum, ID, Object, SimpleObject};
+use chrono::{DateTime, Utc};
 use switchboard_desk::domain as d;
 use switchboard_desk::{self as desk_api, DeskError};
 
-use crate::types::{Priority, UserError, remote_enum};
+use crate::types::{Priority, UserError, remote_enum, time};
 
 remote_enum!(
 /// When an automation rule is evaluated.
@@ -107,11 +108,32 @@ pub struct SaveAutomationRulesPayload {
     pub rules: String,
     /// One report per submitted rule, in order.
     pub reports: Vec<AutomationRuleReport>,
+    /// Where the rules' form stands now: the version this save took, or the current one when
+    /// nothing was saved.
+    pub version: FormVersion,
+}
+
+/// Where an admin form stands: the version a save must send back, and who saved it last.
+#[derive(SimpleObject)]
+pub struct FormVersion {
+    /// Goes up with every save; a save naming an older one is refused with CONFLICT.
+    pub version: i64,
+    /// When the form was last saved; absent before its first save.
+    pub updated_at: Option<DateTime<Utc>>,
+    /// Who last saved it, as history names them.
+    pub updated_by: Option<String>,
+}
+
+impl From<desk_api::FormVersion> for FormVersion {
+    fn from(v: desk_api::FormVersion) -> Self {
+        FormVersion { version: v.version, updated_at: v.updated_at.map(time), updated_by: v.updated_by }
+    }
 }
 
 impl SaveAutomationRulesPayload {
     pub(crate) fn new(s: desk_api::AutomationSave) -> Result<Self, DeskError> {
         Ok(SaveAutomationRulesPayload {
+            version: s.version.into(),
             saved: s.saved,
             rules: rules_json(&s.rules)?,
             reports: s

@@ -97,6 +97,15 @@ impl Calendar {
     async fn updated_at(&self) -> DateTime<Utc> {
         time(self.record.updated_at)
     }
+    /// Goes up with every save; send it back as `CalendarInput.version` so a save over someone
+    /// else's newer one is refused instead of undoing it.
+    async fn version(&self) -> i64 {
+        self.record.version
+    }
+    /// Who last saved the calendar, as history names them; absent before its first edit.
+    async fn updated_by(&self) -> Option<&str> {
+        self.record.updated_by.as_deref()
+    }
 }
 
 /// One opening interval on one weekday, in the calendar's wall-clock time.
@@ -130,6 +139,10 @@ pub struct CalendarInput {
     /// Dates closed all day, as `YYYY-MM-DD`.
     #[graphql(default)]
     pub holidays: Vec<String>,
+    /// The calendar's `version` when the form was loaded, for an update: a save over a newer
+    /// version is refused with CONFLICT naming who saved it and when. Without it the save
+    /// applies whatever was saved since (as before versions existed).
+    pub version: Option<i64>,
 }
 
 impl CalendarInput {

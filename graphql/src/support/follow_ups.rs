@@ -2,7 +2,10 @@
 //! after-close messages and the manager alerts.
 
 use async_graphql::{InputObject, SimpleObject};
+use chrono::{DateTime, Utc};
 use switchboard_desk as desk_api;
+
+use crate::types::time;
 
 /// Proactive follow-ups and inactivity auto-close; a `null` period switches the feature off.
 #[derive(SimpleObject, InputObject)]
@@ -22,11 +25,24 @@ pub struct InactivitySettings {
     pub auto_close_customer_only: bool,
     /// Delete closed tickets' transcripts (messages and attachments) this many days after close.
     pub transcript_retention_days: Option<i64>,
+    /// Goes up with every save of these settings. Send back the one loaded: a save over someone
+    /// else's newer one is refused with CONFLICT naming who saved it and when; without it the
+    /// save applies whatever was saved since (as before versions existed). Always set in answers.
+    pub version: Option<i64>,
+    /// When these settings were last saved; absent before their first save.
+    #[graphql(skip_input)]
+    pub updated_at: Option<DateTime<Utc>>,
+    /// Who last saved these settings, as history names them.
+    #[graphql(skip_input)]
+    pub updated_by: Option<String>,
 }
 
-impl From<desk_api::InactivitySettings> for InactivitySettings {
-    fn from(s: desk_api::InactivitySettings) -> Self {
+impl InactivitySettings {
+    pub(crate) fn new(s: desk_api::InactivitySettings, v: desk_api::FormVersion) -> Self {
         InactivitySettings {
+            version: Some(v.version),
+            updated_at: v.updated_at.map(time),
+            updated_by: v.updated_by,
             stale_after_hours: s.stale_after_hours,
             stale_message: s.stale_message,
             auto_close_days: s.auto_close_days,
@@ -70,10 +86,20 @@ pub struct AfterCloseSettings {
     /// Reopen a ticket its requester rated 1 or 2 of 5.
     #[graphql(default)]
     pub negative_csat_reopen: bool,
+    /// Goes up with every save of these settings. Send back the one loaded: a save over someone
+    /// else's newer one is refused with CONFLICT naming who saved it and when; without it the
+    /// save applies whatever was saved since (as before versions existed). Always set in answers.
+    pub version: Option<i64>,
+    /// When these settings were last saved; absent before their first save.
+    #[graphql(skip_input)]
+    pub updated_at: Option<DateTime<Utc>>,
+    /// Who last saved these settings, as history names them.
+    #[graphql(skip_input)]
+    pub updated_by: Option<String>,
 }
 
-impl From<desk_api::AfterCloseSettings> for AfterCloseSettings {
-    fn from(s: desk_api::AfterCloseSettings) -> Self {
+impl AfterCloseSettings {
+    pub(crate) fn new(s: desk_api::AfterCloseSettings, v: desk_api::FormVersion) -> Self {
         let desk_api::AfterCloseSettings {
             csat_request_enabled,
             csat_request_message,
@@ -89,6 +115,9 @@ impl From<desk_api::AfterCloseSettings> for AfterCloseSettings {
             post_close_follow_up_message,
             negative_csat_message,
             negative_csat_reopen,
+            version: Some(v.version),
+            updated_at: v.updated_at.map(time),
+            updated_by: v.updated_by,
         }
     }
 }
@@ -102,6 +131,7 @@ impl From<AfterCloseSettings> for desk_api::AfterCloseSettings {
             post_close_follow_up_message,
             negative_csat_message,
             negative_csat_reopen,
+            ..
         } = s;
         desk_api::AfterCloseSettings {
             csat_request_enabled,
@@ -129,23 +159,43 @@ pub struct ManagerAlertSettings {
     /// The escalation-spike window in minutes.
     #[graphql(default = 60)]
     pub escalation_window_minutes: i64,
+    /// Goes up with every save of these settings. Send back the one loaded: a save over someone
+    /// else's newer one is refused with CONFLICT naming who saved it and when; without it the
+    /// save applies whatever was saved since (as before versions existed). Always set in answers.
+    pub version: Option<i64>,
+    /// When these settings were last saved; absent before their first save.
+    #[graphql(skip_input)]
+    pub updated_at: Option<DateTime<Utc>>,
+    /// Who last saved these settings, as history names them.
+    #[graphql(skip_input)]
+    pub updated_by: Option<String>,
 }
 
-impl From<desk_api::ManagerAlertSettings> for ManagerAlertSettings {
-    fn from(s: desk_api::ManagerAlertSettings) -> Self {
+impl ManagerAlertSettings {
+    pub(crate) fn new(s: desk_api::ManagerAlertSettings, v: desk_api::FormVersion) -> Self {
         let desk_api::ManagerAlertSettings {
             queue_depth,
             csat_drop_percent,
             escalation_spike,
             escalation_window_minutes,
         } = s;
-        ManagerAlertSettings { queue_depth, csat_drop_percent, escalation_spike, escalation_window_minutes }
+        ManagerAlertSettings {
+            queue_depth,
+            csat_drop_percent,
+            escalation_spike,
+            escalation_window_minutes,
+            version: Some(v.version),
+            updated_at: v.updated_at.map(time),
+            updated_by: v.updated_by,
+        }
     }
 }
 
 impl From<ManagerAlertSettings> for desk_api::ManagerAlertSettings {
     fn from(s: ManagerAlertSettings) -> Self {
-        let ManagerAlertSettings { queue_depth, csat_drop_percent, escalation_spike, escalation_window_minutes } = s;
+        let ManagerAlertSettings {
+            queue_depth, csat_drop_percent, escalation_spike, escalation_window_minutes, ..
+        } = s;
         desk_api::ManagerAlertSettings { queue_depth, csat_drop_percent, escalation_spike, escalation_window_minutes }
     }
 }

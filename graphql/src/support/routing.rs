@@ -88,6 +88,15 @@ impl RoutingRule {
     async fn updated_at(&self) -> DateTime<Utc> {
         time(self.0.updated_at)
     }
+    /// Goes up with every save; send it back as `RoutingRuleInput.version` so a save over someone
+    /// else's newer one is refused instead of undoing it.
+    async fn version(&self) -> i64 {
+        self.0.version
+    }
+    /// Who last saved the rule, as history names them; absent before its first edit.
+    async fn updated_by(&self) -> Option<&str> {
+        self.0.updated_by.as_deref()
+    }
 }
 
 /// One condition of a routing rule.
@@ -227,6 +236,10 @@ pub struct RoutingRuleInput {
     pub clauses: Vec<RoutingClauseInput>,
     /// 1 to 10 actions; at most one moves the ticket to a queue.
     pub actions: Vec<RoutingActionInput>,
+    /// The rule's `version` when the form was loaded, for an update: a save over a newer
+    /// version is refused with CONFLICT naming who saved it and when. Without it the save
+    /// applies whatever was saved since (as before versions existed).
+    pub version: Option<i64>,
 }
 
 impl RoutingRuleInput {
@@ -242,6 +255,7 @@ impl RoutingRuleInput {
                 .map(|c| d::RoutingClause { field: c.field.into(), op: c.op.into(), value: c.value })
                 .collect(),
             actions: self.actions.into_iter().enumerate().map(|(i, a)| a.action(i)).collect::<Result<_, _>>()?,
+            version: self.version,
         })
     }
 }

@@ -50,6 +50,15 @@ impl SlaPolicy {
     async fn updated_at(&self) -> DateTime<Utc> {
         time(self.0.updated_at)
     }
+    /// Goes up with every save; send it back as `SlaPolicyInput.version` so a save over someone
+    /// else's newer one is refused instead of undoing it.
+    async fn version(&self) -> i64 {
+        self.0.version
+    }
+    /// Who last saved the policy, as history names them; absent before its first edit.
+    async fn updated_by(&self) -> Option<&str> {
+        self.0.updated_by.as_deref()
+    }
 }
 
 /// An SLA policy as an admin writes it; targets apply to tickets opened or re-prioritized after.
@@ -65,6 +74,10 @@ pub struct SlaPolicyInput {
     pub resolution_minutes: i64,
     /// Counts the targets in this calendar's business hours.
     pub calendar_id: Option<ID>,
+    /// The policy's `version` when the form was loaded, for an update: a save over a newer
+    /// version is refused with CONFLICT naming who saved it and when. Without it the save
+    /// applies whatever was saved since (as before versions existed).
+    pub version: Option<i64>,
 }
 
 impl SlaPolicyInput {
@@ -76,6 +89,7 @@ impl SlaPolicyInput {
             first_response_minutes: self.first_response_minutes,
             resolution_minutes: self.resolution_minutes,
             calendar_id: self.calendar_id.as_ref().map(|c| parse_id(c, "calendarId")).transpose()?,
+            version: self.version,
         })
     }
 }
@@ -87,11 +101,24 @@ pub struct SlaSettings {
     pub at_risk_percent: i64,
     /// Managers are notified when an SLA target is missed.
     pub alert_on_breach: bool,
+    /// Goes up with every save of these settings; send it back as `SlaSettingsInput.version` so
+    /// a save over someone else's newer one is refused instead of undoing it.
+    pub version: i64,
+    /// When these settings were last saved; absent before their first save.
+    pub updated_at: Option<DateTime<Utc>>,
+    /// Who last saved these settings, as history names them.
+    pub updated_by: Option<String>,
 }
 
-impl From<desk_api::SlaSettings> for SlaSettings {
-    fn from(s: desk_api::SlaSettings) -> Self {
-        SlaSettings { at_risk_percent: s.at_risk_percent, alert_on_breach: s.alert_on_breach }
+impl SlaSettings {
+    pub(crate) fn new(s: desk_api::SlaSettings, v: desk_api::FormVersion) -> Self {
+        SlaSettings {
+            at_risk_percent: s.at_risk_percent,
+            alert_on_breach: s.alert_on_breach,
+            version: v.version,
+            updated_at: v.updated_at.map(time),
+            updated_by: v.updated_by,
+        }
     }
 }
 
@@ -101,6 +128,10 @@ pub struct SlaSettingsInput {
     /// 1 to 99.
     pub at_risk_percent: i64,
     pub alert_on_breach: bool,
+    /// The settings form's `version` when the form was loaded, for an update: a save over a newer
+    /// version is refused with CONFLICT naming who saved it and when. Without it the save
+    /// applies whatever was saved since (as before versions existed).
+    pub version: Option<i64>,
 }
 
 impl From<SlaSettingsInput> for desk_api::SlaSettings {

@@ -54,6 +54,15 @@ impl Webhook {
     async fn updated_at(&self) -> DateTime<Utc> {
         time(self.0.updated_at)
     }
+    /// Goes up with every save; send it back as `WebhookInput.version` so a save over someone
+    /// else's newer one is refused instead of undoing it.
+    async fn version(&self) -> i64 {
+        self.0.version
+    }
+    /// Who last saved the endpoint, as history names them; absent before its first edit.
+    async fn updated_by(&self) -> Option<&str> {
+        self.0.updated_by.as_deref()
+    }
     /// The newest deliveries to it, newest first; `first` up to 200.
     #[graphql(complexity = "first.unwrap_or(20).clamp(1, 200) as usize * child_complexity")]
     async fn deliveries(
@@ -127,6 +136,10 @@ pub struct WebhookInput {
     /// The signing secret (16-200 characters). A new endpoint without one gets a generated
     /// secret, shown once; an edited endpoint without one keeps its secret.
     pub secret: Option<String>,
+    /// The endpoint's `version` when the form was loaded, for an update: a save over a newer
+    /// version is refused with CONFLICT naming who saved it and when. Without it the save
+    /// applies whatever was saved since (as before versions existed).
+    pub version: Option<i64>,
 }
 
 impl From<WebhookInput> for desk_api::WebhookChange {
@@ -137,6 +150,7 @@ impl From<WebhookInput> for desk_api::WebhookChange {
             enabled: w.enabled,
             events: w.events.into_iter().map(Into::into).collect(),
             secret: w.secret,
+            version: w.version,
         }
     }
 }

@@ -28,6 +28,15 @@ impl CannedResponse {
     async fn updated_at(&self) -> DateTime<Utc> {
         time(self.0.updated_at)
     }
+    /// Goes up with every save; send it back as `CannedResponseInput.version` so a save over someone
+    /// else's newer one is refused instead of undoing it.
+    async fn version(&self) -> i64 {
+        self.0.version
+    }
+    /// Who last saved the response, as history names them; absent before its first edit.
+    async fn updated_by(&self) -> Option<&str> {
+        self.0.updated_by.as_deref()
+    }
 }
 
 /// A canned response as an admin writes it.
@@ -37,4 +46,8 @@ pub struct CannedResponseInput {
     pub shortcut: Option<String>,
     pub body: String,
     pub help_topic_id: Option<ID>,
+    /// The response's `version` when the form was loaded, for an update: a save over a newer
+    /// version is refused with CONFLICT naming who saved it and when. Without it the save
+    /// applies whatever was saved since (as before versions existed).
+    pub version: Option<i64>,
 }

@@ -176,10 +176,10 @@ pub struct PageInfo {
 #[derive(SimpleObject)]
 pub struct TicketConnection {
     pub nodes: Vec<Ticket>,
-    /// All tickets matching the filters, counted up to 10,000: see `totalCountCapped`.
+    /// All tickets matching the filters, exact up to 1,000: see `totalCountCapped`.
     pub total_count: i64,
-    /// True when more tickets match than `totalCount` says (counting stopped at 10,000): show
-    /// it as "10,000+".
+    /// True when more tickets match than `totalCount` says (counting stopped at 1,000): show it
+    /// as "1,000+". The cap keeps every page as cheap at a million tickets as at a hundred.
     pub total_count_capped: bool,
     pub page_info: PageInfo,
 }

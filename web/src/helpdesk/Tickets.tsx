@@ -406,6 +406,7 @@ export function TicketsPage({ search }: { search: URLSearchParams }) {
         <>
           <p className="muted" data-testid="result-count">
             Showing {page.nodes.length} of {formatTotal(page)} tickets
+            {page.totalCountCapped && <span title="Lists count matching tickets up to 1,000; narrow the filters for an exact figure."> (counted up to 1,000)</span>}
           </p>
           <div className="cards" data-testid="ticket-list">
             {page.nodes.map((t) => (

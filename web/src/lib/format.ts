@@ -40,7 +40,7 @@ export interface ListTotal {
   totalCountCapped: boolean;
 }
 
-/** "42", or "10,000+" when the server stopped counting at 10,000 (more tickets match). */
+/** "42", or "1,000+" when the server stopped counting (lists count to 1,000, status tiles to 10,000). */
 export function formatTotal(t: ListTotal): string {
   return t.totalCountCapped ? `${t.totalCount.toLocaleString('en-US')}+` : String(t.totalCount);
 }

@@ -4,7 +4,7 @@
 use switchboard_domain::*;
 use switchboard_store::*;
 
-use crate::{Desk, DeskError, TicketPatch, require};
+use crate::{Desk, DeskError, FormVersion, TicketPatch, require};
 
 /// The outcome of saving the automation rule array.
 #[derive(Debug, Clone)]
@@ -15,6 +15,9 @@ pub struct AutomationSave {
     pub reports: Vec<RuleReport>,
     /// False when nothing was saved because a rule was invalid (and invalid rules were not to be dropped).
     pub saved: bool,
+    /// Where the rules' form stands now: the version taken by this save, or the current one when
+    /// nothing was saved.
+    pub version: FormVersion,
 }
 
 impl Desk {
@@ -27,12 +30,15 @@ impl Desk {
 
     /// Saves the automation rule array (the seed's JSON format) and reports on every rule. With
     /// `drop_invalid` the valid rules are saved and the invalid ones left out, as the seed does;
-    /// without it an invalid rule saves nothing, so no rule is lost unnoticed.
+    /// without it an invalid rule saves nothing, so no rule is lost unnoticed. `version` is the
+    /// rules form's (see [`Desk::settings_version`]): a newer one is refused, `None` saves over
+    /// whatever is there.
     pub async fn save_automation_rules(
         &self,
         actor: &Actor,
         json: &str,
         drop_invalid: bool,
+        version: Option<i64>,
     ) -> Result<AutomationSave, DeskError> {
         require(actor, Permission::Admin)?;
         let ws = actor.workspace_id;
@@ -58,13 +64,16 @@ impl Desk {
         if !all_valid && !drop_invalid {
             let current = tx.workspace_settings(ws).await?;
             let rules = serde_json::from_str(&current.automation_rules).unwrap_or_default();
-            return Ok(AutomationSave { rules, reports: parsed.reports, saved: false });
+            let version =
+                crate::admin::settings_version_of(tx.settings_version(SettingsForm::AutomationRules, ws).await?);
+            return Ok(AutomationSave { rules, reports: parsed.reports, saved: false, version });
         }
         let mut settings = tx.workspace_settings_for_update(ws).await?;
+        let version = self.take_settings_version(&mut tx, actor, SettingsForm::AutomationRules, version).await?;
         settings.automation_rules = serde_json::to_string(&valid).map_err(|e| DeskError::Internal(e.to_string()))?;
         tx.save_workspace_settings(ws, &settings, self.now()).await?;
         tx.commit().await?;
-        Ok(AutomationSave { rules: valid, reports: parsed.reports, saved: true })
+        Ok(AutomationSave { rules: valid, reports: parsed.reports, saved: true, version })
     }
 }
 

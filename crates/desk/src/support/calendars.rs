@@ -42,13 +42,15 @@ impl Desk {
         Ok(())
     }
 
-    /// Creates or updates a business-hours calendar.
+    /// Creates or updates a business-hours calendar. An update names the `version` its form was
+    /// loaded at: a newer one (someone saved since) is refused; `None` saves over whatever is there.
     pub async fn save_calendar(
         &self,
         actor: &Actor,
         id: Option<CalendarId>,
         name: &str,
         spec: &CalendarSpec,
+        version: Option<i64>,
     ) -> Result<CalendarRecord, DeskError> {
         require(actor, Permission::Admin)?;
         let name = validate_name("name", name)?;
@@ -57,6 +59,7 @@ impl Desk {
         let mut tx = self.store().write().await?;
         if let Some(id) = id {
             tx.calendar_by_id(actor.workspace_id, id).await?.ok_or(DeskError::NotFound("calendar"))?;
+            self.take_version(&mut tx, actor, EditedForm::Calendar, "calendar", id.0, version).await?;
         }
         let r = tx
             .upsert_calendar(actor.workspace_id, id, &name, &json, self.now())

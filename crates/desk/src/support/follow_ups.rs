@@ -9,9 +9,9 @@ use switchboard_domain::{
     TemplateContext, TicketVars, WorkspaceId, WorkspaceVars, alert_transition, csat_drop, render_template,
     validate_template, without_nul,
 };
-use switchboard_store::TicketRecord;
+use switchboard_store::{SettingsForm, TicketRecord};
 
-use crate::{Desk, DeskError, require};
+use crate::{Desk, DeskError, FormVersion, require};
 
 mod inactivity;
 
@@ -120,12 +120,15 @@ impl Desk {
         })
     }
 
-    /// Saves the after-close messages; a message with an unknown variable is refused.
+    /// Saves the after-close messages; a message with an unknown variable is refused. `version` is
+    /// the form's (see [`Desk::settings_version`]): a newer one is refused, `None` saves over
+    /// whatever is there.
     pub async fn save_after_close_settings(
         &self,
         actor: &Actor,
         input: AfterCloseSettings,
-    ) -> Result<AfterCloseSettings, DeskError> {
+        version: Option<i64>,
+    ) -> Result<(AfterCloseSettings, FormVersion), DeskError> {
         require(actor, Permission::Admin)?;
         let saved = AfterCloseSettings {
             csat_request_enabled: input.csat_request_enabled,
@@ -140,6 +143,7 @@ impl Desk {
         };
         let mut tx = self.store().write().await?;
         let mut s = tx.workspace_settings_for_update(actor.workspace_id).await?;
+        let taken = self.take_settings_version(&mut tx, actor, SettingsForm::AfterClose, version).await?;
         s.csat_request_enabled = saved.csat_request_enabled;
         s.csat_request_message = saved.csat_request_message.clone();
         s.post_close_follow_up_days = saved.post_close_follow_up_days;
@@ -148,7 +152,7 @@ impl Desk {
         s.negative_csat_reopen = saved.negative_csat_reopen;
         tx.save_workspace_settings(actor.workspace_id, &s, self.now()).await?;
         tx.commit().await?;
-        Ok(saved)
+        Ok((saved, taken))
     }
 
     /// The workspace's manager alert thresholds.
@@ -163,12 +167,14 @@ impl Desk {
         })
     }
 
-    /// Saves the manager alert thresholds.
+    /// Saves the manager alert thresholds. `version` is the form's (see
+    /// [`Desk::settings_version`]): a newer one is refused, `None` saves over whatever is there.
     pub async fn save_manager_alert_settings(
         &self,
         actor: &Actor,
         input: ManagerAlertSettings,
-    ) -> Result<ManagerAlertSettings, DeskError> {
+        version: Option<i64>,
+    ) -> Result<(ManagerAlertSettings, FormVersion), DeskError> {
         require(actor, Permission::Admin)?;
         let saved = ManagerAlertSettings {
             queue_depth: threshold("queueDepth", input.queue_depth, 1_000_000)?,
@@ -183,13 +189,14 @@ impl Desk {
         };
         let mut tx = self.store().write().await?;
         let mut s = tx.workspace_settings_for_update(actor.workspace_id).await?;
+        let taken = self.take_settings_version(&mut tx, actor, SettingsForm::ManagerAlerts, version).await?;
         s.alert_queue_depth = saved.queue_depth;
         s.alert_csat_drop_percent = saved.csat_drop_percent;
         s.alert_escalation_spike = saved.escalation_spike;
         s.alert_escalation_window_minutes = saved.escalation_window_minutes;
         tx.save_workspace_settings(actor.workspace_id, &s, self.now()).await?;
         tx.commit().await?;
-        Ok(saved)
+        Ok((saved, taken))
     }
 
     /// The job runner's sweep: in every workspace, sends due CSAT requests and post-close

@@ -17,6 +17,9 @@ pub struct RoutingRuleChange {
     pub join: RuleJoin,
     pub clauses: Vec<RoutingClause>,
     pub actions: Vec<RoutingAction>,
+    /// For an update: the rule's version when the form was loaded. A newer one (someone saved
+    /// since) is refused; `None` saves over whatever is there (callers from before versions).
+    pub version: Option<i64>,
 }
 
 /// A routing rule as the API shows it.
@@ -26,6 +29,10 @@ pub struct RoutingRuleView {
     pub rule: RoutingRule,
     pub created_at: Millis,
     pub updated_at: Millis,
+    /// Goes up by one with every save of the rule's form (not with a reorder).
+    pub version: i64,
+    /// Who saved the rule's form last; unset before its first edit.
+    pub updated_by: Option<String>,
 }
 
 /// The fields a routing rule decides, as they stand before it acts.
@@ -77,6 +84,8 @@ impl Desk {
                     rule,
                     created_at: r.created_at,
                     updated_at: r.updated_at,
+                    version: r.version,
+                    updated_by: r.updated_by.clone(),
                 })
             })
             .collect())
@@ -120,6 +129,9 @@ impl Desk {
         {
             return Err(DeskError::NotFound("routing rule"));
         }
+        if let Some(id) = id {
+            self.take_version(&mut tx, actor, EditedForm::RoutingRule, "routing rule", id.0, input.version).await?;
+        }
         let position = match input.position {
             Some(p) => p,
             None => match id.and_then(|id| existing.iter().find(|r| r.id == id)) {
@@ -137,6 +149,8 @@ impl Desk {
             rule: RoutingRule { position, ..rule },
             created_at: saved.created_at,
             updated_at: saved.updated_at,
+            version: saved.version,
+            updated_by: saved.updated_by,
         })
     }
 

@@ -6,7 +6,7 @@ use switchboard_domain::*;
 use switchboard_store::*;
 
 use crate::retry::retrying;
-use crate::{Desk, DeskError, require};
+use crate::{Desk, DeskError, FormVersion, require};
 
 /// Overdue tickets the breach scan handles per transaction.
 const BREACH_BATCH: i64 = 200;
@@ -20,6 +20,9 @@ pub struct SlaPolicyChange {
     pub first_response_minutes: i64,
     pub resolution_minutes: i64,
     pub calendar_id: Option<CalendarId>,
+    /// For an update: the policy's version when the form was loaded. A newer one (someone saved
+    /// since) is refused; `None` saves over whatever is there (callers from before versions).
+    pub version: Option<i64>,
 }
 
 /// The SLA settings of a workspace.
@@ -83,6 +86,7 @@ impl Desk {
         }
         if let Some(id) = id {
             tx.sla_policy_by_id(ws, id).await?.ok_or(DeskError::NotFound("SLA policy"))?;
+            self.take_version(&mut tx, actor, EditedForm::SlaPolicy, "SLA policy", id.0, input.version).await?;
         }
         let r = tx.upsert_sla_policy(ws, id, &p, self.now()).await.map_err(|e| match e {
             StoreError::Conflict(c) if c.contains("scope") || c.contains("priority") => {
@@ -114,19 +118,26 @@ impl Desk {
     }
 
     /// Changes the share of a target left at which a ticket counts as at risk, and whether
-    /// managers are notified of breaches.
-    pub async fn save_sla_settings(&self, actor: &Actor, input: SlaSettings) -> Result<SlaSettings, DeskError> {
+    /// managers are notified of breaches. `version` is the form's (see [`Desk::settings_version`]):
+    /// a newer one is refused, `None` saves over whatever is there.
+    pub async fn save_sla_settings(
+        &self,
+        actor: &Actor,
+        input: SlaSettings,
+        version: Option<i64>,
+    ) -> Result<(SlaSettings, FormVersion), DeskError> {
         require(actor, Permission::Admin)?;
         if !(1..=99).contains(&input.at_risk_percent) {
             return Err(DeskError::invalid("atRiskPercent", "must be between 1 and 99"));
         }
         let mut tx = self.store().write().await?;
         let mut s = tx.workspace_settings_for_update(actor.workspace_id).await?;
+        let taken = self.take_settings_version(&mut tx, actor, SettingsForm::Sla, version).await?;
         s.at_risk_percent = input.at_risk_percent;
         s.alert_sla_breach = input.alert_on_breach;
         tx.save_workspace_settings(actor.workspace_id, &s, self.now()).await?;
         tx.commit().await?;
-        Ok(input)
+        Ok((input, taken))
     }
 
     /// The SLA breaches recorded on a ticket.

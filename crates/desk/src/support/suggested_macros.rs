@@ -62,6 +62,7 @@ impl Desk {
             shortcut: Some(shortcut.to_string()),
             body: suggestion.body,
             help_topic_id: None,
+            version: None,
         };
         let canned = self.save_canned_response(actor, None, input).await?;
         let mut tx = self.store().write().await?;

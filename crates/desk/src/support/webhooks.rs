@@ -18,6 +18,9 @@ pub struct WebhookChange {
     pub events: Vec<WebhookEvent>,
     /// A signing secret to use; one is generated for a new endpoint when absent.
     pub secret: Option<String>,
+    /// For an update: the endpoint's version when the form was loaded. A newer one (someone saved
+    /// since) is refused; `None` saves over whatever is there (callers from before versions).
+    pub version: Option<i64>,
 }
 
 /// A saved endpoint, and its signing secret when it was just generated (shown once).
@@ -92,6 +95,7 @@ impl Desk {
         let mut tx = self.store().write().await?;
         if let Some(id) = id {
             tx.webhook_by_id(ws, id).await?.ok_or(DeskError::NotFound("webhook"))?;
+            self.take_version(&mut tx, actor, EditedForm::Webhook, "webhook", id.0, input.version).await?;
         }
         let webhook = tx
             .upsert_webhook(

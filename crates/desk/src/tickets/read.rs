@@ -6,9 +6,14 @@ use super::*;
 /// Largest page of tickets.
 pub const MAX_PAGE: i64 = 100;
 
-/// How far a list's total is counted: past it the total reads "more than 10,000", so a page of a
-/// huge queue costs no more than a page of a small one.
-pub const TOTAL_CAP: i64 = 10_000;
+/// How far a list's total is counted: past it the total reads "1,000+", so a page of a huge queue
+/// costs no more than a page of a small one. Counting reads one index entry per ticket: at
+/// 1,000,000 tickets on PostgreSQL a count to 10,000 took 4-6 ms of a page's 5 ms budget, to 1,000
+/// under 1 ms (bench/results/postgres-1m-pgfix.md).
+pub const LIST_TOTAL_CAP: i64 = 1_000;
+/// How far each status tile (`ticket_counts`) is counted: tiles are read once per page view, not
+/// per page turned, and a queue's tiles saying "10,000+" tell a manager more than "1,000+".
+pub const TILE_CAP: i64 = 10_000;
 
 /// The ticket list's filters as a caller states them.
 #[derive(Debug, Clone, Default)]
@@ -40,7 +45,7 @@ pub enum AssigneeChoice {
 #[derive(Debug, Clone)]
 pub struct TicketPage {
     pub tickets: Vec<TicketRecord>,
-    /// All tickets matching the filters, across pages, counted up to [`TOTAL_CAP`].
+    /// All tickets matching the filters, across pages, counted up to [`LIST_TOTAL_CAP`].
     pub total: i64,
     /// More tickets match than `total` says: counting stopped at the cap.
     pub total_capped: bool,
@@ -127,7 +132,7 @@ impl Desk {
             Some(c) => q.requester_id = Some(c),
             None => require(actor, Permission::View)?,
         }
-        let total = tx.count_tickets_up_to(&q, TOTAL_CAP).await?;
+        let total = tx.count_tickets_up_to(&q, LIST_TOTAL_CAP).await?;
         q.before = before;
         q.limit = first + 1;
         let mut tickets = tx.list_tickets(&q).await?;
@@ -138,7 +143,7 @@ impl Desk {
     }
 
     /// Ticket counts per status for the stats tiles, under every filter but status, each counted
-    /// up to [`TOTAL_CAP`] like the list's total.
+    /// up to [`TILE_CAP`].
     pub async fn ticket_counts(
         &self,
         actor: &Actor,
@@ -147,7 +152,7 @@ impl Desk {
         require(actor, Permission::View)?;
         let mut tx = self.store().read().await?;
         let q = self.workspace_query(&mut tx, actor, filter).await?;
-        let rows = tx.count_tickets_by_status(&q, TOTAL_CAP).await?;
+        let rows = tx.count_tickets_by_status(&q, TILE_CAP).await?;
         let none = TicketTotal { count: 0, capped: false };
         Ok(TicketStatus::ALL
             .iter()

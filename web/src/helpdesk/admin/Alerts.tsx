@@ -1,5 +1,7 @@
 // Admin page: alerts and follow-ups (inactivity, after-close messages, manager alerts). Errors the
-// server ties to a field (`extensions.field`) show under that field.
+// server ties to a field (`extensions.field`) show under that field. Each form sends the version it
+// loaded (and takes the one its save returns), so a save over another admin's newer one is refused,
+// naming them, instead of undoing it.
 import { useState, type FormEvent } from 'react';
 import { gql } from '../../api/client';
 import type { AfterCloseSettings, InactivitySettings, ManagerAlertSettings, SlaSettings } from '../../api/schema';
@@ -14,26 +16,26 @@ const OFF = 'Empty: off.';
 
 const ALERTS = gql`
   query AdminAlerts {
-    inactivitySettings { staleAfterHours staleMessage autoCloseDays autoCloseWarningDays autoCloseEscalatedDays autoCloseCustomerOnly transcriptRetentionDays }
-    afterCloseSettings { csatRequestEnabled csatRequestMessage postCloseFollowUpDays postCloseFollowUpMessage negativeCsatMessage negativeCsatReopen }
-    managerAlertSettings { queueDepth csatDropPercent escalationSpike escalationWindowMinutes }
+    inactivitySettings { staleAfterHours staleMessage autoCloseDays autoCloseWarningDays autoCloseEscalatedDays autoCloseCustomerOnly transcriptRetentionDays version }
+    afterCloseSettings { csatRequestEnabled csatRequestMessage postCloseFollowUpDays postCloseFollowUpMessage negativeCsatMessage negativeCsatReopen version }
+    managerAlertSettings { queueDepth csatDropPercent escalationSpike escalationWindowMinutes version }
     slaSettings { alertOnBreach }
     cannedResponseVariables
   }
 `;
 const SAVE_INACTIVITY = gql`
   mutation SaveInactivity($input: InactivitySettingsInput!) {
-    saveInactivitySettings(input: $input) { staleAfterHours staleMessage autoCloseDays autoCloseWarningDays autoCloseEscalatedDays autoCloseCustomerOnly transcriptRetentionDays }
+    saveInactivitySettings(input: $input) { staleAfterHours staleMessage autoCloseDays autoCloseWarningDays autoCloseEscalatedDays autoCloseCustomerOnly transcriptRetentionDays version }
   }
 `;
 const SAVE_AFTER_CLOSE = gql`
   mutation SaveAfterClose($input: AfterCloseSettingsInput!) {
-    saveAfterCloseSettings(input: $input) { csatRequestEnabled csatRequestMessage postCloseFollowUpDays postCloseFollowUpMessage negativeCsatMessage negativeCsatReopen }
+    saveAfterCloseSettings(input: $input) { csatRequestEnabled csatRequestMessage postCloseFollowUpDays postCloseFollowUpMessage negativeCsatMessage negativeCsatReopen version }
   }
 `;
 const SAVE_ALERTS = gql`
   mutation SaveManagerAlerts($input: ManagerAlertSettingsInput!) {
-    saveManagerAlertSettings(input: $input) { queueDepth csatDropPercent escalationSpike escalationWindowMinutes }
+    saveManagerAlertSettings(input: $input) { queueDepth csatDropPercent escalationSpike escalationWindowMinutes version }
   }
 `;
 
@@ -57,6 +59,7 @@ function InactivityForm({ s }: { s: InactivitySettings }) {
     autoCloseEscalatedDays: text(s.autoCloseEscalatedDays),
     autoCloseCustomerOnly: s.autoCloseCustomerOnly,
     transcriptRetentionDays: text(s.transcriptRetentionDays),
+    version: s.version ?? null,
   });
   const [f, setF] = useState(() => init(s));
   const save = (e: FormEvent) => {
@@ -69,10 +72,11 @@ function InactivityForm({ s }: { s: InactivitySettings }) {
       autoCloseEscalatedDays: num(f.autoCloseEscalatedDays),
       autoCloseCustomerOnly: f.autoCloseCustomerOnly,
       transcriptRetentionDays: num(f.transcriptRetentionDays),
+      version: f.version,
     };
     void m.run<{ saveInactivitySettings: InactivitySettings }>(SAVE_INACTIVITY, { input }, (d) => setF(init(d.saveInactivitySettings)), 'Follow-up settings saved');
   };
-  const numberRow = (field: keyof typeof f & string, label: string, hint = OFF) => (
+  const numberRow = (field: Exclude<keyof typeof f, 'version'> & string, label: string, hint = OFF) => (
     <FieldRow label={label} field={field} error={m.error} hint={hint}>
       {(a) => <input {...a} type="number" value={String(f[field])} onChange={(e) => setF({ ...f, [field]: e.target.value })} />}
     </FieldRow>
@@ -111,6 +115,7 @@ function AfterCloseForm({ s, variables }: { s: AfterCloseSettings; variables: st
     postCloseFollowUpMessage: s.postCloseFollowUpMessage ?? '',
     negativeCsatMessage: s.negativeCsatMessage ?? '',
     negativeCsatReopen: s.negativeCsatReopen,
+    version: s.version ?? null,
   });
   const [f, setF] = useState(() => init(s));
   const save = (e: FormEvent) => {
@@ -122,6 +127,7 @@ function AfterCloseForm({ s, variables }: { s: AfterCloseSettings; variables: st
       postCloseFollowUpMessage: f.postCloseFollowUpMessage.trim() || null,
       negativeCsatMessage: f.negativeCsatMessage.trim() || null,
       negativeCsatReopen: f.negativeCsatReopen,
+      version: f.version,
     };
     void m.run<{ saveAfterCloseSettings: AfterCloseSettings }>(SAVE_AFTER_CLOSE, { input }, (d) => setF(init(d.saveAfterCloseSettings)), 'After-close messages saved');
   };
@@ -165,6 +171,7 @@ function ManagerAlertsForm({ s, alertOnBreach }: { s: ManagerAlertSettings; aler
     csatDropPercent: text(s.csatDropPercent),
     escalationSpike: text(s.escalationSpike),
     escalationWindowMinutes: text(s.escalationWindowMinutes),
+    version: s.version ?? null,
   });
   const [f, setF] = useState(() => init(s));
   const save = (e: FormEvent) => {
@@ -175,10 +182,11 @@ function ManagerAlertsForm({ s, alertOnBreach }: { s: ManagerAlertSettings; aler
       escalationSpike: num(f.escalationSpike),
       // Required by the API; empty means its default (60).
       escalationWindowMinutes: num(f.escalationWindowMinutes) ?? 60,
+      version: f.version,
     };
     void m.run<{ saveManagerAlertSettings: ManagerAlertSettings }>(SAVE_ALERTS, { input }, (d) => setF(init(d.saveManagerAlertSettings)), 'Manager alerts saved');
   };
-  const row = (field: keyof typeof f, label: string, hint = OFF) => (
+  const row = (field: Exclude<keyof typeof f, 'version'>, label: string, hint = OFF) => (
     <FieldRow label={label} field={field} error={m.error} hint={hint}>
       {(a) => <input {...a} type="number" value={f[field]} onChange={(e) => setF({ ...f, [field]: e.target.value })} />}
     </FieldRow>

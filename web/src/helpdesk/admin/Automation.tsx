@@ -6,16 +6,19 @@ import { ErrorText } from '../../lib/ui';
 import { useSession } from '../session';
 import { Page, useQuery } from './shared';
 
-const AUTOMATION = gql`query AdminAutomation { automationRules }`;
+const AUTOMATION = gql`query AdminAutomation { automationRulesVersion { version } automationRules }`;
 const SAVE_AUTOMATION = gql`
-  mutation SaveAutomation($rules: String!, $dropInvalid: Boolean) {
-    saveAutomationRules(rules: $rules, dropInvalid: $dropInvalid) { saved rules reports { index id accepted errors { code message field } } }
+  mutation SaveAutomation($rules: String!, $dropInvalid: Boolean, $version: Int) {
+    saveAutomationRules(rules: $rules, dropInvalid: $dropInvalid, version: $version) { saved rules version { version } reports { index id accepted errors { code message field } } }
   }
 `;
 
 export function AutomationPage() {
   const s = useSession();
-  const { data, error } = useQuery<{ automationRules: string }>(AUTOMATION);
+  const { data, error } = useQuery<{ automationRulesVersion: { version: number }; automationRules: string }>(AUTOMATION);
+  // The version the shown rules were loaded at (then the one the last save took): sent with a save.
+  const [version, setVersion] = useState<number | null>(null);
+  const loaded = version ?? data?.automationRulesVersion.version ?? null;
   const [text, setText] = useState<string | null>(null);
   const [dropInvalid, setDropInvalid] = useState(false);
   const [result, setResult] = useState<{ saved: boolean; reports: AutomationRuleReport[] } | null>(null);
@@ -29,10 +32,13 @@ export function AutomationPage() {
       return;
     }
     try {
-      const r = await request<{ saveAutomationRules: { saved: boolean; rules: string; reports: AutomationRuleReport[] } }>(s.token, SAVE_AUTOMATION, { rules: value, dropInvalid });
+      const r = await request<{ saveAutomationRules: { saved: boolean; rules: string; version: { version: number }; reports: AutomationRuleReport[] } }>(s.token, SAVE_AUTOMATION, { rules: value, dropInvalid, version: loaded });
       setResult(r.saveAutomationRules);
       setSaveError(null);
-      if (r.saveAutomationRules.saved) setText(JSON.stringify(JSON.parse(r.saveAutomationRules.rules), null, 2));
+      if (r.saveAutomationRules.saved) {
+        setText(JSON.stringify(JSON.parse(r.saveAutomationRules.rules), null, 2));
+        setVersion(r.saveAutomationRules.version.version);
+      }
     } catch (e) {
       setSaveError(e);
     }

@@ -6,7 +6,7 @@ import { ErrorText } from '../../lib/ui';
 import { useSession } from '../session';
 import { Feedback, Page, useMutation, useQuery } from './shared';
 
-const CANNED = gql`query AdminCanned { cannedResponses { id title shortcut body helpTopicId updatedAt } cannedResponseVariables }`;
+const CANNED = gql`query AdminCanned { cannedResponses { id title shortcut body helpTopicId updatedAt version } cannedResponseVariables }`;
 const SAVE_CANNED = gql`mutation SaveCanned($id: ID, $input: CannedResponseInput!) { saveCannedResponse(id: $id, input: $input) { id } }`;
 const DELETE_CANNED = gql`mutation DeleteCanned($id: ID!) { deleteCannedResponse(id: $id) }`;
 
@@ -14,11 +14,12 @@ export function CannedResponsesPage() {
   const s = useSession();
   const { data, error, reload } = useQuery<{ cannedResponses: CannedResponse[]; cannedResponseVariables: string[] }>(CANNED);
   const m = useMutation();
-  const [edit, setEdit] = useState<{ id: string | null; title: string; shortcut: string; body: string; helpTopicId: string } | null>(null);
+  const [edit, setEdit] = useState<{ id: string | null; title: string; shortcut: string; body: string; helpTopicId: string; version: number | null } | null>(null);
   const save = (e: FormEvent) => {
     e.preventDefault();
     if (!edit) return;
-    const input = { title: edit.title, shortcut: edit.shortcut || null, body: edit.body, helpTopicId: edit.helpTopicId || null };
+    // The version the form was opened at: a save over another admin's newer one is refused.
+    const input = { title: edit.title, shortcut: edit.shortcut || null, body: edit.body, helpTopicId: edit.helpTopicId || null, version: edit.version };
     void m.run(SAVE_CANNED, { id: edit.id, input }, async () => { setEdit(null); await reload(); });
   };
   return (
@@ -37,7 +38,7 @@ export function CannedResponsesPage() {
           <div className="row"><button className="primary">Save</button><button type="button" onClick={() => setEdit(null)}>Cancel</button></div>
         </form>
       ) : (
-        <button type="button" className="primary" onClick={() => setEdit({ id: null, title: '', shortcut: '', body: '', helpTopicId: '' })}>New canned response</button>
+        <button type="button" className="primary" onClick={() => setEdit({ id: null, title: '', shortcut: '', body: '', helpTopicId: '', version: null })}>New canned response</button>
       )}
       <table style={{ marginTop: 12 }}>
         <thead><tr><th>Title</th><th>Shortcut</th><th>Scope</th><th>Template</th><th /></tr></thead>
@@ -49,7 +50,7 @@ export function CannedResponsesPage() {
               <td>{c.helpTopicId ? s.topics.find((t) => t.id === c.helpTopicId)?.name : 'Global'}</td>
               <td style={{ whiteSpace: 'pre-wrap', maxWidth: 420 }}>{c.body}</td>
               <td className="row">
-                <button type="button" onClick={() => setEdit({ id: c.id, title: c.title, shortcut: c.shortcut ?? '', body: c.body, helpTopicId: c.helpTopicId ?? '' })}>Edit</button>
+                <button type="button" onClick={() => setEdit({ id: c.id, title: c.title, shortcut: c.shortcut ?? '', body: c.body, helpTopicId: c.helpTopicId ?? '', version: c.version })}>Edit</button>
                 <button type="button" className="danger" onClick={() => void m.run(DELETE_CANNED, { id: c.id }, reload, 'Deleted')}>Delete</button>
               </td>
             </tr>

@@ -9,7 +9,7 @@ import { useSession } from '../session';
 import { Feedback, Page, useMutation, useQuery } from './shared';
 
 const RULES = gql`
-  query AdminRouting { routingRules { id name enabled position join clauses { field op value } actions { type queueId userId priority tag } createdAt updatedAt } }
+  query AdminRouting { routingRules { id name enabled position join clauses { field op value } actions { type queueId userId priority tag } createdAt updatedAt version } }
 `;
 const SAVE_RULE = gql`mutation SaveRule($id: ID, $input: RoutingRuleInput!) { saveRoutingRule(id: $id, input: $input) { id } }`;
 const DELETE_RULE = gql`mutation DeleteRule($id: ID!) { deleteRoutingRule(id: $id) }`;
@@ -43,7 +43,8 @@ function RuleEditor({ rule, onSaved, onCancel }: { rule: RoutingRule | null; onS
         tag: a.type === 'ADD_TAG' ? a.tag : null,
       })),
     };
-    void m.run(SAVE_RULE, { id: rule?.id ?? null, input }, onSaved);
+    // The version the editor was opened at: a save over another admin's newer one is refused.
+    void m.run(SAVE_RULE, { id: rule?.id ?? null, input: { ...input, version: rule?.version ?? null } }, onSaved);
   };
   return (
     <form className="panel form" onSubmit={save} aria-label="Routing rule">

@@ -1,4 +1,6 @@
-// Admin page: SLA policies, business-hour calendars and the at-risk threshold.
+// Admin page: SLA policies, business-hour calendars and the at-risk threshold. Every form sends the
+// version it was loaded at, so a save over another admin's newer one is refused (naming them); a
+// form is drawn again from the server's values whenever its version changes.
 import { useState, type FormEvent } from 'react';
 import { gql } from '../../api/client';
 import type { Calendar, Priority, SlaPolicy, Weekday } from '../../api/schema';
@@ -10,9 +12,9 @@ import { Feedback, Page, useMutation, useQuery } from './shared';
 
 const SLA = gql`
   query AdminSla {
-    slaPolicies { id name priority helpTopicId firstResponseMinutes resolutionMinutes calendarId createdAt updatedAt }
-    calendars { id name timeZone schedule { weekday opens closes } holidays createdAt updatedAt }
-    slaSettings { atRiskPercent alertOnBreach }
+    slaPolicies { id name priority helpTopicId firstResponseMinutes resolutionMinutes calendarId createdAt updatedAt version }
+    calendars { id name timeZone schedule { weekday opens closes } holidays createdAt updatedAt version }
+    slaSettings { atRiskPercent alertOnBreach version }
   }
 `;
 const SAVE_POLICY = gql`mutation SavePolicy($id: ID, $input: SlaPolicyInput!) { saveSlaPolicy(id: $id, input: $input) { id } }`;
@@ -34,7 +36,7 @@ function PolicyForm({ p, calendars, onSaved }: { p: SlaPolicy | null; calendars:
   });
   const save = (e: FormEvent) => {
     e.preventDefault();
-    const input = { ...f, helpTopicId: f.helpTopicId || null, calendarId: f.calendarId || null, firstResponseMinutes: Number(f.firstResponseMinutes), resolutionMinutes: Number(f.resolutionMinutes) };
+    const input = { ...f, helpTopicId: f.helpTopicId || null, calendarId: f.calendarId || null, firstResponseMinutes: Number(f.firstResponseMinutes), resolutionMinutes: Number(f.resolutionMinutes), version: p?.version ?? null };
     void m.run(SAVE_POLICY, { id: p?.id ?? null, input }, onSaved);
   };
   return (
@@ -68,7 +70,7 @@ function CalendarForm({ c, onSaved }: { c: Calendar | null; onSaved: () => Promi
   const save = (e: FormEvent) => {
     e.preventDefault();
     const schedule = WeekdayValues.filter((d) => hours[d].on).map((d) => ({ weekday: d, opens: hours[d].opens, closes: hours[d].closes }));
-    const input = { name, timeZone: tz, schedule, holidays: holidays.split(',').map((x) => x.trim()).filter(Boolean) };
+    const input = { name, timeZone: tz, schedule, holidays: holidays.split(',').map((x) => x.trim()).filter(Boolean), version: c?.version ?? null };
     void m.run(SAVE_CALENDAR, { id: c?.id ?? null, input }, onSaved);
   };
   return (
@@ -96,7 +98,7 @@ function CalendarForm({ c, onSaved }: { c: Calendar | null; onSaved: () => Promi
 }
 
 export function SlaPage() {
-  const { data, error, reload } = useQuery<{ slaPolicies: SlaPolicy[]; calendars: Calendar[]; slaSettings: { atRiskPercent: number; alertOnBreach: boolean } }>(SLA);
+  const { data, error, reload } = useQuery<{ slaPolicies: SlaPolicy[]; calendars: Calendar[]; slaSettings: { atRiskPercent: number; alertOnBreach: boolean; version: number } }>(SLA);
   const m = useMutation();
   return (
     <Page title="SLA policies and business hours">
@@ -104,13 +106,13 @@ export function SlaPage() {
       <div className="panel">
         <h2 style={{ marginTop: 0 }}>SLA policies</h2>
         {data && <PolicyForm p={null} calendars={data.calendars} onSaved={reload} />}
-        {data?.slaPolicies.map((p) => <PolicyForm key={p.id} p={p} calendars={data.calendars} onSaved={reload} />)}
+        {data?.slaPolicies.map((p) => <PolicyForm key={`${p.id}:${p.version}`} p={p} calendars={data.calendars} onSaved={reload} />)}
       </div>
       {data && (
-        <form className="panel row" style={{ marginTop: 12 }} onSubmit={(e) => {
+        <form key={data.slaSettings.version} className="panel row" style={{ marginTop: 12 }} onSubmit={(e) => {
           e.preventDefault();
           const fd = new FormData(e.currentTarget);
-          void m.run(SAVE_SLA_SETTINGS, { input: { atRiskPercent: Number(fd.get('risk')), alertOnBreach: fd.get('alert') === 'on' } }, reload);
+          void m.run(SAVE_SLA_SETTINGS, { input: { atRiskPercent: Number(fd.get('risk')), alertOnBreach: fd.get('alert') === 'on', version: data.slaSettings.version } }, reload);
         }}>
           <label>At risk below (% of the target's time left)<input name="risk" type="number" min={1} max={99} defaultValue={data.slaSettings.atRiskPercent} /></label>
           <label className="inline"><input name="alert" type="checkbox" defaultChecked={data.slaSettings.alertOnBreach} /> Notify managers when a target is missed</label>
@@ -120,7 +122,7 @@ export function SlaPage() {
       )}
       <h2>Business hours</h2>
       <CalendarForm c={null} onSaved={reload} />
-      {data?.calendars.map((c) => <CalendarForm key={c.id + c.updatedAt} c={c} onSaved={reload} />)}
+      {data?.calendars.map((c) => <CalendarForm key={`${c.id}:${c.version}`} c={c} onSaved={reload} />)}
     </Page>
   );
 }

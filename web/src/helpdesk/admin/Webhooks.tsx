@@ -9,7 +9,7 @@ import { Feedback, Page, useMutation, useQuery } from './shared';
 
 const WEBHOOKS = gql`
   query AdminWebhooks {
-    webhooks { id name url enabled events createdAt updatedAt deliveries(first: 20) { id event status attempts responseStatus latencyMs lastError createdAt deliveredAt nextAttemptAt } }
+    webhooks { id name url enabled events createdAt updatedAt version deliveries(first: 20) { id event status attempts responseStatus latencyMs lastError createdAt deliveredAt nextAttemptAt } }
   }
 `;
 const SAVE_WEBHOOK = gql`mutation SaveWebhook($id: ID, $input: WebhookInput!) { saveWebhook(id: $id, input: $input) { secret webhook { id } } }`;
@@ -58,7 +58,7 @@ export function WebhooksPage() {
               <div className="muted">{w.url} · {w.events.map((e) => e.toLowerCase().replace('_', '.')).join(', ')}</div>
             </div>
             <div className="row">
-              <button type="button" onClick={() => void m.run(SAVE_WEBHOOK, { id: w.id, input: { name: w.name, url: w.url, events: w.events, enabled: !w.enabled } }, reload)}>{w.enabled ? 'Disable' : 'Enable'}</button>
+              <button type="button" onClick={() => void m.run(SAVE_WEBHOOK, { id: w.id, input: { name: w.name, url: w.url, events: w.events, enabled: !w.enabled, version: w.version } }, reload)}>{w.enabled ? 'Disable' : 'Enable'}</button>
               <button type="button" onClick={() => void m.run(TEST_WEBHOOK, { id: w.id }, reload, 'Test delivery queued')}>Send test</button>
               <button type="button" onClick={() => void reload()}>Refresh log</button>
               <button type="button" className="danger" onClick={() => void m.run(DELETE_WEBHOOK, { id: w.id }, reload, 'Webhook deleted')}>Delete</button>

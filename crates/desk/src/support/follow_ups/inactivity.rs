@@ -2,7 +2,9 @@
 
 use switchboard_domain::*;
 
-use crate::{Desk, DeskError, require};
+use switchboard_store::SettingsForm;
+
+use crate::{Desk, DeskError, FormVersion, require};
 
 /// Proactive follow-ups and inactivity auto-close, as an admin sets them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -59,12 +61,14 @@ impl Desk {
         })
     }
 
-    /// Saves the follow-up, auto-close and transcript retention settings.
+    /// Saves the follow-up, auto-close and transcript retention settings. `version` is the form's
+    /// (see [`Desk::settings_version`]): a newer one is refused, `None` saves over whatever is there.
     pub async fn save_inactivity_settings(
         &self,
         actor: &Actor,
         input: InactivitySettings,
-    ) -> Result<InactivitySettings, DeskError> {
+        version: Option<i64>,
+    ) -> Result<(InactivitySettings, FormVersion), DeskError> {
         require(actor, Permission::Admin)?;
         let stale_after_hours = in_range("staleAfterHours", input.stale_after_hours, 24 * 365)?;
         let auto_close_days = in_range("autoCloseDays", input.auto_close_days, 365)?;
@@ -87,6 +91,7 @@ impl Desk {
         };
         let mut tx = self.store().write().await?;
         let mut s = tx.workspace_settings_for_update(actor.workspace_id).await?;
+        let taken = self.take_settings_version(&mut tx, actor, SettingsForm::Inactivity, version).await?;
         s.stale_after_hours = stale_after_hours;
         s.stale_message = stale_message.clone();
         s.auto_close_days = auto_close_days;
@@ -96,7 +101,7 @@ impl Desk {
         s.transcript_retention_days = retention;
         tx.save_workspace_settings(actor.workspace_id, &s, self.now()).await?;
         tx.commit().await?;
-        Ok(InactivitySettings {
+        let saved = InactivitySettings {
             stale_after_hours,
             stale_message,
             auto_close_days,
@@ -104,7 +109,8 @@ impl Desk {
             auto_close_escalated_days: escalated,
             auto_close_customer_only: input.auto_close_customer_only,
             transcript_retention_days: retention,
-        })
+        };
+        Ok((saved, taken))
     }
 
     /// Follows up on quiet tickets in every workspace that asked for it: one automatic message
