@@ -169,7 +169,7 @@ fn decode_cursor(s: &str) -> Result<(Millis, TicketId), DeskError> {
 }
 
 /// History shows times as RFC 3339 UTC, as people and the API read them.
-fn rfc3339(ms: Millis) -> String {
+pub(crate) fn rfc3339(ms: Millis) -> String {
     chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
@@ -245,7 +245,7 @@ impl Desk {
         check_visible(actor, self.load_ticket(tx, actor.workspace_id, id).await?)
     }
 
-    async fn write_history(
+    pub(crate) async fn write_history(
         &self,
         tx: &mut Tx,
         actor: &Actor,
@@ -1524,7 +1524,7 @@ fn ticket_channel(source: Source, came_in_on: Channel) -> Channel {
     if came_in_on.delivers_replies() { came_in_on } else { Channel::for_source(source) }
 }
 
-fn source_for_channel(c: Channel) -> Source {
+pub(crate) fn source_for_channel(c: Channel) -> Source {
     match c {
         Channel::Email => Source::Email,
         Channel::Whatsapp => Source::Whatsapp,

@@ -35,6 +35,8 @@ pub enum Dialect {
 // `cargo fmt` does not look inside `include!`: these declarations, never compiled (`cfg(any())` is
 // always false), lead it to the query files so they are formatted and checked like the rest.
 #[cfg(any())]
+mod channel_inbox_queries;
+#[cfg(any())]
 mod channel_queries;
 #[cfg(any())]
 mod email_queries;
@@ -56,6 +58,7 @@ mod sqlite {
     include!("queries.rs");
     include!("ops_queries.rs");
     include!("channel_queries.rs");
+    include!("channel_inbox_queries.rs");
     include!("email_queries.rs");
     include!("whatsapp_queries.rs");
     include!("sign_in_queries.rs");
@@ -69,6 +72,7 @@ mod postgres {
     include!("queries.rs");
     include!("ops_queries.rs");
     include!("channel_queries.rs");
+    include!("channel_inbox_queries.rs");
     include!("email_queries.rs");
     include!("whatsapp_queries.rs");
     include!("sign_in_queries.rs");
@@ -550,6 +554,14 @@ tx_methods! {
     fn contact_identities(ws: WorkspaceId, contact: ContactId) -> Vec<ChannelIdentityRecord>;
     fn add_staff_identity(ws: WorkspaceId, user: UserId, channel: &str, external_id: &str, now: Millis) -> bool;
     fn staff_by_identity(ws: WorkspaceId, channel: &str, external_id: &str) -> Option<UserId>;
+    fn set_entry_author_label(ws: WorkspaceId, entry: EntryId, label: &str) -> ();
+    fn insert_channel_inbox(channel: &str, key: &str, payload: &str, now: Millis) -> Option<i64>;
+    fn channel_inbox_row(id: i64) -> Option<ChannelInboxRecord>;
+    fn pending_channel_inbox(channel: &str, before: Millis, limit: i64) -> Vec<i64>;
+    fn finish_channel_inbox(id: i64, done: bool, note: Option<&str>, now: Millis) -> ();
+    fn prune_channel_inbox(channel: &str, before: Millis) -> u64;
+    fn closed_tickets_with_thread(channel: &str, limit: i64) -> Vec<(WorkspaceId, TicketId, String)>;
+    fn open_tickets_with_thread(channel: &str, after: TicketId, limit: i64) -> Vec<(WorkspaceId, TicketId, String)>;
     fn set_ticket_channel_account(ws: WorkspaceId, ticket: TicketId, account: i64) -> ();
     fn ticket_channel(ws: WorkspaceId, ticket: TicketId) -> Option<(String, Option<i64>)>;
     fn ticket_by_channel_thread(channel: &str, thread_key: &str) -> Option<(WorkspaceId, TicketId)>;
