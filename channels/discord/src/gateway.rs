@@ -144,6 +144,18 @@ impl EventHandler for Stages {
     }
 }
 
+/// Shuts serenity's shards down when dropped.
+struct ShardsGuard(Arc<serenity::gateway::ShardManager>);
+
+impl Drop for ShardsGuard {
+    fn drop(&mut self) {
+        let shards = self.0.clone();
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn(async move { shards.shutdown_all().await });
+        }
+    }
+}
+
 /// The lease that makes one server of a deployment hold the gateway connection.
 const LEASE: &str = "discord.gateway";
 /// How long the lease lasts unless renewed; a holder that dies hands over after this.
@@ -195,6 +207,9 @@ pub(crate) async fn run(channel: Arc<DiscordChannel>) {
         let error = match client {
             Ok(mut client) => {
                 let shards = client.shard_manager.clone();
+                // Serenity's shard runners are tasks of their own: when this future is dropped
+                // (the server stops), the guard shuts them down, closing the connection.
+                let _guard = ShardsGuard(shards.clone());
                 tokio::select! {
                     r = client.start() => match r {
                         Ok(()) => "the gateway connection ended".to_string(),

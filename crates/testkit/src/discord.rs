@@ -614,6 +614,11 @@ impl DiscordDouble {
         s.dispatch("MESSAGE_DELETE", d);
     }
 
+    /// A channel is gone without the bot hearing of it (its CHANNEL_DELETE was missed).
+    pub fn remove_channel_unannounced(&self, channel_id: u64) {
+        self.lock().channels.remove(&channel_id);
+    }
+
     /// Someone deletes a channel by hand: it is gone and CHANNEL_DELETE is dispatched.
     pub fn delete_channel_by_hand(&self, channel_id: u64) {
         let mut s = self.lock();
