@@ -194,13 +194,16 @@ async fn a_discord_ticket_is_worked_both_ways_through_the_binary_and_survives_a_
     let before = bodies(&server.url, &agent, &ticket).await;
     assert_eq!(before.iter().filter(|b| b.as_str() == "Please try the rear tray.").count(), 1, "{before:?}");
 
-    // Killed mid-conversation and started again: it connects anew and carries on.
+    // Killed mid-conversation; Wendy writes while it is down. Started again, it connects anew
+    // (no resume), fetches what it missed from the channel's history, and carries on.
     server.kill();
     wait("the connection to drop", 10, || double.connections() == 0);
+    double.user_message(ticket_channel, &wendy, "Sent while you were down.", &[]);
     let server = ServerProcess::start_with(bin, &data, None, &envs).unwrap();
     wait("a new session (after the killed server's gateway lease ran out)", 60, || {
         double.identifies() == 2 && double.connections() == 1
     });
+    wait_for_entry(&server.url, &agent, &ticket, "Sent while you were down.").await;
     double.user_message(ticket_channel, &wendy, "Rear tray works, thanks!", &[]);
     wait_for_entry(&server.url, &agent, &ticket, "Rear tray works, thanks!").await;
     let after = bodies(&server.url, &agent, &ticket).await;
@@ -210,7 +213,28 @@ async fn a_discord_ticket_is_worked_both_ways_through_the_binary_and_survives_a_
             "It jams on every page.",
             "It still jams after the update.",
             "Please try the rear tray.",
+            "Sent while you were down.",
             "Rear tray works, thanks!"
         ]
     );
+
+    // Closed from the helpdesk: the transcript is archived on the ticket, the channel deleted,
+    // and Wendy gets the rating request as a DM with its buttons.
+    let q = "mutation($t: ID!) { closeTicket(ticketId: $t, reason: RESOLVED) { id } }";
+    let d = gql_at(&server.url, Some(&agent), q, json!({ "t": ticket })).await;
+    assert!(d["errors"].is_null(), "{d}");
+    wait("the channel to be deleted", 30, || double.channel(ticket_channel).is_none());
+    let q = "query($id: ID!) { ticket(id: $id) { entries { body attachments { fileName } } } }";
+    let d = gql_at(&server.url, Some(&agent), q, json!({ "id": ticket })).await;
+    let entries = d["data"]["ticket"]["entries"].as_array().unwrap_or_else(|| panic!("{d}")).clone();
+    let archived = entries.iter().find(|e| e["body"] == "Transcript archived when the ticket closed.").unwrap();
+    let files: Vec<&str> =
+        archived["attachments"].as_array().unwrap().iter().filter_map(|a| a["fileName"].as_str()).collect();
+    assert!(files.len() == 2 && files[0].ends_with(".html") && files[1].ends_with(".txt"), "{files:?}");
+    wait("the rating DM", 60, || {
+        double
+            .requests_to("POST", "/channels/")
+            .iter()
+            .any(|r| r.json["components"][0]["components"][0]["label"] == "Helpful")
+    });
 }
