@@ -1,16 +1,39 @@
 //! Storage: the only crate with SQL. SQLite (the embedded default) and PostgreSQL sit behind one
 //! interface, [`Store`] and its transaction [`Tx`].
 //!
-//! The queries live in `queries.rs`, which is compiled twice: once against `sqlx::Sqlite` and once
-//! against `sqlx::Postgres`. That keeps one copy of every statement while each is checked against
-//! a concrete driver, which sqlx's `Any` driver cannot offer. [`Tx`] dispatches to the right copy.
+//! The queries live in one `<feature>_queries.rs` per table group (tickets, contacts, queues, sla,
+//! webhooks, ...), beside the `<feature>_records.rs` holding its rows, and are compiled twice: once
+//! against `sqlx::Sqlite` and once against `sqlx::Postgres`. That keeps one copy of every statement
+//! while each is checked against a concrete driver, which sqlx's `Any` driver cannot offer. [`Tx`] dispatches to the right copy.
 
+mod api_tokens_records;
+mod calendars_records;
+mod canned_records;
 pub mod channel_records;
+mod contacts_records;
 pub mod email_records;
+mod entries_records;
+mod events_records;
+mod forms_records;
+mod help_topics_records;
+mod history_records;
+mod import_records;
 pub mod migrate_data;
+mod notifications_records;
 mod notify;
+mod outbox_records;
+mod queues_records;
 pub mod records;
+mod review_records;
+mod routing_records;
+mod sign_in_records;
+mod sla_records;
+mod suggested_macros_records;
+mod tickets_records;
+mod users_records;
+mod webhooks_records;
 pub mod whatsapp_records;
+mod workspaces_records;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -35,28 +58,91 @@ pub enum Dialect {
 // `cargo fmt` does not look inside `include!`: these declarations, never compiled (`cfg(any())` is
 // always false), lead it to the query files so they are formatted and checked like the rest.
 #[cfg(any())]
+mod api_tokens_queries;
+#[cfg(any())]
+mod calendars_queries;
+#[cfg(any())]
+mod canned_queries;
+#[cfg(any())]
 mod channel_inbox_queries;
 #[cfg(any())]
 mod channel_queries;
 #[cfg(any())]
+mod contacts_queries;
+#[cfg(any())]
 mod email_queries;
+#[cfg(any())]
+mod entries_queries;
+#[cfg(any())]
+mod events_queries;
+#[cfg(any())]
+mod follow_ups_queries;
+#[cfg(any())]
+mod forms_queries;
+#[cfg(any())]
+mod help_topics_queries;
+#[cfg(any())]
+mod history_queries;
+#[cfg(any())]
+mod import_queries;
 #[cfg(any())]
 mod lease_queries;
 #[cfg(any())]
-mod ops_queries;
+mod notifications_queries;
+#[cfg(any())]
+mod outbox_queries;
 #[cfg(any())]
 mod queries;
 #[cfg(any())]
+mod queues_queries;
+#[cfg(any())]
+mod review_queries;
+#[cfg(any())]
+mod routing_queries;
+#[cfg(any())]
 mod sign_in_queries;
 #[cfg(any())]
+mod sla_queries;
+#[cfg(any())]
+mod suggested_macros_queries;
+#[cfg(any())]
+mod tickets_queries;
+#[cfg(any())]
+mod users_queries;
+#[cfg(any())]
+mod webhooks_queries;
+#[cfg(any())]
 mod whatsapp_queries;
+#[cfg(any())]
+mod workspaces_queries;
 
 #[allow(clippy::too_many_arguments)]
 mod sqlite {
     type Db = sqlx::Sqlite;
     const DIALECT: crate::Dialect = crate::Dialect::Sqlite;
     include!("queries.rs");
-    include!("ops_queries.rs");
+    include!("api_tokens_queries.rs");
+    include!("calendars_queries.rs");
+    include!("canned_queries.rs");
+    include!("contacts_queries.rs");
+    include!("entries_queries.rs");
+    include!("events_queries.rs");
+    include!("follow_ups_queries.rs");
+    include!("forms_queries.rs");
+    include!("help_topics_queries.rs");
+    include!("history_queries.rs");
+    include!("import_queries.rs");
+    include!("notifications_queries.rs");
+    include!("outbox_queries.rs");
+    include!("queues_queries.rs");
+    include!("review_queries.rs");
+    include!("routing_queries.rs");
+    include!("sla_queries.rs");
+    include!("suggested_macros_queries.rs");
+    include!("tickets_queries.rs");
+    include!("users_queries.rs");
+    include!("webhooks_queries.rs");
+    include!("workspaces_queries.rs");
     include!("channel_queries.rs");
     include!("channel_inbox_queries.rs");
     include!("email_queries.rs");
@@ -70,7 +156,28 @@ mod postgres {
     type Db = sqlx::Postgres;
     const DIALECT: crate::Dialect = crate::Dialect::Postgres;
     include!("queries.rs");
-    include!("ops_queries.rs");
+    include!("api_tokens_queries.rs");
+    include!("calendars_queries.rs");
+    include!("canned_queries.rs");
+    include!("contacts_queries.rs");
+    include!("entries_queries.rs");
+    include!("events_queries.rs");
+    include!("follow_ups_queries.rs");
+    include!("forms_queries.rs");
+    include!("help_topics_queries.rs");
+    include!("history_queries.rs");
+    include!("import_queries.rs");
+    include!("notifications_queries.rs");
+    include!("outbox_queries.rs");
+    include!("queues_queries.rs");
+    include!("review_queries.rs");
+    include!("routing_queries.rs");
+    include!("sla_queries.rs");
+    include!("suggested_macros_queries.rs");
+    include!("tickets_queries.rs");
+    include!("users_queries.rs");
+    include!("webhooks_queries.rs");
+    include!("workspaces_queries.rs");
     include!("channel_queries.rs");
     include!("channel_inbox_queries.rs");
     include!("email_queries.rs");
