@@ -1011,3 +1011,36 @@ async fn one_server_of_a_deployment_holds_the_gateway_and_the_others_stand_by() 
     assert!(!standby.status().connected);
     task.abort();
 }
+
+#[tokio::test]
+async fn an_event_stored_but_not_processed_before_a_crash_is_processed_by_the_sweep_once() {
+    let e = env().await;
+    e.gateway.abort();
+    wait_for("the connection to drop", || e.double.connections() == 0).await;
+    // The gateway delivered a message and the server stored it, then died before processing it:
+    // the inbox row is all there is (the stored form: the event's kind and Discord's JSON).
+    let m = e.double.user_message(e.ticket_channel, &e.wendy, "stored, then the crash", &[]);
+    let payload = serde_json::json!({ "kind": "MessageCreate", "event": m }).to_string();
+    let key = format!("message:{}", id(&m));
+    let stored = e.desk.store_channel_event(Channel::Discord, &key, &payload).await.unwrap();
+    assert!(stored.is_some());
+    assert_eq!(e.desk.store_channel_event(Channel::Discord, &key, &payload).await.unwrap(), None, "one row per key");
+    assert_eq!(e.thread().await.len(), 1);
+
+    // After the restart the sweep finds it (it waited past the sweep's grace period: the desk's
+    // clock is moved on a minute instead of the test sleeping).
+    let later = Arc::new(ManualClock::at(e.desk.now() + 60_000));
+    let config = DiscordConfig { token: Some(TOKEN.into()), application_id: Some(APP), api_url: e.double.url.clone() };
+    let restarted = DiscordChannel::new(e.desk.with_clock(later), config);
+    restarted.sweep_once().await.unwrap();
+    let thread = e.thread().await;
+    assert_eq!(thread.len(), 2);
+    assert_eq!(thread[1].entry.body, "stored, then the crash");
+    // Processed: a second sweep, and the catch-up's fetch of the same message, add nothing.
+    restarted.sweep_once().await.unwrap();
+    let gateway = tokio::spawn(restarted.clone().run_gateway());
+    wait_for("the new session", || e.double.identifies() == 2 && e.double.connections() == 1).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(e.thread().await.len(), 2);
+    gateway.abort();
+}
