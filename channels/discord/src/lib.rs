@@ -447,7 +447,7 @@ pub fn split_message(text: &str, max: usize) -> Vec<String> {
         let tail = rest[cut..].trim_start_matches([' ', '\n']).to_string();
         reopen = part.matches(FENCE).count() % 2 == 1;
         if reopen {
-            part.push_str("\n");
+            part.push('\n');
             part.push_str(FENCE);
         }
         parts.push(part);

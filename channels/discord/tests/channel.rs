@@ -584,7 +584,12 @@ async fn a_panel_click_with_intake_opens_a_private_channel_with_the_right_overwr
     let t = e.desk.ticket(&e.system, e.ticket).await.unwrap();
     assert_eq!(c["name"], format!("ticket-{}", t.number), "sequential names");
     let overwrites = c["permission_overwrites"].as_array().unwrap();
-    let of = |id: u64| overwrites.iter().find(|o| o["id"] == id.to_string()).unwrap_or_else(|| panic!("{id}: {c}"));
+    let of = |id: u64| {
+        overwrites
+            .iter()
+            .find(|o| o["id"].as_str().and_then(|s| s.parse::<u64>().ok()) == Some(id))
+            .unwrap_or_else(|| panic!("{id}: {c}"))
+    };
     let view = 1u64 << 10;
     let bits = |v: &Value| v.as_str().unwrap().parse::<u64>().unwrap();
     assert!(bits(&of(e.guild)["deny"]) & view != 0, "@everyone cannot see it");

@@ -197,7 +197,7 @@ impl Desk {
         crate::retry::retry_on_conflict(|| async {
             let mut tx = self.store().write().await?;
             if let Some(e) = tx.entry_by_external_id(ws, input.channel, &input.external_message_id).await? {
-                return Ok(self.load_ticket(&mut tx, ws, e.ticket_id).await?);
+                return self.load_ticket(&mut tx, ws, e.ticket_id).await;
             }
             let contact = match tx.contact_by_identity(ws, input.sender_kind, &sender).await? {
                 Some(c) => c,
