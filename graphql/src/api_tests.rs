@@ -487,7 +487,12 @@ async fn introspection_follows_the_setting() {
     assert_eq!(env.run(None, "{ __typename }", json!({})).await["data"]["__typename"], "Query");
 
     let desk = env.schema.data::<Desk>().unwrap().clone();
-    let off = crate::build_schema_with(desk, RequestLimits { introspection: Introspection::Off, ..Default::default() });
+    let off = crate::build_schema_with(
+        crate::CoreOnlyQuery::default(),
+        crate::CoreOnlyMutation::default(),
+        desk,
+        RequestLimits { introspection: Introspection::Off, ..Default::default() },
+    );
     let resp = off.execute(Request::new(introspect).data(env.agent.clone())).await;
     let body = serde_json::to_value(resp).unwrap();
     assert_eq!(code_and_message(&body).0, "INTROSPECTION_DISABLED", "{body}");
@@ -497,8 +502,12 @@ async fn introspection_follows_the_setting() {
 async fn a_request_past_its_time_is_stopped_with_a_code() {
     let env = env().await;
     let desk = env.schema.data::<Desk>().unwrap().clone();
-    let hasty =
-        crate::build_schema_with(desk, RequestLimits { timeout: std::time::Duration::ZERO, ..Default::default() });
+    let hasty = crate::build_schema_with(
+        crate::CoreOnlyQuery::default(),
+        crate::CoreOnlyMutation::default(),
+        desk,
+        RequestLimits { timeout: std::time::Duration::ZERO, ..Default::default() },
+    );
     // Reading tickets waits on the database, so a zero budget is always past.
     let resp = hasty.execute(Request::new("{ tickets { nodes { id } } }").data(env.agent.clone())).await;
     let body = serde_json::to_value(resp).unwrap();
@@ -539,7 +548,10 @@ async fn the_web_uis_documents_fit_the_signed_in_budget() {
         }
     }
     let env = env().await;
-    let schema = crate::schema_builder().extension(RequestLimits::default()).extension(ValidateOnly).finish();
+    let schema = crate::schema_builder(crate::CoreOnlyQuery::default(), crate::CoreOnlyMutation::default())
+        .extension(RequestLimits::default())
+        .extension(ValidateOnly)
+        .finish();
     fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
         for e in std::fs::read_dir(dir).unwrap().flatten() {
             let p = e.path();

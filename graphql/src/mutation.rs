@@ -9,12 +9,12 @@ use switchboard_desk::{
 
 use crate::support::*;
 use crate::types::*;
-use crate::whatsapp::{WhatsappNumber, WhatsappNumberInput};
-use crate::{actor, client_addr, desk, parse_id};
+use crate::{actor, client_addr, desk, opt_id, parse_id};
 
-/// Every change the API offers.
+/// Every change the core API offers; the server merges each channel's changes beside it into
+/// `Mutation`.
 #[derive(Debug, Default)]
-pub struct Mutation;
+pub struct CoreMutation;
 
 fn read_uploads(ctx: &Context<'_>, uploads: Option<Vec<Upload>>) -> Result<Vec<NewAttachment>, DeskError> {
     let mut out = Vec::new();
@@ -34,10 +34,6 @@ fn read_uploads(ctx: &Context<'_>, uploads: Option<Vec<Upload>>) -> Result<Vec<N
         out.push(NewAttachment { file_name, content_type, bytes });
     }
     Ok(out)
-}
-
-fn opt_id<T: From<i64>>(id: &Option<ID>, field: &str) -> Result<Option<T>, DeskError> {
-    id.as_ref().map(|i| parse_id(i, field)).transpose()
 }
 
 fn maybe_id<T: From<i64>>(id: &MaybeUndefined<ID>, field: &str) -> Result<Option<Option<T>>, DeskError> {
@@ -75,7 +71,7 @@ fn staff<'a>(ctx: &Context<'a>) -> Result<&'a Actor, DeskError> {
 }
 
 #[Object]
-impl Mutation {
+impl CoreMutation {
     /// Signs a staff member in. An address may belong to staff of several workspaces: the
     /// password decides which account it is. When it fits accounts in several, the answer is a
     /// VALIDATION error on `workspace` whose `extensions.workspaces` lists them
@@ -368,6 +364,26 @@ impl Mutation {
         Ok(User(u))
     }
 
+    /// Links how a staff member is known on a channel, e.g. their Discord user id (admins). An id
+    /// already linked on that channel is a CONFLICT naming its holder.
+    async fn link_staff_identity(
+        &self,
+        ctx: &Context<'_>,
+        user_id: ID,
+        channel: Channel,
+        external_id: String,
+    ) -> Result<crate::staff_identities::StaffIdentity, DeskError> {
+        let user = parse_id(&user_id, "userId")?;
+        let linked = desk(ctx).link_staff_identity(actor(ctx)?, user, channel.into(), &external_id).await?;
+        Ok(crate::staff_identities::StaffIdentity(linked))
+    }
+
+    /// Removes a staff identity (admins).
+    async fn unlink_staff_identity(&self, ctx: &Context<'_>, id: ID) -> Result<bool, DeskError> {
+        desk(ctx).unlink_staff_identity(actor(ctx)?, parse_id(&id, "id")?).await?;
+        Ok(true)
+    }
+
     /// Changes a staff member (admins).
     async fn update_user(&self, ctx: &Context<'_>, id: ID, input: UserPatchInput) -> Result<User, DeskError> {
         let a = actor(ctx)?;
@@ -627,31 +643,6 @@ impl Mutation {
         Ok(SavedWebhook { webhook: Webhook(saved.webhook), secret: saved.new_secret })
     }
 
-    /// Adds a WhatsApp business number, or changes one when `id` is given (admins). The access
-    /// token is stored encrypted and never returned.
-    async fn save_whatsapp_number(
-        &self,
-        ctx: &Context<'_>,
-        id: Option<ID>,
-        input: WhatsappNumberInput,
-    ) -> Result<WhatsappNumber, DeskError> {
-        let id: Option<i64> = opt_id(&id, "id")?;
-        Ok(WhatsappNumber(desk(ctx).save_whatsapp_number(actor(ctx)?, id, input.into()).await?))
-    }
-
-    /// Removes a WhatsApp business number (admins).
-    async fn delete_whatsapp_number(&self, ctx: &Context<'_>, id: ID) -> Result<bool, DeskError> {
-        desk(ctx).delete_whatsapp_number(actor(ctx)?, parse_id(&id, "id")?).await?;
-        Ok(true)
-    }
-
-    /// Sends the WhatsApp number's approved template message on a ticket: what to send once the
-    /// 24-hour customer-service window has closed and a free-form reply is refused.
-    async fn send_whatsapp_template(&self, ctx: &Context<'_>, ticket_id: ID) -> Result<Entry, DeskError> {
-        let ticket = parse_id(&ticket_id, "ticketId")?;
-        Ok(Entry(desk(ctx).reply_with_whatsapp_template(actor(ctx)?, ticket).await?))
-    }
-
     /// Deletes a webhook endpoint and its delivery log (admins).
     async fn delete_webhook(&self, ctx: &Context<'_>, id: ID) -> Result<bool, DeskError> {
         desk(ctx).delete_webhook(actor(ctx)?, parse_id(&id, "id")?).await?;
@@ -685,22 +676,6 @@ impl Mutation {
     async fn dismiss_macro_suggestion(&self, ctx: &Context<'_>, id: ID) -> Result<bool, DeskError> {
         desk(ctx).dismiss_macro_suggestion(actor(ctx)?, parse_id(&id, "id")?).await?;
         Ok(true)
-    }
-
-    /// Creates an email mailbox, or updates one when `id` is given (admins). A new mailbox's
-    /// inbound secret is in the answer, this once.
-    async fn save_email_mailbox(
-        &self,
-        ctx: &Context<'_>,
-        id: Option<ID>,
-        input: crate::email::EmailMailboxInput,
-    ) -> Result<crate::email::SavedEmailMailbox, DeskError> {
-        crate::email::save(ctx, id, input).await
-    }
-
-    /// Deletes an email mailbox; its tickets stay (admins).
-    async fn delete_email_mailbox(&self, ctx: &Context<'_>, id: ID) -> Result<bool, DeskError> {
-        crate::email::delete(ctx, id).await
     }
 }
 

@@ -4,12 +4,11 @@ use switchboard_desk::{AssigneeChoice, DeskError, TicketFilter, TicketPage};
 
 use crate::support::*;
 use crate::types::*;
-use crate::whatsapp::WhatsappNumber;
 use crate::{actor, desk, parse_id};
 
-/// Every read of the API.
+/// Every read of the core API; the server merges each channel's reads beside it into `Query`.
 #[derive(Debug, Default)]
-pub struct Query;
+pub struct CoreQuery;
 
 pub(crate) fn to_filter(f: Option<TicketFilterInput>) -> Result<TicketFilter, DeskError> {
     let f = f.unwrap_or_default();
@@ -38,7 +37,7 @@ fn page_info(p: &TicketPage) -> PageInfo {
 }
 
 #[Object]
-impl Query {
+impl CoreQuery {
     /// Who is calling, with their permissions and workspace.
     async fn me(&self, ctx: &Context<'_>) -> Result<Viewer, DeskError> {
         let a = actor(ctx)?;
@@ -46,6 +45,7 @@ impl Query {
             ActorKind::User { .. } => "user",
             ActorKind::Contact { .. } => "contact",
             ActorKind::ApiToken { .. } => "api_token",
+            ActorKind::Channel { .. } => "channel",
             ActorKind::System => "system",
         };
         Ok(Viewer {
@@ -131,6 +131,15 @@ impl Query {
     /// The workspace's staff.
     async fn users(&self, ctx: &Context<'_>) -> Result<Vec<User>, DeskError> {
         Ok(desk(ctx).users(actor(ctx)?).await?.into_iter().map(User).collect())
+    }
+
+    /// How staff members are known on channels (a Discord user id), by staff member (admins).
+    async fn staff_identities(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Vec<crate::staff_identities::StaffIdentity>, DeskError> {
+        let list = desk(ctx).staff_identities(actor(ctx)?).await?;
+        Ok(list.into_iter().map(crate::staff_identities::StaffIdentity).collect())
     }
 
     /// Requesters matching a name or email fragment.
@@ -235,11 +244,6 @@ impl Query {
         Ok(desk(ctx).automation_rules(actor(ctx)?).await?.into_iter().map(AutomationRule).collect())
     }
 
-    /// The workspace's WhatsApp business numbers (admins).
-    async fn whatsapp_numbers(&self, ctx: &Context<'_>) -> Result<Vec<WhatsappNumber>, DeskError> {
-        Ok(desk(ctx).whatsapp_numbers(actor(ctx)?).await?.into_iter().map(WhatsappNumber).collect())
-    }
-
     /// Webhook endpoints (admins).
     async fn webhooks(&self, ctx: &Context<'_>) -> Result<Vec<Webhook>, DeskError> {
         Ok(desk(ctx).webhooks(actor(ctx)?).await?.into_iter().map(Webhook).collect())
@@ -316,26 +320,5 @@ impl Query {
             _ => return Err(DeskError::invalid("id", "give exactly one of id or number")),
         };
         Ok(MyTicket(t))
-    }
-
-    /// The workspace's email mailboxes (admins).
-    async fn email_mailboxes(&self, ctx: &Context<'_>) -> Result<Vec<crate::email::EmailMailbox>, DeskError> {
-        crate::email::mailboxes(ctx).await
-    }
-
-    /// Received mail by outcome, newest first; `QUARANTINED` lists what could not be taken and
-    /// why (admins).
-    async fn email_messages(
-        &self,
-        ctx: &Context<'_>,
-        #[graphql(default_with = "crate::email::EmailOutcome::Quarantined")] outcome: crate::email::EmailOutcome,
-        limit: Option<i64>,
-    ) -> Result<Vec<crate::email::EmailMessage>, DeskError> {
-        crate::email::messages(ctx, outcome, limit).await
-    }
-
-    /// A received message as it came in (quarantined ones are cut to their first 64 KiB) (admins).
-    async fn email_original(&self, ctx: &Context<'_>, id: ID) -> Result<String, DeskError> {
-        crate::email::original(ctx, id).await
     }
 }

@@ -11,7 +11,7 @@ use crate::support::SlaBreach;
 use crate::{actor, desk};
 
 /// Turns stored milliseconds into a GraphQL DateTime.
-pub(crate) fn time(ms: Millis) -> DateTime<Utc> {
+pub fn time(ms: Millis) -> DateTime<Utc> {
     Utc.timestamp_millis_opt(ms).single().unwrap_or_default()
 }
 
@@ -19,7 +19,8 @@ pub(crate) fn time_opt(ms: Option<Millis>) -> Option<DateTime<Utc>> {
     ms.map(time)
 }
 
-pub(crate) fn id(n: i64) -> ID {
+/// A row id as a GraphQL ID.
+pub fn id(n: i64) -> ID {
     ID(n.to_string())
 }
 

@@ -32,6 +32,7 @@ struct Targets {
     mailbox: String,
     email_message: String,
     whatsapp_number: String,
+    staff_identity: String,
 }
 
 fn ops(t: &Targets, marker: &str) -> Vec<Op> {
@@ -270,6 +271,17 @@ fn ops(t: &Targets, marker: &str) -> Vec<Op> {
             "mutation($id: ID!) { dismissMacroSuggestion(id: $id) }",
             json!({ "id": "999999" }),
         ),
+        op("staffIdentities", "{ staffIdentities { id userId channel externalId } }", json!({})),
+        op(
+            "linkStaffIdentity",
+            "mutation($u: ID!) { linkStaffIdentity(userId: $u, channel: DISCORD, externalId: \"4711\") { id } }",
+            json!({ "u": t.user }),
+        ),
+        op(
+            "unlinkStaffIdentity",
+            "mutation($id: ID!) { unlinkStaffIdentity(id: $id) }",
+            json!({ "id": t.staff_identity }),
+        ),
         op("emailMailboxes", "{ emailMailboxes { id name address } }", json!({})),
         op(
             "saveEmailMailbox",
@@ -335,6 +347,7 @@ const WORKSPACE_OWN: &[&str] = &[
     "macroSuggestions",
     "emailMailboxes",
     "emailMessages",
+    "staffIdentities",
 ];
 
 fn expect_anonymous(name: &str) -> Expect {
@@ -379,7 +392,8 @@ async fn snapshot(admin: &str, ticket_id: &str) -> Value {
         afterCloseSettings { csatRequestEnabled postCloseFollowUpDays } managerAlertSettings { queueDepth }
         routingRules { id name position } automationRules webhooks { id name enabled deliveries { id } }
         whatsappNumbers { id phoneNumberId displayPhoneNumber templateName updatedAt }
-        qualityFlags(includeResolved: true) { id resolvedAt } emailMailboxes { id name address } }";
+        qualityFlags(includeResolved: true) { id resolvedAt } emailMailboxes { id name address }
+        staffIdentities { id userId channel externalId } }";
     ok(admin, q, json!({ "id": ticket_id })).await
 }
 
@@ -428,6 +442,7 @@ async fn every_operation_is_refused_or_scoped_for_outsiders() {
         mailbox: String::new(),
         email_message: String::new(),
         whatsapp_number: String::new(),
+        staff_identity: String::new(),
     };
     let support = ok(
         &a.admin,
@@ -475,6 +490,12 @@ async fn every_operation_is_refused_or_scoped_for_outsiders() {
         json!({}),
     )
     .await;
+    let linked = ok(
+        &a.admin,
+        "mutation($u: ID!, $x: String!) { linkStaffIdentity(userId: $u, channel: DISCORD, externalId: $x) { id } }",
+        json!({ "u": targets.user, "x": format!("discord-{marker}") }),
+    )
+    .await;
     let targets = Targets {
         calendar: support["saveCalendar"]["id"].as_str().unwrap().into(),
         sla_policy: policy["saveSlaPolicy"]["id"].as_str().unwrap().into(),
@@ -484,6 +505,7 @@ async fn every_operation_is_refused_or_scoped_for_outsiders() {
         mailbox: mailbox_id,
         email_message: quarantined["emailMessages"][0]["id"].as_str().unwrap().into(),
         whatsapp_number: number["saveWhatsappNumber"]["id"].as_str().unwrap().into(),
+        staff_identity: linked["linkStaffIdentity"]["id"].as_str().unwrap().into(),
         ..targets
     };
     let before = snapshot(&a.admin, &ticket_id).await;

@@ -3,6 +3,7 @@
 //! ([`parse`], pure), thread, `Desk::ingest`. Replies go out through the outbox and
 //! [`outbound::EmailSender`] over SMTP. The crate reaches the core only through `Desk` methods.
 
+pub mod graphql;
 pub mod html;
 pub mod imap;
 pub mod inbound;
@@ -21,6 +22,7 @@ use axum::routing::post;
 use switchboard_desk::domain::ErrorCode;
 use switchboard_desk::{Desk, DeskError};
 
+pub use graphql::{EmailMutation, EmailQuery};
 pub use inbound::{Received, receive};
 pub use module::EmailModule;
 pub use outbound::EmailSender;

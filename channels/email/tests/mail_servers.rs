@@ -256,7 +256,13 @@ async fn mail_round_trip_through_dovecot_and_an_smtp_sink() {
         kind: ActorKind::User { id: admin_rec.id, role: Role::Admin },
         label: "Ada".into(),
     };
-    let schema = switchboard_graphql::build_schema(desk.clone());
+    // The core API with the email channel's objects merged in, as the server composes it.
+    #[derive(async_graphql::MergedObject, Default)]
+    struct Query(switchboard_graphql::CoreQuery, switchboard_email::EmailQuery);
+    #[derive(async_graphql::MergedObject, Default)]
+    struct Mutation(switchboard_graphql::CoreMutation, switchboard_email::EmailMutation);
+    let schema =
+        switchboard_graphql::build_schema_with(Query::default(), Mutation::default(), desk.clone(), Default::default());
     let gql = |actor: Actor, query: String| {
         let schema = schema.clone();
         async move {

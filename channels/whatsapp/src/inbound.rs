@@ -228,7 +228,8 @@ impl WhatsappChannel {
         if self.desk.whatsapp_message_seen(id).await? {
             return Ok(());
         }
-        let actor = Actor::system(route.workspace_id);
+        // The number's adapter, not the system: it may ingest and read, never administer.
+        let actor = Actor::channel(route.workspace_id, Channel::Whatsapp, Some(route.account_id));
         let contact = self.desk.whatsapp_contact(&actor, from, name).await?;
         let sender = Sender { route, actor, wa_id: from.to_string(), contact };
         let m = match content {
@@ -342,7 +343,11 @@ impl WhatsappChannel {
             text: text.to_string(),
             attachments,
         };
-        self.desk.ingest(&s.actor, msg).await?;
+        let outcome = self.desk.ingest(&s.actor, msg).await?;
+        if outcome.opened {
+            // Replies go out from the number the contact wrote to.
+            self.desk.answer_ticket_from(&s.actor, outcome.ticket_id, Channel::Whatsapp, s.route.account_id).await?;
+        }
         Ok(())
     }
 }

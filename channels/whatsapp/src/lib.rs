@@ -12,6 +12,7 @@
 //! The adapter reaches the core only through [`Desk`].
 
 mod graph;
+pub mod graphql;
 mod inbound;
 mod limits;
 mod module;
@@ -37,6 +38,7 @@ use switchboard_desk::domain::Channel;
 use switchboard_desk::{ChannelSender, DeliveryOutcome, Desk, OutboundMessage, WhatsappRoute};
 
 pub use graph::{GraphClient, GraphError, Media};
+pub use graphql::{WhatsAppMutation, WhatsAppQuery};
 pub use limits::SendLimits;
 pub use module::WhatsappModule;
 
@@ -221,7 +223,8 @@ impl WhatsappChannel {
             Some(to) if !to.is_empty() => to,
             _ => return DeliveryOutcome::Failed { error: "the requester has no WhatsApp number".into() },
         };
-        let route = match self.desk.whatsapp_route_for(msg.workspace_id, &to).await {
+        // The number the ticket came in on, so the contact hears back from the number they wrote to.
+        let route = match self.desk.whatsapp_route_for_ticket(msg.workspace_id, msg.channel_account_id, &to).await {
             Ok(Some(r)) => r,
             Ok(None) => {
                 return DeliveryOutcome::Failed { error: "the workspace has no WhatsApp number configured".into() };

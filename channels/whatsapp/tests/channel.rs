@@ -312,3 +312,57 @@ async fn a_malformed_status_or_contact_does_not_stop_the_messages() {
         assert!(note.contains(part), "{part} missing from {note}");
     }
 }
+
+/// A local server playing the Graph API's messages endpoint: records the phone number id each
+/// message is sent as, and answers as Meta does.
+async fn graph_double() -> (String, Arc<std::sync::Mutex<Vec<String>>>) {
+    use axum::extract::Path;
+    let sent = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = sent.clone();
+    let app = axum::Router::new().route(
+        "/v21.0/{pn}/messages",
+        axum::routing::post(move |Path(pn): Path<String>| {
+            let seen = seen.clone();
+            async move {
+                seen.lock().unwrap().push(pn);
+                axum::Json(json!({ "messaging_product": "whatsapp",
+                    "contacts": [{ "input": "4915112345678", "wa_id": "4915112345678" }],
+                    "messages": [{ "id": "wamid.OUT1" }] }))
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/v21.0", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, sent)
+}
+
+#[tokio::test]
+async fn a_reply_goes_out_from_the_number_the_ticket_came_in_on() {
+    let e = env().await;
+    let first = "106540352242922";
+    let second = "106540352249999";
+    let number = WhatsappNumberInput {
+        phone_number_id: second.into(),
+        display_phone_number: "+1 555 010 9999".into(),
+        access_token: Some("EAAG-second-token".into()),
+        ..Default::default()
+    };
+    e.desk.save_whatsapp_number(&e.system, None, number).await.unwrap();
+
+    // The contact opens a ticket by writing to the second number...
+    e.desk.set_whatsapp_conversation(&e.system, "4915112345678", second, "menu", None).await.unwrap();
+    let t = chat_ticket(&e).await;
+    // ...and later writes to the first one (a different conversation): the contact's last
+    // number is now the first, but the ticket is still answered from the second.
+    e.desk.set_whatsapp_conversation(&e.system, "4915112345678", first, "menu", None).await.unwrap();
+
+    let (graph_url, sent) = graph_double().await;
+    let config = WhatsappConfig { graph_url, ..Default::default() };
+    let sender = WhatsappSender(WhatsappChannel::new(e.desk.clone(), config));
+    e.desk.reply(&e.system, t.id, "Try another tray.", Vec::new(), None).await.unwrap();
+    let msg = due(&e).await;
+    let outcome = ChannelSender::send(&sender, &msg).await;
+    assert!(matches!(outcome, DeliveryOutcome::Sent { .. }), "{outcome:?}");
+    assert_eq!(sent.lock().unwrap().clone(), vec![second.to_string()], "sent as the ticket's number");
+}

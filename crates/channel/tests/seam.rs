@@ -101,7 +101,8 @@ async fn chat_message(
         text: m.text,
         attachments: Vec::new(),
     };
-    match s.desk.ingest(&Actor::system(s.workspace), msg).await {
+    // The channel's own actor: it may ingest, never administer.
+    match s.desk.ingest(&Actor::channel(s.workspace, Channel::Discord, None), msg).await {
         Ok(_) => StatusCode::ACCEPTED,
         Err(_) => StatusCode::BAD_REQUEST,
     }
@@ -343,4 +344,52 @@ async fn replies_already_waiting_on_a_channel_without_a_sender_fail_when_the_ser
     // The email reply still waits for its sender.
     assert_eq!(entry(email.ticket_id, mailed.entry.id).await.delivery_status.as_deref(), Some("pending"));
     assert_eq!(desk.due_outbox(Channel::Email, 10).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_channel_actor_ingests_but_is_refused_administration_and_other_workspaces() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = switchboard_testkit::fresh_database_url(dir.path(), "seam").await.unwrap();
+    let store = Store::connect(&url).await.unwrap();
+    store.migrate().await.unwrap();
+    let auth = AuthConfig { jwt_secret: b"test secret for the channel seam".to_vec(), token_ttl_secs: 3600 };
+    let desk = Desk::new(store, Arc::new(SystemClock), BlobStore::new(dir.path().join("blobs")), auth);
+    let a = desk.create_workspace("acme", "Acme", "SD", "UTC", "General").await.unwrap();
+    let b = desk.create_workspace("globex", "Globex", "GX", "UTC", "General").await.unwrap();
+    let message = |id: &str| InboundMessage {
+        channel: Channel::Discord,
+        thread_key: None,
+        ticket_id: None,
+        external_message_id: id.into(),
+        sender_kind: IdentityKind::Discord,
+        sender_value: "u-1".into(),
+        sender_name: Some("Casey".into()),
+        subject: None,
+        text: "Help".into(),
+        attachments: Vec::new(),
+    };
+    let in_a = Actor::channel(a.id, Channel::Discord, None);
+    let in_b = Actor::channel(b.id, Channel::Discord, None);
+
+    // What it needs: ingest for a requester, and reading that requester's tickets.
+    let opened = desk.ingest(&in_a, message("d-1")).await.unwrap();
+    let t = desk.ticket(&in_a, opened.ticket_id).await.unwrap();
+    let mine = desk.requester_tickets(&in_a, t.requester_id, 10).await.unwrap();
+    assert_eq!(mine.iter().map(|t| t.id).collect::<Vec<_>>(), vec![opened.ticket_id]);
+
+    // Not an admin: creating staff is refused.
+    let staff = desk.create_user(&in_a, "mallory@acme.test", "Mallory", Role::Admin, None).await;
+    assert!(matches!(staff, Err(DeskError::Forbidden(_))), "{staff:?}");
+    // Nor a supervisor: the ticket cannot be given to someone else.
+    assert!(!in_a.can(switchboard_desk::domain::Permission::Reassign));
+
+    // Another workspace's channel actor does not reach workspace A's ticket.
+    let other = desk.ticket(&in_b, opened.ticket_id).await;
+    assert!(matches!(other, Err(DeskError::NotFound(_))), "{other:?}");
+    let thread = desk.thread(&in_b, opened.ticket_id).await;
+    assert!(matches!(thread, Err(DeskError::NotFound(_))), "{thread:?}");
+    let joined = InboundMessage { ticket_id: Some(opened.ticket_id), ..message("d-2") };
+    let refused = desk.ingest(&in_b, joined).await;
+    assert!(matches!(refused, Err(DeskError::NotFound(_))), "{refused:?}");
+    assert_eq!(desk.thread(&in_a, opened.ticket_id).await.unwrap().len(), 1, "nothing was added to A's ticket");
 }

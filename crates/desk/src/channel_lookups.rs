@@ -1,9 +1,11 @@
-//! Lookups a channel module makes by its own keys before it knows the workspace: which ticket a
-//! conversation belongs to, and whether a message is already an entry.
+//! Lookups a channel module makes by its own keys before it knows the workspace (which ticket a
+//! conversation belongs to, whether a message is already an entry), and the account a ticket is
+//! answered from.
 
-use switchboard_domain::{Channel, TicketId, WorkspaceId};
+use switchboard_domain::{Actor, Channel, Permission, TicketId, WorkspaceId};
 
-use crate::{Desk, DeskError};
+use crate::retry::retrying;
+use crate::{Desk, DeskError, require};
 
 impl Desk {
     /// The ticket of `channel` whose conversation key (its thread key, e.g. a Discord ticket
@@ -27,5 +29,32 @@ impl Desk {
     ) -> Result<bool, DeskError> {
         let mut tx = self.store().read().await?;
         Ok(tx.entry_by_external_id(ws, channel, external_id).await?.is_some())
+    }
+
+    /// Records that `channel`'s account `account` (the mailbox or number the ticket came in on)
+    /// answers the ticket, unless the ticket already has one: its replies then go out from it.
+    pub async fn answer_ticket_from(
+        &self,
+        actor: &Actor,
+        ticket: TicketId,
+        channel: Channel,
+        account: i64,
+    ) -> Result<(), DeskError> {
+        require(actor, Permission::Manage)?;
+        let ws = actor.workspace_id;
+        retrying(|| async {
+            let mut tx = self.store().write().await?;
+            let (on, _) = tx.ticket_channel(ws, ticket).await?.ok_or(DeskError::NotFound("ticket"))?;
+            if on != channel.as_str() {
+                return Err(DeskError::invalid("ticketId", format!("is not a {channel} ticket")));
+            }
+            if tx.channel_account(ws, channel.as_str(), account).await?.is_none() {
+                return Err(DeskError::NotFound("channel account"));
+            }
+            tx.set_ticket_channel_account(ws, ticket, account).await?;
+            tx.commit().await?;
+            Ok(())
+        })
+        .await
     }
 }

@@ -11,7 +11,7 @@ use switchboard_store::email_records::*;
 use switchboard_store::*;
 
 use crate::outbox::truncate;
-use crate::retry::retry_on_conflict;
+use crate::retry::{retry_on_conflict, retrying};
 use crate::sealed::SecretKind;
 use crate::{Desk, DeskError, InboundMessage, IngestOutcome, LiveEvent, NewAttachment, require};
 
@@ -178,24 +178,30 @@ impl Desk {
             ack_enabled: s.ack_enabled,
             ack_template,
         };
-        let mut tx = self.store().write().await?;
-        // Updating a mailbox that is not the workspace's updates no row: not found.
-        let rec = tx.upsert_mailbox(actor.workspace_id, id, &input, self.now()).await.map_err(|e| match e {
-            StoreError::NotFound => DeskError::NotFound("mailbox"),
-            StoreError::Conflict(_) => DeskError::invalid("address", "another mailbox of this workspace has it"),
-            other => other.into(),
-        })?;
-        tx.commit().await?;
-        Ok((rec, secret))
+        retrying(|| async {
+            let mut tx = self.store().write().await?;
+            // Updating a mailbox that is not the workspace's updates no row: not found.
+            let rec = tx.upsert_mailbox(actor.workspace_id, id, &input, self.now()).await.map_err(|e| match e {
+                StoreError::NotFound => DeskError::NotFound("mailbox"),
+                StoreError::Conflict(_) => DeskError::invalid("address", "another mailbox of this workspace has it"),
+                other => other.into(),
+            })?;
+            tx.commit().await?;
+            Ok((rec, secret.clone()))
+        })
+        .await
     }
 
     /// Deletes a mailbox; its tickets stay.
     pub async fn delete_email_mailbox(&self, actor: &Actor, id: i64) -> Result<bool, DeskError> {
         require(actor, Permission::Admin)?;
-        let mut tx = self.store().write().await?;
-        let done = tx.delete_mailbox(actor.workspace_id, id).await?;
-        tx.commit().await?;
-        Ok(done)
+        retrying(|| async {
+            let mut tx = self.store().write().await?;
+            let done = tx.delete_mailbox(actor.workspace_id, id).await?;
+            tx.commit().await?;
+            Ok(done)
+        })
+        .await
     }
 
     /// The mailbox behind the inbound endpoint, when `secret` is its inbound secret.
@@ -263,10 +269,13 @@ impl Desk {
         uid_validity: i64,
         last_uid: i64,
     ) -> Result<(), DeskError> {
-        let mut tx = self.store().write().await?;
-        tx.set_imap_cursor(m.workspace_id, m.id, uid_validity, last_uid).await?;
-        tx.commit().await?;
-        Ok(())
+        retrying(|| async {
+            let mut tx = self.store().write().await?;
+            tx.set_imap_cursor(m.workspace_id, m.id, uid_validity, last_uid).await?;
+            tx.commit().await?;
+            Ok(())
+        })
+        .await
     }
 
     /// What became of a message the workspace's mailboxes received before, if one did.
@@ -282,10 +291,13 @@ impl Desk {
     /// its original kept in the blob store.
     pub async fn record_received_email(&self, r: &ReceivedEmail<'_>) -> Result<(), DeskError> {
         let sha = self.blobs().put(r.raw).await?;
-        let mut tx = self.store().write().await?;
-        self.insert_received_email(&mut tx, r, &sha).await?;
-        tx.commit().await?;
-        Ok(())
+        retrying(|| async {
+            let mut tx = self.store().write().await?;
+            self.insert_received_email(&mut tx, r, &sha).await?;
+            tx.commit().await?;
+            Ok(())
+        })
+        .await
     }
 
     /// Takes in a message that goes on a ticket, with the mailbox's bookkeeping in the same
@@ -301,7 +313,8 @@ impl Desk {
         ack: Option<AcknowledgementPolicy<'_>>,
     ) -> Result<IngestOutcome, DeskError> {
         let m = r.mailbox;
-        let actor = Actor::system(m.workspace_id);
+        // The mailbox's adapter, not the system: it may ingest, never administer.
+        let actor = Actor::channel(m.workspace_id, Channel::Email, Some(m.id));
         let sha = self.blobs().put(r.raw).await?;
         retry_on_conflict(|| async {
             let mut tx = self.store().write().await?;
@@ -487,10 +500,13 @@ impl Desk {
     /// Deletes acknowledgement records older than any window counts ([`MAX_ACK_WINDOW_MS`]);
     /// the job runner's sweep. Returns how many.
     pub async fn prune_email_acknowledgements(&self) -> Result<u64, DeskError> {
-        let mut tx = self.store().write().await?;
-        let n = tx.prune_acknowledgements(self.now() - MAX_ACK_WINDOW_MS).await?;
-        tx.commit().await?;
-        Ok(n)
+        retrying(|| async {
+            let mut tx = self.store().write().await?;
+            let n = tx.prune_acknowledgements(self.now() - MAX_ACK_WINDOW_MS).await?;
+            tx.commit().await?;
+            Ok(n)
+        })
+        .await
     }
 }
 
@@ -515,12 +531,15 @@ impl Desk {
         window_ms: i64,
     ) -> Result<bool, DeskError> {
         let policy = AcknowledgementPolicy { template, max_per_sender: max, window_ms };
-        let mut tx = self.store().write().await?;
-        let events = self.acknowledge_in(&mut tx, ws, ticket, policy).await?;
-        tx.commit().await?;
-        let queued = !events.is_empty();
-        self.publish(events);
-        Ok(queued)
+        retrying(|| async {
+            let mut tx = self.store().write().await?;
+            let events = self.acknowledge_in(&mut tx, ws, ticket, policy).await?;
+            tx.commit().await?;
+            let queued = !events.is_empty();
+            self.publish(events);
+            Ok(queued)
+        })
+        .await
     }
 
     /// Queues the acknowledgement (a system reply and its outbox row) in the caller's

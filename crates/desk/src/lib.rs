@@ -9,6 +9,7 @@ mod admin;
 mod auth;
 mod blobs;
 mod channel_accounts;
+mod channel_identities;
 mod channel_lookups;
 mod channel_messages;
 pub mod egress;

@@ -31,6 +31,9 @@ pub struct OutboundMessage {
     pub channel: Channel,
     /// The channel's conversation key the ticket was opened with, if any.
     pub thread_key: Option<String>,
+    /// The channel account that answers the ticket (the mailbox or number it came in on), if
+    /// one is recorded.
+    pub channel_account_id: Option<i64>,
     pub entry_id: EntryId,
     pub body: String,
     /// The staff member who wrote the reply, or `None` for automatic messages.
@@ -178,6 +181,7 @@ impl Desk {
             ticket_subject: ticket.subject.clone(),
             channel: row.channel,
             thread_key: ticket.thread_key.clone(),
+            channel_account_id: ticket.channel_account_id,
             entry_id: entry.id,
             body: entry.body,
             author_name: entry.author_user_id.and(entry.author_name),

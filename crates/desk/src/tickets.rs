@@ -853,7 +853,7 @@ impl Desk {
         let WrittenReply { entry_id, at: now, delivery } = written;
         let staff = actor.is_staff_side();
         // Automatic messages (the system's follow-ups and warnings) are no activity.
-        if !matches!(actor.kind, ActorKind::System) {
+        if !actor.is_automatic() {
             t.last_message_at = Some(now);
             if !staff {
                 t.last_customer_message_at = Some(now);

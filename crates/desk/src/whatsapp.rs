@@ -7,6 +7,7 @@ use switchboard_domain::*;
 use switchboard_store::*;
 
 use crate::outbox::truncate;
+use crate::retry::{retry_on_conflict, retrying};
 use crate::sealed::SecretKind;
 use crate::tickets::live;
 use crate::{Desk, DeskError, OpenTicket, RequesterRef, ThreadEntry, require};
@@ -28,6 +29,8 @@ pub struct WhatsappNumberInput {
 #[derive(Debug, Clone)]
 pub struct WhatsappRoute {
     pub workspace_id: WorkspaceId,
+    /// The number's channel account.
+    pub account_id: i64,
     pub phone_number_id: String,
     /// The decrypted access token; never logged or returned over the API.
     pub access_token: String,
@@ -58,6 +61,7 @@ impl Desk {
     fn route_of(&self, n: WhatsappNumberRecord) -> Result<WhatsappRoute, DeskError> {
         Ok(WhatsappRoute {
             workspace_id: n.workspace_id,
+            account_id: n.id,
             access_token: self.open_sealed(SecretKind::WhatsappToken, &n.access_token_enc)?,
             template: n.template_name.zip(n.template_language),
             phone_number_id: n.phone_number_id,
@@ -95,36 +99,42 @@ impl Desk {
             return Err(DeskError::invalid("templateLanguage", "give the template's name and language together"));
         }
         let token_enc = token.as_deref().map(|t| self.seal(SecretKind::WhatsappToken, t)).transpose()?;
-        let mut tx = self.store().write().await?;
-        let saved = tx
-            .upsert_whatsapp_number(
-                actor.workspace_id,
-                id,
-                pn,
-                &display,
-                token_enc.as_deref(),
-                template_name.as_deref(),
-                template_language.as_deref(),
-                self.now(),
-            )
-            .await
-            .map_err(|e| match e {
-                StoreError::NotFound => DeskError::NotFound("WhatsApp number"),
-                other => crate::admin::conflict_as_field("phoneNumberId", "this phone number id")(other),
-            })?;
-        tx.commit().await?;
-        Ok(saved)
+        retrying(|| async {
+            let mut tx = self.store().write().await?;
+            let saved = tx
+                .upsert_whatsapp_number(
+                    actor.workspace_id,
+                    id,
+                    pn,
+                    &display,
+                    token_enc.as_deref(),
+                    template_name.as_deref(),
+                    template_language.as_deref(),
+                    self.now(),
+                )
+                .await
+                .map_err(|e| match e {
+                    StoreError::NotFound => DeskError::NotFound("WhatsApp number"),
+                    other => crate::admin::conflict_as_field("phoneNumberId", "this phone number id")(other),
+                })?;
+            tx.commit().await?;
+            Ok(saved)
+        })
+        .await
     }
 
     /// Removes a number; notifications for it are then recorded and skipped.
     pub async fn delete_whatsapp_number(&self, actor: &Actor, id: i64) -> Result<(), DeskError> {
         require(actor, Permission::Admin)?;
-        let mut tx = self.store().write().await?;
-        if !tx.delete_whatsapp_number(actor.workspace_id, id).await? {
-            return Err(DeskError::NotFound("WhatsApp number"));
-        }
-        tx.commit().await?;
-        Ok(())
+        retrying(|| async {
+            let mut tx = self.store().write().await?;
+            if !tx.delete_whatsapp_number(actor.workspace_id, id).await? {
+                return Err(DeskError::NotFound("WhatsApp number"));
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+        .await
     }
 
     // ---- routing and the inbox (the channel adapter) ----
@@ -142,12 +152,28 @@ impl Desk {
         number.map(|n| self.route_of(n)).transpose()
     }
 
+    /// The number to answer a ticket from: the one it is answered on (`account`, the ticket's
+    /// channel account), else as [`Desk::whatsapp_route_for`] (a ticket from before numbers were
+    /// recorded on tickets, or whose number was removed).
+    pub async fn whatsapp_route_for_ticket(
+        &self,
+        ws: WorkspaceId,
+        account: Option<i64>,
+        wa_id: &str,
+    ) -> Result<Option<WhatsappRoute>, DeskError> {
+        let number = ticket_number(&mut self.store().read().await?, ws, account, wa_id).await?;
+        number.map(|n| self.route_of(n)).transpose()
+    }
+
     /// Stores a verified notification durably before the webhook acknowledges it.
     pub async fn store_whatsapp_notification(&self, body: &str) -> Result<i64, DeskError> {
-        let mut tx = self.store().write().await?;
-        let id = tx.insert_whatsapp_inbox(&without_nul(body), self.now()).await?;
-        tx.commit().await?;
-        Ok(id)
+        retrying(|| async {
+            let mut tx = self.store().write().await?;
+            let id = tx.insert_whatsapp_inbox(&without_nul(body), self.now()).await?;
+            tx.commit().await?;
+            Ok(id)
+        })
+        .await
     }
 
     /// A stored notification that still needs processing.
@@ -164,19 +190,25 @@ impl Desk {
     /// Records an attempt at a notification; `done` takes it out of the inbox.
     pub async fn finish_whatsapp_notification(&self, id: i64, done: bool, note: Option<&str>) -> Result<(), DeskError> {
         let note = note.map(|n| truncate(&without_nul(n), 1000));
-        let mut tx = self.store().write().await?;
-        tx.finish_whatsapp_inbox(id, done, note.as_deref(), self.now()).await?;
-        tx.commit().await?;
-        Ok(())
+        retrying(|| async {
+            let mut tx = self.store().write().await?;
+            tx.finish_whatsapp_inbox(id, done, note.as_deref(), self.now()).await?;
+            tx.commit().await?;
+            Ok(())
+        })
+        .await
     }
 
     /// Forgets processed notifications and handled message ids older than `keep_ms`. Meta
     /// redelivers for up to 7 days, so anything kept longer than that is only for inspection.
     pub async fn purge_whatsapp_inbox(&self, keep_ms: i64) -> Result<u64, DeskError> {
-        let mut tx = self.store().write().await?;
-        let n = tx.purge_whatsapp_inbox(self.now() - keep_ms).await?;
-        tx.commit().await?;
-        Ok(n)
+        retrying(|| async {
+            let mut tx = self.store().write().await?;
+            let n = tx.purge_whatsapp_inbox(self.now() - keep_ms).await?;
+            tx.commit().await?;
+            Ok(n)
+        })
+        .await
     }
 
     /// Whether an inbound message id has been handled before.
@@ -187,10 +219,13 @@ impl Desk {
     /// Records an inbound message id as handled.
     pub async fn mark_whatsapp_message_seen(&self, actor: &Actor, wamid: &str) -> Result<(), DeskError> {
         require(actor, Permission::Manage)?;
-        let mut tx = self.store().write().await?;
-        tx.mark_whatsapp_message_seen(actor.workspace_id, &without_nul(wamid), self.now()).await?;
-        tx.commit().await?;
-        Ok(())
+        retrying(|| async {
+            let mut tx = self.store().write().await?;
+            tx.mark_whatsapp_message_seen(actor.workspace_id, &without_nul(wamid), self.now()).await?;
+            tx.commit().await?;
+            Ok(())
+        })
+        .await
     }
 
     // ---- chat skills ----
@@ -215,20 +250,23 @@ impl Desk {
         subject: Option<&str>,
     ) -> Result<(), DeskError> {
         require(actor, Permission::Manage)?;
-        let mut tx = self.store().write().await?;
-        let subject = subject.map(without_nul);
-        let wa_id = without_nul(wa_id);
-        tx.save_whatsapp_conversation(
-            actor.workspace_id,
-            &wa_id,
-            phone_number_id,
-            step,
-            subject.as_deref(),
-            self.now(),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        retrying(|| async {
+            let mut tx = self.store().write().await?;
+            let subject = subject.map(without_nul);
+            let wa_id = without_nul(wa_id);
+            tx.save_whatsapp_conversation(
+                actor.workspace_id,
+                &wa_id,
+                phone_number_id,
+                step,
+                subject.as_deref(),
+                self.now(),
+            )
+            .await?;
+            tx.commit().await?;
+            Ok(())
+        })
+        .await
     }
 
     /// The contact behind a WhatsApp id: by that id, else by the phone number on an existing
@@ -247,20 +285,23 @@ impl Desk {
         if let Some(found) = known_whatsapp_contact(&mut self.store().read().await?, ws, &wa_id).await? {
             return Ok(found);
         }
-        let mut tx = self.store().write().await?;
-        if let Some(found) = known_whatsapp_contact(&mut tx, ws, &wa_id).await? {
-            return Ok(found);
-        }
-        let name = profile_name.map(str::trim).filter(|n| !n.is_empty()).unwrap_or(&wa_id);
-        let new = NewContact {
-            name: validate_name("profile.name", name)?,
-            phone: Some(format!("+{wa_id}")),
-            whatsapp_id: Some(wa_id.clone()),
-            ..Default::default()
-        };
-        let c = tx.insert_contact(ws, &new, self.now()).await?;
-        tx.commit().await?;
-        Ok(WhatsappContact { contact: c, identity_kind: IdentityKind::Whatsapp, identity_value: wa_id })
+        retry_on_conflict(|| async {
+            let mut tx = self.store().write().await?;
+            if let Some(found) = known_whatsapp_contact(&mut tx, ws, &wa_id).await? {
+                return Ok(found);
+            }
+            let name = profile_name.map(str::trim).filter(|n| !n.is_empty()).unwrap_or(&wa_id);
+            let new = NewContact {
+                name: validate_name("profile.name", name)?,
+                phone: Some(format!("+{wa_id}")),
+                whatsapp_id: Some(wa_id.clone()),
+                ..Default::default()
+            };
+            let c = tx.insert_contact(ws, &new, self.now()).await?;
+            tx.commit().await?;
+            Ok(WhatsappContact { contact: c, identity_kind: IdentityKind::Whatsapp, identity_value: wa_id.clone() })
+        })
+        .await
     }
 
     /// `support.create_ticket`: opens a chat-originated ticket (source `chat`) for the contact,
@@ -289,26 +330,29 @@ impl Desk {
             attachments: Vec::new(),
         };
         let ws = actor.workspace_id;
-        let mut tx = self.store().write().await?;
-        // One key per ticket (keys are unique); later messages are matched by ticket, not key.
-        let key = format!("{WHATSAPP_THREAD_PREFIX}{wa_id}:{external_message_id}");
-        let (t, entry) = self
-            .insert_ticket(
-                &mut tx,
-                actor,
-                contact,
-                &input,
-                Channel::Whatsapp,
-                Some(key),
-                Some(external_message_id.into()),
-            )
-            .await?;
-        if let Some(number) = answering_number(&mut tx, ws, wa_id).await? {
-            tx.set_ticket_channel_account(ws, t.id, number.id).await?;
-        }
-        tx.commit().await?;
-        self.publish(vec![live(&t, "ticket.opened", Some(entry), false)]);
-        Ok(t)
+        retrying(|| async {
+            let mut tx = self.store().write().await?;
+            // One key per ticket (keys are unique); later messages are matched by ticket, not key.
+            let key = format!("{WHATSAPP_THREAD_PREFIX}{wa_id}:{external_message_id}");
+            let (t, entry) = self
+                .insert_ticket(
+                    &mut tx,
+                    actor,
+                    contact,
+                    &input,
+                    Channel::Whatsapp,
+                    Some(key.clone()),
+                    Some(external_message_id.into()),
+                )
+                .await?;
+            if let Some(number) = answering_number(&mut tx, ws, wa_id).await? {
+                tx.set_ticket_channel_account(ws, t.id, number.id).await?;
+            }
+            tx.commit().await?;
+            self.publish(vec![live(&t, "ticket.opened", Some(entry), false)]);
+            Ok(t)
+        })
+        .await
     }
 
     /// `support.list_my_tickets`: the requester's most recent tickets, newest first.
@@ -363,28 +407,33 @@ impl Desk {
         require(actor, Permission::Manage)?;
         let ws = actor.workspace_id;
         let body = validate_body("body", body)?;
-        let mut tx = self.store().write().await?;
-        if let Some(e) = tx.entry_by_external_id(ws, channel, external_message_id).await? {
-            return Ok(e.id);
-        }
-        let t = tx.ticket_by_id(ws, ticket).await?.ok_or(DeskError::NotFound("ticket"))?;
-        let id = tx
-            .insert_entry(&NewEntry {
-                workspace_id: ws,
-                ticket_id: t.id,
-                kind: EntryKind::System,
-                author_user_id: None,
-                author_contact_id: None,
-                channel,
-                external_message_id: Some(external_message_id.to_string()),
-                body,
-                delivery_status: None,
-                created_at: self.now(),
-            })
-            .await?;
-        tx.commit().await?;
-        self.publish(vec![live(&t, "entry.created", Some(id), false)]);
-        Ok(id)
+        // Two deliveries of one message race on the entry's unique channel id: the loser reruns
+        // and finds the winner's entry.
+        retry_on_conflict(|| async {
+            let mut tx = self.store().write().await?;
+            if let Some(e) = tx.entry_by_external_id(ws, channel, external_message_id).await? {
+                return Ok(e.id);
+            }
+            let t = tx.ticket_by_id(ws, ticket).await?.ok_or(DeskError::NotFound("ticket"))?;
+            let id = tx
+                .insert_entry(&NewEntry {
+                    workspace_id: ws,
+                    ticket_id: t.id,
+                    kind: EntryKind::System,
+                    author_user_id: None,
+                    author_contact_id: None,
+                    channel,
+                    external_message_id: Some(external_message_id.to_string()),
+                    body: body.clone(),
+                    delivery_status: None,
+                    created_at: self.now(),
+                })
+                .await?;
+            tx.commit().await?;
+            self.publish(vec![live(&t, "entry.created", Some(id), false)]);
+            Ok(id)
+        })
+        .await
     }
 
     // ---- outside the customer-service window ----
@@ -398,52 +447,47 @@ impl Desk {
     ) -> Result<ThreadEntry, DeskError> {
         require(actor, Permission::Manage)?;
         let ws = actor.workspace_id;
-        let mut tx = self.store().write().await?;
-        let t = tx.ticket_by_id(ws, ticket).await?.ok_or(DeskError::NotFound("ticket"))?;
-        if t.channel != Channel::Whatsapp {
-            return Err(DeskError::invalid("ticketId", "is not a WhatsApp ticket"));
-        }
-        if t.status == TicketStatus::Closed {
-            return Err(DeskError::invalid("ticketId", "the ticket is closed; reopen it first"));
-        }
-        let requester = tx.contact_by_id(ws, t.requester_id).await?.ok_or(DeskError::NotFound("contact"))?;
-        let wa_id = requester.whatsapp_id.clone().unwrap_or_default();
-        // The number the ticket is answered from, else the one the requester last wrote to.
-        let stored = match t.channel_account_id {
-            Some(id) => tx.list_whatsapp_numbers(ws).await?.into_iter().find(|n| n.id == id),
-            None => None,
-        };
-        let number = match stored {
-            Some(n) => n,
-            None => answering_number(&mut tx, ws, &wa_id)
+        retrying(|| async {
+            let mut tx = self.store().write().await?;
+            let t = tx.ticket_by_id(ws, ticket).await?.ok_or(DeskError::NotFound("ticket"))?;
+            if t.channel != Channel::Whatsapp {
+                return Err(DeskError::invalid("ticketId", "is not a WhatsApp ticket"));
+            }
+            if t.status == TicketStatus::Closed {
+                return Err(DeskError::invalid("ticketId", "the ticket is closed; reopen it first"));
+            }
+            let requester = tx.contact_by_id(ws, t.requester_id).await?.ok_or(DeskError::NotFound("contact"))?;
+            let wa_id = requester.whatsapp_id.clone().unwrap_or_default();
+            let number = ticket_number(&mut tx, ws, t.channel_account_id, &wa_id)
                 .await?
-                .ok_or_else(|| DeskError::invalid("ticketId", "the workspace has no WhatsApp number"))?,
-        };
-        let (Some(name), Some(language)) = (number.template_name.clone(), number.template_language.clone()) else {
-            return Err(DeskError::invalid("template", "no template is configured for this WhatsApp number"));
-        };
-        let now = self.now();
-        let body = format!("Template message \"{name}\" ({language}), sent to reopen the conversation.");
-        let entry = tx
-            .insert_entry(&NewEntry {
-                workspace_id: ws,
-                ticket_id: t.id,
-                kind: EntryKind::Reply,
-                author_user_id: actor.user_id(),
-                author_contact_id: None,
-                channel: Channel::Whatsapp,
-                external_message_id: None,
-                body,
-                delivery_status: Some(DeliveryStatus::Pending),
-                created_at: now,
-            })
-            .await?;
-        tx.insert_whatsapp_template_entry(ws, entry, &name, &language).await?;
-        // A reply like any other: first response, SLA targets, history and webhooks; no
-        // message-text automation, since the text is ours, not the agent's.
-        let written = crate::tickets::WrittenReply { entry_id: entry, at: now, delivery: Some(Channel::Whatsapp) };
-        let e = self.finish_reply(tx, actor, t, written, None, None).await?;
-        Ok(ThreadEntry { entry: e, attachments: Vec::new(), mentions: Vec::new() })
+                .ok_or_else(|| DeskError::invalid("ticketId", "the workspace has no WhatsApp number"))?;
+            let (Some(name), Some(language)) = (number.template_name.clone(), number.template_language.clone()) else {
+                return Err(DeskError::invalid("template", "no template is configured for this WhatsApp number"));
+            };
+            let now = self.now();
+            let body = format!("Template message \"{name}\" ({language}), sent to reopen the conversation.");
+            let entry = tx
+                .insert_entry(&NewEntry {
+                    workspace_id: ws,
+                    ticket_id: t.id,
+                    kind: EntryKind::Reply,
+                    author_user_id: actor.user_id(),
+                    author_contact_id: None,
+                    channel: Channel::Whatsapp,
+                    external_message_id: None,
+                    body,
+                    delivery_status: Some(DeliveryStatus::Pending),
+                    created_at: now,
+                })
+                .await?;
+            tx.insert_whatsapp_template_entry(ws, entry, &name, &language).await?;
+            // A reply like any other: first response, SLA targets, history and webhooks; no
+            // message-text automation, since the text is ours, not the agent's.
+            let written = crate::tickets::WrittenReply { entry_id: entry, at: now, delivery: Some(Channel::Whatsapp) };
+            let e = self.finish_reply(tx, actor, t, written, None, None).await?;
+            Ok(ThreadEntry { entry: e, attachments: Vec::new(), mentions: Vec::new() })
+        })
+        .await
     }
 
     /// The template (name, language) an outbound entry is to be sent as, if it is one.
@@ -472,6 +516,22 @@ async fn known_whatsapp_contact(
         }
     }
     Ok(None)
+}
+
+/// The number a ticket is answered from: its channel account, else the one the requester last
+/// wrote to, else the workspace's first.
+async fn ticket_number(
+    tx: &mut Tx,
+    ws: WorkspaceId,
+    account: Option<i64>,
+    wa_id: &str,
+) -> Result<Option<WhatsappNumberRecord>, DeskError> {
+    if let Some(id) = account
+        && let Some(n) = tx.list_whatsapp_numbers(ws).await?.into_iter().find(|n| n.id == id)
+    {
+        return Ok(Some(n));
+    }
+    answering_number(tx, ws, wa_id).await
 }
 
 /// The number to answer a contact from: the one they last wrote to, else the workspace's first.

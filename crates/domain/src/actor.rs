@@ -1,6 +1,6 @@
 //! Who is acting, and what they may do.
 
-use crate::{ApiTokenId, ContactId, Role, UserId, WorkspaceId};
+use crate::{ApiTokenId, Channel, ContactId, Role, UserId, WorkspaceId};
 
 /// A permission key from the service-desk model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -65,7 +65,12 @@ pub enum ActorKind {
     Contact { id: ContactId },
     /// An integrator's API token, limited to its scopes.
     ApiToken { id: ApiTokenId, scopes: Vec<Permission> },
-    /// The system itself (jobs, channel ingest): all staff permissions, attributed to no one.
+    /// A channel adapter acting on what it hears (ingest for a requester, system entries,
+    /// reading the requester's tickets): view and manage, never reassign or admin; attributed to
+    /// no one. `account` is the channel account (mailbox, number) it acts through, if any.
+    Channel { channel: Channel, account: Option<i64> },
+    /// The system itself (jobs, the desk's own messages): all staff permissions, attributed to
+    /// no one.
     System,
 }
 
@@ -76,6 +81,7 @@ impl Actor {
             ActorKind::User { role, .. } => Permission::for_role(*role).contains(&perm),
             ActorKind::ApiToken { scopes, .. } => scopes.contains(&perm),
             ActorKind::Contact { .. } => false,
+            ActorKind::Channel { .. } => matches!(perm, Permission::View | Permission::Manage),
             ActorKind::System => true,
         }
     }
@@ -101,7 +107,18 @@ impl Actor {
         Actor { workspace_id, kind: ActorKind::System, label: "System".into() }
     }
 
-    /// True for staff users, API tokens and the system: anyone working on the desk side.
+    /// The actor of `channel`'s adapter in a workspace, acting through `account` when it knows
+    /// which; see [`ActorKind::Channel`].
+    pub fn channel(workspace_id: WorkspaceId, channel: Channel, account: Option<i64>) -> Actor {
+        Actor { workspace_id, kind: ActorKind::Channel { channel, account }, label: format!("Channel: {channel}") }
+    }
+
+    /// True for the system and channel adapters: automatic actors, attributed to no one.
+    pub fn is_automatic(&self) -> bool {
+        matches!(self.kind, ActorKind::System | ActorKind::Channel { .. })
+    }
+
+    /// True for staff users, API tokens, channels and the system: anyone working on the desk side.
     pub fn is_staff_side(&self) -> bool {
         !matches!(self.kind, ActorKind::Contact { .. })
     }
@@ -137,5 +154,14 @@ mod tests {
         };
         assert!(t.can(Permission::View) && !t.can(Permission::Manage));
         assert_eq!(Permission::from_key("service-desk.admin"), Some(Permission::Admin));
+    }
+
+    #[test]
+    fn a_channel_may_view_and_manage_but_not_reassign_or_administer() {
+        let ch = Actor::channel(WorkspaceId(1), Channel::Whatsapp, Some(7));
+        assert!(ch.can(Permission::View) && ch.can(Permission::Manage));
+        assert!(!ch.can(Permission::Reassign) && !ch.can(Permission::Admin));
+        assert!(ch.is_automatic() && ch.is_staff_side());
+        assert_eq!(ch.user_id(), None);
     }
 }

@@ -64,12 +64,26 @@ pub fn template(data: &[u8]) {
     let _ = render_template(source, &TemplateContext::default());
 }
 
+/// The served API's reads: the core's and the channels' (as the server merges them).
+#[derive(async_graphql::MergedObject, Default)]
+#[graphql(name = "Query")]
+pub struct Query(switchboard_graphql::CoreQuery, switchboard_email::EmailQuery, switchboard_whatsapp::WhatsAppQuery);
+
+/// The served API's changes: the core's and the channels'.
+#[derive(async_graphql::MergedObject, Default)]
+#[graphql(name = "Mutation")]
+pub struct Mutation(
+    switchboard_graphql::CoreMutation,
+    switchboard_email::EmailMutation,
+    switchboard_whatsapp::WhatsAppMutation,
+);
+
 /// A desk on a throwaway SQLite file with one workspace, an admin and a WhatsApp number, and the
 /// runtime that drives it. Built once per process: targets that need a database share it.
 pub struct Harness {
     runtime: tokio::runtime::Runtime,
     desk: Desk,
-    schema: SwitchboardSchema,
+    schema: SwitchboardSchema<Query, Mutation>,
     whatsapp: Arc<WhatsappChannel>,
     admin: Actor,
     _dir: tempfile::TempDir,
@@ -108,7 +122,12 @@ impl Harness {
             };
             Ok::<_, Box<dyn std::error::Error>>((desk, admin))
         })?;
-        let schema = switchboard_graphql::build_schema(desk.clone());
+        let schema = switchboard_graphql::build_schema_with(
+            Query::default(),
+            Mutation::default(),
+            desk.clone(),
+            Default::default(),
+        );
         // A closed port: media downloads and replies fail fast as transient, never leave the machine.
         let config = WhatsappConfig { graph_url: "http://127.0.0.1:9/v21.0".into(), ..Default::default() };
         let whatsapp = WhatsappChannel::new(desk.clone(), config);

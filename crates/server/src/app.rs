@@ -15,11 +15,12 @@ use axum::routing::get;
 use axum::{Extension, Router};
 use switchboard_desk::domain::{Actor, AttachmentId, ErrorCode};
 use switchboard_desk::{Desk, DeskError};
-use switchboard_graphql::{ClientAddr, SwitchboardSchema};
+use switchboard_graphql::ClientAddr;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::Schema;
 use crate::client_addr::TrustedProxies;
 use crate::graphql_edge::{AllowedOrigins, RequestCaps, refuse_body_kind};
 use crate::transport::ConnectionSlot;
@@ -31,7 +32,7 @@ static WARNED_FORWARDING: AtomicBool = AtomicBool::new(false);
 #[derive(Clone)]
 pub struct AppState {
     pub desk: Desk,
-    pub schema: SwitchboardSchema,
+    pub schema: Schema,
     pub graphiql: bool,
     /// The built web bundle served at `/` and `/portal`.
     pub web_dir: std::path::PathBuf,

@@ -33,13 +33,14 @@ use hyper_util::rt::TokioIo;
 use serde::Deserialize;
 use switchboard_desk::domain::ErrorCode;
 use switchboard_desk::{Desk, DeskError};
-use switchboard_graphql::{ClientAddr, SessionToken, SwitchboardSchema};
+use switchboard_graphql::{ClientAddr, SessionToken};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
+use crate::Schema;
 use crate::app::error_json;
 use crate::graphql_edge::{JsonBudget, RequestCaps, check_json};
 use crate::transport::{ConnectionLimits, ConnectionSlot};
@@ -49,7 +50,7 @@ const PROTOCOL: &str = "graphql-transport-ws";
 
 /// What one socket needs from the server.
 pub struct Socket {
-    pub schema: SwitchboardSchema,
+    pub schema: Schema,
     pub desk: Desk,
     /// The caller's address, for the sign-in limits of mutations sent over the socket.
     pub client: Option<ClientAddr>,

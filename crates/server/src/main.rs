@@ -151,7 +151,7 @@ async fn main() -> anyhow::Result<()> {
         .init();
     let cli = Cli::parse();
     if let Command::Schema = cli.command {
-        print!("{}", switchboard_graphql::sdl());
+        print!("{}", sdl());
         return Ok(());
     }
     let file = config::file_values(&cli.global)?;
@@ -297,7 +297,12 @@ async fn run(
                 ),
                 None => None,
             };
-            let schema = switchboard_graphql::build_schema_with(desk.clone(), serve.graphql_limits);
+            let schema = switchboard_graphql::build_schema_with(
+                Query::default(),
+                Mutation::default(),
+                desk.clone(),
+                serve.graphql_limits,
+            );
             let state = app::AppState {
                 desk: desk.clone(),
                 schema,
@@ -360,6 +365,30 @@ fn channel_modules(
     ]
 }
 
+// The API's reads: the core's, then each channel's. A channel with GraphQL objects adds its
+// query object here, beside its module in `channel_modules` (plain comments: a doc comment
+// would become the type's description in the schema).
+#[derive(async_graphql::MergedObject, Default)]
+#[graphql(name = "Query")]
+struct Query(switchboard_graphql::CoreQuery, switchboard_email::EmailQuery, switchboard_whatsapp::WhatsAppQuery);
+
+// The API's changes: the core's, then each channel's (as `Query`).
+#[derive(async_graphql::MergedObject, Default)]
+#[graphql(name = "Mutation")]
+struct Mutation(
+    switchboard_graphql::CoreMutation,
+    switchboard_email::EmailMutation,
+    switchboard_whatsapp::WhatsAppMutation,
+);
+
+/// The schema the server serves: the core's objects merged with every channel's.
+type Schema = switchboard_graphql::SwitchboardSchema<Query, Mutation>;
+
+/// The served schema's SDL, as checked in at `graphql/schema.graphql`.
+fn sdl() -> String {
+    switchboard_graphql::schema_builder(Query::default(), Mutation::default()).finish().sdl()
+}
+
 async fn shutdown_signal(stop_on_stdin_eof: bool) {
     let stdin_closed = async {
         if stop_on_stdin_eof {
@@ -384,4 +413,23 @@ async fn shutdown_signal(stop_on_stdin_eof: bool) {
     #[cfg(not(unix))]
     let term = std::future::pending::<()>();
     tokio::select! { _ = ctrl_c => {}, _ = term => {}, _ = stdin_closed => {} }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The composed schema (core and channels) is the one checked in for clients and the web's
+    /// generated types.
+    #[test]
+    fn checked_in_schema_matches_the_code() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../graphql/schema.graphql");
+        let sdl = super::sdl();
+        if std::env::var_os("UPDATE_SCHEMA").is_some() {
+            std::fs::write(path, &sdl).expect("write schema.graphql");
+        }
+        let checked_in = std::fs::read_to_string(path).unwrap_or_default();
+        assert!(
+            checked_in == sdl,
+            "graphql/schema.graphql is out of date; run `UPDATE_SCHEMA=1 cargo test -p switchboard-server --bin switchboard checked_in_schema` and commit it"
+        );
+    }
 }

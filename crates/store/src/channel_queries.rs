@@ -213,6 +213,27 @@ pub async fn staff_by_identity(
     .await?)
 }
 
+/// The workspace's staff identities, by staff member, channel and id.
+pub async fn staff_identities(c: &mut Conn, ws: WorkspaceId) -> Result<Vec<ChannelIdentityRecord>> {
+    Ok(sqlx::query_as(
+        "SELECT id, workspace_id, user_id AS owner_id, channel, external_id, created_at FROM staff_identities \
+         WHERE workspace_id = $1 ORDER BY user_id, channel, id",
+    )
+    .bind(ws)
+    .fetch_all(&mut *c)
+    .await?)
+}
+
+/// Removes one of the workspace's staff identities; false when it has none with that id.
+pub async fn delete_staff_identity(c: &mut Conn, ws: WorkspaceId, id: i64) -> Result<bool> {
+    let r = sqlx::query("DELETE FROM staff_identities WHERE workspace_id = $1 AND id = $2")
+        .bind(ws)
+        .bind(id)
+        .execute(&mut *c)
+        .await?;
+    Ok(r.rows_affected() > 0)
+}
+
 // ---- the ticket's channel ----
 
 /// Sets the account that answers a ticket, unless one is set already.

@@ -669,6 +669,8 @@ tx_methods! {
     fn prune_channel_inbox(channel: &str, before: Millis) -> u64;
     fn closed_tickets_with_thread(channel: &str, limit: i64) -> Vec<(WorkspaceId, TicketId, String)>;
     fn open_tickets_with_thread(channel: &str, after: TicketId, limit: i64) -> Vec<(WorkspaceId, TicketId, String)>;
+    fn staff_identities(ws: WorkspaceId) -> Vec<ChannelIdentityRecord>;
+    fn delete_staff_identity(ws: WorkspaceId, id: i64) -> bool;
     fn set_ticket_channel_account(ws: WorkspaceId, ticket: TicketId, account: i64) -> ();
     fn ticket_channel(ws: WorkspaceId, ticket: TicketId) -> Option<(String, Option<i64>)>;
     fn ticket_by_channel_thread(channel: &str, thread_key: &str) -> Option<(WorkspaceId, TicketId)>;

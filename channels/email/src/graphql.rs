@@ -1,13 +1,12 @@
 //! GraphQL for the email channel: mailboxes (admins; passwords and the inbound secret are
 //! write-only) and the received-mail log, where admins find quarantined messages and why.
+//! [`EmailQuery`] and [`EmailMutation`] are merged into the schema by the server.
 
-use async_graphql::{Context, Enum, ID, InputObject, SimpleObject};
+use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use switchboard_desk::store::email_records::{EmailMessageRecord, MailboxRecord};
 use switchboard_desk::{DeskError, MailboxSettings};
-
-use crate::types::{id, time};
-use crate::{actor, desk, parse_id};
+use switchboard_graphql::{actor, desk, id, parse_id, time};
 
 /// A mailbox customers write to: how it is read (IMAP, or the inbound endpoint) and how replies
 /// are sent (SMTP). Passwords are never shown, only whether one is set.
@@ -183,38 +182,61 @@ impl From<EmailMessageRecord> for EmailMessage {
     }
 }
 
-pub(crate) async fn mailboxes(ctx: &Context<'_>) -> Result<Vec<EmailMailbox>, DeskError> {
-    Ok(desk(ctx).email_mailboxes(actor(ctx)?).await?.into_iter().map(EmailMailbox::from).collect())
-}
+/// The email channel's reads, merged into the schema's `Query`.
+#[derive(Debug, Default)]
+pub struct EmailQuery;
 
-pub(crate) async fn messages(
-    ctx: &Context<'_>,
-    outcome: EmailOutcome,
-    limit: Option<i64>,
-) -> Result<Vec<EmailMessage>, DeskError> {
-    let list = desk(ctx).email_messages(actor(ctx)?, outcome.key(), limit.unwrap_or(50)).await?;
-    Ok(list.into_iter().map(EmailMessage::from).collect())
-}
-
-pub(crate) async fn original(ctx: &Context<'_>, message: ID) -> Result<String, DeskError> {
-    let (_, bytes) = desk(ctx).email_original(actor(ctx)?, parse_id(&message, "id")?).await?;
-    Ok(String::from_utf8_lossy(&bytes).into_owned())
-}
-
-pub(crate) async fn save(
-    ctx: &Context<'_>,
-    mailbox: Option<ID>,
-    input: EmailMailboxInput,
-) -> Result<SavedEmailMailbox, DeskError> {
-    let id = mailbox.as_ref().map(|m| parse_id::<i64>(m, "id")).transpose()?;
-    let (m, secret) = desk(ctx).save_email_mailbox(actor(ctx)?, id, &input.into()).await?;
-    Ok(SavedEmailMailbox { mailbox: m.into(), inbound_secret: secret })
-}
-
-pub(crate) async fn delete(ctx: &Context<'_>, mailbox: ID) -> Result<bool, DeskError> {
-    let id = parse_id::<i64>(&mailbox, "id")?;
-    if !desk(ctx).delete_email_mailbox(actor(ctx)?, id).await? {
-        return Err(DeskError::NotFound("mailbox"));
+#[Object]
+impl EmailQuery {
+    /// The workspace's email mailboxes (admins).
+    async fn email_mailboxes(&self, ctx: &Context<'_>) -> Result<Vec<EmailMailbox>, DeskError> {
+        Ok(desk(ctx).email_mailboxes(actor(ctx)?).await?.into_iter().map(EmailMailbox::from).collect())
     }
-    Ok(true)
+
+    /// Received mail by outcome, newest first; `QUARANTINED` lists what could not be taken and
+    /// why (admins).
+    async fn email_messages(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default_with = "EmailOutcome::Quarantined")] outcome: EmailOutcome,
+        limit: Option<i64>,
+    ) -> Result<Vec<EmailMessage>, DeskError> {
+        let list = desk(ctx).email_messages(actor(ctx)?, outcome.key(), limit.unwrap_or(50)).await?;
+        Ok(list.into_iter().map(EmailMessage::from).collect())
+    }
+
+    /// A received message as it came in (quarantined ones are cut to their first 64 KiB) (admins).
+    async fn email_original(&self, ctx: &Context<'_>, id: ID) -> Result<String, DeskError> {
+        let (_, bytes) = desk(ctx).email_original(actor(ctx)?, parse_id(&id, "id")?).await?;
+        Ok(String::from_utf8_lossy(&bytes).into_owned())
+    }
+}
+
+/// The email channel's changes, merged into the schema's `Mutation`.
+#[derive(Debug, Default)]
+pub struct EmailMutation;
+
+#[Object]
+impl EmailMutation {
+    /// Creates an email mailbox, or updates one when `id` is given (admins). A new mailbox's
+    /// inbound secret is in the answer, this once.
+    async fn save_email_mailbox(
+        &self,
+        ctx: &Context<'_>,
+        id: Option<ID>,
+        input: EmailMailboxInput,
+    ) -> Result<SavedEmailMailbox, DeskError> {
+        let id = id.as_ref().map(|m| parse_id::<i64>(m, "id")).transpose()?;
+        let (m, secret) = desk(ctx).save_email_mailbox(actor(ctx)?, id, &input.into()).await?;
+        Ok(SavedEmailMailbox { mailbox: m.into(), inbound_secret: secret })
+    }
+
+    /// Deletes an email mailbox; its tickets stay (admins).
+    async fn delete_email_mailbox(&self, ctx: &Context<'_>, id: ID) -> Result<bool, DeskError> {
+        let id = parse_id::<i64>(&id, "id")?;
+        if !desk(ctx).delete_email_mailbox(actor(ctx)?, id).await? {
+            return Err(DeskError::NotFound("mailbox"));
+        }
+        Ok(true)
+    }
 }
