@@ -759,11 +759,7 @@ async fn staff_role_messages_are_staff_replies_and_edits_and_deletions_go_into_t
     // Linked to a staff account, his messages are that account's.
     let agent = e.staff("Samuel").await;
     let user = agent.user_id().unwrap();
-    // Linked the way an admin links staff identities (the desk operation comes with the channel
-    // seam's next step): a staff identity row.
-    let mut tx = e.desk.store().write().await.unwrap();
-    tx.add_staff_identity(e.system.workspace_id, user, "discord", &e.sam.id.to_string(), 0).await.unwrap();
-    tx.commit().await.unwrap();
+    e.desk.link_staff_identity(&e.system, user, Channel::Discord, &e.sam.id.to_string()).await.unwrap();
     e.double.user_message(e.ticket_channel, &e.sam, "Try the rear tray.", &[]);
     wait_for_async("the linked reply", || async { e.thread().await.len() == 3 }).await;
     let linked = e.thread().await[2].entry.clone();
