@@ -13,6 +13,7 @@
 
 mod closing;
 pub mod gateway;
+mod graphql;
 pub mod guilds;
 mod inbox;
 mod module;
@@ -38,6 +39,7 @@ use switchboard_desk::{
 };
 
 pub use gateway::GatewayStatus;
+pub use graphql::{DiscordMutation, DiscordQuery};
 pub use guilds::{GuildLinkInput, GuildState, LinkedGuild};
 pub use module::DiscordModule;
 pub use rest::{DEFAULT_API_URL, Rest, RestError};
