@@ -3,9 +3,9 @@
 //! channel shows on the ticket, an agent's reply reaches the channel once through a 429, and a
 //! killed and restarted server connects again and goes on.
 //!
-//! Until the panel opens tickets (issue 16's next steps), the test opens the Discord ticket the
-//! way the panel will: through the desk, on the server's own database, with the channel as its
-//! thread key.
+//! The guild is linked through the channel's link operation on the server's database (the
+//! GraphQL mutation comes with the channel objects' move); the ticket is opened from the panel
+//! through the running server.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use switchboard_desk::domain::{Actor, Channel};
 use switchboard_desk::store::Store;
-use switchboard_desk::store::records::IdentityKind;
-use switchboard_desk::{AuthConfig, BlobStore, Desk, InboundMessage, SystemClock};
+use switchboard_desk::{AuthConfig, BlobStore, Desk, HelpTopicInput, SystemClock};
+use switchboard_discord::{DiscordChannel, DiscordConfig, GuildLinkInput, GuildSettings, TicketType};
 use switchboard_testkit::ServerProcess;
 use switchboard_testkit::discord::{DiscordDouble, DiscordUser, channel_type};
 
@@ -73,8 +73,9 @@ async fn wait_for_entry(url: &str, token: &str, ticket: &str, body: &str) {
     }
 }
 
+/// The bot's replies in a channel (they carry a nonce; its greeting does not).
 fn bot_messages(double: &DiscordDouble, channel: u64) -> Vec<Value> {
-    double.messages(channel).into_iter().filter(|m| m["author"]["id"] == BOT_ID).collect()
+    double.messages(channel).into_iter().filter(|m| m["author"]["id"] == BOT_ID && m["nonce"].is_string()).collect()
 }
 
 #[tokio::test]
@@ -84,8 +85,8 @@ async fn a_discord_ticket_is_worked_both_ways_through_the_binary_and_survives_a_
     let guild = double.add_guild("Acme Community", &owner);
     let wendy = DiscordUser::person(double.new_id(), "wendy_w", "Wendy");
     double.add_member(guild, &wendy, &[]);
+    let panel = double.add_channel(guild, "open-a-ticket", channel_type::TEXT, None);
     let category = double.add_channel(guild, "General Tickets", channel_type::CATEGORY, None);
-    let ticket_channel = double.add_channel(guild, "ticket-1", channel_type::TEXT, Some(category));
 
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
@@ -110,24 +111,66 @@ async fn a_discord_ticket_is_worked_both_ways_through_the_binary_and_survives_a_
     server.cli(&["seed", "--file", seed.to_str().unwrap()], &[]).unwrap();
     let agent = login(&server.url, "agent@disc.test").await;
 
-    // The ticket the panel would open, on the server's database.
+    // An admin links the guild (until the GraphQL mutation lands: through the channel's link
+    // operation on the server's database, the panel posted to the double), then Wendy opens a
+    // ticket from the panel through the running server: the intake form, then her channel.
     let store = Store::connect(&server.database_url()).await.unwrap();
-    let auth = AuthConfig { jwt_secret: b"unused by ingest".to_vec(), token_ttl_secs: 60 };
+    let auth = AuthConfig { jwt_secret: b"unused by linking".to_vec(), token_ttl_secs: 60 };
     let desk = Desk::new(store, Arc::new(SystemClock), BlobStore::new(tmp.path().join("unused-blobs")), auth);
     let ws = desk.workspace_by_slug("disc").await.unwrap();
-    let intake = InboundMessage {
-        channel: Channel::Discord,
-        thread_key: Some(ticket_channel.to_string()),
-        ticket_id: None,
-        external_message_id: "intake-1".into(),
-        sender_kind: IdentityKind::Discord,
-        sender_value: wendy.id.to_string(),
-        sender_name: Some("Wendy".into()),
-        subject: Some("Printer jams".into()),
-        text: "It jams on every page.".into(),
-        attachments: Vec::new(),
+    let admin = Actor::system(ws.id);
+    let topic = HelpTopicInput {
+        name: "Printers".into(),
+        default_priority: None,
+        default_queue_id: None,
+        default_assignee_id: None,
+        due_offset_minutes: None,
+        active: true,
+        version: None,
     };
-    let ticket = desk.ingest(&Actor::system(ws.id), intake).await.unwrap().ticket_id.to_string();
+    let topic = desk.save_help_topic(&admin, None, topic).await.unwrap();
+    let config =
+        DiscordConfig { token: Some(TOKEN.into()), application_id: APP.parse().ok(), api_url: double.url.clone() };
+    let linker = DiscordChannel::new(desk.clone(), config);
+    let settings = GuildSettings {
+        panel_channel_id: panel.to_string(),
+        transcripts_channel_id: None,
+        staff_role_ids: Vec::new(),
+        management_role_ids: Vec::new(),
+        sequential_names: true,
+        ticket_types: vec![TicketType {
+            key: "printers".into(),
+            help_topic_id: topic.id.0,
+            label: "Printers".into(),
+            description: None,
+            category_id: category.to_string(),
+            enabled: true,
+            role_ids: Vec::new(),
+            open_limit: 1,
+            ask_subject: true,
+            ask_description: true,
+        }],
+    };
+    let link = GuildLinkInput { guild_id: guild.to_string(), name: "Acme Community".into(), enabled: true, settings };
+    linker.link_guild(&admin, None, link).await.unwrap();
+    let panel_message: u64 = double.messages(panel)[0]["id"].as_str().unwrap().parse().unwrap();
+    let click = double.click(guild, panel, panel_message, &wendy, "sb:open:printers", None);
+    wait("the intake form", 20, || !double.interaction_callbacks(click).is_empty());
+    assert_eq!(double.interaction_callbacks(click)[0]["type"], 9, "the modal");
+    let form = [("subject", "Printer jams"), ("description", "It jams on every page.")];
+    let submit = double.submit_modal(guild, panel, &wendy, "sb:intake:printers", &form);
+    wait("the ticket channel", 20, || !double.interaction_follow_ups(submit).is_empty());
+    let told = double.interaction_follow_ups(submit)[0]["content"].as_str().unwrap().to_string();
+    let ticket_channel: u64 = told
+        .strip_prefix("Your ticket is open: <#")
+        .and_then(|r| r.strip_suffix('>'))
+        .unwrap_or_else(|| panic!("{told}"))
+        .parse()
+        .unwrap();
+    assert_eq!(double.channel(ticket_channel).unwrap()["parent_id"], category.to_string());
+    let (_, ticket) =
+        desk.ticket_by_channel_thread(Channel::Discord, &ticket_channel.to_string()).await.unwrap().unwrap();
+    let ticket = ticket.to_string();
 
     // Discord to the helpdesk.
     double.user_message(ticket_channel, &wendy, "It still jams after the update.", &[]);
@@ -144,17 +187,23 @@ async fn a_discord_ticket_is_worked_both_ways_through_the_binary_and_survives_a_
     let sent = bot_messages(&double, ticket_channel);
     assert_eq!(sent.len(), 1, "delivered once: {sent:?}");
     assert_eq!(sent[0]["content"], "**Alex Agent**\nPlease try the rear tray.");
-    assert_eq!(double.requests_to("POST", &route).len(), 2, "the 429 and the one delivery");
+    let posts = double.requests_to("POST", &route);
+    assert_eq!(posts.iter().filter(|r| r.json["nonce"].is_string()).count(), 2, "the 429 and the one delivery");
     assert_eq!(double.premature_calls(), 0);
     // The bot's own message, echoed by the gateway, is not taken for the customer's.
     let before = bodies(&server.url, &agent, &ticket).await;
     assert_eq!(before.iter().filter(|b| b.as_str() == "Please try the rear tray.").count(), 1, "{before:?}");
 
-    // Killed mid-conversation and started again: it connects anew and carries on.
+    // Killed mid-conversation; Wendy writes while it is down. Started again, it connects anew
+    // (no resume), fetches what it missed from the channel's history, and carries on.
     server.kill();
     wait("the connection to drop", 10, || double.connections() == 0);
+    double.user_message(ticket_channel, &wendy, "Sent while you were down.", &[]);
     let server = ServerProcess::start_with(bin, &data, None, &envs).unwrap();
-    wait("a new session", 30, || double.identifies() == 2 && double.connections() == 1);
+    wait("a new session (after the killed server's gateway lease ran out)", 60, || {
+        double.identifies() == 2 && double.connections() == 1
+    });
+    wait_for_entry(&server.url, &agent, &ticket, "Sent while you were down.").await;
     double.user_message(ticket_channel, &wendy, "Rear tray works, thanks!", &[]);
     wait_for_entry(&server.url, &agent, &ticket, "Rear tray works, thanks!").await;
     let after = bodies(&server.url, &agent, &ticket).await;
@@ -164,7 +213,28 @@ async fn a_discord_ticket_is_worked_both_ways_through_the_binary_and_survives_a_
             "It jams on every page.",
             "It still jams after the update.",
             "Please try the rear tray.",
+            "Sent while you were down.",
             "Rear tray works, thanks!"
         ]
     );
+
+    // Closed from the helpdesk: the transcript is archived on the ticket, the channel deleted,
+    // and Wendy gets the rating request as a DM with its buttons.
+    let q = "mutation($t: ID!) { closeTicket(ticketId: $t, reason: RESOLVED) { id } }";
+    let d = gql_at(&server.url, Some(&agent), q, json!({ "t": ticket })).await;
+    assert!(d["errors"].is_null(), "{d}");
+    wait("the channel to be deleted", 30, || double.channel(ticket_channel).is_none());
+    let q = "query($id: ID!) { ticket(id: $id) { entries { body attachments { fileName } } } }";
+    let d = gql_at(&server.url, Some(&agent), q, json!({ "id": ticket })).await;
+    let entries = d["data"]["ticket"]["entries"].as_array().unwrap_or_else(|| panic!("{d}")).clone();
+    let archived = entries.iter().find(|e| e["body"] == "Transcript archived when the ticket closed.").unwrap();
+    let files: Vec<&str> =
+        archived["attachments"].as_array().unwrap().iter().filter_map(|a| a["fileName"].as_str()).collect();
+    assert!(files.len() == 2 && files[0].ends_with(".html") && files[1].ends_with(".txt"), "{files:?}");
+    wait("the rating DM", 60, || {
+        double
+            .requests_to("POST", "/channels/")
+            .iter()
+            .any(|r| r.json["components"][0]["components"][0]["label"] == "Helpful")
+    });
 }

@@ -13,6 +13,7 @@ use serenity::http::HttpBuilder;
 use serenity::model::event::Event;
 
 use crate::DiscordChannel;
+use crate::inbox::Stored;
 
 /// The gateway connection as the web shows it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
@@ -28,6 +29,8 @@ pub struct GatewayStatus {
     pub resumes: u32,
     /// Dispatches received and understood, by event name (`MESSAGE_CREATE`, ...).
     pub received: std::collections::BTreeMap<String, u32>,
+    /// Another server of the deployment holds the gateway; this one waits to take over.
+    pub standby: bool,
 }
 
 /// Shared, lock-protected [`GatewayStatus`].
@@ -70,30 +73,47 @@ impl RawEventHandler for Events {
                     s.connected = true;
                     s.sessions += 1;
                 });
+                spawn_catch_up(ch.clone());
             }
-            Event::Resumed(_) => ch.status.update(|s| {
-                s.connected = true;
-                s.resumes += 1;
-            }),
+            Event::Resumed(_) => {
+                ch.status.update(|s| {
+                    s.connected = true;
+                    s.resumes += 1;
+                });
+                spawn_catch_up(ch.clone());
+            }
             Event::GuildCreate(g) => {
                 let (id, name) = (g.guild.id.to_string(), g.guild.name.clone());
                 ch.status.update(|s| {
                     s.guilds.retain(|(i, _)| *i != id);
                     s.guilds.push((id, name));
                 });
+                ch.on_guild_available(g.guild.id.get()).await;
             }
             Event::GuildDelete(g) => {
                 let id = g.guild.id.to_string();
                 ch.status.update(|s| s.guilds.retain(|(i, _)| *i != id));
             }
-            Event::MessageCreate(m) => ch.on_message(m.message).await,
-            Event::MessageUpdate(m) => ch.on_message_update(m).await,
-            Event::MessageDelete(m) => ch.on_message_delete(m).await,
-            Event::ChannelDelete(c) => ch.on_channel_delete(c.channel).await,
+            Event::MessageCreate(m) => ch.receive(Stored::MessageCreate(Box::new(m.message))).await,
+            Event::MessageUpdate(m) => ch.receive(Stored::MessageUpdate(Box::new(m))).await,
+            Event::MessageDelete(m) => ch.receive(Stored::MessageDelete(m)).await,
+            Event::ChannelDelete(c) => ch.receive(Stored::ChannelDelete(Box::new(c.channel))).await,
             Event::InteractionCreate(i) => ch.on_interaction(i.interaction).await,
             _ => {}
         }
     }
+}
+
+/// Fetches what was missed while disconnected, beside the event handler (which must keep reading
+/// the gateway meanwhile).
+fn spawn_catch_up(channel: Arc<DiscordChannel>) {
+    tokio::spawn(async move {
+        match channel.catch_up().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(messages = n, "Discord catch-up fetched messages sent while disconnected"),
+            Err(e) => tracing::error!(error = %e, "the Discord catch-up failed"),
+        }
+    });
 }
 
 /// The names of the dispatches the channel acts on (serenity's own `Event::name` serializes the
@@ -124,11 +144,46 @@ impl EventHandler for Stages {
     }
 }
 
-/// Runs the gateway connection until the task is dropped.
+/// Shuts serenity's shards down when dropped.
+struct ShardsGuard(Arc<serenity::gateway::ShardManager>);
+
+impl Drop for ShardsGuard {
+    fn drop(&mut self) {
+        let shards = self.0.clone();
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn(async move { shards.shutdown_all().await });
+        }
+    }
+}
+
+/// The lease that makes one server of a deployment hold the gateway connection.
+const LEASE: &str = "discord.gateway";
+/// How long the lease lasts unless renewed; a holder that dies hands over after this.
+const LEASE_TTL: Duration = Duration::from_secs(15);
+/// How often the holder renews the lease, and others ask for it.
+const LEASE_EVERY: Duration = Duration::from_secs(5);
+
+/// Runs the gateway connection until the task is dropped: on the one server of a deployment that
+/// holds the gateway lease (the others wait on standby and take over when it runs out).
 pub(crate) async fn run(channel: Arc<DiscordChannel>) {
     let Some(token) = channel.config.token.clone() else { return };
     let mut pause = Duration::from_secs(1);
     loop {
+        match channel.desk.take_lease(LEASE, LEASE_TTL).await {
+            Ok(true) => {}
+            Ok(false) => {
+                channel.status.update(|s| s.standby = true);
+                tokio::time::sleep(LEASE_EVERY).await;
+                continue;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "asking for the Discord gateway lease failed");
+                tokio::time::sleep(LEASE_EVERY).await;
+                continue;
+            }
+        }
+        channel.status.update(|s| s.standby = false);
+        channel.holds_gateway.store(true, std::sync::atomic::Ordering::Release);
         let mut http = HttpBuilder::new(&token)
             .proxy(channel.rest.api_url())
             // Serenity's ratelimiter would send to discord.com whatever the proxy; see rest.rs.
@@ -141,13 +196,37 @@ pub(crate) async fn run(channel: Arc<DiscordChannel>) {
             .raw_event_handler(Events(channel.clone()))
             .event_handler(Stages(channel.clone()))
             .await;
+        let renew = async {
+            loop {
+                tokio::time::sleep(LEASE_EVERY).await;
+                if !matches!(channel.desk.take_lease(LEASE, LEASE_TTL).await, Ok(true)) {
+                    return;
+                }
+            }
+        };
         let error = match client {
-            Ok(mut client) => match client.start().await {
-                Ok(()) => "the gateway connection ended".to_string(),
-                Err(e) => e.to_string(),
-            },
+            Ok(mut client) => {
+                let shards = client.shard_manager.clone();
+                // Serenity's shard runners are tasks of their own: when this future is dropped
+                // (the server stops), the guard shuts them down, closing the connection.
+                let _guard = ShardsGuard(shards.clone());
+                tokio::select! {
+                    r = client.start() => match r {
+                        Ok(()) => "the gateway connection ended".to_string(),
+                        Err(e) => e.to_string(),
+                    },
+                    () = renew => {
+                        shards.shutdown_all().await;
+                        "the gateway lease was lost to another server".to_string()
+                    }
+                }
+            }
             Err(e) => e.to_string(),
         };
+        channel.holds_gateway.store(false, std::sync::atomic::Ordering::Release);
+        if let Err(e) = channel.desk.release_lease(LEASE).await {
+            tracing::warn!(error = %e, "releasing the Discord gateway lease failed");
+        }
         tracing::warn!(error, "Discord gateway connection lost; starting again");
         channel.status.update(|s| {
             s.connected = false;

@@ -11,9 +11,16 @@
 //! Which ticket a Discord channel belongs to is asked of a [`TicketChannels`]; today the
 //! ticket's thread key holds its channel id, later the channel account tables will.
 
+mod closing;
 pub mod gateway;
+mod graphql;
+pub mod guilds;
+mod inbox;
 mod module;
+mod opening;
+mod rating;
 pub mod rest;
+pub mod settings;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -27,17 +34,23 @@ use switchboard_channel::BoxFuture;
 use switchboard_desk::domain::{Actor, Channel, CloseReason, TicketId, TicketStatus, WorkspaceId};
 use switchboard_desk::store::records::IdentityKind;
 use switchboard_desk::{
-    ChannelSender, DeliveryOutcome, Desk, DeskError, InboundMessage, NewAttachment, OutboundMessage,
+    ChannelSender, ChannelStaffMessage, DeliveryOutcome, Desk, DeskError, InboundMessage, NewAttachment,
+    OutboundMessage,
 };
 
 pub use gateway::GatewayStatus;
+pub use graphql::{DiscordMutation, DiscordQuery};
+pub use guilds::{GuildLinkInput, GuildState, LinkedGuild};
 pub use module::DiscordModule;
 pub use rest::{DEFAULT_API_URL, Rest, RestError};
+pub use settings::{GuildSettings, TicketType};
 
 /// Discord's limit on a message's content, in characters.
 pub const MAX_MESSAGE_CHARS: usize = 2000;
 /// Discord's upload limit for a bot without boosts, in bytes.
 pub const MAX_ATTACHMENT_BYTES: u64 = 10 * 1024 * 1024;
+/// How often closed tickets' channels are looked for.
+const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(3);
 /// Largest attachment downloaded from a message (the desk keeps up to 25 MB).
 const MAX_DOWNLOAD_BYTES: usize = 25 * 1024 * 1024;
 
@@ -85,6 +98,8 @@ pub struct DiscordChannel {
     tickets: Box<dyn TicketChannels>,
     status: gateway::StatusCell,
     bot_user_id: AtomicU64,
+    /// This server holds the gateway lease: it runs the sweeps too.
+    holds_gateway: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for DiscordChannel {
@@ -105,6 +120,7 @@ impl DiscordChannel {
             tickets,
             status: gateway::StatusCell::default(),
             bot_user_id: AtomicU64::new(0),
+            holds_gateway: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -118,9 +134,40 @@ impl DiscordChannel {
         self.config.token.as_deref().is_some_and(|t| !t.trim().is_empty())
     }
 
+    /// The desk the channel works on.
+    pub(crate) fn desk(&self) -> &Desk {
+        &self.desk
+    }
+
+    /// The bot's own user id, once the gateway said it (READY); 0 before.
+    pub(crate) fn bot_user_id(&self) -> u64 {
+        self.bot_user_id.load(Ordering::Acquire)
+    }
+
     /// The REST client.
     pub fn rest(&self) -> &Rest {
         &self.rest
+    }
+
+    /// Keeps ticket channels in step with their tickets until dropped: stored events a crash
+    /// interrupted are processed, closed tickets' channels archived and deleted, every few seconds.
+    pub async fn run_sweeps(self: Arc<Self>) {
+        loop {
+            // Only the server holding the gateway: the others would do the same work twice.
+            if self.holds_gateway.load(Ordering::Acquire)
+                && let Err(e) = self.sweep_once().await
+            {
+                tracing::error!(error = %e, "a Discord sweep failed");
+            }
+            tokio::time::sleep(SWEEP_EVERY).await;
+        }
+    }
+
+    /// One round of the sweeps: events a crash left in the inbox, closed tickets' channels.
+    pub async fn sweep_once(&self) -> Result<(), DeskError> {
+        self.sweep_inbox().await?;
+        self.archive_closed_tickets().await?;
+        Ok(())
     }
 
     /// Runs the gateway connection until dropped (does nothing without a token).
@@ -130,32 +177,56 @@ impl DiscordChannel {
         }
     }
 
-    /// A MESSAGE_CREATE: a message in a ticket's channel becomes an entry on the ticket.
-    async fn on_message(&self, m: Message) {
-        if m.author.id.get() == self.bot_user_id.load(Ordering::Acquire) || m.guild_id.is_none() {
-            return;
-        }
-        let (ws, ticket) = match self.tickets.ticket_of_channel(m.channel_id.get()).await {
-            Ok(Some(t)) => t,
-            Ok(None) => return,
-            Err(e) => {
-                tracing::error!(error = %e, channel = %m.channel_id, message = %m.id, "looking up a Discord channel's ticket failed; the message is not recorded");
-                return;
+    /// The ticket whose channel is `channel_id`, when its guild is linked to the ticket's
+    /// workspace; events of guilds no workspace linked are ignored with a log line.
+    async fn ticket_in_linked_guild(
+        &self,
+        guild_id: Option<u64>,
+        channel_id: u64,
+    ) -> Result<Option<(LinkedGuild, TicketId)>, DeskError> {
+        let Some((ws, ticket)) = self.tickets.ticket_of_channel(channel_id).await? else { return Ok(None) };
+        let Some(guild_id) = guild_id else { return Ok(None) };
+        match self.guild(guild_id).await? {
+            Some(g) if g.workspace_id == ws => Ok(Some((g, ticket))),
+            _ => {
+                tracing::info!(
+                    guild = guild_id,
+                    channel = channel_id,
+                    "an event from a Discord guild not linked to the ticket's workspace; ignored"
+                );
+                Ok(None)
             }
-        };
-        if let Err(e) = self.record_message(ws, ticket, &m).await {
-            tracing::error!(error = %e, channel = %m.channel_id, message = %m.id, "recording a Discord message failed");
         }
     }
 
-    async fn record_message(&self, ws: WorkspaceId, ticket: TicketId, m: &Message) -> Result<(), DeskError> {
+    /// A MESSAGE_CREATE: a message in a ticket's channel becomes an entry on the ticket: a staff
+    /// reply when the author has a staff or management role, else a customer message.
+    async fn on_message(&self, m: Message) -> Result<(), DeskError> {
+        if m.author.id.get() == self.bot_user_id.load(Ordering::Acquire) || m.author.bot {
+            return Ok(());
+        }
+        let Some((guild, ticket)) =
+            self.ticket_in_linked_guild(m.guild_id.map(|g| g.get()), m.channel_id.get()).await?
+        else {
+            return Ok(());
+        };
+        self.record_message(&guild, ticket, &m).await
+    }
+
+    async fn record_message(&self, guild: &LinkedGuild, ticket: TicketId, m: &Message) -> Result<(), DeskError> {
+        let ws = guild.workspace_id;
         let actor = Actor::system(ws);
-        let mut attachments = Vec::new();
-        let mut notes = Vec::new();
         // Already recorded (a replay): no downloads either.
         if self.desk.channel_entry_exists(ws, Channel::Discord, &m.id.to_string()).await? {
             return Ok(());
         }
+        // Closed, its channel about to be archived: a late message there opens nothing.
+        if self.desk.ticket(&actor, ticket).await?.status == TicketStatus::Closed {
+            tracing::info!(channel = %m.channel_id, message = %m.id, "a message in a closed ticket's Discord channel; not recorded");
+            return Ok(());
+        }
+        let mut attachments = Vec::new();
+        let mut notes = Vec::new();
         for a in &m.attachments {
             match self.download(&a.url, u64::from(a.size)).await {
                 Ok(bytes) => attachments.push(NewAttachment {
@@ -178,6 +249,20 @@ impl DiscordChannel {
             };
         }
         let name = m.author.global_name.clone().unwrap_or_else(|| m.author.name.clone());
+        let roles: Vec<u64> = m.member.as_ref().map(|p| p.roles.iter().map(|r| r.get()).collect()).unwrap_or_default();
+        if guild.settings.is_staff(&roles) {
+            let staff = ChannelStaffMessage {
+                channel: Channel::Discord,
+                ticket_id: ticket,
+                external_message_id: m.id.to_string(),
+                author_external_id: m.author.id.to_string(),
+                author_name: name,
+                text,
+                attachments,
+            };
+            self.desk.record_channel_staff_message(&actor, staff).await?;
+            return Ok(());
+        }
         let inbound = InboundMessage {
             channel: Channel::Discord,
             thread_key: Some(m.channel_id.to_string()),
@@ -218,30 +303,41 @@ impl DiscordChannel {
         Ok(bytes)
     }
 
-    async fn on_message_update(&self, m: MessageUpdateEvent) {
-        // Recording edits in the ticket's history needs entry revisions in the core; until then
-        // the first version stays on the ticket.
-        tracing::debug!(channel = %m.channel_id, message = %m.id, "Discord message edited");
+    /// A MESSAGE_UPDATE: the new text goes into the ticket's history; the entry keeps the text
+    /// first received.
+    async fn on_message_update(&self, m: MessageUpdateEvent) -> Result<(), DeskError> {
+        let (Some(content), Some(author)) = (m.content.as_deref(), m.author.as_ref()) else { return Ok(()) };
+        if author.id.get() == self.bot_user_id.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let Some((guild, _)) = self.ticket_in_linked_guild(m.guild_id.map(|g| g.get()), m.channel_id.get()).await?
+        else {
+            return Ok(());
+        };
+        let name = author.global_name.clone().unwrap_or_else(|| author.name.clone());
+        let actor = Actor::system(guild.workspace_id);
+        let label = format!("{name} (Discord)");
+        self.desk.record_channel_message_edit(&actor, Channel::Discord, &m.id.to_string(), &label, content).await?;
+        Ok(())
     }
 
-    async fn on_message_delete(&self, m: MessageDeleteEvent) {
-        tracing::debug!(channel = %m.channel_id, message = %m.message_id, "Discord message deleted");
+    /// A MESSAGE_DELETE: the ticket's history records it; the entry stays.
+    async fn on_message_delete(&self, m: MessageDeleteEvent) -> Result<(), DeskError> {
+        let Some((guild, _)) = self.ticket_in_linked_guild(m.guild_id.map(|g| g.get()), m.channel_id.get()).await?
+        else {
+            return Ok(());
+        };
+        let actor = Actor::system(guild.workspace_id);
+        let id = m.message_id.to_string();
+        self.desk.record_channel_message_deletion(&actor, Channel::Discord, &id, "Discord").await?;
+        Ok(())
     }
 
     /// A CHANNEL_DELETE: a ticket channel deleted in Discord (by hand, not by a close) closes
     /// its ticket with a note saying so; the conversation stays on the ticket.
-    async fn on_channel_delete(&self, c: GuildChannel) {
-        let (ws, ticket) = match self.tickets.ticket_of_channel(c.id.get()).await {
-            Ok(Some(t)) => t,
-            Ok(None) => return,
-            Err(e) => {
-                tracing::error!(error = %e, channel = %c.id, "looking up a deleted Discord channel's ticket failed");
-                return;
-            }
-        };
-        if let Err(e) = self.close_for_deleted_channel(ws, ticket, &c.name).await {
-            tracing::error!(error = %e, channel = %c.id, "closing the ticket of a deleted Discord channel failed");
-        }
+    async fn on_channel_delete(&self, c: GuildChannel) -> Result<(), DeskError> {
+        let Some((ws, ticket)) = self.tickets.ticket_of_channel(c.id.get()).await? else { return Ok(()) };
+        self.close_for_deleted_channel(ws, ticket, &c.name).await
     }
 
     async fn close_for_deleted_channel(&self, ws: WorkspaceId, ticket: TicketId, name: &str) -> Result<(), DeskError> {
@@ -256,7 +352,11 @@ impl DiscordChannel {
     }
 
     async fn on_interaction(&self, i: Interaction) {
-        tracing::debug!(interaction = %i.id(), "Discord interaction (not handled yet)");
+        match i {
+            Interaction::Component(c) => self.on_component(c).await,
+            Interaction::Modal(m) => self.on_modal(m).await,
+            other => tracing::debug!(interaction = %other.id(), "Discord interaction of a kind not handled"),
+        }
     }
 
     /// Delivers one staff reply into the ticket's channel.
@@ -266,6 +366,14 @@ impl DiscordChannel {
                 error: "Discord is not configured on this server (SWITCHBOARD_DISCORD_TOKEN)".into(),
             };
         }
+        // After close the channel goes: what is sent then (the rating request) is a DM.
+        match self.desk.ticket(&Actor::system(msg.workspace_id), msg.ticket_id).await {
+            Ok(t) if t.status == TicketStatus::Closed => {
+                return self.deliver_dm(msg, t.csat_rating.is_some()).await;
+            }
+            Ok(_) => {}
+            Err(e) => return DeliveryOutcome::Retry { error: format!("reading the ticket: {e}") },
+        }
         let Some(channel_id) = msg.thread_key.as_deref().and_then(|k| k.parse::<u64>().ok()).filter(|c| *c != 0) else {
             return DeliveryOutcome::Failed { error: "the ticket has no Discord channel".into() };
         };
@@ -273,25 +381,19 @@ impl DiscordChannel {
             Some(name) => format!("**{}**\n{}", name.replace('*', ""), msg.body),
             None => msg.body.clone(),
         };
-        if content.chars().count() > MAX_MESSAGE_CHARS {
-            return DeliveryOutcome::Failed {
-                error: format!("not sent: Discord messages are limited to {MAX_MESSAGE_CHARS} characters"),
-            };
-        }
+        let chunks = split_message(&content, MAX_MESSAGE_CHARS);
         let channel = ChannelId::new(channel_id);
-        // The first message carries the text and the first file; further files follow one per
-        // message. Each has its own nonce, which Discord enforces: a retry after a lost answer
-        // finds the message already sent instead of posting it twice.
+        // The text goes out in as many messages as Discord's 2,000 characters need, the files one
+        // per message alongside (the first with the first part). Each message has its own nonce,
+        // which Discord enforces: a retry after a lost answer finds the message already sent
+        // instead of posting it twice.
+        let parts = chunks.len().max(msg.attachments.len()).max(1);
         let mut first_id = None;
-        let mut files = msg.attachments.iter();
-        let mut part = 0;
-        loop {
-            let file = files.next();
-            if part > 0 && file.is_none() {
-                break;
-            }
+        for part in 0..parts {
+            let text = chunks.get(part).map_or("", String::as_str);
+            let file = msg.attachments.get(part);
             let payload = json!({
-                "content": if part == 0 { content.as_str() } else { "" },
+                "content": text,
                 "nonce": format!("sb{}.{part}", msg.outbox_id),
                 "enforce_nonce": true,
                 "allowed_mentions": { "parse": [] },
@@ -314,13 +416,46 @@ impl DiscordChannel {
                 }
                 Err(e) => return outcome_of(e),
             }
-            part += 1;
-            if file.is_none() {
-                break;
-            }
         }
         DeliveryOutcome::Sent { external_message_id: first_id }
     }
+}
+
+/// Splits a message into parts of at most `max` characters at the most sensible boundary in
+/// reach: a blank line, else a line end, else a sentence end, else a space, else anywhere. A code
+/// block cut in two is closed at the end of one part and opened again at the start of the next.
+pub fn split_message(text: &str, max: usize) -> Vec<String> {
+    const FENCE: &str = "```";
+    // Room for closing and reopening a code block.
+    let budget = max.saturating_sub(8).max(16);
+    let mut parts = Vec::new();
+    let mut rest = text.trim_end().to_string();
+    let mut reopen = false;
+    while !rest.is_empty() {
+        if reopen {
+            rest = format!("{FENCE}\n{rest}");
+        }
+        if rest.chars().count() <= max {
+            parts.push(rest);
+            break;
+        }
+        let window: String = rest.chars().take(budget).collect();
+        let cut = ["\n\n", "\n", ". ", " "]
+            .iter()
+            .filter_map(|sep| window.rfind(sep).map(|i| i + sep.len()))
+            .find(|i| *i > budget / 2)
+            .unwrap_or(window.len());
+        let mut part = rest[..cut].trim_end().to_string();
+        let tail = rest[cut..].trim_start_matches([' ', '\n']).to_string();
+        reopen = part.matches(FENCE).count() % 2 == 1;
+        if reopen {
+            part.push('\n');
+            part.push_str(FENCE);
+        }
+        parts.push(part);
+        rest = tail;
+    }
+    parts
 }
 
 fn outcome_of(e: RestError) -> DeliveryOutcome {
@@ -341,5 +476,36 @@ impl ChannelSender for DiscordSender {
 
     fn send<'a>(&'a self, msg: &'a OutboundMessage) -> BoxFuture<'a, DeliveryOutcome> {
         Box::pin(self.0.deliver(msg))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_message;
+
+    #[test]
+    fn long_replies_split_at_paragraphs_then_lines_then_words() {
+        let para = "word ".repeat(300);
+        let text = format!("{}\n\n{}", para.trim(), para.trim());
+        let parts = split_message(&text, 2000);
+        assert_eq!(parts.len(), 2, "{parts:?}");
+        assert!(parts.iter().all(|p| p.chars().count() <= 2000));
+        assert_eq!(parts[0], para.trim());
+        // No boundary at all: cut at the budget, nothing lost.
+        let blob = "x".repeat(4500);
+        let parts = split_message(&blob, 2000);
+        assert!(parts.iter().all(|p| p.chars().count() <= 2000));
+        assert_eq!(parts.concat(), blob);
+        assert_eq!(split_message("short", 2000), ["short"]);
+    }
+
+    #[test]
+    fn a_code_block_cut_in_two_is_closed_and_reopened() {
+        let code = (0..300).map(|i| format!("line {i}")).collect::<Vec<_>>().join("\n");
+        let text = format!("Run this:\n```\n{code}\n```");
+        let parts = split_message(&text, 2000);
+        assert!(parts.len() >= 2);
+        assert!(parts.iter().all(|p| p.chars().count() <= 2000 && p.matches("```").count() % 2 == 0), "{parts:?}");
+        assert!(parts[1].starts_with("```\n"));
     }
 }

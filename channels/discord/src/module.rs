@@ -4,11 +4,12 @@
 use std::sync::Arc;
 
 use switchboard_channel::{Capabilities, ChannelModule, Shutdown};
-use switchboard_desk::ChannelSender;
 use switchboard_desk::domain::Channel;
+use switchboard_desk::{ChannelSender, DeskError};
 use tokio::task::JoinHandle;
 
-use crate::{DiscordChannel, DiscordSender, MAX_ATTACHMENT_BYTES, MAX_MESSAGE_CHARS};
+use crate::settings::GuildSettings;
+use crate::{DiscordChannel, DiscordSender, MAX_ATTACHMENT_BYTES};
 
 /// The Discord channel, ready to register with the server.
 #[derive(Debug)]
@@ -30,7 +31,8 @@ impl ChannelModule for DiscordModule {
             delivers_replies: self.0.enabled(),
             service_window: None,
             max_attachment_bytes: Some(MAX_ATTACHMENT_BYTES),
-            max_message_chars: Some(MAX_MESSAGE_CHARS),
+            // Longer replies go out as several messages (split at paragraphs, lines or words).
+            max_message_chars: None,
         }
     }
 
@@ -38,10 +40,20 @@ impl ChannelModule for DiscordModule {
         self.0.enabled().then(|| Arc::new(DiscordSender(self.0.clone())) as Arc<dyn ChannelSender>)
     }
 
+    fn validate_settings(&self, settings: &serde_json::Value) -> Result<(), DeskError> {
+        switchboard_channel::parse_settings::<GuildSettings>(settings).map(|_| ())
+    }
+
+    fn maintain(&self) -> switchboard_channel::BoxFuture<'_, Result<u64, DeskError>> {
+        Box::pin(async move {
+            self.0.desk().prune_channel_events(switchboard_desk::domain::Channel::Discord, crate::inbox::KEEP_MS).await
+        })
+    }
+
     fn start_workers(&self, shutdown: &Shutdown) -> Vec<JoinHandle<()>> {
         if !self.0.enabled() {
             return Vec::new();
         }
-        vec![shutdown.spawn(self.0.clone().run_gateway())]
+        vec![shutdown.spawn(self.0.clone().run_gateway()), shutdown.spawn(self.0.clone().run_sweeps())]
     }
 }

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use reqwest_serenity as reqwest;
 use serde::Deserialize;
 use serde_json::Value;
-use serenity::http::Request;
+use serenity::http::{LightMethod, Request, Route};
 
 /// Discord's production API host (serenity's routes add `/api/v10`).
 pub const DEFAULT_API_URL: &str = "https://discord.com";
@@ -38,6 +38,8 @@ pub enum RestError {
         code: i64,
         /// Discord's message, with the fields it names.
         message: String,
+        /// The codes of the field errors Discord listed (e.g. `CHANNEL_PARENT_MAX_CHANNELS`).
+        field_codes: Vec<String>,
     },
     /// Worth trying later: network trouble, 5xx, or a rate limit longer than we wait here.
     Transient(String),
@@ -51,12 +53,17 @@ impl RestError {
             RestError::Transient(_) => None,
         }
     }
+
+    /// Whether Discord refused with this field error code.
+    pub fn has_field_code(&self, wanted: &str) -> bool {
+        matches!(self, RestError::Refused { field_codes, .. } if field_codes.iter().any(|c| c == wanted))
+    }
 }
 
 impl std::fmt::Display for RestError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            RestError::Refused { status, code, message } => {
+            RestError::Refused { status, code, message, .. } => {
                 write!(f, "Discord refused the request (HTTP {status}, code {code}): {message}")
             }
             RestError::Transient(m) => f.write_str(m),
@@ -185,11 +192,16 @@ impl Rest {
                 return Ok(body.to_vec());
             }
             let text = String::from_utf8_lossy(&body);
+            let mut field_codes = Vec::new();
             let message = match serde_json::from_slice::<ErrorBody>(&body) {
                 Ok(e) => {
                     let mut m = e.message;
-                    if let Some(errors) = e.errors.as_ref().map(field_errors).filter(|s| !s.is_empty()) {
-                        m.push_str(&format!(" ({errors})"));
+                    if let Some(errors) = e.errors.as_ref() {
+                        let listed = field_errors(errors);
+                        if !listed.is_empty() {
+                            m.push_str(&format!(" ({listed})"));
+                        }
+                        collect_codes(errors, &mut field_codes);
                     }
                     (e.code, m)
                 }
@@ -198,15 +210,47 @@ impl Rest {
             if status.is_server_error() {
                 return Err(RestError::Transient(format!("Discord answered HTTP {}: {}", status.as_u16(), message.1)));
             }
-            return Err(RestError::Refused { status: status.as_u16(), code: message.0, message: message.1 });
+            return Err(RestError::Refused {
+                status: status.as_u16(),
+                code: message.0,
+                message: message.1,
+                field_codes,
+            });
         }
         Err(RestError::Transient(format!("still rate limited by Discord after {MAX_ATTEMPTS} attempts")))
+    }
+
+    /// Sends a JSON body to `route` (or none, for `Value::Null`), returning Discord's JSON answer
+    /// (`Null` for an empty one).
+    pub async fn send_json(&self, route: Route<'_>, method: LightMethod, body: &Value) -> Result<Value, RestError> {
+        let mut request = Request::new(route, method);
+        if !body.is_null() {
+            request = request.body(Some(body.to_string().into_bytes()));
+        }
+        let answer = self.call(request).await?;
+        if answer.is_empty() {
+            return Ok(Value::Null);
+        }
+        serde_json::from_slice(&answer).map_err(|e| RestError::Transient(format!("unreadable Discord answer: {e}")))
     }
 
     /// [`Rest::call`], parsing the answer as `T` (a serenity model).
     pub async fn call_json<T: serde::de::DeserializeOwned>(&self, request: Request<'_>) -> Result<T, RestError> {
         let body = self.call(request).await?;
         serde_json::from_slice(&body).map_err(|e| RestError::Transient(format!("unreadable Discord answer: {e}")))
+    }
+}
+
+/// The `code` of every error in Discord's nested `errors` object.
+fn collect_codes(v: &Value, out: &mut Vec<String>) {
+    let Some(obj) = v.as_object() else { return };
+    for (k, child) in obj {
+        if k == "_errors" {
+            let codes = child.as_array().into_iter().flatten().filter_map(|e| e.get("code")?.as_str());
+            out.extend(codes.map(str::to_string));
+        } else {
+            collect_codes(child, out);
+        }
     }
 }
 
@@ -238,5 +282,8 @@ mod tests {
         let errors = serde_json::json!({ "parent_id": { "_errors": [{ "code": "CHANNEL_PARENT_MAX_CHANNELS",
             "message": "Maximum number of channels in category reached (50)" }] } });
         assert_eq!(field_errors(&errors), "parent_id: Maximum number of channels in category reached (50)");
+        let mut codes = Vec::new();
+        collect_codes(&errors, &mut codes);
+        assert_eq!(codes, ["CHANNEL_PARENT_MAX_CHANNELS"]);
     }
 }

@@ -13,9 +13,10 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use switchboard_desk::domain::*;
 use switchboard_desk::store::Store;
-use switchboard_desk::store::records::IdentityKind;
 use switchboard_desk::*;
-use switchboard_discord::{DiscordChannel, DiscordConfig, DiscordSender, GatewayStatus};
+use switchboard_discord::{
+    DiscordChannel, DiscordConfig, DiscordSender, GatewayStatus, GuildLinkInput, GuildSettings, LinkedGuild, TicketType,
+};
 use switchboard_testkit::discord::{DiscordDouble, DiscordUser, channel_type};
 
 const TOKEN: &str = "MTA5ODc2NTQzMjEwOTg3NjU0Mw.GbCdEf.test-token";
@@ -30,9 +31,15 @@ struct Env {
     channel: Arc<DiscordChannel>,
     gateway: tokio::task::JoinHandle<()>,
     guild: u64,
+    link: LinkedGuild,
+    panel: u64,
+    category: u64,
+    support_role: u64,
+    general: HelpTopicId,
     ticket_channel: u64,
     ticket: TicketId,
     wendy: DiscordUser,
+    sam: DiscordUser,
     _dir: tempfile::TempDir,
 }
 
@@ -66,8 +73,37 @@ where
     }
 }
 
-/// A desk, the double with one guild and a ticket channel, a ticket on that channel, and the
-/// channel's gateway connected.
+fn ticket_type(key: &str, label: &str, topic: HelpTopicId, category: u64) -> TicketType {
+    TicketType {
+        key: key.into(),
+        help_topic_id: topic.0,
+        label: label.into(),
+        description: None,
+        category_id: category.to_string(),
+        enabled: true,
+        role_ids: Vec::new(),
+        open_limit: 1,
+        ask_subject: false,
+        ask_description: false,
+    }
+}
+
+async fn topic(desk: &Desk, actor: &Actor, name: &str) -> HelpTopicId {
+    let input = HelpTopicInput {
+        name: name.into(),
+        default_priority: None,
+        default_queue_id: None,
+        default_assignee_id: None,
+        due_offset_minutes: None,
+        active: true,
+        version: None,
+    };
+    desk.save_help_topic(actor, None, input).await.unwrap().id
+}
+
+/// A desk, the double with a guild (a panel channel, a ticket category, a Support role) linked
+/// to the workspace, the gateway connected, and a ticket Wendy opened from the panel through
+/// the intake form.
 async fn env() -> Env {
     let dir = tempfile::tempdir().unwrap();
     let store =
@@ -77,34 +113,18 @@ async fn env() -> Env {
     let desk = Desk::new(store, Arc::new(SystemClock), BlobStore::new(dir.path().join("blobs")), auth);
     let ws = desk.create_workspace("acme", "Acme", "SD", "UTC", "General").await.unwrap();
     let system = Actor::system(ws.id);
+    let general = topic(&desk, &system, "General").await;
 
     let double = DiscordDouble::start(TOKEN, APP, BOT).await.unwrap();
     let owner = DiscordUser::person(double.new_id(), "olga", "Olga");
     let guild = double.add_guild("Acme Community", &owner);
+    let support_role = double.add_role(guild, "Support");
     let wendy = DiscordUser::person(double.new_id(), "wendy_w", "Wendy");
     double.add_member(guild, &wendy, &[]);
+    let sam = DiscordUser::person(double.new_id(), "sam_s", "Sam");
+    double.add_member(guild, &sam, &[support_role]);
+    let panel = double.add_channel(guild, "open-a-ticket", channel_type::TEXT, None);
     let category = double.add_channel(guild, "General Tickets", channel_type::CATEGORY, None);
-    let ticket_channel = double.add_channel(guild, "ticket-1", channel_type::TEXT, Some(category));
-
-    // The ticket the panel would have opened: its thread key is its channel.
-    let opened = desk
-        .ingest(
-            &system,
-            InboundMessage {
-                channel: Channel::Discord,
-                thread_key: Some(ticket_channel.to_string()),
-                ticket_id: None,
-                external_message_id: format!("intake-{ticket_channel}"),
-                sender_kind: IdentityKind::Discord,
-                sender_value: wendy.id.to_string(),
-                sender_name: Some("Wendy".into()),
-                subject: Some("Printer jams".into()),
-                text: "It jams on every page.".into(),
-                attachments: Vec::new(),
-            },
-        )
-        .await
-        .unwrap();
 
     let config = DiscordConfig { token: Some(TOKEN.into()), application_id: Some(APP), api_url: double.url.clone() };
     let channel = DiscordChannel::new(desk.clone(), config);
@@ -115,7 +135,45 @@ async fn env() -> Env {
         s.connected && s.guilds.iter().any(|(g, _)| *g == guild.to_string())
     })
     .await;
-    Env { desk, system, double, channel, gateway, guild, ticket_channel, ticket: opened.ticket_id, wendy, _dir: dir }
+
+    let mut general_type = ticket_type("general", "General", general, category);
+    general_type.ask_subject = true;
+    general_type.ask_description = true;
+    let settings = GuildSettings {
+        panel_channel_id: panel.to_string(),
+        transcripts_channel_id: None,
+        staff_role_ids: vec![support_role.to_string()],
+        management_role_ids: Vec::new(),
+        sequential_names: true,
+        ticket_types: vec![general_type],
+    };
+    let input = GuildLinkInput { guild_id: guild.to_string(), name: "Acme Community".into(), enabled: true, settings };
+    let link = channel.link_guild(&system, None, input).await.unwrap();
+
+    let mut e = Env {
+        desk,
+        system,
+        double,
+        channel,
+        gateway,
+        guild,
+        link,
+        panel,
+        category,
+        support_role,
+        general,
+        ticket_channel: 0,
+        ticket: TicketId(0),
+        wendy: wendy.clone(),
+        sam,
+        _dir: dir,
+    };
+    let form = [("subject", "Printer jams"), ("description", "It jams on every page.")];
+    let (channel_id, _) = e.open_from_panel(&wendy, "sb:open:general", Some(&form)).await;
+    e.ticket_channel = channel_id.unwrap();
+    e.ticket =
+        e.desk.ticket_by_channel_thread(Channel::Discord, &e.ticket_channel.to_string()).await.unwrap().unwrap().1;
+    e
 }
 
 impl Env {
@@ -129,6 +187,51 @@ impl Env {
 
     fn received(&self, event: &str) -> u32 {
         self.status().received.get(event).copied().unwrap_or(0)
+    }
+
+    fn panel_message(&self) -> u64 {
+        id(&self.double.messages(self.panel)[0])
+    }
+
+    /// A member clicks `custom_id` on the panel (and fills in the intake form, when given);
+    /// returns the ticket channel the bot reported, and the text the member was told.
+    async fn open_from_panel(
+        &self,
+        who: &DiscordUser,
+        custom_id: &str,
+        form: Option<&[(&str, &str)]>,
+    ) -> (Option<u64>, String) {
+        let (custom_id, values) = match custom_id.strip_prefix("select:") {
+            Some(v) => ("sb:open", Some(vec![v])),
+            None => (custom_id, None),
+        };
+        let click = self.double.click(self.guild, self.panel, self.panel_message(), who, custom_id, values.as_deref());
+        wait_for("the click's answer", || !self.double.interaction_callbacks(click).is_empty()).await;
+        let answer = self.double.interaction_callbacks(click)[0].clone();
+        let answered = match (answer["type"].as_u64(), form) {
+            (Some(9), Some(fields)) => {
+                let modal = answer["data"]["custom_id"].as_str().unwrap().to_string();
+                let submit = self.double.submit_modal(self.guild, self.panel, who, &modal, fields);
+                wait_for("the form's answer", || !self.double.interaction_follow_ups(submit).is_empty()).await;
+                assert_eq!(self.double.interaction_callbacks(submit)[0]["type"], 5, "deferred");
+                self.double.interaction_follow_ups(submit)[0]["content"].as_str().unwrap().to_string()
+            }
+            (Some(5), None) => {
+                assert_eq!(answer["data"]["flags"], 64, "only the member sees it");
+                wait_for("the follow-up", || !self.double.interaction_follow_ups(click).is_empty()).await;
+                self.double.interaction_follow_ups(click)[0]["content"].as_str().unwrap().to_string()
+            }
+            (Some(4), _) => {
+                assert_eq!(answer["data"]["flags"], 64, "only the member sees it");
+                answer["data"]["content"].as_str().unwrap().to_string()
+            }
+            other => panic!("unexpected answer {answer} for {other:?}"),
+        };
+        let channel = answered
+            .strip_prefix("Your ticket is open: <#")
+            .and_then(|r| r.strip_suffix('>'))
+            .map(|c| c.parse().unwrap());
+        (channel, answered)
     }
 
     async fn due(&self) -> OutboundMessage {
@@ -162,6 +265,12 @@ async fn the_gateway_handshake_and_every_event_kind_reach_the_production_client(
     assert!(!lookups.is_empty());
     assert!(lookups.iter().all(|r| r.authorization.as_deref() == Some(&format!("Bot {TOKEN}") as &str)));
 
+    // The panel's opening (a click and the intake form) came before; count from here.
+    let before: std::collections::HashMap<&str, u32> =
+        ["MESSAGE_CREATE", "MESSAGE_UPDATE", "MESSAGE_DELETE", "INTERACTION_CREATE", "CHANNEL_DELETE"]
+            .into_iter()
+            .map(|k| (k, e.received(k)))
+            .collect();
     let m = e.double.user_message(e.ticket_channel, &e.wendy, "hello", &[]);
     e.double.edit_message(e.ticket_channel, id(&m), "hello again");
     e.double.delete_message(e.ticket_channel, id(&m));
@@ -183,7 +292,7 @@ async fn the_gateway_handshake_and_every_event_kind_reach_the_production_client(
         ("INTERACTION_CREATE", 3),
         ("CHANNEL_DELETE", 1),
     ] {
-        wait_for(&format!("{n} {event}"), || e.received(event) >= n).await;
+        wait_for(&format!("{n} {event}"), || e.received(event) >= before[event] + n).await;
     }
     // Heartbeats are answered; the double counts the client's.
     assert_eq!(e.status().last_error, None);
@@ -192,13 +301,14 @@ async fn the_gateway_handshake_and_every_event_kind_reach_the_production_client(
 #[tokio::test]
 async fn messages_in_the_ticket_channel_become_entries_and_their_files_outlive_discords_links() {
     let e = env().await;
+    let seen = e.received("MESSAGE_CREATE");
     let png: &[u8] = b"\x89PNG\r\n\x1a\nnot really a picture";
     e.double.user_message(e.ticket_channel, &e.wendy, "Here is the error:", &[("error.png", "image/png", png)]);
     // A message in a channel without a ticket is not the helpdesk's business.
     let general = e.double.add_channel(e.guild, "general", channel_type::TEXT, None);
     e.double.user_message(general, &e.wendy, "anyone around?", &[]);
     wait_for_async("the entry", || async { e.thread().await.len() == 2 }).await;
-    wait_for("both messages", || e.received("MESSAGE_CREATE") >= 2).await;
+    wait_for("both messages", || e.received("MESSAGE_CREATE") >= seen + 2).await;
 
     e.double.expire_attachments();
     let thread = e.thread().await;
@@ -211,7 +321,8 @@ async fn messages_in_the_ticket_channel_become_entries_and_their_files_outlive_d
     let (a, bytes) = e.desk.attachment(&e.system, last.attachments[0].id).await.unwrap();
     assert_eq!((a.file_name.as_str(), bytes.as_slice()), ("error.png", png));
     // The link itself is dead now, as on Discord after a day.
-    let url = e.double.messages(e.ticket_channel)[0]["attachments"][0]["url"].as_str().unwrap().to_string();
+    let sent = e.double.messages(e.ticket_channel).into_iter().find(|m| m["author"]["id"] != BOT_ID).unwrap();
+    let url = sent["attachments"][0]["url"].as_str().unwrap().to_string();
     let client = e.channel.rest().client();
     assert_eq!(client.get(url).send().await.unwrap().status().as_u16(), 404);
     // No ticket was opened for the general channel.
@@ -225,8 +336,9 @@ async fn a_redelivered_message_and_a_resumed_session_add_nothing() {
     e.double.user_message(e.ticket_channel, &e.wendy, "first", &[]);
     wait_for_async("the first entry", || async { e.thread().await.len() == 2 }).await;
     let seq = e.double.last_seq();
+    let seen = e.received("MESSAGE_CREATE");
     e.double.redeliver(seq);
-    wait_for("the redelivery", || e.received("MESSAGE_CREATE") >= 2).await;
+    wait_for("the redelivery", || e.received("MESSAGE_CREATE") > seen).await;
 
     // The connection drops; a message arrives meanwhile; the client resumes and gets it replayed.
     e.double.drop_connections();
@@ -269,16 +381,24 @@ async fn a_staff_reply_goes_to_the_ticket_channel_with_the_staff_name_and_the_di
         .unwrap();
     let msg = e.due().await;
     assert_eq!(msg.entry_id, reply.entry.id);
+    let seen = e.received("MESSAGE_CREATE");
     let outcome = DiscordSender(e.channel.clone()).send(&msg).await;
     let DeliveryOutcome::Sent { external_message_id: Some(sent) } = outcome.clone() else { panic!("{outcome:?}") };
     e.desk.record_outbox_attempt(&msg, &outcome, 1000).await.unwrap();
 
+    // The bot's replies carry a nonce (its greeting when the channel opened does not).
     let in_channel = e.double.messages(e.ticket_channel);
-    let bot_messages: Vec<&Value> = in_channel.iter().filter(|m| m["author"]["id"] == BOT_ID).collect();
+    let bot_messages: Vec<&Value> =
+        in_channel.iter().filter(|m| m["author"]["id"] == BOT_ID && m["nonce"].is_string()).collect();
     assert_eq!(bot_messages.len(), 1, "{in_channel:?}");
     assert_eq!(bot_messages[0]["id"].as_str(), Some(sent.as_str()));
     assert_eq!(bot_messages[0]["content"], "**Sam**\nTry the rear tray, please.");
-    let posts = e.double.requests_to("POST", &format!("/channels/{}/messages", e.ticket_channel));
+    let posts: Vec<_> = e
+        .double
+        .requests_to("POST", &format!("/channels/{}/messages", e.ticket_channel))
+        .into_iter()
+        .filter(|r| r.json["nonce"].is_string())
+        .collect();
     assert_eq!(posts.len(), 1);
     assert_eq!(posts[0].files.len(), 1);
     assert_eq!(posts[0].files[0].1, "steps.txt");
@@ -292,7 +412,7 @@ async fn a_staff_reply_goes_to_the_ticket_channel_with_the_staff_name_and_the_di
     // message already posted instead of posting it twice.
     let again = DiscordSender(e.channel.clone()).send(&msg).await;
     assert_eq!(again, DeliveryOutcome::Sent { external_message_id: Some(sent.clone()) });
-    let bot_messages = e.double.messages(e.ticket_channel).into_iter().filter(|m| m["author"]["id"] == BOT_ID).count();
+    let bot_messages = e.double.messages(e.ticket_channel).into_iter().filter(|m| m["nonce"].is_string()).count();
     assert_eq!(bot_messages, 1);
 
     let thread = e.thread().await;
@@ -300,7 +420,7 @@ async fn a_staff_reply_goes_to_the_ticket_channel_with_the_staff_name_and_the_di
     assert_eq!(entry.entry.external_message_id.as_deref(), Some(sent.as_str()));
     assert_eq!(entry.entry.delivery_status.as_deref(), Some("sent"));
     // Discord echoes the bot's message on the gateway; it is not taken for a customer message.
-    wait_for("the echo", || e.received("MESSAGE_CREATE") >= 1).await;
+    wait_for("the echo", || e.received("MESSAGE_CREATE") > seen).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(e.thread().await.len(), thread.len());
 }
@@ -309,15 +429,17 @@ async fn a_staff_reply_goes_to_the_ticket_channel_with_the_staff_name_and_the_di
 async fn a_reply_hitting_429_is_delivered_once_after_the_wait() {
     let e = env().await;
     let route = format!("/channels/{}/messages", e.ticket_channel);
+    let posted_before = e.double.requests_to("POST", &route).len();
+    let messages_before = e.double.messages(e.ticket_channel).len();
     e.double.rate_limit("POST", &route, 2, 0.4, false);
     e.desk.reply(&e.system, e.ticket, "Route-limited reply.", Vec::new(), None).await.unwrap();
     let started = Instant::now();
     let outcome = DiscordSender(e.channel.clone()).send(&e.due().await).await;
     assert!(matches!(outcome, DeliveryOutcome::Sent { external_message_id: Some(_) }), "{outcome:?}");
     assert!(started.elapsed() >= Duration::from_millis(800), "waited {:?}", started.elapsed());
-    assert_eq!(e.double.requests_to("POST", &route).len(), 3);
+    assert_eq!(e.double.requests_to("POST", &route).len(), posted_before + 3);
     assert_eq!(e.double.premature_calls(), 0, "a request went out before retry_after was over");
-    assert_eq!(e.double.messages(e.ticket_channel).len(), 1);
+    assert_eq!(e.double.messages(e.ticket_channel).len(), messages_before + 1);
 
     // The global limit holds back every route, and a wait longer than the sender sits out is
     // handed back to the outbox as a retry.
@@ -343,7 +465,7 @@ async fn a_reply_hitting_429_is_delivered_once_after_the_wait() {
 async fn discords_errors_show_on_the_entry() {
     let e = env().await;
     e.desk.reply(&e.system, e.ticket, "Anyone there?", Vec::new(), None).await.unwrap();
-    e.double.delete_channel_by_hand(e.ticket_channel);
+    e.double.remove_channel_unannounced(e.ticket_channel);
     let msg = e.due().await;
     let outcome = DiscordSender(e.channel.clone()).send(&msg).await;
     let DeliveryOutcome::Failed { error } = &outcome else { panic!("{outcome:?}") };
@@ -377,4 +499,549 @@ async fn a_ticket_channel_deleted_by_hand_closes_its_ticket_with_a_note() {
     );
     // The conversation stays on the ticket.
     assert_eq!(e.thread().await.len(), 2);
+}
+
+// ---- linking, the panel and opening tickets ----
+
+fn field(err: DeskError) -> String {
+    match err {
+        DeskError::Validation(v) => v.field,
+        other => panic!("expected a validation error, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn linking_checks_the_settings_posts_the_panel_and_keeps_a_guild_to_one_workspace() {
+    let e = env().await;
+    // The panel: one button per type, posted once in the panel channel.
+    let panel = e.double.messages(e.panel);
+    assert_eq!(panel.len(), 1);
+    let buttons = &panel[0]["components"][0]["components"];
+    assert_eq!(buttons.as_array().unwrap().len(), 1);
+    assert_eq!(buttons[0]["custom_id"], "sb:open:general");
+    assert_eq!(buttons[0]["label"], "General");
+    assert_eq!(e.link.state.panel_message_id.as_deref(), Some(panel[0]["id"].as_str().unwrap()));
+
+    // Saving again with more types than buttons fit edits the same message into a select menu.
+    let billing = topic(&e.desk, &e.system, "Billing").await;
+    let mut settings = e.link.settings.clone();
+    for (key, label) in [("billing", "Billing"), ("bugs", "Bugs"), ("account", "Account"), ("other", "Other")] {
+        let mut t = ticket_type(key, label, billing, e.category);
+        t.description = Some(format!("{label} questions"));
+        settings.ticket_types.push(t);
+    }
+    let input = GuildLinkInput {
+        guild_id: e.guild.to_string(),
+        name: "Acme Community".into(),
+        enabled: true,
+        settings: settings.clone(),
+    };
+    let saved = e.channel.link_guild(&e.system, Some(e.link.id), input.clone()).await.unwrap();
+    let panel = e.double.messages(e.panel);
+    assert_eq!(panel.len(), 1, "edited in place, not posted twice");
+    let menu = &panel[0]["components"][0]["components"][0];
+    assert_eq!(menu["type"], 3);
+    assert_eq!(menu["custom_id"], "sb:open");
+    assert_eq!(menu["options"].as_array().unwrap().len(), 5);
+    assert_eq!(menu["options"][1]["description"], "Billing questions");
+    assert_eq!(saved.state.panel_message_id, e.link.state.panel_message_id);
+    assert_eq!(e.double.requests_to("PATCH", &format!("/channels/{}/messages/", e.panel)).len(), 1);
+
+    // Bad settings name their field, and nothing is saved.
+    let mut bad = input.clone();
+    bad.settings.panel_channel_id = "open-a-ticket".into();
+    let err = e.channel.link_guild(&e.system, Some(e.link.id), bad).await.unwrap_err();
+    assert_eq!(field(err), "panelChannelId");
+    let mut bad = input.clone();
+    bad.guild_id = "acme".into();
+    assert_eq!(field(e.channel.link_guild(&e.system, None, bad).await.unwrap_err()), "guildId");
+
+    // Another workspace: its help topics are its own, and the guild is linked already.
+    let other = e.desk.create_workspace("other", "Other", "OT", "UTC", "General").await.unwrap();
+    let other_admin = Actor::system(other.id);
+    let err = e.channel.link_guild(&other_admin, None, input.clone()).await.unwrap_err();
+    assert_eq!(field(err), "ticketTypes[0].helpTopicId");
+    let mut theirs = input.clone();
+    let own = topic(&e.desk, &other_admin, "Help").await;
+    theirs.settings.ticket_types = vec![ticket_type("help", "Help", own, e.category)];
+    assert_eq!(field(e.channel.link_guild(&other_admin, None, theirs).await.unwrap_err()), "guildId");
+    assert!(e.channel.linked_guilds(&other_admin).await.unwrap().is_empty());
+    let ours = e.channel.linked_guilds(&e.system).await.unwrap();
+    assert_eq!(ours.len(), 1);
+    assert_eq!(ours[0].settings, settings);
+
+    // Agents cannot see or change links.
+    let agent = e.staff("Ann").await;
+    assert!(matches!(e.channel.linked_guilds(&agent).await, Err(DeskError::Forbidden(_))));
+    assert!(matches!(e.channel.link_guild(&agent, Some(e.link.id), input).await, Err(DeskError::Forbidden(_))));
+}
+
+#[tokio::test]
+async fn a_panel_click_with_intake_opens_a_private_channel_with_the_right_overwrites() {
+    let e = env().await;
+    let c = e.double.channel(e.ticket_channel).unwrap();
+    assert_eq!(c["parent_id"], e.category.to_string());
+    let t = e.desk.ticket(&e.system, e.ticket).await.unwrap();
+    assert_eq!(c["name"], format!("ticket-{}", t.number), "sequential names");
+    let overwrites = c["permission_overwrites"].as_array().unwrap();
+    let of = |id: u64| {
+        overwrites
+            .iter()
+            .find(|o| o["id"].as_str().and_then(|s| s.parse::<u64>().ok()) == Some(id))
+            .unwrap_or_else(|| panic!("{id}: {c}"))
+    };
+    let view = 1u64 << 10;
+    let bits = |v: &Value| v.as_str().unwrap().parse::<u64>().unwrap();
+    assert!(bits(&of(e.guild)["deny"]) & view != 0, "@everyone cannot see it");
+    assert!(bits(&of(e.wendy.id)["allow"]) & view != 0, "the requester can");
+    assert_eq!(of(e.wendy.id)["type"], 1);
+    assert!(bits(&of(e.support_role)["allow"]) & view != 0, "the staff role can");
+    assert_eq!(of(e.support_role)["type"], 0);
+    assert!(bits(&of(BOT)["allow"]) & view != 0, "the bot can");
+    assert_eq!(overwrites.len(), 4);
+
+    // The ticket: the form's answers, the type's help topic, Wendy as requester on Discord.
+    assert_eq!(t.subject, "Printer jams");
+    assert_eq!(t.source, Source::Discord);
+    assert_eq!(t.help_topic_id, Some(e.general));
+    assert_eq!(t.requester_name, "Wendy");
+    let thread = e.thread().await;
+    assert_eq!(thread.len(), 1);
+    assert_eq!(thread[0].entry.body, "It jams on every page.");
+    // The greeting in the channel mentions her and shows the answers.
+    let greeting = &e.double.messages(e.ticket_channel)[0];
+    assert_eq!(greeting["content"], format!("<@{}> thanks for reaching out. Our team will answer here.", e.wendy.id));
+    assert_eq!(greeting["embeds"][0]["fields"][1]["value"], "It jams on every page.");
+}
+
+#[tokio::test]
+async fn the_open_limit_and_role_restrictions_refuse_with_a_reason_and_make_nothing() {
+    let e = env().await;
+    let vip = e.double.add_role(e.guild, "VIP");
+    let mut settings = e.link.settings.clone();
+    // Limits count a member's open tickets of the type's help topic: Priority has its own.
+    let priority_topic = topic(&e.desk, &e.system, "Priority").await;
+    let mut priority = ticket_type("priority", "Priority", priority_topic, e.category);
+    priority.role_ids = vec![vip.to_string()];
+    settings.ticket_types.push(priority);
+    let input = GuildLinkInput { guild_id: e.guild.to_string(), name: "Acme".into(), enabled: true, settings };
+    e.channel.link_guild(&e.system, Some(e.link.id), input).await.unwrap();
+    let channels = e.double.guild_channels(e.guild).len();
+
+    let (opened, told) = e.open_from_panel(&e.wendy, "sb:open:general", None).await;
+    assert_eq!(opened, None);
+    assert_eq!(
+        told,
+        format!("You already have an open General ticket: <#{}>. Carry on there, or close it first.", e.ticket_channel)
+    );
+    let (opened, told) = e.open_from_panel(&e.wendy, "sb:open:priority", None).await;
+    assert_eq!(opened, None);
+    assert_eq!(
+        told,
+        format!("Priority tickets are for members with the <@&{vip}> role. Ask the server's staff if you need one.")
+    );
+    assert_eq!(e.double.guild_channels(e.guild).len(), channels, "no channel was made");
+
+    // With the role, she may.
+    e.double.add_member(e.guild, &e.wendy, &[vip]);
+    let (opened, _) = e.open_from_panel(&e.wendy, "sb:open:priority", None).await;
+    assert!(opened.is_some());
+    // Closing her first ticket frees the General slot again.
+    e.desk.close(&e.system, e.ticket, CloseReason::Resolved, None).await.unwrap();
+    let (opened, told) =
+        e.open_from_panel(&e.wendy, "sb:open:general", Some(&[("subject", "Again"), ("description", "x")])).await;
+    assert!(opened.is_some(), "{told}");
+}
+
+#[tokio::test]
+async fn a_full_category_overflows_into_a_new_one_and_the_guild_cap_refuses_leaving_nothing() {
+    let e = env().await;
+    let mut settings = e.link.settings.clone();
+    let mut quick = ticket_type("quick", "Quick", e.general, e.category);
+    quick.open_limit = 0;
+    settings.ticket_types.push(quick);
+    let input = GuildLinkInput { guild_id: e.guild.to_string(), name: "Acme".into(), enabled: true, settings };
+    e.channel.link_guild(&e.system, Some(e.link.id), input).await.unwrap();
+    // The category holds Wendy's ticket; fill it to Discord's 50.
+    for i in 1..50 {
+        e.double.add_channel(e.guild, &format!("old-{i}"), channel_type::TEXT, Some(e.category));
+    }
+    let (opened, told) = e.open_from_panel(&e.sam, "sb:open:quick", None).await;
+    let opened = opened.unwrap_or_else(|| panic!("{told}"));
+    let c = e.double.channel(opened).unwrap();
+    let overflow: u64 = c["parent_id"].as_str().unwrap().parse().unwrap();
+    assert_ne!(overflow, e.category);
+    let category = e.double.channel(overflow).unwrap();
+    assert_eq!(category["name"], "General Tickets 2");
+    assert_eq!(category["type"], channel_type::CATEGORY);
+    // The next one goes into the overflow category too, without making another.
+    let (next, _) = e.open_from_panel(&e.sam, "sb:open:quick", None).await;
+    assert_eq!(e.double.channel(next.unwrap()).unwrap()["parent_id"], overflow.to_string());
+    let categories = |d: &DiscordDouble| d.guild_channels(e.guild).iter().filter(|c| c["type"] == 4).count();
+    assert_eq!(categories(&e.double), 2);
+
+    // Fill the guild to Discord's 500 channels.
+    for n in e.double.guild_channels(e.guild).len()..500 {
+        e.double.add_channel(e.guild, &format!("filler-{n}"), channel_type::TEXT, None);
+    }
+    let tickets_before = e.desk.list_tickets(&e.system, &TicketFilter::default(), 100, None).await.unwrap().total;
+    let (opened, told) = e.open_from_panel(&e.sam, "sb:open:quick", None).await;
+    assert_eq!(opened, None);
+    assert!(told.starts_with("This server has reached Discord's limit of 500 channels"), "{told}");
+    assert_eq!(e.double.guild_channels(e.guild).len(), 500, "nothing half-made");
+    let tickets_after = e.desk.list_tickets(&e.system, &TicketFilter::default(), 100, None).await.unwrap().total;
+    assert_eq!(tickets_after, tickets_before, "no ticket without a channel");
+}
+
+#[tokio::test]
+async fn events_from_a_guild_no_workspace_linked_are_ignored() {
+    let e = env().await;
+    let owner = DiscordUser::person(e.double.new_id(), "stranger", "Stranger");
+    let elsewhere = e.double.add_guild("Elsewhere", &owner);
+    e.double.add_member(elsewhere, &e.wendy, &[]);
+    let room = e.double.add_channel(elsewhere, "ticket-9", channel_type::TEXT, None);
+    // A ticket whose channel is in that guild (as if the guild had been unlinked since).
+    let t = e
+        .desk
+        .open_channel_ticket(
+            &e.system,
+            OpenChannelTicket {
+                channel: Channel::Discord,
+                account_id: None,
+                thread_key: room.to_string(),
+                external_message_id: "old-opening".into(),
+                sender_kind: switchboard_desk::store::records::IdentityKind::Discord,
+                sender_value: e.wendy.id.to_string(),
+                sender_name: Some("Wendy".into()),
+                subject: "Old".into(),
+                description: "Old ticket".into(),
+                help_topic_id: None,
+                entry_meta: None,
+                attachments: Vec::new(),
+            },
+        )
+        .await
+        .unwrap();
+    let seen = e.received("MESSAGE_CREATE");
+    e.double.user_message(room, &e.wendy, "hello from elsewhere", &[]);
+    e.double.user_message(e.ticket_channel, &e.wendy, "hello from home", &[]);
+    wait_for_async("the linked guild's message", || async { e.thread().await.len() == 2 }).await;
+    wait_for("both messages", || e.received("MESSAGE_CREATE") >= seen + 2).await;
+    assert_eq!(e.desk.thread(&e.system, t.id).await.unwrap().len(), 1, "nothing recorded from the unlinked guild");
+    // A click there opens nothing.
+    let click = e.double.click(elsewhere, room, e.double.new_id(), &e.wendy, "sb:open:general", None);
+    wait_for("the answer", || !e.double.interaction_callbacks(click).is_empty()).await;
+    assert_eq!(
+        e.double.interaction_callbacks(click)[0]["data"]["content"],
+        "Tickets cannot be opened in this server at the moment."
+    );
+    assert_eq!(e.double.guild_channels(elsewhere).len(), 1);
+}
+
+// ---- the conversation ----
+
+#[tokio::test]
+async fn staff_role_messages_are_staff_replies_and_edits_and_deletions_go_into_the_history() {
+    let e = env().await;
+    e.double.user_message(e.ticket_channel, &e.sam, "Which printer model?", &[]);
+    wait_for_async("Sam's reply", || async { e.thread().await.len() == 2 }).await;
+    let thread = e.thread().await;
+    let sam = &thread[1].entry;
+    assert_eq!(sam.kind, EntryKind::Reply);
+    assert_eq!(sam.author_contact_id, None, "not a customer message");
+    assert_eq!(sam.author_user_id, None, "no staff account is linked to Sam's Discord account");
+    assert_eq!(sam.author_name.as_deref(), Some("Sam"));
+    assert_eq!(sam.delivery_status, None, "already in Discord: nothing to deliver");
+    let t = e.desk.ticket(&e.system, e.ticket).await.unwrap();
+    assert!(t.first_responded_at.is_some(), "it counts as the first response");
+    assert!(e.desk.due_outbox(Channel::Discord, 10).await.unwrap().is_empty());
+
+    // Linked to a staff account, his messages are that account's.
+    let agent = e.staff("Samuel").await;
+    let user = agent.user_id().unwrap();
+    e.desk.link_staff_identity(&e.system, user, Channel::Discord, &e.sam.id.to_string()).await.unwrap();
+    e.double.user_message(e.ticket_channel, &e.sam, "Try the rear tray.", &[]);
+    wait_for_async("the linked reply", || async { e.thread().await.len() == 3 }).await;
+    let linked = e.thread().await[2].entry.clone();
+    assert_eq!(linked.author_user_id, Some(user));
+    assert_eq!(linked.author_name.as_deref(), Some("Samuel"));
+
+    // Wendy edits, then deletes her message: the entry keeps what arrived, the history says what
+    // changed and who did it.
+    let m = e.double.user_message(e.ticket_channel, &e.wendy, "It is the LX-100", &[]);
+    wait_for_async("her message", || async { e.thread().await.len() == 4 }).await;
+    e.double.edit_message(e.ticket_channel, id(&m), "It is the LX-200");
+    wait_for_async("the edit", || async {
+        e.desk.history(&e.system, e.ticket).await.unwrap().iter().any(|h| h.field == "message_edited")
+    })
+    .await;
+    e.double.delete_message(e.ticket_channel, id(&m));
+    wait_for_async("the deletion", || async {
+        e.desk.history(&e.system, e.ticket).await.unwrap().iter().any(|h| h.field == "message_deleted")
+    })
+    .await;
+    let history = e.desk.history(&e.system, e.ticket).await.unwrap();
+    let edit = history.iter().find(|h| h.field == "message_edited").unwrap();
+    assert_eq!(edit.new_value.as_deref(), Some("It is the LX-200"));
+    assert_eq!(edit.actor_label, "Wendy (Discord)");
+    let deletion = history.iter().find(|h| h.field == "message_deleted").unwrap();
+    assert!(deletion.old_value.as_deref().unwrap().ends_with(": It is the LX-200"), "{deletion:?}");
+    assert_eq!(e.thread().await[3].entry.body, "It is the LX-100", "the record is not silently changed");
+    // An edit that changes nothing (Discord sends updates for embeds too) adds no history.
+    let edits = history.iter().filter(|h| h.field == "message_edited").count();
+    assert_eq!(edits, 1);
+}
+
+#[tokio::test]
+async fn a_reply_over_2000_characters_goes_out_in_parts_split_at_paragraphs() {
+    let e = env().await;
+    let paragraph = "All work and no play. ".repeat(70);
+    let body = format!("{}\n\n{}\n\n{}", paragraph.trim(), paragraph.trim(), paragraph.trim());
+    assert!(body.chars().count() > 4000);
+    e.desk.reply(&e.system, e.ticket, &body, Vec::new(), None).await.unwrap();
+    let msg = e.due().await;
+    let outcome = DiscordSender(e.channel.clone()).send(&msg).await;
+    let DeliveryOutcome::Sent { external_message_id: Some(first) } = outcome else { panic!("{outcome:?}") };
+    let replies: Vec<Value> =
+        e.double.messages(e.ticket_channel).into_iter().filter(|m| m["nonce"].is_string()).collect();
+    assert_eq!(replies.len(), 3, "{replies:?}");
+    assert_eq!(replies[0]["id"].as_str(), Some(first.as_str()));
+    assert!(replies.iter().all(|m| m["content"].as_str().unwrap().chars().count() <= 2000));
+    assert_eq!(replies[1]["content"], paragraph.trim());
+    // Sent again after a lost answer: the nonces keep every part from posting twice.
+    DiscordSender(e.channel.clone()).send(&msg).await;
+    assert_eq!(e.double.messages(e.ticket_channel).into_iter().filter(|m| m["nonce"].is_string()).count(), 3);
+}
+
+// ---- closing ----
+
+#[tokio::test]
+async fn closing_archives_a_transcript_posts_it_and_deletes_the_channel() {
+    let e = env().await;
+    let transcripts = e.double.add_channel(e.guild, "ticket-transcripts", channel_type::TEXT, None);
+    let mut settings = e.link.settings.clone();
+    settings.transcripts_channel_id = Some(transcripts.to_string());
+    let input = GuildLinkInput { guild_id: e.guild.to_string(), name: "Acme".into(), enabled: true, settings };
+    e.channel.link_guild(&e.system, Some(e.link.id), input).await.unwrap();
+
+    let png: &[u8] = b"\x89PNG\r\n\x1a\nthe jam";
+    e.double.user_message(e.ticket_channel, &e.wendy, "Photo of the <jam>:", &[("jam.png", "image/png", png)]);
+    e.double.user_message(e.ticket_channel, &e.sam, "Thanks, ordering a roller.", &[]);
+    wait_for_async("both messages", || async { e.thread().await.len() == 3 }).await;
+    let agent = e.staff("Ann").await;
+    e.desk.add_note(&agent, e.ticket, "Secret: the warranty ran out.").await.unwrap();
+    // Discord's links expire before the close: the transcript takes the files from the blob store.
+    e.double.expire_attachments();
+    e.desk.close(&agent, e.ticket, CloseReason::Resolved, Some("Roller replaced")).await.unwrap();
+    assert_eq!(e.channel.archive_closed_tickets().await.unwrap(), 1);
+
+    assert!(e.double.channel(e.ticket_channel).is_none(), "the channel is deleted");
+    let thread = e.thread().await;
+    let archived = thread.last().unwrap();
+    assert_eq!(archived.entry.kind, EntryKind::System);
+    let names: Vec<&str> = archived.attachments.iter().map(|a| a.file_name.as_str()).collect();
+    let t = e.desk.ticket(&e.system, e.ticket).await.unwrap();
+    let stem = format!("transcript-SD-{}", t.number);
+    assert_eq!(names, [format!("{stem}.html"), format!("{stem}.txt")]);
+    let (_, html) = e.desk.attachment(&e.system, archived.attachments[0].id).await.unwrap();
+    let html = String::from_utf8(html).unwrap();
+    let (_, text) = e.desk.attachment(&e.system, archived.attachments[1].id).await.unwrap();
+    let text = String::from_utf8(text).unwrap();
+    for needle in ["Photo of the &lt;jam&gt;:", "Thanks, ordering a roller.", "Sam", "Wendy"] {
+        assert!(html.contains(needle), "{needle} missing from the HTML transcript");
+    }
+    // The file itself, from the blob store, and the intake answers and the bot's embed.
+    use base64::Engine as _;
+    assert!(html.contains(&base64::engine::general_purpose::STANDARD.encode(png)));
+    assert!(html.contains("<dt>Subject</dt><dd><pre>Printer jams</pre></dd>"));
+    assert!(html.contains(&format!("General ticket SD-{}", t.number)), "the greeting's embed");
+    assert!(text.contains("Photo of the <jam>:") && text.contains("[file: jam.png"));
+    assert!(!html.contains("warranty") && !text.contains("warranty"), "internal notes stay out");
+
+    // Posted once to the transcripts channel, with the HTML file.
+    let posted = e.double.requests_to("POST", &format!("/channels/{transcripts}/messages"));
+    assert_eq!(posted.len(), 1);
+    assert_eq!(posted[0].files[0].1, format!("{stem}.html"));
+    assert!(posted[0].json["content"].as_str().unwrap().contains("closed (resolved)"));
+    // The ticket lets go of the channel: the sweep has nothing more to do, and the CHANNEL_DELETE
+    // its own deletion caused changes nothing.
+    assert_eq!(e.channel.archive_closed_tickets().await.unwrap(), 0);
+    assert_eq!(e.desk.ticket_by_channel_thread(Channel::Discord, &e.ticket_channel.to_string()).await.unwrap(), None);
+    let after = e.desk.ticket(&e.system, e.ticket).await.unwrap();
+    assert_eq!(after.close_note.as_deref(), Some("Roller replaced"));
+}
+
+#[tokio::test]
+async fn the_rating_request_is_a_dm_with_buttons_recorded_once_and_refused_dms_are_not_retried() {
+    let e = env().await;
+    e.desk.close(&e.system, e.ticket, CloseReason::Resolved, None).await.unwrap();
+    e.desk.after_close_and_alerts().await.unwrap();
+    let msg = e.due().await;
+    let outcome = DiscordSender(e.channel.clone()).send(&msg).await;
+    assert!(matches!(outcome, DeliveryOutcome::Sent { .. }), "{outcome:?}");
+    e.desk.record_outbox_attempt(&msg, &outcome, 1000).await.unwrap();
+    // Not in the ticket channel (it goes), but in a DM to Wendy.
+    assert!(e.double.messages(e.ticket_channel).iter().all(|m| !m["nonce"].is_string()));
+    let dm_open = e.double.requests_to("POST", "/users/@me/channels");
+    assert_eq!(dm_open[0].json["recipient_id"], e.wendy.id.to_string());
+    let dm = e
+        .double
+        .requests_to("POST", "/channels/")
+        .into_iter()
+        .find(|r| r.json["nonce"].as_str().is_some_and(|n| n.ends_with(".dm")))
+        .unwrap();
+    let dm_channel: u64 = dm.path.split('/').nth(2).unwrap().parse().unwrap();
+    let sent = e.double.messages(dm_channel);
+    let buttons = sent[0]["components"][0]["components"].as_array().unwrap();
+    let labels: Vec<&str> = buttons.iter().map(|b| b["label"].as_str().unwrap()).collect();
+    assert_eq!(labels, ["Helpful", "Not helpful", "Skip"]);
+    let down = buttons[1]["custom_id"].as_str().unwrap();
+    let message = id(&sent[0]);
+
+    // Someone else cannot rate her ticket; she can, once.
+    let click = e.double.click(e.guild, dm_channel, message, &e.sam, down, None);
+    wait_for("the answer", || !e.double.interaction_callbacks(click).is_empty()).await;
+    assert_eq!(e.double.interaction_callbacks(click)[0]["data"]["content"], "This rating is not yours to give.");
+    assert_eq!(e.desk.ticket(&e.system, e.ticket).await.unwrap().csat_rating, None);
+    let click = e.double.click(e.guild, dm_channel, message, &e.wendy, down, None);
+    wait_for("the answer", || !e.double.interaction_callbacks(click).is_empty()).await;
+    let answer = &e.double.interaction_callbacks(click)[0];
+    assert_eq!(answer["type"], 7, "the message is replaced, its buttons gone");
+    assert_eq!(answer["data"]["components"], serde_json::json!([]));
+    assert_eq!(e.desk.ticket(&e.system, e.ticket).await.unwrap().csat_rating, Some(1));
+    let again = e.double.click(e.guild, dm_channel, message, &e.wendy, buttons[0]["custom_id"].as_str().unwrap(), None);
+    wait_for("the answer", || !e.double.interaction_callbacks(again).is_empty()).await;
+    assert_eq!(e.desk.ticket(&e.system, e.ticket).await.unwrap().csat_rating, Some(1), "rated once");
+
+    // A member who refuses DMs: the entry says so and the outbox gives up at once.
+    let dora = DiscordUser::person(e.double.new_id(), "dora", "Dora");
+    e.double.add_member(e.guild, &dora, &[]);
+    e.double.refuse_dms(dora.id);
+    let (opened, _) =
+        e.open_from_panel(&dora, "sb:open:general", Some(&[("subject", "Hi"), ("description", "x")])).await;
+    let (_, dora_ticket) =
+        e.desk.ticket_by_channel_thread(Channel::Discord, &opened.unwrap().to_string()).await.unwrap().unwrap();
+    e.desk.close(&e.system, dora_ticket, CloseReason::Resolved, None).await.unwrap();
+    e.desk.after_close_and_alerts().await.unwrap();
+    let msg = e.due().await;
+    assert_eq!(msg.ticket_id, dora_ticket);
+    let outcome = DiscordSender(e.channel.clone()).send(&msg).await;
+    let DeliveryOutcome::Failed { error } = outcome else { panic!("{outcome:?}") };
+    assert!(error.contains("50007"), "{error}");
+}
+
+// ---- reliability ----
+
+#[tokio::test]
+async fn after_an_outage_missed_messages_are_fetched_and_vanished_channels_close_their_tickets() {
+    let mut e = env().await;
+    e.double.user_message(e.ticket_channel, &e.wendy, "before the outage", &[]);
+    wait_for_async("the first message", || async { e.thread().await.len() == 2 }).await;
+    // A second ticket, whose channel someone deletes while the server is down.
+    let (second, _) =
+        e.open_from_panel(&e.sam, "sb:open:general", Some(&[("subject", "Mine"), ("description", "y")])).await;
+    let second = second.unwrap();
+    let (_, second_ticket) =
+        e.desk.ticket_by_channel_thread(Channel::Discord, &second.to_string()).await.unwrap().unwrap();
+
+    // The server goes away (its gateway with it); Discord carries on.
+    e.gateway.abort();
+    wait_for("the connection to drop", || e.double.connections() == 0).await;
+    e.double.user_message(e.ticket_channel, &e.wendy, "while you were away", &[]);
+    e.double.user_message(e.ticket_channel, &e.wendy, "and again", &[]);
+    e.double.delete_channel_by_hand(second);
+
+    // Started again: a new session (no replay of what it missed), then the catch-up.
+    let config = DiscordConfig { token: Some(TOKEN.into()), application_id: Some(APP), api_url: e.double.url.clone() };
+    let restarted = DiscordChannel::new(e.desk.clone(), config);
+    e.gateway = tokio::spawn(restarted.clone().run_gateway());
+    e.channel = restarted;
+    wait_for_async("the missed messages", || async { e.thread().await.len() == 4 }).await;
+    let bodies: Vec<String> = e.thread().await.iter().map(|t| t.entry.body.clone()).collect();
+    assert_eq!(bodies, ["It jams on every page.", "before the outage", "while you were away", "and again"]);
+    wait_for_async("the vanished channel's ticket to close", || async {
+        e.desk.ticket(&e.system, second_ticket).await.unwrap().status == TicketStatus::Closed
+    })
+    .await;
+    let closed = e.desk.ticket(&e.system, second_ticket).await.unwrap();
+    assert!(closed.close_note.unwrap().contains("was deleted in Discord"));
+    assert_eq!(e.double.identifies(), 2, "a new session, not a resume");
+    // Nothing twice: the catch-up and the gateway go through one inbox.
+    e.double.user_message(e.ticket_channel, &e.wendy, "after", &[]);
+    wait_for_async("the live message", || async { e.thread().await.len() == 5 }).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(e.thread().await.len(), 5);
+}
+
+#[tokio::test]
+async fn a_ticket_closed_while_the_bot_was_away_has_its_channel_cleaned_up_on_return() {
+    let e = env().await;
+    e.gateway.abort();
+    wait_for("the connection to drop", || e.double.connections() == 0).await;
+    e.desk.close(&e.system, e.ticket, CloseReason::Resolved, None).await.unwrap();
+    assert!(e.double.channel(e.ticket_channel).is_some());
+    // Back: the sweep runs on the server holding the gateway.
+    let config = DiscordConfig { token: Some(TOKEN.into()), application_id: Some(APP), api_url: e.double.url.clone() };
+    let back = DiscordChannel::new(e.desk.clone(), config);
+    let gateway = tokio::spawn(back.clone().run_gateway());
+    let sweeps = tokio::spawn(back.clone().run_sweeps());
+    wait_for("the channel to go", || e.double.channel(e.ticket_channel).is_none()).await;
+    wait_for_async("the transcript", || async { e.thread().await.last().unwrap().entry.kind == EntryKind::System })
+        .await;
+    gateway.abort();
+    sweeps.abort();
+}
+
+#[tokio::test]
+async fn one_server_of_a_deployment_holds_the_gateway_and_the_others_stand_by() {
+    let e = env().await;
+    // A second server on the same database (its own desk: its own lease holder name).
+    let other = Desk::new(
+        e.desk.store().clone(),
+        Arc::new(SystemClock),
+        BlobStore::new(e._dir.path().join("blobs")),
+        AuthConfig { jwt_secret: b"test secret for the discord channel".to_vec(), token_ttl_secs: 3600 },
+    );
+    let config = DiscordConfig { token: Some(TOKEN.into()), application_id: Some(APP), api_url: e.double.url.clone() };
+    let standby = DiscordChannel::new(other, config);
+    let task = tokio::spawn(standby.clone().run_gateway());
+    wait_for("the standby", || standby.status().standby).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(e.double.identifies(), 1, "only the first server connected");
+    assert_eq!(e.double.connections(), 1);
+    assert!(!standby.status().connected);
+    task.abort();
+}
+
+#[tokio::test]
+async fn an_event_stored_but_not_processed_before_a_crash_is_processed_by_the_sweep_once() {
+    let e = env().await;
+    e.gateway.abort();
+    wait_for("the connection to drop", || e.double.connections() == 0).await;
+    // The gateway delivered a message and the server stored it, then died before processing it:
+    // the inbox row is all there is (the stored form: the event's kind and Discord's JSON).
+    let m = e.double.user_message(e.ticket_channel, &e.wendy, "stored, then the crash", &[]);
+    let payload = serde_json::json!({ "kind": "MessageCreate", "event": m }).to_string();
+    let key = format!("message:{}", id(&m));
+    let stored = e.desk.store_channel_event(Channel::Discord, &key, &payload).await.unwrap();
+    assert!(stored.is_some());
+    assert_eq!(e.desk.store_channel_event(Channel::Discord, &key, &payload).await.unwrap(), None, "one row per key");
+    assert_eq!(e.thread().await.len(), 1);
+
+    // After the restart the sweep finds it (it waited past the sweep's grace period: the desk's
+    // clock is moved on a minute instead of the test sleeping).
+    let later = Arc::new(ManualClock::at(e.desk.now() + 60_000));
+    let config = DiscordConfig { token: Some(TOKEN.into()), application_id: Some(APP), api_url: e.double.url.clone() };
+    let restarted = DiscordChannel::new(e.desk.with_clock(later), config);
+    restarted.sweep_once().await.unwrap();
+    let thread = e.thread().await;
+    assert_eq!(thread.len(), 2);
+    assert_eq!(thread[1].entry.body, "stored, then the crash");
+    // Processed: a second sweep, and the catch-up's fetch of the same message, add nothing.
+    restarted.sweep_once().await.unwrap();
+    let gateway = tokio::spawn(restarted.clone().run_gateway());
+    wait_for("the new session", || e.double.identifies() == 2 && e.double.connections() == 1).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(e.thread().await.len(), 2);
+    gateway.abort();
 }

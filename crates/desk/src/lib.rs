@@ -8,8 +8,10 @@
 mod admin;
 mod auth;
 mod blobs;
+mod channel_accounts;
 mod channel_identities;
 mod channel_lookups;
+mod channel_messages;
 pub mod egress;
 mod email;
 mod error;
@@ -31,6 +33,8 @@ pub use auth::{
     SIGN_IN_ACCOUNTS_CHECKED, SIGN_IN_FAILURE_WINDOW_MS, WorkspaceChoice, hash_password,
 };
 pub use blobs::{BlobStore, S3Settings};
+pub use channel_accounts::{ChannelAccountSave, OpenChannelTicket};
+pub use channel_messages::ChannelStaffMessage;
 pub use email::*;
 pub use error::DeskError;
 pub use live::{LiveEvent, LiveFanOut, LiveUpdate};

@@ -100,3 +100,18 @@ pub struct NewChannelMessage<'a> {
     pub raw_size: Option<i64>,
     pub created_at: Millis,
 }
+
+/// An event a channel stored in its durable inbox (migration 0018).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ChannelInboxRecord {
+    pub id: i64,
+    pub channel: String,
+    /// The event's own key, unique per channel (a replay finds its row).
+    pub external_key: String,
+    /// The event as received (the channel's JSON).
+    pub payload: String,
+    pub received_at: Millis,
+    pub processed_at: Option<Millis>,
+    pub attempts: i64,
+    pub note: Option<String>,
+}

@@ -1,9 +1,10 @@
 // Queries for entries (replies, notes), their mentions and attachments. Included in both dialect
 // modules after queries.rs (see lib.rs).
 
+// author_label: the name a channel gave a staff author who has no staff account (migration 0018).
 const ENTRY_SELECT: &str = "SELECT e.id, e.ticket_id, e.kind, e.author_user_id, e.author_contact_id, \
-     COALESCE(u.name, c.name) AS author_name, e.channel, e.external_message_id, e.body, e.delivery_status, \
-     e.delivery_error, e.created_at FROM entries e LEFT JOIN users u ON u.id = e.author_user_id \
+     COALESCE(u.name, c.name, e.author_label) AS author_name, e.channel, e.external_message_id, e.body, \
+     e.delivery_status, e.delivery_error, e.created_at FROM entries e LEFT JOIN users u ON u.id = e.author_user_id \
      LEFT JOIN contacts c ON c.id = e.author_contact_id";
 
 pub async fn insert_entry(c: &mut Conn, e: &NewEntry) -> Result<EntryId> {

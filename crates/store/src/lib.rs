@@ -64,6 +64,8 @@ mod calendars_queries;
 #[cfg(any())]
 mod canned_queries;
 #[cfg(any())]
+mod channel_inbox_queries;
+#[cfg(any())]
 mod channel_queries;
 #[cfg(any())]
 mod contacts_queries;
@@ -142,6 +144,7 @@ mod sqlite {
     include!("webhooks_queries.rs");
     include!("workspaces_queries.rs");
     include!("channel_queries.rs");
+    include!("channel_inbox_queries.rs");
     include!("email_queries.rs");
     include!("whatsapp_queries.rs");
     include!("sign_in_queries.rs");
@@ -176,6 +179,7 @@ mod postgres {
     include!("webhooks_queries.rs");
     include!("workspaces_queries.rs");
     include!("channel_queries.rs");
+    include!("channel_inbox_queries.rs");
     include!("email_queries.rs");
     include!("whatsapp_queries.rs");
     include!("sign_in_queries.rs");
@@ -659,6 +663,14 @@ tx_methods! {
     fn contact_identities(ws: WorkspaceId, contact: ContactId) -> Vec<ChannelIdentityRecord>;
     fn add_staff_identity(ws: WorkspaceId, user: UserId, channel: &str, external_id: &str, now: Millis) -> bool;
     fn staff_by_identity(ws: WorkspaceId, channel: &str, external_id: &str) -> Option<UserId>;
+    fn set_entry_author_label(ws: WorkspaceId, entry: EntryId, label: &str) -> ();
+    fn insert_channel_inbox(channel: &str, key: &str, payload: &str, now: Millis) -> Option<i64>;
+    fn channel_inbox_row(id: i64) -> Option<ChannelInboxRecord>;
+    fn pending_channel_inbox(channel: &str, before: Millis, limit: i64) -> Vec<i64>;
+    fn finish_channel_inbox(id: i64, done: bool, note: Option<&str>, now: Millis) -> ();
+    fn prune_channel_inbox(channel: &str, before: Millis) -> u64;
+    fn closed_tickets_with_thread(channel: &str, limit: i64) -> Vec<(WorkspaceId, TicketId, String)>;
+    fn open_tickets_with_thread(channel: &str, after: TicketId, limit: i64) -> Vec<(WorkspaceId, TicketId, String)>;
     fn staff_identities(ws: WorkspaceId) -> Vec<ChannelIdentityRecord>;
     fn delete_staff_identity(ws: WorkspaceId, id: i64) -> bool;
     fn set_ticket_channel_account(ws: WorkspaceId, ticket: TicketId, account: i64) -> ();

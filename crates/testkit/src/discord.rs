@@ -4,8 +4,8 @@
 //!
 //! - REST: `GET /gateway`, `GET /gateway/bot`, `GET /users/@me`, guild channels (list, create,
 //!   with the 50-per-category and 500-per-guild caps and Discord's error bodies), channels (get,
-//!   delete), permission overwrites, messages (create as JSON or multipart with files, get,
-//!   edit), interaction callbacks and the original response, DM channels, and the attachment
+//!   rename, delete), permission overwrites, messages (create as JSON or multipart with files, get,
+//!   list with `before`/`after`/`limit`, edit), interaction callbacks and the original response, DM channels, and the attachment
 //!   CDN (whose links the test can expire, as Discord's expire after about a day).
 //! - Gateway: HELLO, IDENTIFY and READY, GUILD_CREATE for every guild, heartbeats and ACKs,
 //!   RESUME with replay and RESUMED, INVALID_SESSION when a resume is refused, and any dispatch
@@ -614,6 +614,11 @@ impl DiscordDouble {
         s.dispatch("MESSAGE_DELETE", d);
     }
 
+    /// A channel is gone without the bot hearing of it (its CHANNEL_DELETE was missed).
+    pub fn remove_channel_unannounced(&self, channel_id: u64) {
+        self.lock().channels.remove(&channel_id);
+    }
+
     /// Someone deletes a channel by hand: it is gone and CHANNEL_DELETE is dispatched.
     pub fn delete_channel_by_hand(&self, channel_id: u64) {
         let mut s = self.lock();
@@ -674,6 +679,21 @@ impl DiscordDouble {
         let id = interaction["id"].as_str().and_then(parse_id).unwrap_or_default();
         s.dispatch("INTERACTION_CREATE", interaction);
         id
+    }
+
+    /// The edits of an interaction's deferred answer (`PATCH /webhooks/{app}/{token}/messages/@original`).
+    pub fn interaction_follow_ups(&self, interaction_id: u64) -> Vec<Value> {
+        let token = format!("aW50ZXJhY3Rpb246{interaction_id}");
+        self.requests_to("PATCH", "/webhooks/")
+            .into_iter()
+            .filter(|r| r.path.contains(&token) && r.path.ends_with("/messages/@original"))
+            .map(|r| r.json)
+            .collect()
+    }
+
+    /// A channel of a guild by name, if one has it.
+    pub fn channel_named(&self, guild_id: u64, name: &str) -> Option<Value> {
+        self.guild_channels(guild_id).into_iter().find(|c| c["name"] == name)
     }
 
     /// The callbacks the bot made for an interaction (`POST /interactions/{id}/{token}/callback`).
@@ -822,7 +842,8 @@ async fn rest(
     };
     let authorization = headers.get("authorization").and_then(|v| v.to_str().ok()).map(str::to_string);
     let mut s = state.lock().unwrap_or_else(|e| e.into_inner());
-    let response = handle(&mut s, &method, &path, authorization.as_deref(), &json, &files);
+    let query = uri.query().unwrap_or_default().to_string();
+    let response = handle(&mut s, &method, &path, &query, authorization.as_deref(), &json, &files);
     s.log.push(LoggedRequest {
         method: method.to_string(),
         path,
@@ -839,6 +860,7 @@ fn handle(
     s: &mut Double,
     method: &Method,
     path: &str,
+    query: &str,
     auth: Option<&str>,
     body: &Value,
     files: &[(String, String, Vec<u8>)],
@@ -924,6 +946,22 @@ fn handle(
             Some(c) => ok(c.clone()),
             None => unknown_channel(),
         },
+        ("PATCH", ["channels", c]) => {
+            let Some(id) = parse_id(c).filter(|c| s.channels.contains_key(c)) else { return unknown_channel() };
+            if let Some(name) = body.get("name").and_then(Value::as_str) {
+                if name.is_empty() || name.chars().count() > 100 {
+                    return (StatusCode::BAD_REQUEST, axum::Json(json!({ "message": "Invalid Form Body", "code": 50035,
+                        "errors": { "name": { "_errors": [{ "code": "BASE_TYPE_BAD_LENGTH", "message": "Must be between 1 and 100 in length." }] } } })))
+                        .into_response();
+                }
+                if let Some(ch) = s.channels.get_mut(&id) {
+                    ch["name"] = json!(name);
+                }
+            }
+            let c = s.channels[&id].clone();
+            s.dispatch("CHANNEL_UPDATE", c.clone());
+            ok(c)
+        }
         ("DELETE", ["channels", c]) => match parse_id(c).and_then(|c| s.channels.remove(&c)) {
             Some(c) => {
                 s.dispatch("CHANNEL_DELETE", c.clone());
@@ -986,6 +1024,29 @@ fn handle(
             // Discord sends the bot its own messages too.
             s.dispatch("MESSAGE_CREATE", m.clone());
             ok(m)
+        }
+        ("GET", ["channels", c, "messages"]) => {
+            // Newest first, as Discord lists them; `before` / `after` a message id, `limit` 1-100.
+            let Some(c) = parse_id(c).filter(|c| s.channels.contains_key(c)) else { return unknown_channel() };
+            let param = |k: &str| {
+                query.split('&').find_map(|p| p.strip_prefix(&format!("{k}="))).and_then(|v| v.parse::<u64>().ok())
+            };
+            let limit = param("limit").unwrap_or(50).clamp(1, 100) as usize;
+            let id_of = |m: &Value| m["id"].as_str().and_then(parse_id).unwrap_or_default();
+            let mut list: Vec<Value> = s.messages.get(&c).cloned().unwrap_or_default();
+            list.sort_by_key(|m| std::cmp::Reverse(id_of(m)));
+            let list: Vec<Value> = match (param("after"), param("before")) {
+                // After: the oldest `limit` newer than the id, still listed newest first.
+                (Some(a), _) => {
+                    let mut newer: Vec<Value> = list.into_iter().filter(|m| id_of(m) > a).collect();
+                    let skip = newer.len().saturating_sub(limit);
+                    newer.drain(..skip);
+                    newer
+                }
+                (None, Some(b)) => list.into_iter().filter(|m| id_of(m) < b).take(limit).collect(),
+                (None, None) => list.into_iter().take(limit).collect(),
+            };
+            ok(json!(list))
         }
         ("GET", ["channels", c, "messages", m]) => {
             match s

@@ -4,7 +4,7 @@
 use super::*;
 
 /// History shows times as RFC 3339 UTC, as people and the API read them.
-pub(super) fn rfc3339(ms: Millis) -> String {
+pub(crate) fn rfc3339(ms: Millis) -> String {
     chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
@@ -41,7 +41,7 @@ fn event_payload(t: &TicketRecord, actor: &Actor, extra: serde_json::Value) -> s
 }
 
 impl Desk {
-    pub(super) async fn write_history(
+    pub(crate) async fn write_history(
         &self,
         tx: &mut Tx,
         actor: &Actor,

@@ -211,7 +211,7 @@ impl Desk {
     }
 }
 
-fn source_for_channel(c: Channel) -> Source {
+pub(crate) fn source_for_channel(c: Channel) -> Source {
     match c {
         Channel::Email => Source::Email,
         Channel::Whatsapp => Source::Whatsapp,

@@ -1,0 +1,234 @@
+//! GraphQL for the Discord channel (not yet merged into the server's schema: see the README's
+//! Discord section): the workspace's linked guilds (admins link, change and
+//! unlink them; saving posts or updates the panel) and the gateway's state. [`DiscordQuery`] and
+//! [`DiscordMutation`] are merged into the schema by the server, each holding the running
+//! [`DiscordChannel`] (the panel is posted through its REST client).
+
+use std::sync::Arc;
+
+use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
+use switchboard_desk::DeskError;
+use switchboard_desk::domain::Permission;
+use switchboard_graphql::{actor, id, parse_id};
+
+use crate::DiscordChannel;
+use crate::guilds::{GuildLinkInput, LinkedGuild};
+use crate::settings::{GuildSettings, TicketType};
+
+/// The running channel a root object was built with; the SDL is built without one.
+fn channel(held: &Option<Arc<DiscordChannel>>) -> Result<&Arc<DiscordChannel>, DeskError> {
+    held.as_ref().ok_or_else(|| DeskError::Internal("the Discord channel is not in the schema".into()))
+}
+
+/// A Discord guild linked to the workspace.
+pub struct DiscordGuild(pub LinkedGuild);
+
+#[Object]
+impl DiscordGuild {
+    async fn id(&self) -> ID {
+        id(self.0.id)
+    }
+    /// Discord's id of the guild (server).
+    async fn guild_id(&self) -> &str {
+        &self.0.guild_id
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn enabled(&self) -> bool {
+        self.0.enabled
+    }
+    /// The text channel the ticket panel is posted in.
+    async fn panel_channel_id(&self) -> &str {
+        &self.0.settings.panel_channel_id
+    }
+    /// Where transcripts of closed tickets are posted.
+    async fn transcripts_channel_id(&self) -> Option<&str> {
+        self.0.settings.transcripts_channel_id.as_deref()
+    }
+    /// Roles whose members are support staff.
+    async fn staff_role_ids(&self) -> &[String] {
+        &self.0.settings.staff_role_ids
+    }
+    /// The second tier, for sensitive tickets.
+    async fn management_role_ids(&self) -> &[String] {
+        &self.0.settings.management_role_ids
+    }
+    /// Ticket channels are named `ticket-<number>`.
+    async fn sequential_names(&self) -> bool {
+        self.0.settings.sequential_names
+    }
+    async fn ticket_types(&self) -> Vec<DiscordTicketType> {
+        self.0.settings.ticket_types.iter().cloned().map(DiscordTicketType::from).collect()
+    }
+    /// The panel message, once posted.
+    async fn panel_message_id(&self) -> Option<&str> {
+        self.0.state.panel_message_id.as_deref()
+    }
+    /// Why the panel could not be posted the last time it was saved.
+    async fn panel_error(&self) -> Option<&str> {
+        self.0.state.panel_error.as_deref()
+    }
+}
+
+/// A ticket type offered on the panel.
+#[derive(SimpleObject, InputObject)]
+#[graphql(input_name = "DiscordTicketTypeInput")]
+pub struct DiscordTicketType {
+    /// Names the type in the panel (`a-z`, `0-9`, `-`).
+    pub key: String,
+    pub help_topic_id: ID,
+    pub label: String,
+    pub description: Option<String>,
+    /// The category its ticket channels are created in.
+    pub category_id: String,
+    pub enabled: bool,
+    /// When not empty, only members with one of these roles may open this type.
+    pub role_ids: Vec<String>,
+    /// Open tickets a member may have of this type's help topic; 0 for no limit.
+    pub open_limit: u32,
+    pub ask_subject: bool,
+    pub ask_description: bool,
+}
+
+impl From<TicketType> for DiscordTicketType {
+    fn from(t: TicketType) -> Self {
+        DiscordTicketType {
+            key: t.key,
+            help_topic_id: id(t.help_topic_id),
+            label: t.label,
+            description: t.description,
+            category_id: t.category_id,
+            enabled: t.enabled,
+            role_ids: t.role_ids,
+            open_limit: t.open_limit,
+            ask_subject: t.ask_subject,
+            ask_description: t.ask_description,
+        }
+    }
+}
+
+/// A guild link to save.
+#[derive(InputObject)]
+pub struct DiscordGuildInput {
+    pub guild_id: String,
+    pub name: String,
+    pub enabled: bool,
+    pub panel_channel_id: String,
+    pub transcripts_channel_id: Option<String>,
+    pub staff_role_ids: Vec<String>,
+    pub management_role_ids: Vec<String>,
+    pub sequential_names: bool,
+    pub ticket_types: Vec<DiscordTicketType>,
+}
+
+impl DiscordGuildInput {
+    fn into_link(self) -> Result<GuildLinkInput, DeskError> {
+        let mut types = Vec::with_capacity(self.ticket_types.len());
+        for (i, t) in self.ticket_types.into_iter().enumerate() {
+            let topic: i64 = parse_id(&t.help_topic_id, &format!("ticketTypes[{i}].helpTopicId"))?;
+            types.push(TicketType {
+                key: t.key,
+                help_topic_id: topic,
+                label: t.label,
+                description: t.description.filter(|d| !d.trim().is_empty()),
+                category_id: t.category_id,
+                enabled: t.enabled,
+                role_ids: t.role_ids,
+                open_limit: t.open_limit,
+                ask_subject: t.ask_subject,
+                ask_description: t.ask_description,
+            });
+        }
+        Ok(GuildLinkInput {
+            guild_id: self.guild_id,
+            name: self.name,
+            enabled: self.enabled,
+            settings: GuildSettings {
+                panel_channel_id: self.panel_channel_id,
+                transcripts_channel_id: self.transcripts_channel_id.filter(|t| !t.trim().is_empty()),
+                staff_role_ids: self.staff_role_ids,
+                management_role_ids: self.management_role_ids,
+                sequential_names: self.sequential_names,
+                ticket_types: types,
+            },
+        })
+    }
+}
+
+/// A guild the bot is in, as the gateway announced it.
+#[derive(SimpleObject)]
+pub struct DiscordGatewayGuild {
+    pub id: String,
+    pub name: String,
+}
+
+/// The gateway connection of this server.
+#[derive(SimpleObject)]
+pub struct DiscordGateway {
+    /// A bot token is configured (`SWITCHBOARD_DISCORD_TOKEN`).
+    pub configured: bool,
+    pub connected: bool,
+    /// Another server of the deployment holds the gateway; this one stands by.
+    pub standby: bool,
+    pub guilds: Vec<DiscordGatewayGuild>,
+    pub last_error: Option<String>,
+    pub sessions: u32,
+    pub resumes: u32,
+}
+
+/// The Discord channel's reads, merged into the schema's `Query`; built with the running channel.
+#[derive(Debug, Default)]
+pub struct DiscordQuery(pub Option<Arc<DiscordChannel>>);
+
+#[Object]
+impl DiscordQuery {
+    /// The workspace's linked Discord guilds (admins).
+    async fn discord_guilds(&self, ctx: &Context<'_>) -> Result<Vec<DiscordGuild>, DeskError> {
+        Ok(channel(&self.0)?.linked_guilds(actor(ctx)?).await?.into_iter().map(DiscordGuild).collect())
+    }
+
+    /// The state of this server's Discord gateway connection (admins).
+    async fn discord_gateway(&self, ctx: &Context<'_>) -> Result<DiscordGateway, DeskError> {
+        let a = actor(ctx)?;
+        if !a.can(Permission::Admin) {
+            return Err(DeskError::Forbidden("this needs the service-desk.admin permission".into()));
+        }
+        let ch = channel(&self.0)?;
+        let s = ch.status();
+        Ok(DiscordGateway {
+            configured: ch.enabled(),
+            connected: s.connected,
+            standby: s.standby,
+            guilds: s.guilds.into_iter().map(|(id, name)| DiscordGatewayGuild { id, name }).collect(),
+            last_error: s.last_error,
+            sessions: s.sessions,
+            resumes: s.resumes,
+        })
+    }
+}
+
+/// The Discord channel's changes, merged into the schema's `Mutation` (see [`DiscordQuery`]).
+#[derive(Debug, Default)]
+pub struct DiscordMutation(pub Option<Arc<DiscordChannel>>);
+
+#[Object]
+impl DiscordMutation {
+    /// Links a guild (`id` omitted) or changes a link, then posts or updates the panel (admins).
+    async fn save_discord_guild(
+        &self,
+        ctx: &Context<'_>,
+        id: Option<ID>,
+        input: DiscordGuildInput,
+    ) -> Result<DiscordGuild, DeskError> {
+        let id: Option<i64> = id.as_ref().map(|i| parse_id(i, "id")).transpose()?;
+        let link = input.into_link()?;
+        Ok(DiscordGuild(channel(&self.0)?.link_guild(actor(ctx)?, id, link).await?))
+    }
+
+    /// Unlinks a guild; its tickets stay (admins).
+    async fn delete_discord_guild(&self, ctx: &Context<'_>, id: ID) -> Result<bool, DeskError> {
+        channel(&self.0)?.unlink_guild(actor(ctx)?, parse_id(&id, "id")?).await?;
+        Ok(true)
+    }
+}

@@ -1,0 +1,253 @@
+//! Channel accounts as admins link them (a Discord guild, later others moving here), and the
+//! tickets a channel opens itself (a Discord panel click) rather than from an inbound message.
+//! Nothing here names a channel: the channel and its settings' validation belong to its module,
+//! which calls these with settings it has already checked.
+
+use switchboard_domain::*;
+use switchboard_store::*;
+
+use crate::tickets::live;
+use crate::{Desk, DeskError, NewAttachment, OpenTicket, RequesterRef, require};
+
+/// An account as an admin saves it; `settings` is the channel's JSON, validated by its module.
+#[derive(Debug, Clone)]
+pub struct ChannelAccountSave {
+    /// The channel's own name for the account (a guild id).
+    pub external_key: String,
+    pub name: String,
+    pub enabled: bool,
+    pub settings: serde_json::Value,
+}
+
+/// A ticket a channel opens for one of its users (not from a message they sent).
+#[derive(Debug, Clone)]
+pub struct OpenChannelTicket {
+    pub channel: Channel,
+    /// The account it is answered through.
+    pub account_id: Option<i64>,
+    /// The channel's conversation key (a Discord ticket channel's id).
+    pub thread_key: String,
+    /// The channel's key for the opening, so a repeated open (a redelivered event) finds the
+    /// same ticket.
+    pub external_message_id: String,
+    pub sender_kind: IdentityKind,
+    pub sender_value: String,
+    pub sender_name: Option<String>,
+    pub subject: String,
+    /// The first entry: what the requester told the intake form.
+    pub description: String,
+    pub help_topic_id: Option<HelpTopicId>,
+    /// What the channel records about the first entry (the intake form's answers), a JSON object.
+    pub entry_meta: Option<serde_json::Value>,
+    pub attachments: Vec<NewAttachment>,
+}
+
+fn account_name(name: &str) -> Result<String, DeskError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(DeskError::invalid("name", "must be 1-100 characters"));
+    }
+    Ok(without_nul(name).into_owned())
+}
+
+impl Desk {
+    /// The workspace's accounts on `channel` (admins).
+    pub async fn channel_accounts(
+        &self,
+        actor: &Actor,
+        channel: Channel,
+    ) -> Result<Vec<ChannelAccountRecord>, DeskError> {
+        require(actor, Permission::Admin)?;
+        Ok(self.store().read().await?.channel_accounts(actor.workspace_id, channel.as_str()).await?)
+    }
+
+    /// Adds (`id: None`) or changes an account whose external key routes the channel's events to
+    /// this workspace alone (`global_route`): a key another workspace linked already is refused
+    /// on `externalKey`. Its state (what the channel keeps between runs) stays as it is.
+    pub async fn save_routed_channel_account(
+        &self,
+        actor: &Actor,
+        channel: Channel,
+        id: Option<i64>,
+        input: ChannelAccountSave,
+    ) -> Result<ChannelAccountRecord, DeskError> {
+        require(actor, Permission::Admin)?;
+        let key = without_nul(input.external_key.trim()).into_owned();
+        if key.is_empty() || key.len() > 200 {
+            return Err(DeskError::invalid("externalKey", "must be 1-200 characters"));
+        }
+        if !input.settings.is_object() {
+            return Err(DeskError::invalid("settings", "must be a JSON object"));
+        }
+        let write = ChannelAccountInput {
+            channel: channel.as_str().to_string(),
+            external_key: key,
+            name: account_name(&input.name)?,
+            enabled: input.enabled,
+            global_route: true,
+            settings: input.settings.to_string(),
+            secrets: "{}".into(),
+        };
+        let mut tx = self.store().write().await?;
+        if let Some(id) = id
+            && tx.channel_account(actor.workspace_id, channel.as_str(), id).await?.is_none()
+        {
+            return Err(DeskError::NotFound("channel account"));
+        }
+        // Another workspace's link is not shown, only refused: the same answer as a taken key.
+        if let Some(other) = tx.channel_account_by_route(channel.as_str(), &write.external_key).await?
+            && (other.workspace_id != actor.workspace_id || Some(other.id) != id)
+        {
+            return Err(DeskError::invalid("externalKey", "is linked already"));
+        }
+        let saved = tx
+            .save_channel_account(actor.workspace_id, id, &write, self.now())
+            .await
+            .map_err(crate::admin::conflict_as_field("externalKey", "this key"))?;
+        tx.commit().await?;
+        Ok(saved)
+    }
+
+    /// Removes an account of the workspace; its tickets stay, answered by no account.
+    pub async fn delete_channel_account(&self, actor: &Actor, channel: Channel, id: i64) -> Result<(), DeskError> {
+        require(actor, Permission::Admin)?;
+        let mut tx = self.store().write().await?;
+        if !tx.delete_channel_account(actor.workspace_id, channel.as_str(), id).await? {
+            return Err(DeskError::NotFound("channel account"));
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Across workspaces: the account whose external key routes `channel`'s events (a guild id),
+    /// for the channel's adapter before it knows the workspace.
+    pub async fn routed_channel_account(
+        &self,
+        channel: Channel,
+        external_key: &str,
+    ) -> Result<Option<ChannelAccountRecord>, DeskError> {
+        Ok(self.store().read().await?.channel_account_by_route(channel.as_str(), external_key).await?)
+    }
+
+    /// Every enabled account on `channel`, across workspaces (for a channel's workers).
+    pub async fn enabled_channel_accounts(&self, channel: Channel) -> Result<Vec<ChannelAccountRecord>, DeskError> {
+        Ok(self.store().read().await?.enabled_channel_accounts(channel.as_str()).await?)
+    }
+
+    /// Replaces what the channel keeps between runs on an account (a posted panel's id).
+    pub async fn set_channel_account_state(
+        &self,
+        ws: WorkspaceId,
+        id: i64,
+        state: &serde_json::Value,
+    ) -> Result<(), DeskError> {
+        let mut tx = self.store().write().await?;
+        tx.set_channel_account_state(ws, id, &state.to_string()).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The contact known on a channel by this identity, if any.
+    pub async fn contact_by_channel_identity(
+        &self,
+        actor: &Actor,
+        kind: IdentityKind,
+        value: &str,
+    ) -> Result<Option<ContactRecord>, DeskError> {
+        require(actor, Permission::View)?;
+        Ok(self.store().read().await?.contact_by_identity(actor.workspace_id, kind, value).await?)
+    }
+
+    /// The requester's tickets that are not closed, of one help topic (or any), on `channel`.
+    pub async fn open_tickets_of_requester(
+        &self,
+        actor: &Actor,
+        contact: ContactId,
+        channel: Channel,
+        help_topic: Option<HelpTopicId>,
+    ) -> Result<Vec<TicketRecord>, DeskError> {
+        require(actor, Permission::View)?;
+        let q = TicketQuery {
+            requester_id: Some(contact),
+            help_topic_id: help_topic,
+            statuses: TicketStatus::ALL.iter().copied().filter(|s| *s != TicketStatus::Closed).collect(),
+            ..TicketQuery::new(actor.workspace_id, 100)
+        };
+        let mut tx = self.store().read().await?;
+        let mut found = Vec::new();
+        for t in tx.list_tickets(&q).await? {
+            if tx.ticket_channel(actor.workspace_id, t.id).await?.is_some_and(|(c, _)| c == channel.as_str()) {
+                found.push(t);
+            }
+        }
+        Ok(found)
+    }
+
+    /// Opens a ticket a channel asked for on its user's behalf (a Discord panel's intake): the
+    /// requester is the contact with the sender's identity (created when new), the thread key and
+    /// answering account are the channel's. Idempotent on the channel's key for the opening.
+    pub async fn open_channel_ticket(
+        &self,
+        actor: &Actor,
+        input: OpenChannelTicket,
+    ) -> Result<TicketRecord, DeskError> {
+        require(actor, Permission::Manage)?;
+        let ws = actor.workspace_id;
+        let sender = validate_name("sender", &input.sender_value)?;
+        crate::retry::retry_on_conflict(|| async {
+            let mut tx = self.store().write().await?;
+            if let Some(e) = tx.entry_by_external_id(ws, input.channel, &input.external_message_id).await? {
+                return self.load_ticket(&mut tx, ws, e.ticket_id).await;
+            }
+            let contact = match tx.contact_by_identity(ws, input.sender_kind, &sender).await? {
+                Some(c) => c,
+                None => {
+                    let name = input.sender_name.clone().filter(|n| !n.trim().is_empty()).unwrap_or(sender.clone());
+                    let mut new = NewContact { name: validate_name("senderName", &name)?, ..Default::default() };
+                    let slot = match input.sender_kind {
+                        IdentityKind::Email => &mut new.email,
+                        IdentityKind::Phone => &mut new.phone,
+                        IdentityKind::Whatsapp => &mut new.whatsapp_id,
+                        IdentityKind::Discord => &mut new.discord_user_id,
+                    };
+                    *slot = Some(sender.clone());
+                    tx.insert_contact(ws, &new, self.now()).await?
+                }
+            };
+            let open = OpenTicket {
+                subject: input.subject.clone(),
+                description: Some(input.description.clone()),
+                requester: RequesterRef::Contact(contact.id),
+                priority: None,
+                source: Some(crate::tickets::source_for_channel(input.channel)),
+                queue_id: None,
+                help_topic_id: input.help_topic_id,
+                assignee_id: None,
+                tags: Vec::new(),
+                resolution_due_at: None,
+                attachments: input.attachments.clone(),
+            };
+            let (t, entry) = self
+                .insert_ticket(
+                    &mut tx,
+                    actor,
+                    &contact,
+                    &open,
+                    input.channel,
+                    Some(input.thread_key.clone()),
+                    Some(input.external_message_id.clone()),
+                )
+                .await?;
+            if let Some(account) = input.account_id {
+                tx.set_ticket_channel_account(ws, t.id, account).await?;
+            }
+            if let Some(meta) = &input.entry_meta {
+                tx.set_entry_channel_meta(ws, entry, &meta.to_string()).await?;
+            }
+            tx.commit().await?;
+            self.publish(vec![live(&t, "ticket.opened", Some(entry), false)]);
+            Ok(t)
+        })
+        .await
+    }
+}
