@@ -8,6 +8,7 @@ mod errors;
 mod limits;
 mod mutation;
 mod query;
+mod search;
 mod subscription;
 mod support;
 mod types;

@@ -10,6 +10,7 @@ pub mod email_records;
 pub mod migrate_data;
 mod notify;
 pub mod records;
+pub mod search_records;
 pub mod whatsapp_records;
 
 use std::str::FromStr;
@@ -23,6 +24,7 @@ use switchboard_domain::*;
 pub use channel_records::*;
 pub use notify::{Heard, Listener};
 pub use records::*;
+pub use search_records::*;
 pub use whatsapp_records::*;
 
 /// Which SQL dialect a query copy is compiled for.
@@ -45,6 +47,8 @@ mod ops_queries;
 #[cfg(any())]
 mod queries;
 #[cfg(any())]
+mod search_queries;
+#[cfg(any())]
 mod sign_in_queries;
 #[cfg(any())]
 mod whatsapp_queries;
@@ -60,6 +64,7 @@ mod sqlite {
     include!("whatsapp_queries.rs");
     include!("sign_in_queries.rs");
     include!("lease_queries.rs");
+    include!("search_queries.rs");
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -73,6 +78,7 @@ mod postgres {
     include!("whatsapp_queries.rs");
     include!("sign_in_queries.rs");
     include!("lease_queries.rs");
+    include!("search_queries.rs");
 }
 
 /// What can go wrong in storage.
@@ -615,6 +621,16 @@ tx_methods! {
     fn record_sign_in_attempt(kind: &str, email: &str, client: &str, now: Millis) -> ();
     fn clear_sign_in_attempts(kind: &str, email: &str, client: &str) -> ();
     fn prune_sign_in_attempts(before: Millis) -> u64;
+}
+
+tx_methods! {
+    fn ticket_search_rows(ids: &[TicketId]) -> Vec<TicketSearchRow>;
+    fn entry_search_rows(ids: &[TicketId]) -> Vec<EntrySearchRow>;
+    fn ticket_ids_after(after: TicketId, limit: i64) -> Vec<TicketId>;
+    fn count_all_tickets() -> i64;
+    fn stream_head() -> StreamPosition;
+    fn stream_cursor_exists(name: &str) -> bool;
+    fn matching_ticket_ids(f: &TicketQuery) -> Vec<TicketId>;
 }
 
 tx_methods! {
