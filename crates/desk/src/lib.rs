@@ -91,7 +91,7 @@ struct Inner {
     /// Shared by the desks built from this one, like the store.
     reply_channels: Arc<std::sync::OnceLock<Vec<switchboard_domain::Channel>>>,
     /// The search engine (see `search.rs`), shared by the desks built from this one.
-    search: Arc<std::sync::OnceLock<Arc<dyn switchboard_search::SearchEngine>>>,
+    search: Arc<search::SearchSlot>,
 }
 
 /// What every desk made from one (`with_clock`, `with_outbound`) shares with it: the live bus,
@@ -100,7 +100,7 @@ type Shared = (
     Arc<LiveBus>,
     Arc<str>,
     Arc<std::sync::OnceLock<Vec<switchboard_domain::Channel>>>,
-    Arc<std::sync::OnceLock<Arc<dyn switchboard_search::SearchEngine>>>,
+    Arc<search::SearchSlot>,
 );
 
 impl Desk {
@@ -173,6 +173,9 @@ impl Desk {
     }
 
     pub(crate) fn publish(&self, events: Vec<LiveEvent>) {
+        if !events.is_empty() {
+            self.inner.search.wake.notify_one();
+        }
         self.inner.live.publish(events);
     }
 }

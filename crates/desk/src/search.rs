@@ -43,12 +43,12 @@ pub struct RebuildSummary {
     pub elapsed: Duration,
 }
 
-/// Ticket search results beyond the tickets themselves.
-#[derive(Debug, Clone, Default)]
-pub struct TicketSearchMatches {
-    /// Where each ticket of the page matched, in page order (tickets matched by number only
-    /// have none).
-    pub snippets: Vec<(TicketId, Snippet)>,
+/// The search engine a desk and the desks built from it share, and the indexer's wake-up call.
+#[derive(Debug, Default)]
+pub(crate) struct SearchSlot {
+    engine: std::sync::OnceLock<Arc<dyn SearchEngine>>,
+    /// Rung after a change commits, so the indexer need not wait for its next round.
+    pub(crate) wake: tokio::sync::Notify,
 }
 
 fn cursor_name(engine: &dyn SearchEngine) -> String {
@@ -118,12 +118,18 @@ impl Desk {
     /// Without one, ticket search matches subjects and numbers in the database (as before the
     /// search layer); the server always sets one.
     pub fn set_search_engine(&self, engine: Arc<dyn SearchEngine>) {
-        let _ = self.inner.search.set(engine);
+        let _ = self.inner.search.engine.set(engine);
     }
 
     /// The search engine, when one is set.
     pub fn search_engine(&self) -> Option<&Arc<dyn SearchEngine>> {
-        self.inner.search.get()
+        self.inner.search.engine.get()
+    }
+
+    /// Resolves when a change was committed through this desk since the last call (or at once,
+    /// if one was committed before): the indexer's cue to run without waiting for its timer.
+    pub async fn search_changes(&self) {
+        self.inner.search.wake.notified().await;
     }
 
     /// Whether the index was never built (no cursor under its name): then
@@ -148,7 +154,9 @@ impl Desk {
             let events = tx.events_after(after, EVENTS_PER_ROUND).await?;
             drop(tx);
             let Some(last) = events.last().map(|e| e.position()) else { break };
-            if !self.take_lease(&lease, LEASE_TTL).await? {
+            // A shared index is written by one replica at a time; the embedded one is this
+            // process's own (a lease would only delay catching up after a crash).
+            if engine.is_shared() && !self.take_lease(&lease, LEASE_TTL).await? {
                 break;
             }
             let mut ids: Vec<TicketId> = events.iter().filter_map(|e| e.ticket_id).collect();

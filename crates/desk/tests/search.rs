@@ -10,7 +10,8 @@ use std::sync::Arc;
 
 use common::*;
 use switchboard_desk::domain::*;
-use switchboard_desk::search_layer::{Field, SearchEngine, TantivyEngine};
+use switchboard_desk::search_layer::{Field, TantivyEngine};
+use switchboard_desk::store::TicketRecord;
 use switchboard_desk::*;
 
 const NOW: Millis = 1_760_000_000_000;

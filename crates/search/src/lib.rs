@@ -223,6 +223,10 @@ pub enum SearchError {
 pub trait SearchEngine: Send + Sync + fmt::Debug {
     /// A name for this index, stable across restarts (the event cursor is stored under it).
     fn index_name(&self) -> String;
+    /// Whether several processes write this index (a search server): then they take turns.
+    fn is_shared(&self) -> bool {
+        false
+    }
     /// Adds or replaces documents (by key).
     async fn upsert(&self, docs: Vec<SearchDoc>) -> Result<(), SearchError>;
     /// Removes documents; unknown keys are ignored.

@@ -251,6 +251,8 @@ impl TantivyEngine {
                 hits.push(Hit { key, score });
             }
         }
+        // Equal scores go to the newest document (the highest id) first.
+        hits.sort_by(|a, b| b.score.total_cmp(&a.score).then(b.key.id.cmp(&a.key.id)));
         Ok(SearchHits { hits, total: total as u64, total_estimated: false })
     }
 

@@ -11,7 +11,7 @@ use switchboard_desk::search_layer::{SearchError, TantivyEngine};
 
 use crate::config::Settings;
 
-/// How often the indexer looks for new events (the index lags the database by about this).
+/// How often the indexer looks for new events when nothing in this process woke it.
 const INDEX_EVERY: Duration = Duration::from_millis(250);
 
 /// Opens the embedded index in the data directory and hands it to the desk.
@@ -46,7 +46,12 @@ pub fn spawn_indexer(desk: Desk) -> tokio::task::JoinHandle<()> {
         let mut tick = tokio::time::interval(INDEX_EVERY);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            tick.tick().await;
+            // Changes through this process wake it at once; the timer catches changes other
+            // processes made (another replica, a CLI command).
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = desk.search_changes() => {}
+            }
             if let Err(e) = desk.index_events().await {
                 tracing::error!(error = %e, "indexing new events failed");
             }
