@@ -96,12 +96,8 @@ struct Inner {
 
 /// What every desk made from one (`with_clock`, `with_outbound`) shares with it: the live bus,
 /// the lease holder name, and the channels with a reply sender.
-type Shared = (
-    Arc<LiveBus>,
-    Arc<str>,
-    Arc<std::sync::OnceLock<Vec<switchboard_domain::Channel>>>,
-    Arc<search::SearchSlot>,
-);
+type Shared =
+    (Arc<LiveBus>, Arc<str>, Arc<std::sync::OnceLock<Vec<switchboard_domain::Channel>>>, Arc<search::SearchSlot>);
 
 impl Desk {
     /// Wires the desk to its storage, clock, blob store and token keys.

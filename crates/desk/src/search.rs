@@ -140,6 +140,15 @@ impl Desk {
         Ok(!tx.stream_cursor_exists(&cursor_name(engine.as_ref())).await?)
     }
 
+    /// How many committed events the index has not applied yet (0 without an engine). On
+    /// PostgreSQL some may be waiting for older transactions to end before they can be read.
+    pub async fn search_backlog(&self) -> Result<u64, DeskError> {
+        let Some(engine) = self.search_engine() else { return Ok(0) };
+        let mut tx = self.store().read().await?;
+        let after = tx.stream_cursor(&cursor_name(engine.as_ref())).await?;
+        Ok(u64::try_from(tx.events_behind(after).await?).unwrap_or(0))
+    }
+
     /// Applies the events since the index's cursor: each ticket they name is indexed again from
     /// the database (or removed, when gone). Returns how many tickets were written. Another
     /// replica writing the same shared index meanwhile makes this a no-op (it holds the lease).

@@ -631,6 +631,7 @@ tx_methods! {
     fn stream_head() -> StreamPosition;
     fn stream_cursor_exists(name: &str) -> bool;
     fn matching_ticket_ids(f: &TicketQuery) -> Vec<TicketId>;
+    fn events_behind(after: StreamPosition) -> i64;
 }
 
 tx_methods! {

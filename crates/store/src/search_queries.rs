@@ -82,3 +82,18 @@ pub async fn matching_ticket_ids(c: &mut Conn, f: &TicketQuery) -> Result<Vec<Ti
     push_ticket_filters(&mut q, f, true, false);
     Ok(q.build_query_scalar().fetch_all(&mut *c).await?)
 }
+
+/// How many events lie after `after`, committed or not yet visible to stream readers: what an
+/// event consumer still has to read.
+pub async fn events_behind(c: &mut Conn, after: StreamPosition) -> Result<i64> {
+    let n: i64 = if DIALECT == Dialect::Postgres {
+        sqlx::query_scalar("SELECT COUNT(*) FROM events WHERE (tx_id, id) > ($1, $2)")
+            .bind(after.tx_id)
+            .bind(after.id)
+            .fetch_one(&mut *c)
+            .await?
+    } else {
+        sqlx::query_scalar("SELECT COUNT(*) FROM events WHERE id > $1").bind(after.id).fetch_one(&mut *c).await?
+    };
+    Ok(n)
+}
