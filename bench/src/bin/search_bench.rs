@@ -71,11 +71,11 @@ fn percentiles(mut ms: Vec<f64>) -> Value {
 }
 
 /// Four more entries per ticket, written straight to the table like the workload's import.
-async fn add_entries(url: &str, n: usize) -> anyhow::Result<()> {
+async fn add_entries(url: &str) -> anyhow::Result<()> {
     let store = Store::connect(url).await?;
     let Store::Sqlite { writer, .. } = &store else { anyhow::bail!("SQLite only") };
     let mut rng = workload::Rng(7);
-    let mut sentence = |rng: &mut workload::Rng| {
+    let sentence = |rng: &mut workload::Rng| {
         format!(
             "I checked the {} and the {} but the {} still fails when I use the {} with the {}.",
             rng.word(),
@@ -110,7 +110,6 @@ async fn add_entries(url: &str, n: usize) -> anyhow::Result<()> {
         tx.commit().await?;
     }
     println!("added {} entries", ids.len() * 4);
-    let _ = n;
     store.close().await;
     Ok(())
 }
@@ -141,7 +140,7 @@ async fn main() -> anyhow::Result<()> {
     }
     let seed_started = Instant::now();
     let counts = workload::seed(&url, args.tickets, &queue_ids).await?;
-    add_entries(&url, args.tickets).await?;
+    add_entries(&url).await?;
     let seed_secs = seed_started.elapsed().as_secs_f64();
     println!("seeded {} tickets with five entries each in {seed_secs:.1} s: {counts}", args.tickets);
     let rss_before_index = rss_mib();

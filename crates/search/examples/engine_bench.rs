@@ -15,11 +15,54 @@ use std::time::{Duration, Instant};
 use switchboard_search::{Audience, DocKey, DocKind, SearchDoc, SearchEngine, SearchQuery, TantivyEngine};
 
 const WORDS: [&str; 48] = [
-    "printer", "network", "invoice", "login", "password", "email", "laptop", "monitor", "keyboard", "vpn", "server",
-    "backup", "license", "update", "install", "account", "refund", "order", "shipping", "delivery", "payment", "card",
-    "browser", "mobile", "app", "sync", "calendar", "report", "export", "import", "database", "timeout", "error",
-    "crash", "slow", "access", "permission", "folder", "file", "upload", "download", "camera", "audio", "headset",
-    "wifi", "router", "scanner", "phone",
+    "printer",
+    "network",
+    "invoice",
+    "login",
+    "password",
+    "email",
+    "laptop",
+    "monitor",
+    "keyboard",
+    "vpn",
+    "server",
+    "backup",
+    "license",
+    "update",
+    "install",
+    "account",
+    "refund",
+    "order",
+    "shipping",
+    "delivery",
+    "payment",
+    "card",
+    "browser",
+    "mobile",
+    "app",
+    "sync",
+    "calendar",
+    "report",
+    "export",
+    "import",
+    "database",
+    "timeout",
+    "error",
+    "crash",
+    "slow",
+    "access",
+    "permission",
+    "folder",
+    "file",
+    "upload",
+    "download",
+    "camera",
+    "audio",
+    "headset",
+    "wifi",
+    "router",
+    "scanner",
+    "phone",
 ];
 
 struct Rng(u64);
@@ -69,7 +112,9 @@ fn doc(i: usize, rng: &mut Rng, extra: &str) -> SearchDoc {
 fn rss_mib() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()))
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
         .map_or(f64::NAN, |k: f64| (k / 1024.0 * 10.0).round() / 10.0)
 }
 
