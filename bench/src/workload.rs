@@ -12,7 +12,7 @@ use sqlx::Connection;
 use switchboard_domain::*;
 use switchboard_store::{ImportedTicket, Store};
 
-const WORDS: [&str; 48] = [
+pub(crate) const WORDS: [&str; 48] = [
     "printer",
     "network",
     "invoice",
@@ -64,17 +64,17 @@ const WORDS: [&str; 48] = [
 ];
 
 /// xorshift64*: small, fast and the same everywhere, so seed 42 always gives the same mix.
-struct Rng(u64);
+pub(crate) struct Rng(pub(crate) u64);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
         self.0 ^= self.0 >> 27;
         self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
     }
 
-    fn word(&mut self) -> &'static str {
+    pub(crate) fn word(&mut self) -> &'static str {
         WORDS[(self.next() % WORDS.len() as u64) as usize]
     }
 }

@@ -11,6 +11,7 @@ mod errors;
 mod limits;
 mod mutation;
 mod query;
+mod search;
 mod staff_identities;
 mod subscription;
 mod support;

@@ -83,6 +83,7 @@ impl CoreQuery {
             page_info: page_info(&page),
             total_count: page.total,
             total_count_capped: page.total_capped,
+            search_matches: crate::search::search_matches(page.snippets),
             nodes: page.tickets.into_iter().map(Ticket).collect(),
         })
     }
@@ -293,12 +294,14 @@ impl CoreQuery {
         Ok(list.into_iter().map(Notification).collect())
     }
 
-    /// The signed-in customer's own tickets, newest first.
+    /// The signed-in customer's own tickets, newest first; with `search`, those whose subject or
+    /// public messages match, best first.
     #[graphql(complexity = "first.unwrap_or(25).clamp(1, 100) as usize * child_complexity")]
     async fn my_tickets(
         &self,
         ctx: &Context<'_>,
         status: Option<Vec<TicketStatus>>,
+        search: Option<String>,
         first: Option<i64>,
         after: Option<String>,
     ) -> Result<MyTicketConnection, DeskError> {
@@ -308,6 +311,7 @@ impl CoreQuery {
         }
         let filter = TicketFilter {
             statuses: status.unwrap_or_default().into_iter().map(Into::into).collect(),
+            text: search,
             ..Default::default()
         };
         let page = desk(ctx).list_tickets(a, &filter, first.unwrap_or(25), after.as_deref()).await?;
@@ -315,6 +319,7 @@ impl CoreQuery {
             page_info: page_info(&page),
             total_count: page.total,
             total_count_capped: page.total_capped,
+            search_matches: crate::search::search_matches(page.snippets),
             nodes: page.tickets.into_iter().map(MyTicket).collect(),
         })
     }

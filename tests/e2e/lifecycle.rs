@@ -161,6 +161,13 @@ async fn list_filters_pagination_and_counts() {
 
     let list = "query($f: TicketFilterInput, $after: String) { tickets(filter: $f, first: 3, after: $after) { totalCount pageInfo { endCursor hasNextPage } nodes { id subject } } }";
     let f = json!({ "search": "scanner" });
+    // Search reads the index, which follows the database a moment behind: wait until it has
+    // all seven (it is woken by each change; 10 s is far past that).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while ok(&ws.agent, list, json!({ "f": f, "after": null })).await["tickets"]["totalCount"] != 7 {
+        assert!(std::time::Instant::now() < deadline, "the search index never caught up");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     let mut seen = Vec::new();
     let mut after = json!(null);
     loop {

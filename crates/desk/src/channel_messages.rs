@@ -6,7 +6,7 @@
 use switchboard_domain::*;
 use switchboard_store::*;
 
-use crate::ops::SlaInputs;
+use crate::support::SlaInputs;
 use crate::tickets::{live, rfc3339};
 use crate::{Desk, DeskError, IngestOutcome, NewAttachment, require};
 

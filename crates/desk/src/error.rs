@@ -79,3 +79,10 @@ impl From<StoreError> for DeskError {
         }
     }
 }
+
+impl From<switchboard_search::SearchError> for DeskError {
+    fn from(e: switchboard_search::SearchError) -> Self {
+        tracing::error!(error = %e, "search engine failure");
+        DeskError::Internal(e.to_string())
+    }
+}

@@ -20,6 +20,7 @@ mod live;
 mod outbox;
 mod retry;
 mod sealed;
+mod search;
 mod sign_in_links;
 mod support;
 mod tickets;
@@ -39,9 +40,11 @@ pub use email::*;
 pub use error::DeskError;
 pub use live::{LiveEvent, LiveFanOut, LiveUpdate};
 pub use outbox::*;
+pub use search::{RebuildSummary, SEARCH_WINDOW};
 pub use sign_in_links::*;
 pub use support::*;
 pub use switchboard_domain as domain;
+pub use switchboard_search as search_layer;
 pub use switchboard_store as store;
 pub use tickets::*;
 pub use whatsapp::*;
@@ -91,16 +94,19 @@ struct Inner {
     /// The channels with a registered reply sender; unset, every channel is taken to have one.
     /// Shared by the desks built from this one, like the store.
     reply_channels: Arc<std::sync::OnceLock<Vec<switchboard_domain::Channel>>>,
+    /// The search engine (see `search.rs`), shared by the desks built from this one.
+    search: Arc<search::SearchSlot>,
 }
 
 /// What every desk made from one (`with_clock`, `with_outbound`) shares with it: the live bus,
 /// the lease holder name, and the channels with a reply sender.
-type Shared = (Arc<LiveBus>, Arc<str>, Arc<std::sync::OnceLock<Vec<switchboard_domain::Channel>>>);
+type Shared =
+    (Arc<LiveBus>, Arc<str>, Arc<std::sync::OnceLock<Vec<switchboard_domain::Channel>>>, Arc<search::SearchSlot>);
 
 impl Desk {
     /// Wires the desk to its storage, clock, blob store and token keys.
     pub fn new(store: Store, clock: Arc<dyn Clock>, blobs: BlobStore, auth: AuthConfig) -> Desk {
-        let shared = (LiveBus::new(), leases::new_holder(), Arc::default());
+        let shared = (LiveBus::new(), leases::new_holder(), Arc::default(), Arc::default());
         Self::build(store, clock, blobs, auth, egress::OutboundGuard::default(), shared)
     }
 
@@ -110,14 +116,14 @@ impl Desk {
         blobs: BlobStore,
         auth: AuthConfig,
         outbound: egress::OutboundGuard,
-        (live, holder, reply_channels): Shared,
+        (live, holder, reply_channels, search): Shared,
     ) -> Desk {
-        Desk { inner: Arc::new(Inner { store, clock, blobs, auth, live, holder, outbound, reply_channels }) }
+        Desk { inner: Arc::new(Inner { store, clock, blobs, auth, live, holder, outbound, reply_channels, search }) }
     }
 
     fn shared(&self) -> Shared {
         let i = &self.inner;
-        (i.live.clone(), i.holder.clone(), i.reply_channels.clone())
+        (i.live.clone(), i.holder.clone(), i.reply_channels.clone(), i.search.clone())
     }
 
     /// The same desk, applying `outbound` to every connection to a host a tenant typed.
@@ -167,6 +173,9 @@ impl Desk {
     }
 
     pub(crate) fn publish(&self, events: Vec<LiveEvent>) {
+        if !events.is_empty() {
+            self.inner.search.wake.notify_one();
+        }
         self.inner.live.publish(events);
     }
 }

@@ -23,8 +23,8 @@ use switchboard_store::*;
 use crate::retry::{retry_on_conflict, retrying};
 use crate::support::SlaInputs;
 use crate::{Desk, DeskError, LiveEvent, Routed, require};
-use history::{Changes, opt_string};
 pub(crate) use history::rfc3339;
+use history::{Changes, opt_string};
 
 /// Largest attachment accepted, in bytes.
 pub const MAX_ATTACHMENT_BYTES: usize = 25 * 1024 * 1024;

@@ -38,6 +38,8 @@ pub struct Settings {
     /// Where attachment files live: `SWITCHBOARD_ATTACHMENTS_DIR` (shared between replicas over a
     /// network file system, or `<data dir>/attachments`), or an S3-compatible bucket.
     pub attachments: switchboard_desk::BlobStore,
+    /// The embedded search index (`SWITCHBOARD_SEARCH_DIR`, else `<data dir>/search`).
+    pub search_dir: PathBuf,
 }
 
 /// Server-only settings.
@@ -162,12 +164,14 @@ pub fn resolve(args: &GlobalArgs, file: &HashMap<String, String>) -> anyhow::Res
         &env_or_file("SWITCHBOARD_OUTBOUND_ALLOW", file).unwrap_or_default(),
     )
     .map_err(|e| anyhow::anyhow!("SWITCHBOARD_OUTBOUND_ALLOW: {e}"))?;
+    let search_dir = env_or_file("SWITCHBOARD_SEARCH_DIR", file).map_or_else(|| data_dir.join("search"), PathBuf::from);
     Ok(Settings {
         database_url,
         jwt_secret: SecretString::from(jwt_secret),
         token_ttl_secs,
         outbound_allow,
         attachments,
+        search_dir,
     })
 }
 

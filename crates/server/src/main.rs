@@ -9,6 +9,7 @@ mod deploy_check;
 mod graphql_edge;
 mod graphql_ws;
 mod migrate_data;
+mod search;
 mod seed;
 mod transport;
 mod web;
@@ -85,6 +86,9 @@ enum Command {
     /// Manages integrator API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Rebuilds the search index from the database (the embedded index: with the server
+    /// stopped).
+    Reindex,
     /// Prints the GraphQL schema (SDL).
     Schema,
 }
@@ -218,6 +222,7 @@ async fn run(
         Command::Migrate => {
             println!("migrations applied");
         }
+        Command::Reindex => search::reindex(&desk, settings).await?,
         // Handled in main, before any database connection.
         Command::Schema | Command::MigrateData { .. } => {}
         Command::Seed { file: path } => {
@@ -251,6 +256,7 @@ async fn run(
             if !serve.web_dir_explicit {
                 web::build_if_stale(&serve.web_dir);
             }
+            search::attach_engine(&desk, settings)?;
             let listener = tokio::net::TcpListener::bind(serve.listen)
                 .await
                 .with_context(|| format!("binding {}", serve.listen))?;
@@ -324,12 +330,14 @@ async fn run(
             // Channel workers (mailbox polls, the WhatsApp inbox sweep) are background work: a
             // serve-only replica (SWITCHBOARD_JOBS=false) leaves them to the others.
             let workers = background.then(|| channels.start_workers());
+            let indexer = search::spawn_indexer(desk.clone());
             // Tests and scripts read this line to find the port when listening on port 0.
             println!("Switchboard listening on {url}");
             transport::serve(listener, router, serve.connections.clone(), shutdown_signal(stop_on_stdin_eof)).await?;
             if let Some(workers) = workers {
                 workers.shutdown().await;
             }
+            indexer.abort();
             drop(live_fan_out);
             if let Some(jobs) = jobs {
                 jobs.shutdown().await;

@@ -26,6 +26,7 @@ mod queues_records;
 pub mod records;
 mod review_records;
 mod routing_records;
+pub mod search_records;
 mod sign_in_records;
 mod sla_records;
 mod suggested_macros_records;
@@ -46,6 +47,7 @@ use switchboard_domain::*;
 pub use channel_records::*;
 pub use notify::{Heard, Listener};
 pub use records::*;
+pub use search_records::*;
 pub use whatsapp_records::*;
 
 /// Which SQL dialect a query copy is compiled for.
@@ -100,6 +102,8 @@ mod review_queries;
 #[cfg(any())]
 mod routing_queries;
 #[cfg(any())]
+mod search_queries;
+#[cfg(any())]
 mod sign_in_queries;
 #[cfg(any())]
 mod sla_queries;
@@ -149,6 +153,7 @@ mod sqlite {
     include!("whatsapp_queries.rs");
     include!("sign_in_queries.rs");
     include!("lease_queries.rs");
+    include!("search_queries.rs");
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -184,6 +189,7 @@ mod postgres {
     include!("whatsapp_queries.rs");
     include!("sign_in_queries.rs");
     include!("lease_queries.rs");
+    include!("search_queries.rs");
 }
 
 /// What can go wrong in storage.
@@ -738,6 +744,17 @@ tx_methods! {
     fn record_sign_in_attempt(kind: &str, email: &str, client: &str, now: Millis) -> ();
     fn clear_sign_in_attempts(kind: &str, email: &str, client: &str) -> ();
     fn prune_sign_in_attempts(before: Millis) -> u64;
+}
+
+tx_methods! {
+    fn ticket_search_rows(ids: &[TicketId]) -> Vec<TicketSearchRow>;
+    fn entry_search_rows(ids: &[TicketId]) -> Vec<EntrySearchRow>;
+    fn ticket_ids_after(after: TicketId, limit: i64) -> Vec<TicketId>;
+    fn count_all_tickets() -> i64;
+    fn stream_head() -> StreamPosition;
+    fn stream_cursor_exists(name: &str) -> bool;
+    fn matching_ticket_ids(f: &TicketQuery) -> Vec<TicketId>;
+    fn events_behind(after: StreamPosition) -> i64;
 }
 
 tx_methods! {

@@ -236,6 +236,13 @@ fn push_ticket_filters(q: &mut QueryBuilder<Db>, f: &TicketQuery, with_status: b
     if let Some(queue) = f.queue_id {
         q.push(" AND t.queue_id = ").push_bind(queue);
     }
+    if let Some(ids) = &f.ids {
+        q.push(" AND t.id IN (NULL");
+        for id in ids {
+            q.push(", ").push_bind(*id);
+        }
+        q.push(")");
+    }
     if with_status && !f.statuses.is_empty() {
         // The open set has its own indexed column, so the queue views read one index range in order.
         if f.statuses.len() == TicketStatus::ACTIVE.len() && TicketStatus::ACTIVE.iter().all(|s| f.statuses.contains(s))
@@ -367,6 +374,7 @@ fn counters_answer(f: &TicketQuery) -> bool {
         && f.escalated.is_none()
         && f.awaiting.is_none()
         && f.sla.is_none()
+        && f.ids.is_none()
         && f.text.as_deref().is_none_or(|t| t.trim().is_empty())
 }
 

@@ -138,6 +138,8 @@ pub struct TicketQuery {
     /// Matches subjects containing this text, or the ticket whose number is `number`.
     pub text: Option<String>,
     pub number: Option<i64>,
+    /// Only these tickets (the search engine's matches, which the other filters then narrow).
+    pub ids: Option<Vec<TicketId>>,
     /// Keyset cursor: only tickets older than this (created_at, id).
     pub before: Option<(Millis, TicketId)>,
     pub limit: i64,
@@ -160,6 +162,7 @@ impl TicketQuery {
             sla: None,
             text: None,
             number: None,
+            ids: None,
             before: None,
             limit,
         }

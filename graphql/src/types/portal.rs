@@ -89,6 +89,9 @@ impl PublicEntry {
 #[derive(SimpleObject)]
 pub struct MyTicketConnection {
     pub nodes: Vec<MyTicket>,
+    /// With a `search`: where each ticket of `nodes` matched, in the same order (a ticket found
+    /// by its number alone has none).
+    pub search_matches: Vec<crate::search::TicketSearchMatch>,
     /// All tickets matching the filters, exact up to 1,000: see `totalCountCapped`.
     pub total_count: i64,
     /// True when more tickets match than `totalCount` says (counting stopped at 1,000): show it

@@ -176,6 +176,9 @@ pub struct PageInfo {
 #[derive(SimpleObject)]
 pub struct TicketConnection {
     pub nodes: Vec<Ticket>,
+    /// With a `search`: where each ticket of `nodes` matched, in the same order (a ticket found
+    /// by its number alone has none).
+    pub search_matches: Vec<crate::search::TicketSearchMatch>,
     /// All tickets matching the filters, exact up to 1,000: see `totalCountCapped`.
     pub total_count: i64,
     /// True when more tickets match than `totalCount` says (counting stopped at 1,000): show it
@@ -209,7 +212,9 @@ pub struct TicketFilterInput {
     /// Unresolved tickets only: STAFF when the customer's message is the latest public one and the status is not WAITING, CUSTOMER when the status is WAITING or staff's public reply is the latest (notes and automatic messages do not count).
     pub awaiting: Option<Awaiting>,
     pub sla: Option<SlaFilter>,
-    /// Matches a ticket number (`SD-00012`, `#12`) or text in the subject.
+    /// Words to find in the subject, every message and internal note, the requester's name and
+    /// address, and tags, ranked best first (typos forgiven: one from 5 letters, two from 9), or a
+    /// ticket number (`SD-00012`, `#12`). At most 200 characters.
     pub search: Option<String>,
 }
 

@@ -33,6 +33,7 @@ export const TICKET_LIST = gql`
         helpTopic { id name }
         requester { name email }
       }
+      searchMatches { ticketId field fragments { text highlighted } }
     }
   }
 `;
@@ -74,6 +75,33 @@ export interface TicketPage {
   totalCountCapped: boolean;
   pageInfo: { endCursor: string | null; hasNextPage: boolean };
   nodes: ListTicket[];
+  /** With a search: where each ticket matched (absent from lists that do not ask for it). */
+  searchMatches?: SearchMatch[];
+}
+
+/** Where a searched ticket matched: an excerpt with the matched words marked. */
+export interface SearchMatch {
+  ticketId: string;
+  field: 'SUBJECT' | 'MESSAGE' | 'NOTE' | 'REQUESTER' | 'TAGS';
+  fragments: { text: string; highlighted: boolean }[];
+}
+
+const MATCH_LABEL: Record<SearchMatch['field'], string> = {
+  SUBJECT: 'Subject',
+  MESSAGE: 'Message',
+  NOTE: 'Internal note',
+  REQUESTER: 'Requester',
+  TAGS: 'Tags',
+};
+
+/** The excerpt under a searched ticket's card; rendered as text, the matches in <mark>. */
+export function MatchSnippet({ match }: { match: SearchMatch }) {
+  return (
+    <div className="snippet" data-testid="search-snippet">
+      <span className="muted">{MATCH_LABEL[match.field]}: </span>
+      {match.fragments.map((f, i) => (f.highlighted ? <mark key={i}>{f.text}</mark> : <span key={i}>{f.text}</span>))}
+    </div>
+  );
 }
 
 /** How many tickets a list asks for at a time. */
@@ -83,7 +111,11 @@ export const PAGE_SIZE = 50;
 export async function loadMoreTickets(token: string, filter: TicketFilterInput, page: TicketPage): Promise<TicketPage> {
   if (!page.pageInfo.endCursor) return page;
   const more = await request<{ tickets: TicketPage }>(token, TICKET_LIST, { filter, first: PAGE_SIZE, after: page.pageInfo.endCursor });
-  return { ...more.tickets, nodes: [...page.nodes, ...more.tickets.nodes] };
+  return {
+    ...more.tickets,
+    nodes: [...page.nodes, ...more.tickets.nodes],
+    searchMatches: [...(page.searchMatches ?? []), ...(more.tickets.searchMatches ?? [])],
+  };
 }
 
 /** The "Load more" button under a ticket list, shown while there are more pages. */
@@ -100,12 +132,14 @@ export function TicketCard({
   selected,
   onToggle,
   extra,
+  match,
 }: {
   t: ListTicket;
   selecting?: boolean;
   selected?: boolean;
   onToggle?: () => void;
   extra?: React.ReactNode;
+  match?: SearchMatch;
 }) {
   const overdue = !!t.slaDueAt && new Date(t.slaDueAt).getTime() < Date.now() && t.status !== 'CLOSED' && t.status !== 'RESOLVED';
   return (
@@ -127,6 +161,7 @@ export function TicketCard({
       <span className="due" title={t.slaDueAt ? `SLA target ${formatDate(t.slaDueAt)}` : 'No SLA target'}>
         {extra ?? (t.slaDueAt ? `Due ${relative(t.slaDueAt)}` : <span className="muted">No SLA target</span>)}
       </span>
+      {match && <MatchSnippet match={match} />}
     </div>
   );
 }
@@ -306,7 +341,7 @@ export function TicketsPage({ search }: { search: URLSearchParams }) {
           <input
             type="search"
             data-shortcut="search"
-            placeholder="Number or subject  ( / )"
+            placeholder="Search tickets or a number  ( / )"
             value={searchText}
             onChange={(e) => setSearchText(e.target.value)}
           />
@@ -410,7 +445,14 @@ export function TicketsPage({ search }: { search: URLSearchParams }) {
           </p>
           <div className="cards" data-testid="ticket-list">
             {page.nodes.map((t) => (
-              <TicketCard key={t.id} t={t} selecting={selecting} selected={selected.has(t.id)} onToggle={() => toggle(t)} />
+              <TicketCard
+                key={t.id}
+                t={t}
+                selecting={selecting}
+                selected={selected.has(t.id)}
+                onToggle={() => toggle(t)}
+                match={page.searchMatches?.find((m) => m.ticketId === t.id)}
+              />
             ))}
           </div>
           <LoadMore page={page} onMore={() => void loadMore()} />

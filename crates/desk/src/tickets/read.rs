@@ -51,6 +51,8 @@ pub struct TicketPage {
     pub total_capped: bool,
     /// Pass as `after` for the next page; `None` on the last page.
     pub next_cursor: Option<String>,
+    /// For a text search through the search engine: where each ticket of the page matched.
+    pub snippets: Vec<(TicketId, switchboard_search::Snippet)>,
 }
 
 fn encode_cursor(t: &TicketRecord) -> String {
@@ -125,13 +127,16 @@ impl Desk {
         if !(1..=MAX_PAGE).contains(&first) {
             return Err(DeskError::invalid("first", format!("must be between 1 and {MAX_PAGE}")));
         }
-        let before = after.map(decode_cursor).transpose()?;
         let mut tx = self.store().read().await?;
         let mut q = self.workspace_query(&mut tx, actor, filter).await?;
         match actor.contact_id() {
             Some(c) => q.requester_id = Some(c),
             None => require(actor, Permission::View)?,
         }
+        if let (Some(engine), Some(_)) = (self.search_engine().cloned(), &q.text) {
+            return self.search_ticket_page(engine.as_ref(), actor, &mut tx, q, first, after).await;
+        }
+        let before = after.map(decode_cursor).transpose()?;
         let total = tx.count_tickets_up_to(&q, LIST_TOTAL_CAP).await?;
         q.before = before;
         q.limit = first + 1;
@@ -139,7 +144,7 @@ impl Desk {
         let more = tickets.len() as i64 > first;
         tickets.truncate(first as usize);
         let next_cursor = if more { tickets.last().map(encode_cursor) } else { None };
-        Ok(TicketPage { tickets, total: total.count, total_capped: total.capped, next_cursor })
+        Ok(TicketPage { tickets, total: total.count, total_capped: total.capped, next_cursor, snippets: Vec::new() })
     }
 
     /// Ticket counts per status for the stats tiles, under every filter but status, each counted
@@ -151,8 +156,15 @@ impl Desk {
     ) -> Result<Vec<(TicketStatus, TicketTotal)>, DeskError> {
         require(actor, Permission::View)?;
         let mut tx = self.store().read().await?;
-        let q = self.workspace_query(&mut tx, actor, filter).await?;
-        let rows = tx.count_tickets_by_status(&q, TILE_CAP).await?;
+        let mut q = self.workspace_query(&mut tx, actor, filter).await?;
+        let mut window_full = false;
+        if let (Some(engine), Some(text)) = (self.search_engine().cloned(), q.text.take()) {
+            window_full = self.narrow_to_search(engine.as_ref(), actor, &mut tx, &mut q, &text).await?;
+        }
+        let mut rows = tx.count_tickets_by_status(&q, TILE_CAP).await?;
+        for (_, n) in &mut rows {
+            n.capped |= window_full;
+        }
         let none = TicketTotal { count: 0, capped: false };
         Ok(TicketStatus::ALL
             .iter()

@@ -1,0 +1,87 @@
+//! The search engine the server runs with: opening it, keeping it current, and `switchboard
+//! reindex`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use switchboard_desk::Desk;
+use switchboard_desk::search_layer::{SearchError, TantivyEngine};
+
+use crate::config::Settings;
+
+/// How often the indexer looks for new events when nothing in this process woke it.
+const INDEX_EVERY: Duration = Duration::from_millis(250);
+
+/// Opens the embedded index in the data directory and hands it to the desk.
+pub fn attach_engine(desk: &Desk, settings: &Settings) -> anyhow::Result<()> {
+    let engine = TantivyEngine::open(&settings.search_dir).map_err(|e| match e {
+        SearchError::Locked(dir) => anyhow::anyhow!(
+            "the search index in {dir} is open in another process (a running server?); the embedded index \
+             has one writer: stop it first, or give this process its own SWITCHBOARD_SEARCH_DIR"
+        ),
+        e => anyhow::Error::new(e).context("opening the search index"),
+    })?;
+    desk.set_search_engine(Arc::new(engine));
+    Ok(())
+}
+
+/// Keeps the index current until `stop` resolves: a new index is rebuilt first (in the
+/// background; searches answer from what is indexed so far), then new events are applied as
+/// they come. Failures are logged and retried on the next round.
+pub fn spawn_indexer(desk: Desk) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        match desk.search_index_is_new().await {
+            Ok(true) => {
+                tracing::info!("building the search index from the database");
+                match desk.rebuild_search_index(|_, _| {}).await {
+                    Ok(s) => tracing::info!(tickets = s.tickets, secs = s.elapsed.as_secs_f64(), "search index built"),
+                    Err(e) => tracing::error!(error = %e, "building the search index failed"),
+                }
+            }
+            Ok(false) => {}
+            Err(e) => tracing::error!(error = %e, "reading the search cursor failed"),
+        }
+        let mut tick = tokio::time::interval(INDEX_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            // Changes through this process wake it at once; the timer catches changes other
+            // processes made (another replica, a CLI command).
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = desk.search_changes() => {}
+            }
+            if let Err(e) = desk.index_events().await {
+                tracing::error!(error = %e, "indexing new events failed");
+            }
+        }
+    })
+}
+
+/// `switchboard reindex`: rebuilds the index from the database with a progress bar, then prints
+/// what it holds.
+pub async fn reindex(desk: &Desk, settings: &Settings) -> anyhow::Result<()> {
+    attach_engine(desk, settings)?;
+    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} tickets  {per_sec}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let summary = desk
+        .rebuild_search_index(|done, total| {
+            bar.set_length(total);
+            bar.set_position(done);
+        })
+        .await
+        .context("rebuilding the search index")?;
+    bar.finish_and_clear();
+    let size = summary.disk_bytes.map(|b| format!(", {:.1} MiB on disk", b as f64 / 1048576.0)).unwrap_or_default();
+    println!(
+        "search index rebuilt: {} tickets indexed, {} documents{size}, in {:.1} s",
+        summary.tickets,
+        summary.documents,
+        summary.elapsed.as_secs_f64()
+    );
+    Ok(())
+}
