@@ -6,78 +6,22 @@
 //! the engine), and the excerpts of a page of 25. Then indexing under inbound load: 500 changed
 //! tickets a second, committed every 250 ms as the server's indexer does, each change's lag from
 //! its arrival to the commit that made it visible. Reports the index size and the process's
-//! memory. No database and no HTTP: `bench/src/bin/search_bench.rs` measures the whole path.
+//! memory. No database and no HTTP: `search_bench` beside it measures the whole path.
 //!
-//! `cargo run --release -p switchboard-search --example engine_bench -- 1000000`
+//! `cargo run --release -p switchboard-bench --bin engine_bench -- 1000000`
 
 use std::time::{Duration, Instant};
 
 use switchboard_search::{Audience, DocKey, DocKind, SearchDoc, SearchEngine, SearchQuery, TantivyEngine};
 
-const WORDS: [&str; 48] = [
-    "printer",
-    "network",
-    "invoice",
-    "login",
-    "password",
-    "email",
-    "laptop",
-    "monitor",
-    "keyboard",
-    "vpn",
-    "server",
-    "backup",
-    "license",
-    "update",
-    "install",
-    "account",
-    "refund",
-    "order",
-    "shipping",
-    "delivery",
-    "payment",
-    "card",
-    "browser",
-    "mobile",
-    "app",
-    "sync",
-    "calendar",
-    "report",
-    "export",
-    "import",
-    "database",
-    "timeout",
-    "error",
-    "crash",
-    "slow",
-    "access",
-    "permission",
-    "folder",
-    "file",
-    "upload",
-    "download",
-    "camera",
-    "audio",
-    "headset",
-    "wifi",
-    "router",
-    "scanner",
-    "phone",
-];
+#[path = "../machine.rs"]
+#[allow(dead_code)]
+mod machine;
+#[path = "../workload.rs"]
+#[allow(dead_code)]
+mod workload;
 
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn word(&mut self) -> &'static str {
-        WORDS[(self.next() % WORDS.len() as u64) as usize]
-    }
-}
+use workload::Rng;
 
 fn message(rng: &mut Rng) -> String {
     format!(
