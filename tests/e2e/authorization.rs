@@ -33,6 +33,7 @@ struct Targets {
     email_message: String,
     whatsapp_number: String,
     staff_identity: String,
+    discord_guild: String,
 }
 
 fn ops(t: &Targets, marker: &str) -> Vec<Op> {
@@ -228,6 +229,7 @@ fn ops(t: &Targets, marker: &str) -> Vec<Op> {
         op("deleteRoutingRule", "mutation($id: ID!) { deleteRoutingRule(id: $id) }", json!({ "id": t.routing_rule })),
         op("automationRules", "{ automationRules }", json!({})),
         op("automationRuleList", "{ automationRuleList { id name } }", json!({})),
+        op("automationRulesVersion", "{ automationRulesVersion { version updatedBy } }", json!({})),
         op("saveAutomationRules", "mutation { saveAutomationRules(rules: \"[]\") { saved rules } }", json!({})),
         op("webhooks", "{ webhooks { id name url deliveries { event } } }", json!({})),
         op(
@@ -282,6 +284,18 @@ fn ops(t: &Targets, marker: &str) -> Vec<Op> {
             "mutation($id: ID!) { unlinkStaffIdentity(id: $id) }",
             json!({ "id": t.staff_identity }),
         ),
+        op("discordGuilds", "{ discordGuilds { id guildId name } }", json!({})),
+        op("discordGateway", "{ discordGateway { configured guilds { id name } } }", json!({})),
+        op(
+            "saveDiscordGuild",
+            DISCORD_GUILD_SAVE,
+            json!({ "id": t.discord_guild, "g": unique_guild_id(), "n": "Stolen", "t": t.topic }),
+        ),
+        op(
+            "deleteDiscordGuild",
+            "mutation($id: ID!) { deleteDiscordGuild(id: $id) }",
+            json!({ "id": t.discord_guild }),
+        ),
         op("emailMailboxes", "{ emailMailboxes { id name address } }", json!({})),
         op(
             "saveEmailMailbox",
@@ -292,6 +306,20 @@ fn ops(t: &Targets, marker: &str) -> Vec<Op> {
         op("emailMessages", "{ emailMessages { id reason subject } }", json!({})),
         op("emailOriginal", "query($id: ID!) { emailOriginal(id: $id) }", json!({ "id": t.email_message })),
     ]
+}
+
+/// Links a Discord guild (`id` null) or changes a link, with one ticket type on help topic `t`.
+const DISCORD_GUILD_SAVE: &str = "mutation($id: ID, $g: String!, $n: String!, $t: ID!) { saveDiscordGuild(id: $id, input: {
+    guildId: $g, name: $n, enabled: true, panelChannelId: \"310000000000000001\", staffRoleIds: [], managementRoleIds: [],
+    sequentialNames: true, ticketTypes: [{ key: \"general\", helpTopicId: $t, label: \"General\", categoryId: \"310000000000000002\",
+    enabled: true, roleIds: [], openLimit: 0, askSubject: true, askDescription: true }] }) { id } }";
+
+/// A guild id no other workspace of the shared test server has linked (a guild has one workspace).
+fn unique_guild_id() -> String {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64;
+    (400_000_000_000_000_000 + nanos % 100_000_000_000_000_000 + NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst))
+        .to_string()
 }
 
 /// What a caller may get: refused with one of these codes, or an answer about its own data.
@@ -339,6 +367,7 @@ const WORKSPACE_OWN: &[&str] = &[
     "routingRules",
     "automationRules",
     "automationRuleList",
+    "automationRulesVersion",
     "saveAutomationRules",
     "webhooks",
     "whatsappNumbers",
@@ -348,6 +377,8 @@ const WORKSPACE_OWN: &[&str] = &[
     "emailMailboxes",
     "emailMessages",
     "staffIdentities",
+    "discordGuilds",
+    "discordGateway",
 ];
 
 fn expect_anonymous(name: &str) -> Expect {
@@ -393,7 +424,7 @@ async fn snapshot(admin: &str, ticket_id: &str) -> Value {
         routingRules { id name position } automationRules webhooks { id name enabled deliveries { id } }
         whatsappNumbers { id phoneNumberId displayPhoneNumber templateName updatedAt }
         qualityFlags(includeResolved: true) { id resolvedAt } emailMailboxes { id name address }
-        staffIdentities { id userId channel externalId } }";
+        staffIdentities { id userId channel externalId } discordGuilds { id guildId name enabled panelChannelId } }";
     ok(admin, q, json!({ "id": ticket_id })).await
 }
 
@@ -443,6 +474,7 @@ async fn every_operation_is_refused_or_scoped_for_outsiders() {
         email_message: String::new(),
         whatsapp_number: String::new(),
         staff_identity: String::new(),
+        discord_guild: String::new(),
     };
     let support = ok(
         &a.admin,
@@ -496,6 +528,12 @@ async fn every_operation_is_refused_or_scoped_for_outsiders() {
         json!({ "u": targets.user, "x": format!("discord-{marker}") }),
     )
     .await;
+    let guild = ok(
+        &a.admin,
+        DISCORD_GUILD_SAVE,
+        json!({ "id": null, "g": unique_guild_id(), "n": format!("Guild {marker}"), "t": targets.topic }),
+    )
+    .await;
     let targets = Targets {
         calendar: support["saveCalendar"]["id"].as_str().unwrap().into(),
         sla_policy: policy["saveSlaPolicy"]["id"].as_str().unwrap().into(),
@@ -506,6 +544,7 @@ async fn every_operation_is_refused_or_scoped_for_outsiders() {
         email_message: quarantined["emailMessages"][0]["id"].as_str().unwrap().into(),
         whatsapp_number: number["saveWhatsappNumber"]["id"].as_str().unwrap().into(),
         staff_identity: linked["linkStaffIdentity"]["id"].as_str().unwrap().into(),
+        discord_guild: guild["saveDiscordGuild"]["id"].as_str().unwrap().into(),
         ..targets
     };
     let before = snapshot(&a.admin, &ticket_id).await;

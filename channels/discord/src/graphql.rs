@@ -1,5 +1,4 @@
-//! GraphQL for the Discord channel (not yet merged into the server's schema: see the README's
-//! Discord section): the workspace's linked guilds (admins link, change and
+//! GraphQL for the Discord channel: the workspace's linked guilds (admins link, change and
 //! unlink them; saving posts or updates the panel) and the gateway's state. [`DiscordQuery`] and
 //! [`DiscordMutation`] are merged into the schema by the server, each holding the running
 //! [`DiscordChannel`] (the panel is posted through its REST client).
@@ -188,19 +187,27 @@ impl DiscordQuery {
         Ok(channel(&self.0)?.linked_guilds(actor(ctx)?).await?.into_iter().map(DiscordGuild).collect())
     }
 
-    /// The state of this server's Discord gateway connection (admins).
+    /// The state of this server's Discord gateway connection (admins). Of the guilds the bot is
+    /// in, only those the workspace linked are listed: one bot serves every workspace, and
+    /// another tenant's guilds are not this one's business.
     async fn discord_gateway(&self, ctx: &Context<'_>) -> Result<DiscordGateway, DeskError> {
         let a = actor(ctx)?;
         if !a.can(Permission::Admin) {
             return Err(DeskError::Forbidden("this needs the service-desk.admin permission".into()));
         }
         let ch = channel(&self.0)?;
+        let linked = ch.linked_guilds(a).await?;
         let s = ch.status();
         Ok(DiscordGateway {
             configured: ch.enabled(),
             connected: s.connected,
             standby: s.standby,
-            guilds: s.guilds.into_iter().map(|(id, name)| DiscordGatewayGuild { id, name }).collect(),
+            guilds: s
+                .guilds
+                .into_iter()
+                .filter(|(id, _)| linked.iter().any(|g| &g.guild_id == id))
+                .map(|(id, name)| DiscordGatewayGuild { id, name })
+                .collect(),
             last_error: s.last_error,
             sessions: s.sessions,
             resumes: s.resumes,

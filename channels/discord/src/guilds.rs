@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use serenity::all::{ChannelId, MessageId};
 use serenity::http::{LightMethod, Route};
 use switchboard_channel::ChannelSettings;
-use switchboard_desk::domain::{Actor, Channel, WorkspaceId};
+use switchboard_desk::domain::{Actor, Channel, Permission, WorkspaceId};
 use switchboard_desk::store::ChannelAccountRecord;
 use switchboard_desk::{ChannelAccountSave, DeskError};
 
@@ -117,6 +117,11 @@ impl DiscordChannel {
         id: Option<i64>,
         input: GuildLinkInput,
     ) -> Result<LinkedGuild, DeskError> {
+        // Permission before validation: a caller who may not link guilds learns nothing from
+        // which of its fields would have been refused.
+        if !actor.can(Permission::Admin) {
+            return Err(DeskError::Forbidden("this needs the service-desk.admin permission".into()));
+        }
         snowflake("guildId", &input.guild_id)?;
         input.settings.validate()?;
         let topics = self.desk.help_topics(actor).await?;

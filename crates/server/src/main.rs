@@ -280,7 +280,8 @@ async fn run(
                     url.clone()
                 }
             };
-            let channels = switchboard_channel::Registry::new(channel_modules(&desk, &serve, &public_url))
+            let discord = switchboard_discord::DiscordChannel::new(desk.clone(), serve.discord.clone());
+            let channels = switchboard_channel::Registry::new(channel_modules(&desk, &serve, &public_url, &discord))
                 .context("registering the channel modules")?;
             desk.register_reply_channels(channels.reply_channels());
             match desk.fail_replies_without_sender().await.context("failing replies no channel sends")? {
@@ -304,8 +305,18 @@ async fn run(
                 None => None,
             };
             let schema = switchboard_graphql::build_schema_with(
-                Query::default(),
-                Mutation::default(),
+                Query(
+                    Default::default(),
+                    Default::default(),
+                    Default::default(),
+                    switchboard_discord::DiscordQuery(Some(discord.clone())),
+                ),
+                Mutation(
+                    Default::default(),
+                    Default::default(),
+                    Default::default(),
+                    switchboard_discord::DiscordMutation(Some(discord)),
+                ),
                 desk.clone(),
                 serve.graphql_limits,
             );
@@ -354,6 +365,7 @@ fn channel_modules(
     desk: &Desk,
     serve: &config::ServeSettings,
     public_url: &str,
+    discord: &Arc<switchboard_discord::DiscordChannel>,
 ) -> Vec<Arc<dyn switchboard_channel::ChannelModule>> {
     vec![
         Arc::new(switchboard_email::EmailModule::new(
@@ -366,10 +378,7 @@ fn channel_modules(
             desk.clone(),
             serve.whatsapp.clone(),
         ))),
-        Arc::new(switchboard_discord::DiscordModule(switchboard_discord::DiscordChannel::new(
-            desk.clone(),
-            serve.discord.clone(),
-        ))),
+        Arc::new(switchboard_discord::DiscordModule(discord.clone())),
     ]
 }
 
@@ -378,7 +387,12 @@ fn channel_modules(
 // would become the type's description in the schema).
 #[derive(async_graphql::MergedObject, Default)]
 #[graphql(name = "Query")]
-struct Query(switchboard_graphql::CoreQuery, switchboard_email::EmailQuery, switchboard_whatsapp::WhatsAppQuery);
+struct Query(
+    switchboard_graphql::CoreQuery,
+    switchboard_email::EmailQuery,
+    switchboard_whatsapp::WhatsAppQuery,
+    switchboard_discord::DiscordQuery,
+);
 
 // The API's changes: the core's, then each channel's (as `Query`).
 #[derive(async_graphql::MergedObject, Default)]
@@ -387,6 +401,7 @@ struct Mutation(
     switchboard_graphql::CoreMutation,
     switchboard_email::EmailMutation,
     switchboard_whatsapp::WhatsAppMutation,
+    switchboard_discord::DiscordMutation,
 );
 
 /// The schema the server serves: the core's objects merged with every channel's.
