@@ -106,7 +106,7 @@ export function SlaPage() {
       <div className="panel">
         <h2 style={{ marginTop: 0 }}>SLA policies</h2>
         {data && <PolicyForm p={null} calendars={data.calendars} onSaved={reload} />}
-        {data?.slaPolicies.map((p) => <PolicyForm key={`${p.id}:${p.version}`} p={p} calendars={data.calendars} onSaved={reload} />)}
+        {data?.slaPolicies.map((p) => <PolicyForm key={p.id} p={p} calendars={data.calendars} onSaved={reload} />)}
       </div>
       {data && (
         <form key={data.slaSettings.version} className="panel row" style={{ marginTop: 12 }} onSubmit={(e) => {
