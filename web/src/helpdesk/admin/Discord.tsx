@@ -253,7 +253,7 @@ function Gateway({ gw, onRefresh }: { gw: DiscordGateway; onRefresh: () => void 
       )}
       {gw.standby && <p className="muted">Another server of this deployment holds the gateway connection.</p>}
       {gw.lastError && <p className="error">Last error: {gw.lastError}</p>}
-      <div aria-label="Guilds on the gateway">
+      <div role="group" aria-label="Guilds on the gateway">
         <strong>Linked guilds the bot is in:</strong>{' '}
         {gw.guilds.length === 0 ? <span className="muted">none</span> : gw.guilds.map((g) => <span key={g.id} className="badge" style={{ marginRight: 4 }}>{g.name} ({g.id})</span>)}
       </div>
