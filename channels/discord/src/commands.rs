@@ -180,11 +180,10 @@ impl DiscordChannel {
                     return self.tell(&to, "Write the note's text.").await;
                 }
                 let content: String = content.chars().take(NOTE_CHARS.into()).collect();
-                self.desk()
-                    .add_note(&actor, ticket, &content)
-                    .await
-                    .map(|_| "Internal note added. Only staff see it in the helpdesk; it is not in the transcript.".to_string())
-                    .map_err(|e| refusal_of(&name, &e))
+                match self.note(&actor, (!linked).then_some(display.as_str()), ticket, &content).await {
+                    Ok(()) => Ok("Internal note added. Only staff see it in the helpdesk; it is not in the transcript.".to_string()),
+                    Err(e) => Err(refusal_of(&name, &e)),
+                }
             }
             _ => Err(format!("/{name} is not available.")),
         };
@@ -196,6 +195,24 @@ impl DiscordChannel {
             }
             Ok(text) | Err(text) => self.tell(&to, &text).await,
         }
+    }
+
+    /// Adds the internal note; one by a member with no linked staff account keeps their Discord
+    /// name as its author, as their messages in the channel do.
+    async fn note(
+        &self,
+        actor: &Actor,
+        unlinked_name: Option<&str>,
+        ticket: switchboard_desk::domain::TicketId,
+        content: &str,
+    ) -> Result<(), DeskError> {
+        let entry = self.desk().add_note(actor, ticket, content).await?;
+        if let Some(name) = unlinked_name {
+            let mut tx = self.desk().store().write().await?;
+            tx.set_entry_author_label(actor.workspace_id, entry.entry.id, name).await?;
+            tx.commit().await?;
+        }
+        Ok(())
     }
 
     /// The actor a member's command runs as: the linked staff member, else the system under the

@@ -1169,7 +1169,7 @@ async fn staff_commands_are_allowed_or_refused_exactly_as_the_seed_table_says_an
         .collect();
     assert_eq!(notes.len(), 3, "{notes:?}");
     let authors: Vec<&str> = notes.iter().map(|(_, a)| a.as_str()).collect();
-    assert_eq!(authors, ["Samuel", "Max (discord)", "Mia (discord)"]);
+    assert_eq!(authors, ["Samuel", "Max", "Mia"], "attributed like their messages");
     assert!(
         e.double.messages(e.ticket_channel).iter().all(|m| m["content"].as_str() != Some("Checked the printer logs.")),
         "no note in Discord"
