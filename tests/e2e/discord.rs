@@ -116,7 +116,8 @@ async fn a_discord_ticket_is_worked_both_ways_through_the_binary_and_survives_a_
         .and_then(|ts| ts.iter().find(|t| t["name"] == "Billing question"))
         .unwrap_or_else(|| panic!("{d}"))["id"]
         .clone();
-    let link = "mutation($input: DiscordGuildInput!) { saveDiscordGuild(input: $input) { id panelMessageId panelError } }";
+    let link =
+        "mutation($input: DiscordGuildInput!) { saveDiscordGuild(input: $input) { id panelMessageId panelError } }";
     let input = json!({
         "guildId": guild.to_string(), "name": "Acme Community", "enabled": true,
         "panelChannelId": panel.to_string(), "transcriptsChannelId": null, "staffRoleIds": [],
@@ -149,7 +150,8 @@ async fn a_discord_ticket_is_worked_both_ways_through_the_binary_and_survives_a_
         .parse()
         .unwrap();
     assert_eq!(double.channel(ticket_channel).unwrap()["parent_id"], category.to_string());
-    let d = gql_at(&server.url, Some(&agent), "{ tickets(first: 10) { nodes { id subject source } } }", json!({})).await;
+    let d =
+        gql_at(&server.url, Some(&agent), "{ tickets(first: 10) { nodes { id subject source } } }", json!({})).await;
     let found = d["data"]["tickets"]["nodes"].as_array().unwrap_or_else(|| panic!("{d}")).clone();
     let ticket = found
         .iter()

@@ -96,7 +96,11 @@ pub fn allowed(
         Some(Access::StaffOrManageChannels) if manage_channels || guild.settings.is_staff(roles) => Ok(()),
         Some(Access::StaffOrManageChannels) => {
             let staff: Vec<String> = guild.settings.staff_role_ids.iter().map(|r| format!("<@&{r}>")).collect();
-            let role = if staff.is_empty() { "a staff role".to_string() } else { format!("a staff role ({})", staff.join(", ")) };
+            let role = if staff.is_empty() {
+                "a staff role".to_string()
+            } else {
+                format!("a staff role ({})", staff.join(", "))
+            };
             Err(format!("/{command} needs {role} or the Manage Channels permission."))
         }
     }
@@ -154,7 +158,12 @@ impl DiscordChannel {
             "close" => {
                 let reason = option(&c, "reason").and_then(|r| CloseReason::parse(r, "reason").ok());
                 let Some(reason) = reason else {
-                    return self.tell(&to, "Choose a reason: resolved, duplicate, user unresponsive, out of scope, spam or other.").await;
+                    return self
+                        .tell(
+                            &to,
+                            "Choose a reason: resolved, duplicate, user unresponsive, out of scope, spam or other.",
+                        )
+                        .await;
                 };
                 let note = option(&c, "note").map(str::trim).filter(|n| !n.is_empty());
                 if note.is_some_and(|n| n.chars().count() > CLOSE_NOTE_CHARS.into()) {
@@ -163,7 +172,10 @@ impl DiscordChannel {
                 // Answered first: closing archives the transcript and deletes this channel.
                 self.respond(&to, json!({ "type": 5, "data": { "flags": 64 } })).await;
                 let text = match self.desk().close(&actor, ticket, reason, note).await {
-                    Ok(_) => format!("Closed ({}). The transcript is archived and this channel will be deleted.", reason.as_str().replace('_', " ")),
+                    Ok(_) => format!(
+                        "Closed ({}). The transcript is archived and this channel will be deleted.",
+                        reason.as_str().replace('_', " ")
+                    ),
                     Err(e) => refusal_of(&name, &e),
                 };
                 return self.follow_up(&to, &text).await;
@@ -172,8 +184,18 @@ impl DiscordChannel {
                 "/claim assigns the ticket to your helpdesk account: ask an admin to link your Discord account ({}) to it first.",
                 user.id
             )),
-            "claim" => self.desk().claim(&actor, ticket).await.map(|_| format!("<@{}> claimed this ticket.", user.id)).map_err(|e| refusal_of(&name, &e)),
-            "unclaim" => self.desk().unclaim(&actor, ticket).await.map(|_| format!("<@{}> released this ticket.", user.id)).map_err(|e| refusal_of(&name, &e)),
+            "claim" => self
+                .desk()
+                .claim(&actor, ticket)
+                .await
+                .map(|_| format!("<@{}> claimed this ticket.", user.id))
+                .map_err(|e| refusal_of(&name, &e)),
+            "unclaim" => self
+                .desk()
+                .unclaim(&actor, ticket)
+                .await
+                .map(|_| format!("<@{}> released this ticket.", user.id))
+                .map_err(|e| refusal_of(&name, &e)),
             "note" => {
                 let content = option(&c, "content").map(str::trim).unwrap_or_default();
                 if content.is_empty() {
@@ -181,7 +203,10 @@ impl DiscordChannel {
                 }
                 let content: String = content.chars().take(NOTE_CHARS.into()).collect();
                 match self.note(&actor, (!linked).then_some(display.as_str()), ticket, &content).await {
-                    Ok(()) => Ok("Internal note added. Only staff see it in the helpdesk; it is not in the transcript.".to_string()),
+                    Ok(()) => {
+                        Ok("Internal note added. Only staff see it in the helpdesk; it is not in the transcript."
+                            .to_string())
+                    }
                     Err(e) => Err(refusal_of(&name, &e)),
                 }
             }

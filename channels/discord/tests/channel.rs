@@ -667,7 +667,10 @@ async fn the_open_limit_counts_tickets_of_the_type_not_of_its_help_topic() {
     let billing = billing.unwrap_or_else(|| panic!("a Billing ticket besides the General one: {told}"));
     let (opened, told) = e.open_from_panel(&e.wendy, "sb:open:billing", None).await;
     assert_eq!(opened, None);
-    assert_eq!(told, format!("You already have an open Billing ticket: <#{billing}>. Carry on there, or close it first."));
+    assert_eq!(
+        told,
+        format!("You already have an open Billing ticket: <#{billing}>. Carry on there, or close it first.")
+    );
     let (opened, told) = e.open_from_panel(&e.wendy, "sb:open:general", None).await;
     assert_eq!(opened, None);
     assert_eq!(
@@ -1111,7 +1114,10 @@ async fn staff_commands_are_allowed_or_refused_exactly_as_the_seed_table_says_an
     e.channel.link_guild(&e.system, Some(e.link.id), input).await.unwrap();
     // Sam's Discord account is linked to his staff account; the others are known by name.
     let sam_staff = e.staff("Samuel").await;
-    e.desk.link_staff_identity(&e.system, sam_staff.user_id().unwrap(), Channel::Discord, &e.sam.id.to_string()).await.unwrap();
+    e.desk
+        .link_staff_identity(&e.system, sam_staff.user_id().unwrap(), Channel::Discord, &e.sam.id.to_string())
+        .await
+        .unwrap();
 
     let members: [(&str, &DiscordUser, u64); 4] = [
         ("plain member", &e.wendy, VIEW_AND_SEND),
@@ -1147,8 +1153,12 @@ async fn staff_commands_are_allowed_or_refused_exactly_as_the_seed_table_says_an
             answers.push((command, *who, text));
         }
     }
-    let said = |command: &str, who: &str| answers.iter().find(|(c, w, _)| *c == command && *w == who).unwrap().2.clone();
-    assert_eq!(said("close", "staff role"), "/close needs the Manage Channels permission; a staff role alone is not enough.");
+    let said =
+        |command: &str, who: &str| answers.iter().find(|(c, w, _)| *c == command && *w == who).unwrap().2.clone();
+    assert_eq!(
+        said("close", "staff role"),
+        "/close needs the Manage Channels permission; a staff role alone is not enough."
+    );
     assert_eq!(
         said("claim", "plain member"),
         format!("/claim needs a staff role (<@&{}>) or the Manage Channels permission.", e.support_role)

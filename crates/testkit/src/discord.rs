@@ -695,8 +695,7 @@ impl DiscordDouble {
     ) -> u64 {
         let mut s = self.lock();
         let command_id = s.id();
-        let options: Vec<Value> =
-            options.iter().map(|(n, v)| json!({ "name": n, "type": 3, "value": v })).collect();
+        let options: Vec<Value> = options.iter().map(|(n, v)| json!({ "name": n, "type": 3, "value": v })).collect();
         let data = json!({ "id": command_id.to_string(), "name": name, "type": 1, "options": options,
             "guild_id": guild_id.to_string() });
         let mut interaction = s.interaction(2, guild_id, channel_id, user, data, None);
@@ -708,10 +707,7 @@ impl DiscordDouble {
 
     /// The slash commands the bot registered last (`PUT /applications/{id}/commands`).
     pub fn registered_commands(&self) -> Vec<Value> {
-        self.requests_to("PUT", "/applications/")
-            .last()
-            .and_then(|r| r.json.as_array().cloned())
-            .unwrap_or_default()
+        self.requests_to("PUT", "/applications/").last().and_then(|r| r.json.as_array().cloned()).unwrap_or_default()
     }
 
     /// The edits of an interaction's deferred answer (`PATCH /webhooks/{app}/{token}/messages/@original`).

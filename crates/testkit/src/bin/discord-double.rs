@@ -59,14 +59,8 @@ async fn click(State(ctl): S, Json(b): Json<Value>) -> Result<Json<Value>, (axum
         b["values"].as_array().map(|v| v.iter().filter_map(|x| x.as_str().map(String::from)).collect());
     let values: Option<Vec<&str>> = values.as_ref().map(|v| v.iter().map(String::as_str).collect());
     let custom_id = b["customId"].as_str().unwrap_or_default();
-    let id = ctl.double.click(
-        ctl.guild,
-        id_of(&b, "channelId"),
-        id_of(&b, "messageId"),
-        &u,
-        custom_id,
-        values.as_deref(),
-    );
+    let id =
+        ctl.double.click(ctl.guild, id_of(&b, "channelId"), id_of(&b, "messageId"), &u, custom_id, values.as_deref());
     Ok(Json(json!({ "interactionId": id.to_string() })))
 }
 
