@@ -202,7 +202,7 @@ export function mimeText(raw) {
  */
 export async function startDiscordDouble() {
   const bin = process.env.DISCORD_DOUBLE_BIN ?? join(dirname(process.env.SWITCHBOARD_BIN ?? ''), 'discord-double');
-  if (!existsSync(bin)) throw new Error(`build the Discord double first: cargo build -p switchboard-testkit --bin discord-double (looked for ${bin})`);
+  if (!existsSync(bin)) throw new Error(`build the Discord double first: cargo build --workspace --bin discord-double (looked for ${bin})`);
   const child = spawn(bin, [], { stdio: ['pipe', 'pipe', 'inherit'] });
   const info = await new Promise((ok, fail) => {
     const timer = setTimeout(() => fail(new Error('the Discord double did not start within 20 s')), 20000);
