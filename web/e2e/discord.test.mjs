@@ -52,7 +52,7 @@ test('an admin links a Discord guild on the Discord page, with errors by field, 
   try {
     await signIn(page, server.url, ADMIN);
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Discord' }).click();
-    await page.getByRole('heading', { name: 'Discord' }).waitFor();
+    await page.getByRole('heading', { name: 'Discord', exact: true }).waitFor();
     const gateway = page.getByRole('region', { name: 'Gateway' });
     await gateway.getByTestId('gateway-state').filter({ hasText: 'Connected' }).waitFor();
     // One bot serves every workspace: no guild shows until this workspace links one.
