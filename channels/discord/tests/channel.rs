@@ -1072,6 +1072,9 @@ async fn an_event_stored_but_not_processed_before_a_crash_is_processed_by_the_sw
     gateway.abort();
 }
 
+/// A row of the command table: the command, its options, and whether each member may run it.
+type Row = (&'static str, &'static [(&'static str, &'static str)], [bool; 4]);
+
 /// Discord's permission bits the command tests give members in the ticket channel.
 const VIEW_AND_SEND: u64 = (1 << 10) | (1 << 11);
 const MANAGE_CHANNELS: u64 = 1 << 4;
@@ -1126,7 +1129,7 @@ async fn staff_commands_are_allowed_or_refused_exactly_as_the_seed_table_says_an
         ("management role", &mia, VIEW_AND_SEND),
     ];
     // The seed's table: (command, options, allowed for each member above).
-    let table: [(&str, &[(&str, &str)], [bool; 4]); 4] = [
+    let table: [Row; 4] = [
         ("note", &[("content", "Checked the printer logs.")], [false, true, true, true]),
         ("claim", &[], [false, true, true, true]),
         ("unclaim", &[], [false, true, true, true]),
