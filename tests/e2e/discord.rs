@@ -3,19 +3,14 @@
 //! channel shows on the ticket, an agent's reply reaches the channel once through a 429, and a
 //! killed and restarted server connects again and goes on.
 //!
-//! The guild is linked through the channel's link operation on the server's database (the
-//! GraphQL mutation comes with the channel objects' move); the ticket is opened from the panel
-//! through the running server.
+//! The guild is linked over GraphQL (`saveDiscordGuild`), as the web's Discord page does; the
+//! ticket is opened from the panel through the running server.
 
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use switchboard_desk::domain::{Actor, Channel};
-use switchboard_desk::store::Store;
-use switchboard_desk::{AuthConfig, BlobStore, Desk, HelpTopicInput, SystemClock};
-use switchboard_discord::{DiscordChannel, DiscordConfig, GuildLinkInput, GuildSettings, TicketType};
 use switchboard_testkit::ServerProcess;
 use switchboard_testkit::discord::{DiscordDouble, DiscordUser, channel_type};
 
@@ -111,48 +106,35 @@ async fn a_discord_ticket_is_worked_both_ways_through_the_binary_and_survives_a_
     server.cli(&["seed", "--file", seed.to_str().unwrap()], &[]).unwrap();
     let agent = login(&server.url, "agent@disc.test").await;
 
-    // An admin links the guild (until the GraphQL mutation lands: through the channel's link
-    // operation on the server's database, the panel posted to the double), then Wendy opens a
-    // ticket from the panel through the running server: the intake form, then her channel.
-    let store = Store::connect(&server.database_url()).await.unwrap();
-    let auth = AuthConfig { jwt_secret: b"unused by linking".to_vec(), token_ttl_secs: 60 };
-    let desk = Desk::new(store, Arc::new(SystemClock), BlobStore::new(tmp.path().join("unused-blobs")), auth);
-    let ws = desk.workspace_by_slug("disc").await.unwrap();
-    let admin = Actor::system(ws.id);
-    let topic = HelpTopicInput {
-        name: "Printers".into(),
-        default_priority: None,
-        default_queue_id: None,
-        default_assignee_id: None,
-        due_offset_minutes: None,
-        active: true,
-        version: None,
-    };
-    let topic = desk.save_help_topic(&admin, None, topic).await.unwrap();
-    let config =
-        DiscordConfig { token: Some(TOKEN.into()), application_id: APP.parse().ok(), api_url: double.url.clone() };
-    let linker = DiscordChannel::new(desk.clone(), config);
-    let settings = GuildSettings {
-        panel_channel_id: panel.to_string(),
-        transcripts_channel_id: None,
-        staff_role_ids: Vec::new(),
-        management_role_ids: Vec::new(),
-        sequential_names: true,
-        ticket_types: vec![TicketType {
-            key: "printers".into(),
-            help_topic_id: topic.id.0,
-            label: "Printers".into(),
-            description: None,
-            category_id: category.to_string(),
-            enabled: true,
-            role_ids: Vec::new(),
-            open_limit: 1,
-            ask_subject: true,
-            ask_description: true,
-        }],
-    };
-    let link = GuildLinkInput { guild_id: guild.to_string(), name: "Acme Community".into(), enabled: true, settings };
-    linker.link_guild(&admin, None, link).await.unwrap();
+    // An admin links the guild over GraphQL (the panel is posted to the double), and the gateway
+    // state lists it; then Wendy opens a ticket from the panel through the running server: the
+    // intake form, then her channel.
+    let admin = login(&server.url, "admin@disc.test").await;
+    let d = gql_at(&server.url, Some(&admin), "{ helpTopics { id name } }", json!({})).await;
+    let topic = d["data"]["helpTopics"]
+        .as_array()
+        .and_then(|ts| ts.iter().find(|t| t["name"] == "Billing question"))
+        .unwrap_or_else(|| panic!("{d}"))["id"]
+        .clone();
+    let link =
+        "mutation($input: DiscordGuildInput!) { saveDiscordGuild(input: $input) { id panelMessageId panelError } }";
+    let input = json!({
+        "guildId": guild.to_string(), "name": "Acme Community", "enabled": true,
+        "panelChannelId": panel.to_string(), "transcriptsChannelId": null, "staffRoleIds": [],
+        "managementRoleIds": [], "sequentialNames": true,
+        "ticketTypes": [{ "key": "printers", "helpTopicId": topic, "label": "Printers", "description": null,
+            "categoryId": category.to_string(), "enabled": true, "roleIds": [], "openLimit": 1,
+            "askSubject": true, "askDescription": true }],
+    });
+    let d = gql_at(&server.url, Some(&admin), link, json!({ "input": input })).await;
+    assert!(d["errors"].is_null(), "{d}");
+    assert!(d["data"]["saveDiscordGuild"]["panelError"].is_null(), "{d}");
+    let gateway = "{ discordGateway { connected guilds { id name } lastError } }";
+    let d = gql_at(&server.url, Some(&admin), gateway, json!({})).await;
+    assert_eq!(
+        d["data"]["discordGateway"],
+        json!({ "connected": true, "guilds": [{ "id": guild.to_string(), "name": "Acme Community" }], "lastError": null })
+    );
     let panel_message: u64 = double.messages(panel)[0]["id"].as_str().unwrap().parse().unwrap();
     let click = double.click(guild, panel, panel_message, &wendy, "sb:open:printers", None);
     wait("the intake form", 20, || !double.interaction_callbacks(click).is_empty());
@@ -168,9 +150,15 @@ async fn a_discord_ticket_is_worked_both_ways_through_the_binary_and_survives_a_
         .parse()
         .unwrap();
     assert_eq!(double.channel(ticket_channel).unwrap()["parent_id"], category.to_string());
-    let (_, ticket) =
-        desk.ticket_by_channel_thread(Channel::Discord, &ticket_channel.to_string()).await.unwrap().unwrap();
-    let ticket = ticket.to_string();
+    let d =
+        gql_at(&server.url, Some(&agent), "{ tickets(first: 10) { nodes { id subject source } } }", json!({})).await;
+    let found = d["data"]["tickets"]["nodes"].as_array().unwrap_or_else(|| panic!("{d}")).clone();
+    let ticket = found
+        .iter()
+        .find(|t| t["subject"] == "Printer jams")
+        .unwrap_or_else(|| panic!("the ticket in the helpdesk: {d}"));
+    assert_eq!(ticket["source"], "DISCORD");
+    let ticket = ticket["id"].as_str().unwrap().to_string();
 
     // Discord to the helpdesk.
     double.user_message(ticket_channel, &wendy, "It still jams after the update.", &[]);

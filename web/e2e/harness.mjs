@@ -12,8 +12,11 @@ const web = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const SCREENSHOTS = join(web, 'test-results', 'screenshots');
 export const DOWNLOADS = join(web, 'test-results', 'downloads');
 
-/** Starts the server; resolves with `{ url, stop }` once it prints its listening line. */
-export async function startServer() {
+/**
+ * Starts the server (with `extraEnv` added to its environment); resolves with `{ url, stop }`
+ * once it prints its listening line.
+ */
+export async function startServer(extraEnv = {}) {
   const bin = process.env.SWITCHBOARD_BIN;
   if (!bin || !existsSync(bin)) throw new Error(`set SWITCHBOARD_BIN to the built switchboard binary (got ${bin})`);
   const dist = join(web, 'dist');
@@ -26,6 +29,7 @@ export async function startServer() {
     SWITCHBOARD_WEB_DIR: dist,
     SWITCHBOARD_LOG: process.env.SWITCHBOARD_LOG ?? 'warn',
     SWITCHBOARD_OUTBOUND_ALLOW: '127.0.0.0/8,::1',
+    ...extraEnv,
   };
   delete env.DATABASE_URL;
   const child = spawn(bin, ['--data-dir', data, 'serve', '--demo', '--listen', '127.0.0.1:0', '--stop-on-stdin-eof'], {
@@ -189,4 +193,48 @@ export function mimeText(raw) {
       return body;
     })
     .join('\n');
+}
+
+/**
+ * Starts the test kit's Discord double (`discord-double`, built beside the switchboard binary)
+ * with its guild; resolves with the ids it printed, `env` for the server (token, application id
+ * and `SWITCHBOARD_DISCORD_API_URL`), `control(path, body?)` for its control API, and `stop`.
+ */
+export async function startDiscordDouble() {
+  const bin = process.env.DISCORD_DOUBLE_BIN ?? join(dirname(process.env.SWITCHBOARD_BIN ?? ''), 'discord-double');
+  if (!existsSync(bin)) throw new Error(`build the Discord double first: cargo build --workspace --bin discord-double (looked for ${bin})`);
+  const child = spawn(bin, [], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const info = await new Promise((ok, fail) => {
+    const timer = setTimeout(() => fail(new Error('the Discord double did not start within 20 s')), 20000);
+    let buf = '';
+    child.stdout.on('data', (d) => {
+      buf += d;
+      const line = buf.split('\n')[0];
+      if (buf.includes('\n')) {
+        clearTimeout(timer);
+        ok(JSON.parse(line));
+      }
+    });
+    child.on('exit', (code) => fail(new Error(`the Discord double exited with ${code}`)));
+  });
+  return {
+    ...info,
+    env: {
+      SWITCHBOARD_DISCORD_TOKEN: info.token,
+      SWITCHBOARD_DISCORD_APPLICATION_ID: info.applicationId,
+      SWITCHBOARD_DISCORD_API_URL: info.url,
+    },
+    /** GETs (or with a body, POSTs) the double's control API; resolves with the JSON answer. */
+    async control(path, body) {
+      const r = await fetch(`${info.control}${path}`, body === undefined ? {} : {
+        method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
+      });
+      if (!r.ok) throw new Error(`${path}: ${r.status} ${await r.text()}`);
+      return r.json();
+    },
+    async stop() {
+      child.stdin.end();
+      await new Promise((r) => (child.exitCode !== null ? r() : child.on('exit', r)));
+    },
+  };
 }

@@ -74,6 +74,8 @@ impl RawEventHandler for Events {
                     s.sessions += 1;
                 });
                 spawn_catch_up(ch.clone());
+                let registrar = ch.clone();
+                tokio::spawn(async move { registrar.register_commands().await });
             }
             Event::Resumed(_) => {
                 ch.status.update(|s| {

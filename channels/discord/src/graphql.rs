@@ -84,7 +84,7 @@ pub struct DiscordTicketType {
     pub enabled: bool,
     /// When not empty, only members with one of these roles may open this type.
     pub role_ids: Vec<String>,
-    /// Open tickets a member may have of this type's help topic; 0 for no limit.
+    /// Open tickets of this type a member may have at once; 0 for no limit.
     pub open_limit: u32,
     pub ask_subject: bool,
     pub ask_description: bool,

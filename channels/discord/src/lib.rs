@@ -12,6 +12,7 @@
 //! ticket's thread key holds its channel id, later the channel account tables will.
 
 mod closing;
+pub mod commands;
 pub mod gateway;
 mod graphql;
 pub mod guilds;
@@ -142,6 +143,11 @@ impl DiscordChannel {
     /// The bot's own user id, once the gateway said it (READY); 0 before.
     pub(crate) fn bot_user_id(&self) -> u64 {
         self.bot_user_id.load(Ordering::Acquire)
+    }
+
+    /// The application id (`SWITCHBOARD_DISCORD_APPLICATION_ID`), when configured.
+    pub(crate) fn application_id(&self) -> Option<serenity::all::ApplicationId> {
+        self.config.application_id.filter(|a| *a != 0).map(serenity::all::ApplicationId::new)
     }
 
     /// The REST client.
@@ -355,6 +361,7 @@ impl DiscordChannel {
         match i {
             Interaction::Component(c) => self.on_component(c).await,
             Interaction::Modal(m) => self.on_modal(m).await,
+            Interaction::Command(c) => self.on_command(c).await,
             other => tracing::debug!(interaction = %other.id(), "Discord interaction of a kind not handled"),
         }
     }

@@ -67,14 +67,14 @@ impl From<DeskError> for Refusal {
 }
 
 /// One interaction to answer.
-struct Reply<'a> {
-    id: InteractionId,
-    token: &'a str,
-    application_id: ApplicationId,
+pub(crate) struct Reply<'a> {
+    pub(crate) id: InteractionId,
+    pub(crate) token: &'a str,
+    pub(crate) application_id: ApplicationId,
 }
 
 impl DiscordChannel {
-    async fn respond(&self, to: &Reply<'_>, body: Value) {
+    pub(crate) async fn respond(&self, to: &Reply<'_>, body: Value) {
         let route = Route::InteractionResponse { interaction_id: to.id, token: to.token };
         if let Err(e) = self.rest.send_json(route, LightMethod::Post, &body).await {
             tracing::warn!(interaction = %to.id, error = %e, "answering a Discord interaction failed");
@@ -82,13 +82,13 @@ impl DiscordChannel {
     }
 
     /// An ephemeral answer only the member who clicked sees.
-    async fn tell(&self, to: &Reply<'_>, text: &str) {
+    pub(crate) async fn tell(&self, to: &Reply<'_>, text: &str) {
         let body = json!({ "type": 4, "data": { "content": text, "flags": 64, "allowed_mentions": { "parse": [] } } });
         self.respond(to, body).await;
     }
 
     /// Replaces the deferred answer's "thinking…" with `text`.
-    async fn follow_up(&self, to: &Reply<'_>, text: &str) {
+    pub(crate) async fn follow_up(&self, to: &Reply<'_>, text: &str) {
         let route = Route::WebhookOriginalInteractionResponse { application_id: to.application_id, token: to.token };
         let body = json!({ "content": text, "allowed_mentions": { "parse": [] } });
         if let Err(e) = self.rest.send_json(route, LightMethod::Patch, &body).await {
@@ -198,10 +198,12 @@ impl DiscordChannel {
         let Some(contact) = self.desk.contact_by_channel_identity(&actor, IdentityKind::Discord, &id).await? else {
             return Ok(());
         };
-        let open = self
-            .desk
-            .open_tickets_of_requester(&actor, contact.id, Channel::Discord, Some(HelpTopicId(t.help_topic_id)))
-            .await?;
+        let mut open = Vec::new();
+        for ticket in self.desk.open_tickets_of_requester(&actor, contact.id, Channel::Discord, None).await? {
+            if self.is_of_type(&actor, &ticket, t).await? {
+                open.push(ticket);
+            }
+        }
         if open.len() >= t.open_limit as usize {
             let channels: Vec<String> =
                 open.iter().filter_map(|t| t.thread_key.as_deref()).take(3).map(|c| format!("<#{c}>")).collect();
@@ -213,6 +215,26 @@ impl DiscordChannel {
             return Err(Refusal(format!("{what}: {}. Carry on there, or close it first.", channels.join(", "))));
         }
         Ok(())
+    }
+
+    /// Whether a Discord ticket was opened as ticket type `t`. The limit is per ticket type, and
+    /// two types may share a help topic: the opening entry records the type's key. A ticket with
+    /// no key recorded counts by its help topic.
+    async fn is_of_type(
+        &self,
+        actor: &Actor,
+        ticket: &switchboard_desk::store::TicketRecord,
+        t: &TicketType,
+    ) -> Result<bool, DeskError> {
+        let thread = self.desk.thread(actor, ticket.id).await?;
+        let meta = match thread.first() {
+            Some(first) => self.desk.entry_channel_meta(actor, first.entry.id).await?,
+            None => None,
+        };
+        Ok(match meta.as_ref().and_then(|m| m["ticket_type"].as_str()) {
+            Some(key) => key == t.key,
+            None => ticket.help_topic_id == Some(HelpTopicId(t.help_topic_id)),
+        })
     }
 
     /// Makes the channel, opens the ticket, greets the requester; returns what to tell them.

@@ -654,6 +654,32 @@ async fn the_open_limit_and_role_restrictions_refuse_with_a_reason_and_make_noth
 }
 
 #[tokio::test]
+async fn the_open_limit_counts_tickets_of_the_type_not_of_its_help_topic() {
+    let e = env().await;
+    // Two ticket types on one help topic: Wendy's open General ticket does not use up Billing's
+    // one slot, and her Billing ticket then uses it.
+    let mut settings = e.link.settings.clone();
+    settings.ticket_types.push(ticket_type("billing", "Billing", e.general, e.category));
+    let input = GuildLinkInput { guild_id: e.guild.to_string(), name: "Acme".into(), enabled: true, settings };
+    e.channel.link_guild(&e.system, Some(e.link.id), input).await.unwrap();
+
+    let (billing, told) = e.open_from_panel(&e.wendy, "sb:open:billing", None).await;
+    let billing = billing.unwrap_or_else(|| panic!("a Billing ticket besides the General one: {told}"));
+    let (opened, told) = e.open_from_panel(&e.wendy, "sb:open:billing", None).await;
+    assert_eq!(opened, None);
+    assert_eq!(
+        told,
+        format!("You already have an open Billing ticket: <#{billing}>. Carry on there, or close it first.")
+    );
+    let (opened, told) = e.open_from_panel(&e.wendy, "sb:open:general", None).await;
+    assert_eq!(opened, None);
+    assert_eq!(
+        told,
+        format!("You already have an open General ticket: <#{}>. Carry on there, or close it first.", e.ticket_channel)
+    );
+}
+
+#[tokio::test]
 async fn a_full_category_overflows_into_a_new_one_and_the_guild_cap_refuses_leaving_nothing() {
     let e = env().await;
     let mut settings = e.link.settings.clone();
@@ -1044,4 +1070,127 @@ async fn an_event_stored_but_not_processed_before_a_crash_is_processed_by_the_sw
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(e.thread().await.len(), 2);
     gateway.abort();
+}
+
+/// A row of the command table: the command, its options, and whether each member may run it.
+type Row = (&'static str, &'static [(&'static str, &'static str)], [bool; 4]);
+
+/// Discord's permission bits the command tests give members in the ticket channel.
+const VIEW_AND_SEND: u64 = (1 << 10) | (1 << 11);
+const MANAGE_CHANNELS: u64 = 1 << 4;
+
+#[tokio::test]
+async fn every_registered_slash_command_has_its_row_in_the_permission_table() {
+    let e = env().await;
+    wait_for("the commands to be registered", || !e.double.registered_commands().is_empty()).await;
+    let registered: Vec<String> =
+        e.double.registered_commands().iter().map(|c| c["name"].as_str().unwrap().to_string()).collect();
+    for name in &registered {
+        assert!(switchboard_discord::commands::access_of(name).is_some(), "/{name} has no row in the permission table");
+    }
+    let mut rows: Vec<&str> = switchboard_discord::commands::ACCESS.iter().map(|(n, _)| *n).collect();
+    rows.sort_unstable();
+    let mut names: Vec<&str> = registered.iter().map(String::as_str).collect();
+    names.sort_unstable();
+    assert_eq!(names, rows, "every row is a registered command");
+    // The close reasons are the seed's, and the note is capped at its 500 characters.
+    let close = e.double.registered_commands().into_iter().find(|c| c["name"] == "close").unwrap();
+    let reasons: Vec<&str> =
+        close["options"][0]["choices"].as_array().unwrap().iter().map(|c| c["value"].as_str().unwrap()).collect();
+    assert_eq!(reasons, ["resolved", "duplicate", "user_unresponsive", "out_of_scope", "spam", "other"]);
+    assert_eq!(close["options"][1]["max_length"], 500);
+}
+
+#[tokio::test]
+async fn staff_commands_are_allowed_or_refused_exactly_as_the_seed_table_says_and_do_their_work() {
+    let e = env().await;
+    // Members: the requester (plain), Sam (the Support staff role), Max (Manage Channels, no
+    // role), Mia (a management role).
+    let management = e.double.add_role(e.guild, "Management");
+    let max = DiscordUser::person(e.double.new_id(), "max_mod", "Max");
+    e.double.add_member(e.guild, &max, &[]);
+    let mia = DiscordUser::person(e.double.new_id(), "mia_m", "Mia");
+    e.double.add_member(e.guild, &mia, &[management]);
+    let mut settings = e.link.settings.clone();
+    settings.management_role_ids = vec![management.to_string()];
+    let input = GuildLinkInput { guild_id: e.guild.to_string(), name: "Acme".into(), enabled: true, settings };
+    e.channel.link_guild(&e.system, Some(e.link.id), input).await.unwrap();
+    // Sam's Discord account is linked to his staff account; the others are known by name.
+    let sam_staff = e.staff("Samuel").await;
+    e.desk
+        .link_staff_identity(&e.system, sam_staff.user_id().unwrap(), Channel::Discord, &e.sam.id.to_string())
+        .await
+        .unwrap();
+
+    let members: [(&str, &DiscordUser, u64); 4] = [
+        ("plain member", &e.wendy, VIEW_AND_SEND),
+        ("staff role", &e.sam, VIEW_AND_SEND),
+        ("Manage Channels only", &max, VIEW_AND_SEND | MANAGE_CHANNELS),
+        ("management role", &mia, VIEW_AND_SEND),
+    ];
+    // The seed's table: (command, options, allowed for each member above).
+    let table: [Row; 4] = [
+        ("note", &[("content", "Checked the printer logs.")], [false, true, true, true]),
+        ("claim", &[], [false, true, true, true]),
+        ("unclaim", &[], [false, true, true, true]),
+        ("close", &[("reason", "resolved"), ("note", "Fixed by the firmware update.")], [false, false, true, false]),
+    ];
+    let mut answers = Vec::new();
+    for (command, options, allowed) in table {
+        for ((who, user, permissions), allowed) in members.iter().zip(allowed) {
+            let i = e.double.run_command(e.guild, e.ticket_channel, user, command, options, *permissions);
+            wait_for("the command's answer", || !e.double.interaction_callbacks(i).is_empty()).await;
+            let answer = e.double.interaction_callbacks(i)[0].clone();
+            let text = match answer["type"].as_u64() {
+                Some(5) => {
+                    wait_for("the deferred answer", || !e.double.interaction_follow_ups(i).is_empty()).await;
+                    e.double.interaction_follow_ups(i)[0]["content"].as_str().unwrap().to_string()
+                }
+                _ => answer["data"]["content"].as_str().unwrap().to_string(),
+            };
+            let refused = text.contains(" needs ");
+            assert_eq!(!refused, allowed, "/{command} by a {who}: {text}");
+            if refused {
+                assert_eq!(answer["data"]["flags"], 64, "a refusal only the member sees");
+            }
+            answers.push((command, *who, text));
+        }
+    }
+    let said =
+        |command: &str, who: &str| answers.iter().find(|(c, w, _)| *c == command && *w == who).unwrap().2.clone();
+    assert_eq!(
+        said("close", "staff role"),
+        "/close needs the Manage Channels permission; a staff role alone is not enough."
+    );
+    assert_eq!(
+        said("claim", "plain member"),
+        format!("/claim needs a staff role (<@&{}>) or the Manage Channels permission.", e.support_role)
+    );
+    // Claiming assigns the ticket to a staff member of the helpdesk: Sam (linked) claims it, Max
+    // and Mia (not linked) are told how to link; Sam's unclaim releases it.
+    assert_eq!(said("claim", "staff role"), format!("<@{}> claimed this ticket.", e.sam.id));
+    assert!(said("claim", "Manage Channels only").contains("link your Discord account"), "{answers:?}");
+    assert_eq!(said("unclaim", "staff role"), format!("<@{}> released this ticket.", e.sam.id));
+    assert_eq!(said("unclaim", "management role"), "/unclaim: the ticket is not claimed.");
+
+    // The notes are internal, attributed, and never posted to Discord.
+    let thread = e.desk.thread(&e.system, e.ticket).await.unwrap();
+    let notes: Vec<(String, String)> = thread
+        .iter()
+        .filter(|t| t.entry.kind == EntryKind::Note && t.entry.body == "Checked the printer logs.")
+        .map(|t| (t.entry.body.clone(), t.entry.author_name.clone().unwrap_or_default()))
+        .collect();
+    assert_eq!(notes.len(), 3, "{notes:?}");
+    let authors: Vec<&str> = notes.iter().map(|(_, a)| a.as_str()).collect();
+    assert_eq!(authors, ["Samuel", "Max", "Mia"], "attributed like their messages");
+    assert!(
+        e.double.messages(e.ticket_channel).iter().all(|m| m["content"].as_str() != Some("Checked the printer logs.")),
+        "no note in Discord"
+    );
+    // Closed by Max with the reason and note; the channel goes after the transcript.
+    let t = e.desk.ticket(&e.system, e.ticket).await.unwrap();
+    assert_eq!(t.status, TicketStatus::Closed);
+    assert_eq!(t.close_reason.as_deref(), Some("resolved"));
+    assert_eq!(t.close_note.as_deref(), Some("Fixed by the firmware update."));
+    assert!(said("close", "Manage Channels only").starts_with("Closed (resolved)."), "{answers:?}");
 }

@@ -681,6 +681,35 @@ impl DiscordDouble {
         id
     }
 
+    /// A member runs a slash command in a channel: INTERACTION_CREATE of type 2 with string
+    /// options, the member's permissions in the channel being `permissions` (Discord's bits, as
+    /// Discord computes them with the channel's overwrites). Returns the interaction id.
+    pub fn run_command(
+        &self,
+        guild_id: u64,
+        channel_id: u64,
+        user: &DiscordUser,
+        name: &str,
+        options: &[(&str, &str)],
+        permissions: u64,
+    ) -> u64 {
+        let mut s = self.lock();
+        let command_id = s.id();
+        let options: Vec<Value> = options.iter().map(|(n, v)| json!({ "name": n, "type": 3, "value": v })).collect();
+        let data = json!({ "id": command_id.to_string(), "name": name, "type": 1, "options": options,
+            "guild_id": guild_id.to_string() });
+        let mut interaction = s.interaction(2, guild_id, channel_id, user, data, None);
+        interaction["member"]["permissions"] = json!(permissions.to_string());
+        let id = interaction["id"].as_str().and_then(parse_id).unwrap_or_default();
+        s.dispatch("INTERACTION_CREATE", interaction);
+        id
+    }
+
+    /// The slash commands the bot registered last (`PUT /applications/{id}/commands`).
+    pub fn registered_commands(&self) -> Vec<Value> {
+        self.requests_to("PUT", "/applications/").last().and_then(|r| r.json.as_array().cloned()).unwrap_or_default()
+    }
+
     /// The edits of an interaction's deferred answer (`PATCH /webhooks/{app}/{token}/messages/@original`).
     pub fn interaction_follow_ups(&self, interaction_id: u64) -> Vec<Value> {
         let token = format!("aW50ZXJhY3Rpb246{interaction_id}");
@@ -1075,6 +1104,19 @@ fn handle(
             ok(msg)
         }
         ("POST", ["interactions", _, _, "callback"]) => StatusCode::NO_CONTENT.into_response(),
+        // A bulk overwrite of the application's global commands: Discord answers with the list,
+        // each with its id.
+        ("PUT", ["applications", _, "commands"]) => {
+            let mut list = body.as_array().cloned().unwrap_or_default();
+            for c in &mut list {
+                let id = s.id();
+                c["id"] = json!(id.to_string());
+                c["application_id"] = json!(s.application_id.to_string());
+                c["version"] = json!(id.to_string());
+                c["default_member_permissions"] = c.get("default_member_permissions").cloned().unwrap_or(Value::Null);
+            }
+            ok(Value::Array(list))
+        }
         ("PATCH", ["webhooks", _, _, "messages", "@original"]) => {
             let bot = s.bot.clone();
             let m = s.message_json(0, &bot, body["content"].as_str().unwrap_or_default(), Vec::new());

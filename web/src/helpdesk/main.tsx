@@ -114,6 +114,7 @@ function Shell({ session }: { session: Session }) {
             <NavLink href="/admin/automation" label="Automation rules" path={path} />
             <NavLink href="/admin/macros" label="Suggested macros" path={path} />
             <NavLink href="/admin/alerts" label="Alerts & follow-ups" path={path} />
+            <NavLink href="/admin/discord" label="Discord" path={path} />
             <NavLink href="/admin/webhooks" label="Webhooks" path={path} />
             <NavLink href="/admin/tokens" label="API tokens" path={path} />
             <NavLink href="/admin/team" label="Team members" path={path} />

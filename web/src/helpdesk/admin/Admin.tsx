@@ -4,6 +4,7 @@ import { AlertsPage } from './Alerts';
 import { ApiTokensPage } from './ApiTokens';
 import { AutomationPage } from './Automation';
 import { CannedResponsesPage } from './CannedResponses';
+import { DiscordPage } from './Discord';
 import { HelpTopicsPage } from './HelpTopics';
 import { QueuesPage } from './Queues';
 import { RoutingPage } from './Routing';
@@ -32,6 +33,8 @@ export default function AdminPage({ path }: { path: string }) {
       return <SuggestedMacrosPage />;
     case '/admin/alerts':
       return <AlertsPage />;
+    case '/admin/discord':
+      return <DiscordPage />;
     case '/admin/tokens':
       return <ApiTokensPage />;
     default:
