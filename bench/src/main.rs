@@ -272,7 +272,11 @@ async fn main() -> anyhow::Result<()> {
         .await;
         phases.push(phase);
     }
-    if args.runs("reply_c4") {
+    // Replies from 4 agents, then 16 (the create phase's concurrency), over the same 100 tickets.
+    for clients in [4, 16] {
+        if !args.runs(&format!("reply_c{clients}")) {
+            continue;
+        }
         let ids = gql(
             &client,
             &server.url,
@@ -288,7 +292,7 @@ async fn main() -> anyhow::Result<()> {
             .filter_map(|t| t["id"].as_str().map(str::to_string))
             .collect();
         let (c, url, tok) = (client.clone(), server.url.clone(), token.clone());
-        let phase = load::run("reply_c4", 4, args.requests, limit, &target, move |i| {
+        let phase = load::run(&format!("reply_c{clients}"), clients, args.requests, limit, &target, move |i| {
             let (c, url, tok, id) = (c.clone(), url.clone(), tok.clone(), ids[i % ids.len()].clone());
             async move {
                 gql(
