@@ -24,6 +24,58 @@ fn names_in(text: &str) -> std::collections::BTreeSet<String> {
     out
 }
 
+/// Every variable `text` sets for the server, whatever its prefix (`DATABASE_URL` has none): the
+/// keys of the replicas' `environment:` block under the compose file's `x-switchboard` anchor, the
+/// keys of a Dockerfile's `ENV`, and `NAME=` lines, commented out or not, of a settings file.
+/// The other services' blocks (PostgreSQL's, Meilisearch's) configure their own images.
+fn variables_set(file: &str, text: &str) -> Vec<String> {
+    let is_name = |k: &str| {
+        k.starts_with(|c: char| c.is_ascii_uppercase())
+            && k.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+    };
+    let indent = |l: &str| l.len() - l.trim_start().len();
+    let mut out = Vec::new();
+    match file {
+        "docker-compose.yml" => {
+            let anchor = text.lines().skip_while(|l| !l.starts_with("x-switchboard:")).skip(1);
+            let block: Vec<&str> = anchor.take_while(|l| l.is_empty() || l.starts_with([' ', '#'])).collect();
+            let Some(at) = block.iter().position(|l| l.trim() == "environment:") else { return out };
+            let depth = indent(block[at]);
+            for l in block[at + 1..].iter().filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#')) {
+                if indent(l) <= depth {
+                    break;
+                }
+                if let Some((key, _)) = l.trim().split_once(':') {
+                    out.push(key.to_string());
+                }
+            }
+        }
+        "Dockerfile" => {
+            let mut in_env = false;
+            for l in text.lines() {
+                let l = l.trim();
+                let words = match l.strip_prefix("ENV ") {
+                    Some(rest) => rest,
+                    None if in_env => l,
+                    None => continue,
+                };
+                in_env = l.ends_with('\\');
+                out.extend(words.split_whitespace().filter_map(|w| w.split_once('=')).map(|(k, _)| k.to_string()));
+            }
+        }
+        _ => {
+            for l in text.lines() {
+                let l = l.trim_start_matches(['#', ' ']);
+                if let Some((key, _)) = l.split_once('=').filter(|(k, _)| is_name(k)) {
+                    out.push(key.to_string());
+                }
+            }
+        }
+    }
+    out.retain(|k| is_name(k));
+    out
+}
+
 /// The names the server reads: string literals that are exactly a setting's name (messages that
 /// mention one are longer literals and do not count).
 fn known() -> std::collections::BTreeSet<String> {
@@ -50,6 +102,14 @@ fn deployment_files_set_only_settings_the_server_reads() {
         let unknown: Vec<_> = names_in(text).into_iter().filter(|n| !known.contains(n)).collect();
         assert!(unknown.is_empty(), "{file} sets settings the server does not read: {unknown:?}");
     }
+    // Names without the prefix too: each must be read by the server under exactly that name.
+    for (file, text) in files {
+        let set = variables_set(file, text);
+        assert!(!set.is_empty(), "{file}: no variables found; the scan no longer fits the file");
+        let unread: Vec<_> =
+            set.iter().filter(|n| !SOURCES.iter().any(|src| src.contains(&format!("\"{n}\"")))).collect();
+        assert!(unread.is_empty(), "{file} sets variables the server does not read: {unread:?}");
+    }
     let compose = files[0].1;
     for (what, needle) in [
         ("the database", "DATABASE_URL: postgres://"),
@@ -60,6 +120,18 @@ fn deployment_files_set_only_settings_the_server_reads() {
     ] {
         assert!(compose.contains(needle), "docker-compose.yml lacks {what} ({needle})");
     }
+}
+
+#[test]
+fn an_unprefixed_variable_the_server_does_not_read_is_caught() {
+    let compose = "x-switchboard: &switchboard\n  image: s\n  environment:\n    DATABASE_URL: postgres://db\n    # a comment\n    RUST_LOG: debug\n  volumes:\n    - a:/b\nservices:\n  postgres:\n    environment:\n      POSTGRES_USER: s\n";
+    assert_eq!(variables_set("docker-compose.yml", compose), ["DATABASE_URL", "RUST_LOG"], "only the replicas' block");
+    let docker = "FROM x\nENV SWITCHBOARD_DATA_DIR=/d \\\n    DATABASE_URI=postgres://db\nUSER s\n";
+    assert_eq!(variables_set("Dockerfile", docker), ["SWITCHBOARD_DATA_DIR", "DATABASE_URI"]);
+    let env = "# Where it lives.\nSWITCHBOARD_DATA_DIR=./data\n# DATABASE_URL=postgres://x\n# a=b is prose\n";
+    assert_eq!(variables_set(".env.example", env), ["SWITCHBOARD_DATA_DIR", "DATABASE_URL"]);
+    let read = |n: &str| SOURCES.iter().any(|src| src.contains(&format!("\"{n}\"")));
+    assert!(read("DATABASE_URL") && !read("RUST_LOG") && !read("DATABASE_URI"));
 }
 
 #[test]
