@@ -281,7 +281,9 @@ impl DiscordChannel {
             text,
             attachments,
         };
-        self.desk.ingest(&actor, inbound).await?;
+        // The guild's adapter, not the system: it may ingest for the member, never administer.
+        let channel = Actor::channel(ws, Channel::Discord, Some(guild.id));
+        self.desk.ingest(&channel, inbound).await?;
         Ok(())
     }
 

@@ -1194,3 +1194,23 @@ async fn staff_commands_are_allowed_or_refused_exactly_as_the_seed_table_says_an
     assert_eq!(t.close_note.as_deref(), Some("Fixed by the firmware update."));
     assert!(said("close", "Manage Channels only").starts_with("Closed (resolved)."), "{answers:?}");
 }
+
+#[tokio::test]
+async fn a_members_message_is_taken_in_by_the_guilds_channel_adapter_not_the_system() {
+    let e = env().await;
+    e.double.user_message(e.ticket_channel, &e.wendy, "Still jamming", &[]);
+    wait_for_async("the entry", || async { e.thread().await.len() == 2 }).await;
+    let entry = e.thread().await.last().unwrap().entry.id;
+    // The event webhooks and automation see names who acted: the guild's adapter, which may
+    // ingest for the member but not administer the workspace as the system could.
+    let mut tx = e.desk.store().read().await.unwrap();
+    let events = tx.list_events(e.link.workspace_id, e.ticket).await.unwrap();
+    let created: Vec<serde_json::Value> = events
+        .into_iter()
+        .filter(|(kind, _)| kind == "entry.created")
+        .map(|(_, p)| serde_json::from_str(&p).unwrap())
+        .filter(|p: &serde_json::Value| p["entryId"] == entry.0)
+        .collect();
+    assert_eq!(created.len(), 1, "one entry.created event for the message");
+    assert_eq!(created[0]["actor"], "Channel: discord");
+}

@@ -4,8 +4,10 @@
 
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
-use switchboard_desk::store::email_records::{EmailMessageRecord, MailboxRecord};
-use switchboard_desk::{DeskError, MailboxSettings};
+use switchboard_desk::DeskError;
+
+use crate::records::{EmailMessageRecord, MailboxRecord};
+use crate::{EmailDesk, MailboxSettings};
 use switchboard_graphql::{actor, desk, id, parse_id, time};
 
 /// A mailbox customers write to: how it is read (IMAP, or the inbound endpoint) and how replies

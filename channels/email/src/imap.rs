@@ -8,10 +8,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::EmailDesk;
+use crate::records::MailboxRecord;
 use async_imap::{Client, Session};
 use futures_util::TryStreamExt;
 use switchboard_desk::Desk;
-use switchboard_desk::store::email_records::MailboxRecord;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;

@@ -12,8 +12,10 @@ use std::time::Duration;
 use futures_util::FutureExt;
 use switchboard_desk::domain::{Channel, MAX_SUBJECT_CHARS, TicketId, WorkspaceId};
 use switchboard_desk::store::IdentityKind;
-use switchboard_desk::store::email_records::MailboxRecord;
-use switchboard_desk::{AcknowledgementPolicy, Desk, DeskError, InboundMessage, NewAttachment, ReceivedEmail};
+use switchboard_desk::{Desk, DeskError, InboundMessage, NewAttachment};
+
+use crate::records::{EmailMessageRecord, MailboxRecord};
+use crate::{AcknowledgementPolicy, EmailDesk, ReceivedEmail};
 use tokio::sync::Semaphore;
 
 use crate::EmailSettings;
@@ -41,7 +43,7 @@ pub enum Received {
     Quarantined { rejection: Rejection, duplicate: bool },
 }
 
-fn outcome_of(rec: &switchboard_desk::store::email_records::EmailMessageRecord) -> Received {
+fn outcome_of(rec: &EmailMessageRecord) -> Received {
     let reason = rec.reason.clone().unwrap_or_default();
     match rec.outcome.as_str() {
         "ticket" => {

@@ -1,8 +1,10 @@
 //! The email channel. Mail comes in two ways, an IMAP poller ([`imap`]) and a raw-MIME HTTP
 //! endpoint ([`router`]), and both go through [`inbound::receive`]: dedupe per mailbox, parse
 //! ([`parse`], pure), thread, `Desk::ingest`. Replies go out through the outbox and
-//! [`outbound::EmailSender`] over SMTP. The crate reaches the core only through `Desk` methods.
+//! [`outbound::EmailSender`] over SMTP. The crate reaches the core through `Desk` methods and
+//! the desk's channel kit; its own use cases ([`EmailDesk`]), queries and records live here.
 
+mod desk;
 pub mod graphql;
 pub mod html;
 pub mod imap;
@@ -10,6 +12,8 @@ pub mod inbound;
 mod module;
 pub mod outbound;
 pub mod parse;
+pub mod queries;
+pub mod records;
 
 use std::time::Duration;
 
@@ -22,11 +26,13 @@ use axum::routing::post;
 use switchboard_desk::domain::ErrorCode;
 use switchboard_desk::{Desk, DeskError};
 
+pub use desk::*;
 pub use graphql::{EmailMutation, EmailQuery};
 pub use inbound::{Received, receive};
 pub use module::EmailModule;
 pub use outbound::EmailSender;
 pub use parse::{ParsedEmail, Rejection, parse_email};
+pub use records::{EMAIL_CHANNEL, EmailMessageRecord, MailboxRecord};
 
 /// The channel's operator settings (from `SWITCHBOARD_EMAIL_*`).
 #[derive(Debug, Clone)]

@@ -7,6 +7,8 @@ use axum::Router;
 use switchboard_channel::{BoxFuture, Capabilities, ChannelModule, Shutdown};
 use switchboard_desk::domain::Channel;
 use switchboard_desk::{ChannelSender, Desk, DeskError, SignInLinkSender};
+
+use crate::EmailDesk;
 use tokio::task::JoinHandle;
 
 use crate::{EmailSender, EmailSettings};

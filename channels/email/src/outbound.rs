@@ -8,6 +8,8 @@ use std::pin::Pin;
 use std::sync::LazyLock;
 use std::time::Duration;
 
+use crate::EmailDesk;
+use crate::records::MailboxRecord;
 use handlebars::Handlebars;
 use lettre::message::header::ContentType;
 use lettre::message::{Attachment, Mailbox, MultiPart};
@@ -16,7 +18,6 @@ use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use serde::Serialize;
 use switchboard_desk::domain::Channel;
-use switchboard_desk::store::email_records::MailboxRecord;
 use switchboard_desk::{ChannelSender, DeliveryOutcome, Desk, OutboundMessage, SignInLinkMail, SignInLinkSender};
 
 use crate::parse::{marker, reply_subject};

@@ -10,11 +10,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use switchboard_desk::domain::*;
-use switchboard_desk::store::email_records::MailboxRecord;
 use switchboard_desk::*;
 use switchboard_email::outbound::{build_reply, outbound_message_id};
 use switchboard_email::parse::{MAX_ATTACHMENTS, MAX_MESSAGE_ID_BYTES, MAX_THREAD_IDS, marker};
+use switchboard_email::*;
 use switchboard_email::{EmailSettings, Received, Rejection, parse_email, receive};
+use switchboard_whatsapp::WhatsappDesk;
 
 struct Env {
     desk: Desk,

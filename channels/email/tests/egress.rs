@@ -14,6 +14,7 @@ use switchboard_desk::egress::{FixedResolver, OutboundGuard};
 use switchboard_desk::*;
 use switchboard_email::imap::{ImapError, connect};
 use switchboard_email::outbound::smtp_server;
+use switchboard_email::*;
 
 struct Env {
     desk: Desk,

@@ -22,6 +22,7 @@ use futures_util::TryStreamExt;
 use switchboard_desk::domain::*;
 use switchboard_desk::*;
 use switchboard_email::imap::{PollReport, poll_mailbox};
+use switchboard_email::*;
 use switchboard_email::{EmailSender, EmailSettings};
 
 /// A child process killed when the test ends, however it ends.

@@ -17,7 +17,9 @@ use switchboard_desk::domain::*;
 use switchboard_desk::store::{IdentityKind, Store};
 use switchboard_desk::*;
 use switchboard_email::outbound::build_reply;
+use switchboard_email::*;
 use switchboard_email::{EmailSettings, Received, receive};
+use switchboard_whatsapp::WhatsappDesk;
 
 const FIXTURE: &str = include_str!("fixtures/old_schema_0013.sql");
 const FACTS: &str = include_str!("fixtures/old_schema_0013.json");

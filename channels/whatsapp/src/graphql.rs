@@ -4,8 +4,10 @@
 
 use async_graphql::{Context, ID, InputObject, Object};
 use chrono::{DateTime, Utc};
-use switchboard_desk::store::WhatsappNumberRecord;
-use switchboard_desk::{DeskError, WhatsappNumberInput as DeskInput};
+use switchboard_desk::DeskError;
+
+use crate::records::WhatsappNumberRecord;
+use crate::{WhatsappDesk, WhatsappNumberInput as DeskInput};
 use switchboard_graphql::{Entry, actor, desk, id, opt_id, parse_id, time};
 
 /// A WhatsApp Business phone number of the workspace.

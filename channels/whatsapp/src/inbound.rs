@@ -11,7 +11,9 @@ use std::collections::HashMap;
 use serde::Deserialize;
 use serde_json::Value;
 use switchboard_desk::domain::{Actor, Channel, DeliveryStatus, TicketId};
-use switchboard_desk::{DeskError, InboundMessage, NewAttachment, WhatsappContact, WhatsappRoute};
+use switchboard_desk::{DeskError, InboundMessage, NewAttachment};
+
+use crate::{WhatsappContact, WhatsappDesk, WhatsappRoute};
 
 use crate::payload::{Contact, Message, Metadata, Status};
 use crate::{GraphError, WhatsappChannel};
@@ -231,6 +233,8 @@ impl WhatsappChannel {
         // The number's adapter, not the system: it may ingest and read, never administer.
         let actor = Actor::channel(route.workspace_id, Channel::Whatsapp, Some(route.account_id));
         let contact = self.desk.whatsapp_contact(&actor, from, name).await?;
+        // From here on it acts for this contact: it reads their tickets and no one else's.
+        let actor = actor.for_requester(contact.contact.id);
         let sender = Sender { route, actor, wa_id: from.to_string(), contact };
         let m = match content {
             Ok(m) => m,
@@ -343,11 +347,8 @@ impl WhatsappChannel {
             text: text.to_string(),
             attachments,
         };
-        let outcome = self.desk.ingest(&s.actor, msg).await?;
-        if outcome.opened {
-            // Replies go out from the number the contact wrote to.
-            self.desk.answer_ticket_from(&s.actor, outcome.ticket_id, Channel::Whatsapp, s.route.account_id).await?;
-        }
+        // A new ticket records the number the contact wrote to, which its replies go out from.
+        self.desk.ingest_whatsapp(&s.actor, msg, s.route.account_id).await?;
         Ok(())
     }
 }

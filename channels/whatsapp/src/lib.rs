@@ -9,14 +9,18 @@
 //! - [`WhatsappSender`] delivers staff replies from the outbox through the Graph API, within the
 //!   24-hour customer-service window and the throughput limits.
 //!
-//! The adapter reaches the core only through [`Desk`].
+//! The adapter reaches the core through [`Desk`] and the desk's channel kit; its own use cases
+//! ([`WhatsappDesk`]), queries and records live here.
 
+mod desk;
 mod graph;
 pub mod graphql;
 mod inbound;
 mod limits;
 mod module;
 pub mod payload;
+pub mod queries;
+pub mod records;
 mod skills;
 
 use std::collections::HashMap;
@@ -35,12 +39,14 @@ use hmac::{Hmac, Mac};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use switchboard_desk::domain::Channel;
-use switchboard_desk::{ChannelSender, DeliveryOutcome, Desk, OutboundMessage, WhatsappRoute};
+use switchboard_desk::{ChannelSender, DeliveryOutcome, Desk, OutboundMessage};
 
+pub use desk::*;
 pub use graph::{GraphClient, GraphError, Media};
 pub use graphql::{WhatsAppMutation, WhatsAppQuery};
 pub use limits::SendLimits;
 pub use module::WhatsappModule;
+pub use records::{WHATSAPP_CHANNEL, WhatsappConversationRecord, WhatsappInboxRecord, WhatsappNumberRecord};
 
 /// Meta's production Graph API, with the version this adapter is written against.
 pub const DEFAULT_GRAPH_URL: &str = "https://graph.facebook.com/v21.0";

@@ -8,6 +8,8 @@ use axum::Router;
 use switchboard_channel::{BoxFuture, Capabilities, ChannelModule, Shutdown};
 use switchboard_desk::domain::Channel;
 use switchboard_desk::{ChannelSender, DeskError};
+
+use crate::WhatsappDesk;
 use tokio::task::JoinHandle;
 
 use crate::{INBOX_RETENTION_MS, SERVICE_WINDOW_MS, WhatsappChannel, WhatsappSender};

@@ -11,6 +11,8 @@
 use switchboard_desk::domain::MAX_SUBJECT_CHARS;
 use switchboard_desk::store::TicketRecord;
 
+use crate::WhatsappDesk;
+
 use crate::WhatsappChannel;
 use crate::inbound::{Failure, Sender};
 use crate::payload::{buttons_message, text_message};

@@ -12,6 +12,7 @@ use serde_json::json;
 use switchboard_desk::domain::*;
 use switchboard_desk::store::Store;
 use switchboard_desk::*;
+use switchboard_whatsapp::*;
 use switchboard_whatsapp::{WhatsappChannel, WhatsappConfig, WhatsappSender};
 
 const HOUR: i64 = 3600 * 1000;
@@ -276,7 +277,7 @@ async fn one_malformed_message_does_not_lose_the_valid_ones_beside_it() {
 
     // Done with, not retried: what could be read was handled and the rest recorded with the reason.
     assert!(e.desk.pending_whatsapp_notification(id).await.unwrap().is_none());
-    let row = e.desk.store().read().await.unwrap().whatsapp_inbox_by_id(id).await.unwrap().unwrap();
+    let row = queries::whatsapp_inbox_by_id(&mut e.desk.store().read().await.unwrap(), id).await.unwrap().unwrap();
     let note = row.note.unwrap_or_default();
     assert!(note.contains("messages[1]") && note.contains("invalid type: integer `42`"), "{note}");
     assert!(note.contains("messages[3]"), "{note}");
@@ -308,7 +309,7 @@ async fn a_malformed_status_or_contact_does_not_stop_the_messages() {
     channel(&e.desk).process_notification(id).await;
     let thread = e.desk.thread(&e.system, t.id).await.unwrap();
     assert!(thread.iter().any(|x| x.entry.external_message_id.as_deref() == Some("wamid.AFTER")));
-    let row = e.desk.store().read().await.unwrap().whatsapp_inbox_by_id(id).await.unwrap().unwrap();
+    let row = queries::whatsapp_inbox_by_id(&mut e.desk.store().read().await.unwrap(), id).await.unwrap().unwrap();
     let note = row.note.unwrap_or_default();
     for part in ["changes[0].value.metadata", "contacts[0]", "statuses[0]", "entry[1].changes"] {
         assert!(note.contains(part), "{part} missing from {note}");
@@ -367,4 +368,66 @@ async fn a_reply_goes_out_from_the_number_the_ticket_came_in_on() {
     let outcome = ChannelSender::send(&sender, &msg).await;
     assert!(matches!(outcome, DeliveryOutcome::Sent { .. }), "{outcome:?}");
     assert_eq!(sent.lock().unwrap().clone(), vec![second.to_string()], "sent as the ticket's number");
+}
+
+/// Makes the database refuse to record a number on a ticket (standing in for a crash or an
+/// error between opening a ticket and recording its number), or stop refusing.
+async fn refuse_numbers(desk: &Desk, refuse: bool) {
+    use switchboard_desk::store::Tx;
+    let statements: &[&str] = match (desk.store().dialect(), refuse) {
+        (store::Dialect::Sqlite, true) => &["CREATE TRIGGER refuse_numbers BEFORE UPDATE OF channel_account_id \
+             ON tickets WHEN NEW.channel_account_id IS NOT NULL BEGIN SELECT RAISE(ABORT, 'refused'); END"],
+        (store::Dialect::Postgres, true) => &[
+            "CREATE FUNCTION refuse_numbers() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'refused'; END $$ \
+             LANGUAGE plpgsql",
+            "CREATE TRIGGER refuse_numbers BEFORE UPDATE OF channel_account_id ON tickets FOR EACH ROW \
+             WHEN (NEW.channel_account_id IS NOT NULL) EXECUTE FUNCTION refuse_numbers()",
+        ],
+        (store::Dialect::Sqlite, false) => &["DROP TRIGGER refuse_numbers"],
+        (store::Dialect::Postgres, false) => &["DROP TRIGGER refuse_numbers ON tickets"],
+    };
+    let mut tx = desk.store().write().await.unwrap();
+    for sql in statements {
+        match &mut tx {
+            Tx::Sqlite(t) => drop(sqlx::raw_sql(sqlx::AssertSqlSafe(*sql)).execute(&mut **t).await.unwrap()),
+            Tx::Postgres(t) | Tx::PostgresSnapshot(t) => {
+                drop(sqlx::raw_sql(sqlx::AssertSqlSafe(*sql)).execute(&mut **t).await.unwrap())
+            }
+        }
+    }
+    tx.commit().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_ticket_a_message_opens_is_never_left_without_the_number_it_came_in_on() {
+    let e = env().await;
+    let ch = channel(&e.desk);
+    let number = e.desk.whatsapp_numbers(&e.system).await.unwrap()[0].id;
+    let tickets = || async {
+        let page = e.desk.list_tickets(&e.system, &TicketFilter::default(), 50, None).await.unwrap();
+        page.tickets.into_iter().map(|t| (t.id, t.channel_account_id)).collect::<Vec<_>>()
+    };
+    // A message that opens a ticket (a kind the desk cannot show, from a contact without an open
+    // ticket), while recording the number fails: the ticket and its number go together or not
+    // at all, so no ticket is left whose replies would go out from a guessed number.
+    refuse_numbers(&e.desk, true).await;
+    let body = notification(json!([
+        { "from": "4915112345678", "id": "wamid.HOLO1", "timestamp": "1700000000", "type": "hologram",
+          "hologram": { "id": "h1" } },
+    ]));
+    let id = e.desk.store_whatsapp_notification(&body).await.unwrap();
+    ch.process_notification(id).await;
+    assert_eq!(tickets().await, Vec::new(), "no ticket without its number");
+
+    // Once numbers can be recorded again, a message opens its ticket with the number.
+    refuse_numbers(&e.desk, false).await;
+    let body = notification(json!([
+        { "from": "4915112345678", "id": "wamid.HOLO2", "timestamp": "1700000001", "type": "hologram",
+          "hologram": { "id": "h2" } },
+    ]));
+    let id = e.desk.store_whatsapp_notification(&body).await.unwrap();
+    ch.process_notification(id).await;
+    let opened = tickets().await;
+    assert_eq!(opened.len(), 1, "{opened:?}");
+    assert_eq!(opened[0].1, Some(number));
 }

@@ -373,6 +373,8 @@ async fn a_channel_actor_ingests_but_is_refused_administration_and_other_workspa
 
     // What it needs: ingest for a requester, and reading that requester's tickets.
     let opened = desk.ingest(&in_a, message("d-1")).await.unwrap();
+    let casey = desk.contact_by_channel_identity(&in_a, IdentityKind::Discord, "u-1").await.unwrap().unwrap();
+    let in_a = in_a.for_requester(casey.id);
     let t = desk.ticket(&in_a, opened.ticket_id).await.unwrap();
     let mine = desk.requester_tickets(&in_a, t.requester_id, 10).await.unwrap();
     assert_eq!(mine.iter().map(|t| t.id).collect::<Vec<_>>(), vec![opened.ticket_id]);
@@ -392,4 +394,56 @@ async fn a_channel_actor_ingests_but_is_refused_administration_and_other_workspa
     let refused = desk.ingest(&in_b, joined).await;
     assert!(matches!(refused, Err(DeskError::NotFound(_))), "{refused:?}");
     assert_eq!(desk.thread(&in_a, opened.ticket_id).await.unwrap().len(), 1, "nothing was added to A's ticket");
+}
+
+#[tokio::test]
+async fn a_channel_actor_reads_only_the_tickets_of_the_requester_it_acts_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let store =
+        Store::connect(&switchboard_testkit::fresh_database_url(dir.path(), "scope").await.unwrap()).await.unwrap();
+    store.migrate().await.unwrap();
+    let auth = AuthConfig { jwt_secret: b"test secret for the channel seam".to_vec(), token_ttl_secs: 3600 };
+    let desk = Desk::new(store, Arc::new(SystemClock), BlobStore::new(dir.path().join("blobs")), auth);
+    let ws = desk.create_workspace("acme", "Acme", "SD", "UTC", "General").await.unwrap();
+    let from = |sender: &str, id: &str| InboundMessage {
+        channel: Channel::Discord,
+        thread_key: None,
+        ticket_id: None,
+        external_message_id: id.into(),
+        sender_kind: IdentityKind::Discord,
+        sender_value: sender.into(),
+        sender_name: Some(sender.into()),
+        subject: None,
+        text: "Help".into(),
+        attachments: Vec::new(),
+    };
+    let adapter = Actor::channel(ws.id, Channel::Discord, None);
+    let casey_ticket = desk.ingest(&adapter, from("casey", "c-1")).await.unwrap().ticket_id;
+    let robin_ticket = desk.ingest(&adapter, from("robin", "r-1")).await.unwrap().ticket_id;
+    let contact = |who: &'static str| {
+        let (desk, adapter) = (desk.clone(), adapter.clone());
+        async move { desk.contact_by_channel_identity(&adapter, IdentityKind::Discord, who).await.unwrap().unwrap() }
+    };
+    let (casey, robin) = (contact("casey").await, contact("robin").await);
+
+    // Acting for Casey, the adapter reads Casey's ticket...
+    let for_casey = adapter.clone().for_requester(casey.id);
+    assert_eq!(desk.ticket(&for_casey, casey_ticket).await.unwrap().id, casey_ticket);
+    assert_eq!(desk.thread(&for_casey, casey_ticket).await.unwrap().len(), 1);
+    let listed = desk.list_tickets(&for_casey, &TicketFilter::default(), 50, None).await.unwrap();
+    assert_eq!(listed.tickets.iter().map(|t| t.id).collect::<Vec<_>>(), vec![casey_ticket]);
+    // ... and nothing of Robin's, in the same workspace.
+    let other = desk.ticket(&for_casey, robin_ticket).await;
+    assert!(matches!(other, Err(DeskError::NotFound(_))), "{other:?}");
+    let thread = desk.thread(&for_casey, robin_ticket).await;
+    assert!(matches!(thread, Err(DeskError::NotFound(_))), "{thread:?}");
+    assert!(desk.requester_tickets(&for_casey, robin.id, 10).await.unwrap().is_empty());
+    let by_number = desk.requester_ticket_by_number(&for_casey, robin.id, "SD-2").await.unwrap();
+    assert!(by_number.is_none(), "{by_number:?}");
+
+    // Acting for no one yet, it reads no tickets at all: the workspace is not its to view.
+    let anyone = desk.ticket(&adapter, casey_ticket).await;
+    assert!(matches!(anyone, Err(DeskError::Forbidden(_))), "{anyone:?}");
+    let all = desk.list_tickets(&adapter, &TicketFilter::default(), 50, None).await;
+    assert!(matches!(all, Err(DeskError::Forbidden(_))), "{all:?}");
 }

@@ -31,8 +31,8 @@ impl Desk {
         Ok(tx.entry_by_external_id(ws, channel, external_id).await?.is_some())
     }
 
-    /// Records that `channel`'s account `account` (the mailbox or number the ticket came in on)
-    /// answers the ticket, unless the ticket already has one: its replies then go out from it.
+    /// Records that `channel`'s account `account` (the one the ticket came in on) answers the
+    /// ticket, unless the ticket already has one: its replies then go out from it.
     pub async fn answer_ticket_from(
         &self,
         actor: &Actor,

@@ -10,10 +10,11 @@ mod auth;
 mod blobs;
 mod channel_accounts;
 mod channel_identities;
+pub mod channel_kit;
 mod channel_lookups;
 mod channel_messages;
+mod channel_requesters;
 pub mod egress;
-mod email;
 mod error;
 mod leases;
 mod live;
@@ -24,7 +25,6 @@ mod search;
 mod sign_in_links;
 mod support;
 mod tickets;
-mod whatsapp;
 
 use std::sync::Arc;
 
@@ -36,7 +36,6 @@ pub use auth::{
 pub use blobs::{BlobStore, S3Settings};
 pub use channel_accounts::{ChannelAccountSave, OpenChannelTicket};
 pub use channel_messages::ChannelStaffMessage;
-pub use email::*;
 pub use error::DeskError;
 pub use live::{LiveEvent, LiveFanOut, LiveUpdate};
 pub use outbox::*;
@@ -47,7 +46,6 @@ pub use switchboard_domain as domain;
 pub use switchboard_search as search_layer;
 pub use switchboard_store as store;
 pub use tickets::*;
-pub use whatsapp::*;
 
 use switchboard_domain::{Actor, Millis, Permission};
 use switchboard_store::Store;

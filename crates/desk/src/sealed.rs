@@ -1,5 +1,5 @@
-//! Secrets the desk must read back to use them (webhook signing secrets, mailbox passwords,
-//! WhatsApp access tokens, sign-in link tokens until their email is sent), sealed at rest with
+//! Secrets the desk must read back to use them (webhook signing secrets, a channel's passwords and
+//! access tokens, sign-in link tokens until their email is sent), sealed at rest with
 //! ChaCha20-Poly1305.
 //!
 //! Each kind has a key of its own, derived from the server's configured secret and the kind's
@@ -17,27 +17,25 @@ use crate::{Desk, DeskError};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum SecretKind {
     WebhookSecret,
-    MailboxPassword,
-    WhatsappToken,
     SignInLink,
+    /// A channel's own kind, labelled by the channel crate.
+    Channel(crate::channel_kit::ChannelSecret),
 }
 
 impl SecretKind {
     fn label(self) -> &'static [u8] {
         match self {
             SecretKind::WebhookSecret => b"switchboard webhook secrets v1",
-            SecretKind::MailboxPassword => b"switchboard mailbox passwords v1",
-            SecretKind::WhatsappToken => b"switchboard whatsapp tokens v1",
             SecretKind::SignInLink => b"switchboard customer sign-in links v1",
+            SecretKind::Channel(c) => c.label.as_bytes(),
         }
     }
 
     fn name(self) -> &'static str {
         match self {
             SecretKind::WebhookSecret => "a webhook secret",
-            SecretKind::MailboxPassword => "a mailbox password",
-            SecretKind::WhatsappToken => "a WhatsApp access token",
             SecretKind::SignInLink => "a sign-in link token",
+            SecretKind::Channel(c) => c.name,
         }
     }
 }

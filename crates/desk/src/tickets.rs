@@ -50,9 +50,10 @@ pub(crate) fn live(t: &TicketRecord, kind: &'static str, entry_id: Option<EntryI
 }
 
 /// Staff with view permission see their workspace's tickets (every load is scoped to it), a
-/// customer only tickets they requested. Anything else is "not found".
+/// customer (or a channel acting for one) only tickets they requested. Anything else is "not
+/// found".
 fn check_visible(actor: &Actor, t: TicketRecord) -> Result<TicketRecord, DeskError> {
-    match actor.contact_id() {
+    match actor.requester_scope() {
         Some(c) if t.requester_id == c => Ok(t),
         Some(_) => Err(DeskError::NotFound("ticket")),
         None => {

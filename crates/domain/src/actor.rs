@@ -65,10 +65,11 @@ pub enum ActorKind {
     Contact { id: ContactId },
     /// An integrator's API token, limited to its scopes.
     ApiToken { id: ApiTokenId, scopes: Vec<Permission> },
-    /// A channel adapter acting on what it hears (ingest for a requester, system entries,
-    /// reading the requester's tickets): view and manage, never reassign or admin; attributed to
-    /// no one. `account` is the channel account (mailbox, number) it acts through, if any.
-    Channel { channel: Channel, account: Option<i64> },
+    /// A channel adapter acting on what it hears: it may ingest and add system entries (manage),
+    /// and read the tickets of `requester`, the contact it acts for once it knows them, and no
+    /// one else's (see [`Actor::requester_scope`]); never reassign or admin; attributed to no
+    /// one. `account` is the channel account (mailbox, number) it acts through, if any.
+    Channel { channel: Channel, account: Option<i64>, requester: Option<ContactId> },
     /// The system itself (jobs, the desk's own messages): all staff permissions, attributed to
     /// no one.
     System,
@@ -81,7 +82,8 @@ impl Actor {
             ActorKind::User { role, .. } => Permission::for_role(*role).contains(&perm),
             ActorKind::ApiToken { scopes, .. } => scopes.contains(&perm),
             ActorKind::Contact { .. } => false,
-            ActorKind::Channel { .. } => matches!(perm, Permission::View | Permission::Manage),
+            // No View: what a channel reads is its requester's, through `requester_scope`.
+            ActorKind::Channel { .. } => perm == Permission::Manage,
             ActorKind::System => true,
         }
     }
@@ -110,7 +112,28 @@ impl Actor {
     /// The actor of `channel`'s adapter in a workspace, acting through `account` when it knows
     /// which; see [`ActorKind::Channel`].
     pub fn channel(workspace_id: WorkspaceId, channel: Channel, account: Option<i64>) -> Actor {
-        Actor { workspace_id, kind: ActorKind::Channel { channel, account }, label: format!("Channel: {channel}") }
+        let kind = ActorKind::Channel { channel, account, requester: None };
+        Actor { workspace_id, kind, label: format!("Channel: {channel}") }
+    }
+
+    /// The same channel actor, acting for `requester` (whose tickets it may then read); other
+    /// actors are returned unchanged.
+    pub fn for_requester(mut self, requester: ContactId) -> Actor {
+        if let ActorKind::Channel { requester: r, .. } = &mut self.kind {
+            *r = Some(requester);
+        }
+        self
+    }
+
+    /// The requester whose tickets alone this actor may read: a customer's own, or the one a
+    /// channel adapter acts for. `None` for everyone else, whose reads need the View permission
+    /// (which a channel adapter does not hold, so it reads no tickets until it acts for someone).
+    pub fn requester_scope(&self) -> Option<ContactId> {
+        match self.kind {
+            ActorKind::Contact { id } => Some(id),
+            ActorKind::Channel { requester, .. } => requester,
+            _ => None,
+        }
     }
 
     /// True for the system and channel adapters: automatic actors, attributed to no one.
@@ -157,11 +180,16 @@ mod tests {
     }
 
     #[test]
-    fn a_channel_may_view_and_manage_but_not_reassign_or_administer() {
+    fn a_channel_may_manage_and_read_only_its_requesters_tickets() {
         let ch = Actor::channel(WorkspaceId(1), Channel::Whatsapp, Some(7));
-        assert!(ch.can(Permission::View) && ch.can(Permission::Manage));
+        assert!(ch.can(Permission::Manage) && !ch.can(Permission::View));
         assert!(!ch.can(Permission::Reassign) && !ch.can(Permission::Admin));
         assert!(ch.is_automatic() && ch.is_staff_side());
-        assert_eq!(ch.user_id(), None);
+        assert_eq!((ch.user_id(), ch.contact_id(), ch.requester_scope()), (None, None, None));
+        let for_robin = ch.for_requester(ContactId(3));
+        assert_eq!(for_robin.requester_scope(), Some(ContactId(3)));
+        // Acting for a requester never makes the adapter that customer: its writes stay automatic.
+        assert_eq!(for_robin.contact_id(), None);
+        assert!(for_robin.is_automatic());
     }
 }

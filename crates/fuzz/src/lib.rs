@@ -16,9 +16,10 @@ use switchboard_desk::domain::{
     render_template, validate_template,
 };
 use switchboard_desk::store::Store;
-use switchboard_desk::{AuthConfig, BlobStore, Desk, SystemClock, WhatsappNumberInput};
+use switchboard_desk::{AuthConfig, BlobStore, Desk, SystemClock};
 use switchboard_graphql::SwitchboardSchema;
 use switchboard_whatsapp::{WhatsappChannel, WhatsappConfig};
+use switchboard_whatsapp::{WhatsappDesk, WhatsappNumberInput};
 
 /// The largest raw message the email target parses: the channel's default limit.
 const MAX_MESSAGE_BYTES: usize = 25 * 1024 * 1024;

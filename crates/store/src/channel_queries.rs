@@ -315,7 +315,7 @@ pub async fn channel_message_by_key(
 }
 
 /// Whether a message with this key was recorded in any workspace (for keys the channel makes
-/// unique everywhere, such as WhatsApp's message ids).
+/// unique everywhere, such as message ids a provider assigns across all its accounts).
 pub async fn channel_message_known(c: &mut Conn, channel: &str, key: &str) -> Result<bool> {
     let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM channel_messages WHERE channel = $1 AND external_key = $2")
         .bind(channel)

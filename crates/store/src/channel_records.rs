@@ -4,14 +4,14 @@
 
 use switchboard_domain::{ContactId, EntryId, Millis, TicketId, UserId, WorkspaceId};
 
-/// A channel account: a mailbox, a WhatsApp business number, a Discord guild.
+/// A channel account: one inbox of a channel (an email address, a business phone number, a chat server).
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ChannelAccountRecord {
     pub id: i64,
     pub workspace_id: WorkspaceId,
-    /// The module's key (`email`, `whatsapp`).
+    /// The module's key (`email`, `discord`).
     pub channel: String,
-    /// The channel's own name for the account: a mailbox address, Meta's phone number id.
+    /// The channel's own name for the account: an address, a phone number id.
     pub external_key: String,
     pub name: String,
     pub enabled: bool,
@@ -114,4 +114,10 @@ pub struct ChannelInboxRecord {
     pub processed_at: Option<Millis>,
     pub attempts: i64,
     pub note: Option<String>,
+}
+
+/// Reads a channel account's JSON column (`settings`, `secrets`, `state`) as the channel's own
+/// type; a column that does not parse is a decode error like any other bad column.
+pub fn decode_json<T: serde::de::DeserializeOwned>(json: &str) -> Result<T, crate::StoreError> {
+    serde_json::from_str(json).map_err(|e| crate::StoreError::Database(sqlx::Error::Decode(Box::new(e))))
 }

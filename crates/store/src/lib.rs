@@ -11,7 +11,6 @@ mod calendars_records;
 mod canned_records;
 pub mod channel_records;
 mod contacts_records;
-pub mod email_records;
 mod entries_records;
 mod events_records;
 mod forms_records;
@@ -33,7 +32,6 @@ mod suggested_macros_records;
 mod tickets_records;
 mod users_records;
 mod webhooks_records;
-pub mod whatsapp_records;
 mod workspaces_records;
 
 use std::str::FromStr;
@@ -48,7 +46,6 @@ pub use channel_records::*;
 pub use notify::{Heard, Listener};
 pub use records::*;
 pub use search_records::*;
-pub use whatsapp_records::*;
 
 /// Which SQL dialect a query copy is compiled for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,8 +68,6 @@ mod channel_inbox_queries;
 mod channel_queries;
 #[cfg(any())]
 mod contacts_queries;
-#[cfg(any())]
-mod email_queries;
 #[cfg(any())]
 mod entries_queries;
 #[cfg(any())]
@@ -116,8 +111,6 @@ mod users_queries;
 #[cfg(any())]
 mod webhooks_queries;
 #[cfg(any())]
-mod whatsapp_queries;
-#[cfg(any())]
 mod workspaces_queries;
 
 #[allow(clippy::too_many_arguments)]
@@ -149,8 +142,6 @@ mod sqlite {
     include!("workspaces_queries.rs");
     include!("channel_queries.rs");
     include!("channel_inbox_queries.rs");
-    include!("email_queries.rs");
-    include!("whatsapp_queries.rs");
     include!("sign_in_queries.rs");
     include!("lease_queries.rs");
     include!("search_queries.rs");
@@ -185,8 +176,6 @@ mod postgres {
     include!("workspaces_queries.rs");
     include!("channel_queries.rs");
     include!("channel_inbox_queries.rs");
-    include!("email_queries.rs");
-    include!("whatsapp_queries.rs");
     include!("sign_in_queries.rs");
     include!("lease_queries.rs");
     include!("search_queries.rs");
@@ -690,43 +679,6 @@ tx_methods! {
     fn list_channel_messages(ws: WorkspaceId, channel: &str, outcome: &str, limit: i64) -> Vec<ChannelMessageRecord>;
     fn channel_message_by_id(ws: WorkspaceId, channel: &str, id: i64) -> Option<ChannelMessageRecord>;
     fn prune_channel_messages(channel: &str, outcome: &str, before: Millis) -> u64;
-}
-
-tx_methods! {
-    fn upsert_mailbox(ws: WorkspaceId, id: Option<i64>, m: &email_records::MailboxInput, now: Millis) -> email_records::MailboxRecord;
-    fn list_mailboxes(ws: WorkspaceId) -> Vec<email_records::MailboxRecord>;
-    fn mailbox_by_id(ws: WorkspaceId, id: i64) -> Option<email_records::MailboxRecord>;
-    fn mailbox_for_inbound(id: i64) -> Option<email_records::MailboxRecord>;
-    fn imap_mailboxes() -> Vec<email_records::MailboxRecord>;
-    fn delete_mailbox(ws: WorkspaceId, id: i64) -> bool;
-    fn set_imap_cursor(ws: WorkspaceId, id: i64, uid_validity: i64, last_uid: i64) -> ();
-    fn email_message_by_key(ws: WorkspaceId, key: &str) -> Option<email_records::EmailMessageRecord>;
-    fn insert_email_message(m: &email_records::NewEmailMessage<'_>) -> ();
-    fn list_email_messages(ws: WorkspaceId, outcome: &str, limit: i64) -> Vec<email_records::EmailMessageRecord>;
-    fn email_message_by_id(ws: WorkspaceId, id: i64) -> Option<email_records::EmailMessageRecord>;
-    fn set_ticket_mailbox(ws: WorkspaceId, ticket: TicketId, mailbox: i64) -> ();
-    fn ticket_mailbox(ws: WorkspaceId, ticket: TicketId) -> Option<i64>;
-    fn count_acknowledgements(ws: WorkspaceId, sender: &str, since: Millis) -> i64;
-    fn insert_acknowledgement(ws: WorkspaceId, sender: &str, now: Millis) -> ();
-    fn prune_acknowledgements(before: Millis) -> u64;
-}
-
-tx_methods! {
-    fn upsert_whatsapp_number(ws: WorkspaceId, id: Option<i64>, phone_number_id: &str, display: &str, token_enc: Option<&str>, template_name: Option<&str>, template_language: Option<&str>, now: Millis) -> WhatsappNumberRecord;
-    fn list_whatsapp_numbers(ws: WorkspaceId) -> Vec<WhatsappNumberRecord>;
-    fn delete_whatsapp_number(ws: WorkspaceId, id: i64) -> bool;
-    fn whatsapp_number_by_phone_id(phone_number_id: &str) -> Option<WhatsappNumberRecord>;
-    fn insert_whatsapp_inbox(body: &str, now: Millis) -> i64;
-    fn whatsapp_inbox_by_id(id: i64) -> Option<WhatsappInboxRecord>;
-    fn pending_whatsapp_inbox(before: Millis, limit: i64) -> Vec<i64>;
-    fn finish_whatsapp_inbox(id: i64, done: bool, note: Option<&str>, now: Millis) -> ();
-    fn mark_whatsapp_message_seen(ws: WorkspaceId, wamid: &str, now: Millis) -> bool;
-    fn whatsapp_message_seen(wamid: &str) -> bool;
-    fn whatsapp_conversation(ws: WorkspaceId, wa_id: &str) -> Option<WhatsappConversationRecord>;
-    fn save_whatsapp_conversation(ws: WorkspaceId, wa_id: &str, phone_number_id: &str, step: &str, subject: Option<&str>, now: Millis) -> ();
-    fn insert_whatsapp_template_entry(ws: WorkspaceId, entry: EntryId, name: &str, language: &str) -> ();
-    fn whatsapp_template_entry(entry: EntryId) -> Option<(String, String)>;
-    fn purge_whatsapp_inbox(before: Millis) -> u64;
 }
 
 tx_methods! {

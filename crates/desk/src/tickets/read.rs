@@ -129,7 +129,7 @@ impl Desk {
         }
         let mut tx = self.store().read().await?;
         let mut q = self.workspace_query(&mut tx, actor, filter).await?;
-        match actor.contact_id() {
+        match actor.requester_scope() {
             Some(c) => q.requester_id = Some(c),
             None => require(actor, Permission::View)?,
         }

@@ -1,10 +1,14 @@
-//! The email channel's rows: mailboxes (channel accounts, migration 0014) and received messages.
+//! The email channel's rows: mailboxes (channel accounts, migration 0014) and received messages
+//! (channel messages), read from and written to the core's generic channel tables.
 
-use switchboard_domain::{EntryId, Millis, TicketId, WorkspaceId};
+use switchboard_desk::domain::{EntryId, Millis, TicketId, WorkspaceId};
+use switchboard_desk::store::{
+    ChannelAccountInput, ChannelAccountRecord, ChannelMessageRecord, StoreError, decode_json,
+};
 
 /// A mailbox: where a workspace's customers write to, and how we read and send its mail.
 /// The passwords stay encrypted here and the inbound secret is only a hash.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct MailboxRecord {
     pub id: i64,
     pub workspace_id: WorkspaceId,
@@ -56,7 +60,7 @@ pub struct MailboxInput {
 }
 
 /// One message a mailbox received, with what became of it.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct EmailMessageRecord {
     pub id: i64,
     pub workspace_id: WorkspaceId,
@@ -128,13 +132,9 @@ struct MailboxStateJson {
     imap_last_uid: i64,
 }
 
-pub(crate) fn decode_json<T: serde::de::DeserializeOwned>(json: &str) -> Result<T, crate::StoreError> {
-    serde_json::from_str(json).map_err(|e| crate::StoreError::Database(sqlx::Error::Decode(Box::new(e))))
-}
-
 impl MailboxRecord {
     /// The mailbox a channel account of the email channel holds.
-    pub fn from_account(a: &crate::ChannelAccountRecord) -> Result<MailboxRecord, crate::StoreError> {
+    pub fn from_account(a: &ChannelAccountRecord) -> Result<MailboxRecord, StoreError> {
         let s: MailboxSettingsJson = decode_json(&a.settings)?;
         let k: MailboxSecretsJson = decode_json(&a.secrets)?;
         let st: MailboxStateJson = decode_json(&a.state)?;
@@ -169,7 +169,7 @@ impl MailboxRecord {
 
 impl MailboxInput {
     /// The channel account this input writes; `stored` secrets are kept where the input has none.
-    pub(crate) fn to_account(&self, stored: Option<&MailboxRecord>) -> crate::ChannelAccountInput {
+    pub fn to_account(&self, stored: Option<&MailboxRecord>) -> ChannelAccountInput {
         let settings = MailboxSettingsJson {
             address: self.address.clone(),
             imap_host: self.imap_host.clone(),
@@ -194,7 +194,7 @@ impl MailboxInput {
                 .clone()
                 .or_else(|| stored.and_then(|m| m.inbound_secret_hash.clone())),
         };
-        crate::ChannelAccountInput {
+        ChannelAccountInput {
             channel: EMAIL_CHANNEL.into(),
             external_key: self.address.clone(),
             name: self.name.clone(),
@@ -207,14 +207,14 @@ impl MailboxInput {
 }
 
 /// The state JSON of a mailbox's account with the poller's cursor at `uid_validity`/`last_uid`.
-pub(crate) fn imap_cursor_state(uid_validity: i64, last_uid: i64) -> String {
+pub fn imap_cursor_state(uid_validity: i64, last_uid: i64) -> String {
     let st = MailboxStateJson { imap_uid_validity: Some(uid_validity), imap_last_uid: last_uid };
     serde_json::to_string(&st).unwrap_or_default()
 }
 
 impl EmailMessageRecord {
     /// A message the email channel received, as the generic table holds it.
-    pub fn from_channel_message(m: crate::ChannelMessageRecord) -> EmailMessageRecord {
+    pub fn from_channel_message(m: ChannelMessageRecord) -> EmailMessageRecord {
         EmailMessageRecord {
             id: m.id,
             workspace_id: m.workspace_id,

@@ -1,9 +1,10 @@
 //! Rows of the WhatsApp channel's tables.
 
-use switchboard_domain::{Millis, WorkspaceId};
+use switchboard_desk::domain::{Millis, WorkspaceId};
+use switchboard_desk::store::{ChannelAccountInput, ChannelAccountRecord, StoreError, decode_json};
 
 /// A workspace's WhatsApp Business phone number; the access token stays sealed here.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct WhatsappNumberRecord {
     pub id: i64,
     pub workspace_id: WorkspaceId,
@@ -59,9 +60,9 @@ struct NumberSecretsJson {
 
 impl WhatsappNumberRecord {
     /// The number a channel account of the WhatsApp channel holds.
-    pub fn from_account(a: &crate::ChannelAccountRecord) -> Result<WhatsappNumberRecord, crate::StoreError> {
-        let s: NumberSettingsJson = crate::email_records::decode_json(&a.settings)?;
-        let k: NumberSecretsJson = crate::email_records::decode_json(&a.secrets)?;
+    pub fn from_account(a: &ChannelAccountRecord) -> Result<WhatsappNumberRecord, StoreError> {
+        let s: NumberSettingsJson = decode_json(&a.settings)?;
+        let k: NumberSecretsJson = decode_json(&a.secrets)?;
         Ok(WhatsappNumberRecord {
             id: a.id,
             workspace_id: a.workspace_id,
@@ -78,20 +79,20 @@ impl WhatsappNumberRecord {
 
 /// The channel account a number is written as. Meta's phone number id names the number in every
 /// notification, so it routes across workspaces (`global_route`).
-pub(crate) fn whatsapp_number_account(
+pub fn whatsapp_number_account(
     phone_number_id: &str,
     display: &str,
     token_enc: &str,
     template_name: Option<&str>,
     template_language: Option<&str>,
-) -> crate::ChannelAccountInput {
+) -> ChannelAccountInput {
     let settings = NumberSettingsJson {
         display_phone_number: display.to_string(),
         template_name: template_name.map(str::to_string),
         template_language: template_language.map(str::to_string),
     };
     let secrets = NumberSecretsJson { access_token: Some(token_enc.to_string()) };
-    crate::ChannelAccountInput {
+    ChannelAccountInput {
         channel: WHATSAPP_CHANNEL.into(),
         external_key: phone_number_id.to_string(),
         name: display.to_string(),
