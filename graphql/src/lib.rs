@@ -12,6 +12,7 @@ mod limits;
 mod mutation;
 mod query;
 mod search;
+mod stamp;
 mod staff_identities;
 mod subscription;
 mod support;

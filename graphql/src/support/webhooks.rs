@@ -29,6 +29,8 @@ pub enum WebhookDeliveryStatus {
 /// A webhook endpoint (its signing secret is never shown after it is set).
 pub struct Webhook(pub WebhookRecord);
 
+crate::stamp::version_stamp!(WebhookStamp, "WebhookInput", "endpoint");
+
 #[Object]
 impl Webhook {
     async fn id(&self) -> ID {
@@ -54,14 +56,9 @@ impl Webhook {
     async fn updated_at(&self) -> DateTime<Utc> {
         time(self.0.updated_at)
     }
-    /// Goes up with every save; send it back as `WebhookInput.version` so a save over someone
-    /// else's newer one is refused instead of undoing it.
-    async fn version(&self) -> i64 {
-        self.0.version
-    }
-    /// Who last saved the endpoint, as history names them; absent before its first edit.
-    async fn updated_by(&self) -> Option<&str> {
-        self.0.updated_by.as_deref()
+    #[graphql(flatten)]
+    async fn stamp(&self) -> WebhookStamp {
+        WebhookStamp::of(self.0.version, &self.0.updated_by)
     }
     /// The newest deliveries to it, newest first; `first` up to 200.
     #[graphql(complexity = "first.unwrap_or(20).clamp(1, 200) as usize * child_complexity")]
