@@ -10,7 +10,7 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use switchboard_domain::{Channel, DeliveryStatus, EntryId, Millis, TicketId, WorkspaceId, retry_delay_ms};
+use switchboard_domain::{Channel, DeliveryStatus, EntryId, Millis, OutboxId, TicketId, WorkspaceId, retry_delay_ms};
 use switchboard_store::Tx;
 use switchboard_store::records::ContactRecord;
 
@@ -20,7 +20,7 @@ use crate::{Desk, DeskError};
 #[derive(Debug, Clone)]
 pub struct OutboundMessage {
     /// The outbox row; adapters may use it to build a stable message id.
-    pub outbox_id: i64,
+    pub outbox_id: OutboxId,
     /// Attempts made before this one.
     pub attempts: i64,
     pub workspace_id: WorkspaceId,
@@ -148,12 +148,12 @@ impl Desk {
     }
 
     /// Outbox rows of `channel` due now, with the attempts made so far; for the job runner.
-    pub async fn due_outbox(&self, channel: Channel, limit: i64) -> Result<Vec<(i64, i64)>, DeskError> {
+    pub async fn due_outbox(&self, channel: Channel, limit: i64) -> Result<Vec<(OutboxId, i64)>, DeskError> {
         Ok(self.store().read().await?.due_outbox(channel, self.now(), limit).await?)
     }
 
     /// A pending outbox row with what is needed to send it; `None` once it is no longer pending.
-    pub async fn outbound_message(&self, outbox_id: i64) -> Result<Option<OutboundMessage>, DeskError> {
+    pub async fn outbound_message(&self, outbox_id: OutboxId) -> Result<Option<OutboundMessage>, DeskError> {
         let mut tx = self.store().read().await?;
         let Some(row) = tx.outbox_by_id(outbox_id).await?.filter(|r| r.status == "pending") else { return Ok(None) };
         let ws = row.workspace_id;

@@ -543,8 +543,8 @@ tx_methods! {
     fn remove_queue_member(ws: WorkspaceId, queue: QueueId, user: UserId) -> bool;
     fn list_queue_members(ws: WorkspaceId, queue: QueueId) -> Vec<QueueMemberRecord>;
     fn upsert_help_topic(ws: WorkspaceId, id: Option<HelpTopicId>, name: &str, priority: Option<Priority>, queue: Option<QueueId>, assignee: Option<UserId>, due_offset: Option<i64>, active: bool, now: Millis) -> HelpTopicRecord;
-    fn take_form_version(form: EditedForm, ws: WorkspaceId, id: i64, expected: Option<i64>, by: &str, now: Millis) -> Option<i64>;
-    fn form_version(form: EditedForm, ws: WorkspaceId, id: i64) -> Option<(i64, Option<Millis>, Option<String>)>;
+    fn take_form_version(form: EditedForm, ws: WorkspaceId, expected: Option<i64>, by: &str, now: Millis) -> Option<i64>;
+    fn form_version(form: EditedForm, ws: WorkspaceId) -> Option<(i64, Option<Millis>, Option<String>)>;
     fn take_settings_version(form: SettingsForm, ws: WorkspaceId, expected: Option<i64>, by: &str, now: Millis) -> Option<i64>;
     fn settings_version(form: SettingsForm, ws: WorkspaceId) -> Option<(i64, Millis, String)>;
     fn help_topic_by_id(ws: WorkspaceId, id: HelpTopicId) -> Option<HelpTopicRecord>;
@@ -574,9 +574,9 @@ tx_methods! {
     fn attachment_by_id(ws: WorkspaceId, id: AttachmentId) -> Option<AttachmentRecord>;
     fn insert_history(ws: WorkspaceId, ticket: TicketId, actor_user: Option<UserId>, actor_contact: Option<ContactId>, actor_label: &str, changes: &[NewHistory], now: Millis) -> ();
     fn list_history(ws: WorkspaceId, ticket: TicketId) -> Vec<HistoryRecord>;
-    fn insert_event(ws: WorkspaceId, ticket: Option<TicketId>, kind: &str, payload: &serde_json::Value, now: Millis) -> i64;
+    fn insert_event(ws: WorkspaceId, ticket: Option<TicketId>, kind: &str, payload: &serde_json::Value, now: Millis) -> EventId;
     fn list_events(ws: WorkspaceId, ticket: TicketId) -> Vec<(String, String)>;
-    fn insert_outbox(ws: WorkspaceId, ticket: TicketId, entry: EntryId, channel: Channel, now: Millis) -> i64;
+    fn insert_outbox(ws: WorkspaceId, ticket: TicketId, entry: EntryId, channel: Channel, now: Millis) -> OutboxId;
     fn pending_outbox_count(ws: WorkspaceId, ticket: TicketId) -> i64;
     fn insert_api_token(ws: WorkspaceId, name: &str, hash: &str, prefix: &str, scopes: &str, created_by: Option<UserId>, now: Millis) -> ApiTokenRecord;
     fn api_token_by_hash(hash: &str) -> Option<ApiTokenRecord>;
@@ -640,9 +640,9 @@ tx_methods! {
     fn insert_quality_flag(ws: WorkspaceId, ticket: TicketId, kind: QualityFlagKind, reason: &str, now: Millis) -> bool;
     fn list_quality_flags(ws: WorkspaceId, include_resolved: bool, limit: i64) -> Vec<QualityFlagRecord>;
     fn resolve_quality_flag(ws: WorkspaceId, id: QualityFlagId, by: Option<UserId>, now: Millis) -> Option<QualityFlagRecord>;
-    fn due_outbox(channel: Channel, now: Millis, limit: i64) -> Vec<(i64, i64)>;
-    fn outbox_by_id(id: i64) -> Option<OutboxRecord>;
-    fn record_outbox_attempt(id: i64, attempts_before: i64, status: &str, next_attempt_at: Millis, error: Option<&str>) -> bool;
+    fn due_outbox(channel: Channel, now: Millis, limit: i64) -> Vec<(OutboxId, i64)>;
+    fn outbox_by_id(id: OutboxId) -> Option<OutboxRecord>;
+    fn record_outbox_attempt(id: OutboxId, attempts_before: i64, status: &str, next_attempt_at: Millis, error: Option<&str>) -> bool;
     fn set_entry_delivery(ws: WorkspaceId, entry: EntryId, status: DeliveryStatus, error: Option<&str>, external_id: Option<&str>) -> ();
     fn thread_message_ids(ws: WorkspaceId, ticket: TicketId, before: EntryId) -> Vec<String>;
     fn closed_without_follow_up(ws: WorkspaceId, kind: &str, from: Millis, to: Millis, skip_reason: Option<&str>, unrated_only: bool, limit: i64) -> Vec<TicketId>;
@@ -732,9 +732,9 @@ tx_methods! {
 tx_methods! {
     fn insert_sign_in_link(ws: WorkspaceId, contact: ContactId, token_hash: &str, token_sealed: &str, now: Millis, expires_at: Millis) -> CustomerSignInLinkRecord;
     fn count_sign_in_links_since(ws: WorkspaceId, contact: ContactId, since: Millis) -> i64;
-    fn sign_in_link_by_id(id: i64) -> Option<CustomerSignInLinkRecord>;
-    fn due_sign_in_links(now: Millis, limit: i64) -> Vec<(i64, i64)>;
-    fn record_sign_in_link_attempt(id: i64, attempts_before: i64, status: &str, next_attempt_at: Millis, error: Option<&str>) -> bool;
+    fn sign_in_link_by_id(id: SignInLinkId) -> Option<CustomerSignInLinkRecord>;
+    fn due_sign_in_links(now: Millis, limit: i64) -> Vec<(SignInLinkId, i64)>;
+    fn record_sign_in_link_attempt(id: SignInLinkId, attempts_before: i64, status: &str, next_attempt_at: Millis, error: Option<&str>) -> bool;
     fn use_sign_in_link(token_hash: &str, now: Millis) -> Option<CustomerSignInLinkRecord>;
     fn retire_sign_in_links(ws: WorkspaceId, contact: ContactId, now: Millis) -> ();
     fn link_sign_in_since(ws: WorkspaceId, contact: ContactId, since: Millis) -> bool;

@@ -5,7 +5,7 @@ use switchboard_domain::*;
 /// A reply waiting for (or done with) delivery by its channel's adapter.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct OutboxRecord {
-    pub id: i64,
+    pub id: OutboxId,
     pub workspace_id: WorkspaceId,
     pub ticket_id: TicketId,
     pub entry_id: EntryId,

@@ -5,7 +5,7 @@ use switchboard_domain::*;
 /// A one-time sign-in link to the My Tickets portal, and the state of the email carrying it.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct CustomerSignInLinkRecord {
-    pub id: i64,
+    pub id: SignInLinkId,
     pub workspace_id: WorkspaceId,
     pub contact_id: ContactId,
     pub token_hash: String,

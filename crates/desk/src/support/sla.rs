@@ -86,7 +86,7 @@ impl Desk {
         }
         if let Some(id) = id {
             tx.sla_policy_by_id(ws, id).await?.ok_or(DeskError::NotFound("SLA policy"))?;
-            self.take_version(&mut tx, actor, EditedForm::SlaPolicy, "SLA policy", id.0, input.version).await?;
+            self.take_version(&mut tx, actor, EditedForm::SlaPolicy(id), "SLA policy", input.version).await?;
         }
         let r = tx.upsert_sla_policy(ws, id, &p, self.now()).await.map_err(|e| match e {
             StoreError::Conflict(c) if c.contains("scope") || c.contains("priority") => {

@@ -95,7 +95,7 @@ impl Desk {
         let mut tx = self.store().write().await?;
         if let Some(id) = id {
             tx.webhook_by_id(ws, id).await?.ok_or(DeskError::NotFound("webhook"))?;
-            self.take_version(&mut tx, actor, EditedForm::Webhook, "webhook", id.0, input.version).await?;
+            self.take_version(&mut tx, actor, EditedForm::Webhook(id), "webhook", input.version).await?;
         }
         let webhook = tx
             .upsert_webhook(
