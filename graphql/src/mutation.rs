@@ -229,12 +229,7 @@ impl CoreMutation {
     }
 
     /// Changes a ticket's fields.
-    async fn update_ticket(
-        &self,
-        ctx: &Context<'_>,
-        ticket_id: ID,
-        input: TicketPatch,
-    ) -> Result<Ticket, DeskError> {
+    async fn update_ticket(&self, ctx: &Context<'_>, ticket_id: ID, input: TicketPatch) -> Result<Ticket, DeskError> {
         let a = staff(ctx)?;
         Ok(Ticket(desk(ctx).update_ticket(a, parse_id(&ticket_id, "ticketId")?, to_patch(input)?).await?))
     }

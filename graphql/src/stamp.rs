@@ -12,9 +12,9 @@ macro_rules! version_stamp {
         #[derive(async_graphql::SimpleObject)]
         pub struct $name {
             #[doc = concat!(
-                "Goes up with every save; send it back as `", $input, ".version` so a save over someone\n",
-                "else's newer one is refused instead of undoing it."
-            )]
+                        "Goes up with every save; send it back as `", $input, ".version` so a save over someone\n",
+                        "else's newer one is refused instead of undoing it."
+                    )]
             pub version: i64,
             #[doc = concat!("Who last saved the ", $noun, ", as history names them; absent before its first edit.")]
             pub updated_by: Option<String>,

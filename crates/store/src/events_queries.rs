@@ -5,7 +5,7 @@ pub async fn insert_event(
     c: &mut Conn,
     ws: WorkspaceId,
     ticket: Option<TicketId>,
-    kind: &str,
+    kind: EventKind,
     payload: &serde_json::Value,
     now: Millis,
 ) -> Result<EventId> {
@@ -15,7 +15,7 @@ pub async fn insert_event(
     )
     .bind(ws)
     .bind(ticket)
-    .bind(kind)
+    .bind(kind.as_str())
     .bind(payload.to_string())
     .bind(now)
     .fetch_one(&mut *c)

@@ -8,7 +8,8 @@ pub struct EventRecord {
     pub id: EventId,
     pub workspace_id: WorkspaceId,
     pub ticket_id: Option<TicketId>,
-    pub kind: String,
+    #[sqlx(try_from = "String")]
+    pub kind: EventKind,
     pub payload: String,
     pub created_at: Millis,
     /// The PostgreSQL transaction that wrote it (0 on SQLite): the stream's first sort key.

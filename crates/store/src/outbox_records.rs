@@ -11,7 +11,8 @@ pub struct OutboxRecord {
     pub entry_id: EntryId,
     #[sqlx(try_from = "String")]
     pub channel: Channel,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: SendStatus,
     pub attempts: i64,
     pub next_attempt_at: Millis,
     pub last_error: Option<String>,

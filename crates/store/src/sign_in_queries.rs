@@ -69,7 +69,7 @@ pub async fn record_sign_in_link_attempt(
     c: &mut Conn,
     id: SignInLinkId,
     attempts_before: i64,
-    status: &str,
+    status: SendStatus,
     next_attempt_at: Millis,
     error: Option<&str>,
 ) -> Result<bool> {
@@ -81,7 +81,7 @@ pub async fn record_sign_in_link_attempt(
     )
     .bind(id)
     .bind(attempts_before)
-    .bind(status)
+    .bind(status.as_str())
     .bind(next_attempt_at)
     .bind(error)
     .execute(&mut *c)

@@ -14,8 +14,8 @@ pub struct CustomerSignInLinkRecord {
     pub created_at: Millis,
     pub expires_at: Millis,
     pub used_at: Option<Millis>,
-    /// pending, sent or failed.
-    pub send_status: String,
+    #[sqlx(try_from = "String")]
+    pub send_status: SendStatus,
     pub send_attempts: i64,
     pub next_attempt_at: Millis,
     pub last_error: Option<String>,

@@ -17,6 +17,7 @@ WebhookEvent => "d::WebhookEvent" {
 
 /// Where a webhook delivery stands.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "d::WebhookDeliveryStatus")]
 pub enum WebhookDeliveryStatus {
     /// Not delivered yet; retried at `nextAttemptAt`.
     Pending,
@@ -84,13 +85,8 @@ impl WebhookDelivery {
     async fn event(&self) -> &str {
         &self.0.event
     }
-    async fn status(&self) -> Result<WebhookDeliveryStatus, DeskError> {
-        match self.0.status.as_str() {
-            "pending" => Ok(WebhookDeliveryStatus::Pending),
-            "delivered" => Ok(WebhookDeliveryStatus::Delivered),
-            "failed" => Ok(WebhookDeliveryStatus::Failed),
-            other => Err(DeskError::Internal(format!("delivery {} has an unknown status {other:?}", self.0.id))),
-        }
+    async fn status(&self) -> WebhookDeliveryStatus {
+        self.0.status.into()
     }
     /// Attempts made so far.
     async fn attempts(&self) -> i64 {
@@ -116,7 +112,7 @@ impl WebhookDelivery {
     }
     /// When the next attempt is due, while the delivery is pending.
     async fn next_attempt_at(&self) -> Option<DateTime<Utc>> {
-        (self.0.status == "pending").then(|| time(self.0.next_attempt_at))
+        (self.0.status == d::WebhookDeliveryStatus::Pending).then(|| time(self.0.next_attempt_at))
     }
 }
 
