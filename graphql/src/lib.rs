@@ -13,6 +13,7 @@ mod mutation;
 mod query;
 mod search;
 mod staff_identities;
+mod stamp;
 mod subscription;
 mod support;
 mod types;

@@ -4,7 +4,7 @@ use async_graphql::{Context, ID, MaybeUndefined, Object, Upload};
 use switchboard_desk::domain::{self as d, Actor};
 use switchboard_desk::store::IdentityKind;
 use switchboard_desk::{
-    self as desk_api, DeskError, InboundMessage, LoginResult, NewAttachment, OpenTicket, RequesterRef, TicketPatch,
+    self as desk_api, DeskError, InboundMessage, LoginResult, NewAttachment, OpenTicket, RequesterRef,
 };
 
 use crate::support::*;
@@ -44,8 +44,8 @@ fn maybe_id<T: From<i64>>(id: &MaybeUndefined<ID>, field: &str) -> Result<Option
     })
 }
 
-fn to_patch(p: TicketPatchInput) -> Result<TicketPatch, DeskError> {
-    Ok(TicketPatch {
+fn to_patch(p: TicketPatch) -> Result<desk_api::TicketPatch, DeskError> {
+    Ok(desk_api::TicketPatch {
         subject: p.subject,
         status: p.status.map(Into::into),
         priority: p.priority.map(Into::into),
@@ -229,12 +229,7 @@ impl CoreMutation {
     }
 
     /// Changes a ticket's fields.
-    async fn update_ticket(
-        &self,
-        ctx: &Context<'_>,
-        ticket_id: ID,
-        input: TicketPatchInput,
-    ) -> Result<Ticket, DeskError> {
+    async fn update_ticket(&self, ctx: &Context<'_>, ticket_id: ID, input: TicketPatch) -> Result<Ticket, DeskError> {
         let a = staff(ctx)?;
         Ok(Ticket(desk(ctx).update_ticket(a, parse_id(&ticket_id, "ticketId")?, to_patch(input)?).await?))
     }
@@ -244,7 +239,7 @@ impl CoreMutation {
         &self,
         ctx: &Context<'_>,
         ticket_ids: Vec<ID>,
-        input: TicketPatchInput,
+        input: TicketPatch,
     ) -> Result<Vec<BulkUpdateResult>, DeskError> {
         let a = staff(ctx)?;
         let ids = ticket_ids
@@ -385,7 +380,7 @@ impl CoreMutation {
     }
 
     /// Changes a staff member (admins).
-    async fn update_user(&self, ctx: &Context<'_>, id: ID, input: UserPatchInput) -> Result<User, DeskError> {
+    async fn update_user(&self, ctx: &Context<'_>, id: ID, input: UserPatch) -> Result<User, DeskError> {
         let a = actor(ctx)?;
         let id = parse_id(&id, "id")?;
         if let Some(p) = &input.password {

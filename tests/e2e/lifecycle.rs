@@ -39,7 +39,7 @@ async fn agent_works_a_ticket_from_open_to_reopen() {
     .await;
     assert_eq!(claimed["claimTicket"]["assignee"]["name"], "Alex Agent");
 
-    let q = "mutation($t: ID!, $i: TicketPatchInput!) { updateTicket(ticketId: $t, input: $i) { priority tags } }";
+    let q = "mutation($t: ID!, $i: TicketPatch!) { updateTicket(ticketId: $t, input: $i) { priority tags } }";
     let upd =
         ok(&ws.agent, q, json!({ "t": id, "i": { "priority": "URGENT", "tags": ["Hardware", "floor 3"] } })).await;
     assert_eq!(upd["updateTicket"], json!({ "priority": "URGENT", "tags": ["hardware", "floor-3"] }));

@@ -202,7 +202,7 @@ async fn signing_out_everywhere_and_password_changes_end_earlier_sessions() {
         .find(|u| u["email"] == ws.email("agent2"))
         .unwrap()["id"]
         .clone();
-    let update = "mutation($id: ID!, $i: UserPatchInput!) { updateUser(id: $id, input: $i) { id } }";
+    let update = "mutation($id: ID!, $i: UserPatch!) { updateUser(id: $id, input: $i) { id } }";
     ok(&ws.admin, update, json!({ "id": agent2, "i": { "password": "reset by the admin" } })).await;
     assert!(dead(&ws.agent2).await);
     let again = gql(None, sign_in, json!({ "e": ws.email("agent2"), "p": "reset by the admin" })).await;

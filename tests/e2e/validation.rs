@@ -17,7 +17,7 @@ async fn invalid_input_names_the_field_and_changes_nothing() {
     let before = snapshot(&ws, &id).await;
 
     // A closed ticket only comes back through reopen.
-    let upd = "mutation($t: ID!, $i: TicketPatchInput!) { updateTicket(ticketId: $t, input: $i) { id } }";
+    let upd = "mutation($t: ID!, $i: TicketPatch!) { updateTicket(ticketId: $t, input: $i) { id } }";
     assert_error(
         &gql(Some(&ws.agent), upd, json!({ "t": id, "i": { "status": "IN_PROGRESS" } })).await,
         "VALIDATION",

@@ -305,7 +305,7 @@ impl Desk {
                 if cur.is_default && !is_default {
                     return Err(DeskError::invalid("isDefault", "make another queue the default instead"));
                 }
-                self.take_version(&mut tx, actor, EditedForm::Queue, "queue", id.0, version).await?;
+                self.take_version(&mut tx, actor, EditedForm::Queue(id), "queue", version).await?;
                 tx.update_queue(ws, id, &name, mode).await.map_err(conflict_as_field("name", "this queue name"))?
             }
         };
@@ -386,14 +386,13 @@ impl Desk {
         actor: &Actor,
         form: EditedForm,
         what: &'static str,
-        id: i64,
         expected: Option<i64>,
     ) -> Result<(), DeskError> {
         let ws = actor.workspace_id;
-        if tx.take_form_version(form, ws, id, expected, &actor.label, self.now()).await?.is_some() {
+        if tx.take_form_version(form, ws, expected, &actor.label, self.now()).await?.is_some() {
             return Ok(());
         }
-        let (version, at, by) = tx.form_version(form, ws, id).await?.ok_or(DeskError::NotFound(what))?;
+        let (version, at, by) = tx.form_version(form, ws).await?.ok_or(DeskError::NotFound(what))?;
         Err(saved_since(&format!("this {what}"), version, at, by))
     }
 
@@ -472,7 +471,7 @@ impl Desk {
         }
         if let Some(id) = id {
             tx.help_topic_by_id(ws, id).await?.ok_or(DeskError::NotFound("help topic"))?;
-            self.take_version(&mut tx, actor, EditedForm::HelpTopic, "help topic", id.0, input.version).await?;
+            self.take_version(&mut tx, actor, EditedForm::HelpTopic(id), "help topic", input.version).await?;
         }
         let t = tx
             .upsert_help_topic(
@@ -521,8 +520,8 @@ impl Desk {
         }
         if let Some(id) = id {
             tx.canned_response_by_id(ws, id).await?.ok_or(DeskError::NotFound("canned response"))?;
-            let form = EditedForm::CannedResponse;
-            self.take_version(&mut tx, actor, form, "canned response", id.0, input.version).await?;
+            let form = EditedForm::CannedResponse(id);
+            self.take_version(&mut tx, actor, form, "canned response", input.version).await?;
         }
         let r = tx
             .upsert_canned_response(ws, id, &title, shortcut.as_deref(), &body, input.help_topic_id, self.now())

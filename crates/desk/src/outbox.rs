@@ -10,7 +10,9 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use switchboard_domain::{Channel, DeliveryStatus, EntryId, Millis, TicketId, WorkspaceId, retry_delay_ms};
+use switchboard_domain::{
+    Channel, DeliveryStatus, EntryId, Millis, OutboxId, SendStatus, TicketId, WorkspaceId, retry_delay_ms,
+};
 use switchboard_store::Tx;
 use switchboard_store::records::ContactRecord;
 
@@ -20,7 +22,7 @@ use crate::{Desk, DeskError};
 #[derive(Debug, Clone)]
 pub struct OutboundMessage {
     /// The outbox row; adapters may use it to build a stable message id.
-    pub outbox_id: i64,
+    pub outbox_id: OutboxId,
     /// Attempts made before this one.
     pub attempts: i64,
     pub workspace_id: WorkspaceId,
@@ -109,7 +111,7 @@ impl Desk {
                 }
                 for (id, attempts) in rows {
                     let Some(row) = tx.outbox_by_id(id).await? else { continue };
-                    if tx.record_outbox_attempt(id, attempts, "failed", self.now(), Some(&reason)).await? {
+                    if tx.record_outbox_attempt(id, attempts, SendStatus::Failed, self.now(), Some(&reason)).await? {
                         tx.set_entry_delivery(
                             row.workspace_id,
                             row.entry_id,
@@ -148,14 +150,16 @@ impl Desk {
     }
 
     /// Outbox rows of `channel` due now, with the attempts made so far; for the job runner.
-    pub async fn due_outbox(&self, channel: Channel, limit: i64) -> Result<Vec<(i64, i64)>, DeskError> {
+    pub async fn due_outbox(&self, channel: Channel, limit: i64) -> Result<Vec<(OutboxId, i64)>, DeskError> {
         Ok(self.store().read().await?.due_outbox(channel, self.now(), limit).await?)
     }
 
     /// A pending outbox row with what is needed to send it; `None` once it is no longer pending.
-    pub async fn outbound_message(&self, outbox_id: i64) -> Result<Option<OutboundMessage>, DeskError> {
+    pub async fn outbound_message(&self, outbox_id: OutboxId) -> Result<Option<OutboundMessage>, DeskError> {
         let mut tx = self.store().read().await?;
-        let Some(row) = tx.outbox_by_id(outbox_id).await?.filter(|r| r.status == "pending") else { return Ok(None) };
+        let Some(row) = tx.outbox_by_id(outbox_id).await?.filter(|r| r.status == SendStatus::Pending) else {
+            return Ok(None);
+        };
         let ws = row.workspace_id;
         let (Some(ticket), Some(entry)) =
             (tx.ticket_by_id(ws, row.ticket_id).await?, tx.entry_by_id(ws, row.entry_id).await?)
@@ -204,10 +208,10 @@ impl Desk {
         let (row_status, next, error) = attempt_result(outcome, msg.attempts, retry_base_ms, self.now());
         // A retry stays pending for the requester's eyes, with the last error shown to staff.
         let (status, external) = match (row_status, outcome) {
-            ("sent", DeliveryOutcome::Sent { external_message_id }) => {
+            (SendStatus::Sent, DeliveryOutcome::Sent { external_message_id }) => {
                 (DeliveryStatus::Sent, external_message_id.as_deref())
             }
-            ("pending", _) => (DeliveryStatus::Pending, None),
+            (SendStatus::Pending, _) => (DeliveryStatus::Pending, None),
             _ => (DeliveryStatus::Failed, None),
         };
         let mut tx = self.store().write().await?;
@@ -259,14 +263,14 @@ pub(crate) fn attempt_result(
     attempts_before: i64,
     retry_base_ms: i64,
     now: Millis,
-) -> (&'static str, Millis, Option<String>) {
+) -> (SendStatus, Millis, Option<String>) {
     match outcome {
-        DeliveryOutcome::Sent { .. } => ("sent", now, None),
+        DeliveryOutcome::Sent { .. } => (SendStatus::Sent, now, None),
         DeliveryOutcome::Retry { error } => match retry_delay_ms(attempts_before + 1, retry_base_ms) {
-            Some(delay) => ("pending", now + delay, Some(truncate(error, 1000))),
-            None => ("failed", now, Some(truncate(error, 1000))),
+            Some(delay) => (SendStatus::Pending, now + delay, Some(truncate(error, 1000))),
+            None => (SendStatus::Failed, now, Some(truncate(error, 1000))),
         },
-        DeliveryOutcome::Failed { error } => ("failed", now, Some(truncate(error, 1000))),
+        DeliveryOutcome::Failed { error } => (SendStatus::Failed, now, Some(truncate(error, 1000))),
     }
 }
 

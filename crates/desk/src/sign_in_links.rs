@@ -12,7 +12,7 @@ use std::future::Future;
 use std::net::IpAddr;
 use std::pin::Pin;
 
-use switchboard_domain::{EmailAddress, Millis, WorkspaceId};
+use switchboard_domain::{EmailAddress, Millis, SendStatus, SignInLinkId, WorkspaceId};
 use switchboard_store::CustomerSignInLinkRecord;
 
 use crate::auth::{client_key, named_workspace, random_token, rate_limited, sha256_hex};
@@ -40,7 +40,7 @@ const SIGN_IN_LINK_KEEP_MS: Millis = 7 * 86_400_000;
 #[derive(Clone)]
 pub struct SignInLinkMail {
     /// The link's row; the job runner's key.
-    pub link_id: i64,
+    pub link_id: SignInLinkId,
     /// Send attempts made before this one.
     pub attempts: i64,
     pub workspace_id: WorkspaceId,
@@ -161,15 +161,15 @@ impl Desk {
     }
 
     /// Sign-in links whose email is due now, with the attempts made so far; for the job runner.
-    pub async fn due_customer_sign_in_links(&self, limit: i64) -> Result<Vec<(i64, i64)>, DeskError> {
+    pub async fn due_customer_sign_in_links(&self, limit: i64) -> Result<Vec<(SignInLinkId, i64)>, DeskError> {
         Ok(self.store().read().await?.due_sign_in_links(self.now(), limit).await?)
     }
 
     /// A link whose email is still to send, with what the email needs; `None` once it is sent,
     /// given up, used or expired (an expired link's email is given up here).
-    pub async fn customer_sign_in_mail(&self, link_id: i64) -> Result<Option<SignInLinkMail>, DeskError> {
+    pub async fn customer_sign_in_mail(&self, link_id: SignInLinkId) -> Result<Option<SignInLinkMail>, DeskError> {
         let mut tx = self.store().read().await?;
-        let Some(link) = tx.sign_in_link_by_id(link_id).await?.filter(|l| l.send_status == "pending") else {
+        let Some(link) = tx.sign_in_link_by_id(link_id).await?.filter(|l| l.send_status == SendStatus::Pending) else {
             return Ok(None);
         };
         let live = link.used_at.is_none() && link.expires_at > self.now();
@@ -201,7 +201,7 @@ impl Desk {
         why: &str,
     ) -> Result<Option<SignInLinkMail>, DeskError> {
         let mut tx = self.store().write().await?;
-        tx.record_sign_in_link_attempt(link.id, link.send_attempts, "failed", self.now(), Some(why)).await?;
+        tx.record_sign_in_link_attempt(link.id, link.send_attempts, SendStatus::Failed, self.now(), Some(why)).await?;
         tx.commit().await?;
         Ok(None)
     }
@@ -217,8 +217,8 @@ impl Desk {
         let now = self.now();
         let (mut status, mut next, error) = attempt_result(outcome, mail.attempts, retry_base_ms, now);
         // A retry that would come after the link expired is not worth waiting for.
-        if status == "pending" && next >= mail.expires_at {
-            (status, next) = ("failed", now);
+        if status == SendStatus::Pending && next >= mail.expires_at {
+            (status, next) = (SendStatus::Failed, now);
         }
         let mut tx = self.store().write().await?;
         let recorded =

@@ -192,12 +192,12 @@ async fn webhook_dispatch_loses_no_event_committed_behind_a_newer_one_and_sends_
     for _ in 0..5 {
         // A takes an event id first and commits last; B takes the next id and commits at once.
         let mut a = e.store.write().await.unwrap();
-        written.push(a.insert_event(ws, None, "ticket.opened", &payload, 1).await.unwrap());
+        written.push(a.insert_event(ws, None, EventKind::TicketOpened, &payload, 1).await.unwrap());
         let store = e.store.clone();
         let p = payload.clone();
         let mut b = tokio::spawn(async move {
             let mut b = store.write().await.unwrap();
-            let id = b.insert_event(ws, None, "ticket.opened", &p, 2).await.unwrap();
+            let id = b.insert_event(ws, None, EventKind::TicketOpened, &p, 2).await.unwrap();
             b.commit().await.unwrap();
             id
         });
@@ -224,7 +224,7 @@ async fn webhook_dispatch_loses_no_event_committed_behind_a_newer_one_and_sends_
         let (store, p) = (e.store.clone(), payload.clone());
         writers.push(tokio::spawn(async move {
             let mut tx = store.write().await.unwrap();
-            let id = tx.insert_event(ws, None, "ticket.opened", &p, 10 + i).await.unwrap();
+            let id = tx.insert_event(ws, None, EventKind::TicketOpened, &p, 10 + i).await.unwrap();
             tx.commit().await.unwrap();
             id
         }));

@@ -78,7 +78,7 @@ impl Env {
         let mut out = Vec::new();
         let mut tx = self.store.read().await.unwrap();
         let mut id = 1;
-        while let Some(l) = tx.sign_in_link_by_id(id).await.unwrap() {
+        while let Some(l) = tx.sign_in_link_by_id(SignInLinkId(id)).await.unwrap() {
             out.push(l.token_sealed);
             id += 1;
         }

@@ -425,7 +425,7 @@ async fn sla_targets_count_business_hours_pause_while_waiting_and_breach_once() 
     assert_eq!(events.iter().filter(|(k, _)| k == "sla.breach").count(), 1);
     assert!(e.reload(&t).await.tags.contains("late"), "the sla_breach automation rule ran");
     let notes = e.desk.notifications(&e.admin, 10).await.unwrap();
-    assert!(notes.iter().any(|n| n.kind == "sla.breach" && n.ticket_id == Some(t.id)));
+    assert!(notes.iter().any(|n| n.kind == NotificationKind::SlaBreach && n.ticket_id == Some(t.id)));
 
     // The at-risk, overdue and due-today filters read the stored due time in the workspace zone.
     let overdue = TicketFilter { sla: Some(SlaFilter::Overdue), ..Default::default() };
@@ -1071,7 +1071,7 @@ async fn manager_alerts_notify_when_a_threshold_is_crossed_and_rearm_when_it_cle
         let admin = e.admin.clone();
         async move {
             let mut k: Vec<String> =
-                desk.notifications(&admin, 50).await.unwrap().into_iter().map(|n| n.kind).collect();
+                desk.notifications(&admin, 50).await.unwrap().into_iter().map(|n| n.kind.to_string()).collect();
             k.sort();
             k
         }
@@ -1114,7 +1114,7 @@ async fn manager_alerts_notify_when_a_threshold_is_crossed_and_rearm_when_it_cle
     let report = e.desk.after_close_and_alerts().await.unwrap();
     assert_eq!(report.alerts, 1);
     let notes = e.desk.notifications(&e.admin, 50).await.unwrap();
-    let drop = notes.iter().find(|n| n.kind == "csat_drop").expect("a CSAT drop alert");
+    let drop = notes.iter().find(|n| n.kind == NotificationKind::CsatDrop).expect("a CSAT drop alert");
     assert!(drop.message.contains("from 100% to 40%"), "{}", drop.message);
 }
 

@@ -5,7 +5,7 @@
 //! does not page managers every minute; once the condition clears, the next crossing notifies
 //! again.
 
-use crate::Millis;
+use crate::{Millis, NotificationKind};
 
 /// Fewer ratings than this in either week make a satisfaction share too noisy to compare.
 pub const MIN_RATINGS_FOR_CSAT_ALERT: i64 = 5;
@@ -25,12 +25,12 @@ pub enum ManagerAlert {
 }
 
 impl ManagerAlert {
-    /// The notification kind and stored alert name.
-    pub fn kind(self) -> &'static str {
+    /// The notification kind; its spelling is also the stored alert name.
+    pub fn kind(self) -> NotificationKind {
         match self {
-            ManagerAlert::QueueDepth => "queue_depth",
-            ManagerAlert::CsatDrop => "csat_drop",
-            ManagerAlert::EscalationSpike => "escalation_spike",
+            ManagerAlert::QueueDepth => NotificationKind::QueueDepth,
+            ManagerAlert::CsatDrop => NotificationKind::CsatDrop,
+            ManagerAlert::EscalationSpike => NotificationKind::EscalationSpike,
         }
     }
 }

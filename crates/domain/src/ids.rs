@@ -59,4 +59,12 @@ ids! {
     NotificationId,
     /// A suggested macro awaiting an admin's decision.
     MacroSuggestionId,
+    /// A reply in the outbox, waiting for (or done with) delivery by its channel.
+    OutboxId,
+    /// A customer's one-time sign-in link to the My Tickets portal.
+    SignInLinkId,
+    /// A domain event in the stream that webhooks, automation and search read.
+    EventId,
+    /// One recorded change in a ticket's history.
+    HistoryId,
 }

@@ -9,12 +9,15 @@ mod alerts;
 mod automation;
 mod calendar;
 mod egress;
+// Its `string_enum!` is used by `statuses` too, so it comes first.
+#[macro_use]
 mod enums;
 mod error;
 mod ids;
 mod inactivity;
 mod routing;
 mod sla;
+mod statuses;
 mod suggestions;
 mod template;
 mod text;
@@ -44,6 +47,7 @@ pub use routing::{
 pub use sla::{
     SlaFilter, SlaWindow, day_index, local_days, next_sla_due, parse_time_zone, pending_sla_targets, sla_window,
 };
+pub use statuses::*;
 pub use suggestions::{MIN_REPEATS, MIN_TICKETS, RepeatedReply, normalize_reply, repeated_replies};
 pub use template::{
     ActorVars, MAX_RENDERED_CHARS, MAX_TEMPLATE_CHARS, MAX_TEMPLATE_DEPTH, RequesterVars, TEMPLATE_VARIABLES,

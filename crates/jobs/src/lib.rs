@@ -33,7 +33,7 @@ use sqlx::postgres::PgPoolOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgPool, SqlitePool};
 use switchboard_channel::Registry;
-use switchboard_desk::domain::{Channel, WebhookDeliveryId};
+use switchboard_desk::domain::{Channel, OutboxId, SignInLinkId, WebhookDeliveryId};
 use switchboard_desk::{ChannelSender, DeliveryOutcome, Desk, SignInLinkSender};
 
 pub use http::{DeliveryClient, WebhookProxy, send_delivery};
@@ -92,9 +92,9 @@ pub enum Deliver {
     /// A webhook event to its endpoint.
     Webhook { delivery_id: i64, attempt: i64 },
     /// A reply in the outbox to its ticket's channel.
-    Reply { outbox_id: i64, attempt: i64 },
+    Reply { outbox_id: OutboxId, attempt: i64 },
     /// A customer's one-time sign-in link, by email.
-    SignInLink { link_id: i64, attempt: i64 },
+    SignInLink { link_id: SignInLinkId, attempt: i64 },
 }
 
 impl Deliver {
@@ -371,7 +371,7 @@ async fn run_delivery(job: Deliver, ctx: Data<Arc<Context>>) -> Result<(), BoxDy
     }
 }
 
-async fn deliver_sign_in_link(ctx: &Context, link_id: i64, attempt: i64) -> Result<(), BoxDynError> {
+async fn deliver_sign_in_link(ctx: &Context, link_id: SignInLinkId, attempt: i64) -> Result<(), BoxDynError> {
     let Some(sender) = &ctx.senders.sign_in_links else { return Ok(()) };
     let Some(mail) = ctx.desk.customer_sign_in_mail(link_id).await? else { return Ok(()) };
     if mail.attempts != attempt {
@@ -382,16 +382,16 @@ async fn deliver_sign_in_link(ctx: &Context, link_id: i64, attempt: i64) -> Resu
         Err(_) => DeliveryOutcome::Retry { error: "the mail server did not answer in time".into() },
     };
     match &outcome {
-        DeliveryOutcome::Sent { .. } => tracing::info!(link = link_id, "sign-in link sent"),
+        DeliveryOutcome::Sent { .. } => tracing::info!(link = link_id.0, "sign-in link sent"),
         DeliveryOutcome::Retry { error } | DeliveryOutcome::Failed { error } => {
-            tracing::warn!(link = link_id, attempt = attempt + 1, error = %error, "sign-in link not sent")
+            tracing::warn!(link = link_id.0, attempt = attempt + 1, error = %error, "sign-in link not sent")
         }
     }
     ctx.desk.record_customer_sign_in_attempt(&mail, &outcome, ctx.config.retry_base_ms).await?;
     Ok(())
 }
 
-async fn deliver_reply(ctx: &Context, outbox_id: i64, attempt: i64) -> Result<(), BoxDynError> {
+async fn deliver_reply(ctx: &Context, outbox_id: OutboxId, attempt: i64) -> Result<(), BoxDynError> {
     let Some(msg) = ctx.desk.outbound_message(outbox_id).await? else { return Ok(()) };
     if msg.attempts != attempt {
         return Ok(());
@@ -402,9 +402,9 @@ async fn deliver_reply(ctx: &Context, outbox_id: i64, attempt: i64) -> Result<()
         Err(_) => DeliveryOutcome::Retry { error: "the channel did not answer in time".into() },
     };
     match &outcome {
-        DeliveryOutcome::Sent { .. } => tracing::info!(outbox = outbox_id, channel = %msg.channel, "reply sent"),
+        DeliveryOutcome::Sent { .. } => tracing::info!(outbox = outbox_id.0, channel = %msg.channel, "reply sent"),
         DeliveryOutcome::Retry { error } | DeliveryOutcome::Failed { error } => {
-            tracing::warn!(outbox = outbox_id, channel = %msg.channel, attempt = attempt + 1, error = %error, "reply not sent")
+            tracing::warn!(outbox = outbox_id.0, channel = %msg.channel, attempt = attempt + 1, error = %error, "reply not sent")
         }
     }
     ctx.desk.record_outbox_attempt(&msg, &outcome, ctx.config.retry_base_ms).await?;

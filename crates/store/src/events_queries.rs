@@ -5,17 +5,17 @@ pub async fn insert_event(
     c: &mut Conn,
     ws: WorkspaceId,
     ticket: Option<TicketId>,
-    kind: &str,
+    kind: EventKind,
     payload: &serde_json::Value,
     now: Millis,
-) -> Result<i64> {
+) -> Result<EventId> {
     Ok(sqlx::query_scalar(
         "INSERT INTO events (workspace_id, ticket_id, kind, payload, created_at) \
                            VALUES ($1, $2, $3, $4, $5) RETURNING id",
     )
     .bind(ws)
     .bind(ticket)
-    .bind(kind)
+    .bind(kind.as_str())
     .bind(payload.to_string())
     .bind(now)
     .fetch_one(&mut *c)
@@ -72,7 +72,7 @@ pub async fn stream_cursor(c: &mut Conn, name: &str) -> Result<StreamPosition> {
         .bind(name)
         .fetch_optional(&mut *c)
         .await?;
-    Ok(v.map(|(tx_id, id)| StreamPosition { tx_id, id }).unwrap_or_default())
+    Ok(v.map(|(tx_id, id)| StreamPosition { tx_id, id: EventId(id) }).unwrap_or_default())
 }
 
 /// The cursor, held until the transaction ends (PostgreSQL; SQLite's single writer already
@@ -90,7 +90,7 @@ pub async fn lock_stream_cursor(c: &mut Conn, name: &str) -> Result<StreamPositi
             .bind(name)
             .fetch_one(&mut *c)
             .await?;
-    Ok(StreamPosition { tx_id, id })
+    Ok(StreamPosition { tx_id, id: EventId(id) })
 }
 
 pub async fn set_stream_cursor(c: &mut Conn, name: &str, position: StreamPosition) -> Result<()> {

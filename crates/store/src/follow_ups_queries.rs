@@ -169,10 +169,10 @@ pub async fn queue_depth(c: &mut Conn, ws: WorkspaceId) -> Result<i64> {
     .await?)
 }
 
-pub async fn count_events_since(c: &mut Conn, ws: WorkspaceId, kind: &str, since: Millis) -> Result<i64> {
+pub async fn count_events_since(c: &mut Conn, ws: WorkspaceId, kind: EventKind, since: Millis) -> Result<i64> {
     Ok(sqlx::query_scalar("SELECT COUNT(*) FROM events WHERE workspace_id = $1 AND kind = $2 AND created_at >= $3")
         .bind(ws)
-        .bind(kind)
+        .bind(kind.as_str())
         .bind(since)
         .fetch_one(&mut *c)
         .await?)

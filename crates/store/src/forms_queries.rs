@@ -9,7 +9,6 @@ pub async fn take_form_version(
     c: &mut Conn,
     form: EditedForm,
     ws: WorkspaceId,
-    id: i64,
     expected: Option<i64>,
     by: &str,
     now: Millis,
@@ -20,7 +19,7 @@ pub async fn take_form_version(
          WHERE workspace_id = $1 AND id = $2 AND ($3 IS NULL OR version = $3) RETURNING version"
     ))
     .bind(ws)
-    .bind(id)
+    .bind(form.row_id())
     .bind(expected)
     .bind(now)
     .bind(by)
@@ -33,12 +32,11 @@ pub async fn form_version(
     c: &mut Conn,
     form: EditedForm,
     ws: WorkspaceId,
-    id: i64,
 ) -> Result<Option<(i64, Option<Millis>, Option<String>)>> {
     let table = form.table();
     Ok(sqlx::query_as(sqlf!("SELECT version, updated_at, updated_by FROM {table} WHERE workspace_id = $1 AND id = $2"))
         .bind(ws)
-        .bind(id)
+        .bind(form.row_id())
         .fetch_optional(&mut *c)
         .await?)
 }

@@ -1,29 +1,46 @@
 //! Rows for versions of the admin forms (queues, help topics), so a save cannot overwrite a newer
 //! one.
 
-/// An admin form whose saves are checked against the version they were loaded at.
+use switchboard_domain::*;
+
+/// The row of an admin form whose saves are checked against the version they were loaded at:
+/// the form and the typed id of its row, so a queue's version is never looked up with a webhook's
+/// id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EditedForm {
-    Queue,
-    HelpTopic,
-    CannedResponse,
-    RoutingRule,
-    SlaPolicy,
-    Webhook,
-    Calendar,
+    Queue(QueueId),
+    HelpTopic(HelpTopicId),
+    CannedResponse(CannedResponseId),
+    RoutingRule(RoutingRuleId),
+    SlaPolicy(SlaPolicyId),
+    Webhook(WebhookId),
+    Calendar(CalendarId),
 }
 
 impl EditedForm {
     /// The table holding the form's rows (with `version`, `updated_at` and `updated_by`).
     pub fn table(self) -> &'static str {
         match self {
-            EditedForm::Queue => "queues",
-            EditedForm::HelpTopic => "help_topics",
-            EditedForm::CannedResponse => "canned_responses",
-            EditedForm::RoutingRule => "routing_rules",
-            EditedForm::SlaPolicy => "sla_policies",
-            EditedForm::Webhook => "webhooks",
-            EditedForm::Calendar => "business_calendars",
+            EditedForm::Queue(_) => "queues",
+            EditedForm::HelpTopic(_) => "help_topics",
+            EditedForm::CannedResponse(_) => "canned_responses",
+            EditedForm::RoutingRule(_) => "routing_rules",
+            EditedForm::SlaPolicy(_) => "sla_policies",
+            EditedForm::Webhook(_) => "webhooks",
+            EditedForm::Calendar(_) => "business_calendars",
+        }
+    }
+
+    /// The row's id as stored, for binding in the one query that serves every form's table.
+    pub fn row_id(self) -> i64 {
+        match self {
+            EditedForm::Queue(id) => id.0,
+            EditedForm::HelpTopic(id) => id.0,
+            EditedForm::CannedResponse(id) => id.0,
+            EditedForm::RoutingRule(id) => id.0,
+            EditedForm::SlaPolicy(id) => id.0,
+            EditedForm::Webhook(id) => id.0,
+            EditedForm::Calendar(id) => id.0,
         }
     }
 }

@@ -5,7 +5,7 @@ use switchboard_domain::*;
 /// One recorded change to a ticket.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct HistoryRecord {
-    pub id: i64,
+    pub id: HistoryId,
     pub ticket_id: TicketId,
     pub actor_user_id: Option<UserId>,
     pub actor_contact_id: Option<ContactId>,

@@ -4,7 +4,7 @@
 pub async fn insert_notification(
     c: &mut Conn,
     ws: WorkspaceId,
-    kind: &str,
+    kind: NotificationKind,
     ticket: Option<TicketId>,
     message: &str,
     now: Millis,
@@ -13,7 +13,7 @@ pub async fn insert_notification(
         "INSERT INTO notifications (workspace_id, kind, ticket_id, message, created_at) VALUES ($1, $2, $3, $4, $5)",
     )
     .bind(ws)
-    .bind(kind)
+    .bind(kind.as_str())
     .bind(ticket)
     .bind(message)
     .bind(now)

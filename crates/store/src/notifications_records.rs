@@ -7,7 +7,8 @@ use switchboard_domain::*;
 pub struct NotificationRecord {
     pub id: NotificationId,
     pub workspace_id: WorkspaceId,
-    pub kind: String,
+    #[sqlx(try_from = "String")]
+    pub kind: NotificationKind,
     pub ticket_id: Option<TicketId>,
     pub message: String,
     pub created_at: Millis,

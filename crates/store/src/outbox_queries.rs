@@ -8,7 +8,7 @@ pub async fn insert_outbox(
     entry: EntryId,
     channel: Channel,
     now: Millis,
-) -> Result<i64> {
+) -> Result<OutboxId> {
     Ok(sqlx::query_scalar(
         "INSERT INTO outbox (workspace_id, ticket_id, entry_id, channel, next_attempt_at, created_at) \
          VALUES ($1, $2, $3, $4, $5, $5) RETURNING id",
@@ -32,7 +32,7 @@ pub async fn pending_outbox_count(c: &mut Conn, ws: WorkspaceId, ticket: TicketI
     .await?)
 }
 
-pub async fn due_outbox(c: &mut Conn, channel: Channel, now: Millis, limit: i64) -> Result<Vec<(i64, i64)>> {
+pub async fn due_outbox(c: &mut Conn, channel: Channel, now: Millis, limit: i64) -> Result<Vec<(OutboxId, i64)>> {
     Ok(sqlx::query_as(
         "SELECT id, attempts FROM outbox WHERE status = 'pending' AND channel = $1 AND next_attempt_at <= $2 \
          ORDER BY next_attempt_at, id LIMIT $3",
@@ -44,7 +44,7 @@ pub async fn due_outbox(c: &mut Conn, channel: Channel, now: Millis, limit: i64)
     .await?)
 }
 
-pub async fn outbox_by_id(c: &mut Conn, id: i64) -> Result<Option<OutboxRecord>> {
+pub async fn outbox_by_id(c: &mut Conn, id: OutboxId) -> Result<Option<OutboxRecord>> {
     Ok(sqlx::query_as(
         "SELECT id, workspace_id, ticket_id, entry_id, channel, status, attempts, next_attempt_at, last_error, \
          created_at FROM outbox WHERE id = $1",
@@ -57,9 +57,9 @@ pub async fn outbox_by_id(c: &mut Conn, id: i64) -> Result<Option<OutboxRecord>>
 /// Records attempt number `attempts_before + 1`; false when that attempt was already recorded.
 pub async fn record_outbox_attempt(
     c: &mut Conn,
-    id: i64,
+    id: OutboxId,
     attempts_before: i64,
-    status: &str,
+    status: SendStatus,
     next_attempt_at: Millis,
     error: Option<&str>,
 ) -> Result<bool> {
@@ -69,7 +69,7 @@ pub async fn record_outbox_attempt(
     )
     .bind(id)
     .bind(attempts_before)
-    .bind(status)
+    .bind(status.as_str())
     .bind(next_attempt_at)
     .bind(error)
     .execute(&mut *c)

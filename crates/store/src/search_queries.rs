@@ -65,7 +65,7 @@ pub async fn stream_head(c: &mut Conn) -> Result<StreamPosition> {
     } else {
         sqlx::query_as("SELECT 0, id FROM events ORDER BY id DESC LIMIT 1").fetch_optional(&mut *c).await?
     };
-    Ok(v.map(|(tx_id, id)| StreamPosition { tx_id, id }).unwrap_or_default())
+    Ok(v.map(|(tx_id, id)| StreamPosition { tx_id, id: EventId(id) }).unwrap_or_default())
 }
 
 /// Whether a named cursor has ever been stored (a new search index has none: it is rebuilt).

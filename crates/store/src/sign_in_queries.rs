@@ -44,7 +44,7 @@ pub async fn count_sign_in_links_since(
     .await?)
 }
 
-pub async fn sign_in_link_by_id(c: &mut Conn, id: i64) -> Result<Option<CustomerSignInLinkRecord>> {
+pub async fn sign_in_link_by_id(c: &mut Conn, id: SignInLinkId) -> Result<Option<CustomerSignInLinkRecord>> {
     Ok(sqlx::query_as(sqlf!("SELECT {SIGN_IN_LINK_COLUMNS} FROM customer_sign_in_links WHERE id = $1"))
         .bind(id)
         .fetch_optional(&mut *c)
@@ -52,7 +52,7 @@ pub async fn sign_in_link_by_id(c: &mut Conn, id: i64) -> Result<Option<Customer
 }
 
 /// Links whose email is due now, with the attempts made so far; for the job runner.
-pub async fn due_sign_in_links(c: &mut Conn, now: Millis, limit: i64) -> Result<Vec<(i64, i64)>> {
+pub async fn due_sign_in_links(c: &mut Conn, now: Millis, limit: i64) -> Result<Vec<(SignInLinkId, i64)>> {
     Ok(sqlx::query_as(
         "SELECT id, send_attempts FROM customer_sign_in_links WHERE send_status = 'pending' AND next_attempt_at <= $1 \
          ORDER BY next_attempt_at, id LIMIT $2",
@@ -67,9 +67,9 @@ pub async fn due_sign_in_links(c: &mut Conn, now: Millis, limit: i64) -> Result<
 /// is sent or given up. False when that attempt was already recorded.
 pub async fn record_sign_in_link_attempt(
     c: &mut Conn,
-    id: i64,
+    id: SignInLinkId,
     attempts_before: i64,
-    status: &str,
+    status: SendStatus,
     next_attempt_at: Millis,
     error: Option<&str>,
 ) -> Result<bool> {
@@ -81,7 +81,7 @@ pub async fn record_sign_in_link_attempt(
     )
     .bind(id)
     .bind(attempts_before)
-    .bind(status)
+    .bind(status.as_str())
     .bind(next_attempt_at)
     .bind(error)
     .execute(&mut *c)

@@ -5,7 +5,7 @@ use switchboard_domain::*;
 /// A one-time sign-in link to the My Tickets portal, and the state of the email carrying it.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct CustomerSignInLinkRecord {
-    pub id: i64,
+    pub id: SignInLinkId,
     pub workspace_id: WorkspaceId,
     pub contact_id: ContactId,
     pub token_hash: String,
@@ -14,8 +14,8 @@ pub struct CustomerSignInLinkRecord {
     pub created_at: Millis,
     pub expires_at: Millis,
     pub used_at: Option<Millis>,
-    /// pending, sent or failed.
-    pub send_status: String,
+    #[sqlx(try_from = "String")]
+    pub send_status: SendStatus,
     pub send_attempts: i64,
     pub next_attempt_at: Millis,
     pub last_error: Option<String>,

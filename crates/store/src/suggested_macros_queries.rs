@@ -65,7 +65,7 @@ pub async fn decide_macro_suggestion(
     c: &mut Conn,
     ws: WorkspaceId,
     id: MacroSuggestionId,
-    status: &str,
+    status: SuggestionStatus,
     canned: Option<CannedResponseId>,
     now: Millis,
 ) -> Result<Option<MacroSuggestionRecord>> {
@@ -75,7 +75,7 @@ pub async fn decide_macro_suggestion(
     ))
     .bind(ws)
     .bind(id)
-    .bind(status)
+    .bind(status.as_str())
     .bind(canned)
     .bind(now)
     .fetch_optional(&mut *c)

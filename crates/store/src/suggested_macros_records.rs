@@ -10,7 +10,8 @@ pub struct MacroSuggestionRecord {
     pub body: String,
     pub occurrences: i64,
     pub ticket_count: i64,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: SuggestionStatus,
     pub canned_response_id: Option<CannedResponseId>,
     pub created_at: Millis,
     pub decided_at: Option<Millis>,

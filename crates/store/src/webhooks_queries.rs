@@ -115,7 +115,7 @@ pub async fn record_delivery_attempt(c: &mut Conn, id: WebhookDeliveryId, a: &De
          WHERE id = $1 AND status = 'pending'",
     )
     .bind(id)
-    .bind(a.status)
+    .bind(a.status.as_str())
     .bind(a.next_attempt_at)
     .bind(a.response_status)
     .bind(a.latency_ms)

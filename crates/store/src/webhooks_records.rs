@@ -29,7 +29,8 @@ pub struct WebhookDeliveryRecord {
     pub webhook_id: WebhookId,
     pub event: String,
     pub payload: String,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: WebhookDeliveryStatus,
     pub attempts: i64,
     pub next_attempt_at: Millis,
     pub response_status: Option<i64>,
@@ -42,7 +43,7 @@ pub struct WebhookDeliveryRecord {
 /// The result of one delivery attempt.
 #[derive(Debug, Clone)]
 pub struct DeliveryAttempt {
-    pub status: &'static str,
+    pub status: WebhookDeliveryStatus,
     pub next_attempt_at: Millis,
     pub response_status: Option<i64>,
     pub latency_ms: i64,

@@ -53,6 +53,8 @@ pub struct Calendar {
     spec: d::CalendarSpec,
 }
 
+crate::stamp::version_stamp!(CalendarStamp, "CalendarInput", "calendar");
+
 impl Calendar {
     /// Reads the stored spec; one that does not parse is an internal error.
     pub(crate) fn new(record: CalendarRecord) -> Result<Calendar, DeskError> {
@@ -97,14 +99,9 @@ impl Calendar {
     async fn updated_at(&self) -> DateTime<Utc> {
         time(self.record.updated_at)
     }
-    /// Goes up with every save; send it back as `CalendarInput.version` so a save over someone
-    /// else's newer one is refused instead of undoing it.
-    async fn version(&self) -> i64 {
-        self.record.version
-    }
-    /// Who last saved the calendar, as history names them; absent before its first edit.
-    async fn updated_by(&self) -> Option<&str> {
-        self.record.updated_by.as_deref()
+    #[graphql(flatten)]
+    async fn stamp(&self) -> CalendarStamp {
+        CalendarStamp::of(self.record.version, &self.record.updated_by)
     }
 }
 

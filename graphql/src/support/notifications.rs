@@ -16,7 +16,7 @@ impl Notification {
     }
     /// What it is about, e.g. `sla.breach`.
     async fn kind(&self) -> &str {
-        &self.0.kind
+        self.0.kind.as_str()
     }
     async fn ticket_id(&self) -> Option<ID> {
         self.0.ticket_id.map(|t| id(t.0))

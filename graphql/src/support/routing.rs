@@ -53,6 +53,8 @@ impl RoutingActionType {
 /// ticket goes.
 pub struct RoutingRule(pub desk_api::RoutingRuleView);
 
+crate::stamp::version_stamp!(RoutingRuleStamp, "RoutingRuleInput", "rule");
+
 #[Object]
 impl RoutingRule {
     async fn id(&self) -> ID {
@@ -88,14 +90,9 @@ impl RoutingRule {
     async fn updated_at(&self) -> DateTime<Utc> {
         time(self.0.updated_at)
     }
-    /// Goes up with every save; send it back as `RoutingRuleInput.version` so a save over someone
-    /// else's newer one is refused instead of undoing it.
-    async fn version(&self) -> i64 {
-        self.0.version
-    }
-    /// Who last saved the rule, as history names them; absent before its first edit.
-    async fn updated_by(&self) -> Option<&str> {
-        self.0.updated_by.as_deref()
+    #[graphql(flatten)]
+    async fn stamp(&self) -> RoutingRuleStamp {
+        RoutingRuleStamp::of(self.0.version, &self.0.updated_by)
     }
 }
 

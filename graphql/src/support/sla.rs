@@ -16,6 +16,8 @@ remote_enum!(
 /// First-response and resolution targets for tickets of a priority (and help topic).
 pub struct SlaPolicy(pub SlaPolicyRecord);
 
+crate::stamp::version_stamp!(SlaPolicyStamp, "SlaPolicyInput", "policy");
+
 #[Object]
 impl SlaPolicy {
     async fn id(&self) -> ID {
@@ -50,14 +52,9 @@ impl SlaPolicy {
     async fn updated_at(&self) -> DateTime<Utc> {
         time(self.0.updated_at)
     }
-    /// Goes up with every save; send it back as `SlaPolicyInput.version` so a save over someone
-    /// else's newer one is refused instead of undoing it.
-    async fn version(&self) -> i64 {
-        self.0.version
-    }
-    /// Who last saved the policy, as history names them; absent before its first edit.
-    async fn updated_by(&self) -> Option<&str> {
-        self.0.updated_by.as_deref()
+    #[graphql(flatten)]
+    async fn stamp(&self) -> SlaPolicyStamp {
+        SlaPolicyStamp::of(self.0.version, &self.0.updated_by)
     }
 }
 

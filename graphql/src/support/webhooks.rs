@@ -17,6 +17,7 @@ WebhookEvent => "d::WebhookEvent" {
 
 /// Where a webhook delivery stands.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "d::WebhookDeliveryStatus")]
 pub enum WebhookDeliveryStatus {
     /// Not delivered yet; retried at `nextAttemptAt`.
     Pending,
@@ -28,6 +29,8 @@ pub enum WebhookDeliveryStatus {
 
 /// A webhook endpoint (its signing secret is never shown after it is set).
 pub struct Webhook(pub WebhookRecord);
+
+crate::stamp::version_stamp!(WebhookStamp, "WebhookInput", "endpoint");
 
 #[Object]
 impl Webhook {
@@ -54,14 +57,9 @@ impl Webhook {
     async fn updated_at(&self) -> DateTime<Utc> {
         time(self.0.updated_at)
     }
-    /// Goes up with every save; send it back as `WebhookInput.version` so a save over someone
-    /// else's newer one is refused instead of undoing it.
-    async fn version(&self) -> i64 {
-        self.0.version
-    }
-    /// Who last saved the endpoint, as history names them; absent before its first edit.
-    async fn updated_by(&self) -> Option<&str> {
-        self.0.updated_by.as_deref()
+    #[graphql(flatten)]
+    async fn stamp(&self) -> WebhookStamp {
+        WebhookStamp::of(self.0.version, &self.0.updated_by)
     }
     /// The newest deliveries to it, newest first; `first` up to 200.
     #[graphql(complexity = "first.unwrap_or(20).clamp(1, 200) as usize * child_complexity")]
@@ -87,13 +85,8 @@ impl WebhookDelivery {
     async fn event(&self) -> &str {
         &self.0.event
     }
-    async fn status(&self) -> Result<WebhookDeliveryStatus, DeskError> {
-        match self.0.status.as_str() {
-            "pending" => Ok(WebhookDeliveryStatus::Pending),
-            "delivered" => Ok(WebhookDeliveryStatus::Delivered),
-            "failed" => Ok(WebhookDeliveryStatus::Failed),
-            other => Err(DeskError::Internal(format!("delivery {} has an unknown status {other:?}", self.0.id))),
-        }
+    async fn status(&self) -> WebhookDeliveryStatus {
+        self.0.status.into()
     }
     /// Attempts made so far.
     async fn attempts(&self) -> i64 {
@@ -119,7 +112,7 @@ impl WebhookDelivery {
     }
     /// When the next attempt is due, while the delivery is pending.
     async fn next_attempt_at(&self) -> Option<DateTime<Utc>> {
-        (self.0.status == "pending").then(|| time(self.0.next_attempt_at))
+        (self.0.status == d::WebhookDeliveryStatus::Pending).then(|| time(self.0.next_attempt_at))
     }
 }
 

@@ -5,6 +5,8 @@ use super::*;
 /// A reply template.
 pub struct CannedResponse(pub CannedResponseRecord);
 
+crate::stamp::version_stamp!(CannedResponseStamp, "CannedResponseInput", "response");
+
 #[Object]
 impl CannedResponse {
     async fn id(&self) -> ID {
@@ -28,14 +30,9 @@ impl CannedResponse {
     async fn updated_at(&self) -> DateTime<Utc> {
         time(self.0.updated_at)
     }
-    /// Goes up with every save; send it back as `CannedResponseInput.version` so a save over someone
-    /// else's newer one is refused instead of undoing it.
-    async fn version(&self) -> i64 {
-        self.0.version
-    }
-    /// Who last saved the response, as history names them; absent before its first edit.
-    async fn updated_by(&self) -> Option<&str> {
-        self.0.updated_by.as_deref()
+    #[graphql(flatten)]
+    async fn stamp(&self) -> CannedResponseStamp {
+        CannedResponseStamp::of(self.0.version, &self.0.updated_by)
     }
 }
 

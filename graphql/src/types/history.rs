@@ -8,7 +8,7 @@ pub struct HistoryItem(pub HistoryRecord);
 #[Object]
 impl HistoryItem {
     async fn id(&self) -> ID {
-        id(self.0.id)
+        id(self.0.id.0)
     }
     /// Who made the change, as shown (a staff member's name, an API token, "System").
     async fn actor(&self) -> &str {

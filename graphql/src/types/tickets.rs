@@ -245,7 +245,7 @@ pub struct OpenTicketInput {
 
 /// Changes to a ticket; absent fields stay as they are, `null` clears a clearable one.
 #[derive(InputObject, Default)]
-pub struct TicketPatchInput {
+pub struct TicketPatch {
     pub subject: Option<String>,
     pub status: Option<TicketStatus>,
     pub priority: Option<Priority>,

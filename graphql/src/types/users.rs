@@ -53,7 +53,7 @@ pub struct UserInput {
 
 /// Changes to a staff member.
 #[derive(InputObject)]
-pub struct UserPatchInput {
+pub struct UserPatch {
     pub name: Option<String>,
     pub role: Option<Role>,
     pub active: Option<bool>,

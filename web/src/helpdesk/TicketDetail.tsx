@@ -61,7 +61,7 @@ const PREVIEW = gql`
   query Preview($id: ID!, $ticketId: ID!) { previewCannedResponse(id: $id, ticketId: $ticketId) }
 `;
 const UPDATE = gql`
-  mutation Update($ticketId: ID!, $input: TicketPatchInput!) { updateTicket(ticketId: $ticketId, input: $input) { id } }
+  mutation Update($ticketId: ID!, $input: TicketPatch!) { updateTicket(ticketId: $ticketId, input: $input) { id } }
 `;
 const CLAIM = gql`mutation Claim($id: ID!) { claimTicket(ticketId: $id) { id } }`;
 const UNCLAIM = gql`mutation Unclaim($id: ID!) { unclaimTicket(ticketId: $id) { id } }`;

@@ -45,7 +45,7 @@ const COUNTS = gql`
 `;
 
 const BULK = gql`
-  mutation Bulk($ids: [ID!]!, $input: TicketPatchInput!) {
+  mutation Bulk($ids: [ID!]!, $input: TicketPatch!) {
     bulkUpdateTickets(ticketIds: $ids, input: $input) {
       ticketId
       error { message }

@@ -139,7 +139,7 @@ impl Desk {
                 AutomationAction::Notify { message } => {
                     let text = message
                         .unwrap_or_else(|| format!("{}: {} ({})", step.rule_name, t.subject, t.display_number()));
-                    tx.insert_notification(ws, "automation", Some(t.id), &text, self.now()).await?;
+                    tx.insert_notification(ws, NotificationKind::Automation, Some(t.id), &text, self.now()).await?;
                     continue;
                 }
             }

@@ -59,7 +59,7 @@ impl Desk {
         let mut tx = self.store().write().await?;
         if let Some(id) = id {
             tx.calendar_by_id(actor.workspace_id, id).await?.ok_or(DeskError::NotFound("calendar"))?;
-            self.take_version(&mut tx, actor, EditedForm::Calendar, "calendar", id.0, version).await?;
+            self.take_version(&mut tx, actor, EditedForm::Calendar(id), "calendar", version).await?;
         }
         let r = tx
             .upsert_calendar(actor.workspace_id, id, &name, &json, self.now())

@@ -5,9 +5,9 @@
 //! set each through the settings they define.
 
 use switchboard_domain::{
-    Actor, ActorVars, CSAT_WINDOW_MS, CloseReason, ManagerAlert, Millis, Permission, RatingCounts, RequesterVars,
-    TemplateContext, TicketVars, WorkspaceId, WorkspaceVars, alert_transition, csat_drop, render_template,
-    validate_template, without_nul,
+    Actor, ActorVars, CSAT_WINDOW_MS, CloseReason, EventKind, ManagerAlert, Millis, Permission, RatingCounts,
+    RequesterVars, TemplateContext, TicketVars, WorkspaceId, WorkspaceVars, alert_transition, csat_drop,
+    render_template, validate_template, without_nul,
 };
 use switchboard_store::{SettingsForm, TicketRecord};
 
@@ -338,16 +338,16 @@ impl Desk {
         }
         if let Some(max) = s.alert_escalation_spike {
             let minutes = s.alert_escalation_window_minutes;
-            let n = tx.count_events_since(ws, "ticket.escalated", now - minutes * 60_000).await?;
+            let n = tx.count_events_since(ws, EventKind::TicketEscalated, now - minutes * 60_000).await?;
             checks.push((
                 ManagerAlert::EscalationSpike,
                 (n > max).then(|| format!("{n} tickets escalated in the last {minutes} minutes (threshold {max})")),
             ));
         }
         for (alert, message) in checks {
-            let was = tx.manager_alert_raised(ws, alert.kind()).await?;
+            let was = tx.manager_alert_raised(ws, alert.kind().as_str()).await?;
             if let Some(now_raised) = alert_transition(was, message.is_some()) {
-                tx.set_manager_alert(ws, alert.kind(), now_raised, now).await?;
+                tx.set_manager_alert(ws, alert.kind().as_str(), now_raised, now).await?;
                 if let Some(m) = message {
                     tx.insert_notification(ws, alert.kind(), None, &m, now).await?;
                     raised += 1;

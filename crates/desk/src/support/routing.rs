@@ -130,7 +130,7 @@ impl Desk {
             return Err(DeskError::NotFound("routing rule"));
         }
         if let Some(id) = id {
-            self.take_version(&mut tx, actor, EditedForm::RoutingRule, "routing rule", id.0, input.version).await?;
+            self.take_version(&mut tx, actor, EditedForm::RoutingRule(id), "routing rule", input.version).await?;
         }
         let position = match input.position {
             Some(p) => p,

@@ -86,7 +86,7 @@ impl Desk {
         }
         if let Some(id) = id {
             tx.sla_policy_by_id(ws, id).await?.ok_or(DeskError::NotFound("SLA policy"))?;
-            self.take_version(&mut tx, actor, EditedForm::SlaPolicy, "SLA policy", id.0, input.version).await?;
+            self.take_version(&mut tx, actor, EditedForm::SlaPolicy(id), "SLA policy", input.version).await?;
         }
         let r = tx.upsert_sla_policy(ws, id, &p, self.now()).await.map_err(|e| match e {
             StoreError::Conflict(c) if c.contains("scope") || c.contains("priority") => {
@@ -216,14 +216,14 @@ impl Desk {
                 }
                 recorded += 1;
                 let extra = serde_json::json!({ "target": target.as_str(), "dueAt": due });
-                self.emit(&mut tx, &actor, &t, "sla.breach", extra).await?;
+                self.emit_event(&mut tx, &actor, &t, EventKind::SlaBreach, extra).await?;
                 if alert {
                     let what = match target {
                         SlaTarget::FirstResponse => "first response",
                         SlaTarget::Resolution => "resolution",
                     };
                     let msg = format!("{} missed its {what} target: {}", t.display_number(), t.subject);
-                    tx.insert_notification(o.workspace_id, "sla.breach", Some(t.id), &msg, now).await?;
+                    tx.insert_notification(o.workspace_id, NotificationKind::SlaBreach, Some(t.id), &msg, now).await?;
                 }
                 t = self.run_automation(&mut tx, t, &[AutomationEvent::SlaBreach]).await?;
             }

@@ -55,7 +55,7 @@ impl Desk {
             .await?
             .macro_suggestion(actor.workspace_id, id)
             .await?
-            .filter(|s| s.status == "pending")
+            .filter(|s| s.status == SuggestionStatus::Pending)
             .ok_or(DeskError::NotFound("pending macro suggestion"))?;
         let input = crate::CannedResponseInput {
             title: title.to_string(),
@@ -66,7 +66,8 @@ impl Desk {
         };
         let canned = self.save_canned_response(actor, None, input).await?;
         let mut tx = self.store().write().await?;
-        tx.decide_macro_suggestion(actor.workspace_id, id, "accepted", Some(canned.id), self.now()).await?;
+        tx.decide_macro_suggestion(actor.workspace_id, id, SuggestionStatus::Accepted, Some(canned.id), self.now())
+            .await?;
         tx.commit().await?;
         Ok(canned)
     }
@@ -75,7 +76,7 @@ impl Desk {
     pub async fn dismiss_macro_suggestion(&self, actor: &Actor, id: MacroSuggestionId) -> Result<(), DeskError> {
         require(actor, Permission::Admin)?;
         let mut tx = self.store().write().await?;
-        tx.decide_macro_suggestion(actor.workspace_id, id, "dismissed", None, self.now())
+        tx.decide_macro_suggestion(actor.workspace_id, id, SuggestionStatus::Dismissed, None, self.now())
             .await?
             .ok_or(DeskError::NotFound("pending macro suggestion"))?;
         tx.commit().await?;

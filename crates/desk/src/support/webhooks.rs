@@ -95,7 +95,7 @@ impl Desk {
         let mut tx = self.store().write().await?;
         if let Some(id) = id {
             tx.webhook_by_id(ws, id).await?.ok_or(DeskError::NotFound("webhook"))?;
-            self.take_version(&mut tx, actor, EditedForm::Webhook, "webhook", id.0, input.version).await?;
+            self.take_version(&mut tx, actor, EditedForm::Webhook(id), "webhook", input.version).await?;
         }
         let webhook = tx
             .upsert_webhook(
@@ -174,17 +174,18 @@ impl Desk {
             let events = tx.events_after(after, 500).await?;
             let Some(last) = events.last().map(EventRecord::position) else { break };
             for e in &events {
-                if WebhookEvent::parse("event", &e.kind).is_err() {
+                let kind = e.kind.as_str();
+                if WebhookEvent::parse("event", kind).is_err() {
                     continue;
                 }
-                let hooks = tx.webhooks_for_event(e.workspace_id, &e.kind).await?;
+                let hooks = tx.webhooks_for_event(e.workspace_id, kind).await?;
                 if hooks.is_empty() {
                     continue;
                 }
                 let data: serde_json::Value = serde_json::from_str(&e.payload).unwrap_or_default();
-                let body = webhook_body(&format!("evt_{}", e.id), &e.kind, e.created_at, &data);
+                let body = webhook_body(&format!("evt_{}", e.id), kind, e.created_at, &data);
                 for h in hooks {
-                    created.push(tx.insert_webhook_delivery(e.workspace_id, h.id, &e.kind, &body, self.now()).await?);
+                    created.push(tx.insert_webhook_delivery(e.workspace_id, h.id, kind, &body, self.now()).await?);
                 }
             }
             tx.set_stream_cursor(CURSOR, last).await?;
@@ -205,7 +206,9 @@ impl Desk {
     /// (delivered meanwhile, given up, or its endpoint was deleted or disabled).
     pub async fn delivery_to_send(&self, id: WebhookDeliveryId) -> Result<Option<OutgoingDelivery>, DeskError> {
         let mut tx = self.store().read().await?;
-        let Some(d) = tx.webhook_delivery(id).await?.filter(|d| d.status == "pending") else { return Ok(None) };
+        let Some(d) = tx.webhook_delivery(id).await?.filter(|d| d.status == WebhookDeliveryStatus::Pending) else {
+            return Ok(None);
+        };
         let Some(hook) = tx.webhook_by_id(d.workspace_id, d.webhook_id).await?.filter(|h| h.enabled) else {
             return Ok(None);
         };
@@ -230,10 +233,10 @@ impl Desk {
         let now = self.now();
         let attempt = d.attempts + 1;
         let (status, next) = match &outcome.error {
-            None => ("delivered", None),
+            None => (WebhookDeliveryStatus::Delivered, None),
             Some(_) => match retry_delay_ms(attempt, retry_base_ms) {
-                Some(delay) => ("pending", Some(now + delay)),
-                None => ("failed", None),
+                Some(delay) => (WebhookDeliveryStatus::Pending, Some(now + delay)),
+                None => (WebhookDeliveryStatus::Failed, None),
             },
         };
         let mut tx = self.store().write().await?;

@@ -141,11 +141,11 @@ impl Desk {
                     t.updated_at = now;
                     tx.save_ticket(&t).await?;
                 }
-                self.emit(
+                self.emit_event(
                     tx,
                     actor,
                     &t,
-                    "entry.created",
+                    EventKind::EntryCreated,
                     serde_json::json!({ "entryId": entry.0, "channel": msg.channel.as_str() }),
                 )
                 .await?;
@@ -206,8 +206,8 @@ impl Desk {
             &[NewHistory { field: "status", old_value: Some(old.to_string()), new_value: Some("open".into()) }],
         )
         .await?;
-        let kind = if change == StatusChange::Reopen { "ticket.reopened" } else { "ticket.updated" };
-        self.emit(tx, actor, t, kind, serde_json::json!({})).await
+        let kind = if change == StatusChange::Reopen { EventKind::TicketReopened } else { EventKind::TicketUpdated };
+        self.emit_event(tx, actor, t, kind, serde_json::json!({})).await
     }
 }
 

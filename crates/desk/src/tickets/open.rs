@@ -197,7 +197,8 @@ impl Desk {
             opened.push(NewHistory { field: "routing_rule", old_value: None, new_value: Some(rule.clone()) });
         }
         self.write_history(tx, actor, &t, &opened).await?;
-        self.emit(tx, actor, &t, "ticket.opened", serde_json::json!({ "source": source.as_str() })).await?;
+        self.emit_event(tx, actor, &t, EventKind::TicketOpened, serde_json::json!({ "source": source.as_str() }))
+            .await?;
         let mut events = vec![AutomationEvent::TicketOpened, AutomationEvent::Message(description_text)];
         if escalated {
             let reason = format!("routing rule {}", routed_by.as_deref().unwrap_or_default());

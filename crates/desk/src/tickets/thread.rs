@@ -163,7 +163,14 @@ impl Desk {
             t.updated_at = now;
             tx.save_ticket(&t).await?;
         }
-        self.emit(tx, actor, &t, "entry.created", serde_json::json!({ "entryId": entry_id.0, "public": true })).await?;
+        self.emit_event(
+            tx,
+            actor,
+            &t,
+            EventKind::EntryCreated,
+            serde_json::json!({ "entryId": entry_id.0, "public": true }),
+        )
+        .await?;
         let ws = t.workspace_id;
         self.run_automation(tx, t, message.as_slice()).await?;
         let entry = tx.entry_by_id(ws, entry_id).await?.ok_or(DeskError::NotFound("entry"))?;
@@ -209,11 +216,11 @@ impl Desk {
                 self.queue_delivery(&mut tx, ws, id, entry_id, ticket_channel, now).await?;
             }
             let system = Actor::system(ws);
-            self.emit(
+            self.emit_event(
                 &mut tx,
                 &system,
                 &t,
-                "entry.created",
+                EventKind::EntryCreated,
                 serde_json::json!({ "entryId": entry_id.0, "public": true, "followUp": kind }),
             )
             .await?;
@@ -263,11 +270,11 @@ impl Desk {
                 .await?;
             tx.insert_mentions(t.workspace_id, entry_id, &mentioned).await?;
             let mention_ids: Vec<i64> = mentioned.iter().map(|u| u.0).collect();
-            self.emit(
+            self.emit_event(
                 &mut tx,
                 actor,
                 &t,
-                "entry.created",
+                EventKind::EntryCreated,
                 serde_json::json!({ "entryId": entry_id.0, "public": false, "mentions": mention_ids }),
             )
             .await?;

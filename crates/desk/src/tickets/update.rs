@@ -163,7 +163,7 @@ impl Desk {
         tx.save_ticket(&t).await?;
         self.write_history(tx, actor, &t, &ch.0).await?;
         let changed: Vec<&str> = ch.0.iter().map(|c| c.field).collect();
-        self.emit(tx, actor, &t, "ticket.updated", serde_json::json!({ "changed": changed })).await?;
+        self.emit_event(tx, actor, &t, EventKind::TicketUpdated, serde_json::json!({ "changed": changed })).await?;
         if escalated_now {
             self.escalated(tx, actor, &t, &format!("escalated by {}", actor.label)).await?;
         }
@@ -180,7 +180,7 @@ impl Desk {
         reason: &str,
     ) -> Result<(), DeskError> {
         tx.insert_quality_flag(t.workspace_id, t.id, QualityFlagKind::Escalated, reason, self.now()).await?;
-        self.emit(tx, actor, t, "ticket.escalated", serde_json::json!({ "reason": reason })).await
+        self.emit_event(tx, actor, t, EventKind::TicketEscalated, serde_json::json!({ "reason": reason })).await
     }
 
     /// Applies one patch to many tickets, each in its own transaction; the outcome is per ticket.
@@ -281,11 +281,11 @@ impl Desk {
             self.sync_sla(&mut tx, &mut t, before).await?;
             tx.save_ticket(&t).await?;
             self.write_history(&mut tx, actor, &t, &ch.0).await?;
-            self.emit(
+            self.emit_event(
                 &mut tx,
                 actor,
                 &t,
-                "ticket.closed",
+                EventKind::TicketClosed,
                 serde_json::json!({ "reason": reason.as_str(), "note": t.close_note }),
             )
             .await?;
@@ -311,7 +311,7 @@ impl Desk {
             let t = self
                 .patch_ticket(&mut tx, actor, t, TicketPatch { status: Some(TicketStatus::Open), ..Default::default() })
                 .await?;
-            self.emit(&mut tx, actor, &t, "ticket.reopened", serde_json::json!({})).await?;
+            self.emit_event(&mut tx, actor, &t, EventKind::TicketReopened, serde_json::json!({})).await?;
             tx.commit().await?;
             self.publish(vec![live(&t, "ticket.reopened", None, false)]);
             Ok(t)
@@ -349,7 +349,8 @@ impl Desk {
             tx.stamp_rating(t.workspace_id, t.id, t.updated_at).await?;
             self.write_history(&mut tx, actor, &t, &ch.0).await?;
             if rating <= 2 {
-                self.emit(&mut tx, actor, &t, "csat.negative", serde_json::json!({ "rating": rating })).await?;
+                self.emit_event(&mut tx, actor, &t, EventKind::CsatNegative, serde_json::json!({ "rating": rating }))
+                    .await?;
                 let reason = format!("rated {rating} of 5");
                 tx.insert_quality_flag(t.workspace_id, t.id, QualityFlagKind::NegativeCsat, &reason, self.now())
                     .await?;

@@ -9,7 +9,7 @@ import { Feedback, Page, useMutation, useQuery } from './shared';
 
 const TEAM = gql`query AdminTeam { users { id email name role active permissions createdAt } staffIdentities { id userId channel externalId } }`;
 const CREATE_USER = gql`mutation CreateUser($input: UserInput!) { createUser(input: $input) { id } }`;
-const UPDATE_USER = gql`mutation UpdateUser($id: ID!, $input: UserPatchInput!) { updateUser(id: $id, input: $input) { id } }`;
+const UPDATE_USER = gql`mutation UpdateUser($id: ID!, $input: UserPatch!) { updateUser(id: $id, input: $input) { id } }`;
 const LINK_IDENTITY = gql`mutation LinkStaffIdentity($userId: ID!, $channel: Channel!, $externalId: String!) { linkStaffIdentity(userId: $userId, channel: $channel, externalId: $externalId) { id } }`;
 const UNLINK_IDENTITY = gql`mutation UnlinkStaffIdentity($id: ID!) { unlinkStaffIdentity(id: $id) }`;
 
