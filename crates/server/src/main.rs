@@ -389,6 +389,7 @@ fn channel_modules(
 #[graphql(name = "Query")]
 struct Query(
     switchboard_graphql::CoreQuery,
+    switchboard_graphql::KnowledgeQuery,
     switchboard_email::EmailQuery,
     switchboard_whatsapp::WhatsAppQuery,
     switchboard_discord::DiscordQuery,
@@ -399,6 +400,7 @@ struct Query(
 #[graphql(name = "Mutation")]
 struct Mutation(
     switchboard_graphql::CoreMutation,
+    switchboard_graphql::KnowledgeMutation,
     switchboard_email::EmailMutation,
     switchboard_whatsapp::WhatsAppMutation,
     switchboard_discord::DiscordMutation,
