@@ -5,7 +5,9 @@ use std::io::Read;
 
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject, Upload};
 use chrono::{DateTime, Utc};
-use switchboard_desk::store::{KnowledgeChunkRecord, KnowledgeDocumentRecord, KnowledgeFolderRecord, KnowledgeVersionRecord};
+use switchboard_desk::store::{
+    KnowledgeChunkRecord, KnowledgeDocumentRecord, KnowledgeFolderRecord, KnowledgeVersionRecord,
+};
 use switchboard_desk::{
     self as desk_api, DeskError, KnowledgeDocumentInput, KnowledgeFormat as Format, KnowledgeUpload, LineChange,
 };

@@ -12,8 +12,8 @@ use sha2::{Digest, Sha256};
 use switchboard_domain::{Actor, Millis, Permission, WorkspaceId};
 use switchboard_search::{Audience, DocKey, DocKind, SearchDoc, SearchEngine, SearchQuery, Snippet};
 use switchboard_store::{
-    KnowledgeChunkRecord, KnowledgeDocumentRecord, KnowledgeFolderRecord, KnowledgeVersionRecord,
-    NewKnowledgeChunk, NewKnowledgeDocument, Tx,
+    KnowledgeChunkRecord, KnowledgeDocumentRecord, KnowledgeFolderRecord, KnowledgeVersionRecord, NewKnowledgeChunk,
+    NewKnowledgeDocument, Tx,
 };
 
 use crate::knowledge_text::{Chunk, LineChange, chunk, compare_lines, html_to_text};
@@ -201,7 +201,10 @@ fn read_upload(field: &str, u: &KnowledgeUpload) -> Result<(String, KnowledgeFor
     // Only the last path part: browsers send a bare name, other clients may not.
     let name = u.file_name.rsplit(['/', '\\']).next().unwrap_or_default().trim().to_string();
     if name.is_empty() || name.chars().count() > MAX_FILE_NAME_CHARS || name.chars().any(char::is_control) {
-        return Err(DeskError::invalid(field, format!("`{}`: the file name is empty, too long or not text", u.file_name)));
+        return Err(DeskError::invalid(
+            field,
+            format!("`{}`: the file name is empty, too long or not text", u.file_name),
+        ));
     }
     let allowed = UPLOAD_FORMATS.iter().map(|(e, _)| format!(".{e}")).collect::<Vec<_>>().join(" ");
     let ext = name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
@@ -278,7 +281,11 @@ impl Desk {
     }
 
     /// One document of the workspace.
-    pub async fn knowledge_document(&self, actor: &Actor, id: i64) -> Result<Option<KnowledgeDocumentRecord>, DeskError> {
+    pub async fn knowledge_document(
+        &self,
+        actor: &Actor,
+        id: i64,
+    ) -> Result<Option<KnowledgeDocumentRecord>, DeskError> {
         read_access(actor)?;
         Ok(self.store().read().await?.knowledge_document_by_id(actor.workspace_id, id).await?)
     }
@@ -321,7 +328,8 @@ impl Desk {
                 self.insert_document(&mut tx, ws, new, input.format).await?
             }
             Some(id) => {
-                let current = tx.knowledge_document_by_id(ws, id).await?.ok_or(DeskError::NotFound("knowledge document"))?;
+                let current =
+                    tx.knowledge_document_by_id(ws, id).await?.ok_or(DeskError::NotFound("knowledge document"))?;
                 self.change_document(&mut tx, actor, current, title, input.body, input.format, input.folder_id).await?
             }
         };
@@ -395,8 +403,10 @@ impl Desk {
         require(actor, Permission::Admin)?;
         let mut tx = self.store().write().await?;
         check_folder(&mut tx, actor.workspace_id, folder_id).await?;
-        let mut d =
-            tx.knowledge_document_by_id(actor.workspace_id, id).await?.ok_or(DeskError::NotFound("knowledge document"))?;
+        let mut d = tx
+            .knowledge_document_by_id(actor.workspace_id, id)
+            .await?
+            .ok_or(DeskError::NotFound("knowledge document"))?;
         d.folder_id = folder_id;
         tx.update_knowledge_document(&d).await?;
         tx.commit().await?;
@@ -436,8 +446,10 @@ impl Desk {
     ) -> Result<KnowledgeComparison, DeskError> {
         read_access(actor)?;
         let mut tx = self.store().read().await?;
-        let current =
-            tx.knowledge_document_by_id(actor.workspace_id, id).await?.ok_or(DeskError::NotFound("knowledge document"))?;
+        let current = tx
+            .knowledge_document_by_id(actor.workspace_id, id)
+            .await?
+            .ok_or(DeskError::NotFound("knowledge document"))?;
         let past = tx
             .knowledge_version(actor.workspace_id, id, version)
             .await?
@@ -472,7 +484,12 @@ impl Desk {
 
     /// The knowledge chunks matching `text` best first, with the headings above each and where
     /// it matched. Staff only; the workspace's own documents only.
-    pub async fn knowledge_search(&self, actor: &Actor, text: &str, limit: usize) -> Result<Vec<KnowledgeHit>, DeskError> {
+    pub async fn knowledge_search(
+        &self,
+        actor: &Actor,
+        text: &str,
+        limit: usize,
+    ) -> Result<Vec<KnowledgeHit>, DeskError> {
         read_access(actor)?;
         if text.chars().count() > switchboard_search::MAX_QUERY_CHARS {
             return Err(DeskError::invalid(
@@ -501,7 +518,12 @@ impl Desk {
         for h in &hits.hits {
             let Some(c) = chunks.iter().find(|c| c.id == h.key.id) else { continue };
             let snippet = snippets.iter().position(|(k, _)| *k == h.key).map(|i| snippets.swap_remove(i).1);
-            out.push(KnowledgeHit { heading_path: heading_path(&c.heading_path), chunk: c.clone(), score: h.score, snippet });
+            out.push(KnowledgeHit {
+                heading_path: heading_path(&c.heading_path),
+                chunk: c.clone(),
+                score: h.score,
+                snippet,
+            });
         }
         Ok(out)
     }

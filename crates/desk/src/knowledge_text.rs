@@ -15,8 +15,28 @@ pub struct Chunk {
 const SKIPPED: [&str; 6] = ["script", "style", "head", "noscript", "template", "svg"];
 /// Elements that start a new line.
 const BLOCKS: [&str; 22] = [
-    "p", "div", "section", "article", "header", "footer", "main", "nav", "aside", "br", "tr", "ul", "ol", "table",
-    "blockquote", "pre", "hr", "dl", "dt", "dd", "figure", "form",
+    "p",
+    "div",
+    "section",
+    "article",
+    "header",
+    "footer",
+    "main",
+    "nav",
+    "aside",
+    "br",
+    "tr",
+    "ul",
+    "ol",
+    "table",
+    "blockquote",
+    "pre",
+    "hr",
+    "dl",
+    "dt",
+    "dd",
+    "figure",
+    "form",
 ];
 
 /// HTML as text: each heading on its own line as a Markdown heading (`## Billing`), blocks on
@@ -212,11 +232,7 @@ fn split_section(section: &str) -> Vec<String> {
     let mut current = String::new();
     let units = section.split("\n\n").flat_map(|para| {
         let para = para.trim();
-        if para.chars().count() <= MAX_CHUNK_CHARS {
-            vec![para.to_string()]
-        } else {
-            cut_words(para)
-        }
+        if para.chars().count() <= MAX_CHUNK_CHARS { vec![para.to_string()] } else { cut_words(para) }
     });
     for unit in units.filter(|u| !u.is_empty()) {
         if !current.is_empty() && current.chars().count() + unit.chars().count() + 2 > MAX_CHUNK_CHARS {
@@ -294,8 +310,11 @@ pub fn compare_lines(past: &str, current: &str) -> Vec<(LineChange, String)> {
         let mut lcs = vec![0u32; (ma.len() + 1) * w];
         for i in (0..ma.len()).rev() {
             for j in (0..mb.len()).rev() {
-                lcs[i * w + j] =
-                    if ma[i] == mb[j] { lcs[(i + 1) * w + j + 1] + 1 } else { lcs[(i + 1) * w + j].max(lcs[i * w + j + 1]) };
+                lcs[i * w + j] = if ma[i] == mb[j] {
+                    lcs[(i + 1) * w + j + 1] + 1
+                } else {
+                    lcs[(i + 1) * w + j].max(lcs[i * w + j + 1])
+                };
             }
         }
         let (mut i, mut j) = (0, 0);
@@ -304,12 +323,13 @@ pub fn compare_lines(past: &str, current: &str) -> Vec<(LineChange, String)> {
                 out.push((LineChange::Same, ma[i].to_string()));
                 i += 1;
                 j += 1;
-            } else if j < mb.len() && (i == ma.len() || lcs[i * w + j + 1] >= lcs[(i + 1) * w + j]) {
-                out.push((LineChange::Added, mb[j].to_string()));
-                j += 1;
-            } else {
+            } else if i < ma.len() && (j == mb.len() || lcs[(i + 1) * w + j] >= lcs[i * w + j + 1]) {
+                // A changed line reads as the old one struck, then the new one.
                 out.push((LineChange::Removed, ma[i].to_string()));
                 i += 1;
+            } else {
+                out.push((LineChange::Added, mb[j].to_string()));
+                j += 1;
             }
         }
     }
@@ -361,8 +381,8 @@ mod tests {
             d,
             [
                 (LineChange::Same, "a".to_string()),
-                (LineChange::Added, "B".to_string()),
                 (LineChange::Removed, "b".to_string()),
+                (LineChange::Added, "B".to_string()),
                 (LineChange::Same, "c".to_string()),
                 (LineChange::Added, "d".to_string()),
             ]

@@ -97,7 +97,8 @@ async fn every_allowed_format_uploads_and_refusals_name_the_file_and_the_reason(
     assert_eq!(field, "files[1]");
     assert!(message.contains("big.md") && message.contains("5 MB"), "{message}");
 
-    let binary = KnowledgeUpload { file_name: "image.md".into(), bytes: vec![0x89, b'P', b'N', b'G', 0, 0, 0xff, 0xfe] };
+    let binary =
+        KnowledgeUpload { file_name: "image.md".into(), bytes: vec![0x89, b'P', b'N', b'G', 0, 0, 0xff, 0xfe] };
     let (_, message) = validation(desk.upload_knowledge_documents(admin, vec![binary], None).await.unwrap_err());
     assert!(message.contains("image.md") && message.contains("not UTF-8 text"), "{message}");
 
@@ -147,7 +148,7 @@ async fn a_past_version_compares_with_the_current_one_and_reverts() {
     let cmp = desk.compare_knowledge_version(admin, id, 1).await.unwrap();
     let changed: Vec<(LineChange, &str)> =
         cmp.lines.iter().filter(|(c, _)| *c != LineChange::Same).map(|(c, l)| (*c, l.as_str())).collect();
-    assert_eq!(changed, [(LineChange::Added, "Within 14 days."), (LineChange::Removed, "Within 30 days.")]);
+    assert_eq!(changed, [(LineChange::Removed, "Within 30 days."), (LineChange::Added, "Within 14 days.")]);
 
     let reverted = desk.revert_knowledge_document(admin, id, 1).await.unwrap();
     assert!(reverted.changed);

@@ -7,8 +7,7 @@ const KNOWLEDGE_DOCUMENT_COLUMNS: &str = "id, workspace_id, folder_id, title, bo
      content_hash, version, created_at, updated_at, updated_by";
 const KNOWLEDGE_VERSION_COLUMNS: &str =
     "document_id, workspace_id, version, title, body, format, content_hash, created_at, created_by";
-const KNOWLEDGE_CHUNK_COLUMNS: &str =
-    "k.id, k.workspace_id, k.document_id, k.position, k.heading_path, k.text, d.title AS document_title, \
+const KNOWLEDGE_CHUNK_COLUMNS: &str = "k.id, k.workspace_id, k.document_id, k.position, k.heading_path, k.text, d.title AS document_title, \
      d.updated_at AS document_updated_at";
 
 pub async fn insert_knowledge_folder(
@@ -140,21 +139,25 @@ pub async fn list_knowledge_documents(
         .bind(ws)
         .fetch_all(&mut *c)
         .await?,
-        Some(None) => sqlx::query_as(sqlf!(
-            "SELECT {KNOWLEDGE_DOCUMENT_COLUMNS} FROM knowledge_documents WHERE workspace_id = $1 \
+        Some(None) => {
+            sqlx::query_as(sqlf!(
+                "SELECT {KNOWLEDGE_DOCUMENT_COLUMNS} FROM knowledge_documents WHERE workspace_id = $1 \
              AND folder_id IS NULL ORDER BY title, id"
-        ))
-        .bind(ws)
-        .fetch_all(&mut *c)
-        .await?,
-        Some(Some(f)) => sqlx::query_as(sqlf!(
-            "SELECT {KNOWLEDGE_DOCUMENT_COLUMNS} FROM knowledge_documents WHERE workspace_id = $1 \
+            ))
+            .bind(ws)
+            .fetch_all(&mut *c)
+            .await?
+        }
+        Some(Some(f)) => {
+            sqlx::query_as(sqlf!(
+                "SELECT {KNOWLEDGE_DOCUMENT_COLUMNS} FROM knowledge_documents WHERE workspace_id = $1 \
              AND folder_id = $2 ORDER BY title, id"
-        ))
-        .bind(ws)
-        .bind(f)
-        .fetch_all(&mut *c)
-        .await?,
+            ))
+            .bind(ws)
+            .bind(f)
+            .fetch_all(&mut *c)
+            .await?
+        }
     };
     Ok(rows)
 }

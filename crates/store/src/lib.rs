@@ -46,9 +46,9 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqliteSy
 use switchboard_domain::*;
 
 pub use channel_records::*;
+pub use knowledge_records::*;
 pub use notify::{Heard, Listener};
 pub use records::*;
-pub use knowledge_records::*;
 pub use search_records::*;
 pub use whatsapp_records::*;
 
