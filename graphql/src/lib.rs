@@ -8,6 +8,7 @@
 #[cfg(test)]
 mod api_tests;
 mod errors;
+mod knowledge;
 mod limits;
 mod mutation;
 mod query;
@@ -23,6 +24,7 @@ use switchboard_desk::domain::Actor;
 use switchboard_desk::{Desk, DeskError};
 
 pub use errors::ErrorCodes;
+pub use knowledge::{KnowledgeMutation, KnowledgeQuery};
 pub use limits::{Budget, Introspection, RequestLimits, checked_document};
 pub use mutation::CoreMutation;
 pub use query::CoreQuery;
@@ -37,12 +39,12 @@ pub type SwitchboardSchema<Q = CoreOnlyQuery, M = CoreOnlyMutation> = Schema<Q, 
 /// core objects cannot carry the root names themselves: a merged root holds them under its own.)
 #[derive(async_graphql::MergedObject, Default, Debug)]
 #[graphql(name = "Query")]
-pub struct CoreOnlyQuery(pub CoreQuery);
+pub struct CoreOnlyQuery(pub CoreQuery, pub KnowledgeQuery);
 
 /// The core's changes alone under the served root name `Mutation` (see [`CoreOnlyQuery`]).
 #[derive(async_graphql::MergedObject, Default, Debug)]
 #[graphql(name = "Mutation")]
-pub struct CoreOnlyMutation(pub CoreMutation);
+pub struct CoreOnlyMutation(pub CoreMutation, pub KnowledgeMutation);
 
 /// Deepest query accepted.
 pub const MAX_DEPTH: usize = 12;

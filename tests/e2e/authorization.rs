@@ -34,6 +34,8 @@ struct Targets {
     whatsapp_number: String,
     staff_identity: String,
     discord_guild: String,
+    knowledge_document: String,
+    knowledge_folder: String,
 }
 
 fn ops(t: &Targets, marker: &str) -> Vec<Op> {
@@ -305,6 +307,49 @@ fn ops(t: &Targets, marker: &str) -> Vec<Op> {
         op("deleteEmailMailbox", "mutation($id: ID!) { deleteEmailMailbox(id: $id) }", json!({ "id": t.mailbox })),
         op("emailMessages", "{ emailMessages { id reason subject } }", json!({})),
         op("emailOriginal", "query($id: ID!) { emailOriginal(id: $id) }", json!({ "id": t.email_message })),
+        op("knowledgeFolders", "{ knowledgeFolders { id name } }", json!({})),
+        op("knowledgeDocuments", "{ knowledgeDocuments { id title body } }", json!({})),
+        op(
+            "knowledgeDocument",
+            "query($id: ID!) { knowledgeDocument(id: $id) { id title body versions { body } chunks { text } } }",
+            json!({ "id": t.knowledge_document }),
+        ),
+        op(
+            "knowledgeSearch",
+            "query($q: String!) { knowledgeSearch(text: $q) { chunk { text documentTitle } } }",
+            json!({ "q": format!("vault {marker}") }),
+        ),
+        op(
+            "saveKnowledgeDocument",
+            "mutation($id: ID) { saveKnowledgeDocument(input: { id: $id, title: \"Stolen\", body: \"mine\", format: TEXT }) { id } }",
+            json!({ "id": t.knowledge_document }),
+        ),
+        op(
+            "uploadKnowledgeDocuments",
+            "mutation($f: ID) { uploadKnowledgeDocuments(files: [], folderId: $f) { id } }",
+            json!({ "f": t.knowledge_folder }),
+        ),
+        op(
+            "moveKnowledgeDocument",
+            "mutation($id: ID!) { moveKnowledgeDocument(id: $id) { id } }",
+            json!({ "id": t.knowledge_document }),
+        ),
+        op(
+            "deleteKnowledgeDocument",
+            "mutation($id: ID!) { deleteKnowledgeDocument(id: $id) }",
+            json!({ "id": t.knowledge_document }),
+        ),
+        op(
+            "revertKnowledgeDocument",
+            "mutation($id: ID!) { revertKnowledgeDocument(id: $id, version: 1) { id } }",
+            json!({ "id": t.knowledge_document }),
+        ),
+        op("createKnowledgeFolder", "mutation { createKnowledgeFolder(name: \"Stolen\") { id } }", json!({})),
+        op(
+            "deleteKnowledgeFolder",
+            "mutation($id: ID!) { deleteKnowledgeFolder(id: $id) }",
+            json!({ "id": t.knowledge_folder }),
+        ),
     ]
 }
 
@@ -379,6 +424,10 @@ const WORKSPACE_OWN: &[&str] = &[
     "staffIdentities",
     "discordGuilds",
     "discordGateway",
+    "knowledgeFolders",
+    "knowledgeDocuments",
+    "knowledgeSearch",
+    "createKnowledgeFolder",
 ];
 
 fn expect_anonymous(name: &str) -> Expect {
@@ -424,7 +473,8 @@ async fn snapshot(admin: &str, ticket_id: &str) -> Value {
         routingRules { id name position } automationRules webhooks { id name enabled deliveries { id } }
         whatsappNumbers { id phoneNumberId displayPhoneNumber templateName updatedAt }
         qualityFlags(includeResolved: true) { id resolvedAt } emailMailboxes { id name address }
-        staffIdentities { id userId channel externalId } discordGuilds { id guildId name enabled panelChannelId } }";
+        staffIdentities { id userId channel externalId } discordGuilds { id guildId name enabled panelChannelId }
+        knowledgeFolders { id name } knowledgeDocuments { id title body version folderId } }";
     ok(admin, q, json!({ "id": ticket_id })).await
 }
 
@@ -475,6 +525,8 @@ async fn every_operation_is_refused_or_scoped_for_outsiders() {
         whatsapp_number: String::new(),
         staff_identity: String::new(),
         discord_guild: String::new(),
+        knowledge_document: String::new(),
+        knowledge_folder: String::new(),
     };
     let support = ok(
         &a.admin,
@@ -534,7 +586,17 @@ async fn every_operation_is_refused_or_scoped_for_outsiders() {
         json!({ "id": null, "g": unique_guild_id(), "n": format!("Guild {marker}"), "t": targets.topic }),
     )
     .await;
+    let folder = ok(&a.admin, "mutation { createKnowledgeFolder(name: \"Runbooks\") { id } }", json!({})).await;
+    let folder_id = folder["createKnowledgeFolder"]["id"].as_str().unwrap().to_string();
+    let document = ok(
+        &a.admin,
+        "mutation($f: ID, $b: String!) { saveKnowledgeDocument(input: { title: \"Vault\", body: $b, format: MARKDOWN, folderId: $f }) { id } }",
+        json!({ "f": folder_id, "b": format!("# Vault\nThe vault {marker} code is 1234") }),
+    )
+    .await;
     let targets = Targets {
+        knowledge_document: document["saveKnowledgeDocument"]["id"].as_str().unwrap().into(),
+        knowledge_folder: folder_id,
         calendar: support["saveCalendar"]["id"].as_str().unwrap().into(),
         sla_policy: policy["saveSlaPolicy"]["id"].as_str().unwrap().into(),
         routing_rule: support["saveRoutingRule"]["id"].as_str().unwrap().into(),

@@ -171,13 +171,19 @@ impl Desk {
             let mut ids: Vec<TicketId> = events.iter().filter_map(|e| e.ticket_id).collect();
             ids.sort();
             ids.dedup();
+            let (documents, removed_chunks) = crate::knowledge::events_work(&events);
             // A fresh snapshot, taken after the events were read: it sees every change they name.
             let mut tx = self.store().read().await?;
             let (docs, gone) = ticket_docs(&mut tx, &ids).await?;
+            let chunks = tx.knowledge_chunks_of(&documents).await?;
             drop(tx);
-            written += docs.len();
+            written += docs.len() + chunks.len();
             engine.upsert(docs).await?;
             engine.delete(gone.iter().map(|id| DocKey::ticket(id.0)).collect()).await?;
+            // Removed chunk ids never come back (the table does not reuse ids), so dropping them
+            // before writing the current chunks cannot drop a current one.
+            engine.delete(removed_chunks).await?;
+            engine.upsert(chunks.iter().map(crate::knowledge::chunk_doc).collect()).await?;
             engine.commit().await?;
             let mut tx = self.store().write().await?;
             tx.set_stream_cursor(&cursor, last).await?;
@@ -221,6 +227,7 @@ impl Desk {
             after = last;
             progress(done, total.max(done));
         }
+        crate::knowledge::rebuild_chunks(self, engine.as_ref()).await?;
         engine.commit().await?;
         let mut tx = self.store().write().await?;
         tx.set_stream_cursor(&cursor, head).await?;

@@ -310,12 +310,14 @@ async fn run(
                     Default::default(),
                     Default::default(),
                     switchboard_discord::DiscordQuery(Some(discord.clone())),
+                    Default::default(),
                 ),
                 Mutation(
                     Default::default(),
                     Default::default(),
                     Default::default(),
                     switchboard_discord::DiscordMutation(Some(discord)),
+                    Default::default(),
                 ),
                 desk.clone(),
                 serve.graphql_limits,
@@ -392,6 +394,7 @@ struct Query(
     switchboard_email::EmailQuery,
     switchboard_whatsapp::WhatsAppQuery,
     switchboard_discord::DiscordQuery,
+    switchboard_graphql::KnowledgeQuery,
 );
 
 // The API's changes: the core's, then each channel's (as `Query`).
@@ -402,6 +405,7 @@ struct Mutation(
     switchboard_email::EmailMutation,
     switchboard_whatsapp::WhatsAppMutation,
     switchboard_discord::DiscordMutation,
+    switchboard_graphql::KnowledgeMutation,
 );
 
 /// The schema the server serves: the core's objects merged with every channel's.

@@ -17,6 +17,7 @@ mod forms_records;
 mod help_topics_records;
 mod history_records;
 mod import_records;
+pub mod knowledge_records;
 pub mod migrate_data;
 mod notifications_records;
 mod notify;
@@ -43,6 +44,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqliteSy
 use switchboard_domain::*;
 
 pub use channel_records::*;
+pub use knowledge_records::*;
 pub use notify::{Heard, Listener};
 pub use records::*;
 pub use search_records::*;
@@ -82,6 +84,8 @@ mod help_topics_queries;
 mod history_queries;
 #[cfg(any())]
 mod import_queries;
+#[cfg(any())]
+mod knowledge_queries;
 #[cfg(any())]
 mod lease_queries;
 #[cfg(any())]
@@ -145,6 +149,7 @@ mod sqlite {
     include!("sign_in_queries.rs");
     include!("lease_queries.rs");
     include!("search_queries.rs");
+    include!("knowledge_queries.rs");
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -179,6 +184,7 @@ mod postgres {
     include!("sign_in_queries.rs");
     include!("lease_queries.rs");
     include!("search_queries.rs");
+    include!("knowledge_queries.rs");
 }
 
 /// What can go wrong in storage.
@@ -713,4 +719,25 @@ tx_methods! {
     fn take_lease(name: &str, holder: &str, now: Millis, until: Millis) -> bool;
     fn release_lease(name: &str, holder: &str) -> ();
     fn prune_leases(before: Millis) -> u64;
+}
+
+tx_methods! {
+    fn insert_knowledge_folder(ws: WorkspaceId, name: &str, now: Millis) -> KnowledgeFolderRecord;
+    fn knowledge_folders(ws: WorkspaceId) -> Vec<KnowledgeFolderRecord>;
+    fn delete_knowledge_folder(ws: WorkspaceId, id: i64) -> bool;
+    fn insert_knowledge_document(ws: WorkspaceId, d: &NewKnowledgeDocument, now: Millis) -> KnowledgeDocumentRecord;
+    fn update_knowledge_document(d: &KnowledgeDocumentRecord) -> ();
+    fn knowledge_document_by_id(ws: WorkspaceId, id: i64) -> Option<KnowledgeDocumentRecord>;
+    fn knowledge_document_by_file(ws: WorkspaceId, file_name: &str) -> Option<KnowledgeDocumentRecord>;
+    fn list_knowledge_documents(ws: WorkspaceId, folder: Option<Option<i64>>) -> Vec<KnowledgeDocumentRecord>;
+    fn delete_knowledge_document(ws: WorkspaceId, id: i64) -> bool;
+    fn insert_knowledge_version(v: &KnowledgeVersionRecord) -> ();
+    fn knowledge_versions(ws: WorkspaceId, document: i64) -> Vec<KnowledgeVersionRecord>;
+    fn knowledge_version(ws: WorkspaceId, document: i64, version: i64) -> Option<KnowledgeVersionRecord>;
+    fn prune_knowledge_versions(ws: WorkspaceId, document: i64, keep_from: i64) -> u64;
+    fn knowledge_chunk_ids(ws: WorkspaceId, document: i64) -> Vec<i64>;
+    fn replace_knowledge_chunks(ws: WorkspaceId, document: i64, chunks: &[NewKnowledgeChunk]) -> ();
+    fn knowledge_chunks_of(documents: &[i64]) -> Vec<KnowledgeChunkRecord>;
+    fn knowledge_chunks_by_ids(ws: WorkspaceId, ids: &[i64]) -> Vec<KnowledgeChunkRecord>;
+    fn knowledge_document_ids_after(after: i64, limit: i64) -> Vec<i64>;
 }

@@ -19,6 +19,7 @@ const AdminPage = lazy(() => import('./admin/Admin'));
 const NewTicket = lazy(() => import('./NewTicket'));
 const Dashboard = lazy(() => import('./Dashboard'));
 const Review = lazy(() => import('./Review'));
+const Knowledge = lazy(() => import('./Knowledge'));
 const Account = lazy(() => import('../lib/Account').then((m) => ({ default: m.Account })));
 
 const TOKEN_KEY = 'switchboard.agent.token';
@@ -85,6 +86,7 @@ function Shell({ session }: { session: Session }) {
   else if (path === '/queue') page = <StaffQueue search={search} />;
   else if (path === '/sla') page = <Dashboard />;
   else if (path === '/review') page = <Review />;
+  else if (path === '/knowledge') page = <Knowledge />;
   else if (path === '/account') {
     const signedOut = () => {
       session.signOut();
@@ -103,6 +105,7 @@ function Shell({ session }: { session: Session }) {
         {session.can('manage') && <NavLink href="/tickets/new" label="New ticket" path={path} />}
         <NavLink href="/sla" label="SLA dashboard" path={path} />
         <NavLink href="/review" label="Quality review" path={path} />
+        <NavLink href="/knowledge" label="Knowledge" path={path} />
         {session.can('admin') && (
           <>
             <div className="section">Admin</div>

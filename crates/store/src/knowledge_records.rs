@@ -1,0 +1,87 @@
+//! Rows of the knowledge base (see `knowledge_queries.rs`): folders, documents, their versions
+//! and the chunks the search index holds.
+
+use switchboard_domain::*;
+
+/// A folder of knowledge documents.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct KnowledgeFolderRecord {
+    pub id: i64,
+    pub workspace_id: WorkspaceId,
+    pub name: String,
+    pub created_at: Millis,
+}
+
+/// A pasted or uploaded knowledge document, as it is now.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct KnowledgeDocumentRecord {
+    pub id: i64,
+    pub workspace_id: WorkspaceId,
+    pub folder_id: Option<i64>,
+    pub title: String,
+    pub body: String,
+    /// `text`, `markdown`, `html`, `json` or `csv`.
+    pub format: String,
+    /// `paste` or `upload`.
+    pub origin: String,
+    /// An upload's file name (re-uploading it refreshes the document).
+    pub file_name: Option<String>,
+    pub content_hash: String,
+    /// The current version's number.
+    pub version: i64,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+    pub updated_by: Option<String>,
+}
+
+/// What a new knowledge document is saved with.
+#[derive(Debug, Clone)]
+pub struct NewKnowledgeDocument {
+    pub folder_id: Option<i64>,
+    pub title: String,
+    pub body: String,
+    pub format: String,
+    pub origin: String,
+    pub file_name: Option<String>,
+    pub content_hash: String,
+    pub created_by: Option<String>,
+}
+
+/// One saved state of a document's content.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct KnowledgeVersionRecord {
+    pub document_id: i64,
+    pub workspace_id: WorkspaceId,
+    pub version: i64,
+    pub title: String,
+    pub body: String,
+    pub format: String,
+    pub content_hash: String,
+    pub created_at: Millis,
+    pub created_by: Option<String>,
+}
+
+/// A piece of a document under its headings.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct KnowledgeChunkRecord {
+    pub id: i64,
+    pub workspace_id: WorkspaceId,
+    pub document_id: i64,
+    /// 0 for the document's first chunk.
+    pub position: i64,
+    /// The headings above the chunk, outermost first, as a JSON array of strings.
+    pub heading_path: String,
+    pub text: String,
+    /// The document's title (the search document's title starts with it).
+    pub document_title: String,
+    /// When the document last changed.
+    pub document_updated_at: Millis,
+}
+
+/// A chunk about to be written.
+#[derive(Debug, Clone)]
+pub struct NewKnowledgeChunk {
+    pub position: i64,
+    pub heading_path: String,
+    pub text: String,
+}
