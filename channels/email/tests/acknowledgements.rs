@@ -1,6 +1,7 @@
 //! The acknowledgement a new email ticket gets: its per-sender limit, the pruning of old
 //! records, and a template that cannot be rendered. Moved from the desk's support tests with the
 //! email code; SQLite, or PostgreSQL with TEST_POSTGRES_URL.
+#![allow(clippy::unwrap_used)]
 
 use std::sync::Arc;
 

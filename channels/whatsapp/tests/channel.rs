@@ -389,9 +389,11 @@ async fn refuse_numbers(desk: &Desk, refuse: bool) {
     let mut tx = desk.store().write().await.unwrap();
     for sql in statements {
         match &mut tx {
-            Tx::Sqlite(t) => drop(sqlx::raw_sql(sqlx::AssertSqlSafe(*sql)).execute(&mut **t).await.unwrap()),
+            Tx::Sqlite(t) => {
+                sqlx::raw_sql(sqlx::AssertSqlSafe(*sql)).execute(&mut **t).await.unwrap();
+            }
             Tx::Postgres(t) | Tx::PostgresSnapshot(t) => {
-                drop(sqlx::raw_sql(sqlx::AssertSqlSafe(*sql)).execute(&mut **t).await.unwrap())
+                sqlx::raw_sql(sqlx::AssertSqlSafe(*sql)).execute(&mut **t).await.unwrap();
             }
         }
     }

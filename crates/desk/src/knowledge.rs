@@ -9,7 +9,7 @@
 //! workspace read; admins write; customers never see any of it here.
 
 use sha2::{Digest, Sha256};
-use switchboard_domain::{Actor, Millis, Permission, WorkspaceId};
+use switchboard_domain::{Actor, EventKind, Millis, Permission, WorkspaceId};
 use switchboard_search::{Audience, DocKey, DocKind, SearchDoc, SearchEngine, SearchQuery, Snippet};
 use switchboard_store::{
     KnowledgeChunkRecord, KnowledgeDocumentRecord, KnowledgeFolderRecord, KnowledgeVersionRecord, NewKnowledgeChunk,
@@ -37,8 +37,8 @@ const MAX_TITLE_CHARS: usize = 200;
 const MAX_FOLDER_CHARS: usize = 100;
 const MAX_FILE_NAME_CHARS: usize = 255;
 /// Event kinds the search indexer applies.
-pub(crate) const CHANGED_EVENT: &str = "knowledge.document.changed";
-pub(crate) const DELETED_EVENT: &str = "knowledge.document.deleted";
+pub(crate) const CHANGED_EVENT: EventKind = EventKind::KnowledgeDocumentChanged;
+pub(crate) const DELETED_EVENT: EventKind = EventKind::KnowledgeDocumentDeleted;
 
 /// How a document's body is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -621,8 +621,8 @@ async fn check_folder(tx: &mut Tx, ws: WorkspaceId, folder: Option<i64>) -> Resu
 }
 
 /// What a knowledge event asks of the index: the document to index again and chunks to drop.
-pub(crate) fn event_work(kind: &str, payload: &str) -> Option<(i64, Vec<i64>)> {
-    if kind != CHANGED_EVENT && kind != DELETED_EVENT {
+pub(crate) fn event_work(kind: &EventKind, payload: &str) -> Option<(i64, Vec<i64>)> {
+    if *kind != CHANGED_EVENT && *kind != DELETED_EVENT {
         return None;
     }
     let v: serde_json::Value = serde_json::from_str(payload).ok()?;

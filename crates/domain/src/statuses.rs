@@ -54,6 +54,10 @@ string_enum!(
         EntryCreated = "entry.created",
         CsatNegative = "csat.negative",
         SlaBreach = "sla.breach",
+        /// A knowledge document was created or its content changed (the search layer re-indexes it).
+        KnowledgeDocumentChanged = "knowledge.document.changed",
+        /// A knowledge document was deleted (the search layer drops its chunks).
+        KnowledgeDocumentDeleted = "knowledge.document.deleted",
     }
 );
 

@@ -7,8 +7,8 @@ const KNOWLEDGE_DOCUMENT_COLUMNS: &str = "id, workspace_id, folder_id, title, bo
      content_hash, version, created_at, updated_at, updated_by";
 const KNOWLEDGE_VERSION_COLUMNS: &str =
     "document_id, workspace_id, version, title, body, format, content_hash, created_at, created_by";
-const KNOWLEDGE_CHUNK_COLUMNS: &str = "k.id, k.workspace_id, k.document_id, k.position, k.heading_path, k.text, d.title AS document_title, \
-     d.updated_at AS document_updated_at";
+const KNOWLEDGE_CHUNK_COLUMNS: &str = "k.id, k.workspace_id, k.document_id, k.position, k.heading_path, k.text, \
+     d.title AS document_title, d.updated_at AS document_updated_at";
 
 pub async fn insert_knowledge_folder(
     c: &mut Conn,
