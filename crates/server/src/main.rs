@@ -459,4 +459,75 @@ mod tests {
             "graphql/schema.graphql is out of date; run `UPDATE_SCHEMA=1 cargo test -p switchboard-server --bin switchboard checked_in_schema` and commit it"
         );
     }
+
+    /// Every document the web UI sends (`gql` templates under web/src) is valid against the
+    /// composed schema (so a channel's page is checked with the channel's fields) and fits the
+    /// signed-in budget, and every mutation the anonymous one, so the limits never break a
+    /// screen or a sign-in.
+    #[tokio::test]
+    async fn the_web_uis_documents_fit_the_signed_in_budget() {
+        use std::sync::Arc;
+
+        use async_graphql::Request;
+        use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextExecute};
+        use switchboard_desk::domain::{ActorKind, UserId, WorkspaceId};
+
+        /// Stops every request after validation: the limits are measured, no resolver runs.
+        struct ValidateOnly;
+        impl ExtensionFactory for ValidateOnly {
+            fn create(&self) -> Arc<dyn Extension> {
+                Arc::new(ValidateOnly)
+            }
+        }
+        #[async_trait::async_trait]
+        impl Extension for ValidateOnly {
+            async fn execute(
+                &self,
+                _: &ExtensionContext<'_>,
+                _: Option<&str>,
+                _: NextExecute<'_>,
+            ) -> async_graphql::Response {
+                async_graphql::Response::new(async_graphql::Value::Null)
+            }
+        }
+        fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+            for e in std::fs::read_dir(dir).expect("read web/src").flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    walk(&p, out);
+                } else if p.extension().is_some_and(|x| x == "ts" || x == "tsx") {
+                    out.push(p);
+                }
+            }
+        }
+        let schema = switchboard_graphql::schema_builder(super::Query::default(), super::Mutation::default())
+            .extension(switchboard_graphql::RequestLimits::default())
+            .extension(ValidateOnly)
+            .finish();
+        // No resolver runs, so the caller need not exist: its presence is what signs the request in.
+        let admin = super::Actor {
+            workspace_id: WorkspaceId(1),
+            kind: ActorKind::User { id: UserId(1), role: super::Role::Admin },
+            label: "Ada".into(),
+        };
+        let mut files = Vec::new();
+        walk(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../web/src"), &mut files);
+        let mut documents = 0;
+        for file in files {
+            let text = std::fs::read_to_string(&file).expect("read a web source file");
+            for part in text.split("gql`").skip(1) {
+                let doc = part.split('`').next().unwrap_or_default();
+                documents += 1;
+                let resp = schema.execute(Request::new(doc).data(admin.clone())).await;
+                let body = serde_json::to_value(resp).expect("response as JSON");
+                assert!(body.get("errors").is_none(), "{}: {doc}\n{body}", file.display());
+                // Signing in, links and password resets are mutations sent without a token.
+                if doc.trim_start().starts_with("mutation") {
+                    let anonymous = serde_json::to_value(schema.execute(Request::new(doc)).await).expect("JSON");
+                    assert!(anonymous.get("errors").is_none(), "{}: {doc}\n{anonymous}", file.display());
+                }
+            }
+        }
+        assert!(documents > 20, "found only {documents} documents in web/src");
+    }
 }
