@@ -160,8 +160,14 @@ async fn a_discord_ticket_is_worked_both_ways_through_the_binary_and_survives_a_
     assert_eq!(ticket["source"], "DISCORD");
     let ticket = ticket["id"].as_str().unwrap().to_string();
 
-    // Discord to the helpdesk.
-    double.user_message(ticket_channel, &wendy, "It still jams after the update.", &[]);
+    // Discord to the helpdesk, with a file: the server keeps its own copy.
+    let log: &[u8] = b"E41 at tray 2, 14:02";
+    double.user_message(
+        ticket_channel,
+        &wendy,
+        "It still jams after the update.",
+        &[("jam-log.txt", "text/plain", log)],
+    );
     wait_for_entry(&server.url, &agent, &ticket, "It still jams after the update.").await;
 
     // The helpdesk to Discord, through a per-route 429.
@@ -206,23 +212,51 @@ async fn a_discord_ticket_is_worked_both_ways_through_the_binary_and_survives_a_
         ]
     );
 
-    // Closed from the helpdesk: the transcript is archived on the ticket, the channel deleted,
-    // and Wendy gets the rating request as a DM with its buttons.
+    // Closed from the helpdesk after Discord's links expired: the transcript is archived on the
+    // ticket with the file in it, the channel deleted, and Wendy rates from the DM she gets.
+    double.expire_attachments();
     let q = "mutation($t: ID!) { closeTicket(ticketId: $t, reason: RESOLVED) { id } }";
     let d = gql_at(&server.url, Some(&agent), q, json!({ "t": ticket })).await;
     assert!(d["errors"].is_null(), "{d}");
     wait("the channel to be deleted", 30, || double.channel(ticket_channel).is_none());
-    let q = "query($id: ID!) { ticket(id: $id) { entries { body attachments { fileName } } } }";
+    let q = "query($id: ID!) { ticket(id: $id) { entries { body attachments { fileName url } } } }";
     let d = gql_at(&server.url, Some(&agent), q, json!({ "id": ticket })).await;
     let entries = d["data"]["ticket"]["entries"].as_array().unwrap_or_else(|| panic!("{d}")).clone();
+    let with_file = entries.iter().find(|e| e["body"] == "It still jams after the update.").unwrap();
+    assert_eq!(with_file["attachments"][0]["fileName"], "jam-log.txt", "{with_file}");
     let archived = entries.iter().find(|e| e["body"] == "Transcript archived when the ticket closed.").unwrap();
     let files: Vec<&str> =
         archived["attachments"].as_array().unwrap().iter().filter_map(|a| a["fileName"].as_str()).collect();
     assert!(files.len() == 2 && files[0].ends_with(".html") && files[1].ends_with(".txt"), "{files:?}");
+    let download = |url: &str| {
+        let (url, agent) = (format!("{}{url}", server.url), agent.clone());
+        async move { reqwest::Client::new().get(url).bearer_auth(agent).send().await.unwrap().text().await.unwrap() }
+    };
+    let html = download(archived["attachments"][0]["url"].as_str().unwrap()).await;
+    use base64::Engine as _;
+    assert!(html.contains(&base64::engine::general_purpose::STANDARD.encode(log)), "the file, though its link expired");
+    assert!(html.contains("Sent while you were down.") && html.contains("Please try the rear tray."));
+    let text = download(archived["attachments"][1]["url"].as_str().unwrap()).await;
+    assert!(text.contains("[file: jam-log.txt"), "{text}");
+
     wait("the rating DM", 60, || {
         double
             .requests_to("POST", "/channels/")
             .iter()
             .any(|r| r.json["components"][0]["components"][0]["label"] == "Helpful")
     });
+    let dm = double
+        .requests_to("POST", "/channels/")
+        .into_iter()
+        .find(|r| r.json["components"][0]["components"][0]["label"] == "Helpful")
+        .unwrap();
+    let dm_channel: u64 = dm.path.split('/').nth(2).unwrap().parse().unwrap();
+    let rating = double.messages(dm_channel)[0].clone();
+    let message: u64 = rating["id"].as_str().unwrap().parse().unwrap();
+    let helpful = rating["components"][0]["components"][0]["custom_id"].as_str().unwrap();
+    let click = double.click(guild, dm_channel, message, &wendy, helpful, None);
+    wait("the rating's answer", 20, || !double.interaction_callbacks(click).is_empty());
+    let q = "query($id: ID!) { ticket(id: $id) { csatRating } }";
+    let d = gql_at(&server.url, Some(&agent), q, json!({ "id": ticket })).await;
+    assert_eq!(d["data"]["ticket"]["csatRating"], 5, "Helpful is recorded as the ticket's rating: {d}");
 }
