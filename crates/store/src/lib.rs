@@ -416,25 +416,6 @@ pub enum Tx {
     PostgresSnapshot(sqlx::Transaction<'static, sqlx::Postgres>),
 }
 
-/// Runs one statement on whichever database a [`Tx`] is open on: the body is compiled once per
-/// driver, with `$c` the driver's connection. For SQL both databases run as written, such as a
-/// channel crate's queries on its own tables.
-#[macro_export]
-macro_rules! on_tx {
-    ($tx:expr, |$c:ident| $body:expr) => {
-        match $tx {
-            $crate::Tx::Sqlite(t) => {
-                let $c = &mut **t;
-                $body
-            }
-            $crate::Tx::Postgres(t) | $crate::Tx::PostgresSnapshot(t) => {
-                let $c = &mut **t;
-                $body
-            }
-        }
-    };
-}
-
 impl Tx {
     /// Commits the transaction.
     pub async fn commit(self) -> Result<(), StoreError> {
