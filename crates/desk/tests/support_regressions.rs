@@ -288,8 +288,11 @@ async fn a_change_routes_on_the_channel_the_ticket_lives_in_as_opening_does() {
     async fn on_whatsapp(e: &Env, requester: &ContactRecord, priority: Priority) -> TicketRecord {
         let input = OpenTicket { source: Some(Source::Chat), priority: Some(priority), ..opening("Order", "Where?") };
         let mut tx = e.store.write().await.unwrap();
-        let (t, _) =
-            e.desk.insert_ticket_in_tx(&mut tx, &e.admin, requester, &input, Channel::Whatsapp, None, None).await.unwrap();
+        let (t, _) = e
+            .desk
+            .insert_ticket_in_tx(&mut tx, &e.admin, requester, &input, Channel::Whatsapp, None, None)
+            .await
+            .unwrap();
         tx.commit().await.unwrap();
         t
     }
