@@ -8,7 +8,7 @@ use std::sync::Arc;
 use switchboard_desk::domain::*;
 use switchboard_desk::store::Store;
 use switchboard_desk::*;
-use switchboard_email::{EmailDesk, EmailSettings, MailboxRecord, MailboxSettings, ReceivedEmail, Received, receive};
+use switchboard_email::{EmailDesk, EmailSettings, MailboxRecord, MailboxSettings, Received, ReceivedEmail, receive};
 
 const DAY: Millis = 24 * 3_600_000;
 
