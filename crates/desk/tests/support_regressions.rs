@@ -180,6 +180,35 @@ async fn an_explicit_due_time_under_a_policy_is_extended_not_replaced_on_resume(
     assert_eq!(resumed.sla_due_at, Some(explicit + HOUR));
 }
 
+#[tokio::test]
+async fn a_priority_changed_while_waiting_takes_the_new_policys_targets_on_resume() {
+    let e = env("2026-03-02T10:00:00Z").await;
+    let agent = e.agent("Ann").await;
+    for (priority, resolution_minutes) in [(Priority::Normal, 480), (Priority::High, 120)] {
+        let policy = SlaPolicyChange {
+            name: priority.to_string(),
+            priority,
+            help_topic_id: None,
+            first_response_minutes: 60,
+            resolution_minutes,
+            calendar_id: None,
+            version: None,
+        };
+        e.desk.save_sla_policy(&e.admin, None, policy).await.unwrap();
+    }
+    let t = e.open(opening("Renewal", "Due soon")).await;
+    assert_eq!(t.resolution_due_at, Some(ms("2026-03-02T18:00:00Z")));
+    e.clock.set(ms("2026-03-02T10:30:00Z"));
+    e.desk.reply(&agent, t.id, "Which plan?", Vec::new(), Some(TicketStatus::Waiting)).await.unwrap();
+    e.clock.set(ms("2026-03-02T11:00:00Z"));
+    let patch = TicketPatch { priority: Some(Priority::High), ..Default::default() };
+    e.desk.update_ticket(&e.admin, t.id, patch).await.unwrap();
+    e.clock.set(ms("2026-03-02T11:30:00Z"));
+    e.desk.reply(&customer(&t), t.id, "The big one", Vec::new(), None).await.unwrap();
+    // 120 minutes from 10:00, plus the hour paused.
+    assert_eq!(e.reload(&t).await.resolution_due_at, Some(ms("2026-03-02T13:00:00Z")));
+}
+
 // ---- 2. stale-ticket nudges reach tickets waiting on the customer ----
 
 #[tokio::test]

@@ -315,12 +315,12 @@ impl Desk {
         match tx.sla_policy_for(t.workspace_id, t.priority, t.help_topic_id).await? {
             Some(p) => {
                 let calendar = self.calendar_for(tx, t.workspace_id, p.calendar_id).await?;
-                let clock = clock_of(t);
+                // While paused, the targets stand as if the clock had stopped at the pause:
+                // resuming moves them by the time paused (see `sync_sla`).
+                let clock = SlaClock { paused_at: None, ..clock_of(t) };
                 t.sla_policy_id = Some(p.id);
-                if !clock.is_paused() {
-                    t.first_response_due_at = clock.due(&calendar, p.first_response_minutes);
-                    t.resolution_due_at = clock.due(&calendar, p.resolution_minutes);
-                }
+                t.first_response_due_at = clock.due(&calendar, p.first_response_minutes);
+                t.resolution_due_at = clock.due(&calendar, p.resolution_minutes);
             }
             None if t.sla_policy_id.is_some() => {
                 // The policy no longer applies (priority changed): its targets go with it.
