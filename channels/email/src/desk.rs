@@ -83,6 +83,9 @@ fn secret_hash(secret: &str) -> String {
     hex::encode(Sha256::new().chain_update(b"switchboard inbound email v1").chain_update(secret).finalize())
 }
 
+/// What asking for an original that transcript retention removed answers.
+pub const ORIGINAL_REMOVED: &str = "the original of this message was removed by transcript retention";
+
 /// Longest message key stored as it is; longer ones are stored as their hash.
 const MAX_STORED_KEY_BYTES: usize = 500;
 
@@ -220,7 +223,8 @@ pub trait EmailDesk {
         limit: i64,
     ) -> impl Future<Output = Result<Vec<EmailMessageRecord>, DeskError>> + Send;
 
-    /// The original bytes of a received message, for admins.
+    /// The original bytes of a received message, for admins; a `CONFLICT` saying so once
+    /// transcript retention removed it.
     fn email_original(
         &self,
         actor: &Actor,
@@ -521,7 +525,10 @@ impl EmailDesk for Desk {
         let rec = queries::email_message_by_id(&mut self.store().read().await?, actor.workspace_id, id)
             .await?
             .ok_or(DeskError::NotFound("email message"))?;
-        let bytes = self.blobs().get(&rec.raw_sha256).await?;
+        let Some(sha) = &rec.raw_sha256 else {
+            return Err(DeskError::Conflict(ORIGINAL_REMOVED.into()));
+        };
+        let bytes = self.blobs().get(sha).await?;
         Ok((rec, bytes))
     }
 

@@ -73,7 +73,9 @@ pub struct EmailMessageRecord {
     pub subject: Option<String>,
     pub ticket_id: Option<TicketId>,
     pub entry_id: Option<EntryId>,
-    pub raw_sha256: String,
+    /// The original in the blob store; `None` once transcript retention removed it with the
+    /// ticket's transcript (every received message is kept, so nothing else clears it).
+    pub raw_sha256: Option<String>,
     pub raw_size: i64,
     pub created_at: Millis,
 }
@@ -226,7 +228,7 @@ impl EmailMessageRecord {
             subject: m.subject,
             ticket_id: m.ticket_id,
             entry_id: m.entry_id,
-            raw_sha256: m.raw_sha256.unwrap_or_default(),
+            raw_sha256: m.raw_sha256,
             raw_size: m.raw_size.unwrap_or_default(),
             created_at: m.created_at,
         }

@@ -22,7 +22,7 @@ use switchboard_store::*;
 
 use crate::retry::{retry_on_conflict, retrying};
 use crate::support::SlaInputs;
-use crate::{Desk, DeskError, LiveEvent, Routed, require};
+use crate::{Desk, DeskError, LiveEvent, Routed, require, routing_facts};
 pub(crate) use history::rfc3339;
 use history::{Changes, opt_string};
 

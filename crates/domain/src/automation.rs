@@ -158,8 +158,9 @@ fn parse_rule(v: &Value, i: usize, id: Option<String>) -> Result<AutomationRule,
     let ticket_type_id = text_field(obj, "ticketTypeId", &at("ticketTypeId"))?.filter(|t| !t.is_empty());
     if let Some(t) = &ticket_type_id
         && !t.parse::<i64>().is_ok_and(|n| n > 0)
+        && help_topic_slug(t) != *t
     {
-        return Err(ValidationError::new(at("ticketTypeId"), "must be a help topic id"));
+        return Err(ValidationError::new(at("ticketTypeId"), "must be a help topic id or slug (e.g. billing)"));
     }
     let actions = match obj.get("actions") {
         Some(Value::Array(a)) if !a.is_empty() && a.len() <= MAX_ACTIONS => a,
@@ -171,6 +172,24 @@ fn parse_rule(v: &Value, i: usize, id: Option<String>) -> Result<AutomationRule,
         .map(|(j, a)| parse_action(a, &at(&format!("actions[{j}]"))))
         .collect::<Result<_, _>>()?;
     Ok(AutomationRule { id: id.unwrap_or_default(), enabled, name, trigger, match_text, ticket_type_id, actions })
+}
+
+/// A help topic's slug, the name automation rules may give it by (`ticketTypeId`): its name in
+/// lowercase, each run of other characters than letters and digits one dash, none at the ends
+/// ("Billing & Payments" is `billing-payments`).
+pub fn help_topic_slug(name: &str) -> String {
+    let mut slug = String::with_capacity(name.len());
+    for c in name.chars().flat_map(char::to_lowercase) {
+        if c.is_alphanumeric() {
+            slug.push(c);
+        } else if !slug.is_empty() && !slug.ends_with('-') {
+            slug.push('-');
+        }
+    }
+    while slug.ends_with('-') {
+        slug.pop();
+    }
+    slug
 }
 
 /// Parses a saved rule array in the seed's JSON format. Each rule is checked on its own and
@@ -391,6 +410,18 @@ mod tests {
         assert!(ids(AutomationEvent::Message("thanks".into())).is_empty());
         assert_eq!(ids(AutomationEvent::CsatNegative), vec!["c"]);
         assert_eq!(ids(AutomationEvent::SlaBreach), vec!["s"]);
+    }
+
+    #[test]
+    fn a_help_topic_slug_is_its_name_in_lowercase_with_dashes() {
+        assert_eq!(help_topic_slug("Billing"), "billing");
+        assert_eq!(help_topic_slug("  Billing & Payments! "), "billing-payments");
+        assert_eq!(help_topic_slug("Über uns"), "über-uns");
+        let seed = SEED_EXAMPLE.replace("\"7\"", "\"billing\"");
+        assert!(parse_automation_rules(&seed).unwrap().all_valid(), "the seed's own example names a slug");
+        let bad = SEED_EXAMPLE.replace("\"7\"", "\"Billing Team\"");
+        let report = &parse_automation_rules(&bad).unwrap().reports[0];
+        assert_eq!(report.errors[0].field, "rules[0].ticketTypeId");
     }
 
     #[test]

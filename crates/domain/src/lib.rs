@@ -28,7 +28,7 @@ pub use actor::{Actor, ActorKind, Permission};
 pub use alerts::{CSAT_WINDOW_MS, MIN_RATINGS_FOR_CSAT_ALERT, ManagerAlert, RatingCounts, alert_transition, csat_drop};
 pub use automation::{
     AutomationAction, AutomationEvent, AutomationRule, MAX_AUTOMATION_RULES, ParsedRules, PlannedAction, RuleReport,
-    parse_automation_rules, plan_automation,
+    help_topic_slug, parse_automation_rules, plan_automation,
 };
 pub use calendar::{BusinessCalendar, CalendarSpec, DayHours, SlaClock};
 pub use chrono_tz::Tz;
@@ -48,7 +48,9 @@ pub use sla::{
     SlaFilter, SlaWindow, day_index, local_days, next_sla_due, parse_time_zone, pending_sla_targets, sla_window,
 };
 pub use statuses::*;
-pub use suggestions::{MIN_REPEATS, MIN_TICKETS, RepeatedReply, normalize_reply, repeated_replies};
+pub use suggestions::{
+    MIN_REPEATS, MIN_SUGGESTED_REPLY_CHARS, MIN_TICKETS, RepeatedReply, normalize_reply, repeated_replies,
+};
 pub use template::{
     ActorVars, MAX_RENDERED_CHARS, MAX_TEMPLATE_CHARS, MAX_TEMPLATE_DEPTH, RequesterVars, TEMPLATE_VARIABLES,
     TemplateContext, TicketVars, WorkspaceVars, render_template, validate_template,

@@ -10,6 +10,9 @@ use crate::TicketId;
 pub const MIN_REPEATS: usize = 3;
 /// Fewest distinct tickets those messages must span.
 pub const MIN_TICKETS: usize = 2;
+/// Fewest characters (of the normalized text) a reply needs to be suggested: a shorter one
+/// ("Thanks!", "Done, closing.") is quicker to type than to pick from a list.
+pub const MIN_SUGGESTED_REPLY_CHARS: usize = 20;
 
 /// A reply text that repeats often enough to suggest.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,13 +32,13 @@ pub fn normalize_reply(text: &str) -> String {
 }
 
 /// Replies whose normalized text appears in at least [`MIN_REPEATS`] messages across at least
-/// [`MIN_TICKETS`] tickets, most repeated first. Very short texts ("thanks") are not worth a
-/// canned response.
+/// [`MIN_TICKETS`] tickets, most repeated first. Texts under [`MIN_SUGGESTED_REPLY_CHARS`]
+/// ("thanks") are not worth a canned response.
 pub fn repeated_replies(replies: &[(TicketId, String)]) -> Vec<RepeatedReply> {
     let mut groups: HashMap<String, (String, usize, Vec<TicketId>)> = HashMap::new();
     for (ticket, body) in replies {
         let norm = normalize_reply(body);
-        if norm.chars().count() < 20 {
+        if norm.chars().count() < MIN_SUGGESTED_REPLY_CHARS {
             continue;
         }
         let g = groups.entry(norm).or_insert_with(|| (body.trim().to_string(), 0, Vec::new()));

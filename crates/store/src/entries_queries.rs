@@ -66,6 +66,17 @@ pub async fn list_entries(
         .await?)
 }
 
+/// The body of a ticket's first public entry: the requester's opening message, which routing reads.
+pub async fn opening_entry_body(c: &mut Conn, ws: WorkspaceId, ticket: TicketId) -> Result<Option<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT body FROM entries WHERE workspace_id = $1 AND ticket_id = $2 AND kind = 'reply' ORDER BY id LIMIT 1",
+    )
+    .bind(ws)
+    .bind(ticket)
+    .fetch_optional(&mut *c)
+    .await?)
+}
+
 pub async fn has_staff_reply(c: &mut Conn, ticket: TicketId) -> Result<bool> {
     Ok(sqlx::query_scalar::<_, i64>(
         "SELECT COUNT(*) FROM entries WHERE ticket_id = $1 AND kind = 'reply' AND author_user_id IS NOT NULL",

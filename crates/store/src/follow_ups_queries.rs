@@ -61,15 +61,35 @@ pub async fn purgeable_tickets(
     .await?)
 }
 
-/// Deletes a ticket's entries and attachment rows (the ticket, its history and events stay) and
-/// returns the SHA-256 of the attachments it held.
+/// Deletes a ticket's entries and attachment rows (the ticket, its history and events stay),
+/// clears the reference to the original of each message the ticket's channel received (the
+/// original is the transcript too; the record of the message stays, its original gone), and
+/// returns the SHA-256 of the bytes it held.
 pub async fn purge_transcript(c: &mut Conn, ws: WorkspaceId, ticket: TicketId, now: Millis) -> Result<Vec<String>> {
-    let shas: Vec<String> =
+    let mut shas: Vec<String> =
         sqlx::query_scalar("SELECT DISTINCT sha256 FROM attachments WHERE workspace_id = $1 AND ticket_id = $2")
             .bind(ws)
             .bind(ticket)
             .fetch_all(&mut *c)
             .await?;
+    let originals: Vec<String> = sqlx::query_scalar(
+        "SELECT DISTINCT raw_sha256 FROM channel_messages \
+         WHERE workspace_id = $1 AND ticket_id = $2 AND raw_sha256 IS NOT NULL",
+    )
+    .bind(ws)
+    .bind(ticket)
+    .fetch_all(&mut *c)
+    .await?;
+    for sha in originals {
+        if !shas.contains(&sha) {
+            shas.push(sha);
+        }
+    }
+    sqlx::query("UPDATE channel_messages SET raw_sha256 = NULL WHERE workspace_id = $1 AND ticket_id = $2")
+        .bind(ws)
+        .bind(ticket)
+        .execute(&mut *c)
+        .await?;
     sqlx::query("DELETE FROM attachments WHERE workspace_id = $1 AND ticket_id = $2")
         .bind(ws)
         .bind(ticket)
@@ -94,12 +114,16 @@ pub async fn purge_transcript(c: &mut Conn, ws: WorkspaceId, ticket: TicketId, n
     Ok(shas)
 }
 
-/// True while any attachment (of any workspace) still points at these bytes.
+/// True while any attachment or received message's original (of any workspace) still points at
+/// these bytes.
 pub async fn blob_in_use(c: &mut Conn, sha256: &str) -> Result<bool> {
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM attachments WHERE sha256 = $1")
-        .bind(sha256)
-        .fetch_one(&mut *c)
-        .await?;
+    let n: i64 = sqlx::query_scalar(
+        "SELECT (SELECT COUNT(*) FROM attachments WHERE sha256 = $1) \
+         + (SELECT COUNT(*) FROM channel_messages WHERE raw_sha256 = $1)",
+    )
+    .bind(sha256)
+    .fetch_one(&mut *c)
+    .await?;
     Ok(n > 0)
 }
 

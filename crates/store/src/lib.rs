@@ -561,6 +561,7 @@ tx_methods! {
     fn entry_by_id(ws: WorkspaceId, id: EntryId) -> Option<EntryRecord>;
     fn entry_by_external_id(ws: WorkspaceId, channel: Channel, external_id: &str) -> Option<EntryRecord>;
     fn list_entries(ws: WorkspaceId, ticket: TicketId, public_only: bool) -> Vec<EntryRecord>;
+    fn opening_entry_body(ws: WorkspaceId, ticket: TicketId) -> Option<String>;
     fn has_staff_reply(ticket: TicketId) -> bool;
     fn insert_mentions(ws: WorkspaceId, entry: EntryId, users: &[UserId]) -> ();
     fn mentions_of_entries(ws: WorkspaceId, ticket: TicketId) -> Vec<(EntryId, UserId)>;
@@ -590,7 +591,7 @@ tx_methods! {
     fn purge_transcript(ws: WorkspaceId, ticket: TicketId, now: Millis) -> Vec<String>;
     fn blob_in_use(sha256: &str) -> bool;
     fn workspace_ids() -> Vec<WorkspaceId>;
-    fn staff_replies_on_closed(ws: WorkspaceId, closed_since: Millis, limit: i64) -> Vec<(TicketId, String)>;
+    fn staff_replies_on_resolved(ws: WorkspaceId, resolved_since: Millis, limit: i64) -> Vec<(TicketId, String)>;
     fn upsert_macro_suggestion(ws: WorkspaceId, fingerprint: &str, body: &str, occurrences: i64, tickets: i64, now: Millis) -> ();
     fn pending_macro_suggestions(ws: WorkspaceId) -> Vec<MacroSuggestionRecord>;
     fn decide_macro_suggestion(ws: WorkspaceId, id: MacroSuggestionId, status: SuggestionStatus, canned: Option<CannedResponseId>, now: Millis) -> Option<MacroSuggestionRecord>;

@@ -4,20 +4,21 @@
 const SUGGESTION_COLUMNS: &str =
     "id, workspace_id, body, occurrences, ticket_count, status, canned_response_id, created_at, decided_at";
 
-/// Public staff replies on tickets closed since `closed_since` (at most `limit`, newest tickets first).
-pub async fn staff_replies_on_closed(
+/// Public staff replies on tickets resolved since `resolved_since`, closed or not yet (at most
+/// `limit`, most recently resolved tickets first). Closing stamps `resolved_at` too.
+pub async fn staff_replies_on_resolved(
     c: &mut Conn,
     ws: WorkspaceId,
-    closed_since: Millis,
+    resolved_since: Millis,
     limit: i64,
 ) -> Result<Vec<(TicketId, String)>> {
     Ok(sqlx::query_as(
         "SELECT e.ticket_id, e.body FROM tickets t JOIN entries e ON e.ticket_id = t.id \
-         WHERE t.workspace_id = $1 AND t.status = 'closed' AND t.closed_at >= $2 AND e.kind = 'reply' \
-         AND e.author_user_id IS NOT NULL ORDER BY t.closed_at DESC, e.id LIMIT $3",
+         WHERE t.workspace_id = $1 AND t.status IN ('resolved', 'closed') AND t.resolved_at >= $2 \
+         AND e.kind = 'reply' AND e.author_user_id IS NOT NULL ORDER BY t.resolved_at DESC, e.id LIMIT $3",
     )
     .bind(ws)
-    .bind(closed_since)
+    .bind(resolved_since)
     .bind(limit)
     .fetch_all(&mut *c)
     .await?)

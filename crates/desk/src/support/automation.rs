@@ -45,14 +45,25 @@ impl Desk {
         let mut parsed = parse_automation_rules(json)?;
         let mut tx = self.store().write().await?;
         let topics = tx.list_help_topics(ws).await?;
-        // A rule scoped to a help topic that does not exist would never fire: say so.
+        // A rule scoped to a help topic that does not exist would never fire: say so. A slug (the
+        // seed's `"ticketTypeId": "billing"`) is kept as the topic's id, so the rule stays on
+        // the topic when it is renamed.
         for report in parsed.reports.iter_mut().filter(|r| r.errors.is_empty()) {
-            let Some(rule) = parsed.rules.iter().find(|r| Some(&r.id) == report.id.as_ref()) else { continue };
-            if let Some(t) = &rule.ticket_type_id
-                && !topics.iter().any(|h| h.id.0.to_string() == *t)
-            {
-                let field = format!("rules[{}].ticketTypeId", report.index);
-                report.errors.push(ValidationError::new(field, "no help topic with this id in the workspace"));
+            let Some(rule) = parsed.rules.iter_mut().find(|r| Some(&r.id) == report.id.as_ref()) else { continue };
+            let Some(scope) = &rule.ticket_type_id else { continue };
+            let field = format!("rules[{}].ticketTypeId", report.index);
+            if topics.iter().any(|h| h.id.0.to_string() == *scope) {
+                continue;
+            }
+            let by_slug: Vec<&HelpTopicRecord> = topics.iter().filter(|h| help_topic_slug(&h.name) == *scope).collect();
+            match by_slug.as_slice() {
+                [one] => rule.ticket_type_id = Some(one.id.0.to_string()),
+                [] => report
+                    .errors
+                    .push(ValidationError::new(field, "no help topic with this id or slug in the workspace")),
+                _ => report
+                    .errors
+                    .push(ValidationError::new(field, "several help topics have this slug; give the topic's id")),
             }
         }
         let valid: Vec<AutomationRule> = parsed

@@ -47,6 +47,30 @@ pub(crate) struct Routed {
     pub tags: Vec<String>,
 }
 
+/// What routing rules read of a ticket, the same facts when it opens and when its routed fields
+/// change: the subject with the requester's opening message ("text contains" finds a word in
+/// either), and the channel the ticket lives in (a chat-skill ticket's source is `chat`, its
+/// channel WhatsApp).
+pub(crate) fn routing_facts(
+    ticket: &Routed,
+    subject: &str,
+    description: &str,
+    source: Source,
+    channel: Channel,
+    requester_type: RequesterType,
+    help_topic_id: Option<HelpTopicId>,
+) -> TicketFacts {
+    TicketFacts {
+        priority: ticket.priority,
+        source,
+        channel,
+        requester_type,
+        help_topic_id,
+        tags: ticket.tags.clone(),
+        text: format!("{subject}\n{description}"),
+    }
+}
+
 /// Parses a stored routing rule; a row that no longer parses is skipped (and logged), never fatal.
 fn routing_rule_of(r: &RoutingRuleRecord) -> Option<RoutingRule> {
     #[derive(serde::Deserialize)]
@@ -245,23 +269,22 @@ impl Desk {
         requester_type: RequesterType,
     ) -> Result<Option<(String, TicketPatch)>, DeskError> {
         let rules = self.routing_rules(tx, t.workspace_id).await?;
-        let facts = TicketFacts {
-            priority: t.priority,
-            source: t.source,
-            channel: Channel::for_source(t.source),
-            requester_type,
-            help_topic_id: t.help_topic_id,
-            tags: t.tag_list(),
-            text: t.subject.clone(),
-        };
-        let Some(rule) = first_matching_rule(&rules, &facts) else { return Ok(None) };
+        if rules.is_empty() {
+            return Ok(None);
+        }
         let before = Routed {
             queue_id: Some(t.queue_id),
             assignee_id: t.assignee_id,
             priority: t.priority,
             escalated: t.escalated,
-            tags: facts.tags,
+            tags: t.tag_list(),
         };
+        // The opening message, as routing read it at open (gone after transcript retention,
+        // which only reaches closed tickets, never routed again).
+        let description = tx.opening_entry_body(t.workspace_id, t.id).await?.unwrap_or_default();
+        let facts =
+            routing_facts(&before, &t.subject, &description, t.source, t.channel, requester_type, t.help_topic_id);
+        let Some(rule) = first_matching_rule(&rules, &facts) else { return Ok(None) };
         let mut after = before.clone();
         let moved = self.apply_routing_outcome(tx, t.workspace_id, rule, &mut after).await?.is_some();
         // A reassignment leaves the ticket to its new queue's assignment, as on open, even when

@@ -315,12 +315,12 @@ impl Desk {
         match tx.sla_policy_for(t.workspace_id, t.priority, t.help_topic_id).await? {
             Some(p) => {
                 let calendar = self.calendar_for(tx, t.workspace_id, p.calendar_id).await?;
-                let clock = clock_of(t);
+                // While paused, the targets stand as if the clock had stopped at the pause:
+                // resuming moves them by the time paused (see `sync_sla`).
+                let clock = SlaClock { paused_at: None, ..clock_of(t) };
                 t.sla_policy_id = Some(p.id);
-                if !clock.is_paused() {
-                    t.first_response_due_at = clock.due(&calendar, p.first_response_minutes);
-                    t.resolution_due_at = clock.due(&calendar, p.resolution_minutes);
-                }
+                t.first_response_due_at = clock.due(&calendar, p.first_response_minutes);
+                t.resolution_due_at = clock.due(&calendar, p.resolution_minutes);
             }
             None if t.sla_policy_id.is_some() => {
                 // The policy no longer applies (priority changed): its targets go with it.
@@ -334,14 +334,17 @@ impl Desk {
     }
 
     /// Brings the SLA clock of `t` in line with a change from `before`: waiting on the customer
-    /// pauses it, leaving waiting resumes it and pushes the targets out by the business time
-    /// paused, and a new priority or help topic picks the policy again.
+    /// pauses it, leaving waiting resumes it and pushes every due time still ahead when it paused
+    /// out by the business time paused (a policy's targets, a help topic's offset, a due time the
+    /// caller set alike), and a new priority or help topic picks the policy again.
     pub(crate) async fn sync_sla(&self, tx: &mut Tx, t: &mut TicketRecord, before: SlaInputs) -> Result<(), DeskError> {
         let now = self.now();
-        let mut recompute = before.priority != t.priority || before.help_topic_id != t.help_topic_id;
+        let recompute = before.priority != t.priority || before.help_topic_id != t.help_topic_id;
         if t.status == TicketStatus::Waiting && t.sla_paused_at.is_none() {
             t.sla_paused_at = Some(now);
-        } else if t.status != TicketStatus::Waiting && t.sla_paused_at.is_some() {
+        } else if t.status != TicketStatus::Waiting
+            && let Some(paused_at) = t.sla_paused_at
+        {
             let mut clock = clock_of(t);
             let calendar = match t.sla_policy_id {
                 Some(id) => {
@@ -350,10 +353,22 @@ impl Desk {
                 }
                 None => self.calendar_for(tx, t.workspace_id, None).await?,
             };
+            let waited = clock.paused_minutes;
             clock.resume(now, &calendar);
+            let waited = clock.paused_minutes - waited;
             t.sla_paused_at = None;
             t.sla_paused_minutes = clock.paused_minutes;
-            recompute = recompute || t.sla_policy_id.is_some();
+            // Shifting each due time rather than recomputing the policy's: a due time that did
+            // not come from the policy (an explicit one wins over it at open) moves too. A
+            // target already missed when the clock paused stays where it was missed.
+            let extend = |due: Option<Millis>| match due {
+                Some(d) if d > paused_at && waited > 0 => Some(calendar.add_business_minutes(d, waited)),
+                other => other,
+            };
+            if t.first_responded_at.is_none() {
+                t.first_response_due_at = extend(t.first_response_due_at);
+            }
+            t.resolution_due_at = extend(t.resolution_due_at);
         }
         if recompute {
             self.apply_sla_policy(tx, t).await?;

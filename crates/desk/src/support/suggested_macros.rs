@@ -1,24 +1,26 @@
-//! Suggested macros (the seed's name for the feature): staff replies repeated across closed
-//! tickets, offered to admins as canned responses.
+//! Suggested macros (the seed's name for the feature): staff replies repeated across resolved
+//! tickets (closed or not yet), offered to admins as canned responses.
 
 use switchboard_domain::*;
 use switchboard_store::*;
 
 use crate::{Desk, DeskError, require};
 
-/// How far back the daily scan looks for closed tickets.
+/// How far back the daily scan looks for resolved tickets.
 const SUGGESTION_WINDOW_DAYS: i64 = 30;
 
 impl Desk {
-    /// Finds staff replies repeated in at least three messages across two or more tickets closed
-    /// in the last 30 days, in every workspace, and offers them to admins as canned responses.
-    /// Never creates a canned response by itself. Returns how many texts are on offer after the scan.
+    /// Finds staff replies repeated in at least three messages across two or more tickets resolved
+    /// in the last 30 days (closed or still waiting to close: the reply did its work either way),
+    /// in every workspace, and offers them to admins as canned responses. Replies under
+    /// [`MIN_SUGGESTED_REPLY_CHARS`] are left out. Never creates a canned response by itself.
+    /// Returns how many texts are on offer after the scan.
     pub async fn scan_macro_suggestions(&self) -> Result<usize, DeskError> {
         let now = self.now();
         let since = now - SUGGESTION_WINDOW_DAYS * 24 * 3_600_000;
         let mut offered = 0;
         for ws in self.store().read().await?.workspace_ids().await? {
-            let replies = self.store().read().await?.staff_replies_on_closed(ws, since, 20_000).await?;
+            let replies = self.store().read().await?.staff_replies_on_resolved(ws, since, 20_000).await?;
             let repeated = repeated_replies(&replies);
             if repeated.is_empty() {
                 continue;

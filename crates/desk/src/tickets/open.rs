@@ -108,29 +108,30 @@ impl Desk {
         };
         let now = self.now();
         let source = input.source.unwrap_or(Source::Api);
+        let lives_on = ticket_channel(source, channel);
         // Routing reads the ticket as the caller and the help topic shaped it.
-        let facts = TicketFacts {
-            priority,
-            source,
-            channel,
-            requester_type: requester.requester_type,
-            help_topic_id: topic.as_ref().map(|t| t.id),
-            tags: tags.clone(),
-            text: description_text.clone(),
-        };
-        let rules = self.routing_rules(tx, ws).await?;
         let mut escalated = false;
+        let mut routed = Routed { queue_id: None, assignee_id: assignee, priority, escalated, tags };
+        let facts = routing_facts(
+            &routed,
+            &subject,
+            &description,
+            source,
+            lives_on,
+            requester.requester_type,
+            topic.as_ref().map(|t| t.id),
+        );
+        let rules = self.routing_rules(tx, ws).await?;
         let routed_by = match first_matching_rule(&rules, &facts) {
             Some(rule) => {
-                let mut r = Routed { queue_id: None, assignee_id: assignee, priority, escalated, tags };
-                if let Some(q) = self.apply_routing_outcome(tx, ws, rule, &mut r).await? {
+                if let Some(q) = self.apply_routing_outcome(tx, ws, rule, &mut routed).await? {
                     queue = q;
                 }
-                Routed { assignee_id: assignee, priority, escalated, tags, .. } = r;
                 Some(rule.name.clone())
             }
             None => None,
         };
+        Routed { assignee_id: assignee, priority, escalated, tags, .. } = routed;
         if assignee.is_none() {
             assignee = self.auto_assignee(tx, ws, &queue, false).await?.map(|u| u.id);
         }
@@ -166,7 +167,7 @@ impl Desk {
                 resolution_due_at: due,
                 sla_due_at: next_sla_due(TicketStatus::Open, first_response_due_at, None, due),
                 sla_policy_id,
-                channel: ticket_channel(source, channel),
+                channel: lives_on,
                 created_at: now,
                 tags: tags.clone(),
             })

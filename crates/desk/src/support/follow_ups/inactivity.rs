@@ -35,6 +35,9 @@ pub struct FollowUpReport {
     pub purged: usize,
 }
 
+/// The follow-up kind of the message that tells the requester their ticket closed for inactivity.
+const INACTIVITY_CLOSE: &str = "inactivity_close";
+
 const DEFAULT_STALE_MESSAGE: &str = "We have not heard from you in a while. Is there anything else we can help with? Just reply to keep this ticket open.";
 
 /// A positive whole number of at most `max` (days or hours), or none.
@@ -133,10 +136,10 @@ impl Desk {
                     let mut tx = self.store().write().await?;
                     let Some(mut t) = tx.ticket_by_id(ws, id).await? else { continue };
                     let last = t.last_message_at.unwrap_or(t.created_at);
-                    // Waiting tickets wait on the customer by design: no nudge from our side.
-                    if !matches!(t.status, TicketStatus::Open | TicketStatus::InProgress)
-                        || !is_stale(now, last, hours, t.stale_nudged_at)
-                    {
+                    // Every ticket still open gets the nudge (seed 000: "nudge customers on stale
+                    // open tickets"), waiting ones first of all: they wait on the very customer
+                    // the nudge goes to. The automatic message leaves the status as it is.
+                    if !t.status.is_active() || !is_stale(now, last, hours, t.stale_nudged_at) {
                         continue;
                     }
                     t.stale_nudged_at = Some(now);
@@ -174,7 +177,16 @@ impl Desk {
                     Some(InactivityStep::Close) => {
                         drop(tx);
                         let note = format!("Closed automatically after {days} days without activity");
-                        self.close(&system, id, CloseReason::UserUnresponsive, Some(&note)).await?;
+                        let t = self.close(&system, id, CloseReason::UserUnresponsive, Some(&note)).await?;
+                        // The customer hears of it where the ticket lives (seed: "Inactivity closes
+                        // archive a transcript, post the close message"), once per ticket.
+                        let message = format!(
+                            "We closed {} ({}) after {days} days without activity. If you still need help, \
+                             reply or open a new ticket.",
+                            t.display_number(),
+                            t.subject
+                        );
+                        self.post_after_close(ws, id, INACTIVITY_CLOSE, &message).await?;
                         report.closed += 1;
                     }
                 }
