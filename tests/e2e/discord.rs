@@ -26,7 +26,6 @@ use crate::support::{
 
 const TOKEN: &str = "MTA5ODc2NTQzMjEwOTg3NjU0Mw.GbCdEf.e2e-token";
 const APP: &str = "1098765432109876543";
-const BOT: u64 = 1_098_765_432_109_876_544;
 const BOT_ID: &str = "1098765432109876544";
 
 /// A double of this test's own: the test kills and restarts its server.
