@@ -365,11 +365,17 @@ async fn the_open_limit_and_a_role_restriction_refuse_with_an_ephemeral_reason_t
     // pointing at the ticket she has.
     let (opened, told) = l.open(&l.wendy, "sb:open:general");
     assert_eq!(opened, None);
-    assert_eq!(told, format!("You already have an open General ticket: <#{first}>. Carry on there, or close it first."));
+    assert_eq!(
+        told,
+        format!("You already have an open General ticket: <#{first}>. Carry on there, or close it first.")
+    );
     // Priority is for the VIP role, which she lacks.
     let (opened, told) = l.open(&l.wendy, "sb:open:priority");
     assert_eq!(opened, None);
-    assert_eq!(told, format!("Priority tickets are for members with the <@&{vip}> role. Ask the server's staff if you need one."));
+    assert_eq!(
+        told,
+        format!("Priority tickets are for members with the <@&{vip}> role. Ask the server's staff if you need one.")
+    );
     assert_eq!(double.guild_channels(l.guild).len(), channels, "no channel was made");
     assert_eq!(l.ticket_count().await, tickets, "no ticket was opened");
 
@@ -407,7 +413,10 @@ async fn a_full_category_overflows_into_a_new_one_and_the_guild_cap_refuses_leav
     // The ticket channel is private: @everyone denied, Wendy, the staff role and the bot allowed.
     let overwrites = double.channel(opened).unwrap()["permission_overwrites"].as_array().unwrap().clone();
     let bits = |id: u64, key: &str| {
-        let o = overwrites.iter().find(|o| o["id"] == id.to_string()).unwrap_or_else(|| panic!("{id}: {overwrites:?}"));
+        let o = overwrites
+            .iter()
+            .find(|o| o["id"].as_str().and_then(|i| i.parse::<u64>().ok()) == Some(id))
+            .unwrap_or_else(|| panic!("{id}: {overwrites:?}"));
         o[key].as_str().unwrap().parse::<u64>().unwrap()
     };
     assert!(bits(l.guild, "deny") & VIEW_CHANNEL != 0);
@@ -521,7 +530,10 @@ async fn a_staff_reply_over_graphql_uploads_its_file_to_the_ticket_channel_and_t
     };
     let html = download(transcript["html"]["url"].as_str().unwrap()).await;
     use base64::Engine as _;
-    assert!(html.contains(&base64::engine::general_purpose::STANDARD.encode(label)), "the file, though its link expired");
+    assert!(
+        html.contains(&base64::engine::general_purpose::STANDARD.encode(label)),
+        "the file, though its link expired"
+    );
     assert!(html.contains("Here is your return label.") && html.contains("Got it, thanks!"));
     let text = download(transcript["text"]["url"].as_str().unwrap()).await;
     assert!(text.contains("Got it, thanks!") && text.contains("[file: return-label.pdf"), "{text}");

@@ -5,8 +5,8 @@
 //! own to it.
 
 use std::path::Path;
-use std::sync::{Arc, OnceLock};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use serde_json::{Value, json};
 use switchboard_testkit::discord::{DiscordDouble, DiscordUser};

@@ -284,7 +284,8 @@ impl DiscordChannel {
             }
             "rename" => {
                 let wanted = option(&c, "name").map(str::trim).unwrap_or_default();
-                let new_name: String = crate::opening::channel_name(wanted).chars().take(CHANNEL_NAME_CHARS.into()).collect();
+                let new_name: String =
+                    crate::opening::channel_name(wanted).chars().take(CHANNEL_NAME_CHARS.into()).collect();
                 let route = Route::Channel { channel_id: c.channel_id };
                 match self.rest.send_json(route, LightMethod::Patch, &json!({ "name": new_name })).await {
                     Ok(_) => Ok(format!("<@{}> renamed this channel to #{new_name}.", user.id)),
@@ -430,7 +431,8 @@ impl DiscordChannel {
         if c.data.name != "macro" {
             return Ok(Vec::new());
         }
-        let Some((guild, ticket)) = self.ticket_in_linked_guild(c.guild_id.map(|g| g.get()), c.channel_id.get()).await?
+        let Some((guild, ticket)) =
+            self.ticket_in_linked_guild(c.guild_id.map(|g| g.get()), c.channel_id.get()).await?
         else {
             return Ok(Vec::new());
         };

@@ -151,12 +151,7 @@ impl DiscordChannel {
             self.check_bot_in_guild(guild_id).await?;
         }
         let settings = serde_json::to_value(&input.settings).map_err(|e| DeskError::Internal(e.to_string()))?;
-        let save = ChannelAccountSave {
-            external_key: key,
-            name: input.name,
-            enabled: input.enabled,
-            settings,
-        };
+        let save = ChannelAccountSave { external_key: key, name: input.name, enabled: input.enabled, settings };
         let account =
             self.desk.save_routed_channel_account(actor, Channel::Discord, id, save).await.map_err(|e| match e {
                 DeskError::Validation(v) if v.field == "externalKey" => DeskError::invalid("guildId", v.message),

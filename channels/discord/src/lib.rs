@@ -356,7 +356,9 @@ impl DiscordChannel {
             Ok(_) => {}
             // Gone already (deleted on an earlier delivery, or by its author).
             Err(e) if e.code() == Some(10008) => {}
-            Err(e) => tracing::warn!(channel = %channel, message = %message, error = %e, "deleting a Discord message failed"),
+            Err(e) => {
+                tracing::warn!(channel = %channel, message = %message, error = %e, "deleting a Discord message failed")
+            }
         }
     }
 

@@ -1275,7 +1275,11 @@ async fn staff_commands_are_allowed_or_refused_exactly_as_the_seed_table_says_an
             e.support_role
         )
     );
-    assert_eq!(e.double.requests_to("PATCH", &format!("/channels/{}", e.ticket_channel)).len(), 1 + 3, "named, then renamed thrice");
+    assert_eq!(
+        e.double.requests_to("PATCH", &format!("/channels/{}", e.ticket_channel)).len(),
+        1 + 3,
+        "named, then renamed thrice"
+    );
     // /macro: the canned response rendered for this ticket, sent as a reply by the member.
     assert_eq!(said("macro", "staff role"), "Sent the canned response \"firmware\".");
     let thread = e.desk.thread(&e.system, e.ticket).await.unwrap();
@@ -1333,9 +1337,11 @@ async fn a_members_message_is_taken_in_by_the_guilds_channel_adapter_not_the_sys
 async fn macro_autocomplete_offers_the_shortcuts_the_tickets_help_topic_may_use_to_staff_only() {
     let e = env().await;
     let other = topic(&e.desk, &e.system, "Other").await;
-    for (title, shortcut, topic) in
-        [("Firmware", "firmware", None), ("Refund policy", "refund-policy", None), ("Other only", "other-only", Some(other))]
-    {
+    for (title, shortcut, topic) in [
+        ("Firmware", "firmware", None),
+        ("Refund policy", "refund-policy", None),
+        ("Other only", "other-only", Some(other)),
+    ] {
         let input = CannedResponseInput {
             title: title.into(),
             shortcut: Some(shortcut.into()),
@@ -1353,7 +1359,8 @@ async fn macro_autocomplete_offers_the_shortcuts_the_tickets_help_topic_may_use_
     wait_for("the choices", || !e.double.interaction_callbacks(i).is_empty()).await;
     let answer = e.double.interaction_callbacks(i)[0].clone();
     assert_eq!(answer["type"], 8);
-    let values: Vec<&str> = answer["data"]["choices"].as_array().unwrap().iter().map(|c| c["value"].as_str().unwrap()).collect();
+    let values: Vec<&str> =
+        answer["data"]["choices"].as_array().unwrap().iter().map(|c| c["value"].as_str().unwrap()).collect();
     assert_eq!(values, ["firmware", "refund-policy"], "not the other help topic's");
     let (i, _) = ask(&e.sam, "ref");
     wait_for("the choices", || !e.double.interaction_callbacks(i).is_empty()).await;
@@ -1366,7 +1373,8 @@ async fn macro_autocomplete_offers_the_shortcuts_the_tickets_help_topic_may_use_
     wait_for("the choices", || !e.double.interaction_callbacks(i).is_empty()).await;
     assert_eq!(e.double.interaction_callbacks(i)[0]["data"]["choices"], serde_json::json!([]));
     // A shortcut scoped to another help topic is refused when run.
-    let i = e.double.run_command(e.guild, e.ticket_channel, &e.sam, "macro", &[("shortcut", "other-only")], VIEW_AND_SEND);
+    let i =
+        e.double.run_command(e.guild, e.ticket_channel, &e.sam, "macro", &[("shortcut", "other-only")], VIEW_AND_SEND);
     wait_for("the answer", || !e.double.interaction_callbacks(i).is_empty()).await;
     let text = e.double.interaction_callbacks(i)[0]["data"]["content"].as_str().unwrap().to_string();
     assert_eq!(text, "/macro: no canned response has the shortcut \"other-only\".");
@@ -1389,7 +1397,14 @@ async fn the_ticket_chat_skills_answer_a_member_about_their_own_tickets_only() {
     let (answer, text) = told(&e, i).await;
     assert_eq!(answer["data"]["flags"], 64);
     assert_eq!(text, format!("Your recent tickets:\n{number} · Printer jams · open"));
-    let i = e.double.run_command(e.guild, e.panel, &e.wendy, "ticket status", &[("number", &number.to_lowercase())], VIEW_AND_SEND);
+    let i = e.double.run_command(
+        e.guild,
+        e.panel,
+        &e.wendy,
+        "ticket status",
+        &[("number", &number.to_lowercase())],
+        VIEW_AND_SEND,
+    );
     let (answer, text) = told(&e, i).await;
     assert_eq!(answer["data"]["flags"], 64);
     assert_eq!(text, format!("Ticket {number} · Printer jams · open"));
@@ -1412,7 +1427,13 @@ async fn the_ticket_chat_skills_answer_a_member_about_their_own_tickets_only() {
     let click = e.double.click(e.guild, e.panel, e.double.new_id(), &e.sam, "sb:open:general", None);
     wait_for("the intake form", || !e.double.interaction_callbacks(click).is_empty()).await;
     assert_eq!(e.double.interaction_callbacks(click)[0]["type"], 9, "the type's intake form");
-    let submit = e.double.submit_modal(e.guild, e.panel, &e.sam, "sb:intake:general", &[("subject", "Toner"), ("description", "Empty")]);
+    let submit = e.double.submit_modal(
+        e.guild,
+        e.panel,
+        &e.sam,
+        "sb:intake:general",
+        &[("subject", "Toner"), ("description", "Empty")],
+    );
     wait_for("the ticket", || !e.double.interaction_follow_ups(submit).is_empty()).await;
     let opened = e.double.interaction_follow_ups(submit)[0]["content"].as_str().unwrap().to_string();
     assert!(opened.starts_with("Your ticket is open: <#"), "{opened}");
@@ -1443,7 +1464,10 @@ async fn request_human_escalates_once_posts_to_staff_review_and_tells_the_member
     assert_eq!(posted.len(), 1);
     assert_eq!(
         posted[0]["content"],
-        format!("<@&{}> **SD-{} Printer jams**: Wendy asked for a human in <#{}>.", e.support_role, t.number, e.ticket_channel)
+        format!(
+            "<@&{}> **SD-{} Printer jams**: Wendy asked for a human in <#{}>.",
+            e.support_role, t.number, e.ticket_channel
+        )
     );
     let mut tx = e.desk.store().read().await.unwrap();
     let events = tx.list_events(e.link.workspace_id, e.ticket).await.unwrap();

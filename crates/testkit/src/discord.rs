@@ -974,9 +974,19 @@ fn handle(
             Some(g) => {
                 let mut guild = s.guild_create(&g);
                 if let Some(o) = guild.as_object_mut() {
-                    for only_in_the_gateway in ["joined_at", "large", "unavailable", "member_count", "voice_states",
-                        "members", "channels", "threads", "presences", "stage_instances", "guild_scheduled_events"]
-                    {
+                    for only_in_the_gateway in [
+                        "joined_at",
+                        "large",
+                        "unavailable",
+                        "member_count",
+                        "voice_states",
+                        "members",
+                        "channels",
+                        "threads",
+                        "presences",
+                        "stage_instances",
+                        "guild_scheduled_events",
+                    ] {
                         o.remove(only_in_the_gateway);
                     }
                 }
