@@ -1,7 +1,8 @@
 //! The Discord channel through the real binary, pointed at the test kit's Discord double only by
 //! `SWITCHBOARD_DISCORD_API_URL`: the gateway connects with `serve`, a message in a ticket
-//! channel shows on the ticket, an agent's reply reaches the channel once through a 429, and a
-//! killed and restarted server connects again and goes on (that test has a server and double of
+//! channel shows on the ticket (a redelivered event and a resumed session add nothing), an
+//! agent's reply reaches the channel once through a 429, and a killed and restarted server
+//! connects again and goes on (that test has a server and double of
 //! its own). The others run on the shared server, whose Discord is the shared double, each with a
 //! guild and workspace of its own: the open-ticket limit and role restrictions refusing, a full
 //! category overflowing and the guild's 500-channel cap refusing, a staff reply's file uploaded to
@@ -166,7 +167,17 @@ async fn a_discord_ticket_is_worked_both_ways_through_the_binary_and_survives_a_
         "It still jams after the update.",
         &[("jam-log.txt", "text/plain", log)],
     );
+    let seq = double.last_seq();
     wait_for_entry(&server.url, &agent, &ticket, "It still jams after the update.").await;
+
+    // Discord delivers that MESSAGE_CREATE again, then drops the connection; a message sent
+    // meanwhile arrives through the resumed session's replay. Neither adds an entry twice.
+    double.redeliver(seq);
+    double.drop_connections();
+    double.user_message(ticket_channel, &wendy, "Sent while the connection was down.", &[]);
+    wait("the session to resume", 30, || double.resumes() >= 1 && double.connections() == 1);
+    wait_for_entry(&server.url, &agent, &ticket, "Sent while the connection was down.").await;
+    assert_eq!(double.identifies(), 1, "resumed, not identified again");
 
     // The helpdesk to Discord, through a per-route 429.
     let route = format!("/channels/{ticket_channel}/messages");
@@ -204,6 +215,7 @@ async fn a_discord_ticket_is_worked_both_ways_through_the_binary_and_survives_a_
         [
             "It jams on every page.",
             "It still jams after the update.",
+            "Sent while the connection was down.",
             "Please try the rear tray.",
             "Sent while you were down.",
             "Rear tray works, thanks!"
