@@ -28,7 +28,7 @@ struct ErrorCodesExtension;
 /// How a desk error reads to API callers.
 pub(crate) struct Coded {
     pub code: ErrorCode,
-    /// The input at fault, for VALIDATION.
+    /// The input at fault, for VALIDATION (and a CONFLICT on a named input).
     pub field: Option<String>,
     /// What the caller is told; internal causes are logged here and replaced.
     pub message: String,
@@ -38,7 +38,7 @@ pub(crate) struct Coded {
 /// per-ticket errors inside bulk results alike.
 pub(crate) fn coded(e: &DeskError) -> Coded {
     let field = match e {
-        DeskError::Validation(v) => Some(v.field.clone()),
+        DeskError::Validation(v) | DeskError::ConflictOn(v) => Some(v.field.clone()),
         // VALIDATION on `workspace`, as callers from before the choice was offered expect.
         DeskError::ChooseWorkspace(_) => Some("workspace".into()),
         DeskError::Internal(cause) => {

@@ -54,6 +54,7 @@ fn to_patch(p: TicketPatch) -> Result<desk_api::TicketPatch, DeskError> {
         help_topic_id: maybe_id(&p.help_topic_id, "helpTopicId")?,
         tags: p.tags,
         escalated: p.escalated,
+        escalation_reason: None,
         resolution_due_at: match p.resolution_due_at {
             MaybeUndefined::Undefined => None,
             MaybeUndefined::Null => Some(None),

@@ -359,12 +359,10 @@ const DISCORD_GUILD_SAVE: &str = "mutation($id: ID, $g: String!, $n: String!, $t
     sequentialNames: true, ticketTypes: [{ key: \"general\", helpTopicId: $t, label: \"General\", categoryId: \"310000000000000002\",
     enabled: true, roleIds: [], openLimit: 0, askSubject: true, askDescription: true }] }) { id } }";
 
-/// A guild id no other workspace of the shared test server has linked (a guild has one workspace).
+/// A guild no workspace of the shared test server has linked (a guild has one workspace), with
+/// the bot in it on the server's Discord double.
 fn unique_guild_id() -> String {
-    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64;
-    (400_000_000_000_000_000 + nanos % 100_000_000_000_000_000 + NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst))
-        .to_string()
+    crate::support::discord_guild("Authorization matrix").to_string()
 }
 
 /// What a caller may get: refused with one of these codes, or an answer about its own data.

@@ -1,12 +1,15 @@
 //! The test harness: one real `switchboard serve` per test binary, on SQLite by default or on
 //! PostgreSQL when `TEST_DATABASE_URL` names a (fresh) database. Tests never share data: each
-//! seeds its own workspace through the real `switchboard seed --file` command.
+//! seeds its own workspace through the real `switchboard seed --file` command. The server's
+//! Discord is the test kit's Discord double (one per test binary too): tests add guilds of their
+//! own to it.
 
 use std::path::Path;
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use serde_json::{Value, json};
+use switchboard_testkit::discord::{DiscordDouble, DiscordUser};
 
 /// The shared server, with the temporary directory holding its data.
 pub struct Server {
@@ -16,6 +19,39 @@ pub struct Server {
 }
 
 static SERVER: OnceLock<Server> = OnceLock::new();
+static DISCORD: OnceLock<Arc<DiscordDouble>> = OnceLock::new();
+
+/// The bot's token, application and user id on the shared server's Discord double.
+pub const DISCORD_TOKEN: &str = "MTA5ODc2NTQzMjEwOTg3NjU0Mw.GbCdEf.e2e-shared";
+pub const DISCORD_APP: &str = "1098765432109876543";
+pub const DISCORD_BOT: u64 = 1_098_765_432_109_876_544;
+
+/// A Discord double on a runtime of its own, so it outlives any one test's runtime.
+pub fn start_discord_double(token: &'static str) -> Arc<DiscordDouble> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("runtime");
+        rt.block_on(async move {
+            let app = DISCORD_APP.parse().expect("application id");
+            let double = Arc::new(DiscordDouble::start(token, app, DISCORD_BOT).await.expect("Discord double"));
+            tx.send(double.clone()).expect("hand over the double");
+            std::future::pending::<()>().await;
+        });
+    });
+    rx.recv().expect("the Discord double started")
+}
+
+/// The shared server's Discord double.
+pub fn discord() -> &'static Arc<DiscordDouble> {
+    DISCORD.get_or_init(|| start_discord_double(DISCORD_TOKEN))
+}
+
+/// A new guild on the shared double, the bot in it (so a workspace may link it); returns its id.
+pub fn discord_guild(name: &str) -> u64 {
+    let d = discord();
+    let owner = DiscordUser::person(d.new_id(), "owner", "Owner");
+    d.add_guild(name, &owner)
+}
 static NEXT: AtomicUsize = AtomicUsize::new(1);
 
 pub const PASSWORD: &str = "correct horse battery";
@@ -38,11 +74,18 @@ pub fn server() -> &'static Server {
     SERVER.get_or_init(|| {
         let tmp = tempfile::tempdir().expect("tempdir");
         let database_url = std::env::var("TEST_DATABASE_URL").ok().filter(|u| !u.is_empty());
+        let mut settings = SERVER_SETTINGS.to_vec();
+        let discord_url = discord().url.clone();
+        settings.extend([
+            ("SWITCHBOARD_DISCORD_TOKEN", DISCORD_TOKEN),
+            ("SWITCHBOARD_DISCORD_APPLICATION_ID", DISCORD_APP),
+            ("SWITCHBOARD_DISCORD_API_URL", discord_url.as_str()),
+        ]);
         let process = switchboard_testkit::ServerProcess::start_with(
             Path::new(env!("CARGO_BIN_EXE_switchboard")),
             &tmp.path().join("data"),
             database_url.as_deref(),
-            SERVER_SETTINGS,
+            &settings,
         )
         .expect("start switchboard");
         Server { url: process.url.clone(), process, _tmp: tmp }

@@ -3,9 +3,11 @@
 // and the tests act as the guild's people through the double's control API. An admin links the
 // guild on the Discord page (a field error first) and sees the gateway's state; a member opens a
 // ticket from the panel and an agent answers it in the helpdesk, and the double receives the
-// reply in the ticket channel; the admin unlinks the guild.
+// reply in the ticket channel, then closes it and finds its transcript on the ticket; the admin
+// unlinks the guild.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { ADMIN, AGENT, gql, newBrowser, screenshot, signIn, staffToken, startDiscordDouble, startServer } from './harness.mjs';
 
 let double;
@@ -155,6 +157,22 @@ test('an agent answers a Discord ticket in the helpdesk and the double receives 
     assert.equal(messages.filter((m) => m.content.endsWith(answer)).length, 1, 'delivered once');
     assert.equal(sent[0].content, `**${AGENT.name}**\n${answer}`);
     await screenshot(page, 'discord-ticket-answered');
+
+    // Closed in the helpdesk: the channel's transcript is archived and offered on the ticket,
+    // as HTML and as text, and the HTML holds the conversation.
+    await page.getByRole('button', { name: 'Close…' }).click();
+    await page.getByRole('button', { name: 'Close ticket' }).click();
+    const transcript = page.getByRole('region', { name: 'Transcript' });
+    await transcript.waitFor({ timeout: 30_000 });
+    await transcript.getByRole('button', { name: 'Transcript (text)' }).waitFor();
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      transcript.getByRole('button', { name: 'Transcript (HTML)' }).click(),
+    ]);
+    assert.match(download.suggestedFilename(), /^transcript-.*\.html$/);
+    const html = readFileSync(await download.path(), 'utf8');
+    assert.ok(html.includes('Invoice 1042 has our old VAT number.') && html.includes(answer), 'the conversation');
+    await screenshot(page, 'discord-ticket-transcript');
   } finally {
     await b.close();
   }

@@ -230,7 +230,7 @@ impl DiscordChannel {
                 bytes: transcript.text.into_bytes(),
             },
         ];
-        let key = format!("transcript-{}", ticket.0);
+        let key = switchboard_desk::transcript_key(ticket);
         let added = self
             .desk
             .archive_channel_conversation(

@@ -1,18 +1,24 @@
-//! The staff slash commands in a ticket channel: `/close reason note?`, `/claim`, `/unclaim`,
-//! `/note content`. Who may run each is the seed's table, kept here as data ([`ACCESS`]): `/close`
-//! needs Discord's Manage Channels (a staff role alone is not enough); the others take a staff
-//! role or Manage Channels. The commands are registered as the application's global commands
-//! when the gateway is ready; every refusal is an ephemeral message naming what is needed.
+//! The slash commands. In a ticket channel: `/close reason note?`, `/claim`, `/unclaim`,
+//! `/note content`, `/macro shortcut` (with autocomplete of the shortcuts) and `/rename name`.
+//! Anywhere in a linked guild, the chat skills for members: `/ticket new` (the panel's choice,
+//! ephemeral), `/ticket status number` and `/ticket list` (their own tickets only). Who may run
+//! each is the seed's table, kept here as data ([`ACCESS`]): `/close` needs Discord's Manage
+//! Channels (a staff role alone is not enough); `/claim`, `/unclaim`, `/note`, `/macro` take a
+//! staff role or Manage Channels; `/rename` the ticket's requester or a staff role (Manage
+//! Channels alone is not enough). The commands are registered as the application's global
+//! commands when the gateway is ready; every refusal is an ephemeral message naming what is
+//! needed.
 //!
 //! The command acts as the staff member whose Discord account is linked to the member (staff
 //! identities), else as the member's Discord name; `/claim` needs the link, since a ticket is
 //! claimed by a staff member of the helpdesk.
 
 use serde_json::{Value, json};
-use serenity::all::{CommandDataOptionValue, CommandInteraction, Permissions};
+use serenity::all::{CommandDataOption, CommandDataOptionValue, CommandInteraction, Permissions};
 use serenity::http::{LightMethod, Route};
 use switchboard_desk::DeskError;
-use switchboard_desk::domain::{Actor, ActorKind, Channel, CloseReason};
+use switchboard_desk::domain::{Actor, ActorKind, Channel, CloseReason, TicketId};
+use switchboard_desk::store::records::IdentityKind;
 
 use crate::DiscordChannel;
 use crate::guilds::LinkedGuild;
@@ -25,6 +31,11 @@ pub enum Access {
     ManageChannelsOnly,
     /// A configured staff (or management) role, or Manage Channels.
     StaffOrManageChannels,
+    /// The ticket's requester or a configured staff (or management) role; Manage Channels alone
+    /// is not enough.
+    OwnerOrStaffRole,
+    /// Any member: the chat skills, which only ever show a member their own tickets.
+    Anyone,
 }
 
 /// Every slash command with who may run it. A command registered without a row here is
@@ -34,12 +45,21 @@ pub const ACCESS: &[(&str, Access)] = &[
     ("claim", Access::StaffOrManageChannels),
     ("unclaim", Access::StaffOrManageChannels),
     ("note", Access::StaffOrManageChannels),
+    ("macro", Access::StaffOrManageChannels),
+    ("rename", Access::OwnerOrStaffRole),
+    ("ticket", Access::Anyone),
 ];
 
 /// Longest `/close` note (the seed's 500 characters; the desk checks the same).
 const CLOSE_NOTE_CHARS: u16 = 500;
 /// Longest `/note` (Discord's text option holds 6000; an entry is readable well below).
 const NOTE_CHARS: u16 = 4000;
+/// Longest channel name Discord takes.
+const CHANNEL_NAME_CHARS: u16 = 100;
+/// Choices an autocomplete answer holds at most (Discord's limit).
+const MAX_CHOICES: usize = 25;
+/// Tickets `/ticket list` shows.
+const LISTED_TICKETS: i64 = 5;
 
 /// The commands as registered with Discord (`PUT /applications/{id}/commands`): guild-only
 /// (`contexts: [0]`), shown to everyone; the bot checks who runs them.
@@ -68,6 +88,22 @@ pub fn definitions() -> Value {
           "contexts": [0], "options": [
             { "type": 3, "name": "content", "description": "The note", "required": true, "max_length": NOTE_CHARS },
           ] },
+        { "name": "macro", "type": 1, "description": "Send a canned response in this ticket", "contexts": [0],
+          "options": [
+            { "type": 3, "name": "shortcut", "description": "The canned response's shortcut", "required": true,
+              "autocomplete": true },
+          ] },
+        { "name": "rename", "type": 1, "description": "Rename this ticket channel", "contexts": [0], "options": [
+            { "type": 3, "name": "name", "description": "The new name", "required": true,
+              "max_length": CHANNEL_NAME_CHARS },
+          ] },
+        { "name": "ticket", "type": 1, "description": "Your support tickets", "contexts": [0], "options": [
+            { "type": 1, "name": "new", "description": "Open a ticket" },
+            { "type": 1, "name": "status", "description": "The status of one of your tickets", "options": [
+                { "type": 3, "name": "number", "description": "The ticket's number, e.g. SD-00012", "required": true },
+            ] },
+            { "type": 1, "name": "list", "description": "Your five most recent tickets" },
+          ] },
     ])
 }
 
@@ -76,14 +112,16 @@ pub fn access_of(command: &str) -> Option<Access> {
     ACCESS.iter().find(|(name, _)| *name == command).map(|(_, a)| *a)
 }
 
-/// Whether a member with `roles` and channel `permissions` may run a command with `access` in
-/// `guild`; else the refusal, naming what is needed.
+/// Whether a member with `roles` and channel `permissions` (and who is the ticket's requester
+/// or not, `owner`) may run a command with `access` in `guild`; else the refusal, naming what is
+/// needed.
 pub fn allowed(
     command: &str,
     access: Option<Access>,
     guild: &LinkedGuild,
     roles: &[u64],
     permissions: Permissions,
+    owner: bool,
 ) -> Result<(), String> {
     // Discord computes an administrator's channel permissions as all of them.
     let manage_channels = permissions.manage_channels() || permissions.administrator();
@@ -95,20 +133,30 @@ pub fn allowed(
         }
         Some(Access::StaffOrManageChannels) if manage_channels || guild.settings.is_staff(roles) => Ok(()),
         Some(Access::StaffOrManageChannels) => {
-            let staff: Vec<String> = guild.settings.staff_role_ids.iter().map(|r| format!("<@&{r}>")).collect();
-            let role = if staff.is_empty() {
-                "a staff role".to_string()
-            } else {
-                format!("a staff role ({})", staff.join(", "))
-            };
-            Err(format!("/{command} needs {role} or the Manage Channels permission."))
+            Err(format!("/{command} needs {} or the Manage Channels permission.", staff_role(guild)))
         }
+        Some(Access::OwnerOrStaffRole) if owner || guild.settings.is_staff(roles) => Ok(()),
+        Some(Access::OwnerOrStaffRole) => Err(format!(
+            "/{command} needs you to be the ticket's owner or to have {}; the Manage Channels permission alone is not enough.",
+            staff_role(guild)
+        )),
+        Some(Access::Anyone) => Ok(()),
     }
 }
 
+fn staff_role(guild: &LinkedGuild) -> String {
+    let staff: Vec<String> = guild.settings.staff_role_ids.iter().map(|r| format!("<@&{r}>")).collect();
+    if staff.is_empty() { "a staff role".to_string() } else { format!("a staff role ({})", staff.join(", ")) }
+}
+
 fn option<'a>(c: &'a CommandInteraction, name: &str) -> Option<&'a str> {
-    c.data.options.iter().find(|o| o.name == name).and_then(|o| match &o.value {
+    string_option(&c.data.options, name)
+}
+
+fn string_option<'a>(options: &'a [CommandDataOption], name: &str) -> Option<&'a str> {
+    options.iter().find(|o| o.name == name).and_then(|o| match &o.value {
         CommandDataOptionValue::String(s) => Some(s.as_str()),
+        CommandDataOptionValue::Autocomplete { value, .. } => Some(value.as_str()),
         _ => None,
     })
 }
@@ -124,10 +172,13 @@ impl DiscordChannel {
         }
     }
 
-    /// A slash command, run in a ticket channel of a linked guild.
+    /// A slash command: `/ticket` anywhere in a linked guild, the others in a ticket channel.
     pub(crate) async fn on_command(&self, c: CommandInteraction) {
         let to = Reply { id: c.id, token: &c.token, application_id: c.application_id };
         let name = c.data.name.clone();
+        if name == "ticket" {
+            return self.on_ticket_command(&c, &to).await;
+        }
         let found = match self.ticket_in_linked_guild(c.guild_id.map(|g| g.get()), c.channel_id.get()).await {
             Ok(found) => found,
             Err(e) => {
@@ -141,10 +192,21 @@ impl DiscordChannel {
         let member = c.member.as_deref();
         let roles: Vec<u64> = member.map(|m| m.roles.iter().map(|r| r.get()).collect()).unwrap_or_default();
         let permissions = member.and_then(|m| m.permissions).unwrap_or_else(Permissions::empty);
-        if let Err(refusal) = allowed(&name, access_of(&name), &guild, &roles, permissions) {
+        let user = member.map_or(&c.user, |m| &m.user);
+        let access = access_of(&name);
+        let owner = match access {
+            Some(Access::OwnerOrStaffRole) => match self.is_requester(&guild, ticket, user.id.get()).await {
+                Ok(owner) => owner,
+                Err(e) => {
+                    tracing::error!(error = %e, command = %name, "a Discord command failed");
+                    return self.tell(&to, "Something went wrong on our side; please try again in a moment.").await;
+                }
+            },
+            _ => false,
+        };
+        if let Err(refusal) = allowed(&name, access, &guild, &roles, permissions, owner) {
             return self.tell(&to, &refusal).await;
         }
-        let user = member.map_or(&c.user, |m| &m.user);
         let display = user.global_name.clone().unwrap_or_else(|| user.name.clone());
         let actor = match self.staff_actor(&guild, user.id.get(), &display).await {
             Ok(a) => a,
@@ -210,11 +272,34 @@ impl DiscordChannel {
                     Err(e) => Err(refusal_of(&name, &e)),
                 }
             }
+            "macro" => {
+                let shortcut = option(&c, "shortcut").unwrap_or_default();
+                match self.desk().render_canned_shortcut(&actor, shortcut, ticket).await {
+                    Ok(text) => match self.desk().reply(&actor, ticket, &text, Vec::new(), None).await {
+                        Ok(_) => Ok(format!("Sent the canned response {:?}.", shortcut.trim().trim_start_matches('/'))),
+                        Err(e) => Err(refusal_of(&name, &e)),
+                    },
+                    Err(e) => Err(refusal_of(&name, &e)),
+                }
+            }
+            "rename" => {
+                let wanted = option(&c, "name").map(str::trim).unwrap_or_default();
+                let new_name: String =
+                    crate::opening::channel_name(wanted).chars().take(CHANNEL_NAME_CHARS.into()).collect();
+                let route = Route::Channel { channel_id: c.channel_id };
+                match self.rest.send_json(route, LightMethod::Patch, &json!({ "name": new_name })).await {
+                    Ok(_) => Ok(format!("<@{}> renamed this channel to #{new_name}.", user.id)),
+                    Err(e) => {
+                        tracing::warn!(channel = %c.channel_id, error = %e, "renaming a Discord ticket channel failed");
+                        Err(format!("Discord did not rename the channel ({e})."))
+                    }
+                }
+            }
             _ => Err(format!("/{name} is not available.")),
         };
         match result {
-            // Claims are news for everyone in the channel; a note stays between staff.
-            Ok(text) if name == "claim" || name == "unclaim" => {
+            // Claims and renames are news for everyone in the channel; a note stays between staff.
+            Ok(text) if name == "claim" || name == "unclaim" || name == "rename" => {
                 let body = json!({ "type": 4, "data": { "content": text, "allowed_mentions": { "parse": [] } } });
                 self.respond(&to, body).await;
             }
@@ -238,6 +323,144 @@ impl DiscordChannel {
             tx.commit().await?;
         }
         Ok(())
+    }
+
+    /// Whether the Discord user is the ticket's requester.
+    async fn is_requester(&self, guild: &LinkedGuild, ticket: TicketId, user_id: u64) -> Result<bool, DeskError> {
+        let system = Actor::system(guild.workspace_id);
+        let contact =
+            self.desk().contact_by_channel_identity(&system, IdentityKind::Discord, &user_id.to_string()).await?;
+        let Some(contact) = contact else { return Ok(false) };
+        Ok(self.desk().ticket(&system, ticket).await?.requester_id == contact.id)
+    }
+
+    /// `/ticket new|status|list`, answered only to the member: a linked guild's panel choice, or
+    /// their own tickets. Someone else's ticket and a missing one get the same "not found".
+    async fn on_ticket_command(&self, c: &CommandInteraction, to: &Reply<'_>) {
+        let Some(sub) = c.data.options.first() else { return self.tell(to, "Use /ticket new, status or list.").await };
+        let guild = match c.guild_id {
+            Some(g) => self.guild(g.get()).await,
+            None => Ok(None),
+        };
+        let guild = match guild {
+            Ok(Some(g)) => g,
+            Ok(None) => return self.tell(to, "Tickets cannot be opened in this server at the moment.").await,
+            Err(e) => {
+                tracing::error!(error = %e, "a Discord /ticket command failed");
+                return self.tell(to, "Something went wrong on our side; please try again in a moment.").await;
+            }
+        };
+        let text = match self.ticket_skill(c, &guild, sub).await {
+            Ok(Some(text)) => text,
+            // Answered already (the panel's choice).
+            Ok(None) => return,
+            Err(e) => {
+                tracing::error!(error = %e, "a Discord /ticket command failed");
+                "Something went wrong on our side; please try again in a moment.".to_string()
+            }
+        };
+        self.tell(to, &text).await;
+    }
+
+    async fn ticket_skill(
+        &self,
+        c: &CommandInteraction,
+        guild: &LinkedGuild,
+        sub: &CommandDataOption,
+    ) -> Result<Option<String>, DeskError> {
+        let to = Reply { id: c.id, token: &c.token, application_id: c.application_id };
+        let user = c.member.as_deref().map_or(&c.user, |m| &m.user);
+        let system = Actor::system(guild.workspace_id);
+        let options: &[CommandDataOption] = match &sub.value {
+            CommandDataOptionValue::SubCommand(o) => o,
+            _ => &[],
+        };
+        if sub.name == "new" {
+            // The panel's choice, for this member only: its buttons open tickets as the panel's do.
+            let panel = crate::guilds::panel_message(&guild.settings);
+            let body = json!({ "type": 4, "data": { "content": "What do you need help with?", "flags": 64,
+                "components": panel["components"], "allowed_mentions": { "parse": [] } } });
+            self.respond(&to, body).await;
+            return Ok(None);
+        }
+        let contact =
+            self.desk().contact_by_channel_identity(&system, IdentityKind::Discord, &user.id.to_string()).await?;
+        let line = |t: &switchboard_desk::store::TicketRecord| {
+            format!("{} · {} · {}", t.display_number(), t.subject, t.status)
+        };
+        Ok(Some(match sub.name.as_str() {
+            "status" => {
+                let number = string_option(options, "number").unwrap_or_default().trim().to_uppercase();
+                let found = match &contact {
+                    Some(contact) => self.desk().requester_ticket_by_number(&system, contact.id, &number).await?,
+                    None => None,
+                };
+                match found {
+                    Some(t) => format!("Ticket {}", line(&t)),
+                    None => format!("No ticket {number} was found for you."),
+                }
+            }
+            "list" => {
+                let tickets = match &contact {
+                    Some(contact) => self.desk().requester_tickets(&system, contact.id, LISTED_TICKETS).await?,
+                    None => Vec::new(),
+                };
+                if tickets.is_empty() {
+                    "You have no tickets yet. Use /ticket new to open one.".to_string()
+                } else {
+                    let lines: Vec<String> = tickets.iter().map(line).collect();
+                    format!("Your recent tickets:\n{}", lines.join("\n"))
+                }
+            }
+            _ => "Use /ticket new, status or list.".to_string(),
+        }))
+    }
+
+    /// Autocomplete of `/macro`'s shortcut: the workspace's canned responses with a shortcut that
+    /// the ticket's help topic may use, matching what was typed; nothing for non-staff.
+    pub(crate) async fn on_autocomplete(&self, c: CommandInteraction) {
+        let to = Reply { id: c.id, token: &c.token, application_id: c.application_id };
+        let choices = self.macro_choices(&c).await.unwrap_or_else(|e| {
+            tracing::error!(error = %e, "Discord /macro autocomplete failed");
+            Vec::new()
+        });
+        self.respond(&to, json!({ "type": 8, "data": { "choices": choices } })).await;
+    }
+
+    async fn macro_choices(&self, c: &CommandInteraction) -> Result<Vec<Value>, DeskError> {
+        if c.data.name != "macro" {
+            return Ok(Vec::new());
+        }
+        let Some((guild, ticket)) =
+            self.ticket_in_linked_guild(c.guild_id.map(|g| g.get()), c.channel_id.get()).await?
+        else {
+            return Ok(Vec::new());
+        };
+        let member = c.member.as_deref();
+        let roles: Vec<u64> = member.map(|m| m.roles.iter().map(|r| r.get()).collect()).unwrap_or_default();
+        let permissions = member.and_then(|m| m.permissions).unwrap_or_else(Permissions::empty);
+        if allowed("macro", access_of("macro"), &guild, &roles, permissions, false).is_err() {
+            return Ok(Vec::new());
+        }
+        let typed = option(c, "shortcut").unwrap_or_default().trim().trim_start_matches('/').to_lowercase();
+        let system = Actor::system(guild.workspace_id);
+        let topic = self.desk().ticket(&system, ticket).await?.help_topic_id;
+        Ok(self
+            .desk()
+            .canned_responses(&system)
+            .await?
+            .into_iter()
+            .filter(|r| r.help_topic_id.is_none() || r.help_topic_id == topic)
+            .filter_map(|r| {
+                let shortcut = r.shortcut.clone()?;
+                let hit = shortcut.to_lowercase().contains(&typed) || r.title.to_lowercase().contains(&typed);
+                hit.then(|| {
+                    let name: String = format!("{} ({shortcut})", r.title).chars().take(100).collect();
+                    json!({ "name": name, "value": shortcut })
+                })
+            })
+            .take(MAX_CHOICES)
+            .collect())
     }
 
     /// The actor a member's command runs as: the linked staff member, else the system under the

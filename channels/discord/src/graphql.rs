@@ -45,6 +45,10 @@ impl DiscordGuild {
     async fn transcripts_channel_id(&self) -> Option<&str> {
         self.0.settings.transcripts_channel_id.as_deref()
     }
+    /// Where a requester's "Request human" is posted for staff (`#staff-review`).
+    async fn staff_review_channel_id(&self) -> Option<&str> {
+        self.0.settings.staff_review_channel_id.as_deref()
+    }
     /// Roles whose members are support staff.
     async fn staff_role_ids(&self) -> &[String] {
         &self.0.settings.staff_role_ids
@@ -115,6 +119,8 @@ pub struct DiscordGuildInput {
     pub enabled: bool,
     pub panel_channel_id: String,
     pub transcripts_channel_id: Option<String>,
+    /// Where a requester's "Request human" is posted for staff; omitted or null for none.
+    pub staff_review_channel_id: Option<String>,
     pub staff_role_ids: Vec<String>,
     pub management_role_ids: Vec<String>,
     pub sequential_names: bool,
@@ -146,6 +152,7 @@ impl DiscordGuildInput {
             settings: GuildSettings {
                 panel_channel_id: self.panel_channel_id,
                 transcripts_channel_id: self.transcripts_channel_id.filter(|t| !t.trim().is_empty()),
+                staff_review_channel_id: self.staff_review_channel_id.filter(|t| !t.trim().is_empty()),
                 staff_role_ids: self.staff_role_ids,
                 management_role_ids: self.management_role_ids,
                 sequential_names: self.sequential_names,

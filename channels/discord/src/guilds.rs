@@ -122,7 +122,7 @@ impl DiscordChannel {
         if !actor.can(Permission::Admin) {
             return Err(DeskError::Forbidden("this needs the service-desk.admin permission".into()));
         }
-        snowflake("guildId", &input.guild_id)?;
+        let guild_id = snowflake("guildId", &input.guild_id)?;
         input.settings.validate()?;
         let topics = self.desk.help_topics(actor).await?;
         for (i, t) in input.settings.ticket_types.iter().enumerate() {
@@ -133,13 +133,25 @@ impl DiscordChannel {
                 ));
             }
         }
-        let settings = serde_json::to_value(&input.settings).map_err(|e| DeskError::Internal(e.to_string()))?;
-        let save = ChannelAccountSave {
-            external_key: input.guild_id.trim().to_string(),
-            name: input.name,
-            enabled: input.enabled,
-            settings,
+        let key = guild_id.to_string();
+        // One workspace per guild: another workspace's link is refused, not taken over (the
+        // store's unique route stays the backstop when two links race).
+        let unchanged = match self.desk.routed_channel_account(Channel::Discord, &key).await? {
+            Some(other) if other.workspace_id != actor.workspace_id || Some(other.id) != id => {
+                return Err(DeskError::conflict_on(
+                    "guildId",
+                    "this Discord server is linked to a workspace already; unlink it there first",
+                ));
+            }
+            Some(_) => true,
+            None => false,
         };
+        // A link whose guild stays the same may be changed (disabled, say) after the bot left.
+        if !unchanged {
+            self.check_bot_in_guild(guild_id).await?;
+        }
+        let settings = serde_json::to_value(&input.settings).map_err(|e| DeskError::Internal(e.to_string()))?;
+        let save = ChannelAccountSave { external_key: key, name: input.name, enabled: input.enabled, settings };
         let account =
             self.desk.save_routed_channel_account(actor, Channel::Discord, id, save).await.map_err(|e| match e {
                 DeskError::Validation(v) if v.field == "externalKey" => DeskError::invalid("guildId", v.message),
@@ -150,6 +162,35 @@ impl DiscordChannel {
             self.post_panel(&mut guild).await?;
         }
         Ok(guild)
+    }
+
+    /// Refuses a guild the bot is not in: the gateway's GUILD_CREATE says so at once; on a
+    /// server without the gateway (standby, or before READY) Discord's REST answers for it.
+    /// Without a bot token nothing can be checked, so nothing is linked.
+    async fn check_bot_in_guild(&self, guild_id: u64) -> Result<(), DeskError> {
+        if !self.enabled() {
+            return Err(DeskError::invalid(
+                "guildId",
+                "Discord is not configured on this server (SWITCHBOARD_DISCORD_TOKEN), so the bot cannot be in this Discord server",
+            ));
+        }
+        let key = guild_id.to_string();
+        if self.status().guilds.iter().any(|(g, _)| *g == key) {
+            return Ok(());
+        }
+        let route = Route::Guild { guild_id: serenity::all::GuildId::new(guild_id) };
+        match self.rest.send_json(route, LightMethod::Get, &Value::Null).await {
+            Ok(_) => Ok(()),
+            // 50001 Missing Access, 10004 Unknown Guild: not a server the bot was added to.
+            Err(RestError::Refused { .. }) => Err(DeskError::invalid(
+                "guildId",
+                "the bot is not in this Discord server: add it to the server first, then link it",
+            )),
+            Err(e) => Err(DeskError::invalid(
+                "guildId",
+                format!("could not ask Discord whether the bot is in this server ({e}); try again"),
+            )),
+        }
     }
 
     /// Unlinks a guild; its tickets stay. The panel message is left in Discord for the guild's

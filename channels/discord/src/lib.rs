@@ -13,6 +13,7 @@
 
 mod closing;
 pub mod commands;
+mod escalation;
 pub mod gateway;
 mod graphql;
 pub mod guilds;
@@ -27,7 +28,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde_json::json;
-use serenity::all::{ChannelId, GuildChannel, Interaction, Message};
+use serenity::all::{ChannelId, GuildChannel, Interaction, Message, MessageId};
 use serenity::builder::CreateAttachment;
 use serenity::http::{LightMethod, Multipart, MultipartUpload, Request, Route};
 use serenity::model::event::{MessageDeleteEvent, MessageUpdateEvent};
@@ -101,6 +102,10 @@ pub struct DiscordChannel {
     bot_user_id: AtomicU64,
     /// This server holds the gateway lease: it runs the sweeps too.
     holds_gateway: std::sync::atomic::AtomicBool,
+    /// Messages the bot deleted itself (quick notes), whose MESSAGE_DELETE is no news.
+    deleted_by_bot: std::sync::Mutex<std::collections::HashSet<u64>>,
+    /// Held while a "Request human" click is handled, so a double click escalates once.
+    escalating: tokio::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for DiscordChannel {
@@ -122,6 +127,8 @@ impl DiscordChannel {
             status: gateway::StatusCell::default(),
             bot_user_id: AtomicU64::new(0),
             holds_gateway: std::sync::atomic::AtomicBool::new(false),
+            deleted_by_bot: std::sync::Mutex::default(),
+            escalating: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -222,8 +229,16 @@ impl DiscordChannel {
     async fn record_message(&self, guild: &LinkedGuild, ticket: TicketId, m: &Message) -> Result<(), DeskError> {
         let ws = guild.workspace_id;
         let actor = Actor::system(ws);
-        // Already recorded (a replay): no downloads either.
+        let roles: Vec<u64> = m.member.as_ref().map(|p| p.roles.iter().map(|r| r.get()).collect()).unwrap_or_default();
+        let staff = guild.settings.is_staff(&roles);
+        // `-# text` from staff: a quick internal note, and the message leaves the channel.
+        let quick = if staff { quick_note(&m.content) } else { None };
+        // Already recorded (a replay): no downloads either; a note's message is deleted again,
+        // in case the first deletion was lost.
         if self.desk.channel_entry_exists(ws, Channel::Discord, &m.id.to_string()).await? {
+            if quick.is_some() {
+                self.delete_message(m.channel_id, m.id).await;
+            }
             return Ok(());
         }
         // Closed, its channel about to be archived: a late message there opens nothing.
@@ -243,7 +258,7 @@ impl DiscordChannel {
                 Err(e) => notes.push(format!("[attachment {} could not be downloaded: {e}]", a.filename)),
             }
         }
-        let mut text = m.content.clone();
+        let mut text = quick.clone().unwrap_or_else(|| m.content.clone());
         for n in notes {
             text = if text.is_empty() { n } else { format!("{text}\n{n}") };
         }
@@ -255,8 +270,7 @@ impl DiscordChannel {
             };
         }
         let name = m.author.global_name.clone().unwrap_or_else(|| m.author.name.clone());
-        let roles: Vec<u64> = m.member.as_ref().map(|p| p.roles.iter().map(|r| r.get()).collect()).unwrap_or_default();
-        if guild.settings.is_staff(&roles) {
+        if staff {
             let staff = ChannelStaffMessage {
                 channel: Channel::Discord,
                 ticket_id: ticket,
@@ -265,8 +279,12 @@ impl DiscordChannel {
                 author_name: name,
                 text,
                 attachments,
+                internal: quick.is_some(),
             };
             self.desk.record_channel_staff_message(&actor, staff).await?;
+            if quick.is_some() {
+                self.delete_message(m.channel_id, m.id).await;
+            }
             return Ok(());
         }
         let inbound = InboundMessage {
@@ -329,8 +347,26 @@ impl DiscordChannel {
         Ok(())
     }
 
+    /// Deletes a message the bot took in otherwise (a quick note); its MESSAGE_DELETE is then
+    /// expected, not news for the history.
+    async fn delete_message(&self, channel: ChannelId, message: MessageId) {
+        self.deleted_by_bot.lock().unwrap_or_else(|e| e.into_inner()).insert(message.get());
+        let route = Route::ChannelMessage { channel_id: channel, message_id: message };
+        match self.rest.send_json(route, LightMethod::Delete, &serde_json::Value::Null).await {
+            Ok(_) => {}
+            // Gone already (deleted on an earlier delivery, or by its author).
+            Err(e) if e.code() == Some(10008) => {}
+            Err(e) => {
+                tracing::warn!(channel = %channel, message = %message, error = %e, "deleting a Discord message failed")
+            }
+        }
+    }
+
     /// A MESSAGE_DELETE: the ticket's history records it; the entry stays.
     async fn on_message_delete(&self, m: MessageDeleteEvent) -> Result<(), DeskError> {
+        if self.deleted_by_bot.lock().unwrap_or_else(|e| e.into_inner()).remove(&m.message_id.get()) {
+            return Ok(());
+        }
         let Some((guild, _)) = self.ticket_in_linked_guild(m.guild_id.map(|g| g.get()), m.channel_id.get()).await?
         else {
             return Ok(());
@@ -364,6 +400,7 @@ impl DiscordChannel {
             Interaction::Component(c) => self.on_component(c).await,
             Interaction::Modal(m) => self.on_modal(m).await,
             Interaction::Command(c) => self.on_command(c).await,
+            Interaction::Autocomplete(c) => self.on_autocomplete(c).await,
             other => tracing::debug!(interaction = %other.id(), "Discord interaction of a kind not handled"),
         }
     }
@@ -428,6 +465,15 @@ impl DiscordChannel {
         }
         DeliveryOutcome::Sent { external_message_id: first_id }
     }
+}
+
+/// The note of a quick note (`-# text`, Discord's subtext line), when the message is one.
+pub fn quick_note(content: &str) -> Option<String> {
+    let rest = content.strip_prefix("-#")?;
+    if !rest.starts_with(char::is_whitespace) {
+        return None;
+    }
+    Some(rest.trim().to_string()).filter(|n| !n.is_empty())
 }
 
 /// Splits a message into parts of at most `max` characters at the most sensible boundary in
@@ -506,6 +552,16 @@ mod tests {
         assert!(parts.iter().all(|p| p.chars().count() <= 2000));
         assert_eq!(parts.concat(), blob);
         assert_eq!(split_message("short", 2000), ["short"]);
+    }
+
+    #[test]
+    fn quick_notes_start_with_the_subtext_marker_and_a_space() {
+        use super::quick_note;
+        assert_eq!(quick_note("-# checked the logs").as_deref(), Some("checked the logs"));
+        assert_eq!(quick_note("-#\nmulti\nline").as_deref(), Some("multi\nline"));
+        assert_eq!(quick_note("-#hashtag"), None);
+        assert_eq!(quick_note("-#   "), None);
+        assert_eq!(quick_note("see -# this"), None);
     }
 
     #[test]

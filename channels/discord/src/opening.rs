@@ -35,6 +35,9 @@ mod permission {
     pub const PARTICIPANT: u64 = VIEW_CHANNEL | SEND_MESSAGES | EMBED_LINKS | ATTACH_FILES | READ_MESSAGE_HISTORY;
 }
 
+/// The custom id of the "Request human" button on a ticket's opening message.
+pub(crate) const REQUEST_HUMAN: &str = "sb:human";
+
 /// Discord's code for a guild at its 500-channel cap.
 const MAX_GUILD_CHANNELS: i64 = 30013;
 /// The field error Discord gives when a category holds 50 channels.
@@ -100,6 +103,9 @@ impl DiscordChannel {
     pub(crate) async fn on_component(&self, c: ComponentInteraction) {
         if let Some(rest) = c.data.custom_id.strip_prefix("sb:rate:") {
             return self.on_rating(&c, rest).await;
+        }
+        if c.data.custom_id == REQUEST_HUMAN {
+            return self.on_request_human(&c).await;
         }
         let key = match (&c.data.kind, c.data.custom_id.as_str()) {
             (ComponentInteractionDataKind::Button, id) => match id.strip_prefix("sb:open:") {
@@ -321,6 +327,8 @@ impl DiscordChannel {
             "embeds": [{ "title": format!("{} ticket {}-{}", t.label, ticket.ticket_prefix, ticket.number),
                 "color": 0x5865F2, "fields": fields }],
             "allowed_mentions": { "users": [user.id.to_string()] },
+            "components": [{ "type": 1, "components": [
+                { "type": 2, "style": 2, "label": "Request human", "custom_id": REQUEST_HUMAN } ] }],
         });
         if let Err(e) = self.rest.send_json(Route::ChannelMessages { channel_id }, LightMethod::Post, &welcome).await {
             tracing::warn!(channel, error = %e, "greeting in a new Discord ticket channel failed");
@@ -452,7 +460,7 @@ fn refusal_of(e: &RestError) -> Refusal {
 }
 
 /// A channel name after the user: Discord's text channel names are lower case without spaces.
-fn channel_name(username: &str) -> String {
+pub(crate) fn channel_name(username: &str) -> String {
     let name: String = username
         .to_lowercase()
         .chars()

@@ -23,6 +23,9 @@ pub struct GuildSettings {
     /// Where closed tickets' transcripts are posted; none when unset.
     #[serde(default)]
     pub transcripts_channel_id: Option<String>,
+    /// Where a requester's "Request human" is posted for staff (`#staff-review`); none when unset.
+    #[serde(default)]
+    pub staff_review_channel_id: Option<String>,
     /// Roles whose members are support staff: they see every ticket channel, and their messages
     /// there are staff replies.
     #[serde(default)]
@@ -112,6 +115,9 @@ impl ChannelSettings for GuildSettings {
         snowflake("panelChannelId", &self.panel_channel_id)?;
         if let Some(t) = &self.transcripts_channel_id {
             snowflake("transcriptsChannelId", t)?;
+        }
+        if let Some(t) = &self.staff_review_channel_id {
+            snowflake("staffReviewChannelId", t)?;
         }
         roles("staffRoleIds", &self.staff_role_ids)?;
         roles("managementRoleIds", &self.management_role_ids)?;

@@ -142,6 +142,7 @@ async fn env() -> Env {
     let settings = GuildSettings {
         panel_channel_id: panel.to_string(),
         transcripts_channel_id: None,
+        staff_review_channel_id: None,
         staff_role_ids: vec![support_role.to_string()],
         management_role_ids: Vec::new(),
         sequential_names: true,
@@ -564,8 +565,22 @@ async fn linking_checks_the_settings_posts_the_panel_and_keeps_a_guild_to_one_wo
     let mut theirs = input.clone();
     let own = topic(&e.desk, &other_admin, "Help").await;
     theirs.settings.ticket_types = vec![ticket_type("help", "Help", own, e.category)];
-    assert_eq!(field(e.channel.link_guild(&other_admin, None, theirs).await.unwrap_err()), "guildId");
-    assert!(e.channel.linked_guilds(&other_admin).await.unwrap().is_empty());
+    match e.channel.link_guild(&other_admin, None, theirs.clone()).await.unwrap_err() {
+        DeskError::ConflictOn(v) => assert_eq!(v.field, "guildId"),
+        other => panic!("expected a conflict on guildId, got {other:?}"),
+    }
+    // Nor may the other workspace point one of its own links at the guild.
+    theirs.guild_id = {
+        let owner = DiscordUser::person(e.double.new_id(), "theo", "Theo");
+        e.double.add_guild("Theirs", &owner).to_string()
+    };
+    let mine = e.channel.link_guild(&other_admin, None, theirs.clone()).await.unwrap();
+    theirs.guild_id = e.guild.to_string();
+    assert!(matches!(
+        e.channel.link_guild(&other_admin, Some(mine.id), theirs).await,
+        Err(DeskError::ConflictOn(ref v)) if v.field == "guildId"
+    ));
+    assert_eq!(e.channel.linked_guilds(&other_admin).await.unwrap().len(), 1, "only its own");
     let ours = e.channel.linked_guilds(&e.system).await.unwrap();
     assert_eq!(ours.len(), 1);
     assert_eq!(ours[0].settings, settings);
@@ -574,6 +589,39 @@ async fn linking_checks_the_settings_posts_the_panel_and_keeps_a_guild_to_one_wo
     let agent = e.staff("Ann").await;
     assert!(matches!(e.channel.linked_guilds(&agent).await, Err(DeskError::Forbidden(_))));
     assert!(matches!(e.channel.link_guild(&agent, Some(e.link.id), input).await, Err(DeskError::Forbidden(_))));
+}
+
+#[tokio::test]
+async fn a_guild_the_bot_is_not_in_cannot_be_linked() {
+    let e = env().await;
+    let mut input = GuildLinkInput {
+        guild_id: e.double.new_id().to_string(),
+        name: "Not ours".into(),
+        enabled: true,
+        settings: e.link.settings.clone(),
+    };
+    let other = e.desk.create_workspace("other", "Other", "OT", "UTC", "General").await.unwrap();
+    let admin = Actor::system(other.id);
+    let own = topic(&e.desk, &admin, "Help").await;
+    input.settings.ticket_types = vec![ticket_type("help", "Help", own, e.category)];
+    let err = e.channel.link_guild(&admin, None, input.clone()).await.unwrap_err();
+    assert!(err.to_string().contains("the bot is not in this Discord server"), "{err}");
+    assert_eq!(field(err), "guildId");
+    assert_eq!(e.double.requests_to("GET", &format!("/guilds/{}", input.guild_id)).len(), 1, "Discord was asked");
+    assert!(e.channel.linked_guilds(&admin).await.unwrap().is_empty());
+
+    // Once the bot is added to a guild, it links.
+    let owner = DiscordUser::person(e.double.new_id(), "nina", "Nina");
+    input.guild_id = e.double.add_guild("Joined later", &owner).to_string();
+    e.channel.link_guild(&admin, None, input.clone()).await.unwrap();
+
+    // Without a bot token there is no bot to be in any guild.
+    let config = DiscordConfig { token: None, application_id: None, api_url: e.double.url.clone() };
+    let off = DiscordChannel::new(e.desk.clone(), config);
+    input.guild_id = e.double.new_id().to_string();
+    let err = off.link_guild(&admin, None, input).await.unwrap_err();
+    assert!(err.to_string().contains("SWITCHBOARD_DISCORD_TOKEN"), "{err}");
+    assert_eq!(field(err), "guildId");
 }
 
 #[tokio::test]
@@ -816,6 +864,40 @@ async fn staff_role_messages_are_staff_replies_and_edits_and_deletions_go_into_t
     // An edit that changes nothing (Discord sends updates for embeds too) adds no history.
     let edits = history.iter().filter(|h| h.field == "message_edited").count();
     assert_eq!(edits, 1);
+}
+
+#[tokio::test]
+async fn a_quick_note_from_staff_is_an_internal_note_and_leaves_the_channel() {
+    let e = env().await;
+    let m = e.double.user_message(e.ticket_channel, &e.sam, "-# Firmware 2.1 has the known tray bug.", &[]);
+    wait_for_async("the note", || async { e.thread().await.len() == 2 }).await;
+    let note = e.thread().await[1].entry.clone();
+    assert_eq!(note.kind, EntryKind::Note);
+    assert_eq!(note.body, "Firmware 2.1 has the known tray bug.");
+    assert_eq!(note.author_name.as_deref(), Some("Sam"));
+    // The message is deleted from Discord: Wendy never reads it.
+    wait_for("the message's deletion", || e.double.messages(e.ticket_channel).iter().all(|x| x["id"] != m["id"])).await;
+    assert_eq!(e.double.requests_to("DELETE", &format!("/channels/{}/messages/{}", e.ticket_channel, id(&m))).len(), 1);
+    // A note is no reply: no first response, nothing to deliver, no "deleted on Discord" history.
+    let t = e.desk.ticket(&e.system, e.ticket).await.unwrap();
+    assert!(t.first_responded_at.is_none());
+    assert!(e.desk.due_outbox(Channel::Discord, 10).await.unwrap().is_empty());
+    wait_for("the deletion event", || e.received("MESSAGE_DELETE") >= 1).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let history = e.desk.history(&e.system, e.ticket).await.unwrap();
+    assert!(history.iter().all(|h| h.field != "message_deleted"), "{history:?}");
+    // Delivered again, it adds nothing.
+    let seen = e.received("MESSAGE_CREATE");
+    e.double.dispatch("MESSAGE_CREATE", m.clone());
+    wait_for("the redelivery", || e.received("MESSAGE_CREATE") > seen).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(e.thread().await.len(), 2);
+    // The same marker from the requester is an ordinary message; it stays in the channel.
+    let w = e.double.user_message(e.ticket_channel, &e.wendy, "-# small print", &[]);
+    wait_for_async("her message", || async { e.thread().await.len() == 3 }).await;
+    let hers = e.thread().await[2].entry.clone();
+    assert_eq!((hers.kind, hers.body.as_str()), (EntryKind::Reply, "-# small print"));
+    assert!(e.double.messages(e.ticket_channel).iter().any(|x| x["id"] == w["id"]));
 }
 
 #[tokio::test]
@@ -1128,11 +1210,23 @@ async fn staff_commands_are_allowed_or_refused_exactly_as_the_seed_table_says_an
         ("Manage Channels only", &max, VIEW_AND_SEND | MANAGE_CHANNELS),
         ("management role", &mia, VIEW_AND_SEND),
     ];
-    // The seed's table: (command, options, allowed for each member above).
-    let table: [Row; 4] = [
+    // A canned response for /macro, with a variable.
+    let canned = CannedResponseInput {
+        title: "Firmware".into(),
+        shortcut: Some("firmware".into()),
+        body: "Hi {{requester.name}}, please update the printer firmware.".into(),
+        help_topic_id: None,
+        version: None,
+    };
+    e.desk.save_canned_response(&e.system, None, canned).await.unwrap();
+    // The seed's table: (command, options, allowed for each member above). The plain member is
+    // Wendy, the ticket's owner.
+    let table: [Row; 6] = [
         ("note", &[("content", "Checked the printer logs.")], [false, true, true, true]),
         ("claim", &[], [false, true, true, true]),
         ("unclaim", &[], [false, true, true, true]),
+        ("macro", &[("shortcut", "firmware")], [false, true, true, true]),
+        ("rename", &[("name", "Printer LX-200")], [true, true, false, true]),
         ("close", &[("reason", "resolved"), ("note", "Fixed by the firmware update.")], [false, false, true, false]),
     ];
     let mut answers = Vec::new();
@@ -1172,6 +1266,30 @@ async fn staff_commands_are_allowed_or_refused_exactly_as_the_seed_table_says_an
     assert!(said("claim", "Manage Channels only").contains("link your Discord account"), "{answers:?}");
     assert_eq!(said("unclaim", "staff role"), format!("<@{}> released this ticket.", e.sam.id));
     assert_eq!(said("unclaim", "management role"), "/unclaim: the ticket is not claimed.");
+    // /rename: the owner or a staff role; Manage Channels alone is not enough.
+    assert_eq!(said("rename", "plain member"), format!("<@{}> renamed this channel to #printer-lx-200.", e.wendy.id));
+    assert_eq!(
+        said("rename", "Manage Channels only"),
+        format!(
+            "/rename needs you to be the ticket's owner or to have a staff role (<@&{}>); the Manage Channels permission alone is not enough.",
+            e.support_role
+        )
+    );
+    assert_eq!(
+        e.double.requests_to("PATCH", &format!("/channels/{}", e.ticket_channel)).len(),
+        1 + 3,
+        "named, then renamed thrice"
+    );
+    // /macro: the canned response rendered for this ticket, sent as a reply by the member.
+    assert_eq!(said("macro", "staff role"), "Sent the canned response \"firmware\".");
+    let thread = e.desk.thread(&e.system, e.ticket).await.unwrap();
+    let sent: Vec<(&str, Option<&str>)> = thread
+        .iter()
+        .filter(|t| t.entry.kind == EntryKind::Reply && t.entry.body.contains("firmware"))
+        .map(|t| (t.entry.body.as_str(), t.entry.author_name.as_deref()))
+        .collect();
+    assert_eq!(sent.len(), 3, "{sent:?}");
+    assert_eq!(sent[0], ("Hi Wendy, please update the printer firmware.", Some("Samuel")));
 
     // The notes are internal, attributed, and never posted to Discord.
     let thread = e.desk.thread(&e.system, e.ticket).await.unwrap();
@@ -1213,4 +1331,162 @@ async fn a_members_message_is_taken_in_by_the_guilds_channel_adapter_not_the_sys
         .collect();
     assert_eq!(created.len(), 1, "one entry.created event for the message");
     assert_eq!(created[0]["actor"], "Channel: discord");
+}
+
+#[tokio::test]
+async fn macro_autocomplete_offers_the_shortcuts_the_tickets_help_topic_may_use_to_staff_only() {
+    let e = env().await;
+    let other = topic(&e.desk, &e.system, "Other").await;
+    for (title, shortcut, topic) in [
+        ("Firmware", "firmware", None),
+        ("Refund policy", "refund-policy", None),
+        ("Other only", "other-only", Some(other)),
+    ] {
+        let input = CannedResponseInput {
+            title: title.into(),
+            shortcut: Some(shortcut.into()),
+            body: format!("{title} text"),
+            help_topic_id: topic,
+            version: None,
+        };
+        e.desk.save_canned_response(&e.system, None, input).await.unwrap();
+    }
+    let ask = |who: &DiscordUser, typed: &str| {
+        let i = e.double.autocomplete(e.guild, e.ticket_channel, who, "macro", ("shortcut", typed), VIEW_AND_SEND);
+        (i, who.clone())
+    };
+    let (i, _) = ask(&e.sam, "");
+    wait_for("the choices", || !e.double.interaction_callbacks(i).is_empty()).await;
+    let answer = e.double.interaction_callbacks(i)[0].clone();
+    assert_eq!(answer["type"], 8);
+    let values: Vec<&str> =
+        answer["data"]["choices"].as_array().unwrap().iter().map(|c| c["value"].as_str().unwrap()).collect();
+    assert_eq!(values, ["firmware", "refund-policy"], "not the other help topic's");
+    let (i, _) = ask(&e.sam, "ref");
+    wait_for("the choices", || !e.double.interaction_callbacks(i).is_empty()).await;
+    assert_eq!(
+        e.double.interaction_callbacks(i)[0]["data"]["choices"],
+        serde_json::json!([{ "name": "Refund policy (refund-policy)", "value": "refund-policy" }])
+    );
+    // A member who may not run /macro learns no shortcut.
+    let (i, _) = ask(&e.wendy, "");
+    wait_for("the choices", || !e.double.interaction_callbacks(i).is_empty()).await;
+    assert_eq!(e.double.interaction_callbacks(i)[0]["data"]["choices"], serde_json::json!([]));
+    // A shortcut scoped to another help topic is refused when run.
+    let i =
+        e.double.run_command(e.guild, e.ticket_channel, &e.sam, "macro", &[("shortcut", "other-only")], VIEW_AND_SEND);
+    wait_for("the answer", || !e.double.interaction_callbacks(i).is_empty()).await;
+    let text = e.double.interaction_callbacks(i)[0]["data"]["content"].as_str().unwrap().to_string();
+    assert_eq!(text, "/macro: no canned response has the shortcut \"other-only\".");
+}
+
+/// What a member was told in answer to a command (the deferred answer's edit, when deferred).
+async fn told(e: &Env, i: u64) -> (Value, String) {
+    wait_for("the answer", || !e.double.interaction_callbacks(i).is_empty()).await;
+    let answer = e.double.interaction_callbacks(i)[0].clone();
+    let text = answer["data"]["content"].as_str().unwrap_or_default().to_string();
+    (answer, text)
+}
+
+#[tokio::test]
+async fn the_ticket_chat_skills_answer_a_member_about_their_own_tickets_only() {
+    let e = env().await;
+    let number = e.desk.ticket(&e.system, e.ticket).await.unwrap().display_number();
+    // Anywhere in the guild (here the panel channel), only to the member.
+    let i = e.double.run_command(e.guild, e.panel, &e.wendy, "ticket list", &[], VIEW_AND_SEND);
+    let (answer, text) = told(&e, i).await;
+    assert_eq!(answer["data"]["flags"], 64);
+    assert_eq!(text, format!("Your recent tickets:\n{number} · Printer jams · open"));
+    let i = e.double.run_command(
+        e.guild,
+        e.panel,
+        &e.wendy,
+        "ticket status",
+        &[("number", &number.to_lowercase())],
+        VIEW_AND_SEND,
+    );
+    let (answer, text) = told(&e, i).await;
+    assert_eq!(answer["data"]["flags"], 64);
+    assert_eq!(text, format!("Ticket {number} · Printer jams · open"));
+    // Sam asks after Wendy's ticket, and Wendy after one that does not exist: the same answer.
+    let i = e.double.run_command(e.guild, e.panel, &e.sam, "ticket status", &[("number", &number)], VIEW_AND_SEND);
+    let (_, someone_elses) = told(&e, i).await;
+    let i = e.double.run_command(e.guild, e.panel, &e.wendy, "ticket status", &[("number", "SD-99999")], VIEW_AND_SEND);
+    let (_, missing) = told(&e, i).await;
+    assert_eq!(someone_elses, format!("No ticket {number} was found for you."));
+    assert_eq!(missing.replace("SD-99999", &number), someone_elses);
+    let i = e.double.run_command(e.guild, e.panel, &e.sam, "ticket list", &[], VIEW_AND_SEND);
+    assert_eq!(told(&e, i).await.1, "You have no tickets yet. Use /ticket new to open one.");
+
+    // /ticket new: the panel's choice, ephemeral; its button opens a ticket like the panel's.
+    let i = e.double.run_command(e.guild, e.panel, &e.sam, "ticket new", &[], VIEW_AND_SEND);
+    let (answer, _) = told(&e, i).await;
+    assert_eq!(answer["data"]["flags"], 64);
+    let button = &answer["data"]["components"][0]["components"][0];
+    assert_eq!(button["custom_id"], "sb:open:general");
+    let click = e.double.click(e.guild, e.panel, e.double.new_id(), &e.sam, "sb:open:general", None);
+    wait_for("the intake form", || !e.double.interaction_callbacks(click).is_empty()).await;
+    assert_eq!(e.double.interaction_callbacks(click)[0]["type"], 9, "the type's intake form");
+    let submit = e.double.submit_modal(
+        e.guild,
+        e.panel,
+        &e.sam,
+        "sb:intake:general",
+        &[("subject", "Toner"), ("description", "Empty")],
+    );
+    wait_for("the ticket", || !e.double.interaction_follow_ups(submit).is_empty()).await;
+    let opened = e.double.interaction_follow_ups(submit)[0]["content"].as_str().unwrap().to_string();
+    assert!(opened.starts_with("Your ticket is open: <#"), "{opened}");
+    let i = e.double.run_command(e.guild, e.panel, &e.sam, "ticket list", &[], VIEW_AND_SEND);
+    assert!(told(&e, i).await.1.ends_with("· Toner · open"));
+}
+
+#[tokio::test]
+async fn request_human_escalates_once_posts_to_staff_review_and_tells_the_member() {
+    let e = env().await;
+    let review = e.double.add_channel(e.guild, "staff-review", channel_type::TEXT, None);
+    let mut settings = e.link.settings.clone();
+    settings.staff_review_channel_id = Some(review.to_string());
+    let input = GuildLinkInput { guild_id: e.guild.to_string(), name: "Acme".into(), enabled: true, settings };
+    e.channel.link_guild(&e.system, Some(e.link.id), input).await.unwrap();
+    // The button is on the ticket's opening message.
+    let greeting = e.double.messages(e.ticket_channel)[0].clone();
+    let button = &greeting["components"][0]["components"][0];
+    assert_eq!((button["label"].as_str(), button["custom_id"].as_str()), (Some("Request human"), Some("sb:human")));
+
+    let click = e.double.click(e.guild, e.ticket_channel, id(&greeting), &e.wendy, "sb:human", None);
+    let (answer, text) = told(&e, click).await;
+    assert_eq!(text, format!("<@{}> asked for a human. Someone from our team will answer here soon.", e.wendy.id));
+    assert!(answer["data"]["flags"].is_null(), "the channel sees it");
+    let t = e.desk.ticket(&e.system, e.ticket).await.unwrap();
+    assert!(t.escalated);
+    let posted = e.double.messages(review);
+    assert_eq!(posted.len(), 1);
+    assert_eq!(
+        posted[0]["content"],
+        format!(
+            "<@&{}> **SD-{} Printer jams**: Wendy asked for a human in <#{}>.",
+            e.support_role, t.number, e.ticket_channel
+        )
+    );
+    let mut tx = e.desk.store().read().await.unwrap();
+    let events = tx.list_events(e.link.workspace_id, e.ticket).await.unwrap();
+    drop(tx);
+    let escalations: Vec<serde_json::Value> = events
+        .into_iter()
+        .filter(|(kind, _)| kind == "ticket.escalated")
+        .map(|(_, p)| serde_json::from_str(&p).unwrap())
+        .collect();
+    assert_eq!(escalations.len(), 1);
+    assert_eq!(escalations[0]["reason"], "Wendy asked for a human on Discord (Request human)");
+
+    // Pressed again: nothing more.
+    let again = e.double.click(e.guild, e.ticket_channel, id(&greeting), &e.wendy, "sb:human", None);
+    let (answer, text) = told(&e, again).await;
+    assert_eq!(text, "Our team has been asked already; someone will answer here soon.");
+    assert_eq!(answer["data"]["flags"], 64);
+    assert_eq!(e.double.messages(review).len(), 1);
+    let mut tx = e.desk.store().read().await.unwrap();
+    let events = tx.list_events(e.link.workspace_id, e.ticket).await.unwrap();
+    assert_eq!(events.iter().filter(|(k, _)| k == "ticket.escalated").count(), 1);
 }

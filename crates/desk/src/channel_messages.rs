@@ -23,6 +23,15 @@ pub struct ChannelStaffMessage {
     pub author_name: String,
     pub text: String,
     pub attachments: Vec<NewAttachment>,
+    /// An internal note written in the channel (Discord's `-# text` from staff): recorded as a
+    /// note, which stamps no first response and runs no message automation.
+    pub internal: bool,
+}
+
+/// The key a closed ticket's transcript is archived under (see
+/// [`Desk::archive_channel_conversation`]), so the ticket can find it again.
+pub fn transcript_key(ticket: TicketId) -> String {
+    format!("transcript-{}", ticket.0)
 }
 
 /// Longest text kept of an edited or deleted message in the history.
@@ -35,7 +44,8 @@ fn clipped(text: &str) -> String {
 impl Desk {
     /// Records a staff reply written in the channel: attributed to the staff member linked to the
     /// author's channel identity, else to the channel's name for them; it stamps the first
-    /// response like any staff reply and runs automation. Idempotent on the message id.
+    /// response like any staff reply and runs automation. An internal one is an internal note.
+    /// Idempotent on the message id.
     pub async fn record_channel_staff_message(
         &self,
         actor: &Actor,
@@ -68,7 +78,7 @@ impl Desk {
                 .insert_entry(&NewEntry {
                     workspace_id: ws,
                     ticket_id: t.id,
-                    kind: EntryKind::Reply,
+                    kind: if m.internal { EntryKind::Note } else { EntryKind::Reply },
                     author_user_id: linked.as_ref().map(|u| u.id),
                     author_contact_id: None,
                     channel: m.channel,
@@ -82,6 +92,13 @@ impl Desk {
                 tx.set_entry_author_label(ws, entry, &author_name).await?;
             }
             self.store_attachments(&mut tx, &t, entry, &m.attachments).await?;
+            if m.internal {
+                let extra = serde_json::json!({ "entryId": entry.0, "public": false, "channel": m.channel.as_str() });
+                self.emit(&mut tx, &author, &t, "entry.created", extra).await?;
+                tx.commit().await?;
+                self.publish(vec![live(&t, "entry.created", Some(entry), true)]);
+                return Ok(IngestOutcome { ticket_id: t.id, entry_id: entry, opened: false, duplicate: false });
+            }
             let before = SlaInputs::of(&t);
             let mut changes = Vec::new();
             t.last_message_at = Some(now);
@@ -253,6 +270,20 @@ impl Desk {
             Ok(true)
         })
         .await
+    }
+
+    /// The transcript archived when the ticket closed (the system entry holding its files), if
+    /// its channel archived one.
+    pub async fn ticket_transcript(
+        &self,
+        actor: &Actor,
+        ticket: TicketId,
+    ) -> Result<Option<crate::ThreadEntry>, DeskError> {
+        let key = transcript_key(ticket);
+        let thread = self.thread(actor, ticket).await?;
+        Ok(thread.into_iter().find(|e| {
+            e.entry.kind == EntryKind::System && e.entry.external_message_id.as_deref() == Some(key.as_str())
+        }))
     }
 
     /// The ticket's conversation is gone from the channel (archived and deleted): it no longer

@@ -21,6 +21,10 @@ pub enum DeskError {
     /// The change collides with the current state (a duplicate name, a ticket claimed by someone else).
     #[error("{0}")]
     Conflict(String),
+    /// Like [`DeskError::Conflict`], on a named input: the value is taken (a Discord guild another
+    /// workspace linked), so the caller can show the refusal under that field.
+    #[error("{}", .0.message)]
+    ConflictOn(ValidationError),
     /// The password fits accounts in several workspaces (so it was proven): the caller signs in
     /// again naming one of these.
     #[error("this password signs in to several workspaces; choose one and send its slug as `workspace`")]
@@ -44,6 +48,11 @@ impl DeskError {
         DeskError::Validation(ValidationError::new(field, message))
     }
 
+    /// A conflict on `field`: its value is taken.
+    pub fn conflict_on(field: &str, message: impl Into<String>) -> DeskError {
+        DeskError::ConflictOn(ValidationError::new(field, message))
+    }
+
     /// The code callers read for this error. A workspace choice is `VALIDATION` (on `workspace`),
     /// as callers from before the choice was offered expect.
     pub fn code(&self) -> ErrorCode {
@@ -52,7 +61,7 @@ impl DeskError {
             DeskError::Forbidden(_) => ErrorCode::Forbidden,
             DeskError::NotFound(_) => ErrorCode::NotFound,
             DeskError::Validation(_) | DeskError::ChooseWorkspace(_) => ErrorCode::Validation,
-            DeskError::Conflict(_) => ErrorCode::Conflict,
+            DeskError::Conflict(_) | DeskError::ConflictOn(_) => ErrorCode::Conflict,
             DeskError::RateLimited(_) => ErrorCode::RateLimited,
             DeskError::Busy(_) => ErrorCode::Unavailable,
             DeskError::Internal(_) => ErrorCode::Internal,

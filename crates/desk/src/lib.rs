@@ -37,7 +37,7 @@ pub use auth::{
 };
 pub use blobs::{BlobStore, S3Settings};
 pub use channel_accounts::{ChannelAccountSave, OpenChannelTicket};
-pub use channel_messages::ChannelStaffMessage;
+pub use channel_messages::{ChannelStaffMessage, transcript_key};
 pub use error::DeskError;
 pub use knowledge::*;
 pub use knowledge_text::{LineChange, compare_lines};

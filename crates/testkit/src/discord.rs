@@ -2,10 +2,11 @@
 //! port, speaking Discord's wire format closely enough that the production serenity client,
 //! pointed at it by `SWITCHBOARD_DISCORD_API_URL`, cannot tell the difference.
 //!
-//! - REST: `GET /gateway`, `GET /gateway/bot`, `GET /users/@me`, guild channels (list, create,
+//! - REST: `GET /gateway`, `GET /gateway/bot`, `GET /users/@me`, `GET /guilds/{id}` (403 Missing
+//!   Access for a guild the bot is not in), guild channels (list, create,
 //!   with the 50-per-category and 500-per-guild caps and Discord's error bodies), channels (get,
 //!   rename, delete), permission overwrites, messages (create as JSON or multipart with files, get,
-//!   list with `before`/`after`/`limit`, edit), interaction callbacks and the original response, DM channels, and the attachment
+//!   list with `before`/`after`/`limit`, edit, delete), interaction callbacks and the original response, DM channels, and the attachment
 //!   CDN (whose links the test can expire, as Discord's expire after about a day).
 //! - Gateway: HELLO, IDENTIFY and READY, GUILD_CREATE for every guild, heartbeats and ACKs,
 //!   RESUME with replay and RESUMED, INVALID_SESSION when a resume is refused, and any dispatch
@@ -683,7 +684,8 @@ impl DiscordDouble {
 
     /// A member runs a slash command in a channel: INTERACTION_CREATE of type 2 with string
     /// options, the member's permissions in the channel being `permissions` (Discord's bits, as
-    /// Discord computes them with the channel's overwrites). Returns the interaction id.
+    /// Discord computes them with the channel's overwrites). A name with a space is a command and
+    /// its subcommand (`ticket status`), the options the subcommand's. Returns the interaction id.
     pub fn run_command(
         &self,
         guild_id: u64,
@@ -693,12 +695,55 @@ impl DiscordDouble {
         options: &[(&str, &str)],
         permissions: u64,
     ) -> u64 {
+        self.command_interaction(2, guild_id, channel_id, user, name, options, None, permissions)
+    }
+
+    /// A member types into a command's option with autocomplete: INTERACTION_CREATE of type 4,
+    /// the option `focused` holding what was typed so far. Returns the interaction id.
+    #[allow(clippy::too_many_arguments)] // Discord's interaction carries each of them.
+    pub fn autocomplete(
+        &self,
+        guild_id: u64,
+        channel_id: u64,
+        user: &DiscordUser,
+        name: &str,
+        focused: (&str, &str),
+        permissions: u64,
+    ) -> u64 {
+        self.command_interaction(4, guild_id, channel_id, user, name, &[focused], Some(focused.0), permissions)
+    }
+
+    #[allow(clippy::too_many_arguments)] // The two public kinds above differ in these only.
+    fn command_interaction(
+        &self,
+        kind: u64,
+        guild_id: u64,
+        channel_id: u64,
+        user: &DiscordUser,
+        name: &str,
+        options: &[(&str, &str)],
+        focused: Option<&str>,
+        permissions: u64,
+    ) -> u64 {
         let mut s = self.lock();
         let command_id = s.id();
-        let options: Vec<Value> = options.iter().map(|(n, v)| json!({ "name": n, "type": 3, "value": v })).collect();
+        let mut options: Vec<Value> = options
+            .iter()
+            .map(|(n, v)| {
+                let mut o = json!({ "name": n, "type": 3, "value": v });
+                if focused == Some(*n) {
+                    o["focused"] = json!(true);
+                }
+                o
+            })
+            .collect();
+        let (name, sub) = name.split_once(' ').map_or((name, None), |(c, s)| (c, Some(s)));
+        if let Some(sub) = sub {
+            options = vec![json!({ "name": sub, "type": 1, "options": options })];
+        }
         let data = json!({ "id": command_id.to_string(), "name": name, "type": 1, "options": options,
             "guild_id": guild_id.to_string() });
-        let mut interaction = s.interaction(2, guild_id, channel_id, user, data, None);
+        let mut interaction = s.interaction(kind, guild_id, channel_id, user, data, None);
         interaction["member"]["permissions"] = json!(permissions.to_string());
         let id = interaction["id"].as_str().and_then(parse_id).unwrap_or_default();
         s.dispatch("INTERACTION_CREATE", interaction);
@@ -924,6 +969,31 @@ fn handle(
         ("GET", ["gateway", "bot"]) => ok(json!({ "url": s.ws_url, "shards": 1,
             "session_start_limit": { "total": 1000, "remaining": 999, "reset_after": 14_400_000, "max_concurrency": 1 } })),
         ("GET", ["users", "@me"]) => ok(s.bot.json()),
+        // A guild the bot is not in answers as Discord does: 403 Missing Access.
+        ("GET", ["guilds", g]) => match parse_id(g).and_then(|g| s.guilds.get(&g)).cloned() {
+            Some(g) => {
+                let mut guild = s.guild_create(&g);
+                if let Some(o) = guild.as_object_mut() {
+                    for only_in_the_gateway in [
+                        "joined_at",
+                        "large",
+                        "unavailable",
+                        "member_count",
+                        "voice_states",
+                        "members",
+                        "channels",
+                        "threads",
+                        "presences",
+                        "stage_instances",
+                        "guild_scheduled_events",
+                    ] {
+                        o.remove(only_in_the_gateway);
+                    }
+                }
+                ok(guild)
+            }
+            None => discord_error(StatusCode::FORBIDDEN, 50001, "Missing Access"),
+        },
         ("GET", ["guilds", g, "channels"]) => {
             let Some(g) = parse_id(g).filter(|g| s.guilds.contains_key(g)) else {
                 return discord_error(StatusCode::NOT_FOUND, 10004, "Unknown Guild");
@@ -1086,6 +1156,23 @@ fn handle(
                 Some(m) => ok(m.clone()),
                 None => discord_error(StatusCode::NOT_FOUND, 10008, "Unknown Message"),
             }
+        }
+        ("DELETE", ["channels", c, "messages", m]) => {
+            let c = parse_id(c).unwrap_or_default();
+            let Some(list) = s.messages.get_mut(&c) else {
+                return discord_error(StatusCode::NOT_FOUND, 10008, "Unknown Message");
+            };
+            let before = list.len();
+            list.retain(|x| x["id"] != json!(m));
+            if list.len() == before {
+                return discord_error(StatusCode::NOT_FOUND, 10008, "Unknown Message");
+            }
+            let mut d = json!({ "id": m, "channel_id": c.to_string() });
+            if let Some(g) = s.guild_of_channel(c) {
+                d["guild_id"] = json!(g.to_string());
+            }
+            s.dispatch("MESSAGE_DELETE", d);
+            StatusCode::NO_CONTENT.into_response()
         }
         ("PATCH", ["channels", c, "messages", m]) => {
             let found = s

@@ -50,6 +50,31 @@ impl From<SlaFilter> for d::SlaFilter {
     }
 }
 
+/// A closed ticket's archived transcript; download its files with the same bearer token.
+pub struct Transcript(pub switchboard_desk::ThreadEntry);
+
+#[Object]
+impl Transcript {
+    /// When it was archived (after the ticket closed).
+    async fn archived_at(&self) -> DateTime<Utc> {
+        time(self.0.entry.created_at)
+    }
+    /// The HTML transcript: messages, authors, times, embeds, intake answers and files.
+    async fn html(&self) -> Option<Attachment> {
+        self.file("text/html")
+    }
+    /// The same conversation as plain text.
+    async fn text(&self) -> Option<Attachment> {
+        self.file("text/plain")
+    }
+}
+
+impl Transcript {
+    fn file(&self, content_type: &str) -> Option<Attachment> {
+        self.0.attachments.iter().find(|a| a.content_type.starts_with(content_type)).cloned().map(Attachment)
+    }
+}
+
 /// A ticket, as staff see it.
 pub struct Ticket(pub TicketRecord);
 
@@ -143,6 +168,11 @@ impl Ticket {
     #[graphql(complexity = "20 * child_complexity")]
     async fn entries(&self, ctx: &Context<'_>) -> Result<Vec<Entry>, DeskError> {
         Ok(desk(ctx).thread(actor(ctx)?, self.0.id).await?.into_iter().map(Entry).collect())
+    }
+    /// The transcript archived when the ticket closed (a Discord ticket's channel: a
+    /// self-contained HTML file and plain text), or null when none was archived.
+    async fn transcript(&self, ctx: &Context<'_>) -> Result<Option<Transcript>, DeskError> {
+        Ok(desk(ctx).ticket_transcript(actor(ctx)?, self.0.id).await?.map(Transcript))
     }
     /// Every change to the ticket: who, when, which field, from what to what.
     #[graphql(complexity = "20 * child_complexity")]

@@ -27,6 +27,11 @@ type Detail = Pick<
   entries: DetailEntry[];
   history: Pick<HistoryItem, 'id' | 'actor' | 'field' | 'oldValue' | 'newValue' | 'createdAt'>[];
   slaBreaches: { target: string; dueAt: string }[];
+  transcript: {
+    archivedAt: string;
+    html: { fileName: string; url: string } | null;
+    text: { fileName: string; url: string } | null;
+  } | null;
 };
 
 const DETAIL = gql`
@@ -45,6 +50,7 @@ const DETAIL = gql`
       }
       history { id actor field oldValue newValue createdAt }
       slaBreaches { target dueAt }
+      transcript { archivedAt html { fileName url } text { fileName url } }
     }
     cannedResponses { id title shortcut helpTopicId }
   }
@@ -379,6 +385,25 @@ function CloseForm({ t, reload, onDone }: { t: Detail; reload: () => Promise<voi
   );
 }
 
+// The transcript archived when a channel ticket (Discord) closed: its conversation outlives the
+// channel, so it is offered here rather than left among the entries' files.
+function TranscriptLinks({ transcript, token }: { transcript: NonNullable<Detail['transcript']>; token: string }) {
+  const file = (f: { fileName: string; url: string } | null, label: string) =>
+    f && (
+      <button type="button" onClick={() => void downloadAttachment(token, f.url, f.fileName)}>
+        {label}
+      </button>
+    );
+  return (
+    <div className="row" role="region" aria-label="Transcript" data-testid="transcript" style={{ marginTop: 8 }}>
+      <strong>Transcript</strong>
+      <span className="muted">archived {formatDate(transcript.archivedAt)}</span>
+      {file(transcript.html, 'Transcript (HTML)')}
+      {file(transcript.text, 'Transcript (text)')}
+    </div>
+  );
+}
+
 export function TicketDetail({ number }: { number: string }) {
   const s = useSession();
   const [t, setT] = useState<Detail | null>(null);
@@ -447,6 +472,7 @@ export function TicketDetail({ number }: { number: string }) {
         )}
       </div>
       <ErrorText error={actionError} />
+      {t.transcript && <TranscriptLinks transcript={t.transcript} token={s.token} />}
       {closing && <CloseForm t={t} reload={load} onDone={() => setClosing(false)} />}
       <div className="detail" style={{ marginTop: 12 }}>
         <div>

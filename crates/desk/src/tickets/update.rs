@@ -16,6 +16,9 @@ pub struct TicketPatch {
     pub help_topic_id: Option<Option<HelpTopicId>>,
     pub tags: Option<Vec<String>>,
     pub escalated: Option<bool>,
+    /// Why the ticket is escalated, for the `ticket.escalated` event and its quality flag (a
+    /// requester's "Request human"); by default who escalated it.
+    pub escalation_reason: Option<String>,
     /// `Some(None)` clears the resolution target.
     pub resolution_due_at: Option<Option<Millis>>,
 }
@@ -165,7 +168,8 @@ impl Desk {
         let changed: Vec<&str> = ch.0.iter().map(|c| c.field).collect();
         self.emit_event(tx, actor, &t, EventKind::TicketUpdated, serde_json::json!({ "changed": changed })).await?;
         if escalated_now {
-            self.escalated(tx, actor, &t, &format!("escalated by {}", actor.label)).await?;
+            let reason = p.escalation_reason.clone().unwrap_or_else(|| format!("escalated by {}", actor.label));
+            self.escalated(tx, actor, &t, &reason).await?;
         }
         Ok(t)
     }

@@ -11,7 +11,7 @@ import { Feedback, Page, useMutation, useQuery } from './shared';
 const DISCORD = gql`
   query AdminDiscord {
     discordGateway { configured connected standby guilds { id name } lastError sessions resumes }
-    discordGuilds { id guildId name enabled panelChannelId transcriptsChannelId staffRoleIds managementRoleIds sequentialNames panelMessageId panelError
+    discordGuilds { id guildId name enabled panelChannelId transcriptsChannelId staffReviewChannelId staffRoleIds managementRoleIds sequentialNames panelMessageId panelError
       ticketTypes { key helpTopicId label description categoryId enabled roleIds openLimit askSubject askDescription } }
   }
 `;
@@ -60,6 +60,7 @@ function guildForm(g: Guild | null, topicId: string) {
     enabled: g?.enabled ?? true,
     panelChannelId: g?.panelChannelId ?? '',
     transcriptsChannelId: g?.transcriptsChannelId ?? '',
+    staffReviewChannelId: g?.staffReviewChannelId ?? '',
     staffRoleIds: g?.staffRoleIds.join(', ') ?? '',
     managementRoleIds: g?.managementRoleIds.join(', ') ?? '',
     sequentialNames: g?.sequentialNames ?? true,
@@ -96,7 +97,7 @@ function Row({ form, field, label, error, hint, children }: {
 /** Fields the form shows errors next to; any other error shows at the bottom. */
 function shownByField(error: unknown, types: number): boolean {
   if (!(error instanceof ApiError) || !error.field) return false;
-  const top = ['guildId', 'name', 'panelChannelId', 'transcriptsChannelId', 'staffRoleIds', 'managementRoleIds'];
+  const top = ['guildId', 'name', 'panelChannelId', 'transcriptsChannelId', 'staffReviewChannelId', 'staffRoleIds', 'managementRoleIds'];
   if (top.some((f) => errorFor(error, f))) return true;
   const m = /^ticketTypes\[(\d+)\]\.(\w+)/.exec(error.field);
   return !!m && Number(m[1]) < types;
@@ -118,6 +119,7 @@ function GuildForm({ g, onSaved }: { g: Guild | null; onSaved: () => Promise<voi
       enabled: f.enabled,
       panelChannelId: f.panelChannelId.trim(),
       transcriptsChannelId: f.transcriptsChannelId.trim() || null,
+      staffReviewChannelId: f.staffReviewChannelId.trim() || null,
       staffRoleIds: ids(f.staffRoleIds),
       managementRoleIds: ids(f.managementRoleIds),
       sequentialNames: f.sequentialNames,
@@ -161,6 +163,9 @@ function GuildForm({ g, onSaved }: { g: Guild | null; onSaved: () => Promise<voi
         </Row>
         <Row form={formId} field="transcriptsChannelId" label="Transcripts channel id" error={m.error} hint="Where closed tickets' transcripts are posted. Empty: none.">
           {(a) => <input {...a} value={f.transcriptsChannelId} onChange={(e) => setF({ ...f, transcriptsChannelId: e.target.value })} />}
+        </Row>
+        <Row form={formId} field="staffReviewChannelId" label="Staff review channel id" error={m.error} hint="Where a member's Request human is posted, mentioning the staff roles. Empty: none.">
+          {(a) => <input {...a} value={f.staffReviewChannelId} onChange={(e) => setF({ ...f, staffReviewChannelId: e.target.value })} />}
         </Row>
         <Row form={formId} field="staffRoleIds" label="Staff role ids" error={m.error} hint="Separated by commas. Members with these roles see every ticket channel; their messages are staff replies.">
           {(a) => <input {...a} value={f.staffRoleIds} onChange={(e) => setF({ ...f, staffRoleIds: e.target.value })} />}
