@@ -321,7 +321,8 @@ pub async fn knowledge_document_ids_after(c: &mut Conn, after: i64, limit: i64) 
 }
 
 const KNOWLEDGE_SOURCE_COLUMNS: &str = "id, workspace_id, url, refresh_minutes, document_id, next_sync_at, \
-     syncing_until, last_attempt_at, last_synced_at, first_synced_at, last_error, last_retrieved_at, created_at, created_by";
+     syncing_until, last_attempt_at, last_synced_at, first_synced_at, last_error, last_retrieved_at, \
+     created_at, created_by";
 
 /// Adds a URL source, or sets the interval of the workspace's source for that URL.
 pub async fn save_knowledge_source(
