@@ -9,7 +9,8 @@ use switchboard_desk::store::{
     KnowledgeChunkRecord, KnowledgeDocumentRecord, KnowledgeFolderRecord, KnowledgeVersionRecord,
 };
 use switchboard_desk::{
-    self as desk_api, DeskError, KnowledgeDocumentInput, KnowledgeFormat as Format, KnowledgeUpload, LineChange,
+    self as desk_api, DeskError, KnowledgeDocumentInput, KnowledgeFormat as Format, KnowledgeFreshness,
+    KnowledgeSourceHealth as Health, KnowledgeSourceInput, KnowledgeSourceView, KnowledgeUpload, LineChange,
 };
 
 use crate::search::SnippetFragment;
@@ -55,6 +56,8 @@ impl From<Format> for KnowledgeFormat {
 pub enum KnowledgeOrigin {
     Paste,
     Upload,
+    /// A URL source's page (see `knowledgeSources`); it follows the page and is not edited.
+    Url,
 }
 
 /// A folder of knowledge documents.
@@ -91,7 +94,11 @@ impl KnowledgeDocument {
         Format::parse(&self.0.format).into()
     }
     async fn origin(&self) -> KnowledgeOrigin {
-        if self.0.origin == "upload" { KnowledgeOrigin::Upload } else { KnowledgeOrigin::Paste }
+        match self.0.origin.as_str() {
+            "upload" => KnowledgeOrigin::Upload,
+            "url" => KnowledgeOrigin::Url,
+            _ => KnowledgeOrigin::Paste,
+        }
     }
     /// An upload's file name: uploading a file of this name again refreshes this document.
     async fn file_name(&self) -> Option<&str> {
@@ -244,6 +251,108 @@ pub struct KnowledgeDocumentInputGql {
     pub folder_id: Option<ID>,
 }
 
+/// A URL source's health, as the Knowledge page shows it.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum KnowledgeSourceHealth {
+    /// Synced on schedule, no error, retrieved by searches.
+    Healthy,
+    /// The content is older than three intervals: it may be outdated.
+    StaleSync,
+    /// The scheduled sync is more than 15 minutes late.
+    SyncOverdue,
+    /// The last fetch or index failed; `lastError` says why.
+    SyncFailed,
+    /// Added, not fetched yet.
+    NeverSynced,
+    /// Indexed, but no knowledge search returned it in 30 days.
+    NeverRetrieved,
+}
+
+impl From<Health> for KnowledgeSourceHealth {
+    fn from(h: Health) -> Self {
+        match h {
+            Health::Healthy => KnowledgeSourceHealth::Healthy,
+            Health::StaleSync => KnowledgeSourceHealth::StaleSync,
+            Health::SyncOverdue => KnowledgeSourceHealth::SyncOverdue,
+            Health::SyncFailed => KnowledgeSourceHealth::SyncFailed,
+            Health::NeverSynced => KnowledgeSourceHealth::NeverSynced,
+            Health::NeverRetrieved => KnowledgeSourceHealth::NeverRetrieved,
+        }
+    }
+}
+
+/// A page the workspace keeps in its knowledge base, fetched again every `refreshMinutes`.
+pub struct KnowledgeSource(pub KnowledgeSourceView);
+
+#[Object]
+impl KnowledgeSource {
+    async fn id(&self) -> ID {
+        id(self.0.source.id)
+    }
+    async fn url(&self) -> &str {
+        &self.0.source.url
+    }
+    async fn refresh_minutes(&self) -> i64 {
+        self.0.source.refresh_minutes
+    }
+    async fn health(&self) -> KnowledgeSourceHealth {
+        self.0.health.into()
+    }
+    /// The document holding the page's text, once a sync succeeded.
+    async fn document_id(&self) -> Option<ID> {
+        self.0.source.document_id.map(id)
+    }
+    /// When the job runner syncs it next.
+    async fn next_sync_at(&self) -> DateTime<Utc> {
+        time(self.0.source.next_sync_at)
+    }
+    /// The last sync attempt, successful or not.
+    async fn last_attempt_at(&self) -> Option<DateTime<Utc>> {
+        self.0.source.last_attempt_at.map(time)
+    }
+    /// The last successful sync.
+    async fn last_synced_at(&self) -> Option<DateTime<Utc>> {
+        self.0.source.last_synced_at.map(time)
+    }
+    /// Why the last attempt failed; null after a success.
+    async fn last_error(&self) -> Option<&str> {
+        self.0.source.last_error.as_deref()
+    }
+    /// The last time a knowledge search returned one of its chunks.
+    async fn last_retrieved_at(&self) -> Option<DateTime<Utc>> {
+        self.0.source.last_retrieved_at.map(time)
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        time(self.0.source.created_at)
+    }
+}
+
+/// Why a source is a freshness alert.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum KnowledgeFreshnessReason {
+    /// Its content is older than three intervals.
+    StaleSync,
+    /// No knowledge search returned it in 30 days.
+    NeverRetrieved,
+}
+
+/// A source that is a candidate for an update, a removal or a test search.
+#[derive(SimpleObject)]
+pub struct KnowledgeFreshnessAlert {
+    pub source: KnowledgeSource,
+    pub reason: KnowledgeFreshnessReason,
+}
+
+/// A URL source to add, or the interval of the workspace's source for that URL.
+#[derive(InputObject)]
+#[graphql(name = "KnowledgeSourceInput")]
+pub struct KnowledgeSourceInputGql {
+    /// An http or https page on a public address.
+    pub url: String,
+    /// Minutes between syncs: 15 or more; 180 when not given.
+    pub refresh_minutes: Option<i64>,
+}
+
 /// The knowledge base's reads.
 #[derive(Debug, Default)]
 pub struct KnowledgeQuery;
@@ -272,6 +381,28 @@ impl KnowledgeQuery {
         let id = parse_id::<i64>(&id, "id")?;
         let d = desk(ctx).knowledge_document(actor(ctx)?, id).await?;
         Ok(KnowledgeDocument(d.ok_or(DeskError::NotFound("knowledge document"))?))
+    }
+
+    /// The workspace's URL sources with their health, by URL (staff).
+    #[graphql(complexity = "100 * child_complexity")]
+    async fn knowledge_sources(&self, ctx: &Context<'_>) -> Result<Vec<KnowledgeSource>, DeskError> {
+        Ok(desk(ctx).knowledge_sources(actor(ctx)?).await?.into_iter().map(KnowledgeSource).collect())
+    }
+
+    /// Sources whose content is stale or that no search returned in 30 days (staff).
+    #[graphql(complexity = "100 * child_complexity")]
+    async fn knowledge_freshness_alerts(&self, ctx: &Context<'_>) -> Result<Vec<KnowledgeFreshnessAlert>, DeskError> {
+        let alerts = desk(ctx).knowledge_freshness_alerts(actor(ctx)?).await?;
+        Ok(alerts
+            .into_iter()
+            .map(|(v, why)| KnowledgeFreshnessAlert {
+                source: KnowledgeSource(v),
+                reason: match why {
+                    KnowledgeFreshness::StaleSync => KnowledgeFreshnessReason::StaleSync,
+                    KnowledgeFreshness::NeverRetrieved => KnowledgeFreshnessReason::NeverRetrieved,
+                },
+            })
+            .collect())
     }
 
     /// The knowledge chunks matching `text`, best first, each with its document, headings and
@@ -385,6 +516,31 @@ impl KnowledgeMutation {
     ) -> Result<KnowledgeDocument, DeskError> {
         let id = parse_id::<i64>(&id, "id")?;
         Ok(KnowledgeDocument(desk(ctx).revert_knowledge_document(actor(ctx)?, id, version).await?.document))
+    }
+
+    /// Adds a URL source (synced by the job runner within seconds, then every `refreshMinutes`),
+    /// or changes the interval of the workspace's source for that URL.
+    async fn save_knowledge_source(
+        &self,
+        ctx: &Context<'_>,
+        input: KnowledgeSourceInputGql,
+    ) -> Result<KnowledgeSource, DeskError> {
+        let input = KnowledgeSourceInput { url: input.url, refresh_minutes: input.refresh_minutes };
+        Ok(KnowledgeSource(desk(ctx).save_knowledge_source(actor(ctx)?, input).await?))
+    }
+
+    /// Syncs a source now and returns it as the sync left it (its `health` and `lastError` say
+    /// how it went).
+    async fn sync_knowledge_source(&self, ctx: &Context<'_>, id: ID) -> Result<KnowledgeSource, DeskError> {
+        let id = parse_id::<i64>(&id, "id")?;
+        Ok(KnowledgeSource(desk(ctx).sync_knowledge_source(actor(ctx)?, id).await?))
+    }
+
+    /// Deletes a source and the document holding its page.
+    async fn delete_knowledge_source(&self, ctx: &Context<'_>, id: ID) -> Result<bool, DeskError> {
+        let id = parse_id::<i64>(&id, "id")?;
+        desk(ctx).delete_knowledge_source(actor(ctx)?, id).await?;
+        Ok(true)
     }
 
     /// Creates a knowledge folder.

@@ -36,6 +36,7 @@ struct Targets {
     discord_guild: String,
     knowledge_document: String,
     knowledge_folder: String,
+    knowledge_source: String,
 }
 
 fn ops(t: &Targets, marker: &str) -> Vec<Op> {
@@ -344,6 +345,24 @@ fn ops(t: &Targets, marker: &str) -> Vec<Op> {
             "mutation($id: ID!) { revertKnowledgeDocument(id: $id, version: 1) { id } }",
             json!({ "id": t.knowledge_document }),
         ),
+        op("knowledgeSources", "{ knowledgeSources { id url health lastError documentId } }", json!({})),
+        op("knowledgeFreshnessAlerts", "{ knowledgeFreshnessAlerts { reason source { id url } } }", json!({})),
+        op(
+            "saveKnowledgeSource",
+            "mutation($u: String!) { saveKnowledgeSource(input: { url: $u, refreshMinutes: 60 }) { id url } }",
+            // Echoed back to a foreign admin in its own workspace: it must not carry A's marker.
+            json!({ "u": "https://docs.example.com/handbook" }),
+        ),
+        op(
+            "syncKnowledgeSource",
+            "mutation($id: ID!) { syncKnowledgeSource(id: $id) { id url lastError } }",
+            json!({ "id": t.knowledge_source }),
+        ),
+        op(
+            "deleteKnowledgeSource",
+            "mutation($id: ID!) { deleteKnowledgeSource(id: $id) }",
+            json!({ "id": t.knowledge_source }),
+        ),
         op("createKnowledgeFolder", "mutation { createKnowledgeFolder(name: \"Stolen\") { id } }", json!({})),
         op(
             "deleteKnowledgeFolder",
@@ -426,6 +445,9 @@ const WORKSPACE_OWN: &[&str] = &[
     "knowledgeDocuments",
     "knowledgeSearch",
     "createKnowledgeFolder",
+    "knowledgeSources",
+    "knowledgeFreshnessAlerts",
+    "saveKnowledgeSource",
 ];
 
 fn expect_anonymous(name: &str) -> Expect {
@@ -472,7 +494,8 @@ async fn snapshot(admin: &str, ticket_id: &str) -> Value {
         whatsappNumbers { id phoneNumberId displayPhoneNumber templateName updatedAt }
         qualityFlags(includeResolved: true) { id resolvedAt } emailMailboxes { id name address }
         staffIdentities { id userId channel externalId } discordGuilds { id guildId name enabled panelChannelId }
-        knowledgeFolders { id name } knowledgeDocuments { id title body version folderId } }";
+        knowledgeFolders { id name } knowledgeDocuments { id title body version folderId }
+        knowledgeSources { id url refreshMinutes } }";
     ok(admin, q, json!({ "id": ticket_id })).await
 }
 
@@ -525,6 +548,7 @@ async fn every_operation_is_refused_or_scoped_for_outsiders() {
         discord_guild: String::new(),
         knowledge_document: String::new(),
         knowledge_folder: String::new(),
+        knowledge_source: String::new(),
     };
     let support = ok(
         &a.admin,
@@ -592,7 +616,14 @@ async fn every_operation_is_refused_or_scoped_for_outsiders() {
         json!({ "f": folder_id, "b": format!("# Vault\nThe vault {marker} code is 1234") }),
     )
     .await;
+    let knowledge_source = ok(
+        &a.admin,
+        "mutation($u: String!) { saveKnowledgeSource(input: { url: $u }) { id } }",
+        json!({ "u": format!("https://wiki.example.com/{marker}") }),
+    )
+    .await;
     let targets = Targets {
+        knowledge_source: knowledge_source["saveKnowledgeSource"]["id"].as_str().unwrap().into(),
         knowledge_document: document["saveKnowledgeDocument"]["id"].as_str().unwrap().into(),
         knowledge_folder: folder_id,
         calendar: support["saveCalendar"]["id"].as_str().unwrap().into(),

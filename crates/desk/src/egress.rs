@@ -35,6 +35,38 @@ pub fn install_tls_provider() {
     });
 }
 
+/// Resolves host names for reqwest through the outbound guard, so a client connects only to
+/// addresses the guard checked (no second lookup for DNS rebinding to slip into). The operator's
+/// own proxies are resolved without the check: they are not a tenant's target. Literal IP hosts
+/// never reach a resolver: callers check those with [`OutboundGuard::resolve`] before sending.
+#[derive(Debug, Clone)]
+pub struct GuardedResolver {
+    guard: OutboundGuard,
+    proxy_hosts: Arc<Vec<String>>,
+}
+
+impl GuardedResolver {
+    /// A resolver checking every name but `proxy_hosts` (lowercase) against `guard`.
+    pub fn new(guard: OutboundGuard, proxy_hosts: Vec<String>) -> GuardedResolver {
+        GuardedResolver { guard, proxy_hosts: Arc::new(proxy_hosts) }
+    }
+}
+
+impl reqwest::dns::Resolve for GuardedResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let this = self.clone();
+        Box::pin(async move {
+            let host = name.as_str().to_ascii_lowercase();
+            let addrs: Vec<SocketAddr> = if this.proxy_hosts.contains(&host) {
+                SystemResolver.lookup(&host, 0).await?
+            } else {
+                this.guard.resolve("url", &host, 0).await.map_err(Box::new)?
+            };
+            Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
+
 /// How long a save waits for a host name to resolve.
 const SAVE_LOOKUP_TIMEOUT: Duration = Duration::from_secs(5);
 

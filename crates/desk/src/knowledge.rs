@@ -1,4 +1,4 @@
-//! The knowledge base: pasted and uploaded documents in folders, per workspace, with a version
+//! The knowledge base: pasted, uploaded and URL-synced (`knowledge_sources.rs`) documents in folders, per workspace, with a version
 //! per content change (deduplicated by content hash, the last 50 kept), chunked under their
 //! headings and indexed in the search layer as `Chunk` documents.
 //!
@@ -229,7 +229,7 @@ fn read_upload(field: &str, u: &KnowledgeUpload) -> Result<(String, KnowledgeFor
     Ok((name, *format, text.to_string()))
 }
 
-fn read_access(actor: &Actor) -> Result<(), DeskError> {
+pub(crate) fn read_access(actor: &Actor) -> Result<(), DeskError> {
     if actor.contact_id().is_some() {
         return Err(DeskError::Forbidden("the knowledge base is for staff".into()));
     }
@@ -330,6 +330,7 @@ impl Desk {
             Some(id) => {
                 let current =
                     tx.knowledge_document_by_id(ws, id).await?.ok_or(DeskError::NotFound("knowledge document"))?;
+                refuse_url_document("id", &current)?;
                 self.change_document(&mut tx, actor, current, title, input.body, input.format, input.folder_id).await?
             }
         };
@@ -418,12 +419,13 @@ impl Desk {
         require(actor, Permission::Admin)?;
         let ws = actor.workspace_id;
         let mut tx = self.store().write().await?;
-        let removed = tx.knowledge_chunk_ids(ws, id).await?;
-        if !tx.delete_knowledge_document(ws, id).await? {
+        // A URL document goes with its source: left alone, the next sync would bring it back.
+        if let Some(source) = tx.knowledge_source_of_document(ws, id).await? {
+            tx.delete_knowledge_source(ws, source.id).await?;
+        }
+        if !self.remove_document(&mut tx, ws, id).await? {
             return Err(DeskError::NotFound("knowledge document"));
         }
-        let payload = serde_json::json!({ "documentId": id, "removedChunks": removed });
-        tx.insert_event(ws, None, DELETED_EVENT, &payload, self.now()).await?;
         tx.commit().await?;
         self.inner.search.wake.notify_one();
         Ok(())
@@ -470,6 +472,7 @@ impl Desk {
         let ws = actor.workspace_id;
         let mut tx = self.store().write().await?;
         let current = tx.knowledge_document_by_id(ws, id).await?.ok_or(DeskError::NotFound("knowledge document"))?;
+        refuse_url_document("id", &current)?;
         let past = tx
             .knowledge_version(ws, id, version)
             .await?
@@ -525,10 +528,29 @@ impl Desk {
                 snippet,
             });
         }
+        let mut from_urls: Vec<i64> =
+            out.iter().filter(|h| h.chunk.document_origin == "url").map(|h| h.chunk.document_id).collect();
+        from_urls.sort_unstable();
+        from_urls.dedup();
+        // Source health wants to know what searches use; a failure to note it must not fail the search.
+        if let Err(e) = self.mark_sources_retrieved(actor.workspace_id, &from_urls).await {
+            tracing::warn!(error = %e, "recording knowledge source retrievals failed");
+        }
         Ok(out)
     }
 
-    async fn insert_document(
+    /// Deletes a document with its versions and chunks, and tells the index which chunks left.
+    pub(crate) async fn remove_document(&self, tx: &mut Tx, ws: WorkspaceId, id: i64) -> Result<bool, DeskError> {
+        let removed = tx.knowledge_chunk_ids(ws, id).await?;
+        if !tx.delete_knowledge_document(ws, id).await? {
+            return Ok(false);
+        }
+        let payload = serde_json::json!({ "documentId": id, "removedChunks": removed });
+        tx.insert_event(ws, None, DELETED_EVENT, &payload, self.now()).await?;
+        Ok(true)
+    }
+
+    pub(crate) async fn insert_document(
         &self,
         tx: &mut Tx,
         ws: WorkspaceId,
@@ -549,7 +571,7 @@ impl Desk {
     /// when the body or format did, an event for the index when either its chunks or its title
     /// (part of each chunk's search document) changed.
     #[allow(clippy::too_many_arguments)]
-    async fn change_document(
+    pub(crate) async fn change_document(
         &self,
         tx: &mut Tx,
         actor: &Actor,
@@ -609,6 +631,15 @@ fn version_of(d: &KnowledgeDocumentRecord, now: Millis) -> KnowledgeVersionRecor
         created_at: now,
         created_by: d.updated_by.clone(),
     }
+}
+
+/// A URL source's document follows its page: edits and reverts would be overwritten by the
+/// next sync, so they are refused.
+fn refuse_url_document(field: &str, d: &KnowledgeDocumentRecord) -> Result<(), DeskError> {
+    if d.origin == "url" {
+        return Err(DeskError::invalid(field, "is synced from a URL; change the page, or delete its source"));
+    }
+    Ok(())
 }
 
 async fn check_folder(tx: &mut Tx, ws: WorkspaceId, folder: Option<i64>) -> Result<(), DeskError> {

@@ -17,6 +17,7 @@ mod channel_requesters;
 pub mod egress;
 mod error;
 mod knowledge;
+mod knowledge_sources;
 mod knowledge_text;
 mod leases;
 mod live;
@@ -40,6 +41,7 @@ pub use channel_accounts::{ChannelAccountSave, OpenChannelTicket};
 pub use channel_messages::{ChannelStaffMessage, transcript_key};
 pub use error::DeskError;
 pub use knowledge::*;
+pub use knowledge_sources::*;
 pub use knowledge_text::{LineChange, compare_lines};
 pub use live::{LiveEvent, LiveFanOut, LiveUpdate};
 pub use outbox::*;
@@ -98,6 +100,10 @@ struct Inner {
     reply_channels: Arc<std::sync::OnceLock<Vec<switchboard_domain::Channel>>>,
     /// The search engine (see `search.rs`), shared by the desks built from this one.
     search: Arc<search::SearchSlot>,
+    /// Time limit of a knowledge source's fetch.
+    knowledge_fetch: knowledge_sources::KnowledgeFetchSettings,
+    /// The client knowledge syncs fetch with, built on first use with this desk's guard.
+    knowledge_client: std::sync::OnceLock<reqwest::Client>,
 }
 
 /// What every desk made from one (`with_clock`, `with_outbound`) shares with it: the live bus,
@@ -109,7 +115,8 @@ impl Desk {
     /// Wires the desk to its storage, clock, blob store and token keys.
     pub fn new(store: Store, clock: Arc<dyn Clock>, blobs: BlobStore, auth: AuthConfig) -> Desk {
         let shared = (LiveBus::new(), leases::new_holder(), Arc::default(), Arc::default());
-        Self::build(store, clock, blobs, auth, egress::OutboundGuard::default(), shared)
+        let fetch = knowledge_sources::KnowledgeFetchSettings::default();
+        Self::build(store, clock, blobs, auth, egress::OutboundGuard::default(), fetch, shared)
     }
 
     fn build(
@@ -118,9 +125,24 @@ impl Desk {
         blobs: BlobStore,
         auth: AuthConfig,
         outbound: egress::OutboundGuard,
+        knowledge_fetch: knowledge_sources::KnowledgeFetchSettings,
         (live, holder, reply_channels, search): Shared,
     ) -> Desk {
-        Desk { inner: Arc::new(Inner { store, clock, blobs, auth, live, holder, outbound, reply_channels, search }) }
+        let knowledge_client = std::sync::OnceLock::new();
+        let inner = Inner {
+            store,
+            clock,
+            blobs,
+            auth,
+            live,
+            holder,
+            outbound,
+            reply_channels,
+            search,
+            knowledge_fetch,
+            knowledge_client,
+        };
+        Desk { inner: Arc::new(inner) }
     }
 
     fn shared(&self) -> Shared {
@@ -131,7 +153,15 @@ impl Desk {
     /// The same desk, applying `outbound` to every connection to a host a tenant typed.
     pub fn with_outbound(&self, outbound: egress::OutboundGuard) -> Desk {
         let i = &self.inner;
-        Self::build(i.store.clone(), i.clock.clone(), i.blobs.clone(), i.auth.clone(), outbound, self.shared())
+        let fetch = i.knowledge_fetch;
+        Self::build(i.store.clone(), i.clock.clone(), i.blobs.clone(), i.auth.clone(), outbound, fetch, self.shared())
+    }
+
+    /// The same desk, fetching knowledge sources with `settings`.
+    pub fn with_knowledge_fetch(&self, settings: knowledge_sources::KnowledgeFetchSettings) -> Desk {
+        let i = &self.inner;
+        let (store, clock, outbound) = (i.store.clone(), i.clock.clone(), i.outbound.clone());
+        Self::build(store, clock, i.blobs.clone(), i.auth.clone(), outbound, settings, self.shared())
     }
 
     /// The outbound guard: the operator's policy for hosts tenants typed, and its resolver.
@@ -155,7 +185,8 @@ impl Desk {
     /// The same desk (store, blobs, keys) reading time from `clock` instead.
     pub fn with_clock(&self, clock: Arc<dyn Clock>) -> Desk {
         let i = &self.inner;
-        Self::build(i.store.clone(), clock, i.blobs.clone(), i.auth.clone(), i.outbound.clone(), self.shared())
+        let (outbound, fetch) = (i.outbound.clone(), i.knowledge_fetch);
+        Self::build(i.store.clone(), clock, i.blobs.clone(), i.auth.clone(), outbound, fetch, self.shared())
     }
 
     /// The blob store holding attachment bytes.

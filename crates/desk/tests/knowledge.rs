@@ -1,11 +1,13 @@
 //! The knowledge base as an admin and an agent meet it: uploads and their refusals (naming the
 //! file), refreshing by re-upload with no version for identical content, versions, compare and
-//! revert, search finding a chunk under its headings, and workspaces kept apart. Runs on SQLite,
-//! and on PostgreSQL with `TEST_POSTGRES_URL`.
+//! revert, search finding a chunk under its headings, and workspaces kept apart; URL sources in
+//! `knowledge/sources.rs`. Runs on SQLite, and on PostgreSQL with `TEST_POSTGRES_URL`.
 
 #![allow(clippy::unwrap_used)]
 
 mod common;
+#[path = "knowledge/sources.rs"]
+mod sources;
 
 use std::sync::Arc;
 

@@ -11,13 +11,11 @@
 //! could still reach what the proxy can reach. Operators close that gap in the proxy (refuse
 //! private, loopback and link-local destinations there) or with an egress firewall.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use switchboard_desk::domain::{check_webhook_url, signature_header};
-use switchboard_desk::egress::{OutboundGuard, SystemResolver};
+use switchboard_desk::egress::{GuardedResolver, OutboundGuard};
 use switchboard_desk::{AttemptOutcome, OutgoingDelivery};
 
 /// The HTTP proxies webhook deliveries go through (the standard `HTTPS_PROXY`, `HTTP_PROXY`,
@@ -35,30 +33,6 @@ pub struct WebhookProxy {
 impl WebhookProxy {
     fn urls(&self) -> impl Iterator<Item = &String> {
         self.http.iter().chain(self.https.iter())
-    }
-}
-
-/// Resolves host names for reqwest through the outbound guard. The operator's own proxies are
-/// resolved without the check: they are not a tenant's target.
-#[derive(Debug, Clone)]
-struct GuardedResolver {
-    guard: OutboundGuard,
-    proxy_hosts: Arc<Vec<String>>,
-}
-
-impl Resolve for GuardedResolver {
-    fn resolve(&self, name: Name) -> Resolving {
-        let this = self.clone();
-        Box::pin(async move {
-            let host = name.as_str().to_ascii_lowercase();
-            let addrs: Vec<SocketAddr> = if this.proxy_hosts.contains(&host) {
-                use switchboard_desk::egress::HostResolver;
-                SystemResolver.lookup(&host, 0).await?
-            } else {
-                this.guard.resolve("url", &host, 0).await.map_err(Box::new)?
-            };
-            Ok(Box::new(addrs.into_iter()) as Addrs)
-        })
     }
 }
 
@@ -87,7 +61,7 @@ impl DeliveryClient {
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(5)))
             .redirect(reqwest::redirect::Policy::none())
-            .dns_resolver(Arc::new(GuardedResolver { guard: guard.clone(), proxy_hosts: Arc::new(proxy_hosts) }))
+            .dns_resolver(Arc::new(GuardedResolver::new(guard.clone(), proxy_hosts)))
             .user_agent(concat!("Switchboard-Webhooks/", env!("CARGO_PKG_VERSION")));
         let no_proxy = || proxy.no_proxy.as_deref().and_then(reqwest::NoProxy::from_string);
         if let Some(p) = &proxy.http {

@@ -12,7 +12,9 @@
 //!   follow-up) and raises manager alerts; at start and once a day it scans for suggested macros.
 //! - `switchboard.delivery`: one job per attempt at sending something out, keyed by what and
 //!   attempt number: a webhook delivery, a reply in the outbox handed to its channel's
-//!   [`ChannelSender`], or a customer's sign-in link handed to the [`SignInLinkSender`]. The row
+//!   [`ChannelSender`], or a customer's sign-in link handed to the [`SignInLinkSender`]; and one
+//!   per due knowledge source sync, keyed by the source and its due time (the source's row holds
+//!   the schedule, so a restart finds every overdue source due again). The row
 //!   (status, attempts, next attempt) is the source of truth, so a crash between an attempt and
 //!   its bookkeeping costs at most a repeated attempt, never a lost event or reply.
 
@@ -95,6 +97,8 @@ pub enum Deliver {
     Reply { outbox_id: OutboxId, attempt: i64 },
     /// A customer's one-time sign-in link, by email.
     SignInLink { link_id: SignInLinkId, attempt: i64 },
+    /// A knowledge URL source's sync, found due at `due_at`.
+    KnowledgeSync { source_id: i64, due_at: i64 },
 }
 
 impl Deliver {
@@ -103,6 +107,7 @@ impl Deliver {
             Deliver::Webhook { delivery_id, attempt } => format!("webhook-{delivery_id}-{attempt}"),
             Deliver::Reply { outbox_id, attempt } => format!("reply-{outbox_id}-{attempt}"),
             Deliver::SignInLink { link_id, attempt } => format!("sign-in-link-{link_id}-{attempt}"),
+            Deliver::KnowledgeSync { source_id, due_at } => format!("knowledge-sync-{source_id}-{due_at}"),
         }
     }
 }
@@ -348,6 +353,19 @@ async fn run_tick(job: Tick, ctx: Data<Arc<Context>>) -> Result<(), BoxDynError>
             Err(e) => tracing::error!(error = %e, channel = %sender.channel(), "reading the due outbox failed"),
         }
     }
+    // Every tick: a source's interval is at least 15 minutes, so this finds work rarely, through
+    // an index on the due time. The job's key is the source and the due time it was seen with,
+    // so a source still waiting for its worker is not queued again.
+    match ctx.desk.due_knowledge_sources(100).await {
+        Ok(due) => {
+            for (source_id, due_at) in due {
+                if let Err(e) = ctx.queues.push_delivery(Deliver::KnowledgeSync { source_id, due_at }).await {
+                    tracing::error!(error = %e, "queueing a knowledge source sync failed");
+                }
+            }
+        }
+        Err(e) => tracing::error!(error = %e, "reading the due knowledge sources failed"),
+    }
     if ctx.senders.sign_in_links.is_some() {
         match ctx.desk.due_customer_sign_in_links(500).await {
             Ok(due) => {
@@ -368,6 +386,13 @@ async fn run_delivery(job: Deliver, ctx: Data<Arc<Context>>) -> Result<(), BoxDy
         Deliver::Webhook { delivery_id, attempt } => deliver_webhook(&ctx, delivery_id, attempt).await,
         Deliver::Reply { outbox_id, attempt } => deliver_reply(&ctx, outbox_id, attempt).await,
         Deliver::SignInLink { link_id, attempt } => deliver_sign_in_link(&ctx, link_id, attempt).await,
+        Deliver::KnowledgeSync { source_id, due_at } => {
+            // The desk claims the source first: a job queued twice, or on two replicas, syncs once.
+            if ctx.desk.run_knowledge_sync(source_id, due_at).await? {
+                tracing::info!(source = source_id, "knowledge source synced");
+            }
+            Ok(())
+        }
     }
 }
 

@@ -8,7 +8,7 @@ const KNOWLEDGE_DOCUMENT_COLUMNS: &str = "id, workspace_id, folder_id, title, bo
 const KNOWLEDGE_VERSION_COLUMNS: &str =
     "document_id, workspace_id, version, title, body, format, content_hash, created_at, created_by";
 const KNOWLEDGE_CHUNK_COLUMNS: &str = "k.id, k.workspace_id, k.document_id, k.position, k.heading_path, k.text, \
-     d.title AS document_title, d.updated_at AS document_updated_at";
+     d.title AS document_title, d.updated_at AS document_updated_at, d.origin AS document_origin";
 
 pub async fn insert_knowledge_folder(
     c: &mut Conn,
@@ -318,4 +318,165 @@ pub async fn knowledge_document_ids_after(c: &mut Conn, after: i64, limit: i64) 
         .fetch_all(&mut *c)
         .await?;
     Ok(rows.iter().map(|r| r.get::<i64, _>(0)).collect())
+}
+
+const KNOWLEDGE_SOURCE_COLUMNS: &str = "id, workspace_id, url, refresh_minutes, document_id, next_sync_at, \
+     syncing_until, last_attempt_at, last_synced_at, first_synced_at, last_error, last_retrieved_at, \
+     created_at, created_by";
+
+/// Adds a URL source, or sets the interval of the workspace's source for that URL.
+pub async fn save_knowledge_source(
+    c: &mut Conn,
+    ws: WorkspaceId,
+    url: &str,
+    refresh_minutes: i64,
+    now: Millis,
+    by: &str,
+) -> Result<KnowledgeSourceRecord> {
+    Ok(sqlx::query_as(sqlf!(
+        "INSERT INTO knowledge_sources (workspace_id, url, refresh_minutes, next_sync_at, created_at, created_by) \
+         VALUES ($1, $2, $3, $4, $4, $5) ON CONFLICT (workspace_id, url) DO UPDATE \
+         SET refresh_minutes = excluded.refresh_minutes RETURNING {KNOWLEDGE_SOURCE_COLUMNS}"
+    ))
+    .bind(ws)
+    .bind(url)
+    .bind(refresh_minutes)
+    .bind(now)
+    .bind(by)
+    .fetch_one(&mut *c)
+    .await?)
+}
+
+/// The workspace's URL sources by URL.
+pub async fn knowledge_sources(c: &mut Conn, ws: WorkspaceId) -> Result<Vec<KnowledgeSourceRecord>> {
+    Ok(sqlx::query_as(sqlf!(
+        "SELECT {KNOWLEDGE_SOURCE_COLUMNS} FROM knowledge_sources WHERE workspace_id = $1 ORDER BY url, id"
+    ))
+    .bind(ws)
+    .fetch_all(&mut *c)
+    .await?)
+}
+
+/// One source of any workspace (the job runner's read; it acts for the source's workspace).
+pub async fn knowledge_source_by_id(c: &mut Conn, id: i64) -> Result<Option<KnowledgeSourceRecord>> {
+    Ok(sqlx::query_as(sqlf!("SELECT {KNOWLEDGE_SOURCE_COLUMNS} FROM knowledge_sources WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(&mut *c)
+        .await?)
+}
+
+/// The source whose page `document` holds, if any.
+pub async fn knowledge_source_of_document(
+    c: &mut Conn,
+    ws: WorkspaceId,
+    document: i64,
+) -> Result<Option<KnowledgeSourceRecord>> {
+    Ok(sqlx::query_as(sqlf!(
+        "SELECT {KNOWLEDGE_SOURCE_COLUMNS} FROM knowledge_sources WHERE workspace_id = $1 AND document_id = $2"
+    ))
+    .bind(ws)
+    .bind(document)
+    .fetch_optional(&mut *c)
+    .await?)
+}
+
+/// Sources due for a sync at `now`, every workspace's, most overdue first, with when each was due.
+pub async fn due_knowledge_sources(c: &mut Conn, now: Millis, limit: i64) -> Result<Vec<(i64, Millis)>> {
+    let rows = sqlx::query(
+        "SELECT id, next_sync_at FROM knowledge_sources WHERE next_sync_at <= $1 ORDER BY next_sync_at, id LIMIT $2",
+    )
+    .bind(now)
+    .bind(limit)
+    .fetch_all(&mut *c)
+    .await?;
+    Ok(rows.iter().map(|r| (r.get::<i64, _>(0), r.get::<Millis, _>(1))).collect())
+}
+
+/// Claims a source for a sync until `until` (also its next due time, so a syncer that dies leaves
+/// it due again then): false when another sync holds it or changed its due time since the caller
+/// read `expected`, so of two workers (or replicas) that saw it due, one syncs.
+pub async fn claim_knowledge_source(
+    c: &mut Conn,
+    id: i64,
+    expected: Millis,
+    now: Millis,
+    until: Millis,
+) -> Result<bool> {
+    let r = sqlx::query(
+        "UPDATE knowledge_sources SET next_sync_at = $4, syncing_until = $4 WHERE id = $1 AND next_sync_at = $2 \
+         AND (syncing_until IS NULL OR syncing_until <= $3)",
+    )
+    .bind(id)
+    .bind(expected)
+    .bind(now)
+    .bind(until)
+    .execute(&mut *c)
+    .await?;
+    Ok(r.rows_affected() > 0)
+}
+
+/// Writes what a sync attempt left (its times, error, document and the next sync) and ends its claim.
+pub async fn record_knowledge_sync(c: &mut Conn, s: &KnowledgeSourceRecord) -> Result<()> {
+    sqlx::query(
+        "UPDATE knowledge_sources SET document_id = $2, next_sync_at = $3, last_attempt_at = $4, \
+         last_synced_at = $5, first_synced_at = $6, last_error = $7, syncing_until = NULL WHERE id = $1",
+    )
+    .bind(s.id)
+    .bind(s.document_id)
+    .bind(s.next_sync_at)
+    .bind(s.last_attempt_at)
+    .bind(s.last_synced_at)
+    .bind(s.first_synced_at)
+    .bind(&s.last_error)
+    .execute(&mut *c)
+    .await?;
+    Ok(())
+}
+
+/// Sets when a source's next sync is due.
+pub async fn set_knowledge_source_due(c: &mut Conn, ws: WorkspaceId, id: i64, at: Millis) -> Result<bool> {
+    let r = sqlx::query("UPDATE knowledge_sources SET next_sync_at = $3 WHERE workspace_id = $1 AND id = $2")
+        .bind(ws)
+        .bind(id)
+        .bind(at)
+        .execute(&mut *c)
+        .await?;
+    Ok(r.rows_affected() > 0)
+}
+
+/// Removes a source (its document is the caller's to delete).
+pub async fn delete_knowledge_source(c: &mut Conn, ws: WorkspaceId, id: i64) -> Result<bool> {
+    let r = sqlx::query("DELETE FROM knowledge_sources WHERE workspace_id = $1 AND id = $2")
+        .bind(ws)
+        .bind(id)
+        .execute(&mut *c)
+        .await?;
+    Ok(r.rows_affected() > 0)
+}
+
+/// Records that these documents' chunks were retrieved by a search at `now`. Rows retrieved
+/// since `fresh_after` are left alone: the health check needs the day, not every search.
+pub async fn mark_knowledge_sources_retrieved(
+    c: &mut Conn,
+    ws: WorkspaceId,
+    documents: &[i64],
+    now: Millis,
+    fresh_after: Millis,
+) -> Result<u64> {
+    if documents.is_empty() {
+        return Ok(0);
+    }
+    let mut q = QueryBuilder::<Db>::new("UPDATE knowledge_sources SET last_retrieved_at = ");
+    q.push_bind(now);
+    q.push(" WHERE workspace_id = ");
+    q.push_bind(ws);
+    q.push(" AND (last_retrieved_at IS NULL OR last_retrieved_at < ");
+    q.push_bind(fresh_after);
+    q.push(") AND document_id IN (");
+    let mut sep = q.separated(", ");
+    for id in documents {
+        sep.push_bind(*id);
+    }
+    q.push(")");
+    Ok(q.build().execute(&mut *c).await?.rows_affected())
 }

@@ -22,7 +22,7 @@ pub struct KnowledgeDocumentRecord {
     pub body: String,
     /// `text`, `markdown`, `html`, `json` or `csv`.
     pub format: String,
-    /// `paste` or `upload`.
+    /// `paste`, `upload` or `url` (a knowledge source's page).
     pub origin: String,
     /// An upload's file name (re-uploading it refreshes the document).
     pub file_name: Option<String>,
@@ -76,6 +76,8 @@ pub struct KnowledgeChunkRecord {
     pub document_title: String,
     /// When the document last changed.
     pub document_updated_at: Millis,
+    /// The document's origin: `paste`, `upload` or `url`.
+    pub document_origin: String,
 }
 
 /// A chunk about to be written.
@@ -84,4 +86,29 @@ pub struct NewKnowledgeChunk {
     pub position: i64,
     pub heading_path: String,
     pub text: String,
+}
+
+/// A URL the workspace keeps in its knowledge base, fetched again every `refresh_minutes`.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct KnowledgeSourceRecord {
+    pub id: i64,
+    pub workspace_id: WorkspaceId,
+    pub url: String,
+    pub refresh_minutes: i64,
+    /// The document holding the page's text, once a sync succeeded.
+    pub document_id: Option<i64>,
+    /// When the job runner syncs it next.
+    pub next_sync_at: Millis,
+    /// Set while a sync holds the source.
+    pub syncing_until: Option<Millis>,
+    pub last_attempt_at: Option<Millis>,
+    /// The last successful sync.
+    pub last_synced_at: Option<Millis>,
+    pub first_synced_at: Option<Millis>,
+    /// Why the last attempt failed; none after a success.
+    pub last_error: Option<String>,
+    /// The last time one of its chunks was among a knowledge search's results.
+    pub last_retrieved_at: Option<Millis>,
+    pub created_at: Millis,
+    pub created_by: Option<String>,
 }

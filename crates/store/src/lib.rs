@@ -741,4 +741,14 @@ tx_methods! {
     fn knowledge_chunks_of(documents: &[i64]) -> Vec<KnowledgeChunkRecord>;
     fn knowledge_chunks_by_ids(ws: WorkspaceId, ids: &[i64]) -> Vec<KnowledgeChunkRecord>;
     fn knowledge_document_ids_after(after: i64, limit: i64) -> Vec<i64>;
+    fn save_knowledge_source(ws: WorkspaceId, url: &str, refresh_minutes: i64, now: Millis, by: &str) -> KnowledgeSourceRecord;
+    fn knowledge_sources(ws: WorkspaceId) -> Vec<KnowledgeSourceRecord>;
+    fn knowledge_source_by_id(id: i64) -> Option<KnowledgeSourceRecord>;
+    fn knowledge_source_of_document(ws: WorkspaceId, document: i64) -> Option<KnowledgeSourceRecord>;
+    fn due_knowledge_sources(now: Millis, limit: i64) -> Vec<(i64, Millis)>;
+    fn claim_knowledge_source(id: i64, expected: Millis, now: Millis, until: Millis) -> bool;
+    fn record_knowledge_sync(s: &KnowledgeSourceRecord) -> ();
+    fn set_knowledge_source_due(ws: WorkspaceId, id: i64, at: Millis) -> bool;
+    fn delete_knowledge_source(ws: WorkspaceId, id: i64) -> bool;
+    fn mark_knowledge_sources_retrieved(ws: WorkspaceId, documents: &[i64], now: Millis, fresh_after: Millis) -> u64;
 }

@@ -1,6 +1,6 @@
 // The knowledge base: folders, documents (paste, upload, edit, move, delete), version history
-// with compare and revert, and search over the chunks answers are drawn from. Staff read;
-// admins change.
+// with compare and revert, URL sources with their health and freshness alerts, and search over
+// the chunks answers are drawn from. Staff read; admins change.
 import { useState, type FormEvent } from 'react';
 import { gql, upload } from '../api/client';
 import { formatDate } from '../lib/format';
@@ -10,9 +10,12 @@ import { useSession } from './session';
 
 type Format = 'TEXT' | 'MARKDOWN' | 'HTML' | 'JSON' | 'CSV';
 type Folder = { id: string; name: string };
-type Doc = { id: string; title: string; format: Format; origin: 'PASTE' | 'UPLOAD'; fileName: string | null; folderId: string | null; version: number; updatedAt: string; updatedBy: string | null };
+type Doc = { id: string; title: string; format: Format; origin: 'PASTE' | 'UPLOAD' | 'URL'; fileName: string | null; folderId: string | null; version: number; updatedAt: string; updatedBy: string | null };
 type FullDoc = Doc & { body: string; versions: { version: number; title: string; createdAt: string; createdBy: string | null }[] };
 type Hit = { score: number; fragments: { text: string; highlighted: boolean }[]; chunk: { id: string; documentId: string; documentTitle: string; headingPath: string[]; position: number } };
+type Health = 'HEALTHY' | 'STALE_SYNC' | 'SYNC_OVERDUE' | 'SYNC_FAILED' | 'NEVER_SYNCED' | 'NEVER_RETRIEVED';
+type Source = { id: string; url: string; refreshMinutes: number; health: Health; documentId: string | null; nextSyncAt: string; lastAttemptAt: string | null; lastSyncedAt: string | null; lastError: string | null; lastRetrievedAt: string | null };
+type Alert = { reason: 'STALE_SYNC' | 'NEVER_RETRIEVED'; source: { id: string; url: string } };
 type Line = { change: 'SAME' | 'REMOVED' | 'ADDED'; text: string };
 
 const FORMATS: Format[] = ['MARKDOWN', 'TEXT', 'HTML', 'JSON', 'CSV'];
@@ -27,6 +30,10 @@ const UPLOAD = gql`mutation UploadKnowledgeDocuments($files: [Upload!]!, $folder
 const MOVE = gql`mutation MoveKnowledgeDocument($id: ID!, $folderId: ID) { moveKnowledgeDocument(id: $id, folderId: $folderId) { id } }`;
 const DELETE = gql`mutation DeleteKnowledgeDocument($id: ID!) { deleteKnowledgeDocument(id: $id) }`;
 const REVERT = gql`mutation RevertKnowledgeDocument($id: ID!, $v: Int!) { revertKnowledgeDocument(id: $id, version: $v) { id } }`;
+const SOURCES = gql`query KnowledgeSources { knowledgeSources { id url refreshMinutes health documentId nextSyncAt lastAttemptAt lastSyncedAt lastError lastRetrievedAt } knowledgeFreshnessAlerts { reason source { id url } } }`;
+const SAVE_SOURCE = gql`mutation SaveKnowledgeSource($input: KnowledgeSourceInput!) { saveKnowledgeSource(input: $input) { id } }`;
+const SYNC_SOURCE = gql`mutation SyncKnowledgeSource($id: ID!) { syncKnowledgeSource(id: $id) { id health lastError } }`;
+const DELETE_SOURCE = gql`mutation DeleteKnowledgeSource($id: ID!) { deleteKnowledgeSource(id: $id) }`;
 const NEW_FOLDER = gql`mutation CreateKnowledgeFolder($name: String!) { createKnowledgeFolder(name: $name) { id } }`;
 const DELETE_FOLDER = gql`mutation DeleteKnowledgeFolder($id: ID!) { deleteKnowledgeFolder(id: $id) }`;
 
@@ -132,13 +139,14 @@ export default function KnowledgePage() {
                 <tr key={d.id}>
                   <td><button type="button" className="link" onClick={() => setOpen(d.id)}>{d.title}</button></td>
                   <td>{d.format.toLowerCase()}</td>
-                  <td>{d.origin === 'UPLOAD' ? d.fileName : 'pasted'}</td>
+                  <td>{d.origin === 'UPLOAD' ? d.fileName : d.origin === 'URL' ? 'URL' : 'pasted'}</td>
                   <td>{d.version}</td>
                   <td>{formatDate(d.updatedAt)}{d.updatedBy ? ` by ${d.updatedBy}` : ''}</td>
                 </tr>
               ))}
             </tbody>
           </table>
+          <SourcesSection admin={admin} onOpen={setOpen} onChanged={reload} />
           {open && <DocumentView key={open} id={open} admin={admin} folders={data?.knowledgeFolders ?? []} onEdit={(d) => setEditing({ id: d.id, title: d.title, body: d.body, format: d.format })} onChanged={reload} onDeleted={async () => { setOpen(null); await reload(); }} />}
         </div>
       </div>
@@ -159,7 +167,7 @@ function DocumentView({ id, admin, folders, onEdit, onChanged, onDeleted }: { id
         <h2>{d.title}</h2>
         {admin && (
           <div className="row">
-            <button type="button" onClick={() => onEdit(d)}>Edit content</button>
+            {d.origin !== 'URL' && <button type="button" onClick={() => onEdit(d)}>Edit content</button>}
             <select aria-label="Move to folder" value={d.folderId ?? ''} onChange={(e) => void m.run(MOVE, { id, folderId: e.target.value || null }, changed, 'Moved')}>
               <option value="">No folder</option>
               {folders.map((f) => <option key={f.id} value={f.id}>{f.name}</option>)}
@@ -182,7 +190,7 @@ function DocumentView({ id, admin, folders, onEdit, onChanged, onDeleted }: { id
                 {v.version !== d.version && (
                   <>
                     <button type="button" onClick={() => void m.run<{ knowledgeDocument: { compareVersion: { lines: Line[] } } }>(COMPARE, { id, v: v.version }, (r) => setCompare({ version: v.version, lines: r.knowledgeDocument.compareVersion.lines }), '')}>Compare</button>
-                    {admin && <button type="button" onClick={() => void m.run(REVERT, { id, v: v.version }, changed, `Reverted to v${v.version}`)}>Revert</button>}
+                    {admin && d.origin !== 'URL' && <button type="button" onClick={() => void m.run(REVERT, { id, v: v.version }, changed, `Reverted to v${v.version}`)}>Revert</button>}
                   </>
                 )}
               </td>
@@ -200,6 +208,76 @@ function DocumentView({ id, admin, folders, onEdit, onChanged, onDeleted }: { id
           </pre>
         </div>
       )}
+    </section>
+  );
+}
+
+const HEALTH: Record<Health, { label: string; badge: string; meaning: string }> = {
+  HEALTHY: { label: 'Healthy', badge: 'status-RESOLVED', meaning: 'Synced recently, no errors' },
+  STALE_SYNC: { label: 'Stale sync', badge: 'priority-HIGH', meaning: 'Content may be outdated' },
+  SYNC_OVERDUE: { label: 'Sync overdue', badge: 'status-IN_PROGRESS', meaning: 'Scheduled refresh has not run' },
+  SYNC_FAILED: { label: 'Sync failed', badge: 'priority-URGENT', meaning: 'Last fetch or index failed' },
+  NEVER_SYNCED: { label: 'Never synced', badge: 'status-CLOSED', meaning: 'URL added but not yet indexed' },
+  NEVER_RETRIEVED: { label: 'Never retrieved', badge: 'status-WAITING', meaning: 'Not used by any search in 30 days' },
+};
+
+// URL sources: add a page with its refresh interval, sync now, delete; each with its health
+// badge and last error, and the freshness alerts above them.
+function SourcesSection({ admin, onOpen, onChanged }: { admin: boolean; onOpen: (id: string) => void; onChanged: () => Promise<void> }) {
+  const { data, error, reload } = useQuery<{ knowledgeSources: Source[]; knowledgeFreshnessAlerts: Alert[] }>(SOURCES);
+  const m = useMutation();
+  const [url, setUrl] = useState('');
+  const [minutes, setMinutes] = useState('180');
+  const changed = async () => { await reload(); await onChanged(); };
+  const add = (e: FormEvent) => {
+    e.preventDefault();
+    void m.run(SAVE_SOURCE, { input: { url, refreshMinutes: Number(minutes) } }, async () => { setUrl(''); await changed(); }, 'Source saved; it syncs within a few seconds');
+  };
+  const alerts = data?.knowledgeFreshnessAlerts ?? [];
+  return (
+    <section className="panel" aria-label="URL sources" style={{ marginTop: 12 }}>
+      <h2>URL sources</h2>
+      <ErrorText error={error} />
+      {alerts.length > 0 && (
+        <div role="alert" aria-label="Freshness alerts">
+          <strong>Freshness alerts</strong>
+          <ul>
+            {alerts.map((a) => <li key={a.source.id}>{a.source.url}: {a.reason === 'STALE_SYNC' ? 'stale content' : 'not retrieved by any search in 30 days'}</li>)}
+          </ul>
+        </div>
+      )}
+      {admin && (
+        <form className="row" onSubmit={add} aria-label="Add a URL source">
+          <input aria-label="Page URL" type="url" required placeholder="https://docs.example.com/page" value={url} onChange={(e) => setUrl(e.target.value)} style={{ flex: 1 }} />
+          <label className="inline">Refresh every (minutes)<input aria-label="Refresh every (minutes)" type="number" min={15} value={minutes} onChange={(e) => setMinutes(e.target.value)} style={{ width: 90 }} /></label>
+          <button className="primary">Add URL</button>
+        </form>
+      )}
+      <Feedback error={m.error} notice={m.notice} />
+      <table aria-label="Sources">
+        <thead><tr><th>URL</th><th>Health</th><th>Every</th><th>Last synced</th><th>Next sync</th><th>Last error</th><th /></tr></thead>
+        <tbody>
+          {(data?.knowledgeSources ?? []).length === 0 && <tr><td colSpan={7} className="muted">No URL sources yet.</td></tr>}
+          {data?.knowledgeSources.map((s) => (
+            <tr key={s.id}>
+              <td>{s.documentId ? <button type="button" className="link" onClick={() => onOpen(s.documentId!)}>{s.url}</button> : s.url}</td>
+              <td><span className={`badge ${HEALTH[s.health].badge}`} title={HEALTH[s.health].meaning}>{HEALTH[s.health].label}</span></td>
+              <td>{s.refreshMinutes} min</td>
+              <td>{s.lastSyncedAt ? formatDate(s.lastSyncedAt) : '—'}</td>
+              <td>{formatDate(s.nextSyncAt)}</td>
+              <td className={s.lastError ? 'error' : 'muted'}>{s.lastError ?? '—'}</td>
+              <td>
+                {admin && (
+                  <div className="row">
+                    <button type="button" onClick={() => void m.run<{ syncKnowledgeSource: { health: Health; lastError: string | null } }>(SYNC_SOURCE, { id: s.id }, changed, 'Synced')}>Sync now</button>
+                    <button type="button" className="danger" aria-label={`Delete source ${s.url}`} onClick={() => void m.run(DELETE_SOURCE, { id: s.id }, changed, 'Source deleted')}>Delete</button>
+                  </div>
+                )}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
     </section>
   );
 }
