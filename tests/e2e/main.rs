@@ -15,6 +15,7 @@ mod http;
 mod ingest;
 mod lifecycle;
 mod live;
+mod meilisearch;
 mod portal;
 // Two servers share one database only on PostgreSQL: `.ci/run` turns this on with
 // TEST_DATABASE_URL, and without it the test is not built rather than passing unchecked.
