@@ -726,8 +726,9 @@ const IMPLEMENTED: &[&str] = &[
     "attributesToSearchOn",
 ];
 
-fn search(index_uid: &str, index: &IndexState, body: &Map<String, Value>) -> Result<Value, Response> {
-    let bad = |code: &str, m: String| error(StatusCode::BAD_REQUEST, code, m);
+/// A search's answer, or the code and message of its `400`.
+fn search(index_uid: &str, index: &IndexState, body: &Map<String, Value>) -> Result<Value, (String, String)> {
+    let bad = |code: &str, m: String| (code.to_string(), m);
     for k in body.keys() {
         if !SEARCH_PARAMETERS.contains(&k.as_str()) {
             let known: Vec<String> = SEARCH_PARAMETERS.iter().map(|k| format!("`{k}`")).collect();
@@ -750,7 +751,7 @@ fn search(index_uid: &str, index: &IndexState, body: &Map<String, Value>) -> Res
             ));
         }
     };
-    let number = |k: &str, default: usize| -> Result<usize, Response> {
+    let number = |k: &str, default: usize| -> Result<usize, (String, String)> {
         match body.get(k) {
             None | Some(Value::Null) => Ok(default),
             Some(v) => v.as_u64().map(|n| n as usize).ok_or_else(|| {
@@ -1139,7 +1140,7 @@ async fn route(State(shared): S, method: Method, uri: Uri, headers: HeaderMap, b
     let Ok(body) = parsed else {
         return error(StatusCode::BAD_REQUEST, "malformed_payload", "The json payload provided is malformed.");
     };
-    let query: Vec<(String, String)> = uri.query().map(|q| url_pairs(q)).unwrap_or_default();
+    let query: Vec<(String, String)> = uri.query().map(url_pairs).unwrap_or_default();
     let param = |k: &str| query.iter().find(|(kk, _)| kk == k).map(|(_, v)| v.clone());
     let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     let mut s = shared.lock();
@@ -1320,7 +1321,7 @@ async fn route(State(shared): S, method: Method, uri: Uri, headers: HeaderMap, b
                     };
                     match search(&uid, ix, &body) {
                         Ok(v) => axum::Json(v).into_response(),
-                        Err(r) => r,
+                        Err((code, message)) => error(StatusCode::BAD_REQUEST, &code, message),
                     }
                 }
                 _ if !exists && m == "GET" => not_found(&uid),
