@@ -16,6 +16,7 @@ mod ingest;
 mod knowledge;
 mod lifecycle;
 mod live;
+mod meilisearch;
 mod portal;
 // Two servers share one database only on PostgreSQL: `.ci/run` turns this on with
 // TEST_DATABASE_URL, and without it the test is not built rather than passing unchecked.

@@ -21,7 +21,7 @@ pub(crate) fn analyzer() -> TextAnalyzer {
 /// Words a query ignores: Lucene's English list plus the pronouns and politeness people write
 /// into a search box ("my printer", "can you help"), which would otherwise have to appear in the
 /// ticket too (every word of a query must match).
-const STOP_WORDS: &[&str] = &[
+pub(crate) const STOP_WORDS: &[&str] = &[
     "a", "an", "and", "are", "as", "at", "be", "but", "by", "for", "if", "in", "into", "is", "it", "no", "not", "of",
     "on", "or", "such", "that", "the", "their", "then", "there", "these", "they", "this", "to", "was", "will", "with",
     "i", "me", "my", "we", "our", "you", "your", "he", "she", "his", "her", "its", "am", "do", "does", "did", "can",

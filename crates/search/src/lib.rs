@@ -1,8 +1,8 @@
 //! One search layer, two engines.
 //!
 //! The desk searches through [`SearchEngine`]; the server picks the engine: [`TantivyEngine`]
-//! (embedded, an index in the data directory, the default) or Meilisearch (when
-//! `SWITCHBOARD_MEILISEARCH_URL` is set; not built yet, see the README). Both hold the same
+//! (embedded, an index in the data directory, the default) or [`MeilisearchEngine`] (when
+//! `SWITCHBOARD_MEILISEARCH_URL` is set: one index every replica shares). Both hold the same
 //! [`SearchDoc`]s: tickets today, and knowledge chunks and tips later, told apart by [`DocKind`]
 //! and kept apart by workspace. What a searcher may see is decided here, by [`Audience`], so no
 //! caller can forget it: staff see their workspace's documents whole; a customer sees only their
@@ -12,12 +12,14 @@
 //! index current from the event stream (`switchboard_desk::search`).
 
 mod analysis;
+mod meilisearch_engine;
 mod snippet;
 mod tantivy_engine;
 
 use std::fmt;
 
 pub use analysis::{QueryTerm, query_terms, typo_budget};
+pub use meilisearch_engine::{Http as MeilisearchHttp, MeilisearchEngine};
 pub use snippet::{Fragment, Snippet};
 pub use tantivy_engine::TantivyEngine;
 

@@ -40,6 +40,19 @@ pub struct Settings {
     pub attachments: switchboard_desk::BlobStore,
     /// The embedded search index (`SWITCHBOARD_SEARCH_DIR`, else `<data dir>/search`).
     pub search_dir: PathBuf,
+    /// The Meilisearch server to search with instead (`SWITCHBOARD_MEILISEARCH_URL`).
+    pub meilisearch: Option<MeilisearchSettings>,
+}
+
+/// Where the shared search index lives when it is Meilisearch's.
+#[derive(Debug, Clone)]
+pub struct MeilisearchSettings {
+    pub url: String,
+    /// `SWITCHBOARD_MEILISEARCH_API_KEY`: the master key or a key allowed the index.
+    pub api_key: Option<SecretString>,
+    /// `SWITCHBOARD_MEILISEARCH_INDEX`, `switchboard` unless set (several installations can
+    /// share one server).
+    pub index: String,
 }
 
 /// Server-only settings.
@@ -165,6 +178,26 @@ pub fn resolve(args: &GlobalArgs, file: &HashMap<String, String>) -> anyhow::Res
     )
     .map_err(|e| anyhow::anyhow!("SWITCHBOARD_OUTBOUND_ALLOW: {e}"))?;
     let search_dir = env_or_file("SWITCHBOARD_SEARCH_DIR", file).map_or_else(|| data_dir.join("search"), PathBuf::from);
+    let meilisearch = match env_or_file("SWITCHBOARD_MEILISEARCH_URL", file).filter(|u| !u.trim().is_empty()) {
+        Some(url) => {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                bail!("SWITCHBOARD_MEILISEARCH_URL must be an http(s) URL, got {url:?}");
+            }
+            Some(MeilisearchSettings {
+                url,
+                api_key: env_or_file("SWITCHBOARD_MEILISEARCH_API_KEY", file)
+                    .filter(|k| !k.is_empty())
+                    .map(SecretString::from),
+                index: env_or_file("SWITCHBOARD_MEILISEARCH_INDEX", file).unwrap_or_else(|| "switchboard".into()),
+            })
+        }
+        None => {
+            if env_or_file("SWITCHBOARD_MEILISEARCH_API_KEY", file).is_some() {
+                bail!("SWITCHBOARD_MEILISEARCH_API_KEY is set without SWITCHBOARD_MEILISEARCH_URL");
+            }
+            None
+        }
+    };
     Ok(Settings {
         database_url,
         jwt_secret: SecretString::from(jwt_secret),
@@ -172,6 +205,7 @@ pub fn resolve(args: &GlobalArgs, file: &HashMap<String, String>) -> anyhow::Res
         outbound_allow,
         attachments,
         search_dir,
+        meilisearch,
     })
 }
 

@@ -256,7 +256,7 @@ async fn run(
             if !serve.web_dir_explicit {
                 web::build_if_stale(&serve.web_dir);
             }
-            search::attach_engine(&desk, settings)?;
+            search::attach_engine(&desk, settings).await?;
             let listener = tokio::net::TcpListener::bind(serve.listen)
                 .await
                 .with_context(|| format!("binding {}", serve.listen))?;

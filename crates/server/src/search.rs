@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use secrecy::ExposeSecret;
 use switchboard_desk::Desk;
-use switchboard_desk::search_layer::{SearchError, TantivyEngine};
+use switchboard_desk::search_layer::{MeilisearchEngine, MeilisearchHttp, SearchError, TantivyEngine};
 
 use crate::config::Settings;
 
@@ -15,9 +16,30 @@ use crate::config::Settings;
 const INDEX_EVERY: Duration = Duration::from_millis(250);
 /// How long the indexer lets changes gather after the first one wakes it.
 const GATHER_CHANGES: Duration = Duration::from_millis(100);
+/// How long connecting to Meilisearch may take.
+const MEILISEARCH_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long one Meilisearch request may take (a commit polls its tasks with many short ones).
+const MEILISEARCH_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Opens the embedded index in the data directory and hands it to the desk.
-pub fn attach_engine(desk: &Desk, settings: &Settings) -> anyhow::Result<()> {
+/// Opens the search engine and hands it to the desk: the Meilisearch index when
+/// `SWITCHBOARD_MEILISEARCH_URL` is set (shared by every replica), else the embedded index in
+/// the data directory.
+pub async fn attach_engine(desk: &Desk, settings: &Settings) -> anyhow::Result<()> {
+    if let Some(m) = &settings.meilisearch {
+        // The operator's own server, not a tenant's URL: no egress guard, the process's TLS setup.
+        let client = switchboard_desk::egress::http_client_builder()
+            .connect_timeout(MEILISEARCH_CONNECT_TIMEOUT)
+            .timeout(MEILISEARCH_REQUEST_TIMEOUT)
+            .build()
+            .context("building the Meilisearch client")?;
+        let http = MeilisearchHttp::new(client, m.api_key.as_ref().map(|k| k.expose_secret().to_string()));
+        let engine = MeilisearchEngine::open(&m.url, http, &m.index)
+            .await
+            .with_context(|| format!("opening the Meilisearch index {} at {}", m.index, m.url))?;
+        tracing::info!(url = %m.url, index = %m.index, "searching with Meilisearch");
+        desk.set_search_engine(Arc::new(engine));
+        return Ok(());
+    }
     let engine = TantivyEngine::open(&settings.search_dir).map_err(|e| match e {
         SearchError::Locked(dir) => anyhow::anyhow!(
             "the search index in {dir} is open in another process (a running server?); the embedded index \
@@ -69,7 +91,7 @@ pub fn spawn_indexer(desk: Desk) -> tokio::task::JoinHandle<()> {
 /// `switchboard reindex`: rebuilds the index from the database with a progress bar, then prints
 /// what it holds.
 pub async fn reindex(desk: &Desk, settings: &Settings) -> anyhow::Result<()> {
-    attach_engine(desk, settings)?;
+    attach_engine(desk, settings).await?;
     let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
     bar.set_style(
         ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} tickets  {per_sec}")
