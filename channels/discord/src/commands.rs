@@ -5,14 +5,15 @@
 //! when the gateway is ready; every refusal is an ephemeral message naming what is needed.
 //!
 //! The command acts as the staff member whose Discord account is linked to the member (staff
-//! identities), else as the member's Discord name; `/claim` needs the link, since a ticket is
-//! claimed by a staff member of the helpdesk.
+//! identities), else as the guild's channel adapter under the member's Discord name, acting in
+//! this ticket's conversation only and holding just what the command needs; `/claim` needs the
+//! link, since a ticket is claimed by a staff member of the helpdesk.
 
 use serde_json::{Value, json};
 use serenity::all::{CommandDataOptionValue, CommandInteraction, Permissions};
 use serenity::http::{LightMethod, Route};
 use switchboard_desk::DeskError;
-use switchboard_desk::domain::{Actor, ActorKind, Channel, CloseReason};
+use switchboard_desk::domain::{Actor, ActorKind, Channel, CloseReason, Permission, TicketId};
 
 use crate::DiscordChannel;
 use crate::guilds::LinkedGuild;
@@ -146,7 +147,7 @@ impl DiscordChannel {
         }
         let user = member.map_or(&c.user, |m| &m.user);
         let display = user.global_name.clone().unwrap_or_else(|| user.name.clone());
-        let actor = match self.staff_actor(&guild, user.id.get(), &display).await {
+        let actor = match self.staff_actor(&guild, ticket, &name, user.id.get(), &display).await {
             Ok(a) => a,
             Err(e) => {
                 tracing::error!(error = %e, command = %name, "a Discord command failed");
@@ -228,7 +229,7 @@ impl DiscordChannel {
         &self,
         actor: &Actor,
         unlinked_name: Option<&str>,
-        ticket: switchboard_desk::domain::TicketId,
+        ticket: TicketId,
         content: &str,
     ) -> Result<(), DeskError> {
         let entry = self.desk().add_note(actor, ticket, content).await?;
@@ -240,28 +241,32 @@ impl DiscordChannel {
         Ok(())
     }
 
-    /// The actor a member's command runs as: the linked staff member, else the system under the
-    /// member's Discord name.
-    async fn staff_actor(&self, guild: &LinkedGuild, user_id: u64, display: &str) -> Result<Actor, DeskError> {
-        let system = Actor::system(guild.workspace_id);
-        let id = user_id.to_string();
-        let linked = self
-            .desk()
-            .staff_identities(&system)
-            .await?
-            .into_iter()
-            .find(|i| i.channel == Channel::Discord.as_str() && i.external_id == id);
-        if let Some(identity) = linked {
-            let user = self.desk().user(&system, switchboard_desk::domain::UserId(identity.owner_id)).await?;
-            if user.active {
-                return Ok(Actor {
-                    workspace_id: guild.workspace_id,
-                    kind: ActorKind::User { id: user.id, role: user.role },
-                    label: user.name,
-                });
-            }
+    /// The actor a member's command runs as: the active staff member linked to their Discord
+    /// account, else the guild's adapter acting in this ticket's conversation under the member's
+    /// Discord name, with what `command` needs: Manage (every command), and Reassign for
+    /// `/unclaim`, which may release another staff member's claim.
+    async fn staff_actor(
+        &self,
+        guild: &LinkedGuild,
+        ticket: TicketId,
+        command: &str,
+        user_id: u64,
+        display: &str,
+    ) -> Result<Actor, DeskError> {
+        let adapter = guild.adapter();
+        let linked = self.desk().staff_by_channel_identity(&adapter, Channel::Discord, &user_id.to_string()).await?;
+        if let Some(user) = linked {
+            return Ok(Actor {
+                workspace_id: guild.workspace_id,
+                kind: ActorKind::User { id: user.id, role: user.role },
+                label: user.name,
+            });
         }
-        Ok(Actor { label: format!("{display} (discord)"), ..system })
+        let mut actor = self.desk().channel_actor_for_ticket(&adapter, ticket).await?;
+        if command == "unclaim" {
+            actor = actor.also_may(Permission::Reassign);
+        }
+        Ok(Actor { label: format!("{display} (discord)"), ..actor })
     }
 }
 
