@@ -2,8 +2,8 @@
 // dialect modules after queries.rs (see lib.rs).
 
 // A contact's channel identities are read by `with_identities`, one query for a whole list.
-const CONTACT_COLUMNS: &str = "id, workspace_id, name, email, phone, requester_type, business_partner_ref, password_hash, created_at, \
-     sessions_valid_after";
+const CONTACT_COLUMNS: &str = "id, workspace_id, name, email, phone, requester_type, business_partner_ref, \
+     password_hash, created_at, sessions_valid_after";
 
 /// Fills in the contacts' channel identities, oldest first per contact.
 async fn with_identities(c: &mut Conn, mut contacts: Vec<ContactRecord>) -> Result<Vec<ContactRecord>> {
