@@ -6,6 +6,7 @@
 mod api_tokens;
 mod auth;
 mod canned;
+mod channel_keys;
 mod contacts;
 mod entries;
 mod help_topics;
@@ -19,6 +20,7 @@ mod workspaces;
 pub use api_tokens::*;
 pub use auth::*;
 pub use canned::*;
+pub use channel_keys::*;
 pub use contacts::*;
 pub use entries::*;
 pub use help_topics::*;

@@ -391,9 +391,9 @@ async fn create_ticket_skill_by_buttons() {
     assert_eq!(t["entries"][0]["body"], "The March invoice still has our old street.");
     assert_eq!(t["entries"][0]["channel"], "WHATSAPP");
     // The requester is the contact with this WhatsApp id (and their phone number).
-    let c = ok(&ws.agent, "query($s: String) { contacts(search: $s) { name whatsappId phone } }", json!({ "s": from }))
-        .await;
-    assert_eq!(c["contacts"][0]["whatsappId"], from.as_str(), "{c}");
+    let q = "query($s: String) { contacts(search: $s) { name identities { channel externalId } phone } }";
+    let c = ok(&ws.agent, q, json!({ "s": from })).await;
+    assert_eq!(c["contacts"][0]["identities"], json!([{ "channel": "WHATSAPP", "externalId": from }]), "{c}");
     assert_eq!(c["contacts"][0]["phone"], format!("+{from}"), "{c}");
 }
 

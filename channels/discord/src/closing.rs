@@ -187,7 +187,9 @@ impl DiscordChannel {
     }
 
     async fn archive(&self, ws: WorkspaceId, ticket: TicketId, channel: &str) -> Result<(), DeskError> {
-        let actor = Actor::system(ws);
+        // The channel's adapter in this ticket's conversation: it reads the ticket's thread and
+        // files and keeps the transcript on it, nothing beyond.
+        let actor = self.desk.channel_actor_for_ticket(&Actor::channel(ws, Channel::Discord, None), ticket).await?;
         let t = self.desk.ticket(&actor, ticket).await?;
         let channel_id = channel.parse::<u64>().ok().filter(|c| *c != 0);
         let thread = self.desk.thread(&actor, ticket).await?;
@@ -231,9 +233,9 @@ impl DiscordChannel {
             },
         ];
         let key = switchboard_desk::transcript_key(ticket);
-        let added = self
+        let (_, added) = self
             .desk
-            .archive_channel_conversation(
+            .add_channel_system_entry(
                 &actor,
                 ticket,
                 Channel::Discord,

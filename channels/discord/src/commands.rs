@@ -10,14 +10,15 @@
 //! needed.
 //!
 //! The command acts as the staff member whose Discord account is linked to the member (staff
-//! identities), else as the member's Discord name; `/claim` needs the link, since a ticket is
-//! claimed by a staff member of the helpdesk.
+//! identities), else as the guild's channel adapter under the member's Discord name, acting in
+//! this ticket's conversation only and holding just what the command needs; `/claim` needs the
+//! link, since a ticket is claimed by a staff member of the helpdesk.
 
 use serde_json::{Value, json};
 use serenity::all::{CommandDataOption, CommandDataOptionValue, CommandInteraction, Permissions};
 use serenity::http::{LightMethod, Route};
 use switchboard_desk::DeskError;
-use switchboard_desk::domain::{Actor, ActorKind, Channel, CloseReason, TicketId};
+use switchboard_desk::domain::{Actor, ActorKind, Channel, CloseReason, Permission, TicketId};
 use switchboard_desk::store::records::IdentityKind;
 
 use crate::DiscordChannel;
@@ -208,7 +209,7 @@ impl DiscordChannel {
             return self.tell(&to, &refusal).await;
         }
         let display = user.global_name.clone().unwrap_or_else(|| user.name.clone());
-        let actor = match self.staff_actor(&guild, user.id.get(), &display).await {
+        let actor = match self.staff_actor(&guild, ticket, &name, user.id.get(), &display).await {
             Ok(a) => a,
             Err(e) => {
                 tracing::error!(error = %e, command = %name, "a Discord command failed");
@@ -313,7 +314,7 @@ impl DiscordChannel {
         &self,
         actor: &Actor,
         unlinked_name: Option<&str>,
-        ticket: switchboard_desk::domain::TicketId,
+        ticket: TicketId,
         content: &str,
     ) -> Result<(), DeskError> {
         let entry = self.desk().add_note(actor, ticket, content).await?;
@@ -327,11 +328,19 @@ impl DiscordChannel {
 
     /// Whether the Discord user is the ticket's requester.
     async fn is_requester(&self, guild: &LinkedGuild, ticket: TicketId, user_id: u64) -> Result<bool, DeskError> {
-        let system = Actor::system(guild.workspace_id);
-        let contact =
-            self.desk().contact_by_channel_identity(&system, IdentityKind::Discord, &user_id.to_string()).await?;
-        let Some(contact) = contact else { return Ok(false) };
-        Ok(self.desk().ticket(&system, ticket).await?.requester_id == contact.id)
+        let Some(contact) = self.member_contact(guild, user_id).await? else { return Ok(false) };
+        let actor = self.desk().channel_actor_for_ticket(&guild.adapter(), ticket).await?;
+        Ok(actor.requester_scope() == Some(contact.id))
+    }
+
+    /// The contact a Discord member is, if they have written to the helpdesk before.
+    async fn member_contact(
+        &self,
+        guild: &LinkedGuild,
+        user_id: u64,
+    ) -> Result<Option<switchboard_desk::store::records::ContactRecord>, DeskError> {
+        let kind = IdentityKind::Channel(Channel::Discord);
+        self.desk().contact_by_channel_identity(&guild.adapter(), kind, &user_id.to_string()).await
     }
 
     /// `/ticket new|status|list`, answered only to the member: a linked guild's panel choice, or
@@ -370,7 +379,6 @@ impl DiscordChannel {
     ) -> Result<Option<String>, DeskError> {
         let to = Reply { id: c.id, token: &c.token, application_id: c.application_id };
         let user = c.member.as_deref().map_or(&c.user, |m| &m.user);
-        let system = Actor::system(guild.workspace_id);
         let options: &[CommandDataOption] = match &sub.value {
             CommandDataOptionValue::SubCommand(o) => o,
             _ => &[],
@@ -383,8 +391,10 @@ impl DiscordChannel {
             self.respond(&to, body).await;
             return Ok(None);
         }
-        let contact =
-            self.desk().contact_by_channel_identity(&system, IdentityKind::Discord, &user.id.to_string()).await?;
+        // The member's own tickets only: the adapter acts for them as the requester.
+        let contact = self.member_contact(guild, user.id.get()).await?;
+        let mine =
+            |contact: &switchboard_desk::store::records::ContactRecord| guild.adapter().for_requester(contact.id);
         let line = |t: &switchboard_desk::store::TicketRecord| {
             format!("{} · {} · {}", t.display_number(), t.subject, t.status)
         };
@@ -392,7 +402,9 @@ impl DiscordChannel {
             "status" => {
                 let number = string_option(options, "number").unwrap_or_default().trim().to_uppercase();
                 let found = match &contact {
-                    Some(contact) => self.desk().requester_ticket_by_number(&system, contact.id, &number).await?,
+                    Some(contact) => {
+                        self.desk().requester_ticket_by_number(&mine(contact), contact.id, &number).await?
+                    }
                     None => None,
                 };
                 match found {
@@ -402,7 +414,7 @@ impl DiscordChannel {
             }
             "list" => {
                 let tickets = match &contact {
-                    Some(contact) => self.desk().requester_tickets(&system, contact.id, LISTED_TICKETS).await?,
+                    Some(contact) => self.desk().requester_tickets(&mine(contact), contact.id, LISTED_TICKETS).await?,
                     None => Vec::new(),
                 };
                 if tickets.is_empty() {
@@ -443,11 +455,12 @@ impl DiscordChannel {
             return Ok(Vec::new());
         }
         let typed = option(c, "shortcut").unwrap_or_default().trim().trim_start_matches('/').to_lowercase();
-        let system = Actor::system(guild.workspace_id);
-        let topic = self.desk().ticket(&system, ticket).await?.help_topic_id;
+        let user = member.map_or(&c.user, |m| &m.user);
+        let actor = self.staff_actor(&guild, ticket, "macro", user.id.get(), &user.name).await?;
+        let topic = self.desk().ticket(&actor, ticket).await?.help_topic_id;
         Ok(self
             .desk()
-            .canned_responses(&system)
+            .canned_responses(&actor)
             .await?
             .into_iter()
             .filter(|r| r.help_topic_id.is_none() || r.help_topic_id == topic)
@@ -463,28 +476,34 @@ impl DiscordChannel {
             .collect())
     }
 
-    /// The actor a member's command runs as: the linked staff member, else the system under the
-    /// member's Discord name.
-    async fn staff_actor(&self, guild: &LinkedGuild, user_id: u64, display: &str) -> Result<Actor, DeskError> {
-        let system = Actor::system(guild.workspace_id);
-        let id = user_id.to_string();
-        let linked = self
-            .desk()
-            .staff_identities(&system)
-            .await?
-            .into_iter()
-            .find(|i| i.channel == Channel::Discord.as_str() && i.external_id == id);
-        if let Some(identity) = linked {
-            let user = self.desk().user(&system, switchboard_desk::domain::UserId(identity.owner_id)).await?;
-            if user.active {
-                return Ok(Actor {
-                    workspace_id: guild.workspace_id,
-                    kind: ActorKind::User { id: user.id, role: user.role },
-                    label: user.name,
-                });
-            }
+    /// The actor a member's command runs as: the active staff member linked to their Discord
+    /// account, else the guild's adapter acting in this ticket's conversation under the member's
+    /// Discord name, with what `command` needs: Manage (every command), and Reassign for
+    /// `/unclaim`, which may release another staff member's claim.
+    async fn staff_actor(
+        &self,
+        guild: &LinkedGuild,
+        ticket: TicketId,
+        command: &str,
+        user_id: u64,
+        display: &str,
+    ) -> Result<Actor, DeskError> {
+        let adapter = guild.adapter();
+        let linked = self.desk().staff_by_channel_identity(&adapter, Channel::Discord, &user_id.to_string()).await?;
+        if let Some(user) = linked {
+            return Ok(Actor {
+                workspace_id: guild.workspace_id,
+                kind: ActorKind::User { id: user.id, role: user.role },
+                label: user.name,
+            });
         }
-        Ok(Actor { label: format!("{display} (discord)"), ..system })
+        let mut actor = self.desk().channel_actor_for_ticket(&adapter, ticket).await?;
+        match command {
+            "unclaim" => actor = actor.also_may(Permission::Reassign),
+            "macro" => actor = actor.also_may(Permission::View),
+            _ => {}
+        }
+        Ok(Actor { label: format!("{display} (discord)"), ..actor })
     }
 }
 

@@ -55,7 +55,9 @@ impl DiscordChannel {
         channel: ChannelId,
     ) -> Result<bool, DeskError> {
         let _one_at_a_time = self.escalating.lock().await;
-        let actor = Actor { label: format!("{name} (discord)"), ..Actor::system(guild.workspace_id) };
+        // The guild's adapter in this ticket's conversation, under the member's name.
+        let actor = self.desk().channel_actor_for_ticket(&guild.adapter(), ticket).await?;
+        let actor = Actor { label: format!("{name} (discord)"), ..actor };
         let t = self.desk().ticket(&actor, ticket).await?;
         if t.escalated {
             return Ok(false);

@@ -57,6 +57,13 @@ impl LinkedGuild {
             state,
         })
     }
+
+    /// The guild's channel adapter: what the bot acts as in the guild's workspace (ingest, opening
+    /// tickets from the panel), with the Manage permission only and no reading beyond the
+    /// requester it acts for.
+    pub fn adapter(&self) -> Actor {
+        Actor::channel(self.workspace_id, Channel::Discord, Some(self.id))
+    }
 }
 
 /// A guild link as an admin saves it.

@@ -136,7 +136,8 @@ impl DiscordChannel {
             after = last.1;
             for (ws, ticket, channel) in tickets {
                 let Ok(channel_id) = channel.parse::<u64>() else { continue };
-                let actor = Actor::system(ws);
+                let adapter = Actor::channel(ws, Channel::Discord, None);
+                let actor = self.desk.channel_actor_for_ticket(&adapter, ticket).await?;
                 let thread = self.desk.thread(&actor, ticket).await?;
                 let seen = thread
                     .iter()

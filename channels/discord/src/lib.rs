@@ -228,7 +228,9 @@ impl DiscordChannel {
 
     async fn record_message(&self, guild: &LinkedGuild, ticket: TicketId, m: &Message) -> Result<(), DeskError> {
         let ws = guild.workspace_id;
-        let actor = Actor::system(ws);
+        // The guild's adapter in this ticket's conversation: it reads this ticket and records
+        // staff messages on it, nothing beyond.
+        let actor = self.desk.channel_actor_for_ticket(&guild.adapter(), ticket).await?;
         let roles: Vec<u64> = m.member.as_ref().map(|p| p.roles.iter().map(|r| r.get()).collect()).unwrap_or_default();
         let staff = guild.settings.is_staff(&roles);
         // `-# text` from staff: a quick internal note, and the message leaves the channel.
@@ -292,7 +294,7 @@ impl DiscordChannel {
             thread_key: Some(m.channel_id.to_string()),
             ticket_id: Some(ticket),
             external_message_id: m.id.to_string(),
-            sender_kind: IdentityKind::Discord,
+            sender_kind: IdentityKind::Channel(Channel::Discord),
             sender_value: m.author.id.to_string(),
             sender_name: Some(name),
             subject: None,
@@ -300,8 +302,7 @@ impl DiscordChannel {
             attachments,
         };
         // The guild's adapter, not the system: it may ingest for the member, never administer.
-        let channel = Actor::channel(ws, Channel::Discord, Some(guild.id));
-        self.desk.ingest(&channel, inbound).await?;
+        self.desk.ingest(&guild.adapter(), inbound).await?;
         Ok(())
     }
 
@@ -341,7 +342,7 @@ impl DiscordChannel {
             return Ok(());
         };
         let name = author.global_name.clone().unwrap_or_else(|| author.name.clone());
-        let actor = Actor::system(guild.workspace_id);
+        let actor = guild.adapter();
         let label = format!("{name} (Discord)");
         self.desk.record_channel_message_edit(&actor, Channel::Discord, &m.id.to_string(), &label, content).await?;
         Ok(())
@@ -371,7 +372,7 @@ impl DiscordChannel {
         else {
             return Ok(());
         };
-        let actor = Actor::system(guild.workspace_id);
+        let actor = guild.adapter();
         let id = m.message_id.to_string();
         self.desk.record_channel_message_deletion(&actor, Channel::Discord, &id, "Discord").await?;
         Ok(())
@@ -385,7 +386,9 @@ impl DiscordChannel {
     }
 
     async fn close_for_deleted_channel(&self, ws: WorkspaceId, ticket: TicketId, name: &str) -> Result<(), DeskError> {
-        let actor = Actor::system(ws);
+        // The channel's adapter in the ticket's conversation (whose guild the deleted channel no
+        // longer tells): closing needs Manage and reading this ticket, nothing more.
+        let actor = self.desk.channel_actor_for_ticket(&Actor::channel(ws, Channel::Discord, None), ticket).await?;
         let t = self.desk.ticket(&actor, ticket).await?;
         if t.status == TicketStatus::Closed {
             return Ok(());
@@ -413,7 +416,12 @@ impl DiscordChannel {
             };
         }
         // After close the channel goes: what is sent then (the rating request) is a DM.
-        match self.desk.ticket(&Actor::system(msg.workspace_id), msg.ticket_id).await {
+        let adapter = Actor::channel(msg.workspace_id, Channel::Discord, msg.channel_account_id);
+        let ticket = match self.desk.channel_actor_for_ticket(&adapter, msg.ticket_id).await {
+            Ok(actor) => self.desk.ticket(&actor, msg.ticket_id).await,
+            Err(e) => Err(e),
+        };
+        match ticket {
             Ok(t) if t.status == TicketStatus::Closed => {
                 return self.deliver_dm(msg, t.csat_rating.is_some()).await;
             }

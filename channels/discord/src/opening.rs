@@ -199,11 +199,14 @@ impl DiscordChannel {
         if t.open_limit == 0 {
             return Ok(());
         }
-        let actor = Actor::system(guild.workspace_id);
+        let adapter = guild.adapter();
         let id = who.user.id.to_string();
-        let Some(contact) = self.desk.contact_by_channel_identity(&actor, IdentityKind::Discord, &id).await? else {
+        let identity = IdentityKind::Channel(Channel::Discord);
+        let Some(contact) = self.desk.contact_by_channel_identity(&adapter, identity, &id).await? else {
             return Ok(());
         };
+        // Counting the member's open tickets reads theirs and no one else's.
+        let actor = adapter.for_requester(contact.id);
         let mut open = Vec::new();
         for ticket in self.desk.open_tickets_of_requester(&actor, contact.id, Channel::Discord, None).await? {
             if self.is_of_type(&actor, &ticket, t).await? {
@@ -291,7 +294,7 @@ impl DiscordChannel {
             account_id: Some(guild.id),
             thread_key: channel.to_string(),
             external_message_id: format!("interaction-{interaction}"),
-            sender_kind: IdentityKind::Discord,
+            sender_kind: IdentityKind::Channel(Channel::Discord),
             sender_value: user.id.to_string(),
             sender_name: Some(display.clone()),
             subject,
@@ -300,7 +303,8 @@ impl DiscordChannel {
             entry_meta: Some(json!({ "ticket_type": t.key, "intake": intake })),
             attachments: Vec::new(),
         };
-        let ticket = match self.desk.open_channel_ticket(&Actor::system(guild.workspace_id), open).await {
+        // The guild's adapter opens it for the member: it may open tickets, not administer.
+        let ticket = match self.desk.open_channel_ticket(&guild.adapter(), open).await {
             Ok(ticket) => ticket,
             Err(e) => {
                 // Nothing half-made: the channel goes again.

@@ -7,7 +7,7 @@
 use serde_json::json;
 use serenity::all::{ChannelId, ComponentInteraction, UserId};
 use serenity::http::{LightMethod, Route};
-use switchboard_desk::domain::{Actor, ActorKind, TicketId, WorkspaceId};
+use switchboard_desk::domain::{Actor, ActorKind, Channel, TicketId, WorkspaceId};
 use switchboard_desk::store::records::IdentityKind;
 use switchboard_desk::{DeliveryOutcome, OutboundMessage};
 
@@ -19,7 +19,7 @@ const CANNOT_MESSAGE_USER: i64 = 50007;
 impl DiscordChannel {
     /// Sends an after-close message as a DM to the requester.
     pub(crate) async fn deliver_dm(&self, msg: &OutboundMessage, rated: bool) -> DeliveryOutcome {
-        let Some(user) = msg.requester.discord_user_id.as_deref().and_then(|u| u.parse::<u64>().ok()) else {
+        let Some(user) = msg.requester.identity(Channel::Discord).and_then(|u| u.parse::<u64>().ok()) else {
             return DeliveryOutcome::Failed { error: "the requester has no Discord account to write to".into() };
         };
         let dm = match self
@@ -78,13 +78,17 @@ impl DiscordChannel {
             "down" => 1,
             _ => return "No problem: thanks for getting in touch.".into(),
         };
-        let system = Actor::system(ws);
-        let contact =
-            match self.desk.contact_by_channel_identity(&system, IdentityKind::Discord, &user.to_string()).await {
-                Ok(Some(c)) => c,
-                _ => return "This rating is not yours to give.".into(),
-            };
-        let t = match self.desk.ticket(&system, ticket).await {
+        let adapter = Actor::channel(ws, Channel::Discord, None);
+        let contact = match self
+            .desk
+            .contact_by_channel_identity(&adapter, IdentityKind::Channel(Channel::Discord), &user.to_string())
+            .await
+        {
+            Ok(Some(c)) => c,
+            _ => return "This rating is not yours to give.".into(),
+        };
+        // Someone else's ticket reads as missing to the adapter acting for this member.
+        let t = match self.desk.ticket(&adapter.for_requester(contact.id), ticket).await {
             Ok(t) if t.requester_id == contact.id => t,
             _ => return "This rating is not yours to give.".into(),
         };

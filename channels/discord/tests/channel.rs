@@ -784,7 +784,7 @@ async fn events_from_a_guild_no_workspace_linked_are_ignored() {
                 account_id: None,
                 thread_key: room.to_string(),
                 external_message_id: "old-opening".into(),
-                sender_kind: switchboard_desk::store::records::IdentityKind::Discord,
+                sender_kind: switchboard_desk::store::records::IdentityKind::Channel(Channel::Discord),
                 sender_value: e.wendy.id.to_string(),
                 sender_name: Some("Wendy".into()),
                 subject: "Old".into(),

@@ -678,7 +678,7 @@ async fn record_email_bounce_once(
         &mut tx,
         &system,
         &t,
-        "entry.created",
+        EventKind::EntryCreated,
         serde_json::json!({ "entryId": note.0, "public": false, "bounce": true }),
     )
     .await?;

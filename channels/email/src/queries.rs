@@ -2,29 +2,13 @@
 //! channel tables, and its own acknowledgement table (created by the core's migrations) in SQL
 //! both databases run as written.
 
+use switchboard_channel::on_tx;
 use switchboard_desk::domain::*;
 use switchboard_desk::store::{ChannelAccountRecord, NewChannelMessage, StoreError, Tx};
 
 use crate::records::{EMAIL_CHANNEL, EmailMessageRecord, MailboxInput, MailboxRecord, NewEmailMessage};
 
 type Result<T> = std::result::Result<T, StoreError>;
-
-/// Runs one statement on whichever database `tx` is open on: the body is compiled once per
-/// driver, with `$c` the driver's connection.
-macro_rules! on_tx {
-    ($tx:expr, |$c:ident| $body:expr) => {
-        match $tx {
-            Tx::Sqlite(t) => {
-                let $c = &mut **t;
-                $body
-            }
-            Tx::Postgres(t) | Tx::PostgresSnapshot(t) => {
-                let $c = &mut **t;
-                $body
-            }
-        }
-    };
-}
 
 fn mailboxes(accounts: Vec<ChannelAccountRecord>) -> Result<Vec<MailboxRecord>> {
     accounts.iter().map(MailboxRecord::from_account).collect()

@@ -186,8 +186,8 @@ async fn the_portal_customer_signs_in_and_contacts_are_found_by_their_old_identi
     assert_eq!(route.access_token, "EAAG-token-1");
     assert_eq!(route.template, Some(("hello_world".into(), "en_US".into())));
     let wendy = e.desk.whatsapp_contact(&e.admin, "4917000000001", None).await.unwrap();
-    assert_eq!((wendy.contact.name.as_str(), wendy.identity_kind), ("Wendy", IdentityKind::Whatsapp));
-    assert_eq!(wendy.contact.whatsapp_id.as_deref(), Some("4917000000001"));
+    assert_eq!((wendy.contact.name.as_str(), wendy.identity_kind), ("Wendy", IdentityKind::Channel(Channel::Whatsapp)));
+    assert_eq!(wendy.contact.identity(Channel::Whatsapp), Some("4917000000001"));
     assert!(e.desk.whatsapp_message_seen("wamid.IN1").await.unwrap());
     // Pat is still found by the phone number WhatsApp ids map to.
     let pat = e.desk.whatsapp_contact(&e.admin, "4915112345678", None).await.unwrap();
@@ -215,7 +215,7 @@ async fn the_portal_customer_signs_in_and_contacts_are_found_by_their_old_identi
         thread_key: Some("chat:c-1".into()),
         ticket_id: None,
         external_message_id: "d-2".into(),
-        sender_kind: IdentityKind::Discord,
+        sender_kind: IdentityKind::Channel(Channel::Discord),
         sender_value: "u-4711".into(),
         sender_name: Some("Casey".into()),
         subject: None,
@@ -226,5 +226,5 @@ async fn the_portal_customer_signs_in_and_contacts_are_found_by_their_old_identi
     assert!(!out.opened);
     let t = e.desk.ticket(&e.admin, out.ticket_id).await.unwrap();
     let casey = e.desk.contact(&e.admin, t.requester_id).await.unwrap();
-    assert_eq!((casey.name.as_str(), casey.discord_user_id.as_deref()), ("Casey", Some("u-4711")));
+    assert_eq!((casey.name.as_str(), casey.identity(Channel::Discord)), ("Casey", Some("u-4711")));
 }

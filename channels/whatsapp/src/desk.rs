@@ -7,7 +7,9 @@ use std::future::Future;
 
 use switchboard_desk::channel_kit::{ChannelSecret, live_event, require, retry_on_conflict, retrying, truncate};
 use switchboard_desk::domain::*;
-use switchboard_desk::store::{ContactRecord, IdentityKind, NewContact, NewEntry, StoreError, TicketRecord, Tx};
+use switchboard_desk::store::{
+    ContactIdentity, ContactRecord, IdentityKind, NewContact, NewEntry, StoreError, TicketRecord, Tx,
+};
 use switchboard_desk::{Desk, DeskError, InboundMessage, IngestOutcome, OpenTicket, RequesterRef, ThreadEntry};
 
 use crate::queries;
@@ -69,10 +71,10 @@ async fn known_whatsapp_contact(
     ws: WorkspaceId,
     wa_id: &str,
 ) -> Result<Option<WhatsappContact>, DeskError> {
-    if let Some(c) = tx.contact_by_identity(ws, IdentityKind::Whatsapp, wa_id).await? {
+    if let Some(c) = tx.contact_by_identity(ws, IdentityKind::Channel(Channel::Whatsapp), wa_id).await? {
         return Ok(Some(WhatsappContact {
             contact: c,
-            identity_kind: IdentityKind::Whatsapp,
+            identity_kind: IdentityKind::Channel(Channel::Whatsapp),
             identity_value: wa_id.into(),
         }));
     }
@@ -480,12 +482,16 @@ impl WhatsappDesk for Desk {
             let new = NewContact {
                 name: validate_name("profile.name", name)?,
                 phone: Some(format!("+{wa_id}")),
-                whatsapp_id: Some(wa_id.clone()),
+                identities: vec![ContactIdentity::new(Channel::Whatsapp, wa_id.clone())],
                 ..Default::default()
             };
             let c = tx.insert_contact(ws, &new, self.now()).await?;
             tx.commit().await?;
-            Ok(WhatsappContact { contact: c, identity_kind: IdentityKind::Whatsapp, identity_value: wa_id.clone() })
+            Ok(WhatsappContact {
+                contact: c,
+                identity_kind: IdentityKind::Channel(Channel::Whatsapp),
+                identity_value: wa_id.clone(),
+            })
         })
         .await
     }
@@ -552,7 +558,7 @@ impl WhatsappDesk for Desk {
                 return Err(DeskError::invalid("ticketId", "the ticket is closed; reopen it first"));
             }
             let requester = tx.contact_by_id(ws, t.requester_id).await?.ok_or(DeskError::NotFound("contact"))?;
-            let wa_id = requester.whatsapp_id.clone().unwrap_or_default();
+            let wa_id = requester.identity(Channel::Whatsapp).unwrap_or_default().to_string();
             let number = ticket_number(&mut tx, ws, t.channel_account_id, &wa_id)
                 .await?
                 .ok_or_else(|| DeskError::invalid("ticketId", "the workspace has no WhatsApp number"))?;

@@ -318,7 +318,7 @@ impl WhatsappChannel {
     async fn keep_as_system_entry(&self, s: &Sender<'_>, wamid: &str, text: &str) -> Result<(), Failure> {
         match self.desk.open_ticket_of_requester(&s.actor, s.contact.contact.id).await? {
             Some(t) => {
-                self.desk.add_channel_system_entry(&s.actor, t.id, Channel::Whatsapp, wamid, text).await?;
+                self.desk.add_channel_system_entry(&s.actor, t.id, Channel::Whatsapp, wamid, text, &[]).await?;
                 Ok(())
             }
             None => self.add_to_thread(s, None, wamid, text, Vec::new()).await,

@@ -223,7 +223,7 @@ impl ChannelSender for WhatsappSender {
 
 impl WhatsappChannel {
     async fn deliver(&self, msg: &OutboundMessage) -> DeliveryOutcome {
-        let to = match msg.requester.whatsapp_id.clone().or_else(|| {
+        let to = match msg.requester.identity(Channel::Whatsapp).map(str::to_string).or_else(|| {
             msg.requester.phone.as_deref().map(|p| p.chars().filter(char::is_ascii_digit).collect::<String>())
         }) {
             Some(to) if !to.is_empty() => to,

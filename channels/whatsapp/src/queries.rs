@@ -2,29 +2,13 @@
 //! channel tables, and its own inbox and conversation tables (created by the core's migrations)
 //! in SQL both databases run as written.
 
+use switchboard_channel::on_tx;
 use switchboard_desk::domain::*;
 use switchboard_desk::store::{NewChannelMessage, StoreError, Tx, decode_json};
 
 use crate::records::*;
 
 type Result<T> = std::result::Result<T, StoreError>;
-
-/// Runs one statement on whichever database `tx` is open on: the body is compiled once per
-/// driver, with `$c` the driver's connection.
-macro_rules! on_tx {
-    ($tx:expr, |$c:ident| $body:expr) => {
-        match $tx {
-            Tx::Sqlite(t) => {
-                let $c = &mut **t;
-                $body
-            }
-            Tx::Postgres(t) | Tx::PostgresSnapshot(t) => {
-                let $c = &mut **t;
-                $body
-            }
-        }
-    };
-}
 
 /// Creates a number (a channel account of the WhatsApp channel), or updates one of the
 /// workspace's; a new token replaces the sealed one, `None` keeps it.

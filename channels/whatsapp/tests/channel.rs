@@ -373,7 +373,6 @@ async fn a_reply_goes_out_from_the_number_the_ticket_came_in_on() {
 /// Makes the database refuse to record a number on a ticket (standing in for a crash or an
 /// error between opening a ticket and recording its number), or stop refusing.
 async fn refuse_numbers(desk: &Desk, refuse: bool) {
-    use switchboard_desk::store::Tx;
     let statements: &[&str] = match (desk.store().dialect(), refuse) {
         (store::Dialect::Sqlite, true) => &["CREATE TRIGGER refuse_numbers BEFORE UPDATE OF channel_account_id \
              ON tickets WHEN NEW.channel_account_id IS NOT NULL BEGIN SELECT RAISE(ABORT, 'refused'); END"],
@@ -388,14 +387,9 @@ async fn refuse_numbers(desk: &Desk, refuse: bool) {
     };
     let mut tx = desk.store().write().await.unwrap();
     for sql in statements {
-        match &mut tx {
-            Tx::Sqlite(t) => {
-                sqlx::raw_sql(sqlx::AssertSqlSafe(*sql)).execute(&mut **t).await.unwrap();
-            }
-            Tx::Postgres(t) | Tx::PostgresSnapshot(t) => {
-                sqlx::raw_sql(sqlx::AssertSqlSafe(*sql)).execute(&mut **t).await.unwrap();
-            }
-        }
+        switchboard_channel::on_tx!(&mut tx, |c| {
+            sqlx::raw_sql(sqlx::AssertSqlSafe(*sql)).execute(c).await.unwrap();
+        });
     }
     tx.commit().await.unwrap();
 }

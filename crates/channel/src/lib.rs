@@ -22,6 +22,27 @@ use tokio::task::JoinHandle;
 
 pub use switchboard_desk;
 
+/// Runs one statement on whichever database a `Tx` is open on: the body is compiled once per
+/// driver, with `$c` the driver's connection. For a channel's queries on its own tables, in SQL
+/// both databases run as written. Channels import it from here (`use switchboard_channel::on_tx`):
+/// rustdoc does not resolve a macro re-exported through the desk's `store` module.
+#[macro_export]
+macro_rules! on_tx {
+    ($tx:expr, |$c:ident| $body:expr) => {
+        match $tx {
+            $crate::switchboard_desk::store::Tx::Sqlite(t) => {
+                let $c = &mut **t;
+                $body
+            }
+            $crate::switchboard_desk::store::Tx::Postgres(t)
+            | $crate::switchboard_desk::store::Tx::PostgresSnapshot(t) => {
+                let $c = &mut **t;
+                $body
+            }
+        }
+    };
+}
+
 /// A boxed future, as the object-safe trait methods return them.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 

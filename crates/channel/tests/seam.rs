@@ -94,7 +94,7 @@ async fn chat_message(
         thread_key: Some(format!("chat:{}", m.conversation)),
         ticket_id: None,
         external_message_id: m.id,
-        sender_kind: IdentityKind::Discord,
+        sender_kind: IdentityKind::Channel(Channel::Discord),
         sender_value: m.user,
         sender_name: Some(m.name),
         subject: None,
@@ -128,7 +128,7 @@ impl ChannelSender for ChatSender {
 
     fn send<'a>(&'a self, msg: &'a OutboundMessage) -> BoxFuture<'a, DeliveryOutcome> {
         Box::pin(async move {
-            let Some(to) = msg.requester.discord_user_id.clone() else {
+            let Some(to) = msg.requester.identity(Channel::Discord).map(str::to_string) else {
                 return DeliveryOutcome::Failed { error: "the requester has no chat identity".into() };
             };
             let id = format!("chat-out-{}", msg.outbox_id);
@@ -265,7 +265,7 @@ async fn a_channel_defined_in_a_test_carries_a_ticket_end_to_end() {
     let t = &page.tickets[0];
     assert_eq!(t.subject, "The export button does nothing");
     let requester = desk.contact(&agent, t.requester_id).await.unwrap();
-    assert_eq!((requester.name.as_str(), requester.discord_user_id.as_deref()), ("Casey", Some("u-4711")));
+    assert_eq!((requester.name.as_str(), requester.identity(Channel::Discord)), ("Casey", Some("u-4711")));
 
     // A staff reply goes out through the channel's sender, to the requester's chat identity.
     let reply = desk.reply(&agent, t.id, "Fixed in today's release", Vec::new(), None).await.unwrap();
@@ -319,7 +319,10 @@ async fn replies_already_waiting_on_a_channel_without_a_sender_fail_when_the_ser
         attachments: Vec::new(),
     };
     // Written by a tool that registers no channels (a seed, an older server): they wait.
-    let discord = desk.ingest(&system, inbound(Channel::Discord, IdentityKind::Discord, "u-1", "d-1")).await.unwrap();
+    let discord = desk
+        .ingest(&system, inbound(Channel::Discord, IdentityKind::Channel(Channel::Discord), "u-1", "d-1"))
+        .await
+        .unwrap();
     let email = desk
         .ingest(&system, inbound(Channel::Email, IdentityKind::Email, "dana@example.com", "<m1@example.com>"))
         .await
@@ -361,7 +364,7 @@ async fn a_channel_actor_ingests_but_is_refused_administration_and_other_workspa
         thread_key: None,
         ticket_id: None,
         external_message_id: id.into(),
-        sender_kind: IdentityKind::Discord,
+        sender_kind: IdentityKind::Channel(Channel::Discord),
         sender_value: "u-1".into(),
         sender_name: Some("Casey".into()),
         subject: None,
@@ -373,7 +376,8 @@ async fn a_channel_actor_ingests_but_is_refused_administration_and_other_workspa
 
     // What it needs: ingest for a requester, and reading that requester's tickets.
     let opened = desk.ingest(&in_a, message("d-1")).await.unwrap();
-    let casey = desk.contact_by_channel_identity(&in_a, IdentityKind::Discord, "u-1").await.unwrap().unwrap();
+    let casey =
+        desk.contact_by_channel_identity(&in_a, IdentityKind::Channel(Channel::Discord), "u-1").await.unwrap().unwrap();
     let in_a = in_a.for_requester(casey.id);
     let t = desk.ticket(&in_a, opened.ticket_id).await.unwrap();
     let mine = desk.requester_tickets(&in_a, t.requester_id, 10).await.unwrap();
@@ -410,7 +414,7 @@ async fn a_channel_actor_reads_only_the_tickets_of_the_requester_it_acts_for() {
         thread_key: None,
         ticket_id: None,
         external_message_id: id.into(),
-        sender_kind: IdentityKind::Discord,
+        sender_kind: IdentityKind::Channel(Channel::Discord),
         sender_value: sender.into(),
         sender_name: Some(sender.into()),
         subject: None,
@@ -422,7 +426,12 @@ async fn a_channel_actor_reads_only_the_tickets_of_the_requester_it_acts_for() {
     let robin_ticket = desk.ingest(&adapter, from("robin", "r-1")).await.unwrap().ticket_id;
     let contact = |who: &'static str| {
         let (desk, adapter) = (desk.clone(), adapter.clone());
-        async move { desk.contact_by_channel_identity(&adapter, IdentityKind::Discord, who).await.unwrap().unwrap() }
+        async move {
+            desk.contact_by_channel_identity(&adapter, IdentityKind::Channel(Channel::Discord), who)
+                .await
+                .unwrap()
+                .unwrap()
+        }
     };
     let (casey, robin) = (contact("casey").await, contact("robin").await);
 

@@ -244,8 +244,7 @@ impl Desk {
                 .filter(|p| !p.trim().is_empty())
                 .map(|p| validate_phone("phone", p))
                 .transpose()?,
-            whatsapp_id: None,
-            discord_user_id: None,
+            identities: Vec::new(),
             requester_type: input.requester_type,
             business_partner_ref: input.business_partner_ref.filter(|r| !r.trim().is_empty()).map(into_without_nul),
             password_hash: input.portal_password.as_deref().map(|p| hash_password("portalPassword", p)).transpose()?,

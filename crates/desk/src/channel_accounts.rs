@@ -206,14 +206,8 @@ impl Desk {
                 Some(c) => c,
                 None => {
                     let name = input.sender_name.clone().filter(|n| !n.trim().is_empty()).unwrap_or(sender.clone());
-                    let mut new = NewContact { name: validate_name("senderName", &name)?, ..Default::default() };
-                    let slot = match input.sender_kind {
-                        IdentityKind::Email => &mut new.email,
-                        IdentityKind::Phone => &mut new.phone,
-                        IdentityKind::Whatsapp => &mut new.whatsapp_id,
-                        IdentityKind::Discord => &mut new.discord_user_id,
-                    };
-                    *slot = Some(sender.clone());
+                    let new =
+                        NewContact::known_by(validate_name("senderName", &name)?, input.sender_kind, sender.clone());
                     tx.insert_contact(ws, &new, self.now()).await?
                 }
             };
@@ -222,7 +216,7 @@ impl Desk {
                 description: Some(input.description.clone()),
                 requester: RequesterRef::Contact(contact.id),
                 priority: None,
-                source: Some(crate::tickets::source_for_channel(input.channel)),
+                source: Some(Source::for_channel(input.channel)),
                 queue_id: None,
                 help_topic_id: input.help_topic_id,
                 assignee_id: None,

@@ -3,7 +3,7 @@
 //! unlink them; an identity belongs to one staff member per workspace and channel.
 
 use switchboard_domain::*;
-use switchboard_store::ChannelIdentityRecord;
+use switchboard_store::{ChannelIdentityRecord, UserRecord};
 
 use crate::retry::retrying;
 use crate::{Desk, DeskError, require};
@@ -16,6 +16,28 @@ impl Desk {
     pub async fn staff_identities(&self, actor: &Actor) -> Result<Vec<ChannelIdentityRecord>, DeskError> {
         require(actor, Permission::Admin)?;
         Ok(self.store().read().await?.staff_identities(actor.workspace_id).await?)
+    }
+
+    /// The active staff member linked to `external_id` on `channel`, if any, for a channel's
+    /// adapter to act as them (a staff command run in the channel). The adapter asks about its
+    /// own channel only; anyone else needs Admin, as for listing the identities.
+    pub async fn staff_by_channel_identity(
+        &self,
+        actor: &Actor,
+        channel: Channel,
+        external_id: &str,
+    ) -> Result<Option<UserRecord>, DeskError> {
+        match &actor.kind {
+            ActorKind::Channel { channel: own, .. } if *own == channel => require(actor, Permission::Manage)?,
+            ActorKind::Channel { channel: own, .. } => {
+                return Err(DeskError::Forbidden(format!("the {own} channel cannot look up {channel} identities")));
+            }
+            _ => require(actor, Permission::Admin)?,
+        }
+        let ws = actor.workspace_id;
+        let mut tx = self.store().read().await?;
+        let Some(id) = tx.staff_by_identity(ws, channel.as_str(), external_id).await? else { return Ok(None) };
+        Ok(tx.user_by_id(ws, id).await?.filter(|u| u.active))
     }
 
     /// Links how `user` is known on `channel` (admins). An external id already linked on that

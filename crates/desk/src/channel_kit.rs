@@ -115,11 +115,11 @@ impl Desk {
         tx: &mut Tx,
         actor: &Actor,
         t: &TicketRecord,
-        kind: &str,
+        kind: EventKind,
         extra: serde_json::Value,
     ) -> Result<(), DeskError> {
         crate::require(actor, Permission::Manage)?;
-        self.emit(tx, actor, t, kind, extra).await
+        self.emit_event(tx, actor, t, kind, extra).await
     }
 
     /// A public reply inside `tx` (see [`Desk::reply`]); the caller commits and publishes.

@@ -2,7 +2,7 @@
 //! conversation belongs to, whether a message is already an entry), and the account a ticket is
 //! answered from.
 
-use switchboard_domain::{Actor, Channel, Permission, TicketId, WorkspaceId};
+use switchboard_domain::{Actor, ActorKind, Channel, Permission, TicketId, WorkspaceId};
 
 use crate::retry::retrying;
 use crate::{Desk, DeskError, require};
@@ -29,6 +29,24 @@ impl Desk {
     ) -> Result<bool, DeskError> {
         let mut tx = self.store().read().await?;
         Ok(tx.entry_by_external_id(ws, channel, external_id).await?.is_some())
+    }
+
+    /// `actor`, a channel's adapter, acting inside the conversation of `ticket`, a ticket on its
+    /// own channel and account: for that ticket's requester (see [`Actor::for_requester`]), so it
+    /// reads their tickets and no one else's. A ticket of another channel or account is
+    /// NOT_FOUND; any other actor is refused.
+    pub async fn channel_actor_for_ticket(&self, actor: &Actor, ticket: TicketId) -> Result<Actor, DeskError> {
+        let ActorKind::Channel { channel, account, .. } = actor.kind.clone() else {
+            return Err(DeskError::Forbidden("only a channel's adapter acts in its conversations".into()));
+        };
+        require(actor, Permission::Manage)?;
+        let t = self.store().read().await?.ticket_by_id(actor.workspace_id, ticket).await?;
+        let t = t.ok_or(DeskError::NotFound("ticket"))?;
+        let other_account = matches!((account, t.channel_account_id), (Some(a), Some(b)) if a != b);
+        if t.channel != channel || other_account {
+            return Err(DeskError::NotFound("ticket"));
+        }
+        Ok(actor.clone().for_requester(t.requester_id))
     }
 
     /// Records that `channel`'s account `account` (the one the ticket came in on) answers the

@@ -94,7 +94,7 @@ impl Desk {
             self.store_attachments(&mut tx, &t, entry, &m.attachments).await?;
             if m.internal {
                 let extra = serde_json::json!({ "entryId": entry.0, "public": false, "channel": m.channel.as_str() });
-                self.emit(&mut tx, &author, &t, "entry.created", extra).await?;
+                self.emit_event(&mut tx, &author, &t, EventKind::EntryCreated, extra).await?;
                 tx.commit().await?;
                 self.publish(vec![live(&t, "entry.created", Some(entry), true)]);
                 return Ok(IngestOutcome { ticket_id: t.id, entry_id: entry, opened: false, duplicate: false });
@@ -115,7 +115,7 @@ impl Desk {
             tx.save_ticket(&t).await?;
             self.write_history(&mut tx, &author, &t, &changes).await?;
             let extra = serde_json::json!({ "entryId": entry.0, "public": true, "channel": m.channel.as_str() });
-            self.emit(&mut tx, &author, &t, "entry.created", extra).await?;
+            self.emit_event(&mut tx, &author, &t, EventKind::EntryCreated, extra).await?;
             let events = vec![live(&t, "entry.created", Some(entry), false)];
             let ticket_id = t.id;
             self.run_automation(&mut tx, t, &[AutomationEvent::Message(text.clone())]).await?;
@@ -217,22 +217,30 @@ impl Desk {
         Ok(self.store().read().await?.open_tickets_with_thread(channel.as_str(), after, limit).await?)
     }
 
-    /// What the channel recorded about an entry (a JSON object), e.g. the intake form's answers.
+    /// What the channel recorded about an entry (a JSON object), e.g. the intake form's answers;
+    /// for the desk's side of whoever may read the entry's ticket.
     pub async fn entry_channel_meta(
         &self,
         actor: &Actor,
         entry: EntryId,
     ) -> Result<Option<serde_json::Value>, DeskError> {
-        require(actor, Permission::View)?;
+        // Whoever may read the entry's ticket on the desk's side: staff with View, or a channel
+        // acting for its requester. Customers never read what a channel records.
+        if !actor.is_staff_side() {
+            return Err(DeskError::NotFound("entry"));
+        }
         let mut tx = self.store().read().await?;
         let e = tx.entry_by_id(actor.workspace_id, entry).await?.ok_or(DeskError::NotFound("entry"))?;
+        self.visible_ticket(&mut tx, actor, e.ticket_id).await?;
         let meta = tx.entry_channel_meta(e.id).await?;
         Ok(meta.and_then(|m| serde_json::from_str(&m).ok()))
     }
 
-    /// Keeps a closed ticket's archived conversation (a transcript's files) on the ticket as a
-    /// system entry, once per `key`; returns whether it was added now.
-    pub async fn archive_channel_conversation(
+    /// Keeps something from the channel as a system entry on the ticket, with its files: what
+    /// the desk cannot show as a message (an unknown message type), or a closed ticket's archived
+    /// conversation (a transcript). Idempotent on the channel's `key`: returns the entry and
+    /// whether it was added now (false when an earlier call added it).
+    pub async fn add_channel_system_entry(
         &self,
         actor: &Actor,
         ticket: TicketId,
@@ -240,14 +248,16 @@ impl Desk {
         key: &str,
         body: &str,
         files: &[NewAttachment],
-    ) -> Result<bool, DeskError> {
+    ) -> Result<(EntryId, bool), DeskError> {
         require(actor, Permission::Manage)?;
         let ws = actor.workspace_id;
         let body = validate_body("body", body)?;
+        // Two deliveries of one message race on the entry's unique channel key: the loser reruns
+        // and finds the winner's entry.
         crate::retry::retry_on_conflict(|| async {
             let mut tx = self.store().write().await?;
-            if tx.entry_by_external_id(ws, channel, key).await?.is_some() {
-                return Ok(false);
+            if let Some(e) = tx.entry_by_external_id(ws, channel, key).await? {
+                return Ok((e.id, false));
             }
             let t = self.load_ticket(&mut tx, ws, ticket).await?;
             let entry = tx
@@ -267,7 +277,7 @@ impl Desk {
             self.store_attachments(&mut tx, &t, entry, files).await?;
             tx.commit().await?;
             self.publish(vec![live(&t, "entry.created", Some(entry), false)]);
-            Ok(true)
+            Ok((entry, true))
         })
         .await
     }

@@ -1,12 +1,10 @@
-//! A channel's view of one requester: their tickets, newest first, by number, the open one, and
-//! system entries on them. Chat channels answer a requester's questions about their own tickets
+//! A channel's view of one requester: their tickets, newest first, by number, and the open one.
+//! Chat channels answer a requester's questions about their own tickets
 //! with these.
 
 use switchboard_domain::*;
-use switchboard_store::{NewEntry, TicketQuery, TicketRecord};
+use switchboard_store::{TicketQuery, TicketRecord};
 
-use crate::retry::retry_on_conflict;
-use crate::tickets::live;
 use crate::{Desk, DeskError, require};
 
 impl Desk {
@@ -51,48 +49,6 @@ impl Desk {
     ) -> Result<Option<TicketRecord>, DeskError> {
         let tickets = self.requester_tickets(actor, contact, 20).await?;
         Ok(tickets.into_iter().find(|t| t.status != TicketStatus::Closed))
-    }
-
-    /// Keeps something the channel sent that the desk cannot show (an unknown message type) as a
-    /// system entry on the ticket. Idempotent on the channel's message id.
-    pub async fn add_channel_system_entry(
-        &self,
-        actor: &Actor,
-        ticket: TicketId,
-        channel: Channel,
-        external_message_id: &str,
-        body: &str,
-    ) -> Result<EntryId, DeskError> {
-        require(actor, Permission::Manage)?;
-        let ws = actor.workspace_id;
-        let body = validate_body("body", body)?;
-        // Two deliveries of one message race on the entry's unique channel id: the loser reruns
-        // and finds the winner's entry.
-        retry_on_conflict(|| async {
-            let mut tx = self.store().write().await?;
-            if let Some(e) = tx.entry_by_external_id(ws, channel, external_message_id).await? {
-                return Ok(e.id);
-            }
-            let t = tx.ticket_by_id(ws, ticket).await?.ok_or(DeskError::NotFound("ticket"))?;
-            let id = tx
-                .insert_entry(&NewEntry {
-                    workspace_id: ws,
-                    ticket_id: t.id,
-                    kind: EntryKind::System,
-                    author_user_id: None,
-                    author_contact_id: None,
-                    channel,
-                    external_message_id: Some(external_message_id.to_string()),
-                    body: body.clone(),
-                    delivery_status: None,
-                    created_at: self.now(),
-                })
-                .await?;
-            tx.commit().await?;
-            self.publish(vec![live(&t, "entry.created", Some(id), false)]);
-            Ok(id)
-        })
-        .await
     }
 }
 

@@ -1,5 +1,5 @@
-//! The outbound guard: every connection the server opens to a host a tenant typed (webhooks,
-//! mailbox IMAP and SMTP servers, and what comes later: knowledge sources, the LLM provider)
+//! The outbound guard: every connection the server opens to a host a tenant typed (webhooks, a
+//! channel account's servers, and what comes later: knowledge sources, the LLM provider)
 //! goes through [`OutboundGuard`].
 //!
 //! It resolves the name once, refuses the target when ANY resolved address is not allowed by the
@@ -27,7 +27,7 @@ pub fn http_client_builder() -> reqwest::ClientBuilder {
 /// themselves (the S3 attachment store).
 pub fn install_tls_provider() {
     // reqwest's own provider choice would be aws-lc (a C build); without one it panics when a
-    // client is built. ring, as for IMAP and PostgreSQL, becomes the process default.
+    // client is built. ring, as for the channels' own TLS and PostgreSQL, becomes the process default.
     static RING: std::sync::Once = std::sync::Once::new();
     RING.call_once(|| {
         // Err only means another default was installed first, which serves as well.

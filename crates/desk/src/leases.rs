@@ -1,5 +1,5 @@
 //! Leases on background work that several replicas could otherwise do at once: watching one
-//! mailbox over IMAP, processing one stored WhatsApp notification. A lease names its holder (this
+//! channel account for new messages, processing one stored webhook notification. A lease names its holder (this
 //! process) and runs out unless renewed, so a replica that dies hands its work on after the lease's
 //! time; one that lives renews before then.
 

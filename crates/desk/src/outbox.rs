@@ -1,4 +1,4 @@
-//! The outbox: public replies on tickets whose channel delivers them (email, WhatsApp, Discord)
+//! The outbox: public replies on tickets whose channel delivers them (`Channel::delivers_replies`)
 //! wait here until that channel's adapter sends them.
 //!
 //! A reply writes its outbox row in the same transaction as the entry. The job runner hands each
@@ -33,8 +33,7 @@ pub struct OutboundMessage {
     pub channel: Channel,
     /// The channel's conversation key the ticket was opened with, if any.
     pub thread_key: Option<String>,
-    /// The channel account that answers the ticket (the mailbox or number it came in on), if
-    /// one is recorded.
+    /// The channel account that answers the ticket (the one it came in on), if one is recorded.
     pub channel_account_id: Option<i64>,
     pub entry_id: EntryId,
     pub body: String,
@@ -44,7 +43,7 @@ pub struct OutboundMessage {
     pub requester: ContactRecord,
     /// The channel message ids already on the thread, oldest first (an email's `References`).
     pub thread_message_ids: Vec<String>,
-    /// When the requester last wrote on the ticket (WhatsApp's customer-service window).
+    /// When the requester last wrote on the ticket (for a channel's service window).
     pub last_customer_message_at: Option<Millis>,
     pub attachments: Vec<OutboundAttachment>,
 }

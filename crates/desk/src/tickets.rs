@@ -74,7 +74,12 @@ impl Desk {
     }
 
     /// Loads a ticket the actor may see (see [`check_visible`]).
-    async fn visible_ticket(&self, tx: &mut Tx, actor: &Actor, id: TicketId) -> Result<TicketRecord, DeskError> {
+    pub(crate) async fn visible_ticket(
+        &self,
+        tx: &mut Tx,
+        actor: &Actor,
+        id: TicketId,
+    ) -> Result<TicketRecord, DeskError> {
         check_visible(actor, self.load_ticket(tx, actor.workspace_id, id).await?)
     }
 

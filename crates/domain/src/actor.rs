@@ -68,8 +68,9 @@ pub enum ActorKind {
     /// A channel adapter acting on what it hears: it may ingest and add system entries (manage),
     /// and read the tickets of `requester`, the contact it acts for once it knows them, and no
     /// one else's (see [`Actor::requester_scope`]); never reassign or admin; attributed to no
-    /// one. `account` is the channel account (mailbox, number) it acts through, if any.
-    Channel { channel: Channel, account: Option<i64>, requester: Option<ContactId> },
+    /// one. `account` is the channel account it acts through, if any. `also` holds what one
+    /// operation needs beyond that (see [`Actor::also_may`]), empty otherwise.
+    Channel { channel: Channel, account: Option<i64>, requester: Option<ContactId>, also: Vec<Permission> },
     /// The system itself (jobs, the desk's own messages): all staff permissions, attributed to
     /// no one.
     System,
@@ -83,7 +84,7 @@ impl Actor {
             ActorKind::ApiToken { scopes, .. } => scopes.contains(&perm),
             ActorKind::Contact { .. } => false,
             // No View: what a channel reads is its requester's, through `requester_scope`.
-            ActorKind::Channel { .. } => perm == Permission::Manage,
+            ActorKind::Channel { also, .. } => perm == Permission::Manage || also.contains(&perm),
             ActorKind::System => true,
         }
     }
@@ -112,7 +113,7 @@ impl Actor {
     /// The actor of `channel`'s adapter in a workspace, acting through `account` when it knows
     /// which; see [`ActorKind::Channel`].
     pub fn channel(workspace_id: WorkspaceId, channel: Channel, account: Option<i64>) -> Actor {
-        let kind = ActorKind::Channel { channel, account, requester: None };
+        let kind = ActorKind::Channel { channel, account, requester: None, also: Vec::new() };
         Actor { workspace_id, kind, label: format!("Channel: {channel}") }
     }
 
@@ -121,6 +122,18 @@ impl Actor {
     pub fn for_requester(mut self, requester: ContactId) -> Actor {
         if let ActorKind::Channel { requester: r, .. } = &mut self.kind {
             *r = Some(requester);
+        }
+        self
+    }
+
+    /// The same channel actor, also holding `perm` for one operation: a staff command run in a
+    /// ticket's conversation on the channel by someone no staff member is linked to (releasing
+    /// another staff member's claim needs Reassign). Other actors are returned unchanged.
+    pub fn also_may(mut self, perm: Permission) -> Actor {
+        if let ActorKind::Channel { also, .. } = &mut self.kind
+            && !also.contains(&perm)
+        {
+            also.push(perm);
         }
         self
     }
@@ -191,5 +204,12 @@ mod tests {
         // Acting for a requester never makes the adapter that customer: its writes stay automatic.
         assert_eq!(for_robin.contact_id(), None);
         assert!(for_robin.is_automatic());
+        // One operation's extra permission is that one alone; reading stays the requester's.
+        let releasing = for_robin.also_may(Permission::Reassign);
+        assert!(releasing.can(Permission::Reassign) && releasing.can(Permission::Manage));
+        assert!(!releasing.can(Permission::View) && !releasing.can(Permission::Admin));
+        assert_eq!(releasing.requester_scope(), Some(ContactId(3)));
+        // Only a channel actor is widened: a staff member keeps their role's permissions.
+        assert_eq!(user(Role::Agent).also_may(Permission::Admin), user(Role::Agent));
     }
 }

@@ -85,6 +85,11 @@ string_enum!(
     Priority { Low = "low", Normal = "normal", High = "high", Urgent = "urgent" }
 );
 
+// `Source` and `Channel` are the registry of channel keys: the one place the core names its
+// transports. A channel module registers under one of these keys (`ChannelModule::channel`), the
+// GraphQL API exposes them as its `Source` and `Channel` enums, and everything else (contact
+// identities, channel accounts, entries) stores the key. A new transport adds its key here and in
+// the `for_*` mappings below, nowhere else in the core.
 string_enum!(
     /// How the ticket reached us.
     Source {
@@ -114,6 +119,21 @@ impl Channel {
             Source::Phone => Channel::Phone,
             Source::Api => Channel::Api,
             Source::Chat => Channel::Web,
+        }
+    }
+}
+
+impl Source {
+    /// The source a ticket opened from a message on `channel` gets (web chat is `chat`).
+    pub fn for_channel(channel: Channel) -> Source {
+        match channel {
+            Channel::Email => Source::Email,
+            Channel::Whatsapp => Source::Whatsapp,
+            Channel::Discord => Source::Discord,
+            Channel::Portal => Source::Portal,
+            Channel::Phone => Source::Phone,
+            Channel::Web => Source::Chat,
+            Channel::Api => Source::Api,
         }
     }
 }

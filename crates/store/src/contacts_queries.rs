@@ -1,14 +1,34 @@
 // Queries for contacts (the people tickets are about) and their sign-in secrets. Included in both
 // dialect modules after queries.rs (see lib.rs).
 
-// A contact's WhatsApp and Discord ids are its oldest identity on those channels (migration 0014
-// moved them to contact_identities, which holds any number per channel).
-const CONTACT_COLUMNS: &str = "id, workspace_id, name, email, phone, \
-     (SELECT i.external_id FROM contact_identities i WHERE i.contact_id = contacts.id AND i.channel = 'whatsapp' \
-     ORDER BY i.id LIMIT 1) AS whatsapp_id, \
-     (SELECT i.external_id FROM contact_identities i WHERE i.contact_id = contacts.id AND i.channel = 'discord' \
-     ORDER BY i.id LIMIT 1) AS discord_user_id, \
-     requester_type, business_partner_ref, password_hash, created_at, sessions_valid_after";
+// A contact's channel identities are read by `with_identities`, one query for a whole list.
+const CONTACT_COLUMNS: &str = "id, workspace_id, name, email, phone, requester_type, business_partner_ref, \
+     password_hash, created_at, sessions_valid_after";
+
+/// Fills in the contacts' channel identities, oldest first per contact.
+async fn with_identities(c: &mut Conn, mut contacts: Vec<ContactRecord>) -> Result<Vec<ContactRecord>> {
+    if contacts.is_empty() {
+        return Ok(contacts);
+    }
+    let mut q = QueryBuilder::<Db>::new("SELECT contact_id, channel, external_id FROM contact_identities WHERE ");
+    q.push("contact_id IN (");
+    let mut ids = q.separated(", ");
+    for k in &contacts {
+        ids.push_bind(k.id);
+    }
+    q.push(") ORDER BY id");
+    let rows: Vec<(ContactId, String, String)> = q.build_query_as().fetch_all(&mut *c).await?;
+    for (contact, channel, external_id) in rows {
+        if let Some(k) = contacts.iter_mut().find(|k| k.id == contact) {
+            k.identities.push(ContactIdentity { channel, external_id });
+        }
+    }
+    Ok(contacts)
+}
+
+async fn with_identities_one(c: &mut Conn, contact: Option<ContactRecord>) -> Result<Option<ContactRecord>> {
+    Ok(with_identities(c, contact.into_iter().collect()).await?.pop())
+}
 
 pub async fn insert_contact(c: &mut Conn, ws: WorkspaceId, n: &NewContact, now: Millis) -> Result<ContactRecord> {
     let id: ContactId = sqlx::query_scalar(
@@ -25,23 +45,22 @@ pub async fn insert_contact(c: &mut Conn, ws: WorkspaceId, n: &NewContact, now: 
     .bind(now)
     .fetch_one(&mut *c)
     .await?;
-    for (kind, value) in [(IdentityKind::Whatsapp, &n.whatsapp_id), (IdentityKind::Discord, &n.discord_user_id)] {
-        if let (Some(channel), Some(value)) = (kind.channel(), value) {
-            // Taken by another contact: refused like the unique contact columns were.
-            if !add_contact_identity(&mut *c, ws, id, channel, value, now).await? {
-                return Err(StoreError::Conflict("contact_identities".into()));
-            }
+    for identity in &n.identities {
+        // Taken by another contact: refused like the unique contact columns are.
+        if !add_contact_identity(&mut *c, ws, id, &identity.channel, &identity.external_id, now).await? {
+            return Err(StoreError::Conflict("contact_identities".into()));
         }
     }
     contact_by_id(&mut *c, ws, id).await?.ok_or(StoreError::NotFound)
 }
 
 pub async fn contact_by_id(c: &mut Conn, ws: WorkspaceId, id: ContactId) -> Result<Option<ContactRecord>> {
-    Ok(sqlx::query_as(sqlf!("SELECT {CONTACT_COLUMNS} FROM contacts WHERE workspace_id = $1 AND id = $2"))
+    let found = sqlx::query_as(sqlf!("SELECT {CONTACT_COLUMNS} FROM contacts WHERE workspace_id = $1 AND id = $2"))
         .bind(ws)
         .bind(id)
         .fetch_optional(&mut *c)
-        .await?)
+        .await?;
+    with_identities_one(c, found).await
 }
 
 pub async fn contact_by_identity(
@@ -64,24 +83,27 @@ pub async fn contact_by_identity(
         .bind(channel.unwrap_or_default())
         .bind(value),
     };
-    Ok(query.fetch_optional(&mut *c).await?)
+    let found = query.fetch_optional(&mut *c).await?;
+    with_identities_one(c, found).await
 }
 
 /// Contacts with this email in any workspace, with the workspace slug, for portal sign-in.
 pub async fn contacts_by_email(c: &mut Conn, email: &str) -> Result<Vec<(ContactRecord, String)>> {
     let rows = sqlx::query(
-        "SELECT k.id, k.workspace_id, k.name, k.email, k.phone, \
-         (SELECT i.external_id FROM contact_identities i WHERE i.contact_id = k.id AND i.channel = 'whatsapp' \
-         ORDER BY i.id LIMIT 1) AS whatsapp_id, \
-         (SELECT i.external_id FROM contact_identities i WHERE i.contact_id = k.id AND i.channel = 'discord' \
-         ORDER BY i.id LIMIT 1) AS discord_user_id, \
-         k.requester_type, k.business_partner_ref, k.password_hash, k.created_at, k.sessions_valid_after, w.slug \
+        "SELECT k.id, k.workspace_id, k.name, k.email, k.phone, k.requester_type, k.business_partner_ref, \
+         k.password_hash, k.created_at, k.sessions_valid_after, w.slug \
          FROM contacts k JOIN workspaces w ON w.id = k.workspace_id WHERE k.email = $1 ORDER BY k.id",
     )
     .bind(email)
     .fetch_all(&mut *c)
     .await?;
-    rows.iter().map(|r| Ok((<ContactRecord as sqlx::FromRow<_>>::from_row(r)?, r.try_get("slug")?))).collect()
+    let mut contacts = Vec::with_capacity(rows.len());
+    let mut slugs = Vec::with_capacity(rows.len());
+    for r in &rows {
+        contacts.push(<ContactRecord as sqlx::FromRow<_>>::from_row(r)?);
+        slugs.push(r.try_get::<String, _>("slug")?);
+    }
+    Ok(with_identities(c, contacts).await?.into_iter().zip(slugs).collect())
 }
 
 pub async fn list_contacts(
@@ -98,7 +120,8 @@ pub async fn list_contacts(
         q.push(format!(" OR email {LIKE} ")).push_bind(pat).push(" ESCAPE '\\')");
     }
     q.push(" ORDER BY name, id LIMIT ").push_bind(limit);
-    Ok(q.build_query_as().fetch_all(&mut *c).await?)
+    let contacts = q.build_query_as().fetch_all(&mut *c).await?;
+    with_identities(c, contacts).await
 }
 
 /// Sets a customer's portal password hash; their sign-ins from before `now` stop working.

@@ -1,6 +1,6 @@
 // Leases, included next to queries.rs in both dialect modules (see lib.rs): which process does a
-// piece of background work that must not run twice at once (polling one mailbox, processing one
-// WhatsApp notification) while several replicas share the database.
+// piece of background work that must not run twice at once (polling one channel account,
+// processing one stored webhook notification) while several replicas share the database.
 
 /// Takes the lease `name` for `holder` until `until`, or renews it when `holder` has it already;
 /// false while another holder's lease runs (`expires_at` after `now`). One statement, so two

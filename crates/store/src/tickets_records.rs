@@ -56,7 +56,7 @@ pub struct TicketRecord {
     /// The channel staff replies go out on.
     #[sqlx(try_from = "String")]
     pub channel: Channel,
-    /// The channel account that answers the ticket (a mailbox, a WhatsApp number), when known.
+    /// The channel account that answers the ticket (the one it came in on), when known.
     pub channel_account_id: Option<i64>,
     pub created_at: Millis,
     pub updated_at: Millis,

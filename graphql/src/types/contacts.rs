@@ -24,11 +24,9 @@ impl Contact {
     async fn phone(&self) -> Option<&str> {
         self.0.phone.as_deref()
     }
-    async fn whatsapp_id(&self) -> Option<&str> {
-        self.0.whatsapp_id.as_deref()
-    }
-    async fn discord_user_id(&self) -> Option<&str> {
-        self.0.discord_user_id.as_deref()
+    /// How the contact is known on channels (besides email and phone), oldest first.
+    async fn identities(&self) -> Vec<Identity<'_>> {
+        self.0.identities.iter().map(Identity).collect()
     }
     async fn requester_type(&self) -> RequesterType {
         self.0.requester_type.into()
@@ -39,6 +37,21 @@ impl Contact {
     /// True when the contact can sign in to the My Tickets portal.
     async fn has_portal_access(&self) -> bool {
         self.0.password_hash.is_some()
+    }
+}
+
+/// How a contact is known on a channel.
+pub struct Identity<'a>(&'a switchboard_desk::store::ContactIdentity);
+
+#[Object(name = "ContactIdentity")]
+impl Identity<'_> {
+    /// The channel the identity is on; `null` for a channel this server does not know.
+    async fn channel(&self) -> Option<Channel> {
+        d::Channel::parse(&self.0.channel, "channel").ok().map(Into::into)
+    }
+    /// The channel's id for the contact (a chat app's user id).
+    async fn external_id(&self) -> &str {
+        &self.0.external_id
     }
 }
 

@@ -3,10 +3,6 @@
 use super::*;
 
 remote_enum!(
-    /// The transport an entry travelled on.
-    Channel => "d::Channel" { Web, Portal, Email, Whatsapp, Discord, Api, Phone });
-
-remote_enum!(
     /// Public reply, internal note, or system event.
     EntryKind => "d::EntryKind" { Reply, Note, System });
 

@@ -12,10 +12,6 @@ remote_enum!(
     Priority => "d::Priority" { Low, Normal, High, Urgent });
 
 remote_enum!(
-    /// How a ticket reached the desk.
-    Source => "d::Source" { Portal, Email, Phone, Chat, Api, Discord, Whatsapp });
-
-remote_enum!(
     /// Why a ticket was closed.
     CloseReason => "d::CloseReason" { Resolved, Duplicate, UserUnresponsive, OutOfScope, Spam, Other });
 
@@ -123,7 +119,7 @@ impl Ticket {
     async fn escalated(&self) -> bool {
         self.0.escalated
     }
-    /// Opened from a chat conversation (WhatsApp, web chat), so agents can spot it.
+    /// Opened from a chat conversation (a messaging channel, web chat), so agents can spot it.
     async fn chat_originated(&self) -> bool {
         self.0.chat_originated
     }

@@ -149,7 +149,7 @@ export default function NewTicket() {
           {matches.filter((m) => m.email).map((m) => <option key={m.id} value={m.email ?? ''}>{m.name}</option>)}
         </datalist>
         <label>Requester name<input value={f.name} onChange={(e) => setF({ ...f, name: e.target.value })} /></label>
-        <p className="muted">An existing requester with this email is reused; otherwise one is created.</p>
+        <p className="muted">An existing contact with this email becomes the requester; otherwise a new contact is created.</p>
       </div>
       <div className="panel form" hidden={tab !== 'media'}>
         <label>Attachments<input type="file" multiple onChange={(e) => setFiles(Array.from(e.target.files ?? []))} /></label>

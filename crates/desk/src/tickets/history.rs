@@ -68,21 +68,6 @@ impl Desk {
         Ok(())
     }
 
-    /// [`Desk::emit_event`] for callers that still name the kind as text (the email and WhatsApp
-    /// code, which is moving out of the core): a kind outside [`EventKind`] is a bug, reported
-    /// as an internal error rather than stored.
-    pub(crate) async fn emit(
-        &self,
-        tx: &mut Tx,
-        actor: &Actor,
-        t: &TicketRecord,
-        kind: &str,
-        extra: serde_json::Value,
-    ) -> Result<(), DeskError> {
-        let kind = EventKind::parse(kind, "kind").map_err(|e| DeskError::Internal(e.message))?;
-        self.emit_event(tx, actor, t, kind, extra).await
-    }
-
     /// The ticket's change history (staff only).
     pub async fn history(&self, actor: &Actor, ticket: TicketId) -> Result<Vec<HistoryRecord>, DeskError> {
         require(actor, Permission::View)?;

@@ -6,7 +6,8 @@ use super::*;
 #[derive(Debug, Clone)]
 pub struct InboundMessage {
     pub channel: Channel,
-    /// The channel's conversation key (email thread root, WhatsApp contact, Discord channel).
+    /// The channel's conversation key (a thread's root message, a chat with one person, a ticket's
+    /// own channel), as the channel keeps it.
     pub thread_key: Option<String>,
     /// A ticket the adapter already matched (by headers or a number in the subject).
     pub ticket_id: Option<TicketId>,
@@ -80,14 +81,8 @@ impl Desk {
             None => {
                 let name =
                     msg.sender_name.clone().filter(|n| !n.trim().is_empty()).unwrap_or_else(|| sender_value.clone());
-                let mut new = NewContact { name: validate_name("senderName", &name)?, ..Default::default() };
-                let slot = match msg.sender_kind {
-                    IdentityKind::Email => &mut new.email,
-                    IdentityKind::Phone => &mut new.phone,
-                    IdentityKind::Whatsapp => &mut new.whatsapp_id,
-                    IdentityKind::Discord => &mut new.discord_user_id,
-                };
-                *slot = Some(sender_value.clone());
+                let new =
+                    NewContact::known_by(validate_name("senderName", &name)?, msg.sender_kind, sender_value.clone());
                 tx.insert_contact(ws, &new, self.now()).await?
             }
         };
@@ -162,7 +157,7 @@ impl Desk {
                     description: Some(text),
                     requester: RequesterRef::Contact(contact.id),
                     priority: None,
-                    source: Some(source_for_channel(msg.channel)),
+                    source: Some(Source::for_channel(msg.channel)),
                     queue_id: None,
                     help_topic_id: None,
                     assignee_id: None,
@@ -208,17 +203,5 @@ impl Desk {
         .await?;
         let kind = if change == StatusChange::Reopen { EventKind::TicketReopened } else { EventKind::TicketUpdated };
         self.emit_event(tx, actor, t, kind, serde_json::json!({})).await
-    }
-}
-
-pub(crate) fn source_for_channel(c: Channel) -> Source {
-    match c {
-        Channel::Email => Source::Email,
-        Channel::Whatsapp => Source::Whatsapp,
-        Channel::Discord => Source::Discord,
-        Channel::Portal => Source::Portal,
-        Channel::Phone => Source::Phone,
-        Channel::Web => Source::Chat,
-        Channel::Api => Source::Api,
     }
 }

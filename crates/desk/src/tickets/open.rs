@@ -265,8 +265,8 @@ impl Desk {
 }
 
 /// The channel a new ticket's staff replies go out on: the one it came in on when that channel
-/// delivers replies (a chat-skill ticket has source `chat` but is answered on WhatsApp), else the
-/// one its source names.
+/// delivers replies (a chat-skill ticket has source `chat` but is answered on the messaging
+/// channel it came in on), else the one its source names.
 fn ticket_channel(source: Source, came_in_on: Channel) -> Channel {
     if came_in_on.delivers_replies() { came_in_on } else { Channel::for_source(source) }
 }

@@ -57,7 +57,7 @@ export function TeamPage() {
         </tbody>
       </table>
       <h3 style={{ marginTop: 20 }}>Channel identities</h3>
-      <p className="muted">How a team member is known on a channel (e.g. their Discord user id), so their messages there are theirs, not a customer's.</p>
+      <p className="muted">How a team member is known on a channel (e.g. their Discord user id), so their messages there are theirs, not a requester's.</p>
       <form className="panel row" aria-label="Link a channel identity" onSubmit={(e) => { e.preventDefault(); void m.run(LINK_IDENTITY, link, async () => { setLink({ ...link, externalId: '' }); await reload(); }, 'Identity linked'); }}>
         <label>Team member<select required value={link.userId} onChange={(e) => setLink({ ...link, userId: e.target.value })}>
           <option value="">Choose…</option>
