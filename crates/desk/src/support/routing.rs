@@ -50,7 +50,7 @@ pub(crate) struct Routed {
 /// What routing rules read of a ticket, the same facts when it opens and when its routed fields
 /// change: the subject with the requester's opening message ("text contains" finds a word in
 /// either), and the channel the ticket lives in (a chat-skill ticket's source is `chat`, its
-/// channel WhatsApp).
+/// channel the messaging channel it came in on).
 pub(crate) fn routing_facts(
     ticket: &Routed,
     subject: &str,
