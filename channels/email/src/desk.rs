@@ -673,10 +673,11 @@ async fn record_email_bounce_once(
         })
         .await?;
     desk.store_attachments_in_tx(&mut tx, &t, note, std::slice::from_ref(report)).await?;
-    let system = Actor::system(ws);
+    // The mailbox's adapter records the report, as it records the mail it reads.
+    let adapter = Actor::channel(ws, Channel::Email, t.channel_account_id).for_requester(t.requester_id);
     desk.emit_in_tx(
         &mut tx,
-        &system,
+        &adapter,
         &t,
         EventKind::EntryCreated,
         serde_json::json!({ "entryId": note.0, "public": false, "bounce": true }),
@@ -715,6 +716,8 @@ async fn acknowledge_in(
         }
     };
     queries::insert_acknowledgement(tx, ws, &sender, now).await?;
-    let (_, events) = desk.reply_in_tx(tx, &Actor::system(ws), ticket, &body).await?;
+    // Sent by the mailbox's adapter for the requester it acknowledges, not by the system.
+    let adapter = Actor::channel(ws, Channel::Email, t.channel_account_id).for_requester(t.requester_id);
+    let (_, events) = desk.reply_in_tx(tx, &adapter, ticket, &body).await?;
     Ok(events)
 }
