@@ -120,7 +120,10 @@ async fn main() -> anyhow::Result<()> {
         pg.as_deref(),
         &[("SWITCHBOARD_SLA_CHECK_EVERY_TICKS", "100000000"), ("SWITCHBOARD_JOBS", jobs)],
     )?;
-    let target = Target::new(server.pid);
+    // The database's name, so each phase also counts the CPU of the backends serving it.
+    let database =
+        pg.as_deref().and_then(|u| u.rsplit('/').next()).map(|d| d.split('?').next().unwrap_or(d).to_string());
+    let target = Target::new(server.pid, database);
     tokio::time::sleep(Duration::from_secs(1)).await;
     let mut memory = serde_json::Map::new();
     memory.insert("idle_after_start".into(), json!(target.rss_mib()));
