@@ -5,9 +5,9 @@
 //! `schema.graphql` beside this crate is the checked-in SDL of the whole composed schema (the
 //! server's test checks it).
 
+mod answer;
 #[cfg(test)]
 mod api_tests;
-mod answer;
 mod errors;
 mod knowledge;
 mod limits;

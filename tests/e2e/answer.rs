@@ -99,7 +99,8 @@ async fn the_playground_and_the_bot_answer_from_knowledge_and_escalate_the_rest(
     assert!(entries[1]["body"].as_str().unwrap().contains("passed your question to our support team"), "{entries:?}");
     let deadline = Instant::now() + Duration::from_secs(10);
     let gaps = loop {
-        let gaps = ok(&ws.agent, "{ knowledgeGaps { question ticketNumber } }", json!({})).await["knowledgeGaps"].clone();
+        let gaps =
+            ok(&ws.agent, "{ knowledgeGaps { question ticketNumber } }", json!({})).await["knowledgeGaps"].clone();
         if !gaps.as_array().unwrap().is_empty() || Instant::now() > deadline {
             break gaps;
         }

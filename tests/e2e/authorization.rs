@@ -369,7 +369,11 @@ fn ops(t: &Targets, marker: &str) -> Vec<Op> {
             "query($q: String!) { playground(question: $q) { answer decision confidence reasons sources { kind id title heading excerpt score link } } }",
             json!({ "q": "What is the vault code?" }),
         ),
-        op("answerSettings", "{ answerSettings { botEnabled confidenceThreshold voice staffReplyCooldownMinutes chatModel } }", json!({})),
+        op(
+            "answerSettings",
+            "{ answerSettings { botEnabled confidenceThreshold voice staffReplyCooldownMinutes chatModel } }",
+            json!({}),
+        ),
         op(
             "updateAnswerSettings",
             "mutation { updateAnswerSettings(input: { botEnabled: true, confidenceThreshold: 90, voice: \"Curt.\", staffReplyCooldownMinutes: 5 }) { botEnabled voice } }",

@@ -35,9 +35,18 @@ pub fn asks_for_human(text: &str) -> bool {
     let has = |x: &str| w.iter().any(|v| v == x);
     has("human") || has("agent") || has("representative") || has("operator") || {
         let joined = w.join(" ");
-        ["real person", "talk to someone", "speak to someone", "talk to a person", "speak to a person", "talk to somebody", "speak to somebody", "live person"]
-            .iter()
-            .any(|p| joined.contains(p))
+        [
+            "real person",
+            "talk to someone",
+            "speak to someone",
+            "talk to a person",
+            "speak to a person",
+            "talk to somebody",
+            "speak to somebody",
+            "live person",
+        ]
+        .iter()
+        .any(|p| joined.contains(p))
     }
 }
 

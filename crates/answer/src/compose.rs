@@ -32,8 +32,7 @@ fn sentences(text: &str) -> Vec<&str> {
     let mut start = 0;
     let bytes = text.as_bytes();
     for (i, c) in text.char_indices() {
-        let end_of_sentence =
-            matches!(c, '.' | '?' | '!') && bytes.get(i + 1).is_none_or(|b| b.is_ascii_whitespace());
+        let end_of_sentence = matches!(c, '.' | '?' | '!') && bytes.get(i + 1).is_none_or(|b| b.is_ascii_whitespace());
         if c == '\n' || end_of_sentence {
             let piece = text[start..=i].trim();
             if !piece.is_empty() {
@@ -70,7 +69,11 @@ pub fn excerpt(text: &str, terms: &[String]) -> String {
             break;
         }
         if !out.is_empty() {
-            out.push(if piece.starts_with(['-', '*', '1', '2', '3', '4', '5', '6', '7', '8', '9']) { '\n' } else { ' ' });
+            out.push(if piece.starts_with(['-', '*', '1', '2', '3', '4', '5', '6', '7', '8', '9']) {
+                '\n'
+            } else {
+                ' '
+            });
         }
         out.push_str(piece);
     }
@@ -140,7 +143,8 @@ pub fn parse_model_answer(content: &str, passages: usize) -> Result<ModelAnswer,
         .and_then(|s| s.strip_suffix("```"))
         .unwrap_or(trimmed)
         .trim();
-    let v: Value = serde_json::from_str(unfenced).map_err(|_| "the model did not reply with the JSON asked for".to_string())?;
+    let v: Value =
+        serde_json::from_str(unfenced).map_err(|_| "the model did not reply with the JSON asked for".to_string())?;
     let decline = v.get("decline").and_then(Value::as_bool).unwrap_or(false);
     let requires_escalation = v.get("requiresEscalation").and_then(Value::as_bool).unwrap_or(false);
     let confidence = v.get("confidence").and_then(Value::as_f64).unwrap_or(0.0).clamp(0.0, 1.0) as f32;
@@ -178,7 +182,9 @@ mod tests {
     #[test]
     fn the_excerpt_starts_at_the_sentence_that_answers() {
         let filler = "Our company was founded long ago and serves many customers in many countries. ".repeat(6);
-        let text = format!("{filler}To reset your password, open Settings and choose Reset. A link arrives by email. {filler}");
+        let text = format!(
+            "{filler}To reset your password, open Settings and choose Reset. A link arrives by email. {filler}"
+        );
         let terms = vec!["reset".to_string(), "password".to_string()];
         let e = excerpt(&text, &terms);
         assert!(e.starts_with("To reset your password"), "{e}");
@@ -198,7 +204,8 @@ mod tests {
         let uncited = parse_model_answer(r#"{"answer":"x","citations":[],"confidence":0.9}"#, 2).unwrap_err();
         assert!(uncited.contains("without citing"), "{uncited}");
         assert!(parse_model_answer("Sure! Open Settings.", 2).is_err());
-        let declined = parse_model_answer(r#"{"answer":"","citations":[],"confidence":0.1,"decline":true}"#, 2).unwrap();
+        let declined =
+            parse_model_answer(r#"{"answer":"","citations":[],"confidence":0.1,"decline":true}"#, 2).unwrap();
         assert!(declined.decline);
     }
 }

@@ -125,7 +125,12 @@ impl AnswerEngine {
     /// What the bot would do with `question` in workspace `ws`. Errors only for a question
     /// that cannot be taken (empty, too long) or a search that failed; a model that fails makes
     /// an escalation, not an error.
-    pub async fn answer(&self, ws: WorkspaceId, question: &str, settings: &AnswerSettings) -> Result<Answer, DeskError> {
+    pub async fn answer(
+        &self,
+        ws: WorkspaceId,
+        question: &str,
+        settings: &AnswerSettings,
+    ) -> Result<Answer, DeskError> {
         let question = question.trim();
         if question.is_empty() {
             return Err(DeskError::invalid("question", "is empty"));
@@ -149,7 +154,12 @@ impl AnswerEngine {
         let links = self.links(ws, &candidates).await;
         let sources: Vec<Source> = candidates.iter().map(|c| source(&c.hit, c.coverage, &terms, &links)).collect();
         let Some(best) = candidates.first() else {
-            return Ok(escalate(0.0, vec!["nothing in the knowledge base matches the question".into()], sources, false));
+            return Ok(escalate(
+                0.0,
+                vec!["nothing in the knowledge base matches the question".into()],
+                sources,
+                false,
+            ));
         };
         let agreement = retrieval::agreement(&candidates);
         let mut confidence = best.coverage * (0.8 + 0.2 * agreement);
@@ -164,7 +174,9 @@ impl AnswerEngine {
         }
         match &self.llm {
             None => Ok(self.extractive(confidence, threshold, terms.len(), reasons, sources)),
-            Some(llm) => Ok(self.grounded(llm, question, &candidates, confidence, settings, terms.len(), reasons, sources).await),
+            Some(llm) => {
+                Ok(self.grounded(llm, question, &candidates, confidence, settings, terms.len(), reasons, sources).await)
+            }
         }
     }
 
@@ -255,10 +267,9 @@ impl AnswerEngine {
             return Vec::new();
         }
         match self.desk.knowledge_sources(&Actor::system(ws)).await {
-            Ok(sources) => sources
-                .into_iter()
-                .filter_map(|s| s.source.document_id.map(|d| (d, s.source.url)))
-                .collect(),
+            Ok(sources) => {
+                sources.into_iter().filter_map(|s| s.source.document_id.map(|d| (d, s.source.url))).collect()
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "reading knowledge source links failed");
                 Vec::new()

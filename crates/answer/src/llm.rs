@@ -57,7 +57,9 @@ impl LlmConfig {
         let key = std::env::var("SWITCHBOARD_LLM_API_KEY").ok();
         let model = std::env::var("SWITCHBOARD_LLM_MODEL").ok().filter(|m| !m.trim().is_empty());
         let mut c = LlmConfig::new(url.trim(), key.as_deref(), model.as_deref().unwrap_or("gpt-4o-mini"));
-        if let Some(secs) = std::env::var("SWITCHBOARD_LLM_TIMEOUT_SECS").ok().and_then(|s| s.trim().parse::<u64>().ok()) {
+        if let Some(secs) =
+            std::env::var("SWITCHBOARD_LLM_TIMEOUT_SECS").ok().and_then(|s| s.trim().parse::<u64>().ok())
+        {
             c.timeout = Duration::from_secs(secs.clamp(1, 120));
         }
         Some(c)

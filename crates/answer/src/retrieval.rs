@@ -26,12 +26,12 @@ const QUESTION_WORDS: &[&str] = &[
     "a", "an", "and", "are", "as", "at", "be", "but", "by", "for", "if", "in", "into", "is", "it", "no", "not", "of",
     "on", "or", "such", "that", "the", "their", "then", "there", "these", "they", "this", "to", "was", "will", "with",
     "i", "me", "my", "we", "our", "you", "your", "he", "she", "his", "her", "its", "am", "do", "does", "did", "can",
-    "could", "would", "should", "please", "hi", "hello", "thanks", "from", "have", "has", "had", "been", "how",
-    "what", "why", "when", "where", "who", "which", "whom", "hey", "hiya", "team", "question", "quick", "need",
-    "want", "wanted", "help", "know", "tell", "thank", "thx", "ok", "okay", "just", "also", "any", "some", "is",
-    "get", "there", "way", "anyone", "someone", "lot", "much", "many", "so", "very", "really", "still", "us",
-    "im", "ive", "dont", "cant", "wont", "m", "s", "t", "ll", "re", "ve", "d", "able", "possible", "there's", "it's",
-    "about", "again", "all", "here", "one", "out", "up", "yes", "yeah", "sir", "madam", "guys", "folks", "support",
+    "could", "would", "should", "please", "hi", "hello", "thanks", "from", "have", "has", "had", "been", "how", "what",
+    "why", "when", "where", "who", "which", "whom", "hey", "hiya", "team", "question", "quick", "need", "want",
+    "wanted", "help", "know", "tell", "thank", "thx", "ok", "okay", "just", "also", "any", "some", "is", "get",
+    "there", "way", "anyone", "someone", "lot", "much", "many", "so", "very", "really", "still", "us", "im", "ive",
+    "dont", "cant", "wont", "m", "s", "t", "ll", "re", "ve", "d", "able", "possible", "there's", "it's", "about",
+    "again", "all", "here", "one", "out", "up", "yes", "yeah", "sir", "madam", "guys", "folks", "support",
 ];
 
 /// The words of a question that are worth searching for, lowercased, at most ten, each once.

@@ -101,7 +101,10 @@ async fn without_a_provider_the_best_passage_answers_with_its_source() {
     assert!(text.contains("Source: Account help › Reset your password"), "{text}");
     assert!(!a.by_model);
     let first = &a.sources[0];
-    assert_eq!((first.kind, first.title.as_str(), first.heading.as_deref()), (SourceKind::Document, "Account help", Some("Reset your password")));
+    assert_eq!(
+        (first.kind, first.title.as_str(), first.heading.as_deref()),
+        (SourceKind::Document, "Account help", Some("Reset your password"))
+    );
 
     // Typos and other word forms still find it.
     let a = engine.answer(kb.acme.workspace_id, "resetting passwords", &settings()).await.unwrap();
@@ -182,7 +185,11 @@ async fn with_a_chat_model_the_answer_is_grounded_cited_and_in_the_workspaces_vo
     assert_eq!(sent[0].body["model"], "double-model");
     assert!(sent[0].content_of("system").contains("like a pirate"));
     let user = sent[0].content_of("user");
-    assert!(user.contains("[1] Account help › Reset your password") && user.contains("Question: How do I reset my password?"), "{user}");
+    assert!(
+        user.contains("[1] Account help › Reset your password")
+            && user.contains("Question: How do I reset my password?"),
+        "{user}"
+    );
     // Only the question's workspace's passages reach the model.
     assert!(!user.contains("hunter2"));
 }

@@ -217,7 +217,9 @@ impl Desk {
             None => entries.iter().find(|e| e.kind == EntryKind::Reply),
         };
         let Some(entry) = entry.cloned() else { return Ok(Err(BotQuiet::NotACustomerMessage)) };
-        if entry.kind != EntryKind::Reply || entry.author_contact_id != Some(t.requester_id) || !bot_answers_on(&t, &entry)
+        if entry.kind != EntryKind::Reply
+            || entry.author_contact_id != Some(t.requester_id)
+            || !bot_answers_on(&t, &entry)
         {
             return Ok(Err(BotQuiet::NotACustomerMessage));
         }

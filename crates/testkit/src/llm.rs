@@ -136,7 +136,8 @@ async fn chat(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> 
     if let Some(key) = &s.api_key
         && authorization.as_deref() != Some(&format!("Bearer {key}"))
     {
-        let message = "Incorrect API key provided. You can find your API key at https://platform.openai.com/account/api-keys.";
+        let message =
+            "Incorrect API key provided. You can find your API key at https://platform.openai.com/account/api-keys.";
         return error(StatusCode::UNAUTHORIZED, "invalid_request_error", Some("invalid_api_key"), None, message);
     }
     let Some(body) = parsed else {
@@ -144,11 +145,16 @@ async fn chat(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> 
         return error(StatusCode::BAD_REQUEST, "invalid_request_error", None, None, message);
     };
     let Some(model) = body.get("model").and_then(Value::as_str).map(str::to_string) else {
-        return error(StatusCode::BAD_REQUEST, "invalid_request_error", None, Some("model"), "you must provide a model parameter");
+        return error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            None,
+            Some("model"),
+            "you must provide a model parameter",
+        );
     };
     let messages_ok = body.get("messages").and_then(Value::as_array).is_some_and(|m| {
-        !m.is_empty()
-            && m.iter().all(|x| x.get("role").and_then(Value::as_str).is_some() && x.get("content").is_some())
+        !m.is_empty() && m.iter().all(|x| x.get("role").and_then(Value::as_str).is_some() && x.get("content").is_some())
     });
     if !messages_ok {
         let message = "'messages' must be a non-empty array of objects with 'role' and 'content'.";
@@ -188,7 +194,8 @@ async fn chat(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> 
             }
             Reply::RateLimited => {
                 let message = "Rate limit reached for requests. Please try again in 20s.";
-                let mut r = error(StatusCode::TOO_MANY_REQUESTS, "requests", Some("rate_limit_exceeded"), None, message);
+                let mut r =
+                    error(StatusCode::TOO_MANY_REQUESTS, "requests", Some("rate_limit_exceeded"), None, message);
                 r.headers_mut().insert("retry-after", axum::http::HeaderValue::from_static("20"));
                 return r;
             }

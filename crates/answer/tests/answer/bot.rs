@@ -66,7 +66,10 @@ async fn the_bot_answers_a_portal_question_as_the_bot_without_stamping_first_res
     assert!(answer.entry.body.starts_with("To reset your password"), "{}", answer.entry.body);
     assert_eq!((answer.entry.author_user_id, answer.entry.author_contact_id), (None, None));
     assert_eq!(turns[0].reply_entry_id, Some(answer.entry.id));
-    assert_eq!(kb.desk.bot_entries(&kb.acme, &[answer.entry.id, entries[0].entry.id]).await.unwrap(), [answer.entry.id]);
+    assert_eq!(
+        kb.desk.bot_entries(&kb.acme, &[answer.entry.id, entries[0].entry.id]).await.unwrap(),
+        [answer.entry.id]
+    );
     let t = kb.desk.ticket(&kb.acme, t.id).await.unwrap();
     assert_eq!(t.first_responded_at, None, "the bot's answer is no first response");
     assert!(!t.escalated);
@@ -87,7 +90,11 @@ async fn without_an_answer_the_bot_escalates_once_and_then_stays_quiet() {
     let t = kb.desk.ticket(&kb.acme, t.id).await.unwrap();
     assert!(t.escalated);
     let flags = kb.desk.quality_flags(&kb.acme, false).await.unwrap();
-    assert!(flags.iter().any(|f| f.ticket_id == t.id && f.kind == QualityFlagKind::Escalated && f.reason.starts_with("Answer bot")));
+    assert!(
+        flags
+            .iter()
+            .any(|f| f.ticket_id == t.id && f.kind == QualityFlagKind::Escalated && f.reason.starts_with("Answer bot"))
+    );
 
     // The question is a knowledge gap, linked to its ticket.
     let gaps = kb.desk.knowledge_gaps(&kb.acme).await.unwrap();
@@ -115,7 +122,11 @@ async fn a_customer_can_ask_for_a_human_in_words_or_with_the_button() {
     assert!(kb.desk.ticket(&kb.acme, t.id).await.unwrap().escalated);
 
     let (t2, customer) = portal_ticket(&kb, "dana@example.com", "Email", "How do I change my email address?").await;
-    let other = Actor { workspace_id: kb.acme.workspace_id, kind: ActorKind::Contact { id: t.requester_id }, label: "r".into() };
+    let other = Actor {
+        workspace_id: kb.acme.workspace_id,
+        kind: ActorKind::Contact { id: t.requester_id },
+        label: "r".into(),
+    };
     assert!(matches!(kb.desk.request_human(&other, t2.id).await, Err(DeskError::NotFound(_))));
     let escalated = kb.desk.request_human(&customer, t2.id).await.unwrap();
     assert!(escalated.escalated);
@@ -131,8 +142,13 @@ async fn the_bot_waits_the_staff_reply_cooldown_and_never_answers_notes_closed_t
     let bot = bot(&kb, None).await;
     let (t, customer) = portal_ticket(&kb, "robin@example.com", "Hello", "hello?").await;
     assert_eq!(bot.run_pending().await.unwrap()[0].decision, "ask");
-    let staff = kb.desk.create_user(&kb.acme, "sam@acme.test", "Sam", Role::Agent, Some("a long password 123")).await.unwrap();
-    let sam = Actor { workspace_id: kb.acme.workspace_id, kind: ActorKind::User { id: staff.id, role: Role::Agent }, label: "Sam".into() };
+    let staff =
+        kb.desk.create_user(&kb.acme, "sam@acme.test", "Sam", Role::Agent, Some("a long password 123")).await.unwrap();
+    let sam = Actor {
+        workspace_id: kb.acme.workspace_id,
+        kind: ActorKind::User { id: staff.id, role: Role::Agent },
+        label: "Sam".into(),
+    };
     kb.desk.reply(&sam, t.id, "Hi! What can we do for you?", Vec::new(), None).await.unwrap();
 
     kb.clock.set(NOW + 10 * 60_000);
@@ -155,7 +171,12 @@ async fn the_bot_waits_the_staff_reply_cooldown_and_never_answers_notes_closed_t
     assert!(bot.run_pending().await.unwrap().is_empty());
 
     // Switched off: nothing.
-    let off = AnswerSettingsInput { bot_enabled: false, confidence_threshold: 65, voice: String::new(), staff_reply_cooldown_minutes: 30 };
+    let off = AnswerSettingsInput {
+        bot_enabled: false,
+        confidence_threshold: 65,
+        voice: String::new(),
+        staff_reply_cooldown_minutes: 30,
+    };
     kb.desk.save_answer_settings(&kb.acme, off).await.unwrap();
     portal_ticket(&kb, "lee@example.com", "Password", "How do I reset my password?").await;
     assert!(bot.run_pending().await.unwrap().is_empty());
@@ -189,11 +210,23 @@ async fn settings_refuse_out_of_range_values_naming_the_field() {
         DeskError::Validation(v) => v.field,
         other => panic!("{other:?}"),
     };
-    assert_eq!(field(kb.desk.save_answer_settings(&kb.acme, bad(101, "", 30)).await.unwrap_err()), "confidenceThreshold");
-    assert_eq!(field(kb.desk.save_answer_settings(&kb.acme, bad(65, &"x".repeat(1001), 30)).await.unwrap_err()), "voice");
-    assert_eq!(field(kb.desk.save_answer_settings(&kb.acme, bad(65, "", 1441)).await.unwrap_err()), "staffReplyCooldownMinutes");
+    assert_eq!(
+        field(kb.desk.save_answer_settings(&kb.acme, bad(101, "", 30)).await.unwrap_err()),
+        "confidenceThreshold"
+    );
+    assert_eq!(
+        field(kb.desk.save_answer_settings(&kb.acme, bad(65, &"x".repeat(1001), 30)).await.unwrap_err()),
+        "voice"
+    );
+    assert_eq!(
+        field(kb.desk.save_answer_settings(&kb.acme, bad(65, "", 1441)).await.unwrap_err()),
+        "staffReplyCooldownMinutes"
+    );
     let saved = kb.desk.save_answer_settings(&kb.acme, bad(80, " Warm. ", 0)).await.unwrap();
-    assert_eq!((saved.confidence_threshold, saved.voice.as_str(), saved.staff_reply_cooldown_minutes), (80, "Warm.", 0));
+    assert_eq!(
+        (saved.confidence_threshold, saved.voice.as_str(), saved.staff_reply_cooldown_minutes),
+        (80, "Warm.", 0)
+    );
     assert_eq!(kb.desk.answer_settings(&kb.acme).await.unwrap(), saved);
     // Another workspace keeps its defaults.
     assert!(!kb.desk.answer_settings(&kb.beta).await.unwrap().bot_enabled);
