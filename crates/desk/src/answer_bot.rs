@@ -192,6 +192,14 @@ impl Desk {
         Ok((work, last))
     }
 
+    /// How many committed events the bot has not read yet. On PostgreSQL some may be waiting for
+    /// older transactions to end before they can be read.
+    pub async fn bot_backlog(&self) -> Result<u64, DeskError> {
+        let mut tx = self.store().read().await?;
+        let after = tx.stream_cursor(CURSOR).await?;
+        Ok(u64::try_from(tx.events_behind(after).await?).unwrap_or(0))
+    }
+
     /// Moves the bot's cursor past handled events.
     pub async fn bot_advance(&self, to: StreamPosition) -> Result<(), DeskError> {
         let mut tx = self.store().write().await?;
