@@ -203,6 +203,8 @@ impl AnswerEngine {
         Answer { text, decision, confidence, reasons, sources, by_model: false }
     }
 
+    // The retrieval results and the reasons so far travel together from `answer`; a struct for one
+    // private call would only rename them.
     #[allow(clippy::too_many_arguments)]
     async fn grounded(
         &self,
