@@ -5,6 +5,7 @@
 //! `schema.graphql` beside this crate is the checked-in SDL of the whole composed schema (the
 //! server's test checks it).
 
+mod answer;
 #[cfg(test)]
 mod api_tests;
 mod errors;
@@ -23,6 +24,7 @@ use async_graphql::{Context, ID, ObjectType, Schema, SchemaBuilder};
 use switchboard_desk::domain::Actor;
 use switchboard_desk::{Desk, DeskError};
 
+pub use answer::{AnswerMutation, AnswerQuery};
 pub use errors::ErrorCodes;
 pub use knowledge::{KnowledgeMutation, KnowledgeQuery};
 pub use limits::{Budget, Introspection, RequestLimits, checked_document};
@@ -39,12 +41,12 @@ pub type SwitchboardSchema<Q = CoreOnlyQuery, M = CoreOnlyMutation> = Schema<Q, 
 /// core objects cannot carry the root names themselves: a merged root holds them under its own.)
 #[derive(async_graphql::MergedObject, Default, Debug)]
 #[graphql(name = "Query")]
-pub struct CoreOnlyQuery(pub CoreQuery, pub KnowledgeQuery);
+pub struct CoreOnlyQuery(pub CoreQuery, pub KnowledgeQuery, pub AnswerQuery);
 
 /// The core's changes alone under the served root name `Mutation` (see [`CoreOnlyQuery`]).
 #[derive(async_graphql::MergedObject, Default, Debug)]
 #[graphql(name = "Mutation")]
-pub struct CoreOnlyMutation(pub CoreMutation, pub KnowledgeMutation);
+pub struct CoreOnlyMutation(pub CoreMutation, pub KnowledgeMutation, pub AnswerMutation);
 
 /// Deepest query accepted.
 pub const MAX_DEPTH: usize = 12;

@@ -365,6 +365,24 @@ fn ops(t: &Targets, marker: &str) -> Vec<Op> {
         ),
         op("createKnowledgeFolder", "mutation { createKnowledgeFolder(name: \"Stolen\") { id } }", json!({})),
         op(
+            "playground",
+            "query($q: String!) { playground(question: $q) { answer decision confidence reasons sources { kind id title heading excerpt score link } } }",
+            json!({ "q": "What is the vault code?" }),
+        ),
+        op(
+            "answerSettings",
+            "{ answerSettings { botEnabled confidenceThreshold voice staffReplyCooldownMinutes chatModel } }",
+            json!({}),
+        ),
+        op(
+            "updateAnswerSettings",
+            "mutation { updateAnswerSettings(input: { botEnabled: true, confidenceThreshold: 90, voice: \"Curt.\", staffReplyCooldownMinutes: 5 }) { botEnabled voice } }",
+            json!({}),
+        ),
+        op("knowledgeGaps", "{ knowledgeGaps { id ticketId question confidence reasons createdAt } }", json!({})),
+        op("dismissKnowledgeGaps", "mutation { dismissKnowledgeGaps(ids: [\"1\"]) }", json!({})),
+        op("requestHuman", "mutation($t: ID!) { requestHuman(ticketId: $t) { id } }", json!({ "t": t.ticket })),
+        op(
             "deleteKnowledgeFolder",
             "mutation($id: ID!) { deleteKnowledgeFolder(id: $id) }",
             json!({ "id": t.knowledge_folder }),
@@ -398,7 +416,7 @@ const PUBLIC: &[&str] = &["login", "customerLogin", "requestCustomerSignInLink",
 const CALLER_ONLY: &[&str] = &["signOutEverywhere", "changePassword"];
 /// The customer surface, and what every caller may ask about itself.
 const CUSTOMER_OWN: &[&str] = &["me", "myTickets", "helpTopics", "createMyTicket"];
-const CUSTOMER_ON_TICKET: &[&str] = &["myTicket", "replyToMyTicket", "rateMyTicket"];
+const CUSTOMER_ON_TICKET: &[&str] = &["myTicket", "replyToMyTicket", "rateMyTicket", "requestHuman"];
 /// Reads and creations that act on the caller's own workspace.
 const WORKSPACE_OWN: &[&str] = &[
     "me",
@@ -448,6 +466,10 @@ const WORKSPACE_OWN: &[&str] = &[
     "knowledgeSources",
     "knowledgeFreshnessAlerts",
     "saveKnowledgeSource",
+    "playground",
+    "answerSettings",
+    "updateAnswerSettings",
+    "knowledgeGaps",
 ];
 
 fn expect_anonymous(name: &str) -> Expect {
@@ -495,7 +517,8 @@ async fn snapshot(admin: &str, ticket_id: &str) -> Value {
         qualityFlags(includeResolved: true) { id resolvedAt } emailMailboxes { id name address }
         staffIdentities { id userId channel externalId } discordGuilds { id guildId name enabled panelChannelId }
         knowledgeFolders { id name } knowledgeDocuments { id title body version folderId }
-        knowledgeSources { id url refreshMinutes } }";
+        knowledgeSources { id url refreshMinutes }
+        answerSettings { botEnabled confidenceThreshold voice staffReplyCooldownMinutes } }";
     ok(admin, q, json!({ "id": ticket_id })).await
 }
 

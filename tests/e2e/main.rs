@@ -5,6 +5,7 @@
 
 mod support;
 
+mod answer;
 mod authorization;
 mod channels;
 mod discord;

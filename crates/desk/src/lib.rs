@@ -6,6 +6,7 @@
 //! told after the commit.
 
 mod admin;
+mod answer_bot;
 mod auth;
 mod blobs;
 mod channel_accounts;
@@ -32,6 +33,7 @@ mod tickets;
 use std::sync::Arc;
 
 pub use admin::*;
+pub use answer_bot::*;
 pub use auth::{
     AuthConfig, LoginResult, MAX_CLIENT_SIGN_IN_FAILURES, MAX_SIGN_IN_FAILURES, PasswordState,
     SIGN_IN_ACCOUNTS_CHECKED, SIGN_IN_FAILURE_WINDOW_MS, WorkspaceChoice, hash_password,

@@ -304,6 +304,12 @@ async fn run(
                 ),
                 None => None,
             };
+            // The answer engine: extractive, or with the operator's chat model (SWITCHBOARD_LLM_URL).
+            let llm = match switchboard_answer::LlmConfig::from_env() {
+                Some(c) => Some(switchboard_answer::LlmClient::new(c).context("configuring the chat model")?),
+                None => None,
+            };
+            let answers = switchboard_answer::AnswerEngine::new(desk.clone(), llm);
             let schema = switchboard_graphql::build_schema_with(
                 Query(
                     Default::default(),
@@ -311,6 +317,7 @@ async fn run(
                     Default::default(),
                     switchboard_discord::DiscordQuery(Some(discord.clone())),
                     Default::default(),
+                    switchboard_graphql::AnswerQuery(Some(answers.clone())),
                 ),
                 Mutation(
                     Default::default(),
@@ -318,6 +325,7 @@ async fn run(
                     Default::default(),
                     switchboard_discord::DiscordMutation(Some(discord)),
                     Default::default(),
+                    switchboard_graphql::AnswerMutation(Some(answers.clone())),
                 ),
                 desk.clone(),
                 serve.graphql_limits,
@@ -343,6 +351,12 @@ async fn run(
             // Channel workers (mailbox polls, the WhatsApp inbox sweep) are background work: a
             // serve-only replica (SWITCHBOARD_JOBS=false) leaves them to the others.
             let workers = background.then(|| channels.start_workers());
+            // The answer bot takes its turns on customer messages on background replicas too;
+            // a turn is recorded once per message, so two replicas never both answer one.
+            let bot = background.then(|| {
+                let bot = switchboard_answer::Bot::new(answers);
+                tokio::spawn(bot.run(std::time::Duration::from_millis(500)))
+            });
             let indexer = search::spawn_indexer(desk.clone());
             // Tests and scripts read this line to find the port when listening on port 0.
             println!("Switchboard listening on {url}");
@@ -351,6 +365,9 @@ async fn run(
                 workers.shutdown().await;
             }
             indexer.abort();
+            if let Some(bot) = bot {
+                bot.abort();
+            }
             drop(live_fan_out);
             if let Some(jobs) = jobs {
                 jobs.shutdown().await;
@@ -395,6 +412,7 @@ struct Query(
     switchboard_whatsapp::WhatsAppQuery,
     switchboard_discord::DiscordQuery,
     switchboard_graphql::KnowledgeQuery,
+    switchboard_graphql::AnswerQuery,
 );
 
 // The API's changes: the core's, then each channel's (as `Query`).
@@ -406,6 +424,7 @@ struct Mutation(
     switchboard_whatsapp::WhatsAppMutation,
     switchboard_discord::DiscordMutation,
     switchboard_graphql::KnowledgeMutation,
+    switchboard_graphql::AnswerMutation,
 );
 
 /// The schema the server serves: the core's objects merged with every channel's.

@@ -6,6 +6,7 @@
 //! against `sqlx::Sqlite` and once against `sqlx::Postgres`. That keeps one copy of every statement
 //! while each is checked against a concrete driver, which sqlx's `Any` driver cannot offer. [`Tx`] dispatches to the right copy.
 
+mod answer_records;
 mod api_tokens_records;
 mod calendars_records;
 mod canned_records;
@@ -43,6 +44,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqliteSynchronous};
 use switchboard_domain::*;
 
+pub use answer_records::*;
 pub use channel_records::*;
 pub use knowledge_records::*;
 pub use notify::{Heard, Listener};
@@ -58,6 +60,8 @@ pub enum Dialect {
 
 // `cargo fmt` does not look inside `include!`: these declarations, never compiled (`cfg(any())` is
 // always false), lead it to the query files so they are formatted and checked like the rest.
+#[cfg(any())]
+mod answer_queries;
 #[cfg(any())]
 mod api_tokens_queries;
 #[cfg(any())]
@@ -150,6 +154,7 @@ mod sqlite {
     include!("lease_queries.rs");
     include!("search_queries.rs");
     include!("knowledge_queries.rs");
+    include!("answer_queries.rs");
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -185,6 +190,7 @@ mod postgres {
     include!("lease_queries.rs");
     include!("search_queries.rs");
     include!("knowledge_queries.rs");
+    include!("answer_queries.rs");
 }
 
 /// What can go wrong in storage.
@@ -751,4 +757,15 @@ tx_methods! {
     fn set_knowledge_source_due(ws: WorkspaceId, id: i64, at: Millis) -> bool;
     fn delete_knowledge_source(ws: WorkspaceId, id: i64) -> bool;
     fn mark_knowledge_sources_retrieved(ws: WorkspaceId, documents: &[i64], now: Millis, fresh_after: Millis) -> u64;
+}
+
+tx_methods! {
+    fn answer_settings(ws: WorkspaceId) -> Option<AnswerSettingsRecord>;
+    fn save_answer_settings(s: &AnswerSettingsRecord) -> ();
+    fn insert_bot_turn(t: &NewBotTurn) -> Option<i64>;
+    fn set_bot_turn_reply(ws: WorkspaceId, id: i64, reply: EntryId) -> ();
+    fn bot_turns_of_ticket(ws: WorkspaceId, ticket: TicketId) -> Vec<BotTurnRecord>;
+    fn knowledge_gaps(ws: WorkspaceId, limit: i64) -> Vec<BotTurnRecord>;
+    fn dismiss_knowledge_gaps(ws: WorkspaceId, ids: &[i64], now: Millis) -> bool;
+    fn bot_entries(ws: WorkspaceId, entries: &[EntryId]) -> Vec<EntryId>;
 }

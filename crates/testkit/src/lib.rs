@@ -1,9 +1,10 @@
 //! Runs the real `switchboard` binary: `serve` on a free port with a fresh data dir (and a
 //! database URL when given), and one-off CLI commands against the same database. Shared by the
 //! end-to-end tests and the benchmark so both exercise exactly what operators run. Also the
-//! doubles of outside services the tests point the server at ([`discord`], [`meilisearch`]).
+//! doubles of outside services the tests point the server at ([`discord`], [`llm`], [`meilisearch`]).
 
 pub mod discord;
+pub mod llm;
 pub mod meilisearch;
 
 use std::path::{Path, PathBuf};

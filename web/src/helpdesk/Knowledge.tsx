@@ -4,6 +4,7 @@
 import { useState, type FormEvent } from 'react';
 import { gql, upload } from '../api/client';
 import { formatDate } from '../lib/format';
+import { Link } from '../lib/router';
 import { ErrorText } from '../lib/ui';
 import { Feedback, Page, useMutation, useQuery } from './admin/shared';
 import { useSession } from './session';
@@ -78,6 +79,7 @@ export default function KnowledgePage() {
 
   return (
     <Page title="Knowledge">
+      <p><Link href="/knowledge/playground">Playground: test what the bot would answer</Link></p>
       <ErrorText error={error} />
       <form className="panel row" onSubmit={search} role="search" aria-label="Search knowledge">
         <input aria-label="Search the knowledge base" placeholder="Search the knowledge base" value={query} onChange={(e) => setQuery(e.target.value)} />

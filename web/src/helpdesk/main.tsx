@@ -20,6 +20,7 @@ const NewTicket = lazy(() => import('./NewTicket'));
 const Dashboard = lazy(() => import('./Dashboard'));
 const Review = lazy(() => import('./Review'));
 const Knowledge = lazy(() => import('./Knowledge'));
+const Playground = lazy(() => import('./Playground'));
 const Account = lazy(() => import('../lib/Account').then((m) => ({ default: m.Account })));
 
 const TOKEN_KEY = 'switchboard.agent.token';
@@ -87,6 +88,7 @@ function Shell({ session }: { session: Session }) {
   else if (path === '/sla') page = <Dashboard />;
   else if (path === '/review') page = <Review />;
   else if (path === '/knowledge') page = <Knowledge />;
+  else if (path === '/knowledge/playground') page = <Playground />;
   else if (path === '/account') {
     const signedOut = () => {
       session.signOut();

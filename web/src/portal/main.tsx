@@ -62,6 +62,7 @@ const RATE = gql`
     rateMyTicket(ticketId: $ticketId, rating: $rating, comment: $comment) { id csatRating }
   }
 `;
+const REQUEST_HUMAN = gql`mutation RequestHuman($ticketId: ID!) { requestHuman(ticketId: $ticketId) { id } }`;
 const TOPICS = gql`query PortalTopics { helpTopics { id name } }`;
 const EVENTS = gql`subscription MyTicketEvents { ticketEvents { kind ticketId } }`;
 
@@ -210,6 +211,7 @@ function TicketView({ token, number }: { token: string; number: string }) {
   const [body, setBody] = useState('');
   const [files, setFiles] = useState<File[]>([]);
   const [sendError, setSendError] = useState<unknown>(null);
+  const [asked, setAsked] = useState(false);
   const load = useCallback(() => {
     request<{ myTicket: Detail }>(token, MY_TICKET, { number }).then((d) => setT(d.myTicket), setError);
   }, [token, number]);
@@ -268,7 +270,14 @@ function TicketView({ token, number }: { token: string; number: string }) {
           <label>Your reply<textarea data-shortcut="reply" value={body} onChange={(e) => setBody(e.target.value)} /></label>
           <label>Attachments<input type="file" multiple onChange={(e) => setFiles(Array.from(e.target.files ?? []))} /></label>
           <ErrorText error={sendError} />
-          <div><button className="primary" disabled={!body.trim()}>Send reply</button></div>
+          <div className="row">
+            <button className="primary" disabled={!body.trim()}>Send reply</button>
+            {t.status !== 'RESOLVED' && (
+              <button type="button" onClick={() => void request(token, REQUEST_HUMAN, { ticketId: t.id }).then(() => { setAsked(true); load(); }, setSendError)} disabled={asked}>
+                {asked ? 'A person will reply' : 'Request human'}
+              </button>
+            )}
+          </div>
         </form>
       )}
     </section>
