@@ -16,7 +16,9 @@
 use std::time::Duration;
 
 use switchboard_domain::{Actor, Millis, Permission, check_webhook_url};
-use switchboard_store::{KnowledgeSourceRecord, NewKnowledgeDocument};
+use switchboard_store::{BackgroundJobRecord, KnowledgeSourceRecord, NewKnowledgeDocument};
+
+use crate::background_jobs::finish_sync_job;
 
 use crate::knowledge::{KnowledgeFormat, KnowledgeSaved, MAX_KNOWLEDGE_BYTES};
 use crate::knowledge_text::html_to_text;
@@ -265,7 +267,8 @@ impl Desk {
         if !self.claim_source(&s).await? {
             return Err(DeskError::Conflict("a sync of this source is running; try again in a moment".into()));
         }
-        let s = self.sync_claimed(s).await?;
+        let job = self.begin_sync_job(&s, None, Some(actor.label.clone())).await?;
+        let s = self.sync_claimed(s, job).await?;
         Ok(KnowledgeSourceView { health: knowledge_source_health(&s, self.now()), source: s })
     }
 
@@ -278,11 +281,17 @@ impl Desk {
     /// Syncs a source the job runner found due at `due_at`; false (and nothing done) when it is
     /// gone or another worker claimed it first.
     pub async fn run_knowledge_sync(&self, id: i64, due_at: Millis) -> Result<bool, DeskError> {
-        let Some(s) = self.store().read().await?.knowledge_source_by_id(id).await? else { return Ok(false) };
-        if s.next_sync_at != due_at || !self.claim_source(&s).await? {
-            return Ok(false);
-        }
-        self.sync_claimed(s).await?;
+        let key = crate::background_jobs::knowledge_sync_key(id, due_at);
+        let source = self.store().read().await?.knowledge_source_by_id(id).await?;
+        let claimed = match source {
+            Some(s) if s.next_sync_at == due_at && self.claim_source(&s).await? => s,
+            _ => {
+                self.forget_sync_job(&key).await?;
+                return Ok(false);
+            }
+        };
+        let job = self.begin_sync_job(&claimed, Some(key), None).await?;
+        self.sync_claimed(claimed, job).await?;
         Ok(true)
     }
 
@@ -296,11 +305,18 @@ impl Desk {
 
     /// Fetches a claimed source's page and records the outcome: the document saved (a version
     /// and a re-index only when the text changed), or the error; the next sync one interval on.
-    async fn sync_claimed(&self, claimed: KnowledgeSourceRecord) -> Result<KnowledgeSourceRecord, DeskError> {
+    async fn sync_claimed(
+        &self,
+        claimed: KnowledgeSourceRecord,
+        job: BackgroundJobRecord,
+    ) -> Result<KnowledgeSourceRecord, DeskError> {
         let fetched = self.fetch_page(&claimed.url).await;
         let mut tx = self.store().write().await?;
         // Re-read: the source may have been deleted or its interval changed during the fetch.
         let Some(mut s) = tx.knowledge_source_by_id(claimed.id).await? else {
+            let now = self.now();
+            finish_sync_job(&mut tx, job, Some("the source was deleted during the sync".into()), now).await?;
+            tx.commit().await?;
             return Err(DeskError::NotFound("knowledge source"));
         };
         let ws = s.workspace_id;
@@ -331,6 +347,7 @@ impl Desk {
                             file_name: None,
                             content_hash: String::new(),
                             created_by: Some(by.label.clone()),
+                            public: false,
                         };
                         self.insert_document(&mut tx, ws, new, page.format).await?
                     }
@@ -346,6 +363,7 @@ impl Desk {
             }
         }
         tx.record_knowledge_sync(&s).await?;
+        finish_sync_job(&mut tx, job, s.last_error.clone(), now).await?;
         tx.commit().await?;
         self.inner.search.wake.notify_one();
         Ok(s)

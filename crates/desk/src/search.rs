@@ -100,7 +100,7 @@ fn ticket_doc(t: &TicketSearchRow, entries: &[&EntrySearchRow]) -> SearchDoc {
 }
 
 /// The documents of these tickets as the database holds them now, and the ids no longer there.
-async fn ticket_docs(tx: &mut Tx, ids: &[TicketId]) -> Result<(Vec<SearchDoc>, Vec<TicketId>), DeskError> {
+pub(crate) async fn ticket_docs(tx: &mut Tx, ids: &[TicketId]) -> Result<(Vec<SearchDoc>, Vec<TicketId>), DeskError> {
     let rows = tx.ticket_search_rows(ids).await?;
     let entries = tx.entry_search_rows(ids).await?;
     let mut by_ticket: HashMap<TicketId, Vec<&EntrySearchRow>> = HashMap::new();

@@ -395,6 +395,7 @@ struct Query(
     switchboard_whatsapp::WhatsAppQuery,
     switchboard_discord::DiscordQuery,
     switchboard_graphql::KnowledgeQuery,
+    switchboard_graphql::HelpCenterQuery,
 );
 
 // The API's changes: the core's, then each channel's (as `Query`).

@@ -21,10 +21,10 @@ const DAY: Millis = 24 * 60 * MINUTE;
 
 /// What the test server's `/page` answers: status, content type and body, changed by the test.
 #[derive(Clone)]
-struct Page(Arc<Mutex<(u16, &'static str, String)>>);
+pub(crate) struct Page(Arc<Mutex<(u16, &'static str, String)>>);
 
 impl Page {
-    fn set(&self, status: u16, content_type: &'static str, body: &str) {
+    pub(crate) fn set(&self, status: u16, content_type: &'static str, body: &str) {
         *self.0.lock().unwrap() = (status, content_type, body.to_string());
     }
 }
@@ -69,17 +69,17 @@ const GUIDE: &str = "<!doctype html><html><head><title>Printer guide</title><scr
 const GUIDE_CHANGED: &str = "<html><head><title>Printer guide</title></head><body><h1>Printers</h1>\
     <h2>Toner</h2><p>Shake the toner cartridge before you replace it.</p></body></html>";
 
-struct Sources {
-    kb: Kb,
-    desk: Desk,
-    clock: Arc<ManualClock>,
-    page: Page,
-    base: String,
+pub(crate) struct Sources {
+    pub(crate) kb: Kb,
+    pub(crate) desk: Desk,
+    pub(crate) clock: Arc<ManualClock>,
+    pub(crate) page: Page,
+    pub(crate) base: String,
 }
 
 /// A knowledge base whose desk may reach 127.0.0.1 (and nothing else private), with its own
 /// manual clock and a one-second fetch limit.
-async fn sources_env(label: &str) -> Sources {
+pub(crate) async fn sources_env(label: &str) -> Sources {
     let kb = kb_env(label).await;
     let clock = Arc::new(ManualClock::at(NOW));
     let guard = OutboundGuard::with_policy(OutboundPolicy::parse("127.0.0.1").unwrap());
@@ -94,7 +94,7 @@ async fn sources_env(label: &str) -> Sources {
     Sources { kb, desk, clock, page, base }
 }
 
-fn source(url: &str, minutes: Option<i64>) -> KnowledgeSourceInput {
+pub(crate) fn source(url: &str, minutes: Option<i64>) -> KnowledgeSourceInput {
     KnowledgeSourceInput { url: url.into(), refresh_minutes: minutes }
 }
 
@@ -157,6 +157,7 @@ async fn a_url_source_syncs_and_only_a_changed_page_makes_a_version_and_a_re_ind
         body: "edited".into(),
         format: KnowledgeFormat::Text,
         folder_id: None,
+        public: None,
     };
     assert_eq!(validation(desk.save_knowledge_document(admin, edit).await.unwrap_err()).0, "id");
     assert_eq!(validation(desk.revert_knowledge_document(admin, doc_id, 1).await.unwrap_err()).0, "id");
