@@ -15,42 +15,12 @@ use switchboard_desk::{
 
 use crate::help_center::{BackgroundJob, HelpCenterArticle, HelpCenterSearchHit};
 use crate::search::SnippetFragment;
-use crate::types::{id, time};
+use crate::types::{id, remote_enum, time};
 use crate::{actor, desk, opt_id, parse_id};
 
-/// How a document's body is read (and highlighted in the editor).
-#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
-pub enum KnowledgeFormat {
-    Text,
-    Markdown,
-    Html,
-    Json,
-    Csv,
-}
-
-impl From<KnowledgeFormat> for Format {
-    fn from(f: KnowledgeFormat) -> Self {
-        match f {
-            KnowledgeFormat::Text => Format::Text,
-            KnowledgeFormat::Markdown => Format::Markdown,
-            KnowledgeFormat::Html => Format::Html,
-            KnowledgeFormat::Json => Format::Json,
-            KnowledgeFormat::Csv => Format::Csv,
-        }
-    }
-}
-
-impl From<Format> for KnowledgeFormat {
-    fn from(f: Format) -> Self {
-        match f {
-            Format::Text => KnowledgeFormat::Text,
-            Format::Markdown => KnowledgeFormat::Markdown,
-            Format::Html => KnowledgeFormat::Html,
-            Format::Json => KnowledgeFormat::Json,
-            Format::Csv => KnowledgeFormat::Csv,
-        }
-    }
-}
+remote_enum!(
+    /// How a document's body is read (and highlighted in the editor).
+    KnowledgeFormat => "Format" { Text, Markdown, Html, Json, Csv });
 
 /// Where a document came from.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
@@ -258,35 +228,22 @@ pub struct KnowledgeDocumentInputGql {
     pub public: Option<bool>,
 }
 
-/// A URL source's health, as the Knowledge page shows it.
-#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
-pub enum KnowledgeSourceHealth {
-    /// Synced on schedule, no error, retrieved by searches.
-    Healthy,
-    /// The content is older than three intervals: it may be outdated.
-    StaleSync,
-    /// The scheduled sync is more than 15 minutes late.
-    SyncOverdue,
-    /// The last fetch or index failed; `lastError` says why.
-    SyncFailed,
-    /// Added, not fetched yet.
-    NeverSynced,
-    /// Indexed, but no knowledge search returned it in 30 days.
-    NeverRetrieved,
-}
-
-impl From<Health> for KnowledgeSourceHealth {
-    fn from(h: Health) -> Self {
-        match h {
-            Health::Healthy => KnowledgeSourceHealth::Healthy,
-            Health::StaleSync => KnowledgeSourceHealth::StaleSync,
-            Health::SyncOverdue => KnowledgeSourceHealth::SyncOverdue,
-            Health::SyncFailed => KnowledgeSourceHealth::SyncFailed,
-            Health::NeverSynced => KnowledgeSourceHealth::NeverSynced,
-            Health::NeverRetrieved => KnowledgeSourceHealth::NeverRetrieved,
-        }
-    }
-}
+remote_enum!(
+    /// A URL source's health, as the Knowledge page shows it.
+    KnowledgeSourceHealth => "Health" {
+        /// Synced on schedule, no error, retrieved by searches.
+        Healthy,
+        /// The content is older than three intervals: it may be outdated.
+        StaleSync,
+        /// The scheduled sync is more than 15 minutes late.
+        SyncOverdue,
+        /// The last fetch or index failed; `lastError` says why.
+        SyncFailed,
+        /// Added, not fetched yet.
+        NeverSynced,
+        /// Indexed, but no knowledge search returned it in 30 days.
+        NeverRetrieved,
+    });
 
 /// A page the workspace keeps in its knowledge base, fetched again every `refreshMinutes`.
 pub struct KnowledgeSource(pub KnowledgeSourceView);
@@ -334,14 +291,14 @@ impl KnowledgeSource {
     }
 }
 
-/// Why a source is a freshness alert.
-#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
-pub enum KnowledgeFreshnessReason {
-    /// Its content is older than three intervals.
-    StaleSync,
-    /// No knowledge search returned it in 30 days.
-    NeverRetrieved,
-}
+remote_enum!(
+    /// Why a source is a freshness alert.
+    KnowledgeFreshnessReason => "KnowledgeFreshness" {
+        /// Its content is older than three intervals.
+        StaleSync,
+        /// No knowledge search returned it in 30 days.
+        NeverRetrieved,
+    });
 
 /// A source that is a candidate for an update, a removal or a test search.
 #[derive(SimpleObject)]
@@ -408,10 +365,7 @@ impl KnowledgeQuery {
             .into_iter()
             .map(|(v, why)| KnowledgeFreshnessAlert {
                 source: KnowledgeSource(v),
-                reason: match why {
-                    KnowledgeFreshness::StaleSync => KnowledgeFreshnessReason::StaleSync,
-                    KnowledgeFreshness::NeverRetrieved => KnowledgeFreshnessReason::NeverRetrieved,
-                },
+                reason: why.into(),
             })
             .collect())
     }

@@ -1,9 +1,13 @@
--- Background jobs and the help center (issue 18).
+-- Background jobs, the help center and sooner retries of failed URL syncs (issue 18).
 
 -- A public document is in the portal's help center: every customer of its workspace may browse,
 -- search and read it. Staff documents stay private unless an admin says otherwise.
 ALTER TABLE knowledge_documents ADD COLUMN public BOOLEAN NOT NULL DEFAULT FALSE;
 CREATE INDEX knowledge_documents_public ON knowledge_documents(workspace_id, public);
+
+-- Failed syncs in a row: a failing source is tried again sooner than its interval (1, 2, 4, ...
+-- minutes, never later than the interval), and back on its interval after a success.
+ALTER TABLE knowledge_sources ADD COLUMN failures BIGINT NOT NULL DEFAULT 0;
 
 -- Long-running work the Background jobs page shows: URL syncs and re-indexing, with their state
 -- (queued, running, completed, failed), progress and times. The work itself is the job runner's;

@@ -19,7 +19,10 @@ pub const KEPT_JOBS: i64 = 200;
 /// A running job whose progress has not moved for this long lost its worker.
 pub const STALLED_AFTER_MS: Millis = 10 * 60_000;
 /// Tickets per page of a workspace re-index (its progress moves after each).
-const REINDEX_PAGE: i64 = 200;
+const REINDEX_PAGE: i64 = 500;
+/// How often a re-index commits what it wrote (a commit per page would cost more than the
+/// pages at a million tickets); its last commit is at the end.
+const REINDEX_COMMIT_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
 /// Knowledge documents per page of a workspace re-index.
 const REINDEX_DOCUMENT_PAGE: usize = 50;
 /// The most rows the page lists.
@@ -201,6 +204,7 @@ impl Desk {
         job.processed = 0;
         job.total = Some(tickets + documents.len() as i64);
         self.save_progress(&mut job).await?;
+        let mut committed = std::time::Instant::now();
         let mut after = TicketId(0);
         loop {
             let mut tx = self.store().read().await?;
@@ -209,7 +213,10 @@ impl Desk {
             let (docs, _) = crate::search::ticket_docs(&mut tx, &ids).await?;
             drop(tx);
             engine.upsert(docs).await?;
-            engine.commit().await?;
+            if committed.elapsed() >= REINDEX_COMMIT_EVERY {
+                engine.commit().await?;
+                committed = std::time::Instant::now();
+            }
             after = last;
             job.processed += ids.len() as i64;
             self.save_progress(&mut job).await?;
@@ -217,10 +224,10 @@ impl Desk {
         for page in documents.chunks(REINDEX_DOCUMENT_PAGE) {
             let chunks = self.store().read().await?.knowledge_chunks_of(page).await?;
             engine.upsert(chunks.iter().map(crate::knowledge::chunk_doc).collect()).await?;
-            engine.commit().await?;
             job.processed += page.len() as i64;
             self.save_progress(&mut job).await?;
         }
+        engine.commit().await?;
         Ok(())
     }
 

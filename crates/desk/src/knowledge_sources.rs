@@ -46,6 +46,8 @@ pub const DEFAULT_FETCH_TIMEOUT: Duration = Duration::from_secs(20);
 /// A search marks a source retrieved at most this often (a write per search would be waste).
 const RETRIEVAL_RESOLUTION_MS: Millis = 3_600_000;
 const MAX_ERROR_CHARS: usize = 500;
+/// The first retry after a failed sync.
+const FIRST_RETRY_MS: Millis = 60_000;
 const MAX_TITLE_CHARS: usize = 200;
 
 /// A source's health, as the Knowledge page shows it.
@@ -176,6 +178,14 @@ fn describe(e: &reqwest::Error) -> String {
         source = s.source();
     }
     msg
+}
+
+/// How soon a source is tried again after `failures` failed syncs in a row: a minute after the
+/// first, doubling each time, never later than its interval (a page down for a moment is back
+/// in the knowledge base soon, one down for good costs a fetch per interval).
+pub fn retry_after_failures(failures: i64, interval_ms: Millis) -> Millis {
+    let doublings = u32::try_from((failures - 1).clamp(0, 20)).unwrap_or(20);
+    (FIRST_RETRY_MS << doublings).min(interval_ms)
 }
 
 fn validate_refresh(minutes: Option<i64>) -> Result<i64, DeskError> {
@@ -322,7 +332,8 @@ impl Desk {
         let ws = s.workspace_id;
         let now = self.now();
         s.last_attempt_at = Some(now);
-        s.next_sync_at = now + s.refresh_minutes * 60_000;
+        let interval = s.refresh_minutes * 60_000;
+        s.next_sync_at = now + interval;
         let page = fetched
             .and_then(|p| if p.text.trim().is_empty() { Err("the page has no text".to_string()) } else { Ok(p) });
         match page {
@@ -356,10 +367,13 @@ impl Desk {
                 s.last_synced_at = Some(now);
                 s.first_synced_at = s.first_synced_at.or(Some(now));
                 s.last_error = None;
+                s.failures = 0;
             }
             Err(e) => {
                 tracing::info!(source = s.id, error = %e, "knowledge source sync failed");
                 s.last_error = Some(clip(&e, MAX_ERROR_CHARS));
+                s.failures += 1;
+                s.next_sync_at = now + retry_after_failures(s.failures, interval);
             }
         }
         tx.record_knowledge_sync(&s).await?;

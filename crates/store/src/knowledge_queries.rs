@@ -344,7 +344,7 @@ pub async fn knowledge_document_ids_after(c: &mut Conn, after: i64, limit: i64) 
 
 const KNOWLEDGE_SOURCE_COLUMNS: &str = "id, workspace_id, url, refresh_minutes, document_id, next_sync_at, \
      syncing_until, last_attempt_at, last_synced_at, first_synced_at, last_error, last_retrieved_at, \
-     created_at, created_by";
+     created_at, created_by, failures";
 
 /// Adds a URL source, or sets the interval of the workspace's source for that URL.
 pub async fn save_knowledge_source(
@@ -441,7 +441,8 @@ pub async fn claim_knowledge_source(
 pub async fn record_knowledge_sync(c: &mut Conn, s: &KnowledgeSourceRecord) -> Result<()> {
     sqlx::query(
         "UPDATE knowledge_sources SET document_id = $2, next_sync_at = $3, last_attempt_at = $4, \
-         last_synced_at = $5, first_synced_at = $6, last_error = $7, syncing_until = NULL WHERE id = $1",
+         last_synced_at = $5, first_synced_at = $6, last_error = $7, failures = $8, syncing_until = NULL \
+         WHERE id = $1",
     )
     .bind(s.id)
     .bind(s.document_id)
@@ -450,6 +451,7 @@ pub async fn record_knowledge_sync(c: &mut Conn, s: &KnowledgeSourceRecord) -> R
     .bind(s.last_synced_at)
     .bind(s.first_synced_at)
     .bind(&s.last_error)
+    .bind(s.failures)
     .execute(&mut *c)
     .await?;
     Ok(())

@@ -117,6 +117,8 @@ pub struct KnowledgeSourceRecord {
     pub last_retrieved_at: Option<Millis>,
     pub created_at: Millis,
     pub created_by: Option<String>,
+    /// Failed syncs in a row (0 after a success): the next is tried sooner than the interval.
+    pub failures: i64,
 }
 
 /// A row of the Background jobs page: a URL sync or a re-index, its state, progress and times.

@@ -66,7 +66,7 @@ export function HelpCenter({ token }: { token: string }) {
     <section aria-labelledby="help-title">
       <h1 id="help-title">Help center</h1>
       <form className="panel row" role="search" aria-label="Search the help center" onSubmit={search}>
-        <input aria-label="Search the help center" placeholder="Search for answers" value={text} onChange={(e) => setText(e.target.value)} style={{ flex: 1 }} />
+        <input aria-label="Search for answers" placeholder="Search for answers" value={text} onChange={(e) => setText(e.target.value)} style={{ flex: 1 }} />
         <button className="primary">Search</button>
       </form>
       <ErrorText error={error} />

@@ -270,14 +270,16 @@ async fn every_health_state_is_reached_with_the_manual_clock() {
     desk.sync_knowledge_source(admin, id).await.unwrap();
     assert_eq!(health().await, KnowledgeSourceHealth::SyncFailed);
 
-    // The job runner's path: due, claimed once, synced.
+    // The job runner's path: due (a minute after the failure, not a whole interval), claimed
+    // once, synced.
     s.page.set(200, "text/html", GUIDE);
+    let retry = NOW + MINUTE;
     let t0 = NOW + 15 * MINUTE;
     s.clock.set(t0);
     let due = desk.due_knowledge_sources(10).await.unwrap();
-    assert_eq!(due, vec![(id, t0)]);
-    assert!(desk.run_knowledge_sync(id, t0).await.unwrap());
-    assert!(!desk.run_knowledge_sync(id, t0).await.unwrap(), "a second job for the same due time does nothing");
+    assert_eq!(due, vec![(id, retry)]);
+    assert!(desk.run_knowledge_sync(id, retry).await.unwrap());
+    assert!(!desk.run_knowledge_sync(id, retry).await.unwrap(), "a second job for the same due time does nothing");
     assert_eq!(health().await, KnowledgeSourceHealth::Healthy);
     assert!(alerts().await.is_empty());
     assert!(desk.due_knowledge_sources(10).await.unwrap().is_empty());
@@ -310,4 +312,28 @@ async fn every_health_state_is_reached_with_the_manual_clock() {
     s.clock.set(t1 + 30 * DAY + MINUTE);
     desk.sync_knowledge_source(admin, id).await.unwrap();
     assert_eq!(health().await, KnowledgeSourceHealth::NeverRetrieved);
+}
+
+#[tokio::test]
+async fn a_failing_source_is_retried_sooner_with_backoff_and_back_on_its_interval_after_a_success() {
+    let s = sources_env("kb_source_backoff").await;
+    let (desk, admin) = (&s.desk, &s.kb.env.admin);
+    let id = desk.save_knowledge_source(admin, source(&format!("{}/page", s.base), Some(15))).await.unwrap().source.id;
+    s.page.set(500, "text/plain", "down");
+    let mut now = NOW;
+    // 1, 2, 4, 8 minutes after each failure in a row, then never later than the 15-minute interval.
+    for expected in [1, 2, 4, 8, 15, 15] {
+        let v = desk.sync_knowledge_source(admin, id).await.unwrap();
+        assert_eq!(v.health, KnowledgeSourceHealth::SyncFailed);
+        assert_eq!(v.source.next_sync_at, now + expected * MINUTE, "after {} failures", v.source.failures);
+        now = v.source.next_sync_at;
+        s.clock.set(now);
+    }
+    s.page.set(200, "text/html", GUIDE);
+    let v = desk.sync_knowledge_source(admin, id).await.unwrap();
+    assert_eq!((v.health, v.source.failures), (KnowledgeSourceHealth::Healthy, 0));
+    assert_eq!(v.source.next_sync_at, now + 15 * MINUTE, "back on its interval");
+    s.page.set(500, "text/plain", "down again");
+    let v = desk.sync_knowledge_source(admin, id).await.unwrap();
+    assert_eq!(v.source.next_sync_at, now + MINUTE, "a new run of failures starts at a minute again");
 }
