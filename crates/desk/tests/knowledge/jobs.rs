@@ -70,7 +70,7 @@ async fn url_syncs_show_as_queued_running_then_completed_or_failed() {
 async fn a_reindex_from_the_web_is_queued_runs_once_and_reports_its_progress() {
     let kb = kb_env("kb_jobs_reindex").await;
     let (desk, admin) = (&kb.env.desk, &kb.env.admin);
-    for i in 0..450 {
+    for i in 0..1_050 {
         desk.open_ticket(admin, opening(&format!("Printer {i} is jammed"), &format!("c{i}@example.com"), None))
             .await
             .unwrap();
@@ -121,15 +121,15 @@ async fn a_reindex_from_the_web_is_queued_runs_once_and_reports_its_progress() {
     let seen = watcher.await.unwrap();
     let done = desk.background_jobs(admin).await.unwrap().remove(0);
     assert_eq!(done.state, "completed", "{:?}", done.error);
-    assert_eq!((done.processed, done.total), (451, Some(451)), "450 tickets and 1 document of this workspace");
+    assert_eq!((done.processed, done.total), (1_051, Some(1_051)), "1,050 tickets and 1 document of this workspace");
     assert!(done.started_at.is_some() && done.finished_at.is_some());
     assert!(
-        seen.iter().any(|(state, n)| state == "running" && *n > 0 && *n < 451),
+        seen.iter().any(|(state, n)| state == "running" && *n > 0 && *n < 1_051),
         "progress was visible part-way: {seen:?}"
     );
     assert!(desk.runnable_reindex_jobs(10).await.unwrap().is_empty());
 
-    assert_eq!(found("jammed").await, 450);
+    assert_eq!(found("jammed").await, 1_050);
     assert_eq!(desk.knowledge_search(admin, "toner", 5).await.unwrap().len(), 1);
     // Only this workspace was written.
     let f = TicketFilter { text: Some("printer".into()), ..Default::default() };
