@@ -58,7 +58,10 @@ impl From<HelpCenterHit> for HelpCenterSearchHit {
             fragments: h
                 .snippet
                 .map(|s| {
-                    s.fragments.into_iter().map(|f| SnippetFragment { text: f.text, highlighted: f.highlighted }).collect()
+                    s.fragments
+                        .into_iter()
+                        .map(|f| SnippetFragment { text: f.text, highlighted: f.highlighted })
+                        .collect()
                 })
                 .unwrap_or_default(),
         }

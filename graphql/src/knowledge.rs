@@ -229,21 +229,21 @@ pub struct KnowledgeDocumentInputGql {
 }
 
 remote_enum!(
-    /// A URL source's health, as the Knowledge page shows it.
-    KnowledgeSourceHealth => "Health" {
-        /// Synced on schedule, no error, retrieved by searches.
-        Healthy,
-        /// The content is older than three intervals: it may be outdated.
-        StaleSync,
-        /// The scheduled sync is more than 15 minutes late.
-        SyncOverdue,
-        /// The last fetch or index failed; `lastError` says why.
-        SyncFailed,
-        /// Added, not fetched yet.
-        NeverSynced,
-        /// Indexed, but no knowledge search returned it in 30 days.
-        NeverRetrieved,
-    });
+/// A URL source's health, as the Knowledge page shows it.
+KnowledgeSourceHealth => "Health" {
+    /// Synced on schedule, no error, retrieved by searches.
+    Healthy,
+    /// The content is older than three intervals: it may be outdated.
+    StaleSync,
+    /// The scheduled sync is more than 15 minutes late.
+    SyncOverdue,
+    /// The last fetch or index failed; `lastError` says why.
+    SyncFailed,
+    /// Added, not fetched yet.
+    NeverSynced,
+    /// Indexed, but no knowledge search returned it in 30 days.
+    NeverRetrieved,
+});
 
 /// A page the workspace keeps in its knowledge base, fetched again every `refreshMinutes`.
 pub struct KnowledgeSource(pub KnowledgeSourceView);
@@ -292,13 +292,13 @@ impl KnowledgeSource {
 }
 
 remote_enum!(
-    /// Why a source is a freshness alert.
-    KnowledgeFreshnessReason => "KnowledgeFreshness" {
-        /// Its content is older than three intervals.
-        StaleSync,
-        /// No knowledge search returned it in 30 days.
-        NeverRetrieved,
-    });
+/// Why a source is a freshness alert.
+KnowledgeFreshnessReason => "KnowledgeFreshness" {
+    /// Its content is older than three intervals.
+    StaleSync,
+    /// No knowledge search returned it in 30 days.
+    NeverRetrieved,
+});
 
 /// A source that is a candidate for an update, a removal or a test search.
 #[derive(SimpleObject)]
@@ -363,10 +363,7 @@ impl KnowledgeQuery {
         let alerts = desk(ctx).knowledge_freshness_alerts(actor(ctx)?).await?;
         Ok(alerts
             .into_iter()
-            .map(|(v, why)| KnowledgeFreshnessAlert {
-                source: KnowledgeSource(v),
-                reason: why.into(),
-            })
+            .map(|(v, why)| KnowledgeFreshnessAlert { source: KnowledgeSource(v), reason: why.into() })
             .collect())
     }
 

@@ -190,16 +190,20 @@ async fn the_help_center_shows_customers_public_articles_only_and_suggests_them(
 
     let list = ok(&ws.customer, "{ helpCenterArticles { id title } helpCenterFolders { id } }", json!({})).await;
     assert_eq!(list["helpCenterArticles"], json!([{ "id": article, "title": "Resetting your password" }]));
-    let read = ok(&ws.customer, "query($id: ID!) { helpCenterArticle(id: $id) { title body } }", json!({ "id": article }))
-        .await;
+    let read =
+        ok(&ws.customer, "query($id: ID!) { helpCenterArticle(id: $id) { title body } }", json!({ "id": article }))
+            .await;
     assert!(read["helpCenterArticle"]["body"].as_str().unwrap().contains("Forgot password"));
     let hidden =
         gql(Some(&ws.customer), "query($id: ID!) { helpCenterArticle(id: $id) { title } }", json!({ "id": runbook }))
             .await;
     assert_error(&hidden, "NOT_FOUND", None);
-    let foreign =
-        gql(Some(&other.customer), "query($id: ID!) { helpCenterArticle(id: $id) { title } }", json!({ "id": article }))
-            .await;
+    let foreign = gql(
+        Some(&other.customer),
+        "query($id: ID!) { helpCenterArticle(id: $id) { title } }",
+        json!({ "id": article }),
+    )
+    .await;
     assert_error(&foreign, "NOT_FOUND", None);
     // Customers still never reach the staff knowledge base.
     let staff_only = gql(Some(&ws.customer), "{ knowledgeDocuments { id } }", json!({})).await;

@@ -134,11 +134,15 @@ impl Desk {
         let mut tx = self.store().write().await?;
         if let Some(open) = tx.background_jobs(ws, LISTED_JOBS).await?.into_iter().find(|j| {
             j.kind == BackgroundJobKind::Reindex.as_str()
-                && matches!(BackgroundJobState::parse(&j.state), BackgroundJobState::Queued | BackgroundJobState::Running)
+                && matches!(
+                    BackgroundJobState::parse(&j.state),
+                    BackgroundJobState::Queued | BackgroundJobState::Running
+                )
         }) {
             return Ok(open);
         }
-        let mut job = new_job(ws, BackgroundJobKind::Reindex, BackgroundJobState::Queued, "Tickets and knowledge".into(), now);
+        let mut job =
+            new_job(ws, BackgroundJobKind::Reindex, BackgroundJobState::Queued, "Tickets and knowledge".into(), now);
         job.requested_by = Some(actor.label.clone());
         job.dedup_key = Some(format!("reindex-{}-{now}", ws.0));
         let job = tx
@@ -153,7 +157,12 @@ impl Desk {
     /// each last moved: the runner's.
     pub async fn runnable_reindex_jobs(&self, limit: i64) -> Result<Vec<(i64, Millis)>, DeskError> {
         let stale = self.now() - STALLED_AFTER_MS;
-        Ok(self.store().read().await?.runnable_background_jobs(BackgroundJobKind::Reindex.as_str(), stale, limit).await?)
+        Ok(self
+            .store()
+            .read()
+            .await?
+            .runnable_background_jobs(BackgroundJobKind::Reindex.as_str(), stale, limit)
+            .await?)
     }
 
     /// Runs a queued re-index: claims it (false when another worker has it, or it is gone),

@@ -7,8 +7,8 @@ use std::time::Duration;
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use secrecy::ExposeSecret;
-use switchboard_desk::{Desk, DeskError};
 use switchboard_desk::search_layer::{MeilisearchEngine, MeilisearchHttp, SearchError, TantivyEngine};
+use switchboard_desk::{Desk, DeskError};
 
 use crate::config::Settings;
 

@@ -4,10 +4,7 @@ const BACKGROUND_JOB_COLUMNS: &str = "id, workspace_id, kind, state, subject, so
      error, requested_by, created_at, started_at, finished_at, updated_at";
 
 /// Adds a job row; with a `dedup_key` another row holds already, nothing (None).
-pub async fn insert_background_job(
-    c: &mut Conn,
-    j: &BackgroundJobRecord,
-) -> Result<Option<BackgroundJobRecord>> {
+pub async fn insert_background_job(c: &mut Conn, j: &BackgroundJobRecord) -> Result<Option<BackgroundJobRecord>> {
     Ok(sqlx::query_as(sqlf!(
         "INSERT INTO background_jobs (workspace_id, kind, state, subject, source_id, dedup_key, processed, total, \
          error, requested_by, created_at, started_at, finished_at, updated_at) \

@@ -84,7 +84,10 @@ async fn customers_see_only_public_documents_of_their_own_workspace() {
     // A customer still never reaches the staff knowledge base, and an agent cannot publish.
     assert!(matches!(desk.knowledge_search(&customer, "printer", 10).await, Err(DeskError::Forbidden(_))));
     let agent = staff(desk, admin, Role::Agent, "agent@acme.test").await;
-    assert!(matches!(desk.set_knowledge_document_public(&agent, internal.id, true).await, Err(DeskError::Forbidden(_))));
+    assert!(matches!(
+        desk.set_knowledge_document_public(&agent, internal.id, true).await,
+        Err(DeskError::Forbidden(_))
+    ));
     assert!(matches!(desk.set_knowledge_document_public(&beta, guide.id, false).await, Err(DeskError::NotFound(_))));
     // Staff see what customers see.
     assert_eq!(desk.help_center_articles(&agent, None).await.unwrap().len(), 2);

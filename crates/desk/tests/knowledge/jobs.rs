@@ -5,7 +5,7 @@
 use switchboard_desk::domain::*;
 use switchboard_desk::*;
 
-use super::sources::{sources_env, source};
+use super::sources::{source, sources_env};
 use super::*;
 
 fn states(jobs: &[switchboard_desk::store::BackgroundJobRecord]) -> Vec<(String, String)> {
@@ -61,8 +61,11 @@ async fn url_syncs_show_as_queued_running_then_completed_or_failed() {
     let other = desk.create_workspace("beta", "Beta", "BT", "UTC", "General").await.unwrap();
     assert!(desk.background_jobs(&Actor::system(other.id)).await.unwrap().is_empty());
     let ticket = desk.open_ticket(admin, opening("Hi", "cust@example.com", None)).await.unwrap();
-    let customer =
-        Actor { workspace_id: admin.workspace_id, kind: ActorKind::Contact { id: ticket.requester_id }, label: "C".into() };
+    let customer = Actor {
+        workspace_id: admin.workspace_id,
+        kind: ActorKind::Contact { id: ticket.requester_id },
+        label: "C".into(),
+    };
     assert!(matches!(desk.background_jobs(&customer).await, Err(DeskError::Forbidden(_))));
 }
 
