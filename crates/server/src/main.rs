@@ -312,6 +312,7 @@ async fn run(
                     Default::default(),
                     switchboard_discord::DiscordQuery(Some(discord.clone())),
                     Default::default(),
+                    Default::default(),
                 ),
                 Mutation(
                     Default::default(),
