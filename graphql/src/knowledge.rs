@@ -13,43 +13,14 @@ use switchboard_desk::{
     KnowledgeSourceHealth as Health, KnowledgeSourceInput, KnowledgeSourceView, KnowledgeUpload, LineChange,
 };
 
+use crate::help_center::{BackgroundJob, HelpCenterArticle, HelpCenterSearchHit};
 use crate::search::SnippetFragment;
-use crate::types::{id, time};
+use crate::types::{id, remote_enum, time};
 use crate::{actor, desk, opt_id, parse_id};
 
-/// How a document's body is read (and highlighted in the editor).
-#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
-pub enum KnowledgeFormat {
-    Text,
-    Markdown,
-    Html,
-    Json,
-    Csv,
-}
-
-impl From<KnowledgeFormat> for Format {
-    fn from(f: KnowledgeFormat) -> Self {
-        match f {
-            KnowledgeFormat::Text => Format::Text,
-            KnowledgeFormat::Markdown => Format::Markdown,
-            KnowledgeFormat::Html => Format::Html,
-            KnowledgeFormat::Json => Format::Json,
-            KnowledgeFormat::Csv => Format::Csv,
-        }
-    }
-}
-
-impl From<Format> for KnowledgeFormat {
-    fn from(f: Format) -> Self {
-        match f {
-            Format::Text => KnowledgeFormat::Text,
-            Format::Markdown => KnowledgeFormat::Markdown,
-            Format::Html => KnowledgeFormat::Html,
-            Format::Json => KnowledgeFormat::Json,
-            Format::Csv => KnowledgeFormat::Csv,
-        }
-    }
-}
+remote_enum!(
+    /// How a document's body is read (and highlighted in the editor).
+    KnowledgeFormat => "Format" { Text, Markdown, Html, Json, Csv });
 
 /// Where a document came from.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
@@ -120,6 +91,10 @@ impl KnowledgeDocument {
     /// Who changed the content last.
     async fn updated_by(&self) -> Option<&str> {
         self.0.updated_by.as_deref()
+    }
+    /// In the portal's help center: every customer of the workspace may read and search it.
+    async fn public(&self) -> bool {
+        self.0.public
     }
     /// The kept versions, newest (the current content) first; at most 50.
     #[graphql(complexity = "50 * child_complexity")]
@@ -249,11 +224,13 @@ pub struct KnowledgeDocumentInputGql {
     pub body: String,
     pub format: KnowledgeFormat,
     pub folder_id: Option<ID>,
+    /// In the portal's help center; not given keeps it as it is (a new document is not public).
+    pub public: Option<bool>,
 }
 
+remote_enum!(
 /// A URL source's health, as the Knowledge page shows it.
-#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
-pub enum KnowledgeSourceHealth {
+KnowledgeSourceHealth => "Health" {
     /// Synced on schedule, no error, retrieved by searches.
     Healthy,
     /// The content is older than three intervals: it may be outdated.
@@ -266,20 +243,7 @@ pub enum KnowledgeSourceHealth {
     NeverSynced,
     /// Indexed, but no knowledge search returned it in 30 days.
     NeverRetrieved,
-}
-
-impl From<Health> for KnowledgeSourceHealth {
-    fn from(h: Health) -> Self {
-        match h {
-            Health::Healthy => KnowledgeSourceHealth::Healthy,
-            Health::StaleSync => KnowledgeSourceHealth::StaleSync,
-            Health::SyncOverdue => KnowledgeSourceHealth::SyncOverdue,
-            Health::SyncFailed => KnowledgeSourceHealth::SyncFailed,
-            Health::NeverSynced => KnowledgeSourceHealth::NeverSynced,
-            Health::NeverRetrieved => KnowledgeSourceHealth::NeverRetrieved,
-        }
-    }
-}
+});
 
 /// A page the workspace keeps in its knowledge base, fetched again every `refreshMinutes`.
 pub struct KnowledgeSource(pub KnowledgeSourceView);
@@ -327,14 +291,14 @@ impl KnowledgeSource {
     }
 }
 
+remote_enum!(
 /// Why a source is a freshness alert.
-#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
-pub enum KnowledgeFreshnessReason {
+KnowledgeFreshnessReason => "KnowledgeFreshness" {
     /// Its content is older than three intervals.
     StaleSync,
     /// No knowledge search returned it in 30 days.
     NeverRetrieved,
-}
+});
 
 /// A source that is a candidate for an update, a removal or a test search.
 #[derive(SimpleObject)]
@@ -356,6 +320,10 @@ pub struct KnowledgeSourceInputGql {
 /// The knowledge base's reads.
 #[derive(Debug, Default)]
 pub struct KnowledgeQuery;
+
+/// The help center's and the Background jobs page's reads.
+#[derive(Debug, Default)]
+pub struct HelpCenterQuery;
 
 #[Object]
 impl KnowledgeQuery {
@@ -395,13 +363,7 @@ impl KnowledgeQuery {
         let alerts = desk(ctx).knowledge_freshness_alerts(actor(ctx)?).await?;
         Ok(alerts
             .into_iter()
-            .map(|(v, why)| KnowledgeFreshnessAlert {
-                source: KnowledgeSource(v),
-                reason: match why {
-                    KnowledgeFreshness::StaleSync => KnowledgeFreshnessReason::StaleSync,
-                    KnowledgeFreshness::NeverRetrieved => KnowledgeFreshnessReason::NeverRetrieved,
-                },
-            })
+            .map(|(v, why)| KnowledgeFreshnessAlert { source: KnowledgeSource(v), reason: why.into() })
             .collect())
     }
 
@@ -435,6 +397,53 @@ impl KnowledgeQuery {
     }
 }
 
+#[Object]
+impl HelpCenterQuery {
+    /// The help center's folders: those holding a public document, by name (customers and staff).
+    #[graphql(complexity = "200 * child_complexity")]
+    async fn help_center_folders(&self, ctx: &Context<'_>) -> Result<Vec<KnowledgeFolder>, DeskError> {
+        Ok(desk(ctx).help_center_folders(actor(ctx)?).await?.into_iter().map(KnowledgeFolder).collect())
+    }
+
+    /// The help center's articles (public documents) by title: all, or one folder's (customers
+    /// and staff).
+    #[graphql(complexity = "200 * child_complexity")]
+    async fn help_center_articles(
+        &self,
+        ctx: &Context<'_>,
+        folder_id: Option<ID>,
+    ) -> Result<Vec<HelpCenterArticle>, DeskError> {
+        let folder = opt_id::<i64>(&folder_id, "folderId")?.map(Some);
+        Ok(desk(ctx).help_center_articles(actor(ctx)?, folder).await?.into_iter().map(HelpCenterArticle).collect())
+    }
+
+    /// One help center article; NOT_FOUND for anything not public in the caller's workspace.
+    async fn help_center_article(&self, ctx: &Context<'_>, id: ID) -> Result<HelpCenterArticle, DeskError> {
+        let id = parse_id::<i64>(&id, "id")?;
+        Ok(HelpCenterArticle(desk(ctx).help_center_article(actor(ctx)?, id).await?))
+    }
+
+    /// The help center's articles matching `text`, best first, one per article: the portal's
+    /// search box, and its suggestions while a customer types a new ticket's subject.
+    #[graphql(complexity = "first.unwrap_or(5).clamp(1, 20) as usize * child_complexity")]
+    async fn help_center_search(
+        &self,
+        ctx: &Context<'_>,
+        text: String,
+        first: Option<i32>,
+    ) -> Result<Vec<HelpCenterSearchHit>, DeskError> {
+        let limit = first.unwrap_or(5).clamp(1, 20) as usize;
+        let hits = desk(ctx).help_center_search(actor(ctx)?, &text, limit).await?;
+        Ok(hits.into_iter().map(HelpCenterSearchHit::from).collect())
+    }
+
+    /// The workspace's background jobs (URL syncs, re-indexes), newest first, at most 100 (staff).
+    #[graphql(complexity = "100 * child_complexity")]
+    async fn background_jobs(&self, ctx: &Context<'_>) -> Result<Vec<BackgroundJob>, DeskError> {
+        Ok(desk(ctx).background_jobs(actor(ctx)?).await?.into_iter().map(BackgroundJob).collect())
+    }
+}
+
 /// The knowledge base's changes (admins).
 #[derive(Debug, Default)]
 pub struct KnowledgeMutation;
@@ -454,6 +463,7 @@ impl KnowledgeMutation {
             body: input.body,
             format: input.format.into(),
             folder_id: opt_id(&input.folder_id, "input.folderId")?,
+            public: input.public,
         };
         Ok(KnowledgeDocument(desk(ctx).save_knowledge_document(actor(ctx)?, input).await?.document))
     }
@@ -541,6 +551,24 @@ impl KnowledgeMutation {
         let id = parse_id::<i64>(&id, "id")?;
         desk(ctx).delete_knowledge_source(actor(ctx)?, id).await?;
         Ok(true)
+    }
+
+    /// Puts a document into the portal's help center (`public: true`) or takes it out.
+    async fn set_knowledge_document_public(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        public: bool,
+    ) -> Result<KnowledgeDocument, DeskError> {
+        let id = parse_id::<i64>(&id, "id")?;
+        Ok(KnowledgeDocument(desk(ctx).set_knowledge_document_public(actor(ctx)?, id, public).await?))
+    }
+
+    /// Queues a re-index of the workspace (every ticket and knowledge document written into the
+    /// search index again); the Background jobs page shows its progress. A re-index already
+    /// queued or running is returned instead of a second one.
+    async fn reindex_search(&self, ctx: &Context<'_>) -> Result<BackgroundJob, DeskError> {
+        Ok(BackgroundJob(desk(ctx).start_reindex(actor(ctx)?).await?))
     }
 
     /// Creates a knowledge folder.

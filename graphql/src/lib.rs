@@ -9,6 +9,7 @@ mod answer;
 #[cfg(test)]
 mod api_tests;
 mod errors;
+mod help_center;
 mod knowledge;
 mod limits;
 mod mutation;
@@ -26,7 +27,7 @@ use switchboard_desk::{Desk, DeskError};
 
 pub use answer::{AnswerMutation, AnswerQuery};
 pub use errors::ErrorCodes;
-pub use knowledge::{KnowledgeMutation, KnowledgeQuery};
+pub use knowledge::{HelpCenterQuery, KnowledgeMutation, KnowledgeQuery};
 pub use limits::{Budget, Introspection, RequestLimits, checked_document};
 pub use mutation::CoreMutation;
 pub use query::CoreQuery;
@@ -41,7 +42,7 @@ pub type SwitchboardSchema<Q = CoreOnlyQuery, M = CoreOnlyMutation> = Schema<Q, 
 /// core objects cannot carry the root names themselves: a merged root holds them under its own.)
 #[derive(async_graphql::MergedObject, Default, Debug)]
 #[graphql(name = "Query")]
-pub struct CoreOnlyQuery(pub CoreQuery, pub KnowledgeQuery, pub AnswerQuery);
+pub struct CoreOnlyQuery(pub CoreQuery, pub KnowledgeQuery, pub HelpCenterQuery, pub AnswerQuery);
 
 /// The core's changes alone under the served root name `Mutation` (see [`CoreOnlyQuery`]).
 #[derive(async_graphql::MergedObject, Default, Debug)]

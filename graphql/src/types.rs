@@ -55,11 +55,11 @@ pub fn id(n: i64) -> ID {
 }
 
 macro_rules! remote_enum {
-    ($(#[$doc:meta])* $name:ident => $remote:literal { $($variant:ident),+ $(,)? }) => {
+    ($(#[$doc:meta])* $name:ident => $remote:literal { $($(#[$vdoc:meta])* $variant:ident),+ $(,)? }) => {
         $(#[$doc])*
         #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
         #[graphql(remote = $remote)]
-        pub enum $name { $($variant),+ }
+        pub enum $name { $($(#[$vdoc])* $variant),+ }
     };
 }
 pub(crate) use remote_enum;

@@ -363,6 +363,25 @@ fn ops(t: &Targets, marker: &str) -> Vec<Op> {
             "mutation($id: ID!) { deleteKnowledgeSource(id: $id) }",
             json!({ "id": t.knowledge_source }),
         ),
+        op(
+            "setKnowledgeDocumentPublic",
+            "mutation($id: ID!) { setKnowledgeDocumentPublic(id: $id, public: true) { id body } }",
+            json!({ "id": t.knowledge_document }),
+        ),
+        op("helpCenterFolders", "{ helpCenterFolders { id name } }", json!({})),
+        op("helpCenterArticles", "{ helpCenterArticles { id title body } }", json!({})),
+        op(
+            "helpCenterArticle",
+            "query($id: ID!) { helpCenterArticle(id: $id) { id title body } }",
+            json!({ "id": t.knowledge_document }),
+        ),
+        op(
+            "helpCenterSearch",
+            "query($q: String!) { helpCenterSearch(text: $q) { articleId title fragments { text } } }",
+            json!({ "q": format!("vault {marker}") }),
+        ),
+        op("backgroundJobs", "{ backgroundJobs { id kind state subject error } }", json!({})),
+        op("reindexSearch", "mutation { reindexSearch { id state subject } }", json!({})),
         op("createKnowledgeFolder", "mutation { createKnowledgeFolder(name: \"Stolen\") { id } }", json!({})),
         op(
             "playground",
@@ -415,7 +434,10 @@ const PUBLIC: &[&str] = &["login", "customerLogin", "requestCustomerSignInLink",
 /// tokens.rs.
 const CALLER_ONLY: &[&str] = &["signOutEverywhere", "changePassword"];
 /// The customer surface, and what every caller may ask about itself.
-const CUSTOMER_OWN: &[&str] = &["me", "myTickets", "helpTopics", "createMyTicket"];
+const CUSTOMER_OWN: &[&str] =
+    &["me", "myTickets", "helpTopics", "createMyTicket", "helpCenterFolders", "helpCenterArticles", "helpCenterSearch"];
+/// Workspace A's document is not public: not in its customers' help center, nor in anyone else's.
+const NOT_PUBLIC: &[&str] = &["helpCenterArticle"];
 const CUSTOMER_ON_TICKET: &[&str] = &["myTicket", "replyToMyTicket", "rateMyTicket", "requestHuman"];
 /// Reads and creations that act on the caller's own workspace.
 const WORKSPACE_OWN: &[&str] = &[
@@ -470,6 +492,11 @@ const WORKSPACE_OWN: &[&str] = &[
     "answerSettings",
     "updateAnswerSettings",
     "knowledgeGaps",
+    "helpCenterFolders",
+    "helpCenterArticles",
+    "helpCenterSearch",
+    "backgroundJobs",
+    "reindexSearch",
 ];
 
 fn expect_anonymous(name: &str) -> Expect {
@@ -485,7 +512,7 @@ fn expect_anonymous(name: &str) -> Expect {
 fn expect_other_customer(name: &str) -> Expect {
     if CUSTOMER_OWN.contains(&name) {
         Expect::OwnDataOnly
-    } else if CUSTOMER_ON_TICKET.contains(&name) {
+    } else if CUSTOMER_ON_TICKET.contains(&name) || NOT_PUBLIC.contains(&name) {
         Expect::Refused(&["NOT_FOUND"])
     } else {
         Expect::Refused(&["FORBIDDEN"])
@@ -516,7 +543,7 @@ async fn snapshot(admin: &str, ticket_id: &str) -> Value {
         whatsappNumbers { id phoneNumberId displayPhoneNumber templateName updatedAt }
         qualityFlags(includeResolved: true) { id resolvedAt } emailMailboxes { id name address }
         staffIdentities { id userId channel externalId } discordGuilds { id guildId name enabled panelChannelId }
-        knowledgeFolders { id name } knowledgeDocuments { id title body version folderId }
+        knowledgeFolders { id name } knowledgeDocuments { id title body version folderId public }
         knowledgeSources { id url refreshMinutes }
         answerSettings { botEnabled confidenceThreshold voice staffReplyCooldownMinutes } }";
     ok(admin, q, json!({ "id": ticket_id })).await

@@ -82,6 +82,8 @@ pub struct KnowledgeDocumentInput {
     pub body: String,
     pub format: KnowledgeFormat,
     pub folder_id: Option<i64>,
+    /// In the portal's help center; `None` keeps it as it is (a new document: not public).
+    pub public: Option<bool>,
 }
 
 /// One uploaded file.
@@ -159,7 +161,7 @@ pub(crate) fn chunk_doc(c: &KnowledgeChunkRecord) -> SearchDoc {
         key: DocKey { kind: DocKind::Chunk, id: c.id },
         workspace_id: c.workspace_id.0,
         owner_contact_id: None,
-        public: false,
+        public: c.document_public,
         title,
         public_text: c.text.clone(),
         internal_text: String::new(),
@@ -324,6 +326,7 @@ impl Desk {
                     file_name: None,
                     content_hash: String::new(),
                     created_by: Some(actor.label.clone()),
+                    public: input.public.unwrap_or(false),
                 };
                 self.insert_document(&mut tx, ws, new, input.format).await?
             }
@@ -331,7 +334,13 @@ impl Desk {
                 let current =
                     tx.knowledge_document_by_id(ws, id).await?.ok_or(DeskError::NotFound("knowledge document"))?;
                 refuse_url_document("id", &current)?;
-                self.change_document(&mut tx, actor, current, title, input.body, input.format, input.folder_id).await?
+                let mut saved = self
+                    .change_document(&mut tx, actor, current, title, input.body, input.format, input.folder_id)
+                    .await?;
+                if let Some(public) = input.public {
+                    saved.document = self.write_public(&mut tx, saved.document, public).await?;
+                }
+                saved
             }
         };
         tx.commit().await?;
@@ -383,6 +392,7 @@ impl Desk {
                         file_name: Some(name),
                         content_hash: String::new(),
                         created_by: Some(actor.label.clone()),
+                        public: false,
                     };
                     self.insert_document(&mut tx, ws, new, format).await?
                 }
@@ -411,6 +421,45 @@ impl Desk {
         d.folder_id = folder_id;
         tx.update_knowledge_document(&d).await?;
         tx.commit().await?;
+        Ok(d)
+    }
+
+    /// Puts a document into the portal's help center (`public`) or takes it out; its chunks are
+    /// indexed again so customers' searches follow at once. Any origin, URL pages included.
+    /// Admins.
+    pub async fn set_knowledge_document_public(
+        &self,
+        actor: &Actor,
+        id: i64,
+        public: bool,
+    ) -> Result<KnowledgeDocumentRecord, DeskError> {
+        require(actor, Permission::Admin)?;
+        let mut tx = self.store().write().await?;
+        let d = tx
+            .knowledge_document_by_id(actor.workspace_id, id)
+            .await?
+            .ok_or(DeskError::NotFound("knowledge document"))?;
+        let d = self.write_public(&mut tx, d, public).await?;
+        tx.commit().await?;
+        self.inner.search.wake.notify_one();
+        Ok(d)
+    }
+
+    /// Writes the public flag and, when it changed, the event that re-indexes the chunks (the
+    /// flag is part of each chunk's search document).
+    async fn write_public(
+        &self,
+        tx: &mut Tx,
+        mut d: KnowledgeDocumentRecord,
+        public: bool,
+    ) -> Result<KnowledgeDocumentRecord, DeskError> {
+        if d.public == public {
+            return Ok(d);
+        }
+        d.public = public;
+        tx.update_knowledge_document(&d).await?;
+        let payload = serde_json::json!({ "documentId": d.id, "removedChunks": [] });
+        tx.insert_event(d.workspace_id, None, CHANGED_EVENT, &payload, self.now()).await?;
         Ok(d)
     }
 

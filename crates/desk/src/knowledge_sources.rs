@@ -16,7 +16,9 @@
 use std::time::Duration;
 
 use switchboard_domain::{Actor, Millis, Permission, check_webhook_url};
-use switchboard_store::{KnowledgeSourceRecord, NewKnowledgeDocument};
+use switchboard_store::{BackgroundJobRecord, KnowledgeSourceRecord, NewKnowledgeDocument};
+
+use crate::background_jobs::finish_sync_job;
 
 use crate::knowledge::{KnowledgeFormat, KnowledgeSaved, MAX_KNOWLEDGE_BYTES};
 use crate::knowledge_text::html_to_text;
@@ -44,6 +46,8 @@ pub const DEFAULT_FETCH_TIMEOUT: Duration = Duration::from_secs(20);
 /// A search marks a source retrieved at most this often (a write per search would be waste).
 const RETRIEVAL_RESOLUTION_MS: Millis = 3_600_000;
 const MAX_ERROR_CHARS: usize = 500;
+/// The first retry after a failed sync.
+const FIRST_RETRY_MS: Millis = 60_000;
 const MAX_TITLE_CHARS: usize = 200;
 
 /// A source's health, as the Knowledge page shows it.
@@ -176,6 +180,14 @@ fn describe(e: &reqwest::Error) -> String {
     msg
 }
 
+/// How soon a source is tried again after `failures` failed syncs in a row: a minute after the
+/// first, doubling each time, never later than its interval (a page down for a moment is back
+/// in the knowledge base soon, one down for good costs a fetch per interval).
+pub fn retry_after_failures(failures: i64, interval_ms: Millis) -> Millis {
+    let doublings = u32::try_from((failures - 1).clamp(0, 20)).unwrap_or(20);
+    (FIRST_RETRY_MS << doublings).min(interval_ms)
+}
+
 fn validate_refresh(minutes: Option<i64>) -> Result<i64, DeskError> {
     let m = minutes.unwrap_or(DEFAULT_REFRESH_MINUTES);
     if !(MIN_REFRESH_MINUTES..=MAX_REFRESH_MINUTES).contains(&m) {
@@ -265,7 +277,8 @@ impl Desk {
         if !self.claim_source(&s).await? {
             return Err(DeskError::Conflict("a sync of this source is running; try again in a moment".into()));
         }
-        let s = self.sync_claimed(s).await?;
+        let job = self.begin_sync_job(&s, None, Some(actor.label.clone())).await?;
+        let s = self.sync_claimed(s, job).await?;
         Ok(KnowledgeSourceView { health: knowledge_source_health(&s, self.now()), source: s })
     }
 
@@ -278,11 +291,17 @@ impl Desk {
     /// Syncs a source the job runner found due at `due_at`; false (and nothing done) when it is
     /// gone or another worker claimed it first.
     pub async fn run_knowledge_sync(&self, id: i64, due_at: Millis) -> Result<bool, DeskError> {
-        let Some(s) = self.store().read().await?.knowledge_source_by_id(id).await? else { return Ok(false) };
-        if s.next_sync_at != due_at || !self.claim_source(&s).await? {
-            return Ok(false);
-        }
-        self.sync_claimed(s).await?;
+        let key = crate::background_jobs::knowledge_sync_key(id, due_at);
+        let source = self.store().read().await?.knowledge_source_by_id(id).await?;
+        let claimed = match source {
+            Some(s) if s.next_sync_at == due_at && self.claim_source(&s).await? => s,
+            _ => {
+                self.forget_sync_job(&key).await?;
+                return Ok(false);
+            }
+        };
+        let job = self.begin_sync_job(&claimed, Some(key), None).await?;
+        self.sync_claimed(claimed, job).await?;
         Ok(true)
     }
 
@@ -296,17 +315,25 @@ impl Desk {
 
     /// Fetches a claimed source's page and records the outcome: the document saved (a version
     /// and a re-index only when the text changed), or the error; the next sync one interval on.
-    async fn sync_claimed(&self, claimed: KnowledgeSourceRecord) -> Result<KnowledgeSourceRecord, DeskError> {
+    async fn sync_claimed(
+        &self,
+        claimed: KnowledgeSourceRecord,
+        job: BackgroundJobRecord,
+    ) -> Result<KnowledgeSourceRecord, DeskError> {
         let fetched = self.fetch_page(&claimed.url).await;
         let mut tx = self.store().write().await?;
         // Re-read: the source may have been deleted or its interval changed during the fetch.
         let Some(mut s) = tx.knowledge_source_by_id(claimed.id).await? else {
+            let now = self.now();
+            finish_sync_job(&mut tx, job, Some("the source was deleted during the sync".into()), now).await?;
+            tx.commit().await?;
             return Err(DeskError::NotFound("knowledge source"));
         };
         let ws = s.workspace_id;
         let now = self.now();
         s.last_attempt_at = Some(now);
-        s.next_sync_at = now + s.refresh_minutes * 60_000;
+        let interval = s.refresh_minutes * 60_000;
+        s.next_sync_at = now + interval;
         let page = fetched
             .and_then(|p| if p.text.trim().is_empty() { Err("the page has no text".to_string()) } else { Ok(p) });
         match page {
@@ -331,6 +358,7 @@ impl Desk {
                             file_name: None,
                             content_hash: String::new(),
                             created_by: Some(by.label.clone()),
+                            public: false,
                         };
                         self.insert_document(&mut tx, ws, new, page.format).await?
                     }
@@ -339,13 +367,17 @@ impl Desk {
                 s.last_synced_at = Some(now);
                 s.first_synced_at = s.first_synced_at.or(Some(now));
                 s.last_error = None;
+                s.failures = 0;
             }
             Err(e) => {
                 tracing::info!(source = s.id, error = %e, "knowledge source sync failed");
                 s.last_error = Some(clip(&e, MAX_ERROR_CHARS));
+                s.failures += 1;
+                s.next_sync_at = now + retry_after_failures(s.failures, interval);
             }
         }
         tx.record_knowledge_sync(&s).await?;
+        finish_sync_job(&mut tx, job, s.last_error.clone(), now).await?;
         tx.commit().await?;
         self.inner.search.wake.notify_one();
         Ok(s)

@@ -8,6 +8,7 @@
 mod admin;
 mod answer_bot;
 mod auth;
+mod background_jobs;
 mod blobs;
 mod channel_accounts;
 mod channel_identities;
@@ -17,6 +18,7 @@ mod channel_messages;
 mod channel_requesters;
 pub mod egress;
 mod error;
+mod help_center;
 mod knowledge;
 mod knowledge_sources;
 mod knowledge_text;
@@ -38,10 +40,12 @@ pub use auth::{
     AuthConfig, LoginResult, MAX_CLIENT_SIGN_IN_FAILURES, MAX_SIGN_IN_FAILURES, PasswordState,
     SIGN_IN_ACCOUNTS_CHECKED, SIGN_IN_FAILURE_WINDOW_MS, WorkspaceChoice, hash_password,
 };
+pub use background_jobs::*;
 pub use blobs::{BlobStore, S3Settings};
 pub use channel_accounts::{ChannelAccountSave, OpenChannelTicket};
 pub use channel_messages::{ChannelStaffMessage, transcript_key};
 pub use error::DeskError;
+pub use help_center::*;
 pub use knowledge::*;
 pub use knowledge_sources::*;
 pub use knowledge_text::{LineChange, compare_lines};

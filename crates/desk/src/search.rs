@@ -55,6 +55,11 @@ fn cursor_name(engine: &dyn SearchEngine) -> String {
     format!("search:{}", engine.index_name())
 }
 
+/// The lease a rebuild of a shared index holds.
+fn rebuild_lease(engine: &dyn SearchEngine) -> String {
+    format!("{}:rebuild", cursor_name(engine))
+}
+
 fn truncated(mut s: String) -> String {
     if s.len() > MAX_DOC_TEXT {
         let mut cut = MAX_DOC_TEXT;
@@ -100,7 +105,7 @@ fn ticket_doc(t: &TicketSearchRow, entries: &[&EntrySearchRow]) -> SearchDoc {
 }
 
 /// The documents of these tickets as the database holds them now, and the ids no longer there.
-async fn ticket_docs(tx: &mut Tx, ids: &[TicketId]) -> Result<(Vec<SearchDoc>, Vec<TicketId>), DeskError> {
+pub(crate) async fn ticket_docs(tx: &mut Tx, ids: &[TicketId]) -> Result<(Vec<SearchDoc>, Vec<TicketId>), DeskError> {
     let rows = tx.ticket_search_rows(ids).await?;
     let entries = tx.entry_search_rows(ids).await?;
     let mut by_ticket: HashMap<TicketId, Vec<&EntrySearchRow>> = HashMap::new();
@@ -198,15 +203,41 @@ impl Desk {
     /// Rebuilds the index's ticket documents from the database, calling `progress(done, total)`
     /// after each page. The cursor then starts from the stream's head taken before the first
     /// read, so changes made during the rebuild are applied again after it (harmlessly).
+    ///
+    /// A shared index (Meilisearch) is rebuilt by one replica at a time: the rebuild holds the
+    /// lease `search:<index name>:rebuild` (renewed after each page, released at the end), and a
+    /// second one meanwhile fails with CONFLICT instead of clearing the index under the first.
     pub async fn rebuild_search_index(
         &self,
-        mut progress: impl FnMut(u64, u64) + Send,
+        progress: impl FnMut(u64, u64) + Send,
     ) -> Result<RebuildSummary, DeskError> {
-        let started = Instant::now();
         let engine = self
             .search_engine()
             .cloned()
             .ok_or_else(|| DeskError::Internal("no search engine is configured".into()))?;
+        if !engine.is_shared() {
+            return self.rebuild_unleased(engine, progress, None).await;
+        }
+        let lease = rebuild_lease(engine.as_ref());
+        if !self.take_lease(&lease, LEASE_TTL).await? {
+            return Err(DeskError::Conflict(
+                "another replica is rebuilding this search index; it is searchable again when that ends".into(),
+            ));
+        }
+        let result = self.rebuild_unleased(engine, progress, Some(&lease)).await;
+        if let Err(e) = self.release_lease(&lease).await {
+            tracing::warn!(error = %e, "giving back the search rebuild lease failed (it runs out on its own)");
+        }
+        result
+    }
+
+    async fn rebuild_unleased(
+        &self,
+        engine: Arc<dyn SearchEngine>,
+        mut progress: impl FnMut(u64, u64) + Send,
+        lease: Option<&str>,
+    ) -> Result<RebuildSummary, DeskError> {
+        let started = Instant::now();
         let cursor = cursor_name(engine.as_ref());
         let mut tx = self.store().read().await?;
         let head: StreamPosition = tx.stream_head().await?;
@@ -226,6 +257,11 @@ impl Desk {
             engine.upsert(docs).await?;
             after = last;
             progress(done, total.max(done));
+            if let Some(lease) = lease
+                && !self.take_lease(lease, LEASE_TTL).await?
+            {
+                return Err(DeskError::Conflict("another replica took over rebuilding this search index".into()));
+            }
         }
         crate::knowledge::rebuild_chunks(self, engine.as_ref()).await?;
         engine.commit().await?;

@@ -1,11 +1,16 @@
 //! The knowledge base as an admin and an agent meet it: uploads and their refusals (naming the
 //! file), refreshing by re-upload with no version for identical content, versions, compare and
 //! revert, search finding a chunk under its headings, and workspaces kept apart; URL sources in
-//! `knowledge/sources.rs`. Runs on SQLite, and on PostgreSQL with `TEST_POSTGRES_URL`.
+//! `knowledge/sources.rs`, the help center in `knowledge/help_center.rs`, the Background jobs
+//! rows in `knowledge/jobs.rs`. Runs on SQLite, and on PostgreSQL with `TEST_POSTGRES_URL`.
 
 #![allow(clippy::unwrap_used)]
 
 mod common;
+#[path = "knowledge/help_center.rs"]
+mod help_center;
+#[path = "knowledge/jobs.rs"]
+mod jobs;
 #[path = "knowledge/sources.rs"]
 mod sources;
 
@@ -18,8 +23,8 @@ use switchboard_desk::*;
 
 const NOW: Millis = 1_760_000_000_000;
 
-struct Kb {
-    env: Env,
+pub(crate) struct Kb {
+    pub(crate) env: Env,
     _index: tempfile::TempDir,
 }
 
@@ -55,6 +60,7 @@ fn paste(title: &str, body: &str) -> KnowledgeDocumentInput {
         body: body.into(),
         format: KnowledgeFormat::Markdown,
         folder_id: None,
+        public: None,
     }
 }
 

@@ -243,3 +243,32 @@ async fn reindex_gives_the_same_results() {
     }
     assert_eq!(catch_up(desk).await, 0, "the rebuild's cursor starts after what it read");
 }
+
+#[tokio::test]
+async fn transcript_retention_takes_the_deleted_messages_out_of_search() {
+    const DAY: Millis = 24 * 3_600_000;
+    let s = search_env("search_retention").await;
+    let clock = Arc::new(ManualClock::at(NOW));
+    let desk = s.env.desk.with_clock(clock.clone());
+    let admin = &s.env.admin;
+    let settings = InactivitySettings { transcript_retention_days: Some(30), ..Default::default() };
+    desk.save_inactivity_settings(admin, settings, None).await.unwrap();
+    let old = open(&desk, admin, "Old question", "My passport number is K1234567", "ann@example.com").await;
+    desk.close(admin, old.id, CloseReason::Resolved, None).await.unwrap();
+    catch_up(&desk).await;
+    let found = |text: &'static str| {
+        let desk = desk.clone();
+        let admin = admin.clone();
+        async move {
+            let f = TicketFilter { text: Some(text.into()), ..Default::default() };
+            desk.list_tickets(&admin, &f, 10, None).await.unwrap().tickets.iter().map(|t| t.id).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(found("K1234567").await, [old.id]);
+
+    clock.set(NOW + 31 * DAY);
+    assert_eq!(desk.follow_up_quiet_tickets().await.unwrap().purged, 1);
+    catch_up(&desk).await;
+    assert!(found("K1234567").await.is_empty(), "the purged message is no longer found");
+    assert_eq!(found("question").await, [old.id], "the ticket's subject stays searchable");
+}

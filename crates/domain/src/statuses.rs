@@ -58,6 +58,9 @@ string_enum!(
         KnowledgeDocumentChanged = "knowledge.document.changed",
         /// A knowledge document was deleted (the search layer drops its chunks).
         KnowledgeDocumentDeleted = "knowledge.document.deleted",
+        /// Transcript retention deleted a closed ticket's messages (the search layer re-indexes
+        /// the ticket without them).
+        TicketTranscriptPurged = "ticket.transcript_purged",
     }
 );
 

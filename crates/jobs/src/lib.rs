@@ -99,6 +99,8 @@ pub enum Deliver {
     SignInLink { link_id: SignInLinkId, attempt: i64 },
     /// A knowledge URL source's sync, found due at `due_at`.
     KnowledgeSync { source_id: i64, due_at: i64 },
+    /// A workspace's re-index asked for on the Background jobs page (its row holds the progress).
+    Reindex { job_id: i64, seen_at: i64 },
 }
 
 impl Deliver {
@@ -108,6 +110,7 @@ impl Deliver {
             Deliver::Reply { outbox_id, attempt } => format!("reply-{outbox_id}-{attempt}"),
             Deliver::SignInLink { link_id, attempt } => format!("sign-in-link-{link_id}-{attempt}"),
             Deliver::KnowledgeSync { source_id, due_at } => format!("knowledge-sync-{source_id}-{due_at}"),
+            Deliver::Reindex { job_id, seen_at } => format!("reindex-{job_id}-{seen_at}"),
         }
     }
 }
@@ -356,7 +359,8 @@ async fn run_tick(job: Tick, ctx: Data<Arc<Context>>) -> Result<(), BoxDynError>
     // Every tick: a source's interval is at least 15 minutes, so this finds work rarely, through
     // an index on the due time. The job's key is the source and the due time it was seen with,
     // so a source still waiting for its worker is not queued again.
-    match ctx.desk.due_knowledge_sources(100).await {
+    // Each gets its queued row on the Background jobs page here (keyed like the job).
+    match ctx.desk.queue_knowledge_syncs(100).await {
         Ok(due) => {
             for (source_id, due_at) in due {
                 if let Err(e) = ctx.queues.push_delivery(Deliver::KnowledgeSync { source_id, due_at }).await {
@@ -365,6 +369,18 @@ async fn run_tick(job: Tick, ctx: Data<Arc<Context>>) -> Result<(), BoxDynError>
             }
         }
         Err(e) => tracing::error!(error = %e, "reading the due knowledge sources failed"),
+    }
+    // Re-indexes asked for on the web (rare). The key holds the row's last move, so a stalled
+    // one (its worker died mid-way) is queued again under a new key and taken up.
+    match ctx.desk.runnable_reindex_jobs(10).await {
+        Ok(jobs) => {
+            for (job_id, seen_at) in jobs {
+                if let Err(e) = ctx.queues.push_delivery(Deliver::Reindex { job_id, seen_at }).await {
+                    tracing::error!(error = %e, "queueing a re-index failed");
+                }
+            }
+        }
+        Err(e) => tracing::error!(error = %e, "reading the queued re-indexes failed"),
     }
     if ctx.senders.sign_in_links.is_some() {
         match ctx.desk.due_customer_sign_in_links(500).await {
@@ -390,6 +406,13 @@ async fn run_delivery(job: Deliver, ctx: Data<Arc<Context>>) -> Result<(), BoxDy
             // The desk claims the source first: a job queued twice, or on two replicas, syncs once.
             if ctx.desk.run_knowledge_sync(source_id, due_at).await? {
                 tracing::info!(source = source_id, "knowledge source synced");
+            }
+            Ok(())
+        }
+        Deliver::Reindex { job_id, .. } => {
+            // The desk claims the job first: queued on two replicas, it runs once.
+            if ctx.desk.run_reindex_job(job_id).await? {
+                tracing::info!(job = job_id, "workspace re-indexed");
             }
             Ok(())
         }

@@ -42,6 +42,9 @@ pub struct Settings {
     pub search_dir: PathBuf,
     /// The Meilisearch server to search with instead (`SWITCHBOARD_MEILISEARCH_URL`).
     pub meilisearch: Option<MeilisearchSettings>,
+    /// Time limit of one knowledge URL source fetch, redirects included
+    /// (`SWITCHBOARD_KNOWLEDGE_FETCH_TIMEOUT_SECS`, 20 unless set).
+    pub knowledge_fetch_timeout: std::time::Duration,
 }
 
 /// Where the shared search index lives when it is Meilisearch's.
@@ -198,6 +201,13 @@ pub fn resolve(args: &GlobalArgs, file: &HashMap<String, String>) -> anyhow::Res
             None
         }
     };
+    let knowledge_fetch_timeout = match env_or_file("SWITCHBOARD_KNOWLEDGE_FETCH_TIMEOUT_SECS", file) {
+        Some(v) => match v.trim().parse::<u64>() {
+            Ok(secs) if (1..=300).contains(&secs) => std::time::Duration::from_secs(secs),
+            _ => bail!("SWITCHBOARD_KNOWLEDGE_FETCH_TIMEOUT_SECS must be a number of seconds from 1 to 300, got {v:?}"),
+        },
+        None => switchboard_desk::DEFAULT_FETCH_TIMEOUT,
+    };
     Ok(Settings {
         database_url,
         jwt_secret: SecretString::from(jwt_secret),
@@ -206,6 +216,7 @@ pub fn resolve(args: &GlobalArgs, file: &HashMap<String, String>) -> anyhow::Res
         attachments,
         search_dir,
         meilisearch,
+        knowledge_fetch_timeout,
     })
 }
 

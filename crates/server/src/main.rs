@@ -22,7 +22,7 @@ use secrecy::ExposeSecret;
 use switchboard_desk::domain::{Actor, Role};
 use switchboard_desk::egress::OutboundGuard;
 use switchboard_desk::store::Store;
-use switchboard_desk::{AuthConfig, Desk, DeskError, SystemClock};
+use switchboard_desk::{AuthConfig, Desk, DeskError, KnowledgeFetchSettings, SystemClock};
 
 #[derive(Parser)]
 #[command(name = "switchboard", version, about = "A self-hosted, multi-channel helpdesk")]
@@ -188,7 +188,8 @@ async fn main() -> anyhow::Result<()> {
             token_ttl_secs: settings.token_ttl_secs,
         },
     )
-    .with_outbound(OutboundGuard::with_policy(settings.outbound_allow.clone()));
+    .with_outbound(OutboundGuard::with_policy(settings.outbound_allow.clone()))
+    .with_knowledge_fetch(KnowledgeFetchSettings { timeout: settings.knowledge_fetch_timeout });
     let result = run(cli.command, desk, &settings, &file).await;
     store.close().await;
     result
@@ -318,6 +319,7 @@ async fn run(
                     switchboard_discord::DiscordQuery(Some(discord.clone())),
                     Default::default(),
                     switchboard_graphql::AnswerQuery(Some(answers.clone())),
+                    Default::default(),
                 ),
                 Mutation(
                     Default::default(),
@@ -413,6 +415,7 @@ struct Query(
     switchboard_discord::DiscordQuery,
     switchboard_graphql::KnowledgeQuery,
     switchboard_graphql::AnswerQuery,
+    switchboard_graphql::HelpCenterQuery,
 );
 
 // The API's changes: the core's, then each channel's (as `Query`).

@@ -7,13 +7,16 @@ use std::time::Duration;
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use secrecy::ExposeSecret;
-use switchboard_desk::Desk;
 use switchboard_desk::search_layer::{MeilisearchEngine, MeilisearchHttp, SearchError, TantivyEngine};
+use switchboard_desk::{Desk, DeskError};
 
 use crate::config::Settings;
 
 /// How often the indexer looks for new events when nothing in this process woke it.
 const INDEX_EVERY: Duration = Duration::from_millis(250);
+/// How long the indexer waits before looking again at an index another replica is building (or
+/// whose build failed).
+const REBUILD_RETRY: Duration = Duration::from_secs(5);
 /// How long the indexer lets changes gather after the first one wakes it.
 const GATHER_CHANGES: Duration = Duration::from_millis(100);
 /// How long connecting to Meilisearch may take.
@@ -56,20 +59,37 @@ pub async fn attach_engine(desk: &Desk, settings: &Settings) -> anyhow::Result<(
 /// they come. Failures are logged and retried on the next round.
 pub fn spawn_indexer(desk: Desk) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        match desk.search_index_is_new().await {
-            Ok(true) => {
-                tracing::info!("building the search index from the database");
-                match desk.rebuild_search_index(|_, _| {}).await {
-                    Ok(s) => tracing::info!(tickets = s.tickets, secs = s.elapsed.as_secs_f64(), "search index built"),
-                    Err(e) => tracing::error!(error = %e, "building the search index failed"),
-                }
-            }
-            Ok(false) => {}
-            Err(e) => tracing::error!(error = %e, "reading the search cursor failed"),
-        }
         let mut tick = tokio::time::interval(INDEX_EVERY);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
+            // A new index (no cursor yet) is built first, by one replica of several sharing it
+            // (the others find its lease held and wait, applying no events until it is built);
+            // a failed build is tried again on the next round.
+            match desk.search_index_is_new().await {
+                Ok(true) => {
+                    tracing::info!("building the search index from the database");
+                    match desk.rebuild_search_index(|_, _| {}).await {
+                        Ok(s) => {
+                            tracing::info!(tickets = s.tickets, secs = s.elapsed.as_secs_f64(), "search index built");
+                        }
+                        Err(DeskError::Conflict(why)) => {
+                            tracing::info!("{why}");
+                            tokio::time::sleep(REBUILD_RETRY).await;
+                        }
+                        Err(e) => {
+                            tracing::error!(error = %e, "building the search index failed");
+                            tokio::time::sleep(REBUILD_RETRY).await;
+                        }
+                    }
+                    continue;
+                }
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::error!(error = %e, "reading the search cursor failed");
+                    tokio::time::sleep(REBUILD_RETRY).await;
+                    continue;
+                }
+            }
             // Changes through this process wake it at once; the timer catches changes other
             // processes made (another replica, a CLI command).
             tokio::select! {

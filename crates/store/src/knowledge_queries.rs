@@ -4,11 +4,12 @@
 use crate::knowledge_records::*;
 
 const KNOWLEDGE_DOCUMENT_COLUMNS: &str = "id, workspace_id, folder_id, title, body, format, origin, file_name, \
-     content_hash, version, created_at, updated_at, updated_by";
+     content_hash, version, created_at, updated_at, updated_by, public";
 const KNOWLEDGE_VERSION_COLUMNS: &str =
     "document_id, workspace_id, version, title, body, format, content_hash, created_at, created_by";
 const KNOWLEDGE_CHUNK_COLUMNS: &str = "k.id, k.workspace_id, k.document_id, k.position, k.heading_path, k.text, \
-     d.title AS document_title, d.updated_at AS document_updated_at, d.origin AS document_origin";
+     d.title AS document_title, d.updated_at AS document_updated_at, d.origin AS document_origin, \
+     d.public AS document_public";
 
 pub async fn insert_knowledge_folder(
     c: &mut Conn,
@@ -60,8 +61,8 @@ pub async fn insert_knowledge_document(
 ) -> Result<KnowledgeDocumentRecord> {
     Ok(sqlx::query_as(sqlf!(
         "INSERT INTO knowledge_documents (workspace_id, folder_id, title, body, format, origin, file_name, \
-         content_hash, version, created_at, updated_at, updated_by) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9, $9, $10) RETURNING {KNOWLEDGE_DOCUMENT_COLUMNS}"
+         content_hash, version, created_at, updated_at, updated_by, public) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9, $9, $10, $11) RETURNING {KNOWLEDGE_DOCUMENT_COLUMNS}"
     ))
     .bind(ws)
     .bind(d.folder_id)
@@ -73,6 +74,7 @@ pub async fn insert_knowledge_document(
     .bind(&d.content_hash)
     .bind(now)
     .bind(&d.created_by)
+    .bind(d.public)
     .fetch_one(&mut *c)
     .await?)
 }
@@ -81,7 +83,7 @@ pub async fn insert_knowledge_document(
 pub async fn update_knowledge_document(c: &mut Conn, d: &KnowledgeDocumentRecord) -> Result<()> {
     sqlx::query(
         "UPDATE knowledge_documents SET folder_id = $3, title = $4, body = $5, format = $6, content_hash = $7, \
-         version = $8, updated_at = $9, updated_by = $10 WHERE workspace_id = $1 AND id = $2",
+         version = $8, updated_at = $9, updated_by = $10, public = $11 WHERE workspace_id = $1 AND id = $2",
     )
     .bind(d.workspace_id)
     .bind(d.id)
@@ -93,6 +95,7 @@ pub async fn update_knowledge_document(c: &mut Conn, d: &KnowledgeDocumentRecord
     .bind(d.version)
     .bind(d.updated_at)
     .bind(&d.updated_by)
+    .bind(d.public)
     .execute(&mut *c)
     .await?;
     Ok(())
@@ -160,6 +163,25 @@ pub async fn list_knowledge_documents(
         }
     };
     Ok(rows)
+}
+
+/// The workspace's public documents (its help center) by title.
+pub async fn public_knowledge_documents(c: &mut Conn, ws: WorkspaceId) -> Result<Vec<KnowledgeDocumentRecord>> {
+    Ok(sqlx::query_as(sqlf!(
+        "SELECT {KNOWLEDGE_DOCUMENT_COLUMNS} FROM knowledge_documents WHERE workspace_id = $1 AND public = TRUE \
+         ORDER BY title, id"
+    ))
+    .bind(ws)
+    .fetch_all(&mut *c)
+    .await?)
+}
+
+/// Every document id of one workspace (a workspace's re-index).
+pub async fn workspace_knowledge_document_ids(c: &mut Conn, ws: WorkspaceId) -> Result<Vec<i64>> {
+    Ok(sqlx::query_scalar("SELECT id FROM knowledge_documents WHERE workspace_id = $1 ORDER BY id")
+        .bind(ws)
+        .fetch_all(&mut *c)
+        .await?)
 }
 
 /// Removes a document with its versions and chunks.
@@ -322,7 +344,7 @@ pub async fn knowledge_document_ids_after(c: &mut Conn, after: i64, limit: i64) 
 
 const KNOWLEDGE_SOURCE_COLUMNS: &str = "id, workspace_id, url, refresh_minutes, document_id, next_sync_at, \
      syncing_until, last_attempt_at, last_synced_at, first_synced_at, last_error, last_retrieved_at, \
-     created_at, created_by";
+     created_at, created_by, failures";
 
 /// Adds a URL source, or sets the interval of the workspace's source for that URL.
 pub async fn save_knowledge_source(
@@ -419,7 +441,8 @@ pub async fn claim_knowledge_source(
 pub async fn record_knowledge_sync(c: &mut Conn, s: &KnowledgeSourceRecord) -> Result<()> {
     sqlx::query(
         "UPDATE knowledge_sources SET document_id = $2, next_sync_at = $3, last_attempt_at = $4, \
-         last_synced_at = $5, first_synced_at = $6, last_error = $7, syncing_until = NULL WHERE id = $1",
+         last_synced_at = $5, first_synced_at = $6, last_error = $7, failures = $8, syncing_until = NULL \
+         WHERE id = $1",
     )
     .bind(s.id)
     .bind(s.document_id)
@@ -428,6 +451,7 @@ pub async fn record_knowledge_sync(c: &mut Conn, s: &KnowledgeSourceRecord) -> R
     .bind(s.last_synced_at)
     .bind(s.first_synced_at)
     .bind(&s.last_error)
+    .bind(s.failures)
     .execute(&mut *c)
     .await?;
     Ok(())

@@ -32,6 +32,8 @@ pub struct KnowledgeDocumentRecord {
     pub created_at: Millis,
     pub updated_at: Millis,
     pub updated_by: Option<String>,
+    /// In the portal's help center: every customer of the workspace may read it.
+    pub public: bool,
 }
 
 /// What a new knowledge document is saved with.
@@ -45,6 +47,8 @@ pub struct NewKnowledgeDocument {
     pub file_name: Option<String>,
     pub content_hash: String,
     pub created_by: Option<String>,
+    /// In the portal's help center.
+    pub public: bool,
 }
 
 /// One saved state of a document's content.
@@ -78,6 +82,8 @@ pub struct KnowledgeChunkRecord {
     pub document_updated_at: Millis,
     /// The document's origin: `paste`, `upload` or `url`.
     pub document_origin: String,
+    /// Whether the document is in the help center (customers may find the chunk).
+    pub document_public: bool,
 }
 
 /// A chunk about to be written.
@@ -111,4 +117,30 @@ pub struct KnowledgeSourceRecord {
     pub last_retrieved_at: Option<Millis>,
     pub created_at: Millis,
     pub created_by: Option<String>,
+    /// Failed syncs in a row (0 after a success): the next is tried sooner than the interval.
+    pub failures: i64,
+}
+
+/// A row of the Background jobs page: a URL sync or a re-index, its state, progress and times.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct BackgroundJobRecord {
+    pub id: i64,
+    pub workspace_id: WorkspaceId,
+    /// `knowledge_sync` or `reindex`.
+    pub kind: String,
+    /// `queued`, `running`, `completed` or `failed`.
+    pub state: String,
+    /// What it works on, for people (a source's URL).
+    pub subject: String,
+    pub source_id: Option<i64>,
+    /// The scheduled sync it stands for (source and due time), when the runner queued it.
+    pub dedup_key: Option<String>,
+    pub processed: i64,
+    pub total: Option<i64>,
+    pub error: Option<String>,
+    pub requested_by: Option<String>,
+    pub created_at: Millis,
+    pub started_at: Option<Millis>,
+    pub finished_at: Option<Millis>,
+    pub updated_at: Millis,
 }

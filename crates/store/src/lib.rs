@@ -65,6 +65,8 @@ mod answer_queries;
 #[cfg(any())]
 mod api_tokens_queries;
 #[cfg(any())]
+mod background_jobs_queries;
+#[cfg(any())]
 mod calendars_queries;
 #[cfg(any())]
 mod canned_queries;
@@ -155,6 +157,7 @@ mod sqlite {
     include!("search_queries.rs");
     include!("knowledge_queries.rs");
     include!("answer_queries.rs");
+    include!("background_jobs_queries.rs");
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -191,6 +194,7 @@ mod postgres {
     include!("search_queries.rs");
     include!("knowledge_queries.rs");
     include!("answer_queries.rs");
+    include!("background_jobs_queries.rs");
 }
 
 /// What can go wrong in storage.
@@ -716,6 +720,8 @@ tx_methods! {
     fn entry_search_rows(ids: &[TicketId]) -> Vec<EntrySearchRow>;
     fn ticket_ids_after(after: TicketId, limit: i64) -> Vec<TicketId>;
     fn count_all_tickets() -> i64;
+    fn workspace_ticket_ids_after(ws: WorkspaceId, after: TicketId, limit: i64) -> Vec<TicketId>;
+    fn count_workspace_tickets(ws: WorkspaceId) -> i64;
     fn stream_head() -> StreamPosition;
     fn stream_cursor_exists(name: &str) -> bool;
     fn matching_ticket_ids(f: &TicketQuery) -> Vec<TicketId>;
@@ -747,6 +753,17 @@ tx_methods! {
     fn knowledge_chunks_of(documents: &[i64]) -> Vec<KnowledgeChunkRecord>;
     fn knowledge_chunks_by_ids(ws: WorkspaceId, ids: &[i64]) -> Vec<KnowledgeChunkRecord>;
     fn knowledge_document_ids_after(after: i64, limit: i64) -> Vec<i64>;
+    fn public_knowledge_documents(ws: WorkspaceId) -> Vec<KnowledgeDocumentRecord>;
+    fn workspace_knowledge_document_ids(ws: WorkspaceId) -> Vec<i64>;
+    fn insert_background_job(j: &BackgroundJobRecord) -> Option<BackgroundJobRecord>;
+    fn update_background_job(j: &BackgroundJobRecord) -> ();
+    fn background_jobs(ws: WorkspaceId, limit: i64) -> Vec<BackgroundJobRecord>;
+    fn background_job_by_id(id: i64) -> Option<BackgroundJobRecord>;
+    fn background_job_by_key(key: &str) -> Option<BackgroundJobRecord>;
+    fn claim_background_job(id: i64, now: Millis, stale_before: Millis) -> bool;
+    fn runnable_background_jobs(kind: &str, stale_before: Millis, limit: i64) -> Vec<(i64, Millis)>;
+    fn delete_queued_background_job(key: &str) -> bool;
+    fn prune_background_jobs(ws: WorkspaceId, keep: i64) -> u64;
     fn save_knowledge_source(ws: WorkspaceId, url: &str, refresh_minutes: i64, now: Millis, by: &str) -> KnowledgeSourceRecord;
     fn knowledge_sources(ws: WorkspaceId) -> Vec<KnowledgeSourceRecord>;
     fn knowledge_source_by_id(id: i64) -> Option<KnowledgeSourceRecord>;

@@ -46,6 +46,26 @@ pub async fn ticket_ids_after(c: &mut Conn, after: TicketId, limit: i64) -> Resu
         .await?)
 }
 
+/// One workspace's ticket ids after `after` in id order (a workspace's re-index).
+pub async fn workspace_ticket_ids_after(
+    c: &mut Conn,
+    ws: WorkspaceId,
+    after: TicketId,
+    limit: i64,
+) -> Result<Vec<TicketId>> {
+    Ok(sqlx::query_scalar("SELECT id FROM tickets WHERE workspace_id = $1 AND id > $2 ORDER BY id LIMIT $3")
+        .bind(ws)
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&mut *c)
+        .await?)
+}
+
+/// How many tickets one workspace has (a workspace re-index's progress).
+pub async fn count_workspace_tickets(c: &mut Conn, ws: WorkspaceId) -> Result<i64> {
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM tickets WHERE workspace_id = $1").bind(ws).fetch_one(&mut *c).await?)
+}
+
 /// How many tickets there are, across workspaces (a rebuild's progress bar).
 pub async fn count_all_tickets(c: &mut Conn) -> Result<i64> {
     Ok(sqlx::query_scalar("SELECT COUNT(*) FROM tickets").fetch_one(&mut *c).await?)

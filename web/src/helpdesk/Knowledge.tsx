@@ -11,7 +11,7 @@ import { useSession } from './session';
 
 type Format = 'TEXT' | 'MARKDOWN' | 'HTML' | 'JSON' | 'CSV';
 type Folder = { id: string; name: string };
-type Doc = { id: string; title: string; format: Format; origin: 'PASTE' | 'UPLOAD' | 'URL'; fileName: string | null; folderId: string | null; version: number; updatedAt: string; updatedBy: string | null };
+type Doc = { id: string; title: string; format: Format; origin: 'PASTE' | 'UPLOAD' | 'URL'; fileName: string | null; folderId: string | null; version: number; updatedAt: string; updatedBy: string | null; public: boolean };
 type FullDoc = Doc & { body: string; versions: { version: number; title: string; createdAt: string; createdBy: string | null }[] };
 type Hit = { score: number; fragments: { text: string; highlighted: boolean }[]; chunk: { id: string; documentId: string; documentTitle: string; headingPath: string[]; position: number } };
 type Health = 'HEALTHY' | 'STALE_SYNC' | 'SYNC_OVERDUE' | 'SYNC_FAILED' | 'NEVER_SYNCED' | 'NEVER_RETRIEVED';
@@ -22,8 +22,8 @@ type Line = { change: 'SAME' | 'REMOVED' | 'ADDED'; text: string };
 const FORMATS: Format[] = ['MARKDOWN', 'TEXT', 'HTML', 'JSON', 'CSV'];
 const ACCEPT = '.txt,.md,.markdown,.html,.htm,.json,.csv';
 
-const LIST = gql`query KnowledgeList { knowledgeFolders { id name } knowledgeDocuments { id title format origin fileName folderId version updatedAt updatedBy } }`;
-const DOC = gql`query KnowledgeDoc($id: ID!) { knowledgeDocument(id: $id) { id title body format origin fileName folderId version updatedAt updatedBy versions { version title createdAt createdBy } } }`;
+const LIST = gql`query KnowledgeList { knowledgeFolders { id name } knowledgeDocuments { id title format origin fileName folderId version updatedAt updatedBy public } }`;
+const DOC = gql`query KnowledgeDoc($id: ID!) { knowledgeDocument(id: $id) { id title body format origin fileName folderId version updatedAt updatedBy public versions { version title createdAt createdBy } } }`;
 const SEARCH = gql`query KnowledgeSearch($text: String!) { knowledgeSearch(text: $text, first: 10) { score fragments { text highlighted } chunk { id documentId documentTitle headingPath position } } }`;
 const COMPARE = gql`query KnowledgeCompare($id: ID!, $v: Int!) { knowledgeDocument(id: $id) { compareVersion(version: $v) { past { version } lines { change text } } } }`;
 const SAVE = gql`mutation SaveKnowledgeDocument($input: KnowledgeDocumentInput!) { saveKnowledgeDocument(input: $input) { id } }`;
@@ -36,6 +36,7 @@ const SAVE_SOURCE = gql`mutation SaveKnowledgeSource($input: KnowledgeSourceInpu
 const SYNC_SOURCE = gql`mutation SyncKnowledgeSource($id: ID!) { syncKnowledgeSource(id: $id) { id health lastError } }`;
 const DELETE_SOURCE = gql`mutation DeleteKnowledgeSource($id: ID!) { deleteKnowledgeSource(id: $id) }`;
 const NEW_FOLDER = gql`mutation CreateKnowledgeFolder($name: String!) { createKnowledgeFolder(name: $name) { id } }`;
+const SET_PUBLIC = gql`mutation SetKnowledgeDocumentPublic($id: ID!, $public: Boolean!) { setKnowledgeDocumentPublic(id: $id, public: $public) { id public } }`;
 const DELETE_FOLDER = gql`mutation DeleteKnowledgeFolder($id: ID!) { deleteKnowledgeFolder(id: $id) }`;
 
 export default function KnowledgePage() {
@@ -80,6 +81,7 @@ export default function KnowledgePage() {
   return (
     <Page title="Knowledge">
       <p><Link href="/knowledge/playground">Playground: test what the bot would answer</Link></p>
+      <p><Link href="/knowledge/jobs">Background jobs</Link> <span className="muted">— URL syncs and re-indexing, with their progress</span></p>
       <ErrorText error={error} />
       <form className="panel row" onSubmit={search} role="search" aria-label="Search knowledge">
         <input aria-label="Search the knowledge base" placeholder="Search the knowledge base" value={query} onChange={(e) => setQuery(e.target.value)} />
@@ -134,14 +136,15 @@ export default function KnowledgePage() {
             </form>
           )}
           <table aria-label="Documents">
-            <thead><tr><th>Title</th><th>Format</th><th>Source</th><th>Version</th><th>Updated</th></tr></thead>
+            <thead><tr><th>Title</th><th>Format</th><th>Source</th><th>Help center</th><th>Version</th><th>Updated</th></tr></thead>
             <tbody>
-              {docs.length === 0 && <tr><td colSpan={5} className="muted">No documents yet.</td></tr>}
+              {docs.length === 0 && <tr><td colSpan={6} className="muted">No documents yet.</td></tr>}
               {docs.map((d) => (
                 <tr key={d.id}>
                   <td><button type="button" className="link" onClick={() => setOpen(d.id)}>{d.title}</button></td>
                   <td>{d.format.toLowerCase()}</td>
                   <td>{d.origin === 'UPLOAD' ? d.fileName : d.origin === 'URL' ? 'URL' : 'pasted'}</td>
+                  <td>{d.public ? 'Public' : <span className="muted">Staff only</span>}</td>
                   <td>{d.version}</td>
                   <td>{formatDate(d.updatedAt)}{d.updatedBy ? ` by ${d.updatedBy}` : ''}</td>
                 </tr>
@@ -170,6 +173,7 @@ function DocumentView({ id, admin, folders, onEdit, onChanged, onDeleted }: { id
         {admin && (
           <div className="row">
             {d.origin !== 'URL' && <button type="button" onClick={() => onEdit(d)}>Edit content</button>}
+            <button type="button" onClick={() => void m.run(SET_PUBLIC, { id, public: !d.public }, changed, d.public ? 'Removed from the help center' : 'Shown in the help center')}>{d.public ? 'Remove from help center' : 'Show in help center'}</button>
             <select aria-label="Move to folder" value={d.folderId ?? ''} onChange={(e) => void m.run(MOVE, { id, folderId: e.target.value || null }, changed, 'Moved')}>
               <option value="">No folder</option>
               {folders.map((f) => <option key={f.id} value={f.id}>{f.name}</option>)}
@@ -179,6 +183,7 @@ function DocumentView({ id, admin, folders, onEdit, onChanged, onDeleted }: { id
         )}
       </div>
       <Feedback error={m.error} notice={m.notice} />
+      <p className="muted">{d.public ? 'Public: customers find it in the portal\'s help center.' : 'Staff only: not in the help center.'}</p>
       <pre style={{ whiteSpace: 'pre-wrap', maxHeight: 320, overflow: 'auto' }}>{d.body}</pre>
       <h3>Version history</h3>
       <table aria-label="Version history">

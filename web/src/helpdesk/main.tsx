@@ -21,6 +21,7 @@ const Dashboard = lazy(() => import('./Dashboard'));
 const Review = lazy(() => import('./Review'));
 const Knowledge = lazy(() => import('./Knowledge'));
 const Playground = lazy(() => import('./Playground'));
+const BackgroundJobs = lazy(() => import('./BackgroundJobs'));
 const Account = lazy(() => import('../lib/Account').then((m) => ({ default: m.Account })));
 
 const TOKEN_KEY = 'switchboard.agent.token';
@@ -68,7 +69,11 @@ function Login({ onToken }: { onToken: (t: string) => void }) {
 
 function NavLink({ href, label, path }: { href: string; label: string; path: string }) {
   const active =
-    href === '/' ? path === '/' || (path.startsWith('/tickets') && path !== '/tickets/new') : path.startsWith(href);
+    href === '/'
+      ? path === '/' || (path.startsWith('/tickets') && path !== '/tickets/new')
+      : href === '/knowledge'
+        ? path === href
+        : path.startsWith(href);
   return (
     <Link href={href} className={active ? 'active' : ''} aria-current={active ? 'page' : undefined}>
       {label}
@@ -89,6 +94,7 @@ function Shell({ session }: { session: Session }) {
   else if (path === '/review') page = <Review />;
   else if (path === '/knowledge') page = <Knowledge />;
   else if (path === '/knowledge/playground') page = <Playground />;
+  else if (path === '/knowledge/jobs') page = <BackgroundJobs />;
   else if (path === '/account') {
     const signedOut = () => {
       session.signOut();
@@ -108,6 +114,7 @@ function Shell({ session }: { session: Session }) {
         <NavLink href="/sla" label="SLA dashboard" path={path} />
         <NavLink href="/review" label="Quality review" path={path} />
         <NavLink href="/knowledge" label="Knowledge" path={path} />
+        <NavLink href="/knowledge/jobs" label="Background jobs" path={path} />
         {session.can('admin') && (
           <>
             <div className="section">Admin</div>

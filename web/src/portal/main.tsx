@@ -1,6 +1,7 @@
 // The customer portal ("My Tickets"): sign in, the customer's own tickets, the public thread
-// with a reply box, and a new-ticket form. It only asks for customer fields (myTickets,
-// myTicket, PublicEntry): internal notes and staff internals are never requested.
+// with a reply box, a new-ticket form suggesting help center articles, and the help center
+// (HelpCenter.tsx). It only asks for customer fields (myTickets, myTicket, PublicEntry, the help
+// center's): internal notes and staff internals are never requested.
 import { StrictMode, useCallback, useEffect, useRef, useState, type FormEvent } from 'react';
 import { createRoot } from 'react-dom/client';
 import { ApiError, downloadAttachment, gql, request, upload } from '../api/client';
@@ -13,6 +14,7 @@ import { useLiveTickets } from '../lib/live';
 import { useStoredToken } from '../lib/token';
 import { ErrorText, StatusBadge } from '../lib/ui';
 import '../styles.css';
+import { ArticlePage, HelpCenter, Suggestions } from './HelpCenter';
 
 const TOKEN_KEY = 'switchboard.customer.token';
 const BASE = '/portal';
@@ -305,6 +307,7 @@ function NewTicket({ token }: { token: string }) {
     <form className="panel form" onSubmit={submit} aria-labelledby="new-title">
       <h1 id="new-title">New ticket</h1>
       <label>Subject<input required value={f.subject} onChange={(e) => setF({ ...f, subject: e.target.value })} /></label>
+      <Suggestions token={token} subject={f.subject} />
       <label>Topic<select value={f.helpTopicId} onChange={(e) => setF({ ...f, helpTopicId: e.target.value })}><option value="">Not sure</option>{topics.map((t) => <option key={t.id} value={t.id}>{t.name}</option>)}</select></label>
       <label>Describe the problem<textarea required value={f.description} onChange={(e) => setF({ ...f, description: e.target.value })} /></label>
       <label>Attachments<input type="file" multiple onChange={(e) => setFiles(Array.from(e.target.files ?? []))} /></label>
@@ -321,11 +324,13 @@ function App() {
   if (path === '/sign-in') return <LinkSignIn onToken={signIn} />;
   if (!token) return <Login onToken={signIn} />;
   const ticket = path.match(/^\/tickets\/([^/]+)$/);
+  const article = path.match(/^\/help\/([^/]+)$/);
   return (
     <div className="portal">
       <header>
         <Link href={`${BASE}/`}><strong>My Tickets</strong></Link>
         <span>
+          <Link href={`${BASE}/help`} style={{ marginRight: 12 }} aria-current={path.startsWith('/help') ? 'page' : undefined}>Help center</Link>
           <Link href={`${BASE}/account`} style={{ marginRight: 12 }} aria-current={path === '/account' ? 'page' : undefined}>Your account</Link>
           <button type="button" onClick={signOut}>Sign out</button>
         </span>
@@ -333,6 +338,10 @@ function App() {
       <main>
         {ticket ? (
           <TicketView key={ticket[1]} token={token} number={decodeURIComponent(ticket[1])} />
+        ) : article ? (
+          <ArticlePage key={article[1]} token={token} id={decodeURIComponent(article[1])} />
+        ) : path === '/help' ? (
+          <HelpCenter token={token} />
         ) : path === '/new' ? (
           <NewTicket token={token} />
         ) : path === '/account' ? (

@@ -21,10 +21,10 @@ const DAY: Millis = 24 * 60 * MINUTE;
 
 /// What the test server's `/page` answers: status, content type and body, changed by the test.
 #[derive(Clone)]
-struct Page(Arc<Mutex<(u16, &'static str, String)>>);
+pub(crate) struct Page(Arc<Mutex<(u16, &'static str, String)>>);
 
 impl Page {
-    fn set(&self, status: u16, content_type: &'static str, body: &str) {
+    pub(crate) fn set(&self, status: u16, content_type: &'static str, body: &str) {
         *self.0.lock().unwrap() = (status, content_type, body.to_string());
     }
 }
@@ -69,17 +69,17 @@ const GUIDE: &str = "<!doctype html><html><head><title>Printer guide</title><scr
 const GUIDE_CHANGED: &str = "<html><head><title>Printer guide</title></head><body><h1>Printers</h1>\
     <h2>Toner</h2><p>Shake the toner cartridge before you replace it.</p></body></html>";
 
-struct Sources {
-    kb: Kb,
-    desk: Desk,
-    clock: Arc<ManualClock>,
-    page: Page,
-    base: String,
+pub(crate) struct Sources {
+    pub(crate) kb: Kb,
+    pub(crate) desk: Desk,
+    pub(crate) clock: Arc<ManualClock>,
+    pub(crate) page: Page,
+    pub(crate) base: String,
 }
 
 /// A knowledge base whose desk may reach 127.0.0.1 (and nothing else private), with its own
 /// manual clock and a one-second fetch limit.
-async fn sources_env(label: &str) -> Sources {
+pub(crate) async fn sources_env(label: &str) -> Sources {
     let kb = kb_env(label).await;
     let clock = Arc::new(ManualClock::at(NOW));
     let guard = OutboundGuard::with_policy(OutboundPolicy::parse("127.0.0.1").unwrap());
@@ -94,7 +94,7 @@ async fn sources_env(label: &str) -> Sources {
     Sources { kb, desk, clock, page, base }
 }
 
-fn source(url: &str, minutes: Option<i64>) -> KnowledgeSourceInput {
+pub(crate) fn source(url: &str, minutes: Option<i64>) -> KnowledgeSourceInput {
     KnowledgeSourceInput { url: url.into(), refresh_minutes: minutes }
 }
 
@@ -157,6 +157,7 @@ async fn a_url_source_syncs_and_only_a_changed_page_makes_a_version_and_a_re_ind
         body: "edited".into(),
         format: KnowledgeFormat::Text,
         folder_id: None,
+        public: None,
     };
     assert_eq!(validation(desk.save_knowledge_document(admin, edit).await.unwrap_err()).0, "id");
     assert_eq!(validation(desk.revert_knowledge_document(admin, doc_id, 1).await.unwrap_err()).0, "id");
@@ -269,14 +270,16 @@ async fn every_health_state_is_reached_with_the_manual_clock() {
     desk.sync_knowledge_source(admin, id).await.unwrap();
     assert_eq!(health().await, KnowledgeSourceHealth::SyncFailed);
 
-    // The job runner's path: due, claimed once, synced.
+    // The job runner's path: due (a minute after the failure, not a whole interval), claimed
+    // once, synced.
     s.page.set(200, "text/html", GUIDE);
+    let retry = NOW + MINUTE;
     let t0 = NOW + 15 * MINUTE;
     s.clock.set(t0);
     let due = desk.due_knowledge_sources(10).await.unwrap();
-    assert_eq!(due, vec![(id, t0)]);
-    assert!(desk.run_knowledge_sync(id, t0).await.unwrap());
-    assert!(!desk.run_knowledge_sync(id, t0).await.unwrap(), "a second job for the same due time does nothing");
+    assert_eq!(due, vec![(id, retry)]);
+    assert!(desk.run_knowledge_sync(id, retry).await.unwrap());
+    assert!(!desk.run_knowledge_sync(id, retry).await.unwrap(), "a second job for the same due time does nothing");
     assert_eq!(health().await, KnowledgeSourceHealth::Healthy);
     assert!(alerts().await.is_empty());
     assert!(desk.due_knowledge_sources(10).await.unwrap().is_empty());
@@ -309,4 +312,28 @@ async fn every_health_state_is_reached_with_the_manual_clock() {
     s.clock.set(t1 + 30 * DAY + MINUTE);
     desk.sync_knowledge_source(admin, id).await.unwrap();
     assert_eq!(health().await, KnowledgeSourceHealth::NeverRetrieved);
+}
+
+#[tokio::test]
+async fn a_failing_source_is_retried_sooner_with_backoff_and_back_on_its_interval_after_a_success() {
+    let s = sources_env("kb_source_backoff").await;
+    let (desk, admin) = (&s.desk, &s.kb.env.admin);
+    let id = desk.save_knowledge_source(admin, source(&format!("{}/page", s.base), Some(15))).await.unwrap().source.id;
+    s.page.set(500, "text/plain", "down");
+    let mut now = NOW;
+    // 1, 2, 4, 8 minutes after each failure in a row, then never later than the 15-minute interval.
+    for expected in [1, 2, 4, 8, 15, 15] {
+        let v = desk.sync_knowledge_source(admin, id).await.unwrap();
+        assert_eq!(v.health, KnowledgeSourceHealth::SyncFailed);
+        assert_eq!(v.source.next_sync_at, now + expected * MINUTE, "after {} failures", v.source.failures);
+        now = v.source.next_sync_at;
+        s.clock.set(now);
+    }
+    s.page.set(200, "text/html", GUIDE);
+    let v = desk.sync_knowledge_source(admin, id).await.unwrap();
+    assert_eq!((v.health, v.source.failures), (KnowledgeSourceHealth::Healthy, 0));
+    assert_eq!(v.source.next_sync_at, now + 15 * MINUTE, "back on its interval");
+    s.page.set(500, "text/plain", "down again");
+    let v = desk.sync_knowledge_source(admin, id).await.unwrap();
+    assert_eq!(v.source.next_sync_at, now + MINUTE, "a new run of failures starts at a minute again");
 }

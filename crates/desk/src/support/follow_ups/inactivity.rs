@@ -208,6 +208,10 @@ impl Desk {
             for id in due {
                 let mut tx = self.store().write().await?;
                 let shas = tx.purge_transcript(ws, id, self.now()).await?;
+                // The search index held the deleted messages: this event has it write the
+                // ticket again without them.
+                let payload = serde_json::json!({});
+                tx.insert_event(ws, Some(id), EventKind::TicketTranscriptPurged, &payload, self.now()).await?;
                 let mut unused = Vec::new();
                 for sha in shas {
                     if !tx.blob_in_use(&sha).await? {
@@ -215,6 +219,7 @@ impl Desk {
                     }
                 }
                 tx.commit().await?;
+                self.inner.search.wake.notify_one();
                 for sha in unused {
                     self.blobs().delete_unless_recent(&sha, std::time::Duration::from_secs(3600)).await?;
                 }
