@@ -15,6 +15,7 @@ mod enums;
 mod error;
 mod ids;
 mod inactivity;
+mod insights;
 mod routing;
 mod sla;
 mod statuses;
@@ -39,6 +40,10 @@ pub use egress::{
 pub use enums::*;
 pub use error::{ErrorCode, ValidationError};
 pub use ids::*;
+pub use insights::{
+    InsightMetric, Share, ShareKey, TicketInsightFacts, csat_satisfied, duration_bucket, helpful_rating,
+    histogram_percentile, local_date, ticket_share,
+};
 pub use inactivity::{InactivityPolicy, InactivityStep, is_stale};
 pub use routing::{
     AssignmentCandidate, RoutingAction, RoutingClause, RoutingOutcome, RoutingRule, TicketFacts,

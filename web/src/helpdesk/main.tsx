@@ -20,6 +20,7 @@ const NewTicket = lazy(() => import('./NewTicket'));
 const Dashboard = lazy(() => import('./Dashboard'));
 const Review = lazy(() => import('./Review'));
 const Knowledge = lazy(() => import('./Knowledge'));
+const Insights = lazy(() => import('./Insights'));
 const Account = lazy(() => import('../lib/Account').then((m) => ({ default: m.Account })));
 
 const TOKEN_KEY = 'switchboard.agent.token';
@@ -87,6 +88,7 @@ function Shell({ session }: { session: Session }) {
   else if (path === '/sla') page = <Dashboard />;
   else if (path === '/review') page = <Review />;
   else if (path === '/knowledge') page = <Knowledge />;
+  else if (path === '/insights') page = <Insights />;
   else if (path === '/account') {
     const signedOut = () => {
       session.signOut();
@@ -104,6 +106,7 @@ function Shell({ session }: { session: Session }) {
         <NavLink href="/queue" label="Staff queue" path={path} />
         {session.can('manage') && <NavLink href="/tickets/new" label="New ticket" path={path} />}
         <NavLink href="/sla" label="SLA dashboard" path={path} />
+        {session.can('reassign') && <NavLink href="/insights" label="Insights" path={path} />}
         <NavLink href="/review" label="Quality review" path={path} />
         <NavLink href="/knowledge" label="Knowledge" path={path} />
         {session.can('admin') && (
