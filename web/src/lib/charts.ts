@@ -9,9 +9,10 @@ export function niceMax(max: number): number {
   return 10 * p;
 }
 
-/** `count + 1` evenly spaced axis values from 0 to `niceMax(max)`, without fractions of whole counts when avoidable. */
-export function axisTicks(max: number, count = 4): number[] {
+/** Evenly spaced axis values from 0 to `niceMax(max)`: 4 steps, or 5 or 2 when 4 would split whole counts. */
+export function axisTicks(max: number): number[] {
   const top = niceMax(max);
+  const count = top < 4 ? 4 : ([4, 5, 2].find((c) => Number.isInteger(top / c)) ?? 4);
   const step = top / count;
   return Array.from({ length: count + 1 }, (_, i) => Math.round(i * step * 100) / 100);
 }
