@@ -15,8 +15,12 @@ async fn the_job_runner_rolls_up_tickets_into_insights_for_supervisors_only() {
     let ws = workspace().await;
     let t = open_ticket(&ws, "Insights: printer on fire").await;
     let id = t["id"].as_str().unwrap();
-    ok(&ws.agent, "mutation($t: ID!) { reply(ticketId: $t, body: \"Extinguisher on its way\") { id } }", json!({ "t": id }))
-        .await;
+    ok(
+        &ws.agent,
+        "mutation($t: ID!) { reply(ticketId: $t, body: \"Extinguisher on its way\") { id } }",
+        json!({ "t": id }),
+    )
+    .await;
     ok(&ws.agent, "mutation($t: ID!) { closeTicket(ticketId: $t, reason: RESOLVED) { id } }", json!({ "t": id })).await;
 
     // The rollups follow the event stream on the job runner's tick (every second).
@@ -38,6 +42,7 @@ async fn the_job_runner_rolls_up_tickets_into_insights_for_supervisors_only() {
     assert_eq!(insights["bot"], json!({ "deflectionRate": null, "topQuestions": null }));
 
     assert_error(&gql(Some(&ws.agent), INSIGHTS, json!({})).await, "FORBIDDEN", None);
-    let custom = gql(Some(&ws.supervisor), "{ insights(period: CUSTOM, to: \"2026-01-01\") { opened } }", json!({})).await;
+    let custom =
+        gql(Some(&ws.supervisor), "{ insights(period: CUSTOM, to: \"2026-01-01\") { opened } }", json!({})).await;
     assert_error(&custom, "VALIDATION", Some("from"));
 }

@@ -81,7 +81,11 @@ impl Env {
 
     async fn rate(&self, t: &TicketRecord, rating: i64, at: &str) {
         self.at(at);
-        let pat = Actor { workspace_id: t.workspace_id, kind: ActorKind::Contact { id: t.requester_id }, label: "Pat".into() };
+        let pat = Actor {
+            workspace_id: t.workspace_id,
+            kind: ActorKind::Contact { id: t.requester_id },
+            label: "Pat".into(),
+        };
         self.desk.rate_ticket(&pat, t.id, rating, None).await.unwrap();
     }
 

@@ -40,11 +40,11 @@ pub use egress::{
 pub use enums::*;
 pub use error::{ErrorCode, ValidationError};
 pub use ids::*;
+pub use inactivity::{InactivityPolicy, InactivityStep, is_stale};
 pub use insights::{
     InsightMetric, Share, ShareKey, TicketInsightFacts, csat_satisfied, duration_bucket, helpful_rating,
     histogram_percentile, local_date, ticket_share,
 };
-pub use inactivity::{InactivityPolicy, InactivityStep, is_stale};
 pub use routing::{
     AssignmentCandidate, RoutingAction, RoutingClause, RoutingOutcome, RoutingRule, TicketFacts,
     contains_ignoring_case, first_matching_rule, pick_assignee,

@@ -29,7 +29,10 @@ pub enum InsightPeriod {
     Last30Days,
     Last90Days,
     /// From one local date to another, both included.
-    Custom { from: NaiveDate, to: NaiveDate },
+    Custom {
+        from: NaiveDate,
+        to: NaiveDate,
+    },
 }
 
 /// First response or resolution times over a period, in minutes (see `duration_bucket` for the
@@ -352,17 +355,20 @@ impl Desk {
             }
         };
         let key = (ws, row.sla_policy_id);
-        if !cals.policies.contains_key(&key) {
-            let calendar_id = match row.sla_policy_id {
-                Some(p) => tx.sla_policy_by_id(ws, p).await?.and_then(|p| p.calendar_id),
-                None => None,
-            };
-            let cal = self.calendar_for(tx, ws, calendar_id).await?;
-            cals.policies.insert(key, cal);
-        }
-        let calendar = cals.policies.get(&key).ok_or_else(|| DeskError::Internal("calendar cache".into()))?;
+        let calendar = match cals.policies.get(&key) {
+            Some(c) => c.clone(),
+            None => {
+                let calendar_id = match row.sla_policy_id {
+                    Some(p) => tx.sla_policy_by_id(ws, p).await?.and_then(|p| p.calendar_id),
+                    None => None,
+                };
+                let cal = self.calendar_for(tx, ws, calendar_id).await?;
+                cals.policies.insert(key, cal.clone());
+                cal
+            }
+        };
         let facts = self.insight_facts(tx, &row).await?;
-        let counters = ticket_share(&facts, tz, calendar);
+        let counters = ticket_share(&facts, tz, &calendar);
         let new = StoredShare {
             q: row.queue_id.0,
             t: row.help_topic_id.map_or(0, |h| h.0),
@@ -466,9 +472,8 @@ impl Desk {
 
         let n_days = (to - from).num_days() + 1;
         let mut out = Insights { from, to, ..Default::default() };
-        out.days = (0..n_days)
-            .map(|i| InsightDay { date: from + chrono::Duration::days(i), ..Default::default() })
-            .collect();
+        out.days =
+            (0..n_days).map(|i| InsightDay { date: from + chrono::Duration::days(i), ..Default::default() }).collect();
         let mut hists: HashMap<InsightMetric, BTreeMap<i64, i64>> = HashMap::new();
         let mut volume: BTreeMap<(NaiveDate, String, i64), (i64, i64)> = BTreeMap::new();
         let mut staff: BTreeMap<i64, StaffPerformance> = BTreeMap::new();
