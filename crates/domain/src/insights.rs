@@ -309,7 +309,7 @@ mod tests {
         assert_eq!(duration_bucket(62), 60);
         assert_eq!(duration_bucket(239), 235);
         assert_eq!(duration_bucket(250), 240);
-        assert_eq!(duration_bucket(1500), 1440);
+        assert_eq!(duration_bucket(1530), 1500, "an hour at a time above a day");
         assert_eq!(duration_bucket(20_000), 18_720);
         assert_eq!(duration_bucket(-5), 0);
     }
