@@ -226,6 +226,22 @@ impl CoreQuery {
         Ok(desk(ctx).sla_trend(actor(ctx)?, days).await?.into_iter().map(SlaTrendDay::from).collect())
     }
 
+    /// The service metrics of a period in the workspace's time zone (`from` and `to`,
+    /// `YYYY-MM-DD`, for a custom one), narrowed by queue, help topic and channel; read from the
+    /// daily rollups the job runner keeps. Supervisors and admins (`service-desk.reassign`).
+    async fn insights(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default_with = "InsightPeriod::Last7Days")] period: InsightPeriod,
+        from: Option<String>,
+        to: Option<String>,
+        filter: Option<InsightFilterInput>,
+    ) -> Result<Insights, DeskError> {
+        let a = actor(ctx)?;
+        let (period, filter) = insight_args(period, from.as_deref(), to.as_deref(), filter)?;
+        Ok(Insights(desk(ctx).insights(a, period, &filter).await?))
+    }
+
     /// The workspace's messages after a ticket closes (CSAT request, post-close follow-up).
     async fn after_close_settings(&self, ctx: &Context<'_>) -> Result<AfterCloseSettings, DeskError> {
         let (d, a) = (desk(ctx), actor(ctx)?);

@@ -1,11 +1,12 @@
 //! GraphQL types of the support-ops configuration and what it drives, one module per feature
 //! with the desk's names: `calendars`, `sla`, `routing`, `automation`, `webhooks`, `review`
-//! (quality flags), `notifications`, `follow_ups` and `suggested_macros`. Conversion only: the
+//! (quality flags), `notifications`, `follow_ups`, `suggested_macros` and `insights`. Conversion only: the
 //! desk validates.
 
 mod automation;
 mod calendars;
 mod follow_ups;
+mod insights;
 mod notifications;
 mod review;
 mod routing;
@@ -16,6 +17,7 @@ mod webhooks;
 pub use automation::*;
 pub use calendars::*;
 pub use follow_ups::*;
+pub use insights::*;
 pub use notifications::*;
 pub use review::*;
 pub use routing::*;

@@ -214,6 +214,15 @@ fn ops(t: &Targets, marker: &str) -> Vec<Op> {
         op("managerAlertSettings", "{ managerAlertSettings { queueDepth escalationSpike } }", json!({})),
         op("slaTrend", "{ slaTrend(days: 7) { date opened breaches resolved } }", json!({})),
         op(
+            "insights",
+            "{ insights(period: LAST_30_DAYS) { from to opened closed reopenRate days { date opened closed backlog }
+              volume { date channel helpTopicName opened closed } firstResponse { count medianMinutes p90Minutes }
+              resolutionBusiness { medianMinutes } sla { target met missed rate } csat { rated satisfiedShare byRating { rating count } }
+              staff { userId name closed claimed avgFirstResponseMinutes avgResolutionMinutes messages csatRate }
+              bot { deflectionRate botResolved topQuestions tipsLearned knowledgeGaps } } }",
+            json!({}),
+        ),
+        op(
             "saveManagerAlertSettings",
             "mutation { saveManagerAlertSettings(input: { queueDepth: 3 }) { queueDepth } }",
             json!({}),
@@ -465,6 +474,7 @@ const WORKSPACE_OWN: &[&str] = &[
     "saveAfterCloseSettings",
     "managerAlertSettings",
     "slaTrend",
+    "insights",
     "saveManagerAlertSettings",
     "routingRules",
     "automationRules",

@@ -14,6 +14,7 @@ mod email;
 mod graphql_edge;
 mod http;
 mod ingest;
+mod insights;
 mod knowledge;
 mod lifecycle;
 mod live;

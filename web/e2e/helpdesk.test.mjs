@@ -643,3 +643,54 @@ test('a customer reply appears on the open ticket detail without a reload; repli
     await b.close();
   }
 });
+
+test('insights: charts of the demo data with table views, period switching and a CSV download', async () => {
+  const b = await newBrowser();
+  const { page } = b;
+  const problems = [];
+  page.on('pageerror', (e) => problems.push(String(e)));
+  try {
+    const token = await staffToken(server.url, SUPERVISOR);
+    const Q = 'query($p: InsightPeriod!) { insights(period: $p) { from to opened closed days { date opened closed } } }';
+    // The job runner rolls the demo's tickets up on its first ticks.
+    let week = await gql(server.url, token, Q, { p: 'LAST_7_DAYS' });
+    for (let i = 0; i < 100 && week.insights.opened === 0; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      week = await gql(server.url, token, Q, { p: 'LAST_7_DAYS' });
+    }
+    await signIn(page, server.url, SUPERVISOR);
+    await page.getByTestId('ticket-card').first().waitFor();
+    await page.getByRole('navigation').getByRole('link', { name: 'Insights', exact: true }).click();
+    await page.getByRole('heading', { name: 'Insights', exact: true }).waitFor();
+    await page.getByText(`${week.insights.from} to ${week.insights.to}`).waitFor();
+    assert.ok((await page.locator('figure.chart svg[role=img]').count()) >= 5, 'every chart is drawn');
+    const opened = page.locator('.tile', { hasText: 'Opened' }).locator('.n');
+    assert.equal(await opened.innerText(), String(week.insights.opened));
+    assert.match(await page.locator('.tile', { hasText: 'Bot deflection' }).innerText(), /No data yet/);
+
+    await page.getByLabel('Period').selectOption({ label: 'Last 30 days' });
+    const month = await gql(server.url, token, Q, { p: 'LAST_30_DAYS' });
+    await page.getByText(`${month.insights.from} to ${month.insights.to}`).waitFor();
+
+    const summary = page.locator('summary', { hasText: /^Table: Tickets per day$/ });
+    await summary.click();
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.locator('details').filter({ has: summary }).getByRole('button', { name: 'Download CSV' }).click(),
+    ]);
+    mkdirSync(DOWNLOADS, { recursive: true });
+    const file = join(DOWNLOADS, download.suggestedFilename());
+    await download.saveAs(file);
+    assert.equal(download.suggestedFilename(), `insights-days-${month.insights.from}_${month.insights.to}.csv`);
+    const rows = parseCsv(readFileSync(file, 'utf8'));
+    assert.deepEqual(rows[0].slice(0, 3), ['Date', 'Opened', 'Closed']);
+    assert.deepEqual(
+      rows.slice(1).map((r) => [r[0], Number(r[1]), Number(r[2])]),
+      month.insights.days.map((d) => [d.date, d.opened, d.closed]),
+    );
+    assert.deepEqual(problems, []);
+    await screenshot(page, 'supervisor-insights');
+  } finally {
+    await b.close();
+  }
+});

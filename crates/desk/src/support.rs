@@ -2,12 +2,14 @@
 //! as the GraphQL layer names them: business-hours `calendars`, `sla` (policies, breaches, the
 //! trend), `routing` rules, `automation` rules, `webhooks` and their deliveries, quality
 //! `review`, manager `notifications`, `canned` response previews, `follow_ups` (after close,
-//! manager alerts, quiet tickets) and `suggested_macros`.
+//! manager alerts, quiet tickets), `suggested_macros` and `insights` (the daily rollups and
+//! the service metrics read from them).
 
 mod automation;
 mod calendars;
 mod canned;
 pub(crate) mod follow_ups;
+mod insights;
 mod notifications;
 mod review;
 mod routing;
@@ -17,6 +19,7 @@ mod webhooks;
 
 pub use automation::*;
 pub use follow_ups::*;
+pub use insights::*;
 pub use routing::*;
 pub use sla::*;
 pub use webhooks::*;

@@ -15,6 +15,7 @@ mod enums;
 mod error;
 mod ids;
 mod inactivity;
+mod insights;
 mod routing;
 mod sla;
 mod statuses;
@@ -40,6 +41,10 @@ pub use enums::*;
 pub use error::{ErrorCode, ValidationError};
 pub use ids::*;
 pub use inactivity::{InactivityPolicy, InactivityStep, is_stale};
+pub use insights::{
+    InsightMetric, Share, ShareKey, TicketInsightFacts, csat_satisfied, duration_bucket, helpful_rating,
+    histogram_percentile, local_date, ticket_share,
+};
 pub use routing::{
     AssignmentCandidate, RoutingAction, RoutingClause, RoutingOutcome, RoutingRule, TicketFacts,
     contains_ignoring_case, first_matching_rule, pick_assignee,

@@ -51,6 +51,9 @@ string_enum!(
         TicketEscalated = "ticket.escalated",
         TicketClosed = "ticket.closed",
         TicketReopened = "ticket.reopened",
+        /// The requester rated the ticket (any rating; `csat.negative` follows a bad one): the
+        /// insights rollups count ratings from it. Not a webhook event.
+        TicketRated = "ticket.rated",
         EntryCreated = "entry.created",
         CsatNegative = "csat.negative",
         SlaBreach = "sla.breach",

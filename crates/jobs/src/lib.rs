@@ -6,7 +6,8 @@
 //! - `switchboard.tick`: a self-rescheduling job, one per slot of `tick` seconds, deduplicated by
 //!   an idempotency key so several replicas still run each slot once, and on PostgreSQL taking
 //!   turns on an advisory lock so no two ticks overlap anywhere. Each tick turns new domain
-//!   events into webhook deliveries and queues the deliveries that are due; at start and then
+//!   events into webhook deliveries and queues the deliveries that are due, and brings the
+//!   insights rollups up to date with the same events; at start and then
 //!   every `sla_every` ticks' worth of time it also checks SLA breaches, follows up on quiet tickets (nudge, auto-close warning,
 //!   auto-close, transcript retention), sends after-close messages (CSAT request, post-close
 //!   follow-up) and raises manager alerts; at start and once a day it scans for suggested macros.
@@ -333,6 +334,12 @@ async fn run_tick(job: Tick, ctx: Data<Arc<Context>>) -> Result<(), BoxDynError>
     }
     if let Err(e) = ctx.desk.dispatch_events().await {
         tracing::error!(error = %e, "webhook dispatch failed");
+    }
+    // The insights rollups follow the same event stream on a cursor of their own, here rather
+    // than in the ticket changes' transactions, so creating or answering a ticket costs nothing
+    // more.
+    if let Err(e) = ctx.desk.update_insights().await {
+        tracing::error!(error = %e, "updating the insights rollups failed");
     }
     match ctx.desk.due_deliveries().await {
         Ok(due) => {

@@ -89,6 +89,9 @@ enum Command {
     /// Rebuilds the search index from the database (the embedded index: with the server
     /// stopped).
     Reindex,
+    /// Manages the insights rollups.
+    #[command(subcommand)]
+    Insights(InsightsCommand),
     /// Prints the GraphQL schema (SDL).
     Schema,
 }
@@ -105,6 +108,16 @@ enum WorkspaceCommand {
         ticket_prefix: String,
         #[arg(long, default_value = "UTC")]
         time_zone: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum InsightsCommand {
+    /// Recomputes a workspace's daily rollups from its tickets (after a time zone change, or to
+    /// check them); servers may keep running meanwhile.
+    Rebuild {
+        #[arg(long)]
+        workspace: String,
     },
 }
 
@@ -224,6 +237,32 @@ async fn run(
             println!("migrations applied");
         }
         Command::Reindex => search::reindex(&desk, settings).await?,
+        Command::Insights(InsightsCommand::Rebuild { workspace }) => {
+            let ws = desk.workspace_by_slug(&workspace).await.with_context(|| format!("no workspace {workspace:?}"))?;
+            let bar = indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} tickets  {per_sec}",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            let started = std::time::Instant::now();
+            let summary = desk
+                .rebuild_insights(ws.id, &|done, total| {
+                    bar.set_length(total);
+                    bar.set_position(done);
+                })
+                .await
+                .context("rebuilding the insights rollups")?;
+            bar.finish_and_clear();
+            println!(
+                "insights rebuilt for {}: {} tickets, {} rollup rows, in {:.1} s",
+                ws.slug,
+                summary.tickets,
+                summary.rollup_rows,
+                started.elapsed().as_secs_f64()
+            );
+        }
         // Handled in main, before any database connection.
         Command::Schema | Command::MigrateData { .. } => {}
         Command::Seed { file: path } => {

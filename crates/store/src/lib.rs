@@ -18,6 +18,7 @@ mod forms_records;
 mod help_topics_records;
 mod history_records;
 mod import_records;
+mod insights_records;
 pub mod knowledge_records;
 pub mod migrate_data;
 mod notifications_records;
@@ -91,6 +92,8 @@ mod history_queries;
 #[cfg(any())]
 mod import_queries;
 #[cfg(any())]
+mod insights_queries;
+#[cfg(any())]
 mod knowledge_queries;
 #[cfg(any())]
 mod lease_queries;
@@ -158,6 +161,7 @@ mod sqlite {
     include!("knowledge_queries.rs");
     include!("answer_queries.rs");
     include!("background_jobs_queries.rs");
+    include!("insights_queries.rs");
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -195,6 +199,7 @@ mod postgres {
     include!("knowledge_queries.rs");
     include!("answer_queries.rs");
     include!("background_jobs_queries.rs");
+    include!("insights_queries.rs");
 }
 
 /// What can go wrong in storage.
@@ -785,4 +790,16 @@ tx_methods! {
     fn knowledge_gaps(ws: WorkspaceId, limit: i64) -> Vec<BotTurnRecord>;
     fn dismiss_knowledge_gaps(ws: WorkspaceId, ids: &[i64], now: Millis) -> bool;
     fn bot_entries(ws: WorkspaceId, entries: &[EntryId]) -> Vec<EntryId>;
+    fn insight_ticket_row(ws: WorkspaceId, ticket: TicketId) -> Option<InsightTicketRow>;
+    fn insight_staff_replies(ws: WorkspaceId, ticket: TicketId) -> Vec<(i64, Millis)>;
+    fn insight_history(ws: WorkspaceId, ticket: TicketId) -> Vec<InsightHistoryRow>;
+    fn insight_share(ticket: TicketId) -> Option<String>;
+    fn save_insight_share(ws: WorkspaceId, ticket: TicketId, share: &str) -> ();
+    fn add_insight_rollups(ws: WorkspaceId, rows: &[InsightRollupRow]) -> ();
+    fn clear_insights(ws: WorkspaceId) -> ();
+    fn workspace_ticket_ids_after(ws: WorkspaceId, after: TicketId, limit: i64) -> Vec<TicketId>;
+    fn count_workspace_tickets(ws: WorkspaceId) -> i64;
+    fn insight_rollup_sums(ws: WorkspaceId, from: &str, to: &str, f: &InsightFilter) -> Vec<InsightRollupRow>;
+    fn insight_totals_before(ws: WorkspaceId, before: &str, f: &InsightFilter) -> (i64, i64);
+    fn all_insight_rollups(ws: WorkspaceId) -> Vec<InsightRollupRow>;
 }

@@ -12,6 +12,7 @@ pub use crate::forms_records::*;
 pub use crate::help_topics_records::*;
 pub use crate::history_records::*;
 pub use crate::import_records::*;
+pub use crate::insights_records::*;
 pub use crate::notifications_records::*;
 pub use crate::outbox_records::*;
 pub use crate::queues_records::*;

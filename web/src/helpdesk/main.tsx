@@ -22,6 +22,7 @@ const Review = lazy(() => import('./Review'));
 const Knowledge = lazy(() => import('./Knowledge'));
 const Playground = lazy(() => import('./Playground'));
 const BackgroundJobs = lazy(() => import('./BackgroundJobs'));
+const Insights = lazy(() => import('./Insights'));
 const Account = lazy(() => import('../lib/Account').then((m) => ({ default: m.Account })));
 
 const TOKEN_KEY = 'switchboard.agent.token';
@@ -95,6 +96,7 @@ function Shell({ session }: { session: Session }) {
   else if (path === '/knowledge') page = <Knowledge />;
   else if (path === '/knowledge/playground') page = <Playground />;
   else if (path === '/knowledge/jobs') page = <BackgroundJobs />;
+  else if (path === '/insights') page = <Insights />;
   else if (path === '/account') {
     const signedOut = () => {
       session.signOut();
@@ -112,6 +114,7 @@ function Shell({ session }: { session: Session }) {
         <NavLink href="/queue" label="Staff queue" path={path} />
         {session.can('manage') && <NavLink href="/tickets/new" label="New ticket" path={path} />}
         <NavLink href="/sla" label="SLA dashboard" path={path} />
+        {session.can('reassign') && <NavLink href="/insights" label="Insights" path={path} />}
         <NavLink href="/review" label="Quality review" path={path} />
         <NavLink href="/knowledge" label="Knowledge" path={path} />
         <NavLink href="/knowledge/jobs" label="Background jobs" path={path} />

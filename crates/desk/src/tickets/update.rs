@@ -352,6 +352,8 @@ impl Desk {
             tx.save_ticket(&t).await?;
             tx.stamp_rating(t.workspace_id, t.id, t.updated_at).await?;
             self.write_history(&mut tx, actor, &t, &ch.0).await?;
+            self.emit_event(&mut tx, actor, &t, EventKind::TicketRated, serde_json::json!({ "rating": rating }))
+                .await?;
             if rating <= 2 {
                 self.emit_event(&mut tx, actor, &t, EventKind::CsatNegative, serde_json::json!({ "rating": rating }))
                     .await?;
