@@ -69,6 +69,7 @@ async fn paste(desk: &Desk, actor: &Actor, title: &str, body: &str) {
         body: body.into(),
         format: KnowledgeFormat::Markdown,
         folder_id: None,
+        public: None,
     };
     desk.save_knowledge_document(actor, input).await.unwrap();
 }

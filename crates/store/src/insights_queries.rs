@@ -107,25 +107,6 @@ pub async fn clear_insights(c: &mut Conn, ws: WorkspaceId) -> Result<()> {
     Ok(())
 }
 
-/// The workspace's ticket ids after `after`, ascending.
-pub async fn workspace_ticket_ids_after(
-    c: &mut Conn,
-    ws: WorkspaceId,
-    after: TicketId,
-    limit: i64,
-) -> Result<Vec<TicketId>> {
-    Ok(sqlx::query_scalar("SELECT id FROM tickets WHERE workspace_id = $1 AND id > $2 ORDER BY id LIMIT $3")
-        .bind(ws)
-        .bind(after)
-        .bind(limit)
-        .fetch_all(&mut *c)
-        .await?)
-}
-
-pub async fn count_workspace_tickets(c: &mut Conn, ws: WorkspaceId) -> Result<i64> {
-    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM tickets WHERE workspace_id = $1").bind(ws).fetch_one(&mut *c).await?)
-}
-
 /// The rollups between two local days (inclusive), summed over queues and matching `f`, kept
 /// apart by day, help topic, channel, staff member, metric and bucket.
 pub async fn insight_rollup_sums(

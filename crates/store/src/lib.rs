@@ -797,8 +797,6 @@ tx_methods! {
     fn save_insight_share(ws: WorkspaceId, ticket: TicketId, share: &str) -> ();
     fn add_insight_rollups(ws: WorkspaceId, rows: &[InsightRollupRow]) -> ();
     fn clear_insights(ws: WorkspaceId) -> ();
-    fn workspace_ticket_ids_after(ws: WorkspaceId, after: TicketId, limit: i64) -> Vec<TicketId>;
-    fn count_workspace_tickets(ws: WorkspaceId) -> i64;
     fn insight_rollup_sums(ws: WorkspaceId, from: &str, to: &str, f: &InsightFilter) -> Vec<InsightRollupRow>;
     fn insight_totals_before(ws: WorkspaceId, before: &str, f: &InsightFilter) -> (i64, i64);
     fn all_insight_rollups(ws: WorkspaceId) -> Vec<InsightRollupRow>;
