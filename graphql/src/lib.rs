@@ -1,7 +1,7 @@
 //! The GraphQL API: the core objects of an async-graphql schema over the desk, and what channel
 //! crates need to write their own objects (the caller, the desk, id parsing, error codes). The
-//! server merges the core objects with every channel's ([`CoreQuery`] beside `EmailQuery`, ...)
-//! and mounts the schema; this crate knows nothing of HTTP or of any channel.
+//! server merges the core objects with every channel's ([`CoreQuery`] beside the channels'
+//! objects its `switchboard_channel::channel_modules!` list yields) and mounts the schema; this crate knows nothing of HTTP or of any channel.
 //! `schema.graphql` beside this crate is the checked-in SDL of the whole composed schema (the
 //! server's test checks it).
 

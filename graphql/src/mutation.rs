@@ -360,7 +360,7 @@ impl CoreMutation {
         Ok(User(u))
     }
 
-    /// Links how a staff member is known on a channel, e.g. their Discord user id (admins). An id
+    /// Links how a staff member is known on a channel, e.g. their chat user id (admins). An id
     /// already linked on that channel is a CONFLICT naming its holder.
     async fn link_staff_identity(
         &self,

@@ -135,7 +135,7 @@ impl CoreQuery {
         Ok(desk(ctx).users(actor(ctx)?).await?.into_iter().map(User).collect())
     }
 
-    /// How staff members are known on channels (a Discord user id), by staff member (admins).
+    /// How staff members are known on channels (a chat user id), by staff member (admins).
     async fn staff_identities(
         &self,
         ctx: &Context<'_>,

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use switchboard_desk::DeskError;
-use switchboard_desk::domain::Permission;
+use switchboard_desk::domain::{ChannelAccountId, HelpTopicId, Permission};
 use switchboard_graphql::{actor, id, parse_id};
 
 use crate::DiscordChannel;
@@ -25,7 +25,7 @@ pub struct DiscordGuild(pub LinkedGuild);
 #[Object]
 impl DiscordGuild {
     async fn id(&self) -> ID {
-        id(self.0.id)
+        id(self.0.id.0)
     }
     /// Discord's id of the guild (server).
     async fn guild_id(&self) -> &str {
@@ -98,7 +98,7 @@ impl From<TicketType> for DiscordTicketType {
     fn from(t: TicketType) -> Self {
         DiscordTicketType {
             key: t.key,
-            help_topic_id: id(t.help_topic_id),
+            help_topic_id: id(t.help_topic_id.0),
             label: t.label,
             description: t.description,
             category_id: t.category_id,
@@ -131,7 +131,7 @@ impl DiscordGuildInput {
     fn into_link(self) -> Result<GuildLinkInput, DeskError> {
         let mut types = Vec::with_capacity(self.ticket_types.len());
         for (i, t) in self.ticket_types.into_iter().enumerate() {
-            let topic: i64 = parse_id(&t.help_topic_id, &format!("ticketTypes[{i}].helpTopicId"))?;
+            let topic: HelpTopicId = parse_id(&t.help_topic_id, &format!("ticketTypes[{i}].helpTopicId"))?;
             types.push(TicketType {
                 key: t.key,
                 help_topic_id: topic,
@@ -235,7 +235,7 @@ impl DiscordMutation {
         id: Option<ID>,
         input: DiscordGuildInput,
     ) -> Result<DiscordGuild, DeskError> {
-        let id: Option<i64> = id.as_ref().map(|i| parse_id(i, "id")).transpose()?;
+        let id: Option<ChannelAccountId> = id.as_ref().map(|i| parse_id(i, "id")).transpose()?;
         let link = input.into_link()?;
         Ok(DiscordGuild(channel(&self.0)?.link_guild(actor(ctx)?, id, link).await?))
     }

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use serenity::all::{ChannelId, MessageId};
 use serenity::http::{LightMethod, Route};
 use switchboard_channel::ChannelSettings;
-use switchboard_desk::domain::{Actor, Channel, Permission, WorkspaceId};
+use switchboard_desk::domain::{Actor, Channel, ChannelAccountId, Permission, WorkspaceId};
 use switchboard_desk::store::ChannelAccountRecord;
 use switchboard_desk::{ChannelAccountSave, DeskError};
 
@@ -31,7 +31,7 @@ pub struct GuildState {
 #[derive(Debug, Clone)]
 pub struct LinkedGuild {
     /// The channel account's id.
-    pub id: i64,
+    pub id: ChannelAccountId,
     pub workspace_id: WorkspaceId,
     pub guild_id: String,
     pub name: String,
@@ -121,7 +121,7 @@ impl DiscordChannel {
     pub async fn link_guild(
         &self,
         actor: &Actor,
-        id: Option<i64>,
+        id: Option<ChannelAccountId>,
         input: GuildLinkInput,
     ) -> Result<LinkedGuild, DeskError> {
         // Permission before validation: a caller who may not link guilds learns nothing from
@@ -133,7 +133,7 @@ impl DiscordChannel {
         input.settings.validate()?;
         let topics = self.desk.help_topics(actor).await?;
         for (i, t) in input.settings.ticket_types.iter().enumerate() {
-            if !topics.iter().any(|h| h.id.0 == t.help_topic_id) {
+            if !topics.iter().any(|h| h.id == t.help_topic_id) {
                 return Err(DeskError::invalid(
                     &format!("ticketTypes[{i}].helpTopicId"),
                     "is not a help topic of this workspace",
@@ -202,7 +202,7 @@ impl DiscordChannel {
 
     /// Unlinks a guild; its tickets stay. The panel message is left in Discord for the guild's
     /// admins to remove (the bot may have been removed already).
-    pub async fn unlink_guild(&self, actor: &Actor, id: i64) -> Result<(), DeskError> {
+    pub async fn unlink_guild(&self, actor: &Actor, id: ChannelAccountId) -> Result<(), DeskError> {
         self.desk.delete_channel_account(actor, Channel::Discord, id).await
     }
 

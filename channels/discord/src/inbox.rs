@@ -10,7 +10,7 @@ use serenity::all::{ChannelId, GuildChannel, Message};
 use serenity::http::{LightMethod, Request, Route};
 use serenity::model::event::{MessageDeleteEvent, MessageUpdateEvent};
 use switchboard_desk::DeskError;
-use switchboard_desk::domain::{Actor, Channel, TicketId};
+use switchboard_desk::domain::{Actor, Channel, ChannelInboxId, TicketId};
 
 use crate::DiscordChannel;
 
@@ -83,14 +83,14 @@ impl DiscordChannel {
         }
     }
 
-    async fn process_stored(&self, id: i64, event: Stored) {
+    async fn process_stored(&self, id: ChannelInboxId, event: Stored) {
         let outcome = self.process(event).await;
         let (done, note) = match &outcome {
             Ok(()) => (true, None),
             Err(e) => (false, Some(e.to_string())),
         };
         if let Err(e) = self.desk.finish_channel_event(id, done, note.as_deref()).await {
-            tracing::error!(id, error = %e, "marking a Discord event processed failed");
+            tracing::error!(id = id.0, error = %e, "marking a Discord event processed failed");
         }
     }
 

@@ -16,6 +16,18 @@ use crate::{DiscordChannel, DiscordSender, MAX_ATTACHMENT_BYTES};
 pub struct DiscordModule(pub Arc<DiscordChannel>);
 
 impl ChannelModule for DiscordModule {
+    type Query = crate::DiscordQuery;
+    type Mutation = crate::DiscordMutation;
+
+    // Its resolvers talk to the running gateway (its status, the panel it posts).
+    fn graphql_query(&self) -> crate::DiscordQuery {
+        crate::DiscordQuery(Some(self.0.clone()))
+    }
+
+    fn graphql_mutation(&self) -> crate::DiscordMutation {
+        crate::DiscordMutation(Some(self.0.clone()))
+    }
+
     fn channel(&self) -> Channel {
         Channel::Discord
     }

@@ -15,7 +15,7 @@ use serenity::all::{
     InteractionId, ModalInteraction, User,
 };
 use serenity::http::{LightMethod, Route};
-use switchboard_desk::domain::{Actor, Channel, HelpTopicId};
+use switchboard_desk::domain::{Actor, Channel};
 use switchboard_desk::store::records::IdentityKind;
 use switchboard_desk::{DeskError, OpenChannelTicket};
 
@@ -242,7 +242,7 @@ impl DiscordChannel {
         };
         Ok(match meta.as_ref().and_then(|m| m["ticket_type"].as_str()) {
             Some(key) => key == t.key,
-            None => ticket.help_topic_id == Some(HelpTopicId(t.help_topic_id)),
+            None => ticket.help_topic_id == Some(t.help_topic_id),
         })
     }
 
@@ -299,7 +299,7 @@ impl DiscordChannel {
             sender_name: Some(display.clone()),
             subject,
             description,
-            help_topic_id: Some(HelpTopicId(t.help_topic_id)),
+            help_topic_id: Some(t.help_topic_id),
             entry_meta: Some(json!({ "ticket_type": t.key, "intake": intake })),
             attachments: Vec::new(),
         };

@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 use switchboard_channel::ChannelSettings;
 use switchboard_desk::DeskError;
+use switchboard_desk::domain::HelpTopicId;
 
 /// Ticket types a panel offers at most: a select menu holds 25 options.
 pub const MAX_TICKET_TYPES: usize = 25;
@@ -40,13 +41,13 @@ pub struct GuildSettings {
 }
 
 /// A ticket type: a help topic with what Discord needs to offer it.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TicketType {
     /// Names the type in the panel's buttons (`a-z`, `0-9`, `-`; at most 32).
     pub key: String,
     /// The help topic its tickets get (routing, SLA and canned responses follow it).
-    pub help_topic_id: i64,
+    pub help_topic_id: HelpTopicId,
     /// The button's or option's text.
     pub label: String,
     /// Shown under the option in the select menu.
@@ -140,7 +141,7 @@ impl ChannelSettings for GuildSettings {
             if self.ticket_types[..i].iter().any(|o| o.key == t.key) {
                 return Err(DeskError::invalid(&f("key"), format!("{:?} is used by another ticket type", t.key)));
             }
-            if t.help_topic_id <= 0 {
+            if t.help_topic_id.0 <= 0 {
                 return Err(DeskError::invalid(&f("helpTopicId"), "choose a help topic"));
             }
             // Discord's limits: a button label 80 characters, an option's description 100.
@@ -189,12 +190,15 @@ mod tests {
             staff_role_ids: vec!["1100000000000000002".into()],
             ticket_types: vec![TicketType {
                 key: "general".into(),
-                help_topic_id: 1,
+                help_topic_id: HelpTopicId(1),
                 label: "General".into(),
+                description: None,
                 category_id: "1100000000000000003".into(),
                 enabled: true,
+                role_ids: Vec::new(),
                 open_limit: 1,
-                ..TicketType::default()
+                ask_subject: false,
+                ask_description: false,
             }],
             ..GuildSettings::default()
         }

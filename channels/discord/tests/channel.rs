@@ -76,7 +76,7 @@ where
 fn ticket_type(key: &str, label: &str, topic: HelpTopicId, category: u64) -> TicketType {
     TicketType {
         key: key.into(),
-        help_topic_id: topic.0,
+        help_topic_id: topic,
         label: label.into(),
         description: None,
         category_id: category.to_string(),

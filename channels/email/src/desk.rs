@@ -142,17 +142,21 @@ pub trait EmailDesk {
     fn save_email_mailbox(
         &self,
         actor: &Actor,
-        id: Option<i64>,
+        id: Option<ChannelAccountId>,
         s: &MailboxSettings,
     ) -> impl Future<Output = Result<(MailboxRecord, Option<String>), DeskError>> + Send;
 
     /// Deletes a mailbox; its tickets stay.
-    fn delete_email_mailbox(&self, actor: &Actor, id: i64) -> impl Future<Output = Result<bool, DeskError>> + Send;
+    fn delete_email_mailbox(
+        &self,
+        actor: &Actor,
+        id: ChannelAccountId,
+    ) -> impl Future<Output = Result<bool, DeskError>> + Send;
 
     /// The mailbox behind the inbound endpoint, when `secret` is its inbound secret.
     fn email_mailbox_for_inbound(
         &self,
-        id: i64,
+        id: ChannelAccountId,
         secret: &str,
     ) -> impl Future<Output = Result<MailboxRecord, DeskError>> + Send;
 
@@ -163,7 +167,7 @@ pub trait EmailDesk {
     fn email_mailbox_of(
         &self,
         ws: WorkspaceId,
-        id: i64,
+        id: ChannelAccountId,
     ) -> impl Future<Output = Result<Option<MailboxRecord>, DeskError>> + Send;
 
     /// The mailbox a ticket came in through, else the workspace's first enabled one.
@@ -228,7 +232,7 @@ pub trait EmailDesk {
     fn email_original(
         &self,
         actor: &Actor,
-        id: i64,
+        id: ChannelMessageId,
     ) -> impl Future<Output = Result<(EmailMessageRecord, Vec<u8>), DeskError>> + Send;
 
     /// The ticket of the newest of `message_ids` (angle-bracketed Message-IDs) that is one of
@@ -299,7 +303,7 @@ impl EmailDesk for Desk {
     async fn save_email_mailbox(
         &self,
         actor: &Actor,
-        id: Option<i64>,
+        id: Option<ChannelAccountId>,
         s: &MailboxSettings,
     ) -> Result<(MailboxRecord, Option<String>), DeskError> {
         require(actor, Permission::Admin)?;
@@ -373,7 +377,7 @@ impl EmailDesk for Desk {
         .await
     }
 
-    async fn delete_email_mailbox(&self, actor: &Actor, id: i64) -> Result<bool, DeskError> {
+    async fn delete_email_mailbox(&self, actor: &Actor, id: ChannelAccountId) -> Result<bool, DeskError> {
         require(actor, Permission::Admin)?;
         retrying(|| async {
             let mut tx = self.store().write().await?;
@@ -384,7 +388,7 @@ impl EmailDesk for Desk {
         .await
     }
 
-    async fn email_mailbox_for_inbound(&self, id: i64, secret: &str) -> Result<MailboxRecord, DeskError> {
+    async fn email_mailbox_for_inbound(&self, id: ChannelAccountId, secret: &str) -> Result<MailboxRecord, DeskError> {
         let bad = || DeskError::Unauthenticated("unknown mailbox or wrong secret".into());
         let m = queries::mailbox_for_inbound(&mut self.store().read().await?, id).await?.ok_or_else(bad)?;
         let Some(stored) = &m.inbound_secret_hash else { return Err(bad()) };
@@ -402,7 +406,11 @@ impl EmailDesk for Desk {
         Ok(queries::imap_mailboxes(&mut self.store().read().await?).await?)
     }
 
-    async fn email_mailbox_of(&self, ws: WorkspaceId, id: i64) -> Result<Option<MailboxRecord>, DeskError> {
+    async fn email_mailbox_of(
+        &self,
+        ws: WorkspaceId,
+        id: ChannelAccountId,
+    ) -> Result<Option<MailboxRecord>, DeskError> {
         Ok(queries::mailbox_by_id(&mut self.store().read().await?, ws, id).await?)
     }
 
@@ -520,7 +528,11 @@ impl EmailDesk for Desk {
         .await?)
     }
 
-    async fn email_original(&self, actor: &Actor, id: i64) -> Result<(EmailMessageRecord, Vec<u8>), DeskError> {
+    async fn email_original(
+        &self,
+        actor: &Actor,
+        id: ChannelMessageId,
+    ) -> Result<(EmailMessageRecord, Vec<u8>), DeskError> {
         require(actor, Permission::Admin)?;
         let rec = queries::email_message_by_id(&mut self.store().read().await?, actor.workspace_id, id)
             .await?

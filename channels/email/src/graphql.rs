@@ -5,6 +5,7 @@
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use switchboard_desk::DeskError;
+use switchboard_desk::domain::ChannelAccountId;
 
 use crate::records::{EmailMessageRecord, MailboxRecord};
 use crate::{EmailDesk, MailboxSettings};
@@ -44,7 +45,7 @@ pub struct EmailMailbox {
 impl From<MailboxRecord> for EmailMailbox {
     fn from(m: MailboxRecord) -> Self {
         EmailMailbox {
-            id: id(m.id),
+            id: id(m.id.0),
             inbound_path: format!("/inbound/email/{}", m.id),
             name: m.name,
             address: m.address,
@@ -171,8 +172,8 @@ impl From<EmailMessageRecord> for EmailMessage {
             .find(|o| o.key() == m.outcome)
             .unwrap_or(EmailOutcome::Quarantined);
         EmailMessage {
-            id: id(m.id),
-            mailbox_id: id(m.mailbox_id),
+            id: id(m.id.0),
+            mailbox_id: id(m.mailbox_id.0),
             outcome,
             reason: m.reason,
             from_address: m.from_address,
@@ -228,14 +229,14 @@ impl EmailMutation {
         id: Option<ID>,
         input: EmailMailboxInput,
     ) -> Result<SavedEmailMailbox, DeskError> {
-        let id = id.as_ref().map(|m| parse_id::<i64>(m, "id")).transpose()?;
+        let id = id.as_ref().map(|m| parse_id::<ChannelAccountId>(m, "id")).transpose()?;
         let (m, secret) = desk(ctx).save_email_mailbox(actor(ctx)?, id, &input.into()).await?;
         Ok(SavedEmailMailbox { mailbox: m.into(), inbound_secret: secret })
     }
 
     /// Deletes an email mailbox; its tickets stay (admins).
     async fn delete_email_mailbox(&self, ctx: &Context<'_>, id: ID) -> Result<bool, DeskError> {
-        let id = parse_id::<i64>(&id, "id")?;
+        let id = parse_id::<ChannelAccountId>(&id, "id")?;
         if !desk(ctx).delete_email_mailbox(actor(ctx)?, id).await? {
             return Err(DeskError::NotFound("mailbox"));
         }

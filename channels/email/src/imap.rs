@@ -13,6 +13,7 @@ use crate::records::MailboxRecord;
 use async_imap::{Client, Session};
 use futures_util::TryStreamExt;
 use switchboard_desk::Desk;
+use switchboard_desk::domain::ChannelAccountId;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
@@ -162,7 +163,12 @@ pub async fn poll_mailbox(
 
 /// Keeps one mailbox read until it is deleted or disabled: poll, then IDLE (or sleep) until
 /// the next round.
-async fn watch_mailbox(desk: Desk, settings: EmailSettings, ws: switchboard_desk::domain::WorkspaceId, id: i64) {
+async fn watch_mailbox(
+    desk: Desk,
+    settings: EmailSettings,
+    ws: switchboard_desk::domain::WorkspaceId,
+    id: ChannelAccountId,
+) {
     let lease = mailbox_lease(id);
     loop {
         let mailbox = match desk.email_mailbox_of(ws, id).await {
@@ -172,7 +178,7 @@ async fn watch_mailbox(desk: Desk, settings: EmailSettings, ws: switchboard_desk
                 return;
             }
             Err(e) => {
-                tracing::warn!(mailbox = id, error = %e, "reading the mailbox settings failed");
+                tracing::warn!(mailbox = id.0, error = %e, "reading the mailbox settings failed");
                 tokio::time::sleep(settings.poll_interval).await;
                 continue;
             }
@@ -185,13 +191,13 @@ async fn watch_mailbox(desk: Desk, settings: EmailSettings, ws: switchboard_desk
                 continue;
             }
             Err(e) => {
-                tracing::warn!(mailbox = id, error = %e, "taking the mailbox's lease failed");
+                tracing::warn!(mailbox = id.0, error = %e, "taking the mailbox's lease failed");
                 tokio::time::sleep(settings.poll_interval).await;
                 continue;
             }
         }
         if let Err(e) = watch_session(&desk, &settings, &mailbox).await {
-            tracing::warn!(mailbox = id, error = %e, "IMAP round failed; retrying after the poll interval");
+            tracing::warn!(mailbox = id.0, error = %e, "IMAP round failed; retrying after the poll interval");
         }
         tokio::time::sleep(settings.poll_interval).await;
     }
@@ -212,7 +218,7 @@ async fn watch_session(desk: &Desk, settings: &EmailSettings, first: &MailboxRec
         }
         let report = poll_session(desk, settings, &mut session, &mailbox).await?;
         if report.fetched > 0 {
-            tracing::info!(mailbox = mailbox.id, ?report, "mail taken");
+            tracing::info!(mailbox = mailbox.id.0, ?report, "mail taken");
         }
         if !idle {
             let _ = session.logout().await;
@@ -235,7 +241,7 @@ async fn watch_session(desk: &Desk, settings: &EmailSettings, first: &MailboxRec
 }
 
 /// The lease a replica holds while it reads a mailbox, so no two read it at once.
-fn mailbox_lease(id: i64) -> String {
+fn mailbox_lease(id: ChannelAccountId) -> String {
     format!("email.imap.{id}")
 }
 
@@ -246,7 +252,7 @@ fn lease_time(settings: &EmailSettings) -> Duration {
 }
 
 /// The per-mailbox watchers; stopping the poller stops them too.
-struct Watchers(HashMap<i64, tokio::task::JoinHandle<()>>);
+struct Watchers(HashMap<ChannelAccountId, tokio::task::JoinHandle<()>>);
 
 impl Drop for Watchers {
     fn drop(&mut self) {

@@ -150,7 +150,7 @@ async fn quarantine(
         _ => raw,
     };
     let reason = rejection.to_string();
-    tracing::warn!(mailbox = mailbox.id, %reason, "email quarantined");
+    tracing::warn!(mailbox = mailbox.id.0, %reason, "email quarantined");
     desk.record_received_email(&ReceivedEmail {
         mailbox,
         dedupe_key: key,

@@ -23,7 +23,7 @@ use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use switchboard_desk::domain::ErrorCode;
+use switchboard_desk::domain::{ChannelAccountId, ErrorCode};
 use switchboard_desk::{Desk, DeskError};
 
 pub use desk::*;
@@ -107,7 +107,7 @@ async fn inbound_endpoint(
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
         .map(|(_, t)| t.trim())
         .unwrap_or_default();
-    let Some(id) = mailbox.parse::<i64>().ok().filter(|n| *n > 0) else {
+    let Some(id) = mailbox.parse::<i64>().ok().filter(|n| *n > 0).map(ChannelAccountId) else {
         return error(ErrorCode::NotFound, "no such mailbox");
     };
     if secret.is_empty() {

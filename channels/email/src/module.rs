@@ -32,6 +32,9 @@ impl EmailModule {
 }
 
 impl ChannelModule for EmailModule {
+    type Query = crate::EmailQuery;
+    type Mutation = crate::EmailMutation;
+
     fn channel(&self) -> Channel {
         Channel::Email
     }

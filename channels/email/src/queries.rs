@@ -18,7 +18,7 @@ fn mailboxes(accounts: Vec<ChannelAccountRecord>) -> Result<Vec<MailboxRecord>> 
 pub async fn upsert_mailbox(
     tx: &mut Tx,
     ws: WorkspaceId,
-    id: Option<i64>,
+    id: Option<ChannelAccountId>,
     m: &MailboxInput,
     now: Millis,
 ) -> Result<MailboxRecord> {
@@ -38,12 +38,12 @@ pub async fn list_mailboxes(tx: &mut Tx, ws: WorkspaceId) -> Result<Vec<MailboxR
 }
 
 /// One of the workspace's mailboxes.
-pub async fn mailbox_by_id(tx: &mut Tx, ws: WorkspaceId, id: i64) -> Result<Option<MailboxRecord>> {
+pub async fn mailbox_by_id(tx: &mut Tx, ws: WorkspaceId, id: ChannelAccountId) -> Result<Option<MailboxRecord>> {
     tx.channel_account(ws, EMAIL_CHANNEL, id).await?.as_ref().map(MailboxRecord::from_account).transpose()
 }
 
 /// Across workspaces: the inbound endpoint knows only the mailbox id until its secret is checked.
-pub async fn mailbox_for_inbound(tx: &mut Tx, id: i64) -> Result<Option<MailboxRecord>> {
+pub async fn mailbox_for_inbound(tx: &mut Tx, id: ChannelAccountId) -> Result<Option<MailboxRecord>> {
     tx.channel_account_any_workspace(EMAIL_CHANNEL, id).await?.as_ref().map(MailboxRecord::from_account).transpose()
 }
 
@@ -54,12 +54,18 @@ pub async fn imap_mailboxes(tx: &mut Tx) -> Result<Vec<MailboxRecord>> {
 }
 
 /// Deletes one of the workspace's mailboxes; false when it has none by that id.
-pub async fn delete_mailbox(tx: &mut Tx, ws: WorkspaceId, id: i64) -> Result<bool> {
+pub async fn delete_mailbox(tx: &mut Tx, ws: WorkspaceId, id: ChannelAccountId) -> Result<bool> {
     tx.delete_channel_account(ws, EMAIL_CHANNEL, id).await
 }
 
 /// Moves the poller's cursor, kept in the mailbox account's state.
-pub async fn set_imap_cursor(tx: &mut Tx, ws: WorkspaceId, id: i64, uid_validity: i64, last_uid: i64) -> Result<()> {
+pub async fn set_imap_cursor(
+    tx: &mut Tx,
+    ws: WorkspaceId,
+    id: ChannelAccountId,
+    uid_validity: i64,
+    last_uid: i64,
+) -> Result<()> {
     let state = crate::records::imap_cursor_state(uid_validity, last_uid);
     tx.set_channel_account_state(ws, id, &state).await
 }
@@ -102,12 +108,16 @@ pub async fn list_email_messages(
 }
 
 /// One received message of the workspace's.
-pub async fn email_message_by_id(tx: &mut Tx, ws: WorkspaceId, id: i64) -> Result<Option<EmailMessageRecord>> {
+pub async fn email_message_by_id(
+    tx: &mut Tx,
+    ws: WorkspaceId,
+    id: ChannelMessageId,
+) -> Result<Option<EmailMessageRecord>> {
     Ok(tx.channel_message_by_id(ws, EMAIL_CHANNEL, id).await?.map(EmailMessageRecord::from_channel_message))
 }
 
 /// The mailbox a ticket is answered from, when it is an email ticket that has one.
-pub async fn ticket_mailbox(tx: &mut Tx, ws: WorkspaceId, ticket: TicketId) -> Result<Option<i64>> {
+pub async fn ticket_mailbox(tx: &mut Tx, ws: WorkspaceId, ticket: TicketId) -> Result<Option<ChannelAccountId>> {
     Ok(tx.ticket_channel(ws, ticket).await?.filter(|(ch, _)| ch == EMAIL_CHANNEL).and_then(|(_, a)| a))
 }
 

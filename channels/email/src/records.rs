@@ -1,7 +1,7 @@
 //! The email channel's rows: mailboxes (channel accounts, migration 0014) and received messages
 //! (channel messages), read from and written to the core's generic channel tables.
 
-use switchboard_desk::domain::{EntryId, Millis, TicketId, WorkspaceId};
+use switchboard_desk::domain::{ChannelAccountId, ChannelMessageId, EntryId, Millis, TicketId, WorkspaceId};
 use switchboard_desk::store::{
     ChannelAccountInput, ChannelAccountRecord, ChannelMessageRecord, StoreError, decode_json,
 };
@@ -10,7 +10,7 @@ use switchboard_desk::store::{
 /// The passwords stay encrypted here and the inbound secret is only a hash.
 #[derive(Debug, Clone)]
 pub struct MailboxRecord {
-    pub id: i64,
+    pub id: ChannelAccountId,
     pub workspace_id: WorkspaceId,
     pub name: String,
     pub address: String,
@@ -62,9 +62,9 @@ pub struct MailboxInput {
 /// One message a mailbox received, with what became of it.
 #[derive(Debug, Clone)]
 pub struct EmailMessageRecord {
-    pub id: i64,
+    pub id: ChannelMessageId,
     pub workspace_id: WorkspaceId,
-    pub mailbox_id: i64,
+    pub mailbox_id: ChannelAccountId,
     pub dedupe_key: String,
     /// `ticket`, `auto_reply`, `bounce` or `quarantined`.
     pub outcome: String,
@@ -84,7 +84,7 @@ pub struct EmailMessageRecord {
 #[derive(Debug, Clone)]
 pub struct NewEmailMessage<'a> {
     pub workspace_id: WorkspaceId,
-    pub mailbox_id: i64,
+    pub mailbox_id: ChannelAccountId,
     pub dedupe_key: &'a str,
     pub outcome: &'a str,
     pub reason: Option<&'a str>,
@@ -220,7 +220,8 @@ impl EmailMessageRecord {
         EmailMessageRecord {
             id: m.id,
             workspace_id: m.workspace_id,
-            mailbox_id: m.account_id.unwrap_or_default(),
+            // Every message the email channel records names its mailbox; 0 would mean none.
+            mailbox_id: m.account_id.unwrap_or(ChannelAccountId(0)),
             dedupe_key: m.external_key,
             outcome: m.outcome,
             reason: m.reason,

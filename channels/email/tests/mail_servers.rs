@@ -285,7 +285,7 @@ async fn mail_round_trip_through_dovecot_and_an_smtp_sink() {
     )
     .await;
     assert_eq!(saved["saveEmailMailbox"]["mailbox"]["imapPasswordSet"], true);
-    let mailbox_id: i64 = saved["saveEmailMailbox"]["mailbox"]["id"].as_str().unwrap().parse().unwrap();
+    let mailbox_id = ChannelAccountId(saved["saveEmailMailbox"]["mailbox"]["id"].as_str().unwrap().parse().unwrap());
     let mailbox = || async { desk.email_mailbox_of(ws.id, mailbox_id).await.unwrap().unwrap() };
     let settings = EmailSettings { network_timeout: Duration::from_secs(10), ..EmailSettings::default() };
 

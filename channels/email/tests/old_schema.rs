@@ -99,7 +99,8 @@ fn mail(from: &str, id: &str, subject: &str, extra: &str, body: &str) -> Vec<u8>
 async fn mailboxes_keep_their_ids_settings_cursor_and_sealed_passwords() {
     let e = migrated_old_database().await;
     let mailboxes = e.desk.email_mailboxes(&e.admin).await.unwrap();
-    let names: Vec<(i64, &str, &str)> = mailboxes.iter().map(|m| (m.id, m.name.as_str(), m.address.as_str())).collect();
+    let names: Vec<(i64, &str, &str)> =
+        mailboxes.iter().map(|m| (m.id.0, m.name.as_str(), m.address.as_str())).collect();
     assert_eq!(names, [(1, "Acme Support", "help@acme.test"), (2, "Sales", "sales@acme.test")]);
     let support = &mailboxes[0];
     assert_eq!(support.imap_host.as_deref(), Some("imap.acme.test"));
@@ -113,11 +114,11 @@ async fn mailboxes_keep_their_ids_settings_cursor_and_sealed_passwords() {
     assert_eq!(credentials.smtp_password.as_deref(), Some("smtp-password-1"));
     // The poller still finds the IMAP mailbox, and the inbound endpoint still takes the secret
     // the mail server was configured with, under the same mailbox id.
-    let polled: Vec<i64> = e.desk.email_imap_mailboxes().await.unwrap().iter().map(|m| m.id).collect();
+    let polled: Vec<i64> = e.desk.email_imap_mailboxes().await.unwrap().iter().map(|m| m.id.0).collect();
     assert_eq!(polled, [1]);
     let secret = e.facts["sales_inbound_secret"].as_str().unwrap();
-    assert_eq!(e.desk.email_mailbox_for_inbound(2, secret).await.unwrap().address, "sales@acme.test");
-    assert!(e.desk.email_mailbox_for_inbound(2, "not the secret").await.is_err());
+    assert_eq!(e.desk.email_mailbox_for_inbound(ChannelAccountId(2), secret).await.unwrap().address, "sales@acme.test");
+    assert!(e.desk.email_mailbox_for_inbound(ChannelAccountId(2), "not the secret").await.is_err());
     // The received-message records: the auto-reply is still listed.
     let auto = e.desk.email_messages(&e.admin, "auto_reply", 10).await.unwrap();
     assert_eq!(auto.iter().map(|m| m.dedupe_key.as_str()).collect::<Vec<_>>(), ["<auto@example.com>"]);
@@ -127,7 +128,7 @@ async fn mailboxes_keep_their_ids_settings_cursor_and_sealed_passwords() {
 async fn a_reply_email_threads_and_a_staff_reply_goes_out_from_the_ticket_s_mailbox() {
     let e = migrated_old_database().await;
     let settings = EmailSettings::default();
-    let support = e.desk.email_mailbox_of(e.admin.workspace_id, 1).await.unwrap().unwrap();
+    let support = e.desk.email_mailbox_of(e.admin.workspace_id, ChannelAccountId(1)).await.unwrap().unwrap();
     let printer = e.desk.ticket_by_number(&e.admin, "SD-00001").await.unwrap();
     assert_eq!(printer.subject, "Printer jams");
 

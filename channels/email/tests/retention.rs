@@ -82,7 +82,7 @@ impl Env {
     }
 
     /// Takes `raw` in as a new ticket, closes it, and purges its transcript 31 days later.
-    async fn ticket_purged_after_retention(&self, raw: &[u8]) -> (TicketId, i64) {
+    async fn ticket_purged_after_retention(&self, raw: &[u8]) -> (TicketId, ChannelMessageId) {
         let ticket = match receive(&self.desk, &EmailSettings::default(), &self.mailbox, raw).await.unwrap() {
             Received::Ticket { ticket_id, opened: true, .. } => ticket_id,
             other => panic!("expected a new ticket, got {other:?}"),

@@ -37,7 +37,7 @@ pub struct WhatsappNumberInput {
 pub struct WhatsappRoute {
     pub workspace_id: WorkspaceId,
     /// The number's channel account.
-    pub account_id: i64,
+    pub account_id: ChannelAccountId,
     pub phone_number_id: String,
     /// The decrypted access token; never logged or returned over the API.
     pub access_token: String,
@@ -91,7 +91,7 @@ async fn known_whatsapp_contact(
 async fn ticket_number(
     tx: &mut Tx,
     ws: WorkspaceId,
-    account: Option<i64>,
+    account: Option<ChannelAccountId>,
     wa_id: &str,
 ) -> Result<Option<WhatsappNumberRecord>, DeskError> {
     if let Some(id) = account
@@ -124,7 +124,7 @@ pub trait WhatsappDesk {
         &self,
         actor: &Actor,
         msg: InboundMessage,
-        account: i64,
+        account: ChannelAccountId,
     ) -> impl Future<Output = Result<IngestOutcome, DeskError>> + Send;
 
     /// The workspace's WhatsApp business numbers.
@@ -137,12 +137,16 @@ pub trait WhatsappDesk {
     fn save_whatsapp_number(
         &self,
         actor: &Actor,
-        id: Option<i64>,
+        id: Option<ChannelAccountId>,
         input: WhatsappNumberInput,
     ) -> impl Future<Output = Result<WhatsappNumberRecord, DeskError>> + Send;
 
     /// Removes a number; notifications for it are then recorded and skipped.
-    fn delete_whatsapp_number(&self, actor: &Actor, id: i64) -> impl Future<Output = Result<(), DeskError>> + Send;
+    fn delete_whatsapp_number(
+        &self,
+        actor: &Actor,
+        id: ChannelAccountId,
+    ) -> impl Future<Output = Result<(), DeskError>> + Send;
 
     /// The workspace and credentials of the number a notification names; `None` for a number no
     /// workspace has added.
@@ -164,17 +168,20 @@ pub trait WhatsappDesk {
     fn whatsapp_route_for_ticket(
         &self,
         ws: WorkspaceId,
-        account: Option<i64>,
+        account: Option<ChannelAccountId>,
         wa_id: &str,
     ) -> impl Future<Output = Result<Option<WhatsappRoute>, DeskError>> + Send;
 
     /// Stores a verified notification durably before the webhook acknowledges it.
-    fn store_whatsapp_notification(&self, body: &str) -> impl Future<Output = Result<i64, DeskError>> + Send;
+    fn store_whatsapp_notification(
+        &self,
+        body: &str,
+    ) -> impl Future<Output = Result<WhatsappInboxId, DeskError>> + Send;
 
     /// A stored notification that still needs processing.
     fn pending_whatsapp_notification(
         &self,
-        id: i64,
+        id: WhatsappInboxId,
     ) -> impl Future<Output = Result<Option<WhatsappInboxRecord>, DeskError>> + Send;
 
     /// Unprocessed notifications received at least `min_age_ms` ago (the crash sweep).
@@ -182,12 +189,12 @@ pub trait WhatsappDesk {
         &self,
         min_age_ms: i64,
         limit: i64,
-    ) -> impl Future<Output = Result<Vec<i64>, DeskError>> + Send;
+    ) -> impl Future<Output = Result<Vec<WhatsappInboxId>, DeskError>> + Send;
 
     /// Records an attempt at a notification; `done` takes it out of the inbox.
     fn finish_whatsapp_notification(
         &self,
-        id: i64,
+        id: WhatsappInboxId,
         done: bool,
         note: Option<&str>,
     ) -> impl Future<Output = Result<(), DeskError>> + Send;
@@ -264,7 +271,7 @@ impl WhatsappDesk for Desk {
         &self,
         actor: &Actor,
         msg: InboundMessage,
-        account: i64,
+        account: ChannelAccountId,
     ) -> Result<IngestOutcome, DeskError> {
         require(actor, Permission::Manage)?;
         let ws = actor.workspace_id;
@@ -289,7 +296,7 @@ impl WhatsappDesk for Desk {
     async fn save_whatsapp_number(
         &self,
         actor: &Actor,
-        id: Option<i64>,
+        id: Option<ChannelAccountId>,
         input: WhatsappNumberInput,
     ) -> Result<WhatsappNumberRecord, DeskError> {
         require(actor, Permission::Admin)?;
@@ -333,7 +340,7 @@ impl WhatsappDesk for Desk {
         .await
     }
 
-    async fn delete_whatsapp_number(&self, actor: &Actor, id: i64) -> Result<(), DeskError> {
+    async fn delete_whatsapp_number(&self, actor: &Actor, id: ChannelAccountId) -> Result<(), DeskError> {
         require(actor, Permission::Admin)?;
         retrying(|| async {
             let mut tx = self.store().write().await?;
@@ -359,14 +366,14 @@ impl WhatsappDesk for Desk {
     async fn whatsapp_route_for_ticket(
         &self,
         ws: WorkspaceId,
-        account: Option<i64>,
+        account: Option<ChannelAccountId>,
         wa_id: &str,
     ) -> Result<Option<WhatsappRoute>, DeskError> {
         let number = ticket_number(&mut self.store().read().await?, ws, account, wa_id).await?;
         number.map(|n| route_of(self, n)).transpose()
     }
 
-    async fn store_whatsapp_notification(&self, body: &str) -> Result<i64, DeskError> {
+    async fn store_whatsapp_notification(&self, body: &str) -> Result<WhatsappInboxId, DeskError> {
         retrying(|| async {
             let mut tx = self.store().write().await?;
             let id = queries::insert_whatsapp_inbox(&mut tx, &without_nul(body), self.now()).await?;
@@ -376,16 +383,28 @@ impl WhatsappDesk for Desk {
         .await
     }
 
-    async fn pending_whatsapp_notification(&self, id: i64) -> Result<Option<WhatsappInboxRecord>, DeskError> {
+    async fn pending_whatsapp_notification(
+        &self,
+        id: WhatsappInboxId,
+    ) -> Result<Option<WhatsappInboxRecord>, DeskError> {
         let n = queries::whatsapp_inbox_by_id(&mut self.store().read().await?, id).await?;
         Ok(n.filter(|n| n.processed_at.is_none()))
     }
 
-    async fn pending_whatsapp_notifications(&self, min_age_ms: i64, limit: i64) -> Result<Vec<i64>, DeskError> {
+    async fn pending_whatsapp_notifications(
+        &self,
+        min_age_ms: i64,
+        limit: i64,
+    ) -> Result<Vec<WhatsappInboxId>, DeskError> {
         Ok(queries::pending_whatsapp_inbox(&mut self.store().read().await?, self.now() - min_age_ms, limit).await?)
     }
 
-    async fn finish_whatsapp_notification(&self, id: i64, done: bool, note: Option<&str>) -> Result<(), DeskError> {
+    async fn finish_whatsapp_notification(
+        &self,
+        id: WhatsappInboxId,
+        done: bool,
+        note: Option<&str>,
+    ) -> Result<(), DeskError> {
         let note = note.map(|n| truncate(&without_nul(n), 1000));
         retrying(|| async {
             let mut tx = self.store().write().await?;

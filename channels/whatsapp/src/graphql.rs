@@ -5,6 +5,7 @@
 use async_graphql::{Context, ID, InputObject, Object};
 use chrono::{DateTime, Utc};
 use switchboard_desk::DeskError;
+use switchboard_desk::domain::ChannelAccountId;
 
 use crate::records::WhatsappNumberRecord;
 use crate::{WhatsappDesk, WhatsappNumberInput as DeskInput};
@@ -16,7 +17,7 @@ pub struct WhatsappNumber(pub WhatsappNumberRecord);
 #[Object]
 impl WhatsappNumber {
     async fn id(&self) -> ID {
-        id(self.0.id)
+        id(self.0.id.0)
     }
     /// Meta's phone number id; notifications naming it belong to this workspace.
     async fn phone_number_id(&self) -> &str {
@@ -96,7 +97,7 @@ impl WhatsAppMutation {
         id: Option<ID>,
         input: WhatsappNumberInput,
     ) -> Result<WhatsappNumber, DeskError> {
-        let id: Option<i64> = opt_id(&id, "id")?;
+        let id: Option<ChannelAccountId> = opt_id(&id, "id")?;
         Ok(WhatsappNumber(desk(ctx).save_whatsapp_number(actor(ctx)?, id, input.into()).await?))
     }
 

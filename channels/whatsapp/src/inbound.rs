@@ -13,7 +13,7 @@ use serde_json::Value;
 use switchboard_desk::domain::{Actor, Channel, DeliveryStatus, TicketId};
 use switchboard_desk::{DeskError, InboundMessage, NewAttachment};
 
-use crate::{WhatsappContact, WhatsappDesk, WhatsappRoute};
+use crate::{WhatsappContact, WhatsappDesk, WhatsappInboxId, WhatsappRoute};
 
 use crate::payload::{Contact, Message, Metadata, Status};
 use crate::{GraphError, WhatsappChannel};
@@ -62,7 +62,7 @@ pub(crate) struct Sender<'a> {
 
 impl WhatsappChannel {
     /// Processes one stored notification; every entry, change, message and status in it.
-    pub async fn process_notification(&self, id: i64) {
+    pub async fn process_notification(&self, id: WhatsappInboxId) {
         // The webhook's own task and every replica's sweep may reach for the same row: the one
         // holding its lease processes it, the others leave it be.
         let lease = format!("whatsapp.inbox.{id}");
@@ -70,22 +70,22 @@ impl WhatsappChannel {
             Ok(true) => {}
             Ok(false) => return,
             Err(e) => {
-                tracing::warn!(error = %e, id, "taking a WhatsApp notification's lease failed; the sweep will retry");
+                tracing::warn!(error = %e, id = id.0, "taking a WhatsApp notification's lease failed; the sweep will retry");
                 return;
             }
         }
         self.process_leased_notification(id).await;
         if let Err(e) = self.desk.release_lease(&lease).await {
-            tracing::warn!(error = %e, id, "releasing a WhatsApp notification's lease failed; it runs out by itself");
+            tracing::warn!(error = %e, id = id.0, "releasing a WhatsApp notification's lease failed; it runs out by itself");
         }
     }
 
-    async fn process_leased_notification(&self, id: i64) {
+    async fn process_leased_notification(&self, id: WhatsappInboxId) {
         let row = match self.desk.pending_whatsapp_notification(id).await {
             Ok(Some(row)) => row,
             Ok(None) => return,
             Err(e) => {
-                tracing::warn!(error = %e, id, "reading a WhatsApp notification failed; the sweep will retry");
+                tracing::warn!(error = %e, id = id.0, "reading a WhatsApp notification failed; the sweep will retry");
                 return;
             }
         };
@@ -100,10 +100,10 @@ impl WhatsappChannel {
         let done = !retry || row.attempts + 1 >= MAX_ATTEMPTS;
         let note = (!notes.is_empty()).then(|| notes.join("; "));
         if let Some(n) = &note {
-            tracing::info!(id, note = %n, "WhatsApp notification processed with notes");
+            tracing::info!(id = id.0, note = %n, "WhatsApp notification processed with notes");
         }
         if let Err(e) = self.desk.finish_whatsapp_notification(id, done, note.as_deref()).await {
-            tracing::warn!(error = %e, id, "recording a WhatsApp notification as processed failed");
+            tracing::warn!(error = %e, id = id.0, "recording a WhatsApp notification as processed failed");
         }
     }
 

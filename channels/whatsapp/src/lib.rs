@@ -46,7 +46,9 @@ pub use graph::{GraphClient, GraphError, Media};
 pub use graphql::{WhatsAppMutation, WhatsAppQuery};
 pub use limits::SendLimits;
 pub use module::WhatsappModule;
-pub use records::{WHATSAPP_CHANNEL, WhatsappConversationRecord, WhatsappInboxRecord, WhatsappNumberRecord};
+pub use records::{
+    WHATSAPP_CHANNEL, WhatsappConversationRecord, WhatsappInboxId, WhatsappInboxRecord, WhatsappNumberRecord,
+};
 
 /// Meta's production Graph API, with the version this adapter is written against.
 pub const DEFAULT_GRAPH_URL: &str = "https://graph.facebook.com/v21.0";

@@ -23,6 +23,9 @@ pub const MAX_DOCUMENT_BYTES: u64 = 100 * 1024 * 1024;
 pub struct WhatsappModule(pub Arc<WhatsappChannel>);
 
 impl ChannelModule for WhatsappModule {
+    type Query = crate::WhatsAppQuery;
+    type Mutation = crate::WhatsAppMutation;
+
     fn channel(&self) -> Channel {
         Channel::Whatsapp
     }

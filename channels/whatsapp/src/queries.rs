@@ -16,7 +16,7 @@ type Result<T> = std::result::Result<T, StoreError>;
 pub async fn upsert_whatsapp_number(
     tx: &mut Tx,
     ws: WorkspaceId,
-    id: Option<i64>,
+    id: Option<ChannelAccountId>,
     phone_number_id: &str,
     display: &str,
     token_enc: Option<&str>,
@@ -42,7 +42,7 @@ pub async fn list_whatsapp_numbers(tx: &mut Tx, ws: WorkspaceId) -> Result<Vec<W
 }
 
 /// Deletes one of the workspace's numbers; false when it has none by that id.
-pub async fn delete_whatsapp_number(tx: &mut Tx, ws: WorkspaceId, id: i64) -> Result<bool> {
+pub async fn delete_whatsapp_number(tx: &mut Tx, ws: WorkspaceId, id: ChannelAccountId) -> Result<bool> {
     tx.delete_channel_account(ws, WHATSAPP_CHANNEL, id).await
 }
 
@@ -56,25 +56,31 @@ pub async fn whatsapp_number_by_phone_id(tx: &mut Tx, phone_number_id: &str) -> 
 }
 
 /// Stores a notification's body; returns its id.
-pub async fn insert_whatsapp_inbox(tx: &mut Tx, body: &str, now: Millis) -> Result<i64> {
+pub async fn insert_whatsapp_inbox(tx: &mut Tx, body: &str, now: Millis) -> Result<WhatsappInboxId> {
     let sql = "INSERT INTO whatsapp_inbox (body, received_at) VALUES ($1, $2) RETURNING id";
     Ok(on_tx!(tx, |c| sqlx::query_scalar(sql).bind(body).bind(now).fetch_one(c).await?))
 }
 
 /// A stored notification.
-pub async fn whatsapp_inbox_by_id(tx: &mut Tx, id: i64) -> Result<Option<WhatsappInboxRecord>> {
+pub async fn whatsapp_inbox_by_id(tx: &mut Tx, id: WhatsappInboxId) -> Result<Option<WhatsappInboxRecord>> {
     let sql = "SELECT id, body, received_at, attempts, processed_at, note FROM whatsapp_inbox WHERE id = $1";
     Ok(on_tx!(tx, |c| sqlx::query_as(sql).bind(id).fetch_optional(c).await?))
 }
 
 /// Unprocessed notifications received before `before`, oldest first.
-pub async fn pending_whatsapp_inbox(tx: &mut Tx, before: Millis, limit: i64) -> Result<Vec<i64>> {
+pub async fn pending_whatsapp_inbox(tx: &mut Tx, before: Millis, limit: i64) -> Result<Vec<WhatsappInboxId>> {
     let sql = "SELECT id FROM whatsapp_inbox WHERE processed_at IS NULL AND received_at <= $1 ORDER BY id LIMIT $2";
     Ok(on_tx!(tx, |c| sqlx::query_scalar(sql).bind(before).bind(limit).fetch_all(c).await?))
 }
 
 /// Counts an attempt; once `done`, the notification is not picked up again.
-pub async fn finish_whatsapp_inbox(tx: &mut Tx, id: i64, done: bool, note: Option<&str>, now: Millis) -> Result<()> {
+pub async fn finish_whatsapp_inbox(
+    tx: &mut Tx,
+    id: WhatsappInboxId,
+    done: bool,
+    note: Option<&str>,
+    now: Millis,
+) -> Result<()> {
     let sql = "UPDATE whatsapp_inbox SET attempts = attempts + 1, note = $2, \
                processed_at = CASE WHEN $3 THEN $4 ELSE processed_at END WHERE id = $1";
     on_tx!(tx, |c| sqlx::query(sql).bind(id).bind(note).bind(done).bind(now).execute(c).await.map(drop)?);

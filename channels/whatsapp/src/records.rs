@@ -1,12 +1,12 @@
 //! Rows of the WhatsApp channel's tables.
 
-use switchboard_desk::domain::{Millis, WorkspaceId};
+use switchboard_desk::domain::{ChannelAccountId, Millis, WorkspaceId};
 use switchboard_desk::store::{ChannelAccountInput, ChannelAccountRecord, StoreError, decode_json};
 
 /// A workspace's WhatsApp Business phone number; the access token stays sealed here.
 #[derive(Debug, Clone)]
 pub struct WhatsappNumberRecord {
-    pub id: i64,
+    pub id: ChannelAccountId,
     pub workspace_id: WorkspaceId,
     /// Meta's id of the number, which routes notifications and names the sending endpoint.
     pub phone_number_id: String,
@@ -18,10 +18,21 @@ pub struct WhatsappNumberRecord {
     pub updated_at: Millis,
 }
 
+/// A webhook notification in the channel's inbox table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, sqlx::Type)]
+#[sqlx(transparent)]
+pub struct WhatsappInboxId(pub i64);
+
+impl std::fmt::Display for WhatsappInboxId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
 /// A stored webhook notification.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct WhatsappInboxRecord {
-    pub id: i64,
+    pub id: WhatsappInboxId,
     pub body: String,
     pub received_at: Millis,
     pub attempts: i64,

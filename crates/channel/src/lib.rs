@@ -1,11 +1,16 @@
-//! The channel contract: what a transport crate (email, WhatsApp, later Discord) implements to
+//! The channel contract: what a transport crate (email, WhatsApp, Discord) implements to
 //! plug into the helpdesk, and the [`Registry`] the server builds from its one list of modules.
 //!
 //! A channel module says who it is ([`ChannelModule::key`], [`ChannelModule::channel`]) and what
 //! it can do ([`Capabilities`]), and hands the server the pieces it plugs in: HTTP routes, the
 //! outbox sender for its replies, background workers that stop with the server, periodic
-//! maintenance of its own rows, and the validation of its account settings. The core reaches a
-//! channel only through this trait; channels reach the core only through `Desk` operations.
+//! maintenance of its own rows, the validation of its account settings, and its GraphQL query
+//! and mutation objects. The core reaches a channel only through this trait; channels reach the
+//! core only through `Desk` operations.
+//!
+//! The server's one list of modules is written with [`channel_modules!`]: from it come both the
+//! modules the [`Registry`] runs and the merged GraphQL objects of every channel, so a channel is
+//! registered in one place.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -20,6 +25,7 @@ use switchboard_desk::{ChannelSender, DeskError, SignInLinkSender};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+pub use async_graphql;
 pub use switchboard_desk;
 
 /// Runs one statement on whichever database a `Tx` is open on: the body is compiled once per
@@ -102,9 +108,48 @@ impl Shutdown {
     }
 }
 
+/// A channel's GraphQL query or mutation object: an async-graphql object whose fields are merged
+/// into the schema's root `Query` or `Mutation`. `Default` builds the one the schema's SDL is
+/// printed from (no running channel behind it).
+pub trait ChannelGraphql: async_graphql::ObjectType + Default + Send + Sync + 'static {}
+
+impl<T: async_graphql::ObjectType + Default + Send + Sync + 'static> ChannelGraphql for T {}
+
+/// The GraphQL object of a channel that adds no fields to a root type.
+pub type NoGraphql = async_graphql::EmptyMutation;
+
 /// A transport plugged into the helpdesk. Every method but the identity has a default, so a
-/// module implements only the pieces it has.
+/// module implements only the pieces it has. The GraphQL types are known only statically (the
+/// schema is built from them at compile time), so they and their methods need `Self: Sized`;
+/// the rest is called through `dyn ChannelModule` by the [`Registry`].
 pub trait ChannelModule: Send + Sync {
+    /// Its GraphQL reads, merged into the schema's `Query` ([`NoGraphql`] for none). Field names
+    /// start with the channel's key (`emailMailboxes`): every channel shares the root types.
+    type Query: ChannelGraphql
+    where
+        Self: Sized;
+
+    /// Its GraphQL changes, merged into the schema's `Mutation` ([`NoGraphql`] for none).
+    type Mutation: ChannelGraphql
+    where
+        Self: Sized;
+
+    /// The query object the running server serves, holding what its resolvers need of the module.
+    fn graphql_query(&self) -> Self::Query
+    where
+        Self: Sized,
+    {
+        Self::Query::default()
+    }
+
+    /// The mutation object the running server serves (see [`ChannelModule::graphql_query`]).
+    fn graphql_mutation(&self) -> Self::Mutation
+    where
+        Self: Sized,
+    {
+        Self::Mutation::default()
+    }
+
     /// The channel's key, lower case, as stored on tickets and entries (e.g. `email`).
     fn key(&self) -> &'static str {
         self.channel().as_str()
@@ -151,6 +196,65 @@ pub trait ChannelModule: Send + Sync {
         let _ = settings;
         Ok(())
     }
+}
+
+/// The channel modules a server runs, with their GraphQL objects merged: what a function written
+/// with [`channel_modules!`] returns.
+pub struct ChannelList<Q, M> {
+    /// Every module, in the list's order, for [`Registry::new`].
+    pub modules: Vec<Arc<dyn ChannelModule>>,
+    /// Every channel's query object, merged; a field of the schema's root `Query`.
+    pub query: Q,
+    /// Every channel's mutation object, merged; a field of the schema's root `Mutation`.
+    pub mutation: M,
+}
+
+/// Writes the one list of channel modules a server runs, and derives everything else from it.
+///
+/// ```text
+/// switchboard_channel::channel_modules! {
+///     /// The channel modules this server runs.
+///     fn channel_modules(desk: &Desk) -> ChannelQuery, ChannelMutation {
+///         email: switchboard_email::EmailModule = switchboard_email::EmailModule::new(desk.clone()),
+///         chat: my_chat::ChatModule = my_chat::ChatModule::new(desk.clone()),
+///     }
+/// }
+/// ```
+///
+/// expands to the function, which builds each module with its expression and returns a
+/// [`ChannelList`] (the modules, and the objects the running modules serve), and to the two
+/// structs `ChannelQuery` and `ChannelMutation`, which merge every module's
+/// [`ChannelModule::Query`] and [`ChannelModule::Mutation`] with async-graphql's `MergedObject`.
+/// The server puts them beside the core's objects in its root `Query` and `Mutation`; their
+/// `Default` is the schema whose SDL is checked in. Adding a channel is one line here.
+#[macro_export]
+macro_rules! channel_modules {
+    (
+        $(#[$meta:meta])*
+        $vis:vis fn $name:ident($($arg:ident: $arg_ty:ty),* $(,)?) -> $query:ident, $mutation:ident {
+            $($module:ident: $module_ty:ty = $make:expr),+ $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        $vis fn $name($($arg: $arg_ty),*) -> $crate::ChannelList<$query, $mutation> {
+            $(let $module: $module_ty = $make;)+
+            $crate::ChannelList {
+                query: $query($($crate::ChannelModule::graphql_query(&$module)),+),
+                mutation: $mutation($($crate::ChannelModule::graphql_mutation(&$module)),+),
+                modules: ::std::vec![
+                    $(::std::sync::Arc::new($module) as ::std::sync::Arc<dyn $crate::ChannelModule>),+
+                ],
+            }
+        }
+
+        #[derive($crate::async_graphql::MergedObject, Default)]
+        #[graphql(crate = "::switchboard_channel::async_graphql")]
+        $vis struct $query($(<$module_ty as $crate::ChannelModule>::Query),+);
+
+        #[derive($crate::async_graphql::MergedObject, Default)]
+        #[graphql(crate = "::switchboard_channel::async_graphql")]
+        $vis struct $mutation($(<$module_ty as $crate::ChannelModule>::Mutation),+);
+    };
 }
 
 /// Why the server cannot start with a list of modules.
@@ -296,6 +400,9 @@ mod tests {
     }
 
     impl ChannelModule for Module {
+        type Query = NoGraphql;
+        type Mutation = NoGraphql;
+
         fn channel(&self) -> Channel {
             self.channel
         }

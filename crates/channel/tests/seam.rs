@@ -1,8 +1,10 @@
 //! The seam itself: a small chat channel defined only in this test (its own routes, sender,
-//! identity, settings and worker) is registered like any channel module and carries a ticket
-//! end to end through the real desk, job runner and database: a message posted to its route
-//! opens a ticket, a staff reply goes out through its sender, and its delivery report marks
-//! the entry delivered. SQLite by default; with `TEST_POSTGRES_URL` a fresh PostgreSQL database.
+//! identity, settings, worker and GraphQL objects) is registered like any channel module, with
+//! the server's `channel_modules!`, and carries a ticket end to end through the real desk, job
+//! runner and database: a message posted to its route opens a ticket, a staff reply goes out
+//! through its sender, its delivery report marks the entry delivered, and its GraphQL fields
+//! answer in a schema composed as the server composes it. SQLite by default; with
+//! `TEST_POSTGRES_URL` a fresh PostgreSQL database.
 //!
 //! It speaks for Discord, the one channel the core already names but no crate implements yet,
 //! so the test needs nothing from the core that a new channel crate would not have.
@@ -13,6 +15,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use async_graphql::{Context, Object};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::State;
@@ -22,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use switchboard_channel::{
     BoxFuture, Capabilities, ChannelModule, ChannelSettings, Registry, Shutdown, parse_settings,
 };
-use switchboard_desk::domain::{Actor, ActorKind, Channel, DeliveryStatus, Role, WorkspaceId};
+use switchboard_desk::domain::{Actor, ActorKind, Channel, DeliveryStatus, Permission, Role, WorkspaceId};
 use switchboard_desk::store::{IdentityKind, Store};
 use switchboard_desk::*;
 use tokio::task::JoinHandle;
@@ -138,7 +141,45 @@ impl ChannelSender for ChatSender {
     }
 }
 
+/// What the chat channel adds to the API's reads.
+#[derive(Default)]
+struct ChatQuery(Option<Arc<Mutex<Vec<Sent>>>>);
+
+#[Object]
+impl ChatQuery {
+    /// Replies the chat channel carried since the server started (staff).
+    async fn chat_replies_sent(&self, ctx: &Context<'_>) -> Result<i32, DeskError> {
+        if !switchboard_graphql::actor(ctx)?.can(Permission::View) {
+            return Err(DeskError::Forbidden("this needs the service-desk.view permission".into()));
+        }
+        Ok(self.0.as_ref().map_or(0, |sent| sent.lock().unwrap().len() as i32))
+    }
+}
+
+/// What the chat channel adds to the API's changes.
+#[derive(Default)]
+struct ChatMutation;
+
+#[Object]
+impl ChatMutation {
+    /// Checks the chat channel's settings before an admin saves them.
+    async fn chat_check_settings(&self, ctx: &Context<'_>, webhook_token: String) -> Result<bool, DeskError> {
+        if !switchboard_graphql::actor(ctx)?.can(Permission::Admin) {
+            return Err(DeskError::Forbidden("this needs the service-desk.admin permission".into()));
+        }
+        parse_settings::<ChatSettings>(&serde_json::json!({ "webhook_token": webhook_token }))?;
+        Ok(true)
+    }
+}
+
 impl ChannelModule for ChatModule {
+    type Query = ChatQuery;
+    type Mutation = ChatMutation;
+
+    fn graphql_query(&self) -> ChatQuery {
+        ChatQuery(Some(self.outbox.clone()))
+    }
+
     fn channel(&self) -> Channel {
         Channel::Discord
     }
@@ -183,6 +224,22 @@ impl ChannelModule for ChatModule {
         parse_settings::<ChatSettings>(settings).map(|_| ())
     }
 }
+
+switchboard_channel::channel_modules! {
+    /// The test's list of channel modules, written as the server writes its own.
+    fn chat_channels(module: ChatModule) -> ChannelQuery, ChannelMutation {
+        chat: ChatModule = module,
+    }
+}
+
+// The API's roots, composed as the server composes them: the core's objects and the channels'.
+#[derive(async_graphql::MergedObject, Default)]
+#[graphql(name = "Query")]
+struct Query(switchboard_graphql::CoreQuery, ChannelQuery);
+
+#[derive(async_graphql::MergedObject, Default)]
+#[graphql(name = "Mutation")]
+struct Mutation(switchboard_graphql::CoreMutation, ChannelMutation);
 
 async fn post_json(router: &Router, path: &str, token: &str, body: serde_json::Value) -> StatusCode {
     let req = Request::post(path)
@@ -244,7 +301,14 @@ async fn a_channel_defined_in_a_test_carries_a_ticket_end_to_end() {
     let (outbox, worker_ran) = (module.outbox.clone(), module.worker_ran.clone());
 
     // Registered exactly as the server registers its modules.
-    let channels = Registry::new(vec![Arc::new(module)]).unwrap();
+    let list = chat_channels(module);
+    let channels = Registry::new(list.modules).unwrap();
+    let schema = switchboard_graphql::build_schema_with(
+        Query(Default::default(), list.query),
+        Mutation(Default::default(), list.mutation),
+        desk.clone(),
+        Default::default(),
+    );
     desk.register_reply_channels(channels.reply_channels());
     let router = channels.routes();
     let workers = channels.start_workers();
@@ -286,6 +350,33 @@ async fn a_channel_defined_in_a_test_carries_a_ticket_end_to_end() {
     })
     .await;
     assert_eq!(e.delivery_error, None);
+
+    // Its GraphQL fields are in the schema beside the core's and answer from the running module.
+    let sdl = schema.sdl();
+    assert!(
+        sdl.contains("chatRepliesSent: Int!") && sdl.contains("chatCheckSettings(webhookToken: String!): Boolean!")
+    );
+    let graphql = |query: &'static str, who: Option<&Actor>| {
+        let mut req = async_graphql::Request::new(query);
+        if let Some(who) = who {
+            req = req.data(who.clone());
+        }
+        let schema = schema.clone();
+        async move { serde_json::to_value(schema.execute(req).await).unwrap() }
+    };
+    let counted = graphql("{ chatRepliesSent ticketCounts { status count } }", Some(&agent)).await;
+    assert_eq!(counted["data"]["chatRepliesSent"], 1, "{counted}");
+    let anonymous = graphql("{ chatRepliesSent }", None).await;
+    assert_eq!(anonymous["errors"][0]["extensions"]["code"], "UNAUTHENTICATED", "{anonymous}");
+    let ada = desk.create_user(&system, "ada@acme.test", "Ada Admin", Role::Admin, None).await.unwrap();
+    let admin = Actor { workspace_id: ws.id, kind: ActorKind::User { id: ada.id, role: Role::Admin }, label: ada.name };
+    let refused = graphql("mutation { chatCheckSettings(webhookToken: \"short\") }", Some(&admin)).await;
+    assert_eq!(refused["errors"][0]["extensions"]["code"], "VALIDATION", "{refused}");
+    assert_eq!(refused["errors"][0]["extensions"]["field"], "webhookToken", "{refused}");
+    let agents = graphql("mutation { chatCheckSettings(webhookToken: \"long-enough\") }", Some(&agent)).await;
+    assert_eq!(agents["errors"][0]["extensions"]["code"], "FORBIDDEN", "{agents}");
+    let checked = graphql("mutation { chatCheckSettings(webhookToken: \"long-enough\") }", Some(&admin)).await;
+    assert_eq!(checked["data"]["chatCheckSettings"], true, "{checked}");
 
     // Its worker ran, and stops with the shutdown signal.
     assert!(worker_ran.load(Ordering::SeqCst) > 0);

@@ -1,5 +1,6 @@
-//! Channel accounts as admins link them (a Discord guild, later others moving here), and the
-//! tickets a channel opens itself (a Discord panel click) rather than from an inbound message.
+//! Channel accounts as admins link them (a chat server, an address, a business number), and the
+//! tickets a channel opens itself (a member pressing a button in the chat) rather than from an
+//! inbound message.
 //! Nothing here names a channel: the channel and its settings' validation belong to its module,
 //! which calls these with settings it has already checked.
 
@@ -24,8 +25,8 @@ pub struct ChannelAccountSave {
 pub struct OpenChannelTicket {
     pub channel: Channel,
     /// The account it is answered through.
-    pub account_id: Option<i64>,
-    /// The channel's conversation key (a Discord ticket channel's id).
+    pub account_id: Option<ChannelAccountId>,
+    /// The channel's conversation key (the id of the chat room the ticket lives in).
     pub thread_key: String,
     /// The channel's key for the opening, so a repeated open (a redelivered event) finds the
     /// same ticket.
@@ -68,7 +69,7 @@ impl Desk {
         &self,
         actor: &Actor,
         channel: Channel,
-        id: Option<i64>,
+        id: Option<ChannelAccountId>,
         input: ChannelAccountSave,
     ) -> Result<ChannelAccountRecord, DeskError> {
         require(actor, Permission::Admin)?;
@@ -109,7 +110,12 @@ impl Desk {
     }
 
     /// Removes an account of the workspace; its tickets stay, answered by no account.
-    pub async fn delete_channel_account(&self, actor: &Actor, channel: Channel, id: i64) -> Result<(), DeskError> {
+    pub async fn delete_channel_account(
+        &self,
+        actor: &Actor,
+        channel: Channel,
+        id: ChannelAccountId,
+    ) -> Result<(), DeskError> {
         require(actor, Permission::Admin)?;
         let mut tx = self.store().write().await?;
         if !tx.delete_channel_account(actor.workspace_id, channel.as_str(), id).await? {
@@ -138,7 +144,7 @@ impl Desk {
     pub async fn set_channel_account_state(
         &self,
         ws: WorkspaceId,
-        id: i64,
+        id: ChannelAccountId,
         state: &serde_json::Value,
     ) -> Result<(), DeskError> {
         let mut tx = self.store().write().await?;
@@ -186,7 +192,7 @@ impl Desk {
         Ok(found)
     }
 
-    /// Opens a ticket a channel asked for on its user's behalf (a Discord panel's intake): the
+    /// Opens a ticket a channel asked for on its user's behalf (an intake form in the chat): the
     /// requester is the contact with the sender's identity (created when new), the thread key and
     /// answering account are the channel's. Idempotent on the channel's key for the opening.
     pub async fn open_channel_ticket(

@@ -1,19 +1,19 @@
-//! Staff identities: how a staff member is known on a channel (a Discord user id), so a channel
+//! Staff identities: how a staff member is known on a channel (a chat user id), so a channel
 //! can tell a staff member's message from a customer's and attribute it. Admins link, list and
 //! unlink them; an identity belongs to one staff member per workspace and channel.
 
 use switchboard_domain::*;
-use switchboard_store::{ChannelIdentityRecord, UserRecord};
+use switchboard_store::{StaffIdentityRecord, UserRecord};
 
 use crate::retry::retrying;
 use crate::{Desk, DeskError, require};
 
-/// Longest external id taken (Discord's snowflakes are 20 digits; emails 254 characters).
+/// Longest external id taken (chat user ids are a few dozen characters; addresses 254).
 const MAX_EXTERNAL_ID_CHARS: usize = 320;
 
 impl Desk {
     /// The workspace's staff identities, by staff member (admins).
-    pub async fn staff_identities(&self, actor: &Actor) -> Result<Vec<ChannelIdentityRecord>, DeskError> {
+    pub async fn staff_identities(&self, actor: &Actor) -> Result<Vec<StaffIdentityRecord>, DeskError> {
         require(actor, Permission::Admin)?;
         Ok(self.store().read().await?.staff_identities(actor.workspace_id).await?)
     }
@@ -48,7 +48,7 @@ impl Desk {
         user: UserId,
         channel: Channel,
         external_id: &str,
-    ) -> Result<ChannelIdentityRecord, DeskError> {
+    ) -> Result<StaffIdentityRecord, DeskError> {
         require(actor, Permission::Admin)?;
         let ws = actor.workspace_id;
         let external_id = without_nul(external_id.trim()).into_owned();
@@ -88,7 +88,7 @@ impl Desk {
     }
 
     /// Removes a staff identity (admins).
-    pub async fn unlink_staff_identity(&self, actor: &Actor, id: i64) -> Result<(), DeskError> {
+    pub async fn unlink_staff_identity(&self, actor: &Actor, id: StaffIdentityId) -> Result<(), DeskError> {
         require(actor, Permission::Admin)?;
         retrying(|| async {
             let mut tx = self.store().write().await?;

@@ -2,14 +2,14 @@
 //! conversation belongs to, whether a message is already an entry), and the account a ticket is
 //! answered from.
 
-use switchboard_domain::{Actor, ActorKind, Channel, Permission, TicketId, WorkspaceId};
+use switchboard_domain::{Actor, ActorKind, Channel, ChannelAccountId, Permission, TicketId, WorkspaceId};
 
 use crate::retry::retrying;
 use crate::{Desk, DeskError, require};
 
 impl Desk {
-    /// The ticket of `channel` whose conversation key (its thread key, e.g. a Discord ticket
-    /// channel's id) is `thread_key`, with its workspace; `None` when no ticket has it.
+    /// The ticket of `channel` whose conversation key (its thread key, e.g. the id of the chat
+    /// room the ticket lives in) is `thread_key`, with its workspace; `None` when no ticket has it.
     pub async fn ticket_by_channel_thread(
         &self,
         channel: Channel,
@@ -56,7 +56,7 @@ impl Desk {
         actor: &Actor,
         ticket: TicketId,
         channel: Channel,
-        account: i64,
+        account: ChannelAccountId,
     ) -> Result<(), DeskError> {
         require(actor, Permission::Manage)?;
         let ws = actor.workspace_id;

@@ -1,5 +1,5 @@
 //! What a chat channel reports about messages beyond new customer messages: staff answering from
-//! the channel itself (a Discord member with a staff role), messages edited or deleted there, and
+//! the channel itself (a chat member with a staff role), messages edited or deleted there, and
 //! the durable inbox a channel stores its events in before processing them. Nothing here names a
 //! channel.
 
@@ -23,7 +23,7 @@ pub struct ChannelStaffMessage {
     pub author_name: String,
     pub text: String,
     pub attachments: Vec<NewAttachment>,
-    /// An internal note written in the channel (Discord's `-# text` from staff): recorded as a
+    /// An internal note written in the channel (staff marking a chat message as internal): recorded as a
     /// note, which stamps no first response and runs no message automation.
     pub internal: bool,
 }
@@ -315,7 +315,7 @@ impl Desk {
         channel: Channel,
         key: &str,
         payload: &str,
-    ) -> Result<Option<i64>, DeskError> {
+    ) -> Result<Option<ChannelInboxId>, DeskError> {
         let mut tx = self.store().write().await?;
         let id = tx.insert_channel_inbox(channel.as_str(), key, payload, self.now()).await?;
         tx.commit().await?;
@@ -323,7 +323,7 @@ impl Desk {
     }
 
     /// A stored event not yet processed.
-    pub async fn pending_channel_event(&self, id: i64) -> Result<Option<ChannelInboxRecord>, DeskError> {
+    pub async fn pending_channel_event(&self, id: ChannelInboxId) -> Result<Option<ChannelInboxRecord>, DeskError> {
         let row = self.store().read().await?.channel_inbox_row(id).await?;
         Ok(row.filter(|r| r.processed_at.is_none()))
     }
@@ -335,13 +335,18 @@ impl Desk {
         channel: Channel,
         min_age_ms: i64,
         limit: i64,
-    ) -> Result<Vec<i64>, DeskError> {
+    ) -> Result<Vec<ChannelInboxId>, DeskError> {
         let before = self.now() - min_age_ms;
         Ok(self.store().read().await?.pending_channel_inbox(channel.as_str(), before, limit).await?)
     }
 
     /// Marks a stored event processed, or counts a failed attempt with the reason.
-    pub async fn finish_channel_event(&self, id: i64, done: bool, note: Option<&str>) -> Result<(), DeskError> {
+    pub async fn finish_channel_event(
+        &self,
+        id: ChannelInboxId,
+        done: bool,
+        note: Option<&str>,
+    ) -> Result<(), DeskError> {
         let mut tx = self.store().write().await?;
         tx.finish_channel_inbox(id, done, note, self.now()).await?;
         tx.commit().await?;

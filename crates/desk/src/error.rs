@@ -21,7 +21,7 @@ pub enum DeskError {
     /// The change collides with the current state (a duplicate name, a ticket claimed by someone else).
     #[error("{0}")]
     Conflict(String),
-    /// Like [`DeskError::Conflict`], on a named input: the value is taken (a Discord guild another
+    /// Like [`DeskError::Conflict`], on a named input: the value is taken (a channel account another
     /// workspace linked), so the caller can show the refusal under that field.
     #[error("{}", .0.message)]
     ConflictOn(ValidationError),

@@ -11,7 +11,8 @@ use std::future::Future;
 use std::pin::Pin;
 
 use switchboard_domain::{
-    Channel, DeliveryStatus, EntryId, Millis, OutboxId, SendStatus, TicketId, WorkspaceId, retry_delay_ms,
+    Channel, ChannelAccountId, DeliveryStatus, EntryId, Millis, OutboxId, SendStatus, TicketId, WorkspaceId,
+    retry_delay_ms,
 };
 use switchboard_store::Tx;
 use switchboard_store::records::ContactRecord;
@@ -34,7 +35,7 @@ pub struct OutboundMessage {
     /// The channel's conversation key the ticket was opened with, if any.
     pub thread_key: Option<String>,
     /// The channel account that answers the ticket (the one it came in on), if one is recorded.
-    pub channel_account_id: Option<i64>,
+    pub channel_account_id: Option<ChannelAccountId>,
     pub entry_id: EntryId,
     pub body: String,
     /// The staff member who wrote the reply, or `None` for automatic messages.

@@ -73,7 +73,7 @@ async fn a_channel_adapter_finds_the_staff_member_linked_on_its_own_channel_only
     let ws = e.admin.workspace_id;
     let sam = e.desk.create_user(&e.admin, "sam@acme.test", "Sam Agent", Role::Agent, None).await.unwrap();
     e.desk.link_staff_identity(&e.admin, sam.id, Channel::Discord, "4711").await.unwrap();
-    let discord = Actor::channel(ws, Channel::Discord, Some(1));
+    let discord = Actor::channel(ws, Channel::Discord, Some(ChannelAccountId(1)));
 
     let found = e.desk.staff_by_channel_identity(&discord, Channel::Discord, "4711").await.unwrap();
     assert_eq!(found.map(|u| u.id), Some(sam.id));

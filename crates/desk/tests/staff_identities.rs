@@ -22,7 +22,7 @@ async fn an_admin_links_lists_and_unlinks_a_staff_identity() {
     let sam = e.desk.create_user(&e.admin, "sam@acme.test", "Sam Agent", Role::Agent, None).await.unwrap();
 
     let linked = e.desk.link_staff_identity(&admin, alex.id, Channel::Discord, " 80351110224678912 ").await.unwrap();
-    assert_eq!((linked.user_id(), linked.channel.as_str()), (alex.id, "discord"));
+    assert_eq!((linked.user_id, linked.channel.as_str()), (alex.id, "discord"));
     assert_eq!(linked.external_id, "80351110224678912", "trimmed");
 
     // The same id on the same channel is someone's already: refused, naming who.
@@ -34,7 +34,7 @@ async fn an_admin_links_lists_and_unlinks_a_staff_identity() {
     assert!(matches!(&empty, DeskError::Validation(v) if v.field == "externalId"), "{empty:?}");
 
     let list = e.desk.staff_identities(&admin).await.unwrap();
-    let shown: Vec<_> = list.iter().map(|i| (i.user_id(), i.channel.as_str())).collect();
+    let shown: Vec<_> = list.iter().map(|i| (i.user_id, i.channel.as_str())).collect();
     assert_eq!(shown, vec![(alex.id, "discord"), (sam.id, "whatsapp")]);
 
     e.desk.unlink_staff_identity(&admin, linked.id).await.unwrap();

@@ -1,6 +1,6 @@
 //! Who is acting, and what they may do.
 
-use crate::{ApiTokenId, Channel, ContactId, Role, UserId, WorkspaceId};
+use crate::{ApiTokenId, Channel, ChannelAccountId, ContactId, Role, UserId, WorkspaceId};
 
 /// A permission key from the service-desk model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -70,7 +70,7 @@ pub enum ActorKind {
     /// one else's (see [`Actor::requester_scope`]); never reassign or admin; attributed to no
     /// one. `account` is the channel account it acts through, if any. `also` holds what one
     /// operation needs beyond that (see [`Actor::also_may`]), empty otherwise.
-    Channel { channel: Channel, account: Option<i64>, requester: Option<ContactId>, also: Vec<Permission> },
+    Channel { channel: Channel, account: Option<ChannelAccountId>, requester: Option<ContactId>, also: Vec<Permission> },
     /// The system itself (jobs, the desk's own messages): all staff permissions, attributed to
     /// no one.
     System,
@@ -112,7 +112,7 @@ impl Actor {
 
     /// The actor of `channel`'s adapter in a workspace, acting through `account` when it knows
     /// which; see [`ActorKind::Channel`].
-    pub fn channel(workspace_id: WorkspaceId, channel: Channel, account: Option<i64>) -> Actor {
+    pub fn channel(workspace_id: WorkspaceId, channel: Channel, account: Option<ChannelAccountId>) -> Actor {
         let kind = ActorKind::Channel { channel, account, requester: None, also: Vec::new() };
         Actor { workspace_id, kind, label: format!("Channel: {channel}") }
     }
@@ -194,7 +194,7 @@ mod tests {
 
     #[test]
     fn a_channel_may_manage_and_read_only_its_requesters_tickets() {
-        let ch = Actor::channel(WorkspaceId(1), Channel::Whatsapp, Some(7));
+        let ch = Actor::channel(WorkspaceId(1), Channel::Whatsapp, Some(ChannelAccountId(7)));
         assert!(ch.can(Permission::Manage) && !ch.can(Permission::View));
         assert!(!ch.can(Permission::Reassign) && !ch.can(Permission::Admin));
         assert!(ch.is_automatic() && ch.is_staff_side());

@@ -23,7 +23,7 @@ macro_rules! ids {
 }
 
 ids! {
-    /// A tenant: a company, a Discord server, a team.
+    /// A tenant: a company, a chat server, a team.
     WorkspaceId,
     /// A staff member (agent, supervisor, admin).
     UserId,
@@ -67,4 +67,14 @@ ids! {
     EventId,
     /// One recorded change in a ticket's history.
     HistoryId,
+    /// A channel account: one inbox of a channel (an address, a business number, a chat server).
+    ChannelAccountId,
+    /// How a contact is known on a channel (a contact identity row).
+    ContactIdentityId,
+    /// How a staff member is known on a channel (a staff identity row).
+    StaffIdentityId,
+    /// A message a channel received, recorded by the channel's key for it.
+    ChannelMessageId,
+    /// An event a channel stored in its durable inbox before processing it.
+    ChannelInboxId,
 }

@@ -320,9 +320,9 @@ async fn run(
                     url.clone()
                 }
             };
-            let discord = switchboard_discord::DiscordChannel::new(desk.clone(), serve.discord.clone());
-            let channels = switchboard_channel::Registry::new(channel_modules(&desk, &serve, &public_url, &discord))
-                .context("registering the channel modules")?;
+            let channel_list = channel_modules(&desk, &serve, &public_url);
+            let channels =
+                switchboard_channel::Registry::new(channel_list.modules).context("registering the channel modules")?;
             desk.register_reply_channels(channels.reply_channels());
             match desk.fail_replies_without_sender().await.context("failing replies no channel sends")? {
                 0 => {}
@@ -353,18 +353,14 @@ async fn run(
             let schema = switchboard_graphql::build_schema_with(
                 Query(
                     Default::default(),
-                    Default::default(),
-                    Default::default(),
-                    switchboard_discord::DiscordQuery(Some(discord.clone())),
+                    channel_list.query,
                     Default::default(),
                     switchboard_graphql::AnswerQuery(Some(answers.clone())),
                     Default::default(),
                 ),
                 Mutation(
                     Default::default(),
-                    Default::default(),
-                    Default::default(),
-                    switchboard_discord::DiscordMutation(Some(discord)),
+                    channel_list.mutation,
                     Default::default(),
                     switchboard_graphql::AnswerMutation(Some(answers.clone())),
                 ),
@@ -420,51 +416,39 @@ async fn run(
     Ok(())
 }
 
-/// The channel modules this server runs: the one list a new channel is added to.
-fn channel_modules(
-    desk: &Desk,
-    serve: &config::ServeSettings,
-    public_url: &str,
-    discord: &Arc<switchboard_discord::DiscordChannel>,
-) -> Vec<Arc<dyn switchboard_channel::ChannelModule>> {
-    vec![
-        Arc::new(switchboard_email::EmailModule::new(
-            desk.clone(),
-            serve.email.clone(),
-            public_url,
-            serve.email_poller,
-        )),
-        Arc::new(switchboard_whatsapp::WhatsappModule(switchboard_whatsapp::WhatsappChannel::new(
-            desk.clone(),
-            serve.whatsapp.clone(),
-        ))),
-        Arc::new(switchboard_discord::DiscordModule(discord.clone())),
-    ]
+switchboard_channel::channel_modules! {
+    /// The channel modules this server runs: the one list a new channel is added to. Their
+    /// GraphQL objects come from the same list (`ChannelQuery`, `ChannelMutation`).
+    fn channel_modules(desk: &Desk, serve: &config::ServeSettings, public_url: &str) -> ChannelQuery, ChannelMutation {
+        email: switchboard_email::EmailModule =
+            switchboard_email::EmailModule::new(desk.clone(), serve.email.clone(), public_url, serve.email_poller),
+        whatsapp: switchboard_whatsapp::WhatsappModule = switchboard_whatsapp::WhatsappModule(
+            switchboard_whatsapp::WhatsappChannel::new(desk.clone(), serve.whatsapp.clone()),
+        ),
+        discord: switchboard_discord::DiscordModule = switchboard_discord::DiscordModule(
+            switchboard_discord::DiscordChannel::new(desk.clone(), serve.discord.clone()),
+        ),
+    }
 }
 
-// The API's reads: the core's, then each channel's. A channel with GraphQL objects adds its
-// query object here, beside its module in `channel_modules` (plain comments: a doc comment
-// would become the type's description in the schema).
+// The API's reads: the core's, then every channel's (from `channel_modules`), then the knowledge
+// base's (plain comments: a doc comment would become the type's description in the schema).
 #[derive(async_graphql::MergedObject, Default)]
 #[graphql(name = "Query")]
 struct Query(
     switchboard_graphql::CoreQuery,
-    switchboard_email::EmailQuery,
-    switchboard_whatsapp::WhatsAppQuery,
-    switchboard_discord::DiscordQuery,
+    ChannelQuery,
     switchboard_graphql::KnowledgeQuery,
     switchboard_graphql::AnswerQuery,
     switchboard_graphql::HelpCenterQuery,
 );
 
-// The API's changes: the core's, then each channel's (as `Query`).
+// The API's changes, composed as `Query`.
 #[derive(async_graphql::MergedObject, Default)]
 #[graphql(name = "Mutation")]
 struct Mutation(
     switchboard_graphql::CoreMutation,
-    switchboard_email::EmailMutation,
-    switchboard_whatsapp::WhatsAppMutation,
-    switchboard_discord::DiscordMutation,
+    ChannelMutation,
     switchboard_graphql::KnowledgeMutation,
     switchboard_graphql::AnswerMutation,
 );

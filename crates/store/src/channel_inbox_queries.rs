@@ -21,7 +21,7 @@ pub async fn insert_channel_inbox(
     key: &str,
     payload: &str,
     now: Millis,
-) -> Result<Option<i64>> {
+) -> Result<Option<ChannelInboxId>> {
     Ok(sqlx::query_scalar(
         "INSERT INTO channel_inbox (channel, external_key, payload, received_at) VALUES ($1, $2, $3, $4) \
          ON CONFLICT (channel, external_key) DO NOTHING RETURNING id",
@@ -37,7 +37,7 @@ pub async fn insert_channel_inbox(
 const INBOX_COLUMNS: &str = "id, channel, external_key, payload, received_at, processed_at, attempts, note";
 
 /// An inbox row by id.
-pub async fn channel_inbox_row(c: &mut Conn, id: i64) -> Result<Option<ChannelInboxRecord>> {
+pub async fn channel_inbox_row(c: &mut Conn, id: ChannelInboxId) -> Result<Option<ChannelInboxRecord>> {
     Ok(sqlx::query_as(sqlf!("SELECT {INBOX_COLUMNS} FROM channel_inbox WHERE id = $1"))
         .bind(id)
         .fetch_optional(&mut *c)
@@ -45,7 +45,12 @@ pub async fn channel_inbox_row(c: &mut Conn, id: i64) -> Result<Option<ChannelIn
 }
 
 /// The channel's unprocessed events received before `before`, oldest first.
-pub async fn pending_channel_inbox(c: &mut Conn, channel: &str, before: Millis, limit: i64) -> Result<Vec<i64>> {
+pub async fn pending_channel_inbox(
+    c: &mut Conn,
+    channel: &str,
+    before: Millis,
+    limit: i64,
+) -> Result<Vec<ChannelInboxId>> {
     Ok(sqlx::query_scalar(
         "SELECT id FROM channel_inbox WHERE channel = $1 AND processed_at IS NULL AND received_at < $2 \
          ORDER BY id LIMIT $3",
@@ -58,7 +63,13 @@ pub async fn pending_channel_inbox(c: &mut Conn, channel: &str, before: Millis, 
 }
 
 /// Marks an event processed (`done`), or counts a failed attempt; `note` says why.
-pub async fn finish_channel_inbox(c: &mut Conn, id: i64, done: bool, note: Option<&str>, now: Millis) -> Result<()> {
+pub async fn finish_channel_inbox(
+    c: &mut Conn,
+    id: ChannelInboxId,
+    done: bool,
+    note: Option<&str>,
+    now: Millis,
+) -> Result<()> {
     sqlx::query(
         "UPDATE channel_inbox SET attempts = attempts + 1, note = $3, \
          processed_at = CASE WHEN $2 THEN $4 ELSE processed_at END WHERE id = $1",
@@ -82,8 +93,8 @@ pub async fn prune_channel_inbox(c: &mut Conn, channel: &str, before: Millis) ->
         .rows_affected())
 }
 
-/// Closed tickets of `channel` that still hold their conversation key (a Discord ticket channel
-/// not yet archived and deleted), oldest first, across workspaces.
+/// Closed tickets of `channel` that still hold their conversation key (a chat room the channel
+/// has not yet archived and deleted), oldest first, across workspaces.
 pub async fn closed_tickets_with_thread(
     c: &mut Conn,
     channel: &str,

@@ -12,7 +12,7 @@ const CHANNEL_MESSAGE_COLUMNS: &str = "id, workspace_id, channel, account_id, ex
 pub async fn save_channel_account(
     c: &mut Conn,
     ws: WorkspaceId,
-    id: Option<i64>,
+    id: Option<ChannelAccountId>,
     a: &ChannelAccountInput,
     now: Millis,
 ) -> Result<ChannelAccountRecord> {
@@ -60,7 +60,7 @@ pub async fn channel_account(
     c: &mut Conn,
     ws: WorkspaceId,
     channel: &str,
-    id: i64,
+    id: ChannelAccountId,
 ) -> Result<Option<ChannelAccountRecord>> {
     Ok(sqlx::query_as(sqlf!(
         "SELECT {ACCOUNT_COLUMNS} FROM channel_accounts WHERE workspace_id = $1 AND channel = $2 AND id = $3"
@@ -77,7 +77,7 @@ pub async fn channel_account(
 pub async fn channel_account_any_workspace(
     c: &mut Conn,
     channel: &str,
-    id: i64,
+    id: ChannelAccountId,
 ) -> Result<Option<ChannelAccountRecord>> {
     Ok(sqlx::query_as(sqlf!("SELECT {ACCOUNT_COLUMNS} FROM channel_accounts WHERE channel = $1 AND id = $2"))
         .bind(channel)
@@ -111,7 +111,12 @@ pub async fn enabled_channel_accounts(c: &mut Conn, channel: &str) -> Result<Vec
     .await?)
 }
 
-pub async fn delete_channel_account(c: &mut Conn, ws: WorkspaceId, channel: &str, id: i64) -> Result<bool> {
+pub async fn delete_channel_account(
+    c: &mut Conn,
+    ws: WorkspaceId,
+    channel: &str,
+    id: ChannelAccountId,
+) -> Result<bool> {
     let r = sqlx::query("DELETE FROM channel_accounts WHERE workspace_id = $1 AND channel = $2 AND id = $3")
         .bind(ws)
         .bind(channel)
@@ -122,7 +127,7 @@ pub async fn delete_channel_account(c: &mut Conn, ws: WorkspaceId, channel: &str
 }
 
 /// Replaces an account's state (a JSON object), e.g. a cursor moved after a committed batch.
-pub async fn set_channel_account_state(c: &mut Conn, ws: WorkspaceId, id: i64, state: &str) -> Result<()> {
+pub async fn set_channel_account_state(c: &mut Conn, ws: WorkspaceId, id: ChannelAccountId, state: &str) -> Result<()> {
     sqlx::query("UPDATE channel_accounts SET state = $3 WHERE workspace_id = $1 AND id = $2")
         .bind(ws)
         .bind(id)
@@ -162,9 +167,9 @@ pub async fn contact_identities(
     c: &mut Conn,
     ws: WorkspaceId,
     contact: ContactId,
-) -> Result<Vec<ChannelIdentityRecord>> {
+) -> Result<Vec<ContactIdentityRecord>> {
     Ok(sqlx::query_as(
-        "SELECT id, workspace_id, contact_id AS owner_id, channel, external_id, created_at FROM contact_identities \
+        "SELECT id, workspace_id, contact_id, channel, external_id, created_at FROM contact_identities \
          WHERE workspace_id = $1 AND contact_id = $2 ORDER BY channel, id",
     )
     .bind(ws)
@@ -214,9 +219,9 @@ pub async fn staff_by_identity(
 }
 
 /// The workspace's staff identities, by staff member, channel and id.
-pub async fn staff_identities(c: &mut Conn, ws: WorkspaceId) -> Result<Vec<ChannelIdentityRecord>> {
+pub async fn staff_identities(c: &mut Conn, ws: WorkspaceId) -> Result<Vec<StaffIdentityRecord>> {
     Ok(sqlx::query_as(
-        "SELECT id, workspace_id, user_id AS owner_id, channel, external_id, created_at FROM staff_identities \
+        "SELECT id, workspace_id, user_id, channel, external_id, created_at FROM staff_identities \
          WHERE workspace_id = $1 ORDER BY user_id, channel, id",
     )
     .bind(ws)
@@ -225,7 +230,7 @@ pub async fn staff_identities(c: &mut Conn, ws: WorkspaceId) -> Result<Vec<Chann
 }
 
 /// Removes one of the workspace's staff identities; false when it has none with that id.
-pub async fn delete_staff_identity(c: &mut Conn, ws: WorkspaceId, id: i64) -> Result<bool> {
+pub async fn delete_staff_identity(c: &mut Conn, ws: WorkspaceId, id: StaffIdentityId) -> Result<bool> {
     let r = sqlx::query("DELETE FROM staff_identities WHERE workspace_id = $1 AND id = $2")
         .bind(ws)
         .bind(id)
@@ -237,7 +242,12 @@ pub async fn delete_staff_identity(c: &mut Conn, ws: WorkspaceId, id: i64) -> Re
 // ---- the ticket's channel ----
 
 /// Sets the account that answers a ticket, unless one is set already.
-pub async fn set_ticket_channel_account(c: &mut Conn, ws: WorkspaceId, ticket: TicketId, account: i64) -> Result<()> {
+pub async fn set_ticket_channel_account(
+    c: &mut Conn,
+    ws: WorkspaceId,
+    ticket: TicketId,
+    account: ChannelAccountId,
+) -> Result<()> {
     sqlx::query(
         "UPDATE tickets SET channel_account_id = $3 \
          WHERE workspace_id = $1 AND id = $2 AND channel_account_id IS NULL",
@@ -251,7 +261,11 @@ pub async fn set_ticket_channel_account(c: &mut Conn, ws: WorkspaceId, ticket: T
 }
 
 /// The channel that answers a ticket and the account it answers through.
-pub async fn ticket_channel(c: &mut Conn, ws: WorkspaceId, ticket: TicketId) -> Result<Option<(String, Option<i64>)>> {
+pub async fn ticket_channel(
+    c: &mut Conn,
+    ws: WorkspaceId,
+    ticket: TicketId,
+) -> Result<Option<(String, Option<ChannelAccountId>)>> {
     Ok(sqlx::query_as("SELECT channel, channel_account_id FROM tickets WHERE workspace_id = $1 AND id = $2")
         .bind(ws)
         .bind(ticket)
@@ -259,7 +273,7 @@ pub async fn ticket_channel(c: &mut Conn, ws: WorkspaceId, ticket: TicketId) -> 
         .await?)
 }
 
-/// The ticket a channel's own conversation key names (a Discord ticket channel's id), with its
+/// The ticket a channel's own conversation key names (the id of the ticket's chat room), with its
 /// workspace, looked up across workspaces: the channel's event names only the key, and the key is
 /// unique on the channel's side.
 pub async fn ticket_by_channel_thread(
@@ -376,7 +390,7 @@ pub async fn channel_message_by_id(
     c: &mut Conn,
     ws: WorkspaceId,
     channel: &str,
-    id: i64,
+    id: ChannelMessageId,
 ) -> Result<Option<ChannelMessageRecord>> {
     Ok(sqlx::query_as(sqlf!(
         "SELECT {CHANNEL_MESSAGE_COLUMNS} FROM channel_messages WHERE workspace_id = $1 AND channel = $2 AND id = $3"

@@ -2,14 +2,17 @@
 //! identities, and the messages channels received. Every channel keeps its rows here; what only
 //! one channel understands is JSON its module reads and validates.
 
-use switchboard_domain::{ContactId, EntryId, Millis, TicketId, UserId, WorkspaceId};
+use switchboard_domain::{
+    ChannelAccountId, ChannelInboxId, ChannelMessageId, ContactId, ContactIdentityId, EntryId, Millis, StaffIdentityId,
+    TicketId, UserId, WorkspaceId,
+};
 
 /// A channel account: one inbox of a channel (an email address, a business phone number, a chat server).
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ChannelAccountRecord {
-    pub id: i64,
+    pub id: ChannelAccountId,
     pub workspace_id: WorkspaceId,
-    /// The module's key (`email`, `discord`).
+    /// The module's key (`Channel::as_str`).
     pub channel: String,
     /// The channel's own name for the account: an address, a phone number id.
     pub external_key: String,
@@ -39,37 +42,35 @@ pub struct ChannelAccountInput {
     pub secrets: String,
 }
 
-/// How a contact or a staff member is known on a channel.
+/// How a contact is known on a channel.
 #[derive(Debug, Clone, sqlx::FromRow)]
-pub struct ChannelIdentityRecord {
-    pub id: i64,
+pub struct ContactIdentityRecord {
+    pub id: ContactIdentityId,
     pub workspace_id: WorkspaceId,
-    /// The contact's or the staff member's id (by the table it was read from).
-    pub owner_id: i64,
+    pub contact_id: ContactId,
     pub channel: String,
     pub external_id: String,
     pub created_at: Millis,
 }
 
-impl ChannelIdentityRecord {
-    /// The contact this identity belongs to (a contact identity).
-    pub fn contact_id(&self) -> ContactId {
-        ContactId(self.owner_id)
-    }
-
-    /// The staff member this identity belongs to (a staff identity).
-    pub fn user_id(&self) -> UserId {
-        UserId(self.owner_id)
-    }
+/// How a staff member is known on a channel.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct StaffIdentityRecord {
+    pub id: StaffIdentityId,
+    pub workspace_id: WorkspaceId,
+    pub user_id: UserId,
+    pub channel: String,
+    pub external_id: String,
+    pub created_at: Millis,
 }
 
 /// A message a channel received, by the channel's key for it, with what became of it.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ChannelMessageRecord {
-    pub id: i64,
+    pub id: ChannelMessageId,
     pub workspace_id: WorkspaceId,
     pub channel: String,
-    pub account_id: Option<i64>,
+    pub account_id: Option<ChannelAccountId>,
     pub external_key: String,
     /// `ticket`, `auto_reply`, `bounce`, `quarantined` or `seen`.
     pub outcome: String,
@@ -88,7 +89,7 @@ pub struct ChannelMessageRecord {
 pub struct NewChannelMessage<'a> {
     pub workspace_id: WorkspaceId,
     pub channel: &'a str,
-    pub account_id: Option<i64>,
+    pub account_id: Option<ChannelAccountId>,
     pub external_key: &'a str,
     pub outcome: &'a str,
     pub reason: Option<&'a str>,
@@ -104,7 +105,7 @@ pub struct NewChannelMessage<'a> {
 /// An event a channel stored in its durable inbox (migration 0018).
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ChannelInboxRecord {
-    pub id: i64,
+    pub id: ChannelInboxId,
     pub channel: String,
     /// The event's own key, unique per channel (a replay finds its row).
     pub external_key: String,

@@ -668,30 +668,30 @@ tx_methods! {
 }
 
 tx_methods! {
-    fn save_channel_account(ws: WorkspaceId, id: Option<i64>, a: &ChannelAccountInput, now: Millis) -> ChannelAccountRecord;
+    fn save_channel_account(ws: WorkspaceId, id: Option<ChannelAccountId>, a: &ChannelAccountInput, now: Millis) -> ChannelAccountRecord;
     fn channel_accounts(ws: WorkspaceId, channel: &str) -> Vec<ChannelAccountRecord>;
-    fn channel_account(ws: WorkspaceId, channel: &str, id: i64) -> Option<ChannelAccountRecord>;
-    fn channel_account_any_workspace(channel: &str, id: i64) -> Option<ChannelAccountRecord>;
+    fn channel_account(ws: WorkspaceId, channel: &str, id: ChannelAccountId) -> Option<ChannelAccountRecord>;
+    fn channel_account_any_workspace(channel: &str, id: ChannelAccountId) -> Option<ChannelAccountRecord>;
     fn channel_account_by_route(channel: &str, external_key: &str) -> Option<ChannelAccountRecord>;
     fn enabled_channel_accounts(channel: &str) -> Vec<ChannelAccountRecord>;
-    fn delete_channel_account(ws: WorkspaceId, channel: &str, id: i64) -> bool;
-    fn set_channel_account_state(ws: WorkspaceId, id: i64, state: &str) -> ();
+    fn delete_channel_account(ws: WorkspaceId, channel: &str, id: ChannelAccountId) -> bool;
+    fn set_channel_account_state(ws: WorkspaceId, id: ChannelAccountId, state: &str) -> ();
     fn add_contact_identity(ws: WorkspaceId, contact: ContactId, channel: &str, external_id: &str, now: Millis) -> bool;
-    fn contact_identities(ws: WorkspaceId, contact: ContactId) -> Vec<ChannelIdentityRecord>;
+    fn contact_identities(ws: WorkspaceId, contact: ContactId) -> Vec<ContactIdentityRecord>;
     fn add_staff_identity(ws: WorkspaceId, user: UserId, channel: &str, external_id: &str, now: Millis) -> bool;
     fn staff_by_identity(ws: WorkspaceId, channel: &str, external_id: &str) -> Option<UserId>;
     fn set_entry_author_label(ws: WorkspaceId, entry: EntryId, label: &str) -> ();
-    fn insert_channel_inbox(channel: &str, key: &str, payload: &str, now: Millis) -> Option<i64>;
-    fn channel_inbox_row(id: i64) -> Option<ChannelInboxRecord>;
-    fn pending_channel_inbox(channel: &str, before: Millis, limit: i64) -> Vec<i64>;
-    fn finish_channel_inbox(id: i64, done: bool, note: Option<&str>, now: Millis) -> ();
+    fn insert_channel_inbox(channel: &str, key: &str, payload: &str, now: Millis) -> Option<ChannelInboxId>;
+    fn channel_inbox_row(id: ChannelInboxId) -> Option<ChannelInboxRecord>;
+    fn pending_channel_inbox(channel: &str, before: Millis, limit: i64) -> Vec<ChannelInboxId>;
+    fn finish_channel_inbox(id: ChannelInboxId, done: bool, note: Option<&str>, now: Millis) -> ();
     fn prune_channel_inbox(channel: &str, before: Millis) -> u64;
     fn closed_tickets_with_thread(channel: &str, limit: i64) -> Vec<(WorkspaceId, TicketId, String)>;
     fn open_tickets_with_thread(channel: &str, after: TicketId, limit: i64) -> Vec<(WorkspaceId, TicketId, String)>;
-    fn staff_identities(ws: WorkspaceId) -> Vec<ChannelIdentityRecord>;
-    fn delete_staff_identity(ws: WorkspaceId, id: i64) -> bool;
-    fn set_ticket_channel_account(ws: WorkspaceId, ticket: TicketId, account: i64) -> ();
-    fn ticket_channel(ws: WorkspaceId, ticket: TicketId) -> Option<(String, Option<i64>)>;
+    fn staff_identities(ws: WorkspaceId) -> Vec<StaffIdentityRecord>;
+    fn delete_staff_identity(ws: WorkspaceId, id: StaffIdentityId) -> bool;
+    fn set_ticket_channel_account(ws: WorkspaceId, ticket: TicketId, account: ChannelAccountId) -> ();
+    fn ticket_channel(ws: WorkspaceId, ticket: TicketId) -> Option<(String, Option<ChannelAccountId>)>;
     fn ticket_by_channel_thread(channel: &str, thread_key: &str) -> Option<(WorkspaceId, TicketId)>;
     fn set_entry_channel_meta(ws: WorkspaceId, entry: EntryId, meta: &str) -> ();
     fn entry_channel_meta(entry: EntryId) -> Option<String>;
@@ -699,7 +699,7 @@ tx_methods! {
     fn channel_message_known(channel: &str, key: &str) -> bool;
     fn insert_channel_message(m: &NewChannelMessage<'_>) -> bool;
     fn list_channel_messages(ws: WorkspaceId, channel: &str, outcome: &str, limit: i64) -> Vec<ChannelMessageRecord>;
-    fn channel_message_by_id(ws: WorkspaceId, channel: &str, id: i64) -> Option<ChannelMessageRecord>;
+    fn channel_message_by_id(ws: WorkspaceId, channel: &str, id: ChannelMessageId) -> Option<ChannelMessageRecord>;
     fn prune_channel_messages(channel: &str, outcome: &str, before: Millis) -> u64;
 }
 

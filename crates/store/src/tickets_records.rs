@@ -57,7 +57,7 @@ pub struct TicketRecord {
     #[sqlx(try_from = "String")]
     pub channel: Channel,
     /// The channel account that answers the ticket (the one it came in on), when known.
-    pub channel_account_id: Option<i64>,
+    pub channel_account_id: Option<ChannelAccountId>,
     pub created_at: Millis,
     pub updated_at: Millis,
 }

@@ -165,7 +165,7 @@ impl Ticket {
     async fn entries(&self, ctx: &Context<'_>) -> Result<Vec<Entry>, DeskError> {
         Ok(desk(ctx).thread(actor(ctx)?, self.0.id).await?.into_iter().map(Entry).collect())
     }
-    /// The transcript archived when the ticket closed (a Discord ticket's channel: a
+    /// The transcript archived when the ticket closed (a chat channel's conversation: a
     /// self-contained HTML file and plain text), or null when none was archived.
     async fn transcript(&self, ctx: &Context<'_>) -> Result<Option<Transcript>, DeskError> {
         Ok(desk(ctx).ticket_transcript(actor(ctx)?, self.0.id).await?.map(Transcript))
