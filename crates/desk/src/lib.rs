@@ -37,7 +37,7 @@ pub use auth::{
     SIGN_IN_ACCOUNTS_CHECKED, SIGN_IN_FAILURE_WINDOW_MS, WorkspaceChoice, hash_password,
 };
 pub use blobs::{BlobStore, S3Settings};
-pub use channel_accounts::{ChannelAccountSave, OpenChannelTicket};
+pub use channel_accounts::{CHANNEL_LINK_CODE_TTL_MS, ChannelAccountSave, ChannelLinkCode, OpenChannelTicket};
 pub use channel_messages::{ChannelStaffMessage, transcript_key};
 pub use error::DeskError;
 pub use knowledge::*;
