@@ -1761,6 +1761,8 @@ async fn a_permission_the_bot_lacks_is_named_before_anything_is_made() {
     let made = e.double.requests_to("POST", "/guilds/").len();
     let role = e.double.bot_role(e.guild);
     e.double.set_role_permissions(e.guild, role, invite & !MANAGE_CHANNELS & !(1 << 11));
+    // @everyone (the role with the guild's id) may send messages too: off there as well.
+    e.double.set_role_permissions(e.guild, e.guild, 0);
     let i = e.double.run_command(e.guild, e.panel, &g.olga, "switchboard autoconfig", &[], MANAGE_SERVER);
     let text = said(&e, i).await.1;
     assert!(text.starts_with("The bot is missing these permissions in this server:\n• Manage Channels\n• Send Messages\n"), "{text}");
