@@ -624,7 +624,10 @@ async fn a_guild_set_up_from_discord_with_a_graphql_link_code_shows_ready_in_the
     let g = &d["discordGuilds"][0];
     assert_eq!(g["guildId"], guild.to_string());
     assert_eq!((g["autoLearn"].as_bool(), g["transcriptRetentionDays"].as_u64()), (Some(true), Some(30)));
-    assert_eq!(g["ticketTypes"], json!([{ "key": "customer", "label": "Customer Support" }, { "key": "billing", "label": "Billing" }]));
+    assert_eq!(
+        g["ticketTypes"],
+        json!([{ "key": "customer", "label": "Customer Support" }, { "key": "billing", "label": "Billing" }])
+    );
     assert_eq!(g["deployment"]["status"], "READY", "{d}");
     assert_eq!(g["deployment"]["missing"], json!([]));
     // Discord says the same next step.

@@ -240,7 +240,8 @@ impl DiscordChannel {
             .as_deref()
             .and_then(|m| m.parse::<u64>().ok())
             .filter(|_| guild.state.panel_channel_id.as_deref() == Some(&guild.settings.panel_channel_id));
-        let route_of = |m: u64| Route::ChannelMessage { channel_id: ChannelId::new(channel), message_id: MessageId::new(m) };
+        let route_of =
+            |m: u64| Route::ChannelMessage { channel_id: ChannelId::new(channel), message_id: MessageId::new(m) };
         if let Some(m) = existing
             && guild.state.panel_body.as_deref() == Some(text.as_str())
             && guild.state.panel_error.is_none()

@@ -180,7 +180,10 @@ impl GuildSettings {
             ));
         }
         if !TRANSCRIPT_RETENTION_DAYS.contains(&self.transcript_retention_days) {
-            return Err(DeskError::invalid("transcriptRetentionDays", "choose 30, 60 or 90 days, or 0 to keep them forever"));
+            return Err(DeskError::invalid(
+                "transcriptRetentionDays",
+                "choose 30, 60 or 90 days, or 0 to keep them forever",
+            ));
         }
         if let Some(t) = &self.transcripts_channel_id {
             snowflake("transcriptsChannelId", t)?;

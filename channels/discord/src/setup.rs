@@ -16,8 +16,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use serenity::all::{
-    ActionRowComponent, ChannelId, CommandDataOption, CommandDataOptionValue, CommandInteraction,
-    ComponentInteraction, GuildId, ModalInteraction, Permissions, TargetId, UserId,
+    ActionRowComponent, ChannelId, CommandDataOption, CommandDataOptionValue, CommandInteraction, ComponentInteraction,
+    GuildId, ModalInteraction, Permissions, TargetId, UserId,
 };
 use serenity::http::{LightMethod, Route};
 use switchboard_channel::ChannelSettings;
@@ -274,7 +274,9 @@ pub fn parse_role_names(field: &str, text: &str) -> Result<Vec<String>, String> 
     let mut names: Vec<String> = Vec::new();
     for n in text.split(',').map(|n| n.trim().trim_start_matches('@').trim()).filter(|n| !n.is_empty()) {
         if n.chars().count() > 100 {
-            return Err(format!("A role name in {field} is too long: Discord's role names have at most 100 characters."));
+            return Err(format!(
+                "A role name in {field} is too long: Discord's role names have at most 100 characters."
+            ));
         }
         if !names.iter().any(|m| m == n) {
             names.push(n.to_string());
@@ -482,10 +484,19 @@ impl DiscordChannel {
     }
 
     /// The setup form, once the code (for a guild not linked yet) and the bot's permissions pass.
-    async fn begin_setup(&self, to: &Reply<'_>, guild_id: u64, user: u64, linked: Option<&LinkedGuild>, code: Option<String>) {
+    async fn begin_setup(
+        &self,
+        to: &Reply<'_>,
+        guild_id: u64,
+        user: u64,
+        linked: Option<&LinkedGuild>,
+        code: Option<String>,
+    ) {
         if linked.is_none() {
             let Some(code) = code.as_deref() else {
-                return self.tell(to, &format!("This server is not linked to a helpdesk workspace yet. {LINK_FIRST}")).await;
+                return self
+                    .tell(to, &format!("This server is not linked to a helpdesk workspace yet. {LINK_FIRST}"))
+                    .await;
             };
             if let Err(e) = self.desk().channel_link_code_workspace(Channel::Discord, code).await {
                 return self.tell(to, &Told::from(e).0).await;
@@ -495,7 +506,8 @@ impl DiscordChannel {
             Ok(s) => s,
             Err(Told(text)) => return self.tell(to, &text).await,
         };
-        let pending = PendingSetup { code: if linked.is_some() { None } else { code }, form: None, started: Instant::now() };
+        let pending =
+            PendingSetup { code: if linked.is_some() { None } else { code }, form: None, started: Instant::now() };
         self.setups.lock().unwrap_or_else(|e| e.into_inner()).insert((guild_id, user), pending);
         let s = linked.map(|g| g.settings.clone());
         let types = s
@@ -549,7 +561,9 @@ impl DiscordChannel {
         }
         let form = match parse_setup_form(&fields) {
             Ok(f) => f,
-            Err(text) => return self.tell(&to, &format!("{text} Nothing was changed; run /switchboard setup again.")).await,
+            Err(text) => {
+                return self.tell(&to, &format!("{text} Nothing was changed; run /switchboard setup again.")).await;
+            }
         };
         let snapshot = match self.snapshot(guild_id).await {
             Ok(s) => s,
@@ -599,7 +613,9 @@ impl DiscordChannel {
         // Taken out: a double click runs the setup once, the second click is told it ran.
         let pending = self.setups.lock().unwrap_or_else(|e| e.into_inner()).remove(&(guild_id, user.id.get()));
         let (Some(days), Some(PendingSetup { code, form: Some(form), started })) = (days, pending) else {
-            return self.tell(&to, "This setup already ran or expired; run /switchboard view to see where it stands.").await;
+            return self
+                .tell(&to, "This setup already ran or expired; run /switchboard view to see where it stands.")
+                .await;
         };
         if started.elapsed() >= SETUP_FORM_TTL {
             return self.tell(&to, "This setup form expired; run /switchboard setup again.").await;
@@ -613,7 +629,8 @@ impl DiscordChannel {
     async fn snapshot(&self, guild_id: u64) -> Result<Snapshot, RestError> {
         let g = GuildId::new(guild_id);
         let guild = self.rest.send_json(Route::Guild { guild_id: g }, LightMethod::Get, &Value::Null).await?;
-        let channels = self.rest.send_json(Route::GuildChannels { guild_id: g }, LightMethod::Get, &Value::Null).await?;
+        let channels =
+            self.rest.send_json(Route::GuildChannels { guild_id: g }, LightMethod::Get, &Value::Null).await?;
         let roles = guild["roles"]
             .as_array()
             .into_iter()
@@ -681,7 +698,8 @@ impl DiscordChannel {
     /// admin permission, because Manage Server in a linked guild is what the seed asks of the
     /// person setting up its support.
     fn setup_actor(&self, ws: switchboard_desk::domain::WorkspaceId, account: Option<i64>, display: &str) -> Actor {
-        let actor = Actor::channel(ws, Channel::Discord, account).also_may(Permission::Admin).also_may(Permission::View);
+        let actor =
+            Actor::channel(ws, Channel::Discord, account).also_may(Permission::Admin).also_may(Permission::View);
         Actor { label: format!("{display} (discord)"), ..actor }
     }
 
@@ -825,8 +843,7 @@ impl DiscordChannel {
         panel_name: &str,
         done: &mut Vec<String>,
     ) -> Result<(), Told> {
-        let staff: Vec<String> =
-            settings.staff_role_ids.iter().chain(&settings.management_role_ids).cloned().collect();
+        let staff: Vec<String> = settings.staff_role_ids.iter().chain(&settings.management_role_ids).cloned().collect();
         let hidden = self.staff_overwrites(snapshot.guild_id, &staff);
         let mut types = std::mem::take(&mut settings.ticket_types);
         for t in types.iter_mut().filter(|t| t.enabled) {
@@ -883,7 +900,8 @@ impl DiscordChannel {
             None => {
                 let adopted = snapshot.named(names, kind).cloned();
                 if let Some(c) = &adopted {
-                    let what = if kind == CATEGORY { format!("the category {}", c.name) } else { format!("#{}", c.name) };
+                    let what =
+                        if kind == CATEGORY { format!("the category {}", c.name) } else { format!("#{}", c.name) };
                     done.push(format!("• linked {what}"));
                 }
                 adopted
@@ -904,7 +922,11 @@ impl DiscordChannel {
         if let Some(wanted) = hidden {
             let changed = self.ensure_overwrites(snapshot, &channel, wanted).await?;
             if changed {
-                let what = if kind == CATEGORY { format!("the category {}", channel.name) } else { format!("<#{}>", channel.id) };
+                let what = if kind == CATEGORY {
+                    format!("the category {}", channel.name)
+                } else {
+                    format!("<#{}>", channel.id)
+                };
                 done.push(format!("• updated who may see {what}"));
             }
         }
@@ -913,13 +935,20 @@ impl DiscordChannel {
 
     /// Sets the overwrites of `wanted` that differ on the channel, and removes role overwrites
     /// that let a role outside `wanted` see it (a role no longer staff). Whether anything changed.
-    async fn ensure_overwrites(&self, snapshot: &Snapshot, channel: &GuildChannel, wanted: &[Value]) -> Result<bool, Told> {
+    async fn ensure_overwrites(
+        &self,
+        snapshot: &Snapshot,
+        channel: &GuildChannel,
+        wanted: &[Value],
+    ) -> Result<bool, Told> {
         let mut changed = false;
         let channel_id = ChannelId::new(channel.id);
         for w in wanted {
             let target = id_of(&w["id"]);
             let same = channel.overwrites.iter().any(|o| {
-                id_of(&o["id"]) == target && bits_of(&o["allow"]) == bits_of(&w["allow"]) && bits_of(&o["deny"]) == bits_of(&w["deny"])
+                id_of(&o["id"]) == target
+                    && bits_of(&o["allow"]) == bits_of(&w["allow"])
+                    && bits_of(&o["deny"]) == bits_of(&w["deny"])
             });
             if same || target == 0 {
                 continue;
@@ -986,9 +1015,10 @@ impl DiscordChannel {
         }
         for c in snapshot.channels.iter().filter(|c| c.kind == CATEGORY) {
             let lower = c.name.to_lowercase();
-            let key = ["billing", "technical", "sales"].into_iter().find(|k| lower.contains(k)).or_else(|| {
-                ["support", "customer", "ticket"].iter().any(|w| lower.contains(w)).then_some("customer")
-            });
+            let key = ["billing", "technical", "sales"]
+                .into_iter()
+                .find(|k| lower.contains(k))
+                .or_else(|| ["support", "customer", "ticket"].iter().any(|w| lower.contains(w)).then_some("customer"));
             let Some(key) = key else { continue };
             // A category another type uses already stays that type's.
             if settings.ticket_types.iter().any(|t| t.category_id == c.id.to_string()) {
@@ -1021,8 +1051,7 @@ impl DiscordChannel {
             missing.push("• staff roles (name them with /switchboard setup, or in the web settings)".to_string());
         }
         settings.validate_draft()?;
-        let mut guild =
-            self.save_settings(&actor, linked.as_ref(), code, guild_id, &snapshot.name, &settings).await?;
+        let mut guild = self.save_settings(&actor, linked.as_ref(), code, guild_id, &snapshot.name, &settings).await?;
         if !guild.settings.panel_channel_id.is_empty() && guild.settings.enabled_types().next().is_some() {
             self.post_panel(&mut guild).await?;
         }
@@ -1093,7 +1122,12 @@ impl DiscordChannel {
 
     /// A type's category keeps the `<label> Tickets` naming setup gave it: when the web renamed
     /// the type, the category follows (a category named otherwise by the server's admins stays).
-    async fn rename_categories(&self, snapshot: &Snapshot, settings: &GuildSettings, done: &mut Vec<String>) -> Result<(), Told> {
+    async fn rename_categories(
+        &self,
+        snapshot: &Snapshot,
+        settings: &GuildSettings,
+        done: &mut Vec<String>,
+    ) -> Result<(), Told> {
         for t in settings.enabled_types() {
             let Some(c) = snapshot.channel(&t.category_id, CATEGORY) else { continue };
             let wanted = format!("{} Tickets", t.label);
@@ -1110,12 +1144,21 @@ impl DiscordChannel {
     async fn view_text(&self, linked: Option<&LinkedGuild>) -> String {
         let d = deployment(linked);
         let Some(g) = linked else {
-            return format!("Status: {}. This server is not linked to a helpdesk workspace yet.\nNext step: {}", d.status.label(), d.next_step);
+            return format!(
+                "Status: {}. This server is not linked to a helpdesk workspace yet.\nNext step: {}",
+                d.status.label(),
+                d.next_step
+            );
         };
         let s = &g.settings;
-        let channel = |c: Option<&str>| c.filter(|c| !c.is_empty()).map_or("not linked".to_string(), |c| format!("<#{c}>"));
+        let channel =
+            |c: Option<&str>| c.filter(|c| !c.is_empty()).map_or("not linked".to_string(), |c| format!("<#{c}>"));
         let roles = |ids: &[String]| {
-            if ids.is_empty() { "none".to_string() } else { ids.iter().map(|r| format!("<@&{r}>")).collect::<Vec<_>>().join(", ") }
+            if ids.is_empty() {
+                "none".to_string()
+            } else {
+                ids.iter().map(|r| format!("<@&{r}>")).collect::<Vec<_>>().join(", ")
+            }
         };
         let types: Vec<&str> = s.enabled_types().map(|t| t.label.as_str()).collect();
         let mut lines = vec![
@@ -1134,7 +1177,11 @@ impl DiscordChannel {
             format!(
                 "Auto-learn: {} · Transcripts kept: {}",
                 if s.auto_learn { "on" } else { "off" },
-                if s.transcript_retention_days == 0 { "forever".to_string() } else { format!("{} days", s.transcript_retention_days) }
+                if s.transcript_retention_days == 0 {
+                    "forever".to_string()
+                } else {
+                    format!("{} days", s.transcript_retention_days)
+                }
             ),
         ];
         if !d.missing.is_empty() {
@@ -1177,7 +1224,10 @@ mod tests {
         assert!(missing_bot_permissions(u64::MAX).is_empty());
         assert!(missing_bot_permissions(bits::ADMINISTRATOR).is_empty());
         let all: u64 = BOT_NEEDS.iter().map(|(b, _)| b).fold(0, |a, b| a | b);
-        assert_eq!(missing_bot_permissions(all & !bits::MANAGE_CHANNELS & !bits::MANAGE_ROLES), ["Manage Channels", "Manage Roles"]);
+        assert_eq!(
+            missing_bot_permissions(all & !bits::MANAGE_CHANNELS & !bits::MANAGE_ROLES),
+            ["Manage Channels", "Manage Roles"]
+        );
     }
 
     #[test]
@@ -1199,9 +1249,16 @@ mod tests {
         g.settings.ticket_types.push(TicketType { key: "customer".into(), enabled: true, ..TicketType::default() });
         let d = deployment(Some(&g));
         assert_eq!(d.status, DeploymentStatus::Partial);
-        assert_eq!(d.missing, ["the ticket panel message", "#ticket-transcripts", "#staff-review", "#learned-tips", "a staff role"]);
+        assert_eq!(
+            d.missing,
+            ["the ticket panel message", "#ticket-transcripts", "#staff-review", "#learned-tips", "a staff role"]
+        );
         g.state.panel_message_id = Some("7".into());
-        for slot in [&mut g.settings.transcripts_channel_id, &mut g.settings.staff_review_channel_id, &mut g.settings.learned_tips_channel_id] {
+        for slot in [
+            &mut g.settings.transcripts_channel_id,
+            &mut g.settings.staff_review_channel_id,
+            &mut g.settings.learned_tips_channel_id,
+        ] {
             *slot = Some("8".into());
         }
         assert!(deployment(Some(&g)).next_step.starts_with("Name your staff roles"));
@@ -1209,6 +1266,10 @@ mod tests {
         let d = deployment(Some(&g));
         assert_eq!((d.status, d.missing.len()), (DeploymentStatus::Ready, 0));
         g.state.panel_error = Some("The panel could not be posted: Missing Permissions".into());
-        assert!(deployment(Some(&g)).next_step.starts_with("The panel could not be posted: Missing Permissions. Give the bot"));
+        assert!(
+            deployment(Some(&g))
+                .next_step
+                .starts_with("The panel could not be posted: Missing Permissions. Give the bot")
+        );
     }
 }

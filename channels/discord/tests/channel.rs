@@ -126,7 +126,12 @@ async fn env() -> Env {
     let panel = double.add_channel(guild, "open-a-ticket", channel_type::TEXT, None);
     let category = double.add_channel(guild, "General Tickets", channel_type::CATEGORY, None);
 
-    let config = DiscordConfig { token: Some(TOKEN.into()), application_id: Some(APP), api_url: double.url.clone(), web_url: None };
+    let config = DiscordConfig {
+        token: Some(TOKEN.into()),
+        application_id: Some(APP),
+        api_url: double.url.clone(),
+        web_url: None,
+    };
     let channel = DiscordChannel::new(desk.clone(), config);
     let gateway = tokio::spawn(channel.clone().run_gateway());
     let c = channel.clone();
@@ -1061,7 +1066,12 @@ async fn after_an_outage_missed_messages_are_fetched_and_vanished_channels_close
     e.double.delete_channel_by_hand(second);
 
     // Started again: a new session (no replay of what it missed), then the catch-up.
-    let config = DiscordConfig { token: Some(TOKEN.into()), application_id: Some(APP), api_url: e.double.url.clone(), web_url: None };
+    let config = DiscordConfig {
+        token: Some(TOKEN.into()),
+        application_id: Some(APP),
+        api_url: e.double.url.clone(),
+        web_url: None,
+    };
     let restarted = DiscordChannel::new(e.desk.clone(), config);
     e.gateway = tokio::spawn(restarted.clone().run_gateway());
     e.channel = restarted;
@@ -1090,7 +1100,12 @@ async fn a_ticket_closed_while_the_bot_was_away_has_its_channel_cleaned_up_on_re
     e.desk.close(&e.system, e.ticket, CloseReason::Resolved, None).await.unwrap();
     assert!(e.double.channel(e.ticket_channel).is_some());
     // Back: the sweep runs on the server holding the gateway.
-    let config = DiscordConfig { token: Some(TOKEN.into()), application_id: Some(APP), api_url: e.double.url.clone(), web_url: None };
+    let config = DiscordConfig {
+        token: Some(TOKEN.into()),
+        application_id: Some(APP),
+        api_url: e.double.url.clone(),
+        web_url: None,
+    };
     let back = DiscordChannel::new(e.desk.clone(), config);
     let gateway = tokio::spawn(back.clone().run_gateway());
     let sweeps = tokio::spawn(back.clone().run_sweeps());
@@ -1111,7 +1126,12 @@ async fn one_server_of_a_deployment_holds_the_gateway_and_the_others_stand_by() 
         BlobStore::new(e._dir.path().join("blobs")),
         AuthConfig { jwt_secret: b"test secret for the discord channel".to_vec(), token_ttl_secs: 3600 },
     );
-    let config = DiscordConfig { token: Some(TOKEN.into()), application_id: Some(APP), api_url: e.double.url.clone(), web_url: None };
+    let config = DiscordConfig {
+        token: Some(TOKEN.into()),
+        application_id: Some(APP),
+        api_url: e.double.url.clone(),
+        web_url: None,
+    };
     let standby = DiscordChannel::new(other, config);
     let task = tokio::spawn(standby.clone().run_gateway());
     wait_for("the standby", || standby.status().standby).await;
@@ -1140,7 +1160,12 @@ async fn an_event_stored_but_not_processed_before_a_crash_is_processed_by_the_sw
     // After the restart the sweep finds it (it waited past the sweep's grace period: the desk's
     // clock is moved on a minute instead of the test sleeping).
     let later = Arc::new(ManualClock::at(e.desk.now() + 60_000));
-    let config = DiscordConfig { token: Some(TOKEN.into()), application_id: Some(APP), api_url: e.double.url.clone(), web_url: None };
+    let config = DiscordConfig {
+        token: Some(TOKEN.into()),
+        application_id: Some(APP),
+        api_url: e.double.url.clone(),
+        web_url: None,
+    };
     let restarted = DiscordChannel::new(e.desk.with_clock(later), config);
     restarted.sweep_once().await.unwrap();
     let thread = e.thread().await;
@@ -1559,7 +1584,11 @@ fn overwrite(channel: &Value, target: u64) -> Option<(u64, u64)> {
 
 /// Requests that change something in Discord (anything but a GET).
 fn changes(e: &Env) -> usize {
-    e.double.requests().iter().filter(|r| r.method != "GET" && !r.path.starts_with("/interactions/") && !r.path.starts_with("/webhooks/")).count()
+    e.double
+        .requests()
+        .iter()
+        .filter(|r| r.method != "GET" && !r.path.starts_with("/interactions/") && !r.path.starts_with("/webhooks/"))
+        .count()
 }
 
 #[tokio::test]
@@ -1571,7 +1600,14 @@ async fn setup_from_an_empty_guild_makes_a_working_panel_and_links_it_with_a_one
     let (answer, text) = told(&e, i).await;
     assert!(text.starts_with("This server is not linked to a helpdesk workspace yet. Create a link code"), "{text}");
     assert_eq!(answer["data"]["flags"], 64);
-    let i = e.double.run_command(g.id, g.general, &g.olga, "switchboard setup", &[("code", "ABCD-EFGH-JKLM")], MANAGE_SERVER);
+    let i = e.double.run_command(
+        g.id,
+        g.general,
+        &g.olga,
+        "switchboard setup",
+        &[("code", "ABCD-EFGH-JKLM")],
+        MANAGE_SERVER,
+    );
     assert!(told(&e, i).await.1.starts_with("The link code was refused"), "a code no one made");
 
     let code = e.desk.create_channel_link_code(&e.system, Channel::Discord).await.unwrap();
@@ -1614,7 +1650,9 @@ async fn setup_from_an_empty_guild_makes_a_working_panel_and_links_it_with_a_one
         .map(|b| b["label"].as_str().unwrap())
         .collect();
     assert_eq!(labels, ["Customer Support", "Technical Support"]);
-    for name in ["Customer Support Tickets", "Technical Support Tickets", "ticket-transcripts", "staff-review", "learned-tips"] {
+    for name in
+        ["Customer Support Tickets", "Technical Support Tickets", "ticket-transcripts", "staff-review", "learned-tips"]
+    {
         let c = e.double.channel_named(g.id, name).unwrap_or_else(|| panic!("{name} was made"));
         assert_eq!(overwrite(&c, g.id), Some((0, 1 << 10)), "{name} is hidden from @everyone");
         assert!(overwrite(&c, g.support).is_some_and(|(allow, _)| allow & (1 << 10) != 0), "Support sees {name}");
@@ -1639,7 +1677,8 @@ async fn setup_from_an_empty_guild_makes_a_working_panel_and_links_it_with_a_one
     e.double.add_member(g.id, &nora, &[]);
     let click = e.double.click(g.id, id(&panel), id(&panel_messages[0]), &nora, "sb:open:customer", None);
     let (_, text) = said(&e, click).await;
-    let ticket_channel: u64 = text.strip_prefix("Your ticket is open: <#").unwrap().trim_end_matches('>').parse().unwrap();
+    let ticket_channel: u64 =
+        text.strip_prefix("Your ticket is open: <#").unwrap().trim_end_matches('>').parse().unwrap();
     let category = e.double.channel_named(g.id, "Customer Support Tickets").unwrap();
     assert_eq!(e.double.channel(ticket_channel).unwrap()["parent_id"], category["id"]);
 
@@ -1710,7 +1749,12 @@ async fn autoconfig_applies_the_web_settings_and_a_second_run_changes_nothing() 
     let i = e.double.run_command(e.guild, e.panel, &olga, "switchboard autoconfig", &[], MANAGE_SERVER);
     let text = said(&e, i).await.1;
     assert!(text.starts_with("Applied the web settings:\n"), "{text}");
-    for made in ["• created the category Billing Tickets", "• created #ticket-transcripts", "• created #staff-review", "• created #learned-tips"] {
+    for made in [
+        "• created the category Billing Tickets",
+        "• created #ticket-transcripts",
+        "• created #staff-review",
+        "• created #learned-tips",
+    ] {
         assert!(text.contains(made), "{made} in {text}");
     }
     let panel = e.double.messages(e.panel);
@@ -1724,7 +1768,12 @@ async fn autoconfig_applies_the_web_settings_and_a_second_run_changes_nothing() 
     let before = changes(&e);
     let i = e.double.run_command(e.guild, e.panel, &olga, "switchboard autoconfig", &[], MANAGE_SERVER);
     assert_eq!(said(&e, i).await.1, "Nothing to change: Discord already matches the settings saved in the web.");
-    assert_eq!(changes(&e), before, "{:?}", e.double.requests().iter().rev().take(5).map(|r| (&r.method, &r.path)).collect::<Vec<_>>());
+    assert_eq!(
+        changes(&e),
+        before,
+        "{:?}",
+        e.double.requests().iter().rev().take(5).map(|r| (&r.method, &r.path)).collect::<Vec<_>>()
+    );
 
     // Roles changed in the web: Helpers see the staff channels, Support no longer does.
     let mut settings = linked[0].settings.clone();
@@ -1765,7 +1814,10 @@ async fn a_permission_the_bot_lacks_is_named_before_anything_is_made() {
     e.double.set_role_permissions(e.guild, e.guild, 0);
     let i = e.double.run_command(e.guild, e.panel, &g.olga, "switchboard autoconfig", &[], MANAGE_SERVER);
     let text = said(&e, i).await.1;
-    assert!(text.starts_with("The bot is missing these permissions in this server:\n• Manage Channels\n• Send Messages\n"), "{text}");
+    assert!(
+        text.starts_with("The bot is missing these permissions in this server:\n• Manage Channels\n• Send Messages\n"),
+        "{text}"
+    );
     assert_eq!(e.double.missing_permission_refusals(), 0, "nothing was tried and refused half-way");
     assert_eq!(e.double.requests_to("POST", "/guilds/").len(), made, "no channel made");
     // The double refuses as Discord does when the bot goes ahead anyway.

@@ -159,7 +159,11 @@ impl Desk {
 
     /// Creates a one-time code an admin hands to a channel (typed in Discord's setup) to link an
     /// account there to this workspace; it works once, for [`CHANNEL_LINK_CODE_TTL_MS`].
-    pub async fn create_channel_link_code(&self, actor: &Actor, channel: Channel) -> Result<ChannelLinkCode, DeskError> {
+    pub async fn create_channel_link_code(
+        &self,
+        actor: &Actor,
+        channel: Channel,
+    ) -> Result<ChannelLinkCode, DeskError> {
         require(actor, Permission::Admin)?;
         let mut raw = [0u8; LINK_CODE_CHARS];
         rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut raw);

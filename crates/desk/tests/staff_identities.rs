@@ -84,7 +84,8 @@ async fn a_channel_link_code_links_once_within_its_hour_and_only_its_hash_is_kep
     let desk = Desk::new(store.clone(), clock.clone(), BlobStore::new(dir.path().join("blobs")), auth);
     let ws = desk.create_workspace("acme", "Acme", "SD", "UTC", "General").await.unwrap();
     let other = desk.create_workspace("globex", "Globex", "GX", "UTC", "General").await.unwrap();
-    let admin = staff(&desk.create_user(&Actor::system(ws.id), "ada@acme.test", "Ada", Role::Admin, None).await.unwrap());
+    let admin =
+        staff(&desk.create_user(&Actor::system(ws.id), "ada@acme.test", "Ada", Role::Admin, None).await.unwrap());
     let agent = staff(&desk.create_user(&Actor::system(ws.id), "al@acme.test", "Al", Role::Agent, None).await.unwrap());
     assert!(matches!(desk.create_channel_link_code(&agent, Channel::Discord).await, Err(DeskError::Forbidden(_))));
 
