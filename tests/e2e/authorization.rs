@@ -303,6 +303,7 @@ fn ops(t: &Targets, marker: &str) -> Vec<Op> {
             DISCORD_GUILD_SAVE,
             json!({ "id": t.discord_guild, "g": unique_guild_id(), "n": "Stolen", "t": t.topic }),
         ),
+        op("createDiscordLinkCode", "mutation { createDiscordLinkCode { code expiresAt nextStep } }", json!({})),
         op(
             "deleteDiscordGuild",
             "mutation($id: ID!) { deleteDiscordGuild(id: $id) }",
@@ -491,6 +492,8 @@ const WORKSPACE_OWN: &[&str] = &[
     "staffIdentities",
     "discordGuilds",
     "discordGateway",
+    // A link code for the caller's own workspace.
+    "createDiscordLinkCode",
     "knowledgeFolders",
     "knowledgeDocuments",
     "knowledgeSearch",
@@ -790,6 +793,7 @@ async fn agents_cannot_administer_and_bad_tokens_are_refused() {
         "mutation { createUser(input: { email: \"x@example.com\", name: \"X\", role: ADMIN }) { id } }",
         "mutation { createApiToken(name: \"t\", scopes: [\"service-desk.admin\"]) { token } }",
         "{ apiTokens { id } }",
+        "mutation { createDiscordLinkCode { code } }",
     ] {
         assert_error(&gql(Some(&ws.agent), doc, json!({})).await, "FORBIDDEN", None);
         assert_error(&gql(Some(&ws.supervisor), doc, json!({})).await, "FORBIDDEN", None);

@@ -581,3 +581,64 @@ async fn a_guild_is_linked_to_one_workspace_and_only_when_the_bot_is_in_it() {
     let d = gql(Some(&other.admin), link, input(discord_guild("Their own"))).await;
     assert!(d["errors"].is_null(), "{d}");
 }
+
+/// Setup from inside Discord through the running server: an admin makes a link code over
+/// GraphQL, a member with Manage Server runs `/switchboard setup` with it in a guild no workspace
+/// linked, fills in the form and answers the follow-up; the web's GraphQL then shows the guild
+/// linked to the admin's workspace, Ready, with the same next step `/switchboard view` gives.
+#[tokio::test]
+async fn a_guild_set_up_from_discord_with_a_graphql_link_code_shows_ready_in_the_web() {
+    server();
+    let ws = workspace().await;
+    let double = discord();
+    wait("the shared server's gateway", 30, || double.connections() >= 1);
+    let owner = DiscordUser::person(double.new_id(), "olga_setup", "Olga");
+    let guild = double.add_guild("Setup Community", &owner);
+    let general = double.add_channel(guild, "general", channel_type::TEXT, None);
+    double.add_role(guild, "Support");
+
+    let before = ok(&ws.admin, "{ discordGuilds { id } }", json!({})).await;
+    assert_eq!(before["discordGuilds"], json!([]));
+    let code = ok(&ws.admin, "mutation { createDiscordLinkCode { code nextStep } }", json!({})).await;
+    let code = code["createDiscordLinkCode"]["code"].as_str().unwrap().to_string();
+    let manage_server = 1 << 5;
+    let i = double.run_command(guild, general, &owner, "switchboard setup", &[("code", &code)], manage_server);
+    wait("the setup form", 20, || !double.interaction_callbacks(i).is_empty());
+    assert_eq!(double.interaction_callbacks(i)[0]["type"], 9, "{:?}", double.interaction_callbacks(i));
+    let form = [
+        ("types", "customer, billing"),
+        ("panel", "start-support"),
+        ("staff_roles", "Support"),
+        ("management_roles", ""),
+        ("auto_learn", "yes"),
+    ];
+    let submit = double.submit_modal(guild, general, &owner, "sb:setup", &form);
+    wait("the follow-up question", 20, || !double.interaction_callbacks(submit).is_empty());
+    let click = double.click(guild, general, double.new_id(), &owner, "sb:setup:keep:30", None);
+    wait("the setup's answer", 30, || !double.interaction_follow_ups(click).is_empty());
+    let text = double.interaction_follow_ups(click)[0]["content"].as_str().unwrap().to_string();
+    assert!(text.starts_with("Support channels are set up."), "{text}");
+
+    let q = "{ discordGuilds { guildId autoLearn transcriptRetentionDays ticketTypes { key label } deployment { status missing nextStep } } }";
+    let d = ok(&ws.admin, q, json!({})).await;
+    let g = &d["discordGuilds"][0];
+    assert_eq!(g["guildId"], guild.to_string());
+    assert_eq!((g["autoLearn"].as_bool(), g["transcriptRetentionDays"].as_u64()), (Some(true), Some(30)));
+    assert_eq!(
+        g["ticketTypes"],
+        json!([{ "key": "customer", "label": "Customer Support" }, { "key": "billing", "label": "Billing" }])
+    );
+    assert_eq!(g["deployment"]["status"], "READY", "{d}");
+    assert_eq!(g["deployment"]["missing"], json!([]));
+    // Discord says the same next step.
+    let i = double.run_command(guild, general, &owner, "switchboard view", &[], manage_server);
+    wait("the view", 20, || !double.interaction_callbacks(i).is_empty());
+    let view = double.interaction_callbacks(i)[0]["data"]["content"].as_str().unwrap().to_string();
+    assert!(view.contains(&format!("Next step: {}", g["deployment"]["nextStep"].as_str().unwrap())), "{view}");
+    // The code worked once: another server cannot use it.
+    let other = double.add_guild("Second Community", &owner);
+    let i = double.run_command(other, general, &owner, "switchboard setup", &[("code", &code)], manage_server);
+    wait("the refusal", 20, || !double.interaction_callbacks(i).is_empty());
+    let refused = double.interaction_callbacks(i)[0]["data"]["content"].as_str().unwrap().to_string();
+    assert!(refused.starts_with("The link code was refused"), "{refused}");
+}

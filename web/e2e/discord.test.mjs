@@ -59,6 +59,12 @@ test('an admin links a Discord guild on the Discord page, with errors by field, 
     await gateway.getByTestId('gateway-state').filter({ hasText: 'Connected' }).waitFor();
     // One bot serves every workspace: no guild shows until this workspace links one.
     assert.match(await gateway.getByLabel('Guilds on the gateway').innerText(), /none/);
+    // Nothing linked: Pending, with the next step, and a one-time link code for /switchboard setup.
+    const setup = page.getByRole('region', { name: 'Set up from Discord' });
+    await setup.getByTestId('deployment-status').filter({ hasText: 'Pending' }).waitFor();
+    assert.match(await setup.getByTestId('next-step').innerText(), /\/switchboard setup code:/);
+    await setup.getByRole('button', { name: 'Create link code' }).click();
+    assert.match(await setup.getByTestId('link-code').innerText(), /^[A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{4}$/);
 
     const form = page.getByRole('form', { name: 'Link a Discord guild' });
     await form.getByLabel('Guild id').fill(double.guildId);
@@ -85,6 +91,9 @@ test('an admin links a Discord guild on the Discord page, with errors by field, 
     await form.getByRole('status').filter({ hasText: 'Guild linked' }).waitFor();
     const linked = page.getByRole('form', { name: 'Discord guild Acme Community' });
     await linked.getByTestId('panel-state').filter({ hasText: 'Panel posted' }).waitFor();
+    // No staff review or learned tips channel yet: Partial, with the step /switchboard view gives.
+    await linked.getByTestId('deployment-status').filter({ hasText: 'Partial' }).waitFor();
+    assert.match(await linked.getByTestId('next-step').innerText(), /Run \/switchboard setup in Discord/);
     const panel = await panelMessage();
     assert.deepEqual(buttonLabels(panel), ['Billing'], 'the panel in Discord has the type\'s button');
 

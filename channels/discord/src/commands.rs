@@ -37,6 +37,8 @@ pub enum Access {
     OwnerOrStaffRole,
     /// Any member: the chat skills, which only ever show a member their own tickets.
     Anyone,
+    /// Discord's Manage Server permission, or a configured management role: setting support up.
+    ManageServerOrManagement,
 }
 
 /// Every slash command with who may run it. A command registered without a row here is
@@ -49,6 +51,7 @@ pub const ACCESS: &[(&str, Access)] = &[
     ("macro", Access::StaffOrManageChannels),
     ("rename", Access::OwnerOrStaffRole),
     ("ticket", Access::Anyone),
+    ("switchboard", Access::ManageServerOrManagement),
 ];
 
 /// Longest `/close` note (the seed's 500 characters; the desk checks the same).
@@ -105,6 +108,7 @@ pub fn definitions() -> Value {
             ] },
             { "type": 1, "name": "list", "description": "Your five most recent tickets" },
           ] },
+        crate::setup::definition(),
     ])
 }
 
@@ -142,6 +146,7 @@ pub fn allowed(
             staff_role(guild)
         )),
         Some(Access::Anyone) => Ok(()),
+        Some(Access::ManageServerOrManagement) => crate::setup::may_configure(Some(guild), roles, permissions),
     }
 }
 
@@ -179,6 +184,9 @@ impl DiscordChannel {
         let name = c.data.name.clone();
         if name == "ticket" {
             return self.on_ticket_command(&c, &to).await;
+        }
+        if name == "switchboard" {
+            return self.on_switchboard_command(&c, &to).await;
         }
         let found = match self.ticket_in_linked_guild(c.guild_id.map(|g| g.get()), c.channel_id.get()).await {
             Ok(found) => found,

@@ -5,10 +5,11 @@
 
 use std::sync::Arc;
 
-use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
+use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
+use chrono::{DateTime, Utc};
 use switchboard_desk::DeskError;
 use switchboard_desk::domain::{ChannelAccountId, HelpTopicId, Permission};
-use switchboard_graphql::{actor, id, parse_id};
+use switchboard_graphql::{actor, id, parse_id, time};
 
 use crate::DiscordChannel;
 use crate::guilds::{GuildLinkInput, LinkedGuild};
@@ -72,6 +73,65 @@ impl DiscordGuild {
     async fn panel_error(&self) -> Option<&str> {
         self.0.state.panel_error.as_deref()
     }
+    /// Where tips learned from closed tickets are summarised (`#learned-tips`).
+    async fn learned_tips_channel_id(&self) -> Option<&str> {
+        self.0.settings.learned_tips_channel_id.as_deref()
+    }
+    /// Propose knowledge tips from tickets staff closed.
+    async fn auto_learn(&self) -> bool {
+        self.0.settings.auto_learn
+    }
+    /// Days closed tickets' transcripts are kept; 0 keeps them forever.
+    async fn transcript_retention_days(&self) -> u32 {
+        self.0.settings.transcript_retention_days
+    }
+    /// Minutes the answer bot waits after a staff message before replying again (0: no pause).
+    async fn staff_reply_cooldown_minutes(&self) -> u32 {
+        self.0.settings.staff_reply_cooldown_minutes
+    }
+    /// What is deployed in Discord, what is missing and the next step, as `/switchboard view`
+    /// says it.
+    async fn deployment(&self) -> DiscordDeployment {
+        DiscordDeployment::from(crate::setup::deployment(Some(&self.0)))
+    }
+}
+
+/// Whether a guild's support is fully deployed.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub enum DiscordDeploymentStatus {
+    Ready,
+    Partial,
+    Pending,
+}
+
+/// A guild's deployment: status, what is missing, the next step.
+#[derive(SimpleObject)]
+pub struct DiscordDeployment {
+    pub status: DiscordDeploymentStatus,
+    pub missing: Vec<String>,
+    pub next_step: String,
+}
+
+impl From<crate::setup::Deployment> for DiscordDeployment {
+    fn from(d: crate::setup::Deployment) -> Self {
+        use crate::setup::DeploymentStatus as S;
+        let status = match d.status {
+            S::Ready => DiscordDeploymentStatus::Ready,
+            S::Partial => DiscordDeploymentStatus::Partial,
+            S::Pending => DiscordDeploymentStatus::Pending,
+        };
+        DiscordDeployment { status, missing: d.missing, next_step: d.next_step }
+    }
+}
+
+/// A one-time code that links a Discord server to this workspace, shown once.
+#[derive(SimpleObject)]
+pub struct DiscordLinkCode {
+    /// Typed in Discord: `/switchboard setup code:<code>`.
+    pub code: String,
+    pub expires_at: DateTime<Utc>,
+    /// What to do with it.
+    pub next_step: String,
 }
 
 /// A ticket type offered on the panel.
@@ -125,6 +185,16 @@ pub struct DiscordGuildInput {
     pub management_role_ids: Vec<String>,
     pub sequential_names: bool,
     pub ticket_types: Vec<DiscordTicketType>,
+    /// Where tips learned from closed tickets are summarised; omitted or null for none.
+    pub learned_tips_channel_id: Option<String>,
+    #[graphql(default)]
+    pub auto_learn: bool,
+    /// 30, 60 or 90 days, or 0 to keep transcripts forever.
+    #[graphql(default = 30)]
+    pub transcript_retention_days: u32,
+    /// 0-1440 minutes; 0 turns the answer bot's pause after a staff message off.
+    #[graphql(default = 30)]
+    pub staff_reply_cooldown_minutes: u32,
 }
 
 impl DiscordGuildInput {
@@ -157,6 +227,10 @@ impl DiscordGuildInput {
                 management_role_ids: self.management_role_ids,
                 sequential_names: self.sequential_names,
                 ticket_types: types,
+                learned_tips_channel_id: self.learned_tips_channel_id.filter(|t| !t.trim().is_empty()),
+                auto_learn: self.auto_learn,
+                transcript_retention_days: self.transcript_retention_days,
+                staff_reply_cooldown_minutes: self.staff_reply_cooldown_minutes,
             },
         })
     }
@@ -238,6 +312,18 @@ impl DiscordMutation {
         let id: Option<ChannelAccountId> = id.as_ref().map(|i| parse_id(i, "id")).transpose()?;
         let link = input.into_link()?;
         Ok(DiscordGuild(channel(&self.0)?.link_guild(actor(ctx)?, id, link).await?))
+    }
+
+    /// A one-time code that links a Discord server to this workspace from inside Discord
+    /// (`/switchboard setup code:...`); works once, within the hour (admins).
+    async fn create_discord_link_code(&self, ctx: &Context<'_>) -> Result<DiscordLinkCode, DeskError> {
+        let ch = channel(&self.0)?;
+        let c = ch.desk().create_channel_link_code(actor(ctx)?, switchboard_desk::domain::Channel::Discord).await?;
+        let next_step = format!(
+            "In your Discord server, run /switchboard setup code:{} to create the support channels, or /switchboard link code:{} to adopt the ones you have. The code works once, within the hour.",
+            c.code, c.code
+        );
+        Ok(DiscordLinkCode { code: c.code, expires_at: time(c.expires_at), next_step })
     }
 
     /// Unlinks a guild; its tickets stay (admins).

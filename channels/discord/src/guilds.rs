@@ -25,6 +25,8 @@ pub struct GuildState {
     pub panel_error: Option<String>,
     /// Overflow categories made when a ticket type's category filled up, by ticket type key.
     pub overflow_categories: std::collections::BTreeMap<String, Vec<String>>,
+    /// The panel message's body as last posted, so an unchanged panel is not edited again.
+    pub panel_body: Option<String>,
 }
 
 /// A linked guild as admins see it.
@@ -222,22 +224,37 @@ impl DiscordChannel {
     }
 
     /// Posts the panel, or edits the one already posted in the same channel (a deleted one is
-    /// posted again), and records the outcome on the guild.
-    pub(crate) async fn post_panel(&self, guild: &mut LinkedGuild) -> Result<(), DeskError> {
+    /// posted again; one already showing this body is left alone), and records the outcome on
+    /// the guild. Whether Discord was changed. A guild with no panel channel yet (linked from
+    /// Discord before it had one) has nothing to post.
+    pub(crate) async fn post_panel(&self, guild: &mut LinkedGuild) -> Result<bool, DeskError> {
+        if guild.settings.panel_channel_id.is_empty() {
+            return Ok(false);
+        }
         let channel = snowflake("panelChannelId", &guild.settings.panel_channel_id)?;
         let body = panel_message(&guild.settings);
+        let text = body.to_string();
         let existing = guild
             .state
             .panel_message_id
             .as_deref()
             .and_then(|m| m.parse::<u64>().ok())
             .filter(|_| guild.state.panel_channel_id.as_deref() == Some(&guild.settings.panel_channel_id));
-        let mut outcome = match existing {
-            Some(m) => {
-                let route =
-                    Route::ChannelMessage { channel_id: ChannelId::new(channel), message_id: MessageId::new(m) };
-                self.rest.send_json(route, LightMethod::Patch, &body).await
+        let route_of =
+            |m: u64| Route::ChannelMessage { channel_id: ChannelId::new(channel), message_id: MessageId::new(m) };
+        if let Some(m) = existing
+            && guild.state.panel_body.as_deref() == Some(text.as_str())
+            && guild.state.panel_error.is_none()
+        {
+            match self.rest.send_json(route_of(m), LightMethod::Get, &Value::Null).await {
+                Ok(_) => return Ok(false),
+                Err(e) if e.code() == Some(10008) => {}
+                // Unsure whether it is there: edit it as before.
+                Err(_) => {}
             }
+        }
+        let mut outcome = match existing {
+            Some(m) => self.rest.send_json(route_of(m), LightMethod::Patch, &body).await,
             None => {
                 Err(RestError::Refused { status: 404, code: 10008, message: String::new(), field_codes: Vec::new() })
             }
@@ -246,18 +263,21 @@ impl DiscordChannel {
             let route = Route::ChannelMessages { channel_id: ChannelId::new(channel) };
             outcome = self.rest.send_json(route, LightMethod::Post, &body).await;
         }
+        let changed = outcome.is_ok();
         match outcome {
             Ok(m) => {
                 guild.state.panel_channel_id = Some(guild.settings.panel_channel_id.clone());
                 guild.state.panel_message_id = m["id"].as_str().map(str::to_string);
                 guild.state.panel_error = None;
+                guild.state.panel_body = Some(text);
             }
             Err(e) => {
                 tracing::warn!(guild = %guild.guild_id, error = %e, "the Discord ticket panel could not be posted");
                 guild.state.panel_error = Some(format!("The panel could not be posted: {e}"));
             }
         }
-        self.save_guild_state(guild).await
+        self.save_guild_state(guild).await?;
+        Ok(changed)
     }
 
     /// On GUILD_CREATE (the bot joined, or connected again): a linked guild whose panel was never

@@ -23,6 +23,7 @@ mod opening;
 mod rating;
 pub mod rest;
 pub mod settings;
+pub mod setup;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -46,6 +47,7 @@ pub use guilds::{GuildLinkInput, GuildState, LinkedGuild};
 pub use module::DiscordModule;
 pub use rest::{DEFAULT_API_URL, Rest, RestError};
 pub use settings::{GuildSettings, TicketType};
+pub use setup::{Deployment, DeploymentStatus, deployment};
 
 /// Discord's limit on a message's content, in characters.
 pub const MAX_MESSAGE_CHARS: usize = 2000;
@@ -66,11 +68,13 @@ pub struct DiscordConfig {
     /// `SWITCHBOARD_DISCORD_API_URL`: where REST and the gateway URL lookup go, e.g.
     /// [`DEFAULT_API_URL`] (serenity adds `/api/v10`).
     pub api_url: String,
+    /// `SWITCHBOARD_PUBLIC_URL`: the web helpdesk, which `/switchboard view` links to.
+    pub web_url: Option<String>,
 }
 
 impl Default for DiscordConfig {
     fn default() -> Self {
-        DiscordConfig { token: None, application_id: None, api_url: DEFAULT_API_URL.into() }
+        DiscordConfig { token: None, application_id: None, api_url: DEFAULT_API_URL.into(), web_url: None }
     }
 }
 
@@ -106,6 +110,8 @@ pub struct DiscordChannel {
     deleted_by_bot: std::sync::Mutex<std::collections::HashSet<u64>>,
     /// Held while a "Request human" click is handled, so a double click escalates once.
     escalating: tokio::sync::Mutex<()>,
+    /// `/switchboard setup` forms waiting for their follow-up, by guild and member.
+    setups: std::sync::Mutex<std::collections::HashMap<(u64, u64), setup::PendingSetup>>,
 }
 
 impl std::fmt::Debug for DiscordChannel {
@@ -129,6 +135,7 @@ impl DiscordChannel {
             holds_gateway: std::sync::atomic::AtomicBool::new(false),
             deleted_by_bot: std::sync::Mutex::default(),
             escalating: tokio::sync::Mutex::new(()),
+            setups: std::sync::Mutex::default(),
         })
     }
 
@@ -155,6 +162,11 @@ impl DiscordChannel {
     /// The application id (`SWITCHBOARD_DISCORD_APPLICATION_ID`), when configured.
     pub(crate) fn application_id(&self) -> Option<serenity::all::ApplicationId> {
         self.config.application_id.filter(|a| *a != 0).map(serenity::all::ApplicationId::new)
+    }
+
+    /// The web helpdesk's Discord settings page, when the public URL is configured.
+    pub(crate) fn web_settings_url(&self) -> Option<String> {
+        self.config.web_url.as_deref().map(|u| format!("{}/admin/discord", u.trim_end_matches('/')))
     }
 
     /// The REST client.

@@ -107,6 +107,10 @@ impl DiscordChannel {
         if c.data.custom_id == REQUEST_HUMAN {
             return self.on_request_human(&c).await;
         }
+        if let Some(days) = c.data.custom_id.strip_prefix("sb:setup:keep:") {
+            let days = days.to_string();
+            return self.on_setup_retention(&c, &days).await;
+        }
         let key = match (&c.data.kind, c.data.custom_id.as_str()) {
             (ComponentInteractionDataKind::Button, id) => match id.strip_prefix("sb:open:") {
                 Some(k) => k.to_string(),
@@ -142,6 +146,9 @@ impl DiscordChannel {
 
     /// The intake form sent back: `sb:intake:<type>`.
     pub(crate) async fn on_modal(&self, m: ModalInteraction) {
+        if m.data.custom_id == "sb:setup" {
+            return self.on_setup_form(&m).await;
+        }
         let Some(key) = m.data.custom_id.strip_prefix("sb:intake:").map(str::to_string) else { return };
         let to = Reply { id: m.id, token: &m.token, application_id: m.application_id };
         let Some(guild_id) = m.guild_id else { return };
@@ -419,7 +426,7 @@ impl DiscordChannel {
         }
     }
 
-    async fn create_channel(
+    pub(crate) async fn create_channel(
         &self,
         guild_id: u64,
         name: &str,

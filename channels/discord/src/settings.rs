@@ -16,7 +16,7 @@ pub const MAX_PANEL_BUTTONS: usize = 4;
 const MAX_ROLES: usize = 50;
 
 /// A guild's settings.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GuildSettings {
     /// The text channel the ticket panel is posted in.
@@ -38,7 +38,45 @@ pub struct GuildSettings {
     #[serde(default)]
     pub sequential_names: bool,
     pub ticket_types: Vec<TicketType>,
+    /// Where tips learned from closed tickets are summarised (`#learned-tips`); none when unset.
+    #[serde(default)]
+    pub learned_tips_channel_id: Option<String>,
+    /// Propose knowledge tips from tickets staff closed (read once the answer bot exists).
+    #[serde(default)]
+    pub auto_learn: bool,
+    /// Days closed tickets' transcripts are kept: 30, 60 or 90, or 0 to keep them forever.
+    #[serde(default = "thirty")]
+    pub transcript_retention_days: u32,
+    /// Minutes the answer bot waits after a staff message in a ticket before it replies again
+    /// (0-1440; 0 turns the time-based pause off). Stored for the answer bot, which reads it once
+    /// it exists.
+    #[serde(default = "thirty")]
+    pub staff_reply_cooldown_minutes: u32,
 }
+
+/// The longest staff reply cooldown, in minutes (a day).
+pub const MAX_STAFF_REPLY_COOLDOWN_MINUTES: u32 = 1440;
+
+impl Default for GuildSettings {
+    fn default() -> Self {
+        GuildSettings {
+            panel_channel_id: String::new(),
+            transcripts_channel_id: None,
+            staff_review_channel_id: None,
+            staff_role_ids: Vec::new(),
+            management_role_ids: Vec::new(),
+            sequential_names: false,
+            ticket_types: Vec::new(),
+            learned_tips_channel_id: None,
+            auto_learn: false,
+            transcript_retention_days: thirty(),
+            staff_reply_cooldown_minutes: thirty(),
+        }
+    }
+}
+
+/// The transcript retentions offered, in days (0: forever), as the seed lists them.
+pub const TRANSCRIPT_RETENTION_DAYS: [u32; 4] = [30, 60, 90, 0];
 
 /// A ticket type: a help topic with what Discord needs to offer it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -79,6 +117,10 @@ fn one() -> u32 {
     1
 }
 
+fn thirty() -> u32 {
+    30
+}
+
 impl TicketType {
     /// Whether opening this type shows the intake form first.
     pub fn has_intake(&self) -> bool {
@@ -113,7 +155,37 @@ fn roles(field: &str, ids: &[String]) -> Result<(), DeskError> {
 
 impl ChannelSettings for GuildSettings {
     fn validate(&self) -> Result<(), DeskError> {
-        snowflake("panelChannelId", &self.panel_channel_id)?;
+        self.check(false)
+    }
+}
+
+impl GuildSettings {
+    /// Checks settings a guild's own `/switchboard link` saves from what it found: the panel
+    /// channel and the ticket types may still be missing (the deployment is then Partial), the
+    /// rest is checked as the web's save checks it.
+    pub fn validate_draft(&self) -> Result<(), DeskError> {
+        self.check(true)
+    }
+
+    fn check(&self, draft: bool) -> Result<(), DeskError> {
+        if !(draft && self.panel_channel_id.is_empty()) {
+            snowflake("panelChannelId", &self.panel_channel_id)?;
+        }
+        if let Some(t) = &self.learned_tips_channel_id {
+            snowflake("learnedTipsChannelId", t)?;
+        }
+        if self.staff_reply_cooldown_minutes > MAX_STAFF_REPLY_COOLDOWN_MINUTES {
+            return Err(DeskError::invalid(
+                "staffReplyCooldownMinutes",
+                "must be 0-1440 minutes (0 turns the pause off)",
+            ));
+        }
+        if !TRANSCRIPT_RETENTION_DAYS.contains(&self.transcript_retention_days) {
+            return Err(DeskError::invalid(
+                "transcriptRetentionDays",
+                "choose 30, 60 or 90 days, or 0 to keep them forever",
+            ));
+        }
         if let Some(t) = &self.transcripts_channel_id {
             snowflake("transcriptsChannelId", t)?;
         }
@@ -122,7 +194,7 @@ impl ChannelSettings for GuildSettings {
         }
         roles("staffRoleIds", &self.staff_role_ids)?;
         roles("managementRoleIds", &self.management_role_ids)?;
-        if self.ticket_types.is_empty() {
+        if self.ticket_types.is_empty() && !draft {
             return Err(DeskError::invalid("ticketTypes", "add at least one ticket type"));
         }
         if self.ticket_types.len() > MAX_TICKET_TYPES {
@@ -155,14 +227,12 @@ impl ChannelSettings for GuildSettings {
                 return Err(DeskError::invalid(&f("openLimit"), "at most 100 (0 for no limit)"));
             }
         }
-        if !self.ticket_types.iter().any(|t| t.enabled) {
+        if !self.ticket_types.is_empty() && !self.ticket_types.iter().any(|t| t.enabled) {
             return Err(DeskError::invalid("ticketTypes", "enable at least one ticket type"));
         }
         Ok(())
     }
-}
 
-impl GuildSettings {
     /// The enabled ticket types, in the panel's order.
     pub fn enabled_types(&self) -> impl Iterator<Item = &TicketType> {
         self.ticket_types.iter().filter(|t| t.enabled)
@@ -171,6 +241,11 @@ impl GuildSettings {
     /// The ticket type with `key`.
     pub fn ticket_type(&self, key: &str) -> Option<&TicketType> {
         self.ticket_types.iter().find(|t| t.key == key)
+    }
+
+    /// Whether a member with `roles` has a management role here.
+    pub fn is_management(&self, roles: &[u64]) -> bool {
+        self.management_role_ids.iter().filter_map(|r| r.parse::<u64>().ok()).any(|r| roles.contains(&r))
     }
 
     /// Whether a member with `roles` is staff here (a staff or management role).
@@ -233,6 +308,17 @@ mod tests {
         s.ticket_types =
             (0..26).map(|i| TicketType { key: format!("t{i}"), ..valid().ticket_types[0].clone() }).collect();
         assert_eq!(field_of(&s), "ticketTypes");
+        let mut s = valid();
+        s.staff_reply_cooldown_minutes = 1441;
+        assert_eq!(field_of(&s), "staffReplyCooldownMinutes");
+        s.staff_reply_cooldown_minutes = 1440;
+        assert!(s.validate().is_ok());
+        s.transcript_retention_days = 45;
+        assert_eq!(field_of(&s), "transcriptRetentionDays");
+        // A draft (linked from Discord before it had a panel or types) passes the draft check only.
+        let draft = GuildSettings::default();
+        assert!(draft.validate_draft().is_ok());
+        assert_eq!(field_of(&draft), "panelChannelId");
     }
 
     #[test]
@@ -243,6 +329,7 @@ mod tests {
         .unwrap();
         assert!(parsed.ticket_types[0].enabled);
         assert_eq!(parsed.ticket_types[0].open_limit, 1);
+        assert_eq!((parsed.staff_reply_cooldown_minutes, parsed.transcript_retention_days), (30, 30));
         let err =
             switchboard_channel::parse_settings::<GuildSettings>(&serde_json::json!({ "panel": "5" })).unwrap_err();
         assert!(matches!(err, DeskError::Validation(ref e) if e.field == "settings"), "{err:?}");

@@ -126,7 +126,12 @@ async fn env() -> Env {
     let panel = double.add_channel(guild, "open-a-ticket", channel_type::TEXT, None);
     let category = double.add_channel(guild, "General Tickets", channel_type::CATEGORY, None);
 
-    let config = DiscordConfig { token: Some(TOKEN.into()), application_id: Some(APP), api_url: double.url.clone() };
+    let config = DiscordConfig {
+        token: Some(TOKEN.into()),
+        application_id: Some(APP),
+        api_url: double.url.clone(),
+        web_url: None,
+    };
     let channel = DiscordChannel::new(desk.clone(), config);
     let gateway = tokio::spawn(channel.clone().run_gateway());
     let c = channel.clone();
@@ -147,6 +152,7 @@ async fn env() -> Env {
         management_role_ids: Vec::new(),
         sequential_names: true,
         ticket_types: vec![general_type],
+        ..GuildSettings::default()
     };
     let input = GuildLinkInput { guild_id: guild.to_string(), name: "Acme Community".into(), enabled: true, settings };
     let link = channel.link_guild(&system, None, input).await.unwrap();
@@ -616,7 +622,7 @@ async fn a_guild_the_bot_is_not_in_cannot_be_linked() {
     e.channel.link_guild(&admin, None, input.clone()).await.unwrap();
 
     // Without a bot token there is no bot to be in any guild.
-    let config = DiscordConfig { token: None, application_id: None, api_url: e.double.url.clone() };
+    let config = DiscordConfig { token: None, application_id: None, api_url: e.double.url.clone(), web_url: None };
     let off = DiscordChannel::new(e.desk.clone(), config);
     input.guild_id = e.double.new_id().to_string();
     let err = off.link_guild(&admin, None, input).await.unwrap_err();
@@ -1060,7 +1066,12 @@ async fn after_an_outage_missed_messages_are_fetched_and_vanished_channels_close
     e.double.delete_channel_by_hand(second);
 
     // Started again: a new session (no replay of what it missed), then the catch-up.
-    let config = DiscordConfig { token: Some(TOKEN.into()), application_id: Some(APP), api_url: e.double.url.clone() };
+    let config = DiscordConfig {
+        token: Some(TOKEN.into()),
+        application_id: Some(APP),
+        api_url: e.double.url.clone(),
+        web_url: None,
+    };
     let restarted = DiscordChannel::new(e.desk.clone(), config);
     e.gateway = tokio::spawn(restarted.clone().run_gateway());
     e.channel = restarted;
@@ -1089,7 +1100,12 @@ async fn a_ticket_closed_while_the_bot_was_away_has_its_channel_cleaned_up_on_re
     e.desk.close(&e.system, e.ticket, CloseReason::Resolved, None).await.unwrap();
     assert!(e.double.channel(e.ticket_channel).is_some());
     // Back: the sweep runs on the server holding the gateway.
-    let config = DiscordConfig { token: Some(TOKEN.into()), application_id: Some(APP), api_url: e.double.url.clone() };
+    let config = DiscordConfig {
+        token: Some(TOKEN.into()),
+        application_id: Some(APP),
+        api_url: e.double.url.clone(),
+        web_url: None,
+    };
     let back = DiscordChannel::new(e.desk.clone(), config);
     let gateway = tokio::spawn(back.clone().run_gateway());
     let sweeps = tokio::spawn(back.clone().run_sweeps());
@@ -1110,7 +1126,12 @@ async fn one_server_of_a_deployment_holds_the_gateway_and_the_others_stand_by() 
         BlobStore::new(e._dir.path().join("blobs")),
         AuthConfig { jwt_secret: b"test secret for the discord channel".to_vec(), token_ttl_secs: 3600 },
     );
-    let config = DiscordConfig { token: Some(TOKEN.into()), application_id: Some(APP), api_url: e.double.url.clone() };
+    let config = DiscordConfig {
+        token: Some(TOKEN.into()),
+        application_id: Some(APP),
+        api_url: e.double.url.clone(),
+        web_url: None,
+    };
     let standby = DiscordChannel::new(other, config);
     let task = tokio::spawn(standby.clone().run_gateway());
     wait_for("the standby", || standby.status().standby).await;
@@ -1139,7 +1160,12 @@ async fn an_event_stored_but_not_processed_before_a_crash_is_processed_by_the_sw
     // After the restart the sweep finds it (it waited past the sweep's grace period: the desk's
     // clock is moved on a minute instead of the test sleeping).
     let later = Arc::new(ManualClock::at(e.desk.now() + 60_000));
-    let config = DiscordConfig { token: Some(TOKEN.into()), application_id: Some(APP), api_url: e.double.url.clone() };
+    let config = DiscordConfig {
+        token: Some(TOKEN.into()),
+        application_id: Some(APP),
+        api_url: e.double.url.clone(),
+        web_url: None,
+    };
     let restarted = DiscordChannel::new(e.desk.with_clock(later), config);
     restarted.sweep_once().await.unwrap();
     let thread = e.thread().await;
@@ -1489,4 +1515,351 @@ async fn request_human_escalates_once_posts_to_staff_review_and_tells_the_member
     let mut tx = e.desk.store().read().await.unwrap();
     let events = tx.list_events(e.link.workspace_id, e.ticket).await.unwrap();
     assert_eq!(events.iter().filter(|(k, _)| k == "ticket.escalated").count(), 1);
+}
+
+/// Discord's Manage Server permission bit.
+const MANAGE_SERVER: u64 = 1 << 5;
+
+/// What a member was told, whether answered at once or deferred and edited.
+async fn said(e: &Env, i: u64) -> (Value, String) {
+    let (answer, text) = told(e, i).await;
+    if answer["type"] == 5 {
+        wait_for("the deferred answer", || !e.double.interaction_follow_ups(i).is_empty()).await;
+        let text = e.double.interaction_follow_ups(i)[0]["content"].as_str().unwrap().to_string();
+        return (answer, text);
+    }
+    (answer, text)
+}
+
+/// A second guild the bot joined, linked to nothing: its owner Olga, a #general channel, and
+/// the Support and Management roles.
+struct FreshGuild {
+    id: u64,
+    general: u64,
+    olga: DiscordUser,
+    support: u64,
+    management: u64,
+}
+
+async fn fresh_guild(e: &Env) -> FreshGuild {
+    let olga = DiscordUser::person(e.double.new_id(), "olga_o", "Olga");
+    let id = e.double.add_guild("Fresh Community", &olga);
+    let general = e.double.add_channel(id, "general", channel_type::TEXT, None);
+    let support = e.double.add_role(id, "Support");
+    let management = e.double.add_role(id, "Management");
+    let c = e.channel.clone();
+    wait_for("the new guild's GUILD_CREATE", || c.status().guilds.iter().any(|(g, _)| *g == id.to_string())).await;
+    FreshGuild { id, general, olga, support, management }
+}
+
+fn setup_form(types: &str, staff: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("types", types.to_string()),
+        ("panel", "Start Support".to_string()),
+        ("staff_roles", staff.to_string()),
+        ("management_roles", "Management".to_string()),
+        ("auto_learn", "no".to_string()),
+    ]
+}
+
+/// Runs `/switchboard setup` (with `code`), submits `form`; returns what the member was told
+/// after the form (the follow-up question, or the refusal).
+async fn submit_setup(e: &Env, g: &FreshGuild, code: &str, form: &[(&'static str, String)]) -> (Value, String) {
+    let i = e.double.run_command(g.id, g.general, &g.olga, "switchboard setup", &[("code", code)], MANAGE_SERVER);
+    let (modal, _) = told(e, i).await;
+    assert_eq!(modal["type"], 9, "the setup form: {modal}");
+    assert_eq!(modal["data"]["custom_id"], "sb:setup");
+    assert_eq!(modal["data"]["components"].as_array().unwrap().len(), 5, "Discord's modals hold five inputs");
+    let fields: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let submit = e.double.submit_modal(g.id, g.general, &g.olga, "sb:setup", &fields);
+    told(e, submit).await
+}
+
+fn overwrite(channel: &Value, target: u64) -> Option<(u64, u64)> {
+    channel["permission_overwrites"].as_array().unwrap().iter().find(|o| o["id"] == target.to_string()).map(|o| {
+        let bits = |v: &Value| v.as_str().map_or_else(|| v.as_u64().unwrap(), |s| s.parse().unwrap());
+        (bits(&o["allow"]), bits(&o["deny"]))
+    })
+}
+
+/// Requests that change something in Discord (anything but a GET).
+fn changes(e: &Env) -> usize {
+    e.double
+        .requests()
+        .iter()
+        .filter(|r| r.method != "GET" && !r.path.starts_with("/interactions/") && !r.path.starts_with("/webhooks/"))
+        .count()
+}
+
+#[tokio::test]
+async fn setup_from_an_empty_guild_makes_a_working_panel_and_links_it_with_a_one_time_code() {
+    let e = env().await;
+    let g = fresh_guild(&e).await;
+    // Not linked, no code: told how to get one; a wrong code is refused before the form.
+    let i = e.double.run_command(g.id, g.general, &g.olga, "switchboard setup", &[], MANAGE_SERVER);
+    let (answer, text) = told(&e, i).await;
+    assert!(text.starts_with("This server is not linked to a helpdesk workspace yet. Create a link code"), "{text}");
+    assert_eq!(answer["data"]["flags"], 64);
+    let i = e.double.run_command(
+        g.id,
+        g.general,
+        &g.olga,
+        "switchboard setup",
+        &[("code", "ABCD-EFGH-JKLM")],
+        MANAGE_SERVER,
+    );
+    assert!(told(&e, i).await.1.starts_with("The link code was refused"), "a code no one made");
+
+    let code = e.desk.create_channel_link_code(&e.system, Channel::Discord).await.unwrap();
+    assert!(code.code.len() == 14 && code.code.chars().nth(4) == Some('-'), "{:?}", code.code);
+    // Bad answers in the form: each named, ephemeral, nothing made.
+    let before = e.double.guild_channels(g.id).len();
+    let (answer, text) = submit_setup(&e, &g, &code.code, &setup_form("customer, refunds", "Support")).await;
+    assert!(text.starts_with("Unknown ticket type \"refunds\": use customer, technical, billing or sales"), "{text}");
+    assert_eq!(answer["data"]["flags"], 64);
+    let (_, text) = submit_setup(&e, &g, &code.code, &setup_form("customer", "Helpers")).await;
+    assert!(text.starts_with("No role named \"Helpers\" in this server"), "{text}");
+    let long = format!("customer, custom:{}", "y".repeat(81));
+    let (_, text) = submit_setup(&e, &g, &code.code, &setup_form(&long, "Support")).await;
+    assert!(text.contains("too long: at most 80 characters"), "{text}");
+    assert_eq!(e.double.guild_channels(g.id).len(), before, "nothing made for a refused form");
+
+    // A good form, then the follow-up question, answered with 90 days.
+    let (question, text) = submit_setup(&e, &g, &code.code, &setup_form("customer, technical", "support")).await;
+    assert_eq!(text, "Last question: how long should closed tickets' transcripts be kept?");
+    let buttons: Vec<&str> = question["data"]["components"][0]["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["custom_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(buttons, ["sb:setup:keep:30", "sb:setup:keep:60", "sb:setup:keep:90", "sb:setup:keep:0"]);
+    let click = e.double.click(g.id, g.general, e.double.new_id(), &g.olga, "sb:setup:keep:90", None);
+    let (_, text) = said(&e, click).await;
+    assert!(text.starts_with("Support channels are set up. Members open tickets in <#"), "{text}");
+
+    // What Discord now has: the panel channel with its panel, a category per type and the
+    // staff channels, those hidden from everyone but the staff and management roles.
+    let panel = e.double.channel_named(g.id, "start-support").expect("the panel channel");
+    let panel_messages = e.double.messages(id(&panel));
+    assert_eq!(panel_messages.len(), 1);
+    let labels: Vec<&str> = panel_messages[0]["components"][0]["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["label"].as_str().unwrap())
+        .collect();
+    assert_eq!(labels, ["Customer Support", "Technical Support"]);
+    for name in
+        ["Customer Support Tickets", "Technical Support Tickets", "ticket-transcripts", "staff-review", "learned-tips"]
+    {
+        let c = e.double.channel_named(g.id, name).unwrap_or_else(|| panic!("{name} was made"));
+        assert_eq!(overwrite(&c, g.id), Some((0, 1 << 10)), "{name} is hidden from @everyone");
+        assert!(overwrite(&c, g.support).is_some_and(|(allow, _)| allow & (1 << 10) != 0), "Support sees {name}");
+        assert!(overwrite(&c, g.management).is_some_and(|(allow, _)| allow & (1 << 10) != 0), "Management sees {name}");
+    }
+    // Linked to the code's workspace with the form's answers; the code is spent.
+    let linked = e.channel.linked_guilds(&e.system).await.unwrap();
+    let fresh = linked.iter().find(|l| l.guild_id == g.id.to_string()).expect("linked");
+    assert_eq!(fresh.settings.staff_role_ids, [g.support.to_string()]);
+    assert_eq!(fresh.settings.management_role_ids, [g.management.to_string()]);
+    assert!(!fresh.settings.auto_learn);
+    assert_eq!(fresh.settings.transcript_retention_days, 90);
+    assert_eq!(switchboard_discord::deployment(Some(fresh)).status, switchboard_discord::DeploymentStatus::Ready);
+    let spent = e.desk.channel_link_code_workspace(Channel::Discord, &code.code).await.unwrap_err();
+    assert_eq!(field(spent), "code");
+    // The second click of the follow-up does nothing more.
+    let again = e.double.click(g.id, g.general, e.double.new_id(), &g.olga, "sb:setup:keep:90", None);
+    assert!(told(&e, again).await.1.starts_with("This setup already ran"));
+
+    // The panel works: a member opens a Customer Support ticket under its category.
+    let nora = DiscordUser::person(e.double.new_id(), "nora_n", "Nora");
+    e.double.add_member(g.id, &nora, &[]);
+    let click = e.double.click(g.id, id(&panel), id(&panel_messages[0]), &nora, "sb:open:customer", None);
+    let (_, text) = said(&e, click).await;
+    let ticket_channel: u64 =
+        text.strip_prefix("Your ticket is open: <#").unwrap().trim_end_matches('>').parse().unwrap();
+    let category = e.double.channel_named(g.id, "Customer Support Tickets").unwrap();
+    assert_eq!(e.double.channel(ticket_channel).unwrap()["parent_id"], category["id"]);
+
+    // /switchboard view says so; setup run again makes nothing twice.
+    let i = e.double.run_command(g.id, g.general, &g.olga, "switchboard view", &[], MANAGE_SERVER);
+    let text = told(&e, i).await.1;
+    assert!(text.starts_with("Status: Ready\nTicket panel: <#"), "{text}");
+    assert!(text.contains("Enabled ticket types: Customer Support, Technical Support"), "{text}");
+    let channels = e.double.guild_channels(g.id).len();
+    let (_, _) = submit_setup(&e, &g, "", &setup_form("customer, technical", "Support")).await;
+    let click = e.double.click(g.id, g.general, e.double.new_id(), &g.olga, "sb:setup:keep:90", None);
+    assert!(said(&e, click).await.1.starts_with("Support channels are set up."));
+    assert_eq!(e.double.guild_channels(g.id).len(), channels, "nothing made twice");
+    assert_eq!(e.double.messages(id(&panel)).len(), 1, "the panel is not posted twice");
+}
+
+#[tokio::test]
+async fn link_adopts_the_usual_channels_says_what_is_missing_and_makes_nothing() {
+    let e = env().await;
+    let g = fresh_guild(&e).await;
+    let support = e.double.add_channel(g.id, "support", channel_type::TEXT, None);
+    let transcripts = e.double.add_channel(g.id, "ticket-transcripts", channel_type::TEXT, None);
+    let billing = e.double.add_channel(g.id, "Billing Tickets", channel_type::CATEGORY, None);
+    let code = e.desk.create_channel_link_code(&e.system, Channel::Discord).await.unwrap();
+    let before = e.double.guild_channels(g.id).len();
+    let i = e.double.run_command(g.id, g.general, &g.olga, "switchboard link", &[("code", &code.code)], MANAGE_SERVER);
+    let (answer, text) = said(&e, i).await;
+    assert_eq!(answer["data"]["flags"], 64);
+    assert_eq!(
+        text,
+        format!(
+            "Linked:\n• <#{support}> as the ticket panel channel\n• <#{transcripts}> for transcripts\n• the category Billing Tickets for Billing tickets\n\
+             Still missing:\n• a staff review channel (#staff-review or #escalations)\n• a learned tips channel (#learned-tips or #tips)\n\
+             • staff roles (name them with /switchboard setup, or in the web settings)\n\
+             Status: Partial. Next step: Run /switchboard setup in Discord to create what is missing, or name your channels as usual and run /switchboard link again."
+        )
+    );
+    assert_eq!(e.double.guild_channels(g.id).len(), before, "link makes no channel");
+    assert!(e.double.requests_to("POST", &format!("/guilds/{}/channels", g.id)).is_empty());
+    // The panel went into #support, with the Billing type.
+    let posted = e.double.messages(support);
+    assert_eq!(posted.len(), 1);
+    assert_eq!(posted[0]["components"][0]["components"][0]["custom_id"], "sb:open:billing");
+    let linked = e.channel.linked_guilds(&e.system).await.unwrap();
+    let fresh = linked.iter().find(|l| l.guild_id == g.id.to_string()).unwrap();
+    assert_eq!(fresh.settings.ticket_types[0].category_id, billing.to_string());
+    // Linked now: view needs no code, and says the same.
+    let i = e.double.run_command(g.id, g.general, &g.olga, "switchboard view", &[], MANAGE_SERVER);
+    let text = told(&e, i).await.1;
+    assert!(text.starts_with("Status: Partial"), "{text}");
+    assert!(text.contains("Missing: #staff-review, #learned-tips, a staff role"), "{text}");
+}
+
+#[tokio::test]
+async fn autoconfig_applies_the_web_settings_and_a_second_run_changes_nothing() {
+    let e = env().await;
+    let olga = DiscordUser::person(e.double.new_id(), "olga_admin", "Olga");
+    e.double.add_member(e.guild, &olga, &[]);
+    // Saved in the web: a new Billing type whose category does not exist yet, and staff roles
+    // changed from Support to Helpers.
+    let helpers = e.double.add_role(e.guild, "Helpers");
+    let billing_topic = topic(&e.desk, &e.system, "Billing").await;
+    let mut settings = e.link.settings.clone();
+    settings.ticket_types.push(ticket_type("billing", "Billing", billing_topic, e.double.new_id()));
+    let input = GuildLinkInput { guild_id: e.guild.to_string(), name: "Acme".into(), enabled: true, settings };
+    e.channel.link_guild(&e.system, Some(e.link.id), input).await.unwrap();
+
+    let i = e.double.run_command(e.guild, e.panel, &olga, "switchboard autoconfig", &[], MANAGE_SERVER);
+    let text = said(&e, i).await.1;
+    assert!(text.starts_with("Applied the web settings:\n"), "{text}");
+    for made in [
+        "• created the category Billing Tickets",
+        "• created #ticket-transcripts",
+        "• created #staff-review",
+        "• created #learned-tips",
+    ] {
+        assert!(text.contains(made), "{made} in {text}");
+    }
+    let panel = e.double.messages(e.panel);
+    assert_eq!(panel.len(), 1, "the panel is edited in place");
+    assert_eq!(panel[0]["components"][0]["components"].as_array().unwrap().len(), 2, "General and Billing");
+    let linked = e.channel.linked_guilds(&e.system).await.unwrap();
+    let billing = linked[0].settings.ticket_type("billing").unwrap().category_id.clone();
+    assert_eq!(e.double.channel(billing.parse().unwrap()).unwrap()["name"], "Billing Tickets");
+
+    // Twice: nothing changes in Discord the second time.
+    let before = changes(&e);
+    let i = e.double.run_command(e.guild, e.panel, &olga, "switchboard autoconfig", &[], MANAGE_SERVER);
+    assert_eq!(said(&e, i).await.1, "Nothing to change: Discord already matches the settings saved in the web.");
+    assert_eq!(
+        changes(&e),
+        before,
+        "{:?}",
+        e.double.requests().iter().rev().take(5).map(|r| (&r.method, &r.path)).collect::<Vec<_>>()
+    );
+
+    // Roles changed in the web: Helpers see the staff channels, Support no longer does.
+    let mut settings = linked[0].settings.clone();
+    settings.staff_role_ids = vec![helpers.to_string()];
+    let input = GuildLinkInput { guild_id: e.guild.to_string(), name: "Acme".into(), enabled: true, settings };
+    e.channel.link_guild(&e.system, Some(e.link.id), input).await.unwrap();
+    let i = e.double.run_command(e.guild, e.panel, &olga, "switchboard autoconfig", &[], MANAGE_SERVER);
+    let text = said(&e, i).await.1;
+    assert!(text.contains("• updated who may see <#"), "{text}");
+    let review = e.double.channel_named(e.guild, "staff-review").unwrap();
+    assert!(overwrite(&review, helpers).is_some());
+    assert!(overwrite(&review, e.support_role).is_none());
+    let i = e.double.run_command(e.guild, e.panel, &olga, "switchboard autoconfig", &[], MANAGE_SERVER);
+    assert!(said(&e, i).await.1.starts_with("Nothing to change"));
+}
+
+#[tokio::test]
+async fn a_permission_the_bot_lacks_is_named_before_anything_is_made() {
+    let e = env().await;
+    let g = fresh_guild(&e).await;
+    let role = e.double.bot_role(g.id);
+    let invite = switchboard_testkit::discord::permission::BOT_INVITE;
+    use switchboard_testkit::discord::permission::{MANAGE_CHANNELS, MANAGE_ROLES};
+    e.double.set_role_permissions(g.id, role, invite & !MANAGE_CHANNELS & !MANAGE_ROLES);
+    let code = e.desk.create_channel_link_code(&e.system, Channel::Discord).await.unwrap();
+    let i = e.double.run_command(g.id, g.general, &g.olga, "switchboard setup", &[("code", &code.code)], MANAGE_SERVER);
+    let (answer, text) = told(&e, i).await;
+    assert_eq!(answer["type"], 4, "refused before the form");
+    assert_eq!(
+        text,
+        "The bot is missing these permissions in this server:\n• Manage Channels\n• Manage Roles\nTurn them on in Server Settings, Roles, for the bot's role, then run the command again. Nothing was changed."
+    );
+    // Autoconfig in the linked guild, with Send Messages taken away too.
+    let made = e.double.requests_to("POST", "/guilds/").len();
+    let role = e.double.bot_role(e.guild);
+    e.double.set_role_permissions(e.guild, role, invite & !MANAGE_CHANNELS & !(1 << 11));
+    // @everyone (the role with the guild's id) may send messages too: off there as well.
+    e.double.set_role_permissions(e.guild, e.guild, 0);
+    let i = e.double.run_command(e.guild, e.panel, &g.olga, "switchboard autoconfig", &[], MANAGE_SERVER);
+    let text = said(&e, i).await.1;
+    assert!(
+        text.starts_with("The bot is missing these permissions in this server:\n• Manage Channels\n• Send Messages\n"),
+        "{text}"
+    );
+    assert_eq!(e.double.missing_permission_refusals(), 0, "nothing was tried and refused half-way");
+    assert_eq!(e.double.requests_to("POST", "/guilds/").len(), made, "no channel made");
+    // The double refuses as Discord does when the bot goes ahead anyway.
+    let i = e.double.run_command(e.guild, e.ticket_channel, &e.sam, "rename", &[("name", "renamed")], VIEW_AND_SEND);
+    assert!(told(&e, i).await.1.contains("Missing Permissions"));
+}
+
+#[tokio::test]
+async fn switchboard_commands_need_manage_server_or_a_management_role() {
+    let e = env().await;
+    let management = e.double.add_role(e.guild, "Management");
+    let mut settings = e.link.settings.clone();
+    settings.management_role_ids = vec![management.to_string()];
+    let input = GuildLinkInput { guild_id: e.guild.to_string(), name: "Acme".into(), enabled: true, settings };
+    e.channel.link_guild(&e.system, Some(e.link.id), input).await.unwrap();
+    let max = DiscordUser::person(e.double.new_id(), "max_mod", "Max");
+    e.double.add_member(e.guild, &max, &[]);
+    let mia = DiscordUser::person(e.double.new_id(), "mia_m", "Mia");
+    e.double.add_member(e.guild, &mia, &[management]);
+    let olga = DiscordUser::person(e.double.new_id(), "olga_admin", "Olga");
+    e.double.add_member(e.guild, &olga, &[]);
+    let members: [(&str, &DiscordUser, u64); 5] = [
+        ("plain member", &e.wendy, VIEW_AND_SEND),
+        ("staff role", &e.sam, VIEW_AND_SEND),
+        ("Manage Channels only", &max, VIEW_AND_SEND | MANAGE_CHANNELS),
+        ("management role", &mia, VIEW_AND_SEND),
+        ("Manage Server", &olga, VIEW_AND_SEND | MANAGE_SERVER),
+    ];
+    // (command, allowed for each member above); setup opens its form when allowed.
+    let table: [(&str, [bool; 5]); 4] = [
+        ("switchboard view", [false, false, false, true, true]),
+        ("switchboard link", [false, false, false, true, true]),
+        ("switchboard autoconfig", [false, false, false, true, true]),
+        ("switchboard setup", [false, false, false, true, true]),
+    ];
+    for (command, allowed) in table {
+        for ((who, user, permissions), allowed) in members.iter().zip(allowed) {
+            let i = e.double.run_command(e.guild, e.panel, user, command, &[], *permissions);
+            let (answer, text) = said(&e, i).await;
+            let refused = text == "/switchboard needs the Manage Server permission or a management role.";
+            assert_eq!(!refused, allowed, "/{command} by a {who}: {text}");
+            assert!(answer["type"] == 9 || answer["data"]["flags"] == 64, "only the member sees it: {answer}");
+        }
+    }
 }

@@ -43,6 +43,44 @@ pub struct OpenChannelTicket {
     pub attachments: Vec<NewAttachment>,
 }
 
+/// How long a link code works after an admin creates it.
+pub const CHANNEL_LINK_CODE_TTL_MS: Millis = 60 * 60_000;
+/// Characters of a link code: no 0/O or 1/I to misread; 32 of them, so a byte maps without bias.
+const LINK_CODE_ALPHABET: &[u8; 32] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+/// Characters in a link code (60 bits).
+const LINK_CODE_CHARS: usize = 12;
+
+/// A new link code, shown once to the admin who made it.
+#[derive(Clone)]
+pub struct ChannelLinkCode {
+    /// `XXXX-XXXX-XXXX`; only its SHA-256 is stored.
+    pub code: String,
+    pub expires_at: Millis,
+}
+
+impl std::fmt::Debug for ChannelLinkCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChannelLinkCode").field("code", &"<redacted>").field("expires_at", &self.expires_at).finish()
+    }
+}
+
+/// A typed code in its stored form (upper case, without spaces or dashes), or the refusal.
+fn normalized_code(code: &str) -> Result<String, DeskError> {
+    let code: String =
+        code.chars().take(64).filter(|c| !c.is_whitespace() && *c != '-').flat_map(char::to_uppercase).collect();
+    if code.len() != LINK_CODE_CHARS || !code.bytes().all(|b| LINK_CODE_ALPHABET.contains(&b)) {
+        return Err(bad_code());
+    }
+    Ok(code)
+}
+
+fn bad_code() -> DeskError {
+    DeskError::invalid(
+        "code",
+        "this link code is not valid: it was used already, it expired, or it is mistyped; create a new one in the web helpdesk",
+    )
+}
+
 fn account_name(name: &str) -> Result<String, DeskError> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 100 {
@@ -123,6 +161,84 @@ impl Desk {
         }
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Creates a one-time code an admin hands to a channel (typed in Discord's setup) to link an
+    /// account there to this workspace; it works once, for [`CHANNEL_LINK_CODE_TTL_MS`].
+    pub async fn create_channel_link_code(
+        &self,
+        actor: &Actor,
+        channel: Channel,
+    ) -> Result<ChannelLinkCode, DeskError> {
+        require(actor, Permission::Admin)?;
+        let mut raw = [0u8; LINK_CODE_CHARS];
+        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut raw);
+        let plain: String = raw.iter().map(|b| LINK_CODE_ALPHABET[usize::from(*b) % 32] as char).collect();
+        let now = self.now();
+        let expires_at = now + CHANNEL_LINK_CODE_TTL_MS;
+        let mut tx = self.store().write().await?;
+        let hash = crate::auth::sha256_hex(&plain);
+        tx.insert_channel_link_code(actor.workspace_id, channel.as_str(), &hash, actor.user_id(), now, expires_at)
+            .await?;
+        tx.commit().await?;
+        let code = format!("{}-{}-{}", &plain[..4], &plain[4..8], &plain[8..]);
+        Ok(ChannelLinkCode { code, expires_at })
+    }
+
+    /// Across workspaces: the workspace a live (unused, unexpired) link code on `channel` would
+    /// link to, without using it; a bad code is refused on `code`.
+    pub async fn channel_link_code_workspace(&self, channel: Channel, code: &str) -> Result<WorkspaceId, DeskError> {
+        let hash = crate::auth::sha256_hex(&normalized_code(code)?);
+        let mut tx = self.store().read().await?;
+        let found = tx.live_channel_link_code(channel.as_str(), &hash, self.now()).await?;
+        found.map(|c| c.workspace_id).ok_or_else(bad_code)
+    }
+
+    /// Uses a link code: in one transaction the code is spent and the account routed by
+    /// `input.external_key` saved in the code's workspace (changed when that workspace linked
+    /// it already; refused on `externalKey` when another did). A code used, expired or unknown
+    /// is refused on `code`, and only one of two redemptions racing for a code succeeds.
+    pub async fn link_channel_account_with_code(
+        &self,
+        channel: Channel,
+        code: &str,
+        input: ChannelAccountSave,
+    ) -> Result<ChannelAccountRecord, DeskError> {
+        let hash = crate::auth::sha256_hex(&normalized_code(code)?);
+        let key = without_nul(input.external_key.trim()).into_owned();
+        if key.is_empty() || key.len() > 200 {
+            return Err(DeskError::invalid("externalKey", "must be 1-200 characters"));
+        }
+        if !input.settings.is_object() {
+            return Err(DeskError::invalid("settings", "must be a JSON object"));
+        }
+        let name = account_name(&input.name)?;
+        let mut tx = self.store().write().await?;
+        let now = self.now();
+        let used = tx.use_channel_link_code(channel.as_str(), &hash, &key, now).await?.ok_or_else(bad_code)?;
+        let ws = used.workspace_id;
+        let id = match tx.channel_account_by_route(channel.as_str(), &key).await? {
+            Some(other) if other.workspace_id != ws => {
+                return Err(DeskError::invalid("externalKey", "is linked already"));
+            }
+            Some(mine) => Some(mine.id),
+            None => None,
+        };
+        let write = ChannelAccountInput {
+            channel: channel.as_str().to_string(),
+            external_key: key,
+            name,
+            enabled: input.enabled,
+            global_route: true,
+            settings: input.settings.to_string(),
+            secrets: "{}".into(),
+        };
+        let saved = tx
+            .save_channel_account(ws, id, &write, now)
+            .await
+            .map_err(crate::admin::conflict_as_field("externalKey", "this key"))?;
+        tx.commit().await?;
+        Ok(saved)
     }
 
     /// Across workspaces: the account whose external key routes `channel`'s events (a guild id),

@@ -42,7 +42,7 @@ pub use auth::{
 };
 pub use background_jobs::*;
 pub use blobs::{BlobStore, S3Settings};
-pub use channel_accounts::{ChannelAccountSave, OpenChannelTicket};
+pub use channel_accounts::{CHANNEL_LINK_CODE_TTL_MS, ChannelAccountSave, ChannelLinkCode, OpenChannelTicket};
 pub use channel_messages::{ChannelStaffMessage, transcript_key};
 pub use error::DeskError;
 pub use help_center::*;

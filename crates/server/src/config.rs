@@ -461,6 +461,7 @@ pub fn resolve_serve(
         api_url: env_or_file("SWITCHBOARD_DISCORD_API_URL", file)
             .map(|u| u.trim_end_matches('/').to_string())
             .unwrap_or_else(|| switchboard_discord::DEFAULT_API_URL.into()),
+        web_url: env_or_file("SWITCHBOARD_PUBLIC_URL", file).map(|u| u.trim_end_matches('/').to_string()),
     };
     if !discord.api_url.starts_with("https://") && !discord.api_url.starts_with("http://") {
         bail!("SWITCHBOARD_DISCORD_API_URL must be an http(s) URL such as {}", switchboard_discord::DEFAULT_API_URL);

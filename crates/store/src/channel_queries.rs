@@ -412,3 +412,70 @@ pub async fn prune_channel_messages(c: &mut Conn, channel: &str, outcome: &str, 
         .await?
         .rows_affected())
 }
+
+// ---- link codes ----
+
+const LINK_CODE_COLUMNS: &str = "id, workspace_id, channel, created_by, created_at, expires_at, used_at, used_for";
+
+pub async fn insert_channel_link_code(
+    c: &mut Conn,
+    ws: WorkspaceId,
+    channel: &str,
+    code_hash: &str,
+    created_by: Option<UserId>,
+    now: Millis,
+    expires_at: Millis,
+) -> Result<ChannelLinkCodeRecord> {
+    Ok(sqlx::query_as(sqlf!(
+        "INSERT INTO channel_link_codes (workspace_id, channel, code_hash, created_by, created_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING {LINK_CODE_COLUMNS}"
+    ))
+    .bind(ws)
+    .bind(channel)
+    .bind(code_hash)
+    .bind(created_by)
+    .bind(now)
+    .bind(expires_at)
+    .fetch_one(&mut *c)
+    .await?)
+}
+
+/// Across workspaces: the unused, unexpired code with this hash on `channel`.
+pub async fn live_channel_link_code(
+    c: &mut Conn,
+    channel: &str,
+    code_hash: &str,
+    now: Millis,
+) -> Result<Option<ChannelLinkCodeRecord>> {
+    Ok(sqlx::query_as(sqlf!(
+        "SELECT {LINK_CODE_COLUMNS} FROM channel_link_codes \
+         WHERE channel = $1 AND code_hash = $2 AND used_at IS NULL AND expires_at > $3"
+    ))
+    .bind(channel)
+    .bind(code_hash)
+    .bind(now)
+    .fetch_optional(&mut *c)
+    .await?)
+}
+
+/// Marks a live code used for `external_key`; `None` when it was used (or expired) meanwhile,
+/// so two redemptions racing for one code cannot both succeed.
+pub async fn use_channel_link_code(
+    c: &mut Conn,
+    channel: &str,
+    code_hash: &str,
+    external_key: &str,
+    now: Millis,
+) -> Result<Option<ChannelLinkCodeRecord>> {
+    Ok(sqlx::query_as(sqlf!(
+        "UPDATE channel_link_codes SET used_at = $4, used_for = $3 \
+         WHERE channel = $1 AND code_hash = $2 AND used_at IS NULL AND expires_at > $4 \
+         RETURNING {LINK_CODE_COLUMNS}"
+    ))
+    .bind(channel)
+    .bind(code_hash)
+    .bind(external_key)
+    .bind(now)
+    .fetch_optional(&mut *c)
+    .await?)
+}

@@ -122,3 +122,17 @@ pub struct ChannelInboxRecord {
 pub fn decode_json<T: serde::de::DeserializeOwned>(json: &str) -> Result<T, crate::StoreError> {
     serde_json::from_str(json).map_err(|e| crate::StoreError::Database(sqlx::Error::Decode(Box::new(e))))
 }
+
+/// A one-time code linking a channel account to a workspace (migration 0023); only its hash is kept.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ChannelLinkCodeRecord {
+    pub id: i64,
+    pub workspace_id: WorkspaceId,
+    pub channel: String,
+    pub created_by: Option<UserId>,
+    pub created_at: Millis,
+    pub expires_at: Millis,
+    pub used_at: Option<Millis>,
+    /// The external key of the account it linked.
+    pub used_for: Option<String>,
+}

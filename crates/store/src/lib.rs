@@ -676,6 +676,9 @@ tx_methods! {
     fn enabled_channel_accounts(channel: &str) -> Vec<ChannelAccountRecord>;
     fn delete_channel_account(ws: WorkspaceId, channel: &str, id: ChannelAccountId) -> bool;
     fn set_channel_account_state(ws: WorkspaceId, id: ChannelAccountId, state: &str) -> ();
+    fn insert_channel_link_code(ws: WorkspaceId, channel: &str, code_hash: &str, created_by: Option<UserId>, now: Millis, expires_at: Millis) -> ChannelLinkCodeRecord;
+    fn live_channel_link_code(channel: &str, code_hash: &str, now: Millis) -> Option<ChannelLinkCodeRecord>;
+    fn use_channel_link_code(channel: &str, code_hash: &str, external_key: &str, now: Millis) -> Option<ChannelLinkCodeRecord>;
     fn add_contact_identity(ws: WorkspaceId, contact: ContactId, channel: &str, external_id: &str, now: Millis) -> bool;
     fn contact_identities(ws: WorkspaceId, contact: ContactId) -> Vec<ContactIdentityRecord>;
     fn add_staff_identity(ws: WorkspaceId, user: UserId, channel: &str, external_id: &str, now: Millis) -> bool;

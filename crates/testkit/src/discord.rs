@@ -3,7 +3,7 @@
 //! pointed at it by `SWITCHBOARD_DISCORD_API_URL`, cannot tell the difference.
 //!
 //! - REST: `GET /gateway`, `GET /gateway/bot`, `GET /users/@me`, `GET /guilds/{id}` (403 Missing
-//!   Access for a guild the bot is not in), guild channels (list, create,
+//!   Access for a guild the bot is not in), its roles and members, guild channels (list, create,
 //!   with the 50-per-category and 500-per-guild caps and Discord's error bodies), channels (get,
 //!   rename, delete), permission overwrites, messages (create as JSON or multipart with files, get,
 //!   list with `before`/`after`/`limit`, edit, delete), interaction callbacks and the original response, DM channels, and the attachment
@@ -12,6 +12,10 @@
 //!   RESUME with replay and RESUMED, INVALID_SESSION when a resume is refused, and any dispatch
 //!   the test sends (MESSAGE_CREATE/UPDATE/DELETE, INTERACTION_CREATE, CHANNEL_DELETE), with
 //!   fixtures carrying every field serenity needs to parse them.
+//! - Permissions: the bot holds `@everyone`'s and its managed role's permissions (the invite's,
+//!   [`permission::BOT_INVITE`], until a test changes them); a request it lacks the permission
+//!   for (Manage Channels to create, edit or delete a channel, Manage Roles for overwrites, Send
+//!   Messages, ...) is refused with Discord's 403 Missing Permissions (50013).
 //! - Rate limits: [`DiscordDouble::rate_limit`] answers the next matching requests with 429,
 //!   Discord's body and headers (`Retry-After`, `X-RateLimit-*`, `X-RateLimit-Global` for the
 //!   global limit), and refuses requests made before the wait is over.
@@ -46,6 +50,30 @@ pub mod channel_type {
     pub const DM: u64 = 1;
     /// A category.
     pub const CATEGORY: u64 = 4;
+}
+
+/// Discord's permission bits the double checks the bot's requests against.
+pub mod permission {
+    /// Every permission, whatever else is set.
+    pub const ADMINISTRATOR: u64 = 1 << 3;
+    pub const MANAGE_CHANNELS: u64 = 1 << 4;
+    pub const MANAGE_GUILD: u64 = 1 << 5;
+    pub const VIEW_CHANNEL: u64 = 1 << 10;
+    pub const SEND_MESSAGES: u64 = 1 << 11;
+    pub const MANAGE_MESSAGES: u64 = 1 << 13;
+    pub const EMBED_LINKS: u64 = 1 << 14;
+    pub const ATTACH_FILES: u64 = 1 << 15;
+    pub const READ_MESSAGE_HISTORY: u64 = 1 << 16;
+    pub const MANAGE_ROLES: u64 = 1 << 28;
+    /// What the bot's invite asks for, and so its managed role holds in a new guild.
+    pub const BOT_INVITE: u64 = MANAGE_CHANNELS
+        | VIEW_CHANNEL
+        | SEND_MESSAGES
+        | MANAGE_MESSAGES
+        | EMBED_LINKS
+        | ATTACH_FILES
+        | READ_MESSAGE_HISTORY
+        | MANAGE_ROLES;
 }
 
 /// One request the double received.
@@ -149,6 +177,8 @@ struct GuildState {
     owner_id: u64,
     roles: Vec<Value>,
     members: Vec<(DiscordUser, Vec<u64>)>,
+    /// The bot's roles here: its own managed role, from the permissions it was invited with.
+    bot_roles: Vec<u64>,
 }
 
 #[derive(Debug)]
@@ -217,6 +247,22 @@ impl Double {
         snowflake_now(self.next_id)
     }
 
+    /// The bot's guild-wide permissions: `@everyone`'s and its roles' together; an
+    /// administrator has them all (channel overwrites are not applied: the bot's own channels
+    /// allow it what it needs).
+    fn bot_permissions(&self, guild_id: u64) -> u64 {
+        let Some(g) = self.guilds.get(&guild_id) else { return 0 };
+        let bits = |r: &Value| r["permissions"].as_str().and_then(|p| p.parse::<u64>().ok()).unwrap_or(0);
+        let mut p = 0;
+        for r in &g.roles {
+            let id = r["id"].as_str().and_then(parse_id).unwrap_or_default();
+            if id == guild_id || g.bot_roles.contains(&id) {
+                p |= bits(r);
+            }
+        }
+        if p & permission::ADMINISTRATOR != 0 { u64::MAX } else { p }
+    }
+
     fn guild_of_channel(&self, channel_id: u64) -> Option<u64> {
         self.channels.get(&channel_id)?.get("guild_id")?.as_str()?.parse().ok()
     }
@@ -247,7 +293,7 @@ impl Double {
             .members
             .iter()
             .map(|(u, roles)| member_json(u, roles, None))
-            .chain([member_json(&self.bot, &[], None)])
+            .chain([member_json(&self.bot, &g.bot_roles, None)])
             .collect();
         let head = json!({
             "id": g.id.to_string(), "name": g.name, "icon": null, "icon_hash": null, "splash": null,
@@ -408,12 +454,19 @@ impl DiscordDouble {
             "managed": false, "mentionable": false, "flags": 0, "colors": { "primary_color": 0,
             "secondary_color": null, "tertiary_color": null } });
         s.users.insert(owner.id, owner.clone());
+        // The bot's managed role, with what its invite asked for (Discord makes it on joining).
+        let bot_role = s.id();
+        let bot_role_json = json!({ "id": bot_role.to_string(), "name": s.bot.username, "color": 0, "hoist": false,
+            "icon": null, "unicode_emoji": null, "position": 1, "permissions": permission::BOT_INVITE.to_string(),
+            "managed": true, "mentionable": false, "flags": 0, "tags": { "bot_id": s.bot.id.to_string() },
+            "colors": { "primary_color": 0, "secondary_color": null, "tertiary_color": null } });
         let g = GuildState {
             id,
             name: name.into(),
             owner_id: owner.id,
-            roles: vec![everyone],
+            roles: vec![everyone, bot_role_json],
             members: vec![(owner.clone(), vec![])],
+            bot_roles: vec![bot_role],
         };
         s.guilds.insert(id, g.clone());
         let payload = s.guild_create(&g);
@@ -433,6 +486,26 @@ impl DiscordDouble {
                 "secondary_color": null, "tertiary_color": null } }));
         }
         id
+    }
+
+    /// The bot's own managed role in a guild.
+    pub fn bot_role(&self, guild_id: u64) -> u64 {
+        self.lock().guilds.get(&guild_id).and_then(|g| g.bot_roles.first().copied()).unwrap_or_default()
+    }
+
+    /// Sets a role's permissions (Discord's bits), as an admin does in Server Settings, Roles.
+    pub fn set_role_permissions(&self, guild_id: u64, role_id: u64, permissions: u64) {
+        let mut s = self.lock();
+        if let Some(r) =
+            s.guilds.get_mut(&guild_id).and_then(|g| g.roles.iter_mut().find(|r| r["id"] == json!(role_id.to_string())))
+        {
+            r["permissions"] = json!(permissions.to_string());
+        }
+    }
+
+    /// The requests Discord refused for want of a permission (403, code 50013).
+    pub fn missing_permission_refusals(&self) -> usize {
+        self.lock().log.iter().filter(|r| r.status == 403 && r.method != "GET").count()
     }
 
     /// Adds a member with roles to a guild.
@@ -962,6 +1035,31 @@ fn handle(
         return rate_limited(retry_after, global);
     }
     let seg: Vec<&str> = path.trim_matches('/').split('/').collect();
+    // What the bot needs for the request, in which guild; refused as Discord does without it.
+    let needs = match (method.as_str(), seg.as_slice()) {
+        ("POST", ["guilds", g, "channels"]) => parse_id(g).map(|g| (g, permission::MANAGE_CHANNELS)),
+        ("PATCH" | "DELETE", ["channels", c]) => {
+            parse_id(c).and_then(|c| s.guild_of_channel(c)).map(|g| (g, permission::MANAGE_CHANNELS))
+        }
+        ("PUT" | "DELETE", ["channels", c, "permissions", _]) => {
+            parse_id(c).and_then(|c| s.guild_of_channel(c)).map(|g| (g, permission::MANAGE_ROLES))
+        }
+        ("POST", ["channels", c, "messages"]) => parse_id(c)
+            .and_then(|c| s.guild_of_channel(c))
+            .map(|g| (g, permission::VIEW_CHANNEL | permission::SEND_MESSAGES)),
+        ("GET", ["channels", c, "messages", ..]) => parse_id(c)
+            .and_then(|c| s.guild_of_channel(c))
+            .map(|g| (g, permission::VIEW_CHANNEL | permission::READ_MESSAGE_HISTORY)),
+        ("DELETE", ["channels", c, "messages", _]) => {
+            parse_id(c).and_then(|c| s.guild_of_channel(c)).map(|g| (g, permission::MANAGE_MESSAGES))
+        }
+        _ => None,
+    };
+    if let Some((g, wanted)) = needs
+        && s.bot_permissions(g) & wanted != wanted
+    {
+        return discord_error(StatusCode::FORBIDDEN, 50013, "Missing Permissions");
+    }
     let ok = |v: Value| (StatusCode::OK, axum::Json(v)).into_response();
     let unknown_channel = || discord_error(StatusCode::NOT_FOUND, 10003, "Unknown Channel");
     match (method.as_str(), seg.as_slice()) {
@@ -994,6 +1092,23 @@ fn handle(
             }
             None => discord_error(StatusCode::FORBIDDEN, 50001, "Missing Access"),
         },
+        ("GET", ["guilds", g, "roles"]) => match parse_id(g).and_then(|g| s.guilds.get(&g)) {
+            Some(g) => ok(json!(g.roles)),
+            None => discord_error(StatusCode::NOT_FOUND, 10004, "Unknown Guild"),
+        },
+        ("GET", ["guilds", g, "members", u]) => {
+            let Some(g) = parse_id(g).and_then(|g| s.guilds.get(&g)) else {
+                return discord_error(StatusCode::NOT_FOUND, 10004, "Unknown Guild");
+            };
+            let uid = parse_id(u).unwrap_or_default();
+            if uid == s.bot.id {
+                return ok(member_json(&s.bot, &g.bot_roles, None));
+            }
+            match g.members.iter().find(|(m, _)| m.id == uid) {
+                Some((m, roles)) => ok(member_json(m, roles, None)),
+                None => discord_error(StatusCode::NOT_FOUND, 10007, "Unknown Member"),
+            }
+        }
         ("GET", ["guilds", g, "channels"]) => {
             let Some(g) = parse_id(g).filter(|g| s.guilds.contains_key(g)) else {
                 return discord_error(StatusCode::NOT_FOUND, 10004, "Unknown Guild");

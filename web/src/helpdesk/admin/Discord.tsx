@@ -1,9 +1,12 @@
 // Admin page: Discord guilds linked to the workspace (panel channel, ticket types, staff and
 // management roles, transcripts channel) and the state of this server's gateway connection.
 // Saving a guild posts or updates its ticket panel; Discord's refusal shows with the guild.
+// Each guild shows its deployment (Ready / Partial / Pending, what is missing, the next step) as
+// `/switchboard view` says it in Discord; a one-time link code lets `/switchboard setup` link a
+// server from inside Discord.
 import { useState, type FormEvent, type ReactNode } from 'react';
 import { ApiError, gql } from '../../api/client';
-import type { DiscordGateway, DiscordGuild, DiscordTicketType } from '../../api/schema';
+import type { DiscordDeployment, DiscordGateway, DiscordGuild, DiscordTicketType } from '../../api/schema';
 import { ErrorText } from '../../lib/ui';
 import { useSession } from '../session';
 import { Feedback, Page, useMutation, useQuery } from './shared';
@@ -12,11 +15,15 @@ const DISCORD = gql`
   query AdminDiscord {
     discordGateway { configured connected standby guilds { id name } lastError sessions resumes }
     discordGuilds { id guildId name enabled panelChannelId transcriptsChannelId staffReviewChannelId staffRoleIds managementRoleIds sequentialNames panelMessageId panelError
+      learnedTipsChannelId autoLearn transcriptRetentionDays staffReplyCooldownMinutes deployment { status missing nextStep }
       ticketTypes { key helpTopicId label description categoryId enabled roleIds openLimit askSubject askDescription } }
   }
 `;
 const SAVE_GUILD = gql`mutation SaveDiscordGuild($id: ID, $input: DiscordGuildInput!) { saveDiscordGuild(id: $id, input: $input) { id panelMessageId panelError } }`;
 const DELETE_GUILD = gql`mutation DeleteDiscordGuild($id: ID!) { deleteDiscordGuild(id: $id) }`;
+const CREATE_LINK_CODE = gql`mutation CreateDiscordLinkCode { createDiscordLinkCode { code expiresAt nextStep } }`;
+/** The next step of a workspace no Discord server is linked to yet (the server says the same in Discord). */
+const LINK_FIRST = 'Create a link code below, then run /switchboard setup code:<code> in your Discord server to create the channels, or /switchboard link code:<code> to adopt the channels you already have.';
 
 type Guild = DiscordGuild;
 
@@ -64,6 +71,10 @@ function guildForm(g: Guild | null, topicId: string) {
     staffRoleIds: g?.staffRoleIds.join(', ') ?? '',
     managementRoleIds: g?.managementRoleIds.join(', ') ?? '',
     sequentialNames: g?.sequentialNames ?? true,
+    learnedTipsChannelId: g?.learnedTipsChannelId ?? '',
+    autoLearn: g?.autoLearn ?? false,
+    transcriptRetentionDays: String(g?.transcriptRetentionDays ?? 30),
+    staffReplyCooldownMinutes: String(g?.staffReplyCooldownMinutes ?? 30),
     ticketTypes: g ? g.ticketTypes.map((t) => typeForm(t, topicId)) : [typeForm(null, topicId)],
   };
 }
@@ -97,7 +108,7 @@ function Row({ form, field, label, error, hint, children }: {
 /** Fields the form shows errors next to; any other error shows at the bottom. */
 function shownByField(error: unknown, types: number): boolean {
   if (!(error instanceof ApiError) || !error.field) return false;
-  const top = ['guildId', 'name', 'panelChannelId', 'transcriptsChannelId', 'staffReviewChannelId', 'staffRoleIds', 'managementRoleIds'];
+  const top = ['guildId', 'name', 'panelChannelId', 'transcriptsChannelId', 'staffReviewChannelId', 'learnedTipsChannelId', 'transcriptRetentionDays', 'staffReplyCooldownMinutes', 'staffRoleIds', 'managementRoleIds'];
   if (top.some((f) => errorFor(error, f))) return true;
   const m = /^ticketTypes\[(\d+)\]\.(\w+)/.exec(error.field);
   return !!m && Number(m[1]) < types;
@@ -123,6 +134,11 @@ function GuildForm({ g, onSaved }: { g: Guild | null; onSaved: () => Promise<voi
       staffRoleIds: ids(f.staffRoleIds),
       managementRoleIds: ids(f.managementRoleIds),
       sequentialNames: f.sequentialNames,
+      learnedTipsChannelId: f.learnedTipsChannelId.trim() || null,
+      autoLearn: f.autoLearn,
+      transcriptRetentionDays: Number(f.transcriptRetentionDays),
+      // An empty box is the default 30 minutes; the server checks the range.
+      staffReplyCooldownMinutes: f.staffReplyCooldownMinutes.trim() === '' ? 30 : Math.max(0, Math.trunc(Number(f.staffReplyCooldownMinutes)) || 0),
       ticketTypes: f.ticketTypes.map((t) => ({
         key: t.key.trim(),
         helpTopicId: t.helpTopicId,
@@ -146,6 +162,7 @@ function GuildForm({ g, onSaved }: { g: Guild | null; onSaved: () => Promise<voi
   return (
     <form className="panel form" onSubmit={save} noValidate aria-label={g ? `Discord guild ${g.name}` : 'Link a Discord guild'} style={{ marginTop: 12 }}>
       <h2 style={{ margin: 0 }}>{g ? g.name : 'Link a Discord guild'}</h2>
+      {g && <DeploymentState d={g.deployment} />}
       {g && (
         <p className="muted" data-testid="panel-state">
           {g.panelError ? <span className="error">Panel not posted: {g.panelError}</span> : g.panelMessageId ? `Panel posted (message ${g.panelMessageId})` : 'Panel not posted yet'}
@@ -167,6 +184,22 @@ function GuildForm({ g, onSaved }: { g: Guild | null; onSaved: () => Promise<voi
         <Row form={formId} field="staffReviewChannelId" label="Staff review channel id" error={m.error} hint="Where a member's Request human is posted, mentioning the staff roles. Empty: none.">
           {(a) => <input {...a} value={f.staffReviewChannelId} onChange={(e) => setF({ ...f, staffReviewChannelId: e.target.value })} />}
         </Row>
+        <Row form={formId} field="learnedTipsChannelId" label="Learned tips channel id" error={m.error} hint="Where tips learned from closed tickets are summarised. Empty: none.">
+          {(a) => <input {...a} value={f.learnedTipsChannelId} onChange={(e) => setF({ ...f, learnedTipsChannelId: e.target.value })} />}
+        </Row>
+        <Row form={formId} field="transcriptRetentionDays" label="Transcript retention" error={m.error}>
+          {(a) => (
+            <select {...a} value={f.transcriptRetentionDays} onChange={(e) => setF({ ...f, transcriptRetentionDays: e.target.value })}>
+              <option value="30">30 days</option>
+              <option value="60">60 days</option>
+              <option value="90">90 days</option>
+              <option value="0">Forever</option>
+            </select>
+          )}
+        </Row>
+        <Row form={formId} field="staffReplyCooldownMinutes" label="Staff reply cooldown (minutes)" error={m.error} hint="After a staff message the answer bot waits this long before replying again; 0 turns the pause off (0-1440).">
+          {(a) => <input {...a} type="number" min={0} max={1440} value={f.staffReplyCooldownMinutes} onChange={(e) => setF({ ...f, staffReplyCooldownMinutes: e.target.value })} />}
+        </Row>
         <Row form={formId} field="staffRoleIds" label="Staff role ids" error={m.error} hint="Separated by commas. Members with these roles see every ticket channel; their messages are staff replies.">
           {(a) => <input {...a} value={f.staffRoleIds} onChange={(e) => setF({ ...f, staffRoleIds: e.target.value })} />}
         </Row>
@@ -176,6 +209,7 @@ function GuildForm({ g, onSaved }: { g: Guild | null; onSaved: () => Promise<voi
       </div>
       <div className="row">
         <label className="inline"><input type="checkbox" checked={f.enabled} onChange={(e) => setF({ ...f, enabled: e.target.checked })} /> Enabled</label>
+        <label className="inline"><input type="checkbox" checked={f.autoLearn} onChange={(e) => setF({ ...f, autoLearn: e.target.checked })} /> Auto-learn from tickets</label>
         <label className="inline"><input type="checkbox" checked={f.sequentialNames} onChange={(e) => setF({ ...f, sequentialNames: e.target.checked })} /> Name ticket channels ticket-&lt;number&gt;</label>
       </div>
       <fieldset style={{ border: 'none', padding: 0, margin: 0 }}>
@@ -241,6 +275,46 @@ function GuildForm({ g, onSaved }: { g: Guild | null; onSaved: () => Promise<voi
   );
 }
 
+/** A guild's deployment as `/switchboard view` shows it: status, what is missing, the next step. */
+function DeploymentState({ d }: { d: DiscordDeployment }) {
+  const badge = d.status === 'READY' ? 'status-RESOLVED' : d.status === 'PARTIAL' ? 'priority-HIGH' : 'priority-URGENT';
+  const label = d.status === 'READY' ? 'Ready' : d.status === 'PARTIAL' ? 'Partial' : 'Pending';
+  return (
+    <div role="group" aria-label="Deployment">
+      <p><strong>Deployment:</strong> <span className={`badge ${badge}`} data-testid="deployment-status">{label}</span></p>
+      {d.missing.length > 0 && <p className="muted">Missing: {d.missing.join(', ')}</p>}
+      <p data-testid="next-step"><strong>Next step:</strong> {d.nextStep}</p>
+    </div>
+  );
+}
+
+/** Linking a Discord server from inside Discord: a one-time code, shown once. */
+function LinkCode({ linked }: { linked: boolean }) {
+  const m = useMutation();
+  const [code, setCode] = useState<{ code: string; expiresAt: string; nextStep: string } | null>(null);
+  return (
+    <div className="panel" role="region" aria-label="Set up from Discord" style={{ marginTop: 12 }}>
+      <h2 style={{ margin: 0 }}>Set up from Discord</h2>
+      {!linked && (
+        <>
+          <p><strong>Deployment:</strong> <span className="badge priority-URGENT" data-testid="deployment-status">Pending</span></p>
+          <p data-testid="next-step"><strong>Next step:</strong> {LINK_FIRST}</p>
+        </>
+      )}
+      {code && (
+        <p>
+          Link code: <code data-testid="link-code">{code.code}</code>{' '}
+          <span className="muted">(works once, until {new Date(code.expiresAt).toLocaleTimeString()})</span>
+          <br />{code.nextStep}
+        </p>
+      )}
+      <Feedback error={m.error} notice="" />
+      <button type="button" onClick={() => void m.run<{ createDiscordLinkCode: { code: string; expiresAt: string; nextStep: string } }>(
+        CREATE_LINK_CODE, {}, (d) => setCode(d.createDiscordLinkCode), 'Link code created')}>Create link code</button>
+    </div>
+  );
+}
+
 function Gateway({ gw, onRefresh }: { gw: DiscordGateway; onRefresh: () => void }) {
   const state = !gw.configured ? 'Not configured' : gw.connected ? 'Connected' : gw.standby ? 'Standing by' : 'Disconnected';
   return (
@@ -272,6 +346,7 @@ export function DiscordPage() {
     <Page title="Discord">
       <ErrorText error={error} />
       {data && <Gateway gw={data.discordGateway} onRefresh={() => void reload()} />}
+      {data && <LinkCode linked={data.discordGuilds.length > 0} />}
       {data?.discordGuilds.map((g) => <GuildForm key={`${g.id}`} g={g} onSaved={reload} />)}
       {data && <GuildForm g={null} onSaved={reload} />}
     </Page>
