@@ -109,6 +109,24 @@ pub struct TicketType {
     pub ask_description: bool,
 }
 
+impl TicketType {
+    /// A new enabled type: one open ticket per member, open to every role, no intake questions.
+    pub fn new(key: String, help_topic_id: HelpTopicId, label: String, category_id: String) -> Self {
+        Self {
+            key,
+            help_topic_id,
+            label,
+            description: None,
+            category_id,
+            enabled: true,
+            role_ids: Vec::new(),
+            open_limit: 1,
+            ask_subject: false,
+            ask_description: false,
+        }
+    }
+}
+
 fn yes() -> bool {
     true
 }

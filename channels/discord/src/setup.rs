@@ -21,7 +21,7 @@ use serenity::all::{
 };
 use serenity::http::{LightMethod, Route};
 use switchboard_channel::ChannelSettings;
-use switchboard_desk::domain::{Actor, Channel, Permission};
+use switchboard_desk::domain::{Actor, Channel, ChannelAccountId, HelpTopicId, Permission};
 use switchboard_desk::{ChannelAccountSave, DeskError, HelpTopicInput};
 
 use crate::guilds::LinkedGuild;
@@ -697,7 +697,12 @@ impl DiscordChannel {
     /// The actor setup acts as in a linked workspace: the guild's adapter, here holding the
     /// admin permission, because Manage Server in a linked guild is what the seed asks of the
     /// person setting up its support.
-    fn setup_actor(&self, ws: switchboard_desk::domain::WorkspaceId, account: Option<i64>, display: &str) -> Actor {
+    fn setup_actor(
+        &self,
+        ws: switchboard_desk::domain::WorkspaceId,
+        account: Option<ChannelAccountId>,
+        display: &str,
+    ) -> Actor {
         let actor =
             Actor::channel(ws, Channel::Discord, account).also_may(Permission::Admin).also_may(Permission::View);
         Actor { label: format!("{display} (discord)"), ..actor }
@@ -722,10 +727,10 @@ impl DiscordChannel {
     }
 
     /// The help topic named `label` (case aside), made when the workspace has none.
-    async fn topic_for(&self, actor: &Actor, label: &str) -> Result<i64, Told> {
+    async fn topic_for(&self, actor: &Actor, label: &str) -> Result<HelpTopicId, Told> {
         let topics = self.desk().help_topics(actor).await?;
         if let Some(t) = topics.iter().find(|t| t.name.eq_ignore_ascii_case(label)) {
-            return Ok(t.id.0);
+            return Ok(t.id);
         }
         let input = HelpTopicInput {
             name: label.to_string(),
@@ -736,7 +741,7 @@ impl DiscordChannel {
             active: true,
             version: None,
         };
-        Ok(self.desk().save_help_topic(actor, None, input).await?.id.0)
+        Ok(self.desk().save_help_topic(actor, None, input).await?.id)
     }
 
     /// Saves the guild's settings: changes the link, or links the guild with the code.
@@ -798,7 +803,9 @@ impl DiscordChannel {
                 help_topic_id,
                 label: choice.label.clone(),
                 enabled: true,
-                ..kept.unwrap_or(TicketType { open_limit: 1, ..TicketType::default() })
+                ..kept.unwrap_or_else(|| {
+                    TicketType::new(choice.key.clone(), help_topic_id, choice.label.clone(), String::new())
+                })
             });
         }
         // Types left out of the form are switched off, not deleted: their tickets keep them.
@@ -1032,15 +1039,12 @@ impl DiscordChannel {
             let help_topic_id = self.topic_for(&actor, label).await?;
             match settings.ticket_types.iter_mut().find(|t| t.key == key) {
                 Some(t) => t.category_id = c.id.to_string(),
-                None => settings.ticket_types.push(TicketType {
-                    key: key.to_string(),
+                None => settings.ticket_types.push(TicketType::new(
+                    key.to_string(),
                     help_topic_id,
-                    label: label.to_string(),
-                    category_id: c.id.to_string(),
-                    enabled: true,
-                    open_limit: 1,
-                    ..TicketType::default()
-                }),
+                    label.to_string(),
+                    c.id.to_string(),
+                )),
             }
             found.push(format!("• the category {} for {label} tickets", c.name));
         }
@@ -1236,7 +1240,7 @@ mod tests {
         assert_eq!(deployment(None).status, DeploymentStatus::Pending);
         assert_eq!(deployment(None).next_step, LINK_FIRST);
         let mut g = LinkedGuild {
-            id: 1,
+            id: ChannelAccountId(1),
             workspace_id: switchboard_desk::domain::WorkspaceId(1),
             guild_id: "5".into(),
             name: "G".into(),
@@ -1246,7 +1250,7 @@ mod tests {
         };
         assert_eq!(deployment(Some(&g)).status, DeploymentStatus::Pending, "linked, nothing there");
         g.settings.panel_channel_id = "6".into();
-        g.settings.ticket_types.push(TicketType { key: "customer".into(), enabled: true, ..TicketType::default() });
+        g.settings.ticket_types.push(TicketType::new("customer".into(), HelpTopicId(0), String::new(), String::new()));
         let d = deployment(Some(&g));
         assert_eq!(d.status, DeploymentStatus::Partial);
         assert_eq!(
