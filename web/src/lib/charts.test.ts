@@ -14,7 +14,8 @@ describe('chart axes', () => {
   it('spaces the ticks evenly from zero', () => {
     expect(axisTicks(13)).toEqual([0, 5, 10, 15, 20]);
     expect(axisTicks(0)).toEqual([0, 0.25, 0.5, 0.75, 1]);
-    expect(axisTicks(21)).toEqual([0, 5, 10, 15, 20, 25], 'whole counts, not 6.25');
+    // Whole counts, not 6.25.
+    expect(axisTicks(21)).toEqual([0, 5, 10, 15, 20, 25]);
   });
 });
 
