@@ -1576,7 +1576,9 @@ async fn submit_setup(e: &Env, g: &FreshGuild, code: &str, form: &[(&'static str
 }
 
 fn overwrite(channel: &Value, target: u64) -> Option<(u64, u64)> {
-    channel["permission_overwrites"].as_array().unwrap().iter().find(|o| o["id"] == target.to_string()).map(|o| {
+    // Discord sends snowflakes as strings.
+    let target = target.to_string();
+    channel["permission_overwrites"].as_array().unwrap().iter().find(|o| o["id"].as_str() == Some(&target)).map(|o| {
         let bits = |v: &Value| v.as_str().map_or_else(|| v.as_u64().unwrap(), |s| s.parse().unwrap());
         (bits(&o["allow"]), bits(&o["deny"]))
     })
