@@ -5,6 +5,12 @@
 use switchboard_desk::domain::*;
 use switchboard_desk::*;
 
+use std::sync::Arc;
+
+use switchboard_desk::search_layer::{
+    DocKey, DocKind, IndexStats, SearchDoc, SearchEngine, SearchError, SearchHits, SearchQuery, Snippet, TantivyEngine,
+};
+
 use super::sources::{source, sources_env};
 use super::*;
 
@@ -71,8 +77,11 @@ async fn url_syncs_show_as_queued_running_then_completed_or_failed() {
 
 #[tokio::test]
 async fn a_reindex_from_the_web_is_queued_runs_once_and_reports_its_progress() {
-    let kb = kb_env("kb_jobs_reindex").await;
-    let (desk, admin) = (&kb.env.desk, &kb.env.admin);
+    let env = env("kb_jobs_reindex", NOW).await;
+    let index = tempfile::tempdir().unwrap();
+    let engine = Arc::new(PausingEngine::new(TantivyEngine::open(index.path()).unwrap()));
+    env.desk.set_search_engine(engine.clone());
+    let (desk, admin) = (&env.desk, &env.admin);
     for i in 0..1_050 {
         desk.open_ticket(admin, opening(&format!("Printer {i} is jammed"), &format!("c{i}@example.com"), None))
             .await
@@ -84,8 +93,8 @@ async fn a_reindex_from_the_web_is_queued_runs_once_and_reports_its_progress() {
     desk.open_ticket(&beta, opening("Beta printer", "b@example.com", None)).await.unwrap();
     // Leave the index empty of all of it, as a lost index would be.
     desk.rebuild_search_index(|_, _| {}).await.unwrap();
-    desk.search_engine().unwrap().clear(switchboard_desk::search_layer::DocKind::Ticket).await.unwrap();
-    desk.search_engine().unwrap().clear(switchboard_desk::search_layer::DocKind::Chunk).await.unwrap();
+    desk.search_engine().unwrap().clear(DocKind::Ticket).await.unwrap();
+    desk.search_engine().unwrap().clear(DocKind::Chunk).await.unwrap();
     desk.search_engine().unwrap().commit().await.unwrap();
     let found = |text: &'static str| async move {
         let f = TicketFilter { text: Some(text.into()), ..Default::default() };
@@ -100,36 +109,27 @@ async fn a_reindex_from_the_web_is_queued_runs_once_and_reports_its_progress() {
     assert_eq!(desk.start_reindex(admin).await.unwrap().id, job.id, "one re-index at a time");
     assert_eq!(desk.runnable_reindex_jobs(10).await.unwrap().iter().map(|(id, _)| *id).collect::<Vec<_>>(), [job.id]);
 
-    // The runner takes it; its progress moves while it runs (read from a second task).
-    let watcher = {
-        let (desk, admin) = (desk.clone(), admin.clone());
-        tokio::spawn(async move {
-            let mut seen = Vec::new();
-            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
-            while std::time::Instant::now() < deadline {
-                let j = desk.background_jobs(&admin).await.unwrap().remove(0);
-                if seen.last() != Some(&(j.state.clone(), j.processed)) {
-                    seen.push((j.state.clone(), j.processed));
-                }
-                if j.state == "completed" || j.state == "failed" {
-                    break;
-                }
-                tokio::task::yield_now().await;
-            }
-            seen
-        })
+    // The runner takes it; its progress shows part-way: the engine holds the second page back
+    // until the page has been read while the job runs.
+    engine.pause_before_second_page();
+    let run = {
+        let desk = desk.clone();
+        tokio::spawn(async move { desk.run_reindex_job(job.id).await })
     };
-    assert!(desk.run_reindex_job(job.id).await.unwrap());
+    engine.reached.notified().await;
+    let part_way = desk.background_jobs(admin).await.unwrap().remove(0);
+    assert_eq!(
+        (part_way.state.as_str(), part_way.processed, part_way.total),
+        ("running", 500, Some(1_051)),
+        "the first page of 500 tickets is counted while the rest waits"
+    );
+    engine.resume.notify_one();
+    assert!(run.await.unwrap().unwrap());
     assert!(!desk.run_reindex_job(job.id).await.unwrap(), "a finished job is not run again");
-    let seen = watcher.await.unwrap();
     let done = desk.background_jobs(admin).await.unwrap().remove(0);
     assert_eq!(done.state, "completed", "{:?}", done.error);
     assert_eq!((done.processed, done.total), (1_051, Some(1_051)), "1,050 tickets and 1 document of this workspace");
     assert!(done.started_at.is_some() && done.finished_at.is_some());
-    assert!(
-        seen.iter().any(|(state, n)| state == "running" && *n > 0 && *n < 1_051),
-        "progress was visible part-way: {seen:?}"
-    );
     assert!(desk.runnable_reindex_jobs(10).await.unwrap().is_empty());
 
     assert_eq!(found("jammed").await, 1_050);
@@ -137,4 +137,65 @@ async fn a_reindex_from_the_web_is_queued_runs_once_and_reports_its_progress() {
     // Only this workspace was written.
     let f = TicketFilter { text: Some("printer".into()), ..Default::default() };
     assert_eq!(desk.list_tickets(&beta, &f, 10, None).await.unwrap().total, 0);
+}
+
+/// A tantivy index that, once told to, stops before writing its second page of documents until
+/// the test lets it go on: a re-index's progress can then be read part-way, whatever the speed.
+#[derive(Debug)]
+struct PausingEngine {
+    inner: TantivyEngine,
+    armed: std::sync::atomic::AtomicBool,
+    upserts: std::sync::atomic::AtomicUsize,
+    reached: tokio::sync::Notify,
+    resume: tokio::sync::Notify,
+}
+
+impl PausingEngine {
+    fn new(inner: TantivyEngine) -> Self {
+        Self {
+            inner,
+            armed: false.into(),
+            upserts: 0.into(),
+            reached: tokio::sync::Notify::new(),
+            resume: tokio::sync::Notify::new(),
+        }
+    }
+
+    fn pause_before_second_page(&self) {
+        self.upserts.store(0, std::sync::atomic::Ordering::SeqCst);
+        self.armed.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[async_trait::async_trait]
+impl SearchEngine for PausingEngine {
+    fn index_name(&self) -> String {
+        self.inner.index_name()
+    }
+    async fn upsert(&self, docs: Vec<SearchDoc>) -> Result<(), SearchError> {
+        let n = self.upserts.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        if n == 1 && self.armed.swap(false, std::sync::atomic::Ordering::SeqCst) {
+            self.reached.notify_one();
+            self.resume.notified().await;
+        }
+        self.inner.upsert(docs).await
+    }
+    async fn delete(&self, keys: Vec<DocKey>) -> Result<(), SearchError> {
+        self.inner.delete(keys).await
+    }
+    async fn clear(&self, kind: DocKind) -> Result<(), SearchError> {
+        self.inner.clear(kind).await
+    }
+    async fn commit(&self) -> Result<(), SearchError> {
+        self.inner.commit().await
+    }
+    async fn search(&self, q: &SearchQuery) -> Result<SearchHits, SearchError> {
+        self.inner.search(q).await
+    }
+    async fn snippets(&self, q: &SearchQuery, keys: &[DocKey]) -> Result<Vec<(DocKey, Snippet)>, SearchError> {
+        self.inner.snippets(q, keys).await
+    }
+    async fn stats(&self) -> Result<IndexStats, SearchError> {
+        self.inner.stats().await
+    }
 }
