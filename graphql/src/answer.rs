@@ -79,7 +79,8 @@ pub struct AnswerSettings {
 
 #[Object]
 impl AnswerSettings {
-    /// The bot answers customer messages in tickets (portal, web chat, Discord, WhatsApp).
+    /// The bot answers customer messages in tickets on conversational channels (the portal, web
+    /// chat and chat apps; not email).
     async fn bot_enabled(&self) -> bool {
         self.record.bot_enabled
     }

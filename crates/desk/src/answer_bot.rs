@@ -112,14 +112,10 @@ fn validate(input: &AnswerSettingsInput) -> Result<(), DeskError> {
     Ok(())
 }
 
-/// The channels the bot answers on (email is left out: an automatic answer to mail needs a
-/// per-mailbox switch, not built).
+/// Whether the bot answers this message: on a conversational channel (see
+/// [`Channel::answer_bot_replies`]), or on the web when the ticket began as a chat.
 fn bot_answers_on(t: &TicketRecord, e: &EntryRecord) -> bool {
-    match e.channel {
-        Channel::Portal | Channel::Discord | Channel::Whatsapp => true,
-        Channel::Web => t.chat_originated,
-        Channel::Email | Channel::Api | Channel::Phone => false,
-    }
+    e.channel.answer_bot_replies() || (e.channel == Channel::Web && t.chat_originated)
 }
 
 impl Desk {

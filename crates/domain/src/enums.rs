@@ -109,6 +109,13 @@ impl Channel {
         matches!(self, Channel::Email | Channel::Whatsapp | Channel::Discord)
     }
 
+    /// Conversational channels, where the answer bot may answer a requester's message by itself
+    /// (web entries only count when their ticket began as a chat, which the desk checks). Email
+    /// is not one: an automatic answer to mail would need a per-mailbox switch, not built.
+    pub fn answer_bot_replies(self) -> bool {
+        matches!(self, Channel::Portal | Channel::Whatsapp | Channel::Discord)
+    }
+
     /// The channel a ticket from `source` is answered on.
     pub fn for_source(source: Source) -> Channel {
         match source {
