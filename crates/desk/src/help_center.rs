@@ -82,12 +82,7 @@ impl Desk {
         limit: usize,
     ) -> Result<Vec<HelpCenterHit>, DeskError> {
         help_center_access(actor)?;
-        if text.chars().count() > switchboard_search::MAX_QUERY_CHARS {
-            return Err(DeskError::invalid(
-                "text",
-                format!("is longer than {} characters", switchboard_search::MAX_QUERY_CHARS),
-            ));
-        }
+        crate::knowledge::check_search_text(text)?;
         let limit = limit.clamp(1, MAX_HELP_CENTER_HITS);
         if text.trim().is_empty() {
             return Ok(Vec::new());

@@ -543,12 +543,7 @@ impl Desk {
         limit: usize,
     ) -> Result<Vec<KnowledgeHit>, DeskError> {
         read_access(actor)?;
-        if text.chars().count() > switchboard_search::MAX_QUERY_CHARS {
-            return Err(DeskError::invalid(
-                "text",
-                format!("is longer than {} characters", switchboard_search::MAX_QUERY_CHARS),
-            ));
-        }
+        check_search_text(text)?;
         let engine: &dyn SearchEngine = self
             .search_engine()
             .map(|e| e.as_ref())
@@ -746,4 +741,15 @@ pub(crate) async fn rebuild_chunks(desk: &Desk, engine: &dyn SearchEngine) -> Re
         after = last;
     }
     Ok(written)
+}
+
+/// Refuses a search text longer than the search layer takes, naming the `text` argument.
+pub(crate) fn check_search_text(text: &str) -> Result<(), DeskError> {
+    if text.chars().count() > switchboard_search::MAX_QUERY_CHARS {
+        return Err(DeskError::invalid(
+            "text",
+            format!("is longer than {} characters", switchboard_search::MAX_QUERY_CHARS),
+        ));
+    }
+    Ok(())
 }
